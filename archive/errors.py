@@ -1,0 +1,69 @@
+"""Every error Presswatch raises on purpose.
+
+Messages name the input and say what to fix. Callers at a boundary (one capture, one
+request, the CLI) catch ``PresswatchError``; anything else is a bug and keeps its
+traceback.
+
+The tree::
+
+    PresswatchError
+    ├── ConfigError              settings or sources.toml are invalid (CLI exit 2)
+    ├── ArchiveError             the archive could not do what was asked
+    │   ├── NotFound             no such article, version or capture
+    │   ├── BadInput             a value handed to the archive is unusable
+    │   ├── StorageError         the database or WARC store failed
+    │   └── ChainBroken          a hash or the capture chain does not match
+    ├── ExtractionError          trafilatura or our parsing failed on a page
+    └── SearchError              the search backend failed
+        ├── BadQuery             the user's query cannot be run (HTTP 400)
+        └── BackendUnavailable   the backend is down, missing or refused our key
+"""
+
+from __future__ import annotations
+
+
+class PresswatchError(Exception):
+    """Base of every error Presswatch raises deliberately."""
+
+
+class ConfigError(PresswatchError):
+    """Settings, `presswatch.toml` or `sources.toml` are invalid. The message names the
+    file, the key and what to change."""
+
+
+class ArchiveError(PresswatchError):
+    """The archive could not do what was asked."""
+
+
+class NotFound(ArchiveError):
+    """No article, version or capture matches what the caller named."""
+
+
+class BadInput(ArchiveError):
+    """A value handed to the archive cannot be used (e.g. a naive datetime, a relative
+    URL). Raised before anything is written."""
+
+
+class StorageError(ArchiveError):
+    """The database or the WARC store failed; nothing of the capture was kept."""
+
+
+class ChainBroken(ArchiveError):
+    """A stored hash or the capture hash chain does not match what was recomputed.
+    Named so it does not clash with SQLAlchemy's ``IntegrityError``."""
+
+
+class ExtractionError(PresswatchError):
+    """Extraction of a page failed. Recorded as the capture's outcome, never fatal."""
+
+
+class SearchError(PresswatchError):
+    """The search backend failed."""
+
+
+class BadQuery(SearchError):
+    """The user's query cannot be run; the message says what to change."""
+
+
+class BackendUnavailable(SearchError):
+    """The search backend is unreachable, missing, or refused the key."""

@@ -1,0 +1,187 @@
+"""One `Settings` object for the whole program.
+
+Precedence: command-line flags (passed as init kwargs) > environment variables >
+`presswatch.toml` > defaults. The design's bare names (`DATABASE_URL`, `MEILI_URL`,
+`MEILI_MASTER_KEY`, `REDIS_URL`) work as well as the `PRESSWATCH_` ones. Every field
+has a description; `tests/test_docs.py` checks the README lists each one.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from archive import ConfigError
+
+CONFIG_FILE_ENV = "PRESSWATCH_CONFIG"
+DEFAULT_CONFIG_FILE = "presswatch.toml"
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set. Env vars use the `PRESSWATCH_` prefix."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PRESSWATCH_",
+        extra="forbid",
+        populate_by_name=True,
+        validate_default=True,
+    )
+
+    data_dir: Path = Field(
+        default=Path("./presswatch-data"),
+        description="Directory for the SQLite DB, warc/, the search index, crawl state, lock, logs.",
+    )
+    sources: Path = Field(
+        default=Path("./sources.toml"),
+        description="The outlets to watch (also `--sources FILE`).",
+    )
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("PRESSWATCH_DATABASE_URL", "DATABASE_URL", "database_url"),
+        description="SQLAlchemy URL of the archive DB, e.g. postgresql+psycopg://user@host/db. "
+        "Default: SQLite file in the data dir.",
+    )
+    meili_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("PRESSWATCH_MEILI_URL", "MEILI_URL", "meili_url"),
+        description="Meilisearch URL; unset means the embedded SQLite FTS5 index.",
+    )
+    meili_master_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "PRESSWATCH_MEILI_MASTER_KEY", "MEILI_MASTER_KEY", "meili_master_key"
+        ),
+        description="Meilisearch API key.",
+    )
+    meili_index: str = Field(default="presswatch", description="Meilisearch index uid.")
+    redis_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("PRESSWATCH_REDIS_URL", "REDIS_URL", "redis_url"),
+        description="Redis URL for the shared crawl queue; unset means a single-process frontier.",
+    )
+    api_key: SecretStr | None = Field(
+        default=None, description="Key for admin API endpoints; unset disables them."
+    )
+    removal_confirmations: int = Field(
+        default=2,
+        ge=1,
+        le=20,
+        description="Consecutive checks that must see a 404/410/redirect/soft-404/emptied page "
+        "before it is recorded as removed.",
+    )
+    degraded_ratio: float = Field(
+        default=0.3,
+        gt=0,
+        lt=1,
+        description="A 200 page whose text falls below this fraction of the last version's is "
+        "recorded as `degraded`, not as an edit, until a second check sees the same text.",
+    )
+    boilerplate_min_articles: int = Field(
+        default=3,
+        ge=2,
+        description="A short line seen in at least this many articles of a source is boilerplate "
+        "and ignored when judging edits.",
+    )
+    warc_max_bytes: int = Field(
+        default=1_000_000_000,
+        ge=1_000_000,
+        description="A WARC file is closed and a new one started past this size.",
+    )
+    max_body_bytes: int = Field(
+        default=20_000_000,
+        ge=100_000,
+        description="Bodies larger than this are stored in the WARC but not extracted.",
+    )
+    user_agent_contact: str = Field(
+        default="https://github.com/presswatch/presswatch",
+        description="Contact URL put in the crawler's User-Agent.",
+    )
+    log_level: str = Field(default="WARNING", description="Log level of the rotating log file.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if "://" not in value:
+            raise ValueError(
+                "must be an SQLAlchemy URL such as postgresql+psycopg://user@host/db "
+                "or sqlite:////abs/path.db"
+            )
+        if value.startswith("postgres://") or value.startswith("postgresql://"):
+            # Plain postgresql:// would pick psycopg2, which we do not install.
+            value = "postgresql+psycopg://" + value.split("://", 1)[1]
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        upper = value.upper()
+        if upper not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return upper
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        config_file = Path(os.environ.get(CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE))
+        toml_source = TomlConfigSettingsSource(settings_cls, toml_file=config_file)
+        return (init_settings, env_settings, toml_source)
+
+    # -- derived paths ---------------------------------------------------------------
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'presswatch.db').resolve()}"
+
+    @property
+    def warc_dir(self) -> Path:
+        return self.data_dir / "warc"
+
+    @property
+    def search_index_path(self) -> Path:
+        return self.data_dir / "search.sqlite"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.data_dir / "presswatch.lock"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    @property
+    def jobs_dir(self) -> Path:
+        return self.data_dir / "jobs"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build Settings, turning validation errors into a `ConfigError` that names each
+    bad field and what to change."""
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**clean)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]) or "settings"
+            problems.append(f"{field}: {err['msg']}")
+        raise ConfigError("invalid settings: " + "; ".join(problems)) from exc
+    except ValueError as exc:  # malformed presswatch.toml
+        raise ConfigError(f"cannot read settings: {exc}") from exc
