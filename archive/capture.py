@@ -1,0 +1,698 @@
+"""Recording one fetch: the edge where the Session, the WARC store and the extractor meet.
+
+`record_capture` turns one raw exchange into, in a single transaction owned by the
+caller: a WARC record (or a revisit of an identical payload), a Capture row on the
+hash chain, and, when detection says so, a Version, ChangeEvents and a search-outbox
+row. It is idempotent (the same fetch recorded twice is one capture) and atomic (the
+caller's transaction commits all of it or none; a WARC record written before a crash
+and never committed is an unreferenced orphan, not a half capture).
+
+Extraction runs before the first database statement, so the write lock is held only
+for the bookkeeping; the crawler may also extract in a process pool and pass the
+result in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive.detect import (
+    ArticleState,
+    ContentKey,
+    Observation,
+    Policy,
+    Seen,
+    Verdict,
+    comparable_text,
+    judge,
+    judge_new,
+    observe,
+)
+from archive.diff import diff_stats, diff_text
+from archive.errors import BadInput
+from archive.extract import Extracted, PageKind, extract_page
+from archive.integrity import capture_fields, chain_hash, content_sha256, lock_chain_head
+from archive.models import (
+    Article,
+    ArticleStatus,
+    ArticleUrl,
+    BoilerplateLine,
+    Capture,
+    CaptureOutcome,
+    ChangeEvent,
+    ChangeKind,
+    SearchOutbox,
+    Source,
+    Version,
+)
+from archive.normalize import NORMALIZER_VERSION, count_words, normalize_url
+from archive.warc import WarcLocation, WarcStore, sha1_base32
+
+log = logging.getLogger(__name__)
+
+# Only short lines can be boilerplate; a repeated long paragraph is still content.
+BOILERPLATE_MAX_LINE = 200
+# Response headers worth keeping on the Capture row (the WARC keeps them all).
+KEPT_HEADERS = (
+    "content-type",
+    "content-length",
+    "etag",
+    "last-modified",
+    "location",
+    "server",
+    "date",
+    "cache-control",
+    "x-robots-tag",
+    "retry-after",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RedirectHop:
+    """One hop of a redirect chain, in the order followed."""
+
+    url: str
+    status: int
+    location: str
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One raw fetch as the crawler (or an importer) saw it.
+
+    `status` is None and `error` names the failure (``timeout``, ``dns``,
+    ``connection_refused``, ``connection_lost``, ``tls``, ``too_many_redirects``…) when no
+    HTTP response arrived. `fetched_at` must be an aware datetime.
+    """
+
+    requested_url: str
+    final_url: str
+    fetched_at: datetime
+    status: int | None
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+    redirects: tuple[RedirectHop, ...] = ()
+    error: str | None = None
+    error_detail: str = ""
+    reason: str = ""
+    request_headers: tuple[tuple[str, str], ...] = ()
+    source: str | None = None
+
+    def header(self, name: str) -> str | None:
+        lname = name.lower()
+        for key, value in self.headers:
+            if key.lower() == lname:
+                return value
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordOptions:
+    """What the archive needs to know beyond the exchange; built by the caller from
+    Settings (the archive never reads the environment)."""
+
+    policy: Policy = field(default_factory=Policy)
+    boilerplate_min_articles: int = 3
+    max_body_bytes: int = 20_000_000
+    # Called on the extraction of a NEW article; False means "outside the topic".
+    accept: Callable[[Extracted], bool] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureResult:
+    capture_id: int
+    article_id: int | None
+    outcome: CaptureOutcome
+    events: tuple[str, ...]
+    version_n: int | None
+    duplicate: bool = False
+
+
+def _check_exchange(exchange: Exchange) -> None:
+    if exchange.fetched_at.tzinfo is None:
+        raise BadInput(f"{exchange.requested_url}: fetched_at must be timezone-aware (UTC)")
+    for url in (exchange.requested_url, exchange.final_url):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise BadInput(f"{url!r}: need an absolute http(s) URL")
+    if exchange.status is None and exchange.error is None:
+        raise BadInput(f"{exchange.requested_url}: give an HTTP status or a network error")
+
+
+def fetch_key(exchange: Exchange) -> str:
+    """Identity of one fetch, so recording it again is a no-op."""
+    payload = hashlib.sha256(exchange.body).hexdigest()
+    parts = [
+        exchange.requested_url,
+        exchange.fetched_at.astimezone(UTC).isoformat(),
+        str(exchange.status),
+        exchange.error or "",
+        payload,
+    ]
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
+
+
+def extract_exchange(exchange: Exchange, max_body_bytes: int) -> Extracted | None:
+    """Extract the page of a 2xx exchange; None when there is nothing to extract."""
+    if exchange.status is None or not (200 <= exchange.status < 300) or exchange.error:
+        return None
+    return extract_page(
+        exchange.body,
+        url=exchange.final_url,
+        content_type=exchange.header("content-type"),
+        max_bytes=max_body_bytes,
+    )
+
+
+def article_body(ex: Extracted) -> str:
+    """The body without the headline and byline lines that open it. Extraction often
+    keeps them as the first lines; left in, a headline or byline change would also
+    read as a body edit."""
+    lines = ex.text.split("\n")
+    title = (ex.title or "").casefold()
+    byline = (ex.byline or "").casefold()
+    drop = 0
+    for line in lines[:3]:
+        folded = line.casefold().strip()
+        is_title = bool(title) and bool(folded) and (folded == title or title.startswith(folded))
+        is_byline = bool(byline) and byline in folded and len(folded) <= len(byline) + 80
+        if not (is_title or is_byline):
+            break
+        drop += 1
+    return "\n".join(lines[drop:])
+
+
+def _content_key(ex: Extracted) -> ContentKey:
+    body = article_body(ex)
+    return ContentKey(
+        title=ex.title,
+        byline=ex.byline,
+        published=ex.published,
+        text=body,
+        text_sha256=hashlib.sha256(body.encode("utf-8")).hexdigest(),
+    )
+
+
+def _line_sha(line: str) -> str:
+    return hashlib.sha256(line.encode("utf-8")).hexdigest()
+
+
+def _same_url(a: str, b: str) -> bool:
+    return a.rstrip("/") == b.rstrip("/")
+
+
+def record_capture(
+    session: Session,
+    exchange: Exchange,
+    *,
+    warc: WarcStore,
+    options: RecordOptions | None = None,
+    extracted: Extracted | None = None,
+    recorded_at: datetime | None = None,
+) -> CaptureResult:
+    """Record one fetch. The caller owns the transaction (commit or roll back)."""
+    options = options or RecordOptions()
+    _check_exchange(exchange)
+    if extracted is None:
+        extracted = extract_exchange(exchange, options.max_body_bytes)
+    recorded_at = recorded_at or datetime.now(UTC)
+    key = fetch_key(exchange)
+
+    head = lock_chain_head(session)
+    existing = session.scalars(select(Capture).where(Capture.fetch_key == key)).first()
+    if existing is not None:
+        return _result_of(session, existing, duplicate=True)
+
+    source = _resolve_source(session, exchange, recorded_at)
+    req_norm = normalize_url(exchange.requested_url)
+    final_norm = normalize_url(exchange.final_url)
+    article = _find_article(session, req_norm)
+    via_final = False
+    if article is None and not _same_url(final_norm, req_norm):
+        article = _find_article(session, final_norm)
+        via_final = article is not None
+
+    content = (
+        _content_key(extracted)
+        if extracted is not None and extracted.kind is PageKind.HTML
+        else None
+    )
+    # A redirect between two URLs the article is already known under is not a move.
+    observed_final = final_norm
+    if via_final or _same_url(final_norm, req_norm):
+        observed_final = req_norm
+    elif article is not None:
+        target = _find_article(session, final_norm)
+        if target is not None and target.id == article.id:
+            observed_final = req_norm
+    observation = observe(
+        status=exchange.status,
+        error=exchange.error,
+        requested_url=req_norm,
+        final_url=observed_final,
+        base_url=source.base_url,
+        article_pattern=(source.config or {}).get("article_url_pattern"),
+        is_html=extracted is not None and extracted.kind is PageKind.HTML,
+        page_title=extracted.page_title if extracted is not None else None,
+        content=content,
+        html_head=exchange.body[:20000].decode("utf-8", "replace") if content else "",
+    )
+
+    if article is None:
+        verdict = judge_new(observation)
+        if (
+            verdict.new_version
+            and options.accept is not None
+            and extracted is not None
+            and not options.accept(extracted)
+        ):
+            verdict = Verdict(CaptureOutcome.SKIPPED)
+    else:
+        state = _state_of(session, article)
+        same_body = _same_body(session, source.id, state, observation, options)
+        verdict = judge(state, observation, options.policy, same_body=same_body)
+
+    # -- WARC ----------------------------------------------------------------------
+    location: WarcLocation | None = None
+    payload_sha = hashlib.sha256(exchange.body).hexdigest() if exchange.status else None
+    if exchange.status is not None and verdict.outcome is not CaptureOutcome.SKIPPED:
+        location = _write_warc(session, warc, exchange, payload_sha or "")
+
+    # -- article, version, events ------------------------------------------------------
+    version: Version | None = None
+    capture = Capture(
+        seq=head.seq + 1,
+        fetch_key=key,
+        source_id=source.id,
+        requested_url=exchange.requested_url,
+        final_url=exchange.final_url,
+        redirects=[
+            {"url": h.url, "status": h.status, "location": h.location} for h in exchange.redirects
+        ],
+        status=exchange.status,
+        error=exchange.error,
+        headers={k.lower(): v for k, v in exchange.headers if k.lower() in KEPT_HEADERS},
+        fetched_at=exchange.fetched_at,
+        recorded_at=recorded_at,
+        payload_sha256=payload_sha,
+        payload_length=len(exchange.body) if exchange.status is not None else None,
+        warc_file=location.file if location else None,
+        warc_offset=location.offset if location else None,
+        warc_length=location.length if location else None,
+        warc_type=location.warc_type if location else None,
+        record_sha256=location.record_sha256 if location else None,
+        outcome=verdict.outcome.value,
+        detail=_capture_detail(exchange, extracted, observation),
+        prev_chain=head.chain_hash,
+        chain_hash="",
+    )
+
+    if article is None and verdict.new_version:
+        assert extracted is not None and content is not None
+        canonical = _canonical_for_new(session, extracted, final_norm)
+        article = Article(
+            source_id=source.id,
+            url=canonical,
+            fetch_url=exchange.final_url,
+            status=ArticleStatus.LIVE.value,
+            first_seen=exchange.fetched_at,
+            last_checked=exchange.fetched_at,
+            hints={},
+        )
+        session.add(article)
+        session.flush()
+        for url, kind in ((canonical, "canonical"), (final_norm, "alias"), (req_norm, "alias")):
+            _add_alias(session, article, url, kind, exchange.fetched_at)
+    elif article is not None and via_final:
+        _add_alias(session, article, req_norm, "alias", exchange.fetched_at)
+
+    capture.article_id = article.id if article is not None else None
+    session.add(capture)
+    session.flush()
+
+    event_rows: list[ChangeEvent] = []
+    if article is not None:
+        previous = _current_version(session, article)
+        if verdict.new_version:
+            assert extracted is not None and content is not None
+            version = _new_version(session, article, extracted, content, capture)
+            _count_boilerplate(session, source.id, previous, version, content.text)
+        else:
+            version = previous
+            if version is not None and observation.seen in (Seen.CONTENT, Seen.MOVED, Seen.NOT_MODIFIED):
+                version.last_seen = exchange.fetched_at
+                version.last_capture_id = capture.id
+        capture.version_id = version.id if version is not None else None
+        event_rows = _apply(
+            session, article, verdict, capture, previous, version, exchange, observation, final_norm
+        )
+        if verdict.new_version or event_rows:
+            session.add(SearchOutbox(article_id=article.id, created_at=recorded_at))
+
+    capture.chain_hash = chain_hash(
+        head.chain_hash,
+        capture_fields(
+            capture,
+            version.content_sha256 if version is not None else None,
+            [(e.kind, e.how) for e in event_rows],
+        ),
+    )
+    head.seq = capture.seq
+    head.chain_hash = capture.chain_hash
+    session.flush()
+    return CaptureResult(
+        capture_id=capture.id,
+        article_id=capture.article_id,
+        outcome=verdict.outcome,
+        events=tuple(e.kind for e in event_rows),
+        version_n=version.n if version is not None else None,
+    )
+
+
+# -- helpers -------------------------------------------------------------------------
+
+
+def _resolve_source(session: Session, exchange: Exchange, now: datetime) -> Source:
+    if exchange.source:
+        source = session.scalars(select(Source).where(Source.name == exchange.source)).first()
+        if source is None:
+            raise BadInput(
+                f"source {exchange.source!r} is not in the archive; add it to sources.toml "
+                "and run `presswatch sources --check`"
+            )
+        return source
+    host = (urlsplit(exchange.requested_url).hostname or "").lower().removeprefix("www.")
+    for source in session.scalars(select(Source)):
+        source_host = (urlsplit(source.base_url).hostname or "").lower().removeprefix("www.")
+        if source_host == host:
+            return source
+    parts = urlsplit(exchange.requested_url)
+    source = Source(
+        name=re.sub(r"[^a-z0-9.-]", "-", host) or "unknown",
+        base_url=f"{parts.scheme}://{parts.netloc}/",
+        languages=[],
+        config={},
+        enabled=True,
+        created_at=now,
+    )
+    session.add(source)
+    session.flush()
+    return source
+
+
+def _find_article(session: Session, url: str) -> Article | None:
+    stmt = select(Article).join(ArticleUrl, ArticleUrl.article_id == Article.id).where(
+        ArticleUrl.url == url
+    )
+    return session.scalars(stmt).first()
+
+
+def _add_alias(session: Session, article: Article, url: str, kind: str, at: datetime) -> bool:
+    if session.scalars(select(ArticleUrl.id).where(ArticleUrl.url == url)).first() is not None:
+        return False
+    session.add(ArticleUrl(article_id=article.id, url=url, kind=kind, first_seen=at))
+    session.flush()
+    return True
+
+
+def _canonical_for_new(session: Session, extracted: Extracted, final_norm: str) -> str:
+    """The page's own canonical URL when it is a plausible article URL on the same host
+    and not yet taken; otherwise the URL we ended at. Some sites point every canonical
+    at their home page: that must not merge articles."""
+    declared = extracted.canonical_url
+    if not declared:
+        return final_norm
+    try:
+        canon = normalize_url(declared)
+    except BadInput:
+        return final_norm
+    same_host = urlsplit(canon).hostname == urlsplit(final_norm).hostname
+    deep_enough = len([s for s in urlsplit(canon).path.split("/") if s]) >= 1
+    if not (same_host and deep_enough) or _find_article(session, canon) is not None:
+        return final_norm
+    return canon
+
+
+def _current_version(session: Session, article: Article) -> Version | None:
+    if article.current_version_id is None:
+        return None
+    return session.get(Version, article.current_version_id)
+
+
+def _state_of(session: Session, article: Article) -> ArticleState:
+    current = _current_version(session, article)
+    assert current is not None, f"article {article.id} has no version"
+    return ArticleState(
+        status=ArticleStatus(article.status),
+        last=ContentKey(
+            title=current.title,
+            byline=current.byline,
+            published=current.published,
+            text=current.text,
+            text_sha256=current.text_sha256,
+        ),
+        version_count=article.version_count,
+        pending_removal=_reason(article.pending_removal),
+        pending_count=article.pending_count,
+        pending_degraded_sha=article.pending_degraded_sha,
+    )
+
+
+def _reason(value: str | None) -> Any:
+    from archive.models import RemovalReason
+
+    return RemovalReason(value) if value else None
+
+
+def _same_body(
+    session: Session,
+    source_id: int,
+    state: ArticleState,
+    observation: Observation,
+    options: RecordOptions,
+) -> bool | None:
+    """Compare bodies with the source's boilerplate lines left out (rule 2)."""
+    if observation.content is None:
+        return None
+    new_text = observation.content.text
+    if new_text == state.last.text:
+        return True
+    hashes = {_line_sha(line) for line in (new_text + "\n" + state.last.text).split("\n")}
+    stmt = select(BoilerplateLine.line_sha256).where(
+        BoilerplateLine.source_id == source_id,
+        BoilerplateLine.articles >= options.boilerplate_min_articles,
+        BoilerplateLine.line_sha256.in_(sorted(hashes)),
+    )
+    boilerplate = frozenset(session.scalars(stmt))
+    if not boilerplate:
+        return False
+    return comparable_text(new_text, boilerplate, _line_sha) == comparable_text(
+        state.last.text, boilerplate, _line_sha
+    )
+
+
+def _count_boilerplate(
+    session: Session, source_id: int, previous: Version | None, version: Version, text: str
+) -> None:
+    """Count each short line once per article (lines new to this article only)."""
+    old_lines = set(previous.text.split("\n")) if previous is not None else set()
+    new_lines = {
+        line for line in text.split("\n") if line not in old_lines and len(line) <= BOILERPLATE_MAX_LINE
+    }
+    for line in sorted(new_lines):
+        sha = _line_sha(line)
+        row = session.get(BoilerplateLine, (source_id, sha))
+        if row is None:
+            session.add(BoilerplateLine(source_id=source_id, line_sha256=sha, articles=1))
+        else:
+            row.articles += 1
+
+
+def _write_warc(session: Session, warc: WarcStore, exchange: Exchange, payload_sha: str) -> WarcLocation:
+    assert exchange.status is not None
+    first = None
+    if exchange.body:
+        first = session.scalars(
+            select(Capture)
+            .where(Capture.payload_sha256 == payload_sha, Capture.warc_type == "response")
+            .order_by(Capture.id)
+            .limit(1)
+        ).first()
+    common: dict[str, Any] = {
+        "url": exchange.final_url,
+        "fetched_at": exchange.fetched_at,
+        "status": exchange.status,
+        "reason": exchange.reason,
+        "headers": list(exchange.headers),
+        "request_headers": list(exchange.request_headers),
+    }
+    if first is not None:
+        return warc.write_revisit(
+            **common,
+            refers_to_uri=first.final_url,
+            refers_to_date=first.fetched_at,
+            payload_digest=sha1_base32(exchange.body),
+        )
+    return warc.write_response(**common, body=exchange.body)
+
+
+def _capture_detail(
+    exchange: Exchange, extracted: Extracted | None, observation: Observation
+) -> dict[str, Any]:
+    detail: dict[str, Any] = {"seen": observation.seen.value}
+    if observation.note:
+        detail["note"] = observation.note
+    if exchange.error_detail:
+        detail["error_detail"] = exchange.error_detail[:500]
+    if extracted is not None:
+        detail["page"] = extracted.kind.value
+        if extracted.note:
+            detail["extract_note"] = extracted.note
+        if extracted.charset:
+            detail["charset"] = extracted.charset
+    return detail
+
+
+def _new_version(
+    session: Session, article: Article, extracted: Extracted, content: ContentKey, capture: Capture
+) -> Version:
+    version = Version(
+        article_id=article.id,
+        n=article.version_count + 1,
+        title=content.title,
+        byline=content.byline,
+        published=content.published,
+        modified=extracted.modified,
+        lang=extracted.lang,
+        text_z=Version.compress(content.text),
+        text_sha256=content.text_sha256,
+        content_sha256=content_sha256(
+            title=content.title,
+            byline=content.byline,
+            published=content.published,
+            text_sha256=content.text_sha256,
+        ),
+        text_chars=len(content.text),
+        text_words=count_words(content.text),
+        extractor=extracted.extractor,
+        normalizer=NORMALIZER_VERSION,
+        first_capture_id=capture.id,
+        last_capture_id=capture.id,
+        first_seen=capture.fetched_at,
+        last_seen=capture.fetched_at,
+    )
+    session.add(version)
+    session.flush()
+    article.version_count += 1
+    article.current_version_id = version.id
+    return version
+
+
+def _apply(
+    session: Session,
+    article: Article,
+    verdict: Verdict,
+    capture: Capture,
+    previous: Version | None,
+    version: Version | None,
+    exchange: Exchange,
+    observation: Observation,
+    final_norm: str,
+) -> list[ChangeEvent]:
+    at = exchange.fetched_at
+    article.last_checked = max(article.last_checked, at)
+    if verdict.status is not None:
+        article.status = verdict.status.value
+    if verdict.confirmed_removal is not None:
+        article.removal = verdict.confirmed_removal.value
+        # The article was gone from the first sighting that this check confirmed.
+        article.removed_at = article.pending_since or at
+        article.pending_since = None
+    article.pending_removal = verdict.pending_removal.value if verdict.pending_removal else None
+    article.pending_count = verdict.pending_count
+    if verdict.pending_removal is None:
+        article.pending_since = None
+    elif article.pending_since is None:
+        article.pending_since = at
+    article.pending_degraded_sha = verdict.pending_degraded_sha
+    if verdict.status is ArticleStatus.UNREACHABLE and article.unreachable_since is None:
+        article.unreachable_since = at
+    elif verdict.status is not ArticleStatus.UNREACHABLE:
+        article.unreachable_since = None
+    if verdict.cleared_removal:
+        article.removal = None
+        article.removed_at = None
+    if observation.seen in (Seen.CONTENT, Seen.MOVED) and exchange.status == 200:
+        article.fetch_url = exchange.final_url
+        article.etag = exchange.header("etag")
+        article.last_modified_header = exchange.header("last-modified")
+        article.last_full_fetch = at
+
+    rows = []
+    for spec in verdict.events:
+        detail = dict(spec.detail)
+        from_id: int | None = None
+        to_id: int | None = None
+        if spec.kind is ChangeKind.MOVED:
+            added = _add_alias(session, article, final_norm, "moved_to", at)
+            detail.update({"from": article.url, "to": final_norm, "alias_added": added})
+        if spec.kind in (ChangeKind.EDITED, ChangeKind.RESTORED) and verdict.new_version:
+            from_id = previous.id if previous is not None else None
+            to_id = version.id if version is not None else None
+            if previous is not None and version is not None:
+                stats = diff_stats(diff_text(previous.text, version.text))
+                detail.update(
+                    {
+                        "chars_added": stats.chars_added,
+                        "chars_removed": stats.chars_removed,
+                        "words_added": stats.words_added,
+                        "words_removed": stats.words_removed,
+                    }
+                )
+        elif spec.kind is ChangeKind.DISCOVERED:
+            to_id = version.id if version is not None else None
+        elif spec.kind is ChangeKind.REMOVED:
+            from_id = version.id if version is not None else None
+            detail["first_seen_missing"] = article.removed_at.isoformat() if article.removed_at else None
+            detail["status"] = exchange.status
+            if observation.note:
+                detail["note"] = observation.note
+        row = ChangeEvent(
+            article_id=article.id,
+            capture_id=capture.id,
+            kind=spec.kind.value,
+            how=list(spec.how),
+            at=at,
+            from_version_id=from_id,
+            to_version_id=to_id,
+            detail=detail,
+        )
+        session.add(row)
+        rows.append(row)
+    session.flush()
+    return rows
+
+
+def _result_of(session: Session, capture: Capture, *, duplicate: bool) -> CaptureResult:
+    events = session.scalars(
+        select(ChangeEvent.kind).where(ChangeEvent.capture_id == capture.id).order_by(ChangeEvent.id)
+    )
+    version = session.get(Version, capture.version_id) if capture.version_id else None
+    return CaptureResult(
+        capture_id=capture.id,
+        article_id=capture.article_id,
+        outcome=CaptureOutcome(capture.outcome),
+        events=tuple(events),
+        version_n=version.n if version is not None else None,
+        duplicate=duplicate,
+    )

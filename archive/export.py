@@ -1,0 +1,94 @@
+"""The archive's records as plain JSON-ready dicts, in the shapes the design fixes for
+the command line (`articles`, `history`, `changes`). Keys may be added, never renamed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from archive.models import Article, ChangeEvent, Version
+from archive.queries import ChangeRow, events_of, source_names, versions_of
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None
+
+
+def article_json(article: Article, source: str) -> dict[str, Any]:
+    return {
+        "id": article.id,
+        "url": article.url,
+        "source": source,
+        "status": article.status,
+        "versions": article.version_count,
+        "first_seen": _iso(article.first_seen),
+        "last_checked": _iso(article.last_checked),
+        "removed_at": _iso(article.removed_at),
+        "removal": article.removal,
+        "pending_removal": article.pending_removal,
+    }
+
+
+def version_json(version: Version, *, with_text: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "n": version.n,
+        "title": version.title,
+        "byline": version.byline,
+        "published": version.published,
+        "modified": version.modified,
+        "lang": version.lang,
+        "text_sha256": version.text_sha256,
+        "chars": version.text_chars,
+        "words": version.text_words,
+        "first_seen": _iso(version.first_seen),
+        "last_seen": _iso(version.last_seen),
+        "first_capture_id": version.first_capture_id,
+        "last_capture_id": version.last_capture_id,
+        "extractor": version.extractor,
+        "normalizer": version.normalizer,
+    }
+    if with_text:
+        out["text"] = version.text
+    return out
+
+
+def event_json(event: ChangeEvent, numbers: dict[int, int]) -> dict[str, Any]:
+    return {
+        "kind": event.kind,
+        "how": list(event.how),
+        "at": _iso(event.at),
+        "from_version": numbers.get(event.from_version_id) if event.from_version_id else None,
+        "to_version": numbers.get(event.to_version_id) if event.to_version_id else None,
+        "capture_id": event.capture_id,
+        "detail": event.detail,
+    }
+
+
+def history_json(session: Session, article: Article) -> dict[str, Any]:
+    versions = versions_of(session, article.id)
+    numbers = {v.id: v.n for v in versions}
+    source = source_names(session).get(article.source_id, "?")
+    return {
+        "article": article_json(article, source),
+        "versions": [version_json(v) for v in versions],
+        "events": [event_json(e, numbers) for e in events_of(session, article.id)],
+    }
+
+
+def change_json(row: ChangeRow) -> dict[str, Any]:
+    event = row.event
+    how = list(event.how)
+    return {
+        "id": event.id,
+        "article_id": row.article.id,
+        "url": row.article.url,
+        "source": row.source,
+        "kind": event.kind,
+        "how": how[0] if event.kind == "removed" and len(how) == 1 else how,
+        "at": _iso(event.at),
+        "from_version": row.from_n,
+        "to_version": row.to_n,
+        "detail": event.detail,
+    }

@@ -1,0 +1,253 @@
+"""Read and bookkeeping queries over the archive. Functions take a Session and never
+open, commit or roll it back: the caller owns the transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from archive.errors import BadInput, NotFound
+from archive.models import (
+    Article,
+    ArticleUrl,
+    Capture,
+    ChangeEvent,
+    Source,
+    Version,
+)
+from archive.normalize import normalize_url
+
+
+def find_article(session: Session, url_or_id: str | int) -> Article:
+    """An article by id, or by any URL it was seen under (normalized, aliases too)."""
+    if isinstance(url_or_id, int) or str(url_or_id).isdigit():
+        article = session.get(Article, int(url_or_id))
+        if article is None:
+            raise NotFound(f"no article with id {url_or_id}; `presswatch articles` lists them")
+        return article
+    try:
+        url = normalize_url(str(url_or_id))
+    except BadInput as exc:
+        raise NotFound(f"{url_or_id!r} is neither an article id nor an absolute URL") from exc
+    stmt = select(Article).join(ArticleUrl, ArticleUrl.article_id == Article.id).where(
+        ArticleUrl.url == url
+    )
+    article = session.scalars(stmt).first()
+    if article is None:
+        raise NotFound(f"no archived article at {url_or_id}")
+    return article
+
+
+def versions_of(session: Session, article_id: int) -> list[Version]:
+    stmt = select(Version).where(Version.article_id == article_id).order_by(Version.n)
+    return list(session.scalars(stmt))
+
+
+def version_by_n(session: Session, article_id: int, n: int) -> Version:
+    stmt = select(Version).where(Version.article_id == article_id, Version.n == n)
+    version = session.scalars(stmt).first()
+    if version is None:
+        raise NotFound(f"article {article_id} has no version {n}")
+    return version
+
+
+def events_of(session: Session, article_id: int) -> list[ChangeEvent]:
+    stmt = (
+        select(ChangeEvent)
+        .where(ChangeEvent.article_id == article_id)
+        .order_by(ChangeEvent.at, ChangeEvent.id)
+    )
+    return list(session.scalars(stmt))
+
+
+def captures_of(session: Session, article_id: int, limit: int = 1000) -> list[Capture]:
+    stmt = (
+        select(Capture)
+        .where(Capture.article_id == article_id)
+        .order_by(Capture.fetched_at, Capture.id)
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def aliases_of(session: Session, article_id: int) -> list[ArticleUrl]:
+    stmt = select(ArticleUrl).where(ArticleUrl.article_id == article_id).order_by(ArticleUrl.id)
+    return list(session.scalars(stmt))
+
+
+def source_names(session: Session) -> dict[int, str]:
+    return {s.id: s.name for s in session.scalars(select(Source))}
+
+
+def list_articles(
+    session: Session,
+    *,
+    sources: Sequence[str] = (),
+    status: str | None = None,
+    after_id: int | None = None,
+    limit: int | None = None,
+) -> list[Article]:
+    """Articles by id; `after_id` is a keyset cursor."""
+    stmt = select(Article).order_by(Article.id)
+    if sources:
+        stmt = stmt.join(Source).where(Source.name.in_(list(sources)))
+    if status:
+        stmt = stmt.where(Article.status == status)
+    if after_id is not None:
+        stmt = stmt.where(Article.id > after_id)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(session.scalars(stmt))
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRow:
+    event: ChangeEvent
+    article: Article
+    source: str
+    from_n: int | None
+    to_n: int | None
+
+
+def list_changes(
+    session: Session,
+    *,
+    since: datetime | None = None,
+    kinds: Sequence[str] = (),
+    sources: Sequence[str] = (),
+    before: tuple[datetime, int] | None = None,
+    limit: int | None = None,
+) -> list[ChangeRow]:
+    """Change events newest first. `before=(at, id)` is a keyset cursor: rows strictly
+    older than it, so pages never skip or repeat while new events arrive."""
+    stmt = (
+        select(ChangeEvent, Article, Source.name)
+        .join(Article, Article.id == ChangeEvent.article_id)
+        .join(Source, Source.id == Article.source_id)
+        .order_by(ChangeEvent.at.desc(), ChangeEvent.id.desc())
+    )
+    if since is not None:
+        stmt = stmt.where(ChangeEvent.at >= since)
+    if kinds:
+        stmt = stmt.where(ChangeEvent.kind.in_(list(kinds)))
+    if sources:
+        stmt = stmt.where(Source.name.in_(list(sources)))
+    if before is not None:
+        at, event_id = before
+        stmt = stmt.where(
+            or_(ChangeEvent.at < at, (ChangeEvent.at == at) & (ChangeEvent.id < event_id))
+        )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    rows = list(session.execute(stmt))
+    version_ids = {
+        vid for ev, _a, _s in rows for vid in (ev.from_version_id, ev.to_version_id) if vid
+    }
+    numbers: dict[int, int] = {}
+    if version_ids:
+        numbers = dict(
+            session.execute(select(Version.id, Version.n).where(Version.id.in_(version_ids))).tuples()
+        )
+    return [
+        ChangeRow(
+            event=ev,
+            article=art,
+            source=name,
+            from_n=numbers.get(ev.from_version_id) if ev.from_version_id else None,
+            to_n=numbers.get(ev.to_version_id) if ev.to_version_id else None,
+        )
+        for ev, art, name in rows
+    ]
+
+
+def source_stats(session: Session) -> list[dict[str, Any]]:
+    """Per source: article counts by status, last crawl and last error."""
+    counts: dict[tuple[int, str], int] = {
+        (sid, status): n
+        for sid, status, n in session.execute(
+            select(Article.source_id, Article.status, func.count()).group_by(
+                Article.source_id, Article.status
+            )
+        ).tuples()
+    }
+    out = []
+    for source in session.scalars(select(Source).order_by(Source.name)):
+        by_status = {st: n for (sid, st), n in counts.items() if sid == source.id}
+        out.append(
+            {
+                "name": source.name,
+                "base_url": source.base_url,
+                "enabled": source.enabled,
+                "articles": sum(by_status.values()),
+                "live": by_status.get("live", 0),
+                "edited": by_status.get("edited", 0),
+                "removed": by_status.get("removed", 0),
+                "unreachable": by_status.get("unreachable", 0),
+                "last_crawl": source.last_crawl_at.isoformat() if source.last_crawl_at else None,
+                "last_error": source.last_error,
+            }
+        )
+    return out
+
+
+def upsert_source(
+    session: Session,
+    *,
+    name: str,
+    base_url: str,
+    languages: Sequence[str],
+    config: dict[str, Any],
+    now: datetime,
+    enabled: bool = True,
+) -> Source:
+    """Create or update a source from its sources.toml entry."""
+    source = session.scalars(select(Source).where(Source.name == name)).first()
+    if source is None:
+        source = Source(
+            name=name,
+            base_url=base_url,
+            languages=list(languages),
+            config=config,
+            enabled=enabled,
+            created_at=now,
+        )
+        session.add(source)
+    else:
+        source.base_url = base_url
+        source.languages = list(languages)
+        source.config = config
+        source.enabled = enabled
+    session.flush()
+    return source
+
+
+def due_articles(
+    session: Session,
+    *,
+    now: datetime,
+    sources: Sequence[str] = (),
+    all_articles: bool = False,
+    limit: int | None = None,
+) -> list[Article]:
+    """Articles whose next check is due (never-scheduled ones first)."""
+    stmt = select(Article).order_by(Article.next_check.is_not(None), Article.next_check, Article.id)
+    if sources:
+        stmt = stmt.join(Source).where(Source.name.in_(list(sources)))
+    if not all_articles:
+        stmt = stmt.where(or_(Article.next_check.is_(None), Article.next_check <= now))
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(session.scalars(stmt))
+
+
+def capture_by_id(session: Session, capture_id: int) -> Capture:
+    capture = session.get(Capture, capture_id)
+    if capture is None:
+        raise NotFound(f"no capture with id {capture_id}")
+    return capture
+

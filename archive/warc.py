@@ -1,0 +1,240 @@
+"""Raw exchanges in gzip WARC files (warcio), so any web-archive tool can replay them.
+
+Owns writing and reading records; knows nothing of articles or the database. Each
+writer opens its own file (time, pid and a counter in the name), so several processes
+or machines can share one directory, and rotates past a size limit. A record is built
+in memory and appended with one `write()`: a killed process leaves either a whole
+record or none, and an orphan record (written, never committed to the DB) is harmless.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from archive.errors import StorageError
+
+WARC_DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+@dataclass(frozen=True, slots=True)
+class WarcLocation:
+    """Where one record lives and the SHA-256 of its stored (gzipped) bytes."""
+
+    file: str  # name relative to the WARC directory
+    offset: int
+    length: int
+    record_sha256: str
+    warc_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRecord:
+    """One record read back from a WARC file."""
+
+    warc_type: str
+    target_uri: str
+    headers: dict[str, str]
+    http_status: int | None
+    payload: bytes
+    raw_sha256: str
+
+
+def _warc_date(at: datetime) -> str:
+    return at.strftime(WARC_DATE_FORMAT)
+
+
+class WarcStore:
+    """Appends records to rotating gzip WARC files under `directory`."""
+
+    def __init__(self, directory: Path, *, max_bytes: int = 1_000_000_000) -> None:
+        self.directory = directory
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self._current: Path | None = None
+        self._serial = 0
+        self._prefix = f"presswatch-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+    # -- writing -------------------------------------------------------------------
+    def _target(self, incoming: int) -> Path:
+        if self._current is not None:
+            size = self._current.stat().st_size if self._current.exists() else 0
+            if size == 0 or size + incoming <= self.max_bytes:
+                return self._current
+        self._serial += 1
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._current = self.directory / f"{self._prefix}-{self._serial:05d}.warc.gz"
+        return self._current
+
+    def _append(self, blob: bytes, warc_type: str) -> WarcLocation:
+        with self._lock:
+            path = self._target(len(blob))
+            try:
+                with open(path, "ab") as fh:
+                    offset = fh.tell()
+                    fh.write(blob)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            except OSError as exc:
+                raise StorageError(
+                    f"cannot write WARC file {path}: {exc}; check the data dir is writable "
+                    "and the disk has space"
+                ) from exc
+        return WarcLocation(
+            file=path.name,
+            offset=offset,
+            length=len(blob),
+            record_sha256=hashlib.sha256(blob).hexdigest(),
+            warc_type=warc_type,
+        )
+
+    @staticmethod
+    def _render(records: list[object]) -> bytes:
+        buf = io.BytesIO()
+        writer = WARCWriter(buf, gzip=True)
+        for record in records:
+            writer.write_record(record)
+        return buf.getvalue()
+
+    def write_response(
+        self,
+        *,
+        url: str,
+        fetched_at: datetime,
+        status: int,
+        reason: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        request_headers: list[tuple[str, str]],
+    ) -> WarcLocation:
+        """Write a `response` record (and its `request`); return the response's place."""
+        writer = WARCWriter(io.BytesIO(), gzip=True)
+        date = _warc_date(fetched_at)
+        http_headers = StatusAndHeaders(
+            f"{status} {reason or 'Status'}", _http_safe(headers), protocol="HTTP/1.1"
+        )
+        response = writer.create_warc_record(
+            url,
+            "response",
+            payload=io.BytesIO(body),
+            length=len(body),
+            http_headers=http_headers,
+            warc_headers_dict={"WARC-Date": date},
+        )
+        blob = self._render([response])
+        location = self._append(blob, "response")
+        self._append_request(url, date, request_headers, response.rec_headers)
+        return location
+
+    def write_revisit(
+        self,
+        *,
+        url: str,
+        fetched_at: datetime,
+        status: int,
+        reason: str,
+        headers: list[tuple[str, str]],
+        refers_to_uri: str,
+        refers_to_date: datetime,
+        payload_digest: str,
+        request_headers: list[tuple[str, str]],
+    ) -> WarcLocation:
+        """Write an identical-payload `revisit` record: headers only, body by reference."""
+        writer = WARCWriter(io.BytesIO(), gzip=True)
+        date = _warc_date(fetched_at)
+        http_headers = StatusAndHeaders(
+            f"{status} {reason or 'Status'}", _http_safe(headers), protocol="HTTP/1.1"
+        )
+        revisit = writer.create_revisit_record(
+            url,
+            digest=payload_digest,
+            refers_to_uri=refers_to_uri,
+            refers_to_date=_warc_date(refers_to_date),
+            http_headers=http_headers,
+            warc_headers_dict={"WARC-Date": date},
+        )
+        blob = self._render([revisit])
+        location = self._append(blob, "revisit")
+        self._append_request(url, date, request_headers, revisit.rec_headers)
+        return location
+
+    def _append_request(
+        self, url: str, date: str, request_headers: list[tuple[str, str]], concurrent: object
+    ) -> None:
+        writer = WARCWriter(io.BytesIO(), gzip=True)
+        path = "/" + url.split("://", 1)[-1].split("/", 1)[-1] if "://" in url else url
+        host = url.split("://", 1)[-1].split("/", 1)[0]
+        headers = [("Host", host), *_http_safe(request_headers)]
+        request = writer.create_warc_record(
+            url,
+            "request",
+            payload=io.BytesIO(b""),
+            length=0,
+            http_headers=StatusAndHeaders(f"GET {path} HTTP/1.1", headers, is_http_request=True),
+            warc_headers_dict={
+                "WARC-Date": date,
+                "WARC-Concurrent-To": concurrent.get_header("WARC-Record-ID"),  # type: ignore[attr-defined]
+            },
+        )
+        self._append(self._render([request]), "request")
+
+    # -- reading -------------------------------------------------------------------
+    def read_raw(self, file: str, offset: int, length: int) -> bytes:
+        path = self.directory / Path(file).name
+        try:
+            with open(path, "rb") as fh:
+                fh.seek(offset)
+                return fh.read(length)
+        except OSError as exc:
+            raise StorageError(f"cannot read WARC file {path}: {exc}") from exc
+
+    def read_record(self, file: str, offset: int, length: int) -> StoredRecord:
+        """Read one record back; raises StorageError if it does not parse."""
+        raw = self.read_raw(file, offset, length)
+        try:
+            gzip.decompress(raw)  # fails fast on a truncated or flipped member
+            for record in ArchiveIterator(io.BytesIO(raw)):
+                status = None
+                if record.http_headers is not None and record.rec_type in ("response", "revisit"):
+                    code = record.http_headers.get_statuscode()
+                    status = int(code) if code and code.isdigit() else None
+                return StoredRecord(
+                    warc_type=record.rec_type,
+                    target_uri=record.rec_headers.get_header("WARC-Target-URI") or "",
+                    headers=dict(record.http_headers.headers) if record.http_headers else {},
+                    http_status=status,
+                    payload=record.content_stream().read(),
+                    raw_sha256=hashlib.sha256(raw).hexdigest(),
+                )
+        except Exception as exc:  # boundary: any parse failure means a damaged record
+            raise StorageError(
+                f"WARC record {file}@{offset} (+{length} bytes) is unreadable: {exc}"
+            ) from exc
+        raise StorageError(f"no WARC record at {file}@{offset}")
+
+
+def _http_safe(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Header values as latin-1-safe text; hostile servers send anything."""
+    safe = []
+    for name, value in headers:
+        value = value.replace("\r", " ").replace("\n", " ")
+        safe.append((name, value.encode("latin-1", "replace").decode("latin-1")))
+    return safe
+
+
+def sha1_base32(payload: bytes) -> str:
+    """The WARC-Payload-Digest form warcio writes, used to refer to a stored payload."""
+    import base64
+
+    return "sha1:" + base64.b32encode(hashlib.sha1(payload).digest()).decode("ascii")
