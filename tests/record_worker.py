@@ -1,0 +1,81 @@
+"""A subprocess that records a fixed sequence of fetches, for the kill-and-rerun test.
+
+`python -m tests.record_worker DATA_DIR [--kill-at-flush N | --kill-after-warc N]`
+SIGKILLs itself at the N-th ORM flush or right after the N-th WARC record is written,
+i.e. in the middle of a transaction, as a crashed crawler would die.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from archive.warc import WarcStore
+from presswatch.runtime import Runtime
+from presswatch.settings import Settings
+from tests import archive_helpers as h
+
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+
+
+def plan() -> list[tuple[str, str, int | None, float]]:
+    """(url, html, status, hours) for each fetch, in order."""
+    km = (FIXTURES / "khmer" / "km313342.html").read_text(encoding="utf-8")
+    km2 = (FIXTURES / "khmer" / "km313467.html").read_text(encoding="utf-8")
+    en = (FIXTURES / "pages" / "5d05d972bba1.html").read_text(encoding="utf-8")
+    u1, u2, u3 = "https://khmer.example/news/313342/", "https://khmer.example/news/313467/", "https://californiaglobe.com/a/"
+    return [
+        (u1, km, 200, 0),
+        (u2, km2, 200, 0.1),
+        (u3, en, 200, 0.2),
+        (u1, h.noise_ad(km, 1), 200, 1),
+        (u1, km.replace("ដោយ អ្នកយកព័ត៌មាន", "ដោយ សុខ ដារ៉ា"), 200, 2),
+        (u2, h.NOT_FOUND_KM, 404, 2.1),
+        (u3, en.replace("Amazon", "Amazon.com", 1), 200, 2.2),
+        (u2, h.NOT_FOUND_KM, 404, 3),
+        (u3, "", None, 3.1),
+        (u1, km, 200, 4),
+    ]
+
+
+def main() -> None:
+    data_dir = Path(sys.argv[1])
+    mode, n = (sys.argv[2], int(sys.argv[3])) if len(sys.argv) > 3 else ("", 0)
+    runtime = Runtime(Settings(data_dir=data_dir))
+    runtime.init()
+    counter = {"flush": 0, "warc": 0}
+    if mode == "--kill-at-flush":
+
+        @event.listens_for(Session, "after_flush")
+        def _die(session: Session, ctx: object) -> None:
+            counter["flush"] += 1
+            if counter["flush"] == n:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    if mode == "--kill-after-warc":
+        original = WarcStore._append
+
+        def _append(self: WarcStore, blob: bytes, warc_type: str):  # type: ignore[no-untyped-def]
+            location = original(self, blob, warc_type)
+            counter["warc"] += 1
+            if counter["warc"] == n:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return location
+
+        WarcStore._append = _append  # type: ignore[method-assign]
+
+    for url, html, status, hours in plan():
+        error = "timeout" if status is None else None
+        h.record(runtime, h.exchange(url, html, at=T0 + timedelta(hours=hours), status=status, error=error))
+    print("done", flush=True)
+
+
+if __name__ == "__main__":
+    main()
