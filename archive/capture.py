@@ -349,7 +349,11 @@ def record_capture(
             _count_boilerplate(session, source.id, previous, version, content.text)
         else:
             version = previous
-            if version is not None and observation.seen in (Seen.CONTENT, Seen.MOVED, Seen.NOT_MODIFIED):
+            if version is not None and observation.seen in (
+                Seen.CONTENT,
+                Seen.MOVED,
+                Seen.NOT_MODIFIED,
+            ):
                 version.last_seen = exchange.fetched_at
                 version.last_capture_id = capture.id
         capture.version_id = version.id if version is not None else None
@@ -411,8 +415,10 @@ def _resolve_source(session: Session, exchange: Exchange, now: datetime) -> Sour
 
 
 def _find_article(session: Session, url: str) -> Article | None:
-    stmt = select(Article).join(ArticleUrl, ArticleUrl.article_id == Article.id).where(
-        ArticleUrl.url == url
+    stmt = (
+        select(Article)
+        .join(ArticleUrl, ArticleUrl.article_id == Article.id)
+        .where(ArticleUrl.url == url)
     )
     return session.scalars(stmt).first()
 
@@ -507,7 +513,9 @@ def _count_boilerplate(
     """Count each short line once per article (lines new to this article only)."""
     old_lines = set(previous.text.split("\n")) if previous is not None else set()
     new_lines = {
-        line for line in text.split("\n") if line not in old_lines and len(line) <= BOILERPLATE_MAX_LINE
+        line
+        for line in text.split("\n")
+        if line not in old_lines and len(line) <= BOILERPLATE_MAX_LINE
     }
     for line in sorted(new_lines):
         sha = _line_sha(line)
@@ -518,7 +526,9 @@ def _count_boilerplate(
             row.articles += 1
 
 
-def _write_warc(session: Session, warc: WarcStore, exchange: Exchange, payload_sha: str) -> WarcLocation:
+def _write_warc(
+    session: Session, warc: WarcStore, exchange: Exchange, payload_sha: str
+) -> WarcLocation:
     assert exchange.status is not None
     first = None
     if exchange.body:
@@ -663,7 +673,9 @@ def _apply(
             to_id = version.id if version is not None else None
         elif spec.kind is ChangeKind.REMOVED:
             from_id = version.id if version is not None else None
-            detail["first_seen_missing"] = article.removed_at.isoformat() if article.removed_at else None
+            detail["first_seen_missing"] = (
+                article.removed_at.isoformat() if article.removed_at else None
+            )
             detail["status"] = exchange.status
             if observation.note:
                 detail["note"] = observation.note
@@ -685,7 +697,9 @@ def _apply(
 
 def _result_of(session: Session, capture: Capture, *, duplicate: bool) -> CaptureResult:
     events = session.scalars(
-        select(ChangeEvent.kind).where(ChangeEvent.capture_id == capture.id).order_by(ChangeEvent.id)
+        select(ChangeEvent.kind)
+        .where(ChangeEvent.capture_id == capture.id)
+        .order_by(ChangeEvent.id)
     )
     version = session.get(Version, capture.version_id) if capture.version_id else None
     return CaptureResult(

@@ -100,9 +100,12 @@ def _from_warc(file: Path, source: str | None) -> Iterator[ImportItem]:
         with open(file, "rb") as fh:
             iterator = ArchiveIterator(fh)
             for record in iterator:
-                origin = f"{file}#{iterator.get_record_offset()}"
                 if record.rec_type != "response":
                     continue
+                # Read the payload before asking for the offset: warcio's offset
+                # lookup consumes the rest of the record.
+                body = record.content_stream().read()
+                origin = f"{file}#{iterator.get_record_offset()}"
                 url = record.rec_headers.get_header("WARC-Target-URI") or ""
                 date = record.rec_headers.get_header("WARC-Date") or ""
                 if not url.startswith(("http://", "https://")):
@@ -120,7 +123,6 @@ def _from_warc(file: Path, source: str | None) -> Iterator[ImportItem]:
                     yield ImportItem(origin, problem=f"{origin}: response without HTTP status")
                     continue
                 headers = tuple(http.headers) if http is not None else ()
-                body = record.content_stream().read()
                 yield ImportItem(
                     origin,
                     exchange=Exchange(

@@ -109,7 +109,9 @@ def _version_problems(version: Version) -> Iterator[str]:
         yield f"version {version.id} (article {version.article_id}): text unreadable: {exc}"
         return
     if hashlib.sha256(text.encode("utf-8")).hexdigest() != version.text_sha256:
-        yield f"version {version.id} (article {version.article_id}): text does not match its SHA-256"
+        yield (
+            f"version {version.id} (article {version.article_id}): text does not match its SHA-256"
+        )
     expected = content_sha256(
         title=version.title,
         byline=version.byline,
@@ -152,10 +154,10 @@ def verify_archive(session: Session, store: WarcStore, *, batch: int = 500) -> V
     """Re-read every WARC record and recompute every hash and the chain."""
     problems: list[Problem] = []
     versions: dict[int, Version] = {}
-    for version in session.scalars(select(Version).order_by(Version.id)):
-        versions[version.id] = version
-        for text in _version_problems(version):
-            problems.append(Problem(version.first_capture_id, text))
+    for stored in session.scalars(select(Version).order_by(Version.id)):
+        versions[stored.id] = stored
+        for text in _version_problems(stored):
+            problems.append(Problem(stored.first_capture_id, text))
 
     events_by_capture: dict[int, list[tuple[str, list[str]]]] = {}
     for event in session.scalars(select(ChangeEvent).order_by(ChangeEvent.id)):

@@ -34,8 +34,10 @@ def find_article(session: Session, url_or_id: str | int) -> Article:
         url = normalize_url(str(url_or_id))
     except BadInput as exc:
         raise NotFound(f"{url_or_id!r} is neither an article id nor an absolute URL") from exc
-    stmt = select(Article).join(ArticleUrl, ArticleUrl.article_id == Article.id).where(
-        ArticleUrl.url == url
+    stmt = (
+        select(Article)
+        .join(ArticleUrl, ArticleUrl.article_id == Article.id)
+        .where(ArticleUrl.url == url)
     )
     article = session.scalars(stmt).first()
     if article is None:
@@ -150,9 +152,8 @@ def list_changes(
     }
     numbers: dict[int, int] = {}
     if version_ids:
-        numbers = dict(
-            session.execute(select(Version.id, Version.n).where(Version.id.in_(version_ids))).tuples()
-        )
+        stmt_n = select(Version.id, Version.n).where(Version.id.in_(version_ids))
+        numbers = {vid: n for vid, n in session.execute(stmt_n)}
     return [
         ChangeRow(
             event=ev,
@@ -173,7 +174,7 @@ def source_stats(session: Session) -> list[dict[str, Any]]:
             select(Article.source_id, Article.status, func.count()).group_by(
                 Article.source_id, Article.status
             )
-        ).tuples()
+        )
     }
     out = []
     for source in session.scalars(select(Source).order_by(Source.name)):
@@ -250,4 +251,3 @@ def capture_by_id(session: Session, capture_id: int) -> Capture:
     if capture is None:
         raise NotFound(f"no capture with id {capture_id}")
     return capture
-

@@ -18,11 +18,11 @@ from typing import Annotated, Any
 import typer
 
 from archive import ConfigError, NotFound, PresswatchError
+from archive.capture import record_capture
 from archive.diff import VersionSide, diff_versions, render_html, render_json, render_unified
 from archive.export import article_json, change_json, history_json
 from archive.importer import exchanges_from_path
 from archive.integrity import verify_archive
-from archive.capture import record_capture
 from archive.queries import find_article, list_articles, list_changes, source_names, versions_of
 from presswatch.commands import crawl as crawl_commands
 from presswatch.commands import search as search_commands
@@ -94,7 +94,9 @@ def parse_since(value: str | None) -> datetime | None:
     try:
         when = datetime.fromisoformat(value)
     except ValueError as exc:
-        raise fail(f"--since {value!r}: use ISO 8601, e.g. 2026-03-01 or 2026-03-01T08:00Z", 2) from exc
+        raise fail(
+            f"--since {value!r}: use ISO 8601, e.g. 2026-03-01 or 2026-03-01T08:00Z", 2
+        ) from exc
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
@@ -114,7 +116,9 @@ def init(ctx: typer.Context) -> None:
 def articles(
     ctx: typer.Context,
     source: Annotated[list[str] | None, typer.Option(help="Only this source (repeatable).")] = None,
-    status: Annotated[str | None, typer.Option(help="live, edited, removed or unreachable.")] = None,
+    status: Annotated[
+        str | None, typer.Option(help="live, edited, removed or unreachable.")
+    ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="At most this many.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -269,7 +273,9 @@ def verify(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 @app.command("import")
 def import_(
     ctx: typer.Context,
-    path: Annotated[Path, typer.Argument(help="A WARC file, a saved page, or a directory of them.")],
+    path: Annotated[
+        Path, typer.Argument(help="A WARC file, a saved page, or a directory of them.")
+    ],
     source: Annotated[str | None, typer.Option(help="Record under this source.")] = None,
     as_json: JsonOpt = False,
 ) -> None:

@@ -38,7 +38,8 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(
         default=Path("./presswatch-data"),
-        description="Directory for the SQLite DB, warc/, the search index, crawl state, lock, logs.",
+        description="Directory for the SQLite DB, warc/, the search index, crawl state, "
+        "lock, logs.",
     )
     sources: Path = Field(
         default=Path("./sources.toml"),
@@ -171,6 +172,15 @@ class Settings(BaseSettings):
         return self.data_dir / "jobs"
 
 
+def _field_name(loc: str) -> str:
+    """`database_url` for an error reported under its alias `PRESSWATCH_DATABASE_URL`."""
+    for name, info in Settings.model_fields.items():
+        alias = info.validation_alias
+        if isinstance(alias, AliasChoices) and loc in alias.choices:
+            return f"{name} (env {' or '.join(str(c) for c in alias.choices if str(c).isupper())})"
+    return loc
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Build Settings, turning validation errors into a `ConfigError` that names each
     bad field and what to change."""
@@ -181,7 +191,7 @@ def load_settings(**overrides: Any) -> Settings:
         problems = []
         for err in exc.errors():
             field = ".".join(str(p) for p in err["loc"]) or "settings"
-            problems.append(f"{field}: {err['msg']}")
+            problems.append(f"{_field_name(field)}: {err['msg']}")
         raise ConfigError("invalid settings: " + "; ".join(problems)) from exc
     except ValueError as exc:  # malformed presswatch.toml
         raise ConfigError(f"cannot read settings: {exc}") from exc

@@ -109,7 +109,7 @@ def noise_counter(html: str, n: int) -> str:
         html,
         "</body>",
         f'<aside class="widget stats"><span class="views">{n} views</span>'
-        f"<span class=\"clock\">Updated 0{n % 10}:{n % 60:02d}</span></aside>",
+        f'<span class="clock">Updated 0{n % 10}:{n % 60:02d}</span></aside>',
     )
 
 
@@ -209,8 +209,24 @@ def emptied(html: str) -> str:
 
     doc = lxml.html.document_fromstring(html)
     keep = {"nav", "header", "footer"}
-    blocks = ("article", "main", "p", "table", "ul", "ol", "blockquote", "figure", "pre",
-              "h1", "h2", "h3", "h4", "h5", "h6", "dl")
+    blocks = (
+        "article",
+        "main",
+        "p",
+        "table",
+        "ul",
+        "ol",
+        "blockquote",
+        "figure",
+        "pre",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "dl",
+    )
     for el in list(doc.iter(*blocks)):
         if el.getparent() is None or any(a.tag in keep for a in el.iterancestors()):
             continue

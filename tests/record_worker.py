@@ -30,7 +30,11 @@ def plan() -> list[tuple[str, str, int | None, float]]:
     km = (FIXTURES / "khmer" / "km313342.html").read_text(encoding="utf-8")
     km2 = (FIXTURES / "khmer" / "km313467.html").read_text(encoding="utf-8")
     en = (FIXTURES / "pages" / "5d05d972bba1.html").read_text(encoding="utf-8")
-    u1, u2, u3 = "https://khmer.example/news/313342/", "https://khmer.example/news/313467/", "https://californiaglobe.com/a/"
+    u1, u2, u3 = (
+        "https://khmer.example/news/313342/",
+        "https://khmer.example/news/313467/",
+        "https://californiaglobe.com/a/",
+    )
     return [
         (u1, km, 200, 0),
         (u2, km2, 200, 0.1),
@@ -73,7 +77,10 @@ def main() -> None:
 
     for url, html, status, hours in plan():
         error = "timeout" if status is None else None
-        h.record(runtime, h.exchange(url, html, at=T0 + timedelta(hours=hours), status=status, error=error))
+        h.record(
+            runtime,
+            h.exchange(url, html, at=T0 + timedelta(hours=hours), status=status, error=error),
+        )
     print("done", flush=True)
 
 

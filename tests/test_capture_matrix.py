@@ -20,7 +20,12 @@ from tests import archive_helpers as h
 from tests.conftest import FIXTURES, fixture_pages
 
 # Pages chosen for having body snippets verbatim inside <p> (so edits can be made).
-PAGE_IDS = ["pages/5d05d972bba1.html", "pages/167bc5c78df3.html", "khmer/km313342.html", "khmer/km313467.html"]
+PAGE_IDS = [
+    "pages/5d05d972bba1.html",
+    "pages/167bc5c78df3.html",
+    "khmer/km313342.html",
+    "khmer/km313467.html",
+]
 KHMER_IDS = [p for p in PAGE_IDS if p.startswith("khmer/")]
 
 
@@ -57,7 +62,9 @@ def article(rt: Runtime, article_id: int) -> Article:
 
 
 @pytest.mark.parametrize("file", PAGE_IDS)
-def test_unchanged_bytes_add_a_capture_and_a_revisit_only(any_runtime: Runtime, at: Any, file: str) -> None:
+def test_unchanged_bytes_add_a_capture_and_a_revisit_only(
+    any_runtime: Runtime, at: Any, file: str
+) -> None:
     p = page(file)
     aid = first(any_runtime, p, at)
     again = h.record(any_runtime, h.exchange(p["url"], p["html"], at=at(1)))
@@ -73,7 +80,9 @@ def test_unchanged_bytes_add_a_capture_and_a_revisit_only(any_runtime: Runtime, 
 
 @pytest.mark.parametrize("file", PAGE_IDS)
 @pytest.mark.parametrize("noise", [*h.NOISES, h.all_noise], ids=lambda f: f.__name__)
-def test_noise_is_not_an_edit(runtime: Runtime, at: Any, file: str, noise: Callable[[str, int], str]) -> None:
+def test_noise_is_not_an_edit(
+    runtime: Runtime, at: Any, file: str, noise: Callable[[str, int], str]
+) -> None:
     p = page(file)
     aid = first(runtime, p, at)
     for i in range(1, 3):
@@ -87,7 +96,9 @@ def test_noise_is_not_an_edit(runtime: Runtime, at: Any, file: str, noise: Calla
 
 
 @pytest.mark.parametrize("file", PAGE_IDS)
-@pytest.mark.parametrize("edit", [h.edit_one_word, h.add_sentence, h.remove_paragraph], ids=lambda f: f.__name__)
+@pytest.mark.parametrize(
+    "edit", [h.edit_one_word, h.add_sentence, h.remove_paragraph], ids=lambda f: f.__name__
+)
 def test_body_edits_make_a_version_and_an_edited_event(
     any_runtime: Runtime, at: Any, file: str, edit: Callable[[str, str], str]
 ) -> None:
@@ -125,10 +136,15 @@ def test_khmer_headline_byline_and_date_changes(runtime: Runtime, at: Any, file:
     r = h.record(runtime, h.exchange(p["url"], changed, at=at(1)))
     assert r.outcome is CaptureOutcome.EDITED
     changed = changed.replace("ដោយ អ្នកយកព័ត៌មាន", "ដោយ សុខ ដារ៉ា")
-    assert h.record(runtime, h.exchange(p["url"], changed, at=at(2))).outcome is CaptureOutcome.EDITED
+    assert (
+        h.record(runtime, h.exchange(p["url"], changed, at=at(2))).outcome is CaptureOutcome.EDITED
+    )
     published = changed.split('article:published_time" content="', 1)[1][:10]
     moved_date = changed.replace(published, "2021-01-05")
-    assert h.record(runtime, h.exchange(p["url"], moved_date, at=at(3))).outcome is CaptureOutcome.EDITED
+    assert (
+        h.record(runtime, h.exchange(p["url"], moved_date, at=at(3))).outcome
+        is CaptureOutcome.EDITED
+    )
     assert [e for e in h.events(runtime, aid)] == [
         ("discovered", []),
         ("edited", ["title"]),
@@ -144,7 +160,9 @@ def test_english_headline_change(runtime: Runtime, at: Any) -> None:
         title = s.scalars(select(Version.title)).one()
     assert title and title in p["html"]
     changed = p["html"].replace(title, title + " (updated)")
-    assert h.record(runtime, h.exchange(p["url"], changed, at=at(1))).outcome is CaptureOutcome.EDITED
+    assert (
+        h.record(runtime, h.exchange(p["url"], changed, at=at(1))).outcome is CaptureOutcome.EDITED
+    )
     assert h.events(runtime, aid)[-1] == ("edited", ["title"])
 
 
@@ -169,13 +187,19 @@ def removal_cases(p: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 @pytest.mark.parametrize("file", PAGE_IDS)
 @pytest.mark.parametrize("how", ["http_404", "http_410", "redirect_home", "soft_404", "emptied"])
-def test_removal_is_confirmed_on_the_second_check(any_runtime: Runtime, at: Any, file: str, how: str) -> None:
+def test_removal_is_confirmed_on_the_second_check(
+    any_runtime: Runtime, at: Any, file: str, how: str
+) -> None:
     p = page(file)
     aid = first(any_runtime, p, at)
     case = removal_cases(p)[how]
     ex = lambda t: h.exchange(  # noqa: E731
-        p["url"], case["body"], at=at(t), status=case.get("status", 200),
-        final=case.get("final"), redirects=case.get("redirects", ()),
+        p["url"],
+        case["body"],
+        at=at(t),
+        status=case.get("status", 200),
+        final=case.get("final"),
+        redirects=case.get("redirects", ()),
     )
     r1 = h.record(any_runtime, ex(1))
     assert r1.outcome is CaptureOutcome.REMOVAL_PENDING and r1.events == ()
@@ -190,12 +214,23 @@ def test_removal_is_confirmed_on_the_second_check(any_runtime: Runtime, at: Any,
 
 
 @pytest.mark.parametrize("file", PAGE_IDS[:1] + KHMER_IDS[:1])
-def test_404_then_200_before_confirmation_is_no_removal(runtime: Runtime, at: Any, file: str) -> None:
+def test_404_then_200_before_confirmation_is_no_removal(
+    runtime: Runtime, at: Any, file: str
+) -> None:
     p = page(file)
     aid = first(runtime, p, at)
-    assert h.record(runtime, h.exchange(p["url"], h.NOT_FOUND_EN, at=at(1), status=404)).outcome is CaptureOutcome.REMOVAL_PENDING
-    assert h.record(runtime, h.exchange(p["url"], p["html"], at=at(2))).outcome is CaptureOutcome.UNCHANGED
-    assert h.record(runtime, h.exchange(p["url"], h.NOT_FOUND_EN, at=at(3), status=404)).outcome is CaptureOutcome.REMOVAL_PENDING
+    assert (
+        h.record(runtime, h.exchange(p["url"], h.NOT_FOUND_EN, at=at(1), status=404)).outcome
+        is CaptureOutcome.REMOVAL_PENDING
+    )
+    assert (
+        h.record(runtime, h.exchange(p["url"], p["html"], at=at(2))).outcome
+        is CaptureOutcome.UNCHANGED
+    )
+    assert (
+        h.record(runtime, h.exchange(p["url"], h.NOT_FOUND_EN, at=at(3), status=404)).outcome
+        is CaptureOutcome.REMOVAL_PENDING
+    )
     assert h.events(runtime, aid) == [("discovered", [])]
     assert article(runtime, aid).status == "live"
 
@@ -207,8 +242,13 @@ def test_redirect_to_a_different_article_is_a_move(any_runtime: Runtime, at: Any
     new_url = p["url"].rstrip("/") + "-updated/"
     r = h.record(
         any_runtime,
-        h.exchange(p["url"], p["html"], at=at(1), final=new_url,
-                   redirects=(RedirectHop(p["url"], 301, new_url),)),
+        h.exchange(
+            p["url"],
+            p["html"],
+            at=at(1),
+            final=new_url,
+            redirects=(RedirectHop(p["url"], 301, new_url),),
+        ),
     )
     assert r.outcome is CaptureOutcome.MOVED
     assert h.events(any_runtime, aid) == [("discovered", []), ("moved", [])]
@@ -237,18 +277,30 @@ def test_redirect_to_a_different_article_is_a_move(any_runtime: Runtime, at: Any
     ],
     ids=["503", "500", "timeout", "dns", "connection"],
 )
-def test_unreachable_is_never_removed(any_runtime: Runtime, at: Any, failure: dict[str, Any]) -> None:
+def test_unreachable_is_never_removed(
+    any_runtime: Runtime, at: Any, failure: dict[str, Any]
+) -> None:
     p = page("pages/5d05d972bba1.html")
     aid = first(any_runtime, p, at)
     for t in range(1, 5):
         r = h.record(
             any_runtime,
-            h.exchange(p["url"], failure.get("body", b""), at=at(t), status=failure["status"], error=failure.get("error")),
+            h.exchange(
+                p["url"],
+                failure.get("body", b""),
+                at=at(t),
+                status=failure["status"],
+                error=failure.get("error"),
+            ),
         )
         assert r.outcome is CaptureOutcome.UNREACHABLE
     assert article(any_runtime, aid).status == "unreachable"
     h.record(any_runtime, h.exchange(p["url"], p["html"], at=at(9)))
-    assert h.events(any_runtime, aid) == [("discovered", []), ("unreachable", []), ("reachable", [])]
+    assert h.events(any_runtime, aid) == [
+        ("discovered", []),
+        ("unreachable", []),
+        ("reachable", []),
+    ]
     assert article(any_runtime, aid).status == "live"
 
 
@@ -287,7 +339,9 @@ def test_restored_with_changed_content_makes_a_version(runtime: Runtime, at: Any
     p = page("pages/5d05d972bba1.html")
     aid = first(runtime, p, at)
     _remove(runtime, p, at)
-    r = h.record(runtime, h.exchange(p["url"], h.remove_paragraph(p["html"], p["snippet"]), at=at(5)))
+    r = h.record(
+        runtime, h.exchange(p["url"], h.remove_paragraph(p["html"], p["snippet"]), at=at(5))
+    )
     assert r.outcome is CaptureOutcome.RESTORED and r.version_n == 2
     assert h.events(runtime, aid)[-1] == ("restored", ["body"])
     assert article(runtime, aid).status == "edited"

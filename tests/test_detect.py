@@ -26,17 +26,33 @@ URL = "https://news.example/2026/03/scam-compound-raid/"
 BASE = "https://news.example/"
 
 
-def key(text: str = BODY, title: str = "Raid frees workers", byline: str = "Sok Dara") -> ContentKey:
+def key(
+    text: str = BODY, title: str = "Raid frees workers", byline: str = "Sok Dara"
+) -> ContentKey:
     return ContentKey(title, byline, "2026-03-01", text, hashlib.sha256(text.encode()).hexdigest())
 
 
-def obs(status: int | None = 200, *, final: str = URL, content: ContentKey | None = None,
-        error: str | None = None, title: str | None = "Raid frees workers",
-        pattern: str | None = None, html: str = "") -> Observation:
+def obs(
+    status: int | None = 200,
+    *,
+    final: str = URL,
+    content: ContentKey | None = None,
+    error: str | None = None,
+    title: str | None = "Raid frees workers",
+    pattern: str | None = None,
+    html: str = "",
+) -> Observation:
     return observe(
-        status=status, error=error, requested_url=URL, final_url=final, base_url=BASE,
-        article_pattern=pattern, is_html=True, page_title=title,
-        content=content if content is not None else key(), html_head=html,
+        status=status,
+        error=error,
+        requested_url=URL,
+        final_url=final,
+        base_url=BASE,
+        article_pattern=pattern,
+        is_html=True,
+        page_title=title,
+        content=content if content is not None else key(),
+        html_head=html,
     )
 
 
@@ -65,7 +81,9 @@ def live(**kw: object) -> ArticleState:
         (301, None, Seen.UNREACHABLE, None),  # unresolved redirect (loop or limit)
     ],
 )
-def test_observe_by_status(status: int | None, error: str | None, seen: Seen, removal: object) -> None:
+def test_observe_by_status(
+    status: int | None, error: str | None, seen: Seen, removal: object
+) -> None:
     o = obs(status, error=error)
     assert o.seen is seen
     assert o.removal == removal
@@ -77,10 +95,16 @@ def test_observe_by_status(status: int | None, error: str | None, seen: Seen, re
         ("https://news.example/", None, RemovalReason.REDIRECT_HOME),
         ("https://news.example/category/politics/", None, RemovalReason.REDIRECT_HOME),
         ("https://news.example/news/", None, RemovalReason.REDIRECT_HOME),
-        ("https://news.example/about-us/", r"^https://news\.example/\d{4}/", RemovalReason.REDIRECT_HOME),
+        (
+            "https://news.example/about-us/",
+            r"^https://news\.example/\d{4}/",
+            RemovalReason.REDIRECT_HOME,
+        ),
     ],
 )
-def test_redirect_to_home_or_section_is_a_removal_sign(final: str, pattern: str | None, expected: RemovalReason) -> None:
+def test_redirect_to_home_or_section_is_a_removal_sign(
+    final: str, pattern: str | None, expected: RemovalReason
+) -> None:
     o = obs(final=final, pattern=pattern)
     assert (o.seen, o.removal) == (Seen.REMOVAL_SIGN, expected)
 
@@ -168,7 +192,10 @@ def test_same_content_is_unchanged() -> None:
         (key(text=BODY + " One more sentence."), ("body",)),
         (key(title="Raid frees 412 workers"), ("title",)),
         (key(byline="Chan Sophea"), ("byline",)),
-        (ContentKey("Raid frees workers", "Sok Dara", "2026-03-02", BODY, key().text_sha256), ("dates",)),
+        (
+            ContentKey("Raid frees workers", "Sok Dara", "2026-03-02", BODY, key().text_sha256),
+            ("dates",),
+        ),
     ],
 )
 def test_edits_name_the_changed_parts(new: ContentKey, parts: tuple[str, ...]) -> None:
@@ -206,7 +233,10 @@ def test_404_then_200_before_confirmation_is_no_removal() -> None:
     assert back.pending_removal is None and back.pending_count == 0
 
 
-@pytest.mark.parametrize("failure", [dict(status=503), dict(status=None, error="timeout"), dict(status=None, error="dns")])
+@pytest.mark.parametrize(
+    "failure",
+    [dict(status=503), dict(status=None, error="timeout"), dict(status=None, error="dns")],
+)
 def test_unreachable_is_never_removed(failure: dict[str, object]) -> None:
     state = live()
     kinds = []
@@ -226,7 +256,9 @@ def test_unreachable_between_removal_signs_does_not_reset_or_count() -> None:
     state = live(pending_removal=first.pending_removal, pending_count=1)
     mid = judge(state, obs(503), Policy())
     assert mid.pending_count == 1 and mid.outcome is CaptureOutcome.UNREACHABLE
-    state = live(status=mid.status, pending_removal=mid.pending_removal, pending_count=mid.pending_count)
+    state = live(
+        status=mid.status, pending_removal=mid.pending_removal, pending_count=mid.pending_count
+    )
     last = judge(state, obs(404), Policy())
     assert last.outcome is CaptureOutcome.REMOVED
     assert [e.kind for e in last.events] == [ChangeKind.REACHABLE, ChangeKind.REMOVED]
@@ -257,7 +289,9 @@ def test_collapsed_extraction_is_degraded_until_seen_twice() -> None:
     stub = key(text="The ministry said 412 workers were freed.")
     first = judge(live(), obs(content=stub), Policy())
     assert first.outcome is CaptureOutcome.DEGRADED and not first.new_version and not first.events
-    second = judge(live(pending_degraded_sha=first.pending_degraded_sha), obs(content=stub), Policy())
+    second = judge(
+        live(pending_degraded_sha=first.pending_degraded_sha), obs(content=stub), Policy()
+    )
     assert second.outcome is CaptureOutcome.EDITED and second.new_version
 
 

@@ -21,7 +21,10 @@ from tests.conftest import REPO
 def run_worker(data_dir: Path, *kill: str) -> int:
     proc = subprocess.run(
         [sys.executable, "-m", "tests.record_worker", str(data_dir), *kill],
-        cwd=REPO, capture_output=True, text=True, timeout=120,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     if proc.returncode not in (0, -9):
         raise AssertionError(proc.stderr)
@@ -33,10 +36,22 @@ def snapshot(data_dir: Path) -> dict[str, object]:
     with rt.sessions() as s:
         report = verify_archive(s, rt.warc)
         out = {
-            "captures": [(c.seq, c.requested_url, c.status, c.outcome) for c in s.scalars(select(Capture).order_by(Capture.seq))],
-            "versions": [(v.article_id, v.n, v.text_sha256) for v in s.scalars(select(Version).order_by(Version.id))],
-            "events": [(e.article_id, e.kind, tuple(e.how)) for e in s.scalars(select(ChangeEvent).order_by(ChangeEvent.id))],
-            "articles": [(a.url, a.status, a.version_count, a.removal) for a in s.scalars(select(Article).order_by(Article.id))],
+            "captures": [
+                (c.seq, c.requested_url, c.status, c.outcome)
+                for c in s.scalars(select(Capture).order_by(Capture.seq))
+            ],
+            "versions": [
+                (v.article_id, v.n, v.text_sha256)
+                for v in s.scalars(select(Version).order_by(Version.id))
+            ],
+            "events": [
+                (e.article_id, e.kind, tuple(e.how))
+                for e in s.scalars(select(ChangeEvent).order_by(ChangeEvent.id))
+            ],
+            "articles": [
+                (a.url, a.status, a.version_count, a.removal)
+                for a in s.scalars(select(Article).order_by(Article.id))
+            ],
             "verify": [p.problem for p in report.problems],
         }
     rt.close()

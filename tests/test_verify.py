@@ -125,7 +125,9 @@ def test_verify_command_exit_codes(runtime: Runtime, at: Any) -> None:
     assert bad.exit_code == 1 and '"ok": false' in bad.stdout
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(offset=st.integers(min_value=0, max_value=10**9), bit=st.integers(min_value=0, max_value=7))
 def test_any_changed_byte_in_the_warc_store_is_detected(
     runtime: Runtime, at: Any, offset: int, bit: int
