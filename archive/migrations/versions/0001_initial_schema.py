@@ -13,7 +13,6 @@ from alembic import op
 
 import archive.models
 
-
 revision = "0001"
 down_revision = None
 branch_labels = None
