@@ -366,6 +366,18 @@ _SKIP_ANCESTORS = (
 )
 
 
+def _in_page_chrome(el: lxml.html.HtmlElement) -> bool:
+    """True for elements in the site's furniture: nav, sidebars, footers, comment and
+    related-article boxes, and a site header outside the article. Their dates, titles
+    and names belong to the site or to other articles, and they change without the
+    article changing."""
+    if el.xpath(_SKIP_ANCESTORS):
+        return True
+    return bool(
+        el.xpath("ancestor::header") and not el.xpath("ancestor::article or ancestor::main")
+    )
+
+
 def _parse_html(text: str) -> lxml.html.HtmlElement:
     # Bytes with an explicit parser encoding: lxml refuses str input that carries an
     # XML encoding declaration, and a <meta charset> must not re-decode what we decoded.
@@ -572,7 +584,6 @@ _DATEPARSER_SETTINGS = {
     "PARSERS": ["custom-formats", "absolute-time"],
     "REQUIRE_PARTS": ["day", "month", "year"],
     "RETURN_AS_TIMEZONE_AWARE": False,
-    "PREFER_DAY_OF_MONTH": "first",
 }
 
 
@@ -594,8 +605,11 @@ def _iso_date(value: str | None) -> str | None:
         if parsed.tzinfo is not None and parsed.utcoffset() is not None:
             return parsed.isoformat()
         parsed = parsed.date()
+    # Web news postdates 1990; earlier dates in article markup are placeholders
+    # (0001-01-01, the Unix epoch), and far-future ones are Buddhist Era years (the
+    # Khmer calendar's ២៥៦៦ is 2022-23) or typos.
     if not 1990 <= parsed.year <= 2200:
-        return None  # a placeholder such as 0001-01-01 or a mistyped year
+        return None
     return parsed.isoformat()
 
 
@@ -693,9 +707,8 @@ def _modified_of(root: lxml.html.HtmlElement, nodes: list[dict[str, Any]]) -> st
 def _time_values(root: lxml.html.HtmlElement, *, updated: bool) -> Iterator[str]:
     """`datetime` of <time> elements (and itemprop dates) that belong to the article.
 
-    A <time> in the site header, nav, sidebar or footer is the site's clock or another
-    article's date, never this article's; only <time> elements inside <article>/<main>
-    or outside those regions count.
+    A <time> in the page chrome (see `_in_page_chrome`) is the site's clock or another
+    article's date, never this article's.
     """
     prop = "dateModified" if updated else "datePublished"
     yield from root.xpath(f"//*[@itemprop='{prop}']/@datetime | //*[@itemprop='{prop}']/@content")
@@ -703,8 +716,7 @@ def _time_values(root: lxml.html.HtmlElement, *, updated: bool) -> Iterator[str]
         value = el.get("datetime")
         if not value:
             continue
-        in_article = bool(el.xpath("ancestor::article or ancestor::main"))
-        if not in_article and el.xpath("ancestor::header or " + _SKIP_ANCESTORS):
+        if _in_page_chrome(el):
             continue
         is_updated = (
             "updated" in (el.get("class") or "").lower()
@@ -723,7 +735,7 @@ def _written_date(root: lxml.html.HtmlElement) -> str | None:
         " or contains(@class, 'meta') or contains(@class, 'byline')]"
     )
     for el in scope.xpath(xpath):
-        if el.xpath(_SKIP_ANCESTORS):
+        if _in_page_chrome(el):
             continue
         text = _text_of(el)
         if len(text) > 300:
@@ -750,7 +762,7 @@ def _title_of(root: lxml.html.HtmlElement, page_title: str | None) -> str | None
     if og:
         return og
     for h1 in root.iter("h1"):
-        if not h1.xpath(_SKIP_ANCESTORS):
+        if not _in_page_chrome(h1):  # many themes put the logo in an <h1> in the header
             text = _one_line(_text_of(h1))
             if text:
                 return text
@@ -832,14 +844,14 @@ def _byline_of(
         ),
         _json_ld_author(nodes),
         *(
-            _text_of(el)
+            el.get("content") or _text_of(el)
             for el in root.xpath("//*[@itemprop='author']")
-            if not el.xpath(_SKIP_ANCESTORS)
+            if not _in_page_chrome(el)
         ),
         *(
             _text_of(el)
             for el in root.xpath("//a[contains(concat(' ', @rel, ' '), ' author ')]")
-            if not el.xpath(_SKIP_ANCESTORS)
+            if not _in_page_chrome(el)
         ),
     ):
         byline = _clean_byline(value)
@@ -857,18 +869,13 @@ def _byline_of(
         " or contains(translate(@class, 'BYLINEAUTHOR', 'bylineauthor'), 'author')]"
     )
     for el in scope.xpath(class_xpath):
-        if not el.xpath(_SKIP_ANCESTORS):
+        if not _in_page_chrome(el):
             byline = _clean_byline(_text_of(el))
             if byline:
                 return byline
     for el in scope.iter("p", "div", "span", "li", "address"):
         text = _one_line(_text_of(el))
-        if (
-            text
-            and len(text) <= 200
-            and _BYLINE_PREFIX.match(text)
-            and not el.xpath(_SKIP_ANCESTORS)
-        ):
+        if text and len(text) <= 200 and _BYLINE_PREFIX.match(text) and not _in_page_chrome(el):
             byline = _clean_byline(text)
             if byline and _looks_like_name(byline):
                 return byline
@@ -952,7 +959,7 @@ def extract_page(
         return _empty(PageKind.UNDECODABLE, f"{exc}; not extracted")
     try:
         return _extract_html(html, charset, url)
-    except Exception as exc:  # noqa: BLE001 - the boundary: one page never stops a crawl
+    except Exception as exc:  # the boundary: one page must never stop a crawl
         LOGGER.exception("extraction of %s failed", url)
         return _empty(
             PageKind.HTML,
@@ -969,8 +976,8 @@ def _extract_html(html: str, charset: str, url: str) -> Extracted:
 
     page_title = _one_line(root.findtext(".//title"))
     nodes = _json_ld_nodes(root)
-    # Read our metadata before trafilatura runs: it works on a copy, but a tree that
-    # fails halfway should not cost us the title and dates.
+    # trafilatura cleans a copy of the tree, so the order does not matter for
+    # correctness; ours come first so a trafilatura failure still leaves them.
     title = _title_of(root, page_title)
     published = _published_of(root, nodes)
     modified = _modified_of(root, nodes)
@@ -980,7 +987,7 @@ def _extract_html(html: str, charset: str, url: str) -> Extracted:
     document = None
     try:
         document = trafilatura.bare_extraction(root, url=url, **TRAFILATURA_OPTIONS.as_kwargs())
-    except Exception as exc:  # noqa: BLE001 - trafilatura's failure is one page's failure
+    except Exception as exc:  # trafilatura's failure is this page's, not the crawl's
         LOGGER.exception("trafilatura failed on %s", url)
         note = f"trafilatura failed ({type(exc).__name__}: {exc}); text left empty"
     text = normalize_text(getattr(document, "text", None) or "")

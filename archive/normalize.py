@@ -18,7 +18,7 @@ import hashlib
 import ipaddress
 import re
 import unicodedata
-from urllib.parse import SplitResult, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 import idna
 
@@ -229,7 +229,7 @@ def _normalize_query(query: str) -> str:
         key, sep, value = piece.partition("=")
         key = _normalize_escapes(key, _QUERY_SAFE)
         value = _normalize_escapes(value, _QUERY_SAFE | frozenset("="))
-        plain_key = _unquote_for_compare(key).lower()
+        plain_key = unquote(key).lower()
         if plain_key in _TRACKING_KEYS or plain_key.startswith(_TRACKING_PREFIXES):
             continue
         kept.append((key, f"{key}{sep}{value}"))
@@ -237,10 +237,6 @@ def _normalize_query(query: str) -> str:
     # which some applications read as a list.
     kept.sort(key=lambda kv: kv[0])
     return "&".join(text for _, text in kept)
-
-
-def _unquote_for_compare(key: str) -> str:
-    return re.sub(r"%([0-9A-F]{2})", lambda m: chr(int(m.group(1), 16)), key)
 
 
 # -------------------------------------------------------------------------- Khmer
@@ -307,8 +303,8 @@ def normalize_khmer(text: str) -> str:
     OE and OO, repeated identical marks in one syllable are dropped, and ZWSP, U+FEFF
     and ZWNJ/ZWJ inside Khmer are removed.
 
-    A coeng with no consonant after it renders as nothing a reader can name and is a
-    typing slip; it is dropped, because keeping it would let the same syllable have two
+    A coeng with no consonant after it is a typing slip that fonts show as a dotted
+    circle or not at all; it is dropped, because keeping it would let the same syllable have two
     orders that Unicode normalization (which moves coeng, combining class 9) disagrees on.
     Combining marks of other scripts that follow a Khmer syllable are ordered by their
     combining class, so the output is already in Unicode canonical order and NFC
@@ -390,6 +386,8 @@ def normalize_text(text: str) -> str:
     lines trimmed, and paragraphs separated by exactly one `\\n` with no empty lines.
     Quotes, dashes and letter case are kept: changing them is an edit a reader sees.
     """
+    # Invisibles go before NFC: "e", ZWSP, U+0301 must compose to "é" in this pass, or
+    # the second pass would compose it and the function would not be idempotent.
     text = _strip_invisibles(text)
     text = unicodedata.normalize("NFC", text)
     if _HAS_KHMER.search(text):

@@ -230,6 +230,120 @@ def test_khmer_lang_overrides_a_theme_default() -> None:
     assert result.lang == "km"
 
 
+# ------------------------------------------------------------ metadata rules
+
+BODY_PARAGRAPHS = "".join(
+    f"<p>Officials said the raid on the compound freed {n + 40} workers who had been held "
+    f"for months and forced to run online scams. Paragraph {n} adds detail on the case.</p>"
+    for n in range(6)
+)
+
+
+def _page(head: str = "", before: str = "", title: str = "Raid frees workers - Daily") -> bytes:
+    return (
+        f'<html lang="en-GB"><head><title>{title}</title>{head}</head><body>'
+        '<header><time datetime="2030-01-01T09:00:00+07:00">Wed 1 Jan 2030 09:00</time></header>'
+        f"<article>{before}{BODY_PARAGRAPHS}</article></body></html>"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "expected"),
+    [
+        (_page('<meta name="author" content="Jane Doe">'), "byline", "Jane Doe"),
+        (
+            _page(
+                '<script type="application/ld+json">{"@graph": [{"@type": "WebSite"},'
+                '{"@type": "NewsArticle", "author": [{"name": "Jane Doe"}, {"name": "Sok Dara"}]}]}'
+                "</script>"
+            ),
+            "byline",
+            "Jane Doe, Sok Dara",
+        ),
+        (
+            _page(before='<div class="c-byline">By Jane Doe | 5 min read</div>'),
+            "byline",
+            "Jane Doe",
+        ),
+        (_page(before="<p>By <a href='/jane'>Jane Doe</a></p>"), "byline", "Jane Doe"),
+        (_page(before="<p><strong>By the numbers:</strong></p>"), "byline", None),
+        (_page(before="<p>ដោយសារតែភ្លៀងធ្លាក់ខ្លាំង</p>"), "byline", None),
+        (_page('<meta name="author" content="https://facebook.com/jane">'), "byline", None),
+        (_page(), "title", "Raid frees workers"),
+        (_page(title="Raid frees workers | The Phnom Penh Daily"), "title", "Raid frees workers"),
+        (
+            _page(
+                '<meta property="og:site_name" content="Daily">',
+                title="Raid: workers freed - Daily",
+            ),
+            "title",
+            "Raid: workers freed",
+        ),
+        (_page('<meta property="og:title" content="Raid frees 40">'), "title", "Raid frees 40"),
+        (_page(before="<h1>Raid frees 40 workers</h1>"), "title", "Raid frees 40 workers"),
+        (_page(), "page_title", "Raid frees workers - Daily"),
+        (_page(), "published", None),  # the header clock is not the article's date
+        (
+            _page().replace(
+                b'<time datetime="2030-01-01T09:00:00+07:00">Wed 1 Jan 2030 09:00</time>',
+                b'<span class="clock">Wednesday, 1 January 2030 09:00</span>',
+            ),
+            "published",
+            None,  # nor is it as plain text (trafilatura's extensive date search takes it)
+        ),
+        (
+            _page(
+                before='<aside class="related"><time datetime="2021-01-01">old</time></aside>'
+                '<header><h1>Raid frees 40</h1><time datetime="2024-03-05">5 March</time></header>'
+            ),
+            "published",
+            "2024-03-05",  # a related story's date is not ours; the article's header is
+        ),
+        (
+            _page().replace(b"<header>", b'<header><h1 class="logo">The Daily</h1>'),
+            "title",
+            "Raid frees workers",
+        ),
+        (
+            _page(
+                before='<span itemprop="author"><meta itemprop="name" content="x">Sok Dara</span>'
+            ),
+            "byline",
+            "Sok Dara",
+        ),
+        (
+            _page(before='<time datetime="2024-03-05T10:00:00Z">5 March</time>'),
+            "published",
+            "2024-03-05T10:00:00+00:00",
+        ),
+        (
+            _page('<meta property="article:published_time" content="2024-03-05T10:00:00">'),
+            "published",
+            "2024-03-05",  # a time without an offset is not an instant
+        ),
+        (
+            _page(before='<time class="updated" datetime="2024-03-06">6 March</time>'),
+            "modified",
+            "2024-03-06",
+        ),
+        (
+            _page('<link rel="canonical" href="/news/raid">'),
+            "canonical_url",
+            "https://example.com/news/raid",
+        ),
+        (
+            _page('<meta property="og:url" content="https://example.com/x">'),
+            "canonical_url",
+            "https://example.com/x",
+        ),
+        (_page(), "lang", "en"),
+    ],
+)
+def test_metadata_rules(body: bytes, field: str, expected: str | None) -> None:
+    result = extract_page(body, url="https://example.com/a?id=1", content_type="text/html")
+    assert getattr(result, field) == expected
+
+
 # --------------------------------------------------------------- bad input
 
 
@@ -496,6 +610,21 @@ def test_noise_does_not_change_the_article(name: str, pages: list[dict[str, Any]
     for result in results[1:]:
         assert _facts(result) == _facts(results[0])
     assert original.text == results[0].text
+
+
+def test_noise_on_every_fixture_page(pages: list[dict[str, Any]]) -> None:
+    # The same property on all 51 pages, compared with the untouched page too. With
+    # trafilatura's fallback algorithms on (fast=False), one page fails this.
+    changed = []
+    for page in pages:
+        html = (FIXTURES / page["file"]).read_text(encoding="utf-8")
+        plain = extract_page(html.encode(), url=page["url"], content_type="text/html")
+        noisy = extract_page(
+            _with_noise(html, 1).encode(), url=page["url"], content_type="text/html"
+        )
+        if _facts(plain) != _facts(noisy):
+            changed.append(page["file"])
+    assert changed == []
 
 
 def _edit_targets(html: str, page: dict[str, Any]) -> tuple[str, str]:

@@ -1,0 +1,1 @@
+"""Benchmarks: figures measured in one run, never timed assertions."""
