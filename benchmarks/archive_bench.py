@@ -67,8 +67,13 @@ def main() -> None:
 
     figures: dict[str, object] = {"pages": len(pages) * args.copies, "rounds": args.rounds}
     db_before = 0
+    added: dict[str, int] = {}
     for round_no in range(args.rounds):
-        kind = "new" if round_no == 0 else ("edited" if round_no == args.rounds - 1 else "unchanged")
+        kind = "unchanged"
+        if round_no == 0:
+            kind = "new"
+        elif round_no == args.rounds - 1:
+            kind = "edited"
         batch = exchanges(round_no, edit=kind == "edited")
         t_extract = time.perf_counter()
         extracted = [extract_exchange(ex, options.max_body_bytes) for ex in batch]
@@ -86,7 +91,8 @@ def main() -> None:
             "end_to_end_per_s": round(len(batch) / (extract_s + record_s), 1),
         }
         size = dir_size(work / "data")
-        figures[key]["storage_added_bytes"] = size - db_before  # type: ignore[index]
+        added[key] = size - db_before
+        figures[key]["storage_added_bytes"] = added[key]  # type: ignore[index]
         db_before = size
 
     with runtime.sessions() as session:
@@ -96,14 +102,13 @@ def main() -> None:
 
         versions = session.scalar(select(func.count()).select_from(Version)) or 0
         captures = session.scalar(select(func.count()).select_from(Capture)) or 0
-    first_round = figures["round1_new"]
+    n_pages = len(pages) * args.copies
     figures["versions"] = versions
     figures["captures"] = captures
-    figures["raw_html_bytes_per_page"] = raw_bytes // (len(pages) * args.copies)
-    figures["bytes_per_new_version"] = first_round["storage_added_bytes"] // (len(pages) * args.copies)  # type: ignore[index]
-    if args.rounds > 2:
-        unchanged = figures["round2_unchanged"]
-        figures["bytes_per_unchanged_capture"] = unchanged["storage_added_bytes"] // (len(pages) * args.copies)  # type: ignore[index]
+    figures["raw_html_bytes_per_page"] = raw_bytes // n_pages
+    figures["bytes_per_new_version"] = added["round1_new"] // n_pages
+    if "round2_unchanged" in added:
+        figures["bytes_per_unchanged_capture"] = added["round2_unchanged"] // n_pages
     figures["database"] = "postgresql" if args.database_url else "sqlite"
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"archive-{datetime.now(UTC):%Y-%m-%d}-{figures['database']}.json"
