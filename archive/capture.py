@@ -39,7 +39,7 @@ from archive.detect import (
     observe,
 )
 from archive.diff import diff_stats, diff_text
-from archive.errors import BadInput
+from archive.errors import BadInput, StorageError
 from archive.extract import Extracted, PageKind, extract_page
 from archive.integrity import capture_fields, chain_hash, content_sha256, lock_chain_head
 from archive.models import (
@@ -51,6 +51,7 @@ from archive.models import (
     CaptureOutcome,
     ChangeEvent,
     ChangeKind,
+    RemovalReason,
     SearchOutbox,
     Source,
     Version,
@@ -278,7 +279,7 @@ def record_capture(
         ):
             verdict = Verdict(CaptureOutcome.SKIPPED)
     else:
-        state = _state_of(session, article)
+        state = _state_of(session, article, warc, extracted, options)
         same_body = _same_body(session, source.id, state, observation, options)
         verdict = judge(state, observation, options.policy, same_body=same_body)
 
@@ -455,29 +456,73 @@ def _current_version(session: Session, article: Article) -> Version | None:
     return session.get(Version, article.current_version_id)
 
 
-def _state_of(session: Session, article: Article) -> ArticleState:
+def _state_of(
+    session: Session,
+    article: Article,
+    warc: WarcStore,
+    extracted: Extracted | None,
+    options: RecordOptions,
+) -> ArticleState:
     current = _current_version(session, article)
     assert current is not None, f"article {article.id} has no version"
+    last = ContentKey(
+        title=current.title,
+        byline=current.byline,
+        published=current.published,
+        text=current.text,
+        text_sha256=current.text_sha256,
+    )
+    if extracted is not None and (
+        current.extractor != extracted.extractor or current.normalizer != NORMALIZER_VERSION
+    ):
+        # Rule 8: a newer extractor or normalizer must not read as an edit. Compare
+        # against what today's code makes of the capture that produced the version.
+        last = _reextracted(session, warc, current, options) or last
     return ArticleState(
         status=ArticleStatus(article.status),
-        last=ContentKey(
-            title=current.title,
-            byline=current.byline,
-            published=current.published,
-            text=current.text,
-            text_sha256=current.text_sha256,
-        ),
+        last=last,
         version_count=article.version_count,
-        pending_removal=_reason(article.pending_removal),
+        pending_removal=RemovalReason(article.pending_removal) if article.pending_removal else None,
         pending_count=article.pending_count,
         pending_degraded_sha=article.pending_degraded_sha,
     )
 
 
-def _reason(value: str | None) -> Any:
-    from archive.models import RemovalReason
-
-    return RemovalReason(value) if value else None
+def _reextracted(
+    session: Session, warc: WarcStore, version: Version, options: RecordOptions
+) -> ContentKey | None:
+    """The version's content as the current extractor sees its original capture."""
+    capture = session.get(Capture, version.first_capture_id)
+    if capture is None or capture.payload_sha256 is None:
+        return None
+    source = capture
+    if capture.warc_type == "revisit":
+        source = (
+            session.scalars(
+                select(Capture)
+                .where(
+                    Capture.payload_sha256 == capture.payload_sha256,
+                    Capture.warc_type == "response",
+                )
+                .limit(1)
+            ).first()
+            or capture
+        )
+    if source.warc_file is None or source.warc_offset is None or source.warc_length is None:
+        return None
+    try:
+        record = warc.read_record(source.warc_file, source.warc_offset, source.warc_length)
+    except StorageError:
+        log.warning("cannot re-extract version %s: its WARC record is unreadable", version.id)
+        return None
+    content_type = next((v for k, v in record.headers.items() if k.lower() == "content-type"), None)
+    again = extract_page(
+        record.payload,
+        url=capture.final_url,
+        content_type=content_type,
+        max_bytes=options.max_body_bytes,
+    )
+    return _content_key(again) if again.kind is PageKind.HTML else None
 
 
 def _same_body(

@@ -366,3 +366,25 @@ def test_khmer_versions_hash_apart(runtime: Runtime, at: Any) -> None:
     with runtime.sessions() as s:
         shas = set(s.scalars(select(Version.text_sha256)))
     assert len(shas) == len(KHMER_IDS)
+
+
+# -- extractor upgrades (rule 8) ---------------------------------------------------------
+
+
+def test_an_extractor_upgrade_does_not_read_as_an_edit(runtime: Runtime, at: Any) -> None:
+    """Versions made by an older extractor are compared with what today's extractor
+    makes of their original capture, not with their stored text."""
+    p = page("pages/5d05d972bba1.html")
+    aid = first(runtime, p, at)
+    with runtime.sessions.begin() as s:
+        v = s.scalars(select(Version)).one()
+        # What an older trafilatura might have produced: same article, different cut.
+        v.text_z = Version.compress(v.text + "\nShare this article")
+        v.extractor = "trafilatura 1.0.0+pw0"
+    r = h.record(runtime, h.exchange(p["url"], h.noise_counter(p["html"], 9), at=at(1)))
+    assert r.outcome is CaptureOutcome.UNCHANGED
+    edited = h.record(
+        runtime, h.exchange(p["url"], h.add_sentence(p["html"], p["snippet"]), at=at(2))
+    )
+    assert edited.outcome is CaptureOutcome.EDITED
+    assert h.events(runtime, aid) == [("discovered", []), ("edited", ["body"])]
