@@ -19,7 +19,10 @@ def _iso(at: datetime | None) -> str | None:
 def article_json(article: Article, source: str) -> dict[str, Any]:
     return {
         "id": article.id,
-        "url": article.url,
+        # The address as last fetched (a working link); `key` is the normalized URL the
+        # archive identifies the article by (scheme-, www- and tracking-insensitive).
+        "url": article.fetch_url,
+        "key": article.url,
         "source": source,
         "status": article.status,
         "versions": article.version_count,
@@ -83,7 +86,7 @@ def change_json(row: ChangeRow) -> dict[str, Any]:
     return {
         "id": event.id,
         "article_id": row.article.id,
-        "url": row.article.url,
+        "url": row.article.fetch_url,
         "source": row.source,
         "kind": event.kind,
         "how": how[0] if event.kind == "removed" and len(how) == 1 else how,
