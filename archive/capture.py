@@ -250,12 +250,15 @@ def record_capture(
     )
     # A redirect between two URLs the article is already known under is not a move.
     observed_final = final_norm
+    into_other: Article | None = None
     if via_final or _same_url(final_norm, req_norm):
         observed_final = req_norm
     elif article is not None:
         target = _find_article(session, final_norm)
         if target is not None and target.id == article.id:
             observed_final = req_norm
+        elif target is not None:
+            into_other = target
     observation = observe(
         status=exchange.status,
         error=exchange.error,
@@ -268,6 +271,15 @@ def record_capture(
         content=content,
         html_head=exchange.body[:20000].decode("utf-8", "replace") if content else "",
     )
+    if into_other is not None and observation.seen in (Seen.CONTENT, Seen.MOVED):
+        # Sent on to a story we archive separately: this article's own text is gone
+        # from its address (a takedown dressed as a redirect, or a merge). Weigh it
+        # as a removal sign, confirmed like any other; never copy B's text into A.
+        observation = Observation(
+            Seen.REMOVAL_SIGN,
+            RemovalReason.REDIRECT_ELSEWHERE,
+            note=f"redirected to archived article {into_other.id}: {exchange.final_url}",
+        )
 
     if article is None:
         verdict = judge_new(observation)

@@ -107,6 +107,33 @@ class Settings(BaseSettings):
         description="Contact URL put in the crawler's User-Agent.",
     )
     log_level: str = Field(default="WARNING", description="Log level of the rotating log file.")
+    recheck_schedule: str = Field(
+        default="6h:30m,2d:2h,14d:1d,*:7d",
+        description="Recheck interval by article age, youngest first: AGE:INTERVAL pairs, "
+        "`*` for any older age (units s, m, h, d, w).",
+    )
+    full_fetch_interval: str = Field(
+        default="1d",
+        description="Re-fetch an article in full at least this often, even when conditional "
+        "requests keep answering 304 (ETags lie).",
+    )
+    crawl_concurrency_per_host: int = Field(
+        default=2, ge=1, le=16, description="Parallel requests to one host."
+    )
+    download_timeout_s: float = Field(
+        default=30, gt=0, le=600, description="Seconds before a fetch counts as a timeout."
+    )
+    extract_workers: int = Field(
+        default=0,
+        ge=0,
+        le=64,
+        description="Extraction worker processes during a crawl; 0 means one per CPU core.",
+    )
+    scrapy_settings: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Extra Scrapy settings applied to every crawl, e.g. "
+        '{"AUTOTHROTTLE_TARGET_CONCURRENCY": 2} (JSON in the environment).',
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -388,3 +388,17 @@ def test_an_extractor_upgrade_does_not_read_as_an_edit(runtime: Runtime, at: Any
     )
     assert edited.outcome is CaptureOutcome.EDITED
     assert h.events(runtime, aid) == [("discovered", []), ("edited", ["body"])]
+
+
+def test_redirect_into_another_archived_article_is_a_removal_sign(
+    runtime: Runtime, at: Any
+) -> None:
+    a, b = page("khmer/km313342.html"), page("khmer/km313467.html")
+    aid, bid = first(runtime, a, at), first(runtime, b, at)
+    hop = (RedirectHop(a["url"], 301, b["url"]),)
+    for t in (1, 2):
+        h.record(runtime, h.exchange(a["url"], b["html"], at=at(t), final=b["url"], redirects=hop))
+    assert h.events(runtime, aid) == [("discovered", []), ("removed", ["redirect_elsewhere"])]
+    assert h.events(runtime, bid) == [("discovered", [])]
+    with runtime.sessions() as s:
+        assert s.scalars(select(Version).where(Version.article_id == aid)).one().n == 1

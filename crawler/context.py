@@ -1,0 +1,312 @@
+"""What the spiders and the pipeline are given: the crawl context.
+
+`crawler/` may import `archive` only (DESIGN.md), yet it needs what the composition root
+builds from Settings: the session factory, the WARC store, the record options of each
+source (topic filter), the recheck schedule and the sources themselves. The composition
+root (`presswatch.crawling`) builds a `CrawlContext` and puts it in the Scrapy settings
+as `PRESSWATCH_CONTEXT`; a plain `scrapy crawl` loads it through the factory named by
+the `PRESSWATCH_CONTEXT_FACTORY` setting instead. Either way the crawler sees only this
+interface.
+
+The context also owns the two executors every spider of a process shares: one process
+pool for extraction (CPU-bound, off the reactor) and one writer thread for the database
+(one writer, so SQLite never sees two writers and the hash chain stays a line).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from scrapy.utils.misc import load_object
+from sqlalchemy import select
+
+from archive.capture import RecordOptions
+from archive.models import Article, ArticleUrl, Capture, CaptureOutcome, Source
+from archive.queries import due_articles
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from archive.warc import WarcStore
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSpec:
+    """A source as the crawler needs it (built from sources.toml by the caller)."""
+
+    name: str
+    base_url: str
+    sitemaps: tuple[str, ...] = ()
+    feeds: tuple[str, ...] = ()
+    listings: tuple[str, ...] = ()
+    article_url_pattern: str | None = None
+    crawl_delay_s: float | None = None
+    max_concurrency: int | None = None
+    listing_depth: int = 1
+    listing_max_pages: int = 20
+    max_age_days: int | None = None
+
+
+class CrawlCounters:
+    """Thread-safe tallies for progress displays and the run summary."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+        self.problems: list[str] = []
+
+    def add(self, key: str, n: int = 1) -> None:
+        with self._lock:
+            self._counts[key] += n
+
+    def problem(self, message: str) -> None:
+        with self._lock:
+            self._counts["problems"] += 1
+            if len(self.problems) < 200:
+                self.problems.append(message)
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._counts)
+
+    def get(self, key: str) -> int:
+        with self._lock:
+            return self._counts.get(key, 0)
+
+
+# (article, published of its current version, checked at) -> next check
+PlanNextCheck = Callable[[Article, "str | None", datetime], "datetime | None"]
+# (article, now) -> conditional request headers ({} for a full fetch)
+ConditionalFor = Callable[[Article, datetime], dict[str, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class RecheckTarget:
+    """One due article, ready to become a request."""
+
+    article_id: int
+    url: str
+    source: str
+    headers: dict[str, str]
+    due: datetime | None
+
+
+@dataclass
+class CrawlContext:
+    sessions: sessionmaker[Session]
+    warc: WarcStore
+    sources: Mapping[str, SourceSpec]
+    record_options: Callable[[str | None], RecordOptions]
+    plan_next_check: PlanNextCheck
+    conditional_for: ConditionalFor
+    user_agent: str
+    max_body_bytes: int
+    extract_workers: int = 2
+    max_redirects: int = 10
+    now: Callable[[], datetime] | None = None
+    counters: CrawlCounters = field(default_factory=CrawlCounters)
+    # True when built for one `scrapy crawl`: its pipeline then shuts the executors down.
+    close_with_spider: bool = False
+    # Filled in by the first component that needs them; shut down by `close()`.
+    _extract_pool: Executor | None = None
+    _writer: ThreadPoolExecutor | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _known: dict[str, set[str]] = field(default_factory=dict)
+    _claimed: set[str] = field(default_factory=set)
+    _claim_hints: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _regexes: dict[str, re.Pattern[str]] = field(default_factory=dict)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> CrawlContext:
+        # Scrapy deep-copies its settings per crawler; the context is a shared service
+        # (executors, caches), not a value, so every copy is the same object.
+        return self
+
+    # -- discovery bookkeeping ---------------------------------------------------------
+
+    def article_regex(self, source: SourceSpec) -> re.Pattern[str]:
+        assert source.article_url_pattern is not None
+        pattern = self._regexes.get(source.name)
+        if pattern is None:
+            pattern = self._regexes[source.name] = re.compile(source.article_url_pattern)
+        return pattern
+
+    def known_urls(self, source: str) -> set[str]:
+        """Normalized URLs the archive already has for the source: every URL an article
+        is known under, and every URL captured without becoming an article (outside the
+        topic, not an article) except failed fetches, which discovery may try again.
+        Loaded once per process: it is what makes a restarted crawl skip what the
+        killed one already recorded."""
+        with self._lock:
+            cached = self._known.get(source)
+        if cached is not None:
+            return cached
+        with self.sessions() as session:
+            source_id = session.scalars(select(Source.id).where(Source.name == source)).first()
+            urls: set[str] = set()
+            if source_id is not None:
+                urls.update(
+                    session.scalars(
+                        select(ArticleUrl.url)
+                        .join(Article, Article.id == ArticleUrl.article_id)
+                        .where(Article.source_id == source_id)
+                    )
+                )
+                rows = session.scalars(
+                    select(Capture.requested_url)
+                    .where(
+                        Capture.source_id == source_id,
+                        Capture.article_id.is_(None),
+                        Capture.outcome.not_in(
+                            [CaptureOutcome.UNREACHABLE.value, CaptureOutcome.BLOCKED.value]
+                        ),
+                    )
+                    .distinct()
+                )
+                from archive.errors import BadInput
+                from archive.normalize import normalize_url
+
+                for raw in rows:
+                    try:
+                        urls.add(normalize_url(raw))
+                    except BadInput:
+                        continue
+        with self._lock:
+            return self._known.setdefault(source, urls)
+
+    def claim(self, key: str) -> bool:
+        """First caller in this process wins: spiders running side by side (sitemap,
+        feed, listing) never fetch one new article twice."""
+        with self._lock:
+            if key in self._claimed:
+                return False
+            self._claimed.add(key)
+            return True
+
+    def add_claim_hints(self, key: str, hints: dict[str, Any]) -> None:
+        with self._lock:
+            self._claim_hints.setdefault(key, {}).update(hints)
+
+    def take_claim_hints(self, key: str) -> dict[str, Any]:
+        with self._lock:
+            return self._claim_hints.pop(key, {})
+
+    def due_targets(
+        self, names: Sequence[str], *, all_articles: bool, limit: int | None, now: datetime
+    ) -> list[RecheckTarget]:
+        with self.sessions() as session:
+            articles = due_articles(
+                session, now=now, sources=names, all_articles=all_articles, limit=limit
+            )
+            names_by_id = {s.id: s.name for s in session.scalars(select(Source))}
+            return [
+                RecheckTarget(
+                    article_id=a.id,
+                    url=a.fetch_url,
+                    source=names_by_id[a.source_id],
+                    headers=self.conditional_for(a, now),
+                    due=a.next_check,
+                )
+                for a in articles
+                if names_by_id.get(a.source_id) in self.sources
+            ]
+
+    def source_crawled(self, names: Sequence[str], problems: Mapping[str, list[str]]) -> None:
+        """Stamp last_crawl_at and last_error on the crawled sources (writer thread)."""
+        at = self.now() if self.now is not None else datetime.now(UTC)
+
+        def write() -> None:
+            with self.sessions.begin() as session:
+                for source in session.scalars(select(Source).where(Source.name.in_(list(names)))):
+                    source.last_crawl_at = at
+                    found = problems.get(source.name)
+                    source.last_error = "; ".join(found)[:2000] if found else None
+
+        try:
+            self.writer().submit(write).result()
+        except Exception:  # boundary: bookkeeping must not turn a crawl into a failure
+            logging.getLogger(__name__).exception("could not stamp sources %s", names)
+
+    def select(self, names: Sequence[str]) -> list[SourceSpec]:
+        if not names:
+            return list(self.sources.values())
+        missing = [n for n in names if n not in self.sources]
+        if missing:
+            known = ", ".join(self.sources) or "none"
+            raise ValueError(f"unknown source {missing[0]!r} (known: {known})")
+        return [self.sources[n] for n in names]
+
+    def extract_pool(self) -> Executor | None:
+        """The shared extraction pool, or None to extract in the writer thread."""
+        if self.extract_workers <= 0:
+            return None
+        with self._lock:
+            if self._extract_pool is None:
+                self._extract_pool = make_extract_pool(self.extract_workers)
+            return self._extract_pool
+
+    def writer(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._writer is None:
+                self._writer = ThreadPoolExecutor(1, thread_name_prefix="presswatch-writer")
+            return self._writer
+
+    def close(self) -> None:
+        with self._lock:
+            if self._writer is not None:
+                self._writer.shutdown(wait=True)
+                self._writer = None
+            if self._extract_pool is not None:
+                self._extract_pool.shutdown(wait=True, cancel_futures=True)
+                self._extract_pool = None
+
+
+def _warm() -> int:
+    import archive.extract  # noqa: F401 - import trafilatura before the first page
+
+    return 0
+
+
+def make_extract_pool(workers: int) -> ProcessPoolExecutor:
+    """Worker processes started from a fork server: forking the crawling process itself
+    would copy a running reactor and a writer thread's locks into each child."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["archive.capture", "archive.extract"])
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+    for _ in range(workers):
+        pool.submit(_warm)
+    return pool
+
+
+def load_context(crawler: Crawler) -> CrawlContext:
+    """The context given in the settings, or one built by the configured factory (for
+    `scrapy crawl`); cached on the settings' holder so all components share it."""
+    given: Any = crawler.settings.get("PRESSWATCH_CONTEXT")
+    if isinstance(given, CrawlContext):
+        return given
+    cached = getattr(crawler, "_presswatch_context", None)
+    if isinstance(cached, CrawlContext):
+        return cached
+    factory_path = crawler.settings.get("PRESSWATCH_CONTEXT_FACTORY")
+    if not factory_path:
+        raise RuntimeError(
+            "no crawl context: set PRESSWATCH_CONTEXT or PRESSWATCH_CONTEXT_FACTORY "
+            "(crawler/settings.py names the default)"
+        )
+    factory = load_object(factory_path)
+    context = factory(crawler.settings)
+    if not isinstance(context, CrawlContext):
+        raise RuntimeError(f"{factory_path} returned {type(context).__name__}, not CrawlContext")
+    context.close_with_spider = True
+    crawler._presswatch_context = context  # type: ignore[attr-defined]
+    return context

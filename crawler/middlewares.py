@@ -1,0 +1,335 @@
+"""Downloader components that make the crawler polite and keep every failure visible.
+
+- `RobotsPolicyMiddleware` replaces Scrapy's robots.txt middleware: it obeys robots.txt
+  (Protego) and also honours `Crawl-delay` and `Request-rate`, which Scrapy ignores, by
+  spacing the start of requests to a host. A source's own `crawl_delay_s` is a floor.
+- `BackoffRetryMiddleware` retries 5xx, 408, 429 and network errors with exponential
+  backoff (and `Retry-After`), where Scrapy retries at once; after the last retry the
+  response or error goes on to the spider, which records it.
+- `BodySizeMiddleware` stops a download past the body limit and marks it, so the spider
+  records an oversized response as a capture instead of losing it to a cancelled
+  download.
+- `PresswatchFingerprinter` lets a request carry its own dupefilter identity, so with the
+  shared Redis dupefilter two machines never recheck the same article for the same due
+  time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+import time
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+from protego import Protego
+from scrapy import Request, signals
+from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import IgnoreRequest, NotConfigured, StopDownload
+from scrapy.http import Response
+from scrapy.utils.request import RequestFingerprinter
+from scrapy_redis.dupefilter import RFPDupeFilter as _RedisRFPDupeFilter
+
+from crawler.failures import failure_kind
+
+log = logging.getLogger(__name__)
+
+# Crawl-delay values above this are treated as this: some sites write 3600 to mean "go
+# away", and a cron interval must still be able to finish.
+MAX_CRAWL_DELAY_S = 60.0
+ROBOTS_MAX_BYTES = 512 * 1024  # Google reads the first 500 KiB
+ROBOTS_MAX_REDIRECTS = 5
+
+
+class RobotsForbidden(IgnoreRequest):
+    """robots.txt disallows the URL for our User-Agent."""
+
+
+class RobotsUnavailable(IgnoreRequest):
+    """robots.txt could not be fetched (5xx or network error): RFC 9309 says assume
+    complete disallow until it can be read. `kind` names the failure like an
+    Exchange error (`connection_refused`, `timeout`…, or `robots_unavailable` for an
+    HTTP error), since the host's state is what a capture should record."""
+
+    def __init__(self, detail: str, kind: str = "robots_unavailable") -> None:
+        super().__init__(f"robots.txt unavailable: {detail}")
+        self.detail = detail
+        self.kind = kind
+
+
+class _Rules:
+    """What one host's robots.txt says, or why it could not be read."""
+
+    def __init__(
+        self,
+        parser: Protego | None,
+        delay_s: float = 0.0,
+        unavailable: str | None = None,
+        kind: str = "robots_unavailable",
+    ) -> None:
+        self.parser = parser
+        self.delay_s = delay_s
+        self.unavailable = unavailable
+        self.kind = kind
+
+
+def _host_key(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+class RobotsPolicyMiddleware:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.obey = crawler.settings.getbool("ROBOTSTXT_OBEY")
+        self.user_agent = str(crawler.settings.get("USER_AGENT") or "*")
+        # robots.txt groups name a product token ("Presswatch"), not the full string.
+        match = re.match(r"[A-Za-z0-9_-]+", self.user_agent)
+        self.token = match.group(0) if match else "*"
+        self._rules: dict[str, asyncio.Future[_Rules]] = {}
+        self._next_start: dict[str, float] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RobotsPolicyMiddleware:
+        return cls(crawler)
+
+    async def process_request(self, request: Request) -> None:
+        if request.meta.get("pw_robots_fetch"):
+            return None
+        key = _host_key(request.url)
+        floor = float(request.meta.get("pw_min_delay_s") or 0.0)
+        delay = floor
+        if self.obey and not request.meta.get("dont_obey_robotstxt"):
+            rules = await self._rules_for(key, request)
+            if rules.unavailable is not None:
+                self._stat("robots/unavailable")
+                raise RobotsUnavailable(rules.unavailable, rules.kind)
+            if rules.parser is not None and not rules.parser.can_fetch(request.url, self.token):
+                self._stat("robots/forbidden")
+                raise RobotsForbidden(f"forbidden by robots.txt: {request.url}")
+            delay = max(delay, rules.delay_s)
+        if delay > 0:
+            self._hold_slot(request, delay)
+            await self._wait_turn(key, delay)
+        return None
+
+    def _hold_slot(self, request: Request, delay: float) -> None:
+        """Make the downloader itself space sends to the host: the middleware's wait
+        spaces releases, but a request can still sit in the slot's queue and leave
+        right before the next one. AutoThrottle must not shrink the delay again, and
+        random jitter must not halve it."""
+        request.meta["autothrottle_dont_adjust_delay"] = True
+        engine = self.crawler.engine
+        downloader = getattr(engine, "downloader", None)
+        if downloader is None:
+            return
+        slot = downloader.slots.get(downloader.get_slot_key(request))
+        if slot is not None:
+            slot.delay = max(slot.delay, delay)
+            slot.jitter = 0.0
+
+    async def _wait_turn(self, key: str, delay: float) -> None:
+        """Space request starts to one host by `delay`, whatever AutoThrottle or the
+        per-host concurrency allow: reserve the next start time, then sleep until it."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        start = max(now, self._next_start.get(key, 0.0))
+        self._next_start[key] = start + delay
+        if start > now:
+            self._stat("robots/crawl_delay_waits")
+            await asyncio.sleep(start - now)
+
+    async def _rules_for(self, key: str, request: Request) -> _Rules:
+        future = self._rules.get(key)
+        if future is None:
+            future = asyncio.get_running_loop().create_future()
+            self._rules[key] = future
+            try:
+                rules = await self._fetch_rules(key, request)
+            except Exception as exc:  # boundary: a robots fetch must never crash the crawl
+                log.exception("robots.txt for %s could not be read", key)
+                rules = _Rules(None, unavailable=f"{type(exc).__name__}: {exc}")
+            future.set_result(rules)
+            return rules
+        return await future
+
+    async def _fetch_rules(self, key: str, origin: Request) -> _Rules:
+        url = key + "/robots.txt"
+        assert self.crawler.engine is not None
+        for _hop in range(ROBOTS_MAX_REDIRECTS + 1):
+            robots_request = Request(
+                url,
+                priority=1000,
+                dont_filter=True,
+                meta={
+                    "pw_robots_fetch": True,
+                    "dont_obey_robotstxt": True,
+                    "handle_httpstatus_all": True,
+                    "pw_max_body": ROBOTS_MAX_BYTES,
+                    # A source's floor applies to robots.txt too.
+                    "pw_min_delay_s": origin.meta.get("pw_min_delay_s"),
+                },
+            )
+            try:
+                response: Response = await self.crawler.engine.download_async(robots_request)
+            except Exception as exc:  # network failure: per RFC 9309, disallow for now
+                return _Rules(
+                    None, unavailable=f"{type(exc).__name__}: {exc}", kind=failure_kind(exc)
+                )
+            location = response.headers.get(b"Location")
+            if 300 <= response.status < 400 and location:
+                url = urljoin(url, location.decode("latin-1"))
+                continue
+            if response.status >= 500 or response.status == 429:
+                return _Rules(None, unavailable=f"HTTP {response.status}")
+            if response.status >= 400:
+                return _Rules(None)  # no robots.txt: everything is allowed
+            body = response.body[:ROBOTS_MAX_BYTES].decode("utf-8", "replace")
+            parser = Protego.parse(body)
+            delay = parser.crawl_delay(self.token) or 0.0
+            rate = parser.request_rate(self.token)
+            if rate is not None and rate.requests:
+                delay = max(delay, rate.seconds / rate.requests)
+            delay = min(float(delay), MAX_CRAWL_DELAY_S)
+            if delay:
+                log.info("%s asks for Crawl-delay %.1fs", key, delay)
+            return _Rules(parser, delay_s=delay)
+        return _Rules(None)  # redirect loop on robots.txt: treat as absent
+
+    def _stat(self, key: str) -> None:
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value(key)
+
+
+class BackoffRetryMiddleware(RetryMiddleware):
+    """Scrapy's retry policy with a pause before each retry."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler.settings)
+        self.crawler = crawler
+        self.base_s = crawler.settings.getfloat("PRESSWATCH_RETRY_BACKOFF_S", 2.0)
+        self.max_s = crawler.settings.getfloat("PRESSWATCH_RETRY_BACKOFF_MAX_S", 60.0)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> BackoffRetryMiddleware:
+        return cls(crawler)
+
+    async def process_response(  # type: ignore[override]
+        self, request: Request, response: Response
+    ) -> Request | Response:
+        if request.meta.get("dont_retry", False) or response.status not in self.retry_http_codes:
+            return response
+        retry = self._retry(request, f"HTTP {response.status}")
+        if retry is None:
+            return response
+        await self._pause(retry, _retry_after_s(response))
+        return retry
+
+    async def process_exception(  # type: ignore[override]
+        self, request: Request, exception: Exception
+    ) -> Request | Response | None:
+        if request.meta.get("dont_retry", False) or not isinstance(
+            exception, self.exceptions_to_retry
+        ):
+            return None
+        retry = self._retry(request, exception)
+        if retry is None:
+            return None
+        await self._pause(retry, None)
+        return retry
+
+    async def _pause(self, retry: Request, retry_after_s: float | None) -> None:
+        attempt = int(retry.meta.get("retry_times", 1))
+        delay = self.base_s * (2 ** (attempt - 1))
+        if retry_after_s is not None:
+            delay = max(delay, retry_after_s)
+        delay = min(delay, self.max_s)
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+def _retry_after_s(response: Response) -> float | None:
+    raw = response.headers.get(b"Retry-After")
+    if not raw:
+        return None
+    text = raw.decode("latin-1").strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class BodySizeMiddleware:
+    """Stop downloads past the limit (`pw_max_body` meta, else PRESSWATCH_MAX_BODY_BYTES)
+    and mark the request, so the truncated response reaches the spider flagged rather
+    than being cancelled into an error that says nothing about size."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.default_limit = crawler.settings.getint("PRESSWATCH_MAX_BODY_BYTES", 20_000_000)
+        if self.default_limit <= 0:
+            raise NotConfigured
+        crawler.signals.connect(self._on_headers, signal=signals.headers_received)
+        crawler.signals.connect(self._on_bytes, signal=signals.bytes_received)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> BodySizeMiddleware:
+        return cls(crawler)
+
+    def _limit(self, request: Request) -> int:
+        return int(request.meta.get("pw_max_body") or self.default_limit)
+
+    def _on_headers(
+        self, headers: Any, body_length: int, request: Request, spider: Any = None
+    ) -> None:
+        limit = self._limit(request)
+        if body_length is not None and body_length > limit:
+            request.meta["pw_truncated"] = {"limit": limit, "declared": body_length}
+            raise StopDownload(fail=False)
+
+    def _on_bytes(self, data: bytes, request: Request, spider: Any = None) -> None:
+        seen = int(request.meta.get("pw_bytes", 0)) + len(data)
+        request.meta["pw_bytes"] = seen
+        limit = self._limit(request)
+        if seen > limit:
+            request.meta["pw_truncated"] = {"limit": limit, "declared": None}
+            raise StopDownload(fail=False)
+
+
+class PresswatchFingerprinter:
+    """Scrapy's fingerprint, unless the request names its own in `pw_fingerprint`."""
+
+    def __init__(self, crawler: Crawler | None = None) -> None:
+        self._default = RequestFingerprinter(crawler)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> PresswatchFingerprinter:
+        return cls(crawler)
+
+    def fingerprint(self, request: Request) -> bytes:
+        own = request.meta.get("pw_fingerprint")
+        if own:
+            return hashlib.sha1(str(own).encode("utf-8")).digest()
+        return self._default.fingerprint(request)
+
+
+def strip_fragment(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
+
+
+class RedisDupeFilter(_RedisRFPDupeFilter):  # type: ignore[misc]
+    """scrapy-redis's shared dupefilter, honouring `pw_fingerprint` like
+    `PresswatchFingerprinter` (scrapy-redis computes its own fingerprints)."""
+
+    def request_fingerprint(self, request: Request) -> str:
+        own = request.meta.get("pw_fingerprint")
+        if own:
+            return hashlib.sha1(str(own).encode("utf-8")).hexdigest()
+        return str(super().request_fingerprint(request))

@@ -1,0 +1,186 @@
+"""`ArchivePipeline`: every fetch the spiders yield goes to `archive.record_capture`.
+
+Two kinds of work happen off the Twisted reactor thread, so the crawl keeps downloading
+while pages are processed:
+
+- extraction (trafilatura, CPU-bound) in the context's process pool, each worker calling
+  `archive.capture.extract_exchange`; the result is passed on as
+  `record_capture(..., extracted=...)`;
+- database and WARC writes on the context's single writer thread, each capture in its
+  own transaction, with the article's next check set in the same transaction.
+
+A capture that fails is logged with its traceback and counted; the crawl goes on
+(STYLE.md: `except Exception` only at the boundary of one item).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import pickle
+from concurrent.futures.process import BrokenProcessPool
+from datetime import datetime
+from typing import Any
+
+from scrapy.crawler import Crawler
+from sqlalchemy import select
+
+from archive.capture import CaptureResult, Exchange, extract_exchange, record_capture
+from archive.errors import BadInput
+from archive.extract import Extracted
+from archive.models import Article, ArticleUrl, Version
+from archive.normalize import normalize_url
+from crawler.context import CrawlContext, load_context
+from crawler.items import FetchItem, HintItem
+
+log = logging.getLogger(__name__)
+
+# Events that the progress display and the run summary count.
+_COUNTED_EVENTS = ("discovered", "edited", "removed", "restored", "unreachable", "moved")
+
+
+def _wants_extraction(exchange: Exchange) -> bool:
+    if exchange.status is None or exchange.error or not 200 <= exchange.status < 300:
+        return False
+    ctype = (exchange.header("content-type") or "").lower()
+    # Non-HTML is recorded but not extracted; the archive recognises it cheaply itself.
+    return not ctype or "html" in ctype or "xml" in ctype
+
+
+class ArchivePipeline:
+    def __init__(self, crawler: Crawler, ctx: CrawlContext) -> None:
+        self.crawler = crawler
+        self.ctx = ctx
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
+        return cls(crawler, load_context(crawler))
+
+    def close_spider(self) -> None:
+        if self.ctx.close_with_spider:
+            self.ctx.close()
+
+    async def process_item(self, item: Any) -> Any:
+        if isinstance(item, HintItem):
+            await self._in_writer(self._apply_hints, item)
+            return item
+        if not isinstance(item, FetchItem):
+            return item
+        extracted = await self._extract(item.exchange)
+        try:
+            result: CaptureResult = await self._in_writer(self._record, item, extracted)
+        except Exception as exc:  # boundary: one capture must not stop the crawl
+            log.exception("recording %s failed", item.exchange.requested_url)
+            self._stat("presswatch/capture_failed")
+            self.ctx.counters.problem(
+                f"capture of {item.exchange.requested_url} failed: {type(exc).__name__}: {exc}"
+            )
+            return item
+        self._count(item, result)
+        return item
+
+    async def _in_writer(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.wrap_future(self.ctx.writer().submit(fn, *args))
+
+    async def _extract(self, exchange: Exchange) -> Extracted | None:
+        if not _wants_extraction(exchange):
+            return None
+        pool = self.ctx.extract_pool()
+        if pool is None:
+            return None  # record_capture extracts on the writer thread
+        try:
+            future = pool.submit(extract_exchange, exchange, self.ctx.max_body_bytes)
+            return await asyncio.wrap_future(future)
+        except (BrokenProcessPool, pickle.PicklingError, OSError) as exc:
+            # A worker died (OOM on a hostile page?): extract on the writer instead.
+            log.warning("extraction pool failed on %s: %s", exchange.requested_url, exc)
+            self._stat("presswatch/extract_pool_failed")
+            return None
+
+    # -- writer thread -----------------------------------------------------------------
+
+    def _record(self, item: FetchItem, extracted: Extracted | None) -> CaptureResult:
+        with self.ctx.sessions.begin() as session:
+            result = record_capture(
+                session,
+                item.exchange,
+                warc=self.ctx.warc,
+                options=self.ctx.record_options(item.source),
+                extracted=extracted,
+            )
+            if result.article_id is not None and not result.duplicate:
+                article = session.get(Article, result.article_id)
+                assert article is not None
+                hints = {**item.hints, **self._late_hints(item)}
+                if hints:
+                    article.hints = {**(article.hints or {}), **hints}
+                published = None
+                if article.current_version_id is not None:
+                    version = session.get(Version, article.current_version_id)
+                    published = version.published if version is not None else None
+                article.next_check = self.ctx.plan_next_check(
+                    article, published, item.exchange.fetched_at
+                )
+            return result
+
+    def _late_hints(self, item: FetchItem) -> dict[str, Any]:
+        try:
+            return self.ctx.take_claim_hints(normalize_url(item.exchange.requested_url))
+        except BadInput:
+            return {}
+
+    def _apply_hints(self, item: HintItem) -> None:
+        """Keep discovery's hints on a known article; bring its check forward when the
+        outlet says it changed after our last check (sitemap lastmod, feed updated)."""
+        with self.ctx.sessions.begin() as session:
+            article = session.scalars(
+                select(Article)
+                .join(ArticleUrl, ArticleUrl.article_id == Article.id)
+                .where(ArticleUrl.url == item.url)
+            ).first()
+            if article is None:
+                return
+            merged = {**(article.hints or {}), **item.hints}
+            if merged != article.hints:
+                article.hints = merged
+            changed_at = _newest_change(item.hints)
+            if (
+                changed_at is not None
+                and changed_at > article.last_checked
+                and (article.next_check is None or article.next_check > changed_at)
+            ):
+                article.next_check = max(changed_at, article.last_checked)
+                self.ctx.counters.add("nudged")
+
+    # -- accounting --------------------------------------------------------------------
+
+    def _count(self, item: FetchItem, result: CaptureResult) -> None:
+        counters = self.ctx.counters
+        counters.add("captures")
+        counters.add(f"outcome.{result.outcome.value}")
+        for event in result.events:
+            if event in _COUNTED_EVENTS:
+                counters.add(event)
+        status = item.exchange.status
+        if status is None or status >= 500:
+            counters.add("fetch_errors")
+        self._stat(f"presswatch/outcome/{result.outcome.value}")
+
+    def _stat(self, key: str) -> None:
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value(key)
+
+
+def _newest_change(hints: dict[str, Any]) -> datetime | None:
+    newest = None
+    for key in ("sitemap_lastmod", "feed_updated"):
+        raw = hints.get(key)
+        if not raw:
+            continue
+        try:
+            when = datetime.fromisoformat(str(raw))
+        except ValueError:
+            continue
+        if when.tzinfo is not None and (newest is None or when > newest):
+            newest = when
+    return newest

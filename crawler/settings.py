@@ -1,0 +1,68 @@
+"""Scrapy settings of the Presswatch crawler (`scrapy.cfg` points here).
+
+These are the defaults for a polite news crawler; `presswatch.crawling` overrides the
+ones that come from Presswatch's own Settings (User-Agent contact, timeouts, per-host
+concurrency, Redis, JOBDIR) and anything an operator puts in `scrapy_settings`.
+
+Why each departure from Scrapy's defaults:
+- Scrapy's robots.txt middleware is replaced by ours, which also honours Crawl-delay.
+- Redirects are followed by hand in the spiders so every hop is recorded; Scrapy's
+  redirect and meta-refresh middlewares would hide the chain.
+- Retries back off (Scrapy retries at once) and respect Retry-After.
+- Body size is limited by our middleware so an oversized body becomes a capture with
+  an error rather than a cancelled download that vanishes.
+"""
+
+BOT_NAME = "presswatch"
+
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+# Built when a spider starts (see crawler.context); `presswatch` passes its own context.
+PRESSWATCH_CONTEXT_FACTORY = "presswatch.crawling.context_from_scrapy_settings"
+
+ROBOTSTXT_OBEY = True
+USER_AGENT = "Presswatch (+https://github.com/presswatch/presswatch)"
+
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 0.0
+DOWNLOAD_TIMEOUT = 30
+
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+PRESSWATCH_RETRY_BACKOFF_S = 2.0  # first retry after this, doubling each time
+PRESSWATCH_RETRY_BACKOFF_MAX_S = 60.0
+PRESSWATCH_MAX_REDIRECTS = 10
+PRESSWATCH_MAX_BODY_BYTES = 20_000_000
+
+REDIRECT_ENABLED = False
+METAREFRESH_ENABLED = False
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+HTTPERROR_ALLOW_ALL = True
+
+# Scrapy's own limit stays as a backstop well above ours.
+DOWNLOAD_MAXSIZE = 256 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 32 * 1024 * 1024
+
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.RobotsPolicyMiddleware": 100,
+    "crawler.middlewares.BodySizeMiddleware": 560,
+    "crawler.middlewares.BackoffRetryMiddleware": 550,
+}
+
+ITEM_PIPELINES = {"crawler.pipelines.ArchivePipeline": 300}
+
+REQUEST_FINGERPRINTER_CLASS = "crawler.middlewares.PresswatchFingerprinter"
+
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+LOG_LEVEL = "INFO"

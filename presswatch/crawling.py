@@ -1,0 +1,435 @@
+"""Runs the Scrapy spiders in this process for `presswatch crawl`, `recheck`, `run` and
+the demo, composed from Settings and sources.toml.
+
+Owns: turning sources.toml entries into archive Source rows and crawler `SourceSpec`s,
+the crawl context (record options with the topic filter, the recheck schedule), the
+Scrapy settings (User-Agent, politeness, JOBDIR or Redis), and the reactor: phases of
+spiders run one after another in a single reactor run (Twisted cannot restart one),
+with plain Python hooks between phases (the demo mutates its site there).
+
+Resume after SIGKILL: Scrapy's JOBDIR queues are written on a clean stop only, so a
+killed crawl leaves them half-written. Each job directory gets a pid marker; if a new
+crawl finds the marker of a dead process it discards the queue and relies on the
+archive instead: discovery skips every URL already recorded (`CrawlContext.known_urls`)
+and a fetch that was never committed is simply fetched again. Either way nothing is
+captured twice. A clean SIGINT/SIGTERM stop keeps the JOBDIR queue for the next run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import signal
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from scrapy.settings import Settings as ScrapySettings
+
+from archive.capture import RecordOptions
+from archive.extract import Extracted
+from archive.models import Article, ArticleStatus
+from archive.queries import upsert_source
+from crawler.context import CrawlContext, SourceSpec
+from presswatch.lock import pid_alive
+from presswatch.runtime import Runtime
+from presswatch.schedule import (
+    RecheckSchedule,
+    conditional_headers,
+    next_check,
+    parse_published,
+)
+from presswatch.settings import Settings, load_settings
+from presswatch.sources import SourceConfig, SourcesFile, load_sources
+
+log = logging.getLogger(__name__)
+
+DISCOVERY_SPIDERS = ("sitemap", "feed", "listing")
+SPIDER_CLASSES = {
+    "sitemap": "crawler.spiders.sitemap.SitemapSpider",
+    "feed": "crawler.spiders.feed.FeedSpider",
+    "listing": "crawler.spiders.listing.ListingSpider",
+    "recheck": "crawler.spiders.recheck.RecheckSpider",
+}
+
+
+def presswatch_version() -> str:
+    try:
+        return version("presswatch")
+    except PackageNotFoundError:
+        return "0"
+
+
+def user_agent(settings: Settings) -> str:
+    return f"Presswatch/{presswatch_version()} (+{settings.user_agent_contact})"
+
+
+def schedule_of(settings: Settings) -> RecheckSchedule:
+    return RecheckSchedule.parse(
+        settings.recheck_schedule, full_fetch_every=settings.full_fetch_interval
+    )
+
+
+def source_spec(cfg: SourceConfig) -> SourceSpec:
+    return SourceSpec(
+        name=cfg.name,
+        base_url=cfg.base_url,
+        sitemaps=tuple(cfg.sitemaps),
+        feeds=tuple(cfg.feeds),
+        listings=tuple(cfg.listings),
+        article_url_pattern=cfg.article_url_pattern,
+        crawl_delay_s=cfg.crawl_delay_s,
+        max_concurrency=cfg.max_concurrency,
+        listing_depth=cfg.listing_depth,
+        listing_max_pages=cfg.listing_max_pages,
+        max_age_days=cfg.max_age_days,
+    )
+
+
+def sync_sources(runtime: Runtime, sources: SourcesFile, now: datetime) -> None:
+    """Create or update the archive's Source rows from sources.toml. Their `config`
+    carries what detection reads (the article URL pattern) and the rest for reference."""
+    with runtime.sessions.begin() as session:
+        for cfg in sources.source:
+            upsert_source(
+                session,
+                name=cfg.name,
+                base_url=cfg.base_url,
+                languages=cfg.languages,
+                config=cfg.model_dump(exclude={"name", "base_url", "languages", "enabled"}),
+                now=now,
+                enabled=cfg.enabled,
+            )
+
+
+def build_context(
+    runtime: Runtime,
+    sources: SourcesFile,
+    *,
+    now: Callable[[], datetime] | None = None,
+    extract_workers: int | None = None,
+) -> CrawlContext:
+    settings = runtime.settings
+    schedule = schedule_of(settings)
+    options_cache: dict[str | None, RecordOptions] = {}
+
+    def record_options(name: str | None) -> RecordOptions:
+        if name not in options_cache:
+            matcher = None
+            if name is not None:
+                try:
+                    matcher = sources.matcher_for(sources.get(name))
+                except Exception:  # a source recorded earlier but gone from the file
+                    matcher = None
+            if matcher is None:
+                options_cache[name] = runtime.record_options()
+            else:
+                bound = matcher
+
+                def accept(extracted: Extracted) -> bool:
+                    return bound.matches(extracted.title, extracted.text)
+
+                options_cache[name] = runtime.record_options(accept=accept)
+        return options_cache[name]
+
+    def plan(article: Article, published: str | None, checked_at: datetime) -> datetime:
+        return next_check(
+            first_seen=article.first_seen,
+            checked_at=checked_at,
+            published=parse_published(published),
+            pending_removal=article.pending_removal is not None,
+            unreachable=article.status == ArticleStatus.UNREACHABLE.value,
+            schedule=schedule,
+            salt=article.id,
+        )
+
+    def conditional(article: Article, at: datetime) -> dict[str, str]:
+        # Only a live article may be asked "changed since?": a removal or an outage
+        # must be confirmed with a real status, never with a 304.
+        if article.status not in (ArticleStatus.LIVE.value, ArticleStatus.EDITED.value):
+            return {}
+        if article.pending_removal is not None or article.pending_degraded_sha is not None:
+            return {}
+        return conditional_headers(
+            etag=article.etag,
+            last_modified=article.last_modified_header,
+            last_full_fetch=article.last_full_fetch,
+            now=at,
+            schedule=schedule,
+        )
+
+    workers = extract_workers if extract_workers is not None else settings.extract_workers
+    if workers == 0:
+        workers = os.cpu_count() or 1
+    return CrawlContext(
+        sessions=runtime.sessions,
+        warc=runtime.warc,
+        sources={cfg.name: source_spec(cfg) for cfg in sources.source},
+        record_options=record_options,
+        plan_next_check=plan,
+        conditional_for=conditional,
+        user_agent=user_agent(settings),
+        max_body_bytes=settings.max_body_bytes,
+        extract_workers=workers,
+        now=now,
+    )
+
+
+def scrapy_settings(
+    settings: Settings,
+    context: CrawlContext,
+    *,
+    job_dir: Path | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> ScrapySettings:
+    """Scrapy settings for one crawler: crawler/settings.py, then ours, then the
+    operator's `scrapy_settings`, then the caller's overrides (tests, demo)."""
+    result = ScrapySettings()
+    result.setmodule("crawler.settings", priority="project")
+    slots: dict[str, dict[str, Any]] = {}
+    for spec in context.sources.values():
+        if spec.max_concurrency:
+            from urllib.parse import urlsplit
+
+            host = urlsplit(spec.base_url).hostname or ""
+            slots[host] = {"concurrency": spec.max_concurrency}
+    ours: dict[str, Any] = {
+        "PRESSWATCH_CONTEXT": context,
+        "USER_AGENT": context.user_agent,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": settings.crawl_concurrency_per_host,
+        "DOWNLOAD_TIMEOUT": settings.download_timeout_s,
+        "PRESSWATCH_MAX_BODY_BYTES": settings.max_body_bytes,
+        "DOWNLOAD_SLOTS": slots,
+        "LOG_ENABLED": True,
+    }
+    if settings.redis_url:
+        prefix = str(
+            (overrides or {}).get("PRESSWATCH_REDIS_PREFIX")
+            or settings.scrapy_settings.get("PRESSWATCH_REDIS_PREFIX")
+            or "presswatch"
+        )
+        ours.update(
+            {
+                "PRESSWATCH_REDIS": True,
+                "REDIS_URL": settings.redis_url,
+                "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
+                "DUPEFILTER_CLASS": "crawler.middlewares.RedisDupeFilter",
+                "SCHEDULER_PERSIST": True,
+                "SCHEDULER_QUEUE_KEY": f"{prefix}:%(spider)s:requests",
+                "SCHEDULER_DUPEFILTER_KEY": f"{prefix}:%(spider)s:dupefilter",
+            }
+        )
+    elif job_dir is not None:
+        ours["JOBDIR"] = str(job_dir)
+    result.setdict(ours, priority="cmdline")
+    result.setdict(dict(settings.scrapy_settings), priority="cmdline")
+    if overrides:
+        result.setdict(overrides, priority="cmdline")
+    return result
+
+
+# -- running -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CrawlJob:
+    spider: str  # sitemap | feed | listing | recheck
+    sources: tuple[str, ...] = ()
+    limit: int | None = None
+    all_articles: bool = False
+
+    def kwargs(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.sources:
+            out["source"] = ",".join(self.sources)
+        if self.limit is not None:
+            out["limit"] = self.limit
+        if self.all_articles:
+            out["all"] = "1"
+        return out
+
+
+@dataclass
+class Phase:
+    """Jobs that run side by side; `before` runs first (in the reactor thread)."""
+
+    jobs: Sequence[CrawlJob]
+    before: Callable[[], None] | None = None
+    name: str = ""
+
+
+@dataclass
+class CrawlReport:
+    counts: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    stats: dict[str, dict[str, Any]] = field(default_factory=dict)
+    duration_s: float = 0.0
+    interrupted: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and not self.interrupted
+
+    def as_json(self) -> dict[str, Any]:
+        keys = (
+            "fetched", "captures", "discovered", "edited", "removed", "restored",
+            "unreachable", "moved", "fetch_errors", "robots_forbidden", "due", "nudged",
+        )  # fmt: skip
+        doc: dict[str, Any] = {k: self.counts.get(k, 0) for k in keys}
+        doc["outcomes"] = {
+            k.removeprefix("outcome."): v
+            for k, v in self.counts.items()
+            if k.startswith("outcome.")
+        }
+        doc["problems"] = list(self.problems)
+        doc["duration_s"] = round(self.duration_s, 2)
+        doc["ok"] = self.ok
+        return doc
+
+
+def _job_dir(settings: Settings, job: CrawlJob) -> Path:
+    key = hashlib.sha1(",".join(sorted(job.sources)).encode()).hexdigest()[:10]
+    return settings.jobs_dir / f"{job.spider}-{key}"
+
+
+def _prepare_job_dir(path: Path) -> None:
+    """Discard the queue of a crawl that died uncleanly (see the module docstring)."""
+    marker = path / "presswatch.pid"
+    if marker.exists():
+        try:
+            pid = int(marker.read_text().strip() or "0")
+        except ValueError:
+            pid = 0
+        if pid and pid != os.getpid() and not pid_alive(pid):
+            log.warning(
+                "crawl state in %s belongs to pid %s, which died without stopping cleanly; "
+                "discarding its queue (the archive knows what was recorded)",
+                path,
+                pid,
+            )
+            shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True, exist_ok=True)
+    marker.write_text(str(os.getpid()))
+
+
+def _finish_job_dir(path: Path) -> None:
+    (path / "presswatch.pid").unlink(missing_ok=True)
+
+
+def run_phases(
+    runtime: Runtime,
+    context: CrawlContext,
+    phases: Sequence[Phase],
+    *,
+    overrides: dict[str, Any] | None = None,
+    on_tick: Callable[[dict[str, int]], None] | None = None,
+    use_jobdir: bool = True,
+) -> CrawlReport:
+    """Run the phases in one reactor run; returns once every crawl has closed."""
+    from scrapy.utils.reactor import install_reactor, is_reactor_installed
+
+    if not is_reactor_installed():
+        install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
+    from scrapy.crawler import Crawler, CrawlerRunner
+    from scrapy.utils.misc import load_object
+    from twisted.internet import defer, task
+    from twisted.internet import reactor as installed
+
+    reactor: Any = installed  # the installed reactor, typed by interface only
+
+    report = CrawlReport()
+    started = time.monotonic()
+    runner = CrawlerRunner()
+    job_dirs: list[Path] = []
+    stopping = {"count": 0}
+
+    @defer.inlineCallbacks
+    def chain() -> Any:
+        try:
+            for phase in phases:
+                if stopping["count"]:
+                    break
+                if phase.before is not None:
+                    phase.before()
+                running = []
+                for job in phase.jobs:
+                    job_dir = None
+                    if use_jobdir and not runtime.settings.redis_url:
+                        job_dir = _job_dir(runtime.settings, job)
+                        _prepare_job_dir(job_dir)
+                        job_dirs.append(job_dir)
+                    crawler = Crawler(
+                        load_object(SPIDER_CLASSES[job.spider]),
+                        scrapy_settings(
+                            runtime.settings, context, job_dir=job_dir, overrides=overrides
+                        ),
+                    )
+                    running.append((job, crawler, runner.crawl(crawler, **job.kwargs())))
+                for job, crawler, deferred in running:
+                    try:
+                        yield deferred
+                    except Exception as exc:  # boundary: one spider failing ends its phase
+                        log.exception("spider %s failed", job.spider)
+                        report.problems.append(f"spider {job.spider} failed: {exc}")
+                    stats = crawler.stats.get_stats() if crawler.stats else {}
+                    report.stats[f"{phase.name or 'phase'}:{job.spider}"] = dict(stats)
+                    if stats.get("finish_reason") not in (None, "finished"):
+                        report.interrupted = True
+        finally:
+            if reactor.running:
+                reactor.stop()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        stopping["count"] += 1
+        if stopping["count"] == 1:
+            reactor.callFromThread(runner.stop)
+        else:
+            reactor.callFromThread(reactor.stop)
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    ticker = None
+    if on_tick is not None:
+        ticker = task.LoopingCall(lambda: on_tick(context.counters.snapshot()))
+        ticker.start(0.25, now=True)
+    reactor.callWhenRunning(chain)
+    try:
+        reactor.run(installSignalHandlers=False)
+    finally:
+        if ticker is not None and ticker.running:
+            ticker.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        context.close()
+        for path in job_dirs:
+            _finish_job_dir(path)
+    report.duration_s = time.monotonic() - started
+    report.counts = context.counters.snapshot()
+    report.problems.extend(context.counters.problems)
+    if stopping["count"]:
+        report.interrupted = True
+    if on_tick is not None:
+        on_tick(report.counts)
+    return report
+
+
+def discovery_jobs(
+    names: Sequence[str], limit: int | None, spiders: Sequence[str] = DISCOVERY_SPIDERS
+) -> list[CrawlJob]:
+    return [CrawlJob(spider, tuple(names), limit) for spider in spiders]
+
+
+def context_from_scrapy_settings(scrapy: Any) -> CrawlContext:
+    """The context for a plain `scrapy crawl` (crawler/settings.py names this): Settings
+    from the environment and presswatch.toml, sources from `PRESSWATCH_SOURCES`."""
+    settings = load_settings()
+    runtime = Runtime(settings)
+    runtime.require_initialized()
+    sources = load_sources(settings.sources)
+    sync_sources(runtime, sources, datetime.now(UTC))
+    return build_context(runtime, sources)

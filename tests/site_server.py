@@ -1,0 +1,123 @@
+"""The local news site the crawl tests run against, and helpers to drive the real CLI.
+
+The site itself is `presswatch.demo.site.NewsSite` (a real HTTP server on 127.0.0.1 in
+a thread, serving our own pages, sitemaps, feeds and robots.txt, with server-side
+request logging and switchable failure modes); the demo uses the same server. Here:
+sources.toml for it, and running `presswatch` in a subprocess, because Twisted's
+reactor cannot be restarted inside one test process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from presswatch.demo.site import Mode, NewsSite, RequestRecord
+
+__all__ = ["FAST_SCRAPY", "Mode", "NewsSite", "RequestRecord", "cli", "cli_env", "write_sources"]
+
+# Local server: no AutoThrottle start delay, quick retries.
+FAST_SCRAPY: dict[str, Any] = {
+    "AUTOTHROTTLE_START_DELAY": 0.0,
+    "AUTOTHROTTLE_MAX_DELAY": 2.0,
+    "PRESSWATCH_RETRY_BACKOFF_S": 0.05,
+    "RETRY_TIMES": 1,
+}
+
+TOPIC = '[topics.trafficking]\nkeywords = ["trafficking", "scam compound", "scam", "debt bondage", "ជួញដូរ", "បោកប្រាស់"]\n'
+
+
+def write_sources(
+    path: Path,
+    site: NewsSite,
+    *,
+    name: str = "ledger",
+    topic: bool = True,
+    extra: str = "",
+    listings: list[str] | None = None,
+    feeds: list[str] | None = None,
+    sitemaps: list[str] | None = None,
+) -> Path:
+    base = site.base_url
+    sitemaps = [f"{base}sitemap_index.xml"] if sitemaps is None else sitemaps
+    feeds = [f"{base}feed/", f"{base}atom.xml", f"{base}rss1.xml"] if feeds is None else feeds
+    listings = [base, f"{base}en/", f"{base}km/"] if listings is None else listings
+    path.write_text(
+        (TOPIC if topic else "")
+        + "\n[[source]]\n"
+        + f'name = "{name}"\n'
+        + f'base_url = "{base}"\n'
+        + 'languages = ["en", "km"]\n'
+        + f"sitemaps = {json.dumps(sitemaps)}\n"
+        + f"feeds = {json.dumps(feeds)}\n"
+        + f"listings = {json.dumps(listings)}\n"
+        + f"article_url_pattern = '{NewsSite.ARTICLE_PATTERN}'\n"
+        + ('topic = "trafficking"\n' if topic else "")
+        + extra,
+        encoding="utf-8",
+    )
+    return path
+
+
+def cli_env(**settings: Any) -> dict[str, str]:
+    """The environment for a `presswatch` subprocess: ours, minus the developer's."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("PRESSWATCH_") and k not in ("DATABASE_URL", "REDIS_URL", "MEILI_URL")
+    }
+    scrapy = {**FAST_SCRAPY, **settings.pop("scrapy", {})}
+    env["PRESSWATCH_SCRAPY_SETTINGS"] = json.dumps(scrapy)
+    for key, value in settings.items():
+        env[key if key.isupper() else f"PRESSWATCH_{key.upper()}"] = str(value)
+    return env
+
+
+def cli(
+    data_dir: Path,
+    sources: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """Run `presswatch --data-dir … --sources … ARGS` and capture its output."""
+    command = [
+        sys.executable,
+        "-m",
+        "presswatch.cli",
+        "--data-dir",
+        str(data_dir),
+        "--sources",
+        str(sources),
+        *args,
+    ]
+    return subprocess.run(
+        command,
+        env=env if env is not None else cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def popen_cli(
+    data_dir: Path, sources: Path, *args: str, env: dict[str, str]
+) -> subprocess.Popen[str]:
+    command = [
+        sys.executable, "-m", "presswatch.cli",
+        "--data-dir", str(data_dir), "--sources", str(sources), *args,
+    ]  # fmt: skip
+    return subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,  # so the test can kill the crawl and its workers together
+    )

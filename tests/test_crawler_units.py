@@ -1,0 +1,187 @@
+"""Pieces of the crawler that need no reactor: the sitemap parser, failure names, the
+fingerprinter, and the crontab block."""
+
+from __future__ import annotations
+
+import gzip
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from scrapy import Request
+from twisted.internet import error as tx
+from twisted.python.failure import Failure
+
+from crawler.failures import failure_kind
+from crawler.middlewares import PresswatchFingerprinter, RobotsUnavailable
+from crawler.sitemaps import parse_sitemap, parse_w3c_datetime
+from crawler.spiders.base import error_kind
+
+NEWS = b"""<?xml version="1.0" encoding="UTF-8"?>
+<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"
+        xmlns:news="http://www.google.com/schemas/sitemap-news/0.9"
+        xmlns:image="http://www.google.com/schemas/sitemap-image/1.1">
+  <url>
+    <loc>https://news.example/a/</loc>
+    <lastmod>2026-03-01T09:00:00+07:00</lastmod>
+    <image:image><image:loc>https://news.example/a.jpg</image:loc></image:image>
+    <news:news>
+      <news:publication><news:name>N</news:name><news:language>km</news:language></news:publication>
+      <news:publication_date>2026-03-01</news:publication_date>
+      <news:title>Title &amp; more</news:title>
+    </news:news>
+  </url>
+  <url><loc> https://news.example/b/ </loc></url>
+  <url><lastmod>2026-01-01</lastmod></url>
+</urlset>"""
+
+
+def test_news_sitemap_keeps_lastmod_and_news_fields() -> None:
+    sitemap = parse_sitemap(NEWS)
+    assert sitemap.kind == "urlset"
+    first, second = sitemap.entries
+    assert first.loc == "https://news.example/a/"
+    assert first.lastmod == datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
+    assert first.publication_date == datetime(2026, 3, 1, tzinfo=UTC)
+    assert (first.news_title, first.news_language) == ("Title & more", "km")
+    assert first.hints()["news_publication_date"] == "2026-03-01T00:00:00+00:00"
+    assert second.loc == "https://news.example/b/" and second.lastmod is None
+
+
+def test_index_and_gzip_and_text() -> None:
+    index = b"""<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+      <sitemap><loc>https://n.example/s1.xml</loc><lastmod>2026-02-01</lastmod></sitemap>
+    </sitemapindex>"""
+    parsed = parse_sitemap(gzip.compress(index))
+    assert parsed.kind == "index" and parsed.entries[0].loc == "https://n.example/s1.xml"
+    text = parse_sitemap(b"https://n.example/a\nnot a url\nhttps://n.example/b\n")
+    assert [e.loc for e in text.entries] == ["https://n.example/a", "https://n.example/b"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"<html><body>not a sitemap</body></html>",
+        b"\x1f\x8b garbage",
+        # An entity bomb or an external entity must not be expanded or fetched.
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+        b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>&e;</loc></url></urlset>',
+    ],
+)
+def test_hostile_or_broken_sitemaps(body: bytes) -> None:
+    parsed = parse_sitemap(body)
+    assert all("root:" not in e.loc for e in parsed.entries)
+    assert parsed.kind in ("unknown", "urlset")
+
+
+def test_gzip_bomb_is_capped() -> None:
+    bomb = gzip.compress(b"<urlset>" + b" " * 5_000_000 + b"</urlset>")
+    assert parse_sitemap(bomb, max_bytes=1_000_000).note.startswith("bad gzip or larger")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-03-01", datetime(2026, 3, 1, tzinfo=UTC)),
+        ("2026-03-01T08:00Z", datetime(2026, 3, 1, 8, tzinfo=UTC)),
+        ("March 1", None),
+        ("", None),
+    ],
+)
+def test_w3c_dates(text: str, expected: datetime | None) -> None:
+    assert parse_w3c_datetime(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("exc", "kind"),
+    [
+        (tx.DNSLookupError("no such host"), "dns"),
+        (tx.TimeoutError(), "timeout"),
+        (tx.TCPTimedOutError(), "timeout"),
+        (tx.ConnectionRefusedError(), "connection_refused"),
+        (tx.ConnectionLost(), "connection_lost"),
+        (ValueError("odd"), "valueerror"),
+    ],
+)
+def test_failure_kinds(exc: Exception, kind: str) -> None:
+    assert failure_kind(exc) == kind
+    assert error_kind(Failure(exc)) == kind
+
+
+def test_robots_unavailable_names_the_host_state() -> None:
+    assert error_kind(Failure(RobotsUnavailable("refused", "connection_refused"))) == (
+        "connection_refused"
+    )
+    assert error_kind(Failure(RobotsUnavailable("HTTP 503"))) == "robots_unavailable"
+
+
+def test_fingerprint_names_a_due_check() -> None:
+    fp = PresswatchFingerprinter()
+    a = Request("https://n.example/a", meta={"pw_fingerprint": "recheck:1:t1:h"})
+    b = Request("https://n.example/a", meta={"pw_fingerprint": "recheck:1:t2:h"})
+    plain = Request("https://n.example/a")
+    assert fp.fingerprint(a) != fp.fingerprint(b) != fp.fingerprint(plain)
+    assert fp.fingerprint(plain) == fp.fingerprint(Request("https://n.example/a"))
+
+
+def test_a_failing_capture_is_counted_and_the_next_one_recorded(runtime: Any) -> None:
+    """The pipeline without a reactor: asyncio drives its coroutine directly."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from sqlalchemy import func, select
+
+    from archive.capture import Exchange
+    from archive.models import Capture
+    from archive.queries import upsert_source
+    from crawler.context import CrawlContext, SourceSpec
+    from crawler.items import FetchItem
+    from crawler.pipelines import ArchivePipeline
+
+    now = datetime(2026, 3, 1, 8, tzinfo=UTC)
+    with runtime.sessions.begin() as session:
+        upsert_source(
+            session, name="s", base_url="https://s.example/", languages=[], config={}, now=now
+        )
+
+    def options(name: str | None) -> Any:
+        if name == "broken":
+            raise RuntimeError("boom")
+        return runtime.record_options()
+
+    ctx = CrawlContext(
+        sessions=runtime.sessions,
+        warc=runtime.warc,
+        sources={"s": SourceSpec("s", "https://s.example/")},
+        record_options=options,
+        plan_next_check=lambda article, published, at: at,
+        conditional_for=lambda article, at: {},
+        user_agent="Presswatch/test",
+        max_body_bytes=1_000_000,
+        extract_workers=0,
+    )
+    pipeline = ArchivePipeline(SimpleNamespace(stats=None), ctx)  # type: ignore[arg-type]
+
+    def item(source: str, path: str) -> FetchItem:
+        exchange = Exchange(
+            requested_url=f"https://s.example/{path}",
+            final_url=f"https://s.example/{path}",
+            fetched_at=now,
+            status=404,
+            source="s",
+        )
+        return FetchItem(exchange=exchange, source=source, kind="discover")
+
+    async def feed() -> None:
+        await pipeline.process_item(item("broken", "a"))
+        await pipeline.process_item(item("s", "b"))
+
+    try:
+        asyncio.run(feed())
+    finally:
+        ctx.close()
+    assert ctx.counters.get("problems") == 1
+    assert "capture of https://s.example/a failed: RuntimeError: boom" in ctx.counters.problems
+    with runtime.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Capture)) == 1
