@@ -1,8 +1,8 @@
 """Engines, sessions and migrations for the archive database.
 
-SQLite (default) runs in WAL mode with a busy timeout, and every transaction starts
-with `BEGIN IMMEDIATE` so a second writer waits for the lock instead of failing half
-way (as datasette does). PostgreSQL is used as is. Migrations are Alembic's, run
+SQLite (default) runs in WAL mode with a busy timeout, and every write transaction
+starts with `BEGIN IMMEDIATE` so a second writer waits for the lock instead of failing
+half way (as datasette does); read-only sessions begin deferred and never block one. PostgreSQL is used as is. Migrations are Alembic's, run
 programmatically so `presswatch init` needs no alembic.ini.
 """
 
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_S = 30
+READONLY_OPTION = "presswatch_readonly"
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -51,11 +52,20 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front; readers (API pages, listings) begin
+        # deferred, so under WAL they never block a crawl that is writing.
+        if conn.get_execution_options().get(READONLY_OPTION):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def make_session_factory(engine: Engine, *, readonly: bool = False) -> sessionmaker[Session]:
+    """Sessions for writing (the default) or for reading only. On SQLite a read-only
+    session never takes the write lock; nothing stops it from writing, so use it only
+    where nothing is written."""
+    bind = engine.execution_options(**{READONLY_OPTION: True}) if readonly else engine
+    return sessionmaker(bind, expire_on_commit=False)
 
 
 def alembic_config(engine: Engine) -> Config:

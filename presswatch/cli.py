@@ -126,7 +126,7 @@ def articles(
     if status and status not in ("live", "edited", "removed", "unreachable"):
         raise fail(f"--status {status!r}: use live, edited, removed or unreachable", 2)
     runtime = get_runtime(ctx)
-    with runtime.sessions() as session:
+    with runtime.read_sessions() as session:
         names = source_names(session)
         rows = [
             article_json(a, names.get(a.source_id, "?"))
@@ -147,7 +147,7 @@ def articles(
 def history(ctx: typer.Context, url_or_id: str, as_json: JsonOpt = False) -> None:
     """Versions and events of one article."""
     runtime = get_runtime(ctx)
-    with runtime.sessions() as session:
+    with runtime.read_sessions() as session:
         try:
             article = find_article(session, url_or_id)
         except NotFound as exc:
@@ -177,7 +177,7 @@ def diff(
     if fmt not in ("unified", "json", "html"):
         raise fail(f"--format {fmt!r}: use unified, json or html", 2)
     runtime = get_runtime(ctx)
-    with runtime.sessions() as session:
+    with runtime.read_sessions() as session:
         try:
             article = find_article(session, url_or_id)
         except NotFound as exc:
@@ -230,7 +230,7 @@ def changes(
     if bad:
         raise fail(f"--kind {bad[0]!r}: use one of {', '.join(sorted(allowed))}", 2)
     runtime = get_runtime(ctx)
-    with runtime.sessions() as session:
+    with runtime.read_sessions() as session:
         rows = [
             change_json(r)
             for r in list_changes(
@@ -252,7 +252,7 @@ def changes(
 def verify(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Check every payload hash and the hash chain; exit 1 on any problem."""
     runtime = get_runtime(ctx)
-    with runtime.sessions() as session:
+    with runtime.read_sessions() as session:
         report = verify_archive(session, runtime.warc)
     if as_json:
         echo_json(report.as_json())

@@ -30,6 +30,11 @@ class Runtime:
         return make_session_factory(self.engine)
 
     @cached_property
+    def read_sessions(self) -> sessionmaker[Session]:
+        """Sessions for reading only: on SQLite they never hold the write lock."""
+        return make_session_factory(self.engine, readonly=True)
+
+    @cached_property
     def warc(self) -> WarcStore:
         return WarcStore(self.settings.warc_dir, max_bytes=self.settings.warc_max_bytes)
 

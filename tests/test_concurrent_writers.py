@@ -53,3 +53,15 @@ def test_concurrent_writers_keep_one_chain(any_runtime: Runtime) -> None:
     assert report.ok, report.problems
     # Each process wrote its own WARC file(s); all records verified above.
     assert len(list(Path(data_dir, "warc").glob("*.warc.gz"))) >= WORKERS
+
+
+def test_an_open_reader_does_not_block_a_writer(runtime: Runtime, at: object) -> None:
+    """API pages and listings read while the crawler writes (SQLite WAL)."""
+    from sqlalchemy import text
+
+    from tests import archive_helpers as h
+
+    with runtime.read_sessions() as reader:
+        reader.execute(text("select count(*) from captures")).one()  # transaction open
+        result = h.record(runtime, h.exchange("https://x.example/a/", "<p>x</p>", at=at(0)))  # type: ignore[operator]
+        assert result.capture_id
