@@ -1,9 +1,227 @@
-"""`presswatch` commands of the search area."""
+"""`presswatch` commands of the search area: `search` and `reindex`.
+
+Commands parse, call, print. The backend comes from `search_api.factory.make_backend`
+(Meilisearch when MEILI_URL is set, else the SQLite FTS5 index in the data dir). With
+`--json` one JSON document goes to stdout; diagnostics go to stderr. Exit codes: 2 for
+a query or option the user must change, 1 when the backend failed.
+"""
 
 from __future__ import annotations
 
+import html
+import json
+import re
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
 import typer
+
+from archive.errors import BadQuery, SearchError
+from presswatch.runtime import Runtime
+from search_api.backends.base import SearchBackend, SearchQuery, SearchResult, SortOrder
+from search_api.factory import make_backend
+from search_api.indexer import reindex
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+
+
+def _echo_json(value: Any) -> None:
+    typer.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    typer.echo(f"presswatch: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _runtime(ctx: typer.Context) -> Runtime:
+    # Imported here: presswatch.cli imports this module to register its commands.
+    from presswatch.cli import get_runtime
+
+    return get_runtime(ctx)
+
+
+@contextmanager
+def _backend(runtime: Runtime) -> Iterator[SearchBackend]:
+    backend = make_backend(runtime.settings)
+    try:
+        yield backend
+    finally:
+        backend.close()
+
+
+def _parse_when(option: str, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise _fail(
+            f"{option} {value!r}: use ISO 8601, e.g. 2026-03-01 or 2026-03-01T08:00Z", 2
+        ) from exc
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def run_search(runtime: Runtime, query: SearchQuery) -> SearchResult:
+    """Run one search on the configured backend (what `presswatch search` does)."""
+    with _backend(runtime) as backend:
+        backend.configure()
+        return backend.search(query)
+
+
+def run_reindex(runtime: Runtime, progress: Callable[[int, int], None] | None = None) -> int:
+    """Rebuild the configured backend's index from the archive; versions indexed."""
+    with _backend(runtime) as backend:
+        return reindex(runtime.sessions, backend, progress=progress)
+
+
+_MARK = re.compile(r"</?mark>")
+
+
+def _plain(snippet: str) -> str:
+    """Snippet HTML for a terminal: matches in [brackets], entities decoded."""
+    return html.unescape(_MARK.sub(lambda m: "]" if m.group(0) == "</mark>" else "[", snippet))
+
+
+def _print_result(result: SearchResult) -> None:
+    pages = max(1, -(-result.total // result.per_page))
+    typer.echo(f"{result.total} result(s), page {result.page} of {pages}")
+    for hit in result.hits:
+        flags = [hit.status]
+        if hit.removed_text:
+            flags.append("removed text")
+        if not hit.is_current:
+            flags.append("older version")
+        published = f"  {hit.published}" if hit.published else ""
+        typer.echo("")
+        typer.echo(
+            f"#{hit.article_id} v{hit.version}  [{', '.join(flags)}]  {hit.source}{published}"
+        )
+        typer.echo(f"  {hit.title or '(no title)'}")
+        typer.echo(f"  {hit.url}")
+        if hit.snippet:
+            typer.echo(f"  {_plain(hit.snippet)}")
+    if result.facets is not None and result.total:
+        typer.echo("")
+        for name, counts in result.facets.as_dict().items():
+            listed = ", ".join(
+                f"{k} ({n})" for k, n in sorted(counts.items(), key=lambda kv: -kv[1])
+            )
+            typer.echo(f"{name}: {listed}")
+
+
+def search(
+    ctx: typer.Context,
+    query: Annotated[
+        str,
+        typer.Argument(
+            help='Words, "a phrase", -excluded, a OR b. Every version is searched, '
+            "including removed articles and text later edits removed. Put -- before a "
+            "query that starts with a minus: presswatch search -- -word other"
+        ),
+    ],
+    source: Annotated[list[str] | None, typer.Option(help="Only this source (repeatable).")] = None,
+    lang: Annotated[
+        list[str] | None, typer.Option(help="Only this language, e.g. km (repeatable).")
+    ] = None,
+    status: Annotated[
+        list[str] | None,
+        typer.Option(help="Only articles now live, edited, removed or unreachable (repeatable)."),
+    ] = None,
+    topic: Annotated[list[str] | None, typer.Option(help="Only this topic (repeatable).")] = None,
+    versions: Annotated[
+        str, typer.Option(help="best: one hit per article; all: every matching version.")
+    ] = "best",
+    sort: Annotated[str, typer.Option(help="relevance or date (newest first).")] = "relevance",
+    published_from: Annotated[
+        str | None, typer.Option(help="Published on or after (ISO 8601).")
+    ] = None,
+    published_to: Annotated[
+        str | None, typer.Option(help="Published on or before (ISO 8601).")
+    ] = None,
+    captured_from: Annotated[
+        str | None, typer.Option(help="Version online on or after (ISO 8601).")
+    ] = None,
+    captured_to: Annotated[
+        str | None, typer.Option(help="Version online on or before (ISO 8601).")
+    ] = None,
+    page: Annotated[int, typer.Option(min=1, help="Page of results, from 1.")] = 1,
+    per_page: Annotated[int, typer.Option(min=1, max=100, help="Hits per page.")] = 20,
+    as_json: JsonOpt = False,
+) -> None:
+    """Full-text search over every archived version."""
+    if sort not in {s.value for s in SortOrder}:
+        raise _fail(f"--sort {sort!r}: use relevance or date", 2)
+    if versions not in ("best", "all"):
+        raise _fail(f"--versions {versions!r}: use best or all", 2)
+    try:
+        search_query = SearchQuery(
+            text=query,
+            sources=tuple(source or ()),
+            langs=tuple(lang or ()),
+            statuses=tuple(status or ()),
+            topics=tuple(topic or ()),
+            published_from=_parse_when("--published-from", published_from),
+            published_to=_parse_when("--published-to", published_to),
+            captured_from=_parse_when("--captured-from", captured_from),
+            captured_to=_parse_when("--captured-to", captured_to),
+            sort=SortOrder(sort),
+            versions="all" if versions == "all" else "best",
+            page=page,
+            per_page=per_page,
+        )
+    except BadQuery as exc:
+        raise _fail(str(exc), 2) from exc
+    runtime = _runtime(ctx)
+    try:
+        result = run_search(runtime, search_query)
+    except BadQuery as exc:
+        raise _fail(str(exc), 2) from exc
+    except SearchError as exc:
+        raise _fail(str(exc), 1) from exc
+    if as_json:
+        _echo_json(result.as_dict())
+    else:
+        _print_result(result)
+
+
+def reindex_command(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Rebuild the search index from the archive."""
+    runtime = _runtime(ctx)
+    try:
+        if sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+            with Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            ) as bar:
+                task = bar.add_task("indexing versions", total=None)
+
+                def advance(done: int, total: int) -> None:
+                    bar.update(task, completed=done, total=total)
+
+                count = run_reindex(runtime, advance)
+        else:
+            count = run_reindex(runtime)
+    except SearchError as exc:
+        raise _fail(str(exc), 1) from exc
+    if as_json:
+        backend = "meilisearch" if runtime.settings.meili_url else "sqlite"
+        _echo_json({"versions": count, "backend": backend})
+    elif sys.stderr.isatty():
+        typer.echo(f"reindexed {count} versions", err=True)
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the main app."""
+    app.command("search")(search)
+    app.command("reindex")(reindex_command)

@@ -1,0 +1,316 @@
+"""Search benchmark: index throughput and query latency on a synthetic archive.
+
+    python -m benchmarks.search_bench --versions 100000
+
+Builds `--versions` search documents from the shared fixture pages (../shared/fixtures,
+read in place: 31 pages in German, English, Spanish and French, and 20 Khmer news
+articles), indexes them in batches the size the indexer uses, then runs a fixed set
+of queries (words common and rare, phrases, OR, exclusions, Khmer, filters, sort by
+date, deep pages, every version) several times each and reports p50/p95/p99 latency.
+Results are printed and written as JSON to benchmarks/results/.
+
+Synthetic, so read the figures with that in mind: every fixture text is reused about
+versions/51 times (each varied by dropping a paragraph per version and adding a
+paragraph of words drawn from the corpus), so every word of a fixture matches at
+least ~2 % of the documents -- a heavier load per term than a real archive, whose
+vocabulary is far larger. Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import re
+import shutil
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from archive.extract import extract_page
+from archive.normalize import normalize_text
+from search_api.backends.base import SearchBackend, SearchDocument, SearchQuery, SortOrder
+from search_api.documents import parse_published
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO.parent / "shared" / "fixtures"
+RESULTS = Path(__file__).resolve().parent / "results"
+SOURCES = ("vod", "cambodianess", "kiripost", "rfa-km", "khmertimes", "camboja", "voa-km", "cnc")
+BATCH = 400  # documents per upsert: about what one indexer batch of 200 articles yields
+T_START = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class BaseText:
+    title: str
+    text: str
+    lang: str | None
+
+
+def load_fixtures() -> list[BaseText]:
+    manifest = FIXTURES / "pages.json"
+    if not manifest.exists():
+        sys.exit(f"fixtures not found at {FIXTURES}")
+    out = []
+    for entry in json.loads(manifest.read_text(encoding="utf-8"))["pages"]:
+        body = (FIXTURES / entry["file"]).read_bytes()
+        page = extract_page(body, url=entry["url"], content_type="text/html; charset=utf-8")
+        if page.text:
+            out.append(BaseText(page.title or "", page.text, page.lang))
+    return out
+
+
+def synthetic_documents(
+    bases: list[BaseText], versions: int, seed: int
+) -> Iterator[SearchDocument]:
+    """`versions` documents: articles of 1 to 3 versions, each version a fixture text
+    with one paragraph dropped and one paragraph of corpus words added."""
+    rng = random.Random(seed)
+    vocabulary = sorted(
+        {w for b in bases for w in re.findall(r"[^\W\d_]{4,}", b.text) if len(w) < 20}
+    )
+    made = 0
+    article = 0
+    # Spread the articles over two years whatever their number (2 versions on average).
+    step = timedelta(days=730) / max(1, versions // 2)
+    while made < versions:
+        article += 1
+        base = bases[article % len(bases)]
+        count = min(1 + article % 3, versions - made)
+        first_seen = T_START + step * article
+        status = "edited" if count > 1 else "live"
+        roll = rng.random()
+        if roll < 0.05:
+            status = "removed"
+        elif roll < 0.08:
+            status = "unreachable"
+        paragraphs = base.text.split("\n")
+        date_ts = int(first_seen.timestamp())
+        for n in range(1, count + 1):
+            kept = list(paragraphs)
+            if len(kept) > 2 and n > 1:
+                kept.pop(rng.randrange(len(kept)))
+            kept.append(" ".join(rng.choices(vocabulary, k=25)))
+            seen = first_seen + timedelta(days=n - 1)
+            published = (first_seen - timedelta(hours=3)).isoformat()
+            yield SearchDocument(
+                id=f"{article}-{n}",
+                article_id=article,
+                version=n,
+                url=f"https://news{article % len(SOURCES)}.example/a/{article}/",
+                source=SOURCES[article % len(SOURCES)],
+                title=f"{base.title} {article}",
+                byline=rng.choice(("Sok Chea", "Mao Sreyneang", "Staff", "")),
+                text=normalize_text("\n".join(kept)),
+                lang=base.lang,
+                published=published,
+                published_ts=parse_published(published),
+                first_seen=seen,
+                last_seen=seen + timedelta(hours=20),
+                status=status,
+                removed_at=seen + timedelta(days=1) if status == "removed" else None,
+                topic="trafficking" if article % 5 == 0 else None,
+                is_current=n == count,
+                date_ts=date_ts,
+            )
+            made += 1
+
+
+def queries() -> list[tuple[str, SearchQuery]]:
+    two_months = (T_START + timedelta(days=60), T_START + timedelta(days=120))
+    q = SearchQuery
+    return [
+        ("common word", q(text="parliament")),
+        ("two common words", q(text="parliament MP")),
+        ("very common word", q(text="the")),
+        ("phrase", q(text='"Alaska Airlines"')),
+        ("OR", q(text="Oneworld OR Cirium")),
+        ("exclusion", q(text="lemon tree -seed")),
+        ("German word", q(text="Ladensterben")),
+        ("diacritics folded", q(text="Prasident")),
+        ("Spanish phrase", q(text='"crimen organizado"')),
+        ("no match", q(text="zzyzx quuxly")),
+        ("Khmer: Phnom Penh", q(text="ភ្នំពេញ")),
+        ("Khmer: traffic", q(text="ចរាចរណ៍")),
+        ("Khmer: democracy", q(text="ប្រជាធិបតេយ្យ")),
+        ("Khmer partial word", q(text="បាតុ")),
+        ("Khmer two words", q(text="ម៉ូតូ ឆ្នាំ")),
+        ("filter source", q(text="parliament", sources=("vod",))),
+        ("filter status removed", q(text="trailer", statuses=("removed",))),
+        (
+            "filter lang + published range",
+            q(
+                text="trailer",
+                langs=("en",),
+                published_from=two_months[0],
+                published_to=two_months[1],
+            ),
+        ),
+        ("filter topic", q(text="Spell", topics=("trafficking",))),
+        ("sort by date", q(text="parliament", sort=SortOrder.DATE)),
+        ("deep page", q(text="parliament", page=20, per_page=20)),
+        ("every version", q(text="Oneworld", versions="all")),
+        ("browse newest", q()),
+        ("browse one source", q(sources=("kiripost",))),
+        ("captured range", q(text="Penny", captured_from=two_months[0], captured_to=two_months[1])),
+    ]
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * pct / 100
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def make(kind: str, workdir: Path) -> SearchBackend:
+    if kind == "sqlite":
+        from search_api.backends.sqlite_fts import SqliteFtsBackend
+
+        return SqliteFtsBackend(workdir / "search.sqlite")
+    import os
+
+    from search_api.backends.meili import MeilisearchBackend
+
+    url = os.environ.get("MEILI_URL")
+    if not url:
+        sys.exit("--backend meilisearch needs MEILI_URL (and MEILI_MASTER_KEY)")
+    return MeilisearchBackend(url, os.environ.get("MEILI_MASTER_KEY"), "pw_bench")
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    bases = load_fixtures()
+    workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="pw-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    backend = make(args.backend, workdir)
+    backend.configure()
+    backend.clear()
+
+    upsert_s = 0.0
+    started = time.perf_counter()
+    batch: list[SearchDocument] = []
+    indexed = 0
+    chars = 0
+    for document in synthetic_documents(bases, args.versions, args.seed):
+        batch.append(document)
+        chars += len(document.text)
+        if len(batch) == BATCH:
+            t = time.perf_counter()
+            backend.upsert(batch)
+            upsert_s += time.perf_counter() - t
+            indexed += len(batch)
+            batch = []
+            if args.progress and indexed % 10_000 == 0:
+                print(f"  {indexed} versions indexed", file=sys.stderr)
+    if batch:
+        t = time.perf_counter()
+        backend.upsert(batch)
+        upsert_s += time.perf_counter() - t
+        indexed += len(batch)
+    t = time.perf_counter()
+    backend.optimize()
+    optimize_s = time.perf_counter() - t
+    wall_s = time.perf_counter() - started
+    stats = backend.stats()
+
+    per_query: list[dict[str, Any]] = []
+    timings: list[float] = []
+    for name, query in queries():
+        result = backend.search(query)  # warm-up, and the totals we report
+        runs = []
+        for _ in range(args.repeat):
+            t = time.perf_counter()
+            backend.search(query)
+            runs.append((time.perf_counter() - t) * 1000)
+        timings.extend(runs)
+        per_query.append(
+            {
+                "name": name,
+                "query": {k: str(v) for k, v in asdict(query).items() if v not in ("", (), None)},
+                "total": result.total,
+                "median_ms": round(statistics.median(runs), 2),
+                "max_ms": round(max(runs), 2),
+            }
+        )
+    backend.close()
+    if not args.workdir:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    return {
+        "benchmark": "search",
+        "command": " ".join(["python -m benchmarks.search_bench", *sys.argv[1:]]),
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "backend": args.backend,
+        "versions": indexed,
+        "articles": stats.articles,
+        "text_mb": round(chars / 1e6, 1),
+        "index_bytes": stats.detail.get("bytes"),
+        "index": {
+            "upsert_seconds": round(upsert_s, 2),
+            "optimize_seconds": round(optimize_s, 2),
+            "wall_seconds_incl_generation": round(wall_s, 2),
+            "versions_per_second": round(indexed / upsert_s, 1),
+            "versions_per_second_incl_optimize": round(indexed / (upsert_s + optimize_s), 1),
+        },
+        "latency_ms": {
+            "queries": len(per_query),
+            "runs_per_query": args.repeat,
+            "p50": round(percentile(timings, 50), 2),
+            "p95": round(percentile(timings, 95), 2),
+            "p99": round(percentile(timings, 99), 2),
+            "mean": round(statistics.fmean(timings), 2),
+            "max": round(max(timings), 2),
+        },
+        "per_query": per_query,
+        "machine": {
+            "python": platform.python_version(),
+            "sqlite": sqlite3.sqlite_version,
+            "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+        },
+        "workdir": str(workdir) if args.workdir else None,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--versions", type=int, default=100_000)
+    parser.add_argument("--backend", choices=("sqlite", "meilisearch"), default="sqlite")
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs per query")
+    parser.add_argument("--seed", type=int, default=20260301)
+    parser.add_argument(
+        "--workdir", help="build and keep the index here (default: a temp dir, removed)"
+    )
+    parser.add_argument("--progress", action="store_true", help="report indexing progress")
+    args = parser.parse_args()
+    report = run(args)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = RESULTS / f"search_{args.backend}_{report['versions']}_{stamp}.json"
+    out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    index, latency = report["index"], report["latency_ms"]
+    print(
+        f"{report['backend']}: {report['versions']} versions ({report['articles']} articles, "
+        f"{report['text_mb']} MB of text) indexed at {index['versions_per_second']} versions/s "
+        f"({index['upsert_seconds']} s, + {index['optimize_seconds']} s optimize)"
+    )
+    print(
+        f"search latency over {latency['queries']} queries x {latency['runs_per_query']}: "
+        f"p50 {latency['p50']} ms, p95 {latency['p95']} ms, p99 {latency['p99']} ms, "
+        f"max {latency['max']} ms"
+    )
+    for row in report["per_query"]:
+        print(f"  {row['median_ms']:>8.2f} ms  {row['total']:>7}  {row['name']}")
+    print(f"written to {out.relative_to(REPO)}")
+
+
+if __name__ == "__main__":
+    main()

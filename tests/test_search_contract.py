@@ -1,0 +1,514 @@
+"""The SearchBackend contract: one suite, run against every backend.
+
+SQLite FTS5 always; Meilisearch when MEILI_URL (and MEILI_MASTER_KEY if the server
+needs one) points at a server, otherwise those cases are skipped with the reason. The
+archive is recorded through `record_capture` (tests/search_pages.py) and indexed by
+draining the outbox, as a crawl would.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from archive.errors import BadQuery
+from presswatch.runtime import Runtime
+from presswatch.settings import Settings
+from search_api.backends.base import SearchBackend, SearchQuery, SearchResult, SortOrder
+from search_api.indexer import drain_outbox, reindex
+from tests.search_pages import (
+    KHMER_PARAGRAPHS,
+    RAID_V1,
+    T0,
+    ContractArchive,
+    add_sources,
+    build_contract_archive,
+    english_page,
+    exchange,
+    record,
+)
+
+MEILI_URL = os.environ.get("MEILI_URL")
+BACKENDS = [
+    "sqlite",
+    pytest.param(
+        "meilisearch",
+        marks=pytest.mark.skipif(
+            not MEILI_URL, reason="MEILI_URL is not set: no Meilisearch server to test against"
+        ),
+    ),
+]
+
+
+def make_test_backend(kind: str, tmp: Path) -> SearchBackend:
+    if kind == "sqlite":
+        from search_api.backends.sqlite_fts import SqliteFtsBackend
+
+        return SqliteFtsBackend(tmp / f"search-{uuid.uuid4().hex[:8]}.sqlite")
+    from search_api.backends.meili import MeilisearchBackend
+
+    assert MEILI_URL
+    return MeilisearchBackend(
+        MEILI_URL, os.environ.get("MEILI_MASTER_KEY"), f"pw_test_{uuid.uuid4().hex[:10]}"
+    )
+
+
+def drop_test_backend(backend: SearchBackend) -> None:
+    if backend.name == "meilisearch":
+        from search_api.backends.meili import MeilisearchBackend
+
+        assert isinstance(backend, MeilisearchBackend)
+        backend._client.delete_index(backend.index_uid)
+    backend.close()
+
+
+def new_runtime(tmp: Path) -> Runtime:
+    rt = Runtime(Settings(data_dir=tmp / "data"))
+    rt.init()
+    return rt
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Runtime, ContractArchive]]:
+    rt = new_runtime(tmp_path_factory.mktemp("contract"))
+    ids = build_contract_archive(rt)
+    yield rt, ids
+    rt.close()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend(
+    request: pytest.FixtureRequest,
+    archive: tuple[Runtime, ContractArchive],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[SearchBackend]:
+    rt, _ids = archive
+    b = make_test_backend(request.param, tmp_path_factory.mktemp("index"))
+    b.configure()
+    # Drain without deleting the shared archive's outbox for the next backend: index
+    # through `reindex`'s document builder instead, then check the outbox path elsewhere.
+    from search_api.documents import iter_documents
+
+    for docs in iter_documents(rt.sessions):
+        b.upsert(docs)
+    yield b
+    drop_test_backend(b)
+
+
+def search(backend: SearchBackend, text: str = "", **kwargs: object) -> SearchResult:
+    return backend.search(SearchQuery(text=text, **kwargs))  # type: ignore[arg-type]
+
+
+def article_ids(result: SearchResult) -> list[int]:
+    return [h.article_id for h in result.hits]
+
+
+# -- what is findable --------------------------------------------------------------------
+
+
+def test_removed_article_is_found_and_marked(
+    backend: SearchBackend, archive: tuple[Runtime, ContractArchive]
+) -> None:
+    _rt, ids = archive
+    result = search(backend, "Prince Group")
+    assert article_ids(result) == [ids.takedown]
+    hit = result.hits[0]
+    assert hit.status == "removed"
+    assert hit.removed_at is not None
+    assert hit.removed_text is False  # the last version online still says it
+    assert "Prince" in hit.snippet
+
+
+def test_text_removed_by_an_edit_is_found_and_flagged(
+    backend: SearchBackend, archive: tuple[Runtime, ContractArchive]
+) -> None:
+    _rt, ids = archive
+    result = search(backend, '"Ly Yong Phat"')
+    assert article_ids(result) == [ids.raid]
+    hit = result.hits[0]
+    assert (hit.version, hit.is_current, hit.status) == (1, False, "edited")
+    assert hit.removed_text is True
+    assert "<mark>" in hit.snippet
+
+
+def test_text_kept_by_the_edit_is_not_flagged(
+    backend: SearchBackend, archive: tuple[Runtime, ContractArchive]
+) -> None:
+    _rt, ids = archive
+    for versions in ("best", "all"):
+        result = search(backend, "Sihanoukville", versions=versions)
+        assert {h.article_id for h in result.hits} == {ids.raid}
+        assert not any(h.removed_text for h in result.hits)
+
+
+def test_one_hit_per_article_by_default_every_version_on_request(
+    backend: SearchBackend, archive: tuple[Runtime, ContractArchive]
+) -> None:
+    _rt, ids = archive
+    best = search(backend, "Sihanoukville")
+    assert best.total == 1 and len(best.hits) == 1
+    every = search(backend, "Sihanoukville", versions="all")
+    assert every.total == 2
+    assert sorted((h.article_id, h.version) for h in every.hits) == [(ids.raid, 1), (ids.raid, 2)]
+    assert [h.is_current for h in every.hits if h.version == 2] == [True]
+
+
+# -- filters and facets ------------------------------------------------------------------
+
+
+def test_filter_by_source(backend: SearchBackend, archive: tuple[Runtime, ContractArchive]) -> None:
+    _rt, ids = archive
+    assert set(article_ids(search(backend, "compound", sources=("daily",)))) == {
+        ids.raid,
+        ids.rescue,
+    }
+    assert set(article_ids(search(backend, "compound", sources=("wire",)))) == {ids.escaping}
+    assert search(backend, "compound", sources=("nosuch",)).total == 0
+
+
+def test_filter_by_lang(backend: SearchBackend, archive: tuple[Runtime, ContractArchive]) -> None:
+    _rt, ids = archive
+    assert article_ids(search(backend, langs=("km",))) == [ids.khmer]
+    assert ids.khmer not in article_ids(search(backend, langs=("en",), per_page=100))
+
+
+def test_filter_by_status(backend: SearchBackend, archive: tuple[Runtime, ContractArchive]) -> None:
+    _rt, ids = archive
+    assert article_ids(search(backend, statuses=("removed",))) == [ids.takedown]
+    assert article_ids(search(backend, statuses=("edited",))) == [ids.raid]
+    live = set(article_ids(search(backend, statuses=("live",), per_page=100)))
+    assert ids.rescue in live and ids.takedown not in live and ids.raid not in live
+    with pytest.raises(BadQuery, match="status"):
+        search(backend, statuses=("deleted",))
+
+
+def test_filter_by_topic(backend: SearchBackend, archive: tuple[Runtime, ContractArchive]) -> None:
+    _rt, ids = archive
+    assert set(article_ids(search(backend, topics=("trafficking",)))) == {ids.raid, ids.rescue}
+
+
+def test_filter_by_publish_date(
+    backend: SearchBackend, archive: tuple[Runtime, ContractArchive]
+) -> None:
+    _rt, ids = archive
+    result = search(
+        backend,
+        "bulletin",
+        published_from=T0.replace(month=1, day=3, hour=0),
+        published_to=T0.replace(month=1, day=5, hour=0),
+    )
+    # Bulletin n is published on January n+1 at 06:00 +07:00, 23:00 UTC on January n:
+    # bulletins 3 and 4 fall between January 3 and 5 (UTC).
+    assert sorted(article_ids(result)) == sorted(ids.bulletins[3:5])
+
+
+def test_filter_by_capture_date(
+    backend: SearchBackend, archive: tuple[Runtime, ContractArchive]
+) -> None:
+    _rt, ids = archive
+    # Version 1 of the raid story was online only before T0 + 1 day.
+    early = search(backend, "Sihanoukville", versions="all", captured_to=T0 + timedelta(hours=1))
+    assert [(h.article_id, h.version) for h in early.hits] == [(ids.raid, 1)]
+    late = search(backend, "Sihanoukville", versions="all", captured_from=T0 + timedelta(hours=12))
+    assert [(h.article_id, h.version) for h in late.hits] == [(ids.raid, 2)]
+    bulletins = search(backend, "bulletin", captured_to=T0 + timedelta(days=1))
+    assert bulletins.total == 0
+
+
+def test_facets_count_the_filtered_results(
+    backend: SearchBackend, archive: tuple[Runtime, ContractArchive]
+) -> None:
+    result = search(backend, "compound")
+    assert result.facets is not None
+    assert result.facets.source == {"daily": 2, "wire": 1}
+    assert result.facets.lang == {"en": 3}
+    assert result.facets.status == {"edited": 1, "live": 2}
+    everything = search(backend, per_page=100)
+    assert everything.facets is not None
+    for counts in (everything.facets.source, everything.facets.status, everything.facets.lang):
+        assert sum(counts.values()) == everything.total == 17
+    assert everything.facets.status == {"edited": 1, "live": 15, "removed": 1}
+    filtered = search(backend, sources=("wire",))
+    assert filtered.facets is not None and filtered.facets.source == {"wire": 14}
+    assert search(backend, "compound", facets=False).facets is None
+
+
+def test_facets_count_versions_when_listing_versions(
+    backend: SearchBackend, archive: tuple[Runtime, ContractArchive]
+) -> None:
+    result = search(backend, "Sihanoukville", versions="all")
+    assert result.facets is not None and result.facets.source == {"daily": 2}
+
+
+# -- order and pages ---------------------------------------------------------------------
+
+
+def test_sort_by_date_newest_first(
+    backend: SearchBackend, archive: tuple[Runtime, ContractArchive]
+) -> None:
+    _rt, ids = archive
+    result = search(backend, "bulletin", sort=SortOrder.DATE, per_page=12)
+    assert article_ids(result) == list(reversed(ids.bulletins))
+    mixed = search(backend, "compound", sort=SortOrder.DATE)
+    # Published: raid 2026-02-20, ministry statement 2026-02-12, rescue 2026-01-10.
+    assert article_ids(mixed) == [ids.raid, ids.escaping, ids.rescue]
+
+
+def test_relevance_puts_title_matches_first(
+    backend: SearchBackend, archive: tuple[Runtime, ContractArchive]
+) -> None:
+    _rt, ids = archive
+    # "rescued" is in the rescue story's title and body; "raid" story body says "raided".
+    result = search(backend, "workers")
+    assert result.total >= 3
+    assert article_ids(result)[0] == ids.rescue  # "workers" in its title
+
+
+def test_pagination_total_is_stable_and_pages_do_not_overlap(
+    backend: SearchBackend, archive: tuple[Runtime, ContractArchive]
+) -> None:
+    _rt, ids = archive
+    for sort in SortOrder:
+        pages = [search(backend, "bulletin", sort=sort, page=p, per_page=5) for p in (1, 2, 3, 4)]
+        assert [p.total for p in pages] == [12, 12, 12, 12]
+        assert [len(p.hits) for p in pages] == [5, 5, 2, 0]
+        seen = [a for p in pages for a in article_ids(p)]
+        assert sorted(seen) == sorted(ids.bulletins)
+    with pytest.raises(BadQuery, match="page"):
+        search(backend, "bulletin", page=0)
+    with pytest.raises(BadQuery, match="narrow"):
+        search(backend, "bulletin", page=1000, per_page=100)
+
+
+def test_empty_query_lists_everything_newest_first(
+    backend: SearchBackend, archive: tuple[Runtime, ContractArchive]
+) -> None:
+    result = search(backend, per_page=100)
+    assert result.total == 17
+    dates = [h.published for h in result.hits]
+    assert all(h.removed_text is False for h in result.hits)
+    assert dates[0] is not None and dates[0].startswith("2026-02-25")  # the Khmer story
+
+
+# -- snippets ---------------------------------------------------------------------------
+
+
+def test_snippets_are_escaped_before_marking(
+    backend: SearchBackend, archive: tuple[Runtime, ContractArchive]
+) -> None:
+    _rt, ids = archive
+    result = search(backend, "bold")
+    assert article_ids(result) == [ids.escaping]
+    hit = result.hits[0]
+    assert "&lt;b&gt;<mark>bold</mark>" in hit.snippet
+    assert "<b>" not in hit.snippet and "<script" not in hit.snippet
+    assert hit.title == "Ministry statement on <b>bold</b> claims & rumours"
+    assert "&lt;b&gt;<mark>bold</mark>&lt;/b&gt;" in hit.title_html
+    assert "&amp;" in hit.title_html
+    script = search(backend, "alert")
+    assert "&lt;script&gt;<mark>alert</mark>(1)&lt;/script&gt;" in script.hits[0].snippet
+    # Our markup is added to the snippet, never indexed: no document contains "mark".
+    assert search(backend, '"mark"').total == 0
+
+
+# -- query language ----------------------------------------------------------------------
+
+
+def test_phrases_exclusion_and_or(
+    backend: SearchBackend, archive: tuple[Runtime, ContractArchive]
+) -> None:
+    _rt, ids = archive
+    assert article_ids(search(backend, '"scam compound"')) == [ids.raid]
+    assert set(article_ids(search(backend, "compound -Sihanoukville"))) == {
+        ids.rescue,
+        ids.escaping,
+    }
+    assert set(article_ids(search(backend, 'compound -"rescued workers"'))) == {
+        ids.raid,
+        ids.escaping,
+    }
+    either = search(backend, "Sihanoukville OR casino")
+    assert set(article_ids(either)) == {ids.raid, ids.takedown}
+    assert either.total == 2
+    assert set(article_ids(search(backend, "workers Sihanoukville OR border"))) == {
+        ids.raid,
+        ids.rescue,
+    }
+
+
+HOSTILE = [
+    '"unbalanced quote',
+    'compound "',
+    '"',
+    '""',
+    "NEAR(compound raid)",
+    "NEAR(",
+    "*",
+    "comp*",
+    "title:compound",
+    "body:x OR title:y",
+    "^compound",
+    "compound^2",
+    "AND OR NOT",
+    "OR",
+    "- -- ---",
+    "-compound",
+    "compound OR -raid",
+    ")(",
+    "'; DROP TABLE docs; --",
+    '"; DELETE FROM docs_fts; --"',
+    "compound\x00raid",
+    "\x01\x02\x1b[31m",
+    "\ud800compound",
+    "\ue000compound\ue001",
+    "a\u200bb",
+    "compound " * 2000,
+    "x" * 10_000,
+    "",
+    "   ",
+    "🙂",
+    "c++ && c#",
+    "{compound}",
+    "compound:*",
+    '\\"compound\\"',
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE, ids=lambda t: repr(t[:20]))
+def test_hostile_queries_give_results_or_bad_query(backend: SearchBackend, text: str) -> None:
+    try:
+        result = search(backend, text)
+    except BadQuery as exc:
+        assert str(exc)  # says what to change
+        return
+    assert result.total >= 0
+    for hit in result.hits:
+        assert "<script" not in hit.snippet
+
+
+def test_hostile_filter_values_are_values(
+    backend: SearchBackend, archive: tuple[Runtime, ContractArchive]
+) -> None:
+    for value in ('daily" OR source = "wire', "daily' OR 1=1 --", "x\\", '\\"', "dai\\ly"):
+        assert search(backend, "compound", sources=(value,)).total == 0
+    with pytest.raises(BadQuery, match="control characters"):
+        search(backend, "compound", sources=("daily\x00",))
+
+
+# -- Khmer ---------------------------------------------------------------------------------
+
+
+def test_khmer_words_are_found(
+    backend: SearchBackend, archive: tuple[Runtime, ContractArchive]
+) -> None:
+    _rt, ids = archive
+    for word in ("ការជួញដូរមនុស្ស", "ជនរងគ្រោះ", "ខេត្តព្រះសីហនុ", "ស៊ើបអង្កេត"):
+        result = search(backend, word)
+        assert article_ids(result) == [ids.khmer], word
+        assert "<mark>" in result.hits[0].snippet, word
+    assert article_ids(search(backend, '"អ្នកសារព័ត៌មាន"')) == [ids.khmer]
+    assert search(backend, "ការជួញដូរមនុស្ស -ស៊ើបអង្កេត").total == 0
+
+
+def test_khmer_typed_in_another_code_point_order_is_found(
+    backend: SearchBackend, archive: tuple[Runtime, ContractArchive]
+) -> None:
+    _rt, ids = archive
+    # "ស៊ើប" with the register shifter typed after the vowel, and OE typed as E + II:
+    # normalized to the archive's order before searching.
+    typed = "ស\u17be\u17caបអង្កេត"
+    typed_split = "ស\u17ca\u17c1\u17b8បអង្កេត"
+    for text in (typed, typed_split):
+        assert article_ids(search(backend, text)) == [ids.khmer]
+    assert KHMER_PARAGRAPHS  # the page the words come from
+
+
+# -- reindex equals incremental indexing ---------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_reindex_equals_incremental_index(kind: str, tmp_path: Path) -> None:
+    rt = new_runtime(tmp_path)
+    incremental = make_test_backend(kind, tmp_path)
+    rebuilt = make_test_backend(kind, tmp_path)
+    try:
+        incremental.configure()
+        add_sources(rt)
+        url = "https://daily.example/news/police-raid-scam-compound/"
+        page: dict[str, Any] = dict(
+            site="The Daily",
+            title="Police raid scam compound in Sihanoukville",
+            byline="Sok Chea",
+            published="2026-02-20T09:00:00+07:00",
+        )
+        steps = [
+            exchange(url, english_page(**page, paragraphs=RAID_V1), T0, source="daily"),
+            exchange(
+                url,
+                english_page(**page, paragraphs=RAID_V1[:2] + RAID_V1[3:]),
+                T0 + timedelta(days=1),
+                source="daily",
+            ),
+            exchange(
+                url,
+                english_page(**page, paragraphs=[RAID_V1[0], RAID_V1[3]]),
+                T0 + timedelta(days=2),
+                source="daily",
+            ),
+            *(
+                exchange(
+                    url,
+                    "<html><body>Gone</body></html>",
+                    T0 + timedelta(days=d),
+                    status=410,
+                    source="daily",
+                )
+                for d in (3, 4)
+            ),
+        ]
+        drained = 0
+        for step in steps:
+            record(rt, step)
+            drained += drain_outbox(rt.sessions, incremental)
+        # new, edited, edited, (first 410 only pending: no change), removed
+        assert drained == 4
+        assert reindex(rt.sessions, rebuilt) == 3
+        queries = [
+            SearchQuery(),
+            SearchQuery(versions="all"),
+            SearchQuery(text="owned tycoon", versions="all"),
+            SearchQuery(text="forced labour"),
+            SearchQuery(text="compound", statuses=("removed",), versions="all"),
+        ]
+        for query in queries:
+            a = incremental.search(query).as_dict()
+            b = rebuilt.search(query).as_dict()
+            assert a == b, query
+        removed = incremental.search(SearchQuery(text='"forced labour"'))
+        assert [(h.version, h.removed_text, h.status) for h in removed.hits] == [
+            (1, True, "removed")
+        ]
+        assert incremental.stats().documents == rebuilt.stats().documents == 3
+    finally:
+        drop_test_backend(incremental)
+        drop_test_backend(rebuilt)
+        rt.close()
+
+
+def test_stats_and_health(backend: SearchBackend) -> None:
+    stats = backend.stats()
+    assert (stats.documents, stats.articles) == (18, 17)
+    health = backend.health()
+    assert health.ok, health.detail
+
+
+def test_configure_is_idempotent(backend: SearchBackend) -> None:
+    backend.configure()
+    backend.configure()
+    assert backend.stats().documents == 18
