@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from archive.detect import (
@@ -574,13 +574,33 @@ def _count_boilerplate(
         for line in text.split("\n")
         if line not in old_lines and len(line) <= BOILERPLATE_MAX_LINE
     }
-    for line in sorted(new_lines):
-        sha = _line_sha(line)
-        row = session.get(BoilerplateLine, (source_id, sha))
-        if row is None:
-            session.add(BoilerplateLine(source_id=source_id, line_sha256=sha, articles=1))
-        else:
-            row.articles += 1
+    shas = sorted({_line_sha(line) for line in new_lines})
+    if not shas:
+        return
+    # Two statements for the whole article, not one round trip per line.
+    known = set(
+        session.scalars(
+            select(BoilerplateLine.line_sha256).where(
+                BoilerplateLine.source_id == source_id, BoilerplateLine.line_sha256.in_(shas)
+            )
+        )
+    )
+    if known:
+        session.execute(
+            update(BoilerplateLine)
+            .where(
+                BoilerplateLine.source_id == source_id,
+                BoilerplateLine.line_sha256.in_(sorted(known)),
+            )
+            .values(articles=BoilerplateLine.articles + 1)
+            .execution_options(synchronize_session=False)
+        )
+    fresh = [sha for sha in shas if sha not in known]
+    if fresh:
+        session.execute(
+            insert(BoilerplateLine),
+            [{"source_id": source_id, "line_sha256": sha, "articles": 1} for sha in fresh],
+        )
 
 
 def _write_warc(

@@ -2,8 +2,9 @@
 
 SQLite (default) runs in WAL mode with a busy timeout, and every write transaction
 starts with `BEGIN IMMEDIATE` so a second writer waits for the lock instead of failing
-half way (as datasette does); read-only sessions begin deferred and never block one. PostgreSQL is used as is. Migrations are Alembic's, run
-programmatically so `presswatch init` needs no alembic.ini.
+half way (as datasette does); read-only sessions begin deferred and never block one.
+PostgreSQL is used as is. Migrations are Alembic's, run programmatically so
+`presswatch init` needs no alembic.ini.
 """
 
 from __future__ import annotations

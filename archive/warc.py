@@ -77,13 +77,15 @@ class WarcStore:
         self._current = self.directory / f"{self._prefix}-{self._serial:05d}.warc.gz"
         return self._current
 
-    def _append(self, blob: bytes, warc_type: str) -> WarcLocation:
+    def _append(self, blob: bytes, warc_type: str, trailer: bytes = b"") -> WarcLocation:
+        """Append `blob` (the record we locate) and `trailer` (its request record) in one
+        write and one fsync."""
         with self._lock:
-            path = self._target(len(blob))
+            path = self._target(len(blob) + len(trailer))
             try:
                 with open(path, "ab") as fh:
                     offset = fh.tell()
-                    fh.write(blob)
+                    fh.write(blob + trailer)
                     fh.flush()
                     os.fsync(fh.fileno())
             except OSError as exc:
@@ -132,9 +134,8 @@ class WarcStore:
             http_headers=http_headers,
             warc_headers_dict={"WARC-Date": date},
         )
-        blob = self._render([response])
-        location = self._append(blob, "response")
-        self._append_request(url, date, request_headers, response.rec_headers)
+        request = self._request_record(url, date, request_headers, response.rec_headers)
+        location = self._append(self._render([response]), "response", self._render([request]))
         return location
 
     def write_revisit(
@@ -164,14 +165,13 @@ class WarcStore:
             http_headers=http_headers,
             warc_headers_dict={"WARC-Date": date},
         )
-        blob = self._render([revisit])
-        location = self._append(blob, "revisit")
-        self._append_request(url, date, request_headers, revisit.rec_headers)
+        request = self._request_record(url, date, request_headers, revisit.rec_headers)
+        location = self._append(self._render([revisit]), "revisit", self._render([request]))
         return location
 
-    def _append_request(
+    def _request_record(
         self, url: str, date: str, request_headers: list[tuple[str, str]], concurrent: object
-    ) -> None:
+    ) -> object:
         writer = WARCWriter(io.BytesIO(), gzip=True)
         path = "/" + url.split("://", 1)[-1].split("/", 1)[-1] if "://" in url else url
         host = url.split("://", 1)[-1].split("/", 1)[0]
@@ -187,7 +187,7 @@ class WarcStore:
                 "WARC-Concurrent-To": concurrent.get_header("WARC-Record-ID"),  # type: ignore[attr-defined]
             },
         )
-        self._append(self._render([request]), "request")
+        return request
 
     # -- reading -------------------------------------------------------------------
     def read_raw(self, file: str, offset: int, length: int) -> bytes:

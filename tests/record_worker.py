@@ -55,25 +55,23 @@ def main() -> None:
     runtime = Runtime(Settings(data_dir=data_dir))
     runtime.init()
     counter = {"flush": 0, "warc": 0}
-    if mode == "--kill-at-flush":
 
-        @event.listens_for(Session, "after_flush")
-        def _die(session: Session, ctx: object) -> None:
-            counter["flush"] += 1
-            if counter["flush"] == n:
-                os.kill(os.getpid(), signal.SIGKILL)
+    @event.listens_for(Session, "after_flush")
+    def _flushed(session: Session, ctx: object) -> None:
+        counter["flush"] += 1
+        if mode == "--kill-at-flush" and counter["flush"] == n:
+            os.kill(os.getpid(), signal.SIGKILL)
 
-    if mode == "--kill-after-warc":
-        original = WarcStore._append
+    original = WarcStore._append
 
-        def _append(self: WarcStore, blob: bytes, warc_type: str):  # type: ignore[no-untyped-def]
-            location = original(self, blob, warc_type)
-            counter["warc"] += 1
-            if counter["warc"] == n:
-                os.kill(os.getpid(), signal.SIGKILL)
-            return location
+    def _append(self: WarcStore, blob: bytes, warc_type: str, trailer: bytes = b""):  # type: ignore[no-untyped-def]
+        location = original(self, blob, warc_type, trailer)
+        counter["warc"] += 1
+        if mode == "--kill-after-warc" and counter["warc"] == n:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return location
 
-        WarcStore._append = _append  # type: ignore[method-assign]
+    WarcStore._append = _append  # type: ignore[method-assign]
 
     for url, html, status, hours in plan():
         error = "timeout" if status is None else None
@@ -81,7 +79,7 @@ def main() -> None:
             runtime,
             h.exchange(url, html, at=T0 + timedelta(hours=hours), status=status, error=error),
         )
-    print("done", flush=True)
+    print(f"done flushes={counter['flush']} warcs={counter['warc']}", flush=True)
 
 
 if __name__ == "__main__":
