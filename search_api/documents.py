@@ -108,7 +108,7 @@ def build_documents(session: Session, article_ids: Iterable[int]) -> list[Search
                     id=document_id(article_id, version.n),
                     article_id=article_id,
                     version=version.n,
-                    url=article.url,
+                    url=article.fetch_url,
                     source=source_name,
                     title=_clean(version.title),
                     byline=_clean(version.byline),

@@ -1,0 +1,314 @@
+"""The FastAPI application: the JSON API under `/api` (OpenAPI at `/api/openapi.json`,
+docs at `/api/docs`), the Atom feed under `/feeds`, the web pages, and `/healthz` and
+`/readyz`.
+
+    create_app(settings, *, sessions=None, warc=None, backend=None, clock=None) -> FastAPI
+
+`settings` is a `presswatch.settings.Settings` (any object with the attributes of
+`search_api.deps.AppSettings`). Whatever is not handed in is built from it: an engine
+and session factory on `settings.resolved_database_url`, a `WarcStore` on
+`settings.warc_dir`, the backend from `search_api.factory.make_backend`; what the app
+built it also closes on shutdown. `presswatch serve` hands in its Runtime's sessions
+and WARC store; tests hand in their archive and a fixed clock. Nothing is built at
+import time.
+
+Owns the app's assembly and its error contract: every error is JSON
+`{"detail": "what to fix"}` (an HTML page for the web pages) with a 4xx status for
+anything a client sent, 503 when the database or search engine is unavailable, and
+500 only for a bug, which is logged with its traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import jinja2
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from archive.db import make_engine, make_session_factory
+from archive.errors import (
+    BackendUnavailable,
+    BadInput,
+    BadQuery,
+    NotFound,
+    PresswatchError,
+    SearchError,
+    StorageError,
+)
+from archive.warc import WarcStore
+from search_api.backends.base import SearchBackend
+from search_api.deps import AppSettings, AppState
+from search_api.factory import make_backend
+from search_api.routes import (
+    admin,
+    articles,
+    captures,
+    changes,
+    feeds,
+    health,
+    pages,
+    search,
+    sources,
+)
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES_DIR = HERE / "templates"
+STATIC_DIR = HERE / "static"
+
+# Sent with every response unless a route set its own.
+DEFAULT_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    # Reading an article here must not tell its outlet who looked, or from where.
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+)
+_LANG_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+
+
+def _version() -> str:
+    try:
+        return version("presswatch")
+    except PackageNotFoundError:
+        return "0"
+
+
+# -- templates ---------------------------------------------------------------------------
+
+
+def lang_tag(code: object) -> str:
+    """A stored language as an HTML `lang` value; "" (unknown) when it is not a tag."""
+    text = str(code or "")
+    return text if _LANG_TAG.match(text) else ""
+
+
+def safe_href(url: object) -> str:
+    """An archived URL fit for href: http(s) only, never `javascript:` and the like."""
+    text = str(url or "")
+    try:
+        scheme = urlsplit(text).scheme.lower()
+    except ValueError:
+        return "#"
+    return text if scheme in ("http", "https") else "#"
+
+
+def fmt_when(at: datetime | None) -> str:
+    if at is None:
+        return "—"
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def iso(at: datetime | None) -> str:
+    return at.astimezone(UTC).isoformat() if at is not None else ""
+
+
+def make_templates() -> Jinja2Templates:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        # Every template, whatever its name: archived text is hostile.
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(langtag=lang_tag, safe_href=safe_href, when=fmt_when, iso=iso)
+    return Jinja2Templates(env=env)
+
+
+# -- errors ------------------------------------------------------------------------------
+
+
+def _wants_html(request: Request) -> bool:
+    path = request.url.path
+    return not (path.startswith(("/api", "/feeds", "/static")) or path in ("/healthz", "/readyz"))
+
+
+def error_response(
+    request: Request, status: int, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    if _wants_html(request):
+        state: AppState = request.app.state.presswatch
+        response = state.templates.TemplateResponse(
+            request,
+            "error.html",
+            {"status": status, "message": message, "nav": ""},
+            status_code=status,
+            headers=headers,
+        )
+        response.headers["Content-Security-Policy"] = pages.PAGE_CSP
+        return response
+    return JSONResponse({"detail": message}, status_code=status, headers=headers)
+
+
+def validation_message(exc: RequestValidationError) -> str:
+    where_words = {
+        "query": "query parameter",
+        "path": "path parameter",
+        "body": "request body",
+        "header": "header",
+    }
+    parts = []
+    for err in list(exc.errors())[:5]:
+        loc = [str(p) for p in err.get("loc", ())]
+        where = where_words.get(loc[0], loc[0]) if loc else "request"
+        name = ".".join(loc[1:])
+        parts.append(
+            f"{where} {name}: {err.get('msg', 'invalid')}"
+            if name
+            else f"{where}: {err.get('msg', 'invalid')}"
+        )
+    return "; ".join(parts) or "the request is malformed"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        headers = getattr(exc, "headers", None)
+        return error_response(request, exc.status_code, str(exc.detail), headers)
+
+    async def invalid(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return error_response(request, 422, validation_message(exc))
+
+    def mapped(status: int, prefix: str = "") -> Callable[[Request, Exception], Any]:
+        async def handler(request: Request, exc: Exception) -> Response:
+            if status >= 500:
+                log.warning("%s %s: %s", request.method, request.url.path, exc)
+            return error_response(request, status, prefix + str(exc))
+
+        return handler
+
+    async def database_down(request: Request, exc: Exception) -> Response:
+        log.warning("database error on %s: %s", request.url.path, exc)
+        return error_response(
+            request, 503, "the archive database is busy or unreachable; try again shortly"
+        )
+
+    async def bug(request: Request, exc: Exception) -> Response:
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return error_response(request, 500, "internal error; it was logged on the server")
+
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(NotFound, mapped(404))
+    app.add_exception_handler(BadInput, mapped(400))
+    app.add_exception_handler(BadQuery, mapped(400))
+    app.add_exception_handler(BackendUnavailable, mapped(503, "search is unavailable: "))
+    app.add_exception_handler(SearchError, mapped(503, "search failed: "))
+    app.add_exception_handler(StorageError, mapped(503, "archive storage failed: "))
+    app.add_exception_handler(OperationalError, database_down)
+    app.add_exception_handler(PresswatchError, bug)
+    app.add_exception_handler(Exception, bug)
+
+
+# -- headers -----------------------------------------------------------------------------
+
+
+class DefaultHeaders:
+    """Adds `DEFAULT_HEADERS` to every HTTP response that lacks them. Plain ASGI rather
+    than BaseHTTPMiddleware, which would add a task hop to every request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in DEFAULT_HEADERS:
+                    if name not in headers:
+                        headers.append(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+# -- the app -----------------------------------------------------------------------------
+
+
+def create_app(
+    settings: AppSettings,
+    *,
+    sessions: sessionmaker[Session] | None = None,
+    warc: WarcStore | None = None,
+    backend: SearchBackend | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> FastAPI:
+    """Build the app (see the module docstring for what is built and what is owned)."""
+    closers: list[Callable[[], None]] = []
+    if sessions is None:
+        engine = make_engine(settings.resolved_database_url)
+        sessions = make_session_factory(engine)
+        closers.append(engine.dispose)
+    else:
+        bind = sessions.kw.get("bind")
+        if not isinstance(bind, Engine):
+            raise TypeError("create_app: the session factory must be bound to an Engine")
+        engine = bind
+    if backend is None:
+        backend = make_backend(settings)
+        closers.append(backend.close)
+    state = AppState(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        read_sessions=make_session_factory(engine, readonly=True),
+        warc=warc or WarcStore(settings.warc_dir, max_bytes=settings.warc_max_bytes),
+        backend=backend,
+        clock=clock or (lambda: datetime.now(UTC)),
+        templates=make_templates(),
+        closers=closers,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            await run_in_threadpool(state.backend.configure)
+        except SearchError as exc:
+            # Serve the archive anyway: /readyz reports the backend, search answers 503.
+            log.warning("search backend not configured at startup: %s", exc)
+        yield
+        for close in reversed(state.closers):
+            close()
+
+    app = FastAPI(
+        title="Presswatch",
+        version=_version(),
+        summary="Every version of every archived article; edits and takedowns.",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.presswatch = state
+    install_error_handlers(app)
+    app.add_middleware(DefaultHeaders)
+    for module in (search, articles, changes, sources, captures, admin, feeds, health, pages):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

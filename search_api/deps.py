@@ -1,0 +1,152 @@
+"""What routes receive from the application: the state `create_app` built, a
+Session, the search backend, the clock, the templates, and the admin check.
+
+Owns the `Annotated` dependency aliases (`SessionDep`, `BackendDep`, …) and the admin
+key check; tests swap any of them through `app.dependency_overrides`. Builds nothing
+itself: `search_api.app.create_app` puts an `AppState` on `app.state.presswatch`.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Protocol
+
+from fastapi import Depends, HTTPException, Request, Security
+from fastapi.security import APIKeyHeader
+from fastapi.templating import Jinja2Templates
+from pydantic import SecretStr
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from archive.warc import WarcStore
+from search_api.backends.base import SearchBackend
+
+API_KEY_HEADER = "X-API-Key"
+
+
+class AppSettings(Protocol):
+    """What the app reads from `presswatch.settings.Settings` (described by the
+    attributes used, as `search_api.factory` does, so this package imports only
+    `archive`)."""
+
+    @property
+    def api_key(self) -> SecretStr | None: ...
+
+    @property
+    def resolved_database_url(self) -> str: ...
+
+    @property
+    def warc_dir(self) -> Path: ...
+
+    @property
+    def warc_max_bytes(self) -> int: ...
+
+    @property
+    def meili_url(self) -> str | None: ...
+
+    @property
+    def meili_master_key(self) -> SecretStr | None: ...
+
+    @property
+    def meili_index(self) -> str: ...
+
+    @property
+    def search_index_path(self) -> Path: ...
+
+
+@dataclass
+class AppState:
+    """The long-lived parts one app serves from. `closers` release what `create_app`
+    built itself (an engine, a backend) when the app shuts down; parts handed in by
+    the caller stay the caller's to close."""
+
+    settings: AppSettings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    read_sessions: sessionmaker[Session]
+    warc: WarcStore
+    backend: SearchBackend
+    clock: Callable[[], datetime]
+    templates: Jinja2Templates
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.presswatch
+    return state
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def get_session(state: StateDep) -> Iterator[Session]:
+    """One read-only Session per request: on SQLite it never takes the write lock, so
+    page views neither queue behind each other nor behind a crawl."""
+    with state.read_sessions() as session:
+        yield session
+
+
+def get_write_session(state: StateDep) -> Iterator[Session]:
+    """A Session for the admin routes, which write (`session.begin()`)."""
+    with state.sessions() as session:
+        yield session
+
+
+def get_backend(state: StateDep) -> SearchBackend:
+    return state.backend
+
+
+def get_warc(state: StateDep) -> WarcStore:
+    return state.warc
+
+
+def get_now(state: StateDep) -> datetime:
+    return state.clock()
+
+
+def get_templates(state: StateDep) -> Jinja2Templates:
+    return state.templates
+
+
+# scope="function": the Session (and, on SQLite, the transaction lock it holds) ends
+# when the route returns, not after the response has been sent. Routes map every row
+# to a model or render the page before returning, so nothing reads it later.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+WriteSessionDep = Annotated[Session, Depends(get_write_session, scope="function")]
+BackendDep = Annotated[SearchBackend, Depends(get_backend)]
+WarcDep = Annotated[WarcStore, Depends(get_warc)]
+NowDep = Annotated[datetime, Depends(get_now)]
+TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
+
+_api_key = APIKeyHeader(
+    name=API_KEY_HEADER,
+    auto_error=False,
+    description="The server's PRESSWATCH_API_KEY. Admin routes answer 403 while it is unset.",
+)
+
+
+def require_admin(state: StateDep, given: Annotated[str | None, Security(_api_key)] = None) -> None:
+    """Admin routes need the configured key; without one configured they are off."""
+    configured = state.settings.api_key
+    if configured is None or not configured.get_secret_value():
+        raise HTTPException(
+            403,
+            "the admin API is disabled on this server: set PRESSWATCH_API_KEY and restart "
+            "`presswatch serve` to enable it",
+        )
+    # compare_digest on bytes: on str it refuses non-ASCII, and a header may carry any.
+    expected = configured.get_secret_value().encode("utf-8")
+    if given is None or not hmac.compare_digest(given.encode("utf-8"), expected):
+        raise HTTPException(
+            401,
+            f"missing or wrong API key: send the server's PRESSWATCH_API_KEY in the "
+            f"{API_KEY_HEADER} header",
+            headers={"WWW-Authenticate": "ApiKey"},
+        )
+
+
+AdminDep = Annotated[None, Depends(require_admin)]

@@ -1,0 +1,182 @@
+"""`/api/admin/…`: add, update and disable a source; ask for a recheck of one URL.
+
+Every route needs the server's `PRESSWATCH_API_KEY` in the `X-API-Key` header
+(compared in constant time, `search_api.deps.require_admin`); while no key is set
+they answer 403 and change nothing.
+
+Sources written here are the archive's Source rows (`archive.queries.upsert_source`),
+the same rows `sources.toml` is synced into: a crawl started from a sources.toml that
+names the same source writes its own values over them.
+
+A recheck is recorded, not run: the article's `next_check` becomes now, so the next
+`presswatch recheck` (or `run`, from cron) fetches it first. Fetching inside a web
+request would tie a worker to a slow outlet, and this package may not start the
+crawler.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, HTTPException, Path, status
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive.errors import BadInput, NotFound
+from archive.models import Source
+from archive.normalize import normalize_url
+from archive.queries import find_article, upsert_source
+from search_api.deps import AdminDep, NowDep, WriteSessionDep
+from search_api.routes import ERRORS, MAX_VALUE_CHARS, NOT_FOUND, bad_request
+from search_api.routes.sources import load_source
+from search_api.schemas import ErrorOut, RecheckIn, RecheckOut, SourceIn, SourceOut, SourcePatch
+
+router = APIRouter(
+    prefix="/api/admin",
+    tags=["admin"],
+    responses={
+        **ERRORS,
+        401: {"model": ErrorOut, "description": "Missing or wrong API key."},
+        403: {"model": ErrorOut, "description": "The admin API is disabled on this server."},
+    },
+)
+
+SourceName = Annotated[str, Path(min_length=1, max_length=MAX_VALUE_CHARS, examples=["daily"])]
+_CONFIG_KEYS = ("sitemaps", "feeds", "listings", "article_url_pattern", "topic")
+
+
+def _check_url(what: str, value: str) -> None:
+    try:
+        parts = urlsplit(value)
+    except ValueError as exc:
+        raise bad_request(f"{what} {value[:80]!r} does not parse as a URL: {exc}") from exc
+    if not parts.hostname:
+        raise bad_request(f"{what} {value[:80]!r} has no host; use e.g. https://outlet.example/")
+    if any(ch.isspace() for ch in value):
+        raise bad_request(f"{what} {value[:80]!r}: a URL has no spaces; percent-encode them")
+
+
+def check_source(body: SourceIn | SourcePatch) -> None:
+    """What the schema cannot say: URLs have hosts, the pattern compiles (400)."""
+    if body.base_url is not None:
+        _check_url("base_url", body.base_url)
+    for key in ("sitemaps", "feeds", "listings"):
+        for url in getattr(body, key) or ():
+            _check_url(key, url)
+    if body.article_url_pattern:
+        try:
+            re.compile(body.article_url_pattern)
+        except re.error as exc:
+            raise bad_request(
+                f"article_url_pattern {body.article_url_pattern[:80]!r} is not a valid regular "
+                f"expression ({exc})"
+            ) from exc
+
+
+def _source(session: Session, name: str) -> Source:
+    source = session.scalars(select(Source).where(Source.name == name)).first()
+    if source is None:
+        raise NotFound(f"no source named {name!r}; GET /api/sources lists them")
+    return source
+
+
+def _out(session: Session, name: str) -> SourceOut:
+    out = load_source(session, name)
+    assert out is not None  # written in this request
+    return out
+
+
+@router.post(
+    "/sources",
+    response_model=SourceOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"model": ErrorOut, "description": "A source by that name exists."}},
+)
+def add_source(
+    body: SourceIn, _admin: AdminDep, session: WriteSessionDep, now: NowDep
+) -> SourceOut:
+    """Add an outlet to watch."""
+    check_source(body)
+    with session.begin():
+        if session.scalars(select(Source.id).where(Source.name == body.name)).first():
+            raise HTTPException(
+                409, f"a source named {body.name!r} exists; PATCH /api/admin/sources/{body.name}"
+            )
+        upsert_source(
+            session,
+            name=body.name,
+            base_url=body.base_url,
+            languages=body.languages,
+            config={key: getattr(body, key) for key in _CONFIG_KEYS},
+            now=now,
+            enabled=body.enabled,
+        )
+    return _out(session, body.name)
+
+
+@router.patch("/sources/{name}", response_model=SourceOut, responses=NOT_FOUND)
+def update_source(
+    name: SourceName, body: SourcePatch, _admin: AdminDep, session: WriteSessionDep, now: NowDep
+) -> SourceOut:
+    """Change an outlet: only the keys sent change (see SourcePatch)."""
+    check_source(body)
+    with session.begin():
+        source = _source(session, name)
+        given = {k: getattr(body, k) for k in body.model_fields_set if getattr(body, k) is not None}
+        config: dict[str, Any] = dict(source.config or {})
+        for key in _CONFIG_KEYS:
+            if key in given:
+                # An empty string clears a pattern or a topic.
+                config[key] = given[key] if given[key] != "" else None
+        upsert_source(
+            session,
+            name=name,
+            base_url=given.get("base_url", source.base_url),
+            languages=given.get("languages", list(source.languages or [])),
+            config=config,
+            now=now,
+            enabled=given.get("enabled", source.enabled),
+        )
+    return _out(session, name)
+
+
+@router.post("/sources/{name}/disable", response_model=SourceOut, responses=NOT_FOUND)
+def disable_source(name: SourceName, _admin: AdminDep, session: WriteSessionDep) -> SourceOut:
+    """Stop crawling an outlet; everything archived from it stays."""
+    with session.begin():
+        _source(session, name).enabled = False
+    return _out(session, name)
+
+
+@router.post(
+    "/recheck",
+    response_model=RecheckOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=NOT_FOUND,
+)
+def recheck(body: RecheckIn, _admin: AdminDep, session: WriteSessionDep, now: NowDep) -> RecheckOut:
+    """Put one archived article first in line for the next `presswatch recheck`."""
+    try:
+        normalize_url(body.url)
+    except (BadInput, ValueError) as exc:
+        raise bad_request(f"url: {exc}") from exc
+    with session.begin():
+        try:
+            article = find_article(session, body.url)
+        except NotFound as exc:
+            raise NotFound(
+                f"no archived article at {body.url}; only archived articles can be rechecked "
+                "(`presswatch crawl` discovers new ones)"
+            ) from exc
+        if article.next_check is None or article.next_check > now:
+            article.next_check = now
+        due = article.next_check
+        article_id, url = article.id, article.url
+    return RecheckOut(
+        article_id=article_id,
+        url=url,
+        next_check=due,
+        detail="queued: the next `presswatch recheck` or `presswatch run` fetches it first",
+    )

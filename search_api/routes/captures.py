@@ -1,0 +1,154 @@
+"""`/api/captures/{id}`: what was recorded about one fetch, and `/raw`: the archived
+bytes themselves.
+
+Archived pages are hostile content: an outlet (or whoever controls it) wrote them, and
+they may carry scripts. They must never run on our origin, where they could read
+our pages or call our API as the visitor. So `/raw` is served as a download
+(`Content-Disposition: attachment`), as `application/octet-stream` with
+`X-Content-Type-Options: nosniff` so no browser guesses HTML, and with
+`Content-Security-Policy: sandbox` so that even a client that ignored the rest would
+render it in a unique origin without scripts. The stored content type travels in
+`X-Archived-Content-Type`, for tools.
+
+A `revisit` record holds no body (it was identical to an earlier fetch); its bytes
+are read from the response record it refers to, found the way `archive.capture`
+chose it. The payload's SHA-256 is recomputed on every read and sent as
+`X-Payload-SHA256`; a mismatch with the archive's record is refused (`verify` tells
+the rest).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive.errors import NotFound, StorageError
+from archive.models import Capture, Version
+from archive.queries import capture_by_id
+from archive.warc import WarcStore
+from search_api.deps import SessionDep, WarcDep
+from search_api.routes import ERRORS, MAX_CAPTURE_ID, NOT_FOUND, UNAVAILABLE
+from search_api.schemas import CaptureOut
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/api/captures", tags=["captures"], responses=ERRORS)
+
+CaptureId = Annotated[int, Path(ge=1, le=MAX_CAPTURE_ID, examples=[1])]
+_SAFE_HEADER_VALUE = re.compile(r"[^\x20-\x7e]")
+
+
+def raw_url(capture_id: int) -> str:
+    return f"/api/captures/{capture_id}/raw"
+
+
+def load_capture(session: Session, capture_id: int) -> CaptureOut:
+    capture = capture_by_id(session, capture_id)
+    version_n = None
+    if capture.version_id:
+        version_n = session.scalar(select(Version.n).where(Version.id == capture.version_id))
+    out = CaptureOut.model_validate(
+        {
+            **{c.key: getattr(capture, c.key) for c in Capture.__table__.columns},
+            "version_n": version_n,
+            "raw_url": raw_url(capture.id) if capture.warc_file else None,
+        }
+    )
+    return out
+
+
+def _response_record_of(session: Session, capture: Capture) -> Capture:
+    if capture.warc_type != "revisit":
+        return capture
+    original = session.scalars(
+        select(Capture)
+        .where(
+            Capture.payload_sha256 == capture.payload_sha256,
+            Capture.warc_type == "response",
+        )
+        .order_by(Capture.id)
+        .limit(1)
+    ).first()
+    if original is None:
+        raise StorageError(
+            f"capture {capture.id} is a revisit of a payload no stored response holds; "
+            "run `presswatch verify`"
+        )
+    return original
+
+
+def read_payload(session: Session, warc: WarcStore, capture_id: int) -> tuple[Capture, bytes]:
+    """The archived body of a fetch, checked against its recorded SHA-256."""
+    capture = capture_by_id(session, capture_id)
+    if not capture.warc_file:
+        why = capture.error or "no response"
+        raise NotFound(f"capture {capture_id} kept no bytes: the fetch failed ({why})")
+    holder = _response_record_of(session, capture)
+    if not holder.warc_file or holder.warc_offset is None or holder.warc_length is None:
+        raise StorageError(f"capture {holder.id} has no WARC location; run `presswatch verify`")
+    record = warc.read_record(holder.warc_file, holder.warc_offset, holder.warc_length)
+    payload = record.payload
+    if capture.payload_sha256 and hashlib.sha256(payload).hexdigest() != capture.payload_sha256:
+        log.error("payload of capture %s does not match its recorded SHA-256", capture_id)
+        raise StorageError(
+            f"the stored bytes of capture {capture_id} do not match their recorded SHA-256; "
+            "run `presswatch verify`"
+        )
+    return capture, payload
+
+
+def _archived_type(capture: Capture) -> str:
+    headers = {str(k).lower(): v for k, v in (capture.headers or {}).items()}
+    value = headers.get("content-type")
+    text = value if isinstance(value, str) else ""
+    # Stored headers come from the outlet: keep them printable and short on the way out.
+    return _SAFE_HEADER_VALUE.sub("?", text)[:200]
+
+
+def raw_response(capture: Capture, payload: bytes) -> Response:
+    archived_type = _archived_type(capture)
+    ext = "html" if "html" in archived_type.lower() else "bin"
+    return Response(
+        payload,
+        media_type="application/octet-stream",
+        headers={
+            "Content-Disposition": f'attachment; filename="capture-{capture.id}.{ext}"',
+            "Content-Security-Policy": "sandbox",
+            "X-Content-Type-Options": "nosniff",
+            "Cross-Origin-Resource-Policy": "same-origin",
+            "X-Archived-Content-Type": archived_type,
+            "X-Payload-SHA256": hashlib.sha256(payload).hexdigest(),
+        },
+    )
+
+
+@router.get("/{capture_id}", response_model=CaptureOut, responses=NOT_FOUND)
+def capture_route(capture_id: CaptureId, session: SessionDep) -> CaptureOut:
+    """What was recorded about one fetch: URLs, redirects, status, headers, WARC place,
+    payload and chain hashes, outcome."""
+    return load_capture(session, capture_id)
+
+
+@router.get(
+    "/{capture_id}/raw",
+    response_class=Response,
+    responses={
+        **NOT_FOUND,
+        **UNAVAILABLE,
+        200: {
+            "description": "The archived body as a download; never rendered on this origin.",
+            "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+        },
+    },
+)
+def raw_route(capture_id: CaptureId, session: SessionDep, warc: WarcDep) -> Response:
+    """The archived bytes of one fetch, as an attachment (see the module docstring)."""
+    capture, payload = read_payload(session, warc, capture_id)
+    return raw_response(capture, payload)

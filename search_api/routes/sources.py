@@ -1,0 +1,38 @@
+"""`/api/sources`: the health of each outlet — article counts by status, last crawl,
+last error. `load_sources` is what the sources page shows too."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive.models import Source
+from archive.queries import source_stats
+from search_api.deps import SessionDep
+from search_api.routes import ERRORS
+from search_api.schemas import SourceList, SourceOut
+
+router = APIRouter(prefix="/api", tags=["sources"], responses=ERRORS)
+
+
+def load_sources(session: Session) -> SourceList:
+    languages = {
+        name: [str(lang) for lang in langs or []]
+        for name, langs in session.execute(select(Source.name, Source.languages))
+    }
+    data = [
+        SourceOut.model_validate({**row, "languages": languages.get(row["name"], [])})
+        for row in source_stats(session)
+    ]
+    return SourceList(data=data, count=len(data))
+
+
+def load_source(session: Session, name: str) -> SourceOut | None:
+    return next((s for s in load_sources(session).data if s.name == name), None)
+
+
+@router.get("/sources", response_model=SourceList)
+def sources_route(session: SessionDep) -> SourceList:
+    """Every outlet with its article counts by status, last crawl and last error."""
+    return load_sources(session)

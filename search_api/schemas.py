@@ -1,0 +1,379 @@
+"""The public shapes of the API: pydantic `*Out` models for responses, `*In` models
+for request bodies.
+
+Owns what leaves and enters through HTTP, nothing else: no queries, no rendering.
+ORM rows never leave the API; they are mapped here (`from_attributes=True`), with the
+design's JSON key names (`archive.export` uses the same ones for the CLI): `versions`
+for an article's version count, `chars`/`words` for a version's size, `from_version`
+and `to_version` for event versions. Lists are `{data, count}` plus a `next_cursor`
+where they page; search keeps the design's `{total, hits}` shape.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
+
+from archive.models import ArticleStatus, ChangeKind
+
+# -- errors and probes -------------------------------------------------------------------
+
+
+class ErrorOut(BaseModel):
+    """Every error: one sentence that says what to fix."""
+
+    detail: str = Field(description="What went wrong and what to change.")
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class CheckOut(BaseModel):
+    ok: bool
+    detail: str
+
+
+class ReadyOut(BaseModel):
+    status: Literal["ok", "unavailable"]
+    database: CheckOut
+    search: CheckOut
+    detail: str | None = Field(default=None, description="Why the service is not ready.")
+
+
+# -- archive records ---------------------------------------------------------------------
+
+
+class _FromRows(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ArticleOut(_FromRows):
+    """One article, as `presswatch articles --json` shows it, with the current
+    version's title and language (the last one online, for a removed article)."""
+
+    id: int
+    url: str = Field(description="The address as last fetched (a working link).")
+    key: str = Field(
+        description="The normalized URL the archive identifies the article by "
+        "(scheme, www and tracking parameters ignored)."
+    )
+    source: str
+    status: ArticleStatus
+    versions: int = Field(validation_alias=AliasChoices("versions", "version_count"))
+    first_seen: datetime
+    last_checked: datetime
+    removed_at: datetime | None
+    removal: str | None = Field(description="How it was removed: http_404, soft_404, …")
+    pending_removal: str | None = Field(
+        description="A removal sign seen but not yet confirmed by a later check."
+    )
+    title: str | None = None
+    lang: str | None = None
+
+
+class ArticleList(BaseModel):
+    data: list[ArticleOut]
+    count: int
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page."
+    )
+
+
+class VersionSummaryOut(_FromRows):
+    n: int
+    title: str | None
+    byline: str | None
+    published: str | None
+    modified: str | None
+    lang: str | None
+    text_sha256: str
+    chars: int = Field(validation_alias=AliasChoices("chars", "text_chars"))
+    words: int = Field(validation_alias=AliasChoices("words", "text_words"))
+    first_seen: datetime
+    last_seen: datetime
+    first_capture_id: int
+    last_capture_id: int
+    extractor: str
+    normalizer: str
+
+
+class CaptureSummaryOut(_FromRows):
+    """One fetch on an article's timeline."""
+
+    id: int
+    fetched_at: datetime
+    requested_url: str
+    final_url: str
+    status: int | None
+    error: str | None
+    outcome: str
+    warc_type: str | None
+    payload_sha256: str | None
+    payload_length: int | None
+    version_n: int | None = Field(
+        default=None,
+        description="The article's current version after this fetch (the one it produced "
+        "or saw; for a failed fetch, the one the archive still holds).",
+    )
+
+
+class CaptureOut(CaptureSummaryOut):
+    """Everything recorded about one fetch (the archived bytes are at `/raw`)."""
+
+    article_id: int | None
+    source_id: int | None
+    seq: int
+    redirects: list[Any]
+    headers: dict[str, Any]
+    recorded_at: datetime
+    warc_file: str | None
+    warc_offset: int | None
+    warc_length: int | None
+    record_sha256: str | None
+    detail: dict[str, Any]
+    prev_chain: str
+    chain_hash: str
+    raw_url: str | None = Field(description="Where the archived bytes download from, if kept.")
+
+
+class VersionOut(VersionSummaryOut):
+    """One version with its text and the fetches that first and last saw it."""
+
+    article_id: int
+    text: str
+    first_capture: CaptureSummaryOut | None
+    last_capture: CaptureSummaryOut | None
+
+
+class EventOut(_FromRows):
+    id: int
+    kind: ChangeKind
+    how: list[str] = Field(
+        description="For removed: how (http_404, …); for edited: the parts (title, body, …)."
+    )
+    at: datetime
+    from_version: int | None
+    to_version: int | None
+    capture_id: int
+    detail: dict[str, Any]
+
+
+class AliasOut(_FromRows):
+    url: str
+    kind: str = Field(description="canonical, alias, moved_from or moved_to")
+    first_seen: datetime
+
+
+class ArticleDetailOut(BaseModel):
+    """`presswatch history --json`, plus the URLs and the fetches (oldest first)."""
+
+    article: ArticleOut
+    versions: list[VersionSummaryOut]
+    events: list[EventOut]
+    aliases: list[AliasOut]
+    captures: list[CaptureSummaryOut]
+    captures_truncated: bool = Field(
+        description="True when the article has more fetches than are listed."
+    )
+
+
+class LookupOut(BaseModel):
+    normalized_url: str
+    article: ArticleOut
+    aliases: list[AliasOut]
+
+
+class ChangeOut(BaseModel):
+    """One change event, as `presswatch changes --json` shows it, with the title and
+    language of the version it concerns."""
+
+    id: int
+    article_id: int
+    url: str
+    source: str
+    kind: ChangeKind
+    how: str | list[str] = Field(
+        description="A removal's how as one string; an edit's changed parts as a list."
+    )
+    at: datetime
+    from_version: int | None
+    to_version: int | None
+    detail: dict[str, Any]
+    title: str | None
+    lang: str | None
+
+
+class ChangeList(BaseModel):
+    data: list[ChangeOut]
+    count: int
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for older events; null when there are none."
+    )
+
+
+class SourceOut(BaseModel):
+    name: str
+    base_url: str
+    enabled: bool
+    languages: list[str]
+    articles: int
+    live: int
+    edited: int
+    removed: int
+    unreachable: int
+    last_crawl: datetime | None
+    last_error: str | None
+
+
+class SourceList(BaseModel):
+    data: list[SourceOut]
+    count: int
+
+
+# -- search ------------------------------------------------------------------------------
+
+
+class HitOut(BaseModel):
+    """One search hit (`presswatch search --json`). `snippet` and `title_html` are
+    HTML: archived text escaped, matches in `<mark>`."""
+
+    article_id: int
+    url: str
+    source: str
+    title: str
+    status: ArticleStatus
+    version: int
+    lang: str | None
+    snippet: str
+    removed_text: bool = Field(
+        description="The match is only in text that a later version no longer has."
+    )
+    is_current: bool
+    published: str | None
+    first_seen: datetime
+    last_seen: datetime
+    removed_at: datetime | None
+    topic: str | None
+    title_html: str
+    score: float | None
+
+
+class FacetsOut(BaseModel):
+    source: dict[str, int]
+    lang: dict[str, int]
+    status: dict[str, int]
+
+
+class SearchOut(BaseModel):
+    total: int = Field(description="Matching articles (or versions, with versions=all).")
+    hits: list[HitOut]
+    facets: FacetsOut | None
+    page: int
+    per_page: int
+
+
+# -- diffs -------------------------------------------------------------------------------
+
+
+class DiffOpOut(BaseModel):
+    op: Literal["equal", "insert", "delete", "replace"]
+    old: str
+    new: str
+
+
+class FieldChangeOut(BaseModel):
+    field: str
+    old: str | None
+    new: str | None
+    ops: list[DiffOpOut]
+
+
+class DiffStatsOut(BaseModel):
+    chars_added: int
+    chars_removed: int
+    words_added: int
+    words_removed: int
+
+
+class DiffOut(BaseModel):
+    """`presswatch diff --format json`, with the article and version numbers."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    article_id: int
+    from_version: int
+    to_version: int
+    from_label: str = Field(alias="from")
+    to_label: str = Field(alias="to")
+    changed: list[str] = Field(description="Parts that changed: title, body, byline, dates.")
+    fields: list[FieldChangeOut]
+    body: list[DiffOpOut]
+    stats: DiffStatsOut
+
+
+# -- admin -------------------------------------------------------------------------------
+
+_SLUG = r"^[a-z0-9][a-z0-9_-]{0,99}$"
+_SLUG_OR_EMPTY = r"^([a-z0-9][a-z0-9_-]{0,99})?$"
+_LANG = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
+Url = Annotated[
+    str, StringConstraints(min_length=8, max_length=2048, pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://")
+]
+LangCode = Annotated[str, StringConstraints(pattern=_LANG, max_length=20)]
+
+
+class _SourceFields(BaseModel):
+    """What the schema can say about a source; `search_api.routes.admin` checks the
+    rest (hosts present, patterns compile) and answers 400."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class SourceIn(_SourceFields):
+    """A new outlet, with the keys of a `[[source]]` entry in sources.toml."""
+
+    name: str = Field(pattern=_SLUG, description="Unique slug, e.g. vod-english.")
+    base_url: Url
+    languages: list[LangCode] = Field(default_factory=list, max_length=20)
+    sitemaps: list[Url] = Field(default_factory=list, max_length=50)
+    feeds: list[Url] = Field(default_factory=list, max_length=50)
+    listings: list[Url] = Field(default_factory=list, max_length=50)
+    article_url_pattern: str | None = Field(default=None, max_length=500)
+    topic: str | None = Field(default=None, pattern=_SLUG)
+    enabled: bool = True
+
+
+class SourcePatch(_SourceFields):
+    """Changes to an outlet. Keys left out (or null) stay as they are; an empty string
+    clears `article_url_pattern` or `topic`."""
+
+    base_url: Url | None = None
+    languages: list[LangCode] | None = Field(default=None, max_length=20)
+    sitemaps: list[Url] | None = Field(default=None, max_length=50)
+    feeds: list[Url] | None = Field(default=None, max_length=50)
+    listings: list[Url] | None = Field(default=None, max_length=50)
+    article_url_pattern: str | None = Field(default=None, max_length=500)
+    topic: str | None = Field(default=None, pattern=_SLUG_OR_EMPTY)
+    enabled: bool | None = None
+
+
+class RecheckIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: Url = Field(description="Any URL the article was seen under.")
+
+
+class RecheckOut(BaseModel):
+    article_id: int
+    url: str
+    next_check: datetime
+    detail: str

@@ -1,0 +1,363 @@
+"""The web pages in a real browser: Debian's chromium, headless, driven by Selenium
+through chromedriver, against `presswatch serve` (a real uvicorn) on 127.0.0.1.
+
+Covers the watchdog's path (search → article timeline → diff, both views, any two
+versions), Khmer rendering (lang="km" on the archived text and a Khmer font actually
+used to draw it, asked of the browser through the DevTools protocol), the pages on a
+phone-sized screen, and the rule that an archived page's scripts never run on our
+origin: the raw capture downloads, and neither its script nor hostile text shown in
+our pages changes the title, storage or cookies of our origin or calls back to it.
+
+Screenshots go to tests/artifacts/ (gitignored). Without chromium these tests skip
+with the reason, except under CI (env CI set), where they fail.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.test_api import HOSTILE_URL, Built, build_archive
+
+pytestmark = pytest.mark.e2e
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+)
+START_TIMEOUT_S = 60
+WAIT_S = 15
+
+
+def _missing() -> str | None:
+    for path, what in ((CHROMIUM, "chromium"), (CHROMEDRIVER, "chromedriver")):
+        if not Path(path).exists():
+            return f"{what} not found (apt-get install chromium chromium-driver)"
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "selenium is not installed (pip install selenium)"
+    return None
+
+
+@pytest.fixture(scope="module", autouse=True)
+def need_chromium() -> None:
+    reason = _missing()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the browser tests: {reason}")
+        pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    def __init__(self, base: str, built: Built, log: Path) -> None:
+        self.base = base
+        self.built = built
+        self.log = log
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def requests_seen(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, need_chromium: None) -> Iterator[Server]:
+    work = tmp_path_factory.mktemp("browser")
+    built = build_archive(work / "data")
+    port = free_port()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PRESSWATCH_", "MEILI_")) and k != "DATABASE_URL"
+    }
+    # INFO makes uvicorn log each request, so the tests can see any call back to us.
+    env["PRESSWATCH_LOG_LEVEL"] = "INFO"
+    log = work / "server.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "presswatch.cli",
+                "--data-dir",
+                str(work / "data"),
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            try:
+                if httpx.get(base + "/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError("presswatch serve did not start:\n" + log.read_text())
+            time.sleep(0.2)
+        yield Server(base, built, log)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        built.close()
+
+
+@pytest.fixture(scope="module")
+def downloads(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("downloads")
+
+
+@pytest.fixture(scope="module")
+def browser(
+    tmp_path_factory: pytest.TempPathFactory, downloads: Path, need_chromium: None
+) -> Iterator[Any]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
+    options.add_argument("--window-size=1280,900")
+    options.add_argument("--lang=en-US")
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(WAIT_S)
+    driver.execute_cdp_cmd(
+        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def screenshot(driver: Any, name: str) -> Path:
+    """A full-page PNG in tests/artifacts/."""
+    shot = driver.execute_cdp_cmd(
+        "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}
+    )
+    path = ARTIFACTS / name
+    path.write_bytes(base64.b64decode(shot["data"]))
+    return path
+
+
+def wait_for(driver: Any, css: str) -> Any:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, WAIT_S).until(
+        ec.presence_of_element_located((By.CSS_SELECTOR, css))
+    )
+
+
+def set_viewport(driver: Any, width: int, height: int, mobile: bool = False) -> None:
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile},
+    )
+
+
+def not_pwned(driver: Any, server: Server) -> None:
+    """Nothing archived ran on our origin: title, storage, cookies and our server's
+    request log are as a visitor's own."""
+    assert driver.title not in ("PWNED", "PWNED-RAW") and driver.title.endswith("· Presswatch")
+    assert driver.execute_script("return window.localStorage.getItem('pwned')") is None
+    assert "pwned" not in driver.execute_script("return document.cookie")
+    assert "/pwned-marker" not in server.requests_seen()
+
+
+def test_search_then_article_then_diff(browser: Any, server: Server) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    set_viewport(browser, 1280, 900)
+    browser.get(server.url("/"))
+    box = wait_for(browser, "#q")
+    box.send_keys("casino", Keys.ENTER)
+    # The empty search page lists articles too: wait for the results page itself.
+    WebDriverWait(browser, WAIT_S).until(ec.url_contains("q=casino"))
+    hit = wait_for(browser, "li.pw-hit")
+    assert "only in removed text" in hit.text
+    assert hit.find_element(By.CSS_SELECTOR, "mark").text == "casino"
+    assert browser.find_element(By.CSS_SELECTOR, ".pw-facets").is_displayed()
+    screenshot(browser, "search-desktop.png")
+
+    hit.find_element(By.LINK_TEXT, "timeline").click()
+    wait_for(browser, "table.pw-timeline")
+    assert browser.find_element(By.CSS_SELECTOR, "h1").text == "Police free workers from compound"
+    rows = browser.find_elements(By.CSS_SELECTOR, "table.pw-timeline tbody tr")
+    assert len(rows) == 4
+    assert "unreachable" in rows[0].text and "new v1" in rows[-1].text
+    screenshot(browser, "article-desktop.png")
+
+    browser.find_element(By.LINK_TEXT, "Compare the last two versions").click()
+    wait_for(browser, ".pw-diff")
+    meta = browser.find_element(By.CSS_SELECTOR, "table.pw-diff-meta")
+    assert "title" in meta.text and "Police raid scam compound" in meta.text
+    deleted = browser.find_elements(By.CSS_SELECTOR, ".pw-diff-body del.pw-del")
+    assert any("casino" in d.text for d in deleted)
+    # Title and byline changes sit above the body.
+    assert meta.location["y"] < browser.find_element(By.CSS_SELECTOR, ".pw-diff-body").location["y"]
+    screenshot(browser, "diff-side-by-side.png")
+
+    # Any two versions: pick them, and the inline view.
+    Select(browser.find_element(By.NAME, "from")).select_by_value("2")
+    Select(browser.find_element(By.NAME, "to")).select_by_value("1")
+    browser.find_element(By.CSS_SELECTOR, "input[name=view][value=inline]").click()
+    browser.find_element(By.CSS_SELECTOR, ".pw-diff-pick button").click()
+    inline = wait_for(browser, ".pw-inline")
+    assert "from=2" in browser.current_url and "to=1" in browser.current_url
+    inserted = inline.find_elements(By.CSS_SELECTOR, "ins.pw-ins")
+    assert any("casino" in i.text for i in inserted)  # v2 → v1 puts it back
+    white_space = "return getComputedStyle(document.querySelector('.pw-inline')).whiteSpace"
+    assert browser.execute_script(white_space) == "pre-wrap"
+    screenshot(browser, "diff-inline.png")
+    not_pwned(browser, server)
+
+
+def platform_fonts(driver: Any, css: str) -> list[str]:
+    """The fonts the browser really drew an element's text with."""
+    driver.execute_cdp_cmd("DOM.enable", {})
+    driver.execute_cdp_cmd("CSS.enable", {})
+    root = driver.execute_cdp_cmd("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
+    node = driver.execute_cdp_cmd("DOM.querySelector", {"nodeId": root, "selector": css})
+    fonts = driver.execute_cdp_cmd("CSS.getPlatformFontsForNode", {"nodeId": node["nodeId"]})
+    return [f["familyName"] for f in fonts["fonts"]]
+
+
+def test_khmer_article_renders_with_a_khmer_font(browser: Any, server: Server) -> None:
+    from selenium.webdriver.common.by import By
+
+    set_viewport(browser, 1280, 900)
+    aid = server.built.ids["km_edited"]
+    browser.get(server.url(f"/articles/{aid}/versions/2"))
+    title = wait_for(browser, "h1")
+    assert title.get_attribute("lang") == "km"
+    assert any("\u1780" <= ch <= "\u17ff" for ch in title.text)
+    text = browser.find_element(By.CSS_SELECTOR, ".pw-text")
+    assert text.get_attribute("lang") == "km" and len(text.text) > 200
+    family = browser.execute_script("return getComputedStyle(arguments[0]).fontFamily", text)
+    assert "Khmer" in family
+    used = platform_fonts(browser, ".pw-text")
+    assert any("Khmer" in name for name in used), used
+    screenshot(browser, "khmer-version.png")
+
+    browser.get(server.url("/?lang=km"))
+    wait_for(browser, "li.pw-hit")
+    snippets = browser.find_elements(By.CSS_SELECTOR, ".pw-snippet[lang=km]")
+    assert len(snippets) == 2
+    assert any("Khmer" in name for name in platform_fonts(browser, ".pw-snippet[lang=km]"))
+    screenshot(browser, "khmer-search.png")
+
+    browser.get(server.url(f"/articles/{aid}/diff"))
+    wait_for(browser, ".pw-diff-meta")
+    assert "byline" in browser.find_element(By.CSS_SELECTOR, ".pw-diff-meta").text
+    screenshot(browser, "khmer-diff.png")
+
+
+def test_pages_fit_a_phone_screen(browser: Any, server: Server) -> None:
+    set_viewport(browser, 390, 844, mobile=True)
+    try:
+        aid = server.built.ids["raid"]
+        for path, name in (
+            ("/?q=compound", "search-phone.png"),
+            (f"/articles/{aid}", "article-phone.png"),
+            (f"/articles/{aid}/diff?view=inline", "diff-inline-phone.png"),
+            ("/changes", "changes-phone.png"),
+        ):
+            browser.get(server.url(path))
+            wait_for(browser, "main")
+            overflow = browser.execute_script(
+                "return document.documentElement.scrollWidth - window.innerWidth"
+            )
+            assert overflow <= 1, f"{path} scrolls sideways by {overflow}px on a phone"
+            screenshot(browser, name)
+    finally:
+        set_viewport(browser, 1280, 900)
+
+
+def test_archived_scripts_never_run_on_our_origin(
+    browser: Any, server: Server, downloads: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    built = server.built
+    aid = built.ids["hostile"]
+    # Our pages showing hostile archived text: it is text, not markup.
+    for path in (
+        "/?q=onerror",
+        f"/articles/{aid}",
+        f"/articles/{aid}/versions/1",
+        f"/articles/{aid}/diff",
+        f"/articles/{aid}/diff?view=inline",
+        "/changes",
+    ):
+        browser.get(server.url(path))
+        wait_for(browser, "main")
+        not_pwned(browser, server)
+    browser.get(server.url(f"/articles/{aid}/versions/1"))
+    shown = browser.find_element(By.CSS_SELECTOR, ".pw-text").text
+    assert "<script>document.title='PWNED'</script>" in shown
+    assert browser.find_element(By.CSS_SELECTOR, "h1").text.startswith("<b>Bold</b>")
+
+    # The raw capture holds a live <script>: opening it downloads it, never renders it.
+    capture_id = built.captures["hostile_v1"]
+    page_before = browser.current_url
+    browser.get(server.url(f"/api/captures/{capture_id}/raw"))
+    target = downloads / f"capture-{capture_id}.html"
+    deadline = time.monotonic() + WAIT_S
+    while not target.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert target.exists(), f"no download in {downloads}: {list(downloads.iterdir())}"
+    assert target.read_bytes() == built.raw["hostile_v1"]
+    assert b"PWNED-RAW" in target.read_bytes()
+    assert browser.current_url == page_before  # still our page; nothing was rendered
+    not_pwned(browser, server)
+    # The archived page claimed to be at this URL; the browser never went there.
+    assert HOSTILE_URL not in browser.current_url
