@@ -102,7 +102,8 @@ def sync_sources(runtime: Runtime, sources: SourcesFile, now: datetime) -> None:
                 name=cfg.name,
                 base_url=cfg.base_url,
                 languages=cfg.languages,
-                config=cfg.model_dump(exclude={"name", "base_url", "languages", "enabled"}),
+                config=cfg.model_dump(exclude={"name", "base_url", "languages", "enabled"})
+                | {"from_file": True},
                 now=now,
                 enabled=cfg.enabled,
             )

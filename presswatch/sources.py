@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import logging
 import re
 import tomllib
 from collections.abc import Iterable, Sequence
@@ -25,6 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from archive import ConfigError
 from archive.normalize import normalize_text
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "SourceConfig",
@@ -498,3 +501,40 @@ def load_sources(path: Path) -> SourcesFile:
             + "\n(run `presswatch sources --check` after fixing)"
         )
     return parsed
+
+
+# -- sources added through the admin API ------------------------------------------------
+
+_API_KEYS = ("sitemaps", "feeds", "listings", "article_url_pattern", "topic")
+
+
+def with_archive_sources(
+    sources: SourcesFile, rows: Iterable[tuple[str, str, list[str], dict[str, Any], bool]]
+) -> SourcesFile:
+    """sources.toml plus the sources added through the admin API (archive rows marked
+    `managed_by = "api"`, name not in the file). The file wins on a name clash. A row
+    that no longer validates is skipped with a warning, never crawled half-configured."""
+    names = {s.name for s in sources.source}
+    extra: list[SourceConfig] = []
+    for name, base_url, languages, config, enabled in rows:
+        if name in names or (config or {}).get("managed_by") != "api":
+            continue
+        fields = {k: config[k] for k in _API_KEYS if config.get(k) is not None}
+        if fields.get("topic") not in (None, *sources.topics):
+            log.warning(
+                "source %s (admin API): topic %r is not in sources.toml; crawling it unfiltered",
+                name,
+                fields["topic"],
+            )
+            fields.pop("topic")
+        try:
+            extra.append(
+                SourceConfig(
+                    name=name, base_url=base_url, languages=languages, enabled=enabled, **fields
+                )
+            )
+        except ValidationError as exc:
+            log.warning("source %s (admin API) is invalid and not crawled: %s", name, exc)
+    if not extra:
+        return sources
+    return SourcesFile(topics=sources.topics, source=[*sources.source, *extra])

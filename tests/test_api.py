@@ -748,8 +748,24 @@ def test_admin_adds_updates_and_disables_a_source(tmp_path: Path) -> None:
             row = s.scalars(select(Source).where(Source.name == "vod-english")).one()
             assert row.enabled is False and row.config["topic"] == "trafficking"
             assert row.config["feeds"] == ["https://vodenglish.news/feed/"]
+            assert row.config["managed_by"] == "api"  # so `presswatch crawl` picks it up
+            # A source of sources.toml belongs to the file: the API says so (409).
+            s.add(
+                Source(
+                    name="from-toml",
+                    base_url="https://t.example/",
+                    languages=[],
+                    config={"from_file": True},
+                    enabled=True,
+                    created_at=row.created_at,
+                )
+            )
+            s.commit()
         listed = {s["name"]: s for s in c.get("/api/sources").json()["data"]}
         assert listed["vod-english"]["enabled"] is False
+        owned = c.patch("/api/admin/sources/from-toml", json={"languages": ["km"]})
+        assert owned.status_code == 409 and "sources.toml" in detail_of(owned)
+        assert c.post("/api/admin/sources/from-toml/disable").status_code == 409
     finally:
         built.close()
 

@@ -223,3 +223,33 @@ def test_cron_prints_a_crontab_block(tmp_path: Path) -> None:
     assert run_line.startswith("*/15 * * * * cd ")
     assert f"--data-dir {(tmp_path / 'd').resolve()}" in run_line
     assert "MAILTO" in result.stdout
+
+
+def test_sources_added_through_the_api_are_crawled_beside_the_file() -> None:
+    from presswatch.sources import SourcesFile, with_archive_sources
+
+    file = SourcesFile.model_validate(
+        {
+            "topics": {"t": {"keywords": ["scam"]}},
+            "source": [{"name": "vod", "base_url": "https://vod.example/"}],
+        }
+    )
+    rows = [
+        ("vod", "https://other.example/", [], {"managed_by": "api"}, True),  # file wins
+        (
+            "kd",
+            "https://kd.example/",
+            ["km"],
+            {"managed_by": "api", "feeds": ["https://kd.example/feed/"], "topic": "t"},
+            True,
+        ),
+        ("nope", "https://n.example/", [], {"managed_by": "api", "topic": "missing"}, True),
+        ("bad", "not a url", [], {"managed_by": "api"}, True),
+        ("imported", "https://i.example/", [], {}, True),  # auto-created by an import
+    ]
+    merged = with_archive_sources(file, rows)
+    by_name = {s.name: s for s in merged.source}
+    assert sorted(by_name) == ["kd", "nope", "vod"]
+    assert by_name["vod"].base_url == "https://vod.example/"
+    assert by_name["kd"].feeds == ["https://kd.example/feed/"] and by_name["kd"].topic == "t"
+    assert by_name["nope"].topic is None

@@ -95,10 +95,23 @@ def setup_crawl_logging(settings: Settings) -> None:
     logging.getLogger("scrapy").setLevel(max(level, logging.INFO))
 
 
-def _load_sources(settings: Settings) -> SourcesFile:
-    from presswatch.sources import load_sources
+def _load_sources(runtime: Runtime) -> SourcesFile:
+    """sources.toml, plus the sources added through the admin API."""
+    from sqlalchemy import select
 
-    return load_sources(settings.sources)
+    from archive.db import is_migrated
+    from archive.models import Source
+    from presswatch.sources import load_sources, with_archive_sources
+
+    sources = load_sources(runtime.settings.sources)
+    if not is_migrated(runtime.engine):
+        return sources  # `sources --check` works before `init`
+    with runtime.read_sessions() as session:
+        rows = [
+            (s.name, s.base_url, list(s.languages or []), dict(s.config or {}), s.enabled)
+            for s in session.scalars(select(Source))
+        ]
+    return with_archive_sources(sources, rows)
 
 
 def _config_exit(exc: ConfigError) -> typer.Exit:
@@ -357,7 +370,7 @@ def crawl_cmd(
         raise cli.fail(f"--spider {bad[0]!r}: use sitemap, feed or listing", 2)
     runtime = cli.get_runtime(ctx)
     try:
-        sources = _load_sources(runtime.settings)
+        sources = _load_sources(runtime)
     except ConfigError as exc:
         raise _config_exit(exc) from exc
     names = _check_names(sources, source or [])
@@ -380,7 +393,7 @@ def recheck_cmd(
     cli = _cli()
     runtime = cli.get_runtime(ctx)
     try:
-        sources = _load_sources(runtime.settings)
+        sources = _load_sources(runtime)
     except ConfigError as exc:
         raise _config_exit(exc) from exc
     names = _check_names(sources, source or [])
@@ -396,7 +409,7 @@ def run_cmd(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     cli = _cli()
     runtime = cli.get_runtime(ctx)
     try:
-        sources = _load_sources(runtime.settings)
+        sources = _load_sources(runtime)
     except ConfigError as exc:
         raise _config_exit(exc) from exc
     lock = RunLock(runtime.settings.lock_path, "presswatch run")

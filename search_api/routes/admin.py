@@ -45,6 +45,10 @@ router = APIRouter(
 
 SourceName = Annotated[str, Path(min_length=1, max_length=MAX_VALUE_CHARS, examples=["daily"])]
 _CONFIG_KEYS = ("sitemaps", "feeds", "listings", "article_url_pattern", "topic")
+# Markers in Source.config: who owns a source. The crawler crawls API-managed sources
+# beside those of sources.toml (presswatch.sources.with_archive_sources).
+MANAGED_BY = "managed_by"
+FROM_FILE = "from_file"
 
 
 def _check_url(what: str, value: str) -> None:
@@ -82,6 +86,18 @@ def _source(session: Session, name: str) -> Source:
     return source
 
 
+def _editable(source: Source) -> Source:
+    """Sources defined in sources.toml are the file's: every crawl re-reads it, so an
+    API change would be silently undone. Say so instead (409)."""
+    if (source.config or {}).get(FROM_FILE):
+        raise HTTPException(
+            409,
+            f"source {source.name!r} is defined in sources.toml; change it there "
+            "(`presswatch sources --check` validates the file)",
+        )
+    return source
+
+
 def _out(session: Session, name: str) -> SourceOut:
     out = load_source(session, name)
     assert out is not None  # written in this request
@@ -109,23 +125,26 @@ def add_source(
             name=body.name,
             base_url=body.base_url,
             languages=body.languages,
-            config={key: getattr(body, key) for key in _CONFIG_KEYS},
+            config={key: getattr(body, key) for key in _CONFIG_KEYS} | {MANAGED_BY: "api"},
             now=now,
             enabled=body.enabled,
         )
     return _out(session, body.name)
 
 
-@router.patch("/sources/{name}", response_model=SourceOut, responses=NOT_FOUND)
+_FILE_OWNED = {409: {"model": ErrorOut, "description": "The source is defined in sources.toml."}}
+
+
+@router.patch("/sources/{name}", response_model=SourceOut, responses=NOT_FOUND | _FILE_OWNED)
 def update_source(
     name: SourceName, body: SourcePatch, _admin: AdminDep, session: WriteSessionDep, now: NowDep
 ) -> SourceOut:
     """Change an outlet: only the keys sent change (see SourcePatch)."""
     check_source(body)
     with session.begin():
-        source = _source(session, name)
+        source = _editable(_source(session, name))
         given = {k: getattr(body, k) for k in body.model_fields_set if getattr(body, k) is not None}
-        config: dict[str, Any] = dict(source.config or {})
+        config: dict[str, Any] = dict(source.config or {}) | {MANAGED_BY: "api"}
         for key in _CONFIG_KEYS:
             if key in given:
                 # An empty string clears a pattern or a topic.
@@ -142,11 +161,11 @@ def update_source(
     return _out(session, name)
 
 
-@router.post("/sources/{name}/disable", response_model=SourceOut, responses=NOT_FOUND)
+@router.post("/sources/{name}/disable", response_model=SourceOut, responses=NOT_FOUND | _FILE_OWNED)
 def disable_source(name: SourceName, _admin: AdminDep, session: WriteSessionDep) -> SourceOut:
     """Stop crawling an outlet; everything archived from it stays."""
     with session.begin():
-        _source(session, name).enabled = False
+        _editable(_source(session, name)).enabled = False
     return _out(session, name)
 
 
