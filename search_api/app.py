@@ -301,7 +301,7 @@ def create_app(
         version=_version(),
         summary="Every version of every archived article; edits and takedowns.",
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # our own page at /api/docs works offline (routes/pages.py)
         redoc_url=None,
         lifespan=lifespan,
     )

@@ -993,3 +993,14 @@ def test_the_api_on_postgresql(pg_url: str, tmp_path: Path) -> None:
         assert c.get("/feeds/changes.atom").status_code == 200
     finally:
         built.close()
+
+
+def test_api_docs_page_works_offline(tmp_path: Path) -> None:
+    built = build_archive(tmp_path / "data")
+    try:
+        page = TestClient(make_app(built)).get("/api/docs")
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+        assert "GET /api/search" in page.text and "/api/openapi.json" in page.text
+        assert "cdn" not in page.text.lower()  # nothing to fetch from elsewhere
+    finally:
+        built.close()

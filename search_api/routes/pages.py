@@ -367,3 +367,38 @@ def sources_page(request: Request, templates: TemplatesDep, session: SessionDep)
         "sources.html",
         {"sources": load_sources(session), "nav": "sources"},
     )
+
+
+@router.get("/api/docs", response_class=HTMLResponse)
+def api_docs_page(request: Request, templates: TemplatesDep) -> HTMLResponse:
+    """The API reference, rendered here from the OpenAPI document. FastAPI's own docs
+    page loads its scripts from a CDN, which an offline or air-gapped archive lacks."""
+    schema = request.app.openapi()
+    operations = []
+    for path, methods in schema.get("paths", {}).items():
+        for method, op in methods.items():
+            operations.append(
+                {
+                    "method": method.upper(),
+                    "path": path,
+                    "summary": op.get("summary", ""),
+                    "description": op.get("description", ""),
+                    "parameters": [
+                        {
+                            "name": p.get("name"),
+                            "in": p.get("in"),
+                            "required": p.get("required", False),
+                            "type": (p.get("schema") or {}).get("type", ""),
+                            "description": p.get("description", ""),
+                        }
+                        for p in op.get("parameters", [])
+                    ],
+                    "responses": sorted(op.get("responses", {})),
+                }
+            )
+    return render(
+        templates,
+        request,
+        "apidocs.html",
+        {"ops": operations, "title": schema.get("info", {}).get("title", ""), "nav": ""},
+    )
