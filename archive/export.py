@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from archive.diff import VersionSide
 from archive.models import Article, ChangeEvent, Version
 from archive.queries import ChangeRow, events_of, source_names, versions_of
 
@@ -95,3 +96,19 @@ def change_json(row: ChangeRow) -> dict[str, Any]:
         "to_version": row.to_n,
         "detail": event.detail,
     }
+
+
+def version_label(version: Version) -> str:
+    return f"v{version.n} ({version.first_seen:%Y-%m-%d %H:%M} UTC)"
+
+
+def version_side(version: Version, *, label: str | None = None) -> VersionSide:
+    """One side of a diff, from a stored version."""
+    return VersionSide(
+        title=version.title,
+        byline=version.byline,
+        published=version.published,
+        modified=version.modified,
+        text=version.text,
+        label=label if label is not None else version_label(version),
+    )

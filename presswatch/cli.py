@@ -19,8 +19,8 @@ import typer
 
 from archive import ConfigError, NotFound, PresswatchError
 from archive.capture import record_capture
-from archive.diff import VersionSide, diff_versions, render_html, render_json, render_unified
-from archive.export import article_json, change_json, history_json
+from archive.diff import diff_versions, render_html, render_json, render_unified
+from archive.export import article_json, change_json, history_json, version_side
 from archive.importer import exchanges_from_path
 from archive.integrity import verify_archive
 from archive.queries import find_article, list_articles, list_changes, source_names, versions_of
@@ -191,17 +191,7 @@ def diff(
         for n in (from_n, to_n):
             if n not in versions:
                 raise fail(f"article {article.id} has no version {n} (it has 1..{newest})", 2)
-        sides = [
-            VersionSide(
-                title=v.title,
-                byline=v.byline,
-                published=v.published,
-                modified=v.modified,
-                text=v.text,
-                label=f"v{v.n} ({v.first_seen:%Y-%m-%d %H:%M} UTC)",
-            )
-            for v in (versions[from_n], versions[to_n])
-        ]
+        sides = [version_side(versions[from_n]), version_side(versions[to_n])]
     result = diff_versions(sides[0], sides[1])
     if fmt == "json":
         echo_json(render_json(result))

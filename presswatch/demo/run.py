@@ -20,7 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from archive.diff import VersionSide, diff_versions, render_unified
+from archive.diff import diff_versions, render_unified
+from archive.export import version_side
 from archive.queries import find_article, list_changes, versions_of
 from presswatch.crawling import CrawlJob, Phase, build_context, discovery_jobs, run_phases
 from presswatch.demo import content
@@ -195,14 +196,7 @@ def _run(root: Path, site: NewsSite, out: Callable[[str], None], started: float)
                 continue
             old, new = versions[-2], versions[-1]
             sides = [
-                VersionSide(
-                    title=v.title,
-                    byline=v.byline,
-                    published=v.published,
-                    modified=v.modified,
-                    text=v.text,
-                    label=f"v{v.n} ({v.first_seen:%Y-%m-%d %H:%M:%S} UTC)",
-                )
+                version_side(v, label=f"v{v.n} ({v.first_seen:%Y-%m-%d %H:%M:%S} UTC)")
                 for v in (old, new)
             ]
             out(f"  {article.url}")

@@ -25,6 +25,7 @@ from archive.diff import (
     render_unified,
 )
 from archive.errors import BadInput, NotFound
+from archive.export import version_side
 from archive.models import Article, ArticleStatus, Capture, ChangeKind, Version
 from archive.normalize import normalize_url
 from archive.queries import (
@@ -209,19 +210,8 @@ def load_version(session: Session, article_id: int, n: int) -> VersionOut:
     )
 
 
-def version_label(version: Version) -> str:
-    return f"v{version.n} ({version.first_seen:%Y-%m-%d %H:%M} UTC)"
-
-
 def _side(version: Version) -> VersionSide:
-    return VersionSide(
-        title=version.title,
-        byline=version.byline,
-        published=version.published,
-        modified=version.modified,
-        text=version.text,
-        label=version_label(version),
-    )
+    return version_side(version)
 
 
 def pick_versions(

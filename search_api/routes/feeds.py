@@ -29,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive.diff import OpKind, VersionDiff, VersionSide, diff_versions
+from archive.export import version_side
 from archive.models import ChangeKind, Version
 from archive.queries import ChangeRow
 from search_api.deps import NowDep, SessionDep
@@ -70,14 +71,7 @@ def _excerpt(text: str) -> str:
 
 
 def _side(version: Version) -> VersionSide:
-    return VersionSide(
-        title=version.title,
-        byline=version.byline,
-        published=version.published,
-        modified=version.modified,
-        text=version.text,
-        label=f"v{version.n}",
-    )
+    return version_side(version, label=f"v{version.n}")
 
 
 def _changed_passage(diff: VersionDiff, old_side: bool) -> str:
