@@ -9,6 +9,7 @@ record or none, and an orphan record (written, never committed to the DB) is har
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import io
@@ -18,6 +19,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
@@ -63,35 +65,55 @@ class WarcStore:
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
         self._current: Path | None = None
+        self._fh: BinaryIO | None = None
+        self._size = 0
         self._serial = 0
         self._prefix = f"presswatch-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
     # -- writing -------------------------------------------------------------------
-    def _target(self, incoming: int) -> Path:
-        if self._current is not None:
-            size = self._current.stat().st_size if self._current.exists() else 0
-            if size == 0 or size + incoming <= self.max_bytes:
-                return self._current
+    def _target(self, incoming: int) -> tuple[Path, BinaryIO]:
+        """The open file to append to, rotated past `max_bytes`. The handle stays open
+        between records: opening and closing per capture cost a fifth of the writer's
+        time in the crawl benchmark."""
+        if self._current is not None and self._fh is not None:
+            if self._size == 0 or self._size + incoming <= self.max_bytes:
+                return self._current, self._fh
+            self._fh.close()
         self._serial += 1
         self.directory.mkdir(parents=True, exist_ok=True)
         self._current = self.directory / f"{self._prefix}-{self._serial:05d}.warc.gz"
-        return self._current
+        self._fh = open(self._current, "ab")  # noqa: SIM115 - closed on rotation or close()
+        self._size = self._fh.tell()
+        return self._current, self._fh
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fh is not None:
+                self._fh.close()
+                self._fh = None
+                self._current = None
 
     def _append(self, blob: bytes, warc_type: str, trailer: bytes = b"") -> WarcLocation:
         """Append `blob` (the record we locate) and `trailer` (its request record) in one
         write and one fsync."""
         with self._lock:
-            path = self._target(len(blob) + len(trailer))
             try:
-                with open(path, "ab") as fh:
-                    offset = fh.tell()
-                    fh.write(blob + trailer)
-                    fh.flush()
-                    os.fsync(fh.fileno())
+                path, fh = self._target(len(blob) + len(trailer))
+                offset = self._size
+                fh.write(blob + trailer)
+                fh.flush()
+                os.fsync(fh.fileno())
+                self._size += len(blob) + len(trailer)
             except OSError as exc:
+                # Start a fresh file next time rather than append after a partial write.
+                if self._fh is not None:
+                    with contextlib.suppress(OSError):
+                        self._fh.close()
+                self._fh = None
+                self._current = None
                 raise StorageError(
-                    f"cannot write WARC file {path}: {exc}; check the data dir is writable "
-                    "and the disk has space"
+                    f"cannot write WARC file {self.directory}: {exc}; check the data dir is "
+                    "writable and the disk has space"
                 ) from exc
         return WarcLocation(
             file=path.name,

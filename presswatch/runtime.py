@@ -67,5 +67,7 @@ class Runtime:
             )
 
     def close(self) -> None:
+        if "warc" in self.__dict__:
+            self.warc.close()
         if "engine" in self.__dict__:
             self.engine.dispose()
