@@ -33,6 +33,7 @@ from typing import Any
 from scrapy.settings import Settings as ScrapySettings
 
 from archive.capture import RecordOptions
+from archive.errors import ConfigError
 from archive.extract import Extracted
 from archive.models import Article, ArticleStatus
 from archive.queries import upsert_source
@@ -126,7 +127,7 @@ def build_context(
             if name is not None:
                 try:
                     matcher = sources.matcher_for(sources.get(name))
-                except Exception:  # a source recorded earlier but gone from the file
+                except ConfigError:  # a source recorded earlier but gone from the file
                     matcher = None
             if matcher is None:
                 options_cache[name] = runtime.record_options()
