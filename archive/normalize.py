@@ -18,6 +18,7 @@ import hashlib
 import ipaddress
 import re
 import unicodedata
+from datetime import UTC, datetime
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 import idna
@@ -450,3 +451,18 @@ def script_of(text: str) -> str | None:
     if letters and khmer / letters >= 0.3:
         return "km"
     return None
+
+
+def parse_iso_utc(value: str | None) -> datetime | None:
+    """An ISO 8601 date or datetime (as Versions store `published`, and as sitemaps
+    and feeds write W3C dates) as an aware UTC datetime. A date alone is midnight UTC,
+    a time without an offset is taken as UTC; None when absent or unreadable."""
+    if not value or not value.strip():
+        return None
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC)

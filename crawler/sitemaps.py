@@ -17,12 +17,14 @@ import io
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 import lxml.etree
 
-__all__ = ["Sitemap", "SitemapEntry", "parse_sitemap", "parse_w3c_datetime"]
+from archive.normalize import parse_iso_utc
+
+__all__ = ["Sitemap", "SitemapEntry", "parse_sitemap"]
 
 MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the sitemaps.org limit, uncompressed
 
@@ -58,20 +60,6 @@ class Sitemap:
     kind: Literal["index", "urlset", "unknown"]
     entries: tuple[SitemapEntry, ...]
     note: str = ""
-
-
-def parse_w3c_datetime(text: str | None) -> datetime | None:
-    """W3C datetime (`2026-03-01`, `2026-03-01T08:00+07:00`, `...Z`) as aware UTC."""
-    if not text:
-        return None
-    value = text.strip()
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def _gunzip(body: bytes, limit: int) -> bytes | None:
@@ -118,8 +106,8 @@ def _entries(root: lxml.etree._Element, child: str) -> Iterator[SitemapEntry]:
         if loc:
             yield SitemapEntry(
                 loc=loc,
-                lastmod=parse_w3c_datetime(lastmod),
-                publication_date=parse_w3c_datetime(pub),
+                lastmod=parse_iso_utc(lastmod),
+                publication_date=parse_iso_utc(pub),
                 news_title=title,
                 news_language=lang,
             )

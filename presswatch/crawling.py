@@ -36,6 +36,7 @@ from archive.capture import RecordOptions
 from archive.errors import ConfigError
 from archive.extract import Extracted
 from archive.models import Article, ArticleStatus
+from archive.normalize import parse_iso_utc
 from archive.queries import upsert_source
 from crawler.context import CrawlContext, SourceSpec
 from presswatch.lock import pid_alive
@@ -44,7 +45,6 @@ from presswatch.schedule import (
     RecheckSchedule,
     conditional_headers,
     next_check,
-    parse_published,
 )
 from presswatch.settings import Settings, load_settings
 from presswatch.sources import SourceConfig, SourcesFile, load_sources
@@ -144,7 +144,7 @@ def build_context(
         return next_check(
             first_seen=article.first_seen,
             checked_at=checked_at,
-            published=parse_published(published),
+            published=parse_iso_utc(published),
             pending_removal=article.pending_removal is not None,
             unreachable=article.status == ArticleStatus.UNREACHABLE.value,
             schedule=schedule,

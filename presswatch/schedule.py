@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from archive import ConfigError
 
@@ -37,7 +37,6 @@ __all__ = [
     "format_duration",
     "next_check",
     "parse_duration",
-    "parse_published",
     "wants_full_fetch",
 ]
 
@@ -140,19 +139,6 @@ class RecheckSchedule:
 
 
 DEFAULT_SCHEDULE = RecheckSchedule()
-
-
-def parse_published(value: str | None) -> datetime | None:
-    """A Version's `published` ("YYYY-MM-DD" or ISO datetime) as aware UTC, or None."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def article_age(*, first_seen: datetime, published: datetime | None, now: datetime) -> timedelta:

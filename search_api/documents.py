@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, date, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.models import Article, Source, Version
-from archive.normalize import normalize_text
+from archive.normalize import normalize_text, parse_iso_utc
 from search_api.backends.base import MARK_CLOSE, MARK_OPEN, SearchDocument
 
 __all__ = [
@@ -54,20 +54,10 @@ def _clean(value: str | None) -> str:
 def parse_published(value: str | None) -> int | None:
     """Epoch seconds of a stored publish date ("YYYY-MM-DD" or ISO datetime with an
     offset); a date alone counts as midnight UTC. None when absent or unreadable."""
-    if not value:
-        return None
-    raw = value.strip()
-    try:
-        when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        try:
-            day = date.fromisoformat(raw[:10])
-        except ValueError:
-            return None
-        when = datetime(day.year, day.month, day.day)
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return int(when.timestamp())
+    when = parse_iso_utc(value)
+    if when is None and value:
+        when = parse_iso_utc(value.strip()[:10])  # a readable date before trailing junk
+    return int(when.timestamp()) if when is not None else None
 
 
 def _epoch(when: datetime) -> int:

@@ -12,9 +12,10 @@ from scrapy import Request
 from twisted.internet import error as tx
 from twisted.python.failure import Failure
 
+from archive.normalize import parse_iso_utc
 from crawler.failures import failure_kind
 from crawler.middlewares import PresswatchFingerprinter, RobotsUnavailable
-from crawler.sitemaps import parse_sitemap, parse_w3c_datetime
+from crawler.sitemaps import parse_sitemap
 from crawler.spiders.base import error_kind
 
 NEWS = b"""<?xml version="1.0" encoding="UTF-8"?>
@@ -90,7 +91,7 @@ def test_gzip_bomb_is_capped() -> None:
     ],
 )
 def test_w3c_dates(text: str, expected: datetime | None) -> None:
-    assert parse_w3c_datetime(text) == expected
+    assert parse_iso_utc(text) == expected
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from archive import ConfigError
+from archive.normalize import parse_iso_utc
 from presswatch.schedule import (
     DEFAULT_SCHEDULE,
     RecheckSchedule,
@@ -15,7 +16,6 @@ from presswatch.schedule import (
     conditional_headers,
     next_check,
     parse_duration,
-    parse_published,
     wants_full_fetch,
 )
 
@@ -133,5 +133,5 @@ def test_parse_duration(text: str, expected: timedelta) -> None:
         (None, None),
     ],
 )
-def test_parse_published(value: str | None, expected: datetime | None) -> None:
-    assert parse_published(value) == expected
+def test_parse_published_dates(value: str | None, expected: datetime | None) -> None:
+    assert parse_iso_utc(value) == expected
