@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
@@ -28,6 +28,8 @@ from warcio.warcwriter import WARCWriter
 from archive.errors import StorageError
 
 WARC_DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+# Builds records only (never writes through its stream): `_render` serializes them.
+_BUILDER = WARCWriter(io.BytesIO(), gzip=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,22 +145,15 @@ class WarcStore:
         request_headers: list[tuple[str, str]],
     ) -> WarcLocation:
         """Write a `response` record (and its `request`); return the response's place."""
-        writer = WARCWriter(io.BytesIO(), gzip=True)
-        date = _warc_date(fetched_at)
-        http_headers = StatusAndHeaders(
-            f"{status} {reason or 'Status'}", _http_safe(headers), protocol="HTTP/1.1"
-        )
-        response = writer.create_warc_record(
+        response = _BUILDER.create_warc_record(
             url,
             "response",
             payload=io.BytesIO(body),
             length=len(body),
-            http_headers=http_headers,
-            warc_headers_dict={"WARC-Date": date},
+            http_headers=_status_and_headers(status, reason, headers),
+            warc_headers_dict={"WARC-Date": _warc_date(fetched_at)},
         )
-        request = self._request_record(url, date, request_headers, response.rec_headers)
-        location = self._append(self._render([response]), "response", self._render([request]))
-        return location
+        return self._append_with_request(response, "response", url, request_headers)
 
     def write_revisit(
         self,
@@ -174,31 +169,30 @@ class WarcStore:
         request_headers: list[tuple[str, str]],
     ) -> WarcLocation:
         """Write an identical-payload `revisit` record: headers only, body by reference."""
-        writer = WARCWriter(io.BytesIO(), gzip=True)
-        date = _warc_date(fetched_at)
-        http_headers = StatusAndHeaders(
-            f"{status} {reason or 'Status'}", _http_safe(headers), protocol="HTTP/1.1"
-        )
-        revisit = writer.create_revisit_record(
+        revisit = _BUILDER.create_revisit_record(
             url,
             digest=payload_digest,
             refers_to_uri=refers_to_uri,
             refers_to_date=_warc_date(refers_to_date),
-            http_headers=http_headers,
-            warc_headers_dict={"WARC-Date": date},
+            http_headers=_status_and_headers(status, reason, headers),
+            warc_headers_dict={"WARC-Date": _warc_date(fetched_at)},
         )
-        request = self._request_record(url, date, request_headers, revisit.rec_headers)
-        location = self._append(self._render([revisit]), "revisit", self._render([request]))
-        return location
+        return self._append_with_request(revisit, "revisit", url, request_headers)
+
+    def _append_with_request(
+        self, record: Any, warc_type: str, url: str, request_headers: list[tuple[str, str]]
+    ) -> WarcLocation:
+        date = record.rec_headers.get_header("WARC-Date")
+        request = self._request_record(url, date, request_headers, record.rec_headers)
+        return self._append(self._render([record]), warc_type, self._render([request]))
 
     def _request_record(
-        self, url: str, date: str, request_headers: list[tuple[str, str]], concurrent: object
-    ) -> object:
-        writer = WARCWriter(io.BytesIO(), gzip=True)
+        self, url: str, date: str, request_headers: list[tuple[str, str]], concurrent: Any
+    ) -> Any:
         path = "/" + url.split("://", 1)[-1].split("/", 1)[-1] if "://" in url else url
         host = url.split("://", 1)[-1].split("/", 1)[0]
         headers = [("Host", host), *_http_safe(request_headers)]
-        request = writer.create_warc_record(
+        request = _BUILDER.create_warc_record(
             url,
             "request",
             payload=io.BytesIO(b""),
@@ -206,7 +200,7 @@ class WarcStore:
             http_headers=StatusAndHeaders(f"GET {path} HTTP/1.1", headers, is_http_request=True),
             warc_headers_dict={
                 "WARC-Date": date,
-                "WARC-Concurrent-To": concurrent.get_header("WARC-Record-ID"),  # type: ignore[attr-defined]
+                "WARC-Concurrent-To": concurrent.get_header("WARC-Record-ID"),
             },
         )
         return request
@@ -244,6 +238,14 @@ class WarcStore:
                 f"WARC record {file}@{offset} (+{length} bytes) is unreadable: {exc}"
             ) from exc
         raise StorageError(f"no WARC record at {file}@{offset}")
+
+
+def _status_and_headers(
+    status: int, reason: str, headers: list[tuple[str, str]]
+) -> StatusAndHeaders:
+    return StatusAndHeaders(
+        f"{status} {reason or 'Status'}", _http_safe(headers), protocol="HTTP/1.1"
+    )
 
 
 def _http_safe(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
