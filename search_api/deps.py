@@ -24,14 +24,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archive.warc import WarcStore
 from search_api.backends.base import SearchBackend
+from search_api.factory import BackendSettings
 
 API_KEY_HEADER = "X-API-Key"
 
 
-class AppSettings(Protocol):
+class AppSettings(BackendSettings, Protocol):
     """What the app reads from `presswatch.settings.Settings` (described by the
     attributes used, as `search_api.factory` does, so this package imports only
-    `archive`)."""
+    `archive`): the search backend's settings and these."""
 
     @property
     def api_key(self) -> SecretStr | None: ...
@@ -44,18 +45,6 @@ class AppSettings(Protocol):
 
     @property
     def warc_max_bytes(self) -> int: ...
-
-    @property
-    def meili_url(self) -> str | None: ...
-
-    @property
-    def meili_master_key(self) -> SecretStr | None: ...
-
-    @property
-    def meili_index(self) -> str: ...
-
-    @property
-    def search_index_path(self) -> Path: ...
 
 
 @dataclass

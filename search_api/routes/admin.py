@@ -132,7 +132,9 @@ def add_source(
     return _out(session, body.name)
 
 
-_FILE_OWNED = {409: {"model": ErrorOut, "description": "The source is defined in sources.toml."}}
+_FILE_OWNED: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorOut, "description": "The source is defined in sources.toml."}
+}
 
 
 @router.patch("/sources/{name}", response_model=SourceOut, responses=NOT_FOUND | _FILE_OWNED)
