@@ -19,7 +19,6 @@ sentinels are removed so that every sentinel in a snippet is one of ours.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
@@ -28,7 +27,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archive.models import Article, Source, Version
 from archive.normalize import normalize_text, parse_iso_utc
-from search_api.backends.base import MARK_CLOSE, MARK_OPEN, SearchDocument
+from search_api.backends.base import SearchDocument
+from search_api.highlight import remove_sentinels
 
 __all__ = [
     "article_batches",
@@ -38,8 +38,6 @@ __all__ = [
     "parse_published",
 ]
 
-_SENTINELS = re.compile(f"[{MARK_OPEN}{MARK_CLOSE}]")
-
 
 def document_id(article_id: int, n: int) -> str:
     return f"{article_id}-{n}"
@@ -48,7 +46,7 @@ def document_id(article_id: int, n: int) -> str:
 def _clean(value: str | None) -> str:
     if not value:
         return ""
-    return _SENTINELS.sub("", normalize_text(value))
+    return remove_sentinels(normalize_text(value))
 
 
 def parse_published(value: str | None) -> int | None:

@@ -22,7 +22,6 @@ This module must not import an engine client; `sqlite_fts` and `meili` do.
 
 from __future__ import annotations
 
-import html
 import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -33,8 +32,10 @@ from typing import Any, Literal
 
 from archive.errors import BadQuery
 from archive.models import ArticleStatus
-from search_api.khmer import strip_separators
+from search_api.highlight import MARK_CLOSE, MARK_OPEN, mark_snippet
 
+# MARK_*, mark_snippet: owned by `search_api.highlight`, re-exported for callers that
+# turn hits into HTML.
 __all__ = [
     "FACET_FIELDS",
     "MARK_CLOSE",
@@ -60,34 +61,6 @@ MAX_PER_PAGE = 100
 MAX_RESULT_WINDOW = 10_000
 _MAX_FILTER_VALUES = 50
 _MAX_FILTER_CHARS = 200
-
-# Private-use code points the engines put around matches. Archived text has them
-# stripped (`search_api.documents`), so every one in engine output is ours.
-MARK_OPEN = "\ue000"
-MARK_CLOSE = "\ue001"
-
-
-def mark_snippet(raw: str) -> str:
-    """Engine output with sentinel-marked matches -> safe HTML: Khmer segmentation
-    removed, everything HTML-escaped, and only then the sentinels turned into
-    `<mark>` tags. Unbalanced sentinels (a crop that cut one off) are closed."""
-    text = html.escape(strip_separators(raw), quote=True)
-    out: list[str] = []
-    open_mark = False
-    for ch in text:
-        if ch == MARK_OPEN:
-            if not open_mark:
-                out.append("<mark>")
-                open_mark = True
-        elif ch == MARK_CLOSE:
-            if open_mark:
-                out.append("</mark>")
-                open_mark = False
-        else:
-            out.append(ch)
-    if open_mark:
-        out.append("</mark>")
-    return "".join(out)
 
 
 class SortOrder(StrEnum):

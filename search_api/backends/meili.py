@@ -53,8 +53,6 @@ from meilisearch.errors import (
 from archive.errors import BackendUnavailable, SearchError
 from search_api.backends.base import (
     FACET_FIELDS,
-    MARK_CLOSE,
-    MARK_OPEN,
     BackendHealth,
     BackendStats,
     Facets,
@@ -64,8 +62,8 @@ from search_api.backends.base import (
     SearchQuery,
     SearchResult,
     SortOrder,
-    mark_snippet,
 )
+from search_api.highlight import MARK_CLOSE, MARK_OPEN, mark_snippet
 from search_api.khmer import SEPARATOR, segment, strip_separators
 from search_api.query import parse_query, to_meili
 

@@ -17,7 +17,11 @@ version.
 
 Snippets are cut in Python around the window with the most query terms (FTS5's
 snippet() re-tokenizes whole documents and costs milliseconds per long article); see
-`_Highlighter`. Listing without a query uses plain indexed scans.
+`search_api.highlight`. Listing without a query uses plain indexed scans.
+
+Rows are read by name: the columns a query selects are generated from the fields of
+the NamedTuple that receives them (`_StoredHit`, `_PageRow`), and documents are written
+with named parameters (`_DOC_COLUMNS`), so a column is added or moved in one place.
 
 Writes follow the archive's SQLite discipline: WAL, one writer per process (a lock),
 and `BEGIN IMMEDIATE` so a writer in another process waits for the lock up to the busy
@@ -32,20 +36,15 @@ import hashlib
 import logging
 import sqlite3
 import threading
-import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-import regex
+from typing import Any, NamedTuple, TypeVar
 
 from archive.errors import BackendUnavailable, BadQuery, SearchError
 from search_api.backends.base import (
     FACET_FIELDS,
-    MARK_CLOSE,
-    MARK_OPEN,
     BackendHealth,
     BackendStats,
     Facets,
@@ -55,10 +54,10 @@ from search_api.backends.base import (
     SearchQuery,
     SearchResult,
     SortOrder,
-    mark_snippet,
 )
-from search_api.khmer import bigrams, has_khmer
-from search_api.query import Atom, ParsedQuery, parse_query, to_fts5
+from search_api.highlight import MARK_CLOSE, MARK_OPEN, Highlighter, lead, mark_snippet
+from search_api.khmer import bigrams
+from search_api.query import ParsedQuery, parse_query, to_fts5
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +66,6 @@ TOKENIZER = "unicode61 remove_diacritics 2 categories 'L* N* Co M*'"
 # bm25 column weights: title, byline, body (and the unindexed original text).
 BM25_WEIGHTS = (10.0, 3.0, 1.0, 0.0)
 SNIPPET_TOKENS = 32  # for FTS5's snippet(), the fallback
-SNIPPET_CHARS = 240  # a snippet's length, and the lead's when there is no query
-SNIPPET_BEFORE = 60  # characters shown before the first match
-_MAX_SPANS = 64  # matches looked at per query term when choosing the window
 _CHUNK = 500  # ids per IN (...) list, far below SQLite's variable limit
 # CTEs used twice are materialized by default; saying so needs SQLite 3.35+.
 _MATERIALIZED = "MATERIALIZED " if sqlite3.sqlite_version_info >= (3, 35, 0) else ""
@@ -108,15 +104,93 @@ CREATE INDEX IF NOT EXISTS ix_docs_current_facets ON docs (is_current, source, s
 _FTS_TABLE = f'docs_fts USING fts5 (title, byline, body, raw UNINDEXED, tokenize = "{TOKENIZER}")'
 _SCHEMA += f"CREATE VIRTUAL TABLE IF NOT EXISTS {_FTS_TABLE};"
 
+# The columns of `docs` that `upsert` writes (all but rowid), bound by name: the values
+# come from `_doc_values`, a dict with these keys.
 _DOC_COLUMNS = (
-    "doc_id, article_id, version, url, source, title, lang, published, published_ts, "
-    "first_seen, last_seen, first_seen_ts, last_seen_ts, status, removed_at, topic, "
-    "is_current, date_ts, content_hash"
+    "doc_id",
+    "article_id",
+    "version",
+    "url",
+    "source",
+    "title",
+    "lang",
+    "published",
+    "published_ts",
+    "first_seen",
+    "last_seen",
+    "first_seen_ts",
+    "last_seen_ts",
+    "status",
+    "removed_at",
+    "topic",
+    "is_current",
+    "date_ts",
+    "content_hash",
 )
-_HIT_COLUMNS = (
-    "d.rowid, d.doc_id, d.article_id, d.version, d.url, d.source, d.title, d.lang, "
-    "d.published, d.first_seen, d.last_seen, d.status, d.removed_at, d.topic, d.is_current"
+_INSERT_DOC = (
+    f"INSERT INTO docs ({', '.join(_DOC_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c for c in _DOC_COLUMNS)})"
 )
+_UPDATE_DOC = (
+    f"UPDATE docs SET ({', '.join(_DOC_COLUMNS)}) = ({', '.join(':' + c for c in _DOC_COLUMNS)}) "
+    "WHERE rowid = :rowid"
+)
+
+
+class _PageRow(NamedTuple):
+    """One hit of a result page, before its stored fields are read."""
+
+    rowid: int
+    score: float  # bm25: lower is better; 0.0 when listing without a query
+    date_ts: int
+    article_id: int
+    version: int
+
+
+class _StoredHit(NamedTuple):
+    """What a hit shows, as stored: `docs` joined with `docs_fts` (`_HIT_SELECT`)."""
+
+    rowid: int
+    doc_id: str
+    article_id: int
+    version: int
+    url: str
+    source: str
+    title: str
+    lang: str | None
+    published: str | None
+    first_seen: str
+    last_seen: str
+    status: str
+    removed_at: str | None
+    topic: str | None
+    is_current: int
+    body: str  # as indexed: Khmer as cluster pairs
+    raw: str  # the body as archived when it differs from `body`, else ""
+
+    @property
+    def text(self) -> str:
+        """The body as archived."""
+        return self.raw or self.body
+
+
+# The text columns come from the FTS table (alias f), every other from docs (alias d).
+_FTS_FIELDS = frozenset({"body", "raw"})
+_HIT_SELECT = ", ".join(
+    f"{'f' if name in _FTS_FIELDS else 'd'}.{name} AS {name}" for name in _StoredHit._fields
+)
+
+_Row = TypeVar("_Row", _PageRow, _StoredHit)
+
+
+def _fetch(
+    conn: sqlite3.Connection, row_type: type[_Row], sql: str, params: Sequence[Any]
+) -> list[_Row]:
+    """Run `sql` and build a `row_type` from each row by column name: the query must
+    name (or alias) its columns as the tuple names its fields, in any order."""
+    cursor = conn.execute(sql, params)
+    names = [column[0] for column in cursor.description]
+    return [row_type(**dict(zip(names, row, strict=True))) for row in cursor]
 
 
 def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
@@ -136,141 +210,29 @@ def _when(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def _lead(text: str) -> str:
-    """The opening of a text, cut at a space, for hits without a query."""
-    text = text.replace("\n", " ")
-    if len(text) <= SNIPPET_CHARS:
-        return text
-    cut = text.rfind(" ", 0, SNIPPET_CHARS)
-    return text[: cut if cut > SNIPPET_CHARS // 2 else SNIPPET_CHARS] + "…"
-
-
-# -- snippets ------------------------------------------------------------------------------
-#
-# FTS5's snippet() re-tokenizes the whole column and weighs every window around every
-# match: about 2 ms for a long live blog with hundreds of matches, per hit. Snippets are
-# therefore cut here, with regular expressions (C speed) that match the way the index
-# does: tokens are runs of letters, digits and marks; case and Latin diacritics are
-# folded; a phrase's tokens may be separated by any non-token characters; Khmer matches
-# as a substring. A hit whose body the expressions do not find (a match only in the
-# title or byline, or a spelling they do not cover) falls back to snippet().
-
-_TOKEN_CLASS = r"\p{L}\p{N}\p{M}\p{Co}"
-_TOKEN = regex.compile(f"[{_TOKEN_CLASS}]+")
-_SEPARATORS = f"[^{_TOKEN_CLASS}]+"
-
-
-def _latin_variants() -> dict[str, str]:
-    """For each ASCII letter, a character class of every Latin letter that
-    unicode61 with remove_diacritics folds to it (both cases)."""
-    variants: dict[str, set[str]] = {}
-    for cp in range(0x41, 0x250):
-        ch = chr(cp)
-        base = unicodedata.normalize("NFD", ch)[0]
-        if base.isascii() and base.isalpha():
-            for form in (ch, ch.lower(), ch.upper()):
-                if len(form) == 1:
-                    variants.setdefault(base.lower(), set()).add(form)
-    return {base: "[" + "".join(sorted(forms)) + "]" for base, forms in variants.items()}
-
-
-_VARIANTS = _latin_variants()
-
-
-def _char_pattern(ch: str) -> str:
-    base = unicodedata.normalize("NFD", ch)[0].lower()
-    escaped: str = regex.escape(ch)
-    return _VARIANTS.get(base, escaped) if base.isascii() else escaped
-
-
-def _atom_patterns(atom: Atom) -> tuple[regex.Pattern[str], regex.Pattern[str]] | None:
-    """Two expressions for one query term: the term as typed (fast: `regex` finds a
-    literal quickly) and the same with Latin diacritics folded (slow: a character class
-    per letter), tried only where the first finds nothing."""
-    tokens = _TOKEN.findall(atom.text)
-    if not tokens:
-        return None
-    literal = _SEPARATORS.join(regex.escape(token) for token in tokens)
-    folded = _SEPARATORS.join("".join(_char_pattern(c) for c in token) for token in tokens)
-    if has_khmer(atom.text):  # a substring, as the cluster index matches
-        pattern = regex.compile(literal, regex.IGNORECASE)
-        return pattern, pattern
-    edge = f"[{_TOKEN_CLASS}]"
-    return (
-        regex.compile(f"(?<!{edge}){literal}(?!{edge})", regex.IGNORECASE),
-        regex.compile(f"(?<!{edge}){folded}(?!{edge})", regex.IGNORECASE),
-    )
-
-
-class _Highlighter:
-    """Marks a query's terms in text, and picks the window of a body that shows the
-    most of them."""
-
-    def __init__(self, parsed: ParsedQuery) -> None:
-        self.patterns = [p for p in map(_atom_patterns, parsed.atoms()) if p is not None]
-
-    def _spans(self, text: str, limit: int | None) -> list[tuple[int, int, int]]:
-        spans = []
-        for index, (literal, folded) in enumerate(self.patterns):
-            for pattern in (literal, folded):
-                for n, m in enumerate(pattern.finditer(text)):
-                    if limit is not None and n >= limit:
-                        break
-                    if m.end() > m.start():
-                        spans.append((m.start(), m.end(), index))
-                if pattern is folded or (spans and spans[-1][2] == index):
-                    break
-        spans.sort()
-        return spans
-
-    @staticmethod
-    def _mark(text: str, spans: list[tuple[int, int, int]], start: int, end: int) -> str:
-        out = []
-        pos = start
-        for s, e, _ in spans:
-            if s < pos or e > end:
-                continue  # overlapping or cut by the window: leave unmarked
-            out.append(text[pos:s] + MARK_OPEN + text[s:e] + MARK_CLOSE)
-            pos = e
-        out.append(text[pos:end])
-        return "".join(out)
-
-    def title(self, title: str) -> str:
-        return self._mark(title, self._spans(title, None), 0, len(title))
-
-    def snippet(self, body: str) -> str | None:
-        """The best window of `body` with its matches marked; None if none is found."""
-        spans = self._spans(body, _MAX_SPANS)
-        if not spans:
-            return None
-        # Slide a window over the matches: the one holding the most different terms,
-        # then the most matches, then the earliest, is shown.
-        width = SNIPPET_CHARS - SNIPPET_BEFORE
-        counts: dict[int, int] = {}
-        best = (0, 0, 0)
-        anchor = spans[0][0]
-        j = 0
-        for i, (start, _end, _index) in enumerate(spans):
-            while j < len(spans) and spans[j][0] < start + width:
-                counts[spans[j][2]] = counts.get(spans[j][2], 0) + 1
-                j += 1
-            key = (len(counts), j - i, -start)
-            if key > best:
-                best, anchor = key, start
-            left = spans[i][2]
-            counts[left] -= 1
-            if not counts[left]:
-                del counts[left]
-        start = max(0, anchor - SNIPPET_BEFORE)
-        if start:
-            space = body.find(" ", start, anchor)
-            start = space + 1 if space >= 0 else start
-        end = min(len(body), start + SNIPPET_CHARS)
-        if end < len(body):
-            space = body.rfind(" ", anchor, end)
-            end = space if space > anchor else end
-        text = self._mark(body, spans, start, end).replace("\n", " ")
-        return ("…" if start else "") + text + ("…" if end < len(body) else "")
+def _doc_values(doc: SearchDocument, content_hash: str) -> dict[str, Any]:
+    """The `docs` row of a document, keyed by `_DOC_COLUMNS`."""
+    return {
+        "doc_id": doc.id,
+        "article_id": doc.article_id,
+        "version": doc.version,
+        "url": doc.url,
+        "source": doc.source,
+        "title": doc.title,
+        "lang": doc.lang,
+        "published": doc.published,
+        "published_ts": doc.published_ts,
+        "first_seen": _iso(doc.first_seen),
+        "last_seen": _iso(doc.last_seen),
+        "first_seen_ts": int(doc.first_seen.timestamp()),
+        "last_seen_ts": int(doc.last_seen.timestamp()),
+        "status": doc.status,
+        "removed_at": _iso(doc.removed_at),
+        "topic": doc.topic,
+        "is_current": int(doc.is_current),
+        "date_ts": doc.date_ts,
+        "content_hash": content_hash,
+    }
 
 
 class SqliteFtsBackend(SearchBackend):
@@ -416,41 +378,15 @@ class SqliteFtsBackend(SearchBackend):
                 digest = hashlib.sha256(
                     "\x00".join((title, byline, body)).encode("utf-8")
                 ).hexdigest()
-                values = (
-                    doc.id,
-                    doc.article_id,
-                    doc.version,
-                    doc.url,
-                    doc.source,
-                    doc.title,
-                    doc.lang,
-                    doc.published,
-                    doc.published_ts,
-                    _iso(doc.first_seen),
-                    _iso(doc.last_seen),
-                    int(doc.first_seen.timestamp()),
-                    int(doc.last_seen.timestamp()),
-                    doc.status,
-                    _iso(doc.removed_at),
-                    doc.topic,
-                    int(doc.is_current),
-                    doc.date_ts,
-                    digest,
-                )
+                values = _doc_values(doc, digest)
                 found = conn.execute(
                     "SELECT rowid, content_hash FROM docs WHERE doc_id = ?", (doc.id,)
                 ).fetchone()
                 if found is None:
-                    cur = conn.execute(
-                        f"INSERT INTO docs ({_DOC_COLUMNS}) VALUES ({_marks(19)})", values
-                    )
-                    rowid = cur.lastrowid
+                    rowid = conn.execute(_INSERT_DOC, values).lastrowid
                 else:
                     rowid, old_digest = found
-                    conn.execute(
-                        f"UPDATE docs SET ({_DOC_COLUMNS}) = ({_marks(19)}) WHERE rowid = ?",
-                        (*values, rowid),
-                    )
+                    conn.execute(_UPDATE_DOC, {**values, "rowid": rowid})
                     # Metadata moves on every new version of the article; the text of an
                     # old version does not, so its FTS row is rewritten only on change.
                     if old_digest == digest:
@@ -551,29 +487,32 @@ class SqliteFtsBackend(SearchBackend):
 
     def _browse(
         self, conn: sqlite3.Connection, query: SearchQuery, where: str, params: list[Any]
-    ) -> tuple[list[tuple[int, float, int, int, int]], int, dict[str, dict[str, int]]]:
+    ) -> tuple[list[_PageRow], int, dict[str, dict[str, int]]]:
         """Newest first without a query: plain indexed scans, no ranking."""
         current = " AND d.is_current = 1" if query.versions == "best" else ""
         base = f"FROM docs d WHERE 1 = 1{current}{where}"
-        page = conn.execute(
-            f"SELECT d.rowid, 0.0, d.date_ts, d.article_id, d.version {base} "
+        page = _fetch(
+            conn,
+            _PageRow,
+            "SELECT d.rowid AS rowid, 0.0 AS score, d.date_ts AS date_ts, "
+            f"d.article_id AS article_id, d.version AS version {base} "
             "ORDER BY d.date_ts DESC, d.article_id DESC, d.version DESC LIMIT ? OFFSET ?",
             (*params, query.per_page, query.offset),
-        ).fetchall()
+        )
         counts: dict[str, dict[str, int]] = {name: {} for name in FACET_FIELDS}
         if not query.facets:
             total = int(conn.execute(f"SELECT COUNT(*) {base}", params).fetchone()[0])
             return page, total, counts
         # Total and the three facets in one pass (an index covers these columns).
         total = 0
-        for values in conn.execute(
-            f"SELECT d.source, d.lang, d.status, COUNT(*) {base} GROUP BY 1, 2, 3", params
+        facet_columns = ", ".join(f"d.{name}" for name in FACET_FIELDS)
+        for *keys, n in conn.execute(
+            f"SELECT {facet_columns}, COUNT(*) {base} GROUP BY {facet_columns}", params
         ):
-            n = int(values[3])
-            total += n
-            for name, key in zip(FACET_FIELDS, values[:3], strict=True):
+            total += int(n)
+            for name, key in zip(FACET_FIELDS, keys, strict=True):
                 if key is not None:
-                    counts[name][str(key)] = counts[name].get(str(key), 0) + n
+                    counts[name][str(key)] = counts[name].get(str(key), 0) + int(n)
         return page, total, counts
 
     def _ranked(
@@ -583,7 +522,7 @@ class SqliteFtsBackend(SearchBackend):
         match: str | None,
         where: str,
         params: list[Any],
-    ) -> tuple[list[tuple[int, float, int, int, int]], int, dict[str, dict[str, int]]]:
+    ) -> tuple[list[_PageRow], int, dict[str, dict[str, int]]]:
         """Matching versions ranked by bm25, grouped per article unless every version
         is wanted; page, total and facets from one pass over the matches."""
         columns = (
@@ -643,91 +582,89 @@ class SqliteFtsBackend(SearchBackend):
         rows = conn.execute(sql, (*m_params, query.per_page, query.offset)).fetchall()
         total = 0
         counts: dict[str, dict[str, int]] = {name: {} for name in FACET_FIELDS}
-        page: list[tuple[int, float, int, int, int]] = []
+        page: list[_PageRow] = []
         for kind, rid, score, date_ts, article_id, version, key, n in rows:
             if kind == "hit":
-                page.append((rid, score, date_ts, article_id, version))
+                page.append(_PageRow(rid, score, date_ts, article_id, version))
             elif kind == "total":
                 total = int(n)
             elif key is not None:  # a facet count; a missing value is not counted
                 counts[kind][str(key)] = int(n)
         # UNION ALL keeps no order: sort the page by the same key as the SQL did.
         if by_relevance:
-            page.sort(key=lambda r: (r[1], -r[2], -r[3], -r[4]))
+            page.sort(key=lambda r: (r.score, -r.date_ts, -r.article_id, -r.version))
         else:
-            page.sort(key=lambda r: (-r[2], -r[3], -r[4]))
+            page.sort(key=lambda r: (-r.date_ts, -r.article_id, -r.version))
         return page, total, counts
 
     def _hits(
         self,
         conn: sqlite3.Connection,
-        page: list[tuple[int, float, int, int, int]],
+        page: list[_PageRow],
         match: str | None,
         parsed: ParsedQuery,
     ) -> list[SearchHit]:
         if not page:
             return []
-        rowids = [r[0] for r in page]
-        rows = conn.execute(
-            f"SELECT {_HIT_COLUMNS}, f.body, f.raw "
-            "FROM docs d JOIN docs_fts f ON f.rowid = d.rowid "
+        rowids = [r.rowid for r in page]
+        rows = _fetch(
+            conn,
+            _StoredHit,
+            f"SELECT {_HIT_SELECT} FROM docs d JOIN docs_fts f ON f.rowid = d.rowid "
             f"WHERE d.rowid IN ({_marks(len(rowids))})",
-            tuple(rowids),
-        ).fetchall()
-        by_rowid = {row[0]: row for row in rows}
-        highlighter = _Highlighter(parsed) if match is not None else None
+            rowids,
+        )
+        by_rowid = {row.rowid: row for row in rows}
+        highlighter = Highlighter(parsed) if match is not None else None
         snippets: dict[int, str] = {}
         titles: dict[int, str] = {}
         for rowid, row in by_rowid.items():
-            body = row[16] or row[15]
             if highlighter is None:
-                snippets[rowid] = _lead(body)
-                titles[rowid] = row[6]
+                snippets[rowid] = lead(row.text)
+                titles[rowid] = row.title
                 continue
-            titles[rowid] = highlighter.title(row[6])
-            found = highlighter.snippet(body)
+            titles[rowid] = highlighter.title(row.title)
+            found = highlighter.snippet(row.text)
             if found is not None:
                 snippets[rowid] = found
         missing = [r for r in rowids if r in by_rowid and r not in snippets]
         if missing and match is not None:
             # FTS5 can cut a snippet only from text it indexed as written; a body with
             # Khmer (indexed as cluster pairs) gets its opening instead.
-            plain = [r for r in missing if not by_rowid[r][16]]
+            plain = [r for r in missing if not by_rowid[r].raw]
             snippets.update(self._fts_snippets(conn, match, plain))
             for rowid in missing:
-                snippets.setdefault(rowid, _lead(by_rowid[rowid][16]))
-        stale = {by_rowid[r][2] for r in rowids if r in by_rowid and not by_rowid[r][14]}
+                snippets.setdefault(rowid, lead(by_rowid[rowid].raw))
+        stale = {row.article_id for row in by_rowid.values() if not row.is_current}
         still_matching = self._current_matching(conn, stale, match) if match else set()
-        scores = {r[0]: r[1] for r in page}
+        scores = {r.rowid: r.score for r in page}
         hits = []
         for rowid in rowids:
-            row = by_rowid.get(rowid)
-            if row is None:  # pragma: no cover - same snapshot, cannot vanish
+            stored = by_rowid.get(rowid)
+            if stored is None:  # pragma: no cover - same snapshot, cannot vanish
                 continue
-            (
-                _rid, doc_id, article_id, version, url, source, title, lang, published,
-                first_seen, last_seen, status, removed_at, topic, is_current, _body, _raw,
-            ) = row  # fmt: skip
             hits.append(
                 SearchHit(
-                    article_id=article_id,
-                    version=version,
-                    doc_id=doc_id,
-                    url=url,
-                    source=source,
-                    title=title,
-                    title_html=mark_snippet(titles.get(rowid, title)),
-                    status=status,
-                    lang=lang,
-                    published=published,
-                    first_seen=_when(first_seen) or datetime.fromtimestamp(0, UTC),
-                    last_seen=_when(last_seen) or datetime.fromtimestamp(0, UTC),
-                    removed_at=_when(removed_at),
-                    topic=topic,
-                    is_current=bool(is_current),
+                    article_id=stored.article_id,
+                    version=stored.version,
+                    doc_id=stored.doc_id,
+                    url=stored.url,
+                    source=stored.source,
+                    title=stored.title,
+                    title_html=mark_snippet(titles.get(rowid, stored.title)),
+                    status=stored.status,
+                    lang=stored.lang,
+                    published=stored.published,
+                    first_seen=_when(stored.first_seen) or datetime.fromtimestamp(0, UTC),
+                    last_seen=_when(stored.last_seen) or datetime.fromtimestamp(0, UTC),
+                    removed_at=_when(stored.removed_at),
+                    topic=stored.topic,
+                    is_current=bool(stored.is_current),
                     snippet=mark_snippet(snippets.get(rowid, "")),
                     removed_text=(
-                        match is not None and not is_current and article_id not in still_matching
+                        match is not None
+                        and not stored.is_current
+                        and stored.article_id not in still_matching
                     ),
                     score=-scores[rowid] if match is not None else None,
                 )
