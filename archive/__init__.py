@@ -5,7 +5,8 @@ these names. Modules (one concept each):
 
 - `models`: tables; `db`: engines, sessions, migrations
 - `capture`: `record_capture`, the one way a fetch enters the archive
-- `extract`, `normalize`, `detect`, `diff`: pure steps (no DB, clock or network)
+- `decode` (bytes to text), `dates` (date strings), `extract` (the article's fields),
+  `normalize`, `detect`, `diff`: pure steps (no DB, clock or network)
 - `warc`: raw exchanges in WARC files; `integrity`: hash chain and `verify_archive`
 - `queries`: read and bookkeeping queries; `export`: JSON shapes; `importer`: WARC and
   saved-page input

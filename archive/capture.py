@@ -40,7 +40,7 @@ from archive.detect import (
 )
 from archive.diff import diff_stats, diff_text
 from archive.errors import BadInput, StorageError
-from archive.extract import Extracted, PageKind, extract_page
+from archive.extract import Extracted, PageKind, article_body, extract_page
 from archive.integrity import capture_fields, chain_hash, content_sha256, lock_chain_head
 from archive.models import (
     Article,
@@ -173,24 +173,6 @@ def extract_exchange(exchange: Exchange, max_body_bytes: int) -> Extracted | Non
         content_type=exchange.header("content-type"),
         max_bytes=max_body_bytes,
     )
-
-
-def article_body(ex: Extracted) -> str:
-    """The body without the headline and byline lines that open it. Extraction often
-    keeps them as the first lines; left in, a headline or byline change would also
-    read as a body edit."""
-    lines = ex.text.split("\n")
-    title = (ex.title or "").casefold()
-    byline = (ex.byline or "").casefold()
-    drop = 0
-    for line in lines[:3]:
-        folded = line.casefold().strip()
-        is_title = bool(title) and bool(folded) and (folded == title or title.startswith(folded))
-        is_byline = bool(byline) and byline in folded and len(folded) <= len(byline) + 80
-        if not (is_title or is_byline):
-            break
-        drop += 1
-    return "\n".join(lines[drop:])
 
 
 def _content_key(ex: Extracted) -> ContentKey:

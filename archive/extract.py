@@ -7,34 +7,34 @@ not parse Khmer dates). Everything returned is normalized with `archive.normaliz
 two captures of an unchanged article give equal `Extracted` values however the page
 around it (ads, counters, scripts, timestamps) changed.
 
-It is pure apart from CPU: no database, files, network, clock or environment. It never
-raises for bad input; a body that cannot be extracted comes back as an `Extracted` whose
-`kind` and `note` say why, and an unexpected failure of trafilatura or lxml is logged
-with its traceback and returned as an empty extraction (one page must never stop a
-crawl). It imports nothing of ours except `archive.errors` and `archive.normalize`.
+It does not decode bytes or judge whether a body is a page (`archive.decode` does), nor
+parse date strings (`archive.dates` does): it decides which element of the page holds
+each field. It is pure apart from CPU: no database, files, network, clock or
+environment. It never raises for bad input; a body that cannot be extracted comes back
+as an `Extracted` whose `kind` and `note` say why, and an unexpected failure of
+trafilatura or lxml is logged with its traceback and returned as an empty extraction
+(one page must never stop a crawl). It imports nothing of ours except `archive.errors`,
+`archive.normalize`, `archive.decode` and `archive.dates`.
 """
 
 from __future__ import annotations
 
-import codecs
-import functools
 import json
 import logging
 import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
-from enum import StrEnum
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import charset_normalizer
 import lxml.etree
 import lxml.html
 import trafilatura
 
+from archive.dates import iso_date
+from archive.decode import PageKind, decode_body, screen_body
 from archive.errors import ExtractionError
-from archive.normalize import normalize_khmer, normalize_text, script_of
+from archive.normalize import normalize_text, script_of
 
 __all__ = [
     "EXTRACTOR_VERSION",
@@ -42,7 +42,8 @@ __all__ = [
     "Extracted",
     "PageKind",
     "TrafilaturaOptions",
-    "decode_body",
+    "article_body",
+    "decode_body",  # re-exported for callers written before archive.decode existed
     "extract_page",
 ]
 
@@ -50,17 +51,6 @@ LOGGER = logging.getLogger(__name__)
 
 # Bump the `pw` number whenever our own part of the output changes (design rule 8).
 EXTRACTOR_VERSION = f"trafilatura {trafilatura.__version__}+pw1"
-
-
-class PageKind(StrEnum):
-    """What the body turned out to be. Only `HTML` carries an article."""
-
-    HTML = "html"
-    NOT_HTML = "not_html"
-    EMPTY = "empty"
-    TOO_LARGE = "too_large"
-    BINARY = "binary"
-    UNDECODABLE = "undecodable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,242 +108,6 @@ class TrafilaturaOptions:
 
 
 TRAFILATURA_OPTIONS = TrafilaturaOptions()
-
-
-# --------------------------------------------------------------------- decoding
-
-# Labels browsers treat as another encoding (WHATWG Encoding Standard): a page that says
-# "iso-8859-1" is decoded as windows-1252 by every browser, so its author saw cp1252.
-_CHARSET_ALIASES = {
-    "iso-8859-1": "cp1252",
-    "iso8859-1": "cp1252",
-    "latin1": "cp1252",
-    "latin-1": "cp1252",
-    "l1": "cp1252",
-    "us-ascii": "cp1252",
-    "ascii": "cp1252",
-    "windows-874": "cp874",
-    "tis-620": "cp874",
-    "x-sjis": "shift_jis",
-    "gb2312": "gb18030",
-    "gbk": "gb18030",
-    "euc-kr": "cp949",
-    "x-mac-roman": "mac_roman",
-    # A bare "utf-16" means little-endian on the web.
-    "utf-16": "utf-16-le",
-}
-# A page cannot declare UTF-16 in an ASCII-compatible <meta>; browsers read it as UTF-8.
-_META_WIDE = re.compile(r"utf-?(16|32)", re.IGNORECASE)
-# Refused as declarations: UTF-7 decodes '+' runs into garbage and no browser honours it.
-_CHARSET_REFUSED = frozenset({"utf-7", "utf_7", "x-user-defined"})
-_SINGLE_BYTE_LEGACY = frozenset({"cp1252", "iso8859-1", "ascii", "cp874", "cp1250", "cp1251"})
-_BOMS = (
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
-_HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?\s*([^"';,\s]+)""", re.IGNORECASE)
-_META_CHARSET = re.compile(
-    rb"""<meta[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9_.:\-]+)""", re.IGNORECASE
-)
-_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9_.:\-]+)""")
-_PRESCAN_BYTES = 4096
-# Share of U+FFFD and control characters above which a decoded body is not text.
-_GARBAGE_LIMIT = 0.05
-# How much more "chaos" (charset_normalizer's mess score, 0..1) cp1252 may have than the
-# detector's best guess and still be preferred.
-_CP1252_TIE = 0.1
-
-
-def _codec_for(label: str | None) -> str | None:
-    """The Python codec for a charset label, or None when it is unknown or refused."""
-    if not label:
-        return None
-    label = label.strip().strip("\"'").lower()
-    if label in _CHARSET_REFUSED:
-        return None
-    label = _CHARSET_ALIASES.get(label, label)
-    try:
-        name = codecs.lookup(label).name
-        # bytes.decode refuses codecs that are not text encodings (base64, rot13, zlib).
-        b"x".decode(name)
-    except LookupError:
-        return None
-    except UnicodeDecodeError:
-        pass
-    if name in _CHARSET_REFUSED:
-        return None
-    return name
-
-
-def _header_charset(content_type: str | None) -> str | None:
-    if not content_type:
-        return None
-    match = _HEADER_CHARSET.search(content_type)
-    return match.group(1) if match else None
-
-
-def _meta_charset(body: bytes) -> str | None:
-    head = body[:_PRESCAN_BYTES]
-    match = _META_CHARSET.search(head) or _XML_ENCODING.search(head)
-    return match.group(1).decode("ascii") if match else None
-
-
-def decode_body(body: bytes, content_type: str | None) -> tuple[str, str]:
-    """Decode an HTML body; return the text and the codec used.
-
-    Order: a byte-order mark; the Content-Type charset; a `<meta charset>` or
-    http-equiv (or XML declaration) in the first 4 KB; strict UTF-8; charset_normalizer's
-    guess; finally the declared charset or cp1252 with replacement characters. A
-    declaration is only believed when the body decodes under it without error, so a
-    cp1252 page that claims UTF-8 is still read. One departure from browsers: a body
-    declared as a single-byte legacy charset that is valid UTF-8 with non-ASCII bytes is
-    read as UTF-8 (servers default to iso-8859-1; valid multi-byte UTF-8 by chance in
-    legacy text is vanishingly rare, and mojibake would be archived as the article).
-
-    Raises `ExtractionError` when even the last resort is mostly garbage.
-    """
-    for bom, bom_codec in _BOMS:
-        if body.startswith(bom):
-            return body[len(bom) :].decode(bom_codec, errors="replace"), bom_codec
-
-    declared: list[str] = []
-    meta_label = _meta_charset(body)
-    if meta_label and _META_WIDE.match(meta_label):
-        meta_label = "utf-8"
-    for label in (_header_charset(content_type), meta_label):
-        codec = _codec_for(label)
-        if codec is None or codec in declared:
-            continue
-        declared.append(codec)
-        if codec in _SINGLE_BYTE_LEGACY and not body.isascii():
-            utf8 = _try_decode(body, "utf-8")
-            if utf8 is not None:
-                return utf8, "utf-8"
-        text = _try_decode(body, codec)
-        if text is not None:
-            return text, codec
-
-    text = _try_decode(body, "utf-8")
-    if text is not None:
-        return text, "utf-8"
-
-    guessed = _guess_charset(body)
-    if guessed is not None:
-        text = _try_decode(body, guessed)
-        if text is not None and not _is_garbage(text):
-            return text, guessed
-
-    last_resort = declared[0] if declared else "cp1252"
-    replaced = body.decode(last_resort, errors="replace")
-    if _is_garbage(replaced):
-        raise ExtractionError(
-            f"body of {len(body)} bytes is not text in {last_resort} or any detected charset"
-        )
-    return replaced, last_resort
-
-
-def _guess_charset(body: bytes) -> str | None:
-    """charset_normalizer's guess, except that windows-1252 wins a near tie.
-
-    On short Western European text the detector ranks cp1250, cp1252 and cp1257 about
-    equal and may pick any (measured: a French latin-1 page came out as cp1250,
-    "crème" as "crčme"). windows-1252 is what browsers fall back to for an undeclared
-    page, so it is what the outlet's own readers saw.
-    """
-    matches = charset_normalizer.from_bytes(body)
-    best = matches.best()
-    if best is None:
-        return None
-    for match in matches:
-        if _codec_for(match.encoding) == "cp1252" and match.chaos <= best.chaos + _CP1252_TIE:
-            return "cp1252"
-    return _codec_for(best.encoding)
-
-
-def _try_decode(body: bytes, codec: str) -> str | None:
-    try:
-        return body.decode(codec)
-    except (UnicodeDecodeError, LookupError):
-        return None
-
-
-_GARBAGE_CHARS = re.compile("[\ufffd\x00-\x08\x0b\x0e-\x1f\x7f]")
-
-
-def _is_garbage(text: str) -> bool:
-    if not text:
-        return False
-    return len(_GARBAGE_CHARS.findall(text)) / len(text) > _GARBAGE_LIMIT
-
-
-# -------------------------------------------------------------------- sniffing
-
-_MAGIC = (
-    (b"\x89PNG\r\n\x1a\n", "PNG image"),
-    (b"\xff\xd8\xff", "JPEG image"),
-    (b"GIF87a", "GIF image"),
-    (b"GIF89a", "GIF image"),
-    (b"%PDF-", "PDF document"),
-    (b"PK\x03\x04", "ZIP archive"),
-    (b"PK\x05\x06", "ZIP archive"),
-    (b"\x1f\x8b", "gzip data; the fetcher did not decompress it"),
-)
-_HTML_MEDIA = frozenset({"", "text/html", "application/xhtml+xml"})
-_BINARY_MEDIA_PREFIXES = ("image/", "audio/", "video/", "font/")
-_BINARY_MEDIA = frozenset(
-    {
-        "application/pdf",
-        "application/zip",
-        "application/gzip",
-        "application/x-gzip",
-        "application/msword",
-        "application/wasm",
-    }
-)
-# Servers send HTML under these too often to believe them without looking.
-_SNIFF_MEDIA = frozenset(
-    {"application/octet-stream", "binary/octet-stream", "application/xml", "text/xml"}
-)
-_LOOKS_LIKE_HTML = re.compile(rb"<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]", re.IGNORECASE)
-
-
-def _magic_of(body: bytes) -> str | None:
-    if body[8:12] == b"WEBP" and body.startswith(b"RIFF"):
-        return "WebP image"
-    for magic, what in _MAGIC:
-        if body.startswith(magic):
-            return what
-    if body[:1024].lstrip()[:5] == b"%PDF-":
-        return "PDF document"
-    return None
-
-
-def _media_type(content_type: str | None) -> str:
-    return (content_type or "").split(";", 1)[0].strip().lower()
-
-
-def _not_article(body: bytes, content_type: str | None) -> tuple[PageKind, str] | None:
-    """Why this body is not an HTML page, or None when it should be extracted."""
-    what = _magic_of(body)
-    if what is not None:
-        return PageKind.BINARY, f"binary body ({what}); not extracted"
-    media = _media_type(content_type)
-    if media.startswith(_BINARY_MEDIA_PREFIXES) or media in _BINARY_MEDIA:
-        return PageKind.BINARY, f"content type {media} is not a page; not extracted"
-    looks_html = bool(_LOOKS_LIKE_HTML.search(body[:_PRESCAN_BYTES]))
-    if media in _SNIFF_MEDIA and not looks_html:
-        kind = PageKind.NOT_HTML if "xml" in media else PageKind.BINARY
-        return kind, f"content type {media} and no HTML markup; not extracted"
-    if media not in _HTML_MEDIA and media not in _SNIFF_MEDIA:
-        return PageKind.NOT_HTML, f"content type {media} is not HTML; not extracted"
-    # UTF-16 text is full of NULs; it is binary only when nothing says it is UTF-16.
-    wide = any(body.startswith(bom) for bom, _ in _BOMS[1:]) or bool(
-        _META_WIDE.match(_header_charset(content_type) or "")
-    )
-    if b"\x00" in body[:1024] and not wide:
-        return PageKind.BINARY, "binary body (NUL bytes near the start); not extracted"
-    return None
 
 
 # ------------------------------------------------------------------- metadata
@@ -540,125 +294,6 @@ def _text_of(el: lxml.html.HtmlElement) -> str:
     return "".join(parts)
 
 
-# ------------------------------------------------------------------------ dates
-
-_KHMER_DIGITS = str.maketrans("០១២៣៤៥៦៧៨៩", "0123456789")
-_KHMER_MONTHS = {
-    normalize_khmer(name): number
-    for number, name in enumerate(
-        [
-            "មករា",
-            "កុម្ភៈ",
-            "មីនា",
-            "មេសា",
-            "ឧសភា",
-            "មិថុនា",
-            "កក្កដា",
-            "សីហា",
-            "កញ្ញា",
-            "តុលា",
-            "វិច្ឆិកា",
-            "ធ្នូ",
-        ],
-        start=1,
-    )
-}
-# "ថ្ងៃទី៥ ខែកញ្ញា ឆ្នាំ២០២២", "៥ កញ្ញា ២០២២", "ទី05 ខែ កុម្ភះ 2022": the day, an optional
-# "month" word, the month name (the final visarga of កុម្ភៈ is often left off or typed
-# as a colon), an optional "year" word, the year.
-_KHMER_DATE = re.compile(
-    r"(?<!\d)(\d{1,2})\s*(?:ខែ\s*)?("
-    + "|".join(sorted((re.escape(m.rstrip("ៈ")) for m in _KHMER_MONTHS), key=len, reverse=True))
-    + r")[ៈះ:]?\s*(?:,\s*)?(?:ឆ្នាំ\s*)?(\d{4})(?!\d)"
-)
-_KHMER_MONTH_BY_STEM = {name.rstrip("ៈ"): number for name, number in _KHMER_MONTHS.items()}
-# Date-shaped pieces of free text that dateparser is then asked to read.
-_DATE_CHUNKS = re.compile(
-    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?"
-    r"|\d{1,2}\.? [^\W\d_]{3,10}\.? \d{4}"
-    r"|[^\W\d_]{3,10}\.? \d{1,2}(?:st|nd|rd|th)?,? \d{4}"
-    r"|\d{1,2}[/.]\d{1,2}[/.]\d{4}"
-)
-_DATEPARSER_SETTINGS = {
-    # Only absolute dates: "3 hours ago" would read the clock and break purity, and
-    # a date missing its day or year would be completed from today.
-    "PARSERS": ["custom-formats", "absolute-time"],
-    "REQUIRE_PARTS": ["day", "month", "year"],
-    "RETURN_AS_TIMEZONE_AWARE": False,
-}
-
-
-# Cached: a site repeats the same date strings (its clock, related-story dates) on
-# every page, and dateparser is a tenth of extraction time when it runs.
-@functools.lru_cache(maxsize=8192)
-def _iso_date(value: str | None) -> str | None:
-    """A machine-readable or written date as "YYYY-MM-DD", or as a datetime with offset
-    when the source gives both a time and an offset (a time without an offset is dropped:
-    we cannot say which instant it was)."""
-    if not value or not value.strip():
-        return None
-    raw = value.strip()
-    parsed = _parse_iso(raw)
-    if parsed is None:
-        parsed = _parse_khmer_date(raw)
-    if parsed is None:
-        parsed = _parse_with_dateparser(raw)
-    if parsed is None:
-        return None
-    if isinstance(parsed, datetime):
-        if parsed.tzinfo is not None and parsed.utcoffset() is not None:
-            return parsed.isoformat()
-        parsed = parsed.date()
-    # Web news postdates 1990; earlier dates in article markup are placeholders
-    # (0001-01-01, the Unix epoch), and far-future ones are Buddhist Era years (the
-    # Khmer calendar's ២៥៦៦ is 2022-23) or typos.
-    if not 1990 <= parsed.year <= 2200:
-        return None
-    return parsed.isoformat()
-
-
-def _parse_iso(raw: str) -> date | datetime | None:
-    candidate = raw.replace(" ", "T", 1) if re.match(r"\d{4}-\d{2}-\d{2} \d", raw) else raw
-    try:
-        if len(candidate) == 10:
-            return date.fromisoformat(candidate)
-        return datetime.fromisoformat(candidate)
-    except ValueError:
-        return None
-
-
-def _parse_khmer_date(raw: str) -> date | None:
-    text = normalize_khmer(raw).translate(_KHMER_DIGITS)
-    match = _KHMER_DATE.search(text)
-    if match is None:
-        return None
-    day, month_name, year = match.groups()
-    try:
-        return date(int(year), _KHMER_MONTH_BY_STEM[month_name], int(day))
-    except ValueError:
-        return None
-
-
-def _parse_with_dateparser(raw: str) -> date | datetime | None:
-    # Imported here: dateparser loads its language data on first use, and most pages
-    # carry a machine-readable date and never need it.
-    import dateparser
-
-    text = raw.translate(_KHMER_DIGITS)
-    for candidate in (text, *(m.group(0) for m in _DATE_CHUNKS.finditer(text))):
-        if len(candidate) > 80:
-            continue
-        try:
-            parsed = dateparser.parse(
-                candidate, languages=["km", "en"], settings=_DATEPARSER_SETTINGS
-            )
-        except (ValueError, TypeError, OverflowError, LookupError):
-            continue
-        if isinstance(parsed, datetime):
-            return parsed
-    return None
-
-
 # ------------------------------------------------------------- article fields
 
 
@@ -683,7 +318,7 @@ def _published_of(root: lxml.html.HtmlElement, nodes: list[dict[str, Any]]) -> s
         _json_ld_value(nodes, "dateCreated"),
         *_time_values(root, updated=False),
     ):
-        iso = _iso_date(value)
+        iso = iso_date(value)
         if iso:
             return iso
     return None
@@ -702,7 +337,7 @@ def _modified_of(root: lxml.html.HtmlElement, nodes: list[dict[str, Any]]) -> st
         _json_ld_value(nodes, "dateModified"),
         *_time_values(root, updated=True),
     ):
-        iso = _iso_date(value)
+        iso = iso_date(value)
         if iso:
             return iso
     return None
@@ -744,7 +379,7 @@ def _written_date(root: lxml.html.HtmlElement) -> str | None:
         text = _text_of(el)
         if len(text) > 300:
             continue
-        iso = _iso_date(text)
+        iso = iso_date(text)
         if iso:
             return iso
     return None
@@ -946,15 +581,7 @@ def extract_page(
     body: bytes, *, url: str, content_type: str | None, max_bytes: int = 20_000_000
 ) -> Extracted:
     """Extract the article from one response body. Never raises for bad input."""
-    # The size check comes first: it is the one check that touches no byte of the body.
-    if len(body) > max_bytes:
-        return _empty(
-            PageKind.TOO_LARGE,
-            f"body of {len(body):,} bytes is over the {max_bytes:,}-byte limit; not parsed",
-        )
-    if not body.strip():
-        return _empty(PageKind.EMPTY, "empty body; nothing to extract")
-    rejected = _not_article(body, content_type)
+    rejected = screen_body(body, content_type, max_bytes=max_bytes)
     if rejected is not None:
         return _empty(*rejected)
     try:
@@ -1001,7 +628,7 @@ def _extract_html(html: str, charset: str, url: str) -> Extracted:
     if title is None:
         title = _one_line(getattr(document, "title", None))
     if published is None:
-        published = _iso_date(getattr(document, "date", None)) or _written_date(root)
+        published = iso_date(getattr(document, "date", None)) or _written_date(root)
     if not text and not note:
         note = "no article text found"
     return Extracted(
@@ -1018,3 +645,21 @@ def _extract_html(html: str, charset: str, url: str) -> Extracted:
         extractor=EXTRACTOR_VERSION,
         note=note,
     )
+
+
+def article_body(ex: Extracted) -> str:
+    """The body without the headline and byline lines that open it. Extraction often
+    keeps them as the first lines; left in, a headline or byline change would also
+    read as a body edit."""
+    lines = ex.text.split("\n")
+    title = (ex.title or "").casefold()
+    byline = (ex.byline or "").casefold()
+    drop = 0
+    for line in lines[:3]:
+        folded = line.casefold().strip()
+        is_title = bool(title) and bool(folded) and (folded == title or title.startswith(folded))
+        is_byline = bool(byline) and byline in folded and len(folded) <= len(byline) + 80
+        if not (is_title or is_byline):
+            break
+        drop += 1
+    return "\n".join(lines[drop:])

@@ -20,13 +20,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import archive.extract as extract_module
+from archive.decode import decode_body
 from archive.errors import ExtractionError
 from archive.extract import (
     EXTRACTOR_VERSION,
     TRAFILATURA_OPTIONS,
     Extracted,
     PageKind,
-    decode_body,
     extract_page,
 )
 from archive.normalize import normalize_text, text_sha256
