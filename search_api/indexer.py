@@ -76,21 +76,20 @@ def drain_outbox(
             backend.upsert(documents)
             if missing:
                 backend.delete_articles(missing)
-        except BackendUnavailable as exc:
-            log.warning(
-                "search index not updated, %d outbox rows kept for the next run: %s",
-                len(row_ids),
-                exc,
-            )
-            _count_attempt(session_factory, row_ids)
-            return drained
         except SearchError as exc:
-            log.error(
-                "search backend rejected articles %s; %d outbox rows kept: %s",
-                article_ids[:10],
-                len(row_ids),
-                exc,
-            )
+            if isinstance(exc, BackendUnavailable):  # down: expected now and then
+                log.warning(
+                    "search index not updated, %d outbox rows kept for the next run: %s",
+                    len(row_ids),
+                    exc,
+                )
+            else:
+                log.error(
+                    "search backend rejected articles %s; %d outbox rows kept: %s",
+                    article_ids[:10],
+                    len(row_ids),
+                    exc,
+                )
             _count_attempt(session_factory, row_ids)
             return drained
         with session_factory.begin() as session:

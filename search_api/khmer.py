@@ -108,21 +108,29 @@ def _pairs(clusters: list[str], *, final: bool) -> list[str]:
     return tokens
 
 
-def bigrams(text: str) -> str:
-    """`text` for the FTS5 index: each Khmer run replaced by its cluster pairs and its
-    final cluster, separated by ZERO WIDTH SPACE; other text unchanged."""
+def _pair_runs(text: str, *, query: bool) -> str:
+    """`text` with each Khmer run replaced by its cluster pairs between separators. In
+    indexed text every run keeps its final lone cluster; in a query term only a run that
+    more of the term follows does."""
     if not has_khmer(text):
         return text
+    runs = list(_KHMER_RUN.finditer(text))
     out: list[str] = []
     pos = 0
-    for match in _KHMER_RUN.finditer(text):
+    for i, match in enumerate(runs):
+        last = query and i == len(runs) - 1 and not text[match.end() :].strip()
         out.append(text[pos : match.start()])
-        out.append(SEPARATOR)
-        out.append(SEPARATOR.join(_pairs(_CLUSTER.findall(match.group()), final=True)))
-        out.append(SEPARATOR)
+        tokens = _pairs(khmer_clusters(match.group(0)), final=not last)
+        out.append(SEPARATOR + SEPARATOR.join(tokens) + SEPARATOR)
         pos = match.end()
     out.append(text[pos:])
     return "".join(out)
+
+
+def bigrams(text: str) -> str:
+    """`text` for the FTS5 index: each Khmer run replaced by its cluster pairs and its
+    final cluster, separated by ZERO WIDTH SPACE; other text unchanged."""
+    return _pair_runs(text, query=False)
 
 
 def query_bigrams(text: str) -> str:
@@ -130,16 +138,4 @@ def query_bigrams(text: str) -> str:
     token is a prefix: a Khmer run at the end of the term leaves out its final lone
     cluster (the text may go on where the typed word stops); a run followed by more of
     the term keeps it, as the text must end the run there too."""
-    if not has_khmer(text):
-        return text
-    runs = list(_KHMER_RUN.finditer(text))
-    out: list[str] = []
-    pos = 0
-    for i, match in enumerate(runs):
-        last = i == len(runs) - 1 and not text[match.end() :].strip()
-        out.append(text[pos : match.start()])
-        tokens = _pairs(khmer_clusters(match.group(0)), final=not last)
-        out.append(SEPARATOR + SEPARATOR.join(tokens) + SEPARATOR)
-        pos = match.end()
-    out.append(text[pos:])
-    return "".join(out)
+    return _pair_runs(text, query=True)

@@ -90,6 +90,10 @@ class ParsedQuery:
 # -- parsing -----------------------------------------------------------------------------
 
 _OR = object()  # marker for the OR operator in the scanned item list
+_OR_WITH_EXCLUSION = (
+    "OR joins words or phrases to look for, not exclusions: remove the OR next to the "
+    "-word, or the minus"
+)
 _DROPPED_CATEGORIES = ("Cc", "Cf", "Co", "Cs", "Zl", "Zp")
 # Invisible word-break hints and joiners: `normalize_text` removes them exactly as it
 # does from archived text, so they must reach it rather than become spaces.
@@ -178,20 +182,14 @@ def parse_query(raw: str) -> ParsedQuery:
     for item in items:
         if item is _OR:
             if previous == "excluded":
-                raise BadQuery(
-                    "OR joins words or phrases to look for, not exclusions: remove the OR "
-                    "next to the -word, or the minus"
-                )
+                raise BadQuery(_OR_WITH_EXCLUSION)
             previous = "or" if previous == "term" else previous  # dangling OR: ignored
             continue
         assert isinstance(item, tuple)
         negated, atom = item
         if negated:
             if previous == "or":
-                raise BadQuery(
-                    "OR joins words or phrases to look for, not exclusions: remove the OR "
-                    "next to the -word, or the minus"
-                )
+                raise BadQuery(_OR_WITH_EXCLUSION)
             if atom not in excluded:
                 excluded.append(atom)
             previous = "excluded"

@@ -182,6 +182,27 @@ class SearchQuery:
     def offset(self) -> int:
         return (self.page - 1) * self.per_page
 
+    def value_filters(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """Each list filter as (field, values): a document passes when its field holds
+        one of the values; a filter without values passes everything."""
+        return (
+            ("source", self.sources),
+            ("lang", self.langs),
+            ("status", self.statuses),
+            ("topic", self.topics),
+        )
+
+    def range_filters(self) -> list[tuple[str, str, int]]:
+        """Each date bound that is set, as (field, operator, epoch seconds) over the
+        documents' `*_ts` fields; what `captured_*` mean is decided here."""
+        bounds = (
+            ("published_ts", ">=", self.published_from),
+            ("published_ts", "<=", self.published_to),
+            ("last_seen_ts", ">=", self.captured_from),
+            ("first_seen_ts", "<=", self.captured_to),
+        )
+        return [(name, op, int(when.timestamp())) for name, op, when in bounds if when is not None]
+
 
 @dataclass(frozen=True, slots=True)
 class SearchHit:

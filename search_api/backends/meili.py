@@ -190,22 +190,11 @@ def filter_in(name: str, values: Sequence[object]) -> str:
 def build_filter(query: SearchQuery) -> str | None:
     """The filter expression for the query's filters (AND of each), or None."""
     parts: list[str] = []
-    for name, values in (
-        ("source", query.sources),
-        ("lang", query.langs),
-        ("status", query.statuses),
-        ("topic", query.topics),
-    ):
+    for name, values in query.value_filters():
         if values:
             parts.append(filter_in(name, values))
-    for name, operator, when in (
-        ("published_ts", ">=", query.published_from),
-        ("published_ts", "<=", query.published_to),
-        ("last_seen_ts", ">=", query.captured_from),
-        ("first_seen_ts", "<=", query.captured_to),
-    ):
-        if when is not None:
-            parts.append(filter_condition(name, operator, int(when.timestamp())))
+    for name, operator, epoch in query.range_filters():
+        parts.append(filter_condition(name, operator, epoch))
     return " AND ".join(parts) if parts else None
 
 

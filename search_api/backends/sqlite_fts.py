@@ -437,24 +437,13 @@ class SqliteFtsBackend(SearchBackend):
     def _filters(self, query: SearchQuery) -> tuple[str, list[Any]]:
         clauses: list[str] = []
         params: list[Any] = []
-        for column, values in (
-            ("source", query.sources),
-            ("lang", query.langs),
-            ("status", query.statuses),
-            ("topic", query.topics),
-        ):
+        for column, values in query.value_filters():
             if values:
                 clauses.append(f"d.{column} IN ({_marks(len(values))})")
                 params.extend(values)
-        for sql, value in (
-            ("d.published_ts >= ?", query.published_from),
-            ("d.published_ts <= ?", query.published_to),
-            ("d.last_seen_ts >= ?", query.captured_from),
-            ("d.first_seen_ts <= ?", query.captured_to),
-        ):
-            if value is not None:
-                clauses.append(sql)
-                params.append(int(value.timestamp()))
+        for column, operator, epoch in query.range_filters():
+            clauses.append(f"d.{column} {operator} ?")
+            params.append(epoch)
         return "".join(" AND " + c for c in clauses), params
 
     def search(self, query: SearchQuery) -> SearchResult:
