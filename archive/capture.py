@@ -49,6 +49,7 @@ from archive.models import (
     BoilerplateLine,
     Capture,
     CaptureOutcome,
+    ChainHead,
     ChangeEvent,
     ChangeKind,
     RemovalReason,
@@ -57,6 +58,12 @@ from archive.models import (
     Version,
 )
 from archive.normalize import NORMALIZER_VERSION, count_words, normalize_url
+from archive.queries import (
+    article_by_url,
+    current_version_of,
+    first_response_with_payload,
+    source_by_name,
+)
 from archive.warc import WarcLocation, WarcStore, sha1_base32
 
 log = logging.getLogger(__name__)
@@ -216,53 +223,147 @@ def record_capture(
     if existing is not None:
         return _result_of(session, existing, duplicate=True)
 
+    # Judge: which article this is, what the fetch shows, what that means for it.
     source = _resolve_source(session, exchange, recorded_at)
-    req_norm = normalize_url(exchange.requested_url)
-    final_norm = normalize_url(exchange.final_url)
-    article = _find_article(session, req_norm)
+    place = _locate(session, exchange)
+    observation = _observe(exchange, extracted, source, place)
+    verdict = _judge(session, place.article, observation, extracted, source.id, warc, options)
+
+    # Persist: the raw exchange, the article (when new), the capture row.
+    payload_sha = hashlib.sha256(exchange.body).hexdigest() if exchange.status else None
+    location = _store_raw(session, warc, exchange, payload_sha, verdict)
+    article = _admit_article(session, place, verdict, extracted, source, exchange)
+    capture = _add_capture(
+        session,
+        exchange,
+        key=key,
+        head=head,
+        source=source,
+        article=article,
+        recorded_at=recorded_at,
+        payload_sha=payload_sha,
+        location=location,
+        outcome=verdict.outcome,
+        detail=_capture_detail(exchange, extracted, observation),
+    )
+
+    # Update the article: its version, its status, the events that tell what changed.
+    version: Version | None = None
+    events: list[ChangeEvent] = []
+    if article is not None:
+        previous = current_version_of(session, article)
+        version = _settle_version(
+            session, article, previous, verdict, observation, extracted, capture, source.id
+        )
+        capture.version_id = version.id if version is not None else None
+        _carry_verdict(article, verdict, exchange.fetched_at)
+        _note_full_fetch(article, observation, exchange)
+        events = _add_events(
+            session, article, verdict, capture, previous, version, exchange, observation, place
+        )
+        if verdict.new_version or events:
+            session.add(SearchOutbox(article_id=article.id, created_at=recorded_at))
+
+    _extend_chain(head, capture, version, events)
+    session.flush()
+    return CaptureResult(
+        capture_id=capture.id,
+        article_id=capture.article_id,
+        outcome=verdict.outcome,
+        events=tuple(e.kind for e in events),
+        version_n=version.n if version is not None else None,
+    )
+
+
+# -- judging -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Place:
+    """Which archived article one fetch is about, and its URLs as detection sees them."""
+
+    article: Article | None
+    requested: str  # the requested URL, normalized
+    final: str  # the URL the fetch ended at, normalized
+    # `final`, or `requested` when the fetch never left the article's own URLs: a
+    # redirect between two URLs the article is already known under is not a move.
+    observed_final: str
+    # The article was found only under the final URL: the requested one becomes an alias.
+    via_final: bool
+    # The fetch was redirected to a different archived article.
+    into_other: Article | None
+
+
+def _locate(session: Session, exchange: Exchange) -> _Place:
+    """Find the article by the requested URL, else by the final one."""
+    requested = normalize_url(exchange.requested_url)
+    final = normalize_url(exchange.final_url)
+    article = article_by_url(session, requested)
     via_final = False
-    if article is None and not _same_url(final_norm, req_norm):
-        article = _find_article(session, final_norm)
+    if article is None and not _same_url(final, requested):
+        article = article_by_url(session, final)
         via_final = article is not None
 
-    content = (
-        _content_key(extracted)
-        if extracted is not None and extracted.kind is PageKind.HTML
-        else None
-    )
-    # A redirect between two URLs the article is already known under is not a move.
-    observed_final = final_norm
+    observed_final = final
     into_other: Article | None = None
-    if via_final or _same_url(final_norm, req_norm):
-        observed_final = req_norm
+    if via_final or _same_url(final, requested):
+        observed_final = requested
     elif article is not None:
-        target = _find_article(session, final_norm)
+        target = article_by_url(session, final)
         if target is not None and target.id == article.id:
-            observed_final = req_norm
+            observed_final = requested
         elif target is not None:
             into_other = target
+    return _Place(
+        article=article,
+        requested=requested,
+        final=final,
+        observed_final=observed_final,
+        via_final=via_final,
+        into_other=into_other,
+    )
+
+
+def _observe(
+    exchange: Exchange, extracted: Extracted | None, source: Source, place: _Place
+) -> Observation:
+    """What the fetch shows, before it is weighed against the article's history."""
+    content = None
+    if extracted is not None and extracted.kind is PageKind.HTML:
+        content = _content_key(extracted)
     observation = observe(
         status=exchange.status,
         error=exchange.error,
-        requested_url=req_norm,
-        final_url=observed_final,
+        requested_url=place.requested,
+        final_url=place.observed_final,
         base_url=source.base_url,
         article_pattern=(source.config or {}).get("article_url_pattern"),
-        is_html=extracted is not None and extracted.kind is PageKind.HTML,
+        is_html=content is not None,
         page_title=extracted.page_title if extracted is not None else None,
         content=content,
         html_head=exchange.body[:20000].decode("utf-8", "replace") if content else "",
     )
-    if into_other is not None and observation.seen in (Seen.CONTENT, Seen.MOVED):
+    if place.into_other is not None and observation.seen in (Seen.CONTENT, Seen.MOVED):
         # Sent on to a story we archive separately: this article's own text is gone
         # from its address (a takedown dressed as a redirect, or a merge). Weigh it
         # as a removal sign, confirmed like any other; never copy B's text into A.
-        observation = Observation(
+        return Observation(
             Seen.REMOVAL_SIGN,
             RemovalReason.REDIRECT_ELSEWHERE,
-            note=f"redirected to archived article {into_other.id}: {exchange.final_url}",
+            note=f"redirected to archived article {place.into_other.id}: {exchange.final_url}",
         )
+    return observation
 
+
+def _judge(
+    session: Session,
+    article: Article | None,
+    observation: Observation,
+    extracted: Extracted | None,
+    source_id: int,
+    warc: WarcStore,
+    options: RecordOptions,
+) -> Verdict:
     if article is None:
         verdict = judge_new(observation)
         if (
@@ -271,20 +372,82 @@ def record_capture(
             and extracted is not None
             and not options.accept(extracted)
         ):
-            verdict = Verdict(CaptureOutcome.SKIPPED)
-    else:
-        state = _state_of(session, article, warc, extracted, options)
-        same_body = _same_body(session, source.id, state, observation, options)
-        verdict = judge(state, observation, options.policy, same_body=same_body)
+            return Verdict(CaptureOutcome.SKIPPED)
+        return verdict
+    state = _state_of(session, article, warc, extracted, options)
+    same_body = _same_body(session, source_id, state, observation, options)
+    return judge(state, observation, options.policy, same_body=same_body)
 
-    # -- WARC ----------------------------------------------------------------------
-    location: WarcLocation | None = None
-    payload_sha = hashlib.sha256(exchange.body).hexdigest() if exchange.status else None
-    if exchange.status is not None and verdict.outcome is not CaptureOutcome.SKIPPED:
-        location = _write_warc(session, warc, exchange, payload_sha or "")
 
-    # -- article, version, events ------------------------------------------------------
-    version: Version | None = None
+# -- persisting ----------------------------------------------------------------------
+
+
+def _store_raw(
+    session: Session,
+    warc: WarcStore,
+    exchange: Exchange,
+    payload_sha: str | None,
+    verdict: Verdict,
+) -> WarcLocation | None:
+    """The exchange's WARC record; none when no response arrived or the page is outside
+    the topic (skipped pages are not kept)."""
+    if exchange.status is None or verdict.outcome is CaptureOutcome.SKIPPED:
+        return None
+    return _write_warc(session, warc, exchange, payload_sha or "")
+
+
+def _admit_article(
+    session: Session,
+    place: _Place,
+    verdict: Verdict,
+    extracted: Extracted | None,
+    source: Source,
+    exchange: Exchange,
+) -> Article | None:
+    """The article the capture belongs to: the one located, a new one when the verdict
+    makes a first version, or None. Records the URLs it is now known under."""
+    article = place.article
+    if article is None and verdict.new_version:
+        assert extracted is not None
+        canonical = _canonical_for_new(session, extracted, place.final)
+        article = Article(
+            source_id=source.id,
+            url=canonical,
+            fetch_url=exchange.final_url,
+            status=ArticleStatus.LIVE.value,
+            first_seen=exchange.fetched_at,
+            last_checked=exchange.fetched_at,
+            hints={},
+        )
+        session.add(article)
+        session.flush()
+        for url, kind in (
+            (canonical, "canonical"),
+            (place.final, "alias"),
+            (place.requested, "alias"),
+        ):
+            _add_alias(session, article, url, kind, exchange.fetched_at)
+    elif article is not None and place.via_final:
+        _add_alias(session, article, place.requested, "alias", exchange.fetched_at)
+    return article
+
+
+def _add_capture(
+    session: Session,
+    exchange: Exchange,
+    *,
+    key: str,
+    head: ChainHead,
+    source: Source,
+    article: Article | None,
+    recorded_at: datetime,
+    payload_sha: str | None,
+    location: WarcLocation | None,
+    outcome: CaptureOutcome,
+    detail: dict[str, Any],
+) -> Capture:
+    """The Capture row, next after `head` on the hash chain; its own hash is set by
+    `_extend_chain` once its version and events are known."""
     capture = Capture(
         seq=head.seq + 1,
         fetch_key=key,
@@ -306,76 +469,169 @@ def record_capture(
         warc_length=location.length if location else None,
         warc_type=location.warc_type if location else None,
         record_sha256=location.record_sha256 if location else None,
-        outcome=verdict.outcome.value,
-        detail=_capture_detail(exchange, extracted, observation),
+        outcome=outcome.value,
+        detail=detail,
         prev_chain=head.chain_hash,
         chain_hash="",
     )
-
-    if article is None and verdict.new_version:
-        assert extracted is not None and content is not None
-        canonical = _canonical_for_new(session, extracted, final_norm)
-        article = Article(
-            source_id=source.id,
-            url=canonical,
-            fetch_url=exchange.final_url,
-            status=ArticleStatus.LIVE.value,
-            first_seen=exchange.fetched_at,
-            last_checked=exchange.fetched_at,
-            hints={},
-        )
-        session.add(article)
-        session.flush()
-        for url, kind in ((canonical, "canonical"), (final_norm, "alias"), (req_norm, "alias")):
-            _add_alias(session, article, url, kind, exchange.fetched_at)
-    elif article is not None and via_final:
-        _add_alias(session, article, req_norm, "alias", exchange.fetched_at)
-
     capture.article_id = article.id if article is not None else None
     session.add(capture)
     session.flush()
+    return capture
 
-    event_rows: list[ChangeEvent] = []
-    if article is not None:
-        previous = _current_version(session, article)
-        if verdict.new_version:
-            assert extracted is not None and content is not None
-            version = _new_version(session, article, extracted, content, capture)
-            _count_boilerplate(session, source.id, previous, version, content.text)
-        else:
-            version = previous
-            if version is not None and observation.seen in (
-                Seen.CONTENT,
-                Seen.MOVED,
-                Seen.NOT_MODIFIED,
-            ):
-                version.last_seen = exchange.fetched_at
-                version.last_capture_id = capture.id
-        capture.version_id = version.id if version is not None else None
-        event_rows = _apply(
-            session, article, verdict, capture, previous, version, exchange, observation, final_norm
+
+# -- updating the article ------------------------------------------------------------
+
+
+def _settle_version(
+    session: Session,
+    article: Article,
+    previous: Version | None,
+    verdict: Verdict,
+    observation: Observation,
+    extracted: Extracted | None,
+    capture: Capture,
+    source_id: int,
+) -> Version | None:
+    """The version this capture saw: a new one when the content changed, else the
+    article's current one, marked as seen again when the page showed it."""
+    if verdict.new_version:
+        content = observation.content
+        assert extracted is not None and content is not None
+        version = _new_version(session, article, extracted, content, capture)
+        _count_boilerplate(session, source_id, previous, version, content.text)
+        return version
+    if previous is not None and observation.seen in (
+        Seen.CONTENT,
+        Seen.MOVED,
+        Seen.NOT_MODIFIED,
+    ):
+        previous.last_seen = capture.fetched_at
+        previous.last_capture_id = capture.id
+    return previous
+
+
+def _carry_verdict(article: Article, verdict: Verdict, at: datetime) -> None:
+    """Set the article's status and its removal and unreachability bookkeeping."""
+    article.last_checked = max(article.last_checked, at)
+    if verdict.status is not None:
+        article.status = verdict.status.value
+    if verdict.confirmed_removal is not None:
+        article.removal = verdict.confirmed_removal.value
+        # The article was gone from the first sighting that this check confirmed.
+        article.removed_at = article.pending_since or at
+        article.pending_since = None
+    article.pending_removal = verdict.pending_removal.value if verdict.pending_removal else None
+    article.pending_count = verdict.pending_count
+    if verdict.pending_removal is None:
+        article.pending_since = None
+    elif article.pending_since is None:
+        article.pending_since = at
+    article.pending_degraded_sha = verdict.pending_degraded_sha
+    if verdict.status is ArticleStatus.UNREACHABLE and article.unreachable_since is None:
+        article.unreachable_since = at
+    elif verdict.status is not ArticleStatus.UNREACHABLE:
+        article.unreachable_since = None
+    if verdict.cleared_removal:
+        article.removal = None
+        article.removed_at = None
+
+
+def _note_full_fetch(article: Article, observation: Observation, exchange: Exchange) -> None:
+    """Remember where and with which validators the article was last fetched in full
+    (the next check asks with If-None-Match / If-Modified-Since)."""
+    if observation.seen in (Seen.CONTENT, Seen.MOVED) and exchange.status == 200:
+        article.fetch_url = exchange.final_url
+        article.etag = exchange.header("etag")
+        article.last_modified_header = exchange.header("last-modified")
+        article.last_full_fetch = exchange.fetched_at
+
+
+def _add_events(
+    session: Session,
+    article: Article,
+    verdict: Verdict,
+    capture: Capture,
+    previous: Version | None,
+    version: Version | None,
+    exchange: Exchange,
+    observation: Observation,
+    place: _Place,
+) -> list[ChangeEvent]:
+    """One ChangeEvent row per event of the verdict, linked to the versions it
+    concerns and carrying its evidence."""
+    at = exchange.fetched_at
+    rows = []
+    for spec in verdict.events:
+        detail = dict(spec.detail)
+        from_id: int | None = None
+        to_id: int | None = None
+        if spec.kind is ChangeKind.MOVED:
+            added = _add_alias(session, article, place.final, "moved_to", at)
+            detail.update({"from": article.url, "to": place.final, "alias_added": added})
+        if spec.kind in (ChangeKind.EDITED, ChangeKind.RESTORED) and verdict.new_version:
+            from_id = previous.id if previous is not None else None
+            to_id = version.id if version is not None else None
+            if previous is not None and version is not None:
+                detail.update(_edit_size(previous, version))
+        elif spec.kind is ChangeKind.DISCOVERED:
+            to_id = version.id if version is not None else None
+        elif spec.kind is ChangeKind.REMOVED:
+            from_id = version.id if version is not None else None
+            detail.update(_removal_evidence(article, exchange, observation))
+        row = ChangeEvent(
+            article_id=article.id,
+            capture_id=capture.id,
+            kind=spec.kind.value,
+            how=list(spec.how),
+            at=at,
+            from_version_id=from_id,
+            to_version_id=to_id,
+            detail=detail,
         )
-        if verdict.new_version or event_rows:
-            session.add(SearchOutbox(article_id=article.id, created_at=recorded_at))
+        session.add(row)
+        rows.append(row)
+    session.flush()
+    return rows
 
+
+def _edit_size(previous: Version, version: Version) -> dict[str, int]:
+    stats = diff_stats(diff_text(previous.text, version.text))
+    return {
+        "chars_added": stats.chars_added,
+        "chars_removed": stats.chars_removed,
+        "words_added": stats.words_added,
+        "words_removed": stats.words_removed,
+    }
+
+
+def _removal_evidence(
+    article: Article, exchange: Exchange, observation: Observation
+) -> dict[str, Any]:
+    evidence: dict[str, Any] = {
+        "first_seen_missing": article.removed_at.isoformat() if article.removed_at else None,
+        "status": exchange.status,
+    }
+    if observation.note:
+        evidence["note"] = observation.note
+    return evidence
+
+
+def _extend_chain(
+    head: ChainHead, capture: Capture, version: Version | None, events: list[ChangeEvent]
+) -> None:
+    """Seal the capture: its hash covers the previous head, its own fields, the content
+    hash of its version and its events; it becomes the new head."""
     capture.chain_hash = chain_hash(
         head.chain_hash,
         capture_fields(
             capture,
             version.content_sha256 if version is not None else None,
-            [(e.kind, e.how) for e in event_rows],
+            [(e.kind, e.how) for e in events],
         ),
     )
     head.seq = capture.seq
     head.chain_hash = capture.chain_hash
-    session.flush()
-    return CaptureResult(
-        capture_id=capture.id,
-        article_id=capture.article_id,
-        outcome=verdict.outcome,
-        events=tuple(e.kind for e in event_rows),
-        version_n=version.n if version is not None else None,
-    )
 
 
 # -- helpers -------------------------------------------------------------------------
@@ -383,7 +639,7 @@ def record_capture(
 
 def _resolve_source(session: Session, exchange: Exchange, now: datetime) -> Source:
     if exchange.source:
-        source = session.scalars(select(Source).where(Source.name == exchange.source)).first()
+        source = source_by_name(session, exchange.source)
         if source is None:
             raise BadInput(
                 f"source {exchange.source!r} is not in the archive; add it to sources.toml "
@@ -409,15 +665,6 @@ def _resolve_source(session: Session, exchange: Exchange, now: datetime) -> Sour
     return source
 
 
-def _find_article(session: Session, url: str) -> Article | None:
-    stmt = (
-        select(Article)
-        .join(ArticleUrl, ArticleUrl.article_id == Article.id)
-        .where(ArticleUrl.url == url)
-    )
-    return session.scalars(stmt).first()
-
-
 def _add_alias(session: Session, article: Article, url: str, kind: str, at: datetime) -> bool:
     if session.scalars(select(ArticleUrl.id).where(ArticleUrl.url == url)).first() is not None:
         return False
@@ -439,15 +686,9 @@ def _canonical_for_new(session: Session, extracted: Extracted, final_norm: str) 
         return final_norm
     same_host = urlsplit(canon).hostname == urlsplit(final_norm).hostname
     deep_enough = len([s for s in urlsplit(canon).path.split("/") if s]) >= 1
-    if not (same_host and deep_enough) or _find_article(session, canon) is not None:
+    if not (same_host and deep_enough) or article_by_url(session, canon) is not None:
         return final_norm
     return canon
-
-
-def _current_version(session: Session, article: Article) -> Version | None:
-    if article.current_version_id is None:
-        return None
-    return session.get(Version, article.current_version_id)
 
 
 def _state_of(
@@ -457,7 +698,7 @@ def _state_of(
     extracted: Extracted | None,
     options: RecordOptions,
 ) -> ArticleState:
-    current = _current_version(session, article)
+    current = current_version_of(session, article)
     assert current is not None, f"article {article.id} has no version"
     last = ContentKey(
         title=current.title,
@@ -491,17 +732,7 @@ def _reextracted(
         return None
     source = capture
     if capture.warc_type == "revisit":
-        source = (
-            session.scalars(
-                select(Capture)
-                .where(
-                    Capture.payload_sha256 == capture.payload_sha256,
-                    Capture.warc_type == "response",
-                )
-                .limit(1)
-            ).first()
-            or capture
-        )
+        source = first_response_with_payload(session, capture.payload_sha256) or capture
     if source.warc_file is None or source.warc_offset is None or source.warc_length is None:
         return None
     try:
@@ -589,14 +820,7 @@ def _write_warc(
     session: Session, warc: WarcStore, exchange: Exchange, payload_sha: str
 ) -> WarcLocation:
     assert exchange.status is not None
-    first = None
-    if exchange.body:
-        first = session.scalars(
-            select(Capture)
-            .where(Capture.payload_sha256 == payload_sha, Capture.warc_type == "response")
-            .order_by(Capture.id)
-            .limit(1)
-        ).first()
+    first = first_response_with_payload(session, payload_sha) if exchange.body else None
     common: dict[str, Any] = {
         "url": exchange.final_url,
         "fetched_at": exchange.fetched_at,
@@ -665,93 +889,6 @@ def _new_version(
     article.version_count += 1
     article.current_version_id = version.id
     return version
-
-
-def _apply(
-    session: Session,
-    article: Article,
-    verdict: Verdict,
-    capture: Capture,
-    previous: Version | None,
-    version: Version | None,
-    exchange: Exchange,
-    observation: Observation,
-    final_norm: str,
-) -> list[ChangeEvent]:
-    at = exchange.fetched_at
-    article.last_checked = max(article.last_checked, at)
-    if verdict.status is not None:
-        article.status = verdict.status.value
-    if verdict.confirmed_removal is not None:
-        article.removal = verdict.confirmed_removal.value
-        # The article was gone from the first sighting that this check confirmed.
-        article.removed_at = article.pending_since or at
-        article.pending_since = None
-    article.pending_removal = verdict.pending_removal.value if verdict.pending_removal else None
-    article.pending_count = verdict.pending_count
-    if verdict.pending_removal is None:
-        article.pending_since = None
-    elif article.pending_since is None:
-        article.pending_since = at
-    article.pending_degraded_sha = verdict.pending_degraded_sha
-    if verdict.status is ArticleStatus.UNREACHABLE and article.unreachable_since is None:
-        article.unreachable_since = at
-    elif verdict.status is not ArticleStatus.UNREACHABLE:
-        article.unreachable_since = None
-    if verdict.cleared_removal:
-        article.removal = None
-        article.removed_at = None
-    if observation.seen in (Seen.CONTENT, Seen.MOVED) and exchange.status == 200:
-        article.fetch_url = exchange.final_url
-        article.etag = exchange.header("etag")
-        article.last_modified_header = exchange.header("last-modified")
-        article.last_full_fetch = at
-
-    rows = []
-    for spec in verdict.events:
-        detail = dict(spec.detail)
-        from_id: int | None = None
-        to_id: int | None = None
-        if spec.kind is ChangeKind.MOVED:
-            added = _add_alias(session, article, final_norm, "moved_to", at)
-            detail.update({"from": article.url, "to": final_norm, "alias_added": added})
-        if spec.kind in (ChangeKind.EDITED, ChangeKind.RESTORED) and verdict.new_version:
-            from_id = previous.id if previous is not None else None
-            to_id = version.id if version is not None else None
-            if previous is not None and version is not None:
-                stats = diff_stats(diff_text(previous.text, version.text))
-                detail.update(
-                    {
-                        "chars_added": stats.chars_added,
-                        "chars_removed": stats.chars_removed,
-                        "words_added": stats.words_added,
-                        "words_removed": stats.words_removed,
-                    }
-                )
-        elif spec.kind is ChangeKind.DISCOVERED:
-            to_id = version.id if version is not None else None
-        elif spec.kind is ChangeKind.REMOVED:
-            from_id = version.id if version is not None else None
-            detail["first_seen_missing"] = (
-                article.removed_at.isoformat() if article.removed_at else None
-            )
-            detail["status"] = exchange.status
-            if observation.note:
-                detail["note"] = observation.note
-        row = ChangeEvent(
-            article_id=article.id,
-            capture_id=capture.id,
-            kind=spec.kind.value,
-            how=list(spec.how),
-            at=at,
-            from_version_id=from_id,
-            to_version_id=to_id,
-            detail=detail,
-        )
-        session.add(row)
-        rows.append(row)
-    session.flush()
-    return rows
 
 
 def _result_of(session: Session, capture: Capture, *, duplicate: bool) -> CaptureResult:

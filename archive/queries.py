@@ -3,19 +3,20 @@ open, commit or roll it back: the caller owns the transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from archive.errors import BadInput, NotFound
 from archive.models import (
     Article,
     ArticleUrl,
     Capture,
+    CaptureOutcome,
     ChangeEvent,
     Source,
     Version,
@@ -34,15 +35,27 @@ def find_article(session: Session, url_or_id: str | int) -> Article:
         url = normalize_url(str(url_or_id))
     except BadInput as exc:
         raise NotFound(f"{url_or_id!r} is neither an article id nor an absolute URL") from exc
+    article = article_by_url(session, url)
+    if article is None:
+        raise NotFound(f"no archived article at {url_or_id}")
+    return article
+
+
+def article_by_url(session: Session, url: str) -> Article | None:
+    """The article known under `url` (already normalized: canonical URL or any alias)."""
     stmt = (
         select(Article)
         .join(ArticleUrl, ArticleUrl.article_id == Article.id)
         .where(ArticleUrl.url == url)
     )
-    article = session.scalars(stmt).first()
-    if article is None:
-        raise NotFound(f"no archived article at {url_or_id}")
-    return article
+    return session.scalars(stmt).first()
+
+
+def current_version_of(session: Session, article: Article) -> Version | None:
+    """The article's latest version; None before its first."""
+    if article.current_version_id is None:
+        return None
+    return session.get(Version, article.current_version_id)
 
 
 def versions_of(session: Session, article_id: int) -> list[Version]:
@@ -51,11 +64,29 @@ def versions_of(session: Session, article_id: int) -> list[Version]:
 
 
 def version_by_n(session: Session, article_id: int, n: int) -> Version:
+    """Version `n` (1, 2, …) of an article; NotFound names the numbers it does have."""
     stmt = select(Version).where(Version.article_id == article_id, Version.n == n)
     version = session.scalars(stmt).first()
     if version is None:
-        raise NotFound(f"article {article_id} has no version {n}")
+        article = session.get(Article, article_id)
+        count = article.version_count if article is not None else 0
+        held = f"it has versions 1 to {count}" if count else "it has no version yet"
+        raise NotFound(f"article {article_id} has no version {n}; {held}")
     return version
+
+
+def versions_by_id(
+    session: Session, ids: Iterable[int | None], *, with_text: bool = True
+) -> dict[int, Version]:
+    """Versions by id (None and unknown ids are skipped). Without text, the compressed
+    body is not loaded until something reads it (lists need titles, not bodies)."""
+    wanted = {vid for vid in ids if vid}
+    if not wanted:
+        return {}
+    stmt = select(Version).where(Version.id.in_(sorted(wanted)))
+    if not with_text:
+        stmt = stmt.options(defer(Version.text_z))
+    return {v.id: v for v in session.scalars(stmt)}
 
 
 def events_of(session: Session, article_id: int) -> list[ChangeEvent]:
@@ -114,6 +145,16 @@ class ChangeRow:
     source: str
     from_n: int | None
     to_n: int | None
+
+    @property
+    def version_ids(self) -> tuple[int | None, int | None, int | None]:
+        """The versions the event concerns: the one it led to, the one it left, and the
+        article's current one (for `versions_by_id`)."""
+        return (
+            self.event.to_version_id,
+            self.event.from_version_id,
+            self.article.current_version_id,
+        )
 
 
 def list_changes(
@@ -196,6 +237,14 @@ def source_stats(session: Session) -> list[dict[str, Any]]:
     return out
 
 
+def source_by_name(session: Session, name: str) -> Source | None:
+    return session.scalars(select(Source).where(Source.name == name)).first()
+
+
+def sources_named(session: Session, names: Sequence[str]) -> list[Source]:
+    return list(session.scalars(select(Source).where(Source.name.in_(list(names)))))
+
+
 def upsert_source(
     session: Session,
     *,
@@ -207,7 +256,7 @@ def upsert_source(
     enabled: bool = True,
 ) -> Source:
     """Create or update a source from its sources.toml entry."""
-    source = session.scalars(select(Source).where(Source.name == name)).first()
+    source = source_by_name(session, name)
     if source is None:
         source = Source(
             name=name,
@@ -246,8 +295,53 @@ def due_articles(
     return list(session.scalars(stmt))
 
 
+def known_urls(session: Session, source_name: str) -> set[str]:
+    """Normalized URLs the archive already has for a source: every URL an article is
+    known under, and every URL captured without becoming an article (outside the topic,
+    not an article), except failed or blocked fetches, which discovery may try again."""
+    source = source_by_name(session, source_name)
+    if source is None:
+        return set()
+    urls = set(
+        session.scalars(
+            select(ArticleUrl.url)
+            .join(Article, Article.id == ArticleUrl.article_id)
+            .where(Article.source_id == source.id)
+        )
+    )
+    not_articles = session.scalars(
+        select(Capture.requested_url)
+        .where(
+            Capture.source_id == source.id,
+            Capture.article_id.is_(None),
+            Capture.outcome.not_in(
+                [CaptureOutcome.UNREACHABLE.value, CaptureOutcome.BLOCKED.value]
+            ),
+        )
+        .distinct()
+    )
+    for raw in not_articles:
+        try:
+            urls.add(normalize_url(raw))
+        except BadInput:
+            continue
+    return urls
+
+
 def capture_by_id(session: Session, capture_id: int) -> Capture:
     capture = session.get(Capture, capture_id)
     if capture is None:
         raise NotFound(f"no capture with id {capture_id}")
     return capture
+
+
+def first_response_with_payload(session: Session, payload_sha256: str) -> Capture | None:
+    """The first capture stored as a WARC `response` with this payload: the record a
+    revisit of the same bytes refers to."""
+    stmt = (
+        select(Capture)
+        .where(Capture.payload_sha256 == payload_sha256, Capture.warc_type == "response")
+        .order_by(Capture.id)
+        .limit(1)
+    )
+    return session.scalars(stmt).first()
