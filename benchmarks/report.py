@@ -106,6 +106,9 @@ def table(results: dict[str, Any]) -> str:
     def row(what: str, value: str, target: str = "—", verdict: str = "") -> None:
         rows.append((what, value, target, verdict))
 
+    site = results.get("site", {})
+    if "content_note" in site:
+        row("Site content", f"{site['articles']} articles made from {site['content_note']}")
     limit = ext["trafilatura_only"]["pages_per_s"]
     row(
         f"Extraction limit: trafilatura alone, {workers} processes",

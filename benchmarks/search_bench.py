@@ -4,9 +4,10 @@
 
 Builds `--versions` search documents from the shared fixture pages (../shared/fixtures,
 read in place: 31 pages in German, English, Spanish and French, and 20 Khmer news
-articles), indexes them in batches the size the indexer uses, then runs a fixed set
-of queries (words common and rare, phrases, OR, exclusions, Khmer, filters, sort by
-date, deep pages, every version) several times each and reports p50/p95/p99 latency.
+articles; in a bare clone, the demo's own articles), indexes them in batches the size
+the indexer uses, then runs a fixed set of queries (words common and rare, phrases,
+OR, exclusions, Khmer, filters, sort by date, deep pages, every version) several times
+each and reports p50/p95/p99 latency.
 Results are printed and written as JSON to benchmarks/results/.
 
 Synthetic, so read the figures with that in mind: every fixture text is reused about
@@ -55,10 +56,16 @@ class BaseText:
     lang: str | None
 
 
-def load_fixtures() -> list[BaseText]:
+def load_fixtures(content: str = "auto") -> list[BaseText]:
+    """The texts the synthetic archive varies: the fixture pages, or in a bare clone
+    (or with `content="demo"`) the demo's own articles."""
+    from benchmarks.site import choose_content
+
+    if choose_content(content, FIXTURES) == "demo":
+        from presswatch.demo.content import DEMO_ARTICLES
+
+        return [BaseText(a.title, "\n".join(a.paragraphs), a.lang) for a in DEMO_ARTICLES]
     manifest = FIXTURES / "pages.json"
-    if not manifest.exists():
-        sys.exit(f"fixtures not found at {FIXTURES}")
     out = []
     for entry in json.loads(manifest.read_text(encoding="utf-8"))["pages"]:
         body = (FIXTURES / entry["file"]).read_bytes()
@@ -187,7 +194,7 @@ def make(kind: str, workdir: Path) -> SearchBackend:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    bases = load_fixtures()
+    bases = load_fixtures(getattr(args, "content", "auto"))
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="pw-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     backend = make(args.backend, workdir)

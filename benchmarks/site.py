@@ -1,14 +1,18 @@
-"""The benchmark's news site: N articles made from the real pages in ../shared/fixtures,
-served over HTTP on 127.0.0.1 by a separate process.
+"""The benchmark's content for the local news site (presswatch.demo.site): N articles
+made from page templates, served by that site in a process of its own.
 
-Owns: turning each fixture page into a template (its article blocks found by our own
-extractor, title and canonical URL made into slots), making N distinct articles from
-those templates (blocks swapped, two article-unique paragraphs with their own numbers
-and a made-up name inserted, a distinct headline), the site around them (robots.txt, a
-sitemap index with sitemaps of 1,000 URLs, an RSS feed, a home page), conditional
-requests (ETag / Last-Modified, switchable off for the full-fetch path), counting the
-bytes it sends and receives, and the mutations quality.py asks for (edits of three
-sizes, a headline change, ad/timestamp noise, 404, 410, redirect home, soft-404, 503).
+Owns: turning a page into a template (its article blocks found by our own extractor,
+title and canonical URL made into slots), where the templates come from (the real pages
+in ../shared/fixtures; in a bare clone, which has none, the demo's own English and Khmer
+articles rendered by the site's page renderer), making N distinct articles from them
+(blocks swapped, two article-unique paragraphs with their own numbers and a made-up
+name inserted, a distinct headline), and the edits quality.py asks for (three sizes, a
+headline change, ad/timestamp noise); the failure modes (404, 410, redirect home,
+soft-404, 503) are the site's own `Mode`s.
+
+The site around the articles (robots.txt, sitemaps of 1,000 URLs, the feed, the home
+page, conditional requests and their switch, counting bytes) is presswatch.demo.site's,
+the same server the demo and the crawl tests use.
 
 Must not: copy fixtures anywhere (they are read in place, never written), reach the
 network beyond 127.0.0.1, or decide what a mutation should be detected as (quality.py
@@ -17,62 +21,53 @@ holds the ground truth).
 Why a subprocess: the crawler under test runs its reactor, writer thread and
 extraction pool in the benchmark's process; a site in a thread there would take the GIL
 from them and blur the figures. The site's own CPU time is reported next to them.
-The parent drives it through `/_bench/...` endpoints, which are not counted.
+The parent drives it through the site's `/_site/...` endpoints, which are not counted.
 
-    python -m benchmarks.site --size 50          # serve until Ctrl-C, print the port
+    python -m benchmarks.site --size 50 [--content auto|fixtures|demo]   # serve until Ctrl-C
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import html
 import json
-import os
 import random
 import re
-import subprocess
 import sys
-import threading
-import time
-import urllib.request
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime, parsedate_to_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import lxml.etree
 import lxml.html
 
+from presswatch.demo import pages
+from presswatch.demo.site import (
+    Entry,
+    LocalSite,
+    Mode,
+    SiteProcess,
+    serve_child,
+    traffic,
+)
+
+__all__ = ["BenchSite", "Edit", "Mode", "traffic"]
+
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO.parent / "shared" / "fixtures"
-SITE_NAME = "The Bench Courier"
-SITEMAP_PAGE = 1000  # URLs per sitemap file, as WordPress and most CMSs write them
+BENCH = pages.Outlet(name="The Bench Courier")
 FEED_ITEMS = 50
 HOME_ITEMS = 30
 ARTICLE_PATTERN = r"^https?://127\.0\.0\.1(:\d+)?/news/\d{4}/\d{2}/story-\d{5}/$"
+STARTED = datetime(2026, 1, 5, 6, 0, tzinfo=UTC)
+CONTENTS = ("auto", "fixtures", "demo")
 
 TITLE_SLOT = "PWBENCHTITLESLOT"
 URL_SLOT = "PWBENCHURLSLOT"
 _MARKER = re.compile(r"<!--pw(block|noise|foot):?(\d*)-->")
-
-
-class Mode:
-    """How an article answers (strings, so they travel as JSON)."""
-
-    OK = "ok"
-    NOT_FOUND = "404"
-    GONE = "410"
-    REDIRECT_HOME = "redirect_home"
-    SOFT_404 = "soft_404"
-    UNAVAILABLE = "503"
-    ALL = (OK, NOT_FOUND, GONE, REDIRECT_HOME, SOFT_404, UNAVAILABLE)
 
 
 class Edit:
@@ -86,7 +81,7 @@ class Edit:
     ALL = (SMALL, MEDIUM, LARGE, HEADLINE, NOISE)
 
 
-# -- templates made from the fixture pages ---------------------------------------------
+# -- templates made from pages ---------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,7 +221,7 @@ def load_templates(fixtures: Path = FIXTURES) -> list[Template]:
     return out
 
 
-# -- articles ---------------------------------------------------------------------------
+# -- article-unique text --------------------------------------------------------------
 
 _SYLLABLES = ("ka", "ro", "mi", "sen", "tha", "vu", "lo", "dar", "pe", "ni")
 _PLACES = (
@@ -292,49 +287,105 @@ def unique_paragraph(rng: random.Random, index: int, lang: str, variant: int) ->
     )
 
 
+# -- where the templates come from ----------------------------------------------------
+
+# Khmer words that every article made from a demo Khmer page carries in its headline.
+DEMO_SEARCH_WORDS = {
+    "police-rescue-120-workers-from-preah-sihanouk-scam-site": ("ពលករ", "ព្រះសីហនុ"),
+    "government-forms-special-committee-against-human-trafficking": ("គណៈកម្មការ",),
+    "victims-describe-torture-inside-scam-building": ("ទារុណកម្ម",),
+}
+
+
+def demo_templates() -> list[Template]:
+    """Templates from our own content, for a bare clone: the demo's English and Khmer
+    articles as the demo site renders them (presswatch.demo.pages), churn left out."""
+    from presswatch.demo.content import DEMO_ARTICLES
+    from presswatch.demo.site import LEDGER
+
+    out = []
+    for a in DEMO_ARTICLES:
+        published = (STARTED - timedelta(hours=a.age_hours)).isoformat()
+        url = f"https://ledger.example/{a.lang}/2026/01/{a.slug}/"
+        page = pages.article_page(
+            LEDGER,
+            pages.ArticlePage(
+                title=a.title,
+                paragraphs=a.paragraphs,
+                lang=a.lang,
+                byline=a.byline,
+                author=a.byline.removeprefix("By ").removeprefix("ដោយ "),
+                published=published,
+                section=a.section,
+                canonical=url,
+                comments=a.comments,
+            ),
+        )
+        words = DEMO_SEARCH_WORDS.get(a.slug, ())
+        out.append(build_template(a.slug, page.encode("utf-8"), url, words))
+    return out
+
+
+def choose_content(kind: str = "auto", fixtures: Path = FIXTURES) -> str:
+    """Which templates the site is made of: "fixtures" when ../shared/fixtures is there
+    (or asked for), else "demo"."""
+    if kind not in CONTENTS:
+        raise ValueError(f"content {kind!r}: use one of {', '.join(CONTENTS)}")
+    present = (fixtures / "pages.json").exists()
+    if kind == "fixtures" and not present:
+        raise FileNotFoundError(f"--content fixtures: no pages.json in {fixtures}")
+    if kind == "auto":
+        return "fixtures" if present else "demo"
+    return kind
+
+
+def describe_content(kind: str, templates: list[Template]) -> str:
+    if kind == "fixtures":
+        return f"{len(templates)} real pages of ../shared/fixtures"
+    return (
+        f"our own demo articles ({len(templates)} pages in English and Khmer, "
+        "presswatch.demo.content): ../shared/fixtures not used"
+    )
+
+
+# -- articles ---------------------------------------------------------------------------
+
+
 @dataclass
-class ArticleState:
+class Story:
+    """What one article is made of; the site's `Entry` carries it as `item`."""
+
     index: int
     template: int
-    lang: str
-    path: str
-    title: str
     order: list[int | None]  # block slot -> block index (None: block removed)
     unique: list[str]
     insert_after: tuple[int, int]  # block slots after which the unique paragraphs go
-    published: datetime
-    modified: datetime
-    revision: int = 1
     noise: int = 0
-    mode: str = Mode.OK
     extra: list[str] = field(default_factory=list)  # paragraphs appended by edits
-    cache: tuple[bytes, str] | None = None  # rendered bytes and their ETag
-
-    def manifest(self, base_url: str) -> dict[str, Any]:
-        return {
-            "index": self.index,
-            "url": base_url.rstrip("/") + self.path,
-            "path": self.path,
-            "template": self.template,
-            "lang": self.lang,
-            "title": self.title,
-            "codename": codename(self.index),
-        }
+    cache: bytes | None = None  # the rendered page
 
 
-class SiteContent:
-    """The site's articles and pages; deterministic for (templates, size, seed)."""
+class BenchContent:
+    """The site's articles and their pages; deterministic for (templates, size, seed)."""
 
-    def __init__(self, templates: list[Template], size: int, seed: int, started: datetime):
+    outlet = BENCH
+    article_pattern = ARTICLE_PATTERN
+
+    def __init__(self, templates: list[Template], size: int, seed: int, content: str) -> None:
         self.templates = templates
-        self.started = started
+        self.size = size
         self.seed = seed
-        self.articles: list[ArticleState] = []
-        rng = random.Random(seed)
-        for index in range(size):
-            t = index % len(templates)
-            tpl = templates[t]
-            published = started - timedelta(minutes=37 * (size - index))
+        self.content = content
+        self.keys: list[str] = []
+
+    def entries(self, started: datetime) -> list[Entry]:
+        self.started = started
+        rng = random.Random(self.seed)
+        out = []
+        for index in range(self.size):
+            t = index % len(self.templates)
+            tpl = self.templates[t]
+            published = started - timedelta(minutes=37 * (self.size - index))
             order: list[int | None] = list(range(len(tpl.blocks)))
             if len(order) >= 3:
                 a, b = rng.sample(range(len(order)), 2)
@@ -343,32 +394,32 @@ class SiteContent:
             first = rng.randrange(slots)
             insert_after = (first, rng.randrange(slots))
             unique = [unique_paragraph(rng, index, tpl.lang, v) for v in (1, 2)]
-            self.articles.append(
-                ArticleState(
-                    index=index,
-                    template=t,
+            story = Story(index, t, order, unique, insert_after)
+            key = f"story-{index:05d}"
+            self.keys.append(key)
+            out.append(
+                Entry(
+                    key=key,
+                    path=f"/news/{published:%Y/%m}/{key}/",
                     lang=tpl.lang,
-                    path=f"/news/{published:%Y/%m}/story-{index:05d}/",
                     title=f"{tpl.title} — {codename(index)} report {index}",
-                    order=order,
-                    unique=unique,
-                    insert_after=insert_after,
                     published=published,
-                    modified=published,
+                    item=story,
                 )
             )
-        self.by_path = {a.path: a for a in self.articles}
-        self.validators = True
+        return out
 
-    # -- rendering ---------------------------------------------------------------------
+    def chrome(self, site: LocalSite) -> pages.Chrome:
+        return pages.Chrome()  # the benchmark's pages carry their churn in the template
 
-    def render(self, article: ArticleState, base_url: str) -> tuple[bytes, str]:
-        if article.cache is not None:
-            return article.cache
-        tpl = self.templates[article.template]
+    def render(self, site: LocalSite, entry: Entry) -> bytes:
+        story: Story = entry.item
+        if story.cache is not None:
+            return story.cache
+        tpl = self.templates[story.template]
         out: list[str] = []
-        title = html.escape(article.title, quote=True)
-        url = base_url.rstrip("/") + article.path
+        title = html.escape(entry.title, quote=True)
+        url = site.base_url.rstrip("/") + entry.path
         for i, part in enumerate(tpl.parts):
             if i % 2 == 0:
                 out.append(part.replace(TITLE_SLOT, title).replace(URL_SLOT, url))
@@ -376,141 +427,118 @@ class SiteContent:
             kind, _, num = part.partition(":")
             if kind == "block":
                 slot = int(num)
-                if slot < len(article.order) and article.order[slot] is not None:
-                    out.append(tpl.blocks[article.order[slot]])  # type: ignore[index]
-                for j, after in enumerate(article.insert_after):
+                if slot < len(story.order) and story.order[slot] is not None:
+                    out.append(tpl.blocks[story.order[slot]])  # type: ignore[index]
+                for j, after in enumerate(story.insert_after):
                     if after == slot:
-                        out.append(f"<p>{html.escape(article.unique[j])}</p>")
-                if slot == max(len(article.order) - 1, 0):
-                    out.extend(f"<p>{html.escape(p)}</p>" for p in article.extra)
+                        out.append(f"<p>{html.escape(story.unique[j])}</p>")
+                if slot == max(len(story.order) - 1, 0):
+                    out.extend(f"<p>{html.escape(p)}</p>" for p in story.extra)
             elif kind == "noise":
-                n = article.index * 7 + article.noise
+                n = story.index * 7 + story.noise
                 out.append(
                     f'<div class="advertisement ad-slot"><span>Advertisement</span> '
                     f'<a href="/ads/{n % 97}">{_ADS[n % len(_ADS)]}</a></div>'
                 )
             elif kind == "foot":
-                generated = self.started + timedelta(minutes=11 * article.noise)
-                views = 1000 + 17 * article.noise + article.index % 13
+                generated = self.started + timedelta(minutes=11 * story.noise)
+                views = 1000 + 17 * story.noise + story.index % 13
                 out.append(
                     f'<div class="site-meta"><p>Page generated {generated:%Y-%m-%d %H:%M:%S} '
-                    f"UTC</p><p>{views} readers</p><script>window.__pv={n_hash(article)};"
+                    f"UTC</p><p>{views} readers</p><script>window.__pv={n_hash(story)};"
                     "</script></div>"
                 )
-        body = "".join(out).encode("utf-8")
-        etag = '"' + hashlib.sha1(body).hexdigest()[:20] + '"'
-        article.cache = (body, etag)
-        return article.cache
+        story.cache = "".join(out).encode("utf-8")
+        return story.cache
 
-    def soft_404(self, lang: str) -> bytes:
-        if lang == "km":
-            heading, text = "រកមិនឃើញទំព័រ", "សូមអភ័យទោស ទំព័រដែលអ្នកកំពុងស្វែងរកមិនមាន។"
-        else:
-            heading = "Page not found"
-            text = "Sorry, the page you are looking for could not be found."
-        return (
-            f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>{heading}'
-            f' | {SITE_NAME}</title></head><body><header><a href="/">{SITE_NAME}</a></header>'
-            f'<main><h1>{heading}</h1><p>{text}</p><p><a href="/">Home</a></p></main>'
-            "</body></html>"
-        ).encode()
+    def manifest(self, site: LocalSite) -> dict[str, Any]:
+        base = site.base_url.rstrip("/")
+        articles = []
+        for key in self.keys:
+            entry = site.entry(key)
+            story: Story = entry.item
+            articles.append(
+                {
+                    "index": story.index,
+                    "url": base + entry.path,
+                    "path": entry.path,
+                    "template": story.template,
+                    "lang": entry.lang,
+                    "title": entry.title,
+                    "codename": codename(story.index),
+                }
+            )
+        return {
+            "base_url": site.base_url,
+            "content": self.content,
+            "content_note": describe_content(self.content, self.templates),
+            "articles": articles,
+            "templates": [
+                {
+                    "name": t.name,
+                    "lang": t.lang,
+                    "title": t.title,
+                    "blocks": len(t.blocks),
+                    "search_words": list(t.search_words),
+                }
+                for t in self.templates
+            ],
+        }
 
-    def live(self) -> list[ArticleState]:
-        return [a for a in self.articles if a.mode == Mode.OK]
-
-    def home(self, base_url: str) -> bytes:
-        newest = sorted(self.live(), key=lambda a: a.published, reverse=True)[:HOME_ITEMS]
-        links = "".join(f'<li><a href="{a.path}">{html.escape(a.title)}</a></li>' for a in newest)
-        return (
-            f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{SITE_NAME}'
-            f'</title><meta property="og:type" content="website"></head><body><header>'
-            f"<h1>{SITE_NAME}</h1></header><main><h2>Latest</h2><ul>{links}</ul></main>"
-            "</body></html>"
-        ).encode()
-
-    def robots(self, base_url: str) -> bytes:
-        return f"User-agent: *\nAllow: /\nSitemap: {base_url}sitemap_index.xml\n".encode()
-
-    def sitemap_index(self, base_url: str) -> bytes:
-        files = max(1, -(-len(self.articles) // SITEMAP_PAGE))
-        items = "".join(
-            f"<sitemap><loc>{base_url}sitemaps/posts-{k + 1}.xml</loc></sitemap>"
-            for k in range(files)
-        )
-        return (
-            '<?xml version="1.0" encoding="UTF-8"?><sitemapindex '
-            f'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{items}</sitemapindex>'
-        ).encode()
-
-    def sitemap(self, base_url: str, k: int) -> bytes | None:
-        chunk = self.articles[(k - 1) * SITEMAP_PAGE : k * SITEMAP_PAGE]
-        if k < 1 or not chunk:
-            return None
-        urls = "".join(
-            f"<url><loc>{base_url.rstrip('/')}{a.path}</loc>"
-            f"<lastmod>{a.published.isoformat()}</lastmod></url>"
-            for a in chunk
-        )
-        return (
-            '<?xml version="1.0" encoding="UTF-8"?><urlset '
-            f'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'
-        ).encode()
-
-    def feed(self, base_url: str) -> bytes:
-        newest = sorted(self.live(), key=lambda a: a.published, reverse=True)[:FEED_ITEMS]
-        items = "".join(
-            f"<item><title>{html.escape(a.title)}</title>"
-            f"<link>{base_url.rstrip('/')}{a.path}</link>"
-            f"<guid>{base_url.rstrip('/')}{a.path}</guid>"
-            f"<pubDate>{format_datetime(a.published)}</pubDate></item>"
-            for a in newest
-        )
-        return (
-            '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
-            f"<title>{SITE_NAME}</title><link>{base_url}</link><description>News"
-            f"</description>{items}</channel></rss>"
-        ).encode()
+    def control(self, site: LocalSite, name: str, payload: dict[str, Any]) -> Any:
+        if name == "manifest":
+            return self.manifest(site)
+        if name.startswith("page/"):
+            return self.render(site, site.entry(self.keys[int(name.removeprefix("page/"))]))
+        if name == "mutate":
+            now = datetime.now(UTC)
+            for item in payload["mutations"]:
+                self.mutate(site, int(item["index"]), str(item["action"]), now)
+            return {"ok": True}
+        return None
 
     # -- mutations ---------------------------------------------------------------------
 
-    def mutate(self, index: int, action: str, now: datetime) -> None:
-        article = self.articles[index]
-        rng = random.Random(f"{self.seed}:{index}:{action}:{article.revision}")
-        if action in Mode.ALL:
-            article.mode = action
+    def mutate(self, site: LocalSite, index: int, action: str, now: datetime) -> None:
+        key = self.keys[index]
+        entry = site.entry(key)
+        story: Story = entry.item
+        if action in {m.value for m in Mode}:
+            site.set_mode(key, action)
             return
+        rng = random.Random(f"{self.seed}:{index}:{action}:{entry.revision}")
         if action == Edit.SMALL:
             # One number in one sentence: "… 412 people had been …" becomes 413 or so.
-            article.unique[0] = re.sub(
+            story.unique[0] = re.sub(
                 r"\d+|[០-៩]+",
                 lambda m: _bump(m.group(0), rng.randint(1, 9)),
-                article.unique[0],
+                story.unique[0],
                 count=1,
             )
         elif action == Edit.MEDIUM:
-            article.unique[1] = unique_paragraph(rng, article.index, article.lang, 3)
-            article.extra.append(
+            story.unique[1] = unique_paragraph(rng, index, entry.lang, 3)
+            story.extra.append(
                 "Correction: an earlier version of this article misstated the number of "
-                f"cases under review in report {article.index}; the figures have been "
+                f"cases under review in report {index}; the figures have been "
                 "updated after the ministry revised its count."
-                if article.lang != "km"
+                if entry.lang != "km"
                 else f"ការកែតម្រូវ៖ អត្ថបទមុននេះបានរាយការណ៍ខុសអំពីចំនួនករណី "
-                f"{str(article.index).translate(_KM_DIGITS)} ហើយតួលេខត្រូវបានកែប្រែ។"
+                f"{str(index).translate(_KM_DIGITS)} ហើយតួលេខត្រូវបានកែប្រែ។"
             )
         elif action == Edit.LARGE:
-            for slot in range(0, len(article.order), 2):
-                article.order[slot] = None
-            article.unique = [unique_paragraph(rng, article.index, article.lang, v) for v in (4, 5)]
+            for slot in range(0, len(story.order), 2):
+                story.order[slot] = None
+            story.unique = [unique_paragraph(rng, index, entry.lang, v) for v in (4, 5)]
         elif action == Edit.HEADLINE:
-            tpl = self.templates[article.template]
-            article.title = f"{codename(article.index)} report {article.index}: {tpl.title}"
+            tpl = self.templates[story.template]
+            entry.title = f"{codename(index)} report {index}: {tpl.title}"
         elif action == Edit.NOISE:
-            article.noise += 1
+            story.noise += 1
         else:
-            raise ValueError(f"unknown mutation {action!r}: use one of {Mode.ALL + Edit.ALL}")
-        article.revision += 1
-        article.modified = max(now.replace(microsecond=0), article.modified + timedelta(seconds=1))
-        article.cache = None
+            modes = tuple(m.value for m in Mode)
+            raise ValueError(f"unknown mutation {action!r}: use one of {modes + Edit.ALL}")
+        story.cache = None
+        site.touch(key, now=now)
 
 
 def _bump(number: str, by: int) -> str:
@@ -520,362 +548,44 @@ def _bump(number: str, by: int) -> str:
     return str(int(western) + by).translate(_KM_DIGITS)
 
 
-def n_hash(article: ArticleState) -> int:
-    return (article.index * 2654435761 + article.noise * 40503) % 1_000_003
+def n_hash(story: Story) -> int:
+    return (story.index * 2654435761 + story.noise * 40503) % 1_000_003
 
 
-# -- the server -------------------------------------------------------------------------
+# -- the process ------------------------------------------------------------------------
 
 
-class Tally:
-    """Requests and bytes, by kind of URL; read and diffed by the benchmark."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.requests: Counter[str] = Counter()
-        self.sent: Counter[str] = Counter()
-        self.received: Counter[str] = Counter()
-        self.statuses: Counter[str] = Counter()
-
-    def add(self, kind: str, status: int, sent: int, received: int, agent: str) -> None:
-        with self.lock:
-            self.requests[kind] += 1
-            self.sent[kind] += sent
-            self.received[kind] += received
-            self.statuses[f"{kind}:{status}"] += 1
-            self.requests[f"agent:{agent}"] += 1
-
-    def snapshot(self) -> dict[str, Any]:
-        with self.lock:
-            return {
-                "requests": dict(self.requests),
-                "sent": dict(self.sent),
-                "received": dict(self.received),
-                "statuses": dict(self.statuses),
-                "cpu_s": time.process_time(),
-            }
+def build_site(size: int, seed: int, content: str = "auto") -> LocalSite:
+    kind = choose_content(content)
+    templates = load_templates() if kind == "fixtures" else demo_templates()
+    return LocalSite(
+        BenchContent(templates, size, seed, kind),
+        started=STARTED,
+        listing_size=HOME_ITEMS,
+        feed_items=FEED_ITEMS,
+        news_sitemap=False,
+        server_name="BenchCourier/1.0",
+    )
 
 
-class _CountingWriter:
-    """Wraps the socket writer so every byte on the wire is counted, headers included."""
+class BenchSite(SiteProcess):
+    """The benchmark site in a subprocess, driven through its control endpoints."""
 
-    def __init__(self, raw: Any) -> None:
-        self.raw = raw
-        self.count = 0
-
-    def write(self, data: bytes) -> int:
-        self.count += len(data)
-        return int(self.raw.write(data))
-
-    def flush(self) -> None:
-        self.raw.flush()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.raw, name)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "BenchCourier/1.0"
-    content: SiteContent
-    tally: Tally
-    lock: threading.Lock
-    base_url: str
-
-    def setup(self) -> None:
-        super().setup()
-        self.wfile = _CountingWriter(self.wfile)  # type: ignore[assignment]
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        return  # the tally is the log
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        self._serve(head=False)
-
-    def do_HEAD(self) -> None:  # noqa: N802
-        self._serve(head=True)
-
-    def do_POST(self) -> None:  # noqa: N802
-        length = int(self.headers.get("Content-Length") or 0)
-        payload = json.loads(self.rfile.read(length) or b"{}")
-        path = urlsplit(self.path).path
-        answer: dict[str, Any] = {"ok": True}
-        with self.lock:
-            if path == "/_bench/mutate":
-                now = datetime.now(UTC)
-                for item in payload["mutations"]:
-                    self.content.mutate(int(item["index"]), str(item["action"]), now)
-            elif path == "/_bench/validators":
-                self.content.validators = bool(payload["on"])
-            else:
-                answer = {"ok": False, "error": f"no control endpoint {path}"}
-        self._control(200 if answer["ok"] else 404, json.dumps(answer).encode())
-
-    def _control(self, status: int, body: bytes, ctype: str = "application/json") -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _serve(self, *, head: bool) -> None:
-        path = urlsplit(self.path).path
-        if path.startswith("/_bench/"):
-            self._serve_control(path)
-            return
-        start = self.wfile.count  # type: ignore[attr-defined]
-        received = (
-            len(self.raw_requestline)  # type: ignore[attr-defined]
-            + sum(len(k) + len(v) + 4 for k, v in self.headers.items())
-            + 2
-        )
-        kind, status = self._serve_site(path, head=head)
-        agent = (self.headers.get("User-Agent") or "").split("/", 1)[0].split(" ", 1)[0]
-        self.tally.add(kind, status, self.wfile.count - start, received, agent or "none")  # type: ignore[attr-defined]
-
-    def _serve_control(self, path: str) -> None:
-        with self.lock:
-            if path == "/_bench/stats":
-                self._control(200, json.dumps(self.tally.snapshot()).encode())
-            elif path == "/_bench/manifest":
-                doc = {
-                    "base_url": self.base_url,
-                    "articles": [a.manifest(self.base_url) for a in self.content.articles],
-                    "templates": [
-                        {
-                            "name": t.name,
-                            "lang": t.lang,
-                            "title": t.title,
-                            "blocks": len(t.blocks),
-                            "search_words": list(t.search_words),
-                        }
-                        for t in self.content.templates
-                    ],
-                }
-                self._control(200, json.dumps(doc, ensure_ascii=False).encode())
-            elif path.startswith("/_bench/page/"):
-                index = int(path.rsplit("/", 1)[1])
-                body, _ = self.content.render(self.content.articles[index], self.base_url)
-                self._control(200, body, "text/html; charset=utf-8")
-            else:
-                self._control(404, b'{"ok": false}')
-
-    def _send(self, status: int, body: bytes, headers: list[tuple[str, str]], head: bool) -> None:
-        self.send_response(status)
-        for key, value in headers:
-            self.send_header(key, value)
-        if status != 304:
-            self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if body and not head and status != 304:
-            self.wfile.write(body)
-
-    def _serve_site(self, path: str, *, head: bool) -> tuple[str, int]:
-        content = self.content
-        xml = "application/xml; charset=utf-8"
-        html_type = "text/html; charset=utf-8"
-        with self.lock:
-            article = content.by_path.get(path)
-            if article is None:
-                documents: dict[str, Callable[[], tuple[bytes, str]]] = {
-                    "/robots.txt": lambda: (content.robots(self.base_url), "text/plain"),
-                    "/sitemap_index.xml": lambda: (content.sitemap_index(self.base_url), xml),
-                    "/feed/": lambda: (content.feed(self.base_url), "application/rss+xml"),
-                    "/": lambda: (content.home(self.base_url), html_type),
-                }
-                if path in documents:
-                    body, ctype = documents[path]()
-                    self._send(200, body, [("Content-Type", ctype)], head)
-                    return "discovery", 200
-                match = re.fullmatch(r"/sitemaps/posts-(\d+)\.xml", path)
-                doc = content.sitemap(self.base_url, int(match.group(1))) if match else None
-                if doc is not None:
-                    self._send(200, doc, [("Content-Type", xml)], head)
-                    return "discovery", 200
-                self._send(404, content.soft_404("en"), [("Content-Type", html_type)], head)
-                return "other", 404
-            mode = article.mode
-            if mode == Mode.NOT_FOUND:
-                self._send(404, content.soft_404(article.lang), [("Content-Type", html_type)], head)
-                return "article", 404
-            if mode == Mode.GONE:
-                self._send(410, b"<h1>Gone</h1>", [("Content-Type", html_type)], head)
-                return "article", 410
-            if mode == Mode.UNAVAILABLE:
-                headers = [("Content-Type", html_type), ("Retry-After", "0")]
-                self._send(503, b"<h1>Service Unavailable</h1>", headers, head)
-                return "article", 503
-            if mode == Mode.REDIRECT_HOME:
-                self._send(301, b"", [("Location", self.base_url)], head)
-                return "article", 301
-            if mode == Mode.SOFT_404:
-                self._send(200, content.soft_404(article.lang), [("Content-Type", html_type)], head)
-                return "article", 200
-            body, etag = content.render(article, self.base_url)
-            validators = content.validators
-            modified = article.modified
-        headers = [("Content-Type", html_type)]
-        if validators:
-            headers += [("ETag", etag), ("Last-Modified", format_datetime(modified, usegmt=True))]
-            if self._not_modified(etag, modified):
-                self._send(304, b"", headers, head)
-                return "article", 304
-        self._send(200, body, headers, head)
-        return "article", 200
-
-    def _not_modified(self, etag: str, modified: datetime) -> bool:
-        inm = self.headers.get("If-None-Match")
-        if inm is not None:
-            return etag in [t.strip() for t in inm.split(",")] or inm.strip() == "*"
-        ims = self.headers.get("If-Modified-Since")
-        if ims:
-            try:
-                return modified <= parsedate_to_datetime(ims)
-            except (TypeError, ValueError):
-                return False
-        return False
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return  # a client that hung up mid-answer is not the site's problem
-        super().handle_error(request, client_address)  # type: ignore[arg-type]
-
-
-def serve(size: int, seed: int, port: int = 0) -> None:
-    """Build the site and serve it until killed; prints one JSON line when ready."""
-    templates = load_templates()
-    started = datetime(2026, 1, 5, 6, 0, tzinfo=UTC)
-    content = SiteContent(templates, size, seed, started)
-
-    class Handler(_Handler):
-        pass
-
-    Handler.content = content
-    Handler.tally = Tally()
-    Handler.lock = threading.Lock()
-    server = _Server(("127.0.0.1", port), Handler)
-    Handler.base_url = f"http://127.0.0.1:{server.server_address[1]}/"
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
-    print(json.dumps({"port": server.server_address[1]}), flush=True)
-    server.serve_forever()
-
-
-def _exit_with_parent(parent: int) -> None:
-    """A benchmark that dies must not leave its site serving: follow the parent out."""
-    while os.getppid() == parent:
-        time.sleep(1)
-    os._exit(0)
-
-
-# -- the parent's side ------------------------------------------------------------------
-
-
-class BenchSite:
-    """Starts the site in a subprocess and drives it through its control endpoints."""
-
-    def __init__(self, size: int, seed: int = 20261124) -> None:
+    def __init__(self, size: int, seed: int = 20261124, content: str = "auto") -> None:
+        command = [sys.executable, "-m", "benchmarks.site", "--size", str(size)]
+        command += ["--seed", str(seed), "--content", content]
+        super().__init__(command, cwd=REPO)
         self.size = size
         self.seed = seed
-        self.process: subprocess.Popen[str] | None = None
-        self.port = 0
-
-    def start(self, timeout_s: float = 120) -> BenchSite:
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "benchmarks.site",
-                "--size",
-                str(self.size),
-                "--seed",
-                str(self.seed),
-            ],
-            cwd=REPO,
-            stdout=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        deadline = time.monotonic() + timeout_s
-        line = self.process.stdout.readline()
-        if not line or time.monotonic() > deadline:
-            self.stop()
-            raise RuntimeError("the benchmark site did not start (see its stderr above)")
-        self.port = int(json.loads(line)["port"])
-        return self
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
-
-    def __enter__(self) -> BenchSite:
-        return self.start() if self.process is None else self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
-
-    def _call(self, path: str, payload: dict[str, Any] | None = None) -> bytes:
-        data = json.dumps(payload).encode() if payload is not None else None
-        request = urllib.request.Request(
-            self.base_url.rstrip("/") + path,
-            data=data,
-            headers={"Content-Type": "application/json"} if data else {},
-        )
-        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - loopback
-            return bytes(response.read())
 
     def manifest(self) -> dict[str, Any]:
-        return dict(json.loads(self._call("/_bench/manifest")))
+        return dict(json.loads(self.call("manifest")))
 
     def page(self, index: int) -> bytes:
-        return self._call(f"/_bench/page/{index}")
-
-    def stats(self) -> dict[str, Any]:
-        return dict(json.loads(self._call("/_bench/stats")))
+        return self.call(f"page/{index}")
 
     def mutate(self, mutations: list[tuple[int, str]]) -> None:
-        self._call(
-            "/_bench/mutate",
-            {"mutations": [{"index": i, "action": a} for i, a in mutations]},
-        )
-
-    def set_validators(self, on: bool) -> None:
-        self._call("/_bench/validators", {"on": on})
-
-
-def traffic(before: dict[str, Any], after: dict[str, Any], kind: str = "article") -> dict[str, Any]:
-    """What the site served between two `stats()` snapshots, for one kind of URL."""
-
-    def diff(key: str) -> int:
-        return int(after[key].get(kind, 0)) - int(before[key].get(kind, 0))
-
-    statuses = {
-        k.split(":", 1)[1]: v - before["statuses"].get(k, 0)
-        for k, v in after["statuses"].items()
-        if k.startswith(f"{kind}:") and v - before["statuses"].get(k, 0)
-    }
-    return {
-        "requests": diff("requests"),
-        "bytes_sent": diff("sent"),
-        "bytes_received": diff("received"),
-        "statuses": statuses,
-        "site_cpu_s": round(after["cpu_s"] - before["cpu_s"], 2),
-    }
+        self.call("mutate", {"mutations": [{"index": i, "action": a} for i, a in mutations]})
 
 
 def main() -> None:
@@ -883,9 +593,10 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=20261124)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--content", choices=CONTENTS, default="auto")
     args = parser.parse_args()
     with contextlib.suppress(KeyboardInterrupt):
-        serve(args.size, args.seed, args.port)
+        serve_child(build_site(args.size, args.seed, args.content), args.port)
 
 
 if __name__ == "__main__":

@@ -1,15 +1,14 @@
 """Article pages and a small archive for the search tests.
 
-The pages are written here (realistic outlet templates: navigation, ads, related
-links, footers around the article) and recorded through `archive.capture.record_capture`
-like any crawl, so the search tests index what the archive really stores: extracted,
+The pages come from the local news site's renderer (presswatch.demo.pages: navigation,
+ads, related links, footers around the article, as outlets lay them out) and are
+recorded through `archive.capture.record_capture` like any crawl, so the search tests index what the archive really stores: extracted,
 normalized text, versions, removals. Fixture pages from ../shared/fixtures are read in
 place by the tests that use them, never copied.
 """
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +18,7 @@ from sqlalchemy import select
 from archive.capture import CaptureResult, Exchange, record_capture
 from archive.models import Article
 from archive.queries import upsert_source
+from presswatch.demo import pages
 from presswatch.runtime import Runtime
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
@@ -40,61 +40,56 @@ def english_page(
     paragraphs: list[str],
     raw_html: bool = False,
 ) -> str:
-    """An article page as English-language outlets in the region lay them out.
-    Paragraphs are HTML-escaped unless `raw_html`."""
-    body = "\n".join(f"<p>{p if raw_html else html.escape(p)}</p>" for p in paragraphs)
-    related = "".join(
-        f'<li><a href="/news/related-{i}/">Related: regional court hears case {i}</a></li>'
-        for i in range(4)
+    """An article page as English-language outlets in the region lay them out (the local
+    news site's renderer). Paragraphs are HTML-escaped unless `raw_html`."""
+    outlet = pages.Outlet(
+        name=site,
+        nav=tuple((f"/{s.lower()}/", s) for s in ("Politics", "Business", "World", "Opinion")),
+        footer=(f"© 2026 {site}. All rights reserved.",),
+        footer_links=(("/about/", "About us"), ("/contact/", "Contact")),
+        title_separator=" - ",
+        head_script="window.dataLayer = window.dataLayer || []; dataLayer.push({'page': 'article'});",
     )
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>{html.escape(title)} - {site}</title>
-<meta property="og:title" content="{html.escape(title)}">
-<meta property="article:published_time" content="{published}">
-<script>window.dataLayer = window.dataLayer || []; dataLayer.push({{'page': 'article'}});</script>
-</head><body>
-<header><a class="logo" href="/">{site}</a>
-<nav><a href="/">Home</a> <a href="/politics/">Politics</a> <a href="/business/">Business</a>
-<a href="/world/">World</a> <a href="/opinion/">Opinion</a></nav></header>
-<div class="ad-banner"><a href="https://ads.example/click?id=77">Advertisement: Best rates on
-condos in Phnom Penh, call now</a></div>
-<main><article class="post">
-<h1 class="entry-title">{html.escape(title)}</h1>
-<div class="byline">By {html.escape(byline)} · <time datetime="{published}">{published[:10]}</time></div>
-<div class="entry-content">
-{body}
-</div>
-<div class="share">Share this story: Facebook Twitter Telegram</div>
-</article>
-<aside class="related-posts"><h3>Related stories</h3><ul>{related}</ul></aside>
-</main>
-<footer><p>© 2026 {site}. All rights reserved.</p><a href="/about/">About us</a>
-<a href="/contact/">Contact</a></footer>
-</body></html>"""
+    article = pages.ArticlePage(
+        title=title,
+        paragraphs=paragraphs,
+        byline=f"By {byline}",
+        published=published,
+        share="Share this story: Facebook Twitter Telegram",
+        related=[
+            (f"/news/related-{i}/", f"Related: regional court hears case {i}") for i in range(4)
+        ],
+        related_heading="Related stories",
+        raw_html=raw_html,
+        article_class="post",
+        body_class="entry-content",
+    )
+    chrome = pages.Chrome(
+        ad="Best rates on condos in Phnom Penh, call now",
+        ad_href="https://ads.example/click?id=77",
+    )
+    return pages.article_page(outlet, article, chrome)
 
 
 def khmer_page(*, title: str, published: str, paragraphs: list[str]) -> str:
     """A Khmer news page (site chrome in Khmer too)."""
-    body = "\n".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
-    return f"""<!DOCTYPE html>
-<html lang="km"><head><meta charset="utf-8">
-<title>{html.escape(title)} - ព័ត៌មានខ្មែរ</title>
-<meta property="og:title" content="{html.escape(title)}">
-<meta property="article:published_time" content="{published}">
-</head><body>
-<header><nav><a href="/">ទំព័រដើម</a> | <a href="/category/news/">ព័ត៌មាន</a> |
-<a href="/category/sport/">កីឡា</a></nav></header>
-<aside class="sidebar"><h3>ព័ត៌មានថ្មីៗ</h3><ul><li>ផ្សាយពាណិជ្ជកម្ម</li></ul></aside>
-<main><article class="post">
-<h1 class="entry-title">{html.escape(title)}</h1>
-<div class="meta">ដោយ អ្នកយកព័ត៌មាន · <time datetime="{published[:10]}">{published[:10]}</time></div>
-<div class="entry-content">
-{body}
-</div>
-</article></main>
-<footer>រក្សាសិទ្ធិ © ២០២៦ ព័ត៌មានខ្មែរ</footer>
-</body></html>"""
+    outlet = pages.Outlet(
+        name="ព័ត៌មានខ្មែរ",
+        nav=(("/", "ទំព័រដើម"), ("/category/news/", "ព័ត៌មាន"), ("/category/sport/", "កីឡា")),
+        footer=("រក្សាសិទ្ធិ © ២០២៦ ព័ត៌មានខ្មែរ",),
+        title_separator=" - ",
+    )
+    article = pages.ArticlePage(
+        title=title,
+        paragraphs=paragraphs,
+        lang="km",
+        byline="ដោយ អ្នកយកព័ត៌មាន",
+        published=published,
+        published_label=published[:10],
+        article_class="post",
+        body_class="entry-content",
+    )
+    return pages.article_page(outlet, article, pages.Chrome(trending=["ផ្សាយពាណិជ្ជកម្ម"]))
 
 
 NOT_FOUND = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">

@@ -2,7 +2,8 @@
 
 The site itself is `presswatch.demo.site.NewsSite` (a real HTTP server on 127.0.0.1 in
 a thread, serving our own pages, sitemaps, feeds and robots.txt, with server-side
-request logging and switchable failure modes); the demo uses the same server. Here:
+request logging and switchable failure modes); the demo and the benchmark use the same
+server (`LocalSite`, with other content plugged in). Here:
 sources.toml for it, and running `presswatch` in a subprocess, because Twisted's
 reactor cannot be restarted inside one test process.
 """
