@@ -1,20 +1,28 @@
-"""Helpers for archive tests: exchanges, recording, and the mutations real outlets make.
+"""Helpers for archive tests: exchanges, recording, pages of our own, and the mutations
+real outlets make.
 
-The mutations work on the raw HTML of the shared fixture pages (read in place from
-../shared/fixtures, never copied): noise that must not count as an edit, and edits,
-takedowns and failures that must.
+The pages are the project's own (`own_page`): the demo outlet's English and Khmer
+articles (`presswatch.demo.content`) in the outlet templates of `tests.search_pages`,
+so every archive test runs in a bare clone. The mutations work on raw HTML, ours or
+the shared real pages' (read in place from ../shared/fixtures by the quality gates,
+never copied): noise that must not count as an edit, and edits, takedowns and failures
+that must.
 """
 
 from __future__ import annotations
 
+import html as html_lib
 import re
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
 
 from archive.capture import CaptureResult, Exchange, RedirectHop, record_capture
 from archive.models import Capture, ChangeEvent, Version
+from presswatch.demo.content import DEMO_ARTICLES, DemoArticle
 from presswatch.runtime import Runtime
+from tests.search_pages import english_page, khmer_page
 
 HTML = (("Content-Type", "text/html; charset=utf-8"),)
 
@@ -232,3 +240,98 @@ def emptied(html: str) -> str:
             continue
         el.drop_tree()
     return lxml.html.tostring(doc, encoding="unicode")
+
+
+# -- pages of our own ---------------------------------------------------------------------
+
+PUBLISHED = "2026-02-20T09:00:00+07:00"
+
+# A paragraph of our own for the Khmer story, written with the ZERO WIDTH SPACE word-break
+# hints Khmer sites put between words (archived text drops them; a search must not care).
+# "The victims' families asked the authorities to investigate the building owners
+# without favour, and to publish what they find."
+KM_ZWSP_PARAGRAPH = (
+    "ក្រុម\u200bគ្រួសារ\u200bរបស់\u200bជនរងគ្រោះ\u200bបាន\u200bស្នើ\u200bសុំ\u200bឲ្យ"
+    "\u200bអាជ្ញាធរ\u200bស៊ើបអង្កេត\u200bលើ\u200bម្ចាស់\u200bអគារ\u200bទាំងនោះ "
+    "ដោយ\u200bមិន\u200bរើស\u200bមុខ ហើយ\u200bផ្សព្វផ្សាយ\u200bលទ្ធផល\u200bជា\u200bសាធារណៈ។"
+)
+# A word found only in KM_ZWSP_PARAGRAPH, which the ZWSP hints cut in two ("ask for").
+KM_SEARCH_WORD = "ស្នើសុំ"
+# A word of KM_STORY's text ("committee"), for tests that tamper with archived text.
+KM_WORD = "គណៈកម្មការ"
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """An article page: `snippet` is a stretch of its body that stands verbatim inside
+    one <p> of `html` (so edits can be made to it)."""
+
+    url: str
+    html: str
+    snippet: str
+    lang: str
+
+
+def demo_article(slug: str) -> DemoArticle:
+    return next(a for a in DEMO_ARTICLES if a.slug == slug)
+
+
+def own_page(
+    slug: str,
+    *,
+    url: str | None = None,
+    published: str = PUBLISHED,
+    extra: tuple[str, ...] = (),
+) -> Page:
+    """A demo article as an outlet serves it (English or Khmer template), with `extra`
+    paragraphs after its own."""
+    article = demo_article(slug)
+    paragraphs = [*article.paragraphs, *extra]
+    if article.lang == "km":
+        html = khmer_page(title=article.title, published=published, paragraphs=paragraphs)
+    else:
+        html = english_page(
+            site="The Mekong Ledger",
+            title=article.title,
+            byline=article.byline.removeprefix("By "),
+            published=published,
+            paragraphs=paragraphs,
+        )
+    # A body paragraph (not the first) that HTML escaping leaves alone, so that it
+    # reads the same in the page and in the extracted text.
+    snippet = next(p for p in paragraphs[1:] if html_lib.escape(p) == p)
+    assert snippet in html, slug
+    host = "khmer.example" if article.lang == "km" else "ledger.example"
+    return Page(url or f"https://{host}/news/{slug}/", html, snippet, article.lang)
+
+
+# The pages most tests use: two English and two Khmer articles of the demo outlet.
+EN_RAID = "police-free-212-workers-from-sihanoukville-scam-compound"
+EN_TASK_FORCE = "task-force-announces-nationwide-inspections-of-online-scam-sites"
+KM_COMMITTEE = "government-forms-special-committee-against-human-trafficking"
+KM_TORTURE = "victims-describe-torture-inside-scam-building"
+
+
+def km_story(url: str | None = None) -> Page:
+    """The Khmer story of the archive tests: byline "ដោយ អ្នកយកព័ត៌មាន" (tests edit it),
+    KM_WORD in its text, KM_SEARCH_WORD split by a ZWSP in its HTML."""
+    return own_page(KM_COMMITTEE, url=url, extra=(KM_ZWSP_PARAGRAPH,))
+
+
+def km_other(url: str | None = None) -> Page:
+    """A second Khmer story, from another day."""
+    return own_page(KM_TORTURE, url=url, published="2026-02-18T16:30:00+07:00")
+
+
+def en_story(url: str | None = None) -> Page:
+    return own_page(EN_RAID, url=url)
+
+
+KM_BYLINE = "ដោយ អ្នកយកព័ត៌មាន"
+KM_NEW_BYLINE = "ដោយ សុខ ដារ៉ា"
+
+
+def khmer_byline_changed(html: str) -> str:
+    """The Khmer page with its reporter's name put in place of "reporter"."""
+    assert KM_BYLINE in html
+    return html.replace(KM_BYLINE, KM_NEW_BYLINE)

@@ -21,28 +21,25 @@ from presswatch.runtime import Runtime
 from presswatch.settings import Settings
 from tests import archive_helpers as h
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 
 
 def plan() -> list[tuple[str, str, int | None, float]]:
     """(url, html, status, hours) for each fetch, in order."""
-    km = (FIXTURES / "khmer" / "km313342.html").read_text(encoding="utf-8")
-    km2 = (FIXTURES / "khmer" / "km313467.html").read_text(encoding="utf-8")
-    en = (FIXTURES / "pages" / "5d05d972bba1.html").read_text(encoding="utf-8")
     u1, u2, u3 = (
-        "https://khmer.example/news/313342/",
-        "https://khmer.example/news/313467/",
-        "https://californiaglobe.com/a/",
+        "https://khmer.example/news/4412/",
+        "https://khmer.example/news/4417/",
+        "https://ledger.example/news/police-free-212-workers/",
     )
+    km, km2, en = h.km_story(u1).html, h.km_other(u2).html, h.en_story(u3)
     return [
         (u1, km, 200, 0),
         (u2, km2, 200, 0.1),
-        (u3, en, 200, 0.2),
+        (u3, en.html, 200, 0.2),
         (u1, h.noise_ad(km, 1), 200, 1),
-        (u1, km.replace("ដោយ អ្នកយកព័ត៌មាន", "ដោយ សុខ ដារ៉ា"), 200, 2),
+        (u1, h.khmer_byline_changed(km), 200, 2),
         (u2, h.NOT_FOUND_KM, 404, 2.1),
-        (u3, en.replace("Amazon", "Amazon.com", 1), 200, 2.2),
+        (u3, h.edit_one_word(en.html, en.snippet), 200, 2.2),
         (u2, h.NOT_FOUND_KM, 404, 3),
         (u3, "", None, 3.1),
         (u1, km, 200, 4),

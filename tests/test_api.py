@@ -38,7 +38,7 @@ from search_api.backends.sqlite_fts import SqliteFtsBackend
 from search_api.deps import get_backend
 from search_api.indexer import drain_outbox
 from tests import archive_helpers as h
-from tests.conftest import FIXTURES, T0
+from tests.conftest import T0
 
 with warnings.catch_warnings():
     # Starlette asks for httpx2 here; the TestClient works the same with httpx.
@@ -51,8 +51,8 @@ NOW = T0 + timedelta(days=2)
 RAID_URL = "https://daily.example/news/police-raid-scam-compound/"
 HOSTILE_URL = "https://daily.example/news/injection-attempt/"
 GONE_URL = "https://daily.example/news/minister-denies-report/"
-KM_EDITED_URL = "https://khmer.example/news/313342/"
-KM_REMOVED_URL = "https://khmer.example/news/313467/"
+KM_EDITED_URL = "https://khmer.example/news/4412/"
+KM_REMOVED_URL = "https://khmer.example/news/4417/"
 
 RAID = [
     "Police raided a scam compound in Sihanoukville on Tuesday, freeing more than two "
@@ -109,10 +109,6 @@ def article_html(
         f'<main><article><h1>{title}</h1><p class="byline">By {byline}</p>{paras}'
         f"</article></main>{extra_body}<footer>© 2026 The Daily</footer></body></html>"
     )
-
-
-def khmer(name: str) -> str:
-    return (FIXTURES / "khmer" / name).read_text(encoding="utf-8")
 
 
 @dataclass
@@ -210,11 +206,11 @@ def build_archive(
     rec("gone", GONE_URL, h.NOT_FOUND_EN, 4, status=404)
     rec("gone", GONE_URL, h.NOT_FOUND_EN, 5, status=404)
 
-    km = khmer("km313342.html")
+    km = h.km_story(KM_EDITED_URL).html
     rec("km_edited", KM_EDITED_URL, km, 0.3)
-    rec("km_edited", KM_EDITED_URL, km.replace("ដោយ អ្នកយកព័ត៌មាន", "ដោយ សុខ ដារ៉ា"), 2.5)
+    rec("km_edited", KM_EDITED_URL, h.khmer_byline_changed(km), 2.5)
 
-    rec("km_removed", KM_REMOVED_URL, khmer("km313467.html"), 1)
+    rec("km_removed", KM_REMOVED_URL, h.km_other(KM_REMOVED_URL).html, 1)
     rec("km_removed", KM_REMOVED_URL, h.NOT_FOUND_KM, 3, status=410)
     rec("km_removed", KM_REMOVED_URL, h.NOT_FOUND_KM, 4, status=410)
 
@@ -353,7 +349,7 @@ def test_search_filters_and_facets(client: TestClient, built: Built) -> None:
 
 
 def test_search_in_khmer(client: TestClient, built: Built) -> None:
-    body = client.get("/api/search", params={"q": "សម្តេច"}).json()
+    body = client.get("/api/search", params={"q": h.KM_SEARCH_WORD}).json()
     ids = [h["article_id"] for h in body["hits"]]
     assert built.ids["km_edited"] in ids
     hit = body["hits"][ids.index(built.ids["km_edited"])]
@@ -802,7 +798,7 @@ def test_search_page_shows_facets_badges_and_highlights(client: TestClient, buil
     listing = client.get("/", params={"status": "removed"}).text
     assert listing.count('class="pw-hit pw-hit-removed"') == 2
     assert 'href="/?status=removed&amp;source=khmer-news"' in listing
-    km = client.get("/", params={"q": "សម្តេច"}).text
+    km = client.get("/", params={"q": h.KM_SEARCH_WORD}).text
     assert re.search(r'<p class="pw-snippet" lang="km" dir="auto">', km)
     error = client.get("/", params={"q": "-only"})
     assert error.status_code == 400 and "only excludes" in error.text

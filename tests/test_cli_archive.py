@@ -16,9 +16,9 @@ from warcio.warcwriter import WARCWriter
 from presswatch.cli import app
 from presswatch.runtime import Runtime
 from tests import archive_helpers as h
-from tests.conftest import FIXTURES
 
 KM_URL = "https://khmer.example/news/313342/"
+OTHER_URL = "https://khmer.example/news/313467/"
 
 
 def cli(data_dir: Path, *args: str) -> Any:
@@ -27,18 +27,12 @@ def cli(data_dir: Path, *args: str) -> Any:
 
 
 def build(rt: Runtime, at: Any) -> None:
-    html = (FIXTURES / "khmer" / "km313342.html").read_text(encoding="utf-8")
+    html = h.km_story(KM_URL).html
     h.record(rt, h.exchange(KM_URL, html, at=at(0)))
-    h.record(rt, h.exchange(KM_URL, html.replace("ដោយ អ្នកយកព័ត៌មាន", "ដោយ សុខ ដារ៉ា"), at=at(1)))
-    other = "https://khmer.example/news/313467/"
-    h.record(
-        rt,
-        h.exchange(
-            other, (FIXTURES / "khmer" / "km313467.html").read_text(encoding="utf-8"), at=at(1)
-        ),
-    )
+    h.record(rt, h.exchange(KM_URL, h.khmer_byline_changed(html), at=at(1)))
+    h.record(rt, h.exchange(OTHER_URL, h.km_other(OTHER_URL).html, at=at(1)))
     for t in (2, 3):
-        h.record(rt, h.exchange(other, h.NOT_FOUND_KM, at=at(t), status=410))
+        h.record(rt, h.exchange(OTHER_URL, h.NOT_FOUND_KM, at=at(t), status=410))
 
 
 def test_init_is_idempotent(tmp_path: Path) -> None:
@@ -189,8 +183,8 @@ def _warc_with(path: Path, pages: list[tuple[str, str, bytes, int]]) -> None:
 def test_import_a_warc_file_then_again_is_idempotent(tmp_path: Path) -> None:
     data = tmp_path / "data"
     assert cli(data, "init").exit_code == 0
-    km = (FIXTURES / "khmer" / "km313342.html").read_bytes()
-    edited = km.decode().replace("ដោយ អ្នកយកព័ត៌មាន", "ដោយ សុខ ដារ៉ា").encode()
+    km_html = h.km_story(KM_URL).html
+    km, edited = km_html.encode(), h.khmer_byline_changed(km_html).encode()
     warc = tmp_path / "crawl.warc.gz"
     _warc_with(
         warc,
@@ -215,7 +209,7 @@ def test_import_saved_pages_reports_pages_without_url(tmp_path: Path) -> None:
     cli(data, "init")
     saved = tmp_path / "saved"
     saved.mkdir()
-    page = (FIXTURES / "khmer" / "km313467.html").read_text(encoding="utf-8")
+    page = h.km_other(OTHER_URL).html
     (saved / "story.html").write_text(
         "<!-- saved from url=(0034)https://khmer.example/news/313467/ -->\n" + page,
         encoding="utf-8",

@@ -30,6 +30,7 @@ from presswatch.demo.content import DEMO_ARTICLES, bulk_articles
 from presswatch.lock import RunLock
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
+from tests.conftest import skip_unless_ci
 from tests.site_server import Mode, NewsSite, cli, cli_env, popen_cli, write_sources
 
 pytestmark = pytest.mark.e2e
@@ -326,12 +327,15 @@ def test_resume_after_sigkill_without_duplicates(data_dir: Path, tmp_path: Path)
 
 
 def test_redis_frontier(site: NewsSite, data_dir: Path, tmp_path: Path) -> None:
-    redis = pytest.importorskip("redis")
+    try:
+        import redis
+    except ImportError:
+        skip_unless_ci("the redis package is not installed (pip install -e '.[test]')")
     client = redis.Redis(host="127.0.0.1", port=6379)
     try:
         client.ping()
     except redis.exceptions.ConnectionError:
-        pytest.skip("no Redis on 127.0.0.1:6379")
+        skip_unless_ci("no Redis on 127.0.0.1:6379 (start redis-server)")
     prefix = f"pwtest-{uuid.uuid4().hex[:10]}"
     sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
     env = {"REDIS_URL": "redis://127.0.0.1:6379/0", "scrapy": {"PRESSWATCH_REDIS_PREFIX": prefix}}

@@ -2,17 +2,17 @@
 input that must never crash a crawl, and the noise property change detection relies on.
 
 The fixture pages are other people's pages; they are read from ../shared/fixtures next
-to the repository and never copied into it.
+to the repository and never copied into it. Tests over them are quality gates (the
+`real_pages` fixture or mark: they skip in a clone without ../shared and fail under
+CI); the noise and edit properties run on our own pages (the demo outlet's articles)
+everywhere, and on the real pages too when they are there.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-import time
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,8 +30,10 @@ from archive.extract import (
     extract_page,
 )
 from archive.normalize import normalize_text, text_sha256
+from presswatch.demo.content import DEMO_ARTICLES
+from tests import archive_helpers as h
+from tests.conftest import REAL_PAGES, RealPages
 
-FIXTURES = Path(__file__).parents[1].parent / "shared" / "fixtures"
 KHMER_VOWELS = re.compile("[\u17b6-\u17c5]")
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?[+-]\d{2}:\d{2})?")
 
@@ -52,18 +54,17 @@ FLOORS = {
 
 
 @pytest.fixture(scope="module")
-def pages() -> list[dict[str, Any]]:
-    index = FIXTURES / "pages.json"
-    if not index.is_file():
-        pytest.skip(f"shared fixtures not found at {FIXTURES} (expected next to the repository)")
-    return list(json.loads(index.read_text(encoding="utf-8"))["pages"])
+def pages(real_pages: RealPages) -> list[dict[str, Any]]:
+    return real_pages.entries
 
 
 @pytest.fixture(scope="module")
-def extracted(pages: list[dict[str, Any]]) -> dict[str, tuple[dict[str, Any], bytes, Extracted]]:
+def extracted(
+    real_pages: RealPages, pages: list[dict[str, Any]]
+) -> dict[str, tuple[dict[str, Any], bytes, Extracted]]:
     out: dict[str, tuple[dict[str, Any], bytes, Extracted]] = {}
     for page in pages:
-        body = (FIXTURES / page["file"]).read_bytes()
+        body = real_pages.bytes(page["file"])
         out[page["file"]] = (
             page,
             body,
@@ -470,13 +471,33 @@ def test_charsets_are_decoded_right() -> None:
     assert lying.charset == "cp1252"
 
 
-def test_too_large_is_not_parsed() -> None:
+class _Unreadable(bytes):
+    """A body whose bytes must not be looked at: only its length may be asked."""
+
+    def __getattribute__(self, name: str) -> Any:
+        raise AssertionError(f"the body was read ({name})")
+
+    def __getitem__(self, key: Any) -> Any:
+        raise AssertionError("the body was read (indexing)")
+
+    def __iter__(self) -> Any:
+        raise AssertionError("the body was read (iteration)")
+
+
+def test_too_large_is_not_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a body over the limit reached the parser")
+
+    monkeypatch.setattr(extract_module, "decode_body", never)
+    monkeypatch.setattr(extract_module.trafilatura, "bare_extraction", never)
     body = b"<html><body><p>" + b"a" * 50_000_000 + b"</p></body></html>"
-    started = time.perf_counter()
     result = extract_page(body, url="https://example.com/a", content_type="text/html")
-    assert time.perf_counter() - started < 0.5
     assert result.kind is PageKind.TOO_LARGE
     assert f"{len(body):,} bytes" in result.note
+    # The size check looks at no byte of the body, so it costs the same at any size.
+    huge = _Unreadable(b"x" * 1001)
+    small = extract_page(huge, url="https://example.com/a", content_type=None, max_bytes=1000)
+    assert small.kind is PageKind.TOO_LARGE and "1,001 bytes" in small.note
 
 
 def test_page_of_scripts_has_no_text() -> None:
@@ -548,13 +569,28 @@ def test_extract_page_never_raises(body: bytes, content_type: str | None) -> Non
 
 # ------------------------------------------------------------------ noise
 
-NOISE_PAGES = [
+# Our own pages: every article of the demo outlet, in its English or Khmer template.
+OWN_PAGES = [a.slug for a in DEMO_ARTICLES]
+REAL_NOISE_PAGES = [
     "pages/5ab9c1189b40.html",
     "pages/d416cb25dbed.html",
     "pages/23a0bfc4c9cc.html",
     "khmer/km313467.html",
     "khmer/km313528.html",
 ]
+NOISE_PAGES = [
+    *OWN_PAGES,
+    *(pytest.param(name, marks=pytest.mark.real_pages) for name in REAL_NOISE_PAGES),
+]
+
+
+def _noise_page(name: str) -> tuple[str, str, list[str]]:
+    """(url, html, body snippets verbatim in the html) of an own or a real page."""
+    if name in OWN_PAGES:
+        own = h.own_page(name)
+        return own.url, own.html, [own.snippet]
+    entry = REAL_PAGES.entry(name)
+    return entry["url"], REAL_PAGES.text(name), list(entry["with"])
 
 
 def _with_noise(html: str, n: int) -> str:
@@ -598,26 +634,25 @@ def _facts(result: Extracted) -> tuple[Any, ...]:
 
 
 @pytest.mark.parametrize("name", NOISE_PAGES)
-def test_noise_does_not_change_the_article(name: str, pages: list[dict[str, Any]]) -> None:
-    page = next(p for p in pages if p["file"] == name)
-    html = (FIXTURES / name).read_text(encoding="utf-8")
+def test_noise_does_not_change_the_article(name: str) -> None:
+    url, html, _ = _noise_page(name)
     results = [
-        extract_page(_with_noise(html, n).encode(), url=page["url"], content_type="text/html")
+        extract_page(_with_noise(html, n).encode(), url=url, content_type="text/html")
         for n in range(3)
     ]
-    original = extract_page(html.encode(), url=page["url"], content_type="text/html")
+    original = extract_page(html.encode(), url=url, content_type="text/html")
     assert results[0].text
     for result in results[1:]:
         assert _facts(result) == _facts(results[0])
     assert original.text == results[0].text
 
 
-def test_noise_on_every_fixture_page(pages: list[dict[str, Any]]) -> None:
+def test_noise_on_every_fixture_page(real_pages: RealPages) -> None:
     # The same property on all 51 pages, compared with the untouched page too. With
     # trafilatura's fallback algorithms on (fast=False), one page fails this.
     changed = []
-    for page in pages:
-        html = (FIXTURES / page["file"]).read_text(encoding="utf-8")
+    for page in real_pages.entries:
+        html = real_pages.text(page["file"])
         plain = extract_page(html.encode(), url=page["url"], content_type="text/html")
         noisy = extract_page(
             _with_noise(html, 1).encode(), url=page["url"], content_type="text/html"
@@ -627,9 +662,9 @@ def test_noise_on_every_fixture_page(pages: list[dict[str, Any]]) -> None:
     assert changed == []
 
 
-def _edit_targets(html: str, page: dict[str, Any]) -> tuple[str, str]:
-    """A `with` snippet that stands verbatim in one <p> of the source, and that <p>."""
-    for snippet in page["with"]:
+def _edit_targets(name: str, html: str, snippets: list[str]) -> tuple[str, str]:
+    """A body snippet that stands verbatim in one <p> of the source, and that <p>."""
+    for snippet in snippets:
         at = html.find(snippet)
         if at < 0:
             continue
@@ -637,15 +672,14 @@ def _edit_targets(html: str, page: dict[str, Any]) -> tuple[str, str]:
         end = html.find("</p>", at)
         if start >= 0 and end >= 0 and "</p>" not in html[start:at] and "<p" not in html[at:end]:
             return snippet, html[start : end + len("</p>")]
-    raise AssertionError(f"no editable paragraph in {page['file']}")
+    raise AssertionError(f"no editable paragraph in {name}")
 
 
 @pytest.mark.parametrize("name", NOISE_PAGES)
-def test_real_edits_change_the_text(name: str, pages: list[dict[str, Any]]) -> None:
-    page = next(p for p in pages if p["file"] == name)
-    html = (FIXTURES / name).read_text(encoding="utf-8")
-    before = extract_page(html.encode(), url=page["url"], content_type="text/html")
-    snippet, paragraph = _edit_targets(html, page)
+def test_real_edits_change_the_text(name: str) -> None:
+    url, html, snippets = _noise_page(name)
+    before = extract_page(html.encode(), url=url, content_type="text/html")
+    snippet, paragraph = _edit_targets(name, html, snippets)
 
     # One word changed in a body paragraph (the snippet's last word, or for Khmer,
     # which has no spaces, its last few letters).
@@ -654,7 +688,7 @@ def test_real_edits_change_the_text(name: str, pages: list[dict[str, Any]]) -> N
         f"{words[0]} CHANGED" if len(words) == 2 and words[1] else snippet[:-3] + "ផ្សេង"
     )
     one_word = extract_page(
-        html.replace(snippet, edited_snippet, 1).encode(), url=page["url"], content_type="text/html"
+        html.replace(snippet, edited_snippet, 1).encode(), url=url, content_type="text/html"
     )
     assert one_word.text != before.text
     assert normalize_text(edited_snippet) in one_word.text
@@ -662,7 +696,7 @@ def test_real_edits_change_the_text(name: str, pages: list[dict[str, Any]]) -> N
 
     # A paragraph removed.
     removed = extract_page(
-        html.replace(paragraph, "", 1).encode(), url=page["url"], content_type="text/html"
+        html.replace(paragraph, "", 1).encode(), url=url, content_type="text/html"
     )
     assert normalize_text(snippet) in before.text
     assert normalize_text(snippet) not in removed.text

@@ -15,17 +15,15 @@ from archive.models import Capture, ChangeEvent, Version
 from presswatch.cli import app
 from presswatch.runtime import Runtime
 from tests import archive_helpers as h
-from tests.conftest import FIXTURES
 
-KM = FIXTURES / "khmer" / "km313342.html"
-URL = "https://khmer.example/news/313342/"
+URL = "https://khmer.example/news/4412/"
 
 
 def build(rt: Runtime, at: Any) -> None:
-    html = KM.read_text(encoding="utf-8")
+    html = h.km_story(URL).html
     h.record(rt, h.exchange(URL, html, at=at(0)))
     h.record(rt, h.exchange(URL, html, at=at(1)))  # revisit
-    h.record(rt, h.exchange(URL, html.replace("ដោយ អ្នកយកព័ត៌មាន", "ដោយ សុខ ដារ៉ា"), at=at(2)))
+    h.record(rt, h.exchange(URL, h.khmer_byline_changed(html), at=at(2)))
     h.record(rt, h.exchange(URL, "", at=at(3), status=None, error="timeout"))
     h.record(rt, h.exchange("https://khmer.example/news/9/", "not found", at=at(3), status=404))
 
@@ -60,7 +58,8 @@ def test_edited_version_text_is_detected(any_runtime: Runtime, at: Any) -> None:
     with any_runtime.sessions.begin() as s:
         v = s.scalars(select(Version).order_by(Version.id)).first()
         assert v is not None
-        v.text_z = Version.compress(v.text.replace("ហ៊ុនសែន", "X", 1))
+        assert h.KM_WORD in v.text
+        v.text_z = Version.compress(v.text.replace(h.KM_WORD, "X", 1))
     assert any("does not match its SHA-256" in p for p in problems(any_runtime))
 
 
@@ -74,7 +73,8 @@ def test_edited_version_with_rehashed_text_is_still_detected(runtime: Runtime, a
     with runtime.sessions.begin() as s:
         v = s.scalars(select(Version).order_by(Version.id)).first()
         assert v is not None
-        text = v.text.replace("ហ៊ុនសែន", "X", 1)
+        assert h.KM_WORD in v.text
+        text = v.text.replace(h.KM_WORD, "X", 1)
         v.text_z = Version.compress(text)
         v.text_sha256 = hashlib.sha256(text.encode()).hexdigest()
         v.content_sha256 = content_sha256(
