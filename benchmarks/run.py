@@ -2,7 +2,9 @@
 
 Owns the order of the run and the measuring; the parts it drives live elsewhere:
 
-1. the site (benchmarks/site.py) starts in its own process with `--size` articles;
+1. the site (presswatch.demo.site with benchmarks/site.py's content) starts in its own
+   process with `--size` articles made from ../shared/fixtures, or in a bare clone
+   from our own demo articles (`--content`; the results say which);
 2. the extraction limit: trafilatura alone, then our full extraction
    (`archive.extract.extract_page`), on the same page bytes with `--workers` processes;
 3. news-please (benchmarks/peer.py) crawls a sample of the same articles;
@@ -71,6 +73,7 @@ class RunOptions:
     out: Path = RESULTS
     work: Path = WORK
     seed: int = 20261124
+    content: str = "auto"  # the site's templates: fixtures, demo, or fixtures when present
 
 
 # -- the extraction limit ---------------------------------------------------------------
@@ -317,13 +320,16 @@ def run(options: RunOptions) -> dict[str, Any]:
         "code": _code_version(),
     }
     _say(f"starting the site with {options.size} articles")
-    with BenchSite(options.size, options.seed) as site:
+    with BenchSite(options.size, options.seed, options.content) as site:
         manifest = site.manifest()
         articles = manifest["articles"]
+        _say(f"site content: {manifest['content_note']}")
         _say("fetching the page bytes for the extraction limit")
         pages = [(a["url"], site.page(a["index"])) for a in articles]
         raw_sizes = [len(body) for _, body in pages]
         results["site"] = {
+            "content": manifest["content"],
+            "content_note": manifest["content_note"],
             "articles": len(articles),
             "templates": len(manifest["templates"]),
             "khmer_articles": sum(1 for a in articles if a["lang"] == "km"),
@@ -616,6 +622,7 @@ def _search(
                 seed=20260301,
                 workdir=str(work / "search-synthetic"),
                 progress=False,
+                content=manifest["content"],
             )
         )
         doc["synthetic"] = {
@@ -731,6 +738,13 @@ def main(argv: list[str] | None = None) -> int:
         help="scratch space: the archive, search indexes, news-please's venv (gitignored)",
     )
     parser.add_argument("--seed", type=int, default=20261124)
+    parser.add_argument(
+        "--content",
+        choices=("auto", "fixtures", "demo"),
+        default="auto",
+        help="what the site's articles are made of: the real pages of ../shared/fixtures, "
+        "or our own demo articles (auto: the fixtures when they are there)",
+    )
     args = parser.parse_args(argv)
     if args.size < 20:
         parser.error("--size must be at least 20 (ten mutation kinds, and the rest unchanged)")
@@ -744,6 +758,7 @@ def main(argv: list[str] | None = None) -> int:
         out=args.out,
         work=args.work,
         seed=args.seed,
+        content=args.content,
     )
     from benchmarks import report
 
