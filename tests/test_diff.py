@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import html
 import json
 import re
-import time
 import unicodedata
 from html.parser import HTMLParser
+from typing import Any
 
 import pytest
 import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import archive.diff as diff_module
 from archive.diff import (
     DiffOp,
     DiffStats,
@@ -198,7 +200,23 @@ def test_diff_stats(old: str, new: str, stats: DiffStats) -> None:
     assert diff_stats(diff_text(old, new)) == stats
 
 
-def test_long_texts_stay_fast() -> None:
+@pytest.fixture
+def aligned(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """The sizes of the sequences each SequenceMatcher is asked to align, in order."""
+    sizes: list[tuple[int, int]] = []
+
+    class Counting(difflib.SequenceMatcher):  # type: ignore[type-arg]
+        def __init__(self, isjunk: Any = None, a: Any = "", b: Any = "", autojunk: bool = True):
+            sizes.append((len(a), len(b)))
+            super().__init__(isjunk, a, b, autojunk)
+
+    monkeypatch.setattr(diff_module.difflib, "SequenceMatcher", Counting)
+    return sizes
+
+
+def test_long_texts_are_aligned_coarse_to_fine(aligned: list[tuple[int, int]]) -> None:
+    """What keeps a long diff fast: lines, then sentences, then tokens only inside the
+    blocks that changed, so the work is a small fraction of aligning every token."""
     words = [f"word{i}" for i in range(2000)]
     paragraphs = [
         " ".join(words[(p * 37 + w * 11) % 2000] for w in range(50)) + "." for p in range(200)
@@ -207,13 +225,28 @@ def test_long_texts_stay_fast() -> None:
     edited = paragraphs[:10] + [paragraphs[10].replace(" ", " new ", 1)] + paragraphs[12:]
     new = "\n\n".join(edited + ["A closing line.", KM_RESCUE * 50])
     assert len(tokenize(old)) > 20_000
-    started = time.perf_counter()
+    every_token_pair = len(tokenize(old)) * len(tokenize(new))
     ops = diff_text(old, new)
     one_line = diff_text(old.replace("\n", " "), new.replace("\n", " "))
-    assert time.perf_counter() - started < 5  # about 0.3 s on a laptop
+    for a, b in aligned:
+        assert a * b <= diff_module._MAX_TOKEN_CELLS
+    assert sum(a * b for a, b in aligned) < every_token_pair / 1000
     assert_reconstructs(old, new, ops)
     assert_reconstructs(old.replace("\n", " "), new.replace("\n", " "), one_line)
     assert (INS, "", "new ") in changes(ops)
+
+
+def test_a_large_block_with_nothing_in_common_is_one_replacement(
+    aligned: list[tuple[int, int]],
+) -> None:
+    """Past the token-pair limit, a changed block is not aligned token by token (that is
+    quadratic): it becomes one replacement."""
+    old = " ".join(f"old{i}" for i in range(1500))  # one line, one sentence
+    new = " ".join(f"new{i}" for i in range(1500))
+    assert len(tokenize(old)) * len(tokenize(new)) > diff_module._MAX_TOKEN_CELLS
+    ops = diff_text(old, new)
+    assert ops == (DiffOp(REP, old, new),)
+    assert max(a * b for a, b in aligned) == 1  # only the one line and the one sentence
 
 
 # --- version diffs ----------------------------------------------------------------------
