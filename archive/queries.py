@@ -295,7 +295,7 @@ def due_articles(
     return list(session.scalars(stmt))
 
 
-def known_urls(session: Session, source_name: str) -> set[str]:
+def known_urls_of(session: Session, source_name: str) -> set[str]:
     """Normalized URLs the archive already has for a source: every URL an article is
     known under, and every URL captured without becoming an article (outside the topic,
     not an article), except failed or blocked fetches, which discovery may try again."""

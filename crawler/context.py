@@ -26,11 +26,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from scrapy.utils.misc import load_object
-from sqlalchemy import select
 
 from archive.capture import RecordOptions
-from archive.models import Article, ArticleUrl, Capture, CaptureOutcome, Source
-from archive.queries import due_articles
+from archive.models import Article
+from archive.queries import due_articles, known_urls_of, source_names, sources_named
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -140,45 +139,15 @@ class CrawlContext:
         return pattern
 
     def known_urls(self, source: str) -> set[str]:
-        """Normalized URLs the archive already has for the source: every URL an article
-        is known under, and every URL captured without becoming an article (outside the
-        topic, not an article) except failed fetches, which discovery may try again.
-        Loaded once per process: it is what makes a restarted crawl skip what the
-        killed one already recorded."""
+        """Normalized URLs the archive already has for the source
+        (`archive.queries.known_urls_of`). Loaded once per process: it is what makes a
+        restarted crawl skip what the killed one already recorded."""
         with self._lock:
             cached = self._known.get(source)
         if cached is not None:
             return cached
         with self.sessions() as session:
-            source_id = session.scalars(select(Source.id).where(Source.name == source)).first()
-            urls: set[str] = set()
-            if source_id is not None:
-                urls.update(
-                    session.scalars(
-                        select(ArticleUrl.url)
-                        .join(Article, Article.id == ArticleUrl.article_id)
-                        .where(Article.source_id == source_id)
-                    )
-                )
-                rows = session.scalars(
-                    select(Capture.requested_url)
-                    .where(
-                        Capture.source_id == source_id,
-                        Capture.article_id.is_(None),
-                        Capture.outcome.not_in(
-                            [CaptureOutcome.UNREACHABLE.value, CaptureOutcome.BLOCKED.value]
-                        ),
-                    )
-                    .distinct()
-                )
-                from archive.errors import BadInput
-                from archive.normalize import normalize_url
-
-                for raw in rows:
-                    try:
-                        urls.add(normalize_url(raw))
-                    except BadInput:
-                        continue
+            urls = known_urls_of(session, source)
         with self._lock:
             return self._known.setdefault(source, urls)
 
@@ -206,7 +175,7 @@ class CrawlContext:
             articles = due_articles(
                 session, now=now, sources=names, all_articles=all_articles, limit=limit
             )
-            names_by_id = {s.id: s.name for s in session.scalars(select(Source))}
+            names_by_id = source_names(session)
             return [
                 RecheckTarget(
                     article_id=a.id,
@@ -225,7 +194,7 @@ class CrawlContext:
 
         def write() -> None:
             with self.sessions.begin() as session:
-                for source in session.scalars(select(Source).where(Source.name.in_(list(names)))):
+                for source in sources_named(session, names):
                     source.last_crawl_at = at
                     found = problems.get(source.name)
                     source.last_error = "; ".join(found)[:2000] if found else None

@@ -23,7 +23,7 @@ import re
 import time
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit
 
 from protego import Protego
 from scrapy import Request, signals
@@ -317,11 +317,6 @@ class PresswatchFingerprinter:
         if own:
             return hashlib.sha1(str(own).encode("utf-8")).digest()
         return self._default.fingerprint(request)
-
-
-def strip_fragment(url: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
 
 
 class RedisDupeFilter(_RedisRFPDupeFilter):  # type: ignore[misc]

@@ -23,13 +23,13 @@ from datetime import datetime
 from typing import Any
 
 from scrapy.crawler import Crawler
-from sqlalchemy import select
 
 from archive.capture import CaptureResult, Exchange, extract_exchange, record_capture
 from archive.errors import BadInput
 from archive.extract import Extracted
-from archive.models import Article, ArticleUrl, Version
+from archive.models import Article
 from archive.normalize import normalize_url
+from archive.queries import article_by_url, current_version_of
 from crawler.context import CrawlContext, load_context
 from crawler.items import FetchItem, HintItem
 
@@ -114,10 +114,8 @@ class ArchivePipeline:
                 hints = {**item.hints, **self._late_hints(item)}
                 if hints:
                     article.hints = {**(article.hints or {}), **hints}
-                published = None
-                if article.current_version_id is not None:
-                    version = session.get(Version, article.current_version_id)
-                    published = version.published if version is not None else None
+                version = current_version_of(session, article)
+                published = version.published if version is not None else None
                 article.next_check = self.ctx.plan_next_check(
                     article, published, item.exchange.fetched_at
                 )
@@ -133,11 +131,7 @@ class ArchivePipeline:
         """Keep discovery's hints on a known article; bring its check forward when the
         outlet says it changed after our last check (sitemap lastmod, feed updated)."""
         with self.ctx.sessions.begin() as session:
-            article = session.scalars(
-                select(Article)
-                .join(ArticleUrl, ArticleUrl.article_id == Article.id)
-                .where(ArticleUrl.url == item.url)
-            ).first()
+            article = article_by_url(session, item.url)
             if article is None:
                 return
             merged = {**(article.hints or {}), **item.hints}

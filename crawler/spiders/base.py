@@ -15,7 +15,7 @@ capture would become an "article". Their failures are counted and reported per s
 from __future__ import annotations
 
 import http
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -376,8 +376,3 @@ class PresswatchSpider(scrapy.Spider):
         self.ctx.source_crawled(
             [s.name for s in self.selected_sources()], dict(self.source_problems)
         )
-
-
-async def start_requests_of(requests: Iterable[Request]) -> AsyncIterator[Request]:
-    for request in requests:
-        yield request
