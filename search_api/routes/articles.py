@@ -13,12 +13,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import PlainTextResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive.diff import (
     VersionDiff,
-    VersionSide,
     diff_versions,
     render_html,
     render_json,
@@ -30,11 +28,13 @@ from archive.models import Article, ArticleStatus, Capture, ChangeKind, Version
 from archive.normalize import normalize_url
 from archive.queries import (
     aliases_of,
+    article_by_url,
     captures_of,
     events_of,
-    find_article,
     list_articles,
     source_names,
+    version_by_n,
+    versions_by_id,
     versions_of,
 )
 from search_api.deps import SessionDep
@@ -88,16 +88,10 @@ def article_outs(session: Session, articles: Sequence[Article]) -> list[ArticleO
     """ArticleOut for each row, with its source name and current title and language
     (one query for all of them)."""
     names = source_names(session)
-    current_ids = [a.current_version_id for a in articles if a.current_version_id]
-    current: dict[int, tuple[str | None, str | None]] = {}
-    if current_ids:
-        rows = session.execute(
-            select(Version.id, Version.title, Version.lang).where(Version.id.in_(current_ids))
-        )
-        current = {vid: (title, lang) for vid, title, lang in rows}
+    current = versions_by_id(session, (a.current_version_id for a in articles), with_text=False)
     out = []
     for article in articles:
-        title, lang = current.get(article.current_version_id or 0, (None, None))
+        version = current.get(article.current_version_id or 0)
         out.append(
             ArticleOut(
                 id=article.id,
@@ -111,8 +105,8 @@ def article_outs(session: Session, articles: Sequence[Article]) -> list[ArticleO
                 removed_at=article.removed_at,
                 removal=article.removal,
                 pending_removal=article.pending_removal,
-                title=title,
-                lang=lang,
+                title=version.title if version is not None else None,
+                lang=version.lang if version is not None else None,
             )
         )
     return out
@@ -185,14 +179,7 @@ def load_article(session: Session, article_id: int) -> ArticleDetailOut:
 
 def get_version(session: Session, article_id: int, n: int) -> Version:
     article = get_article(session, article_id)
-    version = session.scalars(
-        select(Version).where(Version.article_id == article.id, Version.n == n)
-    ).first()
-    if version is None:
-        raise NotFound(
-            f"article {article_id} has no version {n}; it has versions 1 to {article.version_count}"
-        )
-    return version
+    return version_by_n(session, article.id, n)
 
 
 def load_version(session: Session, article_id: int, n: int) -> VersionOut:
@@ -210,35 +197,30 @@ def load_version(session: Session, article_id: int, n: int) -> VersionOut:
     )
 
 
-def _side(version: Version) -> VersionSide:
-    return version_side(version)
-
-
 def pick_versions(
     session: Session, article_id: int, from_n: int | None, to_n: int | None
 ) -> tuple[Version, Version]:
     """The two versions to compare: by default the last two (or the only one against
     itself). Any two may be chosen, in either order."""
     article = get_article(session, article_id)
-    versions = {v.n: v for v in versions_of(session, article.id)}
-    if not versions:
+    newest = article.version_count  # versions are numbered 1 to version_count
+    if newest == 0:
         raise NotFound(f"article {article_id} has no version yet: nothing to compare")
-    newest = max(versions)
     to_n = newest if to_n is None else to_n
     from_n = max(to_n - 1, 1) if from_n is None else from_n
     for name, n in (("from", from_n), ("to", to_n)):
-        if n not in versions:
+        if not 1 <= n <= newest:
             raise NotFound(
                 f"{name}={n}: article {article_id} has no version {n}; use 1 to {newest}"
             )
-    return versions[from_n], versions[to_n]
+    return version_by_n(session, article.id, from_n), version_by_n(session, article.id, to_n)
 
 
 def load_diff(
     session: Session, article_id: int, from_n: int | None, to_n: int | None
 ) -> tuple[VersionDiff, int, int]:
     old, new = pick_versions(session, article_id, from_n, to_n)
-    return diff_versions(_side(old), _side(new)), old.n, new.n
+    return diff_versions(version_side(old), version_side(new)), old.n, new.n
 
 
 def diff_out(article_id: int, from_n: int, to_n: int, diff: VersionDiff) -> DiffOut:
@@ -253,13 +235,12 @@ def lookup_url(session: Session, url: str) -> LookupOut:
         normalized = normalize_url(url)
     except (BadInput, ValueError) as exc:
         raise bad_request(f"url: {exc}") from exc
-    try:
-        article = find_article(session, normalized)
-    except NotFound as exc:
+    article = article_by_url(session, normalized)
+    if article is None:
         raise NotFound(
             f"no archived article at {url}; the archive knows an article by every URL it "
             "was fetched, redirected or declared canonical under"
-        ) from exc
+        )
     return LookupOut(
         normalized_url=normalized,
         article=article_outs(session, [article])[0],

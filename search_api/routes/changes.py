@@ -15,12 +15,11 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive.export import change_json
-from archive.models import ChangeKind, Version
-from archive.queries import ChangeRow, list_changes
+from archive.models import ChangeKind
+from archive.queries import ChangeRow, list_changes, versions_by_id
 from search_api.deps import SessionDep
 from search_api.routes import (
     DEFAULT_LIMIT,
@@ -62,16 +61,9 @@ def _titles(
 ) -> dict[int, tuple[str | None, str | None]]:
     """Title and language of the version each event concerns: the new version of an
     edit, else the one it left, else the article's current one."""
-    wanted = {
-        vid
-        for r in rows
-        for vid in (r.event.to_version_id, r.event.from_version_id, r.article.current_version_id)
-        if vid
-    }
-    if not wanted:
-        return {}
-    stmt = select(Version.id, Version.title, Version.lang).where(Version.id.in_(wanted))
-    return {vid: (title, lang) for vid, title, lang in session.execute(stmt)}
+    ids = (vid for row in rows for vid in row.version_ids)
+    versions = versions_by_id(session, ids, with_text=False)
+    return {vid: (v.title, v.lang) for vid, v in versions.items()}
 
 
 def change_outs(session: Session, rows: Sequence[ChangeRow]) -> list[ChangeOut]:

@@ -25,13 +25,11 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from archive.diff import OpKind, VersionDiff, VersionSide, diff_versions
 from archive.export import version_side
 from archive.models import ChangeKind, Version
-from archive.queries import ChangeRow
+from archive.queries import ChangeRow, versions_by_id
 from search_api.deps import NowDep, SessionDep
 from search_api.routes import ERRORS, SourceFilter, filter_param
 from search_api.routes.changes import load_changes
@@ -144,18 +142,6 @@ def entry_summary(
     return [f"{change.kind.value.capitalize()}{f' ({parts})' if parts else ''}."], None
 
 
-def _versions(session: Session, rows: Sequence[ChangeRow]) -> dict[int, Version]:
-    ids = {
-        vid
-        for r in rows
-        for vid in (r.event.from_version_id, r.event.to_version_id, r.article.current_version_id)
-        if vid
-    }
-    if not ids:
-        return {}
-    return {v.id: v for v in session.scalars(select(Version).where(Version.id.in_(ids)))}
-
-
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
     el = ET.SubElement(parent, tag, {k: xml_text(v) for k, v in attrs.items()})
     if text is not None:
@@ -262,7 +248,7 @@ def changes_feed(
         filters={"kind": [k.value for k in kind] if kind else [], "source": sources},
         rows=rows,
         changes=page.data,
-        versions=_versions(session, rows),
+        versions=versions_by_id(session, (vid for row in rows for vid in row.version_ids)),
         now=now,
     )
     return Response(body, media_type="application/atom+xml; charset=utf-8")
