@@ -60,30 +60,10 @@ LISTING_PARENTS = frozenset(
         "archives",
     }
 )
-# A last path segment that names a section or listing rather than an article.
-SECTION_SEGMENTS = frozenset(
-    {
-        "category",
-        "categories",
-        "tag",
-        "tags",
-        "section",
-        "sections",
-        "topic",
-        "topics",
-        "news",
-        "archive",
-        "archives",
-        "page",
-        "author",
-        "search",
-        "home",
-        "index.html",
-        "index.php",
-        "en",
-        "km",
-        "kh",
-    }
+# A last path segment that names a section or listing rather than an article: a listing
+# name itself, or a section, search, home or language root.
+SECTION_SEGMENTS = LISTING_PARENTS | frozenset(
+    {"news", "search", "home", "index.html", "index.php", "en", "km", "kh"}
 )
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -297,50 +297,55 @@ def _text_of(el: lxml.html.HtmlElement) -> str:
 # ------------------------------------------------------------- article fields
 
 
-def _published_of(root: lxml.html.HtmlElement, nodes: list[dict[str, Any]]) -> str | None:
-    """Machine-readable markup first; written dates near the article only after it."""
-    for value in (
-        _meta(
-            root,
-            "article:published_time",
-            "og:published_time",
-            "datePublished",
-            "pubdate",
-            "publishdate",
-            "publish-date",
-            "dc.date.issued",
-            "dc.date",
-            "date",
-            "sailthru.date",
-            "parsely-pub-date",
-        ),
-        _json_ld_value(nodes, "datePublished"),
-        _json_ld_value(nodes, "dateCreated"),
-        *_time_values(root, updated=False),
-    ):
+def _first_date(values: Iterable[str | None]) -> str | None:
+    """The first of the candidates that reads as a date, as `iso_date` gives it."""
+    for value in values:
         iso = iso_date(value)
         if iso:
             return iso
     return None
+
+
+def _published_of(root: lxml.html.HtmlElement, nodes: list[dict[str, Any]]) -> str | None:
+    """Machine-readable markup first; written dates near the article only after it."""
+    return _first_date(
+        (
+            _meta(
+                root,
+                "article:published_time",
+                "og:published_time",
+                "datePublished",
+                "pubdate",
+                "publishdate",
+                "publish-date",
+                "dc.date.issued",
+                "dc.date",
+                "date",
+                "sailthru.date",
+                "parsely-pub-date",
+            ),
+            _json_ld_value(nodes, "datePublished"),
+            _json_ld_value(nodes, "dateCreated"),
+            *_time_values(root, updated=False),
+        )
+    )
 
 
 def _modified_of(root: lxml.html.HtmlElement, nodes: list[dict[str, Any]]) -> str | None:
-    for value in (
-        _meta(
-            root,
-            "article:modified_time",
-            "og:updated_time",
-            "dateModified",
-            "last-modified",
-            "dc.date.modified",
-        ),
-        _json_ld_value(nodes, "dateModified"),
-        *_time_values(root, updated=True),
-    ):
-        iso = iso_date(value)
-        if iso:
-            return iso
-    return None
+    return _first_date(
+        (
+            _meta(
+                root,
+                "article:modified_time",
+                "og:updated_time",
+                "dateModified",
+                "last-modified",
+                "dc.date.modified",
+            ),
+            _json_ld_value(nodes, "dateModified"),
+            *_time_values(root, updated=True),
+        )
+    )
 
 
 def _time_values(root: lxml.html.HtmlElement, *, updated: bool) -> Iterator[str]:
