@@ -117,6 +117,11 @@ def source_names(session: Session) -> dict[int, str]:
     return {s.id: s.name for s in session.scalars(select(Source))}
 
 
+def list_sources(session: Session) -> list[Source]:
+    """Every source the archive knows (from sources.toml, the admin API or an import)."""
+    return list(session.scalars(select(Source).order_by(Source.name)))
+
+
 def list_articles(
     session: Session,
     *,
