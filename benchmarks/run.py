@@ -399,8 +399,7 @@ def _crawl(
 ) -> tuple[dict[str, Any], Any]:
     from archive.normalize import normalize_url
     from benchmarks import quality
-    from presswatch.commands.crawl import index_outbox, setup_crawl_logging
-    from presswatch.crawling import CrawlJob, Phase, build_context, run_phases, sync_sources
+    from presswatch.crawling import CrawlJob, Phase, index_outbox, run_phases, start_crawl
     from presswatch.runtime import Runtime
     from presswatch.settings import Settings
     from presswatch.sources import load_sources
@@ -420,10 +419,7 @@ def _crawl(
     )
     runtime = Runtime(settings)
     runtime.init()
-    setup_crawl_logging(settings)
-    sources = load_sources(sources_path)
-    sync_sources(runtime, sources, datetime.now(UTC))
-    context = build_context(runtime, sources)
+    context = start_crawl(runtime, load_sources(sources_path))
     timeline = Timeline(site, context, runtime.sessions)
     out: dict[str, Any] = {"index": {}, "storage": {}}
     hook_failures: list[Exception] = []

@@ -13,16 +13,23 @@ crawl finds the marker of a dead process it discards the queue and relies on the
 archive instead: discovery skips every URL already recorded (`CrawlContext.known_urls`)
 and a fetch that was never committed is simply fetched again. Either way nothing is
 captured twice. A clean SIGINT/SIGTERM stop keeps the JOBDIR queue for the next run.
+
+What every crawl needs, whoever starts it (`presswatch crawl`, `recheck` and `run`, the
+demo, the benchmarks), is here too: `load_crawl_sources`, `start_crawl` (the log file,
+the Source rows, the context) and `index_outbox` (the search index after a crawl).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import logging.handlers
 import os
+import re
 import shutil
 import signal
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,7 +44,7 @@ from archive.errors import ConfigError
 from archive.extract import Extracted
 from archive.models import Article, ArticleStatus
 from archive.normalize import parse_iso_utc
-from archive.queries import upsert_source
+from archive.queries import list_sources, upsert_source
 from crawler.context import CrawlContext, SourceSpec
 from presswatch.lock import pid_alive
 from presswatch.runtime import Runtime
@@ -47,9 +54,13 @@ from presswatch.schedule import (
     next_check,
 )
 from presswatch.settings import Settings, load_settings
-from presswatch.sources import SourceConfig, SourcesFile, load_sources
+from presswatch.sources import SourceConfig, SourcesFile, load_sources, with_archive_sources
 
 log = logging.getLogger(__name__)
+runs_log = logging.getLogger("presswatch.runs")
+
+LOG_FILE_BYTES = 5_000_000
+LOG_FILE_COUNT = 5
 
 DISCOVERY_SPIDERS = ("sitemap", "feed", "listing")
 SPIDER_CLASSES = {
@@ -183,6 +194,100 @@ def build_context(
     )
 
 
+# -- setting up a crawl --------------------------------------------------------------
+
+
+class _RunsOrLevel(logging.Filter):
+    """Let through records at the configured level, and run summaries always."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= self.level or record.name == runs_log.name
+
+
+def setup_crawl_logging(settings: Settings) -> None:
+    """Rotating log file in the data dir; stderr stays quiet unless `--verbose`."""
+    root = logging.getLogger()
+    verbose = root.level and root.level <= logging.INFO
+    settings.log_dir.mkdir(parents=True, exist_ok=True)
+    level = logging.getLevelName(settings.log_level)
+    if not any(isinstance(h, logging.handlers.RotatingFileHandler) for h in root.handlers):
+        file_handler = logging.handlers.RotatingFileHandler(
+            settings.log_dir / "presswatch.log",
+            maxBytes=LOG_FILE_BYTES,
+            backupCount=LOG_FILE_COUNT,
+            encoding="utf-8",
+        )
+        file_handler.setFormatter(
+            logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
+        )
+        file_handler.addFilter(_RunsOrLevel(level))
+        root.addHandler(file_handler)
+    for handler in root.handlers:
+        if isinstance(handler, logging.StreamHandler) and not isinstance(
+            handler, logging.FileHandler
+        ):
+            # Cron mails whatever reaches stderr: only our summary may, unless asked.
+            handler.setLevel(logging.INFO if verbose else logging.CRITICAL + 1)
+    root.setLevel(min(level, logging.INFO))
+    # Scrapy's per-request debug lines are never wanted in the file.
+    logging.getLogger("scrapy").setLevel(max(level, logging.INFO))
+
+
+def load_crawl_sources(runtime: Runtime) -> SourcesFile:
+    """sources.toml, plus the sources added through the admin API (once the archive
+    exists: before `init` the file alone, so `sources --check` works)."""
+    sources = load_sources(runtime.settings.sources)
+    if not runtime.is_initialized():
+        return sources
+    with runtime.read_sessions() as session:
+        rows = [
+            (s.name, s.base_url, list(s.languages or []), dict(s.config or {}), s.enabled)
+            for s in list_sources(session)
+        ]
+    return with_archive_sources(sources, rows)
+
+
+def start_crawl(
+    runtime: Runtime,
+    sources: SourcesFile,
+    *,
+    now: Callable[[], datetime] | None = None,
+    extract_workers: int | None = None,
+) -> CrawlContext:
+    """Everything before the spiders run: the log file in the data dir, the archive's
+    Source rows from `sources`, and the crawl context (see `build_context`)."""
+    setup_crawl_logging(runtime.settings)
+    sync_sources(runtime, sources, now() if now is not None else datetime.now(UTC))
+    return build_context(runtime, sources, now=now, extract_workers=extract_workers)
+
+
+def index_outbox(runtime: Runtime) -> tuple[int, str | None]:
+    """Drain the archive's search outbox into the configured backend: (outbox rows
+    drained, the problem or None). A failure is reported, never raised."""
+    try:
+        from search_api.factory import make_backend
+        from search_api.indexer import drain_outbox
+    except ImportError as exc:
+        return 0, f"search index not updated: {exc}"
+    try:
+        backend = make_backend(runtime.settings)
+    except Exception as exc:  # boundary: indexing failure is reported, not fatal
+        log.exception("search backend unavailable")
+        return 0, f"search index not updated: {exc}"
+    try:
+        backend.configure()
+        return drain_outbox(runtime.sessions, backend), None
+    except Exception as exc:  # boundary, as above
+        log.exception("indexing failed")
+        return 0, f"search index not updated: {type(exc).__name__}: {exc}"
+    finally:
+        backend.close()
+
+
 def scrapy_settings(
     settings: Settings,
     context: CrawlContext,
@@ -266,6 +371,10 @@ class Phase:
     name: str = ""
 
 
+# A sitemap, feed, listing or robots.txt the crawler could not read (crawler/spiders/base.py).
+_DOCUMENT_FAILURE = re.compile(r"^\[[^\]]*\] \S+: (?:(?P<kind>[a-z_]+) \(|HTTP (?P<status>\d{3})$)")
+
+
 @dataclass
 class CrawlReport:
     counts: dict[str, int] = field(default_factory=dict)
@@ -278,6 +387,34 @@ class CrawlReport:
     def ok(self) -> bool:
         return not self.problems and not self.interrupted
 
+    def failed_fetches(self) -> dict[str, int]:
+        """Fetches that got no usable answer, by kind (`dns`, `timeout`, `http_404`…):
+        article pages with no response or a 5xx (`article_pages`), and sitemaps, feeds,
+        listing pages and robots.txt that could not be read (from the crawler's problem
+        lines, `[source] URL: kind (detail)` or `[source] URL: HTTP 404`)."""
+        kinds: Counter[str] = Counter()
+        if self.counts.get("fetch_errors"):
+            kinds["article_pages"] = self.counts["fetch_errors"]
+        for problem in self.problems:
+            match = _DOCUMENT_FAILURE.match(problem)
+            if match:
+                kinds[match["kind"] or f"http_{match['status']}"] += 1
+        return dict(kinds.most_common())
+
+    def summary(self, label: str) -> str:
+        """One line for the log and the terminal. `unreachable` counts articles that
+        became unreachable; failed fetches (of articles, sitemaps, feeds…) are apart."""
+        c = self.counts
+        failed = self.failed_fetches()
+        by_kind = ", ".join(f"{kind}: {n}" for kind, n in failed.items())
+        return (
+            f"{label}: {c.get('fetched', 0)} fetched, {c.get('discovered', 0)} new, "
+            f"{c.get('edited', 0)} edited, {c.get('removed', 0)} removed, "
+            f"{c.get('unreachable', 0)} articles became unreachable; "
+            f"{sum(failed.values())} fetches failed{f' ({by_kind})' if by_kind else ''}; "
+            f"{len(self.problems)} problem(s) in {self.duration_s:.1f}s"
+        )
+
     def as_json(self) -> dict[str, Any]:
         keys = (
             "fetched", "captures", "discovered", "edited", "removed", "restored",
@@ -289,6 +426,7 @@ class CrawlReport:
             for k, v in self.counts.items()
             if k.startswith("outcome.")
         }
+        doc["failed_fetches"] = self.failed_fetches()
         doc["problems"] = list(self.problems)
         doc["duration_s"] = round(self.duration_s, 2)
         doc["ok"] = self.ok

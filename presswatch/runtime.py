@@ -1,12 +1,16 @@
 """Builds the long-lived parts from Settings: engine, session factory, WARC store and
-the archive's record options. Each command (and each test) builds its own."""
+the archive's record options. Each command (and each test) builds its own.
+
+Nothing is created until it is used: asking whether the archive is initialized never
+creates the data dir or an empty SQLite file."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.capture import RecordOptions
@@ -59,8 +63,15 @@ class Runtime:
         self.settings.warc_dir.mkdir(parents=True, exist_ok=True)
         migrate(self.engine)
 
+    def is_initialized(self) -> bool:
+        """Whether `presswatch init` made the archive; reads only, creates nothing."""
+        path = sqlite_file(self.settings.resolved_database_url)
+        if path is not None and not path.exists():
+            return False  # connecting would create the file (and the data dir)
+        return is_migrated(self.engine)
+
     def require_initialized(self) -> None:
-        if not is_migrated(self.engine):
+        if not self.is_initialized():
             raise ConfigError(
                 f"the archive at {self.settings.resolved_database_url} is not initialized: "
                 "run `presswatch init` first"
@@ -71,3 +82,13 @@ class Runtime:
             self.warc.close()
         if "engine" in self.__dict__:
             self.engine.dispose()
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL; None for other databases and in-memory ones."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    if not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)

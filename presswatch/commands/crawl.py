@@ -14,109 +14,44 @@ line on stderr.
 from __future__ import annotations
 
 import logging
-import logging.handlers
 import shlex
-import shutil
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from archive import ConfigError
+from presswatch.commands.common import (
+    JsonOpt,
+    SourceOpt,
+    config_exit,
+    echo_json,
+    fail,
+    get_runtime,
+)
+from presswatch.shell import presswatch_command
 
 if TYPE_CHECKING:
-    from presswatch.crawling import CrawlReport, Phase
+    from presswatch.crawling import Phase
     from presswatch.runtime import Runtime
     from presswatch.settings import Settings
     from presswatch.sources import SourcesFile
 
-log = logging.getLogger(__name__)
-runs_log = logging.getLogger("presswatch.runs")
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
-SourceOpt = Annotated[
-    list[str] | None, typer.Option("--source", "-s", help="Only this source (repeatable).")
-]
-
-LOG_FILE_BYTES = 5_000_000
-LOG_FILE_COUNT = 5
+runs_log = logging.getLogger("presswatch.runs")  # one summary line per run, always logged
 
 
 # -- plumbing ------------------------------------------------------------------------
 
 
-def _cli() -> Any:
-    # Imported late: presswatch.cli imports this module while it is being built.
-    from presswatch import cli
+def _crawl_sources(runtime: Runtime) -> SourcesFile:
+    from presswatch.crawling import load_crawl_sources
 
-    return cli
-
-
-class _RunsOrLevel(logging.Filter):
-    """Let through records at the configured level, and run summaries always."""
-
-    def __init__(self, level: int) -> None:
-        super().__init__()
-        self.level = level
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno >= self.level or record.name == runs_log.name
-
-
-def setup_crawl_logging(settings: Settings) -> None:
-    """Rotating log file in the data dir; stderr stays quiet unless `--verbose`."""
-    root = logging.getLogger()
-    verbose = root.level and root.level <= logging.INFO
-    settings.log_dir.mkdir(parents=True, exist_ok=True)
-    level = logging.getLevelName(settings.log_level)
-    if not any(isinstance(h, logging.handlers.RotatingFileHandler) for h in root.handlers):
-        file_handler = logging.handlers.RotatingFileHandler(
-            settings.log_dir / "presswatch.log",
-            maxBytes=LOG_FILE_BYTES,
-            backupCount=LOG_FILE_COUNT,
-            encoding="utf-8",
-        )
-        file_handler.setFormatter(
-            logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
-        )
-        file_handler.addFilter(_RunsOrLevel(level))
-        root.addHandler(file_handler)
-    for handler in root.handlers:
-        if isinstance(handler, logging.StreamHandler) and not isinstance(
-            handler, logging.FileHandler
-        ):
-            # Cron mails whatever reaches stderr: only our summary may, unless asked.
-            handler.setLevel(logging.INFO if verbose else logging.CRITICAL + 1)
-    root.setLevel(min(level, logging.INFO))
-    # Scrapy's per-request debug lines are never wanted in the file.
-    logging.getLogger("scrapy").setLevel(max(level, logging.INFO))
-
-
-def _load_sources(runtime: Runtime) -> SourcesFile:
-    """sources.toml, plus the sources added through the admin API."""
-    from sqlalchemy import select
-
-    from archive.db import is_migrated
-    from archive.models import Source
-    from presswatch.sources import load_sources, with_archive_sources
-
-    sources = load_sources(runtime.settings.sources)
-    if not is_migrated(runtime.engine):
-        return sources  # `sources --check` works before `init`
-    with runtime.read_sessions() as session:
-        rows = [
-            (s.name, s.base_url, list(s.languages or []), dict(s.config or {}), s.enabled)
-            for s in session.scalars(select(Source))
-        ]
-    return with_archive_sources(sources, rows)
-
-
-def _config_exit(exc: ConfigError) -> typer.Exit:
-    exit_: typer.Exit = _cli().fail(str(exc), 2)
-    return exit_
+    try:
+        return load_crawl_sources(runtime)
+    except ConfigError as exc:
+        raise config_exit(exc) from exc
 
 
 class _Live:
@@ -161,16 +96,6 @@ class _Live:
         self.live.update(self._render(counts))
 
 
-def _summary_line(label: str, report: CrawlReport) -> str:
-    c = report.counts
-    return (
-        f"{label}: {c.get('fetched', 0)} fetched, {c.get('discovered', 0)} new, "
-        f"{c.get('edited', 0)} edited, {c.get('removed', 0)} removed, "
-        f"{c.get('unreachable', 0)} unreachable, {len(report.problems)} problem(s) "
-        f"in {report.duration_s:.1f}s"
-    )
-
-
 def _execute(
     runtime: Runtime,
     sources: SourcesFile,
@@ -181,12 +106,9 @@ def _execute(
     index: bool = False,
     extra: dict[str, Any] | None = None,
 ) -> None:
-    from presswatch.crawling import build_context, run_phases, sync_sources
+    from presswatch.crawling import index_outbox, run_phases, start_crawl
 
-    settings = runtime.settings
-    setup_crawl_logging(settings)
-    sync_sources(runtime, sources, datetime.now(UTC))
-    context = build_context(runtime, sources)
+    context = start_crawl(runtime, sources)
     show = sys.stderr.isatty() and not as_json
     if show:
         with _Live(f"presswatch {label}") as live:
@@ -198,7 +120,7 @@ def _execute(
         indexed, problem = index_outbox(runtime)
         if problem:
             report.problems.append(problem)
-    line = _summary_line(label, report)
+    line = report.summary(label)
     if report.ok:
         runs_log.info("%s", line)
     else:
@@ -210,7 +132,7 @@ def _execute(
         if indexed is not None:
             doc["indexed"] = indexed
         doc.update(extra or {})
-        _cli().echo_json(doc)
+        echo_json(doc)
     if not report.ok:
         typer.echo(f"presswatch {line}", err=True)
         for problem in report.problems[:50]:
@@ -222,35 +144,13 @@ def _execute(
         typer.echo(line, err=True)
 
 
-def index_outbox(runtime: Runtime) -> tuple[int, str | None]:
-    """Drain the archive's search outbox into the configured backend."""
-    try:
-        from search_api.factory import make_backend
-        from search_api.indexer import drain_outbox
-    except ImportError as exc:
-        return 0, f"search index not updated: {exc}"
-    try:
-        backend = make_backend(runtime.settings)
-    except Exception as exc:  # boundary: indexing failure is reported, not fatal
-        log.exception("search backend unavailable")
-        return 0, f"search index not updated: {exc}"
-    try:
-        backend.configure()
-        return drain_outbox(runtime.sessions, backend), None
-    except Exception as exc:  # boundary, as above
-        log.exception("indexing failed")
-        return 0, f"search index not updated: {type(exc).__name__}: {exc}"
-    finally:
-        backend.close()
-
-
 def _check_names(sources: SourcesFile, names: list[str]) -> list[str]:
     """The named sources, or every enabled one (`enabled = false` skips a source unless
     it is named)."""
     known = {s.name for s in sources.source}
     for name in names:
         if name not in known:
-            raise _cli().fail(
+            raise fail(
                 f"--source {name!r}: no such source in sources.toml "
                 f"(known: {', '.join(sorted(known)) or 'none'})",
                 2,
@@ -258,7 +158,7 @@ def _check_names(sources: SourcesFile, names: list[str]) -> list[str]:
     if not names:
         enabled = [s.name for s in sources.select()]
         if not enabled:
-            raise _cli().fail("sources.toml has no enabled source: nothing to crawl", 2)
+            raise fail("sources.toml has no enabled source: nothing to crawl", 2)
         return enabled
     return names
 
@@ -268,14 +168,17 @@ def _check_names(sources: SourcesFile, names: list[str]) -> list[str]:
 
 def sources_cmd(
     ctx: typer.Context,
-    check: Annotated[bool, typer.Option("--check", help="Only validate the file.")] = False,
+    check: Annotated[
+        bool, typer.Option("--check", metavar="", help="Only validate the file.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """List sources with article counts; validate sources.toml (exit 2 on errors)."""
+    """List sources with article counts; validate sources.toml.
+
+    Exit 2 when the file has errors; `--check` only validates it."""
     from presswatch.sources import check_sources
 
-    cli = _cli()
-    runtime = cli.get_runtime(ctx, initialized=False)
+    runtime = get_runtime(ctx, initialized=False)
     path = runtime.settings.sources
     parsed, problems = check_sources(path)
     errors = [p for p in problems if not p.warning]
@@ -284,11 +187,11 @@ def sources_cmd(
             typer.echo(str(problem), err=True)
     if parsed is None:
         if as_json:
-            cli.echo_json({"ok": False, "file": str(path), "problems": [str(p) for p in problems]})
+            echo_json({"ok": False, "file": str(path), "problems": [str(p) for p in problems]})
         raise typer.Exit(2)
     if check:
         if as_json:
-            cli.echo_json(
+            echo_json(
                 {
                     "ok": True,
                     "file": str(path),
@@ -305,12 +208,10 @@ def sources_cmd(
             )
         return
     counts: dict[str, dict[str, Any]] = {}
-    from archive.db import is_migrated
-
-    if is_migrated(runtime.engine):
+    if runtime.is_initialized():  # before `init` the file alone, and no file created
         from archive.queries import source_stats
 
-        with runtime.sessions() as session:
+        with runtime.read_sessions() as session:
             counts = {row["name"]: row for row in source_stats(session)}
     rows = []
     for src in parsed.source:
@@ -335,7 +236,7 @@ def sources_cmd(
             }
         )
     if as_json:
-        cli.echo_json(rows)
+        echo_json(rows)
         return
     for row in rows:
         flag = "" if row["enabled"] else " (disabled)"
@@ -352,27 +253,29 @@ def crawl_cmd(
     ctx: typer.Context,
     source: SourceOpt = None,
     limit: Annotated[
-        int | None, typer.Option(min=1, help="At most this many new articles per source.")
+        int | None,
+        typer.Option(min=1, metavar="N", help="At most this many new articles per source."),
     ] = None,
     spider: Annotated[
         list[str] | None,
-        typer.Option(help="Only these discovery spiders: sitemap, feed, listing (repeatable)."),
+        typer.Option(
+            metavar="SPIDER",
+            help="Only these discovery spiders: sitemap, feed, listing (repeatable).",
+        ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Discover new articles (sitemaps, feeds, listing pages) and capture them."""
+    """Discover new articles and capture them.
+
+    Discovery reads the sources' sitemaps, feeds and listing pages."""
     from presswatch.crawling import DISCOVERY_SPIDERS, Phase, discovery_jobs
 
-    cli = _cli()
     spiders = spider or list(DISCOVERY_SPIDERS)
     bad = [s for s in spiders if s not in DISCOVERY_SPIDERS]
     if bad:
-        raise cli.fail(f"--spider {bad[0]!r}: use sitemap, feed or listing", 2)
-    runtime = cli.get_runtime(ctx)
-    try:
-        sources = _load_sources(runtime)
-    except ConfigError as exc:
-        raise _config_exit(exc) from exc
+        raise fail(f"--spider {bad[0]!r}: use sitemap, feed or listing", 2)
+    runtime = get_runtime(ctx)
+    sources = _crawl_sources(runtime)
     names = _check_names(sources, source or [])
     phases = [Phase(discovery_jobs(names, limit, spiders), name="crawl")]
     _execute(runtime, sources, phases, label="crawl", as_json=as_json)
@@ -382,36 +285,34 @@ def recheck_cmd(
     ctx: typer.Context,
     source: SourceOpt = None,
     all_: Annotated[
-        bool, typer.Option("--all", help="Every archived article, due or not.")
+        bool, typer.Option("--all", metavar="", help="Every archived article, due or not.")
     ] = False,
-    limit: Annotated[int | None, typer.Option(min=1, help="At most this many articles.")] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=1, metavar="N", help="At most this many articles.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Fetch archived articles that are due (or all) and record what changed."""
+    """Recheck archived articles and record what changed.
+
+    Fetches the articles that are due (or all with `--all`)."""
     from presswatch.crawling import CrawlJob, Phase
 
-    cli = _cli()
-    runtime = cli.get_runtime(ctx)
-    try:
-        sources = _load_sources(runtime)
-    except ConfigError as exc:
-        raise _config_exit(exc) from exc
+    runtime = get_runtime(ctx)
+    sources = _crawl_sources(runtime)
     names = _check_names(sources, source or [])
     phases = [Phase([CrawlJob("recheck", tuple(names), limit, all_)], name="recheck")]
     _execute(runtime, sources, phases, label="recheck", as_json=as_json)
 
 
 def run_cmd(ctx: typer.Context, as_json: JsonOpt = False) -> None:
-    """Crawl, recheck and index under a lock; quiet unless something failed (for cron)."""
+    """Crawl, recheck and index under a lock (for cron).
+
+    Quiet unless something failed; a second run while one holds the lock exits 0."""
     from presswatch.crawling import CrawlJob, Phase, discovery_jobs
     from presswatch.lock import LockHeld, RunLock
 
-    cli = _cli()
-    runtime = cli.get_runtime(ctx)
-    try:
-        sources = _load_sources(runtime)
-    except ConfigError as exc:
-        raise _config_exit(exc) from exc
+    runtime = get_runtime(ctx)
+    sources = _crawl_sources(runtime)
     lock = RunLock(runtime.settings.lock_path, "presswatch run")
     try:
         lock.acquire()
@@ -438,17 +339,17 @@ def run_cmd(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
 def cron_cmd(
     ctx: typer.Context,
-    every: Annotated[int, typer.Option(min=5, max=60, help="Minutes between runs (5-60).")] = 15,
+    every: Annotated[
+        int, typer.Option(min=5, max=60, metavar="MINUTES", help="Minutes between runs.")
+    ] = 15,
 ) -> None:
     """Print a ready crontab block for `presswatch run`."""
-    cli = _cli()
-    runtime = cli.get_runtime(ctx, initialized=False)
+    runtime = get_runtime(ctx, initialized=False)
     typer.echo(crontab_block(runtime.settings, every=every, cwd=Path.cwd()), nl=False)
 
 
 def crontab_block(settings: Settings, *, every: int, cwd: Path) -> str:
-    exe = shutil.which("presswatch")
-    command = shlex.quote(exe) if exe else f"{shlex.quote(sys.executable)} -m presswatch.cli"
+    command = presswatch_command()
     args = [
         f"--data-dir {shlex.quote(str(settings.data_dir.resolve()))}",
         f"--sources {shlex.quote(str(settings.sources.resolve()))}",
@@ -463,24 +364,33 @@ def crontab_block(settings: Settings, *, every: int, cwd: Path) -> str:
         'MAILTO=""  # put your address here to be told about failures\n'
         f"{minutes} * * * * cd {shlex.quote(str(cwd.resolve()))} && {command} "
         f"{' '.join(args)} run\n"
-        "# Check the archive's hash chain once a day:\n"
+        "# Check the archive's hash chain once a day (problems go to stderr, so to mail):\n"
         f"17 4 * * * cd {shlex.quote(str(cwd.resolve()))} && {command} "
-        f"{' '.join(args[:1])} verify\n"
+        f"{' '.join(args[:1])} verify >/dev/null\n"
     )
 
 
 def demo_cmd(
     ctx: typer.Context,
     serve: Annotated[
-        bool, typer.Option("--serve", help="Then leave the web app running on the demo data.")
+        bool,
+        typer.Option(
+            "--serve", metavar="", help="Then leave the web app running on the demo data."
+        ),
     ] = False,
     data_dir: Annotated[
         Path | None,
-        typer.Option("--dir", help="Keep the demo's data here (default: a temporary dir)."),
+        typer.Option(
+            "--dir", metavar="DIR", help="Keep the demo's data here (default: a temporary dir)."
+        ),
     ] = None,
-    port: Annotated[int, typer.Option(help="Port of the web app with --serve.")] = 8000,
+    port: Annotated[
+        int, typer.Option(metavar="PORT", help="Port of the web app with --serve.")
+    ] = 8000,
 ) -> None:
-    """A self-contained demo on a local news site: crawl, edit, take down, detect."""
+    """A self-contained demo on a local news site.
+
+    Crawls the site, edits and takes down articles, and shows what was detected."""
     from presswatch.demo.run import run_demo
 
     result = run_demo(data_dir=data_dir, out=typer.echo)

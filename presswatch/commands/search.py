@@ -9,39 +9,27 @@ a query or option the user must change, 1 when the backend failed.
 from __future__ import annotations
 
 import html
-import json
 import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from archive.errors import BadQuery, SearchError
+from presswatch.commands.common import (
+    ISO_DATE,
+    JsonOpt,
+    echo_json,
+    fail,
+    get_runtime,
+    parse_iso_option,
+)
 from presswatch.runtime import Runtime
 from search_api.backends.base import SearchBackend, SearchQuery, SearchResult, SortOrder
 from search_api.factory import make_backend
 from search_api.indexer import reindex
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
-
-
-def _echo_json(value: Any) -> None:
-    typer.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
-
-
-def _fail(message: str, code: int) -> typer.Exit:
-    typer.echo(f"presswatch: {message}", err=True)
-    return typer.Exit(code)
-
-
-def _runtime(ctx: typer.Context) -> Runtime:
-    # Imported here: presswatch.cli imports this module to register its commands.
-    from presswatch.cli import get_runtime
-
-    return get_runtime(ctx)
 
 
 @contextmanager
@@ -51,18 +39,6 @@ def _backend(runtime: Runtime) -> Iterator[SearchBackend]:
         yield backend
     finally:
         backend.close()
-
-
-def _parse_when(option: str, value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        when = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise _fail(
-            f"{option} {value!r}: use ISO 8601, e.g. 2026-03-01 or 2026-03-01T08:00Z", 2
-        ) from exc
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def run_search(runtime: Runtime, query: SearchQuery) -> SearchResult:
@@ -118,45 +94,59 @@ def search(
     query: Annotated[
         str,
         typer.Argument(
+            metavar="QUERY",
             help='Words, "a phrase", -excluded, a OR b. Every version is searched, '
             "including removed articles and text later edits removed. Put -- before a "
-            "query that starts with a minus: presswatch search -- -word other"
+            "query that starts with a minus: presswatch search -- -word other",
         ),
     ],
-    source: Annotated[list[str] | None, typer.Option(help="Only this source (repeatable).")] = None,
+    source: Annotated[
+        list[str] | None, typer.Option(metavar="NAME", help="Only this source (repeatable).")
+    ] = None,
     lang: Annotated[
-        list[str] | None, typer.Option(help="Only this language, e.g. km (repeatable).")
+        list[str] | None,
+        typer.Option(metavar="LANG", help="Only this language, e.g. km (repeatable)."),
     ] = None,
     status: Annotated[
         list[str] | None,
-        typer.Option(help="Only articles now live, edited, removed or unreachable (repeatable)."),
+        typer.Option(
+            metavar="STATUS",
+            help="Only articles now live, edited, removed or unreachable (repeatable).",
+        ),
     ] = None,
-    topic: Annotated[list[str] | None, typer.Option(help="Only this topic (repeatable).")] = None,
+    topic: Annotated[
+        list[str] | None, typer.Option(metavar="TOPIC", help="Only this topic (repeatable).")
+    ] = None,
     versions: Annotated[
-        str, typer.Option(help="best: one hit per article; all: every matching version.")
+        str,
+        typer.Option(
+            metavar="best|all", help="best: one hit per article; all: every matching version."
+        ),
     ] = "best",
-    sort: Annotated[str, typer.Option(help="relevance or date (newest first).")] = "relevance",
+    sort: Annotated[
+        str, typer.Option(metavar="ORDER", help="relevance or date (newest first).")
+    ] = "relevance",
     published_from: Annotated[
-        str | None, typer.Option(help="Published on or after (ISO 8601).")
+        str | None, typer.Option(metavar=ISO_DATE, help="Published on or after (ISO 8601).")
     ] = None,
     published_to: Annotated[
-        str | None, typer.Option(help="Published on or before (ISO 8601).")
+        str | None, typer.Option(metavar=ISO_DATE, help="Published on or before (ISO 8601).")
     ] = None,
     captured_from: Annotated[
-        str | None, typer.Option(help="Version online on or after (ISO 8601).")
+        str | None, typer.Option(metavar=ISO_DATE, help="Version online on or after (ISO 8601).")
     ] = None,
     captured_to: Annotated[
-        str | None, typer.Option(help="Version online on or before (ISO 8601).")
+        str | None, typer.Option(metavar=ISO_DATE, help="Version online on or before (ISO 8601).")
     ] = None,
-    page: Annotated[int, typer.Option(min=1, help="Page of results, from 1.")] = 1,
-    per_page: Annotated[int, typer.Option(min=1, max=100, help="Hits per page.")] = 20,
+    page: Annotated[int, typer.Option(min=1, metavar="N", help="Page of results, from 1.")] = 1,
+    per_page: Annotated[int, typer.Option(min=1, max=100, metavar="N", help="Hits per page.")] = 20,
     as_json: JsonOpt = False,
 ) -> None:
     """Full-text search over every archived version."""
     if sort not in {s.value for s in SortOrder}:
-        raise _fail(f"--sort {sort!r}: use relevance or date", 2)
+        raise fail(f"--sort {sort!r}: use relevance or date", 2)
     if versions not in ("best", "all"):
-        raise _fail(f"--versions {versions!r}: use best or all", 2)
+        raise fail(f"--versions {versions!r}: use best or all", 2)
     try:
         search_query = SearchQuery(
             text=query,
@@ -164,33 +154,33 @@ def search(
             langs=tuple(lang or ()),
             statuses=tuple(status or ()),
             topics=tuple(topic or ()),
-            published_from=_parse_when("--published-from", published_from),
-            published_to=_parse_when("--published-to", published_to),
-            captured_from=_parse_when("--captured-from", captured_from),
-            captured_to=_parse_when("--captured-to", captured_to),
+            published_from=parse_iso_option("--published-from", published_from),
+            published_to=parse_iso_option("--published-to", published_to),
+            captured_from=parse_iso_option("--captured-from", captured_from),
+            captured_to=parse_iso_option("--captured-to", captured_to),
             sort=SortOrder(sort),
             versions="all" if versions == "all" else "best",
             page=page,
             per_page=per_page,
         )
     except BadQuery as exc:
-        raise _fail(str(exc), 2) from exc
-    runtime = _runtime(ctx)
+        raise fail(str(exc), 2) from exc
+    runtime = get_runtime(ctx)
     try:
         result = run_search(runtime, search_query)
     except BadQuery as exc:
-        raise _fail(str(exc), 2) from exc
+        raise fail(str(exc), 2) from exc
     except SearchError as exc:
-        raise _fail(str(exc), 1) from exc
+        raise fail(str(exc), 1) from exc
     if as_json:
-        _echo_json(result.as_dict())
+        echo_json(result.as_dict())
     else:
         _print_result(result)
 
 
 def reindex_command(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Rebuild the search index from the archive."""
-    runtime = _runtime(ctx)
+    runtime = get_runtime(ctx)
     try:
         if sys.stderr.isatty():
             from rich.console import Console
@@ -213,10 +203,10 @@ def reindex_command(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         else:
             count = run_reindex(runtime)
     except SearchError as exc:
-        raise _fail(str(exc), 1) from exc
+        raise fail(str(exc), 1) from exc
     if as_json:
         backend = "meilisearch" if runtime.settings.meili_url else "sqlite"
-        _echo_json({"versions": count, "backend": backend})
+        echo_json({"versions": count, "backend": backend})
     elif sys.stderr.isatty():
         typer.echo(f"reindexed {count} versions", err=True)
 

@@ -9,16 +9,17 @@ worker processes cannot share one app object.
 
 from __future__ import annotations
 
-import logging
+import errno
 import os
+import socket
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from presswatch.commands.common import fail, get_runtime
+
 if TYPE_CHECKING:
     from fastapi import FastAPI
-
-log = logging.getLogger(__name__)
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 # Command-line overrides and the environment variables that carry them to workers.
@@ -40,6 +41,27 @@ def web_app() -> FastAPI:
     return create_app(runtime.settings, sessions=runtime.sessions, warc=runtime.warc)
 
 
+def port_problem(host: str, port: int) -> str | None:
+    """Why uvicorn could not listen on host:port, or None when it can. Checked before
+    starting: uvicorn reports a busy port with exit code 3 and a bare traceback-free
+    log line, which tells a newcomer nothing about `--port`."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        return f"cannot listen on {host}: {exc.strerror}"
+    for family, kind, proto, _name, address in infos:
+        with socket.socket(family, kind, proto) as probe:
+            # As uvicorn binds: SO_REUSEADDR, so only a listening socket is "in use".
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    return f"port {port} on {host} is in use: pass --port"
+                return f"cannot listen on {host} port {port}: {exc.strerror}"
+    return None
+
+
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the main app."""
 
@@ -47,28 +69,40 @@ def register(app: typer.Typer) -> None:
     def serve(
         ctx: typer.Context,
         host: Annotated[
-            str, typer.Option(help="Address to listen on; 0.0.0.0 for every interface.")
+            str,
+            typer.Option(
+                metavar="ADDRESS", help="Address to listen on; 0.0.0.0 for every interface."
+            ),
         ] = "127.0.0.1",
-        port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
+        port: Annotated[
+            int, typer.Option(min=1, max=65535, metavar="PORT", help="TCP port.")
+        ] = 8000,
         proxy_headers: Annotated[
             bool,
             typer.Option(
-                help="Trust X-Forwarded-* from the proxy in front (for links in the feed)."
+                "--proxy-headers",  # a plain flag: off unless given
+                metavar="",
+                show_default=False,
+                help="Trust X-Forwarded-* from the proxy in front (for links in the feed).",
             ),
         ] = False,
         workers: Annotated[
-            int, typer.Option(min=1, max=64, help="Worker processes (about one per CPU).")
+            int,
+            typer.Option(min=1, max=64, metavar="N", help="Worker processes (about one per CPU)."),
         ] = 1,
     ) -> None:
-        """Serve the API (/api, docs at /api/docs), the Atom feed and the web pages."""
-        # Imported here: the CLI module imports this one, and uvicorn and FastAPI are
-        # needed by this command only.
+        """Serve the API, the Atom feed and the web pages.
+
+        The API is under /api, its documentation at /api/docs."""
+        # Imported here: uvicorn and FastAPI are needed by this command only.
         import uvicorn
 
-        from presswatch.cli import get_runtime
         from search_api.app import create_app
 
         runtime = get_runtime(ctx)
+        problem = port_problem(host, port)
+        if problem is not None:
+            raise fail(problem, 1)
         if host not in LOOPBACK and runtime.settings.api_key is None:
             typer.echo(
                 f"presswatch serve: listening on {host}; the admin API stays disabled "

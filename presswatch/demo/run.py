@@ -12,6 +12,7 @@ SQLite database whatever the environment says.
 
 from __future__ import annotations
 
+import shlex
 import tempfile
 import time
 from collections.abc import Callable
@@ -22,12 +23,20 @@ from typing import Any
 
 from archive.diff import diff_versions, render_unified
 from archive.export import version_side
-from archive.queries import find_article, list_changes, versions_of
-from presswatch.crawling import CrawlJob, Phase, build_context, discovery_jobs, run_phases
+from archive.queries import find_article, list_articles, list_changes, versions_of
+from presswatch.crawling import (
+    CrawlJob,
+    Phase,
+    discovery_jobs,
+    index_outbox,
+    run_phases,
+    start_crawl,
+)
 from presswatch.demo import content
 from presswatch.demo.site import Mode, NewsSite
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
+from presswatch.shell import presswatch_command
 from presswatch.sources import load_sources
 
 SOURCE = "mekong-ledger"
@@ -128,14 +137,7 @@ def _run(root: Path, site: NewsSite, out: Callable[[str], None], started: float)
     )
     runtime = Runtime(settings)
     runtime.init()
-    from presswatch.commands.crawl import setup_crawl_logging
-
-    setup_crawl_logging(settings)
-    sources = load_sources(sources_path)
-    from presswatch.crawling import sync_sources
-
-    sync_sources(runtime, sources, datetime.now(UTC))
-    context = build_context(runtime, sources)
+    context = start_crawl(runtime, load_sources(sources_path))
     out(f"Presswatch demo: a local news site at {site.base_url}")
     out(f"  archive in {data}\n")
 
@@ -167,9 +169,7 @@ def _run(root: Path, site: NewsSite, out: Callable[[str], None], started: float)
     snapshots["end"] = report.counts
     _phase_lines(snapshots, out)
 
-    from presswatch.commands.crawl import index_outbox
-
-    indexed, index_problem = index_outbox(runtime)
+    _drained, index_problem = index_outbox(runtime)
     result = DemoResult(ok=report.ok, data_dir=root, settings=settings, problems=report.problems)
     if index_problem:
         result.problems.append(index_problem)
@@ -183,7 +183,7 @@ def _run(root: Path, site: NewsSite, out: Callable[[str], None], started: float)
             how = ",".join(ev.how) if ev.how else ""
             title = _title(session, row.article.id)
             result.events.append(
-                {"kind": ev.kind, "how": list(ev.how), "url": row.article.url, "title": title}
+                {"kind": ev.kind, "how": list(ev.how), "url": row.article.fetch_url, "title": title}
             )
             out(f"  {ev.kind:<11} {how:<18} {title}")
         out("")
@@ -199,11 +199,18 @@ def _run(root: Path, site: NewsSite, out: Callable[[str], None], started: float)
                 version_side(v, label=f"v{v.n} ({v.first_seen:%Y-%m-%d %H:%M:%S} UTC)")
                 for v in (old, new)
             ]
-            out(f"  {article.url}")
+            out(f"  {article.fetch_url}")  # as fetched: the key may differ in scheme
             for line in render_unified(diff_versions(*sides), context_lines=1).splitlines():
                 out(f"    {line}")
     out("")
-    out(f"4. Search for {content.REMOVED_WORD!r} ({indexed} article(s) indexed):")
+    with runtime.read_sessions() as session:
+        archived = list_articles(session)
+    indexed = (
+        f"{len(archived)} articles, {sum(a.version_count for a in archived)} versions indexed"
+        if index_problem is None
+        else "the search index was not updated"
+    )
+    out(f"4. Search for {content.REMOVED_WORD!r} ({indexed}):")
     result.search_hit = _search_removed(settings, out)
     if result.search_hit is None:
         result.problems.append("the search found no hit in removed text")
@@ -221,10 +228,13 @@ def _run(root: Path, site: NewsSite, out: Callable[[str], None], started: float)
     if result.problems:
         for problem in result.problems:
             out(f"problem: {problem}")
-    out(
-        f"Done in {result.duration_s:.1f}s. Explore with: presswatch --data-dir {data} "
-        f"--sources {sources_path} changes   (or `history`, `diff`, `search`)"
+    explore = (
+        f"{presswatch_command()} --data-dir {shlex.quote(str(data))} "
+        f"--sources {shlex.quote(str(sources_path))}"
     )
+    out(f"Done in {result.duration_s:.1f}s. Explore the archive with:")
+    out(f"  {explore} changes")
+    out("  (or `articles`, `history URL`, `diff URL`, `search WORDS` in place of `changes`)")
     runtime.close()
     return result
 

@@ -1,0 +1,280 @@
+"""`presswatch` commands over the archive itself: init, articles, history, diff,
+changes, verify and import.
+
+Commands parse, call, print: the queries live in `archive.queries`, the JSON shapes in
+`archive.export`. Exit codes (DESIGN.md): 0 ok, 1 a problem found or an operation
+failed, 2 bad usage or config.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from archive import NotFound, PresswatchError
+from archive.capture import record_capture
+from archive.diff import diff_versions, render_html, render_json, render_unified
+from archive.export import article_json, change_json, history_json, version_side
+from archive.importer import exchanges_from_path
+from archive.integrity import verify_archive
+from archive.queries import find_article, list_articles, list_changes, source_names, version_by_n
+from presswatch.commands.common import (
+    ISO_DATE,
+    JsonOpt,
+    echo_json,
+    fail,
+    get_runtime,
+    parse_iso_option,
+)
+
+log = logging.getLogger(__name__)
+
+STATUSES = ("live", "edited", "removed", "unreachable")
+KINDS = ("discovered", "edited", "removed", "restored", "moved", "unreachable", "reachable")
+
+
+def init(ctx: typer.Context) -> None:
+    """Create the data dir and the database, or upgrade it.
+
+    Idempotent: run it again after an upgrade of Presswatch."""
+    runtime = get_runtime(ctx, initialized=False)
+    runtime.init()
+    if sys.stderr.isatty():
+        typer.echo(f"archive ready in {runtime.settings.data_dir}", err=True)
+
+
+def articles(
+    ctx: typer.Context,
+    source: Annotated[
+        list[str] | None,
+        typer.Option(metavar="NAME", help="Only this source (repeatable)."),
+    ] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(metavar="STATUS", help="live, edited, removed or unreachable."),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=1, metavar="N", help="At most this many.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List archived articles."""
+    if status and status not in STATUSES:
+        raise fail(f"--status {status!r}: use live, edited, removed or unreachable", 2)
+    runtime = get_runtime(ctx)
+    with runtime.read_sessions() as session:
+        names = source_names(session)
+        rows = [
+            article_json(a, names.get(a.source_id, "?"))
+            for a in list_articles(session, sources=source or (), status=status, limit=limit)
+        ]
+    if as_json:
+        echo_json(rows)
+        return
+    for row in rows:
+        extra = f" ({row['removal']})" if row["removal"] else ""
+        typer.echo(
+            f"{row['id']:>6}  {row['status']:<11}{extra:<16} v{row['versions']:<3} "
+            f"{row['source']:<14} {row['url']}"
+        )
+
+
+UrlOrId = Annotated[
+    str, typer.Argument(metavar="URL_OR_ID", help="The article's id, or any URL it was seen at.")
+]
+
+
+def history(ctx: typer.Context, url_or_id: UrlOrId, as_json: JsonOpt = False) -> None:
+    """Versions and events of one article."""
+    runtime = get_runtime(ctx)
+    with runtime.read_sessions() as session:
+        try:
+            article = find_article(session, url_or_id)
+        except NotFound as exc:
+            raise fail(str(exc)) from exc
+        doc = history_json(session, article)
+    if as_json:
+        echo_json(doc)
+        return
+    art = doc["article"]
+    typer.echo(f"{art['url']}  [{art['status']}]  source {art['source']}, id {art['id']}")
+    for v in doc["versions"]:
+        typer.echo(f"  v{v['n']}  {v['first_seen']} .. {v['last_seen']}  {v['title']!r}")
+    for e in doc["events"]:
+        how = ",".join(e["how"])
+        typer.echo(f"  {e['at']}  {e['kind']:<11} {how}")
+
+
+def diff(
+    ctx: typer.Context,
+    url_or_id: UrlOrId,
+    from_n: Annotated[
+        int | None, typer.Option("--from", metavar="N", help="Older version number.")
+    ] = None,
+    to_n: Annotated[
+        int | None, typer.Option("--to", metavar="N", help="Newer version number.")
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", metavar="FORMAT", help="unified, json or html.")
+    ] = "unified",
+) -> None:
+    """Diff two versions of an article (default: the last two)."""
+    if fmt not in ("unified", "json", "html"):
+        raise fail(f"--format {fmt!r}: use unified, json or html", 2)
+    runtime = get_runtime(ctx)
+    with runtime.read_sessions() as session:
+        try:
+            article = find_article(session, url_or_id)
+        except NotFound as exc:
+            raise fail(str(exc)) from exc
+        newest = article.version_count  # versions are numbered 1..version_count
+        if newest < 2 and (from_n is None or to_n is None):
+            raise fail(f"article {article.id} has {newest} version(s): nothing to diff")
+        to_n = to_n if to_n is not None else newest
+        from_n = from_n if from_n is not None else to_n - 1
+        sides = []
+        for n in (from_n, to_n):
+            try:
+                sides.append(version_side(version_by_n(session, article.id, n)))
+            except NotFound as exc:
+                has = f"1..{newest}" if newest else "none"
+                raise fail(f"article {article.id} has no version {n} (it has {has})", 2) from exc
+    result = diff_versions(sides[0], sides[1])
+    if fmt == "json":
+        echo_json(render_json(result))
+    elif fmt == "html":
+        typer.echo(render_html(result))
+    else:
+        typer.echo(render_unified(result), nl=False)
+
+
+def changes(
+    ctx: typer.Context,
+    since: Annotated[
+        str | None,
+        typer.Option(metavar=ISO_DATE, help="Only events at or after (ISO 8601)."),
+    ] = None,
+    kind: Annotated[
+        list[str] | None,
+        typer.Option(metavar="KIND", help=f"{', '.join(KINDS)} (repeatable)."),
+    ] = None,
+    source: Annotated[
+        list[str] | None,
+        typer.Option(metavar="NAME", help="Only this source (repeatable)."),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=1, metavar="N", help="At most this many.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Edits, removals, restorations… newest first."""
+    kinds = kind or []
+    bad = [k for k in kinds if k not in KINDS]
+    if bad:
+        raise fail(f"--kind {bad[0]!r}: use one of {', '.join(sorted(KINDS))}", 2)
+    since_at = parse_iso_option("--since", since)
+    runtime = get_runtime(ctx)
+    with runtime.read_sessions() as session:
+        rows = [
+            change_json(r)
+            for r in list_changes(
+                session, since=since_at, kinds=kinds, sources=source or (), limit=limit
+            )
+        ]
+    if as_json:
+        echo_json(rows)
+        return
+    for row in rows:
+        how = row["how"] if isinstance(row["how"], str) else ",".join(row["how"])
+        versions = ""
+        if row["from_version"] or row["to_version"]:
+            versions = f" v{row['from_version'] or '-'}→v{row['to_version'] or '-'}"
+        typer.echo(f"{row['at']}  {row['kind']:<11} {how:<20}{versions}  {row['url']}")
+
+
+def verify(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Check every payload hash and the hash chain.
+
+    Prints "ok: N captures, M versions checked" on success; exit 1 on any problem."""
+    runtime = get_runtime(ctx)
+    with runtime.read_sessions() as session:
+        report = verify_archive(session, runtime.warc)
+    if as_json:
+        echo_json(report.as_json())
+    elif report.ok:
+        typer.echo(
+            f"ok: {report.captures_checked:,} captures, "
+            f"{report.versions_checked:,} versions checked"
+        )
+    else:
+        for p in report.problems:
+            typer.echo(f"capture {p.capture_id}: {p.problem}", err=True)
+        typer.echo(
+            f"verify: {len(report.problems)} problem(s); {report.captures_checked} captures, "
+            f"{report.versions_checked} versions checked",
+            err=True,
+        )
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def import_(
+    ctx: typer.Context,
+    path: Annotated[
+        Path,
+        typer.Argument(metavar="PATH", help="A WARC file, a saved page, or a directory of them."),
+    ],
+    source: Annotated[
+        str | None, typer.Option(metavar="NAME", help="Record under this source.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record saved pages or a WARC file into the archive."""
+    if not path.exists():
+        raise fail(f"{path}: no such file or directory", 2)
+    runtime = get_runtime(ctx)
+    options = runtime.record_options()
+    counts: dict[str, int] = {}
+    problems: list[str] = []
+    for item in exchanges_from_path(path, source=source):
+        if item.problem is not None:
+            problems.append(item.problem)
+            continue
+        assert item.exchange is not None
+        try:
+            with runtime.sessions.begin() as session:
+                result = record_capture(session, item.exchange, warc=runtime.warc, options=options)
+        except PresswatchError as exc:
+            problems.append(f"{item.origin}: {exc}")
+            continue
+        except Exception as exc:  # boundary: one bad item must not stop the import
+            log.exception("import of %s failed", item.origin)
+            problems.append(f"{item.origin}: unexpected error {exc.__class__.__name__}: {exc}")
+            continue
+        key = "duplicate" if result.duplicate else result.outcome.value
+        counts[key] = counts.get(key, 0) + 1
+    if as_json:
+        echo_json({"recorded": counts, "problems": problems})
+    else:
+        for problem in problems:
+            typer.echo(f"presswatch import: {problem}", err=True)
+        if sys.stderr.isatty() or problems:
+            summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "nothing"
+            typer.echo(f"imported: {summary}", err=True)
+    if problems:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this area's commands to the main app."""
+    app.command("init")(init)
+    app.command("articles")(articles)
+    app.command("history")(history)
+    app.command("diff")(diff)
+    app.command("changes")(changes)
+    app.command("verify")(verify)
+    app.command("import")(import_)

@@ -1,0 +1,77 @@
+"""What every command module shares: option types, printing, errors, and the Runtime
+built from the global options. A leaf: it imports no command module and not
+`presswatch.cli`, so each command module can import it (Typer's "one file per command").
+
+Printing follows the CLI rules: `--json` writes one JSON document on stdout, diagnostics
+go to stderr. Exit codes: 0 ok, 1 a problem found or an operation failed, 2 bad usage or
+config.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+
+from archive import ConfigError
+from presswatch.runtime import Runtime
+from presswatch.settings import load_settings
+
+# Metavars name what a value looks like; flags show none (Typer would print `<bool>`).
+JsonOpt = Annotated[
+    bool, typer.Option("--json", metavar="", help="Print one JSON document on stdout.")
+]
+SourceOpt = Annotated[
+    list[str] | None,
+    typer.Option("--source", "-s", metavar="NAME", help="Only this source (repeatable)."),
+]
+ISO_DATE = "ISO-DATE"
+ISO_HINT = "use ISO 8601, e.g. 2026-03-01 or 2026-03-01T08:00Z"
+
+
+def echo_json(value: Any) -> None:
+    typer.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print an error on stderr and return the Exit to raise."""
+    typer.echo(f"presswatch: {message}", err=True)
+    return typer.Exit(code)
+
+
+def config_exit(exc: ConfigError) -> typer.Exit:
+    """A configuration error: its message on stderr, exit 2."""
+    return fail(str(exc), 2)
+
+
+def get_runtime(ctx: typer.Context, *, initialized: bool = True) -> Runtime:
+    """Settings (flags > env > presswatch.toml > defaults) and the parts built on them.
+
+    With `initialized` the archive must exist: otherwise exit 2 with "run `presswatch
+    init` first", creating no file (a command that only reads never creates the data
+    dir or the database). The Runtime closes when the command ends."""
+    overrides = dict(ctx.find_root().obj or {})
+    try:
+        runtime = Runtime(load_settings(**overrides))
+    except ConfigError as exc:
+        raise config_exit(exc) from exc
+    ctx.call_on_close(runtime.close)
+    if initialized:
+        try:
+            runtime.require_initialized()
+        except ConfigError as exc:
+            raise config_exit(exc) from exc
+    return runtime
+
+
+def parse_iso_option(option: str, value: str | None) -> datetime | None:
+    """An ISO 8601 date or datetime given to `option`; naive values are UTC."""
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise fail(f"{option} {value!r}: {ISO_HINT}", 2) from exc
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
