@@ -22,7 +22,6 @@ database or the network.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -199,12 +198,3 @@ def conditional_headers(
     if last_modified:
         headers["If-Modified-Since"] = last_modified
     return headers
-
-
-def tiers_table(schedule: RecheckSchedule) -> Sequence[tuple[str, str]]:
-    """(age, interval) rows for help text and docs."""
-    rows = []
-    for tier in schedule.tiers:
-        age = "older" if tier.until is None else f"< {format_duration(tier.until)}"
-        rows.append((age, format_duration(tier.every)))
-    return rows
