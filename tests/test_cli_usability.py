@@ -1,0 +1,227 @@
+"""What a newcomer meets on the command line: a `verify` that says it passed, read-only
+commands that leave no files behind before `init`, a busy port named as such, help that
+fits 80 columns, a crawl summary that says what it counts, and a demo whose output can
+be followed (links that work, counts that are right, a command that runs as printed)."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import shlex
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from archive.models import Article, Version
+from presswatch.cli import app
+from presswatch.crawling import CrawlReport
+from presswatch.runtime import Runtime
+from presswatch.settings import Settings
+from tests import archive_helpers as h
+from tests.site_server import cli_env
+
+REPO = Path(__file__).resolve().parents[1]
+PAGE = (
+    "<html><head><title>Port workers strike</title></head><body><article>"
+    "<h1>Port workers strike</h1>"
+    + "<p>Dock workers stopped work on Monday over unpaid wages, union leaders said.</p>" * 6
+    + "</article></body></html>"
+)
+
+
+def invoke(*args: str) -> Any:
+    return CliRunner().invoke(app, list(args))
+
+
+# -- verify ------------------------------------------------------------------------------
+
+
+def test_verify_says_ok_in_one_line_on_stdout(runtime: Runtime, at: Any) -> None:
+    h.record(runtime, h.exchange("https://news.example/a/1/", PAGE, at=at(0)))
+    h.record(runtime, h.exchange("https://news.example/a/1/", PAGE, at=at(1)))
+    data = str(runtime.settings.data_dir)
+    result = invoke("--data-dir", data, "verify")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "ok: 2 captures, 1 versions checked\n"
+    assert result.stderr == ""
+
+    as_json = invoke("--data-dir", data, "verify", "--json")
+    assert as_json.exit_code == 0
+    doc = json.loads(as_json.stdout)
+    assert (doc["ok"], doc["captures_checked"], doc["versions_checked"], doc["problems"]) == (
+        True,
+        2,
+        1,
+        [],
+    )
+
+
+def test_cron_keeps_the_daily_verify_quiet_on_success(tmp_path: Path) -> None:
+    result = invoke("--data-dir", str(tmp_path / "d"), "cron")
+    verify_line = next(line for line in result.stdout.splitlines() if " verify" in line)
+    assert verify_line.endswith("verify >/dev/null")
+
+
+# -- read-only commands before init ------------------------------------------------------
+
+
+def test_reading_commands_before_init_create_nothing(tmp_path: Path) -> None:
+    data = tmp_path / "presswatch-data"
+    sources = tmp_path / "sources.toml"
+    sources.write_text('[[source]]\nname = "vod"\nbase_url = "https://vod.example/"\n')
+
+    listed = invoke("--data-dir", str(data), "--sources", str(sources), "sources", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert [(r["name"], r["articles"]) for r in json.loads(listed.stdout)] == [("vod", 0)]
+
+    for command in (["search", "strike"], ["articles"], ["changes"], ["verify"]):
+        result = invoke("--data-dir", str(data), *command)
+        assert result.exit_code == 2, (command, result.output)
+        assert "run `presswatch init` first" in result.stderr, command
+    assert not data.exists()
+
+
+# -- serve ---------------------------------------------------------------------------------
+
+
+def test_serve_on_a_busy_port_says_so_and_exits_1(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    started: list[Any] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: started.append(a))
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = invoke("--data-dir", str(runtime.settings.data_dir), "serve", "--port", str(port))
+    assert result.exit_code == 1
+    assert result.stderr == f"presswatch: port {port} on 127.0.0.1 is in use: pass --port\n"
+    assert started == []
+
+
+# -- help ------------------------------------------------------------------------------------
+
+
+def help_text(*command: str) -> str:
+    env = {**cli_env(), "COLUMNS": "80"}
+    done = subprocess.run(
+        [sys.executable, "-m", "presswatch.cli", *command, "--help"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_serve_help_shows_every_option_whole_at_80_columns() -> None:
+    text = help_text("serve")
+    for option in ("--host ADDRESS", "--port PORT", "--proxy-headers", "--workers N", "--help"):
+        assert option in text
+    assert "…" not in text and not re.search(r"<[a-z]", text)  # no `<bool>`, `<int>`…
+    assert max(len(line) for line in text.splitlines()) <= 80
+
+
+@pytest.mark.parametrize(
+    "command", [[], ["articles"], ["changes"], ["search"], ["crawl"], ["demo"], ["verify"]]
+)
+def test_help_names_values_not_python_types(command: list[str]) -> None:
+    options = [line for line in help_text(*command).splitlines() if line.lstrip().startswith("-")]
+    assert options
+    for line in options:
+        assert not re.search(r"<(bool|str|int|list|path)", line), line
+
+
+# -- crawl summary ----------------------------------------------------------------------------
+
+
+def test_crawl_summary_separates_failed_fetches_from_unreachable_articles() -> None:
+    problems = [
+        f"[s{i}] https://s{i}.example/robots.txt: dns (DNS lookup failed: s{i}.example.)"
+        for i in range(28)
+    ] + [
+        "[s0] https://s0.example/feed/: HTTP 404",
+        "[s1] https://s1.example/feed/: timeout (took longer than 30s)",
+        "[s2] https://s2.example/sitemap.xml: not a sitemap (no urlset)",
+    ]
+    report = CrawlReport(counts={"fetched": 5, "fetch_errors": 2}, problems=problems)
+    line = report.summary("crawl")
+    assert line.startswith("crawl: 5 fetched, 0 new, 0 edited, 0 removed, ")
+    assert "0 articles became unreachable" in line
+    assert "32 fetches failed (dns: 28, article_pages: 2, http_404: 1, timeout: 1)" in line
+    assert "31 problem(s)" in line
+    assert report.as_json()["failed_fetches"]["dns"] == 28
+
+    quiet = CrawlReport(counts={"fetched": 3, "discovered": 3}).summary("run")
+    assert quiet.startswith("run: 3 fetched, 3 new") and "0 fetches failed; 0 problem(s)" in quiet
+
+
+# -- the demo ---------------------------------------------------------------------------------
+
+
+@pytest.mark.e2e
+def test_demo_output_can_be_followed(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "presswatch.cli", "demo", "--dir", str(tmp_path)],
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+
+    # Diff headers link to the page as fetched (http), not the normalized key (https).
+    diffs = lines[lines.index("3. Diffs of the edited articles:") + 1 :]
+    headers = [line.strip() for line in diffs if line.startswith("  http")]
+    assert headers and all(u.startswith("http://127.0.0.1:") for u in headers)
+    assert not any("https://127.0.0.1" in line for line in lines)
+
+    # The counts are what the archive holds.
+    counted = re.search(r"\((\d+) articles, (\d+) versions indexed\)", done.stdout)
+    assert counted is not None
+    runtime = Runtime(Settings(data_dir=tmp_path / "data"))
+    with runtime.sessions() as session:
+        articles = session.scalar(select(func.count()).select_from(Article))
+        versions = session.scalar(select(func.count()).select_from(Version))
+    runtime.close()
+    assert (int(counted[1]), int(counted[2])) == (articles, versions)
+
+    # "Explore with" runs as printed, with no virtualenv on PATH.
+    explore = lines[lines.index(next(x for x in lines if "Explore the archive with:" in x)) + 1]
+    env = {k: v for k, v in cli_env().items() if k not in ("PATH", "VIRTUAL_ENV")}
+    env["PATH"] = os.defpath
+    ran = subprocess.run(shlex.split(explore), env=env, capture_output=True, text=True, timeout=60)
+    assert ran.returncode == 0, ran.stderr
+    assert "removed     http_404" in ran.stdout
+
+
+# -- layering ---------------------------------------------------------------------------------
+
+
+def test_library_modules_never_import_commands() -> None:
+    """The demo, the crawl setup and the other library modules use `presswatch.crawling`
+    and friends; only cli.py and the command modules reach `presswatch.commands`."""
+    problems = []
+    for path in (REPO / "presswatch").rglob("*.py"):
+        rel = path.relative_to(REPO)
+        if path.name == "cli.py" or rel.parts[1] == "commands":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                "presswatch.commands"
+            ):
+                problems.append(f"{rel}:{node.lineno}")
+    assert problems == []
