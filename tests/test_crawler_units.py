@@ -1,5 +1,6 @@
 """Pieces of the crawler that need no reactor: the sitemap parser, failure names, the
-fingerprinter, and the crontab block."""
+fingerprinter, the pipeline's failure accounting, what discovery skips, and the crontab
+block."""
 
 from __future__ import annotations
 
@@ -186,3 +187,58 @@ def test_a_failing_capture_is_counted_and_the_next_one_recorded(runtime: Any) ->
     assert "capture of https://s.example/a failed: RuntimeError: boom" in ctx.counters.problems
     with runtime.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Capture)) == 1
+
+
+def test_discovery_skips_what_the_archive_has_and_retries_failed_fetches(runtime: Any) -> None:
+    """A restarted crawl must not fetch again what the killed one recorded (articles
+    under every URL they are known by, pages that were not articles), yet must try again
+    the fetches that failed or were blocked."""
+    from archive.capture import Exchange, RedirectHop, record_capture
+    from archive.queries import upsert_source
+    from crawler.context import CrawlContext, SourceSpec
+
+    now = datetime(2026, 3, 1, 8, tzinfo=UTC)
+    base = "https://s.example/"
+    with runtime.sessions.begin() as session:
+        upsert_source(session, name="s", base_url=base, languages=[], config={}, now=now)
+    paragraphs = "".join(
+        f"<p>Paragraph {i} of a story written for this test about a labour inspection "
+        f"that found {i} workers held in a compound against their will.</p>"
+        for i in range(8)
+    )
+    page = f"<html><head><title>Story</title></head><body><article><h1>Story</h1>{paragraphs}"
+    html = (("Content-Type", "text/html; charset=utf-8"),)
+    fetches = [
+        Exchange(  # an article, reached through a redirect: known under both URLs
+            requested_url=base + "old-story/",
+            final_url=base + "story/",
+            fetched_at=now,
+            status=200,
+            headers=html,
+            body=page.encode("utf-8"),
+            redirects=(RedirectHop(base + "old-story/", 301, base + "story/"),),
+        ),
+        Exchange(base + "gone/", base + "gone/", now, 404, html, b"<html>Not found</html>"),
+        Exchange(base + "slow/", base + "slow/", now, None, error="timeout"),
+        Exchange(base + "walled/", base + "walled/", now, 403, html, b"<html>Denied</html>"),
+    ]
+    for exchange in fetches:
+        with runtime.sessions.begin() as session:
+            record_capture(session, exchange, warc=runtime.warc, options=runtime.record_options())
+
+    ctx = CrawlContext(
+        sessions=runtime.sessions,
+        warc=runtime.warc,
+        sources={"s": SourceSpec("s", base)},
+        record_options=lambda name: runtime.record_options(),
+        plan_next_check=lambda article, published, at: at,
+        conditional_for=lambda article, at: {},
+        user_agent="Presswatch/test",
+        max_body_bytes=1_000_000,
+        extract_workers=0,
+    )
+    try:
+        assert ctx.known_urls("s") == {base + "old-story/", base + "story/", base + "gone/"}
+        assert ctx.known_urls("not-a-source") == set()
+    finally:
+        ctx.close()
