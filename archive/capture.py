@@ -275,7 +275,35 @@ def record_capture(
     )
 
 
-# -- judging -------------------------------------------------------------------------
+# -- judging ---------------------------------------------------------------------------
+
+
+def _resolve_source(session: Session, exchange: Exchange, now: datetime) -> Source:
+    if exchange.source:
+        source = source_by_name(session, exchange.source)
+        if source is None:
+            raise BadInput(
+                f"source {exchange.source!r} is not in the archive; add it to sources.toml "
+                "and run `presswatch sources --check`"
+            )
+        return source
+    host = (urlsplit(exchange.requested_url).hostname or "").lower().removeprefix("www.")
+    for source in session.scalars(select(Source)):
+        source_host = (urlsplit(source.base_url).hostname or "").lower().removeprefix("www.")
+        if source_host == host:
+            return source
+    parts = urlsplit(exchange.requested_url)
+    source = Source(
+        name=re.sub(r"[^a-z0-9.-]", "-", host) or "unknown",
+        base_url=f"{parts.scheme}://{parts.netloc}/",
+        languages=[],
+        config={},
+        enabled=True,
+        created_at=now,
+    )
+    session.add(source)
+    session.flush()
+    return source
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,7 +407,93 @@ def _judge(
     return judge(state, observation, options.policy, same_body=same_body)
 
 
-# -- persisting ----------------------------------------------------------------------
+def _state_of(
+    session: Session,
+    article: Article,
+    warc: WarcStore,
+    extracted: Extracted | None,
+    options: RecordOptions,
+) -> ArticleState:
+    current = current_version_of(session, article)
+    assert current is not None, f"article {article.id} has no version"
+    last = ContentKey(
+        title=current.title,
+        byline=current.byline,
+        published=current.published,
+        text=current.text,
+        text_sha256=current.text_sha256,
+    )
+    if extracted is not None and (
+        current.extractor != extracted.extractor or current.normalizer != NORMALIZER_VERSION
+    ):
+        # Rule 8: a newer extractor or normalizer must not read as an edit. Compare
+        # against what today's code makes of the capture that produced the version.
+        last = _reextracted(session, warc, current, options) or last
+    return ArticleState(
+        status=ArticleStatus(article.status),
+        last=last,
+        version_count=article.version_count,
+        pending_removal=RemovalReason(article.pending_removal) if article.pending_removal else None,
+        pending_count=article.pending_count,
+        pending_degraded_sha=article.pending_degraded_sha,
+    )
+
+
+def _reextracted(
+    session: Session, warc: WarcStore, version: Version, options: RecordOptions
+) -> ContentKey | None:
+    """The version's content as the current extractor sees its original capture."""
+    capture = session.get(Capture, version.first_capture_id)
+    if capture is None or capture.payload_sha256 is None:
+        return None
+    source = capture
+    if capture.warc_type == "revisit":
+        source = first_response_with_payload(session, capture.payload_sha256) or capture
+    if source.warc_file is None or source.warc_offset is None or source.warc_length is None:
+        return None
+    try:
+        record = warc.read_record(source.warc_file, source.warc_offset, source.warc_length)
+    except StorageError:
+        log.warning("cannot re-extract version %s: its WARC record is unreadable", version.id)
+        return None
+    content_type = next((v for k, v in record.headers.items() if k.lower() == "content-type"), None)
+    again = extract_page(
+        record.payload,
+        url=capture.final_url,
+        content_type=content_type,
+        max_bytes=options.max_body_bytes,
+    )
+    return _content_key(again) if again.kind is PageKind.HTML else None
+
+
+def _same_body(
+    session: Session,
+    source_id: int,
+    state: ArticleState,
+    observation: Observation,
+    options: RecordOptions,
+) -> bool | None:
+    """Compare bodies with the source's boilerplate lines left out (rule 2)."""
+    if observation.content is None:
+        return None
+    new_text = observation.content.text
+    if new_text == state.last.text:
+        return True
+    hashes = {_line_sha(line) for line in (new_text + "\n" + state.last.text).split("\n")}
+    stmt = select(BoilerplateLine.line_sha256).where(
+        BoilerplateLine.source_id == source_id,
+        BoilerplateLine.articles >= options.boilerplate_min_articles,
+        BoilerplateLine.line_sha256.in_(sorted(hashes)),
+    )
+    boilerplate = frozenset(session.scalars(stmt))
+    if not boilerplate:
+        return False
+    return comparable_text(new_text, boilerplate, _line_sha) == comparable_text(
+        state.last.text, boilerplate, _line_sha
+    )
+
+
+# -- persisting ------------------------------------------------------------------------
 
 
 def _store_raw(
@@ -394,6 +508,29 @@ def _store_raw(
     if exchange.status is None or verdict.outcome is CaptureOutcome.SKIPPED:
         return None
     return _write_warc(session, warc, exchange, payload_sha or "")
+
+
+def _write_warc(
+    session: Session, warc: WarcStore, exchange: Exchange, payload_sha: str
+) -> WarcLocation:
+    assert exchange.status is not None
+    first = first_response_with_payload(session, payload_sha) if exchange.body else None
+    common: dict[str, Any] = {
+        "url": exchange.final_url,
+        "fetched_at": exchange.fetched_at,
+        "status": exchange.status,
+        "reason": exchange.reason,
+        "headers": list(exchange.headers),
+        "request_headers": list(exchange.request_headers),
+    }
+    if first is not None:
+        return warc.write_revisit(
+            **common,
+            refers_to_uri=first.final_url,
+            refers_to_date=first.fetched_at,
+            payload_digest=sha1_base32(exchange.body),
+        )
+    return warc.write_response(**common, body=exchange.body)
 
 
 def _admit_article(
@@ -430,6 +567,32 @@ def _admit_article(
     elif article is not None and place.via_final:
         _add_alias(session, article, place.requested, "alias", exchange.fetched_at)
     return article
+
+
+def _canonical_for_new(session: Session, extracted: Extracted, final_norm: str) -> str:
+    """The page's own canonical URL when it is a plausible article URL on the same host
+    and not yet taken; otherwise the URL we ended at. Some sites point every canonical
+    at their home page: that must not merge articles."""
+    declared = extracted.canonical_url
+    if not declared:
+        return final_norm
+    try:
+        canon = normalize_url(declared)
+    except BadInput:
+        return final_norm
+    same_host = urlsplit(canon).hostname == urlsplit(final_norm).hostname
+    deep_enough = len([s for s in urlsplit(canon).path.split("/") if s]) >= 1
+    if not (same_host and deep_enough) or article_by_url(session, canon) is not None:
+        return final_norm
+    return canon
+
+
+def _add_alias(session: Session, article: Article, url: str, kind: str, at: datetime) -> bool:
+    if session.scalars(select(ArticleUrl.id).where(ArticleUrl.url == url)).first() is not None:
+        return False
+    session.add(ArticleUrl(article_id=article.id, url=url, kind=kind, first_seen=at))
+    session.flush()
+    return True
 
 
 def _add_capture(
@@ -480,7 +643,24 @@ def _add_capture(
     return capture
 
 
-# -- updating the article ------------------------------------------------------------
+def _capture_detail(
+    exchange: Exchange, extracted: Extracted | None, observation: Observation
+) -> dict[str, Any]:
+    detail: dict[str, Any] = {"seen": observation.seen.value}
+    if observation.note:
+        detail["note"] = observation.note
+    if exchange.error_detail:
+        detail["error_detail"] = exchange.error_detail[:500]
+    if extracted is not None:
+        detail["page"] = extracted.kind.value
+        if extracted.note:
+            detail["extract_note"] = extracted.note
+        if extracted.charset:
+            detail["charset"] = extracted.charset
+    return detail
+
+
+# -- updating the article --------------------------------------------------------------
 
 
 def _settle_version(
@@ -509,6 +689,80 @@ def _settle_version(
         previous.last_seen = capture.fetched_at
         previous.last_capture_id = capture.id
     return previous
+
+
+def _new_version(
+    session: Session, article: Article, extracted: Extracted, content: ContentKey, capture: Capture
+) -> Version:
+    version = Version(
+        article_id=article.id,
+        n=article.version_count + 1,
+        title=content.title,
+        byline=content.byline,
+        published=content.published,
+        modified=extracted.modified,
+        lang=extracted.lang,
+        text_z=Version.compress(content.text),
+        text_sha256=content.text_sha256,
+        content_sha256=content_sha256(
+            title=content.title,
+            byline=content.byline,
+            published=content.published,
+            text_sha256=content.text_sha256,
+        ),
+        text_chars=len(content.text),
+        text_words=count_words(content.text),
+        extractor=extracted.extractor,
+        normalizer=NORMALIZER_VERSION,
+        first_capture_id=capture.id,
+        last_capture_id=capture.id,
+        first_seen=capture.fetched_at,
+        last_seen=capture.fetched_at,
+    )
+    session.add(version)
+    session.flush()
+    article.version_count += 1
+    article.current_version_id = version.id
+    return version
+
+
+def _count_boilerplate(
+    session: Session, source_id: int, previous: Version | None, version: Version, text: str
+) -> None:
+    """Count each short line once per article (lines new to this article only)."""
+    old_lines = set(previous.text.split("\n")) if previous is not None else set()
+    new_lines = {
+        line
+        for line in text.split("\n")
+        if line not in old_lines and len(line) <= BOILERPLATE_MAX_LINE
+    }
+    shas = sorted({_line_sha(line) for line in new_lines})
+    if not shas:
+        return
+    # Two statements for the whole article, not one round trip per line.
+    known = set(
+        session.scalars(
+            select(BoilerplateLine.line_sha256).where(
+                BoilerplateLine.source_id == source_id, BoilerplateLine.line_sha256.in_(shas)
+            )
+        )
+    )
+    if known:
+        session.execute(
+            update(BoilerplateLine)
+            .where(
+                BoilerplateLine.source_id == source_id,
+                BoilerplateLine.line_sha256.in_(sorted(known)),
+            )
+            .values(articles=BoilerplateLine.articles + 1)
+            .execution_options(synchronize_session=False)
+        )
+    fresh = [sha for sha in shas if sha not in known]
+    if fresh:
+        session.execute(
+            insert(BoilerplateLine),
+            [{"source_id": source_id, "line_sha256": sha, "articles": 1} for sha in fresh],
+        )
 
 
 def _carry_verdict(article: Article, verdict: Verdict, at: datetime) -> None:
@@ -634,261 +888,7 @@ def _extend_chain(
     head.chain_hash = capture.chain_hash
 
 
-# -- helpers -------------------------------------------------------------------------
-
-
-def _resolve_source(session: Session, exchange: Exchange, now: datetime) -> Source:
-    if exchange.source:
-        source = source_by_name(session, exchange.source)
-        if source is None:
-            raise BadInput(
-                f"source {exchange.source!r} is not in the archive; add it to sources.toml "
-                "and run `presswatch sources --check`"
-            )
-        return source
-    host = (urlsplit(exchange.requested_url).hostname or "").lower().removeprefix("www.")
-    for source in session.scalars(select(Source)):
-        source_host = (urlsplit(source.base_url).hostname or "").lower().removeprefix("www.")
-        if source_host == host:
-            return source
-    parts = urlsplit(exchange.requested_url)
-    source = Source(
-        name=re.sub(r"[^a-z0-9.-]", "-", host) or "unknown",
-        base_url=f"{parts.scheme}://{parts.netloc}/",
-        languages=[],
-        config={},
-        enabled=True,
-        created_at=now,
-    )
-    session.add(source)
-    session.flush()
-    return source
-
-
-def _add_alias(session: Session, article: Article, url: str, kind: str, at: datetime) -> bool:
-    if session.scalars(select(ArticleUrl.id).where(ArticleUrl.url == url)).first() is not None:
-        return False
-    session.add(ArticleUrl(article_id=article.id, url=url, kind=kind, first_seen=at))
-    session.flush()
-    return True
-
-
-def _canonical_for_new(session: Session, extracted: Extracted, final_norm: str) -> str:
-    """The page's own canonical URL when it is a plausible article URL on the same host
-    and not yet taken; otherwise the URL we ended at. Some sites point every canonical
-    at their home page: that must not merge articles."""
-    declared = extracted.canonical_url
-    if not declared:
-        return final_norm
-    try:
-        canon = normalize_url(declared)
-    except BadInput:
-        return final_norm
-    same_host = urlsplit(canon).hostname == urlsplit(final_norm).hostname
-    deep_enough = len([s for s in urlsplit(canon).path.split("/") if s]) >= 1
-    if not (same_host and deep_enough) or article_by_url(session, canon) is not None:
-        return final_norm
-    return canon
-
-
-def _state_of(
-    session: Session,
-    article: Article,
-    warc: WarcStore,
-    extracted: Extracted | None,
-    options: RecordOptions,
-) -> ArticleState:
-    current = current_version_of(session, article)
-    assert current is not None, f"article {article.id} has no version"
-    last = ContentKey(
-        title=current.title,
-        byline=current.byline,
-        published=current.published,
-        text=current.text,
-        text_sha256=current.text_sha256,
-    )
-    if extracted is not None and (
-        current.extractor != extracted.extractor or current.normalizer != NORMALIZER_VERSION
-    ):
-        # Rule 8: a newer extractor or normalizer must not read as an edit. Compare
-        # against what today's code makes of the capture that produced the version.
-        last = _reextracted(session, warc, current, options) or last
-    return ArticleState(
-        status=ArticleStatus(article.status),
-        last=last,
-        version_count=article.version_count,
-        pending_removal=RemovalReason(article.pending_removal) if article.pending_removal else None,
-        pending_count=article.pending_count,
-        pending_degraded_sha=article.pending_degraded_sha,
-    )
-
-
-def _reextracted(
-    session: Session, warc: WarcStore, version: Version, options: RecordOptions
-) -> ContentKey | None:
-    """The version's content as the current extractor sees its original capture."""
-    capture = session.get(Capture, version.first_capture_id)
-    if capture is None or capture.payload_sha256 is None:
-        return None
-    source = capture
-    if capture.warc_type == "revisit":
-        source = first_response_with_payload(session, capture.payload_sha256) or capture
-    if source.warc_file is None or source.warc_offset is None or source.warc_length is None:
-        return None
-    try:
-        record = warc.read_record(source.warc_file, source.warc_offset, source.warc_length)
-    except StorageError:
-        log.warning("cannot re-extract version %s: its WARC record is unreadable", version.id)
-        return None
-    content_type = next((v for k, v in record.headers.items() if k.lower() == "content-type"), None)
-    again = extract_page(
-        record.payload,
-        url=capture.final_url,
-        content_type=content_type,
-        max_bytes=options.max_body_bytes,
-    )
-    return _content_key(again) if again.kind is PageKind.HTML else None
-
-
-def _same_body(
-    session: Session,
-    source_id: int,
-    state: ArticleState,
-    observation: Observation,
-    options: RecordOptions,
-) -> bool | None:
-    """Compare bodies with the source's boilerplate lines left out (rule 2)."""
-    if observation.content is None:
-        return None
-    new_text = observation.content.text
-    if new_text == state.last.text:
-        return True
-    hashes = {_line_sha(line) for line in (new_text + "\n" + state.last.text).split("\n")}
-    stmt = select(BoilerplateLine.line_sha256).where(
-        BoilerplateLine.source_id == source_id,
-        BoilerplateLine.articles >= options.boilerplate_min_articles,
-        BoilerplateLine.line_sha256.in_(sorted(hashes)),
-    )
-    boilerplate = frozenset(session.scalars(stmt))
-    if not boilerplate:
-        return False
-    return comparable_text(new_text, boilerplate, _line_sha) == comparable_text(
-        state.last.text, boilerplate, _line_sha
-    )
-
-
-def _count_boilerplate(
-    session: Session, source_id: int, previous: Version | None, version: Version, text: str
-) -> None:
-    """Count each short line once per article (lines new to this article only)."""
-    old_lines = set(previous.text.split("\n")) if previous is not None else set()
-    new_lines = {
-        line
-        for line in text.split("\n")
-        if line not in old_lines and len(line) <= BOILERPLATE_MAX_LINE
-    }
-    shas = sorted({_line_sha(line) for line in new_lines})
-    if not shas:
-        return
-    # Two statements for the whole article, not one round trip per line.
-    known = set(
-        session.scalars(
-            select(BoilerplateLine.line_sha256).where(
-                BoilerplateLine.source_id == source_id, BoilerplateLine.line_sha256.in_(shas)
-            )
-        )
-    )
-    if known:
-        session.execute(
-            update(BoilerplateLine)
-            .where(
-                BoilerplateLine.source_id == source_id,
-                BoilerplateLine.line_sha256.in_(sorted(known)),
-            )
-            .values(articles=BoilerplateLine.articles + 1)
-            .execution_options(synchronize_session=False)
-        )
-    fresh = [sha for sha in shas if sha not in known]
-    if fresh:
-        session.execute(
-            insert(BoilerplateLine),
-            [{"source_id": source_id, "line_sha256": sha, "articles": 1} for sha in fresh],
-        )
-
-
-def _write_warc(
-    session: Session, warc: WarcStore, exchange: Exchange, payload_sha: str
-) -> WarcLocation:
-    assert exchange.status is not None
-    first = first_response_with_payload(session, payload_sha) if exchange.body else None
-    common: dict[str, Any] = {
-        "url": exchange.final_url,
-        "fetched_at": exchange.fetched_at,
-        "status": exchange.status,
-        "reason": exchange.reason,
-        "headers": list(exchange.headers),
-        "request_headers": list(exchange.request_headers),
-    }
-    if first is not None:
-        return warc.write_revisit(
-            **common,
-            refers_to_uri=first.final_url,
-            refers_to_date=first.fetched_at,
-            payload_digest=sha1_base32(exchange.body),
-        )
-    return warc.write_response(**common, body=exchange.body)
-
-
-def _capture_detail(
-    exchange: Exchange, extracted: Extracted | None, observation: Observation
-) -> dict[str, Any]:
-    detail: dict[str, Any] = {"seen": observation.seen.value}
-    if observation.note:
-        detail["note"] = observation.note
-    if exchange.error_detail:
-        detail["error_detail"] = exchange.error_detail[:500]
-    if extracted is not None:
-        detail["page"] = extracted.kind.value
-        if extracted.note:
-            detail["extract_note"] = extracted.note
-        if extracted.charset:
-            detail["charset"] = extracted.charset
-    return detail
-
-
-def _new_version(
-    session: Session, article: Article, extracted: Extracted, content: ContentKey, capture: Capture
-) -> Version:
-    version = Version(
-        article_id=article.id,
-        n=article.version_count + 1,
-        title=content.title,
-        byline=content.byline,
-        published=content.published,
-        modified=extracted.modified,
-        lang=extracted.lang,
-        text_z=Version.compress(content.text),
-        text_sha256=content.text_sha256,
-        content_sha256=content_sha256(
-            title=content.title,
-            byline=content.byline,
-            published=content.published,
-            text_sha256=content.text_sha256,
-        ),
-        text_chars=len(content.text),
-        text_words=count_words(content.text),
-        extractor=extracted.extractor,
-        normalizer=NORMALIZER_VERSION,
-        first_capture_id=capture.id,
-        last_capture_id=capture.id,
-        first_seen=capture.fetched_at,
-        last_seen=capture.fetched_at,
-    )
-    session.add(version)
-    session.flush()
-    article.version_count += 1
-    article.current_version_id = version.id
-    return version
+# -- a fetch recorded before -----------------------------------------------------------
 
 
 def _result_of(session: Session, capture: Capture, *, duplicate: bool) -> CaptureResult:
