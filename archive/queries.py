@@ -229,6 +229,7 @@ def source_stats(session: Session) -> list[dict[str, Any]]:
             {
                 "name": source.name,
                 "base_url": source.base_url,
+                "languages": [str(lang) for lang in source.languages or []],
                 "enabled": source.enabled,
                 "articles": sum(by_status.values()),
                 "live": by_status.get("live", 0),

@@ -21,13 +21,12 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, HTTPException, Path, status
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive.errors import BadInput, NotFound
 from archive.models import Source
 from archive.normalize import normalize_url
-from archive.queries import find_article, upsert_source
+from archive.queries import find_article, source_by_name, upsert_source
 from search_api.deps import AdminDep, NowDep, WriteSessionDep
 from search_api.routes import ERRORS, MAX_VALUE_CHARS, NOT_FOUND, bad_request
 from search_api.routes.sources import load_source
@@ -80,7 +79,7 @@ def check_source(body: SourceIn | SourcePatch) -> None:
 
 
 def _source(session: Session, name: str) -> Source:
-    source = session.scalars(select(Source).where(Source.name == name)).first()
+    source = source_by_name(session, name)
     if source is None:
         raise NotFound(f"no source named {name!r}; GET /api/sources lists them")
     return source
@@ -116,7 +115,7 @@ def add_source(
     """Add an outlet to watch."""
     check_source(body)
     with session.begin():
-        if session.scalars(select(Source.id).where(Source.name == body.name)).first():
+        if source_by_name(session, body.name) is not None:
             raise HTTPException(
                 409, f"a source named {body.name!r} exists; PATCH /api/admin/sources/{body.name}"
             )

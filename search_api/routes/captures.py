@@ -26,12 +26,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 from fastapi.responses import Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive.errors import NotFound, StorageError
-from archive.models import Capture, Version
-from archive.queries import capture_by_id
+from archive.models import Capture
+from archive.queries import capture_by_id, first_response_with_payload, versions_by_id
 from archive.warc import WarcStore
 from search_api.deps import SessionDep, WarcDep
 from search_api.routes import ERRORS, MAX_CAPTURE_ID, NOT_FOUND, UNAVAILABLE
@@ -51,9 +50,10 @@ def raw_url(capture_id: int) -> str:
 
 def load_capture(session: Session, capture_id: int) -> CaptureOut:
     capture = capture_by_id(session, capture_id)
-    version_n = None
-    if capture.version_id:
-        version_n = session.scalar(select(Version.n).where(Version.id == capture.version_id))
+    version = versions_by_id(session, [capture.version_id], with_text=False).get(
+        capture.version_id or 0
+    )
+    version_n = version.n if version is not None else None
     out = CaptureOut.model_validate(
         {
             **{c.key: getattr(capture, c.key) for c in Capture.__table__.columns},
@@ -67,15 +67,7 @@ def load_capture(session: Session, capture_id: int) -> CaptureOut:
 def _response_record_of(session: Session, capture: Capture) -> Capture:
     if capture.warc_type != "revisit":
         return capture
-    original = session.scalars(
-        select(Capture)
-        .where(
-            Capture.payload_sha256 == capture.payload_sha256,
-            Capture.warc_type == "response",
-        )
-        .order_by(Capture.id)
-        .limit(1)
-    ).first()
+    original = first_response_with_payload(session, capture.payload_sha256 or "")
     if original is None:
         raise StorageError(
             f"capture {capture.id} is a revisit of a payload no stored response holds; "

@@ -4,10 +4,8 @@ last error. `load_sources` is what the sources page shows too."""
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive.models import Source
 from archive.queries import source_stats
 from search_api.deps import SessionDep
 from search_api.routes import ERRORS
@@ -17,14 +15,7 @@ router = APIRouter(prefix="/api", tags=["sources"], responses=ERRORS)
 
 
 def load_sources(session: Session) -> SourceList:
-    languages = {
-        name: [str(lang) for lang in langs or []]
-        for name, langs in session.execute(select(Source.name, Source.languages))
-    }
-    data = [
-        SourceOut.model_validate({**row, "languages": languages.get(row["name"], [])})
-        for row in source_stats(session)
-    ]
+    data = [SourceOut.model_validate(row) for row in source_stats(session)]
     return SourceList(data=data, count=len(data))
 
 
