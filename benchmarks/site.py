@@ -301,7 +301,7 @@ def demo_templates() -> list[Template]:
     """Templates from our own content, for a bare clone: the demo's English and Khmer
     articles as the demo site renders them (presswatch.demo.pages), churn left out."""
     from presswatch.demo.content import DEMO_ARTICLES
-    from presswatch.demo.site import LEDGER
+    from presswatch.demo.ledger import LEDGER
 
     out = []
     for a in DEMO_ARTICLES:

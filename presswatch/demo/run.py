@@ -33,7 +33,8 @@ from presswatch.crawling import (
     start_crawl,
 )
 from presswatch.demo import content
-from presswatch.demo.site import Mode, NewsSite
+from presswatch.demo.ledger import NewsSite
+from presswatch.demo.site import Mode
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
 from presswatch.shell import presswatch_command

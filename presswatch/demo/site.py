@@ -11,8 +11,8 @@ every request with the bytes really sent and received, and the ways an article f
 loop, huge body, binary body; an edit can keep a lying ETag.
 
 What the articles are and how a page looks is the `Content` plugged in: the demo's
-"Mekong Ledger" (`NewsSite`, presswatch.demo.content rendered by presswatch.demo.pages)
-or the benchmark's N articles (benchmarks/site.py). Runs in a thread of this process
+"Mekong Ledger" (presswatch.demo.ledger) or the benchmark's N articles
+(benchmarks/site.py). Runs in a thread of this process
 (`start()`), or in a process of its own (`serve_child` / `SiteProcess`) when the process
 under test must keep its GIL, as the benchmark's crawler must.
 
@@ -35,7 +35,7 @@ import time
 import urllib.request
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from enum import StrEnum
@@ -45,7 +45,6 @@ from typing import Any, Protocol, Self
 from urllib.parse import urlsplit
 
 from presswatch.demo import pages
-from presswatch.demo.content import DEMO_ARTICLES, DemoArticle
 
 SITEMAP_PAGE = 1000  # URLs per sitemap file, as WordPress and most CMSs write them
 CONTROL = "/_site/"  # the parent's endpoints in a child site; never logged
@@ -836,109 +835,3 @@ def traffic(before: dict[str, Any], after: dict[str, Any], kind: str = "article"
         "statuses": statuses,
         "site_cpu_s": round(after["cpu_s"] - before["cpu_s"], 2),
     }
-
-
-# -- the demo outlet: "The Mekong Ledger" -----------------------------------------------
-
-LEDGER = pages.Outlet(
-    name="The Mekong Ledger",
-    nav=(("/en/", "News"), ("/km/", "ព័ត៌មាន"), ("/about/", "About")),
-)
-_LEDGER_ADS = (
-    "Bank with Mekong Trust: 4.5% on savings",
-    "Fly Phnom Penh to Bangkok from $59",
-    "New condos in BKK1: book a viewing",
-    "Learn English online: first month free",
-)
-
-
-class LedgerContent:
-    """The demo's articles (presswatch.demo.content) as the Ledger's CMS serves them:
-    pages full of churn that must not read as edits (rotating ads, a view counter, a
-    "rendered at" clock, trending links, comments)."""
-
-    outlet = LEDGER
-    article_pattern = r"^https?://127\.0\.0\.1(:\d+)?/(en|km)/\d{4}/\d{2}/[a-z0-9-]+/$"
-
-    def __init__(self, articles: Sequence[DemoArticle], chrome_kb: int = 0) -> None:
-        self.articles = articles
-        # Extra page furniture in KiB, so pages weigh what real news pages weigh
-        # (100-300 KiB) when a benchmark needs it.
-        self.furniture = pages.furniture(chrome_kb * 1024)
-
-    @staticmethod
-    def entry_of(article: DemoArticle, now: datetime) -> Entry:
-        published = now - timedelta(hours=article.age_hours)
-        path = f"/{article.lang}/{published:%Y/%m}/{article.slug}/"
-        return Entry(article.slug, path, article.lang, article.title, published, article)
-
-    def entries(self, started: datetime) -> list[Entry]:
-        notice = f"© {started.year} {LEDGER.name}. Demo site of Presswatch."
-        self.outlet = replace(LEDGER, footer=(notice,))
-        return [self.entry_of(a, started) for a in self.articles]
-
-    def chrome(self, site: LocalSite) -> pages.Chrome:
-        n = next(site.counter)
-        return pages.Chrome(
-            ad=f"{_LEDGER_ADS[n % len(_LEDGER_ADS)]} (ref {n * 7919 % 10007})",
-            trending=[e.title for e in site.live()[: 4 + n % 3]],
-            rendered_note=f"Page rendered at {datetime.now(UTC):%H:%M:%S} UTC.",
-            page_script=f"window.__pv={n};",
-            furniture=self.furniture,
-        )
-
-    def render(self, site: LocalSite, entry: Entry) -> str:
-        a: DemoArticle = entry.item
-        entry.views += 1
-        related = [e for e in site.live() if e.key != entry.key and e.lang == entry.lang][:3]
-        page = pages.ArticlePage(
-            title=a.title,
-            paragraphs=a.paragraphs,
-            lang=a.lang,
-            byline=a.byline,
-            author=a.byline.removeprefix("By ").removeprefix("ដោយ "),
-            published=entry.published.isoformat(),
-            published_label=f"{entry.published:%d %B %Y %H:%M}",
-            section=a.section,
-            canonical=site.url_of(entry.key),
-            views=1000 + entry.views * 13,
-            related=[(e.path, e.title) for e in related],
-            comments=a.comments,
-        )
-        return pages.article_page(self.outlet, page, self.chrome(site))
-
-    def control(self, site: LocalSite, name: str, payload: dict[str, Any]) -> Any:
-        return None
-
-
-class NewsSite(LocalSite):
-    """The demo outlet, "The Mekong Ledger", served from a thread of this process: what
-    `presswatch demo` and the crawl tests run against."""
-
-    ARTICLE_PATTERN = LedgerContent.article_pattern
-
-    def __init__(
-        self,
-        articles: Sequence[DemoArticle] = DEMO_ARTICLES,
-        *,
-        chrome_kb: int = 0,
-        **options: Any,
-    ) -> None:
-        super().__init__(
-            LedgerContent(articles, chrome_kb), server_name="MekongLedger/1.0", **options
-        )
-
-    def article(self, slug: str) -> DemoArticle:
-        item: DemoArticle = self.entry(slug).item
-        return item
-
-    def replace(self, slug: str, article: DemoArticle, *, keep_etag: bool = False) -> None:
-        """Edit an article (new revision, new Last-Modified; the ETag lies if asked)."""
-        with self._lock:
-            entry = self.entry(slug)
-            entry.item = article
-            entry.title = article.title
-            self.touch(slug, keep_etag=keep_etag)
-
-    def add(self, article: DemoArticle) -> None:
-        self.add_entry(LedgerContent.entry_of(article, datetime.now(UTC).replace(microsecond=0)))
