@@ -1,0 +1,74 @@
+"""The documentation stays true: docs/json.md lists exactly the keys the commands print,
+and the README's links lead to files in this repository (as datasette's test_docs.py
+makes drifting docs fail)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from presswatch.cli import app
+from presswatch.runtime import Runtime
+from tests.search_pages import build_contract_archive
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def documented_shapes() -> dict[str, set[str]]:
+    """`<!-- shape: NAME -->` followed by a table whose first column lists `key`s."""
+    shapes: dict[str, set[str]] = {}
+    text = (REPO / "docs" / "json.md").read_text(encoding="utf-8")
+    for name, table in re.findall(r"<!-- shape: (\w+) -->\n((?:\|.*\n)+)", text):
+        keys: set[str] = set()
+        for row in table.splitlines()[2:]:
+            first_cell = row.split("|")[1]
+            keys |= set(re.findall(r"`(\w+)`", first_cell))
+        shapes[name] = keys
+    return shapes
+
+
+def cli_json(runtime: Runtime, *args: str) -> Any:
+    result = CliRunner().invoke(app, ["--data-dir", str(runtime.settings.data_dir), *args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+@pytest.fixture
+def printed(runtime: Runtime) -> dict[str, dict[str, Any]]:
+    """One printed example of every documented shape, from an archive with an edit, a
+    removal and a Khmer article."""
+    ids = build_contract_archive(runtime)
+    history = cli_json(runtime, "history", str(ids.raid))
+    cli_json(runtime, "reindex")
+    search = cli_json(runtime, "search", "compound")
+    return {
+        "article": cli_json(runtime, "articles")[0],
+        "version": history["versions"][0],
+        "event": history["events"][0],
+        "change": cli_json(runtime, "changes")[0],
+        "search": search,
+        "hit": search["hits"][0],
+        "verify": cli_json(runtime, "verify"),
+    }
+
+
+def test_docs_list_exactly_the_keys_printed(printed: dict[str, dict[str, Any]]) -> None:
+    shapes = documented_shapes()
+    assert set(shapes) == set(printed), "docs/json.md shapes and this test disagree"
+    for name, keys in shapes.items():
+        assert keys == set(printed[name]), f"docs/json.md shape {name!r} drifted"
+
+
+def test_readme_links_point_into_the_repository() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    targets = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", readme)
+    local = [t for t in targets if "://" not in t]
+    assert local, "the README links to its docs"
+    missing = [t for t in local if not (REPO / t).exists()]
+    assert missing == []
+    assert "DESIGN.md" not in readme, "DESIGN.md is not in the repository"
