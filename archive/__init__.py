@@ -1,7 +1,8 @@
 """Presswatch's domain: the archive of every version of every article.
 
-The public API is what `__all__` lists; `crawler`, `search_api` and `presswatch` use
-these names. Modules (one concept each):
+The public API is what `__all__` lists; `crawler`, `search_api`, `presswatch` and
+`benchmarks` import these names from `archive`, never its modules (tests/test_layout.py
+checks it). Modules (one concept each):
 
 - `models`: tables; `db`: engines, sessions, migrations
 - `capture`: `record_capture`, the one way a fetch enters the archive
@@ -12,10 +13,27 @@ these names. Modules (one concept each):
   saved-page input
 """
 
-from archive.capture import CaptureResult, Exchange, RecordOptions, RedirectHop, record_capture
-from archive.db import make_engine, make_session_factory, migrate
+from archive.capture import (
+    CaptureResult,
+    Exchange,
+    RecordOptions,
+    RedirectHop,
+    extract_exchange,
+    record_capture,
+)
+from archive.db import is_migrated, make_engine, make_session_factory, migrate
+from archive.decode import decode_body
 from archive.detect import Policy
-from archive.diff import VersionSide, diff_versions, render_html, render_json, render_unified
+from archive.diff import (
+    OpKind,
+    VersionDiff,
+    VersionSide,
+    diff_versions,
+    render_html,
+    render_html_inline,
+    render_json,
+    render_unified,
+)
 from archive.errors import (
     ArchiveError,
     BackendUnavailable,
@@ -29,7 +47,9 @@ from archive.errors import (
     SearchError,
     StorageError,
 )
-from archive.extract import Extracted, PageKind, extract_page
+from archive.export import article_json, change_json, history_json, version_side
+from archive.extract import TRAFILATURA_OPTIONS, Extracted, PageKind, extract_page
+from archive.importer import exchanges_from_path
 from archive.integrity import VerifyReport, verify_archive
 from archive.models import (
     Article,
@@ -44,52 +64,111 @@ from archive.models import (
     Source,
     Version,
 )
-from archive.normalize import normalize_text, normalize_url
+from archive.normalize import normalize_text, normalize_url, parse_iso_utc
+from archive.queries import (
+    ChangeRow,
+    aliases_of,
+    article_by_url,
+    capture_by_id,
+    captures_of,
+    current_version_of,
+    due_articles,
+    events_of,
+    find_article,
+    first_response_with_payload,
+    known_urls_of,
+    list_articles,
+    list_changes,
+    list_sources,
+    source_by_name,
+    source_names,
+    source_stats,
+    sources_named,
+    upsert_source,
+    version_by_n,
+    versions_by_id,
+    versions_of,
+)
 from archive.warc import WarcStore
 
 __all__ = [
+    "aliases_of",
     "ArchiveError",
     "Article",
+    "article_by_url",
+    "article_json",
     "ArticleStatus",
     "ArticleUrl",
     "BackendUnavailable",
     "BadInput",
     "BadQuery",
     "Capture",
+    "capture_by_id",
     "CaptureOutcome",
     "CaptureResult",
+    "captures_of",
     "ChainBroken",
+    "change_json",
     "ChangeEvent",
     "ChangeKind",
+    "ChangeRow",
     "ConfigError",
+    "current_version_of",
+    "decode_body",
+    "diff_versions",
+    "due_articles",
+    "events_of",
     "Exchange",
+    "exchanges_from_path",
+    "extract_exchange",
+    "extract_page",
     "Extracted",
     "ExtractionError",
-    "NotFound",
-    "PageKind",
-    "Policy",
-    "PresswatchError",
-    "RecordOptions",
-    "RedirectHop",
-    "RemovalReason",
-    "SearchError",
-    "SearchOutbox",
-    "Source",
-    "StorageError",
-    "VerifyReport",
-    "Version",
-    "VersionSide",
-    "WarcStore",
-    "diff_versions",
-    "extract_page",
+    "find_article",
+    "first_response_with_payload",
+    "history_json",
+    "is_migrated",
+    "known_urls_of",
+    "list_articles",
+    "list_changes",
+    "list_sources",
     "make_engine",
     "make_session_factory",
     "migrate",
     "normalize_text",
     "normalize_url",
+    "NotFound",
+    "OpKind",
+    "PageKind",
+    "parse_iso_utc",
+    "Policy",
+    "PresswatchError",
     "record_capture",
+    "RecordOptions",
+    "RedirectHop",
+    "RemovalReason",
     "render_html",
+    "render_html_inline",
     "render_json",
     "render_unified",
+    "SearchError",
+    "SearchOutbox",
+    "Source",
+    "source_by_name",
+    "source_names",
+    "source_stats",
+    "sources_named",
+    "StorageError",
+    "TRAFILATURA_OPTIONS",
+    "upsert_source",
     "verify_archive",
+    "VerifyReport",
+    "Version",
+    "version_by_n",
+    "version_side",
+    "VersionDiff",
+    "versions_by_id",
+    "versions_of",
+    "VersionSide",
+    "WarcStore",
 ]

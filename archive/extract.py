@@ -43,7 +43,6 @@ __all__ = [
     "PageKind",
     "TrafilaturaOptions",
     "article_body",
-    "decode_body",  # re-exported for callers written before archive.decode existed
     "extract_page",
 ]
 

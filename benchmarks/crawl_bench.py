@@ -36,7 +36,7 @@ from typing import Any
 
 import trafilatura
 
-from archive.extract import extract_page
+from archive import extract_page
 from presswatch.demo.content import bulk_articles
 from presswatch.demo.ledger import NewsSite
 

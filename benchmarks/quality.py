@@ -25,8 +25,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from archive.models import Article, ChangeEvent
-from archive.normalize import normalize_url
+from archive import Article, ChangeEvent, normalize_url
 from benchmarks.site import BenchSite, Edit, Mode
 
 BURST = "503_burst"

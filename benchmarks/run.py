@@ -82,7 +82,7 @@ class RunOptions:
 def _warm() -> int:
     import trafilatura  # noqa: F401
 
-    import archive.extract  # noqa: F401
+    import archive  # noqa: F401 - loads trafilatura (archive.extract)
 
     # Long enough that each worker takes one: timing starts with every worker warm.
     time.sleep(0.3)
@@ -92,7 +92,7 @@ def _warm() -> int:
 def _trafilatura_only(job: tuple[str, bytes]) -> tuple[int, float]:
     import trafilatura
 
-    from archive.extract import TRAFILATURA_OPTIONS
+    from archive import TRAFILATURA_OPTIONS
 
     url, body = job
     cpu = time.process_time()
@@ -101,7 +101,7 @@ def _trafilatura_only(job: tuple[str, bytes]) -> tuple[int, float]:
 
 
 def _extract_page(job: tuple[str, bytes]) -> tuple[int, float]:
-    from archive.extract import extract_page
+    from archive import extract_page
 
     url, body = job
     cpu = time.process_time()
@@ -397,7 +397,7 @@ def _crawl(
     sample: list[dict[str, Any]],
     results: dict[str, Any],
 ) -> tuple[dict[str, Any], Any]:
-    from archive.normalize import normalize_url
+    from archive import normalize_url
     from benchmarks import quality
     from presswatch.crawling import CrawlJob, Phase, index_outbox, run_phases, start_crawl
     from presswatch.runtime import Runtime
@@ -529,7 +529,7 @@ def _crawl(
     with runtime.sessions() as session:
         from sqlalchemy import func, select
 
-        from archive.models import Capture, Version
+        from archive import Capture, Version
 
         out["counts"] = {
             "versions": session.scalar(select(func.count()).select_from(Version)),
@@ -632,7 +632,7 @@ def _search(
 
 
 def _same_article(hit_url: str, url: str) -> bool:
-    from archive.normalize import normalize_url
+    from archive import normalize_url
 
     return normalize_url(hit_url) == normalize_url(url)
 
@@ -658,7 +658,7 @@ def _latency(backend: Any, queries: list[tuple[str, Any]], repeat: int) -> dict[
 
 def _khmer_recall(backend: Any, manifest: dict[str, Any]) -> dict[str, Any]:
     """Each Khmer fixture's search words must find every article made from it."""
-    from archive.normalize import normalize_url
+    from archive import normalize_url
     from search_api.backends import SearchQuery
 
     expected_total = found_total = 0

@@ -27,15 +27,13 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy.utils.misc import load_object
 
-from archive.capture import RecordOptions
-from archive.models import Article
-from archive.queries import due_articles, known_urls_of, source_names, sources_named
+from archive import Article, RecordOptions, due_articles, known_urls_of, source_names, sources_named
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from sqlalchemy.orm import Session, sessionmaker
 
-    from archive.warc import WarcStore
+    from archive import WarcStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,7 +237,7 @@ class CrawlContext:
 
 
 def _warm() -> int:
-    import archive.extract  # noqa: F401 - import trafilatura before the first page
+    import archive  # noqa: F401 - loads trafilatura (archive.extract) before the first page
 
     return 0
 

@@ -24,12 +24,18 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 
-from archive.capture import CaptureResult, Exchange, extract_exchange, record_capture
-from archive.errors import BadInput
-from archive.extract import Extracted
-from archive.models import Article
-from archive.normalize import normalize_url
-from archive.queries import article_by_url, current_version_of
+from archive import (
+    Article,
+    BadInput,
+    CaptureResult,
+    Exchange,
+    Extracted,
+    article_by_url,
+    current_version_of,
+    extract_exchange,
+    normalize_url,
+    record_capture,
+)
 from crawler.context import CrawlContext, load_context
 from crawler.items import FetchItem, HintItem
 

@@ -39,12 +39,16 @@ from typing import Any
 
 from scrapy.settings import Settings as ScrapySettings
 
-from archive.capture import RecordOptions
-from archive.errors import ConfigError
-from archive.extract import Extracted
-from archive.models import Article, ArticleStatus
-from archive.normalize import parse_iso_utc
-from archive.queries import list_sources, upsert_source
+from archive import (
+    Article,
+    ArticleStatus,
+    ConfigError,
+    Extracted,
+    RecordOptions,
+    list_sources,
+    parse_iso_utc,
+    upsert_source,
+)
 from crawler.context import CrawlContext, SourceSpec
 from presswatch.lock import pid_alive
 from presswatch.runtime import Runtime

@@ -13,11 +13,16 @@ from pathlib import Path
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive.capture import RecordOptions
-from archive.db import is_migrated, make_engine, make_session_factory, migrate
-from archive.detect import Policy
-from archive.errors import ConfigError
-from archive.warc import WarcStore
+from archive import (
+    ConfigError,
+    Policy,
+    RecordOptions,
+    WarcStore,
+    is_migrated,
+    make_engine,
+    make_session_factory,
+    migrate,
+)
 from presswatch.settings import Settings
 
 

@@ -24,8 +24,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from archive import ConfigError
-from archive.normalize import normalize_text
+from archive import ConfigError, normalize_text
 
 log = logging.getLogger(__name__)
 

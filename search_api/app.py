@@ -44,8 +44,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from archive.db import make_engine, make_session_factory
-from archive.errors import (
+from archive import (
     BackendUnavailable,
     BadInput,
     BadQuery,
@@ -53,8 +52,10 @@ from archive.errors import (
     PresswatchError,
     SearchError,
     StorageError,
+    WarcStore,
+    make_engine,
+    make_session_factory,
 )
-from archive.warc import WarcStore
 from search_api.backends.base import SearchBackend
 from search_api.deps import AppSettings, AppState
 from search_api.factory import make_backend

@@ -25,8 +25,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive.models import Article, Source, Version
-from archive.normalize import normalize_text, parse_iso_utc
+from archive import Article, Source, Version, normalize_text, parse_iso_utc
 from search_api.backends.base import SearchDocument
 from search_api.highlight import remove_sentinels
 

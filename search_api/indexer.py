@@ -23,8 +23,7 @@ from collections.abc import Callable
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive.errors import BackendUnavailable, SearchError
-from archive.models import SearchOutbox, Version
+from archive import BackendUnavailable, SearchError, SearchOutbox, Version
 from search_api.backends.base import SearchBackend
 from search_api.documents import build_documents, iter_documents
 

@@ -30,8 +30,7 @@ import itertools
 import unicodedata
 from dataclasses import dataclass
 
-from archive.errors import BadQuery
-from archive.normalize import normalize_text
+from archive import BadQuery, normalize_text
 from search_api.khmer import SEPARATOR, ends_with_khmer, has_khmer, query_bigrams, segment
 
 __all__ = [

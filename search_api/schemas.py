@@ -22,7 +22,7 @@ from pydantic import (
     StringConstraints,
 )
 
-from archive.models import ArticleStatus, ChangeKind
+from archive import ArticleStatus, ChangeKind
 
 # -- errors and probes -------------------------------------------------------------------
 

@@ -5,7 +5,6 @@ be followed (links that work, counts that are right, a command that runs as prin
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import re
@@ -206,22 +205,3 @@ def test_demo_output_can_be_followed(tmp_path: Path) -> None:
     ran = subprocess.run(shlex.split(explore), env=env, capture_output=True, text=True, timeout=60)
     assert ran.returncode == 0, ran.stderr
     assert "removed     http_404" in ran.stdout
-
-
-# -- layering ---------------------------------------------------------------------------------
-
-
-def test_library_modules_never_import_commands() -> None:
-    """The demo, the crawl setup and the other library modules use `presswatch.crawling`
-    and friends; only cli.py and the command modules reach `presswatch.commands`."""
-    problems = []
-    for path in (REPO / "presswatch").rglob("*.py"):
-        rel = path.relative_to(REPO)
-        if path.name == "cli.py" or rel.parts[1] == "commands":
-            continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
-                "presswatch.commands"
-            ):
-                problems.append(f"{rel}:{node.lineno}")
-    assert problems == []

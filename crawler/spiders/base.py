@@ -27,9 +27,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from archive.capture import Exchange, RedirectHop
-from archive.errors import BadInput
-from archive.normalize import normalize_url
+from archive import BadInput, Exchange, RedirectHop, normalize_url
 from crawler.context import CrawlContext, SourceSpec, load_context
 from crawler.failures import failure_kind
 from crawler.items import FetchItem, HintItem

@@ -15,13 +15,26 @@ from typing import Annotated
 
 import typer
 
-from archive import NotFound, PresswatchError
-from archive.capture import record_capture
-from archive.diff import diff_versions, render_html, render_json, render_unified
-from archive.export import article_json, change_json, history_json, version_side
-from archive.importer import exchanges_from_path
-from archive.integrity import verify_archive
-from archive.queries import find_article, list_articles, list_changes, source_names, version_by_n
+from archive import (
+    NotFound,
+    PresswatchError,
+    article_json,
+    change_json,
+    diff_versions,
+    exchanges_from_path,
+    find_article,
+    history_json,
+    list_articles,
+    list_changes,
+    record_capture,
+    render_html,
+    render_json,
+    render_unified,
+    source_names,
+    verify_archive,
+    version_by_n,
+    version_side,
+)
 from presswatch.commands.common import (
     ISO_DATE,
     JsonOpt,

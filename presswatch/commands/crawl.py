@@ -209,7 +209,7 @@ def sources_cmd(
         return
     counts: dict[str, dict[str, Any]] = {}
     if runtime.is_initialized():  # before `init` the file alone, and no file created
-        from archive.queries import source_stats
+        from archive import source_stats
 
         with runtime.read_sessions() as session:
             counts = {row["name"]: row for row in source_stats(session)}

@@ -21,9 +21,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from archive.diff import diff_versions, render_unified
-from archive.export import version_side
-from archive.queries import find_article, list_articles, list_changes, versions_of
+from archive import (
+    diff_versions,
+    find_article,
+    list_articles,
+    list_changes,
+    render_unified,
+    version_side,
+    versions_of,
+)
 from presswatch.crawling import (
     CrawlJob,
     Phase,
@@ -245,7 +251,7 @@ def _age_full_fetches(runtime: Runtime) -> None:
 
     from sqlalchemy import update
 
-    from archive.models import Article
+    from archive import Article
 
     with runtime.sessions.begin() as session:
         session.execute(

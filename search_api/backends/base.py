@@ -30,8 +30,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from archive.errors import BadQuery
-from archive.models import ArticleStatus
+from archive import ArticleStatus, BadQuery
 from search_api.highlight import MARK_CLOSE, MARK_OPEN, mark_snippet
 
 # MARK_*, mark_snippet: owned by `search_api.highlight`, re-exported for callers that

@@ -50,7 +50,7 @@ from meilisearch.errors import (
     MeilisearchTimeoutError,
 )
 
-from archive.errors import BackendUnavailable, SearchError
+from archive import BackendUnavailable, SearchError
 from search_api.backends.base import (
     FACET_FIELDS,
     BackendHealth,

@@ -23,10 +23,15 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, HTTPException, Path, status
 from sqlalchemy.orm import Session
 
-from archive.errors import BadInput, NotFound
-from archive.models import Source
-from archive.normalize import normalize_url
-from archive.queries import find_article, source_by_name, upsert_source
+from archive import (
+    BadInput,
+    NotFound,
+    Source,
+    find_article,
+    normalize_url,
+    source_by_name,
+    upsert_source,
+)
 from search_api.deps import AdminDep, NowDep, WriteSessionDep
 from search_api.routes import ERRORS, MAX_VALUE_CHARS, NOT_FOUND, bad_request
 from search_api.routes.sources import load_source

@@ -15,25 +15,28 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy.orm import Session
 
-from archive.diff import (
+from archive import (
+    Article,
+    ArticleStatus,
+    BadInput,
+    Capture,
+    ChangeKind,
+    NotFound,
+    Version,
     VersionDiff,
-    diff_versions,
-    render_html,
-    render_json,
-    render_unified,
-)
-from archive.errors import BadInput, NotFound
-from archive.export import version_side
-from archive.models import Article, ArticleStatus, Capture, ChangeKind, Version
-from archive.normalize import normalize_url
-from archive.queries import (
     aliases_of,
     article_by_url,
     captures_of,
+    diff_versions,
     events_of,
     list_articles,
+    normalize_url,
+    render_html,
+    render_json,
+    render_unified,
     source_names,
     version_by_n,
+    version_side,
     versions_by_id,
     versions_of,
 )

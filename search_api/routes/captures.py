@@ -28,10 +28,15 @@ from fastapi import APIRouter, Path
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from archive.errors import NotFound, StorageError
-from archive.models import Capture
-from archive.queries import capture_by_id, first_response_with_payload, versions_by_id
-from archive.warc import WarcStore
+from archive import (
+    Capture,
+    NotFound,
+    StorageError,
+    WarcStore,
+    capture_by_id,
+    first_response_with_payload,
+    versions_by_id,
+)
 from search_api.deps import SessionDep, WarcDep
 from search_api.routes import ERRORS, MAX_CAPTURE_ID, NOT_FOUND, UNAVAILABLE
 from search_api.schemas import CaptureOut

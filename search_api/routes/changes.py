@@ -17,9 +17,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
-from archive.export import change_json
-from archive.models import ChangeKind
-from archive.queries import ChangeRow, list_changes, versions_by_id
+from archive import ChangeKind, ChangeRow, change_json, list_changes, versions_by_id
 from search_api.deps import SessionDep
 from search_api.routes import (
     DEFAULT_LIMIT,

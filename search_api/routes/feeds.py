@@ -26,10 +26,17 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from archive.diff import OpKind, VersionDiff, VersionSide, diff_versions
-from archive.export import version_side
-from archive.models import ChangeKind, Version
-from archive.queries import ChangeRow, versions_by_id
+from archive import (
+    ChangeKind,
+    ChangeRow,
+    OpKind,
+    Version,
+    VersionDiff,
+    VersionSide,
+    diff_versions,
+    version_side,
+    versions_by_id,
+)
 from search_api.deps import NowDep, SessionDep
 from search_api.routes import ERRORS, SourceFilter, filter_param
 from search_api.routes.changes import load_changes

@@ -23,9 +23,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from archive.diff import render_html, render_html_inline
-from archive.errors import BadQuery, NotFound
-from archive.models import ArticleStatus, ChangeKind
+from archive import ArticleStatus, BadQuery, ChangeKind, NotFound, render_html, render_html_inline
 from search_api.backends.base import MAX_PER_PAGE, MAX_RESULT_WINDOW, SortOrder
 from search_api.deps import BackendDep, SessionDep, TemplatesDep
 from search_api.query import MAX_QUERY_CHARS

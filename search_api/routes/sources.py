@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
-from archive.queries import source_stats
+from archive import source_stats
 from search_api.deps import SessionDep
 from search_api.routes import ERRORS
 from search_api.schemas import SourceList, SourceOut
