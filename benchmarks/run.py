@@ -399,26 +399,24 @@ def _crawl(
 ) -> tuple[dict[str, Any], Any]:
     from archive import normalize_url
     from benchmarks import quality
-    from presswatch.crawling import CrawlJob, Phase, index_outbox, run_phases, start_crawl
-    from presswatch.runtime import Runtime
-    from presswatch.settings import Settings
+    from presswatch.crawling import (
+        CrawlJob,
+        Phase,
+        index_outbox,
+        local_archive,
+        run_phases,
+        start_crawl,
+    )
     from presswatch.sources import load_sources
 
     sources_path = work / "sources.toml"
     write_sources(sources_path, site.base_url)
-    data = work / "data"
-    settings = Settings(
-        data_dir=data,
-        sources=sources_path,
-        database_url=f"sqlite:///{(data / 'presswatch.db').resolve()}",
-        meili_url=None,
-        redis_url=None,
+    runtime = local_archive(
+        work,
+        sources_path,
         extract_workers=options.workers,
         crawl_concurrency_per_host=options.concurrency,
-        scrapy_settings={},
     )
-    runtime = Runtime(settings)
-    runtime.init()
     context = start_crawl(runtime, load_sources(sources_path))
     timeline = Timeline(site, context, runtime.sessions)
     out: dict[str, Any] = {"index": {}, "storage": {}}
@@ -450,7 +448,7 @@ def _crawl(
                 timeline.mark(f"{finished}:crawled")
                 drain(finished)
                 timeline.mark(f"{finished}:end")
-                out["storage"][finished] = storage_of(settings)
+                out["storage"][finished] = storage_of(runtime.settings)
             work_fn()
             if starting is not None:
                 _say(f"presswatch: {starting}")

@@ -255,6 +255,25 @@ def load_crawl_sources(runtime: Runtime) -> SourcesFile:
     return with_archive_sources(sources, rows)
 
 
+def local_archive(root: Path, sources_path: Path, **overrides: Any) -> Runtime:
+    """A fresh archive in `root/data` for crawling a local site (the demo, the
+    benchmarks). Explicit values beat the environment, so it never touches a real
+    archive, Meilisearch or Redis that the shell happens to point at."""
+    data = root / "data"
+    settings = Settings(
+        data_dir=data,
+        sources=sources_path,
+        database_url=f"sqlite:///{(data / 'presswatch.db').resolve()}",
+        meili_url=None,
+        redis_url=None,
+        scrapy_settings={},
+        **overrides,
+    )
+    runtime = Runtime(settings)
+    runtime.init()
+    return runtime
+
+
 def start_crawl(
     runtime: Runtime,
     sources: SourcesFile,

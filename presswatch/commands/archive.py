@@ -38,6 +38,8 @@ from archive import (
 from presswatch.commands.common import (
     ISO_DATE,
     JsonOpt,
+    LimitOpt,
+    SourceOpt,
     echo_json,
     fail,
     get_runtime,
@@ -62,17 +64,12 @@ def init(ctx: typer.Context) -> None:
 
 def articles(
     ctx: typer.Context,
-    source: Annotated[
-        list[str] | None,
-        typer.Option(metavar="NAME", help="Only this source (repeatable)."),
-    ] = None,
+    source: SourceOpt = None,
     status: Annotated[
         str | None,
         typer.Option(metavar="STATUS", help="live, edited, removed or unreachable."),
     ] = None,
-    limit: Annotated[
-        int | None, typer.Option(min=1, metavar="N", help="At most this many.")
-    ] = None,
+    limit: LimitOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List archived articles."""
@@ -175,13 +172,8 @@ def changes(
         list[str] | None,
         typer.Option(metavar="KIND", help=f"{', '.join(KINDS)} (repeatable)."),
     ] = None,
-    source: Annotated[
-        list[str] | None,
-        typer.Option(metavar="NAME", help="Only this source (repeatable)."),
-    ] = None,
-    limit: Annotated[
-        int | None, typer.Option(min=1, metavar="N", help="At most this many.")
-    ] = None,
+    source: SourceOpt = None,
+    limit: LimitOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Edits, removals, restorations… newest first."""

@@ -27,6 +27,7 @@ SourceOpt = Annotated[
     list[str] | None,
     typer.Option("--source", "-s", metavar="NAME", help="Only this source (repeatable)."),
 ]
+LimitOpt = Annotated[int | None, typer.Option(min=1, metavar="N", help="At most this many.")]
 ISO_DATE = "ISO-DATE"
 ISO_HINT = "use ISO 8601, e.g. 2026-03-01 or 2026-03-01T08:00Z"
 

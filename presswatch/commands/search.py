@@ -21,6 +21,7 @@ from archive import BadQuery, SearchError
 from presswatch.commands.common import (
     ISO_DATE,
     JsonOpt,
+    SourceOpt,
     echo_json,
     fail,
     get_runtime,
@@ -100,9 +101,7 @@ def search(
             "query that starts with a minus: presswatch search -- -word other",
         ),
     ],
-    source: Annotated[
-        list[str] | None, typer.Option(metavar="NAME", help="Only this source (repeatable).")
-    ] = None,
+    source: SourceOpt = None,
     lang: Annotated[
         list[str] | None,
         typer.Option(metavar="LANG", help="Only this language, e.g. km (repeatable)."),

@@ -35,6 +35,7 @@ from presswatch.crawling import (
     Phase,
     discovery_jobs,
     index_outbox,
+    local_archive,
     run_phases,
     start_crawl,
 )
@@ -131,19 +132,8 @@ def run_demo(
 def _run(root: Path, site: NewsSite, out: Callable[[str], None], started: float) -> DemoResult:
     sources_path = root / "sources.toml"
     write_sources(sources_path, site)
-    data = root / "data"
-    # Explicit values beat the environment: the demo never touches a real archive,
-    # Meilisearch or Redis that the shell happens to point at.
-    settings = Settings(
-        data_dir=data,
-        sources=sources_path,
-        database_url=f"sqlite:///{(data / 'presswatch.db').resolve()}",
-        meili_url=None,
-        redis_url=None,
-        scrapy_settings={},
-    )
-    runtime = Runtime(settings)
-    runtime.init()
+    runtime = local_archive(root, sources_path)
+    data = runtime.settings.data_dir
     context = start_crawl(runtime, load_sources(sources_path))
     out(f"Presswatch demo: a local news site at {site.base_url}")
     out(f"  archive in {data}\n")
@@ -177,7 +167,9 @@ def _run(root: Path, site: NewsSite, out: Callable[[str], None], started: float)
     _phase_lines(snapshots, out)
 
     _drained, index_problem = index_outbox(runtime)
-    result = DemoResult(ok=report.ok, data_dir=root, settings=settings, problems=report.problems)
+    result = DemoResult(
+        ok=report.ok, data_dir=root, settings=runtime.settings, problems=report.problems
+    )
     if index_problem:
         result.problems.append(index_problem)
     out("")
@@ -218,7 +210,7 @@ def _run(root: Path, site: NewsSite, out: Callable[[str], None], started: float)
         else "the search index was not updated"
     )
     out(f"4. Search for {content.REMOVED_WORD!r} ({indexed}):")
-    result.search_hit = _search_removed(settings, out)
+    result.search_hit = _search_removed(runtime.settings, out)
     if result.search_hit is None:
         result.problems.append("the search found no hit in removed text")
     result.duration_s = time.monotonic() - started
