@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.orm import Session
 
 from archive import (
+    Article,
     NotFound,
     PresswatchError,
     article_json,
@@ -98,14 +100,19 @@ UrlOrId = Annotated[
 ]
 
 
+def _article(session: Session, url_or_id: str) -> Article:
+    """The article a URL (any of its addresses) or id names, or exit 1 saying so."""
+    try:
+        return find_article(session, url_or_id)
+    except NotFound as exc:
+        raise fail(str(exc)) from exc
+
+
 def history(ctx: typer.Context, url_or_id: UrlOrId, as_json: JsonOpt = False) -> None:
     """Versions and events of one article."""
     runtime = get_runtime(ctx)
     with runtime.read_sessions() as session:
-        try:
-            article = find_article(session, url_or_id)
-        except NotFound as exc:
-            raise fail(str(exc)) from exc
+        article = _article(session, url_or_id)
         doc = history_json(session, article)
     if as_json:
         echo_json(doc)
@@ -137,10 +144,7 @@ def diff(
         raise fail(f"--format {fmt!r}: use unified, json or html", 2)
     runtime = get_runtime(ctx)
     with runtime.read_sessions() as session:
-        try:
-            article = find_article(session, url_or_id)
-        except NotFound as exc:
-            raise fail(str(exc)) from exc
+        article = _article(session, url_or_id)
         newest = article.version_count  # versions are numbered 1..version_count
         if newest < 2 and (from_n is None or to_n is None):
             raise fail(f"article {article.id} has {newest} version(s): nothing to diff")
