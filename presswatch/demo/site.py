@@ -34,7 +34,7 @@ import threading
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
@@ -197,6 +197,10 @@ class LocalSite(_Serving):
         self.counter = itertools.count(1)  # page views of the whole site, for churn
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        # Extra behaviours by path, answered before anything else (tests add hostile
+        # ones: a redirect to an internal address, a gzip bomb…). A route gets the
+        # request handler and `head`, writes its own answer and returns the status.
+        self.routes: dict[str, Callable[[BaseHTTPRequestHandler, bool], int]] = {}
 
     @property
     def article_pattern(self) -> str:
@@ -614,6 +618,9 @@ class _Handler(BaseHTTPRequestHandler):
         """Answer one request; returns (kind of URL, status)."""
         site = self.site
         self._body_length = 0
+        route = site.routes.get(path)
+        if route is not None:
+            return "other", route(self, head)
         if path == "/robots.txt":
             if site.robots_status != 200:
                 self._text(site.robots_status, "unavailable", "text/plain", head=head)
