@@ -65,6 +65,12 @@ from archive.models import (
     Version,
 )
 from archive.normalize import normalize_text, normalize_url, parse_iso_utc
+from archive.patterns import (
+    PatternProblem,
+    UrlPattern,
+    compile_url_pattern,
+    url_pattern_problem,
+)
 from archive.queries import (
     ChangeRow,
     aliases_of,
@@ -112,6 +118,7 @@ __all__ = [
     "ChangeEvent",
     "ChangeKind",
     "ChangeRow",
+    "compile_url_pattern",
     "ConfigError",
     "current_version_of",
     "decode_body",
@@ -141,6 +148,7 @@ __all__ = [
     "OpKind",
     "PageKind",
     "parse_iso_utc",
+    "PatternProblem",
     "Policy",
     "PresswatchError",
     "record_capture",
@@ -161,6 +169,8 @@ __all__ = [
     "StorageError",
     "TRAFILATURA_OPTIONS",
     "upsert_source",
+    "url_pattern_problem",
+    "UrlPattern",
     "verify_archive",
     "VerifyReport",
     "Version",

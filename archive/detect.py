@@ -19,14 +19,15 @@ not a version.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from archive.errors import ConfigError
 from archive.models import ArticleStatus, CaptureOutcome, ChangeKind, RemovalReason
+from archive.patterns import UrlPattern, compile_url_pattern
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -189,22 +190,35 @@ def _host(url: str) -> str:
     return host[4:] if host.startswith("www.") else host
 
 
+def _usable_pattern(article_pattern: str | None) -> UrlPattern | None:
+    """The source's pattern compiled by RE2 (`archive.patterns`): linear in the URL,
+    which the outlet chose. A stored pattern RE2 refuses (saved before patterns were
+    checked) counts as no pattern: the heuristics below judge, never a guess from it."""
+    if not article_pattern:
+        return None
+    try:
+        return compile_url_pattern(article_pattern)
+    except ConfigError:
+        return None
+
+
 def is_home_or_section(url: str, base_url: str, article_pattern: str | None) -> bool:
     """A redirect target that is the outlet's home page or a section listing."""
+    pattern = _usable_pattern(article_pattern)
     segments = _path_segments(url)
     base_segments = _path_segments(base_url)
     if len(segments) <= len(base_segments) and _host(url) == _host(base_url):
         return True
     if not segments:
         return True
-    if article_pattern and re.search(article_pattern, url):
+    if pattern is not None and pattern.search(url) is not None:
         return False
     if len(segments) >= 2 and segments[-2].casefold() in LISTING_PARENTS:
         return True  # /category/politics/, /tag/courts/, /page/2/
     if segments[-1].casefold() in SECTION_SEGMENTS:
         return True
     # With a pattern we know what articles look like: anything else is not one.
-    return bool(article_pattern)
+    return pattern is not None
 
 
 def observe(

@@ -16,7 +16,6 @@ pool for extraction (CPU-bound, off the reactor) and one writer thread for the d
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -27,7 +26,16 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy.utils.misc import load_object
 
-from archive import Article, RecordOptions, due_articles, known_urls_of, source_names, sources_named
+from archive import (
+    Article,
+    RecordOptions,
+    UrlPattern,
+    compile_url_pattern,
+    due_articles,
+    known_urls_of,
+    source_names,
+    sources_named,
+)
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -120,7 +128,7 @@ class CrawlContext:
     _known: dict[str, set[str]] = field(default_factory=dict)
     _claimed: set[str] = field(default_factory=set)
     _claim_hints: dict[str, dict[str, Any]] = field(default_factory=dict)
-    _regexes: dict[str, re.Pattern[str]] = field(default_factory=dict)
+    _regexes: dict[str, UrlPattern] = field(default_factory=dict)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> CrawlContext:
         # Scrapy deep-copies its settings per crawler; the context is a shared service
@@ -129,11 +137,14 @@ class CrawlContext:
 
     # -- discovery bookkeeping ---------------------------------------------------------
 
-    def article_regex(self, source: SourceSpec) -> re.Pattern[str]:
+    def article_regex(self, source: SourceSpec) -> UrlPattern:
+        """The source's pattern, compiled by RE2 (linear time in the URL, which the
+        outlet chose; `archive.patterns`). Sources are checked when loaded, so a pattern
+        RE2 refuses raises `ConfigError` here only for a context built by hand."""
         assert source.article_url_pattern is not None
         pattern = self._regexes.get(source.name)
         if pattern is None:
-            pattern = self._regexes[source.name] = re.compile(source.article_url_pattern)
+            pattern = self._regexes[source.name] = compile_url_pattern(source.article_url_pattern)
         return pattern
 
     def known_urls(self, source: str) -> set[str]:

@@ -24,7 +24,13 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from archive import ConfigError, normalize_text
+from archive import (
+    ConfigError,
+    UrlPattern,
+    compile_url_pattern,
+    normalize_text,
+    url_pattern_problem,
+)
 
 log = logging.getLogger(__name__)
 
@@ -174,18 +180,16 @@ class SourceConfig(BaseModel):
     def _regex(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(
-                f"{value!r} is not a valid regular expression ({exc}); in TOML write it in "
-                "single quotes so backslashes stay literal: '^https://site\\.news/[a-z0-9-]+/$'"
-            ) from exc
+        # RE2, not `re`: matched against URLs the outlet chooses, so it must run in
+        # linear time (archive.patterns); backreferences and lookaround are refused here.
+        problem = url_pattern_problem(value, what="")
+        if problem is not None:
+            raise ValueError(problem.message)
         return value
 
     @cached_property
-    def article_regex(self) -> re.Pattern[str] | None:
-        return re.compile(self.article_url_pattern) if self.article_url_pattern else None
+    def article_regex(self) -> UrlPattern | None:
+        return compile_url_pattern(self.article_url_pattern) if self.article_url_pattern else None
 
 
 class SourcesFile(BaseModel):

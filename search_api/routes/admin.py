@@ -16,7 +16,6 @@ crawler.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -31,6 +30,7 @@ from archive import (
     normalize_url,
     source_by_name,
     upsert_source,
+    url_pattern_problem,
 )
 from search_api.deps import AdminDep, NowDep, WriteSessionDep
 from search_api.routes import ERRORS, MAX_VALUE_CHARS, NOT_FOUND, bad_request
@@ -74,13 +74,11 @@ def check_source(body: SourceIn | SourcePatch) -> None:
         for url in getattr(body, key) or ():
             _check_url(key, url)
     if body.article_url_pattern:
-        try:
-            re.compile(body.article_url_pattern)
-        except re.error as exc:
-            raise bad_request(
-                f"article_url_pattern {body.article_url_pattern[:80]!r} is not a valid regular "
-                f"expression ({exc})"
-            ) from exc
+        # Run by RE2 in the crawler (linear time): a syntax error is a bad request (400);
+        # a valid `re` pattern RE2 cannot run (backreference, lookaround) is 422.
+        problem = url_pattern_problem(body.article_url_pattern)
+        if problem is not None:
+            raise HTTPException(422 if problem.unsupported else 400, problem.message)
 
 
 def _source(session: Session, name: str) -> Source:
