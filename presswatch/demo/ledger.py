@@ -113,6 +113,3 @@ class NewsSite(LocalSite):
             entry.item = article
             entry.title = article.title
             self.touch(slug, keep_etag=keep_etag)
-
-    def add(self, article: DemoArticle) -> None:
-        self.add_entry(LedgerContent.entry_of(article, datetime.now(UTC).replace(microsecond=0)))

@@ -202,10 +202,6 @@ class LocalSite(_Serving):
         # request handler and `head`, writes its own answer and returns the status.
         self.routes: dict[str, Callable[[BaseHTTPRequestHandler, bool], int]] = {}
 
-    @property
-    def article_pattern(self) -> str:
-        return self.content.article_pattern
-
     # -- lifecycle ---------------------------------------------------------------------
 
     def bind(self, port: int = 0, *, control: bool = False) -> _Server:
@@ -251,9 +247,6 @@ class LocalSite(_Serving):
     def entry(self, key: str) -> Entry:
         return self._entries[key]
 
-    def entries(self) -> list[Entry]:
-        return list(self._entries.values())
-
     def path_of(self, key: str) -> str:
         return self._entries[key].path
 
@@ -272,10 +265,6 @@ class LocalSite(_Serving):
         )
 
     # -- changes -----------------------------------------------------------------------
-
-    def add_entry(self, entry: Entry) -> None:
-        with self._lock:
-            self._put(entry)
 
     def touch(self, key: str, *, keep_etag: bool = False, now: datetime | None = None) -> None:
         """The article changed: a new revision and Last-Modified, unless the CMS keeps
