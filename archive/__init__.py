@@ -34,6 +34,7 @@ from archive.diff import (
     render_json,
     render_unified,
 )
+from archive.diskspace import SpaceFloor, free_bytes
 from archive.errors import (
     ArchiveError,
     BackendUnavailable,
@@ -41,6 +42,7 @@ from archive.errors import (
     BadQuery,
     ChainBroken,
     ConfigError,
+    DiskFull,
     ExtractionError,
     NotFound,
     PresswatchError,
@@ -123,6 +125,7 @@ __all__ = [
     "current_version_of",
     "decode_body",
     "diff_versions",
+    "DiskFull",
     "due_articles",
     "events_of",
     "Exchange",
@@ -133,6 +136,7 @@ __all__ = [
     "ExtractionError",
     "find_article",
     "first_response_with_payload",
+    "free_bytes",
     "history_json",
     "is_migrated",
     "known_urls_of",
@@ -166,6 +170,7 @@ __all__ = [
     "source_names",
     "source_stats",
     "sources_named",
+    "SpaceFloor",
     "StorageError",
     "TRAFILATURA_OPTIONS",
     "upsert_source",

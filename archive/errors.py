@@ -12,6 +12,7 @@ The tree::
     │   ├── NotFound             no such article, version or capture
     │   ├── BadInput             a value handed to the archive is unusable
     │   ├── StorageError         the database or WARC store failed
+    │   │   └── DiskFull         free space fell below the floor, or a write hit ENOSPC
     │   └── ChainBroken          a hash or the capture chain does not match
     ├── ExtractionError          trafilatura or our parsing failed on a page
     └── SearchError              the search backend failed
@@ -46,6 +47,12 @@ class BadInput(ArchiveError):
 
 class StorageError(ArchiveError):
     """The database or the WARC store failed; nothing of the capture was kept."""
+
+
+class DiskFull(StorageError):
+    """The disk holding the archive has less free space than the configured floor, or a
+    write failed for want of space. Nothing half-written is kept; the message names the
+    directory, what is free and the floor, and says to free space and run again."""
 
 
 class ChainBroken(ArchiveError):

@@ -5,11 +5,18 @@ writer opens its own file (time, pid and a counter in the name), so several proc
 or machines can share one directory, and rotates past a size limit. A record is built
 in memory and appended with one `write()`: a killed process leaves either a whole
 record or none, and an orphan record (written, never committed to the DB) is harmless.
+
+On a full disk (crash-only, no hand cleanup): a file is created only when its first
+record is written; before each record the `SpaceFloor` is checked, so below the floor
+nothing is written at all (`DiskFull`); a write that fails anyway (ENOSPC, a quota,
+a file size limit) is truncated back to the last whole record, and a file left with no
+record is removed, so no reader ever meets a torn record or an empty file.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import gzip
 import hashlib
 import io
@@ -25,11 +32,14 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from archive.errors import StorageError
+from archive.diskspace import SpaceFloor
+from archive.errors import DiskFull, StorageError
 
 WARC_DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 # Builds records only (never writes through its stream): `_render` serializes them.
 _BUILDER = WARCWriter(io.BytesIO(), gzip=True)
+# Write failures that mean "no room": the disk, a quota, RLIMIT_FSIZE.
+_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,11 +70,19 @@ def _warc_date(at: datetime) -> str:
 
 
 class WarcStore:
-    """Appends records to rotating gzip WARC files under `directory`."""
+    """Appends records to rotating gzip WARC files under `directory`; `floor` (if
+    given) is checked before every record."""
 
-    def __init__(self, directory: Path, *, max_bytes: int = 1_000_000_000) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        max_bytes: int = 1_000_000_000,
+        floor: SpaceFloor | None = None,
+    ) -> None:
         self.directory = directory
         self.max_bytes = max_bytes
+        self.floor = floor
         self._lock = threading.Lock()
         self._current: Path | None = None
         self._fh: BinaryIO | None = None
@@ -80,39 +98,75 @@ class WarcStore:
         if self._current is not None and self._fh is not None:
             if self._size == 0 or self._size + incoming <= self.max_bytes:
                 return self._current, self._fh
-            self._fh.close()
+            self._close_file()
         self._serial += 1
         self.directory.mkdir(parents=True, exist_ok=True)
         self._current = self.directory / f"{self._prefix}-{self._serial:05d}.warc.gz"
-        self._fh = open(self._current, "ab")  # noqa: SIM115 - closed on rotation or close()
+        # Unbuffered: a failed write leaves nothing queued in a buffer for a later flush.
+        self._fh = open(self._current, "ab", buffering=0)  # noqa: SIM115 - see _close_file
         self._size = self._fh.tell()
         return self._current, self._fh
 
+    def _close_file(self) -> None:
+        """Close the current file; remove it if it holds no record."""
+        fh, path, size = self._fh, self._current, self._size
+        self._fh = None
+        self._current = None
+        self._size = 0
+        if fh is not None:
+            with contextlib.suppress(OSError):
+                fh.close()
+        if path is not None and size == 0:
+            with contextlib.suppress(OSError):
+                path.unlink()
+
     def close(self) -> None:
         with self._lock:
-            if self._fh is not None:
-                self._fh.close()
-                self._fh = None
-                self._current = None
+            self._close_file()
+
+    def _write_all(self, fh: BinaryIO, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            written = fh.write(view)
+            if not written:
+                raise OSError(errno.EIO, "short write")
+            view = view[written:]
+
+    def _undo_partial(self, offset: int) -> None:
+        """After a failed write: cut the file back to its last whole record (offset) so
+        no torn record stays behind, then drop the file (removed if now empty); the
+        next record starts a new file."""
+        if self._fh is not None:
+            try:
+                os.ftruncate(self._fh.fileno(), offset)
+            except OSError:
+                # Cannot cut back: leave the partial tail but never write after it.
+                offset = max(offset, 1)
+        self._size = offset
+        self._close_file()
 
     def _append(self, blob: bytes, warc_type: str, trailer: bytes = b"") -> WarcLocation:
         """Append `blob` (the record we locate) and `trailer` (its request record) in one
         write and one fsync."""
+        incoming = len(blob) + len(trailer)
         with self._lock:
+            if self.floor is not None:
+                self.floor.check(incoming)  # DiskFull before a byte is written
+            offset = self._size
             try:
-                path, fh = self._target(len(blob) + len(trailer))
+                path, fh = self._target(incoming)
                 offset = self._size
-                fh.write(blob + trailer)
-                fh.flush()
+                self._write_all(fh, blob + trailer)
                 os.fsync(fh.fileno())
-                self._size += len(blob) + len(trailer)
+                self._size += incoming
             except OSError as exc:
-                # Start a fresh file next time rather than append after a partial write.
-                if self._fh is not None:
-                    with contextlib.suppress(OSError):
-                        self._fh.close()
-                self._fh = None
-                self._current = None
+                self._undo_partial(offset)
+                if exc.errno in _NO_SPACE:
+                    raise DiskFull(
+                        f"disk full: cannot write WARC file in {self.directory}: {exc}; "
+                        "nothing half-written was kept. Free some space and run again: "
+                        "the next run continues where this one stopped"
+                    ) from exc
                 raise StorageError(
                     f"cannot write WARC file {self.directory}: {exc}; check the data dir is "
                     "writable and the disk has space"

@@ -14,6 +14,14 @@ archive instead: discovery skips every URL already recorded (`CrawlContext.known
 and a fetch that was never committed is simply fetched again. Either way nothing is
 captured twice. A clean SIGINT/SIGTERM stop keeps the JOBDIR queue for the next run.
 
+Full disk (crash-only): a JOBDIR that Scrapy could not read (empty or torn files,
+`presswatch.jobstate`) is discarded with a warning before the crawl starts, for the
+same reason; our own pid marker is written atomically. The free-space floor
+(`min_free_bytes`) is checked before a crawl starts (`DiskFull`, nothing started),
+before each phase, and every `SPACE_CHECK_INTERVAL_S` while it runs: below it every
+spider stops cleanly and the run reports the disk; the WARC store refuses each record
+below it too, so nothing is half-written.
+
 What every crawl needs, whoever starts it (`presswatch crawl`, `recheck` and `run`, the
 demo, the benchmarks), is here too: `load_crawl_sources`, `start_crawl` (the log file,
 the Source rows, the context) and `index_outbox` (the search index after a crawl).
@@ -43,6 +51,7 @@ from archive import (
     Article,
     ArticleStatus,
     ConfigError,
+    DiskFull,
     Extracted,
     RecordOptions,
     list_sources,
@@ -50,6 +59,7 @@ from archive import (
     upsert_source,
 )
 from crawler.context import CrawlContext, SourceSpec
+from presswatch.jobstate import job_dir_problems, write_atomic
 from presswatch.lock import pid_alive
 from presswatch.runtime import Runtime
 from presswatch.schedule import (
@@ -64,6 +74,7 @@ log = logging.getLogger(__name__)
 runs_log = logging.getLogger("presswatch.runs")
 
 LOG_FILE_BYTES = 5_000_000
+SPACE_CHECK_INTERVAL_S = 0.5  # the crawl's own free-space check (the WARC store checks each record)
 LOG_FILE_COUNT = 5
 
 DISCOVERY_SPIDERS = ("sitemap", "feed", "listing")
@@ -258,7 +269,8 @@ def load_crawl_sources(runtime: Runtime) -> SourcesFile:
 def local_archive(root: Path, sources_path: Path, **overrides: Any) -> Runtime:
     """A fresh archive in `root/data` for crawling a local site (the demo, the
     benchmarks). Explicit values beat the environment, so it never touches a real
-    archive, Meilisearch or Redis that the shell happens to point at."""
+    archive, Meilisearch or Redis that the shell happens to point at. The crawler may
+    reach the local site on 127.0.0.1 and no other private address."""
     data = root / "data"
     settings = Settings(
         data_dir=data,
@@ -281,8 +293,10 @@ def start_crawl(
     now: Callable[[], datetime] | None = None,
     extract_workers: int | None = None,
 ) -> CrawlContext:
-    """Everything before the spiders run: the log file in the data dir, the archive's
-    Source rows from `sources`, and the crawl context (see `build_context`)."""
+    """Everything before the spiders run: the free-space floor (`DiskFull` below it,
+    before anything is written), the log file in the data dir, the archive's Source rows
+    from `sources`, and the crawl context (see `build_context`)."""
+    runtime.space_floor.check()
     setup_crawl_logging(runtime.settings)
     sync_sources(runtime, sources, now() if now is not None else datetime.now(UTC))
     return build_context(runtime, sources, now=now, extract_workers=extract_workers)
@@ -462,8 +476,18 @@ def _job_dir(settings: Settings, job: CrawlJob) -> Path:
 
 
 def _prepare_job_dir(path: Path) -> None:
-    """Discard the queue of a crawl that died uncleanly (see the module docstring)."""
+    """Discard the queue of a crawl that died uncleanly (see the module docstring), or
+    that Scrapy could not read (a full disk leaves empty or torn files)."""
     marker = path / "presswatch.pid"
+    problems = job_dir_problems(path)
+    if problems:
+        log.warning(
+            "crawl state in %s is unreadable (%s); discarding it and crawling on: "
+            "the archive knows what was recorded, and rechecks will catch up",
+            path,
+            "; ".join(problems[:5]),
+        )
+        shutil.rmtree(path, ignore_errors=True)
     if marker.exists():
         try:
             pid = int(marker.read_text().strip() or "0")
@@ -478,7 +502,7 @@ def _prepare_job_dir(path: Path) -> None:
             )
             shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True, exist_ok=True)
-    marker.write_text(str(os.getpid()))
+    write_atomic(marker, str(os.getpid()).encode())
 
 
 def _finish_job_dir(path: Path) -> None:
@@ -512,11 +536,35 @@ def run_phases(
     job_dirs: list[Path] = []
     stopping = {"count": 0}
 
+    floor = runtime.space_floor
+    disk_full: list[str] = []
+
+    def stop_for_disk(exc: DiskFull) -> None:
+        if not disk_full:
+            log.error("%s", exc)
+            disk_full.append(str(exc))
+            report.problems.append(str(exc))
+            runner.stop()
+
+    def watch_space() -> None:
+        # Between records the WARC store refuses to write below the floor; this stops
+        # the crawl itself (every spider, cleanly, queue saved) so it does not go on
+        # fetching pages it cannot keep.
+        try:
+            floor.check()
+        except DiskFull as exc:
+            stop_for_disk(exc)
+
     @defer.inlineCallbacks
     def chain() -> Any:
         try:
             for phase in phases:
-                if stopping["count"]:
+                if stopping["count"] or disk_full:
+                    break
+                try:
+                    floor.check()
+                except DiskFull as exc:
+                    stop_for_disk(exc)
                     break
                 if phase.before is not None:
                     phase.before()
@@ -560,12 +608,18 @@ def run_phases(
     if on_tick is not None:
         ticker = task.LoopingCall(lambda: on_tick(context.counters.snapshot()))
         ticker.start(0.25, now=True)
+    space_watch = None
+    if floor.enabled:
+        space_watch = task.LoopingCall(watch_space)
+        space_watch.start(SPACE_CHECK_INTERVAL_S, now=False)
     reactor.callWhenRunning(chain)
     try:
         reactor.run(installSignalHandlers=False)
     finally:
         if ticker is not None and ticker.running:
             ticker.stop()
+        if space_watch is not None and space_watch.running:
+            space_watch.stop()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         context.close()
@@ -574,7 +628,7 @@ def run_phases(
     report.duration_s = time.monotonic() - started
     report.counts = context.counters.snapshot()
     report.problems.extend(context.counters.problems)
-    if stopping["count"]:
+    if stopping["count"] or disk_full:
         report.interrupted = True
     if on_tick is not None:
         on_tick(report.counts)

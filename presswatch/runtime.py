@@ -17,6 +17,7 @@ from archive import (
     ConfigError,
     Policy,
     RecordOptions,
+    SpaceFloor,
     WarcStore,
     is_migrated,
     make_engine,
@@ -44,8 +45,26 @@ class Runtime:
         return make_session_factory(self.engine, readonly=True)
 
     @cached_property
+    def space_floor(self) -> SpaceFloor:
+        """The free-space floor (`min_free_bytes`) over every disk the archive writes:
+        the data dir (crawl state, logs), the WARC dir and a SQLite archive's dir."""
+        paths = [self.settings.data_dir, self.settings.warc_dir]
+        db_file = sqlite_file(self.settings.resolved_database_url)
+        if db_file is not None:
+            paths.append(db_file.parent)
+        return SpaceFloor(
+            self.settings.min_free_bytes,
+            tuple(paths),
+            setting="min_free_bytes, env PRESSWATCH_MIN_FREE_BYTES",
+        )
+
+    @cached_property
     def warc(self) -> WarcStore:
-        return WarcStore(self.settings.warc_dir, max_bytes=self.settings.warc_max_bytes)
+        return WarcStore(
+            self.settings.warc_dir,
+            max_bytes=self.settings.warc_max_bytes,
+            floor=self.space_floor,
+        )
 
     def record_options(self, **overrides: object) -> RecordOptions:
         base = RecordOptions(

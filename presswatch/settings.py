@@ -97,6 +97,14 @@ class Settings(BaseSettings):
         ge=1_000_000,
         description="A WARC file is closed and a new one started past this size.",
     )
+    min_free_bytes: int = Field(
+        default=500_000_000,
+        ge=0,
+        description="Free-space floor of the disks holding the data dir, the WARC files and "
+        "a SQLite archive: a crawl does not start below it, and stops cleanly (exit 1) when "
+        "free space falls below it mid-crawl, keeping every capture already recorded; "
+        "0 turns the check off.",
+    )
     max_body_bytes: int = Field(
         default=20_000_000,
         ge=100_000,
