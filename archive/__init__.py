@@ -8,11 +8,13 @@ checks it). Modules (one concept each):
 - `capture`: `record_capture`, the one way a fetch enters the archive
 - `decode` (bytes to text), `dates` (date strings), `extract` (the article's fields),
   `normalize`, `detect`, `diff`: pure steps (no DB, clock or network)
+- `bodies`: bodies decoded (gzip, deflate, br, zstd, chunked) within a size limit
 - `warc`: raw exchanges in WARC files; `integrity`: hash chain and `verify_archive`
 - `queries`: read and bookkeeping queries; `export`: JSON shapes; `importer`: WARC and
   saved-page input
 """
 
+from archive.bodies import ACCEPT_ENCODING, DecodedBody, decode_bounded, decode_stream
 from archive.capture import (
     CaptureResult,
     Exchange,
@@ -100,6 +102,10 @@ from archive.queries import (
 from archive.warc import WarcStore
 
 __all__ = [
+    "ACCEPT_ENCODING",
+    "DecodedBody",
+    "decode_bounded",
+    "decode_stream",
     "aliases_of",
     "ArchiveError",
     "Article",

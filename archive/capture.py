@@ -100,7 +100,10 @@ class Exchange:
 
     `status` is None and `error` names the failure (``timeout``, ``dns``,
     ``connection_refused``, ``connection_lost``, ``tls``, ``too_many_redirects``…) when no
-    HTTP response arrived. `fetched_at` must be an aware datetime.
+    HTTP response arrived. With a status, ``too_large`` says `body` holds only the first
+    bytes (up to the size limit; `error_detail` says how many of how many) and
+    ``bad_encoding`` that it could not be decoded whole; either is judged like a page
+    that could not be read. `fetched_at` must be an aware datetime.
     """
 
     requested_url: str
@@ -530,7 +533,9 @@ def _write_warc(
             refers_to_date=first.fetched_at,
             payload_digest=sha1_base32(exchange.body),
         )
-    return warc.write_response(**common, body=exchange.body)
+    # A body cut at the size limit says so in its record (WARC 1.1 WARC-Truncated).
+    truncated = "length" if exchange.error == "too_large" else None
+    return warc.write_response(**common, body=exchange.body, truncated=truncated)
 
 
 def _admit_article(

@@ -2,7 +2,10 @@
 is usable before (or beside) the crawler: `presswatch import PATH`.
 
 Owns reading those inputs only; recording is the caller's. A file that cannot be read
-yields a problem naming the file and what to fix, and the import goes on.
+yields a problem naming the file and what to fix, and the import goes on. Bodies are
+read in pieces and kept only up to the size limit (as the crawler keeps them): a record
+of any size costs about `max_body_bytes` of memory, and a larger one is imported as a
+`too_large` Exchange with its first bytes.
 """
 
 from __future__ import annotations
@@ -12,11 +15,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from warcio.archiveiterator import ArchiveIterator
 
+from archive.bodies import decode_stream
 from archive.capture import Exchange
 
+DEFAULT_MAX_BODY_BYTES = 20_000_000  # Settings.max_body_bytes
+READ_PIECE = 64 * 1024
+# warcio inflates a .warc.gz one compressed block at a time without an output bound
+# (deflate: up to ~1,032 times the block): 4 KiB blocks cap that at ~4 MB, where its
+# default 16 KiB allowed ~16 MB on a highly compressible record.
+WARC_BLOCK = 4096
 SAVED_PAGE_SUFFIXES = (".html", ".htm", ".xhtml")
 WARC_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz")
 _SAVED_FROM = re.compile(rb"<!--\s*saved from url=\(\d+\)(\S+?)\s*-->", re.I)
@@ -39,15 +50,19 @@ class ImportItem:
     problem: str | None = None
 
 
-def exchanges_from_path(path: Path, *, source: str | None = None) -> Iterator[ImportItem]:
-    """Every importable exchange under `path` (a file or a directory, recursively)."""
+def exchanges_from_path(
+    path: Path, *, source: str | None = None, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+) -> Iterator[ImportItem]:
+    """Every importable exchange under `path` (a file or a directory, recursively).
+    A body is read (and decoded) only up to `max_body_bytes`: a larger one becomes an
+    Exchange with error `too_large` holding the first `max_body_bytes` bytes."""
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     for file in files:
         name = file.name.lower()
         if name.endswith(WARC_SUFFIXES):
-            yield from _from_warc(file, source)
+            yield from _from_warc(file, source, max_body_bytes)
         elif name.endswith(SAVED_PAGE_SUFFIXES):
-            yield _from_saved_page(file, source)
+            yield _from_saved_page(file, source, max_body_bytes)
         elif not path.is_dir():
             yield ImportItem(
                 str(file),
@@ -67,11 +82,18 @@ def page_url(body: bytes) -> str | None:
     return None
 
 
-def _from_saved_page(file: Path, source: str | None) -> ImportItem:
+def _from_saved_page(file: Path, source: str | None, limit: int) -> ImportItem:
     try:
-        body = file.read_bytes()
+        with open(file, "rb") as fh:
+            body = fh.read(limit + 1)
+        size = file.stat().st_size
     except OSError as exc:
         return ImportItem(str(file), problem=f"{file}: cannot read: {exc}")
+    error, detail = None, ""
+    if len(body) > limit:
+        body = body[:limit]
+        error = "too_large"
+        detail = f"body larger than {limit} bytes: truncated at {limit} bytes of {size}"
     url = page_url(body)
     if url is None:
         return ImportItem(
@@ -90,21 +112,62 @@ def _from_saved_page(file: Path, source: str | None) -> ImportItem:
         headers=(("Content-Type", "text/html"),),
         body=body,
         reason="OK (imported saved page; time is the file's modification time)",
+        error=error,
+        error_detail=detail,
         source=source,
     )
     return ImportItem(str(file), exchange=exchange)
 
 
-def _from_warc(file: Path, source: str | None) -> Iterator[ImportItem]:
+def _pieces_of(stream: Any) -> Iterator[bytes]:
+    while piece := stream.read(READ_PIECE):
+        yield piece
+
+
+def _payload(record: Any, limit: int) -> tuple[bytes, tuple[tuple[str, str], ...], str, str]:
+    """A response record's payload, de-chunked and decoded within `limit` (warcio's
+    `content_stream()` would inflate without bound), the HTTP headers that still
+    describe it, and the Exchange error and detail (`too_large`, `bad_encoding`)."""
+    http = record.http_headers
+    headers = tuple(http.headers) if http is not None else ()
+    chunked = any(
+        k.lower() == "transfer-encoding" and v.strip().lower() == "chunked" for k, v in headers
+    )
+    encodings = [
+        v.encode("latin-1", "replace") for k, v in headers if k.lower() == "content-encoding"
+    ]
+    result = decode_stream(_pieces_of(record.raw_stream), encodings, limit, chunked=chunked)
+    # The payload is stored decoded: drop the headers that described the old framing.
+    dropped = {"transfer-encoding"} if chunked else set()
+    if result.decoded_encodings:
+        dropped.add("content-encoding")
+    kept = tuple((k, v) for k, v in headers if k.lower() not in dropped)
+    if result.kept_encodings:
+        kept += (("Content-Encoding", ", ".join(result.kept_encodings)),)
+    if result.over:
+        how = "+".join(result.decoded_encodings) or "identity"
+        return (
+            result.body,
+            kept,
+            "too_large",
+            f"body larger than {limit} bytes: truncated at {len(result.body)} bytes of "
+            f"{result.decoded}+ decoded ({how}); the rest of the record was not read",
+        )
+    if result.error is not None:
+        return result.body, kept, "bad_encoding", result.error
+    return result.body, kept, "", ""
+
+
+def _from_warc(file: Path, source: str | None, limit: int) -> Iterator[ImportItem]:
     try:
         with open(file, "rb") as fh:
-            iterator = ArchiveIterator(fh)
+            iterator = ArchiveIterator(fh, block_size=WARC_BLOCK)
             for record in iterator:
                 if record.rec_type != "response":
                     continue
                 # Read the payload before asking for the offset: warcio's offset
-                # lookup consumes the rest of the record.
-                body = record.content_stream().read()
+                # lookup consumes (in bounded blocks) the rest of the record.
+                body, headers, error, detail = _payload(record, limit)
                 origin = f"{file}#{iterator.get_record_offset()}"
                 url = record.rec_headers.get_header("WARC-Target-URI") or ""
                 date = record.rec_headers.get_header("WARC-Date") or ""
@@ -122,7 +185,6 @@ def _from_warc(file: Path, source: str | None) -> Iterator[ImportItem]:
                 if not code or not code.isdigit():
                     yield ImportItem(origin, problem=f"{origin}: response without HTTP status")
                     continue
-                headers = tuple(http.headers) if http is not None else ()
                 yield ImportItem(
                     origin,
                     exchange=Exchange(
@@ -133,6 +195,8 @@ def _from_warc(file: Path, source: str | None) -> Iterator[ImportItem]:
                         headers=headers,
                         body=body,
                         reason=http.statusline.split(" ", 1)[-1] if http is not None else "",
+                        error=error or None,
+                        error_detail=detail,
                         source=source,
                     ),
                 )

@@ -197,15 +197,21 @@ class WarcStore:
         headers: list[tuple[str, str]],
         body: bytes,
         request_headers: list[tuple[str, str]],
+        truncated: str | None = None,
     ) -> WarcLocation:
-        """Write a `response` record (and its `request`); return the response's place."""
+        """Write a `response` record (and its `request`); return the response's place.
+        `truncated` is the WARC-Truncated reason (`length`: the body was cut at the size
+        limit) so a replay tool knows the payload is not the whole response."""
+        warc_headers = {"WARC-Date": _warc_date(fetched_at)}
+        if truncated:
+            warc_headers["WARC-Truncated"] = truncated
         response = _BUILDER.create_warc_record(
             url,
             "response",
             payload=io.BytesIO(body),
             length=len(body),
             http_headers=_status_and_headers(status, reason, headers),
-            warc_headers_dict={"WARC-Date": _warc_date(fetched_at)},
+            warc_headers_dict=warc_headers,
         )
         return self._append_with_request(response, "response", url, request_headers)
 

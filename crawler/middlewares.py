@@ -6,9 +6,11 @@
 - `BackoffRetryMiddleware` retries 5xx, 408, 429 and network errors with exponential
   backoff (and `Retry-After`), where Scrapy retries at once; after the last retry the
   response or error goes on to the spider, which records it.
-- `BodySizeMiddleware` stops a download past the body limit and marks it, so the spider
-  records an oversized response as a capture instead of losing it to a cancelled
-  download.
+- `BodySizeMiddleware` bounds a body in decoded bytes (it decodes gzip, deflate, br and
+  zstd itself, streamed, in place of Scrapy's HttpCompressionMiddleware): past the
+  limit the download or the decoding stops, and the spider records the first bytes as
+  a `too_large` capture instead of losing the response to a cancelled download or to
+  a dropped gzip bomb.
 - `PresswatchFingerprinter` lets a request carry its own dupefilter identity, so with the
   shared Redis dupefilter two machines never recheck the same article for the same due
   time.
@@ -29,11 +31,13 @@ from protego import Protego
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
-from scrapy.exceptions import IgnoreRequest, NotConfigured, StopDownload
-from scrapy.http import Response
+from scrapy.exceptions import IgnoreRequest, StopDownload
+from scrapy.http import Response, TextResponse
+from scrapy.responsetypes import responsetypes
 from scrapy.utils.request import RequestFingerprinter
 from scrapy_redis.dupefilter import RFPDupeFilter as _RedisRFPDupeFilter
 
+from archive import ACCEPT_ENCODING, DecodedBody, decode_bounded
 from crawler.failures import failure_kind
 
 log = logging.getLogger(__name__)
@@ -267,14 +271,24 @@ def _retry_after_s(response: Response) -> float | None:
 
 
 class BodySizeMiddleware:
-    """Stop downloads past the limit (`pw_max_body` meta, else PRESSWATCH_MAX_BODY_BYTES)
-    and mark the request, so the truncated response reaches the spider flagged rather
-    than being cancelled into an error that says nothing about size."""
+    """Bound every body to its limit (`pw_max_body` meta, else PRESSWATCH_MAX_BODY_BYTES),
+    counted in decoded bytes, and say what was kept.
+
+    Two stops: the download stops once more than `limit` bytes were received (whatever
+    Content-Length claims, and for chunked bodies without one), and decoding
+    (`archive.bodies`, in place of Scrapy's HttpCompressionMiddleware) stops one chunk
+    past `limit` decoded bytes. Either way the response goes on with its first `limit`
+    decoded bytes and `pw_truncated` in its meta, so the spider records a `too_large`
+    capture: a bomb or an endless body is never a dropped request. A body that cannot
+    be decoded goes on with what was decoded and `pw_decode_error`."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.default_limit = crawler.settings.getint("PRESSWATCH_MAX_BODY_BYTES", 20_000_000)
         if self.default_limit <= 0:
-            raise NotConfigured
+            # This middleware also decodes bodies: turning it off would leave them gzipped.
+            raise ValueError(
+                f"PRESSWATCH_MAX_BODY_BYTES is {self.default_limit}; it must be positive"
+            )
         crawler.signals.connect(self._on_headers, signal=signals.headers_received)
         crawler.signals.connect(self._on_bytes, signal=signals.bytes_received)
 
@@ -285,21 +299,79 @@ class BodySizeMiddleware:
     def _limit(self, request: Request) -> int:
         return int(request.meta.get("pw_max_body") or self.default_limit)
 
+    def process_request(self, request: Request) -> None:
+        request.headers.setdefault(b"Accept-Encoding", ACCEPT_ENCODING)
+        # Our own stop below is the size check. Scrapy's DOWNLOAD_MAXSIZE would cancel a
+        # response whose Content-Length claims too much before a byte of it is kept.
+        request.meta["download_maxsize"] = 0
+        # A retry is a copy of the request: count its bytes afresh.
+        for key in ("pw_received", "pw_declared", "pw_stopped", "pw_truncated", "pw_decode_error"):
+            request.meta.pop(key, None)
+        return None
+
     def _on_headers(
         self, headers: Any, body_length: int, request: Request, spider: Any = None
     ) -> None:
-        limit = self._limit(request)
-        if body_length is not None and body_length > limit:
-            request.meta["pw_truncated"] = {"limit": limit, "declared": body_length}
-            raise StopDownload(fail=False)
+        if body_length is not None and body_length >= 0:
+            request.meta["pw_declared"] = body_length
 
     def _on_bytes(self, data: bytes, request: Request, spider: Any = None) -> None:
-        seen = int(request.meta.get("pw_bytes", 0)) + len(data)
-        request.meta["pw_bytes"] = seen
-        limit = self._limit(request)
-        if seen > limit:
-            request.meta["pw_truncated"] = {"limit": limit, "declared": None}
+        seen = int(request.meta.get("pw_received", 0)) + len(data)
+        request.meta["pw_received"] = seen
+        if seen > self._limit(request):
+            request.meta["pw_stopped"] = True
             raise StopDownload(fail=False)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        limit = self._limit(request)
+        stopped = bool(request.meta.get("pw_stopped"))
+        encodings = response.headers.getlist(b"Content-Encoding")
+        if request.method == "HEAD" or not response.body or not encodings:
+            if stopped or len(response.body) > limit:
+                request.meta["pw_truncated"] = self._truncation(request, response, limit, None)
+                response = response.replace(body=response.body[:limit])
+            return response
+        result = decode_bounded(response.body, encodings, limit)
+        if stopped or result.over:
+            request.meta["pw_truncated"] = self._truncation(request, response, limit, result)
+        if result.error is not None:
+            request.meta["pw_decode_error"] = result.error
+        headers = response.headers.copy()
+        del headers[b"Content-Encoding"]
+        if result.kept_encodings:
+            headers[b"Content-Encoding"] = ", ".join(result.kept_encodings).encode("latin-1")
+        respcls = responsetypes.from_args(headers=headers, url=response.url, body=result.body)
+        kwargs: dict[str, Any] = {"body": result.body, "headers": headers}
+        if issubclass(respcls, TextResponse):
+            kwargs["encoding"] = None  # guess again from the decoded body, as Scrapy does
+        return response.replace(cls=respcls, **kwargs)
+
+    @staticmethod
+    def _truncation(
+        request: Request, response: Response, limit: int, result: DecodedBody | None
+    ) -> dict[str, Any]:
+        """What the capture says about a body cut at `limit`: kept, seen, how."""
+        received = int(request.meta.get("pw_received") or len(response.body))
+        declared = request.meta.get("pw_declared")
+        stopped = bool(request.meta.get("pw_stopped"))
+        kept = min(limit, len(response.body) if result is None else len(result.body))
+        if result is None:
+            seen = f"{received}+ received" if stopped else f"{received} received"
+        else:
+            names = "+".join(result.decoded_encodings)
+            seen = f"{result.decoded}{'+' if result.over or stopped else ''} decoded"
+            seen += f" from {received}{'+' if stopped else ''} {names} bytes"
+        detail = f"body larger than {limit} bytes: truncated at {kept} bytes of {seen}"
+        if declared is not None:
+            detail += f" (Content-Length {declared})"
+        return {
+            "limit": limit,
+            "kept": kept,
+            "received": received,
+            "decoded": result.decoded if result is not None else None,
+            "declared": declared,
+            "detail": detail,
+        }
 
 
 class PresswatchFingerprinter:

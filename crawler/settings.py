@@ -9,8 +9,11 @@ Why each departure from Scrapy's defaults:
 - Redirects are followed by hand in the spiders so every hop is recorded; Scrapy's
   redirect and meta-refresh middlewares would hide the chain.
 - Retries back off (Scrapy retries at once) and respect Retry-After.
-- Body size is limited by our middleware so an oversized body becomes a capture with
-  an error rather than a cancelled download that vanishes.
+- Body size is limited by our middleware, in decoded bytes: it decodes gzip, deflate,
+  br and zstd itself, streamed, in place of Scrapy's HttpCompressionMiddleware (which
+  decodes a whole body, then drops a gzip bomb without a trace), so an oversized body
+  becomes a `too_large` capture with its first bytes rather than a cancelled download
+  that vanishes.
 """
 
 BOT_NAME = "presswatch"
@@ -48,13 +51,15 @@ COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 HTTPERROR_ALLOW_ALL = True
 
-# Scrapy's own limit stays as a backstop well above ours.
+# Scrapy's own limit stays as a backstop for requests our middleware does not see;
+# BodySizeMiddleware lifts it per request, as it stops every download at its own limit.
 DOWNLOAD_MAXSIZE = 256 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 32 * 1024 * 1024
 
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
     "crawler.middlewares.RobotsPolicyMiddleware": 100,
     "crawler.middlewares.BodySizeMiddleware": 560,
     "crawler.middlewares.BackoffRetryMiddleware": 550,

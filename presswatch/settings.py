@@ -108,7 +108,15 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=20_000_000,
         ge=100_000,
-        description="Bodies larger than this are stored in the WARC but not extracted.",
+        description="Largest body kept, counted after decompression (crawls and imports): "
+        "a larger one is cut at this size and recorded as a `too_large` capture, not "
+        "extracted.",
+    )
+    max_request_bytes: int = Field(
+        default=1_000_000,
+        ge=1_000,
+        description="Largest request body the API accepts; a larger one gets 413 before "
+        "any route or API-key check reads it.",
     )
     user_agent_contact: str = Field(
         default="https://github.com/presswatch/presswatch",

@@ -85,6 +85,8 @@ DEFAULT_HEADERS = (
     ("X-Frame-Options", "DENY"),
     ("Cross-Origin-Opener-Policy", "same-origin"),
 )
+# Settings.max_request_bytes: the admin API's JSON bodies are a few KB.
+DEFAULT_MAX_REQUEST_BYTES = 1_000_000
 _LANG_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 
 
@@ -249,6 +251,66 @@ class DefaultHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class RequestBodyLimit:
+    """Refuses a request body over `max_bytes` with 413 before any route, dependency or
+    API-key check runs: at once when Content-Length announces too much, else while
+    reading a chunked (or unannounced) body, which is held (at most `max_bytes`) and
+    handed to the app only once it is whole. An anonymous client can make the server
+    read `max_bytes` per request, never more. Plain ASGI, like `DefaultHeaders`."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared: int | None = None
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                if not value.strip().isdigit():
+                    await self._refuse(scope, send, 400, "Content-Length must be a number")
+                    return
+                declared = int(value)
+        if declared is not None and declared > self.max_bytes:
+            await self._refuse(scope, send, 413, self._too_large())
+            return
+        held: list[Message] = []
+        size = 0
+        while True:
+            message = await receive()
+            held.append(message)
+            if message["type"] != "http.request":
+                break  # the client went away: let the app see it
+            size += len(message.get("body", b""))
+            if size > self.max_bytes:
+                await self._refuse(scope, send, 413, self._too_large())
+                return
+            if not message.get("more_body", False):
+                break
+
+        async def replay() -> Message:
+            return held.pop(0) if held else await receive()
+
+        await self.app(scope, replay, send)
+
+    def _too_large(self) -> str:
+        return f"request body too large: send at most {self.max_bytes} bytes"
+
+    @staticmethod
+    async def _refuse(scope: Scope, send: Send, status: int, message: str) -> None:
+        # The unread rest of the body makes the connection unusable: close it.
+        response = JSONResponse(
+            {"detail": message}, status_code=status, headers={"Connection": "close"}
+        )
+
+        async def no_body() -> Message:
+            return {"type": "http.disconnect"}
+
+        await response(scope, no_body, send)
+
+
 # -- the app -----------------------------------------------------------------------------
 
 
@@ -308,6 +370,9 @@ def create_app(
     )
     app.state.presswatch = state
     install_error_handlers(app)
+    # Outermost but for DefaultHeaders (so a 413 carries them too): before any route.
+    max_request = getattr(settings, "max_request_bytes", DEFAULT_MAX_REQUEST_BYTES)
+    app.add_middleware(RequestBodyLimit, max_bytes=max_request)
     app.add_middleware(DefaultHeaders)
     for module in (search, articles, changes, sources, captures, admin, feeds, health, pages):
         app.include_router(module.router)

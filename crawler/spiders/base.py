@@ -47,6 +47,18 @@ def error_kind(failure: Failure) -> str:
     return failure_kind(value)
 
 
+def body_problem(meta: dict[str, Any]) -> tuple[str | None, str]:
+    """The Exchange error and detail for a body that BodySizeMiddleware cut at the
+    limit (`too_large`: the first bytes are kept, judged like a page that could not be
+    read) or could not decode (`bad_encoding`: what was decoded is kept)."""
+    truncated = meta.get("pw_truncated")
+    if truncated:
+        return "too_large", str(truncated["detail"])
+    if meta.get("pw_decode_error"):
+        return "bad_encoding", str(meta["pw_decode_error"])
+    return None, ""
+
+
 def _headers(headers: Any) -> tuple[tuple[str, str], ...]:
     out: list[tuple[str, str]] = []
     for key, values in headers.items():
@@ -158,22 +170,13 @@ class PresswatchSpider(scrapy.Spider):
             follow.headers.pop(b"If-None-Match", None)
             follow.headers.pop(b"If-Modified-Since", None)
             follow.meta.pop("pw_fingerprint", None)
-            follow.meta.pop("pw_truncated", None)
-            follow.meta.pop("pw_bytes", None)
+            for key in ("pw_truncated", "pw_decode_error", "pw_received", "pw_stopped"):
+                follow.meta.pop(key, None)
             for key in ("retry_times", "download_slot", "download_latency"):
                 follow.meta.pop(key, None)
             yield follow
             return
-        error = None
-        detail = ""
-        if truncated:
-            error = "too_large"
-            declared = truncated.get("declared")
-            detail = (
-                f"body larger than {truncated['limit']} bytes"
-                + (f" (Content-Length {declared})" if declared else "")
-                + f"; {len(response.body)} bytes kept"
-            )
+        error, detail = body_problem(meta)
         yield self._item(response, hops=hops, error=error, error_detail=detail)
 
     def _item(
@@ -300,6 +303,9 @@ class PresswatchSpider(scrapy.Spider):
             return []
         if meta.get("pw_truncated"):
             self.document_problem(source, f"{response.url}: larger than {DOCUMENT_MAX_BYTES} bytes")
+            return []
+        if meta.get("pw_decode_error"):
+            self.document_problem(source, f"{response.url}: {meta['pw_decode_error']}")
             return []
         self.ctx.counters.add("documents")
         return getattr(self, meta["pw_doc_callback"])(response, source)

@@ -249,7 +249,8 @@ def import_(
     options = runtime.record_options()
     counts: dict[str, int] = {}
     problems: list[str] = []
-    for item in exchanges_from_path(path, source=source):
+    limit = runtime.settings.max_body_bytes
+    for item in exchanges_from_path(path, source=source, max_body_bytes=limit):
         if item.problem is not None:
             problems.append(item.problem)
             continue
