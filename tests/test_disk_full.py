@@ -422,10 +422,16 @@ def test_with_no_floor_enospc_leaves_nothing_the_next_run_trips_on(
             assert path.stat().st_size > 0, path
             records_in(path)
         assert archive_state(data)[2] == []  # every committed capture verifies
+        # Scrapy wrote its state at close on the full disk: what it left unreadable
+        # (here: zero-byte spider.state and active.json, as in the issue) ...
+        broken = [p for j in (data / "jobs").iterdir() for p in job_dir_problems(j)]
 
         disk.free_ballast()
         after = cli(data, sources, "run", env=env)
         assert after.returncode == 0, after.stderr
+    if broken:  # ... the next run discarded with a warning, and went on
+        log_text = (data / "logs" / "presswatch.log").read_text(errors="replace")
+        assert "is unreadable" in log_text and "rechecks will catch up" in log_text
     kept, per_url, problems = archive_state(data)
     assert kept == ARTICLES
     assert problems == []
