@@ -68,6 +68,7 @@ class CrawlCounters:
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
         self.problems: list[str] = []
+        self._reported: set[str] = set()
 
     def add(self, key: str, n: int = 1) -> None:
         with self._lock:
@@ -78,6 +79,16 @@ class CrawlCounters:
             self._counts["problems"] += 1
             if len(self.problems) < 200:
                 self.problems.append(message)
+
+    def problem_once(self, key: str, message: str) -> bool:
+        """Report `message` unless a problem with the same `key` was reported already
+        in this crawl (all spiders of a process share the counters); True if reported."""
+        with self._lock:
+            if key in self._reported:
+                return False
+            self._reported.add(key)
+        self.problem(message)
+        return True
 
     def snapshot(self) -> dict[str, int]:
         with self._lock:

@@ -231,6 +231,9 @@ class PresswatchSpider(scrapy.Spider):
         kind = error_kind(failure)
         detail = f"{type(failure.value).__name__}: {failure.value}"
         self.logger.info("fetch of %s failed: %s", request.url, detail)
+        source = self.ctx.sources.get(meta.get("pw_source") or "")
+        if isinstance(failure.value, RobotsUnavailable) and source is not None:
+            self.robots_unavailable(source, request.url, kind, failure.value.detail)
         self.ctx.counters.add("fetched")
         exchange = Exchange(
             requested_url=meta.get("pw_origin", request.url),
@@ -298,6 +301,15 @@ class PresswatchSpider(scrapy.Spider):
                     url=target, meta={**meta, "pw_doc_hops": hops}, dont_filter=True
                 )
             ]
+        if meta.get("pw_robots_discovery") and response.status != 200:
+            # Read for its Sitemap: lines only. 4xx means there is none, which is no
+            # problem (RFC 9309 2.3.1.3: allow all); 5xx and 429 mean the host's rules are
+            # unknown, which is (2.3.1.4), reported once per host.
+            if response.status >= 500 or response.status == 429:
+                self.robots_unavailable(
+                    source, response.url, "robots_unavailable", f"HTTP {response.status}"
+                )
+            return []
         if response.status != 200:
             self.document_problem(source, f"{response.url}: HTTP {response.status}")
             return []
@@ -316,9 +328,31 @@ class PresswatchSpider(scrapy.Spider):
         if isinstance(failure.value, RobotsForbidden):
             self.ctx.counters.add("robots_forbidden")
             return []
-        if source is not None:
+        if source is None:
+            return []
+        if isinstance(failure.value, RobotsUnavailable):
+            self.robots_unavailable(source, request.url, failure.value.kind, failure.value.detail)
+        elif request.meta.get("pw_robots_discovery"):
+            self.robots_unavailable(source, request.url, error_kind(failure), str(failure.value))
+        else:
             self.document_problem(source, f"{request.url}: {error_kind(failure)} ({failure.value})")
         return []
+
+    def robots_unavailable(self, source: SourceSpec, url: str, kind: str, detail: str) -> None:
+        """A host whose robots.txt cannot be read (5xx, 429, network error): nothing on
+        it is fetched for now (RFC 9309 2.3.1.4). One problem per host and crawl, however
+        many of its URLs were refused; the refused articles are captures of their own."""
+        parts = urlsplit(url)
+        robots_url = f"{parts.scheme}://{parts.netloc}/robots.txt"
+        message = (
+            f"{robots_url}: {kind} ({detail}); nothing on this host is fetched until its "
+            "robots.txt can be read"
+        )
+        problems = self.source_problems.setdefault(source.name, [])
+        if message not in problems:
+            problems.append(message)
+        if self.ctx.counters.problem_once(f"robots {robots_url}", f"[{source.name}] {message}"):
+            self.logger.warning("[%s] %s", source.name, message)
 
     def document_problem(self, source: SourceSpec, message: str) -> None:
         self.logger.warning("[%s] %s", source.name, message)

@@ -48,6 +48,7 @@ class SitemapSpider(PresswatchSpider):
                 source,
                 "parse_robots",
                 dont_obey_robotstxt=True,
+                pw_robots_discovery=True,
             )
 
     def _sitemap_request(self, url: str, source: SourceSpec) -> Request | None:
