@@ -311,14 +311,25 @@ def api(tmp_path: Path) -> Iterator[tuple[str, int]]:
 
 
 def _status_of(conn: socket.socket) -> tuple[int, bytes]:
+    """The status and body of the one response on `conn` (read to its Content-Length)."""
     data = b""
     while b"\r\n\r\n" not in data:
         piece = conn.recv(65536)
         if not piece:
             break
         data += piece
-    head, _, rest = data.partition(b"\r\n\r\n")
-    return int(head.split(b" ", 2)[1]), rest
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    while len(body) < length:
+        piece = conn.recv(65536)
+        if not piece:
+            break
+        body += piece
+    return int(head.split(b" ", 2)[1]), body
 
 
 def _post_head(extra: str) -> bytes:
