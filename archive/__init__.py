@@ -48,6 +48,7 @@ from archive.errors import (
     ExtractionError,
     NotFound,
     PresswatchError,
+    SchemaTooNew,
     SearchError,
     StorageError,
 )
@@ -169,6 +170,7 @@ __all__ = [
     "render_html_inline",
     "render_json",
     "render_unified",
+    "SchemaTooNew",
     "SearchError",
     "SearchOutbox",
     "Source",

@@ -8,6 +8,7 @@ The tree::
 
     PresswatchError
     ├── ConfigError              settings or sources.toml are invalid (CLI exit 2)
+    │   └── SchemaTooNew         the database was written by a newer Presswatch
     ├── ArchiveError             the archive could not do what was asked
     │   ├── NotFound             no such article, version or capture
     │   ├── BadInput             a value handed to the archive is unusable
@@ -30,6 +31,11 @@ class PresswatchError(Exception):
 class ConfigError(PresswatchError):
     """Settings, `presswatch.toml` or `sources.toml` are invalid. The message names the
     file, the key and what to change."""
+
+
+class SchemaTooNew(ConfigError):
+    """The database is stamped with a schema revision this Presswatch does not know: a
+    newer version wrote it. Nothing is read or migrated; upgrade Presswatch (exit 2)."""
 
 
 class ArchiveError(PresswatchError):

@@ -11,8 +11,11 @@ Exit codes: 0 ok, 1 a problem found or an operation failed, 2 bad usage or confi
 
 from __future__ import annotations
 
+import errno
 import logging
 import sys
+import traceback
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -23,6 +26,9 @@ from presswatch.commands import archive as archive_commands
 from presswatch.commands import crawl as crawl_commands
 from presswatch.commands import search as search_commands
 from presswatch.commands import serve as serve_commands
+
+# The global options of this invocation, for `main` to find the log file after a crash.
+_invocation: dict[str, object] = {}
 
 app = typer.Typer(
     name="presswatch",
@@ -58,6 +64,8 @@ def main_options(
         format="%(levelname)s %(name)s: %(message)s",
     )
     ctx.obj = {"data_dir": data_dir, "sources": sources, "database_url": database_url}
+    _invocation.clear()
+    _invocation.update(ctx.obj, verbose=verbose)
 
 
 archive_commands.register(app)
@@ -66,8 +74,57 @@ search_commands.register(app)
 serve_commands.register(app)
 
 
+_OS_HINTS = {
+    errno.EACCES: "fix the permissions, or choose another --data-dir (PRESSWATCH_DATA_DIR)",
+    errno.EPERM: "fix the permissions, or choose another --data-dir (PRESSWATCH_DATA_DIR)",
+    errno.EROFS: "the file system is read-only: choose another --data-dir",
+    errno.ENOSPC: "the disk is full: free some space and run the command again",
+    errno.ENOENT: "check the path",
+    errno.ENOTDIR: "a path component is a file, not a directory: check --data-dir",
+}
+
+
+def _os_error_line(exc: OSError) -> str:
+    where = f" {exc.filename}" if exc.filename else ""
+    reason = exc.strerror or str(exc)
+    hint = _OS_HINTS.get(exc.errno or 0, "check the file or directory named")
+    return f"cannot use{where}: {reason}; {hint}"
+
+
+def _database_error_line(exc: Exception) -> str:
+    """One line from a driver error (SQLAlchemy wraps it; its message spans lines)."""
+    orig = getattr(exc, "orig", None) or exc
+    first = (str(orig).strip().splitlines() or [exc.__class__.__name__])[0]
+    return (
+        f"the archive database failed: {first}; check DATABASE_URL (or the SQLite file in "
+        "the data dir), that the server is up, and that the disk is not full"
+    )
+
+
+def _log_crash(exc: BaseException) -> Path | None:
+    """Append the traceback to the data dir's log file; its path, or None if unwritable."""
+    try:
+        from presswatch.settings import load_settings
+
+        overrides = {k: v for k, v in _invocation.items() if k != "verbose"}
+        log_file = load_settings(**overrides).log_dir / "presswatch.log"
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_file, "a", encoding="utf-8") as out:
+            out.write(f"{datetime.now(UTC).isoformat(timespec='seconds')} CRASH ")
+            out.write("".join(traceback.format_exception(exc)))
+    except Exception:  # noqa: BLE001 - reporting a crash must not raise another one
+        return None
+    return log_file
+
+
 def main() -> None:
-    """Console entry point: turn our errors into exit codes, never tracebacks."""
+    """Console entry point: turn errors into one line and an exit code, never a
+    traceback. Ours (`PresswatchError`) and the operator's (files, disk, database) say
+    what to fix; anything else is a bug: one line naming the log file that has its
+    traceback (printed here too with --verbose)."""
+    from alembic.util import CommandError
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
     try:
         app()
     except ConfigError as exc:
@@ -75,6 +132,26 @@ def main() -> None:
         sys.exit(2)
     except PresswatchError as exc:
         typer.echo(f"presswatch: {exc}", err=True)
+        sys.exit(1)
+    except OSError as exc:
+        typer.echo(f"presswatch: {_os_error_line(exc)}", err=True)
+        sys.exit(1)
+    except (OperationalError, DBAPIError) as exc:
+        typer.echo(f"presswatch: {_database_error_line(exc)}", err=True)
+        sys.exit(1)
+    except CommandError as exc:  # alembic: a migration could not run
+        typer.echo(f"presswatch: the database migration failed: {exc}", err=True)
+        sys.exit(1)
+    except Exception as exc:  # noqa: BLE001 - the CLI boundary: one line, traceback logged
+        log_file = _log_crash(exc)
+        where = f"the traceback is in {log_file}" if log_file else "run with --verbose"
+        typer.echo(
+            f"presswatch: unexpected error ({exc.__class__.__name__}: {exc}); {where}; "
+            "please report it",
+            err=True,
+        )
+        if _invocation.get("verbose"):
+            traceback.print_exception(exc, file=sys.stderr)
         sys.exit(1)
 
 

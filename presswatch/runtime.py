@@ -2,7 +2,8 @@
 the archive's record options. Each command (and each test) builds its own.
 
 Nothing is created until it is used: asking whether the archive is initialized never
-creates the data dir or an empty SQLite file."""
+creates the data dir or an empty SQLite file. Asking it of a database that a newer
+Presswatch wrote raises `SchemaTooNew` (exit 2), so no command reads or writes it."""
 
 from __future__ import annotations
 
@@ -81,11 +82,14 @@ class Runtime:
             base = replace(base, **overrides)  # type: ignore[arg-type]
         return base
 
-    def init(self) -> None:
-        """Create the data dir and migrate the database (idempotent)."""
+    def init(self) -> Path | None:
+        """Create the data dir and migrate the database (idempotent). A database written
+        by a newer Presswatch is refused (`SchemaTooNew`, nothing written); an existing
+        SQLite database is backed up to `data_dir/backups/` before a migration changes
+        it. Returns that backup's path, or None."""
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.settings.warc_dir.mkdir(parents=True, exist_ok=True)
-        migrate(self.engine)
+        return migrate(self.engine, backup_dir=self.settings.backups_dir)
 
     def is_initialized(self) -> bool:
         """Whether `presswatch init` made the archive; reads only, creates nothing."""

@@ -21,6 +21,7 @@ from pydantic_settings import (
 )
 
 from archive import ConfigError
+from presswatch.schedule import parse_duration
 
 CONFIG_FILE_ENV = "PRESSWATCH_CONFIG"
 DEFAULT_CONFIG_FILE = "presswatch.toml"
@@ -145,6 +146,26 @@ class Settings(BaseSettings):
         le=64,
         description="Extraction worker processes during a crawl; 0 means one per CPU core.",
     )
+    lock_wait_s: float = Field(
+        default=300,
+        ge=0,
+        le=86_400,
+        description="Seconds a command typed by a person (crawl, recheck, import, reindex, "
+        "init) waits for the archive's lock before it exits 1 naming the holder; 0 means "
+        "do not wait.",
+    )
+    max_run_duration: str = Field(
+        default="2h",
+        description="How long one holder of the archive's lock (a `run`, a `crawl`…) is "
+        "expected to take; a `run` that finds it held for longer says so on stderr and "
+        "exits 1 (also `run --max-duration`). Units s, m, h, d, w.",
+    )
+    lock_stale_after: str = Field(
+        default="6h",
+        description="A `run` that has found the lock held, by any holder, for longer than "
+        "this (since the first run that could not start) exits 1 naming the holder. "
+        "Units s, m, h, d, w.",
+    )
     scrapy_settings: dict[str, Any] = Field(
         default_factory=dict,
         description="Extra Scrapy settings applied to every crawl, e.g. "
@@ -165,6 +186,15 @@ class Settings(BaseSettings):
             # Plain postgresql:// would pick psycopg2, which we do not install.
             value = "postgresql+psycopg://" + value.split("://", 1)[1]
         return value
+
+    @field_validator("max_run_duration", "lock_stale_after")
+    @classmethod
+    def _check_duration(cls, value: str) -> str:
+        try:
+            parse_duration(value)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from exc
+        return value.strip()
 
     @field_validator("log_level")
     @classmethod
@@ -213,6 +243,11 @@ class Settings(BaseSettings):
     @property
     def jobs_dir(self) -> Path:
         return self.data_dir / "jobs"
+
+    @property
+    def backups_dir(self) -> Path:
+        """SQLite copies taken before a migration (`presswatch init` after an upgrade)."""
+        return self.data_dir / "backups"
 
 
 def _field_name(loc: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from sqlalchemy.orm import Session
@@ -42,11 +42,15 @@ from presswatch.commands.common import (
     JsonOpt,
     LimitOpt,
     SourceOpt,
+    archive_lock,
     echo_json,
     fail,
     get_runtime,
     parse_iso_option,
 )
+
+if TYPE_CHECKING:
+    from presswatch.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +63,10 @@ def init(ctx: typer.Context) -> None:
 
     Idempotent: run it again after an upgrade of Presswatch."""
     runtime = get_runtime(ctx, initialized=False)
-    runtime.init()
+    with archive_lock(runtime, "init"):
+        backup = runtime.init()
+    if backup is not None:
+        typer.echo(f"presswatch init: database backed up to {backup} before upgrading", err=True)
     if sys.stderr.isatty():
         typer.echo(f"archive ready in {runtime.settings.data_dir}", err=True)
 
@@ -246,6 +253,24 @@ def import_(
     if not path.exists():
         raise fail(f"{path}: no such file or directory", 2)
     runtime = get_runtime(ctx)
+    with archive_lock(runtime, "import"):
+        counts, problems = _import_all(runtime, path, source)
+    if as_json:
+        echo_json({"recorded": counts, "problems": problems})
+    else:
+        for problem in problems:
+            typer.echo(f"presswatch import: {problem}", err=True)
+        if sys.stderr.isatty() or problems:
+            summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "nothing"
+            typer.echo(f"imported: {summary}", err=True)
+    if problems:
+        raise typer.Exit(1)
+
+
+def _import_all(
+    runtime: Runtime, path: Path, source: str | None
+) -> tuple[dict[str, int], list[str]]:
+    """Record every item under `path`; what was recorded by outcome, and the problems."""
     options = runtime.record_options()
     counts: dict[str, int] = {}
     problems: list[str] = []
@@ -267,16 +292,7 @@ def import_(
             continue
         key = "duplicate" if result.duplicate else result.outcome.value
         counts[key] = counts.get(key, 0) + 1
-    if as_json:
-        echo_json({"recorded": counts, "problems": problems})
-    else:
-        for problem in problems:
-            typer.echo(f"presswatch import: {problem}", err=True)
-        if sys.stderr.isatty() or problems:
-            summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "nothing"
-            typer.echo(f"imported: {summary}", err=True)
-    if problems:
-        raise typer.Exit(1)
+    return counts, problems
 
 
 def register(app: typer.Typer) -> None:

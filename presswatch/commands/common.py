@@ -10,12 +10,17 @@ config.
 from __future__ import annotations
 
 import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
 
 from archive import ConfigError
+from presswatch.lock import Holder, LockHeld, RunLock
 from presswatch.runtime import Runtime
 from presswatch.settings import load_settings
 
@@ -65,6 +70,37 @@ def get_runtime(ctx: typer.Context, *, initialized: bool = True) -> Runtime:
         except ConfigError as exc:
             raise config_exit(exc) from exc
     return runtime
+
+
+@contextmanager
+def archive_lock(runtime: Runtime, command: str) -> Iterator[RunLock]:
+    """Hold the archive's lock for a command a person types (crawl, recheck, import,
+    reindex, init): wait up to `lock_wait_s` for the holder to finish, then exit 1 with
+    one line naming it (pid, host, command, since when). `run` (cron) does not wait: see
+    `presswatch.lock.judge_busy_run`."""
+    name = f"presswatch {command}"
+    lock = RunLock(runtime.settings.lock_path, name)
+    wait_s = runtime.settings.lock_wait_s
+
+    def tell(holder: Holder) -> None:
+        held_by = holder.describe()
+        line = f"{name}: waiting up to {wait_s:g}s for the archive's lock, held by {held_by}"
+        if sys.stderr.isatty():
+            typer.echo(line, err=True)
+        else:
+            logging.getLogger(__name__).info("%s", line)
+
+    try:
+        lock.wait(wait_s, on_wait=tell)
+    except LockHeld as exc:
+        raise fail(
+            f"{command}: the archive is busy: {exc.path} is held by {exc.holder.describe()}; "
+            f"gave up after {wait_s:g}s (lock_wait_s): try again when it has finished"
+        ) from None
+    try:
+        yield lock
+    finally:
+        lock.release()
 
 
 def parse_iso_option(option: str, value: str | None) -> datetime | None:

@@ -26,6 +26,7 @@ from archive import ConfigError
 from presswatch.commands.common import (
     JsonOpt,
     SourceOpt,
+    archive_lock,
     config_exit,
     echo_json,
     fail,
@@ -278,7 +279,8 @@ def crawl_cmd(
     sources = _crawl_sources(runtime)
     names = _check_names(sources, source or [])
     phases = [Phase(discovery_jobs(names, limit, spiders), name="crawl")]
-    _execute(runtime, sources, phases, label="crawl", as_json=as_json)
+    with archive_lock(runtime, "crawl"):
+        _execute(runtime, sources, phases, label="crawl", as_json=as_json)
 
 
 def recheck_cmd(
@@ -301,28 +303,64 @@ def recheck_cmd(
     sources = _crawl_sources(runtime)
     names = _check_names(sources, source or [])
     phases = [Phase([CrawlJob("recheck", tuple(names), limit, all_)], name="recheck")]
-    _execute(runtime, sources, phases, label="recheck", as_json=as_json)
+    with archive_lock(runtime, "recheck"):
+        _execute(runtime, sources, phases, label="recheck", as_json=as_json)
 
 
-def run_cmd(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+def run_cmd(
+    ctx: typer.Context,
+    max_duration: Annotated[
+        str | None,
+        typer.Option(
+            metavar="DURATION",
+            help="Report a lock holder older than this, e.g. 2h (setting max_run_duration).",
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Crawl, recheck and index under a lock (for cron).
 
-    Quiet unless something failed; a second run while one holds the lock exits 0."""
+    Quiet unless something failed. A run that finds the lock held exits 0 with one line,
+    or 1 when the holder is past --max-duration or no run could start for longer than
+    lock_stale_after."""
+    from datetime import UTC, datetime
+
     from presswatch.crawling import CrawlJob, Phase, discovery_jobs
-    from presswatch.lock import LockHeld, RunLock
+    from presswatch.lock import (
+        LockHeld,
+        RunLock,
+        clear_blocked_run,
+        judge_busy_run,
+        note_blocked_run,
+    )
+    from presswatch.schedule import parse_duration
 
     runtime = get_runtime(ctx)
+    settings = runtime.settings
+    max_text = max_duration or settings.max_run_duration
+    try:
+        max_delta = parse_duration(max_text)
+        stale_delta = parse_duration(settings.lock_stale_after)
+    except ConfigError as exc:
+        raise fail(f"--max-duration: {exc}", 2) from exc
     sources = _crawl_sources(runtime)
-    lock = RunLock(runtime.settings.lock_path, "presswatch run")
+    lock = RunLock(settings.lock_path, "presswatch run")
     try:
         lock.acquire()
     except LockHeld as exc:
-        typer.echo(
-            f"presswatch run: another run holds {exc.path} ({exc.holder.describe()}); "
-            "nothing to do",
-            err=True,
+        now = datetime.now(UTC)
+        verdict = judge_busy_run(
+            exc,
+            now=now,
+            blocked_since=note_blocked_run(settings.lock_path, now),
+            max_duration=max_delta,
+            stale_after=stale_delta,
+            max_duration_text=max_text,
+            stale_after_text=settings.lock_stale_after,
         )
-        raise typer.Exit(0) from None
+        typer.echo(verdict.message, err=True)
+        raise typer.Exit(verdict.exit_code) from None
+    clear_blocked_run(settings.lock_path)
     try:
         names = _check_names(sources, [])
         phases = [

@@ -22,6 +22,7 @@ from presswatch.commands.common import (
     ISO_DATE,
     JsonOpt,
     SourceOpt,
+    archive_lock,
     echo_json,
     fail,
     get_runtime,
@@ -180,6 +181,17 @@ def search(
 def reindex_command(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Rebuild the search index from the archive."""
     runtime = get_runtime(ctx)
+    with archive_lock(runtime, "reindex"):
+        count = _reindex_showing_progress(runtime)
+    if as_json:
+        backend = "meilisearch" if runtime.settings.meili_url else "sqlite"
+        echo_json({"versions": count, "backend": backend})
+    elif sys.stderr.isatty():
+        typer.echo(f"reindexed {count} versions", err=True)
+
+
+def _reindex_showing_progress(runtime: Runtime) -> int:
+    """`run_reindex` with a progress bar on a terminal; exit 1 when the backend fails."""
     try:
         if sys.stderr.isatty():
             from rich.console import Console
@@ -198,16 +210,10 @@ def reindex_command(ctx: typer.Context, as_json: JsonOpt = False) -> None:
                 def advance(done: int, total: int) -> None:
                     bar.update(task, completed=done, total=total)
 
-                count = run_reindex(runtime, advance)
-        else:
-            count = run_reindex(runtime)
+                return run_reindex(runtime, advance)
+        return run_reindex(runtime)
     except SearchError as exc:
         raise fail(str(exc), 1) from exc
-    if as_json:
-        backend = "meilisearch" if runtime.settings.meili_url else "sqlite"
-        echo_json({"versions": count, "backend": backend})
-    elif sys.stderr.isatty():
-        typer.echo(f"reindexed {count} versions", err=True)
 
 
 def register(app: typer.Typer) -> None:
