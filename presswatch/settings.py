@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -72,6 +73,12 @@ class Settings(BaseSettings):
     )
     api_key: SecretStr | None = Field(
         default=None, description="Key for admin API endpoints; unset disables them."
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="The address the API and pages are reached at, e.g. "
+        "https://watch.example/presswatch; the Atom feed's links start with it. Unset: "
+        "relative links only (never taken from the request's Host header).",
     )
     removal_confirmations: int = Field(
         default=2,
@@ -186,6 +193,21 @@ class Settings(BaseSettings):
             # Plain postgresql:// would pick psycopg2, which we do not install.
             value = "postgresql+psycopg://" + value.split("://", 1)[1]
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                f"{value!r} must be an absolute http(s) URL such as https://watch.example/"
+            )
+        if parts.query or parts.fragment or parts.username or parts.password:
+            raise ValueError(f"{value!r} must have no query, fragment or user name")
+        return value.rstrip("/")
 
     @field_validator("max_run_duration", "lock_stale_after")
     @classmethod

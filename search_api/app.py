@@ -88,6 +88,14 @@ DEFAULT_HEADERS = (
 # Settings.max_request_bytes: the admin API's JSON bodies are a few KB.
 DEFAULT_MAX_REQUEST_BYTES = 1_000_000
 _LANG_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+# What a 503 says. Never the exception's own text: it names files under the data dir
+# (a WARC path, the index), the database or the search server; the log keeps it.
+UNAVAILABLE = {
+    "search": "search is unavailable; the server's log says why. Try again later",
+    "search_failed": "search failed; the server's log says why. Try again later",
+    "storage": "archive storage failed: a stored record could not be read or does not match "
+    "its hash; the server's log names it (operators: run `presswatch verify`)",
+}
 
 
 def _version() -> str:
@@ -194,11 +202,15 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         return error_response(request, 422, validation_message(exc))
 
-    def mapped(status: int, prefix: str = "") -> Callable[[Request, Exception], Any]:
+    def mapped(status: int, public: str | None = None) -> Callable[[Request, Exception], Any]:
+        """`public`: the answer for a server-side failure, whose own message may name
+        files in the data dir, the index or the database; that message is logged."""
+
         async def handler(request: Request, exc: Exception) -> Response:
-            if status >= 500:
-                log.warning("%s %s: %s", request.method, request.url.path, exc)
-            return error_response(request, status, prefix + str(exc))
+            if public is None:
+                return error_response(request, status, str(exc))
+            log.warning("%s %s: %s", request.method, request.url.path, exc)
+            return error_response(request, status, public)
 
         return handler
 
@@ -217,9 +229,9 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(NotFound, mapped(404))
     app.add_exception_handler(BadInput, mapped(400))
     app.add_exception_handler(BadQuery, mapped(400))
-    app.add_exception_handler(BackendUnavailable, mapped(503, "search is unavailable: "))
-    app.add_exception_handler(SearchError, mapped(503, "search failed: "))
-    app.add_exception_handler(StorageError, mapped(503, "archive storage failed: "))
+    app.add_exception_handler(BackendUnavailable, mapped(503, UNAVAILABLE["search"]))
+    app.add_exception_handler(SearchError, mapped(503, UNAVAILABLE["search_failed"]))
+    app.add_exception_handler(StorageError, mapped(503, UNAVAILABLE["storage"]))
     app.add_exception_handler(OperationalError, database_down)
     app.add_exception_handler(PresswatchError, bug)
     app.add_exception_handler(Exception, bug)

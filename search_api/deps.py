@@ -46,6 +46,9 @@ class AppSettings(BackendSettings, Protocol):
     @property
     def warc_max_bytes(self) -> int: ...
 
+    @property
+    def public_url(self) -> str | None: ...
+
 
 @dataclass
 class AppState:

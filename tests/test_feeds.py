@@ -13,11 +13,13 @@ from pathlib import Path
 import feedparser
 import pytest
 
+from search_api.app import create_app
 from search_api.routes.feeds import xml_text
 from tests import archive_helpers as h
 from tests.test_api import (
     GONE,
     HOSTILE_URL,
+    NOW,
     Built,
     article_html,
     build_archive,
@@ -61,7 +63,17 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
 
 @pytest.fixture(scope="module")
 def client(built: Built) -> Iterator[TestClient]:
-    with TestClient(make_app(built), base_url="http://watch.example") as c:
+    # Absolute links come from PRESSWATCH_PUBLIC_URL, never from the Host header
+    # (tests/test_quiet.py shows a forged Host changes nothing).
+    settings = built.runtime.settings.model_copy(update={"public_url": "http://watch.example"})
+    app = create_app(
+        settings,
+        sessions=built.runtime.sessions,
+        warc=built.runtime.warc,
+        backend=built.backend,
+        clock=lambda: NOW,
+    )
+    with TestClient(app, base_url="http://watch.example") as c:
         yield c
 
 

@@ -6,6 +6,15 @@ Owns the feed's XML and the short summary of each change. Entries come from
 and the API never disagree. Each entry links to the diff page (edits and
 restorations with a new version) or the article page (removals).
 
+Links start with the `public_url` setting (PRESSWATCH_PUBLIC_URL), never with what
+the request's Host header (or X-Forwarded-Host) claims: anyone can send
+`Host: evil.example`, and a cache or a subscriber would keep the links it produced.
+Unset, every link is relative (`/articles/3`). RFC 4287 allows that: `href` is an IRI
+*reference* (4.2.7.1), resolved against the feed document's own address (section 2,
+RFC 3986 5.1.3), which is the URL the subscriber fetched, so a reader resolves it to
+the address it already trusts. Entry and feed ids, which must be absolute IRIs (4.2.6),
+are `urn:presswatch:…` and need no host.
+
 Everything archived in it is hostile text. ElementTree escapes it as XML; characters
 that XML 1.0 cannot carry at all (most control characters) are removed first, or a
 single one would make the whole feed unreadable. The HTML `content` is built from
@@ -23,7 +32,7 @@ from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import Response
 
 from archive import (
@@ -37,7 +46,7 @@ from archive import (
     version_side,
     versions_by_id,
 )
-from search_api.deps import NowDep, SessionDep
+from search_api.deps import NowDep, SessionDep, StateDep
 from search_api.routes import ERRORS, SourceFilter, filter_param
 from search_api.routes.changes import load_changes
 from search_api.schemas import ChangeOut
@@ -237,7 +246,7 @@ KindFilter = Annotated[
 )
 def changes_feed(
     *,
-    request: Request,
+    state: StateDep,
     session: SessionDep,
     now: NowDep,
     kind: KindFilter,
@@ -248,11 +257,13 @@ def changes_feed(
     kinds = [k.value for k in kind] if kind else [k.value for k in FEED_KINDS]
     sources = list(source)
     page, rows = load_changes(session, kinds=kinds, sources=sources, limit=MAX_ENTRIES)
-    base = str(request.base_url).rstrip("/")
+    base = state.settings.public_url or ""  # validated, no trailing slash; "" → relative
+    filters = {"kind": [k.value for k in kind] if kind else [], "source": sources}
+    query = urlencode([(k, v) for k, values in filters.items() for v in values])
     body = build_feed(
         base=base,
-        self_url=str(request.url),
-        filters={"kind": [k.value for k in kind] if kind else [], "source": sources},
+        self_url=f"{base}/feeds/changes.atom" + (f"?{query}" if query else ""),
+        filters=filters,
         rows=rows,
         changes=page.data,
         versions=versions_by_id(session, (vid for row in rows for vid in row.version_ids)),

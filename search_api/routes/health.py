@@ -1,6 +1,11 @@
 """`/healthz` (the process answers) and `/readyz` (the archive database and the search
 backend answer too; 503 with the reason when either does not).
 
+Answers name no location: a backend's own health text says where its index file or
+server is, which is the operator's business, not every client's. Known locations (the
+data dir, the WARC dir, the index, the database file, the Meilisearch URL) become a
+bracketed name and any other absolute path `[path]`; the full text goes to the log.
+
 The database probe runs one plain read on a pooled DBAPI connection rather than
 through a Session: the archive's SQLite sessions begin `IMMEDIATE` (they take the
 write lock), and a probe must not queue behind a crawl's write.
@@ -9,18 +14,52 @@ write lock), and a probe must not queue behind a crawl's write.
 from __future__ import annotations
 
 import logging
+import re
+from pathlib import Path
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 
 from search_api.backends.base import SearchBackend
-from search_api.deps import StateDep
+from search_api.deps import AppSettings, StateDep
 from search_api.schemas import CheckOut, HealthOut, ReadyOut
 
 log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["health"])
+
+# An absolute path not inside a URL (no scheme, host or word character right before).
+_ABSOLUTE_PATH = re.compile(r"""(?<![\w:/.~-])(?:/[^\s/'"(),;:]+){2,}/?|\b[A-Za-z]:\\[^\s'"]+""")
+
+
+def _locations(settings: AppSettings) -> list[tuple[str, str]]:
+    named: list[tuple[str, Path | str | None]] = [
+        ("[search index]", settings.search_index_path),
+        ("[warc dir]", settings.warc_dir),
+        ("[data dir]", getattr(settings, "data_dir", None)),
+        ("[search server]", getattr(settings, "meili_url", None)),
+    ]
+    url = settings.resolved_database_url
+    if url.startswith("sqlite:///"):
+        named.append(("[database file]", url.removeprefix("sqlite:///")))
+    found: list[tuple[str, str]] = []
+    for label, where in named:
+        if not where:
+            continue
+        texts = {str(where)}
+        if isinstance(where, Path):
+            texts.add(str(where.resolve()))
+        found += [(text, label) for text in texts if len(text) > 1]
+    return sorted(found, key=lambda pair: -len(pair[0]))
+
+
+def without_locations(text: str, settings: AppSettings) -> str:
+    """`text` with every known file, directory and server address replaced by its name,
+    and any other absolute path by `[path]`."""
+    for where, label in _locations(settings):
+        text = text.replace(where, label)
+    return _ABSOLUTE_PATH.sub("[path]", text)
 
 
 def check_database(engine: Engine) -> CheckOut:
@@ -47,9 +86,12 @@ def check_database(engine: Engine) -> CheckOut:
     return CheckOut(ok=True, detail=f"{engine.dialect.name} at schema {row[0]}")
 
 
-def check_search(backend: SearchBackend) -> CheckOut:
+def check_search(backend: SearchBackend, settings: AppSettings) -> CheckOut:
     health = backend.health()
-    return CheckOut(ok=health.ok, detail=f"{health.backend}: {health.detail}")
+    if not health.ok:
+        log.warning("readiness: search check failed: %s: %s", health.backend, health.detail)
+    detail = without_locations(health.detail, settings)
+    return CheckOut(ok=health.ok, detail=f"{health.backend}: {detail}")
 
 
 @router.get("/healthz", response_model=HealthOut)
@@ -66,7 +108,7 @@ def healthz() -> HealthOut:
 def readyz(state: StateDep) -> ReadyOut | JSONResponse:
     """The archive database and the search backend both answer."""
     database = check_database(state.engine)
-    search = check_search(state.backend)
+    search = check_search(state.backend, state.settings)
     problems = [c.detail for c in (database, search) if not c.ok]
     ready = ReadyOut(
         status="unavailable" if problems else "ok",
