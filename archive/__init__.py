@@ -37,6 +37,14 @@ from archive.diff import (
     render_unified,
 )
 from archive.diskspace import SpaceFloor, free_bytes
+from archive.egress import (
+    ALLOW_NETWORKS_SETTING,
+    ALLOWED_SCHEMES,
+    Networks,
+    address_refusal,
+    parse_networks,
+    url_refusal,
+)
 from archive.errors import (
     ArchiveError,
     BackendUnavailable,
@@ -107,7 +115,13 @@ __all__ = [
     "DecodedBody",
     "decode_bounded",
     "decode_stream",
+    "address_refusal",
     "aliases_of",
+    "ALLOW_NETWORKS_SETTING",
+    "ALLOWED_SCHEMES",
+    "Networks",
+    "parse_networks",
+    "url_refusal",
     "ArchiveError",
     "Article",
     "article_by_url",

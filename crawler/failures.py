@@ -2,7 +2,7 @@
 
 Twisted, Scrapy and the TLS stack raise dozens of exception types for the same few
 situations; the archive and its users need one word for each: `timeout`, `dns`,
-`connection_refused`, `connection_lost`, `tls`, `data_loss`…
+`connection_refused`, `connection_lost`, `tls`, `data_loss`, `address_refused`…
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 from scrapy import exceptions as sx
 from twisted.internet import error as tx
 from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
+
+from crawler.egress import AddressRefused
 
 _KINDS: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
     ((sx.DownloadTimeoutError, tx.TimeoutError, tx.TCPTimedOutError), "timeout"),
@@ -33,6 +35,8 @@ _KINDS: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
 
 def failure_kind(exc: BaseException) -> str:
     """One word for what went wrong with a download."""
+    if isinstance(exc, AddressRefused):
+        return exc.kind  # address_refused or scheme_refused: never sent
     for types, name in _KINDS:
         if isinstance(exc, types):
             if name == "connection_lost" and "SSL" in repr(exc):

@@ -56,7 +56,16 @@ HTTPERROR_ALLOW_ALL = True
 DOWNLOAD_MAXSIZE = 256 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 32 * 1024 * 1024
 
+# Egress policy (crawler/egress.py): http and https only, never an internal address
+# unless PRESSWATCH_ALLOW_NETWORKS (CIDRs, a list or comma-separated) opens it. The
+# handlers for other schemes are off, so nothing can read a file or an FTP server; names
+# resolve through the policy's resolver, so the address checked is the one connected to.
+DOWNLOAD_HANDLERS = {"file": None, "ftp": None, "s3": None, "data": None}
+TWISTED_DNS_RESOLVER = "crawler.egress.PolicyResolver"
+PRESSWATCH_ALLOW_NETWORKS: list[str] = []
+
 DOWNLOADER_MIDDLEWARES = {
+    "crawler.egress.EgressMiddleware": 50,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,

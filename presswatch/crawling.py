@@ -255,7 +255,8 @@ def setup_crawl_logging(settings: Settings) -> None:
 def load_crawl_sources(runtime: Runtime) -> SourcesFile:
     """sources.toml, plus the sources added through the admin API (once the archive
     exists: before `init` the file alone, so `sources --check` works)."""
-    sources = load_sources(runtime.settings.sources)
+    allow = runtime.settings.allow_networks
+    sources = load_sources(runtime.settings.sources, allow_networks=allow)
     if not runtime.is_initialized():
         return sources
     with runtime.read_sessions() as session:
@@ -263,7 +264,7 @@ def load_crawl_sources(runtime: Runtime) -> SourcesFile:
             (s.name, s.base_url, list(s.languages or []), dict(s.config or {}), s.enabled)
             for s in list_sources(session)
         ]
-    return with_archive_sources(sources, rows)
+    return with_archive_sources(sources, rows, allow_networks=allow)
 
 
 def local_archive(root: Path, sources_path: Path, **overrides: Any) -> Runtime:
@@ -272,6 +273,7 @@ def local_archive(root: Path, sources_path: Path, **overrides: Any) -> Runtime:
     archive, Meilisearch or Redis that the shell happens to point at. The crawler may
     reach the local site on 127.0.0.1 and no other private address."""
     data = root / "data"
+    overrides.setdefault("allow_networks", ["127.0.0.1/32"])
     settings = Settings(
         data_dir=data,
         sources=sources_path,
@@ -349,6 +351,7 @@ def scrapy_settings(
         "CONCURRENT_REQUESTS_PER_DOMAIN": settings.crawl_concurrency_per_host,
         "DOWNLOAD_TIMEOUT": settings.download_timeout_s,
         "PRESSWATCH_MAX_BODY_BYTES": settings.max_body_bytes,
+        "PRESSWATCH_ALLOW_NETWORKS": list(settings.allow_networks),
         "DOWNLOAD_SLOTS": slots,
         "LOG_ENABLED": True,
     }
@@ -647,6 +650,6 @@ def context_from_scrapy_settings(scrapy: Any) -> CrawlContext:
     settings = load_settings()
     runtime = Runtime(settings)
     runtime.require_initialized()
-    sources = load_sources(settings.sources)
+    sources = load_sources(settings.sources, allow_networks=settings.allow_networks)
     sync_sources(runtime, sources, datetime.now(UTC))
     return build_context(runtime, sources)

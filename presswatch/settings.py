@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
 
-from archive import ConfigError
+from archive import ConfigError, parse_networks
 from presswatch.schedule import parse_duration
 
 CONFIG_FILE_ENV = "PRESSWATCH_CONFIG"
@@ -173,11 +174,25 @@ class Settings(BaseSettings):
         "this (since the first run that could not start) exits 1 naming the holder. "
         "Units s, m, h, d, w.",
     )
+    allow_networks: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Networks the crawler may reach although they are private, loopback or "
+        "link-local (CIDRs, comma-separated in the environment, e.g. 10.20.0.0/16). Empty: "
+        "every such address is refused, the cloud metadata address included. The tests and "
+        "the demo set 127.0.0.1/32.",
+    )
     scrapy_settings: dict[str, Any] = Field(
         default_factory=dict,
         description="Extra Scrapy settings applied to every crawl, e.g. "
         '{"AUTOTHROTTLE_TARGET_CONCURRENCY": 2} (JSON in the environment).',
     )
+
+    @field_validator("allow_networks", mode="before")
+    @classmethod
+    def _check_allow_networks(cls, value: Any) -> list[str]:
+        if value is None:
+            return []
+        return [str(n) for n in parse_networks(value if isinstance(value, str) else list(value))]
 
     @field_validator("database_url")
     @classmethod

@@ -26,10 +26,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from archive import (
     ConfigError,
+    Networks,
     UrlPattern,
     compile_url_pattern,
     normalize_text,
+    parse_networks,
     url_pattern_problem,
+    url_refusal,
 )
 
 log = logging.getLogger(__name__)
@@ -386,9 +389,13 @@ def _message(err: Any) -> str:
     return msg
 
 
-def check_sources(path: Path) -> tuple[SourcesFile | None, list[SourceProblem]]:
+def check_sources(
+    path: Path, *, allow_networks: Sequence[str] | None = None
+) -> tuple[SourcesFile | None, list[SourceProblem]]:
     """Parse and validate; return the file (None when it has errors) and all problems,
-    warnings included."""
+    warnings included. With `allow_networks` (the setting), a URL the crawler would
+    refuse on its face (an IP literal or `localhost` outside those networks) is an
+    error too; None skips that check (the crawler enforces it at connect time anyway)."""
     label = str(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -454,11 +461,36 @@ def check_sources(path: Path) -> tuple[SourcesFile | None, list[SourceProblem]]:
                     f"keywords (defined: {known})",
                 )
             )
+    if parsed is not None and allow_networks is not None:
+        problems.extend(_egress_problems(parsed, locator, label, parse_networks(allow_networks)))
     if any(not p.warning for p in problems):
         return None, problems
     assert parsed is not None
     problems.extend(_warnings(parsed, locator, label))
     return parsed, problems
+
+
+def _source_urls(src: SourceConfig) -> Iterable[tuple[str, str]]:
+    yield "base_url", src.base_url
+    for key in ("sitemaps", "feeds", "listings"):
+        for url in getattr(src, key):
+            yield key, url
+
+
+def _egress_problems(
+    parsed: SourcesFile, locator: _Locator, label: str, allow: Networks
+) -> Iterable[SourceProblem]:
+    """URLs the crawler's egress policy refuses whatever DNS says (archive.url_refusal)."""
+    for index, src in enumerate(parsed.source):
+        for key, url in _source_urls(src):
+            reason = url_refusal(url, allow)
+            if reason is not None:
+                yield SourceProblem(
+                    label,
+                    locator.line_of(("source", index, key)),
+                    f"[source {src.name}] {key}",
+                    f"{url} would never be fetched: {reason}",
+                )
 
 
 def _warnings(parsed: SourcesFile, locator: _Locator, label: str) -> Iterable[SourceProblem]:
@@ -493,9 +525,10 @@ def _warnings(parsed: SourcesFile, locator: _Locator, label: str) -> Iterable[So
             )
 
 
-def load_sources(path: Path) -> SourcesFile:
-    """Parse and validate, raising `ConfigError` listing every error (warnings pass)."""
-    parsed, problems = check_sources(path)
+def load_sources(path: Path, *, allow_networks: Sequence[str] | None = None) -> SourcesFile:
+    """Parse and validate, raising `ConfigError` listing every error (warnings pass);
+    `allow_networks` as for `check_sources`."""
+    parsed, problems = check_sources(path, allow_networks=allow_networks)
     if parsed is None:
         errors = [str(p) for p in problems if not p.warning]
         raise ConfigError(
@@ -512,11 +545,16 @@ _API_KEYS = ("sitemaps", "feeds", "listings", "article_url_pattern", "topic")
 
 
 def with_archive_sources(
-    sources: SourcesFile, rows: Iterable[tuple[str, str, list[str], dict[str, Any], bool]]
+    sources: SourcesFile,
+    rows: Iterable[tuple[str, str, list[str], dict[str, Any], bool]],
+    *,
+    allow_networks: Sequence[str] | None = None,
 ) -> SourcesFile:
     """sources.toml plus the sources added through the admin API (archive rows marked
     `managed_by = "api"`, name not in the file). The file wins on a name clash. A row
-    that no longer validates is skipped with a warning, never crawled half-configured."""
+    that no longer validates, or (with `allow_networks`) names an address the egress
+    policy refuses, is skipped with a warning, never crawled half-configured."""
+    allow = parse_networks(allow_networks) if allow_networks is not None else None
     names = {s.name for s in sources.source}
     extra: list[SourceConfig] = []
     for name, base_url, languages, config, enabled in rows:
@@ -538,6 +576,12 @@ def with_archive_sources(
             )
         except ValidationError as exc:
             log.warning("source %s (admin API) is invalid and not crawled: %s", name, exc)
+            continue
+        if allow is not None:
+            refused = [r for _, u in _source_urls(extra[-1]) if (r := url_refusal(u, allow))]
+            if refused:
+                extra.pop()
+                log.warning("source %s (admin API) is not crawled: %s", name, refused[0])
     if not extra:
         return sources
     return SourcesFile(topics=sources.topics, source=[*sources.source, *extra])

@@ -47,6 +47,11 @@ class AppSettings(BackendSettings, Protocol):
     def warc_max_bytes(self) -> int: ...
 
     @property
+    def allow_networks(self) -> list[str]:
+        """CIDRs the crawler may reach although private (admin routes refuse others)."""
+        ...
+
+    @property
     def public_url(self) -> str | None: ...
 
 

@@ -74,6 +74,8 @@ def cli_env(**settings: Any) -> dict[str, str]:
     }
     scrapy = {**FAST_SCRAPY, **settings.pop("scrapy", {})}
     env["PRESSWATCH_SCRAPY_SETTINGS"] = json.dumps(scrapy)
+    # The local site, and no other private address (tests/test_egress.py uses 127.0.0.2).
+    env["PRESSWATCH_ALLOW_NETWORKS"] = "127.0.0.1/32"
     for key, value in settings.items():
         env[key if key.isupper() else f"PRESSWATCH_{key.upper()}"] = str(value)
     return env

@@ -27,8 +27,9 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from archive import BadInput, Exchange, RedirectHop, normalize_url
+from archive import ALLOWED_SCHEMES, BadInput, Exchange, RedirectHop, normalize_url
 from crawler.context import CrawlContext, SourceSpec, load_context
+from crawler.egress import require_egress_policy
 from crawler.failures import failure_kind
 from crawler.items import FetchItem, HintItem
 from crawler.middlewares import RobotsForbidden, RobotsUnavailable
@@ -94,6 +95,7 @@ class PresswatchSpider(scrapy.Spider):
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> PresswatchSpider:
+        require_egress_policy(crawler.settings)
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.ctx = load_context(crawler)
         return spider
@@ -296,6 +298,8 @@ class PresswatchSpider(scrapy.Spider):
                 )
                 return []
             target = urljoin(response.url, location.decode("latin-1").strip())
+            if self.refuse_scheme(source, target):
+                return []
             return [
                 response.request.replace(  # type: ignore[union-attr]
                     url=target, meta={**meta, "pw_doc_hops": hops}, dont_filter=True
@@ -354,6 +358,19 @@ class PresswatchSpider(scrapy.Spider):
         if self.ctx.counters.problem_once(f"robots {robots_url}", f"[{source.name}] {message}"):
             self.logger.warning("[%s] %s", source.name, message)
 
+    def refuse_scheme(self, source: SourceSpec, url: str) -> bool:
+        """True, with a problem recorded, when `url` is not http(s): an outlet's link to
+        `file:`, `ftp:` or `data:` is never requested (crawler.egress refuses any that
+        slips through, and Scrapy's handlers for them are off)."""
+        if urlsplit(url.strip()).scheme.lower() in ALLOWED_SCHEMES:
+            return False
+        self.ctx.counters.add("scheme_refused")
+        shown = "".join("%20" if ch.isspace() else ch for ch in url.strip()[:120])
+        self.document_problem(
+            source, f"{shown}: scheme_refused (not fetched: only http and https are)"
+        )
+        return True
+
     def document_problem(self, source: SourceSpec, message: str) -> None:
         self.logger.warning("[%s] %s", source.name, message)
         self.source_problems.setdefault(source.name, []).append(message)
@@ -370,7 +387,7 @@ class PresswatchSpider(scrapy.Spider):
         """An article URL found by discovery: a request when it is new to the archive
         and to this crawl, a hint for the pipeline when it is already known."""
         url = url.strip()
-        if urlsplit(url).scheme not in ("http", "https"):
+        if self.refuse_scheme(source, url):
             return
         if source.article_url_pattern:
             if not self.ctx.article_regex(source).search(url):

@@ -57,6 +57,8 @@ class ListingSpider(PresswatchSpider):
         key = url.split("#", 1)[0]
         if key in pages or len(pages) >= source.listing_max_pages:
             return None
+        if urlsplit(key).scheme.lower() not in ("http", "https"):
+            return None  # a same-host ftp: or similar link is not a listing page
         pages.add(key)
         return self.document_request(key, source, "parse_listing", pw_depth=depth)
 

@@ -53,7 +53,7 @@ class SitemapSpider(PresswatchSpider):
 
     def _sitemap_request(self, url: str, source: SourceSpec) -> Request | None:
         seen = self._sitemaps_seen.setdefault(source.name, set())
-        if url in seen or len(seen) >= self.max_sitemaps:
+        if url in seen or len(seen) >= self.max_sitemaps or self.refuse_scheme(source, url):
             return None
         seen.add(url)
         return self.document_request(url, source, "parse_sitemap", pw_doc_url=url)

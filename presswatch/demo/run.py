@@ -132,9 +132,11 @@ def run_demo(
 def _run(root: Path, site: NewsSite, out: Callable[[str], None], started: float) -> DemoResult:
     sources_path = root / "sources.toml"
     write_sources(sources_path, site)
+    # local_archive lets the crawler reach 127.0.0.1 only (allow_networks).
     runtime = local_archive(root, sources_path)
     data = runtime.settings.data_dir
-    context = start_crawl(runtime, load_sources(sources_path))
+    sources = load_sources(sources_path, allow_networks=runtime.settings.allow_networks)
+    context = start_crawl(runtime, sources)
     out(f"Presswatch demo: a local news site at {site.base_url}")
     out(f"  archive in {data}\n")
 

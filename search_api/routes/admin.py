@@ -24,15 +24,18 @@ from sqlalchemy.orm import Session
 
 from archive import (
     BadInput,
+    Networks,
     NotFound,
     Source,
     find_article,
     normalize_url,
+    parse_networks,
     source_by_name,
     upsert_source,
     url_pattern_problem,
+    url_refusal,
 )
-from search_api.deps import AdminDep, NowDep, WriteSessionDep
+from search_api.deps import AdminDep, NowDep, StateDep, WriteSessionDep
 from search_api.routes import ERRORS, MAX_VALUE_CHARS, NOT_FOUND, bad_request
 from search_api.routes.sources import load_source
 from search_api.schemas import ErrorOut, RecheckIn, RecheckOut, SourceIn, SourceOut, SourcePatch
@@ -66,13 +69,25 @@ def _check_url(what: str, value: str) -> None:
         raise bad_request(f"{what} {value[:80]!r}: a URL has no spaces; percent-encode them")
 
 
-def check_source(body: SourceIn | SourcePatch) -> None:
-    """What the schema cannot say: URLs have hosts, the pattern compiles (400)."""
+def _check_egress(what: str, value: str, allow: Networks) -> None:
+    """The crawler would refuse this URL whatever DNS says (a non-http(s) scheme, an
+    internal IP literal, `localhost`): refuse the source now (422), not at every crawl."""
+    reason = url_refusal(value, allow)
+    if reason is not None:
+        raise HTTPException(422, f"{what} {value[:80]!r} would never be fetched: {reason}")
+
+
+def check_source(body: SourceIn | SourcePatch, allow: Networks = ()) -> None:
+    """What the schema cannot say: URLs have hosts, the pattern compiles (400); the
+    crawler's egress policy allows the URLs (422; `allow` is the server's
+    allow_networks)."""
     if body.base_url is not None:
         _check_url("base_url", body.base_url)
+        _check_egress("base_url", body.base_url, allow)
     for key in ("sitemaps", "feeds", "listings"):
         for url in getattr(body, key) or ():
             _check_url(key, url)
+            _check_egress(key, url, allow)
     if body.article_url_pattern:
         # Run by RE2 in the crawler (linear time): a syntax error is a bad request (400);
         # a valid `re` pattern RE2 cannot run (backreference, lookaround) is 422.
@@ -113,10 +128,10 @@ def _out(session: Session, name: str) -> SourceOut:
     responses={409: {"model": ErrorOut, "description": "A source by that name exists."}},
 )
 def add_source(
-    body: SourceIn, _admin: AdminDep, session: WriteSessionDep, now: NowDep
+    body: SourceIn, _admin: AdminDep, session: WriteSessionDep, now: NowDep, state: StateDep
 ) -> SourceOut:
     """Add an outlet to watch."""
-    check_source(body)
+    check_source(body, parse_networks(state.settings.allow_networks))
     with session.begin():
         if source_by_name(session, body.name) is not None:
             raise HTTPException(
@@ -141,10 +156,15 @@ _FILE_OWNED: dict[int | str, dict[str, Any]] = {
 
 @router.patch("/sources/{name}", response_model=SourceOut, responses=NOT_FOUND | _FILE_OWNED)
 def update_source(
-    name: SourceName, body: SourcePatch, _admin: AdminDep, session: WriteSessionDep, now: NowDep
+    name: SourceName,
+    body: SourcePatch,
+    _admin: AdminDep,
+    session: WriteSessionDep,
+    now: NowDep,
+    state: StateDep,
 ) -> SourceOut:
     """Change an outlet: only the keys sent change (see SourcePatch)."""
-    check_source(body)
+    check_source(body, parse_networks(state.settings.allow_networks))
     with session.begin():
         source = _editable(_source(session, name))
         given = {k: getattr(body, k) for k in body.model_fields_set if getattr(body, k) is not None}
