@@ -482,15 +482,6 @@ def _prepare_job_dir(path: Path) -> None:
     """Discard the queue of a crawl that died uncleanly (see the module docstring), or
     that Scrapy could not read (a full disk leaves empty or torn files)."""
     marker = path / "presswatch.pid"
-    problems = job_dir_problems(path)
-    if problems:
-        log.warning(
-            "crawl state in %s is unreadable (%s); discarding it and crawling on: "
-            "the archive knows what was recorded, and rechecks will catch up",
-            path,
-            "; ".join(problems[:5]),
-        )
-        shutil.rmtree(path, ignore_errors=True)
     if marker.exists():
         try:
             pid = int(marker.read_text().strip() or "0")
@@ -504,6 +495,15 @@ def _prepare_job_dir(path: Path) -> None:
                 pid,
             )
             shutil.rmtree(path, ignore_errors=True)
+    problems = job_dir_problems(path)
+    if problems:
+        log.warning(
+            "crawl state in %s is unreadable (%s); discarding it and crawling on: "
+            "the archive knows what was recorded, and rechecks will catch up",
+            path,
+            "; ".join(problems[:5]),
+        )
+        shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True, exist_ok=True)
     write_atomic(marker, str(os.getpid()).encode())
 
