@@ -240,6 +240,37 @@ def install_error_handlers(app: FastAPI) -> None:
 # -- headers -----------------------------------------------------------------------------
 
 
+class RelativeRedirects:
+    """Starlette answers `/changes/` with a redirect to `/changes`, written absolute
+    from the request's Host header: `Host: evil.example` would get (and a shared cache
+    could keep) `Location: http://evil.example/changes`. Every redirect this app makes
+    stays on it, so an absolute Location is cut to its path (and query), prefixed with
+    `public_url` when one is set."""
+
+    def __init__(self, app: ASGIApp, public_url: str | None) -> None:
+        self.app = app
+        self.public_url = public_url or ""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_relative(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                location = headers.get("location")
+                if location:
+                    parts = urlsplit(location)
+                    if parts.scheme or parts.netloc:
+                        query = f"?{parts.query}" if parts.query else ""
+                        path = "/" + parts.path.lstrip("/")  # never `//host`: another site
+                        headers["location"] = f"{self.public_url}{path}{query}"
+            await send(message)
+
+        await self.app(scope, receive, send_relative)
+
+
 class DefaultHeaders:
     """Adds `DEFAULT_HEADERS` to every HTTP response that lacks them. Plain ASGI rather
     than BaseHTTPMiddleware, which would add a task hop to every request."""
@@ -386,6 +417,7 @@ def create_app(
     max_request = getattr(settings, "max_request_bytes", DEFAULT_MAX_REQUEST_BYTES)
     app.add_middleware(RequestBodyLimit, max_bytes=max_request)
     app.add_middleware(DefaultHeaders)
+    app.add_middleware(RelativeRedirects, public_url=getattr(settings, "public_url", None))
     for module in (search, articles, changes, sources, captures, admin, feeds, health, pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -288,6 +288,22 @@ def test_proxy_headers_do_not_bring_the_host_back(built: Built) -> None:
     assert ours and all(h.startswith("/") for h in ours), ours
 
 
+def test_redirects_never_point_at_the_host_header(built: Built) -> None:
+    """Starlette's trailing-slash redirect is built from Host; ours stays on the site."""
+    plain = TestClient(app_of(built), follow_redirects=False)
+    configured = TestClient(
+        app_of(built, public_url="https://watch.example/pw"), follow_redirects=False
+    )
+    for path, location in (
+        ("/changes/", "/changes"),
+        ("/api/changes/?kind=removed", "/api/changes?kind=removed"),
+    ):
+        response = plain.get(path, headers=FORGED)
+        assert (response.status_code, response.headers["location"]) == (307, location)
+        moved = configured.get(path, headers=FORGED).headers["location"]
+        assert moved == f"https://watch.example/pw{location}"
+
+
 # -- no paths in answers -------------------------------------------------------------------
 
 
