@@ -272,7 +272,26 @@ class SearchOutbox(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     article_id: Mapped[int] = mapped_column(Integer, index=True)
     created_at: Mapped[datetime]
+    # Every try counts in `attempts`; only a backend's refusal of the documents (not an
+    # engine that is down) counts in `rejections`, which moves a row to the dead letters.
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    rejections: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class SearchDeadLetter(Base):
+    """An article whose search documents the backend refused `outbox_max_attempts`
+    times. Kept out of the outbox so the articles behind it are indexed; shown by
+    `presswatch status` and `/readyz`, retried by `presswatch outbox retry`. The archive
+    itself is untouched: only the index lacks this article's latest documents."""
+
+    __tablename__ = "search_dead_letters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(Integer, index=True)
+    queued_at: Mapped[datetime]  # the oldest outbox row it replaces
+    failed_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str] = mapped_column(Text)
 
 
 class BoilerplateLine(Base):

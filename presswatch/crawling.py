@@ -319,7 +319,10 @@ def index_outbox(runtime: Runtime) -> tuple[int, str | None]:
         return 0, f"search index not updated: {exc}"
     try:
         backend.configure()
-        return drain_outbox(runtime.sessions, backend), None
+        drained = drain_outbox(
+            runtime.sessions, backend, max_attempts=runtime.settings.outbox_max_attempts
+        )
+        return drained, None
     except Exception as exc:  # boundary, as above
         log.exception("indexing failed")
         return 0, f"search index not updated: {type(exc).__name__}: {exc}"

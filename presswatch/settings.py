@@ -67,6 +67,19 @@ class Settings(BaseSettings):
         description="Meilisearch API key.",
     )
     meili_index: str = Field(default="presswatch", description="Meilisearch index uid.")
+    meili_search_key: SecretStr | None = Field(
+        default=None,
+        description="Meilisearch key allowed only to search the index, used by `presswatch "
+        "serve` (the API and pages) instead of the master key; unset means the master key.",
+    )
+    outbox_max_attempts: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        description="Times the search backend may refuse an article's documents before they "
+        "move from the outbox to the dead letters (an engine that is down does not count); "
+        "`presswatch outbox retry` puts them back.",
+    )
     redis_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices("PRESSWATCH_REDIS_URL", "REDIS_URL", "redis_url"),

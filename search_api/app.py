@@ -377,7 +377,8 @@ def create_app(
             raise TypeError("create_app: the session factory must be bound to an Engine")
         engine = bind
     if backend is None:
-        backend = make_backend(settings)
+        # The API only searches: with `meili_search_key` set it uses that key, never the master key.
+        backend = make_backend(settings, search_only=True)
         closers.append(backend.close)
     state = AppState(
         settings=settings,

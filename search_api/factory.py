@@ -34,11 +34,22 @@ class BackendSettings(Protocol):
     def search_index_path(self) -> Path: ...
 
 
-def make_backend(settings: BackendSettings) -> SearchBackend:
-    """Meilisearch when `settings.meili_url` is set, else SQLite FTS5."""
+def make_backend(settings: BackendSettings, *, search_only: bool = False) -> SearchBackend:
+    """Meilisearch when `settings.meili_url` is set, else SQLite FTS5. With
+    `search_only` (the API server) and a `meili_search_key` configured, the backend
+    uses that key and only searches: it neither creates the index nor changes its
+    settings, which the indexer (`presswatch run`, `reindex`) does with the master key."""
     if settings.meili_url:
         from search_api.backends.meili import MeilisearchBackend
 
+        search_key: SecretStr | None = getattr(settings, "meili_search_key", None)
+        if search_only and search_key is not None and search_key.get_secret_value():
+            return MeilisearchBackend(
+                settings.meili_url,
+                search_key.get_secret_value(),
+                settings.meili_index,
+                search_only=True,
+            )
         key = settings.meili_master_key.get_secret_value() if settings.meili_master_key else None
         return MeilisearchBackend(settings.meili_url, key, settings.meili_index)
     from search_api.backends.sqlite_fts import SqliteFtsBackend

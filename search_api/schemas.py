@@ -42,10 +42,24 @@ class CheckOut(BaseModel):
     detail: str
 
 
+class OutboxOut(BaseModel):
+    """What waits for the search index. Dead letters do not make the service unready
+    (it serves everything else); they need an operator: `presswatch outbox retry`."""
+
+    pending: int = Field(description="Outbox rows waiting to be indexed.")
+    oldest_pending: datetime | None = Field(description="When the oldest of them was written.")
+    dead_letters: int = Field(
+        description="Articles the search backend refused `outbox_max_attempts` times."
+    )
+
+
 class ReadyOut(BaseModel):
     status: Literal["ok", "unavailable"]
     database: CheckOut
     search: CheckOut
+    outbox: OutboxOut | None = Field(
+        default=None, description="The search outbox; null when the database cannot say."
+    )
     detail: str | None = Field(default=None, description="Why the service is not ready.")
 
 

@@ -9,19 +9,31 @@ draining the outbox, as a crawl would.
 from __future__ import annotations
 
 import os
+import queue
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
-from archive.errors import BadQuery
+from archive.errors import BackendUnavailable, BadQuery, SearchError
+from archive.models import SearchDeadLetter, SearchOutbox
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
-from search_api.backends.base import SearchBackend, SearchQuery, SearchResult, SortOrder
-from search_api.indexer import drain_outbox, reindex
+from search_api.backends.base import (
+    SearchBackend,
+    SearchDocument,
+    SearchQuery,
+    SearchResult,
+    SortOrder,
+)
+from search_api.documents import build_documents
+from search_api.indexer import drain_outbox, index_isolating, reindex, retry_dead_letters
 from tests.search_pages import (
     KHMER_PARAGRAPHS,
     RAID_V1,
@@ -57,6 +69,46 @@ def make_test_backend(kind: str, tmp: Path) -> SearchBackend:
     return MeilisearchBackend(
         MEILI_URL, os.environ.get("MEILI_MASTER_KEY"), f"pw_test_{uuid.uuid4().hex[:10]}"
     )
+
+
+def twin(backend: SearchBackend) -> SearchBackend:
+    """A second client of the same index, as another process (the API server) has."""
+    if backend.name == "meilisearch":
+        from search_api.backends.meili import MeilisearchBackend
+
+        assert isinstance(backend, MeilisearchBackend)
+        return MeilisearchBackend(
+            backend.url, os.environ.get("MEILI_MASTER_KEY"), backend.index_uid
+        )
+    from search_api.backends.sqlite_fts import SqliteFtsBackend
+
+    assert isinstance(backend, SqliteFtsBackend)
+    return SqliteFtsBackend(backend.path)
+
+
+# Not a valid document id for any engine (Meilisearch allows A-Z a-z 0-9 - _ only).
+INVALID_ID = "refused id!"
+
+
+class RefusingArticle:
+    """The real backend, handed an invalid document: the documents of one article get an
+    id no engine accepts, so the engine itself refuses them (the archive never builds
+    such an id; this stands for any document an engine will never take)."""
+
+    def __init__(self, backend: Any, article_id: int) -> None:
+        self.backend = backend
+        self.article_id = article_id
+
+    def upsert(self, documents: Sequence[SearchDocument]) -> None:
+        self.backend.upsert(
+            [
+                replace(d, id=f"{INVALID_ID}{d.version}") if d.article_id == self.article_id else d
+                for d in documents
+            ]
+        )
+
+    def delete_articles(self, article_ids: Sequence[int]) -> None:
+        self.backend.delete_articles(article_ids)
 
 
 def drop_test_backend(backend: SearchBackend) -> None:
@@ -512,3 +564,214 @@ def test_configure_is_idempotent(backend: SearchBackend) -> None:
     backend.configure()
     backend.configure()
     assert backend.stats().documents == 18
+
+
+# -- an engine that refuses documents: the outbox never jams ---------------------------------
+
+
+def outbox_rows(rt: Runtime) -> list[tuple[int, int]]:
+    with rt.sessions() as session:
+        return [
+            (row.article_id, row.rejections)
+            for row in session.scalars(select(SearchOutbox).order_by(SearchOutbox.id))
+        ]
+
+
+def dead_letters(rt: Runtime) -> list[tuple[int, int, str]]:
+    with rt.sessions() as session:
+        return [
+            (d.article_id, d.attempts, d.error)
+            for d in session.scalars(select(SearchDeadLetter).order_by(SearchDeadLetter.id))
+        ]
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_the_engine_refuses_an_invalid_document_and_only_that_one(
+    kind: str, tmp_path: Path, archive: tuple[Runtime, ContractArchive]
+) -> None:
+    rt, ids = archive
+    backend = make_test_backend(kind, tmp_path)
+    try:
+        backend.configure()
+        with rt.sessions() as session:
+            good = build_documents(session, [ids.raid])
+            bad = build_documents(session, [ids.rescue])
+        with pytest.raises(SearchError, match="(?i)invalid") as info:
+            backend.upsert([*good, replace(bad[0], id=INVALID_ID)])
+        assert not isinstance(info.value, BackendUnavailable)  # refused, not down
+        assert backend.stats().documents == 0  # the whole batch was refused
+        refused = index_isolating(
+            backend, [ids.raid, ids.rescue], [*good, replace(bad[0], id=INVALID_ID)]
+        )
+        assert list(refused) == [ids.rescue]
+        assert article_ids(search(backend, "Sihanoukville")) == [ids.raid]
+    finally:
+        drop_test_backend(backend)
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_a_refused_article_goes_to_the_dead_letters_and_the_rest_flows(
+    kind: str, tmp_path: Path
+) -> None:
+    rt = new_runtime(tmp_path)
+    backend = make_test_backend(kind, tmp_path)
+    try:
+        ids = build_contract_archive(rt)
+        backend.configure()
+        refusing = RefusingArticle(backend, ids.rescue)
+        pending = outbox_rows(rt)
+        rescue_rows = sum(1 for a, _r in pending if a == ids.rescue)
+        # One pass over the whole outbox, the refused article set aside: everything
+        # behind it is indexed.
+        drained = drain_outbox(rt.sessions, refusing, batch_size=4, max_attempts=2)  # type: ignore[arg-type]
+        assert drained == len(pending) - rescue_rows
+        assert outbox_rows(rt) == [(ids.rescue, 1)] * rescue_rows
+        assert backend.stats().articles == 16
+        assert set(article_ids(search(backend, "compound"))) == {ids.raid, ids.escaping}
+        assert dead_letters(rt) == []
+        # Refused a second time (max_attempts=2): out of the outbox, into the dead letters.
+        assert drain_outbox(rt.sessions, refusing, max_attempts=2) == 0  # type: ignore[arg-type]
+        assert outbox_rows(rt) == []
+        [(article, attempts, error)] = dead_letters(rt)
+        assert (article, attempts) == (ids.rescue, 2)
+        assert "invalid" in error.lower()
+        # Retried while the engine still refuses it: straight back to the dead letters.
+        assert retry_dead_letters(rt.sessions, max_attempts=2) == 1
+        assert drain_outbox(rt.sessions, refusing, max_attempts=2) == 0  # type: ignore[arg-type]
+        assert [d[:2] for d in dead_letters(rt)] == [(ids.rescue, 2)]
+        # Retried once the cause is gone: indexed, the dead letter cleared.
+        assert retry_dead_letters(rt.sessions, max_attempts=2) == 1
+        assert drain_outbox(rt.sessions, backend, max_attempts=2) == 1
+        assert dead_letters(rt) == [] and outbox_rows(rt) == []
+        assert set(article_ids(search(backend, "compound"))) == {
+            ids.raid,
+            ids.escaping,
+            ids.rescue,
+        }
+    finally:
+        drop_test_backend(backend)
+        rt.close()
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_reindex_sets_a_refused_article_aside_and_publishes_the_rest(
+    kind: str, tmp_path: Path, archive: tuple[Runtime, ContractArchive]
+) -> None:
+    rt, ids = archive
+    backend = make_test_backend(kind, tmp_path)
+    try:
+        backend.configure()
+
+        class Refusing(RefusingArticle):
+            def configure(self) -> None:
+                backend.configure()
+
+            def rebuild(self) -> Any:
+                return _RefusingBuild(backend.rebuild(), ids.takedown)
+
+        assert reindex(rt.sessions, Refusing(backend, ids.takedown)) == 17  # type: ignore[arg-type]
+        assert backend.stats().articles == 16
+        assert [d[:2] for d in dead_letters(rt)] == [(ids.takedown, 1)]
+        assert reindex(rt.sessions, backend) == 18
+        assert dead_letters(rt) == []
+    finally:
+        drop_test_backend(backend)
+
+
+class _RefusingBuild:
+    def __init__(self, build: Any, article_id: int) -> None:
+        self.build = build
+        self.refusing = RefusingArticle(build, article_id)
+
+    def upsert(self, documents: Sequence[SearchDocument]) -> None:
+        self.refusing.upsert(documents)
+
+    def publish(self) -> None:
+        self.build.publish()
+
+    def discard(self) -> None:
+        self.build.discard()
+
+
+# -- reindex without downtime ----------------------------------------------------------------
+
+DURING_REINDEX = [
+    SearchQuery(per_page=100),
+    SearchQuery(text="compound"),
+    SearchQuery(text="Sihanoukville", versions="all"),
+    SearchQuery(text="bulletin", sort=SortOrder.DATE, per_page=5, page=2),
+    SearchQuery(text="ជនរងគ្រោះ"),
+]
+
+
+def seen(result: SearchResult) -> tuple[Any, ...]:
+    return (
+        result.total,
+        [(h.article_id, h.version, h.removed_text) for h in result.hits],
+        result.facets.as_dict() if result.facets else None,
+    )
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_searches_during_a_reindex_see_the_whole_index(
+    kind: str, tmp_path: Path, archive: tuple[Runtime, ContractArchive]
+) -> None:
+    rt, _ids = archive
+    backend = make_test_backend(kind, tmp_path)
+    reader = twin(backend)  # another process's view: the API server
+    try:
+        reindex(rt.sessions, backend)
+        expected = [seen(reader.search(q)) for q in DURING_REINDEX]
+        assert expected[0][0] == 17
+        batches: queue.Queue[int] = queue.Queue()
+        resume = threading.Event()
+        finished = threading.Event()
+        failures: list[BaseException] = []
+
+        def progress(done: int, _total: int) -> None:
+            batches.put(done)  # a batch went into the new index: let the test search
+            assert resume.wait(120), "the test never let the rebuild go on"
+            resume.clear()
+
+        def rebuild() -> None:
+            try:
+                reindex(rt.sessions, backend, progress=progress, batch_size=3)
+            except BaseException as exc:  # noqa: BLE001 - reported to the test thread
+                failures.append(exc)
+            finally:
+                finished.set()
+
+        def keep_searching(results: list[tuple[Any, ...]]) -> None:
+            # Also search while the new index is swapped in, not only between batches.
+            other = twin(backend)
+            try:
+                for _ in range(100_000):
+                    if finished.is_set():
+                        break
+                    results.append(seen(other.search(DURING_REINDEX[0])))
+            finally:
+                other.close()
+
+        free_running: list[tuple[Any, ...]] = []
+        worker = threading.Thread(target=rebuild)
+        searcher = threading.Thread(target=keep_searching, args=(free_running,))
+        worker.start()
+        searcher.start()
+        checked = 0
+        while not (finished.is_set() and batches.empty()):
+            try:
+                batches.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            assert [seen(reader.search(q)) for q in DURING_REINDEX] == expected
+            checked += 1
+            resume.set()
+        worker.join(120)
+        searcher.join(120)
+        assert not failures, failures
+        assert checked >= 7  # 17 articles in batches of 3, and the start
+        assert free_running and all(r == expected[0] for r in free_running)
+        assert [seen(reader.search(q)) for q in DURING_REINDEX] == expected
+    finally:
+        reader.close()
+        drop_test_backend(backend)

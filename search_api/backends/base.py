@@ -8,6 +8,16 @@ HTML-escaped first and only then marked with `<mark>`; and `removed_text`, true 
 the matching version is not the article's current one and the current version no
 longer matches the query (the text a later edit removed is what matched).
 
+A document's `id` is 1-511 characters of `A-Z a-z 0-9 - _` (Meilisearch's rule for
+primary keys, which the SQLite backend enforces too): both engines refuse any other id
+with `SearchError`, a permanent rejection that the indexer isolates to its article and
+eventually moves to the dead letters.
+
+`rebuild()` starts a fresh index (`IndexBuild`) filled beside the live one, which keeps
+answering every search with its complete, older contents until `publish()` puts the
+new one in its place in one step (Meilisearch's index swap; renamed tables in one
+SQLite transaction). `presswatch reindex` uses it, so a rebuild has no downtime.
+
 Backends raise only `archive.errors` search errors: `BadQuery` for what the user must
 change, `BackendUnavailable` when the engine is missing, down or refuses our key (the
 indexer keeps its outbox rows and retries later), and `SearchError` for anything else
@@ -22,6 +32,7 @@ This module must not import an engine client; `sqlite_fts` and `meili` do.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -30,12 +41,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from archive import ArticleStatus, BadQuery
+from archive import ArticleStatus, BadQuery, SearchError
 from search_api.highlight import MARK_CLOSE, MARK_OPEN, mark_snippet
 
 # MARK_*, mark_snippet: owned by `search_api.highlight`, re-exported for callers that
 # turn hits into HTML.
 __all__ = [
+    "DOCUMENT_ID",
     "FACET_FIELDS",
     "MARK_CLOSE",
     "MARK_OPEN",
@@ -44,12 +56,14 @@ __all__ = [
     "BackendHealth",
     "BackendStats",
     "Facets",
+    "IndexBuild",
     "SearchBackend",
     "SearchDocument",
     "SearchHit",
     "SearchQuery",
     "SearchResult",
     "SortOrder",
+    "check_document_id",
     "mark_snippet",
 ]
 
@@ -58,6 +72,8 @@ MAX_PER_PAGE = 100
 # Deepest result a page may reach; past it users should narrow the query. Meilisearch's
 # maxTotalHits is set above this, so both engines can serve every allowed page.
 MAX_RESULT_WINDOW = 10_000
+# Meilisearch's documented rule for a document id (primary key value).
+DOCUMENT_ID = re.compile(r"[A-Za-z0-9_-]{1,511}")
 _MAX_FILTER_VALUES = 50
 _MAX_FILTER_CHARS = 200
 
@@ -95,6 +111,14 @@ class SearchDocument:
     topic: str | None
     is_current: bool
     date_ts: int
+
+
+def check_document_id(doc_id: object) -> None:
+    """Raise `SearchError` (a permanent rejection) for an id no engine may store."""
+    if not isinstance(doc_id, str) or DOCUMENT_ID.fullmatch(doc_id) is None:
+        raise SearchError(
+            f"document id {doc_id!r} is invalid: use 1-511 characters of A-Z a-z 0-9 - _"
+        )
 
 
 def _check_values(name: str, values: Sequence[str]) -> tuple[str, ...]:
@@ -296,6 +320,23 @@ class BackendHealth:
     detail: str
 
 
+class IndexBuild(ABC):
+    """A fresh index being filled while the live one keeps answering (`rebuild()`)."""
+
+    @abstractmethod
+    def upsert(self, documents: Sequence[SearchDocument]) -> None:
+        """Add documents to the new index (as `SearchBackend.upsert`)."""
+
+    @abstractmethod
+    def publish(self) -> None:
+        """Put the new index in the live one's place in one step and drop the old one.
+        Searches before it see the old index whole, searches after it the new one."""
+
+    @abstractmethod
+    def discard(self) -> None:
+        """Drop the new index; the live one stays as it was. Never raises."""
+
+
 class SearchBackend(ABC):
     """A search engine holding the archive's versions. Implementations must keep every
     promise in the module docstring; `tests/test_search_contract.py` checks them."""
@@ -322,6 +363,11 @@ class SearchBackend(ABC):
     @abstractmethod
     def clear(self) -> None:
         """Remove every document (settings stay)."""
+
+    @abstractmethod
+    def rebuild(self) -> IndexBuild:
+        """Start a fresh, empty index beside the live one (settings applied), to fill
+        and `publish()`; the live one is untouched until then."""
 
     @abstractmethod
     def search(self, query: SearchQuery) -> SearchResult:

@@ -56,6 +56,7 @@ from search_api.backends.base import (
     BackendHealth,
     BackendStats,
     Facets,
+    IndexBuild,
     SearchBackend,
     SearchDocument,
     SearchHit,
@@ -257,8 +258,10 @@ class MeilisearchBackend(SearchBackend):
         batch_size: int = 1000,
         max_total_hits: int = DEFAULT_MAX_TOTAL_HITS,
         union_cap: int = 10_000,
+        search_only: bool = False,
     ) -> None:
         self.url = url
+        self.search_only = search_only
         self.index_uid = index_uid
         self.task_timeout_ms = task_timeout_ms
         self.batch_size = batch_size
@@ -320,6 +323,11 @@ class MeilisearchBackend(SearchBackend):
     # -- contract: writing ---------------------------------------------------------------
 
     def configure(self) -> None:
+        if self.search_only:
+            # A search key may not read or change settings: check that it can search.
+            with self._guard(f"searching index {self.index_uid!r}"):
+                self._index.search("", {"limit": 0})
+            return
         with self._guard(f"creating index {self.index_uid!r}"):
             try:
                 self._client.get_raw_index(self.index_uid)
@@ -375,6 +383,18 @@ class MeilisearchBackend(SearchBackend):
     def clear(self) -> None:
         with self._guard("deleting all documents"):
             self._wait(self._index.delete_all_documents(), "deleting all documents")
+
+    def rebuild(self) -> IndexBuild:
+        return _MeiliBuild(self)
+
+    def drop_index(self, uid: str) -> None:
+        """Delete index `uid` if it exists (a rebuild's leftover or its old contents)."""
+        with self._guard(f"deleting index {uid!r}"):
+            try:
+                self._wait(self._client.delete_index(uid), f"deleting index {uid!r}")
+            except SearchError as exc:
+                if "index_not_found" not in str(exc):
+                    raise
 
     # -- contract: reading ---------------------------------------------------------------
 
@@ -565,9 +585,52 @@ class MeilisearchBackend(SearchBackend):
         try:
             with self._guard("checking health"):
                 status = self._client.health().get("status")
-                self._client.get_raw_index(self.index_uid)
+                if self.search_only:
+                    self._index.search("", {"limit": 0})
+                else:
+                    self._client.get_raw_index(self.index_uid)
         except SearchError as exc:
             return BackendHealth(self.name, False, str(exc))
         if status != "available":
             return BackendHealth(self.name, False, f"Meilisearch at {self.url} reports {status!r}")
         return BackendHealth(self.name, True, f"Meilisearch at {self.url}, index {self.index_uid}")
+
+
+class _MeiliBuild(IndexBuild):
+    """A rebuild into index `<uid>_rebuild` (created with the live index's settings, so
+    documents are indexed once), swapped with the live index by Meilisearch's
+    `/swap-indexes` -- one atomic task -- and then deleted, holding the old documents.
+    The live uid never changes, so keys restricted to it keep working."""
+
+    def __init__(self, live: MeilisearchBackend) -> None:
+        self.live = live
+        self.uid = f"{live.index_uid}_rebuild"
+        live.drop_index(self.uid)  # left by a killed rebuild
+        self.staging = MeilisearchBackend(
+            live.url,
+            index_uid=self.uid,
+            client=live._client,
+            task_timeout_ms=live.task_timeout_ms,
+            batch_size=live.batch_size,
+            max_total_hits=live.max_total_hits,
+            union_cap=live.union_cap,
+        )
+        self.staging.configure()
+
+    def upsert(self, documents: Sequence[SearchDocument]) -> None:
+        self.staging.upsert(documents)
+
+    def publish(self) -> None:
+        live = self.live
+        with live._guard(f"swapping index {self.uid!r} into {live.index_uid!r}"):
+            live._wait(
+                live._client.swap_indexes([{"indexes": [live.index_uid, self.uid]}]),
+                "swapping in the rebuilt index",
+            )
+        live.drop_index(self.uid)
+
+    def discard(self) -> None:
+        try:
+            self.live.drop_index(self.uid)
+        except SearchError as exc:  # the next rebuild drops it anyway
+            log.warning("could not delete the unfinished rebuild's index: %s", exc)

@@ -48,12 +48,14 @@ from search_api.backends.base import (
     BackendHealth,
     BackendStats,
     Facets,
+    IndexBuild,
     SearchBackend,
     SearchDocument,
     SearchHit,
     SearchQuery,
     SearchResult,
     SortOrder,
+    check_document_id,
 )
 from search_api.highlight import MARK_CLOSE, MARK_OPEN, Highlighter, lead, mark_snippet
 from search_api.khmer import bigrams
@@ -70,9 +72,8 @@ _CHUNK = 500  # ids per IN (...) list, far below SQLite's variable limit
 # CTEs used twice are materialized by default; saying so needs SQLite 3.35+.
 _MATERIALIZED = "MATERIALIZED " if sqlite3.sqlite_version_info >= (3, 35, 0) else ""
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS docs (
+_META = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+_DOCS_TABLE = """CREATE TABLE IF NOT EXISTS {table} (
     rowid INTEGER PRIMARY KEY,
     doc_id TEXT NOT NULL UNIQUE,
     article_id INTEGER NOT NULL,
@@ -93,16 +94,29 @@ CREATE TABLE IF NOT EXISTS docs (
     is_current INTEGER NOT NULL,
     date_ts INTEGER NOT NULL,
     content_hash TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS ix_docs_article ON docs (article_id, is_current);
-CREATE INDEX IF NOT EXISTS ix_docs_date ON docs (date_ts, article_id, version);
-CREATE INDEX IF NOT EXISTS ix_docs_current_date ON docs (is_current, date_ts, article_id, version);
-CREATE INDEX IF NOT EXISTS ix_docs_current_facets ON docs (is_current, source, status, lang);
-"""
+)"""
+# Created on the live table only: a rebuilt table gets them when it is swapped in.
+_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS ix_docs_article ON docs (article_id, is_current)",
+    "CREATE INDEX IF NOT EXISTS ix_docs_date ON docs (date_ts, article_id, version)",
+    "CREATE INDEX IF NOT EXISTS ix_docs_current_date "
+    "ON docs (is_current, date_ts, article_id, version)",
+    "CREATE INDEX IF NOT EXISTS ix_docs_current_facets ON docs (is_current, source, status, lang)",
+)
 # `raw` keeps the original body of documents whose indexed body differs from it (Khmer,
 # indexed as cluster pairs); it is stored for snippets, never indexed.
-_FTS_TABLE = f'docs_fts USING fts5 (title, byline, body, raw UNINDEXED, tokenize = "{TOKENIZER}")'
-_SCHEMA += f"CREATE VIRTUAL TABLE IF NOT EXISTS {_FTS_TABLE};"
+_FTS_TABLE = (
+    "{table} USING fts5 (title, byline, body, raw UNINDEXED, "
+    f'tokenize = "{TOKENIZER.replace("{", "{{").replace("}", "}}")}")'
+)
+# A rebuild fills these beside the live tables, then renames them in one transaction.
+_NEXT_DOCS, _NEXT_FTS = "docs_next", "docs_fts_next"
+
+
+def _create_tables(conn: sqlite3.Connection, docs: str, fts: str) -> None:
+    conn.execute(_DOCS_TABLE.format(table=docs))
+    conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {_FTS_TABLE.format(table=fts)}")
+
 
 # The columns of `docs` that `upsert` writes (all but rowid), bound by name: the values
 # come from `_doc_values`, a dict with these keys.
@@ -128,12 +142,12 @@ _DOC_COLUMNS = (
     "content_hash",
 )
 _INSERT_DOC = (
-    f"INSERT INTO docs ({', '.join(_DOC_COLUMNS)}) "
+    f"INSERT INTO {{docs}} ({', '.join(_DOC_COLUMNS)}) "
     f"VALUES ({', '.join(':' + c for c in _DOC_COLUMNS)})"
 )
 _UPDATE_DOC = (
-    f"UPDATE docs SET ({', '.join(_DOC_COLUMNS)}) = ({', '.join(':' + c for c in _DOC_COLUMNS)}) "
-    "WHERE rowid = :rowid"
+    f"UPDATE {{docs}} SET ({', '.join(_DOC_COLUMNS)}) = "
+    f"({', '.join(':' + c for c in _DOC_COLUMNS)}) WHERE rowid = :rowid"
 )
 
 
@@ -208,6 +222,39 @@ def _iso(when: datetime | None) -> str | None:
 
 def _when(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+def _write_documents(
+    conn: sqlite3.Connection, documents: Sequence[SearchDocument], docs: str, fts: str
+) -> None:
+    """Insert or replace documents in the tables `docs`/`fts`, inside the caller's
+    write transaction. An id no engine accepts refuses the whole batch (`SearchError`),
+    as Meilisearch fails the whole task."""
+    for doc in documents:
+        check_document_id(doc.id)
+    insert, update = _INSERT_DOC.format(docs=docs), _UPDATE_DOC.format(docs=docs)
+    for doc in documents:
+        title, byline, body = bigrams(doc.title), bigrams(doc.byline), bigrams(doc.text)
+        raw = doc.text if body != doc.text else ""
+        digest = hashlib.sha256("\x00".join((title, byline, body)).encode("utf-8")).hexdigest()
+        values = _doc_values(doc, digest)
+        found = conn.execute(
+            f"SELECT rowid, content_hash FROM {docs} WHERE doc_id = ?", (doc.id,)
+        ).fetchone()
+        if found is None:
+            rowid = conn.execute(insert, values).lastrowid
+        else:
+            rowid, old_digest = found
+            conn.execute(update, {**values, "rowid": rowid})
+            # Metadata moves on every new version of the article; the text of an old
+            # version does not, so its FTS row is rewritten only on change.
+            if old_digest == digest:
+                continue
+            conn.execute(f"DELETE FROM {fts} WHERE rowid = ?", (rowid,))
+        conn.execute(
+            f"INSERT INTO {fts} (rowid, title, byline, body, raw) VALUES (?, ?, ?, ?, ?)",
+            (rowid, title, byline, body, raw),
+        )
 
 
 def _doc_values(doc: SearchDocument, content_hash: str) -> dict[str, Any]:
@@ -288,10 +335,10 @@ class SqliteFtsBackend(SearchBackend):
         with self._write_lock:
             self._begin(conn)
             try:
-                # executescript() would COMMIT our transaction: run statements one by one.
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
+                conn.execute(_META)
+                _create_tables(conn, "docs", "docs_fts")
+                for statement in _INDEXES:
+                    conn.execute(statement)
                 built = dict(conn.execute("SELECT key, value FROM meta").fetchall())
                 if built and (built.get("tokenizer"), built.get("schema")) != (
                     TOKENIZER,
@@ -372,30 +419,7 @@ class SqliteFtsBackend(SearchBackend):
         if not documents:
             return
         with self._write() as conn:
-            for doc in documents:
-                title, byline, body = bigrams(doc.title), bigrams(doc.byline), bigrams(doc.text)
-                raw = doc.text if body != doc.text else ""
-                digest = hashlib.sha256(
-                    "\x00".join((title, byline, body)).encode("utf-8")
-                ).hexdigest()
-                values = _doc_values(doc, digest)
-                found = conn.execute(
-                    "SELECT rowid, content_hash FROM docs WHERE doc_id = ?", (doc.id,)
-                ).fetchone()
-                if found is None:
-                    rowid = conn.execute(_INSERT_DOC, values).lastrowid
-                else:
-                    rowid, old_digest = found
-                    conn.execute(_UPDATE_DOC, {**values, "rowid": rowid})
-                    # Metadata moves on every new version of the article; the text of an
-                    # old version does not, so its FTS row is rewritten only on change.
-                    if old_digest == digest:
-                        continue
-                    conn.execute("DELETE FROM docs_fts WHERE rowid = ?", (rowid,))
-                conn.execute(
-                    "INSERT INTO docs_fts (rowid, title, byline, body, raw) VALUES (?, ?, ?, ?, ?)",
-                    (rowid, title, byline, body, raw),
-                )
+            _write_documents(conn, documents, "docs", "docs_fts")
 
     def _delete_where(self, column: str, values: Sequence[Any]) -> None:
         if not values:
@@ -425,7 +449,10 @@ class SqliteFtsBackend(SearchBackend):
             conn.execute("DELETE FROM docs")
             # Dropping is far faster than deleting every FTS row.
             conn.execute("DROP TABLE IF EXISTS docs_fts")
-            conn.execute(f"CREATE VIRTUAL TABLE {_FTS_TABLE}")
+            conn.execute(f"CREATE VIRTUAL TABLE {_FTS_TABLE.format(table='docs_fts')}")
+
+    def rebuild(self) -> IndexBuild:
+        return _SqliteBuild(self)
 
     def optimize(self) -> None:
         with self._write() as conn:
@@ -724,3 +751,45 @@ class SqliteFtsBackend(SearchBackend):
                 conn.close()
             self._conns.clear()
         self._local = threading.local()
+
+
+class _SqliteBuild(IndexBuild):
+    """A rebuild in the same file: tables `docs_next` and `docs_fts_next` are filled
+    while searches read `docs` and `docs_fts`; `publish` drops the old tables and
+    renames the new ones in one write transaction. In WAL mode readers never wait for
+    it: a search that began before the commit reads the old tables to its end, one that
+    begins after reads the new ones, in this process and in any other (the API server)."""
+
+    def __init__(self, backend: SqliteFtsBackend) -> None:
+        self.backend = backend
+        with backend._write() as conn:
+            conn.execute(f"DROP TABLE IF EXISTS {_NEXT_DOCS}")  # left by a killed rebuild
+            conn.execute(f"DROP TABLE IF EXISTS {_NEXT_FTS}")
+            _create_tables(conn, _NEXT_DOCS, _NEXT_FTS)
+
+    def upsert(self, documents: Sequence[SearchDocument]) -> None:
+        if not documents:
+            return
+        with self.backend._write() as conn:
+            _write_documents(conn, documents, _NEXT_DOCS, _NEXT_FTS)
+
+    def publish(self) -> None:
+        with self.backend._write() as conn:
+            conn.execute(f"INSERT INTO {_NEXT_FTS} ({_NEXT_FTS}) VALUES ('optimize')")
+        with self.backend._write() as conn:
+            conn.execute("DROP TABLE docs")
+            conn.execute("DROP TABLE docs_fts")
+            conn.execute(f"ALTER TABLE {_NEXT_DOCS} RENAME TO docs")
+            conn.execute(f"ALTER TABLE {_NEXT_FTS} RENAME TO docs_fts")
+            for statement in _INDEXES:
+                conn.execute(statement)
+        with self.backend._write() as conn:
+            conn.execute("PRAGMA optimize")
+
+    def discard(self) -> None:
+        try:
+            with self.backend._write() as conn:
+                conn.execute(f"DROP TABLE IF EXISTS {_NEXT_DOCS}")
+                conn.execute(f"DROP TABLE IF EXISTS {_NEXT_FTS}")
+        except SearchError as exc:  # the next rebuild drops them anyway
+            log.warning("could not drop the unfinished rebuild's tables: %s", exc)

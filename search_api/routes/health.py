@@ -20,10 +20,13 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
 from search_api.backends.base import SearchBackend
 from search_api.deps import AppSettings, StateDep
-from search_api.schemas import CheckOut, HealthOut, ReadyOut
+from search_api.indexer import outbox_state
+from search_api.schemas import CheckOut, HealthOut, OutboxOut, ReadyOut
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +97,20 @@ def check_search(backend: SearchBackend, settings: AppSettings) -> CheckOut:
     return CheckOut(ok=health.ok, detail=f"{health.backend}: {detail}")
 
 
+def check_outbox(read_sessions: sessionmaker[Session]) -> OutboxOut | None:
+    """Outbox depth and dead letters (a read-only session: never waits for a writer);
+    None when the database cannot answer (the database check says why)."""
+    try:
+        with read_sessions() as session:
+            state = outbox_state(session, limit=0)
+    except SQLAlchemyError as exc:
+        log.warning("readiness: outbox not readable: %s", exc)
+        return None
+    return OutboxOut(
+        pending=state.pending, oldest_pending=state.oldest_pending, dead_letters=state.dead_letters
+    )
+
+
 @router.get("/healthz", response_model=HealthOut)
 def healthz() -> HealthOut:
     """The process is up (no dependency is checked)."""
@@ -114,6 +131,7 @@ def readyz(state: StateDep) -> ReadyOut | JSONResponse:
         status="unavailable" if problems else "ok",
         database=database,
         search=search,
+        outbox=check_outbox(state.read_sessions) if database.ok else None,
         detail="; ".join(problems) or None,
     )
     if problems:

@@ -1,0 +1,209 @@
+"""`presswatch status` (what an operator checks first) and `presswatch outbox retry`.
+
+`status` reads and changes nothing: who holds the archive's lock (from the lock file,
+without taking it, so a `run` starting meanwhile is never turned away), the search
+outbox (depth, oldest row, refusals) and its dead letters, the search backend's health
+and size, and each source's last crawl and last error. Exit 1 when something needs
+the operator: dead letters, a search backend that does not answer, or a lock file left
+by a process that is gone; 0 otherwise.
+
+`outbox retry` puts the dead letters back in the outbox and drains it at once, under
+the archive's lock (a drain must not run during `reindex`). Articles the backend still
+refuses go straight back to the dead letters (exit 1).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from typing import Any
+
+import typer
+
+from archive import list_sources
+from presswatch.commands.common import JsonOpt, archive_lock, echo_json, fail, get_runtime
+from presswatch.lock import Holder, pid_alive
+from presswatch.runtime import Runtime
+from search_api.factory import make_backend
+from search_api.indexer import drain_outbox, outbox_state, retry_dead_letters
+
+__all__ = ["lock_state", "register", "status_report"]
+
+
+def lock_state(runtime: Runtime) -> dict[str, Any]:
+    """The lock file's holder, read without locking. `stale` when the holder's pid is
+    gone on this host (the next command takes the lock over)."""
+    path = runtime.settings.lock_path
+    try:
+        data = json.loads(path.read_text(encoding="utf-8") or "{}")
+    except FileNotFoundError:
+        return {"held": False, "holder": None, "stale": False}
+    except (OSError, ValueError):
+        data = {}
+    pid = data.get("pid") if isinstance(data.get("pid"), int) else None
+    holder = Holder(
+        pid=pid,
+        host=data.get("host") if isinstance(data.get("host"), str) else None,
+        since=data.get("since") if isinstance(data.get("since"), str) else None,
+        command=data.get("command") if isinstance(data.get("command"), str) else None,
+    )
+    here = holder.host in (None, socket.gethostname())
+    stale = pid is not None and here and not pid_alive(pid)
+    return {
+        "held": not stale,
+        "holder": holder.describe(),
+        "pid": holder.pid,
+        "host": holder.host,
+        "command": holder.command,
+        "since": holder.since,
+        "stale": stale,
+    }
+
+
+def _search_state(runtime: Runtime) -> dict[str, Any]:
+    backend = make_backend(runtime.settings)
+    try:
+        health = backend.health()
+        out: dict[str, Any] = {"backend": health.backend, "ok": health.ok, "detail": health.detail}
+        if health.ok:
+            stats = backend.stats()
+            out.update(documents=stats.documents, articles=stats.articles)
+        return out
+    finally:
+        backend.close()
+
+
+def status_report(runtime: Runtime) -> tuple[dict[str, Any], list[str]]:
+    """The status document and the problems that need the operator (empty: all well)."""
+    with runtime.read_sessions() as session:
+        outbox = outbox_state(session)
+        sources = [
+            {
+                "name": s.name,
+                "enabled": s.enabled,
+                "last_crawl": s.last_crawl_at.isoformat() if s.last_crawl_at else None,
+                "last_error": s.last_error,
+            }
+            for s in list_sources(session)
+        ]
+    report = {
+        "lock": lock_state(runtime),
+        "outbox": outbox.as_dict(),
+        "search": _search_state(runtime),
+        "sources": sources,
+    }
+    problems = []
+    if outbox.dead_letters:
+        problems.append(
+            f"{outbox.dead_letters} article(s) refused by the search backend are in the dead "
+            "letters: fix the cause (see their errors), then run `presswatch outbox retry`"
+        )
+    if not report["search"]["ok"]:
+        problems.append(f"search backend: {report['search']['detail']}")
+    if report["lock"]["stale"]:
+        problems.append(
+            f"lock file left by {report['lock']['holder']}, which is not running; the next "
+            "command takes it over"
+        )
+    return report, problems
+
+
+def _print_report(report: dict[str, Any], problems: list[str]) -> None:
+    lock = report["lock"]
+    if lock["holder"] is None:
+        typer.echo("lock: free")
+    else:
+        state = "stale, holder gone" if lock["stale"] else "held"
+        typer.echo(f"lock: {state}: {lock['holder']}")
+    outbox = report["outbox"]
+    oldest = f", oldest {outbox['oldest_pending']}" if outbox["oldest_pending"] else ""
+    typer.echo(
+        f"outbox: {outbox['pending']} row(s) for {outbox['pending_articles']} article(s)"
+        f"{oldest}; most refusals {outbox['most_rejections']}"
+    )
+    typer.echo(f"dead letters: {outbox['dead_letters']}")
+    for letter in outbox["dead_letter_articles"]:
+        typer.echo(
+            f"  article {letter['article_id']}: refused {letter['attempts']} time(s), last "
+            f"{letter['failed_at']}: {letter['error'][:200]}"
+        )
+    search = report["search"]
+    size = (
+        f"; {search['documents']} versions of {search['articles']} articles"
+        if "documents" in search
+        else ""
+    )
+    typer.echo(
+        f"search: {search['backend']} {'ok' if search['ok'] else 'FAILING'}: {search['detail']}"
+        f"{size}"
+    )
+    typer.echo("sources:")
+    if not report["sources"]:
+        typer.echo("  none yet")
+    for source in report["sources"]:
+        off = "" if source["enabled"] else " (disabled)"
+        error = f"; last error: {source['last_error']}" if source["last_error"] else ""
+        typer.echo(f"  {source['name']}{off}: last crawl {source['last_crawl'] or 'never'}{error}")
+    for problem in problems:
+        typer.echo(f"presswatch: {problem}", err=True)
+
+
+def status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Lock holder, search outbox and dead letters, search backend, last run per source."""
+    runtime = get_runtime(ctx)
+    report, problems = status_report(runtime)
+    if as_json:
+        echo_json({**report, "problems": problems})
+    else:
+        _print_report(report, problems)
+    if problems:
+        raise typer.Exit(1)
+
+
+outbox_app = typer.Typer(
+    help="The search outbox: articles waiting for the search index.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+
+@outbox_app.command("retry")
+def retry(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Put the dead letters back in the outbox and index them now."""
+    runtime = get_runtime(ctx)
+    settings = runtime.settings
+    with archive_lock(runtime, "outbox retry"):
+        requeued = retry_dead_letters(runtime.sessions, max_attempts=settings.outbox_max_attempts)
+        backend = make_backend(settings)
+        try:
+            backend.configure()
+            indexed = drain_outbox(
+                runtime.sessions, backend, max_attempts=settings.outbox_max_attempts
+            )
+        except Exception as exc:  # noqa: BLE001 - configure() failing: report it, keep the rows
+            raise fail(f"outbox retry: the search backend failed: {exc}") from exc
+        finally:
+            backend.close()
+    with runtime.read_sessions() as session:
+        after = outbox_state(session, limit=0)
+    result = {
+        "requeued": requeued,
+        "indexed": indexed,
+        "dead_letters": after.dead_letters,
+        "pending": after.pending,
+    }
+    if as_json:
+        echo_json(result)
+    else:
+        typer.echo(
+            f"retried {requeued} dead letter(s): {indexed} outbox row(s) indexed; "
+            f"{after.dead_letters} dead letter(s), {after.pending} row(s) still waiting"
+        )
+    if after.dead_letters or after.pending:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `status` and `outbox retry` to the main app."""
+    app.command("status")(status)
+    app.add_typer(outbox_app, name="outbox")
