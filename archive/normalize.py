@@ -36,7 +36,7 @@ __all__ = [
     "text_sha256",
 ]
 
-NORMALIZER_VERSION = "1"
+NORMALIZER_VERSION = "2"  # 2: joiners that reordering brings next to Khmer are removed too
 
 # --------------------------------------------------------------------------- URLs
 
@@ -314,7 +314,14 @@ def normalize_khmer(text: str) -> str:
     text = _strip_invisibles(text)
     if not _HAS_KHMER.search(text):
         return text
-    return _reorder_khmer(text)
+    # Reordering can bring a joiner next to Khmer (a mark of another script moves past
+    # it), and removing that joiner merges two clusters that may then need ordering:
+    # repeat until stable. Each further pass removes a joiner, so this ends.
+    while True:
+        ordered = _reorder_khmer(text)
+        text = _strip_invisibles(ordered)
+        if text == ordered:
+            return ordered
 
 
 def _reorder_khmer(text: str) -> str:
