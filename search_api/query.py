@@ -35,12 +35,14 @@ from search_api.khmer import SEPARATOR, ends_with_khmer, has_khmer, query_bigram
 
 __all__ = [
     "MAX_ALTERNATIVES",
+    "MEILI_MAX_TERMS",
     "MAX_QUERY_CHARS",
     "MAX_TERMS",
     "AnyOf",
     "Atom",
     "ParsedQuery",
     "fts5_string",
+    "meili_queries",
     "parse_query",
     "to_fts5",
     "to_meili",
@@ -49,6 +51,9 @@ __all__ = [
 MAX_QUERY_CHARS = 1000
 MAX_TERMS = 32
 MAX_ALTERNATIVES = 16
+# Meilisearch keeps the first 10 words and phrases of a query and ignores the rest
+# (milli's `words_limit`, not settable over HTTP).
+MEILI_MAX_TERMS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,4 +291,79 @@ def to_meili(query: ParsedQuery) -> list[str]:
     for combo in alternatives:
         q = " ".join(_meili_atom(a) for a in combo)
         out.append(f"{q} {exclusions}" if exclusions else q)
+    return out
+
+
+def _meili_words(atom: Atom) -> list[str]:
+    # Meilisearch's q syntax has two operators: "phrase" and a leading minus. Neither a
+    # double quote nor a leading minus can survive parsing, but strip them anyway so
+    # this function is safe on its own.
+    words = segment(atom.text).replace(SEPARATOR, " ").replace('"', " ").split()
+    return [w.lstrip("-") or w for w in words]
+
+
+def _meili_phrase(words: list[str]) -> str:
+    return '"' + " ".join(words) + '"'
+
+
+def _meili_positive(atoms: tuple[Atom, ...]) -> tuple[list[str], int]:
+    """The positive part of one alternative, and how many query terms it makes.
+
+    Every word is sent as a phrase, even alone: a phrase matches exactly (no typo
+    tolerance, no prefix), as FTS5 does, and a word in a phrase is never dropped. The
+    one exception: an alternative whose last atom ends in Khmer ends the `q` with that
+    atom's last cluster as a bare word, which Meilisearch matches as a prefix (the last
+    word of a query), so a Khmer word typed shorter than its written cluster matches, as
+    the FTS5 backend's last-pair prefix does."""
+    parts: list[str] = []
+    for i, atom in enumerate(atoms):
+        words = _meili_words(atom)
+        if i == len(atoms) - 1 and ends_with_khmer(atom.text):
+            if len(words) > 1:
+                parts.append(_meili_phrase(words[:-1]))
+            parts.append(words[-1])
+        else:
+            parts.append(_meili_phrase(words))
+    return parts, len(parts)
+
+
+def meili_queries(query: ParsedQuery) -> list[str]:
+    """Meilisearch `q` strings whose results, united, are exactly the results of
+    `query` (what the backend sends; `to_meili` is the looser older form, kept for
+    callers that want Meilisearch's typo tolerance and prefixes).
+
+    Meilisearch has no OR: each combination of OR alternatives becomes one `q`.
+    Exclusions come first (`-word`, `-"phrase"`), then every positive word or phrase
+    quoted (see `_meili_positive`). Meilisearch reads at most `MEILI_MAX_TERMS` positive
+    terms and silently ignores the rest, so a longer alternative raises `BadQuery`
+    rather than match more than was asked for.
+    """
+    if query.is_empty:
+        return [""]
+    alternatives = query.alternatives()
+    if len(alternatives) > MAX_ALTERNATIVES:
+        raise BadQuery(
+            f"the OR alternatives in this query combine into {len(alternatives)} searches; "
+            f"use fewer ORs (at most {MAX_ALTERNATIVES} combinations)"
+        )
+    exclusions = []
+    for atom in query.excluded:
+        words = _meili_words(atom)
+        exclusions.append(
+            "-"
+            + (
+                _meili_phrase(words)
+                if atom.phrase or len(words) > 1 or has_khmer(atom.text)
+                else words[0]
+            )
+        )
+    out = []
+    for combo in alternatives:
+        parts, terms = _meili_positive(combo)
+        if terms > MEILI_MAX_TERMS:
+            raise BadQuery(
+                f"this query has {terms} words and phrases to look for; the Meilisearch "
+                f"backend runs at most {MEILI_MAX_TERMS}: quote a passage as one phrase"
+            )
+        out.append(" ".join([*exclusions, *parts]))
     return out

@@ -25,7 +25,7 @@ from meilisearch.errors import (
 from meilisearch.models.task import Task, TaskInfo
 from pydantic import SecretStr
 
-from archive.errors import BackendUnavailable, SearchError
+from archive.errors import BackendUnavailable, BadQuery, SearchError
 from presswatch.settings import Settings
 from search_api.backends.base import (
     MARK_CLOSE,
@@ -36,7 +36,10 @@ from search_api.backends.base import (
     mark_snippet,
 )
 from search_api.backends.meili import (
+    CHUNK_CHARS,
     FILTERABLE_ATTRIBUTES,
+    MAX_CHUNKS,
+    TEXT_CHUNKS,
     MeilisearchBackend,
     build_filter,
     filter_condition,
@@ -44,11 +47,13 @@ from search_api.backends.meili import (
     index_settings,
     quote_filter_value,
     settings_changes,
+    text_chunks,
     to_meili_document,
 )
 from search_api.backends.sqlite_fts import SqliteFtsBackend
 from search_api.factory import make_backend
 from search_api.khmer import SEPARATOR as ZW
+from search_api.query import meili_queries, parse_query
 
 ENQUEUED_AT = "2026-03-01T00:00:00.000000Z"
 
@@ -194,14 +199,14 @@ def test_settings_payload() -> None:
     assert settings["distinctAttribute"] == "article_id"
     assert settings["pagination"]["maxTotalHits"] > 1000
     assert settings["rankingRules"][0] == "sort"  # sort-by-date is by date, not a tie-break
-    assert settings["searchableAttributes"] == ["title", "byline", "text"]
+    assert settings["searchableAttributes"] == ["title", "byline", "text", *TEXT_CHUNKS]
     for name in ("id", "article_id", "source", "lang", "status", "topic", "is_current"):
         assert name in settings["filterableAttributes"]
     assert "date_ts" in settings["sortableAttributes"]
-    typo = settings["typoTolerance"]
-    assert typo["enabled"] is True and typo["disableOnNumbers"] is True
-    assert typo["disableOnAttributes"] == ["byline"]
-    assert settings["separatorTokens"] == [ZW]
+    # Words match exactly, as in FTS5; symbols cut words, as in FTS5.
+    assert settings["typoTolerance"] == {"enabled": False}
+    assert settings["separatorTokens"][0] == ZW
+    assert {"<", ">", "=", "|", "$", "°", "៛"} <= set(settings["separatorTokens"])
     json.dumps(settings)  # plain JSON
 
 
@@ -226,7 +231,7 @@ def test_settings_diff_sends_only_what_differs() -> None:
     assert settings_changes(server, wanted) == {
         "pagination": wanted["pagination"],
         "distinctAttribute": "article_id",
-        "searchableAttributes": ["title", "byline", "text"],
+        "searchableAttributes": ["title", "byline", "text", *TEXT_CHUNKS],
     }
     assert settings_changes({}, wanted) == wanted
 
@@ -413,13 +418,14 @@ def test_search_payload() -> None:
         )
     )
     [(_, q, params)] = [c for c in client.calls if c[0] == "search"]
-    assert q == 'raid "forced labour" -casino'
+    assert q == '-casino "raid" "forced labour"'
+    assert params["matchingStrategy"] == "all"  # every word must match
     assert params["filter"] == 'source IN ["daily"]'
     assert (params["page"], params["hitsPerPage"]) == (2, 5)
     assert params["distinct"] == "id"  # every version, not one per article
     assert params["sort"] == ["date_ts:desc", "article_id:desc", "version:desc"]
     assert params["facets"] == ["source", "lang", "status"]
-    assert params["attributesToCrop"] == ["text"]
+    assert params["attributesToCrop"] == ["text", *TEXT_CHUNKS]
     assert (params["highlightPreTag"], params["highlightPostTag"]) == (MARK_OPEN, MARK_CLOSE)
 
 
@@ -445,7 +451,8 @@ def test_or_runs_one_search_per_combination() -> None:
     client = RecordingClient()
     backend(client, union_cap=500).search(SearchQuery(text="police raid OR rescue"))
     searches = [c for c in client.calls if c[0] == "search"]
-    assert [s[1] for s in searches] == ["police raid", "police rescue"]
+    assert [s[1] for s in searches] == ['"police" "raid"', '"police" "rescue"']
+    assert all(s[2]["matchingStrategy"] == "all" for s in searches)
     assert all(s[2]["limit"] == 500 and s[2]["offset"] == 0 for s in searches)
 
 
@@ -491,3 +498,57 @@ def test_make_backend_follows_settings(tmp_path: Any) -> None:
     )
     assert isinstance(meili, MeilisearchBackend)
     assert (meili.url, meili.index_uid) == ("http://127.0.0.1:7700", "presswatch")
+
+
+# -- query shape, long bodies -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Every word quoted: exact, no typo, no prefix, never dropped.
+        ("scam compound", ['"scam" "compound"']),
+        ('"forced labour" -casino', ['-casino "forced labour"']),
+        ('raid -"press release"', ['-"press release" "raid"']),
+        ("raid OR rescue workers", ['"raid" "workers"', '"rescue" "workers"']),
+        ("x-y", ['"x-y"']),
+        ("<b>bold</b>", ['"<b>bold</b>"']),
+        # A Khmer word last: its last cluster ends the query unquoted (a prefix).
+        ("ជនរងគ្រោះ", ['"ជ ន រ ង" គ្រោះ']),
+        ("ក", ["ក"]),
+        ('"ជនរងគ្រោះ" raid', ['"ជ ន រ ង គ្រោះ" "raid"']),
+        ("raid -ស៊ើប", ['-"ស៊ើ ប" "raid"']),
+        ("", [""]),
+    ],
+)
+def test_meili_queries(text: str, expected: list[str]) -> None:
+    assert meili_queries(parse_query(text)) == expected
+
+
+def test_meili_queries_refuse_what_meilisearch_would_ignore() -> None:
+    # Meilisearch reads 10 words and phrases and ignores the rest: refuse, do not widen.
+    assert len(meili_queries(parse_query(" ".join(f"w{i}" for i in range(10))))) == 1
+    with pytest.raises(BadQuery, match="at most 10"):
+        meili_queries(parse_query(" ".join(f"w{i}" for i in range(11))))
+    assert meili_queries(parse_query('"' + " ".join(f"w{i}" for i in range(30)) + '"'))
+
+
+def test_long_bodies_are_cut_into_overlapping_chunks() -> None:
+    words = [f"w{i}" for i in range(60_000)]
+    text = " ".join(words)
+    chunks = text_chunks(text)
+    assert 1 < len(chunks) <= MAX_CHUNKS
+    assert all(len(c) <= CHUNK_CHARS for c in chunks)
+    assert set(" ".join(chunks).split()) == set(words)  # nothing lost
+    for left, right in zip(chunks, chunks[1:], strict=False):
+        assert right.split()[0] in left.split()  # overlap at word starts
+        assert left[-900:] in left and right.startswith(right.split()[0])
+    # Any phrase up to the longest query lies whole inside one chunk.
+    for start in range(0, len(text) - 1000, 7919):
+        piece = text[start : start + 1000]
+        assert any(piece in c for c in chunks)
+    mapped = to_meili_document(doc(1, text=text))
+    assert mapped["text"] == chunks[0] and mapped["text_1"] == chunks[1]
+    assert text_chunks("short") == ["short"]
+    huge = text_chunks("x " * 1_000_000)
+    assert len(huge) == MAX_CHUNKS  # the rest rides in the last chunk, unsearchable

@@ -775,3 +775,159 @@ def test_searches_during_a_reindex_see_the_whole_index(
     finally:
         reader.close()
         drop_test_backend(backend)
+
+
+# -- where engines tend to disagree: exact words, numbers, long bodies, big results -------------
+
+
+def synthetic(
+    article_id: int, text: str, *, version: int = 1, source: str = "a", **kw: Any
+) -> SearchDocument:
+    """A document as `search_api.documents` builds them, without an archive behind it."""
+    when = T0 + timedelta(minutes=article_id)
+    values: dict[str, Any] = dict(
+        id=f"{article_id}-{version}",
+        article_id=article_id,
+        version=version,
+        url=f"https://{source}.example/{article_id}",
+        source=source,
+        title=f"Report {article_id}",
+        byline="",
+        text=text,
+        lang="en",
+        published=None,
+        published_ts=None,
+        first_seen=when,
+        last_seen=when,
+        status="live",
+        removed_at=None,
+        topic=None,
+        is_current=True,
+        date_ts=int(when.timestamp()),
+    )
+    values.update(kw)
+    return SearchDocument(**values)
+
+
+def test_words_match_exactly(
+    backend: SearchBackend, archive: tuple[Runtime, ContractArchive]
+) -> None:
+    """No typo tolerance and no prefixes: a watchdog searching a name finds that name.
+    Case is folded."""
+    _rt, ids = archive
+    assert article_ids(search(backend, "SIHANOUKVILLE")) == [ids.raid]
+    for near in ("Sihanukville", "Sihanoukvile", "Sihanoukvill", "Sihanoukvilles", "bulleti"):
+        assert search(backend, near).total == 0, near
+    # Every word must match, whatever its place in the query.
+    assert search(backend, "Sihanoukville casino").total == 0
+    assert search(backend, "casino Sihanoukville").total == 0
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_numbers_and_symbols_split_words_alike(kind: str, tmp_path: Path) -> None:
+    backend = make_test_backend(kind, tmp_path)
+    try:
+        backend.configure()
+        backend.upsert(
+            [
+                synthetic(
+                    1,
+                    "Police counted 1,200 workers and US$3.5 million; decree 12/2026 "
+                    "of 2026 says <b>bold</b> x=y a|b 29°C.",
+                ),
+                synthetic(2, "Another 200 workers were found in 2025 at 3 sites, 5 days."),
+            ]
+        )
+        cases = {
+            "2026": {1},
+            "1,200": {1},
+            "200": {1, 2},
+            "3.5": {1},
+            "$3.5": {1},
+            "12/2026": {1},
+            "bold": {1},
+            "x=y": {1},
+            "y": {1},
+            "b": {1},
+            "29°C": {1},
+            "C": {1},
+            "2025": {2},
+            "20": set(),
+        }
+        for text, expected in cases.items():
+            assert set(article_ids(search(backend, text))) == expected, text
+    finally:
+        drop_test_backend(backend)
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_a_very_long_body_is_searchable_to_its_end(kind: str, tmp_path: Path) -> None:
+    backend = make_test_backend(kind, tmp_path)
+    try:
+        backend.configure()
+        # 60,000 words in sentences (a hard separator every 10 words), about 420,000
+        # characters: far past 65,536 word positions.
+        sentences = [
+            " ".join(f"filler{(i * 10 + j) % 997}" for j in range(10)) + "." for i in range(6_000)
+        ]
+        sentences[3_000] = "the hidden clause sits in the middle of it."
+        sentences[-1] = "the last payment went to lastword holdings."
+        backend.upsert([synthetic(1, " ".join(sentences)), synthetic(2, "short text.")])
+        for text in ("lastword", '"lastword holdings"', '"hidden clause"', "filler5"):
+            result = search(backend, text)
+            assert article_ids(result) == [1], text
+        assert "<mark>lastword</mark>" in search(backend, "lastword").hits[0].snippet
+    finally:
+        drop_test_backend(backend)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def big_index(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SearchBackend]:
+    """10,050 articles (60 with a second version), past every 10,000 limit."""
+    backend = make_test_backend(request.param, tmp_path_factory.mktemp("big"))
+    backend.configure()
+    docs = []
+    for i in range(1, 10_051):
+        words = ["common"]
+        if i <= 6_000:
+            words.append("alpha")
+        if i > 5_000:
+            words.append("beta")
+        source = "abc"[i % 3]
+        if i <= 60:
+            docs.append(synthetic(i, " ".join(words), version=1, source=source, is_current=False))
+            docs.append(synthetic(i, " ".join(words), version=2, source=source))
+        else:
+            docs.append(synthetic(i, " ".join(words), source=source))
+    for start in range(0, len(docs), 2_000):
+        backend.upsert(docs[start : start + 2_000])
+    yield backend
+    drop_test_backend(backend)
+
+
+def test_totals_and_facets_past_ten_thousand_hits(big_index: SearchBackend) -> None:
+    expected_sources = {s: sum(1 for i in range(1, 10_051) if "abc"[i % 3] == s) for s in "abc"}
+    for text in ("common", ""):
+        result = search(big_index, text)
+        assert result.total == 10_050, text
+        assert result.facets is not None and result.facets.source == expected_sources, text
+        assert sum(result.facets.status.values()) == 10_050
+    every = search(big_index, "common", versions="all", per_page=5)
+    assert every.total == 10_110
+    last = search(big_index, "common", page=100, per_page=100)
+    assert len(last.hits) == 100
+
+
+def test_or_totals_past_ten_thousand_hits(big_index: SearchBackend) -> None:
+    assert search(big_index, "alpha").total == 6_000
+    assert search(big_index, "beta").total == 5_050
+    either = search(big_index, "alpha OR beta")
+    assert either.total == 10_050  # 1,000 articles have both: counted once
+    assert either.facets is not None and sum(either.facets.source.values()) == 10_050
+    both = search(big_index, "alpha beta")
+    assert both.total == 1_000
+    assert search(big_index, "alpha OR beta", versions="all").total == 10_110
+    pages = [search(big_index, "alpha OR beta", page=p, per_page=100) for p in (1, 2)]
+    assert not {h.article_id for h in pages[0].hits} & {h.article_id for h in pages[1].hits}

@@ -28,7 +28,7 @@ behaviour:
 - Filters are built only from an allow-list of fields, and every string value goes
   through `quote_filter_value` (backslash escaped first, then the double quote).
 - Meilisearch has no OR in `q`: a query with OR alternatives runs one search per
-  combination (`search_api.query.to_meili`) and unites them here, which is exact up to
+  combination (`search_api.query.meili_queries`) and unites them here, which is exact up to
   `union_cap` hits per combination.
 - Snippets: Meilisearch's `_formatted` crop is not HTML-escaped; matches come back
   between private-use sentinels, which `mark_snippet` turns into `<mark>` after
@@ -38,6 +38,7 @@ behaviour:
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -66,11 +67,29 @@ from search_api.backends.base import (
 )
 from search_api.highlight import MARK_CLOSE, MARK_OPEN, mark_snippet
 from search_api.khmer import SEPARATOR, segment, strip_separators
-from search_api.query import parse_query, to_meili
+from search_api.query import MAX_QUERY_CHARS, meili_queries, parse_query
 
 log = logging.getLogger(__name__)
 
-SEARCHABLE_ATTRIBUTES = ("title", "byline", "text")  # in order of importance
+# Meilisearch indexes at most 65,536 word positions per attribute (milli's
+# MAX_POSITION_PER_ATTRIBUTE) and drops the rest; a hard separator (". ", "?", "។")
+# counts 8. A body is cut into chunks of CHUNK_CHARS characters (at most 6,000 words,
+# 54,000 positions even with a hard separator after every word), each its own
+# attribute; chunks overlap by MAX_QUERY_CHARS so any phrase a query can hold lies
+# whole inside one. MAX_CHUNKS chunks are searchable (about 700,000 characters): the
+# rest of a longer body is not (the SQLite backend has no such limit).
+CHUNK_CHARS = 12_000
+CHUNK_OVERLAP = MAX_QUERY_CHARS
+MAX_CHUNKS = 64
+TEXT_CHUNKS = tuple(f"text_{i}" for i in range(1, MAX_CHUNKS))
+SEARCHABLE_ATTRIBUTES = ("title", "byline", "text", *TEXT_CHUNKS)  # in order of importance
+# FTS5's tokenizer (`sqlite_fts.TOKENIZER`) splits words at every symbol (Unicode S*);
+# Meilisearch's default separators miss many (`<`, `>`, `=`, `|`, `$`, `°`, `៛`...), so
+# `<b>bold</b>` would hold no word `bold`. Declared as separators here, both engines cut
+# words in the same places.
+SYMBOL_SEPARATORS = tuple(
+    ch for ch in map(chr, range(0x20, 0x10000)) if unicodedata.category(ch).startswith("S")
+)
 FILTERABLE_ATTRIBUTES = (
     "id",
     "article_id",
@@ -118,12 +137,9 @@ def index_settings(max_total_hits: int = DEFAULT_MAX_TOTAL_HITS) -> dict[str, An
         "rankingRules": list(RANKING_RULES),
         "pagination": {"maxTotalHits": max_total_hits},
         "faceting": {"maxValuesPerFacet": 500},
-        "typoTolerance": {
-            "enabled": True,
-            "disableOnNumbers": True,
-            "disableOnAttributes": ["byline"],
-        },
-        "separatorTokens": [SEPARATOR],
+        # Words match exactly, as in FTS5 (queries quote every word anyway).
+        "typoTolerance": {"enabled": False},
+        "separatorTokens": [SEPARATOR, *SYMBOL_SEPARATORS],
     }
 
 
@@ -202,8 +218,38 @@ def build_filter(query: SearchQuery) -> str | None:
 # -- documents -----------------------------------------------------------------------------
 
 
+def text_chunks(text: str) -> list[str]:
+    """`text` cut into overlapping chunks at whitespace (see CHUNK_CHARS); the last of
+    MAX_CHUNKS chunks holds the rest of an even longer text."""
+    if len(text) <= CHUNK_CHARS:
+        return [text]
+    chunks: list[str] = []
+    start = 0
+    while start < len(text):
+        if len(chunks) == MAX_CHUNKS - 1:
+            chunks.append(text[start:])
+            break
+        end = min(len(text), start + CHUNK_CHARS)
+        if end < len(text):
+            cut = max(
+                text.rfind(" ", start + CHUNK_CHARS // 2, end),
+                text.rfind("\n", start + CHUNK_CHARS // 2, end),
+            )
+            end = cut if cut > start else end
+        chunks.append(text[start:end])
+        if end >= len(text):
+            break
+        # The next chunk starts CHUNK_OVERLAP back, at a word start.
+        back = max(start + 1, end - CHUNK_OVERLAP)
+        space = text.find(" ", back, end)
+        start = space + 1 if space >= 0 else back
+    return chunks
+
+
 def to_meili_document(doc: SearchDocument) -> dict[str, Any]:
-    """The JSON document for one version (Khmer segmented in the searchable fields)."""
+    """The JSON document for one version (Khmer segmented in the searchable fields, a
+    long body in chunks: `text`, `text_1`, ...)."""
+    first, *more = text_chunks(segment(doc.text))
     return {
         "id": doc.id,
         "article_id": doc.article_id,
@@ -212,7 +258,8 @@ def to_meili_document(doc: SearchDocument) -> dict[str, Any]:
         "source": doc.source,
         "title": segment(doc.title),
         "byline": segment(doc.byline),
-        "text": segment(doc.text),
+        "text": first,
+        **{name: chunk for name, chunk in zip(TEXT_CHUNKS, more, strict=False)},
         "lang": doc.lang,
         "published": doc.published,
         "published_ts": doc.published_ts,
@@ -238,6 +285,16 @@ def _rank_key(raw: dict[str, Any], by_relevance: bool) -> tuple[float, ...]:
     if by_relevance:
         return (-float(raw.get("_rankingScore") or 0.0), date, *tail)
     return (date, *tail)
+
+
+def _best_crop(formatted: dict[str, Any]) -> str:
+    """The body's crop around a match: from the first chunk that has one, else the
+    opening chunk's."""
+    for name in ("text", *TEXT_CHUNKS):
+        value = formatted.get(name)
+        if isinstance(value, str) and MARK_OPEN in value:
+            return value
+    return str(formatted.get("text") or "")
 
 
 class MeilisearchBackend(SearchBackend):
@@ -401,7 +458,9 @@ class MeilisearchBackend(SearchBackend):
     def _base_params(
         self, query: SearchQuery, expression: str | None, empty: bool
     ) -> dict[str, Any]:
-        params: dict[str, Any] = {}
+        # Every word and phrase must match (Meilisearch drops words from the end by
+        # default until something matches).
+        params: dict[str, Any] = {"matchingStrategy": "all"}
         if expression:
             params["filter"] = expression
         if query.sort is SortOrder.DATE or empty:
@@ -418,7 +477,7 @@ class MeilisearchBackend(SearchBackend):
 
     def _snippet_params(self) -> dict[str, Any]:
         return {
-            "attributesToCrop": ["text"],
+            "attributesToCrop": ["text", *TEXT_CHUNKS],
             "cropLength": CROP_WORDS,
             "cropMarker": "…",
             "attributesToHighlight": ["title", "text"],
@@ -428,7 +487,7 @@ class MeilisearchBackend(SearchBackend):
 
     def search(self, query: SearchQuery) -> SearchResult:
         parsed = parse_query(query.text)
-        alternatives = to_meili(parsed)
+        alternatives = meili_queries(parsed)
         expression = build_filter(query)
         with self._guard("searching"):
             if len(alternatives) == 1:
@@ -443,7 +502,7 @@ class MeilisearchBackend(SearchBackend):
         params.update(
             page=query.page,
             hitsPerPage=query.per_page,
-            attributesToRetrieve=[*RETRIEVED_ATTRIBUTES, "text"],
+            attributesToRetrieve=[*RETRIEVED_ATTRIBUTES, "text", *TEXT_CHUNKS],
             showRankingScore=True,
         )
         if query.facets:
@@ -476,19 +535,25 @@ class MeilisearchBackend(SearchBackend):
         per_article = query.versions == "best"
         best: dict[object, tuple[dict[str, Any], int]] = {}
         for index, q in enumerate(alternatives):
-            params = dict(base)
-            params.update(
-                limit=self.union_cap,
-                offset=0,
-                attributesToRetrieve=list(RETRIEVED_ATTRIBUTES),
-                showRankingScore=True,
-            )
-            for raw in self._index.search(q, params).get("hits", []):
-                key = raw["article_id"] if per_article else raw["id"]
-                held = best.get(key)
-                score = float(raw.get("_rankingScore") or 0.0)
-                if held is None or score > float(held[0].get("_rankingScore") or 0.0):
-                    best[key] = (raw, index)
+            # Every hit of every alternative (up to maxTotalHits each), a page of
+            # `union_cap` at a time, so totals and facets of the union are exact.
+            for offset in range(0, self.max_total_hits, self.union_cap):
+                params = dict(base)
+                params.update(
+                    limit=min(self.union_cap, self.max_total_hits - offset),
+                    offset=offset,
+                    attributesToRetrieve=list(RETRIEVED_ATTRIBUTES),
+                    showRankingScore=True,
+                )
+                raws = self._index.search(q, params).get("hits", [])
+                for raw in raws:
+                    key = raw["article_id"] if per_article else raw["id"]
+                    held = best.get(key)
+                    score = float(raw.get("_rankingScore") or 0.0)
+                    if held is None or score > float(held[0].get("_rankingScore") or 0.0):
+                        best[key] = (raw, index)
+                if len(raws) < params["limit"]:
+                    break
         by_relevance = query.sort is SortOrder.RELEVANCE
         merged = sorted(best.values(), key=lambda item: _rank_key(item[0], by_relevance))
         window = merged[query.offset : query.offset + query.per_page]
@@ -497,9 +562,14 @@ class MeilisearchBackend(SearchBackend):
             ids = [raw["id"] for raw, i in window if i == index]
             if not ids:
                 continue
-            params = {"filter": filter_in("id", ids), "distinct": "id", "limit": len(ids)}
+            params = {
+                "filter": filter_in("id", ids),
+                "distinct": "id",
+                "limit": len(ids),
+                "matchingStrategy": "all",
+            }
             params.update(self._snippet_params())
-            params["attributesToRetrieve"] = ["id", "title", "text"]
+            params["attributesToRetrieve"] = ["id", "title", "text", *TEXT_CHUNKS]
             for raw in self._index.search(q, params).get("hits", []):
                 formatted[raw["id"]] = raw.get("_formatted", {})
         stale = {int(raw["article_id"]) for raw, _ in window if not raw.get("is_current")}
@@ -531,7 +601,13 @@ class MeilisearchBackend(SearchBackend):
         found: set[int] = set()
         for q in alternatives:
             response = self._index.search(
-                q, {"filter": expression, "limit": len(ids), "attributesToRetrieve": ["article_id"]}
+                q,
+                {
+                    "filter": expression,
+                    "limit": len(ids),
+                    "attributesToRetrieve": ["article_id"],
+                    "matchingStrategy": "all",
+                },
             )
             found.update(int(h["article_id"]) for h in response.get("hits", []))
         return found
@@ -559,7 +635,7 @@ class MeilisearchBackend(SearchBackend):
             removed_at=_when(raw.get("removed_at")),
             topic=raw.get("topic"),
             is_current=is_current,
-            snippet=mark_snippet(str(formatted.get("text") or "")),
+            snippet=mark_snippet(_best_crop(formatted)),
             removed_text=not empty and not is_current and article_id not in still,
             score=float(score) if score is not None and not empty else None,
         )
