@@ -1,6 +1,11 @@
 """Search benchmark: index throughput and query latency on a synthetic archive.
 
     python -m benchmarks.search_bench --versions 100000
+    MEILI_URL=http://127.0.0.1:7700 MEILI_MASTER_KEY=... python -m benchmarks.search_bench
+
+By default both backends run on the same documents and queries, side by side: SQLite
+FTS5 always, Meilisearch when MEILI_URL is set (otherwise one line says it was
+skipped). `--backend sqlite|meilisearch` runs one.
 
 Builds `--versions` search documents from the shared fixture pages (../shared/fixtures,
 read in place: 31 pages in German, English, Spanish and French, and 20 Khmer news
@@ -286,22 +291,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--versions", type=int, default=100_000)
-    parser.add_argument("--backend", choices=("sqlite", "meilisearch"), default="sqlite")
-    parser.add_argument("--repeat", type=int, default=5, help="timed runs per query")
-    parser.add_argument("--seed", type=int, default=20260301)
-    parser.add_argument(
-        "--workdir", help="build and keep the index here (default: a temp dir, removed)"
-    )
-    parser.add_argument("--progress", action="store_true", help="report indexing progress")
-    args = parser.parse_args()
-    report = run(args)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = RESULTS / f"search_{args.backend}_{report['versions']}_{stamp}.json"
-    out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+def _print_report(report: dict[str, Any], out: Path) -> None:
     index, latency = report["index"], report["latency_ms"]
     print(
         f"{report['backend']}: {report['versions']} versions ({report['articles']} articles, "
@@ -316,6 +306,59 @@ def main() -> None:
     for row in report["per_query"]:
         print(f"  {row['median_ms']:>8.2f} ms  {row['total']:>7}  {row['name']}")
     print(f"written to {out.relative_to(REPO)}")
+
+
+def _print_side_by_side(reports: list[dict[str, Any]]) -> None:
+    names = [r["backend"] for r in reports]
+    print("\nside by side (median ms, total):")
+    print("  " + "".join(f"{n:>24}" for n in names) + "  query")
+    for rows in zip(*(r["per_query"] for r in reports), strict=True):
+        cells = "".join(f"{row['median_ms']:>14.2f} {row['total']:>9}" for row in rows)
+        print(f"  {cells}  {rows[0]['name']}")
+    for key in ("p50", "p95", "p99"):
+        print("  " + "".join(f"{r['latency_ms'][key]:>24}" for r in reports) + f"  {key}")
+    print(
+        "  "
+        + "".join(f"{r['index']['versions_per_second']:>24}" for r in reports)
+        + "  versions/s indexed"
+    )
+
+
+def main() -> None:
+    import os
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--versions", type=int, default=100_000)
+    parser.add_argument(
+        "--backend",
+        choices=("both", "sqlite", "meilisearch"),
+        default="both",
+        help="both (default): SQLite FTS5, and Meilisearch when MEILI_URL is set",
+    )
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs per query")
+    parser.add_argument("--seed", type=int, default=20260301)
+    parser.add_argument(
+        "--workdir", help="build and keep the index here (default: a temp dir, removed)"
+    )
+    parser.add_argument("--progress", action="store_true", help="report indexing progress")
+    args = parser.parse_args()
+    kinds = [args.backend] if args.backend != "both" else ["sqlite"]
+    if args.backend == "both":
+        if os.environ.get("MEILI_URL"):
+            kinds.append("meilisearch")
+        else:
+            print("meilisearch: skipped (MEILI_URL is not set)")
+    reports = []
+    for kind in kinds:
+        report = run(argparse.Namespace(**{**vars(args), "backend": kind}))
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        out = RESULTS / f"search_{kind}_{report['versions']}_{stamp}.json"
+        out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        _print_report(report, out)
+        reports.append(report)
+    if len(reports) > 1:
+        _print_side_by_side(reports)
 
 
 if __name__ == "__main__":
