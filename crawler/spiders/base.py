@@ -233,9 +233,6 @@ class PresswatchSpider(scrapy.Spider):
         kind = error_kind(failure)
         detail = f"{type(failure.value).__name__}: {failure.value}"
         self.logger.info("fetch of %s failed: %s", request.url, detail)
-        source = self.ctx.sources.get(meta.get("pw_source") or "")
-        if isinstance(failure.value, RobotsUnavailable) and source is not None:
-            self.robots_unavailable(source, request.url, kind, failure.value.detail)
         self.ctx.counters.add("fetched")
         exchange = Exchange(
             requested_url=meta.get("pw_origin", request.url),
@@ -345,7 +342,8 @@ class PresswatchSpider(scrapy.Spider):
     def robots_unavailable(self, source: SourceSpec, url: str, kind: str, detail: str) -> None:
         """A host whose robots.txt cannot be read (5xx, 429, network error): nothing on
         it is fetched for now (RFC 9309 2.3.1.4). One problem per host and crawl, however
-        many of its URLs were refused; the refused articles are captures of their own."""
+        many of its sitemaps, feeds and listing pages were refused. Refused articles are
+        captures (`robots_unavailable`, or the network error), like any failed fetch."""
         parts = urlsplit(url)
         robots_url = f"{parts.scheme}://{parts.netloc}/robots.txt"
         message = (
