@@ -149,7 +149,7 @@ def _print_report(report: dict[str, Any], problems: list[str]) -> None:
 
 
 def status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
-    """Lock holder, search outbox and dead letters, search backend, last run per source."""
+    """Lock, search outbox and dead letters, backend, last crawls."""
     runtime = get_runtime(ctx)
     report, problems = status_report(runtime)
     if as_json:
