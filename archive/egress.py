@@ -144,6 +144,6 @@ def url_refusal(url: str, allow: Networks = ()) -> str | None:
         try:
             # The C library also reads 2130706433, 0x7f.1 and 127.1 as IPv4 literals.
             literal = ipaddress.IPv4Address(socket.inet_aton(host))
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a NUL or non-ASCII in the host
             return None  # a name: judged by what it resolves to
     return address_refusal(literal, allow)

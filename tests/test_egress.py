@@ -104,6 +104,9 @@ def test_address_policy(address: str, allow: str, refused_as: str | None) -> Non
         ("http://2130706434/", "loopback"),  # 127.0.0.2 as one number
         ("http://0x7f000002/", "loopback"),
         ("http://10.0.0.1.nip.io/", None),  # a name: judged by what it resolves to
+        ("http://t\x00x/", None),  # a NUL in the host is no literal (schemathesis found it)
+        ("http://hôte.example/", None),  # nor is a non-ASCII name
+        ("HTTP://0000000000000000000000000/", "unspecified"),  # 0 as one number
     ],
 )
 def test_url_policy(url: str, refused_as: str | None) -> None:
