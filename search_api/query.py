@@ -45,7 +45,6 @@ __all__ = [
     "meili_queries",
     "parse_query",
     "to_fts5",
-    "to_meili",
 ]
 
 MAX_QUERY_CHARS = 1000
@@ -260,40 +259,6 @@ def to_fts5(query: ParsedQuery) -> str:
 # -- Meilisearch -------------------------------------------------------------------------
 
 
-def _meili_atom(atom: Atom) -> str:
-    # Meilisearch's q syntax has two operators: "phrase" and a leading minus. Neither
-    # a double quote nor a leading minus can survive parsing, but strip them anyway so
-    # this function is safe on its own.
-    words = segment(atom.text).replace(SEPARATOR, " ").replace('"', " ").split()
-    text = " ".join(words).lstrip("-")
-    if atom.phrase or has_khmer(atom.text) or len(words) > 1:
-        return '"' + text + '"'
-    return text
-
-
-def to_meili(query: ParsedQuery) -> list[str]:
-    """Meilisearch `q` strings whose results, united, are the results of `query`.
-
-    Meilisearch has no OR: each combination of OR alternatives becomes one `q`. Plain
-    words stay unquoted so Meilisearch's typo tolerance and last-word prefix apply;
-    phrases and Khmer (as its clusters) are quoted.
-    """
-    if query.is_empty:
-        return [""]
-    alternatives = query.alternatives()
-    if len(alternatives) > MAX_ALTERNATIVES:
-        raise BadQuery(
-            f"the OR alternatives in this query combine into {len(alternatives)} searches; "
-            f"use fewer ORs (at most {MAX_ALTERNATIVES} combinations)"
-        )
-    exclusions = " ".join("-" + _meili_atom(a) for a in query.excluded)
-    out = []
-    for combo in alternatives:
-        q = " ".join(_meili_atom(a) for a in combo)
-        out.append(f"{q} {exclusions}" if exclusions else q)
-    return out
-
-
 def _meili_words(atom: Atom) -> list[str]:
     # Meilisearch's q syntax has two operators: "phrase" and a leading minus. Neither a
     # double quote nor a leading minus can survive parsing, but strip them anyway so
@@ -329,8 +294,7 @@ def _meili_positive(atoms: tuple[Atom, ...]) -> tuple[list[str], int]:
 
 def meili_queries(query: ParsedQuery) -> list[str]:
     """Meilisearch `q` strings whose results, united, are exactly the results of
-    `query` (what the backend sends; `to_meili` is the looser older form, kept for
-    callers that want Meilisearch's typo tolerance and prefixes).
+    `query`.
 
     Meilisearch has no OR: each combination of OR alternatives becomes one `q`.
     Exclusions come first (`-word`, `-"phrase"`), then every positive word or phrase
