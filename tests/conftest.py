@@ -35,6 +35,10 @@ from presswatch.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO.parent / "shared" / "fixtures"
+# The Meilisearch server to run the search contract against, if the developer named one
+# (read at import, before pytest_configure clears the environment).
+MEILI_SERVER = os.environ.get("MEILI_URL")
+MEILI_SERVER_KEY = os.environ.get("MEILI_MASTER_KEY")
 PG_ADMIN_URL = os.environ.get(
     "PRESSWATCH_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
@@ -64,8 +68,9 @@ def pytest_configure(config: pytest.Config) -> None:
     for name in list(os.environ):
         if name.startswith("PRESSWATCH_") and name not in ("PRESSWATCH_TEST_PG",):
             del os.environ[name]
-    # MEILI_URL stays: the search contract suite runs against Meilisearch when set.
-    for name in ("DATABASE_URL", "REDIS_URL"):
+    # A Meilisearch server named here is for the search contract suite only (it reads
+    # MEILI_SERVER): every other test keeps the embedded default.
+    for name in ("DATABASE_URL", "REDIS_URL", "MEILI_URL", "MEILI_MASTER_KEY"):
         os.environ.pop(name, None)
 
 

@@ -487,7 +487,8 @@ def test_mark_snippet_escapes_then_marks(raw: str, html: str) -> None:
     assert mark_snippet(raw) == html
 
 
-def test_make_backend_follows_settings(tmp_path: Any) -> None:
+def test_make_backend_follows_settings(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MEILI_URL", raising=False)  # the contract suite's server, if any
     plain = make_backend(Settings(data_dir=tmp_path))
     assert isinstance(plain, SqliteFtsBackend)
     assert plain.path == tmp_path / "search.sqlite"

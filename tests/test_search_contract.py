@@ -8,7 +8,6 @@ draining the outbox, as a crawl would.
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 import uuid
@@ -34,6 +33,7 @@ from search_api.backends.base import (
 )
 from search_api.documents import build_documents
 from search_api.indexer import drain_outbox, index_isolating, reindex, retry_dead_letters
+from tests.conftest import MEILI_SERVER, MEILI_SERVER_KEY
 from tests.search_pages import (
     KHMER_PARAGRAPHS,
     RAID_V1,
@@ -46,7 +46,7 @@ from tests.search_pages import (
     record,
 )
 
-MEILI_URL = os.environ.get("MEILI_URL")
+MEILI_URL = MEILI_SERVER
 BACKENDS = [
     "sqlite",
     pytest.param(
@@ -67,7 +67,7 @@ def make_test_backend(kind: str, tmp: Path) -> SearchBackend:
 
     assert MEILI_URL
     return MeilisearchBackend(
-        MEILI_URL, os.environ.get("MEILI_MASTER_KEY"), f"pw_test_{uuid.uuid4().hex[:10]}"
+        MEILI_URL, MEILI_SERVER_KEY, f"pw_test_{uuid.uuid4().hex[:10]}"
     )
 
 
@@ -78,7 +78,7 @@ def twin(backend: SearchBackend) -> SearchBackend:
 
         assert isinstance(backend, MeilisearchBackend)
         return MeilisearchBackend(
-            backend.url, os.environ.get("MEILI_MASTER_KEY"), backend.index_uid
+            backend.url, MEILI_SERVER_KEY, backend.index_uid
         )
     from search_api.backends.sqlite_fts import SqliteFtsBackend
 

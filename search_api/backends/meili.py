@@ -480,7 +480,7 @@ class MeilisearchBackend(SearchBackend):
             "attributesToCrop": ["text", *TEXT_CHUNKS],
             "cropLength": CROP_WORDS,
             "cropMarker": "…",
-            "attributesToHighlight": ["title", "text"],
+            "attributesToHighlight": ["title", "text", *TEXT_CHUNKS],
             "highlightPreTag": MARK_OPEN,
             "highlightPostTag": MARK_CLOSE,
         }
