@@ -71,16 +71,16 @@ def _check_url(what: str, value: str) -> None:
 
 def _check_egress(what: str, value: str, allow: Networks) -> None:
     """The crawler would refuse this URL whatever DNS says (a non-http(s) scheme, an
-    internal IP literal, `localhost`): refuse the source now (422), not at every crawl."""
+    internal IP literal, `localhost`): refuse the source now (400), not at every crawl."""
     reason = url_refusal(value, allow)
     if reason is not None:
-        raise HTTPException(422, f"{what} {value[:80]!r} would never be fetched: {reason}")
+        raise HTTPException(400, f"{what} {value[:80]!r} would never be fetched: {reason}")
 
 
 def check_source(body: SourceIn | SourcePatch, allow: Networks = ()) -> None:
-    """What the schema cannot say: URLs have hosts, the pattern compiles (400); the
-    crawler's egress policy allows the URLs (422; `allow` is the server's
-    allow_networks)."""
+    """What the schema cannot say, each a 400 (the request is well formed, but this
+    server cannot use it): URLs have hosts, the crawler's egress policy allows them
+    (`allow` is the server's allow_networks), and RE2 can run the pattern."""
     if body.base_url is not None:
         _check_url("base_url", body.base_url)
         _check_egress("base_url", body.base_url, allow)
@@ -89,11 +89,11 @@ def check_source(body: SourceIn | SourcePatch, allow: Networks = ()) -> None:
             _check_url(key, url)
             _check_egress(key, url, allow)
     if body.article_url_pattern:
-        # Run by RE2 in the crawler (linear time): a syntax error is a bad request (400);
-        # a valid `re` pattern RE2 cannot run (backreference, lookaround) is 422.
+        # Run by RE2 in the crawler (linear time): a syntax error, or a valid `re`
+        # pattern RE2 cannot run (backreference, lookaround), says what to write.
         problem = url_pattern_problem(body.article_url_pattern)
         if problem is not None:
-            raise HTTPException(422 if problem.unsupported else 400, problem.message)
+            raise HTTPException(400, problem.message)
 
 
 def _source(session: Session, name: str) -> Source:
