@@ -347,9 +347,10 @@ LangCode = Annotated[str, StringConstraints(pattern=_LANG, max_length=20)]
 
 class _SourceFields(BaseModel):
     """What the schema can say about a source; `search_api.routes.admin` checks the
-    rest (hosts present, patterns compile) and answers 400."""
+    rest (hosts present, patterns compile) and answers 400. Strict: a JSON value of
+    the wrong type is refused, never coerced (`"enabled": "T"` is not true)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class SourceIn(_SourceFields):
@@ -381,7 +382,7 @@ class SourcePatch(_SourceFields):
 
 
 class RecheckIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     url: Url = Field(description="Any URL the article was seen under.")
 

@@ -1000,3 +1000,11 @@ def test_api_docs_page_works_offline(tmp_path: Path) -> None:
         assert "cdn" not in page.text.lower()  # nothing to fetch from elsewhere
     finally:
         built.close()
+
+
+def test_admin_refuses_values_of_the_wrong_type(built: Built) -> None:
+    """Schemathesis found `"enabled": "T"` accepted as true: admin bodies are strict."""
+    client = TestClient(make_app(built), headers={"X-API-Key": API_KEY})
+    new = {"name": "strict", "base_url": "https://strict.example/", "enabled": "T"}
+    assert client.post("/api/admin/sources", json=new).status_code == 422
+    assert client.post("/api/admin/sources", json={**new, "enabled": False}).status_code == 201
