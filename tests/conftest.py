@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 
 from archive.db import make_engine, migrate
@@ -56,6 +57,14 @@ def skip_unless_ci(reason: str) -> NoReturn:
     if in_ci():
         pytest.fail(f"CI must run this test, but: {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+# Under CI every Hypothesis test (properties, schemathesis) draws the same examples each
+# run: a gate, not a lottery. Elsewhere each run explores new ones, which is how the
+# bugs they found were found.
+settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 def pytest_configure(config: pytest.Config) -> None:
