@@ -1,14 +1,12 @@
 """What a newcomer meets on the command line: a `verify` that says it passed, read-only
 commands that leave no files behind before `init`, a busy port named as such, help that
-fits 80 columns, a crawl summary that says what it counts, and a demo whose output can
-be followed (links that work, counts that are right, a command that runs as printed)."""
+fits 80 columns, and a crawl summary that says what it counts (the demo's output is
+checked in test_demo.py, on the same run of the demo as its detections)."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shlex
 import socket
 import subprocess
 import sys
@@ -16,14 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from archive.models import Article, Version
 from presswatch.cli import app
 from presswatch.crawling import CrawlReport
 from presswatch.runtime import Runtime
-from presswatch.settings import Settings
 from tests import archive_helpers as h
 from tests.site_server import cli_env
 
@@ -164,44 +159,3 @@ def test_crawl_summary_separates_failed_fetches_from_unreachable_articles() -> N
 
     quiet = CrawlReport(counts={"fetched": 3, "discovered": 3}).summary("run")
     assert quiet.startswith("run: 3 fetched, 3 new") and "0 fetches failed; 0 problem(s)" in quiet
-
-
-# -- the demo ---------------------------------------------------------------------------------
-
-
-@pytest.mark.e2e
-def test_demo_output_can_be_followed(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "presswatch.cli", "demo", "--dir", str(tmp_path)],
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    lines = done.stdout.splitlines()
-
-    # Diff headers link to the page as fetched (http), not the normalized key (https).
-    diffs = lines[lines.index("3. Diffs of the edited articles:") + 1 :]
-    headers = [line.strip() for line in diffs if line.startswith("  http")]
-    assert headers and all(u.startswith("http://127.0.0.1:") for u in headers)
-    assert not any("https://127.0.0.1" in line for line in lines)
-
-    # The counts are what the archive holds.
-    counted = re.search(r"\((\d+) articles, (\d+) versions indexed\)", done.stdout)
-    assert counted is not None
-    runtime = Runtime(Settings(data_dir=tmp_path / "data"))
-    with runtime.sessions() as session:
-        articles = session.scalar(select(func.count()).select_from(Article))
-        versions = session.scalar(select(func.count()).select_from(Version))
-    runtime.close()
-    assert (int(counted[1]), int(counted[2])) == (articles, versions)
-
-    # "Explore with" runs as printed, with no virtualenv on PATH.
-    explore = lines[lines.index(next(x for x in lines if "Explore the archive with:" in x)) + 1]
-    env = {k: v for k, v in cli_env().items() if k not in ("PATH", "VIRTUAL_ENV")}
-    env["PATH"] = os.defpath
-    ran = subprocess.run(shlex.split(explore), env=env, capture_output=True, text=True, timeout=60)
-    assert ran.returncode == 0, ran.stderr
-    assert "removed     http_404" in ran.stdout

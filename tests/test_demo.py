@@ -1,18 +1,24 @@
 """`presswatch demo` end to end: it must work offline and show the edits, the confirmed
-takedowns, the outage and a hit found only in removed text. (The timeout only stops a
-hung demo; how long it takes is the benchmarks' business, not a test's.)"""
+takedowns, the outage and a hit found only in removed text, in output a newcomer can
+follow (links that work, counts that are right, a command that runs as printed). One run
+of the demo serves every test. (The timeout only stops a hung demo; how long it takes is
+the benchmarks' business, not a test's.)"""
 
 from __future__ import annotations
 
+import os
+import re
+import shlex
 import subprocess
 import sys
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from archive.models import Article, ChangeEvent
+from archive.models import Article, ChangeEvent, Version
 from presswatch.demo import content
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
@@ -21,9 +27,18 @@ from tests.site_server import cli_env
 pytestmark = pytest.mark.e2e
 
 
-def test_demo_detects_edits_takedowns_and_outage(tmp_path: Path) -> None:
+@dataclass(frozen=True)
+class Demo:
+    result: subprocess.CompletedProcess[str]
+    root: Path
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    """One run of the demo, read by every test here (it only reads what the demo did)."""
+    root = tmp_path_factory.mktemp("demo")
     result = subprocess.run(
-        [sys.executable, "-m", "presswatch.cli", "demo", "--dir", str(tmp_path)],
+        [sys.executable, "-m", "presswatch.cli", "demo", "--dir", str(root)],
         env=cli_env(),
         capture_output=True,
         text=True,
@@ -31,6 +46,11 @@ def test_demo_detects_edits_takedowns_and_outage(tmp_path: Path) -> None:
         stdin=subprocess.DEVNULL,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    return Demo(result, root)
+
+
+def test_demo_detects_edits_takedowns_and_outage(demo: Demo) -> None:
+    result, tmp_path = demo.result, demo.root
     assert result.stderr == ""
     out = result.stdout
 
@@ -61,3 +81,32 @@ def test_demo_detects_edits_takedowns_and_outage(tmp_path: Path) -> None:
     assert statuses[content.FAILING_SLUG] == ("unreachable", None)
     assert "mekong-water-levels-rise-early-this-year" not in statuses  # off-topic
     assert kinds == {"discovered": 8, "edited": 2, "removed": 2, "unreachable": 1}
+
+
+def test_demo_output_can_be_followed(demo: Demo) -> None:
+    done, tmp_path = demo.result, demo.root
+    lines = done.stdout.splitlines()
+
+    # Diff headers link to the page as fetched (http), not the normalized key (https).
+    diffs = lines[lines.index("3. Diffs of the edited articles:") + 1 :]
+    headers = [line.strip() for line in diffs if line.startswith("  http")]
+    assert headers and all(u.startswith("http://127.0.0.1:") for u in headers)
+    assert not any("https://127.0.0.1" in line for line in lines)
+
+    # The counts are what the archive holds.
+    counted = re.search(r"\((\d+) articles, (\d+) versions indexed\)", done.stdout)
+    assert counted is not None
+    runtime = Runtime(Settings(data_dir=tmp_path / "data"))
+    with runtime.sessions() as session:
+        articles = session.scalar(select(func.count()).select_from(Article))
+        versions = session.scalar(select(func.count()).select_from(Version))
+    runtime.close()
+    assert (int(counted[1]), int(counted[2])) == (articles, versions)
+
+    # "Explore with" runs as printed, with no virtualenv on PATH.
+    explore = lines[lines.index(next(x for x in lines if "Explore the archive with:" in x)) + 1]
+    env = {k: v for k, v in cli_env().items() if k not in ("PATH", "VIRTUAL_ENV")}
+    env["PATH"] = os.defpath
+    ran = subprocess.run(shlex.split(explore), env=env, capture_output=True, text=True, timeout=60)
+    assert ran.returncode == 0, ran.stderr
+    assert "removed     http_404" in ran.stdout
