@@ -160,7 +160,7 @@ class PresswatchSpider(scrapy.Spider):
             if len(hops) + 1 > self.ctx.max_redirects:
                 yield self._item(response, hops=[*hops, hop], error="too_many_redirects")
                 return
-            if urlsplit(target).scheme not in ("http", "https"):
+            if urlsplit(target).scheme not in ALLOWED_SCHEMES:
                 yield self._item(response, hops=[*hops, hop], error="bad_redirect")
                 return
             follow = response.request.replace(  # type: ignore[union-attr]

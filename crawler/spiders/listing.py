@@ -15,6 +15,7 @@ from urllib.parse import urljoin, urlsplit
 from scrapy import Request
 from scrapy.http import Response
 
+from archive import ALLOWED_SCHEMES
 from crawler.context import SourceSpec
 from crawler.items import HintItem
 from crawler.spiders.base import PresswatchSpider, host_of
@@ -57,7 +58,7 @@ class ListingSpider(PresswatchSpider):
         key = url.split("#", 1)[0]
         if key in pages or len(pages) >= source.listing_max_pages:
             return None
-        if urlsplit(key).scheme.lower() not in ("http", "https"):
+        if urlsplit(key).scheme.lower() not in ALLOWED_SCHEMES:
             return None  # a same-host ftp: or similar link is not a listing page
         pages.add(key)
         return self.document_request(key, source, "parse_listing", pw_depth=depth)
@@ -71,7 +72,7 @@ class ListingSpider(PresswatchSpider):
         for href in response.xpath("//a/@href").getall():
             url = urljoin(response.url, href.strip()).split("#", 1)[0]
             parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or parts.path.lower().endswith(_SKIP_SUFFIXES):
+            if parts.scheme not in ALLOWED_SCHEMES or parts.path.lower().endswith(_SKIP_SUFFIXES):
                 continue
             is_article = (
                 self.ctx.article_regex(source).search(url)
