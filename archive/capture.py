@@ -118,6 +118,13 @@ class Exchange:
     reason: str = ""
     request_headers: tuple[tuple[str, str], ...] = ()
     source: str | None = None
+    # The body as transmitted (before Content-Encoding was undone), when it differs from
+    # `body`: the WARC keeps these bytes, extraction reads `body`.
+    transmitted: bytes | None = None
+    # `crawl`, `import` or `web_archive`, and where an import or snapshot came from
+    # (file and record, or archive and snapshot URL): stored on the Capture as is.
+    origin: str = "crawl"
+    provenance: dict[str, Any] = field(default_factory=dict)
 
     def header(self, name: str) -> str | None:
         lname = name.lower()
@@ -641,6 +648,8 @@ def _add_capture(
         detail=detail,
         prev_chain=head.chain_hash,
         chain_hash="",
+        origin=exchange.origin,
+        provenance=dict(exchange.provenance),
     )
     capture.article_id = article.id if article is not None else None
     session.add(capture)

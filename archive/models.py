@@ -247,6 +247,13 @@ class Capture(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     prev_chain: Mapped[str] = mapped_column(String(64))
     chain_hash: Mapped[str] = mapped_column(String(64))
+    # Where the bytes came from: our own fetch (`crawl`), a WARC or saved page given to
+    # `presswatch import` (`import`), or a public web archive's snapshot (`web_archive`);
+    # `provenance` says which file/record or which archive and snapshot.
+    origin: Mapped[str] = mapped_column(String(20), default="crawl", server_default="crawl")
+    provenance: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # RFC 9162 leaf hash of this capture in the transparency log (leaf index = seq - 1).
+    leaf_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class ChangeEvent(Base):
@@ -303,6 +310,20 @@ class BoilerplateLine(Base):
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), primary_key=True)
     line_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     articles: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LogCheckpoint(Base):
+    """A signed tree head of the transparency log, as `presswatch checkpoint` issued it.
+    The signing key never enters the database; `note` is the signed text itself."""
+
+    __tablename__ = "log_checkpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tree_size: Mapped[int] = mapped_column(BigInteger, index=True)
+    root_hash: Mapped[str] = mapped_column(String(64))
+    issued_at: Mapped[datetime]
+    note: Mapped[str] = mapped_column(Text)
+    tsa_token: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class ChainHead(Base):

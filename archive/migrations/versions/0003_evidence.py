@@ -1,0 +1,54 @@
+"""evidence: where each capture came from (`origin`, `provenance`), its transparency-log
+leaf hash, and the signed tree heads (`log_checkpoints`)
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-30 05:00:00.000000
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+import archive.models
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("captures", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("origin", sa.String(length=20), server_default="crawl", nullable=False)
+        )
+        batch_op.add_column(
+            sa.Column("provenance", sa.JSON(), server_default="{}", nullable=False)
+        )
+        batch_op.add_column(sa.Column("leaf_hash", sa.String(length=64), nullable=True))
+    op.create_table(
+        "log_checkpoints",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("tree_size", sa.BigInteger(), nullable=False),
+        sa.Column("root_hash", sa.String(length=64), nullable=False),
+        sa.Column("issued_at", archive.models.UTCDateTime(), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("tsa_token", sa.LargeBinary(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_log_checkpoints")),
+    )
+    with op.batch_alter_table("log_checkpoints", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_log_checkpoints_tree_size"), ["tree_size"], unique=False
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("log_checkpoints", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_log_checkpoints_tree_size"))
+    op.drop_table("log_checkpoints")
+    with op.batch_alter_table("captures", schema=None) as batch_op:
+        batch_op.drop_column("leaf_hash")
+        batch_op.drop_column("provenance")
+        batch_op.drop_column("origin")
