@@ -31,6 +31,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from archive import BadQuery, normalize_text
+from search_api import symbols
 from search_api.khmer import SEPARATOR, ends_with_khmer, has_khmer, query_bigrams, segment
 
 __all__ = [
@@ -263,7 +264,8 @@ def _meili_words(atom: Atom) -> list[str]:
     # Meilisearch's q syntax has two operators: "phrase" and a leading minus. Neither a
     # double quote nor a leading minus can survive parsing, but strip them anyway so
     # this function is safe on its own.
-    words = segment(atom.text).replace(SEPARATOR, " ").replace('"', " ").split()
+    text = symbols.isolate(segment(atom.text))
+    words = text.replace(SEPARATOR, " ").replace('"', " ").split()
     return [w.lstrip("-") or w for w in words]
 
 

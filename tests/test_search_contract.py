@@ -836,6 +836,8 @@ def test_numbers_and_symbols_split_words_alike(kind: str, tmp_path: Path) -> Non
                     "of 2026 says <b>bold</b> x=y a|b 29°C.",
                 ),
                 synthetic(2, "Another 200 workers were found in 2025 at 3 sites, 5 days."),
+                # Symbols beyond the common ones: arrows, a telephone, math operators.
+                synthetic(3, "Hotline☎012 and route Phnom→Bavet; ratio 3∶1 ≈ half⊕rest."),
             ]
         )
         cases = {
@@ -853,6 +855,12 @@ def test_numbers_and_symbols_split_words_alike(kind: str, tmp_path: Path) -> Non
             "C": {1},
             "2025": {2},
             "20": set(),
+            "Hotline": {3},
+            "012": {3},
+            "Bavet": {3},
+            "Phnom→Bavet": {3},
+            "half": {3},
+            "rest": {3},
         }
         for text, expected in cases.items():
             assert set(article_ids(search(backend, text))) == expected, text

@@ -20,6 +20,8 @@ behaviour:
 - Khmer is cut into clusters by `search_api.khmer` before indexing, with ZERO WIDTH
   SPACE between clusters declared in `separatorTokens`, and Khmer query words are
   sent as phrases of their clusters.
+- Words are cut at symbols as FTS5 cuts them (`search_api.symbols`): the common ones
+  are declared separators, the rare ones isolated between ZERO WIDTH SPACEs.
 - Every task (index creation, settings, document additions and deletions) is awaited
   and its final status checked: `wait_for_task` returns failed and canceled tasks
   without raising, so a failure is turned into `SearchError` here.
@@ -38,7 +40,6 @@ behaviour:
 from __future__ import annotations
 
 import logging
-import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -52,6 +53,7 @@ from meilisearch.errors import (
 )
 
 from archive import BackendUnavailable, SearchError
+from search_api import symbols
 from search_api.backends.base import (
     FACET_FIELDS,
     BackendHealth,
@@ -83,13 +85,6 @@ CHUNK_OVERLAP = MAX_QUERY_CHARS
 MAX_CHUNKS = 64
 TEXT_CHUNKS = tuple(f"text_{i}" for i in range(1, MAX_CHUNKS))
 SEARCHABLE_ATTRIBUTES = ("title", "byline", "text", *TEXT_CHUNKS)  # in order of importance
-# FTS5's tokenizer (`sqlite_fts.TOKENIZER`) splits words at every symbol (Unicode S*);
-# Meilisearch's default separators miss many (`<`, `>`, `=`, `|`, `$`, `°`, `៛`...), so
-# `<b>bold</b>` would hold no word `bold`. Declared as separators here, both engines cut
-# words in the same places.
-SYMBOL_SEPARATORS = tuple(
-    ch for ch in map(chr, range(0x20, 0x10000)) if unicodedata.category(ch).startswith("S")
-)
 FILTERABLE_ATTRIBUTES = (
     "id",
     "article_id",
@@ -139,7 +134,7 @@ def index_settings(max_total_hits: int = DEFAULT_MAX_TOTAL_HITS) -> dict[str, An
         "faceting": {"maxValuesPerFacet": 500},
         # Words match exactly, as in FTS5 (queries quote every word anyway).
         "typoTolerance": {"enabled": False},
-        "separatorTokens": [SEPARATOR, *SYMBOL_SEPARATORS],
+        "separatorTokens": [SEPARATOR, *symbols.DECLARED],
     }
 
 
@@ -246,18 +241,23 @@ def text_chunks(text: str) -> list[str]:
     return chunks
 
 
+def meili_text(text: str) -> str:
+    """Text as Meilisearch indexes it: Khmer in clusters, rare symbols isolated."""
+    return symbols.isolate(segment(text))
+
+
 def to_meili_document(doc: SearchDocument) -> dict[str, Any]:
     """The JSON document for one version (Khmer segmented in the searchable fields, a
     long body in chunks: `text`, `text_1`, ...)."""
-    first, *more = text_chunks(segment(doc.text))
+    first, *more = text_chunks(meili_text(doc.text))
     return {
         "id": doc.id,
         "article_id": doc.article_id,
         "version": doc.version,
         "url": doc.url,
         "source": doc.source,
-        "title": segment(doc.title),
-        "byline": segment(doc.byline),
+        "title": meili_text(doc.title),
+        "byline": meili_text(doc.byline),
         "text": first,
         **{name: chunk for name, chunk in zip(TEXT_CHUNKS, more, strict=False)},
         "lang": doc.lang,
