@@ -43,7 +43,7 @@ def test_records_round_trip_and_files_are_plain_warcs(tmp_path: Path) -> None:
     # The whole file reads with warcio, as pywb or any other WARC tool would read it.
     with open(tmp_path / loc.file, "rb") as fh:
         kinds = [r.rec_type for r in ArchiveIterator(fh)]
-    assert kinds == ["response", "request", "revisit", "request"]
+    assert kinds == ["warcinfo", "response", "request", "revisit", "request"]
     gzip.decompress((tmp_path / loc.file).read_bytes())  # valid multi-member gzip
 
 
