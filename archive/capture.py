@@ -73,6 +73,7 @@ BOILERPLATE_MAX_LINE = 200
 # Response headers worth keeping on the Capture row (the WARC keeps them all).
 KEPT_HEADERS = (
     "content-type",
+    "content-encoding",  # how the payload (the body as transmitted) is to be decoded
     "content-length",
     "etag",
     "last-modified",

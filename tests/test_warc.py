@@ -266,3 +266,23 @@ def verify_archive_ok(rt: Runtime) -> bool:
         report = verify_archive(session, rt.warc)
     assert report.ok, report.problems
     return True
+
+
+def test_the_raw_download_is_the_payload_as_transmitted(runtime: Runtime) -> None:
+    """`/raw` serves the bytes `payload_sha256` covers, and says how they are encoded."""
+    from fastapi.testclient import TestClient
+
+    from search_api.app import create_app
+
+    ex, wire = _gzip_exchange(h.en_story(), AT)
+    capture = _capture(runtime, h.record(runtime, ex).capture_id)
+    app = create_app(runtime.settings, sessions=runtime.sessions, warc=runtime.warc)
+    with TestClient(app) as client:
+        response = client.get(f"/api/captures/{capture.id}/raw")
+        shown = client.get(f"/api/captures/{capture.id}").json()
+    assert response.status_code == 200 and response.content == wire
+    assert response.headers["x-archived-content-encoding"] == "gzip"
+    assert response.headers["x-payload-sha256"] == capture.payload_sha256
+    assert response.headers["content-disposition"].endswith('.bin"')
+    assert shown["headers"]["content-encoding"] == "gzip"
+    assert shown["payload_sha256"] == hashlib.sha256(wire).hexdigest()
