@@ -220,7 +220,7 @@ class WarcStore:
                 path, fh = self._target(incoming)
                 offset = self._size
                 if offset == 0:  # a new file: its warcinfo goes in the same write
-                    head = self._render([_BUILDER.create_warcinfo_record(path.name, self.info)])
+                    head = self._render([self._warcinfo(path.name)])
                 self._write_all(fh, head + blob + trailer)
                 os.fsync(fh.fileno())
                 self._size += len(head) + incoming
@@ -243,6 +243,12 @@ class WarcStore:
             record_sha256=hashlib.sha256(blob).hexdigest(),
             warc_type=warc_type,
         )
+
+    def _warcinfo(self, filename: str) -> Any:
+        record = _BUILDER.create_warcinfo_record(filename, self.info)
+        # warcio drops the fraction when it is zero: every date here has six digits.
+        record.rec_headers.replace_header("WARC-Date", warc_date(datetime.now(UTC)))
+        return record
 
     @staticmethod
     def _render(records: list[object]) -> bytes:

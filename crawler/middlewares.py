@@ -10,7 +10,8 @@
   zstd itself, streamed, in place of Scrapy's HttpCompressionMiddleware): past the
   limit the download or the decoding stops, and the spider records the first bytes as
   a `too_large` capture instead of losing the response to a cancelled download or to
-  a dropped gzip bomb.
+  a dropped gzip bomb. The headers as sent and the body as transmitted stay in the
+  request's meta for the WARC record, which keeps the response as received.
 - `PresswatchFingerprinter` lets a request carry its own dupefilter identity, so with the
   shared Redis dupefilter two machines never recheck the same article for the same due
   time.

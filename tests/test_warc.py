@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import io
 import random
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -255,6 +256,11 @@ def test_each_file_starts_with_its_warcinfo(tmp_path: Path) -> None:
         assert kind == "warcinfo" and [r[0] for r in records].count("warcinfo") == 1
         assert headers.protocol == "WARC/1.1"
         assert headers.get_header("WARC-Filename") == path.name
+        assert re.fullmatch(
+            r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", headers.get_header("WARC-Date")
+        )
+        # A date with no fraction still has six digits of it.
+        assert records[1][1].get_header("WARC-Date") == "2026-03-01T08:00:00.000000Z"
         text = fields.decode()
         assert "software: Presswatch/" in text and "warcio/" in text
         assert "operator: https://watch.example/" in text
