@@ -64,7 +64,7 @@ from archive.queries import (
     first_response_with_payload,
     source_by_name,
 )
-from archive.warc import WarcLocation, WarcStore, sha1_base32
+from archive.warc import WarcLocation, WarcStore, sha1_base32, warc_date
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,7 @@ BOILERPLATE_MAX_LINE = 200
 # Response headers worth keeping on the Capture row (the WARC keeps them all).
 KEPT_HEADERS = (
     "content-type",
+    "content-encoding",  # how the payload (the body as transmitted) is to be decoded
     "content-length",
     "etag",
     "last-modified",
@@ -121,6 +122,9 @@ class Exchange:
     # The body as transmitted (before Content-Encoding was undone), when it differs from
     # `body`: the WARC keeps these bytes, extraction reads `body`.
     transmitted: bytes | None = None
+    # The transmitted bytes were cut at the size limit (the WARC record says
+    # WARC-Truncated: length). Without `transmitted`, `too_large` says it.
+    transmitted_cut: bool = False
     # `crawl`, `import` or `web_archive`, and where an import or snapshot came from
     # (file and record, or archive and snapshot URL): stored on the Capture as is.
     origin: str = "crawl"
@@ -132,6 +136,13 @@ class Exchange:
             if key.lower() == lname:
                 return value
         return None
+
+    @property
+    def payload(self) -> bytes:
+        """The WARC payload: the body as transmitted. `Capture.payload_sha256`,
+        `payload_length` and revisit detection all mean these bytes, as
+        `WARC-Payload-Digest` does."""
+        return self.body if self.transmitted is None else self.transmitted
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,7 +251,7 @@ def record_capture(
     verdict = _judge(session, place.article, observation, extracted, source.id, warc, options)
 
     # Persist: the raw exchange, the article (when new), the capture row.
-    payload_sha = hashlib.sha256(exchange.body).hexdigest() if exchange.status else None
+    payload_sha = hashlib.sha256(exchange.payload).hexdigest() if exchange.status else None
     location = _store_raw(session, warc, exchange, payload_sha, verdict)
     article = _admit_article(session, place, verdict, extracted, source, exchange)
     capture = _add_capture(
@@ -466,11 +477,10 @@ def _reextracted(
     except StorageError:
         log.warning("cannot re-extract version %s: its WARC record is unreadable", version.id)
         return None
-    content_type = next((v for k, v in record.headers.items() if k.lower() == "content-type"), None)
     again = extract_page(
-        record.payload,
+        record.decoded(options.max_body_bytes).body,
         url=capture.final_url,
-        content_type=content_type,
+        content_type=record.header("content-type"),
         max_bytes=options.max_body_bytes,
     )
     return _content_key(again) if again.kind is PageKind.HTML else None
@@ -524,7 +534,7 @@ def _write_warc(
     session: Session, warc: WarcStore, exchange: Exchange, payload_sha: str
 ) -> WarcLocation:
     assert exchange.status is not None
-    first = first_response_with_payload(session, payload_sha) if exchange.body else None
+    first = first_response_with_payload(session, payload_sha) if exchange.payload else None
     common: dict[str, Any] = {
         "url": exchange.final_url,
         "fetched_at": exchange.fetched_at,
@@ -534,15 +544,32 @@ def _write_warc(
         "request_headers": list(exchange.request_headers),
     }
     if first is not None:
+        record_id, date = _record_head(warc, first)
         return warc.write_revisit(
             **common,
             refers_to_uri=first.final_url,
-            refers_to_date=first.fetched_at,
-            payload_digest=sha1_base32(exchange.body),
+            refers_to_date=date or warc_date(first.fetched_at),
+            refers_to_record=record_id or None,
+            payload_digest=sha1_base32(exchange.payload),
         )
-    # A body cut at the size limit says so in its record (WARC 1.1 WARC-Truncated).
-    truncated = "length" if exchange.error == "too_large" else None
-    return warc.write_response(**common, body=exchange.body, truncated=truncated)
+    # A payload cut at the size limit says so in its record (WARC 1.1 WARC-Truncated);
+    # a bomb whose transmitted bytes are whole is stored whole, so it is not cut.
+    cut = exchange.transmitted_cut or (
+        exchange.transmitted is None and exchange.error == "too_large"
+    )
+    return warc.write_response(**common, body=exchange.payload, truncated="length" if cut else None)
+
+
+def _record_head(warc: WarcStore, capture: Capture) -> tuple[str, str]:
+    """The WARC-Record-ID and WARC-Date of the record a revisit refers to, as written
+    there; empty when it cannot be read (the revisit still names URI and date)."""
+    if capture.warc_file is None or capture.warc_offset is None or capture.warc_length is None:
+        return "", ""
+    try:
+        return warc.read_head(capture.warc_file, capture.warc_offset, capture.warc_length)
+    except StorageError:
+        log.warning("revisit of capture %s: its WARC record is unreadable", capture.id)
+        return "", ""
 
 
 def _admit_article(
@@ -638,7 +665,7 @@ def _add_capture(
         fetched_at=exchange.fetched_at,
         recorded_at=recorded_at,
         payload_sha256=payload_sha,
-        payload_length=len(exchange.body) if exchange.status is not None else None,
+        payload_length=len(exchange.payload) if exchange.status is not None else None,
         warc_file=location.file if location else None,
         warc_offset=location.offset if location else None,
         warc_length=location.length if location else None,

@@ -1,6 +1,14 @@
-"""Raw exchanges in gzip WARC files (warcio), so any web-archive tool can replay them.
+"""Raw exchanges in gzip WARC/1.1 files (warcio), so any web-archive tool can replay them.
 
-Owns writing and reading records; knows nothing of articles or the database. Each
+Owns writing and reading records; knows nothing of articles or the database. A
+`response` record holds the HTTP response as received: status line, headers as sent
+(`Content-Encoding`, `Content-Length`…) and the body as transmitted, still
+content-encoded; its payload is that body with any transfer coding removed (WARC 1.1,
+6.3.2), so a `Transfer-Encoding` header is kept under the name
+`X-Archive-Orig-Transfer-Encoding`: replay tools would otherwise try to de-chunk a body
+that is no longer chunked. `WARC-Date` has microseconds; every file starts with a
+`warcinfo` record; identical payloads are `revisit` records of the WARC 1.1
+identical-payload-digest profile, pointing at the record that holds the bytes. Each
 writer opens its own file (time, pid and a counter in the name), so several processes
 or machines can share one directory, and rotates past a size limit. A record is built
 in memory and appended with one `write()`: a killed process leaves either a whole
@@ -23,21 +31,31 @@ import io
 import os
 import threading
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, BinaryIO
+from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from archive.bodies import DecodedBody, decode_stream
 from archive.diskspace import SpaceFloor
 from archive.errors import DiskFull, StorageError
 
-WARC_DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+WARC_VERSION = "1.1"
+# WARC 1.1 allows fractions of a second: microseconds, always six digits.
+WARC_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+# Headers about one hop of the transfer, not the resource: the payload is stored with
+# the transfer coding removed, so the header is kept under a name replay ignores.
+_TRANSFER_HEADERS = frozenset({"transfer-encoding"})
+RENAMED_HEADER_PREFIX = "X-Archive-Orig-"
 # Builds records only (never writes through its stream): `_render` serializes them.
-_BUILDER = WARCWriter(io.BytesIO(), gzip=True)
+_BUILDER = WARCWriter(io.BytesIO(), gzip=True, warc_version=WARC_VERSION)
 # Write failures that mean "no room": the disk, a quota, RLIMIT_FSIZE.
 _NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
@@ -55,7 +73,10 @@ class WarcLocation:
 
 @dataclass(frozen=True, slots=True)
 class StoredRecord:
-    """One record read back from a WARC file."""
+    """One record read back from a WARC file. `payload` is the payload as stored: the
+    body as transmitted (content-encoded, transfer coding removed), which
+    `Capture.payload_sha256` and `WARC-Payload-Digest` cover; `decoded()` gives the
+    body a reader or the extractor wants."""
 
     warc_type: str
     target_uri: str
@@ -63,15 +84,54 @@ class StoredRecord:
     http_status: int | None
     payload: bytes
     raw_sha256: str
+    record_id: str = ""
+    date: str = ""
+
+    def header(self, name: str) -> str | None:
+        lname = name.lower()
+        return next((v for k, v in self.headers.items() if k.lower() == lname), None)
+
+    def decoded(self, limit: int) -> DecodedBody:
+        """The payload with its Content-Encoding undone, at most `limit` bytes of it
+        (a stored gzip bomb stays a bounded read). Records written before Presswatch
+        kept transmitted bytes hold decoded bodies without the header: unchanged."""
+        encodings = [
+            v.encode("latin-1", "replace")
+            for k, v in self.headers.items()
+            if k.lower() == "content-encoding"
+        ]
+        return decode_stream([self.payload], encodings, limit)
 
 
-def _warc_date(at: datetime) -> str:
+def warc_date(at: datetime) -> str:
+    """A WARC 1.1 date: UTC, microseconds."""
+    # A naive datetime (SQLite gives them back) is UTC, never local time.
+    at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
     return at.strftime(WARC_DATE_FORMAT)
+
+
+def software_version() -> str:
+    try:
+        ours = version("presswatch")
+    except PackageNotFoundError:
+        ours = "0"
+    return f"Presswatch/{ours} warcio/{version('warcio')}"
+
+
+def default_warcinfo() -> dict[str, str]:
+    """The warcinfo fields every file carries; the caller adds operator and robots."""
+    return {
+        "software": software_version(),
+        "format": f"WARC File Format {WARC_VERSION}",
+        "conformsTo": "https://iipc.github.io/warc-specifications/specifications/"
+        f"warc-format/warc-{WARC_VERSION}/",
+    }
 
 
 class WarcStore:
     """Appends records to rotating gzip WARC files under `directory`; `floor` (if
-    given) is checked before every record."""
+    given) is checked before every record. `info` adds warcinfo fields (operator,
+    robots, http-header-user-agent…) to the defaults of `default_warcinfo()`."""
 
     def __init__(
         self,
@@ -79,10 +139,12 @@ class WarcStore:
         *,
         max_bytes: int = 1_000_000_000,
         floor: SpaceFloor | None = None,
+        info: Mapping[str, str] | None = None,
     ) -> None:
         self.directory = directory
         self.max_bytes = max_bytes
         self.floor = floor
+        self.info = {**default_warcinfo(), **(info or {})}
         self._lock = threading.Lock()
         self._current: Path | None = None
         self._fh: BinaryIO | None = None
@@ -153,12 +215,15 @@ class WarcStore:
             if self.floor is not None:
                 self.floor.check(incoming)  # DiskFull before a byte is written
             offset = self._size
+            head = b""
             try:
                 path, fh = self._target(incoming)
                 offset = self._size
-                self._write_all(fh, blob + trailer)
+                if offset == 0:  # a new file: its warcinfo goes in the same write
+                    head = self._render([self._warcinfo(path.name)])
+                self._write_all(fh, head + blob + trailer)
                 os.fsync(fh.fileno())
-                self._size += incoming
+                self._size += len(head) + incoming
             except OSError as exc:
                 self._undo_partial(offset)
                 if exc.errno in _NO_SPACE:
@@ -173,16 +238,22 @@ class WarcStore:
                 ) from exc
         return WarcLocation(
             file=path.name,
-            offset=offset,
+            offset=offset + len(head),
             length=len(blob),
             record_sha256=hashlib.sha256(blob).hexdigest(),
             warc_type=warc_type,
         )
 
+    def _warcinfo(self, filename: str) -> Any:
+        record = _BUILDER.create_warcinfo_record(filename, self.info)
+        # warcio drops the fraction when it is zero: every date here has six digits.
+        record.rec_headers.replace_header("WARC-Date", warc_date(datetime.now(UTC)))
+        return record
+
     @staticmethod
     def _render(records: list[object]) -> bytes:
         buf = io.BytesIO()
-        writer = WARCWriter(buf, gzip=True)
+        writer = WARCWriter(buf, gzip=True, warc_version=WARC_VERSION)
         for record in records:
             writer.write_record(record)
         return buf.getvalue()
@@ -200,9 +271,11 @@ class WarcStore:
         truncated: str | None = None,
     ) -> WarcLocation:
         """Write a `response` record (and its `request`); return the response's place.
-        `truncated` is the WARC-Truncated reason (`length`: the body was cut at the size
-        limit) so a replay tool knows the payload is not the whole response."""
-        warc_headers = {"WARC-Date": _warc_date(fetched_at)}
+        `headers` are the response headers as sent and `body` the body as transmitted
+        (still content-encoded, transfer coding removed). `truncated` is the
+        WARC-Truncated reason (`length`: the body was cut at the size limit) so a replay
+        tool knows the payload is not the whole response."""
+        warc_headers = {"WARC-Date": warc_date(fetched_at)}
         if truncated:
             warc_headers["WARC-Truncated"] = truncated
         response = _BUILDER.create_warc_record(
@@ -224,18 +297,27 @@ class WarcStore:
         reason: str,
         headers: list[tuple[str, str]],
         refers_to_uri: str,
-        refers_to_date: datetime,
+        refers_to_date: datetime | str,
         payload_digest: str,
         request_headers: list[tuple[str, str]],
+        refers_to_record: str | None = None,
     ) -> WarcLocation:
-        """Write an identical-payload `revisit` record: headers only, body by reference."""
+        """Write an identical-payload `revisit` record (WARC 1.1 profile): headers
+        only, body by reference to the record at `refers_to_uri` / `refers_to_date`
+        (its WARC-Date, as written there), and `refers_to_record` (its WARC-Record-ID)
+        when known."""
+        warc_headers = {"WARC-Date": warc_date(fetched_at)}
+        if refers_to_record:
+            warc_headers["WARC-Refers-To"] = refers_to_record
         revisit = _BUILDER.create_revisit_record(
             url,
             digest=payload_digest,
             refers_to_uri=refers_to_uri,
-            refers_to_date=_warc_date(refers_to_date),
+            refers_to_date=(
+                refers_to_date if isinstance(refers_to_date, str) else warc_date(refers_to_date)
+            ),
             http_headers=_status_and_headers(status, reason, headers),
-            warc_headers_dict={"WARC-Date": _warc_date(fetched_at)},
+            warc_headers_dict=warc_headers,
         )
         return self._append_with_request(revisit, "revisit", url, request_headers)
 
@@ -249,9 +331,9 @@ class WarcStore:
     def _request_record(
         self, url: str, date: str, request_headers: list[tuple[str, str]], concurrent: Any
     ) -> Any:
-        path = "/" + url.split("://", 1)[-1].split("/", 1)[-1] if "://" in url else url
-        host = url.split("://", 1)[-1].split("/", 1)[0]
-        headers = [("Host", host), *_http_safe(request_headers)]
+        parts = urlsplit(url)
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        headers = [("Host", parts.netloc), *_http_safe(request_headers)]
         request = _BUILDER.create_warc_record(
             url,
             "request",
@@ -275,6 +357,19 @@ class WarcStore:
         except OSError as exc:
             raise StorageError(f"cannot read WARC file {path}: {exc}") from exc
 
+    def read_head(self, file: str, offset: int, length: int) -> tuple[str, str]:
+        """(WARC-Record-ID, WARC-Date) of one record, without reading its payload."""
+        raw = self.read_raw(file, offset, length)
+        try:
+            for record in ArchiveIterator(io.BytesIO(raw)):
+                headers = record.rec_headers
+                return headers.get_header("WARC-Record-ID") or "", headers.get_header(
+                    "WARC-Date"
+                ) or ""
+        except Exception as exc:  # boundary: any parse failure means a damaged record
+            raise StorageError(f"WARC record {file}@{offset} is unreadable: {exc}") from exc
+        raise StorageError(f"no WARC record at {file}@{offset}")
+
     def read_record(self, file: str, offset: int, length: int) -> StoredRecord:
         """Read one record back; raises StorageError if it does not parse."""
         raw = self.read_raw(file, offset, length)
@@ -290,8 +385,11 @@ class WarcStore:
                     target_uri=record.rec_headers.get_header("WARC-Target-URI") or "",
                     headers=dict(record.http_headers.headers) if record.http_headers else {},
                     http_status=status,
-                    payload=record.content_stream().read(),
+                    # As stored: content_stream() would undo Content-Encoding, unbounded.
+                    payload=record.raw_stream.read(),
                     raw_sha256=hashlib.sha256(raw).hexdigest(),
+                    record_id=record.rec_headers.get_header("WARC-Record-ID") or "",
+                    date=record.rec_headers.get_header("WARC-Date") or "",
                 )
         except Exception as exc:  # boundary: any parse failure means a damaged record
             raise StorageError(
@@ -303,9 +401,11 @@ class WarcStore:
 def _status_and_headers(
     status: int, reason: str, headers: list[tuple[str, str]]
 ) -> StatusAndHeaders:
-    return StatusAndHeaders(
-        f"{status} {reason or 'Status'}", _http_safe(headers), protocol="HTTP/1.1"
-    )
+    kept = [
+        (RENAMED_HEADER_PREFIX + name if name.lower() in _TRANSFER_HEADERS else name, value)
+        for name, value in _http_safe(headers)
+    ]
+    return StatusAndHeaders(f"{status} {reason or 'Status'}", kept, protocol="HTTP/1.1")
 
 
 def _http_safe(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:

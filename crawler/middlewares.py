@@ -10,7 +10,8 @@
   zstd itself, streamed, in place of Scrapy's HttpCompressionMiddleware): past the
   limit the download or the decoding stops, and the spider records the first bytes as
   a `too_large` capture instead of losing the response to a cancelled download or to
-  a dropped gzip bomb.
+  a dropped gzip bomb. The headers as sent and the body as transmitted stay in the
+  request's meta for the WARC record, which keeps the response as received.
 - `PresswatchFingerprinter` lets a request carry its own dupefilter identity, so with the
   shared Redis dupefilter two machines never recheck the same article for the same due
   time.
@@ -270,6 +271,19 @@ def _retry_after_s(response: Response) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+# What BodySizeMiddleware learns about one response; dropped when a request is copied.
+BODY_META_KEYS = (
+    "pw_received",
+    "pw_declared",
+    "pw_stopped",
+    "pw_truncated",
+    "pw_decode_error",
+    "pw_transmitted",
+    "pw_transmitted_cut",
+    "pw_sent_headers",
+)
+
+
 class BodySizeMiddleware:
     """Bound every body to its limit (`pw_max_body` meta, else PRESSWATCH_MAX_BODY_BYTES),
     counted in decoded bytes, and say what was kept.
@@ -280,7 +294,12 @@ class BodySizeMiddleware:
     past `limit` decoded bytes. Either way the response goes on with its first `limit`
     decoded bytes and `pw_truncated` in its meta, so the spider records a `too_large`
     capture: a bomb or an endless body is never a dropped request. A body that cannot
-    be decoded goes on with what was decoded and `pw_decode_error`."""
+    be decoded goes on with what was decoded and `pw_decode_error`.
+
+    A decoded response goes on without its Content-Encoding header (it no longer
+    applies); what was received stays in the meta for the WARC record: `pw_sent_headers`
+    (the headers as sent), `pw_transmitted` (the body as transmitted, its first `limit`
+    bytes) and `pw_transmitted_cut` (those bytes are not the whole body)."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.default_limit = crawler.settings.getint("PRESSWATCH_MAX_BODY_BYTES", 20_000_000)
@@ -305,7 +324,7 @@ class BodySizeMiddleware:
         # response whose Content-Length claims too much before a byte of it is kept.
         request.meta["download_maxsize"] = 0
         # A retry is a copy of the request: count its bytes afresh.
-        for key in ("pw_received", "pw_declared", "pw_stopped", "pw_truncated", "pw_decode_error"):
+        for key in BODY_META_KEYS:
             request.meta.pop(key, None)
         return None
 
@@ -332,6 +351,11 @@ class BodySizeMiddleware:
                 response = response.replace(body=response.body[:limit])
             return response
         result = decode_bounded(response.body, encodings, limit)
+        request.meta["pw_sent_headers"] = [
+            (name, value) for name, values in response.headers.items() for value in values
+        ]
+        request.meta["pw_transmitted"] = response.body[:limit]
+        request.meta["pw_transmitted_cut"] = stopped or len(response.body) > limit
         if stopped or result.over:
             request.meta["pw_truncated"] = self._truncation(request, response, limit, result)
         if result.error is not None:

@@ -61,10 +61,19 @@ class Runtime:
 
     @cached_property
     def warc(self) -> WarcStore:
+        # crawling imports this module: the crawler's User-Agent is read here, on use.
+        from presswatch.crawling import user_agent
+
         return WarcStore(
             self.settings.warc_dir,
             max_bytes=self.settings.warc_max_bytes,
             floor=self.space_floor,
+            info={
+                "operator": self.settings.user_agent_contact,
+                "http-header-user-agent": user_agent(self.settings),
+                # Heritrix's name for "robots.txt obeyed", which the crawler always does.
+                "robots": "classic",
+            },
         )
 
     def record_options(self, **overrides: object) -> RecordOptions:

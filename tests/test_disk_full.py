@@ -183,7 +183,7 @@ def test_the_warc_store_writes_nothing_below_the_floor(tmp_path: Path) -> None:
     write_page(store, 2, b"<p>two</p>")
     store.close()
     [path] = warc_files(tmp_path)
-    assert records_in(path) == ["response", "request"]
+    assert records_in(path) == ["warcinfo", "response", "request"]
 
 
 # -- the WARC store on a disk that really fills -----------------------------------------
@@ -205,7 +205,9 @@ def test_a_failed_write_leaves_no_torn_record_and_no_empty_file(
     assert 0 < written < 100
     files = warc_files(directory)
     assert files and all(f.stat().st_size > 0 for f in files)
-    assert sum(len(records_in(f)) for f in files) == 2 * written  # whole records only
+    # Whole records only: each file's warcinfo, then a response and its request per page.
+    assert sum(len(records_in(f)) for f in files) == 2 * written + len(files)
+    assert all(records_in(f)[0] == "warcinfo" for f in files)
 
     # Still full: the next record fails too, and leaves no new (empty) file behind.
     with pytest.raises(DiskFull):
@@ -218,8 +220,8 @@ def test_a_failed_write_leaves_no_torn_record_and_no_empty_file(
     store.close()
     record = store.read_record(location.file, location.offset, location.length)
     assert record.payload == b"<p>after</p>"
-    files = warc_files(directory)
-    assert sum(len(records_in(f)) for f in files) == 2 * written + 2
+    after = warc_files(directory)
+    assert sum(len(records_in(f)) for f in after) == 2 * written + 2 + len(after)
 
 
 def test_a_new_file_on_a_full_disk_is_removed(small_disk: Callable[[int], SmallDisk]) -> None:

@@ -32,7 +32,7 @@ from crawler.context import CrawlContext, SourceSpec, load_context
 from crawler.egress import require_egress_policy
 from crawler.failures import failure_kind
 from crawler.items import FetchItem, HintItem
-from crawler.middlewares import RobotsForbidden, RobotsUnavailable
+from crawler.middlewares import BODY_META_KEYS, RobotsForbidden, RobotsUnavailable
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 DOCUMENT_MAX_BYTES = 50 * 1024 * 1024
@@ -61,12 +61,15 @@ def body_problem(meta: dict[str, Any]) -> tuple[str | None, str]:
 
 
 def _headers(headers: Any) -> tuple[tuple[str, str], ...]:
-    out: list[tuple[str, str]] = []
-    for key, values in headers.items():
-        name = key.decode("latin-1") if isinstance(key, bytes) else str(key)
-        for value in values:
-            out.append((name, value.decode("latin-1") if isinstance(value, bytes) else value))
-    return tuple(out)
+    return _header_pairs((key, value) for key, values in headers.items() for value in values)
+
+
+def _header_pairs(pairs: Iterable[tuple[Any, Any]]) -> tuple[tuple[str, str], ...]:
+    return tuple((_text(name), _text(value)) for name, value in pairs)
+
+
+def _text(value: Any) -> str:
+    return value.decode("latin-1") if isinstance(value, bytes) else str(value)
 
 
 def _hops(meta: dict[str, Any]) -> tuple[RedirectHop, ...]:
@@ -172,7 +175,7 @@ class PresswatchSpider(scrapy.Spider):
             follow.headers.pop(b"If-None-Match", None)
             follow.headers.pop(b"If-Modified-Since", None)
             follow.meta.pop("pw_fingerprint", None)
-            for key in ("pw_truncated", "pw_decode_error", "pw_received", "pw_stopped"):
+            for key in BODY_META_KEYS:
                 follow.meta.pop(key, None)
             for key in ("retry_times", "download_slot", "download_latency"):
                 follow.meta.pop(key, None)
@@ -195,13 +198,18 @@ class PresswatchSpider(scrapy.Spider):
             reason = http.HTTPStatus(response.status).phrase
         except ValueError:
             reason = ""
+        # The WARC keeps the response as received: the headers as sent and the body as
+        # transmitted, when BodySizeMiddleware decoded it (extraction reads `body`).
+        sent = meta.get("pw_sent_headers")
         exchange = Exchange(
             requested_url=meta["pw_origin"],
             final_url=response.url,
             fetched_at=self._now(),
             status=response.status,
-            headers=_headers(response.headers),
+            headers=_headers(response.headers) if sent is None else _header_pairs(sent),
             body=response.body,
+            transmitted=meta.get("pw_transmitted"),
+            transmitted_cut=bool(meta.get("pw_transmitted_cut")),
             redirects=tuple(RedirectHop(url=u, status=s, location=loc) for u, s, loc in hops),
             error=error,
             error_detail=error_detail,

@@ -8,7 +8,9 @@ our pages or call our API as the visitor. So `/raw` is served as a download
 `X-Content-Type-Options: nosniff` so no browser guesses HTML, and with
 `Content-Security-Policy: sandbox` so that even a client that ignored the rest would
 render it in a unique origin without scripts. The stored content type travels in
-`X-Archived-Content-Type`, for tools.
+`X-Archived-Content-Type`, for tools. The bytes are the payload as transmitted (what
+`payload_sha256` covers): a page sent gzip-encoded downloads gzip-encoded, and
+`X-Archived-Content-Encoding` says so.
 
 A `revisit` record holds no body (it was identical to an earlier fetch); its bytes
 are read from the response record it refers to, found the way `archive.capture`
@@ -101,21 +103,24 @@ def read_payload(session: Session, warc: WarcStore, capture_id: int) -> tuple[Ca
     return capture, payload
 
 
-def _archived_type(capture: Capture) -> str:
+def _archived_header(capture: Capture, name: str) -> str:
     headers = {str(k).lower(): v for k, v in (capture.headers or {}).items()}
-    value = headers.get("content-type")
+    value = headers.get(name)
     text = value if isinstance(value, str) else ""
     # Stored headers come from the outlet: keep them printable and short on the way out.
     return _SAFE_HEADER_VALUE.sub("?", text)[:200]
 
 
 def raw_response(capture: Capture, payload: bytes) -> Response:
-    archived_type = _archived_type(capture)
-    ext = "html" if "html" in archived_type.lower() else "bin"
+    archived_type = _archived_header(capture, "content-type")
+    encoding = _archived_header(capture, "content-encoding")
+    ext = "html" if "html" in archived_type.lower() and not encoding else "bin"
+    extra = {"X-Archived-Content-Encoding": encoding} if encoding else {}
     return Response(
         payload,
         media_type="application/octet-stream",
         headers={
+            **extra,
             "Content-Disposition": f'attachment; filename="capture-{capture.id}.{ext}"',
             "Content-Security-Policy": "sandbox",
             "X-Content-Type-Options": "nosniff",
