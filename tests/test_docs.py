@@ -33,7 +33,9 @@ def documented_shapes() -> dict[str, set[str]]:
 
 
 def cli_json(runtime: Runtime, *args: str) -> Any:
-    result = CliRunner().invoke(app, ["--data-dir", str(runtime.settings.data_dir), *args, "--json"])
+    result = CliRunner().invoke(
+        app, ["--data-dir", str(runtime.settings.data_dir), *args, "--json"]
+    )
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
@@ -50,6 +52,7 @@ def printed(runtime: Runtime) -> dict[str, dict[str, Any]]:
         "article": cli_json(runtime, "articles")[0],
         "version": history["versions"][0],
         "event": history["events"][0],
+        "capture": history["captures"][0],
         "change": cli_json(runtime, "changes")[0],
         "search": search,
         "hit": search["hits"][0],
