@@ -48,6 +48,12 @@ def printed(runtime: Runtime) -> dict[str, dict[str, Any]]:
     history = cli_json(runtime, "history", str(ids.raid))
     cli_json(runtime, "reindex")
     search = cli_json(runtime, "search", "compound")
+    saved = runtime.settings.data_dir.parent / "saved.html"
+    saved.write_text(
+        "<!-- saved from url=(0039)https://ledger.example/news/saved-page/ -->\n"
+        "<html><body><p>A page saved from a browser.</p></body></html>",
+        encoding="utf-8",
+    )
     return {
         "article": cli_json(runtime, "articles")[0],
         "version": history["versions"][0],
@@ -58,6 +64,7 @@ def printed(runtime: Runtime) -> dict[str, dict[str, Any]]:
         "hit": search["hits"][0],
         "verify": cli_json(runtime, "verify"),
         "status": cli_json(runtime, "status"),
+        "import": cli_json(runtime, "import", str(saved)),
     }
 
 
