@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 import tracemalloc
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from archive import Capture, exchanges_from_path
+from archive import BadInput, Capture, Exchange, exchanges_from_path
 from presswatch.cli import app
 from presswatch.runtime import Runtime
 from search_api.app import create_app
@@ -353,3 +354,24 @@ def test_the_import_memory_benchmark_runs(tmp_path: Path) -> None:
     assert [r["case"] for r in rows] == ["tiny record", "plain .warc", "gzipped .warc.gz"]
     assert all(r["peak_rss_bytes"] > 0 and r["exit_code"] == 0 for r in rows)
     assert "| plain .warc |" in done.stdout
+
+
+def test_the_import_rule_on_both_databases(any_runtime: Runtime) -> None:
+    """import_hold's query on SQLite and PostgreSQL: an older import is evidence, a
+    newer one is judged, a future one is refused and leaves nothing."""
+    rt = any_runtime
+    now = datetime.now(UTC)
+    crawled = h.record(rt, h.exchange(URL, EN.html, at=now - timedelta(days=2)))
+
+    def imported(at: datetime, body: str) -> Exchange:
+        return replace(h.exchange(URL, body, at=at), origin="import", provenance={"digest": "ok"})
+
+    older = h.record(rt, imported(now - timedelta(days=30), EDITED))
+    assert older.outcome.value == "evidence" and older.events == ()
+    assert older.article_id == crawled.article_id and older.version_n is None
+    newer = h.record(rt, imported(now - timedelta(days=1), EDITED))
+    assert newer.outcome.value == "edited" and newer.version_n == 2
+    before = h.counts(rt)
+    with pytest.raises(BadInput, match="refused"):
+        h.record(rt, imported(now + timedelta(days=1), EN.html))
+    assert h.counts(rt) == before
