@@ -375,3 +375,23 @@ def test_the_import_rule_on_both_databases(any_runtime: Runtime) -> None:
     with pytest.raises(BadInput, match="refused"):
         h.record(rt, imported(now + timedelta(days=1), EN.html))
     assert h.counts(rt) == before
+
+
+def test_our_own_warc_files_import_with_their_digests_checked(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    """A Presswatch archive's WARC files, imported into another archive: every record's
+    digests check out, and the text arrives the same."""
+    h.record(runtime, h.exchange(URL, EN.html, at=datetime(2026, 1, 1, tzinfo=UTC)))
+    h.record(runtime, h.exchange(URL, EDITED, at=datetime(2026, 1, 2, tzinfo=UTC)))
+    other = tmp_path / "other"
+    assert cli(other, "init").exit_code == 0
+    result = cli(other, "import", str(runtime.settings.data_dir / "warc"), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["recorded"] == {"new": 1, "edited": 1}
+    doc = json.loads(cli(other, "history", URL, "--json").stdout)
+    assert [c["provenance"]["digest"] for c in doc["captures"]] == ["ok", "ok"]
+    mine = history(runtime)
+    assert [v["text_sha256"] for v in doc["versions"]] == [
+        v["text_sha256"] for v in mine["versions"]
+    ]
