@@ -96,6 +96,8 @@ def test_imported_captures_carry_origin_and_provenance(runtime: Runtime, tmp_pat
     app_ = create_app(runtime.settings, sessions=runtime.sessions, warc=runtime.warc)
     with TestClient(app_) as client:
         api = [client.get(f"/api/captures/{c.id}").json() for c in captures(runtime)]
+        page = client.get(f"/articles/{api[0]['article_id']}").text
+    assert page.count(">imported</span>") == 2  # the two imports, not the crawl
     assert [c["origin"] for c in api] == ["import", "import", "crawl"]
     assert api[1]["provenance"]["record_id"] == second["record_id"]
     assert api[2]["provenance"] == {}
