@@ -19,11 +19,11 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from archive.detect import (
@@ -84,6 +84,8 @@ KEPT_HEADERS = (
     "x-robots-tag",
     "retry-after",
 )
+# How far ahead of our clock an imported record's date may be before it is refused.
+IMPORT_CLOCK_SKEW = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,10 +247,14 @@ def record_capture(
         return _result_of(session, existing, duplicate=True)
 
     # Judge: which article this is, what the fetch shows, what that means for it.
-    source = _resolve_source(session, exchange, recorded_at)
     place = _locate(session, exchange)
+    held = import_hold(session, exchange, place.article, recorded_at)
+    source = _resolve_source(session, exchange, recorded_at)
     observation = _observe(exchange, extracted, source, place)
-    verdict = _judge(session, place.article, observation, extracted, source.id, warc, options)
+    if held is not None:
+        verdict = Verdict(CaptureOutcome.EVIDENCE)
+    else:
+        verdict = _judge(session, place.article, observation, extracted, source.id, warc, options)
 
     # Persist: the raw exchange, the article (when new), the capture row.
     payload_sha = hashlib.sha256(exchange.payload).hexdigest() if exchange.status else None
@@ -265,13 +271,14 @@ def record_capture(
         payload_sha=payload_sha,
         location=location,
         outcome=verdict.outcome,
-        detail=_capture_detail(exchange, extracted, observation),
+        detail=_capture_detail(exchange, extracted, observation)
+        | ({"evidence_only": held} if held is not None else {}),
     )
 
     # Update the article: its version, its status, the events that tell what changed.
     version: Version | None = None
     events: list[ChangeEvent] = []
-    if article is not None:
+    if article is not None and held is None:
         previous = current_version_of(session, article)
         version = _settle_version(
             session, article, previous, verdict, observation, extracted, capture, source.id
@@ -297,6 +304,44 @@ def record_capture(
 
 
 # -- judging ---------------------------------------------------------------------------
+
+
+def import_hold(
+    session: Session, exchange: Exchange, article: Article | None, now: datetime
+) -> str | None:
+    """The one rule for imported records, whose dates and bytes are the file's word.
+
+    - dated more than IMPORT_CLOCK_SKEW after `now`: refused (BadInput), nothing stored;
+    - WARC digest mismatch (the importer's `provenance["digest"]`): held;
+    - dated at or before the newest capture of the article it belongs to: held, so a
+      2001 record imported over a 2026 article never becomes an edit out of order.
+
+    A held record is stored as evidence (capture with outcome `evidence`, WARC record,
+    provenance) and moves no version, status or event; returns why, else None. Crawls and
+    other origins pass untouched.
+    """
+    if exchange.origin != "import":
+        return None
+    at = exchange.fetched_at
+    if at > now + IMPORT_CLOCK_SKEW:
+        raise BadInput(
+            f"{exchange.requested_url}: dated {at.isoformat()}, after this machine's clock "
+            f"({now.isoformat()}); refused: fix the record's WARC-Date (or the clock)"
+        )
+    if exchange.provenance.get("digest") == "mismatch":
+        problems = "; ".join(exchange.provenance.get("digest_problems") or ())
+        return f"digest_mismatch: the record's bytes do not match its WARC digest ({problems})"
+    if article is None:
+        return None
+    newest = session.scalar(
+        select(func.max(Capture.fetched_at)).where(Capture.article_id == article.id)
+    )
+    if newest is not None and at <= newest:
+        return (
+            f"out_of_order: dated {at.isoformat()}, not after the article's newest capture "
+            f"({newest.isoformat()}); kept as evidence, versions and events unchanged"
+        )
+    return None
 
 
 def _resolve_source(session: Session, exchange: Exchange, now: datetime) -> Source:

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from archive.diff import VersionSide
-from archive.models import Article, ChangeEvent, Version
-from archive.queries import ChangeRow, events_of, source_names, versions_of
+from archive.models import Article, Capture, ChangeEvent, Version
+from archive.queries import ChangeRow, captures_of, events_of, source_names, versions_of
 
 
 def _iso(at: datetime | None) -> str | None:
@@ -70,6 +70,21 @@ def event_json(event: ChangeEvent, numbers: dict[int, int]) -> dict[str, Any]:
     }
 
 
+def capture_json(capture: Capture, numbers: dict[int, int]) -> dict[str, Any]:
+    """One fetch on an article's timeline, with where it came from: `origin` is `crawl`,
+    `import` or `web_archive`, `provenance` the file and record or the snapshot."""
+    return {
+        "id": capture.id,
+        "fetched_at": _iso(capture.fetched_at),
+        "url": capture.final_url,
+        "status": capture.status,
+        "outcome": capture.outcome,
+        "version": numbers.get(capture.version_id) if capture.version_id else None,
+        "origin": capture.origin,
+        "provenance": capture.provenance,
+    }
+
+
 def history_json(session: Session, article: Article) -> dict[str, Any]:
     versions = versions_of(session, article.id)
     numbers = {v.id: v.n for v in versions}
@@ -78,6 +93,7 @@ def history_json(session: Session, article: Article) -> dict[str, Any]:
         "article": article_json(article, source),
         "versions": [version_json(v) for v in versions],
         "events": [event_json(e, numbers) for e in events_of(session, article.id)],
+        "captures": [capture_json(c, numbers) for c in captures_of(session, article.id)],
     }
 
 

@@ -6,6 +6,12 @@ yields a problem naming the file and what to fix, and the import goes on. Bodies
 read in pieces and kept only up to the size limit (as the crawler keeps them): a record
 of any size costs about `max_body_bytes` of memory, and a larger one is imported as a
 `too_large` Exchange with its first bytes.
+
+Every Exchange is marked `origin="import"` with its provenance (file, offset, WARC-Record-ID,
+WARC-Date, and what warcio found checking the record's digests: `ok`, `mismatch` or
+`absent`); `record_capture` applies the import rules to them (dates, digests). A WARC
+that ends inside a record, or in bytes that are not a record, yields the records before
+it and then a problem naming the file and the offset.
 """
 
 from __future__ import annotations
@@ -115,6 +121,13 @@ def _from_saved_page(file: Path, source: str | None, limit: int) -> ImportItem:
         error=error,
         error_detail=detail,
         source=source,
+        origin="import",
+        provenance={
+            "file": str(file),
+            "kind": "saved_page",
+            "time_from": "file modification time",
+            "digest": "absent",
+        },
     )
     return ImportItem(str(file), exchange=exchange)
 
@@ -159,46 +172,132 @@ def _payload(record: Any, limit: int) -> tuple[bytes, tuple[tuple[str, str], ...
 
 
 def _from_warc(file: Path, source: str | None, limit: int) -> Iterator[ImportItem]:
+    """The response records of one WARC file, in order. Each record is read to its end
+    (in pieces) so that warcio checks its digests; a record cut short, or bytes after the
+    last whole record, end the file with a problem naming the file and the offset, after
+    the records read before it."""
+    iterator: ArchiveIterator | None = None
     try:
+        size = file.stat().st_size
         with open(file, "rb") as fh:
-            iterator = ArchiveIterator(fh, block_size=WARC_BLOCK)
+            iterator = ArchiveIterator(fh, block_size=WARC_BLOCK, check_digests=True)
             for record in iterator:
-                if record.rec_type != "response":
-                    continue
-                # Read the payload before asking for the offset: warcio's offset
-                # lookup consumes (in bounded blocks) the rest of the record.
-                body, headers, error, detail = _payload(record, limit)
-                origin = f"{file}#{iterator.get_record_offset()}"
-                url = record.rec_headers.get_header("WARC-Target-URI") or ""
-                date = record.rec_headers.get_header("WARC-Date") or ""
-                if not url.startswith(("http://", "https://")):
-                    continue  # dns:, whois: and other non-HTTP records
-                try:
-                    fetched_at = datetime.fromisoformat(date.replace("Z", "+00:00"))
-                except ValueError:
-                    yield ImportItem(origin, problem=f"{origin}: bad WARC-Date {date!r}")
-                    continue
-                if fetched_at.tzinfo is None:
-                    fetched_at = fetched_at.replace(tzinfo=UTC)
-                http = record.http_headers
-                code = http.get_statuscode() if http is not None else None
-                if not code or not code.isdigit():
-                    yield ImportItem(origin, problem=f"{origin}: response without HTTP status")
-                    continue
-                yield ImportItem(
-                    origin,
-                    exchange=Exchange(
-                        requested_url=url,
-                        final_url=url,
-                        fetched_at=fetched_at,
-                        status=int(code),
-                        headers=headers,
-                        body=body,
-                        reason=http.statusline.split(" ", 1)[-1] if http is not None else "",
-                        error=error or None,
-                        error_detail=detail,
-                        source=source,
-                    ),
-                )
+                offset = iterator.offset  # the start of this record
+                if record.rec_type is None or record.length is None:
+                    yield ImportItem(
+                        f"{file}#{offset}",
+                        problem=(
+                            f"{file}: truncated or corrupt at offset {offset}: the record "
+                            "header there is incomplete (no type or Content-Length); the "
+                            "records before it were imported"
+                        ),
+                    )
+                    return
+                response = record.rec_type == "response"
+                if response:
+                    body, headers, error, detail = _payload(record, limit)
+                _drain(record.raw_stream)
+                missing = getattr(record.raw_stream, "limit", 0)
+                if missing > 0:  # the file ended inside this record
+                    yield ImportItem(
+                        f"{file}#{offset}",
+                        problem=(
+                            f"{file}: truncated at offset {offset}: the record there lacks "
+                            f"its last {missing} bytes; the records before it were imported"
+                        ),
+                    )
+                    return
+                if response:
+                    item = _response_item(
+                        file, offset, record, body, headers, error, detail, source
+                    )
+                    if item is not None:
+                        yield item
+            end = iterator.offset
     except Exception as exc:  # boundary: a damaged WARC is reported, not fatal
-        yield ImportItem(str(file), problem=f"{file}: unreadable WARC ({exc}); is it truncated?")
+        # Where the record being read (or the one after the last read) starts.
+        offset = iterator.offset if iterator is not None else 0
+        yield ImportItem(
+            f"{file}#{offset}",
+            problem=(
+                f"{file}: unreadable WARC at offset {offset} ({exc}); is it truncated or "
+                "corrupt? The records before that offset were imported"
+            ),
+        )
+        return
+    if end < size:
+        yield ImportItem(
+            f"{file}#{end}",
+            problem=(
+                f"{file}: truncated or corrupt at offset {end}: {size - end} bytes after the "
+                "last whole record are not a WARC record; the records before it were imported"
+            ),
+        )
+
+
+def _drain(stream: Any) -> None:
+    """Read the rest of a record in bounded pieces: warcio checks a digest at the end."""
+    while stream.read(READ_PIECE):
+        pass
+
+
+def _digest_check(record: Any) -> dict[str, Any]:
+    """What warcio found checking the record's WARC-Block-Digest and WARC-Payload-Digest
+    (sha1 or sha256, base32 or hex): `ok`, `mismatch` (with its problems) or `absent`."""
+    checker = record.digest_checker
+    if checker.passed is False:
+        return {"digest": "mismatch", "digest_problems": [str(p) for p in checker.problems]}
+    if checker.passed is True:
+        return {"digest": "ok"}
+    return {"digest": "absent"}
+
+
+def _response_item(
+    file: Path,
+    offset: int,
+    record: Any,
+    body: bytes,
+    headers: tuple[tuple[str, str], ...],
+    error: str,
+    detail: str,
+    source: str | None,
+) -> ImportItem | None:
+    origin = f"{file}#{offset}"
+    url = record.rec_headers.get_header("WARC-Target-URI") or ""
+    date = record.rec_headers.get_header("WARC-Date") or ""
+    if not url.startswith(("http://", "https://")):
+        return None  # dns:, whois: and other non-HTTP records
+    try:
+        fetched_at = datetime.fromisoformat(date.replace("Z", "+00:00"))
+    except ValueError:
+        return ImportItem(origin, problem=f"{origin}: bad WARC-Date {date!r}")
+    if fetched_at.tzinfo is None:
+        fetched_at = fetched_at.replace(tzinfo=UTC)
+    http = record.http_headers
+    code = http.get_statuscode() if http is not None else None
+    if not code or not code.isdigit():
+        return ImportItem(origin, problem=f"{origin}: response without HTTP status")
+    provenance = {
+        "file": str(file),
+        "offset": offset,
+        "record_id": record.rec_headers.get_header("WARC-Record-ID"),
+        "warc_date": date,
+        **_digest_check(record),
+    }
+    return ImportItem(
+        origin,
+        exchange=Exchange(
+            requested_url=url,
+            final_url=url,
+            fetched_at=fetched_at,
+            status=int(code),
+            headers=headers,
+            body=body,
+            reason=http.statusline.split(" ", 1)[-1] if http is not None else "",
+            error=error or None,
+            error_detail=detail,
+            source=source,
+            origin="import",
+            provenance=provenance,
+        ),
+    )

@@ -108,6 +108,17 @@ def captures_of(session: Session, article_id: int, limit: int = 1000) -> list[Ca
     return list(session.scalars(stmt))
 
 
+def mementos_of(session: Session, article_id: int) -> list[tuple[int, datetime]]:
+    """(capture id, fetched_at) of every capture of the article whose bytes are kept,
+    oldest first: the mementos of its Memento TimeMap. Two columns, no ORM objects."""
+    stmt = (
+        select(Capture.id, Capture.fetched_at)
+        .where(Capture.article_id == article_id, Capture.warc_file.is_not(None))
+        .order_by(Capture.fetched_at, Capture.id)
+    )
+    return [(row.id, row.fetched_at) for row in session.execute(stmt)]
+
+
 def aliases_of(session: Session, article_id: int) -> list[ArticleUrl]:
     stmt = select(ArticleUrl).where(ArticleUrl.article_id == article_id).order_by(ArticleUrl.id)
     return list(session.scalars(stmt))

@@ -66,6 +66,7 @@ from search_api.routes import (
     changes,
     feeds,
     health,
+    memento,
     pages,
     search,
     sources,
@@ -152,7 +153,8 @@ def make_templates() -> Jinja2Templates:
 
 def _wants_html(request: Request) -> bool:
     path = request.url.path
-    return not (path.startswith(("/api", "/feeds", "/static")) or path in ("/healthz", "/readyz"))
+    machine = ("/api", "/feeds", "/static", "/timemap/", "/timegate/", "/memento/")
+    return not (path.startswith(machine) or path in ("/healthz", "/readyz"))
 
 
 def error_response(
@@ -421,5 +423,6 @@ def create_app(
     app.add_middleware(RelativeRedirects, public_url=getattr(settings, "public_url", None))
     for module in (search, articles, changes, sources, captures, admin, feeds, health, pages):
         app.include_router(module.router)
+    app.include_router(memento.router)  # Memento (RFC 7089): /timemap, /timegate, /memento
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

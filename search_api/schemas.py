@@ -138,6 +138,11 @@ class CaptureSummaryOut(_FromRows):
         description="The article's current version after this fetch (the one it produced "
         "or saw; for a failed fetch, the one the archive still holds).",
     )
+    origin: str = Field(
+        default="crawl",
+        description="Where the fetch came from: `crawl` (our own), `import` "
+        "(`presswatch import`) or `web_archive` (a public archive's snapshot).",
+    )
 
 
 class CaptureOut(CaptureSummaryOut):
@@ -154,6 +159,11 @@ class CaptureOut(CaptureSummaryOut):
     warc_length: int | None
     record_sha256: str | None
     detail: dict[str, Any]
+    provenance: dict[str, Any] = Field(
+        default_factory=dict,
+        description="For an import: file, offset, record_id, warc_date and digest (`ok`, "
+        "`mismatch`, `absent`); for a web-archive snapshot: the archive and snapshot.",
+    )
     prev_chain: str
     chain_hash: str
     raw_url: str | None = Field(description="Where the archived bytes download from, if kept.")

@@ -33,7 +33,9 @@ def documented_shapes() -> dict[str, set[str]]:
 
 
 def cli_json(runtime: Runtime, *args: str) -> Any:
-    result = CliRunner().invoke(app, ["--data-dir", str(runtime.settings.data_dir), *args, "--json"])
+    result = CliRunner().invoke(
+        app, ["--data-dir", str(runtime.settings.data_dir), *args, "--json"]
+    )
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
@@ -46,15 +48,23 @@ def printed(runtime: Runtime) -> dict[str, dict[str, Any]]:
     history = cli_json(runtime, "history", str(ids.raid))
     cli_json(runtime, "reindex")
     search = cli_json(runtime, "search", "compound")
+    saved = runtime.settings.data_dir.parent / "saved.html"
+    saved.write_text(
+        "<!-- saved from url=(0039)https://ledger.example/news/saved-page/ -->\n"
+        "<html><body><p>A page saved from a browser.</p></body></html>",
+        encoding="utf-8",
+    )
     return {
         "article": cli_json(runtime, "articles")[0],
         "version": history["versions"][0],
         "event": history["events"][0],
+        "capture": history["captures"][0],
         "change": cli_json(runtime, "changes")[0],
         "search": search,
         "hit": search["hits"][0],
         "verify": cli_json(runtime, "verify"),
         "status": cli_json(runtime, "status"),
+        "import": cli_json(runtime, "import", str(saved)),
     }
 
 

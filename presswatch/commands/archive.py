@@ -11,16 +11,18 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from sqlalchemy.orm import Session
 
 from archive import (
     Article,
+    CaptureOutcome,
     NotFound,
     PresswatchError,
     article_json,
+    capture_by_id,
     change_json,
     diff_versions,
     exchanges_from_path,
@@ -131,6 +133,11 @@ def history(ctx: typer.Context, url_or_id: UrlOrId, as_json: JsonOpt = False) ->
     for e in doc["events"]:
         how = ",".join(e["how"])
         typer.echo(f"  {e['at']}  {e['kind']:<11} {how}")
+    captures = doc["captures"]
+    imported = sum(1 for c in captures if c["origin"] == "import")
+    held = sum(1 for c in captures if c["outcome"] == "evidence")
+    extra = f" ({imported} imported, {held} kept as evidence only)" if imported else ""
+    typer.echo(f"  {len(captures)} capture(s){extra}")
 
 
 def diff(
@@ -249,30 +256,45 @@ def import_(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Record saved pages or a WARC file into the archive."""
+    """Record saved pages or a WARC file into the archive.
+
+    Imported captures are marked as imported, with their file, offset and record id. A
+    record whose WARC digest does not match, or dated at or before the article's newest
+    capture, is kept as evidence only (no version, no event); a record dated in the
+    future is refused. Exit 1 on any problem (a digest mismatch, a refused record, a
+    truncated or corrupt file), after importing everything that could be read."""
     if not path.exists():
         raise fail(f"{path}: no such file or directory", 2)
     runtime = get_runtime(ctx)
     with archive_lock(runtime, "import"):
-        counts, problems = _import_all(runtime, path, source)
+        report = _import_all(runtime, path, source)
+    problems = report["problems"]
     if as_json:
-        echo_json({"recorded": counts, "problems": problems})
+        echo_json(report)
     else:
+        for held in report["held"]:
+            typer.echo(
+                f"presswatch import: {held['origin']}: capture {held['capture_id']} kept as "
+                f"evidence only: {held['why']}",
+                err=True,
+            )
         for problem in problems:
             typer.echo(f"presswatch import: {problem}", err=True)
-        if sys.stderr.isatty() or problems:
+        if sys.stderr.isatty() or problems or report["held"]:
+            counts = report["recorded"]
             summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "nothing"
             typer.echo(f"imported: {summary}", err=True)
     if problems:
         raise typer.Exit(1)
 
 
-def _import_all(
-    runtime: Runtime, path: Path, source: str | None
-) -> tuple[dict[str, int], list[str]]:
-    """Record every item under `path`; what was recorded by outcome, and the problems."""
+def _import_all(runtime: Runtime, path: Path, source: str | None) -> dict[str, Any]:
+    """Record every item under `path`: `{recorded, held, problems}` — counts by outcome,
+    the captures kept as evidence only and why, and the problems (a digest mismatch is
+    one, though its record is kept)."""
     options = runtime.record_options()
     counts: dict[str, int] = {}
+    held: list[dict[str, Any]] = []
     problems: list[str] = []
     limit = runtime.settings.max_body_bytes
     for item in exchanges_from_path(path, source=source, max_body_bytes=limit):
@@ -283,6 +305,9 @@ def _import_all(
         try:
             with runtime.sessions.begin() as session:
                 result = record_capture(session, item.exchange, warc=runtime.warc, options=options)
+                why = None
+                if result.outcome is CaptureOutcome.EVIDENCE:
+                    why = capture_by_id(session, result.capture_id).detail.get("evidence_only")
         except PresswatchError as exc:
             problems.append(f"{item.origin}: {exc}")
             continue
@@ -292,7 +317,11 @@ def _import_all(
             continue
         key = "duplicate" if result.duplicate else result.outcome.value
         counts[key] = counts.get(key, 0) + 1
-    return counts, problems
+        if why is not None:
+            held.append({"capture_id": result.capture_id, "origin": item.origin, "why": why})
+            if str(why).startswith("digest_mismatch"):
+                problems.append(f"{item.origin}: capture {result.capture_id}: {why}")
+    return {"recorded": counts, "held": held, "problems": problems}
 
 
 def register(app: typer.Typer) -> None:
