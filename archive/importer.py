@@ -132,15 +132,41 @@ def _from_saved_page(file: Path, source: str | None, limit: int) -> ImportItem:
     return ImportItem(str(file), exchange=exchange)
 
 
-def _pieces_of(stream: Any) -> Iterator[bytes]:
-    while piece := stream.read(READ_PIECE):
-        yield piece
+class _Tee:
+    """The raw pieces of a record as they are read, keeping the first `limit` bytes: the
+    payload as transmitted, which the archive stores as it was (`Exchange.transmitted`)."""
+
+    def __init__(self, stream: Any, limit: int) -> None:
+        self.stream = stream
+        self.limit = limit
+        self.kept = bytearray()
+        self.cut = False
+
+    def pieces(self) -> Iterator[bytes]:
+        while piece := self.stream.read(READ_PIECE):
+            room = self.limit - len(self.kept)
+            if len(piece) > room:
+                self.cut = True
+            self.kept += piece[: max(room, 0)]
+            yield piece
 
 
-def _payload(record: Any, limit: int) -> tuple[bytes, tuple[tuple[str, str], ...], str, str]:
-    """A response record's payload, de-chunked and decoded within `limit` (warcio's
-    `content_stream()` would inflate without bound), the HTTP headers that still
-    describe it, and the Exchange error and detail (`too_large`, `bad_encoding`)."""
+@dataclass(frozen=True, slots=True)
+class _Payload:
+    body: bytes  # decoded, for extraction
+    headers: tuple[tuple[str, str], ...]
+    error: str
+    detail: str
+    transmitted: bytes | None = None  # as the record holds it, when it differs from body
+    transmitted_cut: bool = False
+
+
+def _payload(record: Any, limit: int) -> _Payload:
+    """A response record's payload: decoded within `limit` (warcio's `content_stream()`
+    would inflate without bound) for extraction, and, unless the record was stored
+    chunked, as transmitted (also within `limit`) with the headers as they were, so the
+    archive keeps what the record holds; the Exchange error and detail (`too_large`,
+    `bad_encoding`)."""
     http = record.http_headers
     headers = tuple(http.headers) if http is not None else ()
     chunked = any(
@@ -149,8 +175,20 @@ def _payload(record: Any, limit: int) -> tuple[bytes, tuple[tuple[str, str], ...
     encodings = [
         v.encode("latin-1", "replace") for k, v in headers if k.lower() == "content-encoding"
     ]
-    result = decode_stream(_pieces_of(record.raw_stream), encodings, limit, chunked=chunked)
-    # The payload is stored decoded: drop the headers that described the old framing.
+    tee = _Tee(record.raw_stream, limit)
+    result = decode_stream(tee.pieces(), encodings, limit, chunked=chunked)
+    if not chunked and result.decoded_encodings:
+        # Faithful: the encoded bytes under the headers that describe them.
+        return _Payload(
+            result.body,
+            headers,
+            "too_large" if result.over else ("bad_encoding" if result.error else ""),
+            _too_large_detail(result, limit) if result.over else (result.error or ""),
+            transmitted=bytes(tee.kept),
+            transmitted_cut=tee.cut,
+        )
+    # A chunked record is stored de-chunked and decoded: drop the headers that described
+    # the old framing.
     dropped = {"transfer-encoding"} if chunked else set()
     if result.decoded_encodings:
         dropped.add("content-encoding")
@@ -158,17 +196,18 @@ def _payload(record: Any, limit: int) -> tuple[bytes, tuple[tuple[str, str], ...
     if result.kept_encodings:
         kept += (("Content-Encoding", ", ".join(result.kept_encodings)),)
     if result.over:
-        how = "+".join(result.decoded_encodings) or "identity"
-        return (
-            result.body,
-            kept,
-            "too_large",
-            f"body larger than {limit} bytes: truncated at {len(result.body)} bytes of "
-            f"{result.decoded}+ decoded ({how}); the rest of the record was not read",
-        )
+        return _Payload(result.body, kept, "too_large", _too_large_detail(result, limit))
     if result.error is not None:
-        return result.body, kept, "bad_encoding", result.error
-    return result.body, kept, "", ""
+        return _Payload(result.body, kept, "bad_encoding", result.error)
+    return _Payload(result.body, kept, "", "")
+
+
+def _too_large_detail(result: Any, limit: int) -> str:
+    how = "+".join(result.decoded_encodings) or "identity"
+    return (
+        f"body larger than {limit} bytes: truncated at {len(result.body)} bytes of "
+        f"{result.decoded}+ decoded ({how}); the rest of the record was not read"
+    )
 
 
 def _from_warc(file: Path, source: str | None, limit: int) -> Iterator[ImportItem]:
@@ -195,7 +234,7 @@ def _from_warc(file: Path, source: str | None, limit: int) -> Iterator[ImportIte
                     return
                 response = record.rec_type == "response"
                 if response:
-                    body, headers, error, detail = _payload(record, limit)
+                    payload = _payload(record, limit)
                 _drain(record.raw_stream)
                 missing = getattr(record.raw_stream, "limit", 0)
                 if missing > 0:  # the file ended inside this record
@@ -208,9 +247,7 @@ def _from_warc(file: Path, source: str | None, limit: int) -> Iterator[ImportIte
                     )
                     return
                 if response:
-                    item = _response_item(
-                        file, offset, record, body, headers, error, detail, source
-                    )
+                    item = _response_item(file, offset, record, payload, source)
                     if item is not None:
                         yield item
             end = iterator.offset
@@ -256,10 +293,7 @@ def _response_item(
     file: Path,
     offset: int,
     record: Any,
-    body: bytes,
-    headers: tuple[tuple[str, str], ...],
-    error: str,
-    detail: str,
+    payload: _Payload,
     source: str | None,
 ) -> ImportItem | None:
     origin = f"{file}#{offset}"
@@ -291,11 +325,13 @@ def _response_item(
             final_url=url,
             fetched_at=fetched_at,
             status=int(code),
-            headers=headers,
-            body=body,
+            headers=payload.headers,
+            body=payload.body,
+            transmitted=payload.transmitted,
+            transmitted_cut=payload.transmitted_cut,
             reason=http.statusline.split(" ", 1)[-1] if http is not None else "",
-            error=error or None,
-            error_detail=detail,
+            error=payload.error or None,
+            error_detail=payload.detail,
             source=source,
             origin="import",
             provenance=provenance,

@@ -25,6 +25,7 @@ from warcio.warcwriter import WARCWriter
 from archive import BadInput, Capture, Exchange, exchanges_from_path
 from presswatch.cli import app
 from presswatch.runtime import Runtime
+from presswatch.settings import Settings
 from search_api.app import create_app
 from tests import archive_helpers as h
 
@@ -397,3 +398,50 @@ def test_our_own_warc_files_import_with_their_digests_checked(
     assert [v["text_sha256"] for v in doc["versions"]] == [
         v["text_sha256"] for v in mine["versions"]
     ]
+
+
+def test_an_encoded_response_is_imported_as_it_was_sent(runtime: Runtime, tmp_path: Path) -> None:
+    """A gzip response in a WARC keeps its Content-Encoding and compressed bytes when
+    imported (the other archive's record is byte for byte the same payload), while the
+    version is the decoded text."""
+    import gzip as gz
+
+    wire = gz.compress(EN.html.encode("utf-8"), mtime=0)
+    sent = Exchange(
+        requested_url=URL,
+        final_url=URL,
+        fetched_at=datetime(2026, 1, 1, tzinfo=UTC),
+        status=200,
+        headers=(
+            ("Content-Type", "text/html; charset=utf-8"),
+            ("Content-Encoding", "gzip"),
+            ("Content-Length", str(len(wire))),
+        ),
+        body=EN.html.encode("utf-8"),
+        transmitted=wire,
+    )
+    h.record(runtime, sent)
+    other = tmp_path / "other"
+    assert cli(other, "init").exit_code == 0
+    result = cli(other, "import", str(runtime.settings.data_dir / "warc"), "--json")
+    assert result.exit_code == 0, result.output
+    theirs = Runtime(Settings(data_dir=other))
+    try:
+        with runtime.sessions() as mine_s, theirs.sessions() as their_s:
+            mine = mine_s.scalars(select(Capture)).one()
+            imported = their_s.scalars(select(Capture)).one()
+            assert imported.origin == "import"
+            assert imported.payload_sha256 == mine.payload_sha256
+            assert imported.payload_length == len(wire)
+            assert imported.headers.get("content-encoding") == "gzip"
+            assert imported.warc_file is not None
+            assert imported.warc_offset is not None and imported.warc_length is not None
+            record = theirs.warc.read_record(
+                imported.warc_file, imported.warc_offset, imported.warc_length
+            )
+            assert record.payload == wire
+            assert record.headers.get("Content-Encoding") == "gzip"
+    finally:
+        theirs.close()
+    doc = json.loads(cli(other, "history", URL, "--json").stdout)
+    assert doc["versions"][0]["text_sha256"] == history(runtime)["versions"][0]["text_sha256"]
