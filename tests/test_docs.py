@@ -46,6 +46,8 @@ def printed(runtime: Runtime) -> dict[str, dict[str, Any]]:
     history = cli_json(runtime, "history", str(ids.raid))
     cli_json(runtime, "reindex")
     search = cli_json(runtime, "search", "compound")
+    # A subscription that matches nothing in this archive, so `notify send` sends nothing.
+    cli_json(runtime, "notify", "add", "docs", "json://127.0.0.1:9/hook", "--kind", "moved")
     return {
         "article": cli_json(runtime, "articles")[0],
         "version": history["versions"][0],
@@ -55,6 +57,8 @@ def printed(runtime: Runtime) -> dict[str, dict[str, Any]]:
         "hit": search["hits"][0],
         "verify": cli_json(runtime, "verify"),
         "status": cli_json(runtime, "status"),
+        "subscription": cli_json(runtime, "notify", "list")[0],
+        "notify_send": cli_json(runtime, "notify", "send"),
     }
 
 
