@@ -399,3 +399,81 @@ def test_dead_notifier_never_fails_or_slows_a_run(tmp_path: Path) -> None:
     dead_row = next(s for s in report["notify"] if s["name"] == "dead")
     assert dead_row["failures"] == 1 and dead_row["pending"] >= 1
     assert any("notification dead is failing" in p for p in report["problems"])
+
+
+# -- the admin API and the sources page ----------------------------------------------
+
+
+def test_admin_api_manages_subscriptions_and_sources_shows_their_health(
+    tmp_path: Path, webhook: Webhook
+) -> None:
+    from fastapi.testclient import TestClient
+    from pydantic import SecretStr
+
+    from archive import DEFAULT_NOTIFY_KINDS
+    from presswatch.settings import Settings
+    from search_api.app import create_app
+    from search_api.schemas import NotifyIn
+
+    rt = Runtime(Settings(data_dir=tmp_path / "data", api_key=SecretStr("k" * 32)))
+    rt.init()
+    try:
+        app = create_app(rt.settings, sessions=rt.sessions, warc=rt.warc)
+        admin = TestClient(app, headers={"X-API-Key": "k" * 32})
+        public = TestClient(app)
+        assert public.post("/api/admin/notify", json={}).status_code == 401
+        bad = admin.post("/api/admin/notify", json={"name": "x", "url": "mailto://"})
+        assert bad.status_code == 400 and "Apprise URL" in bad.json()["detail"]
+
+        secret = f"json://user:s3cret@127.0.0.1:{webhook.port}/hook"
+        created = admin.post("/api/admin/notify", json={"name": "desk", "url": secret})
+        assert created.status_code == 201, created.text
+        assert "s3cret" not in created.text
+        assert tuple(created.json()["kinds"]) == DEFAULT_NOTIFY_KINDS
+        assert NotifyIn(name="x", url="json://h/p").kinds == list(DEFAULT_NOTIFY_KINDS)
+        assert (
+            admin.post("/api/admin/notify", json={"name": "desk", "url": secret}).status_code == 409
+        )
+        dead = f"json://127.0.0.1:{free_port()}/hook"
+        assert (
+            admin.post("/api/admin/notify", json={"name": "dead", "url": dead}).status_code == 201
+        )
+
+        discover_and_edit(rt)
+        send_due(rt.sessions)
+        assert len(webhook.received) == 1
+
+        listed = admin.get("/api/admin/notify").json()
+        rows = {r["name"]: r for r in listed["data"]}
+        assert rows["desk"]["sent"] == 1 and rows["dead"]["last_error"]
+
+        # The public view: health, but neither URLs nor error text.
+        health_doc = public.get("/api/sources/notify").json()
+        by_name = {r["name"]: r for r in health_doc["data"]}
+        assert by_name["dead"]["failures"] == 1 and by_name["desk"]["sent"] == 1
+        assert "url" not in by_name["desk"] and "last_error" not in by_name["dead"]
+        page = public.get("/sources").text
+        assert "Notifications" in page and "failing (1 tries)" in page and "s3cret" not in page
+
+        assert admin.delete("/api/admin/notify/dead").status_code == 204
+        assert admin.delete("/api/admin/notify/dead").status_code == 404
+        assert [r["name"] for r in admin.get("/api/admin/notify").json()["data"]] == ["desk"]
+    finally:
+        rt.close()
+
+
+@pytest.mark.postgres
+def test_queue_and_claims_on_postgres(pg_url: str, tmp_path: Path, webhook: Webhook) -> None:
+    from presswatch.settings import Settings
+
+    rt = Runtime(Settings(data_dir=tmp_path / "data", database_url=pg_url))
+    rt.init()
+    try:
+        subscribe(rt, "hook", webhook.url)
+        discover_and_edit(rt)
+        first = send_due(rt.sessions, now=T0)
+        second = send_due(rt.sessions, now=T0 + timedelta(minutes=1))
+        assert (first.queued, first.messages, second.queued, second.messages) == (1, 1, 0, 0)
+        assert len(webhook.received) == 1
+    finally:
+        rt.close()
