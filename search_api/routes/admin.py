@@ -290,12 +290,12 @@ def add_notify(
 
 @router.delete(
     "/notify/{name}",
-    status_code=status.HTTP_204_NO_CONTENT,
+    response_model=NotifyOut,
     responses=NOT_FOUND
     | {409: {"model": ErrorOut, "description": "The subscription is in sources.toml."}},
 )
-def remove_notify(name: SourceName, _admin: AdminDep, session: WriteSessionDep) -> None:
-    """Delete a subscription and what it still had waiting."""
+def remove_notify(name: SourceName, _admin: AdminDep, session: WriteSessionDep) -> NotifyOut:
+    """Delete a subscription and what it still had waiting; returns it as it was."""
     with session.begin():
         row = subscription_by_name(session, name)
         if row is None:
@@ -304,4 +304,6 @@ def remove_notify(name: SourceName, _admin: AdminDep, session: WriteSessionDep) 
             raise HTTPException(
                 409, f"subscription {name!r} is defined in sources.toml; remove it there"
             )
+        removed = next(s for s in _notify_list(session).data if s.name == name)
         remove_subscription(session, name)
+    return removed
