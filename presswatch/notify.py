@@ -9,7 +9,8 @@ never holds a capture transaction or the crawl:
    (`archive.notify` explains why nothing is queued twice or skipped).
 2. `send_due` sends each subscription's pending rows: one message per event, or one
    digest when more than `notify_burst_limit` are waiting (a 10,000-event burst is one
-   message), or, for `mode = "digest"`, one digest a day after `notify_digest_hour`.
+   message), or, for `mode = "digest"`, one digest a day: the first send after
+   `notify_digest_hour` (UTC) sends what waits once an event seen before that hour does.
    A failed send leaves the rows pending and backs the subscription off (1 min, doubling
    to 6 h); the failure shows in `presswatch status`, `/sources` and `/api/sources`.
 
@@ -326,15 +327,22 @@ def _digest_boundary(now: datetime, hour: int) -> datetime:
     return today if today <= now else today - timedelta(days=1)
 
 
-def _due(sub: NotifySubscription, now: datetime, digest_hour: int) -> bool:
+def _due(session: Session, sub: NotifySubscription, now: datetime, digest_hour: int) -> bool:
+    """Something waits for this subscription and it may be sent now: not backing off,
+    and for a daily digest, an event seen before the latest digest hour (so a digest
+    holds a day's events, whenever the run after that hour comes)."""
     if not sub.enabled:
         return False
     if sub.next_attempt_at is not None and sub.next_attempt_at > now:
         return False
-    if sub.mode == "digest" and sub.failures == 0:
-        last = sub.last_success_at or sub.created_at
-        return last < _digest_boundary(now, digest_hour)
-    return True
+    query = select(NotifyOutbox.id).where(
+        NotifyOutbox.subscription_id == sub.id, NotifyOutbox.state == "pending"
+    )
+    if sub.mode == "digest":
+        query = query.join(ChangeEvent, ChangeEvent.id == NotifyOutbox.event_id).where(
+            ChangeEvent.at < _digest_boundary(now, digest_hour)
+        )
+    return session.scalars(query.limit(1)).first() is not None
 
 
 @dataclass
@@ -443,17 +451,7 @@ def send_due(
     at = now or datetime.now(UTC)
     with sessions.begin() as session:
         report.unconfirmed = expire_claims(session, at)
-        due = [
-            s.id
-            for s in list_subscriptions(session)
-            if _due(s, at, digest_hour)
-            and session.scalars(
-                select(NotifyOutbox.id)
-                .where(NotifyOutbox.subscription_id == s.id, NotifyOutbox.state == "pending")
-                .limit(1)
-            ).first()
-            is not None
-        ]
+        due = [s.id for s in list_subscriptions(session) if _due(session, s, at, digest_hour)]
     for sub_id in due:
         _send_subscription(
             sessions, sub_id, now=at, public_url=public_url, burst_limit=burst_limit, report=report

@@ -248,6 +248,14 @@ def test_daily_digest_waits_for_its_hour(runtime: Runtime, webhook: Webhook) -> 
     assert len(webhook.received) == 1 and "daily digest" in webhook.received[0]["title"]
     send_due(runtime.sessions, digest_hour=7, now=early + timedelta(hours=3))
     assert len(webhook.received) == 1
+    # An edit seen after today's digest hour waits for tomorrow's digest.
+    page = en_story()
+    html = add_sentence(add_sentence(page.html, page.snippet), page.snippet)
+    record(runtime, exchange(page.url, html, at=early + timedelta(hours=3)))
+    send_due(runtime.sessions, digest_hour=7, now=early + timedelta(hours=5))
+    assert len(webhook.received) == 1
+    send_due(runtime.sessions, digest_hour=7, now=early + timedelta(days=1, hours=2))
+    assert len(webhook.received) == 2 and "1 change(s)" in webhook.received[1]["title"]
 
 
 # -- failures ------------------------------------------------------------------------
@@ -311,6 +319,31 @@ def test_a_crash_between_send_and_mark_does_not_send_twice(
     with runtime.sessions() as session:
         states = list(session.scalars(select(NotifyOutbox.state)))
     assert states == ["unconfirmed"]
+
+
+def test_a_crash_while_queueing_loses_and_doubles_nothing(
+    runtime: Runtime, webhook: Webhook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    subscribe(runtime, "hook", webhook.url)
+    discover_and_edit(runtime)
+    real_queue = notify_module.queue_deliveries
+
+    def crash(*args: Any, **kw: Any) -> int:
+        real_queue(*args, **kw)
+        raise SystemExit("killed after queueing, before the commit")
+
+    monkeypatch.setattr(notify_module, "queue_deliveries", crash)
+    with pytest.raises(SystemExit):
+        send_due(runtime.sessions, now=T0)
+    monkeypatch.undo()
+    with runtime.sessions() as session:
+        assert list(session.scalars(select(NotifyOutbox.id))) == []
+    assert webhook.received == []
+
+    report = send_due(runtime.sessions, now=T0)
+    assert (report.queued, report.messages) == (1, 1)
+    assert send_due(runtime.sessions, now=T0).queued == 0
+    assert len(webhook.received) == 1
 
 
 # -- configuration and the command line ----------------------------------------------

@@ -68,12 +68,15 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_notify_outbox_subscription_id"), ["subscription_id"], unique=False
         )
-    op.create_table(
+    cursor = op.create_table(
         "notify_cursor",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("event_id", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notify_cursor")),
     )
+    # The one cursor row exists from the start, so two first senders never race to
+    # create it (subscriptions skip the events that predate them, so 0 reads nothing old).
+    op.bulk_insert(cursor, [{"id": 1, "event_id": 0}])
 
 
 def downgrade() -> None:
