@@ -369,6 +369,10 @@ def test_malformed_apprise_url_in_sources_toml_names_the_line(tmp_path: Path) ->
 
 
 def test_cli_add_list_test_remove(tmp_path: Path, webhook: Webhook) -> None:
+    from typer.testing import CliRunner
+
+    from presswatch.cli import app
+
     data = tmp_path / "data"
     sources = tmp_path / "sources.toml"
     sources.write_text(
@@ -378,33 +382,36 @@ def test_cli_add_list_test_remove(tmp_path: Path, webhook: Webhook) -> None:
         f'[[notify]]\nname = "from-file"\nurl = "{webhook.url}"\ntopic = "trafficking"\n',
         encoding="utf-8",
     )
-    env = cli_env()
-    assert cli(data, sources, "init", env=env).returncode == 0
-    bad = cli(data, sources, "notify", "add", "x", "mailto://", env=env)
-    assert bad.returncode == 2 and "Apprise URL" in bad.stderr
+
+    def run(*args: str) -> Any:
+        return CliRunner().invoke(
+            app, ["--data-dir", str(data), "--sources", str(sources), *args], env=cli_env()
+        )
+
+    assert run("init").exit_code == 0
+    bad = run("notify", "add", "x", "mailto://")
+    assert bad.exit_code == 2 and "Apprise URL" in bad.stderr
     secret = f"json://user:s3cret@127.0.0.1:{webhook.port}/hook"
-    added = cli(
-        data, sources, "notify", "add", "desk", secret, "--kind", "removed", "--json", env=env
-    )
-    assert added.returncode == 0, added.stderr
+    added = run("notify", "add", "desk", secret, "--kind", "removed", "--json")
+    assert added.exit_code == 0, added.output
     assert "s3cret" not in added.stdout and json.loads(added.stdout)["kinds"] == ["removed"]
 
-    listed = cli(data, sources, "notify", "list", "--json", env=env)
-    rows = {r["name"]: r for r in json.loads(listed.stdout)}
+    rows = {r["name"]: r for r in json.loads(run("notify", "list", "--json").stdout)}
     assert rows["from-file"]["origin"] == "file"
     assert rows["from-file"]["keywords"] == ["scam compound"]
     assert rows["desk"]["matched"] == 0
+    assert "nothing matched yet" in run("notify", "list").stdout
 
-    tested = cli(data, sources, "notify", "test", "desk", env=env)
-    assert tested.returncode == 0, tested.stderr
+    tested = run("notify", "test", "desk")
+    assert tested.exit_code == 0, tested.output
     assert webhook.received[-1]["title"] == "Presswatch test"
-    refused = cli(data, sources, "notify", "test", f"json://127.0.0.1:{free_port()}/x", env=env)
-    assert refused.returncode == 1 and "failed" in refused.stderr
+    refused = run("notify", "test", f"json://127.0.0.1:{free_port()}/x")
+    assert refused.exit_code == 1 and "failed" in refused.stderr
 
-    assert cli(data, sources, "notify", "remove", "from-file", env=env).returncode == 2
-    assert cli(data, sources, "notify", "remove", "desk", env=env).returncode == 0
-    listed = cli(data, sources, "notify", "list", "--json", env=env)
-    assert [r["name"] for r in json.loads(listed.stdout)] == ["from-file"]
+    assert run("notify", "remove", "from-file").exit_code == 2
+    assert run("notify", "remove", "desk").exit_code == 0
+    listed = json.loads(run("notify", "list", "--json").stdout)
+    assert [r["name"] for r in listed] == ["from-file"]
 
 
 def test_dead_notifier_never_fails_or_slows_a_run(tmp_path: Path) -> None:
