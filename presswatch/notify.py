@@ -128,6 +128,7 @@ class _Event:
     url: str
     source: str
     title: str | None
+    version_id: int | None = None
     text: str | None = field(default=None, repr=False)
 
 
@@ -147,6 +148,7 @@ class _Filter:
         self.sources = set(sub.sources or ())
         self.min_significance = sub.min_significance or 0.0
         self.topic = TopicMatcher(sub.keywords) if sub.keywords else None
+        self._on_topic: dict[int, bool] = {}  # by version: a burst on one story matches once
 
     def wants(self, event: _Event) -> bool:
         if event.id <= self.after:
@@ -161,7 +163,13 @@ class _Filter:
             and _significance(event.detail) < self.min_significance
         ):
             return False
-        return self.topic is None or self.topic.matches(event.title, event.text)
+        if self.topic is None:
+            return True
+        if event.version_id is None:
+            return self.topic.matches(event.title, event.text)
+        if event.version_id not in self._on_topic:
+            self._on_topic[event.version_id] = self.topic.matches(event.title, event.text)
+        return self._on_topic[event.version_id]
 
 
 def _load_events(session: Session, rows: Sequence[ChangeEvent], *, texts: bool) -> list[_Event]:
@@ -195,13 +203,16 @@ def _load_events(session: Session, rows: Sequence[ChangeEvent], *, texts: bool) 
                 select(Version.id, Version.text_z).where(Version.id.in_(wanted))
             )
         }
+    texts_by_version: dict[int, str] = {}
     out = []
     for e in rows:
         article, source = articles[e.article_id]
         version_id = version_ids[e.id]
         text = None
         if version_id in bodies:
-            text = Version(text_z=bodies[version_id]).text
+            text = texts_by_version.get(version_id)
+            if text is None:  # a burst of events on one version decompresses it once
+                text = texts_by_version[version_id] = Version(text_z=bodies[version_id]).text
         out.append(
             _Event(
                 id=e.id,
@@ -213,6 +224,7 @@ def _load_events(session: Session, rows: Sequence[ChangeEvent], *, texts: bool) 
                 url=article.url,
                 source=source,
                 title=titles.get(version_id) if version_id is not None else None,
+                version_id=version_id,
                 text=text,
             )
         )

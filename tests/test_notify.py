@@ -211,7 +211,7 @@ def test_filters_by_source_topic_kind_and_significance(runtime: Runtime, webhook
 
 
 def test_a_burst_of_10000_events_is_one_digest(runtime: Runtime, webhook: Webhook) -> None:
-    subscribe(runtime, "hook", webhook.url)
+    subscribe(runtime, "hook", webhook.url, keywords=("scam compound",))
     page = en_story()
     first = record(runtime, exchange(page.url, page.html, at=T0))
     with runtime.sessions.begin() as session:
@@ -319,6 +319,11 @@ def test_a_crash_between_send_and_mark_does_not_send_twice(
     with runtime.sessions() as session:
         states = list(session.scalars(select(NotifyOutbox.state)))
     assert states == ["unconfirmed"]
+
+    from presswatch.commands.status import status_report
+
+    _report, problems = status_report(runtime)
+    assert any("1 event(s) unconfirmed" in p and "notify retry hook" in p for p in problems)
 
 
 def test_a_crash_while_queueing_loses_and_doubles_nothing(
