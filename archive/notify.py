@@ -126,6 +126,9 @@ class SubscriptionSpec:
 
 
 def _apply(row: NotifySubscription, spec: SubscriptionSpec) -> None:
+    if row.url is not None and row.url != spec.url.strip():
+        # A new address deserves a try now: the old one's failures are not its own.
+        row.failures, row.next_attempt_at, row.last_error = 0, None, None
     row.url = spec.url.strip()
     row.sources = list(spec.sources)
     row.topic = spec.topic

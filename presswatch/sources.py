@@ -688,4 +688,4 @@ def with_archive_sources(
                 log.warning("source %s (admin API) is not crawled: %s", name, refused[0])
     if not extra:
         return sources
-    return SourcesFile(topics=sources.topics, source=[*sources.source, *extra])
+    return sources.model_copy(update={"source": [*sources.source, *extra]})

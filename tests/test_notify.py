@@ -373,6 +373,36 @@ def test_malformed_apprise_url_in_sources_toml_names_the_line(tmp_path: Path) ->
     assert "'deleted' is not a change kind" in lines[f"{path}:13"]
 
 
+def test_file_subscriptions_survive_api_sources_and_a_new_url_is_tried_at_once(
+    runtime: Runtime, tmp_path: Path, webhook: Webhook
+) -> None:
+    from presswatch.notify import sync_notify
+    from presswatch.sources import load_sources, with_archive_sources
+
+    path = tmp_path / "sources.toml"
+    dead = f"json://127.0.0.1:{free_port()}/hook"
+    text = (
+        '[[source]]\nname = "ledger"\nbase_url = "https://ledger.example/"\n'
+        'feeds = ["https://ledger.example/feed/"]\n\n[[notify]]\nname = "desk"\nurl = "{}"\n'
+    )
+    path.write_text(text.format(dead), encoding="utf-8")
+    api_row = ("extra", "https://extra.example/", ["en"], {"managed_by": "api"}, True)
+    crawled = with_archive_sources(load_sources(path), [api_row])
+    assert [s.name for s in crawled.source] == ["ledger", "extra"]
+    assert [n.name for n in crawled.notify] == ["desk"]
+
+    sync_notify(runtime.sessions, crawled, now=T0)
+    discover_and_edit(runtime)
+    assert "desk" in send_due(runtime.sessions, now=T0).failed
+    assert health(runtime, "desk")["next_attempt_at"] is not None
+
+    path.write_text(text.format(webhook.url), encoding="utf-8")
+    sync_notify(runtime.sessions, load_sources(path), now=T0)
+    assert send_due(runtime.sessions, now=T0).failed == {}
+    assert len(webhook.received) == 1
+    assert health(runtime, "desk")["origin"] == "file"
+
+
 def test_cli_add_list_test_remove(tmp_path: Path, webhook: Webhook) -> None:
     from typer.testing import CliRunner
 
