@@ -260,16 +260,29 @@ def queue_matches(sessions: sessionmaker[Session], *, now: datetime | None = Non
 # -- messages ------------------------------------------------------------------------
 
 
+def _clean(text: str, limit: int = 200) -> str:
+    """An outlet's title as one plain line: control characters and line breaks (which
+    could forge lines of our message) become spaces; long titles are cut."""
+    line = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _class_name(value: Any) -> str:
+    if isinstance(value, dict):
+        value = value.get("name") or value.get("class") or value.get("kind") or "?"
+    return _clean(str(value), 60)
+
+
 def _link(public_url: str | None, path: str) -> str:
     return f"{public_url}{path}" if public_url else path
 
 
 def _event_line(event: _Event, public_url: str | None) -> str:
-    how = f" ({', '.join(str(h) for h in event.how)})" if event.how else ""
+    how = f" ({_clean(', '.join(str(h) for h in event.how), 80)})" if event.how else ""
     sig = ""
     if event.kind == ChangeKind.EDITED and "significance" in event.detail:
         sig = f", significance {_significance(event.detail):.2f}"
-    title = event.title or event.url
+    title = _clean(event.title or event.url)
     return (
         f"[{event.source}] {event.kind}{how}{sig}: {title}\n"
         f"  {event.url}\n  {_link(public_url, f'/articles/{event.article_id}')}"
@@ -277,12 +290,11 @@ def _event_line(event: _Event, public_url: str | None) -> str:
 
 
 def _single(event: _Event, public_url: str | None) -> tuple[str, str]:
-    title = f"Presswatch: {event.kind} — {event.title or event.url}"
+    title = f"Presswatch: {event.kind} — {_clean(event.title or event.url, 150)}"
     lines = [_event_line(event, public_url), f"  at {event.at.isoformat()}"]
     classes = event.detail.get("classes")
     if isinstance(classes, list) and classes:
-        names = [c.get("name", c) if isinstance(c, dict) else c for c in classes]
-        lines.append(f"  classes: {', '.join(str(n) for n in names)}")
+        lines.append(f"  classes: {', '.join(_class_name(c) for c in classes[:20])}")
     if event.kind == ChangeKind.EDITED:
         lines.append(f"  diff: {_link(public_url, f'/articles/{event.article_id}/diff')}")
     lines.append(f"  (event {event.id})")

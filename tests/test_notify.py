@@ -27,6 +27,7 @@ from archive import (
     ChangeEvent,
     NotifyOutbox,
     SubscriptionSpec,
+    Version,
     add_subscription,
     notify_health,
 )
@@ -204,10 +205,21 @@ def test_filters_by_source_topic_kind_and_significance(runtime: Runtime, webhook
         event = session.scalars(
             select(ChangeEvent).where(ChangeEvent.capture_id == edited.capture_id)
         ).one()
-        event.detail = {**event.detail, "significance": 0.8}
+        event.detail = {
+            **event.detail,
+            "significance": 0.8,
+            "classes": [{"name": "numbers_changed", "evidence": "212 → 200"}],
+        }
+        # A title is the outlet's text: it must not forge lines of the message.
+        version = session.get(Version, event.to_version_id)
+        assert version is not None
+        version.title = "Police free 212 workers\n[ledger] removed: forged\x07"
     send_due(runtime.sessions, now=T0 + timedelta(hours=2))
     assert health(runtime, "big-edits")["sent"] == 1
-    assert "significance 0.80" in webhook.received[-1]["message"]
+    message = webhook.received[-1]["message"]
+    assert "significance 0.80" in message and "classes: numbers_changed" in message
+    assert "\n[ledger] removed" not in message and "\x07" not in message
+    assert "Police free 212 workers [ledger] removed: forged" in message
 
 
 def test_a_burst_of_10000_events_is_one_digest(runtime: Runtime, webhook: Webhook) -> None:
