@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from archive.errors import BadInput, NotFound
@@ -247,12 +247,13 @@ def queue_deliveries(
 ) -> int:
     """Queue (subscription id, event id) pairs and move the cursor, in the caller's
     transaction. Returns how many rows were queued."""
-    count = 0
-    for sub_id, event_id in pairs:
-        session.add(
-            NotifyOutbox(subscription_id=sub_id, event_id=event_id, queued_at=now, state="pending")
-        )
-        count += 1
+    rows = [
+        {"subscription_id": sub_id, "event_id": event_id, "queued_at": now, "state": "pending"}
+        for sub_id, event_id in pairs
+    ]
+    if rows:
+        session.execute(insert(NotifyOutbox), rows)
+    count = len(rows)
     cursor.event_id = max(cursor.event_id, to_event)
     session.flush()
     return count
@@ -269,11 +270,9 @@ def expire_claims(session: Session, now: datetime) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def claim_pending(
-    session: Session, subscription_id: int, token: str, now: datetime
-) -> list[NotifyOutbox]:
+def claim_pending(session: Session, subscription_id: int, token: str, now: datetime) -> list[int]:
     """Claim every pending row of a subscription for one send (a row is claimed by one
-    sender only: the UPDATE is conditional on `pending`)."""
+    sender only: the UPDATE is conditional on `pending`); the claimed event ids."""
     session.execute(
         update(NotifyOutbox)
         .where(NotifyOutbox.subscription_id == subscription_id, NotifyOutbox.state == "pending")
@@ -281,7 +280,9 @@ def claim_pending(
     )
     return list(
         session.scalars(
-            select(NotifyOutbox).where(NotifyOutbox.claim == token).order_by(NotifyOutbox.event_id)
+            select(NotifyOutbox.event_id)
+            .where(NotifyOutbox.claim == token)
+            .order_by(NotifyOutbox.event_id)
         )
     )
 

@@ -414,13 +414,14 @@ def _send_subscription(
         sub = session.get(NotifySubscription, sub_id)
         if sub is None:
             return
-        rows = claim_pending(session, sub_id, token, now)
-        if not rows:
+        event_ids = claim_pending(session, sub_id, token, now)
+        if not event_ids:
             return
         changes = list(
             session.scalars(
                 select(ChangeEvent)
-                .where(ChangeEvent.id.in_([r.event_id for r in rows]))
+                .join(NotifyOutbox, NotifyOutbox.event_id == ChangeEvent.id)
+                .where(NotifyOutbox.claim == token)
                 .order_by(ChangeEvent.id)
             )
         )
@@ -431,14 +432,16 @@ def _send_subscription(
     # a crash between the send and that commit leaves them `sending`, which
     # `expire_claims` later turns `unconfirmed` (at most once).
     error = None
-    for title, body, event_ids in messages:
+    for title, body, carried in messages:
         error = deliver(url, title, body)
         if error is not None:
             break
         with sessions.begin() as session:
-            finish_claim(session, token, sent=True, now=now, event_ids=event_ids)
+            # A digest carries every claimed row: no list of ids needed.
+            only = carried if len(messages) > 1 else None
+            finish_claim(session, token, sent=True, now=now, event_ids=only)
         report.messages += 1
-        report.events_sent += len(event_ids)
+        report.events_sent += len(carried)
     with sessions.begin() as session:
         # What is still claimed was not sent: back to pending for the next try.
         finish_claim(session, token, sent=False, now=now)
