@@ -337,8 +337,15 @@ def deliver(url: str, title: str, body: str) -> str | None:
     notifier = apprise.Apprise()
     if not notifier.add(url):
         return f"not a usable Apprise URL: {redact_url(url)}"
-    with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as logs:  # type: ignore[no-untyped-call]
-        ok = notifier.notify(title=title, body=body, body_format=apprise.NotifyFormat.TEXT)
+    # Apprise's own log lines are captured for the reason, not echoed: the caller logs
+    # one line per failed send.
+    apprise_log = logging.getLogger("apprise")
+    propagate, apprise_log.propagate = apprise_log.propagate, False
+    try:
+        with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as logs:  # type: ignore[no-untyped-call]
+            ok = notifier.notify(title=title, body=body, body_format=apprise.NotifyFormat.TEXT)
+    finally:
+        apprise_log.propagate = propagate
     if ok:
         return None
     reasons = [line.strip() for line in logs.getvalue().splitlines() if line.strip()]

@@ -475,7 +475,9 @@ def test_dead_notifier_never_fails_or_slows_a_run(tmp_path: Path) -> None:
         added = cli(data, sources, "notify", "add", "dead", dead, "--kind", "discovered", env=env)
         assert added.returncode == 0, added.stderr
         run = cli(data, sources, "run", "--json", env=env)
-    assert run.returncode == 0, run.stderr
+    assert (run.returncode, run.stderr) == (0, ""), run.stderr
+    log_text = (data / "logs" / "presswatch.log").read_text(encoding="utf-8")
+    assert "notification dead failed (retry after 0:01:00)" in log_text
     doc = json.loads(run.stdout)
     assert doc["discovered"] >= 1
     assert "dead" in doc["notified"]["failed"]
