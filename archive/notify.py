@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -101,7 +101,6 @@ class SubscriptionSpec:
     min_significance: float = 0.0
     mode: str = "immediate"
     enabled: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def problems(self) -> list[str]:
         """What is wrong with it, each naming the field and the fix."""

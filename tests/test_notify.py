@@ -448,6 +448,9 @@ def test_cli_add_list_test_remove(tmp_path: Path, webhook: Webhook) -> None:
     assert rows["from-file"]["keywords"] == ["scam compound"]
     assert rows["desk"]["matched"] == 0
     assert "nothing matched yet" in run("notify", "list").stdout
+    unknown = run("notify", "add", "elsewhere", webhook.url, "--source", "nowhere")
+    assert unknown.exit_code == 0 and "no source named 'nowhere'" in unknown.stderr
+    assert run("notify", "remove", "elsewhere").exit_code == 0
 
     tested = run("notify", "test", "desk")
     assert tested.exit_code == 0, tested.output

@@ -27,6 +27,7 @@ from archive import (
     redact_url,
     remove_subscription,
     requeue_unconfirmed,
+    source_names,
     subscription_by_name,
 )
 from presswatch.commands.common import JsonOpt, SourceOpt, config_exit, echo_json, fail, get_runtime
@@ -110,8 +111,16 @@ def add_cmd(
     try:
         with runtime.sessions.begin() as session:
             add_subscription(session, spec, origin="cli", now=datetime.now(UTC))
+            known = set(source_names(session).values())
     except BadInput as exc:
         raise fail(str(exc), 2) from exc
+    for name_ in spec.sources:
+        if name_ not in known:
+            typer.echo(
+                f"presswatch: warning: no source named {name_!r} in the archive yet; "
+                "this subscription hears nothing from it until one is crawled",
+                err=True,
+            )
     _print_one(runtime, name, as_json, "added")
 
 
