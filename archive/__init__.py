@@ -10,6 +10,8 @@ checks it). Modules (one concept each):
   `normalize`, `detect`, `diff`: pure steps (no DB, clock or network)
 - `bodies`: bodies decoded (gzip, deflate, br, zstd, chunked) within a size limit
 - `warc`: raw exchanges in WARC files; `integrity`: hash chain and `verify_archive`
+- `notify`: notification subscriptions and their outbox (rows only; sending is
+  `presswatch.notify`'s)
 - `queries`: read and bookkeeping queries; `export`: JSON shapes; `importer`: WARC and
   saved-page input
 """
@@ -73,6 +75,9 @@ from archive.models import (
     ChangeEvent,
     ChangeKind,
     LogCheckpoint,
+    NotifyCursor,
+    NotifyOutbox,
+    NotifySubscription,
     RemovalReason,
     SearchDeadLetter,
     SearchOutbox,
@@ -80,6 +85,30 @@ from archive.models import (
     Version,
 )
 from archive.normalize import normalize_text, normalize_url, parse_iso_utc
+from archive.notify import (
+    CLAIM_TIMEOUT,
+    DEFAULT_NOTIFY_KINDS,
+    NOTIFY_MODES,
+    SubscriptionSpec,
+    add_subscription,
+    apprise_url_problem,
+    claim_pending,
+    events_after,
+    expire_claims,
+    finish_claim,
+    last_event_id,
+    list_subscriptions,
+    notify_health,
+    outbox_counts,
+    queue_deliveries,
+    read_cursor,
+    redact_url,
+    remove_subscription,
+    requeue_unconfirmed,
+    subscription_by_name,
+    subscription_json,
+    sync_file_subscriptions,
+)
 from archive.patterns import (
     PatternProblem,
     UrlPattern,
@@ -214,4 +243,30 @@ __all__ = [
     "versions_of",
     "VersionSide",
     "WarcStore",
+    # notifications (archive.notify)
+    "add_subscription",
+    "apprise_url_problem",
+    "CLAIM_TIMEOUT",
+    "claim_pending",
+    "DEFAULT_NOTIFY_KINDS",
+    "events_after",
+    "expire_claims",
+    "finish_claim",
+    "last_event_id",
+    "list_subscriptions",
+    "notify_health",
+    "NOTIFY_MODES",
+    "NotifyCursor",
+    "NotifyOutbox",
+    "NotifySubscription",
+    "outbox_counts",
+    "queue_deliveries",
+    "read_cursor",
+    "redact_url",
+    "remove_subscription",
+    "requeue_unconfirmed",
+    "subscription_by_name",
+    "subscription_json",
+    "SubscriptionSpec",
+    "sync_file_subscriptions",
 ]

@@ -20,6 +20,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -341,3 +342,61 @@ class ChainHead(Base):
 
 
 Index("ix_change_events_at_id", ChangeEvent.at, ChangeEvent.id)
+
+
+class NotifySubscription(Base):
+    """Who is told about which events: a filter (sources, topic keywords, kinds, minimum
+    significance) and an Apprise URL, delivered at once or in a daily digest. Written by
+    the CLI, the admin API or sources.toml's `[[notify]]` (`origin`); the sender keeps
+    the delivery health here (failures, backoff, last error)."""
+
+    __tablename__ = "notify_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    url: Mapped[str] = mapped_column(Text)  # Apprise URL; may carry a secret: show redacted
+    sources: Mapped[list[Any]] = mapped_column(default=list)  # empty: every source
+    topic: Mapped[str | None] = mapped_column(String(100))  # the [topics.X] it came from
+    keywords: Mapped[list[Any]] = mapped_column(default=list)  # empty: every article
+    kinds: Mapped[list[Any]] = mapped_column(default=list)
+    min_significance: Mapped[float] = mapped_column(Float, default=0.0)
+    mode: Mapped[str] = mapped_column(String(20), default="immediate")  # immediate | digest
+    origin: Mapped[str] = mapped_column(String(20))  # cli | api | file
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    # Events up to this id predate the subscription and are never sent to it.
+    after_event_id: Mapped[int] = mapped_column(Integer, default=0)
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # consecutive failed sends
+    next_attempt_at: Mapped[datetime | None]  # backoff after a failure
+    last_attempt_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class NotifyOutbox(Base):
+    """One event due to one subscription. Queued after the event commits, by a cursor
+    over change events (`NotifyCursor`); `state` moves pending → sending → sent, or to
+    `unconfirmed` when a sender died between sending and recording it (never resent
+    unless the operator asks: at most once)."""
+
+    __tablename__ = "notify_outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("notify_subscriptions.id"), index=True)
+    event_id: Mapped[int] = mapped_column(Integer)
+    queued_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    claim: Mapped[str | None] = mapped_column(String(32))
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+
+    __table_args__ = (UniqueConstraint("subscription_id", "event_id"),)
+
+
+class NotifyCursor(Base):
+    """One row: the last change event matched against the subscriptions."""
+
+    __tablename__ = "notify_cursor"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(Integer, default=0)

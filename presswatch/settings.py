@@ -80,6 +80,20 @@ class Settings(BaseSettings):
         "move from the outbox to the dead letters (an engine that is down does not count); "
         "`presswatch outbox retry` puts them back.",
     )
+    notify_burst_limit: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        description="An immediate notification subscription with more events than this "
+        "waiting gets one digest message instead of one message per event.",
+    )
+    notify_digest_hour: int = Field(
+        default=7,
+        ge=0,
+        le=23,
+        description="Hour of the day (UTC) after which daily digests are sent by the next "
+        "`presswatch run` or `presswatch notify send`.",
+    )
     redis_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices("PRESSWATCH_REDIS_URL", "REDIS_URL", "redis_url"),

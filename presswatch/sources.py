@@ -25,9 +25,13 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from archive import (
+    DEFAULT_NOTIFY_KINDS,
+    NOTIFY_MODES,
+    ChangeKind,
     ConfigError,
     Networks,
     UrlPattern,
+    apprise_url_problem,
     compile_url_pattern,
     normalize_text,
     parse_networks,
@@ -38,6 +42,7 @@ from archive import (
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "NotifyConfig",
     "SourceConfig",
     "SourceProblem",
     "SourcesFile",
@@ -195,13 +200,72 @@ class SourceConfig(BaseModel):
         return compile_url_pattern(self.article_url_pattern) if self.article_url_pattern else None
 
 
+class NotifyConfig(BaseModel):
+    """One `[[notify]]` entry: a notification subscription (see presswatch.notify)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(description="Unique slug of the subscription.")
+    url: str = Field(description="Apprise URL: mailto://…, json://…, tgram://…, slack://…")
+    sources: list[str] = Field(default_factory=list, description="Source names; empty: all.")
+    topic: str | None = Field(default=None, description="A [topics.NAME] whose keywords match.")
+    keywords: list[str] = Field(default_factory=list, description="Words in title or text.")
+    kinds: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_NOTIFY_KINDS), description="Change kinds."
+    )
+    min_significance: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="Edits scoring less are not sent."
+    )
+    mode: str = Field(default="immediate", description="immediate or digest (daily).")
+    enabled: bool = Field(default=True, description="false: keep the entry, send nothing.")
+
+    @field_validator("name")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not _SLUG.match(value):
+            raise ValueError(f"{value!r} is not a slug; use lower-case letters, digits, '-', '_'")
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _apprise(cls, value: str) -> str:
+        problem = apprise_url_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value.strip()
+
+    @field_validator("kinds")
+    @classmethod
+    def _kinds(cls, value: list[str]) -> list[str]:
+        known = [k.value for k in ChangeKind]
+        for kind in value:
+            if kind not in known:
+                raise ValueError(f"{kind!r} is not a change kind; use {', '.join(known)}")
+        return value
+
+    @field_validator("mode")
+    @classmethod
+    def _mode(cls, value: str) -> str:
+        if value not in NOTIFY_MODES:
+            raise ValueError(f"{value!r}: use {' or '.join(NOTIFY_MODES)}")
+        return value
+
+    @field_validator("keywords")
+    @classmethod
+    def _no_blank(cls, value: list[str]) -> list[str]:
+        if any(not normalize_text(kw).strip() for kw in value):
+            raise ValueError("a keyword is blank; remove it or write the word")
+        return value
+
+
 class SourcesFile(BaseModel):
-    """The whole file: `[topics.*]` tables and `[[source]]` entries."""
+    """The whole file: `[topics.*]` tables, `[[source]]` and `[[notify]]` entries."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     topics: dict[str, TopicConfig] = Field(default_factory=dict)
     source: list[SourceConfig] = Field(default_factory=list)
+    notify: list[NotifyConfig] = Field(default_factory=list)
 
     @property
     def sources(self) -> list[SourceConfig]:
@@ -291,9 +355,9 @@ class SourceProblem:
 class _Locator:
     """Line numbers of tables and keys, found by scanning the text (tomllib gives none).
 
-    Tracks `[[source]]` entries by index and `[topics.NAME]` tables by name; a key is
-    only counted at the top nesting level, so lines inside multi-line arrays are not
-    mistaken for keys."""
+    Tracks `[[source]]` and `[[notify]]` entries by index and `[topics.NAME]` tables by
+    name; a key is only counted at the top nesting level, so lines inside multi-line
+    arrays are not mistaken for keys."""
 
     _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
     _KEY = re.compile(r"^\s*([A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')\s*=")
@@ -301,16 +365,16 @@ class _Locator:
     def __init__(self, text: str) -> None:
         self.lines: dict[tuple[str, ...], int] = {}
         table: tuple[str, ...] = ()
-        source_index = -1
+        indexes = {"source": -1, "notify": -1}
         depth = 0
         for number, line in enumerate(text.splitlines(), start=1):
             if depth == 0:
                 header = self._HEADER.match(line)
                 if header:
                     name = header.group(2).strip()
-                    if header.group(1) == "[[" and name == "source":
-                        source_index += 1
-                        table = ("source", str(source_index))
+                    if header.group(1) == "[[" and name in indexes:
+                        indexes[name] += 1
+                        table = (name, str(indexes[name]))
                     else:
                         table = tuple(p.strip().strip("\"'") for p in name.split("."))
                     self.lines.setdefault(table, number)
@@ -361,6 +425,14 @@ def _where(data: dict[str, Any], loc: Sequence[str | int]) -> str:
         label = f"[source {name}]" if isinstance(name, str) else f"[[source]] #{loc[1] + 1}"
         rest = ".".join(str(p) for p in loc[2:])
         return f"{label} {rest}".strip()
+    if loc[0] == "notify" and len(loc) >= 2 and isinstance(loc[1], int):
+        entries = data.get("notify") or []
+        name = None
+        if loc[1] < len(entries) and isinstance(entries[loc[1]], dict):
+            name = entries[loc[1]].get("name")
+        label = f"[notify {name}]" if isinstance(name, str) else f"[[notify]] #{loc[1] + 1}"
+        rest = ".".join(str(p) for p in loc[2:])
+        return f"{label} {rest}".strip()
     if loc[0] == "topics" and len(loc) >= 2:
         rest = ".".join(str(p) for p in loc[2:])
         return f"[topics.{loc[1]}] {rest}".strip()
@@ -374,6 +446,8 @@ def _known_keys(loc: Sequence[str | int]) -> list[str]:
         return list(SourceConfig.model_fields)
     if loc[0] == "topics":
         return list(TopicConfig.model_fields)
+    if loc[0] == "notify":
+        return list(NotifyConfig.model_fields)
     return []
 
 
@@ -461,6 +535,7 @@ def check_sources(
                     f"keywords (defined: {known})",
                 )
             )
+    problems.extend(_notify_problems(data, topics or {}, locator, label))
     if parsed is not None and allow_networks is not None:
         problems.extend(_egress_problems(parsed, locator, label, parse_networks(allow_networks)))
     if any(not p.warning for p in problems):
@@ -468,6 +543,35 @@ def check_sources(
     assert parsed is not None
     problems.extend(_warnings(parsed, locator, label))
     return parsed, problems
+
+
+def _notify_problems(
+    data: dict[str, Any], topics: dict[str, Any], locator: _Locator, label: str
+) -> Iterable[SourceProblem]:
+    """`[[notify]]` checks across entries: unique names, defined topics."""
+    seen: set[str] = set()
+    entries = [e for e in data.get("notify", []) if isinstance(e, dict)]
+    for index, entry in enumerate(entries):
+        name, topic = entry.get("name"), entry.get("topic")
+        where = _where(data, ("notify", index))
+        if isinstance(name, str):
+            if name in seen:
+                yield SourceProblem(
+                    label,
+                    locator.line_of(("notify", index, "name")),
+                    where,
+                    f"name {name!r} is already used by another [[notify]]; names must be unique",
+                )
+            seen.add(name)
+        if isinstance(topic, str) and topic not in topics:
+            known = ", ".join(sorted(topics)) or "none defined"
+            yield SourceProblem(
+                label,
+                locator.line_of(("notify", index, "topic")),
+                f"{where} topic",
+                f"topic {topic!r} is not defined; add a [topics.{topic}] table with keywords "
+                f"(defined: {known})",
+            )
 
 
 def _source_urls(src: SourceConfig) -> Iterable[tuple[str, str]]:
@@ -584,4 +688,4 @@ def with_archive_sources(
                 log.warning("source %s (admin API) is not crawled: %s", name, refused[0])
     if not extra:
         return sources
-    return SourcesFile(topics=sources.topics, source=[*sources.source, *extra])
+    return sources.model_copy(update={"source": [*sources.source, *extra]})

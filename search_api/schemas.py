@@ -402,3 +402,89 @@ class RecheckOut(BaseModel):
     url: str
     next_check: datetime
     detail: str
+
+
+# -- notifications ---------------------------------------------------------------------
+
+NotifyKind = Literal[
+    "discovered", "edited", "removed", "restored", "moved", "unreachable", "reachable"
+]
+
+
+# As archive.DEFAULT_NOTIFY_KINDS (test_notify_api checks they agree).
+_DEFAULT_NOTIFY_KINDS: tuple[NotifyKind, ...] = ("edited", "removed", "restored")
+
+
+class NotifyIn(BaseModel):
+    """A notification subscription, with the keys of a `[[notify]]` entry in
+    sources.toml (a topic is given as its keywords here)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: str = Field(pattern=_SLUG, description="Unique slug, e.g. desk-email.")
+    url: str = Field(
+        min_length=3, max_length=2048, description="Apprise URL: mailto://…, json://…, tgram://…"
+    )
+    sources: list[Annotated[str, StringConstraints(pattern=_SLUG)]] = Field(
+        default_factory=list, max_length=100, description="Source names; empty: every source."
+    )
+    keywords: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=200, description="Any of them in title or text."
+    )
+    kinds: list[NotifyKind] = Field(
+        default_factory=lambda: list(_DEFAULT_NOTIFY_KINDS), max_length=7
+    )
+    min_significance: float = Field(default=0.0, ge=0.0, le=1.0)
+    mode: Literal["immediate", "digest"] = "immediate"
+    enabled: bool = True
+
+
+class NotifyOut(BaseModel):
+    """A subscription as `presswatch notify list --json` shows it (URL redacted)."""
+
+    name: str
+    url: str
+    sources: list[str]
+    topic: str | None
+    keywords: list[str]
+    kinds: list[str]
+    min_significance: float
+    mode: str
+    origin: str
+    enabled: bool
+    created_at: datetime | None
+    matched: int
+    pending: int
+    sent: int
+    unconfirmed: int
+    failures: int
+    last_error: str | None
+    last_attempt_at: datetime | None
+    last_success_at: datetime | None
+    next_attempt_at: datetime | None
+
+
+class NotifyList(BaseModel):
+    data: list[NotifyOut]
+    count: int
+
+
+class NotifyHealthOut(BaseModel):
+    """A subscription's delivery health, public: no URL, filters or error text (they
+    can name people's addresses); the admin API and `presswatch status` have those."""
+
+    name: str
+    mode: str
+    enabled: bool
+    matched: int
+    pending: int
+    sent: int
+    unconfirmed: int
+    failures: int
+    last_success_at: datetime | None
+    next_attempt_at: datetime | None
+
+
+class NotifyHealthList(BaseModel):
+    data: list[NotifyHealthOut]
+    count: int

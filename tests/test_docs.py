@@ -54,6 +54,8 @@ def printed(runtime: Runtime) -> dict[str, dict[str, Any]]:
         "<html><body><p>A page saved from a browser.</p></body></html>",
         encoding="utf-8",
     )
+    # A subscription that matches nothing in this archive, so `notify send` sends nothing.
+    cli_json(runtime, "notify", "add", "docs", "json://127.0.0.1:9/hook", "--kind", "moved")
     return {
         "article": cli_json(runtime, "articles")[0],
         "version": history["versions"][0],
@@ -65,6 +67,8 @@ def printed(runtime: Runtime) -> dict[str, dict[str, Any]]:
         "verify": cli_json(runtime, "verify"),
         "status": cli_json(runtime, "status"),
         "import": cli_json(runtime, "import", str(saved)),
+        "subscription": cli_json(runtime, "notify", "list")[0],
+        "notify_send": cli_json(runtime, "notify", "send"),
     }
 
 

@@ -108,6 +108,7 @@ def _execute(
     extra: dict[str, Any] | None = None,
 ) -> None:
     from presswatch.crawling import index_outbox, run_phases, start_crawl
+    from presswatch.notify import notify_outbox
 
     context = start_crawl(runtime, sources)
     show = sys.stderr.isatty() and not as_json
@@ -117,10 +118,14 @@ def _execute(
     else:
         report = run_phases(runtime, context, phases)
     indexed = None
+    notified = None
     if index and not report.interrupted:
         indexed, problem = index_outbox(runtime)
         if problem:
             report.problems.append(problem)
+        # After the crawl's writes commit; a notifier's failure is retried later and
+        # shown by `status`, never a failed run (presswatch.notify).
+        notified, _problem = notify_outbox(runtime, sources)
     line = report.summary(label)
     if report.ok:
         runs_log.info("%s", line)
@@ -132,6 +137,8 @@ def _execute(
         doc = report.as_json()
         if indexed is not None:
             doc["indexed"] = indexed
+        if notified is not None:
+            doc["notified"] = notified.as_json()
         doc.update(extra or {})
         echo_json(doc)
     if not report.ok:
@@ -318,7 +325,7 @@ def run_cmd(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Crawl, recheck and index under a lock (for cron).
+    """Crawl, recheck, index and notify under a lock (for cron).
 
     Quiet unless something failed. A run that finds the lock held exits 0 with one line,
     or 1 when the holder is past --max-duration or no run could start for longer than

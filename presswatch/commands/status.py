@@ -3,9 +3,10 @@
 `status` reads and changes nothing: who holds the archive's lock (from the lock file,
 without taking it, so a `run` starting meanwhile is never turned away), the search
 outbox (depth, oldest row, refusals) and its dead letters, the search backend's health
-and size, and each source's last crawl and last error. Exit 1 when something needs
-the operator: dead letters, a search backend that does not answer, or a lock file left
-by a process that is gone; 0 otherwise.
+and size, each source's last crawl and last error, and each notification
+subscription's health. Exit 1 when something needs the operator: dead letters, a
+search backend that does not answer, a lock file left by a process that is gone, a
+failing notifier or notifications left unconfirmed by a crash; 0 otherwise.
 
 `outbox retry` puts the dead letters back in the outbox and drains it at once, under
 the archive's lock (a drain must not run during `reindex`). Articles the backend still
@@ -20,7 +21,7 @@ from typing import Any
 
 import typer
 
-from archive import list_sources
+from archive import list_sources, notify_health
 from presswatch.commands.common import JsonOpt, archive_lock, echo_json, fail, get_runtime
 from presswatch.lock import Holder, pid_alive
 from presswatch.runtime import Runtime
@@ -86,13 +87,28 @@ def status_report(runtime: Runtime) -> tuple[dict[str, Any], list[str]]:
             }
             for s in list_sources(session)
         ]
-    report = {
+        notify = notify_health(session)
+    report: dict[str, Any] = {
         "lock": lock_state(runtime),
         "outbox": outbox.as_dict(),
         "search": _search_state(runtime),
         "sources": sources,
+        "notify": notify,
     }
     problems = []
+    for sub in notify:
+        if sub["failures"]:
+            problems.append(
+                f"notification {sub['name']} is failing ({sub['failures']} tries, next "
+                f"{sub['next_attempt_at']}): {sub['last_error']}; `presswatch notify test "
+                f"{sub['name']}` checks it"
+            )
+        if sub["unconfirmed"]:
+            problems.append(
+                f"notification {sub['name']}: {sub['unconfirmed']} event(s) unconfirmed (a "
+                f"sender stopped mid-send); `presswatch notify retry {sub['name']}` sends "
+                "them again (some may arrive twice)"
+            )
     if outbox.dead_letters:
         problems.append(
             f"{outbox.dead_letters} article(s) refused by the search backend are in the dead "
@@ -144,6 +160,16 @@ def _print_report(report: dict[str, Any], problems: list[str]) -> None:
         off = "" if source["enabled"] else " (disabled)"
         error = f"; last error: {source['last_error']}" if source["last_error"] else ""
         typer.echo(f"  {source['name']}{off}: last crawl {source['last_crawl'] or 'never'}{error}")
+    typer.echo("notifications:")
+    if not report["notify"]:
+        typer.echo("  none")
+    for sub in report["notify"]:
+        state = f"FAILING ({sub['failures']}x)" if sub["failures"] else "ok"
+        last = sub["last_success_at"] or "never"
+        typer.echo(
+            f"  {sub['name']}: {state}; {sub['matched']} matched, {sub['sent']} sent, "
+            f"{sub['pending']} waiting, {sub['unconfirmed']} unconfirmed; last sent {last}"
+        )
     for problem in problems:
         typer.echo(f"presswatch: {problem}", err=True)
 

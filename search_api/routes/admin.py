@@ -1,4 +1,5 @@
-"""`/api/admin/…`: add, update and disable a source; ask for a recheck of one URL.
+"""`/api/admin/…`: add, update and disable a source; ask for a recheck of one URL;
+list, add and remove notification subscriptions.
 
 Every route needs the server's `PRESSWATCH_API_KEY` in the `X-API-Key` header
 (compared in constant time, `search_api.deps.require_admin`); while no key is set
@@ -27,10 +28,15 @@ from archive import (
     Networks,
     NotFound,
     Source,
+    SubscriptionSpec,
+    add_subscription,
     find_article,
     normalize_url,
+    notify_health,
     parse_networks,
+    remove_subscription,
     source_by_name,
+    subscription_by_name,
     upsert_source,
     url_pattern_problem,
     url_refusal,
@@ -38,7 +44,17 @@ from archive import (
 from search_api.deps import AdminDep, NowDep, StateDep, WriteSessionDep
 from search_api.routes import ERRORS, MAX_VALUE_CHARS, NOT_FOUND, bad_request
 from search_api.routes.sources import load_source
-from search_api.schemas import ErrorOut, RecheckIn, RecheckOut, SourceIn, SourceOut, SourcePatch
+from search_api.schemas import (
+    ErrorOut,
+    NotifyIn,
+    NotifyList,
+    NotifyOut,
+    RecheckIn,
+    RecheckOut,
+    SourceIn,
+    SourceOut,
+    SourcePatch,
+)
 
 router = APIRouter(
     prefix="/api/admin",
@@ -223,3 +239,71 @@ def recheck(body: RecheckIn, _admin: AdminDep, session: WriteSessionDep, now: No
         next_check=due,
         detail="queued: the next `presswatch recheck` or `presswatch run` fetches it first",
     )
+
+
+# -- notification subscriptions --------------------------------------------------------
+# Kept in the archive like those of `presswatch notify add`; those of sources.toml's
+# `[[notify]]` are the file's (409 here, as for sources). Sending is `presswatch run`'s
+# or `presswatch notify send`'s: never inside a web request.
+
+
+def _notify_list(session: Session) -> NotifyList:
+    data = [NotifyOut.model_validate(row) for row in notify_health(session)]
+    return NotifyList(data=data, count=len(data))
+
+
+@router.get("/notify", response_model=NotifyList)
+def list_notify(_admin: AdminDep, session: WriteSessionDep) -> NotifyList:
+    """Every notification subscription (URLs redacted) with its delivery health."""
+    return _notify_list(session)
+
+
+@router.post(
+    "/notify",
+    response_model=NotifyOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"model": ErrorOut, "description": "A subscription by that name exists."}},
+)
+def add_notify(
+    body: NotifyIn, _admin: AdminDep, session: WriteSessionDep, now: NowDep
+) -> NotifyOut:
+    """Subscribe an Apprise URL to change events (400 names what is wrong with it)."""
+    spec = SubscriptionSpec(
+        name=body.name,
+        url=body.url,
+        sources=tuple(body.sources),
+        keywords=tuple(body.keywords),
+        kinds=tuple(body.kinds),
+        min_significance=body.min_significance,
+        mode=body.mode,
+        enabled=body.enabled,
+    )
+    problems = spec.problems()
+    if problems:
+        raise bad_request("; ".join(problems))
+    with session.begin():
+        if subscription_by_name(session, body.name) is not None:
+            raise HTTPException(409, f"a subscription named {body.name!r} exists; DELETE it first")
+        add_subscription(session, spec, origin="api", now=now)
+    return next(s for s in _notify_list(session).data if s.name == body.name)
+
+
+@router.delete(
+    "/notify/{name}",
+    response_model=NotifyOut,
+    responses=NOT_FOUND
+    | {409: {"model": ErrorOut, "description": "The subscription is in sources.toml."}},
+)
+def remove_notify(name: SourceName, _admin: AdminDep, session: WriteSessionDep) -> NotifyOut:
+    """Delete a subscription and what it still had waiting; returns it as it was."""
+    with session.begin():
+        row = subscription_by_name(session, name)
+        if row is None:
+            raise NotFound(f"no subscription named {name!r}; GET /api/admin/notify lists them")
+        if row.origin == "file":
+            raise HTTPException(
+                409, f"subscription {name!r} is defined in sources.toml; remove it there"
+            )
+        removed = next(s for s in _notify_list(session).data if s.name == name)
+        remove_subscription(session, name)
+    return removed

@@ -45,7 +45,7 @@ from search_api.routes.articles import (
 )
 from search_api.routes.changes import load_changes
 from search_api.routes.search import build_query, run_search
-from search_api.routes.sources import load_sources
+from search_api.routes.sources import load_notify_health, load_sources
 from search_api.schemas import (
     ArticleDetailOut,
     CaptureSummaryOut,
@@ -363,7 +363,11 @@ def sources_page(request: Request, templates: TemplatesDep, session: SessionDep)
         templates,
         request,
         "sources.html",
-        {"sources": load_sources(session), "nav": "sources"},
+        {
+            "sources": load_sources(session),
+            "notify": load_notify_health(session),
+            "nav": "sources",
+        },
     )
 
 

@@ -1,0 +1,572 @@
+"""Notifications deliver for real: email to a local SMTP server (aiosmtpd) and JSON
+webhooks to a local HTTP server, through Apprise; what arrived is read back.
+
+Also the bad input of issue 15: an unreachable notifier (retried with backoff, shown,
+the crawl unaffected), a malformed Apprise URL (rejected naming the line), a
+subscription that matches nothing (fine and visible), a 10,000-event burst (one
+digest), and a sender that dies between sending and recording (not sent twice).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import insert, select
+
+import presswatch.notify as notify_module
+from archive import (
+    ChangeEvent,
+    NotifyOutbox,
+    SubscriptionSpec,
+    Version,
+    add_subscription,
+    notify_health,
+)
+from presswatch.demo.content import DEMO_ARTICLES
+from presswatch.notify import send_due
+from presswatch.runtime import Runtime
+from tests.archive_helpers import add_sentence, en_story, exchange, km_story, record
+from tests.site_server import NewsSite, cli, cli_env, write_sources
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+# -- local receivers -----------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Webhook:
+    """A local HTTP server that keeps every JSON body POSTed to it."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.received: list[dict[str, Any]] = []
+        received = self.received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                length = int(self.headers.get("Content-Length", "0"))
+                received.append(json.loads(self.rfile.read(length)))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port or 0), Handler)
+        self.port = int(self.server.server_address[1])
+        self.url = f"json://127.0.0.1:{self.port}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Webhook:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def webhook() -> Iterator[Webhook]:
+    with Webhook() as hook:
+        yield hook
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.messages.append(
+            (envelope.rcpt_tos, message_from_bytes(envelope.content, policy=policy.default))
+        )
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Mailbox, str]]:
+    from aiosmtpd.controller import Controller
+
+    box = Mailbox()
+    port = free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield box, f"mailto://127.0.0.1:{port}?from=presswatch@example.org&to=desk@example.org"
+    finally:
+        controller.stop()
+
+
+# -- archive helpers -----------------------------------------------------------------
+
+
+def subscribe(rt: Runtime, name: str, url: str, **fields: Any) -> None:
+    with rt.sessions.begin() as session:
+        add_subscription(session, SubscriptionSpec(name, url, **fields), origin="cli", now=T0)
+
+
+def discover_and_edit(rt: Runtime) -> int:
+    """One English story found, then edited: its article id."""
+    page = en_story()
+    first = record(rt, exchange(page.url, page.html, at=T0))
+    record(
+        rt, exchange(page.url, add_sentence(page.html, page.snippet), at=T0 + timedelta(hours=1))
+    )
+    assert first.article_id is not None
+    return first.article_id
+
+
+def health(rt: Runtime, name: str) -> dict[str, Any]:
+    with rt.sessions() as session:
+        return next(s for s in notify_health(session) if s["name"] == name)
+
+
+# -- delivery ------------------------------------------------------------------------
+
+
+def test_email_and_webhook_arrive_and_are_sent_once(
+    runtime: Runtime, webhook: Webhook, smtp: tuple[Mailbox, str]
+) -> None:
+    box, mail_url = smtp
+    subscribe(runtime, "desk", mail_url, kinds=("edited",))
+    subscribe(runtime, "hook", webhook.url, keywords=("scam compound",))
+    article_id = discover_and_edit(runtime)
+
+    report = send_due(runtime.sessions, public_url="https://watch.example", now=T0)
+    assert report.failed == {}
+    assert report.queued == 2 and report.messages == 2  # edited → desk; edited → hook
+
+    assert len(box.messages) == 1
+    rcpt, mail = box.messages[0]
+    assert rcpt == ["desk@example.org"]
+    assert "edited" in mail["subject"] and "212" in mail["subject"]  # the story's title
+    text = mail.get_body(("plain",)).get_content()
+    assert en_story().url in text
+    assert f"https://watch.example/articles/{article_id}/diff" in text
+
+    assert len(webhook.received) == 1
+    assert "edited" in webhook.received[0]["title"]
+    assert en_story().url in webhook.received[0]["message"]
+
+    again = send_due(runtime.sessions, now=T0 + timedelta(minutes=5))
+    assert (again.queued, again.messages) == (0, 0)
+    assert len(box.messages) == 1 and len(webhook.received) == 1
+    assert health(runtime, "desk")["sent"] == 1
+
+
+def test_filters_by_source_topic_kind_and_significance(runtime: Runtime, webhook: Webhook) -> None:
+    subscribe(runtime, "khmer-topic", webhook.url, keywords=("គណៈកម្មការ",), kinds=("discovered",))
+    subscribe(runtime, "other-outlet", webhook.url, sources=("nobody",))
+    subscribe(runtime, "big-edits", webhook.url, min_significance=0.5)
+    subscribe(runtime, "edits", webhook.url)
+    km = km_story()
+    record(runtime, exchange(km.url, km.html, at=T0))
+    discover_and_edit(runtime)
+
+    send_due(runtime.sessions, now=T0)
+    by_name = {
+        name: health(runtime, name)
+        for name in ("khmer-topic", "other-outlet", "big-edits", "edits")
+    }
+    assert by_name["khmer-topic"]["sent"] == 1  # the Khmer story mentions the committee
+    assert by_name["edits"]["sent"] == 1
+    # Matching nothing is fine and visible.
+    assert by_name["other-outlet"]["matched"] == 0
+    # An edit without a significance score counts as 0.
+    assert by_name["big-edits"]["matched"] == 0
+    titles = [m["title"] for m in webhook.received]
+    assert sum("discovered" in t for t in titles) == 1 and sum("edited" in t for t in titles) == 1
+
+    # Once helper F's scores are there, a significant edit passes the filter.
+    page = en_story()
+    edited = record(
+        runtime,
+        exchange(
+            page.url,
+            add_sentence(add_sentence(page.html, page.snippet), page.snippet),
+            at=T0 + timedelta(hours=2),
+        ),
+    )
+    with runtime.sessions.begin() as session:
+        event = session.scalars(
+            select(ChangeEvent).where(ChangeEvent.capture_id == edited.capture_id)
+        ).one()
+        event.detail = {
+            **event.detail,
+            "significance": 0.8,
+            "classes": [{"name": "numbers_changed", "evidence": "212 → 200"}],
+        }
+        # A title is the outlet's text: it must not forge lines of the message.
+        version = session.get(Version, event.to_version_id)
+        assert version is not None
+        version.title = "Police free 212 workers\n[ledger] removed: forged\x07"
+    send_due(runtime.sessions, now=T0 + timedelta(hours=2))
+    assert health(runtime, "big-edits")["sent"] == 1
+    message = webhook.received[-1]["message"]
+    assert "significance 0.80" in message and "classes: numbers_changed" in message
+    assert "\n[ledger] removed" not in message and "\x07" not in message
+    assert "Police free 212 workers [ledger] removed: forged" in message
+
+
+def test_a_burst_of_10000_events_is_one_digest(runtime: Runtime, webhook: Webhook) -> None:
+    subscribe(runtime, "hook", webhook.url, keywords=("scam compound",))
+    page = en_story()
+    first = record(runtime, exchange(page.url, page.html, at=T0))
+    with runtime.sessions.begin() as session:
+        session.execute(
+            insert(ChangeEvent),
+            [
+                {
+                    "article_id": first.article_id,
+                    "capture_id": first.capture_id,
+                    "kind": "edited",
+                    "how": ["body"],
+                    "at": T0 + timedelta(seconds=i),
+                    "detail": {},
+                }
+                for i in range(10_000)
+            ],
+        )
+    report = send_due(runtime.sessions, now=T0 + timedelta(hours=3))
+    assert report.queued == 10_000 and report.events_sent == 10_000
+    assert len(webhook.received) == 1
+    digest = webhook.received[0]
+    assert "10000 change(s)" in digest["title"]
+    assert "… and 9900 more" in digest["message"]
+    assert health(runtime, "hook")["sent"] == 10_000
+
+
+def test_daily_digest_waits_for_its_hour(runtime: Runtime, webhook: Webhook) -> None:
+    subscribe(runtime, "daily", webhook.url, mode="digest")
+    discover_and_edit(runtime)
+    early = datetime(2026, 3, 3, 6, 0, tzinfo=UTC)
+    send_due(runtime.sessions, digest_hour=7, now=early)
+    assert webhook.received == []
+    send_due(runtime.sessions, digest_hour=7, now=early + timedelta(hours=1, minutes=5))
+    assert len(webhook.received) == 1 and "daily digest" in webhook.received[0]["title"]
+    send_due(runtime.sessions, digest_hour=7, now=early + timedelta(hours=3))
+    assert len(webhook.received) == 1
+    # An edit seen after today's digest hour waits for tomorrow's digest.
+    page = en_story()
+    html = add_sentence(add_sentence(page.html, page.snippet), page.snippet)
+    record(runtime, exchange(page.url, html, at=early + timedelta(hours=3)))
+    send_due(runtime.sessions, digest_hour=7, now=early + timedelta(hours=5))
+    assert len(webhook.received) == 1
+    send_due(runtime.sessions, digest_hour=7, now=early + timedelta(days=1, hours=2))
+    assert len(webhook.received) == 2 and "1 change(s)" in webhook.received[1]["title"]
+
+
+# -- failures ------------------------------------------------------------------------
+
+
+def test_unreachable_notifier_is_retried_with_backoff_then_delivers(runtime: Runtime) -> None:
+    port = free_port()
+    subscribe(runtime, "hook", f"json://127.0.0.1:{port}/hook")
+    discover_and_edit(runtime)
+
+    first = send_due(runtime.sessions, now=T0)
+    assert "hook" in first.failed
+    state = health(runtime, "hook")
+    assert state["failures"] == 1 and state["pending"] == 1 and state["last_error"]
+    assert state["next_attempt_at"] == (T0 + timedelta(minutes=1)).isoformat()
+
+    # Within the backoff nothing is tried; after it, the next try doubles the wait.
+    assert send_due(runtime.sessions, now=T0 + timedelta(seconds=30)).failed == {}
+    send_due(runtime.sessions, now=T0 + timedelta(minutes=2))
+    assert health(runtime, "hook")["next_attempt_at"] == (T0 + timedelta(minutes=4)).isoformat()
+
+    with Webhook(port) as hook:
+        done = send_due(runtime.sessions, now=T0 + timedelta(minutes=5))
+    assert done.failed == {} and len(hook.received) == 1
+    state = health(runtime, "hook")
+    assert (state["failures"], state["pending"], state["sent"], state["last_error"]) == (
+        0,
+        0,
+        1,
+        None,
+    )
+
+
+def test_a_crash_between_send_and_mark_does_not_send_twice(
+    runtime: Runtime, webhook: Webhook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    subscribe(runtime, "hook", webhook.url)
+    discover_and_edit(runtime)
+
+    real_finish = notify_module.finish_claim
+
+    def crash(session: Any, token: str, *, sent: bool, **kw: Any) -> None:
+        if sent:
+            raise SystemExit("killed after the send, before recording it")
+        real_finish(session, token, sent=sent, **kw)
+
+    monkeypatch.setattr(notify_module, "finish_claim", crash)
+    with pytest.raises(SystemExit):
+        send_due(runtime.sessions, now=T0)
+    monkeypatch.undo()
+    assert len(webhook.received) == 1  # it went
+
+    # A second sender soon after leaves the claim alone; once the claim is old, the
+    # rows are unconfirmed, shown, and not sent again.
+    send_due(runtime.sessions, now=T0 + timedelta(minutes=1))
+    later = send_due(runtime.sessions, now=T0 + timedelta(minutes=20))
+    assert later.unconfirmed == 1
+    assert len(webhook.received) == 1
+    state = health(runtime, "hook")
+    assert (state["unconfirmed"], state["sent"], state["pending"]) == (1, 0, 0)
+    with runtime.sessions() as session:
+        states = list(session.scalars(select(NotifyOutbox.state)))
+    assert states == ["unconfirmed"]
+
+    from presswatch.commands.status import status_report
+
+    _report, problems = status_report(runtime)
+    assert any("1 event(s) unconfirmed" in p and "notify retry hook" in p for p in problems)
+
+
+def test_a_crash_while_queueing_loses_and_doubles_nothing(
+    runtime: Runtime, webhook: Webhook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    subscribe(runtime, "hook", webhook.url)
+    discover_and_edit(runtime)
+    real_queue = notify_module.queue_deliveries
+
+    def crash(*args: Any, **kw: Any) -> int:
+        real_queue(*args, **kw)
+        raise SystemExit("killed after queueing, before the commit")
+
+    monkeypatch.setattr(notify_module, "queue_deliveries", crash)
+    with pytest.raises(SystemExit):
+        send_due(runtime.sessions, now=T0)
+    monkeypatch.undo()
+    with runtime.sessions() as session:
+        assert list(session.scalars(select(NotifyOutbox.id))) == []
+    assert webhook.received == []
+
+    report = send_due(runtime.sessions, now=T0)
+    assert (report.queued, report.messages) == (1, 1)
+    assert send_due(runtime.sessions, now=T0).queued == 0
+    assert len(webhook.received) == 1
+
+
+# -- configuration and the command line ----------------------------------------------
+
+
+def test_malformed_apprise_url_in_sources_toml_names_the_line(tmp_path: Path) -> None:
+    from presswatch.sources import check_sources
+
+    path = tmp_path / "sources.toml"
+    path.write_text(
+        '[[source]]\nname = "ledger"\nbase_url = "https://ledger.example/"\n'
+        'feeds = ["https://ledger.example/feed/"]\n\n'
+        '[[notify]]\nname = "desk"\nurl = "json://127.0.0.1/hook"\n\n'
+        '[[notify]]\nname = "broken"\nurl = "mailto://"\nkinds = ["edited", "deleted"]\n',
+        encoding="utf-8",
+    )
+    parsed, problems = check_sources(path)
+    assert parsed is None
+    lines = {str(p).split(": ", 2)[0]: str(p) for p in problems}
+    assert f"{path}:12" in lines and "[notify broken] url" in lines[f"{path}:12"]
+    assert "Apprise URL" in lines[f"{path}:12"]
+    assert "'deleted' is not a change kind" in lines[f"{path}:13"]
+
+
+def test_file_subscriptions_survive_api_sources_and_a_new_url_is_tried_at_once(
+    runtime: Runtime, tmp_path: Path, webhook: Webhook
+) -> None:
+    from presswatch.notify import sync_notify
+    from presswatch.sources import load_sources, with_archive_sources
+
+    path = tmp_path / "sources.toml"
+    dead = f"json://127.0.0.1:{free_port()}/hook"
+    text = (
+        '[[source]]\nname = "ledger"\nbase_url = "https://ledger.example/"\n'
+        'feeds = ["https://ledger.example/feed/"]\n\n[[notify]]\nname = "desk"\nurl = "{}"\n'
+    )
+    path.write_text(text.format(dead), encoding="utf-8")
+    api_row = ("extra", "https://extra.example/", ["en"], {"managed_by": "api"}, True)
+    crawled = with_archive_sources(load_sources(path), [api_row])
+    assert [s.name for s in crawled.source] == ["ledger", "extra"]
+    assert [n.name for n in crawled.notify] == ["desk"]
+
+    sync_notify(runtime.sessions, crawled, now=T0)
+    discover_and_edit(runtime)
+    assert "desk" in send_due(runtime.sessions, now=T0).failed
+    assert health(runtime, "desk")["next_attempt_at"] is not None
+
+    path.write_text(text.format(webhook.url), encoding="utf-8")
+    sync_notify(runtime.sessions, load_sources(path), now=T0)
+    assert send_due(runtime.sessions, now=T0).failed == {}
+    assert len(webhook.received) == 1
+    assert health(runtime, "desk")["origin"] == "file"
+
+
+def test_cli_add_list_test_remove(tmp_path: Path, webhook: Webhook) -> None:
+    from typer.testing import CliRunner
+
+    from presswatch.cli import app
+
+    data = tmp_path / "data"
+    sources = tmp_path / "sources.toml"
+    sources.write_text(
+        '[topics.trafficking]\nkeywords = ["scam compound"]\n\n'
+        '[[source]]\nname = "ledger"\nbase_url = "https://ledger.example/"\n'
+        'feeds = ["https://ledger.example/feed/"]\n\n'
+        f'[[notify]]\nname = "from-file"\nurl = "{webhook.url}"\ntopic = "trafficking"\n',
+        encoding="utf-8",
+    )
+
+    def run(*args: str) -> Any:
+        return CliRunner().invoke(
+            app, ["--data-dir", str(data), "--sources", str(sources), *args], env=cli_env()
+        )
+
+    assert run("init").exit_code == 0
+    bad = run("notify", "add", "x", "mailto://")
+    assert bad.exit_code == 2 and "Apprise URL" in bad.stderr
+    secret = f"json://user:s3cret@127.0.0.1:{webhook.port}/hook"
+    added = run("notify", "add", "desk", secret, "--kind", "removed", "--json")
+    assert added.exit_code == 0, added.output
+    assert "s3cret" not in added.stdout and json.loads(added.stdout)["kinds"] == ["removed"]
+
+    rows = {r["name"]: r for r in json.loads(run("notify", "list", "--json").stdout)}
+    assert rows["from-file"]["origin"] == "file"
+    assert rows["from-file"]["keywords"] == ["scam compound"]
+    assert rows["desk"]["matched"] == 0
+    assert "nothing matched yet" in run("notify", "list").stdout
+    unknown = run("notify", "add", "elsewhere", webhook.url, "--source", "nowhere")
+    assert unknown.exit_code == 0 and "no source named 'nowhere'" in unknown.stderr
+    assert run("notify", "remove", "elsewhere").exit_code == 0
+
+    tested = run("notify", "test", "desk")
+    assert tested.exit_code == 0, tested.output
+    assert webhook.received[-1]["title"] == "Presswatch test"
+    refused = run("notify", "test", f"json://127.0.0.1:{free_port()}/x")
+    assert refused.exit_code == 1 and "failed" in refused.stderr
+
+    assert run("notify", "remove", "from-file").exit_code == 2
+    assert run("notify", "remove", "desk").exit_code == 0
+    listed = json.loads(run("notify", "list", "--json").stdout)
+    assert [r["name"] for r in listed] == ["from-file"]
+
+
+def test_dead_notifier_never_fails_or_slows_a_run(tmp_path: Path) -> None:
+    """`run` with a subscription to a closed port: the crawl records everything, exits 0
+    quietly; `status` then shows the failing notifier (exit 1)."""
+    data = tmp_path / "data"
+    env = cli_env()
+    with NewsSite(articles=DEMO_ARTICLES[:2]) as site:
+        sources = write_sources(
+            tmp_path / "sources.toml", site, topic=False, listings=[site.base_url]
+        )
+        assert cli(data, sources, "init", env=env).returncode == 0
+        dead = f"json://127.0.0.1:{free_port()}/hook"
+        added = cli(data, sources, "notify", "add", "dead", dead, "--kind", "discovered", env=env)
+        assert added.returncode == 0, added.stderr
+        run = cli(data, sources, "run", "--json", env=env)
+    assert (run.returncode, run.stderr) == (0, ""), run.stderr
+    log_text = (data / "logs" / "presswatch.log").read_text(encoding="utf-8")
+    assert "notification dead failed (retry after 0:01:00)" in log_text
+    doc = json.loads(run.stdout)
+    assert doc["discovered"] >= 1
+    assert "dead" in doc["notified"]["failed"]
+
+    status = cli(data, sources, "status", "--json", env=env)
+    assert status.returncode == 1
+    report = json.loads(status.stdout)
+    dead_row = next(s for s in report["notify"] if s["name"] == "dead")
+    assert dead_row["failures"] == 1 and dead_row["pending"] >= 1
+    assert any("notification dead is failing" in p for p in report["problems"])
+
+
+# -- the admin API and the sources page ----------------------------------------------
+
+
+def test_admin_api_manages_subscriptions_and_sources_shows_their_health(
+    tmp_path: Path, webhook: Webhook
+) -> None:
+    from fastapi.testclient import TestClient
+    from pydantic import SecretStr
+
+    from archive import DEFAULT_NOTIFY_KINDS
+    from presswatch.settings import Settings
+    from search_api.app import create_app
+    from search_api.schemas import NotifyIn
+
+    rt = Runtime(Settings(data_dir=tmp_path / "data", api_key=SecretStr("k" * 32)))
+    rt.init()
+    try:
+        app = create_app(rt.settings, sessions=rt.sessions, warc=rt.warc)
+        admin = TestClient(app, headers={"X-API-Key": "k" * 32})
+        public = TestClient(app)
+        assert public.post("/api/admin/notify", json={}).status_code == 401
+        bad = admin.post("/api/admin/notify", json={"name": "x", "url": "mailto://"})
+        assert bad.status_code == 400 and "Apprise URL" in bad.json()["detail"]
+
+        secret = f"json://user:s3cret@127.0.0.1:{webhook.port}/hook"
+        created = admin.post("/api/admin/notify", json={"name": "desk", "url": secret})
+        assert created.status_code == 201, created.text
+        assert "s3cret" not in created.text
+        assert tuple(created.json()["kinds"]) == DEFAULT_NOTIFY_KINDS
+        assert NotifyIn(name="x", url="json://h/p").kinds == list(DEFAULT_NOTIFY_KINDS)
+        assert (
+            admin.post("/api/admin/notify", json={"name": "desk", "url": secret}).status_code == 409
+        )
+        dead = f"json://127.0.0.1:{free_port()}/hook"
+        assert (
+            admin.post("/api/admin/notify", json={"name": "dead", "url": dead}).status_code == 201
+        )
+
+        discover_and_edit(rt)
+        send_due(rt.sessions)
+        assert len(webhook.received) == 1
+
+        listed = admin.get("/api/admin/notify").json()
+        rows = {r["name"]: r for r in listed["data"]}
+        assert rows["desk"]["sent"] == 1 and rows["dead"]["last_error"]
+
+        # The public view: health, but neither URLs nor error text.
+        health_doc = public.get("/api/sources/notify").json()
+        by_name = {r["name"]: r for r in health_doc["data"]}
+        assert by_name["dead"]["failures"] == 1 and by_name["desk"]["sent"] == 1
+        assert "url" not in by_name["desk"] and "last_error" not in by_name["dead"]
+        page = public.get("/sources").text
+        assert "Notifications" in page and "failing (1 tries)" in page and "s3cret" not in page
+
+        removed = admin.delete("/api/admin/notify/dead")
+        assert removed.status_code == 200 and removed.json()["failures"] == 1
+        assert admin.delete("/api/admin/notify/dead").status_code == 404
+        assert [r["name"] for r in admin.get("/api/admin/notify").json()["data"]] == ["desk"]
+    finally:
+        rt.close()
+
+
+@pytest.mark.postgres
+def test_queue_and_claims_on_postgres(pg_url: str, tmp_path: Path, webhook: Webhook) -> None:
+    from presswatch.settings import Settings
+
+    rt = Runtime(Settings(data_dir=tmp_path / "data", database_url=pg_url))
+    rt.init()
+    try:
+        subscribe(rt, "hook", webhook.url)
+        discover_and_edit(rt)
+        first = send_due(rt.sessions, now=T0)
+        second = send_due(rt.sessions, now=T0 + timedelta(minutes=1))
+        assert (first.queued, first.messages, second.queued, second.messages) == (1, 1, 0, 0)
+        assert len(webhook.received) == 1
+    finally:
+        rt.close()
