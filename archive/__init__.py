@@ -10,6 +10,7 @@ checks it). Modules (one concept each):
   `normalize`, `detect`, `diff`: pure steps (no DB, clock or network)
 - `bodies`: bodies decoded (gzip, deflate, br, zstd, chunked) within a size limit
 - `warc`: raw exchanges in WARC files; `integrity`: hash chain and `verify_archive`
+- `editclass`: what kind of edit, with evidence, and its significance (pure)
 - `queries`: read and bookkeeping queries; `export`: JSON shapes; `importer`: WARC and
   saved-page input
 """
@@ -37,6 +38,7 @@ from archive.diff import (
     render_unified,
 )
 from archive.diskspace import SpaceFloor, free_bytes
+from archive.editclass import CLASS_NAMES, judge_edit
 from archive.egress import (
     ALLOW_NETWORKS_SETTING,
     ALLOWED_SCHEMES,
@@ -60,7 +62,13 @@ from archive.errors import (
     SearchError,
     StorageError,
 )
-from archive.export import article_json, change_json, history_json, version_side
+from archive.export import (
+    article_json,
+    change_json,
+    event_detail,
+    history_json,
+    version_side,
+)
 from archive.extract import TRAFILATURA_OPTIONS, Extracted, PageKind, extract_page
 from archive.importer import exchanges_from_path
 from archive.integrity import VerifyReport, verify_archive
@@ -141,6 +149,7 @@ __all__ = [
     "captures_of",
     "ChainBroken",
     "change_json",
+    "CLASS_NAMES",
     "ChangeEvent",
     "ChangeKind",
     "ChangeRow",
@@ -151,6 +160,7 @@ __all__ = [
     "diff_versions",
     "DiskFull",
     "due_articles",
+    "event_detail",
     "events_of",
     "Exchange",
     "exchanges_from_path",
@@ -163,6 +173,7 @@ __all__ = [
     "free_bytes",
     "history_json",
     "is_migrated",
+    "judge_edit",
     "known_urls_of",
     "list_articles",
     "list_changes",

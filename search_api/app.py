@@ -144,6 +144,7 @@ def make_templates() -> Jinja2Templates:
         lstrip_blocks=True,
     )
     env.filters.update(langtag=lang_tag, safe_href=safe_href, when=fmt_when, iso=iso)
+    env.filters["edit_class"] = changes.describe_class
     return Jinja2Templates(env=env)
 
 
