@@ -167,8 +167,7 @@ STRONG_WORDS = {
 }
 HEDGE_WORDS = {
     "en": (
-        "alleged",
-        "allegedly",
+        "alleg",
         "reportedly",
         "suspected",
         "claim",
@@ -202,7 +201,7 @@ NOTE_PATTERNS = regex.compile(
     r"\bcorrection\b|\bcorrected\b|\bclarification\b|editor['’]s note|"
     r"an earlier version of this|this (?:article|story|report) (?:has been|was) "
     r"(?:updated|amended|changed|edited)|\bupdated\s*:|\bupdate\s*:|"
-    r"កែតម្រូវ|កំណត់សម្គាល់(?:របស់)?និពន្ធនាយក|អត្ថបទនេះត្រូវបាន(?:កែប្រែ|ធ្វើបច្ចុប្បន្នភាព)|"
+    r"កែតម្រូវ|កំណែតម្រូវ|កំណត់សម្គាល់(?:របស់)?និពន្ធនាយក|អត្ថបទនេះត្រូវបាន(?:កែប្រែ|ធ្វើបច្ចុប្បន្នភាព)|"
     r"ធ្វើបច្ចុប្បន្នភាព",
     regex.IGNORECASE,
 )
