@@ -38,7 +38,7 @@ from archive.diff import (
     render_unified,
 )
 from archive.diskspace import SpaceFloor, free_bytes
-from archive.editclass import CLASS_NAMES, judge_edit
+from archive.editclass import CLASS_NAMES, describe_class, judge_edit
 from archive.egress import (
     ALLOW_NETWORKS_SETTING,
     ALLOWED_SCHEMES,
@@ -157,6 +157,7 @@ __all__ = [
     "ConfigError",
     "current_version_of",
     "decode_body",
+    "describe_class",
     "diff_versions",
     "DiskFull",
     "due_articles",

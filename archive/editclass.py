@@ -66,6 +66,7 @@ __all__ = [
     "NOTE_PATTERNS",
     "STRONG_WORDS",
     "classify_edit",
+    "describe_class",
     "edit_significance",
     "judge_edit",
 ]
@@ -310,6 +311,23 @@ def edit_significance(
     for c in components:
         keep *= 1.0 - min(1.0, max(0.0, c))
     return round(1.0 - keep, 3)
+
+
+def describe_class(item: dict[str, Any]) -> str:
+    """An edit class in a few words, for pages, feeds and reports: its name, and the
+    gist of its evidence (the headline's tone, how many paragraphs, which numbers)."""
+    name = str(item.get("class", "?"))
+    words = name.replace("_", " ")
+    if name == "headline_changed" and item.get("tone"):
+        return f"headline {item['tone']}"
+    if name in ("paragraphs_removed", "paragraphs_added"):
+        return f"{words} ({len(item.get('paragraphs', []))})"
+    if name == "numbers_changed":
+        pairs = [f"{c.get('old')} → {c.get('new')}" for c in item.get("changes", [])[:3]]
+        return f"{words} ({', '.join(pairs)})"
+    if name == "names_removed":
+        return f"{words} ({', '.join(str(n) for n in item.get('names', [])[:3])})"
+    return words
 
 
 # -- paragraphs ---------------------------------------------------------------------------

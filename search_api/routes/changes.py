@@ -12,12 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 from sqlalchemy.orm import Session
 
-from archive import ChangeKind, ChangeRow, change_json, list_changes, versions_by_id
+from archive import (
+    ChangeKind,
+    ChangeRow,
+    change_json,
+    list_changes,
+    versions_by_id,
+)
 from search_api.deps import SessionDep
 from search_api.routes import (
     DEFAULT_LIMIT,
@@ -88,23 +94,6 @@ def _int(text: str) -> int:
 
 def _damaged() -> HTTPException:
     return bad_request("cursor is damaged: pass the previous page's next_cursor as is")
-
-
-def describe_class(item: dict[str, Any]) -> str:
-    """An edit class in a few words, for the pages and the feed: its name, and the
-    gist of its evidence (the headline's tone, how many paragraphs, which numbers)."""
-    name = str(item.get("class", "?"))
-    words = name.replace("_", " ")
-    if name == "headline_changed" and item.get("tone"):
-        return f"headline {item['tone']}"
-    if name in ("paragraphs_removed", "paragraphs_added"):
-        return f"{words} ({len(item.get('paragraphs', []))})"
-    if name == "numbers_changed":
-        pairs = [f"{c.get('old')} → {c.get('new')}" for c in item.get("changes", [])[:3]]
-        return f"{words} ({', '.join(pairs)})"
-    if name == "names_removed":
-        return f"{words} ({', '.join(str(n) for n in item.get('names', [])[:3])})"
-    return words
 
 
 def _titles(

@@ -42,13 +42,14 @@ from archive import (
     Version,
     VersionDiff,
     VersionSide,
+    describe_class,
     diff_versions,
     version_side,
     versions_by_id,
 )
 from search_api.deps import NowDep, SessionDep, StateDep
 from search_api.routes import ERRORS, SourceFilter, filter_param
-from search_api.routes.changes import MinSignificanceParam, describe_class, load_changes
+from search_api.routes.changes import MinSignificanceParam, load_changes
 from search_api.schemas import ChangeOut
 
 router = APIRouter(tags=["feeds"])
