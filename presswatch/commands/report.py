@@ -238,11 +238,12 @@ def _cell(value: str | None) -> str | None:
 
 
 def _md(text: str | None) -> str:
-    """Archived text inside Markdown: characters that would become markup are escaped."""
+    """Archived text inside Markdown: characters that could become markup mid-line
+    (emphasis, code, links, HTML, table cells) are escaped."""
     if text is None:
         return "(no title)"
     flat = " ".join(text.split())
-    return "".join("\\" + ch if ch in "\\`*_{}[]<>()#+-.!|" else ch for ch in flat)
+    return "".join("\\" + ch if ch in "\\`*_[]<>|" else ch for ch in flat)
 
 
 def _link(url: str) -> str:
