@@ -217,6 +217,7 @@ _QUOTE = regex.compile(
     r"“([^”\n]{8,}?)”|\"([^\"\n]{8,}?)\"|«([^»\n]{8,}?)»"
     r"|(?<![\p{L}\p{N}])[‘']([^\n]{8,}?)[’'](?![\p{L}\p{N}])"
 )
+_MAX_CANDIDATES = 12  # new paragraphs an old one is compared with, the nearest first
 _KEEP_RATIO = 0.5  # a paragraph with at least half its words kept was edited, not removed
 _QUOTE_KEPT = 0.8  # a quote this close to one still there was reworded, not removed
 
@@ -375,8 +376,13 @@ def _align(old: list[str], new: list[str]) -> tuple[list[int], list[int], list[t
             continue
         free = list(range(j1, j2))
         for i in range(i1, i2):
-            best = max(free, key=lambda j: _kept(old[i], new[j]), default=None)
-            if best is not None and _kept(old[i], new[best]) >= _KEEP_RATIO:
+            # Compare with the nearest candidates only: a rewrite of a long article
+            # would otherwise cost a comparison per pair of paragraphs.
+            here = j1 + (i - i1)
+            near = sorted(free, key=lambda j: abs(j - here))[:_MAX_CANDIDATES]
+            scored = [(_kept(old[i], new[j]), j) for j in near]
+            kept, best = max(scored, default=(0.0, -1))
+            if kept >= _KEEP_RATIO:
                 pairs.append((i, best))
                 free.remove(best)
             else:

@@ -12,13 +12,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from archive import CLASS_NAMES, judge_edit
+from archive import CLASS_NAMES, VersionSide, judge_edit
 from benchmarks.edit_cases import CASES, Case
+from presswatch.demo.content import bulk_articles
 
 TONES = ("headline_softened", "headline_sharpened")
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -72,6 +74,25 @@ def run() -> dict[str, Any]:
         **{lang: score(cases) for lang, cases in by_lang.items()},
         "held_out": score(c for c in CASES if c.held_out),
         "significance": {c.name: predicted(c)[1] for c in CASES},
+        "timing": timing(),
+    }
+
+
+def timing() -> dict[str, float]:
+    """What judging costs at capture time: the labelled edits (news-length articles),
+    and a 300-paragraph article rewritten from top to bottom (the slow case)."""
+    start = time.perf_counter()
+    for case in CASES:
+        judge_edit(case.old, case.new)
+    labelled_ms = (time.perf_counter() - start) / len(CASES) * 1000
+    paragraphs = [p for a in bulk_articles(80) for p in a.paragraphs]
+    old = VersionSide("t", None, None, None, "\n".join(paragraphs[:300]), "")
+    new = VersionSide("t", None, None, None, "\n".join(paragraphs[300:600]), "")
+    start = time.perf_counter()
+    judge_edit(old, new)
+    return {
+        "labelled_mean_ms": round(labelled_ms, 2),
+        "rewrite_300_paragraphs_s": round(time.perf_counter() - start, 3),
     }
 
 
@@ -99,6 +120,12 @@ def markdown(result: dict[str, Any]) -> str:
             f"{_pct(km['precision'])}/{_pct(km['recall'])} | "
             f"{_pct(held['precision'])}/{_pct(held['recall'])} | {', '.join(errors)} |"
         )
+    t = result["timing"]
+    lines += [
+        "",
+        f"Judging one edit: {t['labelled_mean_ms']} ms on average over the labelled set; "
+        f"{t['rewrite_300_paragraphs_s']} s for a 300-paragraph article rewritten whole.",
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from archive import VersionSide, judge_edit
+from archive import CLASS_NAMES, VersionSide, judge_edit
 
 EN_TEXT = (
     "Police freed 212 workers from a compound in Sihanoukville on Tuesday, officials said.\n"
@@ -250,3 +250,18 @@ def test_a_change_at_the_top_weighs_more_than_the_same_at_the_bottom() -> None:
 
 def test_identical_versions_have_no_class_and_zero_significance() -> None:
     assert judge_edit(base("km"), base("km")) == {"classes": [], "significance": 0.0}
+
+
+def test_the_labelled_set_covers_every_class_in_both_languages() -> None:
+    """The benchmark's precision and recall mean something for each class only if the
+    set has edits of that class in English and in Khmer."""
+    from benchmarks.edit_cases import CASES
+    from benchmarks.edit_classes import TONES, run
+
+    for lang in ("en", "km"):
+        labelled = set().union(*(c.labels for c in CASES if c.lang == lang))
+        assert labelled == {*CLASS_NAMES, *TONES}, lang
+    result = run()
+    assert result["cases"]["all"] == len(CASES)
+    assert set(result["all"]) == {*CLASS_NAMES, *TONES}
+    assert all(row["recall"] is not None for row in result["all"].values())
