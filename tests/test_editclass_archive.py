@@ -243,3 +243,42 @@ def test_pages_show_classes_and_filter_by_significance(
     edits = edits_by_url(archive)
     article = client.get(f"/articles/{edits['task']['article_id']}").text
     assert "silent edit" in article and 'class="pw-significance"' in article
+
+
+def test_significance_order_and_cursor_on_every_database(any_runtime: Runtime) -> None:
+    """The score's filter, order and keyset cursor are SQL: the same on SQLite and
+    PostgreSQL, equal scores included (ordered by time, then id)."""
+    from archive import list_changes
+
+    rt = any_runtime
+    pages = [h.own_page(a.slug) for a in (RAID, TASK, KM, BAVET)]
+    for i, page in enumerate(pages):
+        h.record(rt, h.exchange(page.url, page.html, at=_at(i)))
+    for i, page in enumerate(pages):
+        # The same edit twice (a new byline only: equal scores) and two others.
+        article = (RAID, TASK)[i] if i < 2 else None
+        if article is not None:
+            byline = article.byline.removeprefix("By ")
+            assert byline in page.html
+            edited = page.html.replace(byline, "Ledger Staff")
+        else:
+            edited = h.remove_paragraph(page.html, page.snippet)
+        assert h.record(rt, h.exchange(page.url, edited, at=_at(10 + i))).events == ("edited",)
+    with rt.sessions() as s:
+        ranked = list_changes(s, by_significance=True)
+        order = [(r.event.significance or -1.0, r.event.at, r.event.id) for r in ranked]
+        assert order == sorted(order, reverse=True)
+        walked = []
+        cursor = None
+        while True:
+            page_rows = list_changes(s, by_significance=True, before_significance=cursor, limit=1)
+            if not page_rows:
+                break
+            ev = page_rows[0].event
+            walked.append(ev.id)
+            cursor = (ev.significance if ev.significance is not None else -1.0, ev.at, ev.id)
+        assert walked == [r.event.id for r in ranked]
+        least = sorted(r.event.significance for r in ranked if r.event.significance is not None)
+        assert least[0] == least[1]  # the two byline edits tie: time and id order them
+        kept = list_changes(s, min_significance=least[2])
+        assert len(kept) == 2 and all(r.event.kind == "edited" for r in kept)
