@@ -33,7 +33,9 @@ def documented_shapes() -> dict[str, set[str]]:
 
 
 def cli_json(runtime: Runtime, *args: str) -> Any:
-    result = CliRunner().invoke(app, ["--data-dir", str(runtime.settings.data_dir), *args, "--json"])
+    result = CliRunner().invoke(
+        app, ["--data-dir", str(runtime.settings.data_dir), *args, "--json"]
+    )
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
@@ -46,6 +48,7 @@ def printed(runtime: Runtime) -> dict[str, dict[str, Any]]:
     history = cli_json(runtime, "history", str(ids.raid))
     cli_json(runtime, "reindex")
     search = cli_json(runtime, "search", "compound")
+    report = cli_json(runtime, "report", "--since", "2000-01-01", "--min-significance", "0")
     return {
         "article": cli_json(runtime, "articles")[0],
         "version": history["versions"][0],
@@ -55,6 +58,9 @@ def printed(runtime: Runtime) -> dict[str, dict[str, Any]]:
         "hit": search["hits"][0],
         "verify": cli_json(runtime, "verify"),
         "status": cli_json(runtime, "status"),
+        "report": report,
+        "report_outlet": report["outlets"][0],
+        "report_item": next(o["edited"][0] for o in report["outlets"] if o["edited"]),
     }
 
 

@@ -34,6 +34,7 @@ from archive import (
 )
 from presswatch.commands.common import (
     ISO_DATE,
+    JsonOpt,
     SourceOpt,
     fail,
     get_runtime,
@@ -93,9 +94,11 @@ def report(
             help=f"What counts as a material edit (0-1; default {MATERIAL}).",
         ),
     ] = MATERIAL,
+    as_json: JsonOpt = False,
 ) -> None:
     """Stories removed and stories materially edited in a period, per outlet, with
-    links to the diffs: Markdown, CSV or JSON."""
+    links to the diffs: Markdown, CSV or JSON (`--json` is `--format json`)."""
+    fmt = "json" if as_json else fmt
     if fmt not in FORMATS:
         raise fail(f"--format {fmt!r}: use one of {', '.join(FORMATS)}", 2)
     start = parse_iso_option("--since", since)
