@@ -19,6 +19,7 @@ from alembic import command
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from archive import list_changes
 from archive.db import alembic_config
 from archive.models import ChangeEvent
 from presswatch.cli import app as cli
@@ -243,13 +244,17 @@ def test_pages_show_classes_and_filter_by_significance(
     edits = edits_by_url(archive)
     article = client.get(f"/articles/{edits['task']['article_id']}").text
     assert "silent edit" in article and 'class="pw-significance"' in article
+    raid_id = edits["raid"]["article_id"]
+    diff = client.get(f"/articles/{raid_id}/diff", params={"from": 1, "to": 2}).text
+    assert f"significance {edits['raid']['detail']['significance']:.2f}" in diff
+    assert "numbers changed (212 → 200)" in diff
+    same = client.get(f"/articles/{raid_id}/diff", params={"from": 2, "to": 2}).text
+    assert 'class="pw-significance"' not in same
 
 
 def test_significance_order_and_cursor_on_every_database(any_runtime: Runtime) -> None:
     """The score's filter, order and keyset cursor are SQL: the same on SQLite and
     PostgreSQL, equal scores included (ordered by time, then id)."""
-    from archive import list_changes
-
     rt = any_runtime
     pages = [h.own_page(a.slug) for a in (RAID, TASK, KM, BAVET)]
     for i, page in enumerate(pages):

@@ -23,7 +23,17 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from archive import ArticleStatus, BadQuery, ChangeKind, NotFound, render_html, render_html_inline
+from archive import (
+    ArticleStatus,
+    BadQuery,
+    ChangeKind,
+    NotFound,
+    judge_edit,
+    render_html,
+    render_html_inline,
+    version_by_n,
+    version_side,
+)
 from search_api.backends.base import MAX_PER_PAGE, MAX_RESULT_WINDOW, SortOrder
 from search_api.deps import BackendDep, SessionDep, TemplatesDep
 from search_api.query import MAX_QUERY_CHARS
@@ -284,6 +294,12 @@ def diff_page(
     diff, old_n, new_n = load_diff(session, article_id, from_n, to_n)
     inline = view == "inline"
     fragment = render_html_inline(diff) if inline else render_html(diff)
+    # What kind of edit these two versions make, as the changes page shows an edit.
+    judged = (
+        judge_edit(*(version_side(version_by_n(session, article_id, n)) for n in (old_n, new_n)))
+        if diff.changed_parts
+        else None
+    )
     return render(
         templates,
         request,
@@ -296,6 +312,7 @@ def diff_page(
             "inline": inline,
             "fragment": fragment,
             "summary": diff_out(article_id, old_n, new_n, diff),
+            "judged": judged,
             "nav": "",
         },
     )
