@@ -213,9 +213,11 @@ _NUMBER = regex.compile(r"(?<![\p{L}\p{N}])[0-9០-៩]+(?:[.,][0-9០-៩]+)*(?
 _KHMER_DIGITS = str.maketrans("០១២៣៤៥៦៧៨៩", "0123456789")
 # Double quotes of every kind; single ones only where a word cannot touch them, so the
 # apostrophe of "city's" never opens or closes a quote.
+# A quote is at most 600 characters long, which also bounds the search from each opening
+# mark: a hostile line of unclosed quotes must not cost its length squared.
 _QUOTE = regex.compile(
-    r"“([^”\n]{8,}?)”|\"([^\"\n]{8,}?)\"|«([^»\n]{8,}?)»"
-    r"|(?<![\p{L}\p{N}])[‘']([^\n]{8,}?)[’'](?![\p{L}\p{N}])"
+    r"“([^”\n]{8,600}?)”|\"([^\"\n]{8,600}?)\"|«([^»\n]{8,600}?)»"
+    r"|(?<![\p{L}\p{N}])[‘']([^\n]{8,600}?)[’'](?![\p{L}\p{N}])"
 )
 _MAX_CANDIDATES = 12  # new paragraphs an old one is compared with, the nearest first
 _KEEP_RATIO = 0.5  # a paragraph with at least half its words kept was edited, not removed
@@ -643,7 +645,8 @@ def _names(text: str) -> list[str]:
 
 def _latin_name(line: str, start: int, run: str) -> list[str]:
     words = run.split()
-    titled = _is_title(line[:start].split()[-1]) if line[:start].split() else False
+    before = line[max(0, start - 16) : start].split()  # the word before: a title?
+    titled = _is_title(before[-1]) if before else False
     # Sentence openers, titles and places at the edges are not part of a name.
     while words and words[0].casefold().rstrip(".") in _NOT_NAMES:
         titled = titled or _is_title(words[0])
@@ -679,7 +682,8 @@ def _khmer_names(line: str) -> list[str]:
             if parts:
                 out.append(" ".join(parts))
     for m in _KM_ORG_START.finditer(line):
-        name = _khmer_org(m.group(), line[m.end() :])
+        # A name is short: a bounded look ahead keeps a long hostile line linear.
+        name = _khmer_org(m.group(), line[m.end() : m.end() + 120])
         if name:
             out.append(name)
     return out
