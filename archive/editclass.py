@@ -50,6 +50,7 @@ softened headline about 0.5.
 from __future__ import annotations
 
 import difflib
+import logging
 import unicodedata
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -70,6 +71,8 @@ __all__ = [
     "edit_significance",
     "judge_edit",
 ]
+
+log = logging.getLogger(__name__)
 
 CLASS_NAMES = (
     "headline_changed",
@@ -225,9 +228,17 @@ _QUOTE_KEPT = 0.8  # a quote this close to one still there was reworded, not rem
 
 
 def judge_edit(old: VersionSide, new: VersionSide) -> dict[str, Any]:
-    """``{"classes": [...], "significance": x}`` for the edit from ``old`` to ``new``."""
-    classes = classify_edit(old, new)
-    return {"classes": classes, "significance": edit_significance(old, new, classes)}
+    """``{"classes": [...], "significance": x}`` for the edit from ``old`` to ``new``;
+    ``{}`` (and the traceback logged) if judging fails. A bug here must never cost a
+    capture its record: the edit is archived either way, only unclassed."""
+    try:
+        classes = classify_edit(old, new)
+        return {"classes": classes, "significance": edit_significance(old, new, classes)}
+    except Exception:  # noqa: BLE001 - see the docstring: judging is optional, capture is not
+        log.exception(
+            "could not judge an edit (%s → %s); recorded without classes", old.label, new.label
+        )
+        return {}
 
 
 def classify_edit(old: VersionSide, new: VersionSide) -> list[dict[str, Any]]:

@@ -265,3 +265,17 @@ def test_the_labelled_set_covers_every_class_in_both_languages() -> None:
     assert result["cases"]["all"] == len(CASES)
     assert set(result["all"]) == {*CLASS_NAMES, *TONES}
     assert all(row["recall"] is not None for row in result["all"].values())
+
+
+def test_a_failure_to_judge_leaves_the_edit_unclassed(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Capture stores what judge_edit returns: a bug in a rule must not cost a capture."""
+    import archive.editclass
+
+    def broken(*_args: object) -> list[str]:
+        raise RuntimeError("a rule broke")
+
+    monkeypatch.setattr(archive.editclass, "_names_removed", broken)
+    assert edit("en", text=without("en", 1)) == {}
+    assert "could not judge an edit" in caplog.text

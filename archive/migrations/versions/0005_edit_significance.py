@@ -62,7 +62,7 @@ def _backfill() -> None:
             old = bind.execute(versions, {"id": from_id}).first()
             new = bind.execute(versions, {"id": to_id}).first()
             if old is not None and new is not None:
-                score = judge_edit(_side(old), _side(new))["significance"]
+                score = judge_edit(_side(old), _side(new)).get("significance")
                 bind.execute(
                     sa.text("UPDATE change_events SET significance = :s WHERE id = :id"),
                     {"s": score, "id": event_id},
