@@ -85,6 +85,22 @@ def test_headline_change_and_its_tone(lang: str, title: str, tone: str) -> None:
     assert "silent_edit" in found
 
 
+def test_tone_words_match_whole_words_unless_marked_as_prefixes() -> None:
+    # "may" is a hedge, "Mayor" is not; "kill*" covers "killings".
+    assert (
+        classes(edit("en", title="Mayor says police free 212 workers from scam compound"))[
+            "headline_changed"
+        ]["tone"]
+        == "reworded"
+    )
+    assert (
+        classes(edit("en", title="Police free 212 workers from scam compound after killings"))[
+            "headline_changed"
+        ]["tone"]
+        == "sharpened"
+    )
+
+
 @pytest.mark.parametrize("lang", ["en", "km"])
 def test_removed_paragraph_names_its_text_position_and_who_it_named(lang: str) -> None:
     found = classes(edit(lang, text=without(lang, 1)))
