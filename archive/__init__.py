@@ -12,6 +12,7 @@ checks it). Modules (one concept each):
 - `warc`: raw exchanges in WARC files; `integrity`: hash chain and `verify_archive`
 - `notify`: notification subscriptions and their outbox (rows only; sending is
   `presswatch.notify`'s)
+- `editclass`: what kind of edit, with evidence, and its significance (pure)
 - `queries`: read and bookkeeping queries; `export`: JSON shapes; `importer`: WARC and
   saved-page input
 """
@@ -39,6 +40,7 @@ from archive.diff import (
     render_unified,
 )
 from archive.diskspace import SpaceFloor, free_bytes
+from archive.editclass import CLASS_NAMES, describe_class, judge_edit
 from archive.egress import (
     ALLOW_NETWORKS_SETTING,
     ALLOWED_SCHEMES,
@@ -62,7 +64,13 @@ from archive.errors import (
     SearchError,
     StorageError,
 )
-from archive.export import article_json, change_json, history_json, version_side
+from archive.export import (
+    article_json,
+    change_json,
+    event_detail,
+    history_json,
+    version_side,
+)
 from archive.extract import TRAFILATURA_OPTIONS, Extracted, PageKind, extract_page
 from archive.importer import exchanges_from_path
 from archive.integrity import VerifyReport, verify_archive
@@ -172,6 +180,7 @@ __all__ = [
     "mementos_of",
     "ChainBroken",
     "change_json",
+    "CLASS_NAMES",
     "ChangeEvent",
     "ChangeKind",
     "ChangeRow",
@@ -179,9 +188,11 @@ __all__ = [
     "ConfigError",
     "current_version_of",
     "decode_body",
+    "describe_class",
     "diff_versions",
     "DiskFull",
     "due_articles",
+    "event_detail",
     "events_of",
     "Exchange",
     "exchanges_from_path",
@@ -194,6 +205,7 @@ __all__ = [
     "free_bytes",
     "history_json",
     "is_migrated",
+    "judge_edit",
     "known_urls_of",
     "list_articles",
     "list_changes",

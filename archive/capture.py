@@ -39,7 +39,9 @@ from archive.detect import (
     observe,
 )
 from archive.diff import diff_stats, diff_text
+from archive.editclass import judge_edit
 from archive.errors import BadInput, StorageError
+from archive.export import version_side
 from archive.extract import Extracted, PageKind, article_body, extract_page
 from archive.integrity import capture_fields, chain_hash, content_sha256, lock_chain_head
 from archive.models import (
@@ -914,6 +916,8 @@ def _add_events(
             to_id = version.id if version is not None else None
             if previous is not None and version is not None:
                 detail.update(_edit_size(previous, version))
+                if spec.kind is ChangeKind.EDITED:  # what kind of edit, and how much it matters
+                    detail.update(judge_edit(version_side(previous), version_side(version)))
         elif spec.kind is ChangeKind.DISCOVERED:
             to_id = version.id if version is not None else None
         elif spec.kind is ChangeKind.REMOVED:
@@ -928,6 +932,7 @@ def _add_events(
             from_version_id=from_id,
             to_version_id=to_id,
             detail=detail,
+            significance=detail.get("significance"),
         )
         session.add(row)
         rows.append(row)

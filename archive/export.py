@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from archive.diff import VersionSide
-from archive.models import Article, Capture, ChangeEvent, Version
+from archive.editclass import judge_edit
+from archive.models import Article, Capture, ChangeEvent, ChangeKind, Version
 from archive.queries import ChangeRow, captures_of, events_of, source_names, versions_of
 
 
@@ -66,7 +67,7 @@ def event_json(event: ChangeEvent, numbers: dict[int, int]) -> dict[str, Any]:
         "from_version": numbers.get(event.from_version_id) if event.from_version_id else None,
         "to_version": numbers.get(event.to_version_id) if event.to_version_id else None,
         "capture_id": event.capture_id,
-        "detail": event.detail,
+        "detail": event_detail(event),
     }
 
 
@@ -110,8 +111,29 @@ def change_json(row: ChangeRow) -> dict[str, Any]:
         "at": _iso(event.at),
         "from_version": row.from_n,
         "to_version": row.to_n,
-        "detail": event.detail,
+        "detail": event_detail(event),
     }
+
+
+def event_detail(event: ChangeEvent) -> dict[str, Any]:
+    """An event's detail as every reader shows it. An edit recorded before edit classes
+    existed gets its `classes` and `significance` computed here from its two versions
+    (the stored row is left as it is: a crawl's record is never rewritten)."""
+    detail = dict(event.detail or {})
+    if (
+        event.kind != ChangeKind.EDITED
+        or "classes" in detail
+        or not (event.from_version_id and event.to_version_id)
+    ):
+        return detail
+    session = object_session(event)
+    if session is None:
+        return detail
+    old = session.get(Version, event.from_version_id)
+    new = session.get(Version, event.to_version_id)
+    if old is not None and new is not None:
+        detail.update(judge_edit(version_side(old), version_side(new)))
+    return detail
 
 
 def version_label(version: Version) -> str:

@@ -272,6 +272,9 @@ class ChangeEvent(Base):
     from_version_id: Mapped[int | None] = mapped_column(Integer)
     to_version_id: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # An edit's 0–1 significance (archive.editclass), also in `detail`; a column so
+    # lists can filter and sort on it. Null for events that are not edits.
+    significance: Mapped[float | None] = mapped_column(Float, index=True)
 
 
 class SearchOutbox(Base):

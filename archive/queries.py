@@ -181,15 +181,39 @@ def list_changes(
     sources: Sequence[str] = (),
     before: tuple[datetime, int] | None = None,
     limit: int | None = None,
+    min_significance: float | None = None,
+    by_significance: bool = False,
+    before_significance: tuple[float, datetime, int] | None = None,
 ) -> list[ChangeRow]:
     """Change events newest first. `before=(at, id)` is a keyset cursor: rows strictly
-    older than it, so pages never skip or repeat while new events arrive."""
+    older than it, so pages never skip or repeat while new events arrive.
+
+    `min_significance` keeps edits scoring at least that (archive.editclass; events
+    that are not edits have none and are left out). `by_significance` orders by score,
+    highest first (events without one last), then newest first; its keyset cursor is
+    `before_significance=(score, at, id)`, with -1 standing for "no score"."""
+    score = func.coalesce(ChangeEvent.significance, -1.0)
+    order = (ChangeEvent.at.desc(), ChangeEvent.id.desc())
     stmt = (
         select(ChangeEvent, Article, Source.name)
         .join(Article, Article.id == ChangeEvent.article_id)
         .join(Source, Source.id == Article.source_id)
-        .order_by(ChangeEvent.at.desc(), ChangeEvent.id.desc())
+        .order_by(*((score.desc(), *order) if by_significance else order))
     )
+    if min_significance is not None:
+        stmt = stmt.where(ChangeEvent.significance >= min_significance)
+    if before_significance is not None:
+        s_key, at_key, id_key = before_significance
+        stmt = stmt.where(
+            or_(
+                score < s_key,
+                (score == s_key)
+                & or_(
+                    ChangeEvent.at < at_key,
+                    (ChangeEvent.at == at_key) & (ChangeEvent.id < id_key),
+                ),
+            )
+        )
     if since is not None:
         stmt = stmt.where(ChangeEvent.at >= since)
     if kinds:

@@ -25,6 +25,7 @@ from archive import ConfigError, PresswatchError
 from presswatch.commands import archive as archive_commands
 from presswatch.commands import crawl as crawl_commands
 from presswatch.commands import notify as notify_commands
+from presswatch.commands import report as report_commands
 from presswatch.commands import search as search_commands
 from presswatch.commands import serve as serve_commands
 from presswatch.commands import status as status_commands
@@ -72,6 +73,7 @@ def main_options(
 
 archive_commands.register(app)
 crawl_commands.register(app)
+report_commands.register(app)
 search_commands.register(app)
 serve_commands.register(app)
 status_commands.register(app)

@@ -53,6 +53,7 @@ from archive import (
     SearchError,
     StorageError,
     WarcStore,
+    describe_class,
     make_engine,
     make_session_factory,
 )
@@ -145,6 +146,7 @@ def make_templates() -> Jinja2Templates:
         lstrip_blocks=True,
     )
     env.filters.update(langtag=lang_tag, safe_href=safe_href, when=fmt_when, iso=iso)
+    env.filters["edit_class"] = describe_class
     return Jinja2Templates(env=env)
 
 

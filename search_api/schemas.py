@@ -231,7 +231,10 @@ class ChangeOut(BaseModel):
     at: datetime
     from_version: int | None
     to_version: int | None
-    detail: dict[str, Any]
+    detail: dict[str, Any] = Field(
+        description="What changed and how much; for an edit also `classes` (what kind of "
+        "edit, each with its evidence) and `significance` (0-1), as docs/json.md describes."
+    )
     title: str | None
     lang: str | None
 

@@ -56,6 +56,7 @@ def printed(runtime: Runtime) -> dict[str, dict[str, Any]]:
     )
     # A subscription that matches nothing in this archive, so `notify send` sends nothing.
     cli_json(runtime, "notify", "add", "docs", "json://127.0.0.1:9/hook", "--kind", "moved")
+    report = cli_json(runtime, "report", "--since", "2000-01-01", "--min-significance", "0")
     return {
         "article": cli_json(runtime, "articles")[0],
         "version": history["versions"][0],
@@ -69,6 +70,9 @@ def printed(runtime: Runtime) -> dict[str, dict[str, Any]]:
         "import": cli_json(runtime, "import", str(saved)),
         "subscription": cli_json(runtime, "notify", "list")[0],
         "notify_send": cli_json(runtime, "notify", "send"),
+        "report": report,
+        "report_outlet": report["outlets"][0],
+        "report_item": next(o["edited"][0] for o in report["outlets"] if o["edited"]),
     }
 
 

@@ -57,6 +57,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STATUSES = ("live", "edited", "removed", "unreachable")
+SORTS = ("newest", "significance")
 KINDS = ("discovered", "edited", "removed", "restored", "moved", "unreachable", "reachable")
 
 
@@ -192,9 +193,23 @@ def changes(
     ] = None,
     source: SourceOpt = None,
     limit: LimitOpt = None,
+    min_significance: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            metavar="SCORE",
+            help="Only edits scoring at least this (0-1; see docs/json.md).",
+        ),
+    ] = None,
+    sort: Annotated[
+        str, typer.Option(metavar="ORDER", help="newest (default) or significance.")
+    ] = "newest",
     as_json: JsonOpt = False,
 ) -> None:
-    """Edits, removals, restorations… newest first."""
+    """Edits, removals, restorations… newest first (or most significant first)."""
+    if sort not in SORTS:
+        raise fail(f"--sort {sort!r}: use one of {', '.join(SORTS)}", 2)
     kinds = kind or []
     bad = [k for k in kinds if k not in KINDS]
     if bad:
@@ -205,7 +220,13 @@ def changes(
         rows = [
             change_json(r)
             for r in list_changes(
-                session, since=since_at, kinds=kinds, sources=source or (), limit=limit
+                session,
+                since=since_at,
+                kinds=kinds,
+                sources=source or (),
+                limit=limit,
+                min_significance=min_significance,
+                by_significance=sort == "significance",
             )
         ]
     if as_json:
@@ -217,6 +238,9 @@ def changes(
         if row["from_version"] or row["to_version"]:
             versions = f" v{row['from_version'] or '-'}→v{row['to_version'] or '-'}"
         typer.echo(f"{row['at']}  {row['kind']:<11} {how:<20}{versions}  {row['url']}")
+        if "significance" in row["detail"]:
+            classes = ", ".join(c["class"] for c in row["detail"].get("classes", []))
+            typer.echo(f"    significance {row['detail']['significance']:.2f}: {classes}")
 
 
 def verify(ctx: typer.Context, as_json: JsonOpt = False) -> None:

@@ -28,6 +28,7 @@ from archive import (
     article_by_url,
     captures_of,
     diff_versions,
+    event_detail,
     events_of,
     list_articles,
     normalize_url,
@@ -170,7 +171,7 @@ def load_article(session: Session, article_id: int) -> ArticleDetailOut:
                 from_version=numbers.get(e.from_version_id) if e.from_version_id else None,
                 to_version=numbers.get(e.to_version_id) if e.to_version_id else None,
                 capture_id=e.capture_id,
-                detail=e.detail,
+                detail=event_detail(e),
             )
             for e in events_of(session, article.id)
         ],

@@ -12,12 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query
 from sqlalchemy.orm import Session
 
-from archive import ChangeKind, ChangeRow, change_json, list_changes, versions_by_id
+from archive import (
+    ChangeKind,
+    ChangeRow,
+    change_json,
+    list_changes,
+    versions_by_id,
+)
 from search_api.deps import SessionDep
 from search_api.routes import (
     DEFAULT_LIMIT,
@@ -42,16 +48,52 @@ SinceParam = Annotated[
     Query(description="Only events at or after this time (ISO 8601; no zone means UTC)."),
 ]
 CursorParam = Annotated[str | None, Query(max_length=MAX_CURSOR_CHARS)]
+MinSignificanceParam = Annotated[
+    float | None,
+    Query(
+        ge=0.0,
+        le=1.0,
+        description="Only edits whose significance (0-1) is at least this; other kinds "
+        "of event have none and are left out.",
+    ),
+]
+SortParam = Annotated[
+    Literal["newest", "significance"],
+    Query(description="`newest` first (default), or most `significance` first."),
+]
 
 
 def _decode(cursor: str) -> tuple[datetime, int]:
     at_text, id_text = decode_cursor(cursor, "c", 2)
+    return _moment(at_text), _int(id_text)
+
+
+def _decode_by_score(cursor: str) -> tuple[float, datetime, int]:
+    score_text, at_text, id_text = decode_cursor(cursor, "s", 3)
     try:
-        at = datetime.fromisoformat(at_text)
-        event_id = int(id_text)
+        score = float(score_text)
     except ValueError as exc:
-        raise bad_request("cursor is damaged: pass the previous page's next_cursor as is") from exc
-    return (at if at.tzinfo else at.replace(tzinfo=UTC)), event_id
+        raise _damaged() from exc
+    return score, _moment(at_text), _int(id_text)
+
+
+def _moment(text: str) -> datetime:
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise _damaged() from exc
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError as exc:
+        raise _damaged() from exc
+
+
+def _damaged() -> HTTPException:
+    return bad_request("cursor is damaged: pass the previous page's next_cursor as is")
 
 
 def _titles(
@@ -82,20 +124,33 @@ def load_changes(
     since: datetime | None = None,
     cursor: str | None = None,
     limit: int = DEFAULT_LIMIT,
+    min_significance: float | None = None,
+    sort: str = "newest",
 ) -> tuple[ChangeList, list[ChangeRow]]:
-    """One page of events, newest first, and the rows behind it (the feed needs the
-    versions they point at)."""
-    before = _decode(cursor) if cursor else None
+    """One page of events, newest (or most significant) first, and the rows behind it
+    (the feed needs the versions they point at)."""
+    by_score = sort == "significance"
     rows = list_changes(
-        session, since=since, kinds=kinds, sources=sources, before=before, limit=limit + 1
+        session,
+        since=since,
+        kinds=kinds,
+        sources=sources,
+        before=_decode(cursor) if cursor and not by_score else None,
+        before_significance=_decode_by_score(cursor) if cursor and by_score else None,
+        by_significance=by_score,
+        min_significance=min_significance,
+        limit=limit + 1,
     )
     page = rows[:limit]
     last = page[-1].event if page else None
-    next_cursor = (
-        encode_cursor("c", last.at.isoformat(), last.id)
-        if last is not None and len(rows) > limit
-        else None
-    )
+    next_cursor = None
+    if last is not None and len(rows) > limit:
+        score = last.significance if last.significance is not None else -1.0
+        next_cursor = (
+            encode_cursor("s", repr(score), last.at.isoformat(), last.id)
+            if by_score
+            else encode_cursor("c", last.at.isoformat(), last.id)
+        )
     return ChangeList(
         data=change_outs(session, page), count=len(page), next_cursor=next_cursor
     ), page
@@ -110,9 +165,13 @@ def changes_route(
     since: SinceParam = None,
     cursor: CursorParam = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    min_significance: MinSignificanceParam = None,
+    sort: SortParam = "newest",
 ) -> ChangeList:
-    """Edits, removals, restorations… newest first. Follow `next_cursor` for older
-    events: pages never skip or repeat an event, even while new ones are recorded."""
+    """Edits, removals, restorations… newest first, or most significant first. Each
+    edit's `detail` carries its `classes` (what kind of edit, with evidence) and its
+    `significance` (0-1). Follow `next_cursor` for the next page: pages never skip or
+    repeat an event, even while new ones are recorded."""
     result, _rows = load_changes(
         session,
         kinds=[k.value for k in kind],
@@ -120,5 +179,7 @@ def changes_route(
         since=as_utc(since) if since is not None else None,
         cursor=cursor,
         limit=limit,
+        min_significance=min_significance,
+        sort=sort,
     )
     return result

@@ -29,7 +29,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter
@@ -42,13 +42,14 @@ from archive import (
     Version,
     VersionDiff,
     VersionSide,
+    describe_class,
     diff_versions,
     version_side,
     versions_by_id,
 )
 from search_api.deps import NowDep, SessionDep, StateDep
 from search_api.routes import ERRORS, SourceFilter, filter_param
-from search_api.routes.changes import load_changes
+from search_api.routes.changes import MinSignificanceParam, load_changes
 from search_api.schemas import ChangeOut
 
 router = APIRouter(tags=["feeds"])
@@ -57,6 +58,7 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 FEED_KINDS = (ChangeKind.EDITED, ChangeKind.REMOVED, ChangeKind.RESTORED)
 MAX_ENTRIES = 50
+EDIT_CLASS_SCHEME = "urn:presswatch:edit-class"
 EXCERPT_CHARS = 200
 CONTEXT_CHARS = 40
 
@@ -128,6 +130,14 @@ def edit_summary(diff: VersionDiff) -> list[str]:
     return lines
 
 
+def class_summary(detail: dict[str, Any]) -> list[str]:
+    """One line: the edit's significance and what kind of edit it was."""
+    if "significance" not in detail:
+        return []
+    kinds = ", ".join(describe_class(c) for c in detail.get("classes", []))
+    return [f"Significance {detail['significance']:.2f} of 1: {kinds or 'no class'}."]
+
+
 def entry_summary(
     row: ChangeRow, change: ChangeOut, versions: dict[int, Version]
 ) -> tuple[list[str], VersionDiff | None]:
@@ -136,7 +146,11 @@ def entry_summary(
     new = versions.get(event.to_version_id or 0)
     if event.kind == ChangeKind.EDITED and old is not None and new is not None:
         diff = diff_versions(_side(old), _side(new))
-        return [f"Edited: v{old.n} → v{new.n}.", *edit_summary(diff)], diff
+        return [
+            f"Edited: v{old.n} → v{new.n}.",
+            *class_summary(change.detail),
+            *edit_summary(diff),
+        ], diff
     if event.kind == ChangeKind.REMOVED:
         how = [str(h) for h in event.how]
         said = "; ".join(REMOVAL_WORDS.get(h, h) for h in how) or "the article is gone"
@@ -220,6 +234,8 @@ def build_feed(
         _sub(entry, "link", rel="alternate", type="text/html", href=link)
         _sub(entry, "link", rel="related", type="text/html", href=change.url)
         _sub(entry, "category", term=change.kind.value)
+        for item in change.detail.get("classes", []) if change.kind == ChangeKind.EDITED else []:
+            _sub(entry, "category", term=str(item.get("class")), scheme=EDIT_CLASS_SCHEME)
         _sub(entry, "summary", " ".join(lines), type="text")
         body = "".join(f"<p>{html.escape(line)}</p>" for line in lines)
         body += f'<p><a href="{html.escape(link)}">See the change in the archive</a></p>'
@@ -251,14 +267,26 @@ def changes_feed(
     now: NowDep,
     kind: KindFilter,
     source: SourceFilter,
+    min_significance: MinSignificanceParam = None,
 ) -> Response:
     """The latest edits, removals and restorations as Atom, each with a short summary
-    of what changed and a link to its diff."""
+    of what changed (for an edit, its classes and significance) and a link to its diff.
+    With `min_significance`, only edits scoring at least that."""
     kinds = [k.value for k in kind] if kind else [k.value for k in FEED_KINDS]
     sources = list(source)
-    page, rows = load_changes(session, kinds=kinds, sources=sources, limit=MAX_ENTRIES)
+    page, rows = load_changes(
+        session,
+        kinds=kinds,
+        sources=sources,
+        limit=MAX_ENTRIES,
+        min_significance=min_significance,
+    )
     base = state.settings.public_url or ""  # validated, no trailing slash; "" → relative
-    filters = {"kind": [k.value for k in kind] if kind else [], "source": sources}
+    filters = {
+        "kind": [k.value for k in kind] if kind else [],
+        "source": sources,
+        "min_significance": [] if min_significance is None else [f"{min_significance:g}"],
+    }
     query = urlencode([(k, v) for k, values in filters.items() for v in values])
     body = build_feed(
         base=base,

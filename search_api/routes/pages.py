@@ -23,7 +23,17 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from archive import ArticleStatus, BadQuery, ChangeKind, NotFound, render_html, render_html_inline
+from archive import (
+    ArticleStatus,
+    BadQuery,
+    ChangeKind,
+    NotFound,
+    judge_edit,
+    render_html,
+    render_html_inline,
+    version_by_n,
+    version_side,
+)
 from search_api.backends.base import MAX_PER_PAGE, MAX_RESULT_WINDOW, SortOrder
 from search_api.deps import BackendDep, SessionDep, TemplatesDep
 from search_api.query import MAX_QUERY_CHARS
@@ -284,6 +294,12 @@ def diff_page(
     diff, old_n, new_n = load_diff(session, article_id, from_n, to_n)
     inline = view == "inline"
     fragment = render_html_inline(diff) if inline else render_html(diff)
+    # What kind of edit these two versions make, as the changes page shows an edit.
+    judged = (
+        judge_edit(*(version_side(version_by_n(session, article_id, n)) for n in (old_n, new_n)))
+        if diff.changed_parts
+        else None
+    )
     return render(
         templates,
         request,
@@ -296,6 +312,7 @@ def diff_page(
             "inline": inline,
             "fragment": fragment,
             "summary": diff_out(article_id, old_n, new_n, diff),
+            "judged": judged,
             "nav": "",
         },
     )
@@ -313,6 +330,8 @@ def changes_page(
     source: Values = None,
     since: Annotated[str | None, Query(max_length=40)] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
+    min_significance: Annotated[str | None, Query(max_length=20)] = None,
+    sort: Annotated[str | None, Query(max_length=20)] = None,
 ) -> HTMLResponse:
     kinds = [k for k in kind or () if k]
     unknown = [k for k in kinds if k not in {c.value for c in ChangeKind}]
@@ -321,6 +340,11 @@ def changes_page(
     if unknown:
         error = f"kind {unknown[0]!r}: use one of {', '.join(c.value for c in ChangeKind)}"
         kinds = []
+    order = sort if sort in ("newest", "significance") else "newest"
+    if sort and sort != order:
+        error = f"sort {sort[:20]!r}: use newest or significance"
+    least, problem = _score(min_significance)
+    error = error or problem
     try:
         page, _rows = load_changes(
             session,
@@ -329,12 +353,18 @@ def changes_page(
             since=day_start(parse_day("since", since)),
             cursor=cursor or None,
             limit=50,
+            min_significance=least,
+            sort=order,
         )
     except HTTPException as exc:
         error = str(exc.detail)
         page, _rows = load_changes(session, kinds=kinds, sources=sources, limit=50)
     filters = [("kind", k) for k in kinds] + [("source", s) for s in sources]
     filters += [("since", since or "")]
+    if least is not None:
+        filters += [("min_significance", f"{least:g}")]
+    if order != "newest":
+        filters += [("sort", order)]
     return render(
         templates,
         request,
@@ -347,14 +377,31 @@ def changes_page(
             "selected_sources": sources,
             "sources": [s.name for s in load_sources(session).data],
             "since": since or "",
+            "min_significance": "" if least is None else f"{least:g}",
+            "sort": order,
             "older_href": href("/changes", [*filters, ("cursor", page.next_cursor)])
             if page.next_cursor
             else None,
-            "feed_href": href("/feeds/changes.atom", [f for f in filters if f[0] != "since"]),
+            "feed_href": href(
+                "/feeds/changes.atom", [f for f in filters if f[0] not in ("since", "sort")]
+            ),
             "nav": "changes",
         },
         status_code=400 if error else 200,
     )
+
+
+def _score(value: str | None) -> tuple[float | None, str | None]:
+    """The page's significance field: a number from 0 to 1, or empty."""
+    if value is None or not value.strip():
+        return None, None
+    try:
+        score = float(value)
+    except ValueError:
+        score = -1.0
+    if not 0.0 <= score <= 1.0:
+        return None, f"min_significance={value[:20]!r}: use a number from 0 to 1, e.g. 0.5"
+    return score, None
 
 
 @router.get("/sources", response_class=HTMLResponse)

@@ -1,0 +1,288 @@
+"""`presswatch report`: what a watchdog publishes for a period, per outlet: the stories
+removed, and the stories materially edited, most significant first, each with links to
+the archive's page and API for the change (its diff, for an edit).
+
+Formats: Markdown (to paste into a blog post or a newsletter), CSV (one row per story
+and change, for a spreadsheet) and JSON (the same data as the CSV, grouped per outlet).
+"Materially edited" means an edit whose significance (archive.editclass) is at least
+`--min-significance` (default 0.3: a typo fix scores about 0.05, a removed paragraph
+naming an official about 0.6).
+
+Links start with `--base-url`, else the `public_url` setting, else they are relative
+(`/articles/3/diff?from=1&to=2`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from archive import (
+    ChangeKind,
+    ChangeRow,
+    change_json,
+    describe_class,
+    list_changes,
+    versions_by_id,
+)
+from presswatch.commands.common import (
+    ISO_DATE,
+    JsonOpt,
+    SourceOpt,
+    fail,
+    get_runtime,
+    parse_iso_option,
+)
+
+FORMATS = ("md", "csv", "json")
+MATERIAL = 0.3
+CSV_COLUMNS = (
+    "source",
+    "change",
+    "at",
+    "article_id",
+    "title",
+    "url",
+    "significance",
+    "classes",
+    "how",
+    "from_version",
+    "to_version",
+    "page",
+    "api",
+)
+
+
+def report(
+    ctx: typer.Context,
+    since: Annotated[
+        str,
+        typer.Option(metavar=ISO_DATE, help="Start of the period (ISO 8601; required)."),
+    ],
+    until: Annotated[
+        str | None,
+        typer.Option(metavar=ISO_DATE, help="End of the period (default: now)."),
+    ] = None,
+    source: SourceOpt = None,
+    fmt: Annotated[
+        str, typer.Option("--format", metavar="FORMAT", help="md (default), csv or json.")
+    ] = "md",
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write here instead of stdout."),
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            metavar="URL",
+            help="Where the archive is served, for links (default: PRESSWATCH_PUBLIC_URL).",
+        ),
+    ] = None,
+    min_significance: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            metavar="SCORE",
+            help=f"What counts as a material edit (0-1; default {MATERIAL}).",
+        ),
+    ] = MATERIAL,
+    as_json: JsonOpt = False,
+) -> None:
+    """Stories removed and stories materially edited in a period, per outlet, with
+    links to the diffs: Markdown, CSV or JSON (`--json` is `--format json`)."""
+    fmt = "json" if as_json else fmt
+    if fmt not in FORMATS:
+        raise fail(f"--format {fmt!r}: use one of {', '.join(FORMATS)}", 2)
+    start = parse_iso_option("--since", since)
+    end = parse_iso_option("--until", until) or datetime.now(UTC)
+    assert start is not None
+    if end < start:
+        raise fail(f"--until {until!r} is before --since {since!r}: swap them", 2)
+    base = _base(base_url)
+    runtime = get_runtime(ctx)
+    base = base if base is not None else (runtime.settings.public_url or "")
+    with runtime.read_sessions() as session:
+        rows = [
+            r
+            for r in list_changes(
+                session,
+                since=start,
+                kinds=[ChangeKind.REMOVED.value, ChangeKind.EDITED.value],
+                sources=source or (),
+            )
+            if r.event.at <= end
+        ]
+        titles = _titles(session, rows)
+        data = build_report(rows, titles, base, start, end, min_significance)
+    text = render(data, fmt)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise fail(f"cannot write {output}: {exc.strerror or exc}", 1) from exc
+
+
+def _base(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not value.startswith(("http://", "https://")):
+        raise fail(f"--base-url {value!r}: give an http(s) URL, e.g. https://watch.example", 2)
+    return value.rstrip("/")
+
+
+def _titles(session: Any, rows: Sequence[ChangeRow]) -> dict[int, str | None]:
+    versions = versions_by_id(session, (v for r in rows for v in r.version_ids), with_text=False)
+    out: dict[int, str | None] = {}
+    for r in rows:
+        vid = r.event.to_version_id or r.event.from_version_id or r.article.current_version_id
+        version = versions.get(vid or 0)
+        out[r.event.id] = version.title if version is not None else None
+    return out
+
+
+def build_report(
+    rows: Sequence[ChangeRow],
+    titles: dict[int, str | None],
+    base: str,
+    start: datetime,
+    end: datetime,
+    min_significance: float,
+) -> dict[str, Any]:
+    """The report's data: per outlet, removals (newest first) and material edits (most
+    significant first)."""
+    outlets: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for row in rows:
+        change = change_json(row)
+        item = _item(change, titles.get(row.event.id), base)
+        group = outlets.setdefault(row.source, {"removed": [], "edited": []})
+        if change["kind"] == ChangeKind.REMOVED:
+            group["removed"].append(item)
+        elif (item["significance"] or 0.0) >= min_significance:
+            group["edited"].append(item)
+    for group in outlets.values():
+        group["edited"].sort(key=lambda i: (-(i["significance"] or 0.0), i["at"]))
+    return {
+        "since": start.isoformat(),
+        "until": end.isoformat(),
+        "min_significance": min_significance,
+        "outlets": [
+            {"source": name, **group}
+            for name, group in sorted(outlets.items())
+            if group["removed"] or group["edited"]
+        ],
+    }
+
+
+def _item(change: dict[str, Any], title: str | None, base: str) -> dict[str, Any]:
+    article = f"{base}/articles/{change['article_id']}"
+    detail = change["detail"]
+    item: dict[str, Any] = {
+        "change": change["kind"],
+        "at": change["at"],
+        "article_id": change["article_id"],
+        "title": title,
+        "url": change["url"],
+        "significance": detail.get("significance"),
+        "classes": [describe_class(c) for c in detail.get("classes", [])],
+        "how": change["how"] if isinstance(change["how"], str) else ",".join(change["how"]),
+        "from_version": change["from_version"],
+        "to_version": change["to_version"],
+        "page": article,
+        "api": f"{base}/api/articles/{change['article_id']}",
+    }
+    if change["kind"] == ChangeKind.EDITED and change["from_version"] and change["to_version"]:
+        versions = f"from={change['from_version']}&to={change['to_version']}"
+        item["page"] = f"{article}/diff?{versions}"
+        item["api"] = f"{base}/api/articles/{change['article_id']}/diff?{versions}"
+    return item
+
+
+def render(data: dict[str, Any], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    if fmt == "csv":
+        return _csv(data)
+    return _markdown(data)
+
+
+def _csv(data: dict[str, Any]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for outlet in data["outlets"]:
+        for item in [*outlet["removed"], *outlet["edited"]]:
+            writer.writerow(
+                {
+                    **{k: item.get(k) for k in CSV_COLUMNS if k != "source"},
+                    "source": outlet["source"],
+                    "title": _cell(item["title"]),
+                    "classes": "; ".join(item["classes"]),
+                }
+            )
+    return out.getvalue()
+
+
+def _cell(value: str | None) -> str | None:
+    """A spreadsheet runs a cell starting with = + - @ as a formula: archived titles are
+    hostile, so such a cell is prefixed with an apostrophe (OWASP's CSV injection)."""
+    if value and value[0] in "=+-@\t\r":
+        return "'" + value
+    return value
+
+
+def _md(text: str | None) -> str:
+    """Archived text inside Markdown: characters that could become markup mid-line
+    (emphasis, code, links, HTML, table cells) are escaped."""
+    if text is None:
+        return "(no title)"
+    flat = " ".join(text.split())
+    return "".join("\\" + ch if ch in "\\`*_[]<>|" else ch for ch in flat)
+
+
+def _link(url: str) -> str:
+    """A URL as a Markdown autolink target: what would end or break it is escaped."""
+    return "<" + url.replace("<", "%3C").replace(">", "%3E").replace(" ", "%20") + ">"
+
+
+def _markdown(data: dict[str, Any]) -> str:
+    lines = [
+        f"# Presswatch report: {data['since'][:10]} to {data['until'][:10]}",
+        "",
+        f"Stories removed, and stories materially edited (significance of at least "
+        f"{data['min_significance']:g} of 1), per outlet.",
+    ]
+    if not data["outlets"]:
+        lines += ["", "Nothing was removed or materially edited in this period."]
+    for outlet in data["outlets"]:
+        lines += ["", f"## {_md(outlet['source'])}"]
+        if outlet["removed"]:
+            lines += ["", f"### Removed ({len(outlet['removed'])})", ""]
+            for item in outlet["removed"]:
+                lines.append(
+                    f"- {item['at'][:16].replace('T', ' ')} UTC: [{_md(item['title'])}]"
+                    f"({_link(item['page'])}) ({_md(item['how'])}); was at {_link(item['url'])}"
+                )
+        if outlet["edited"]:
+            lines += ["", f"### Materially edited ({len(outlet['edited'])})", ""]
+            for item in outlet["edited"]:
+                lines.append(
+                    f"- **{item['significance']:.2f}** {item['at'][:16].replace('T', ' ')} "
+                    f"UTC: [{_md(item['title'])}]({_link(item['page'])}), "
+                    f"v{item['from_version']} → v{item['to_version']}: "
+                    f"{_md('; '.join(item['classes']))}"
+                )
+    return "\n".join(lines) + "\n"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report)
