@@ -9,9 +9,10 @@ checks it). Modules (one concept each):
 - `decode` (bytes to text), `dates` (date strings), `extract` (the article's fields),
   `normalize`, `detect`, `diff`: pure steps (no DB, clock or network)
 - `bodies`: bodies decoded (gzip, deflate, br, zstd, chunked) within a size limit
-- `warc`: raw exchanges in WARC files; `integrity`: hash chain and `verify_archive`
+- `warc`: raw exchanges in WARC files; `cdxj`: their CDXJ indexes; `integrity`: hash
+  chain and `verify_archive`
 - `queries`: read and bookkeeping queries; `export`: JSON shapes; `importer`: WARC and
-  saved-page input
+  saved-page input; `wacz`: the WACZ package format; `packages`: what a WACZ export holds
 """
 
 from archive.bodies import ACCEPT_ENCODING, DecodedBody, decode_bounded, decode_stream
@@ -23,6 +24,7 @@ from archive.capture import (
     extract_exchange,
     record_capture,
 )
+from archive.cdxj import IndexReport, index_closed_warc, index_missing
 from archive.db import is_migrated, make_engine, make_session_factory, migrate
 from archive.decode import decode_body
 from archive.detect import Policy
@@ -80,6 +82,7 @@ from archive.models import (
     Version,
 )
 from archive.normalize import normalize_text, normalize_url, parse_iso_utc
+from archive.packages import export_wacz
 from archive.patterns import (
     PatternProblem,
     UrlPattern,
@@ -148,12 +151,16 @@ __all__ = [
     "ConfigError",
     "current_version_of",
     "decode_body",
+    "index_closed_warc",
+    "index_missing",
+    "IndexReport",
     "diff_versions",
     "DiskFull",
     "due_articles",
     "events_of",
     "Exchange",
     "exchanges_from_path",
+    "export_wacz",
     "extract_exchange",
     "extract_page",
     "Extracted",

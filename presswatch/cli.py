@@ -1,7 +1,7 @@
 """The `presswatch` command line (Typer): the composition root of the commands.
 
 Builds the app and its global options, then hands the app to each command module
-(`presswatch/commands/`: archive, crawl, search, serve), as Typer's "one file per
+(`presswatch/commands/`: archive, crawl, export, search, serve), as Typer's "one file per
 command" does. Command modules never import this one; what they share lives in
 `presswatch.commands.common`.
 
@@ -24,6 +24,7 @@ import typer
 from archive import ConfigError, PresswatchError
 from presswatch.commands import archive as archive_commands
 from presswatch.commands import crawl as crawl_commands
+from presswatch.commands import export as export_commands
 from presswatch.commands import search as search_commands
 from presswatch.commands import serve as serve_commands
 from presswatch.commands import status as status_commands
@@ -71,6 +72,7 @@ def main_options(
 
 archive_commands.register(app)
 crawl_commands.register(app)
+export_commands.register(app)
 search_commands.register(app)
 serve_commands.register(app)
 status_commands.register(app)

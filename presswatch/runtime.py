@@ -20,6 +20,7 @@ from archive import (
     RecordOptions,
     SpaceFloor,
     WarcStore,
+    index_closed_warc,
     is_migrated,
     make_engine,
     make_session_factory,
@@ -65,6 +66,7 @@ class Runtime:
             self.settings.warc_dir,
             max_bytes=self.settings.warc_max_bytes,
             floor=self.space_floor,
+            on_closed=index_closed_warc(self.settings.indexes_dir),
         )
 
     def record_options(self, **overrides: object) -> RecordOptions:

@@ -279,6 +279,11 @@ class Settings(BaseSettings):
         return self.data_dir / "warc"
 
     @property
+    def indexes_dir(self) -> Path:
+        """CDXJ indexes of the WARC files, one per file (archive/cdxj.py)."""
+        return self.data_dir / "indexes"
+
+    @property
     def search_index_path(self) -> Path:
         return self.data_dir / "search.sqlite"
 

@@ -1,0 +1,106 @@
+"""`presswatch` commands that hand the archive to other tools: `export wacz`,
+`export evidence` and `index-warcs`.
+
+Commands parse, call, print: the package layout lives in `archive.wacz`, the
+selection in `archive.packages`, the indexes in `archive.cdxj`. Exit codes
+(DESIGN.md): 0 ok, 1 a problem found or an operation failed, 2 bad usage or config.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from archive import PresswatchError, export_wacz, index_missing, source_names
+from presswatch.commands.common import (
+    ISO_DATE,
+    SourceOpt,
+    fail,
+    get_runtime,
+    parse_iso_option,
+)
+
+OutOpt = Annotated[
+    Path, typer.Option("--output", "-o", metavar="FILE.wacz", help="Where to write the package.")
+]
+
+export_app = typer.Typer(
+    help="Write the archive, or one article's evidence, as a WACZ package.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+
+@export_app.command("wacz")
+def wacz(
+    ctx: typer.Context,
+    output: OutOpt,
+    source: SourceOpt = None,
+    since: Annotated[
+        str | None, typer.Option(metavar=ISO_DATE, help="Captures fetched at or after this.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(metavar=ISO_DATE, help="Captures fetched before this.")
+    ] = None,
+) -> None:
+    """The archive (or the captures of some sources, in a date window) as a WACZ 1.1.1
+    package: WARC records copied byte for byte, a CDXJ index, one page per capture."""
+    start = parse_iso_option("--since", since)
+    end = parse_iso_option("--until", until)
+    if start and end and end <= start:
+        raise fail(f"--until {until} is not after --since {since}", 2)
+    runtime = get_runtime(ctx)
+    with runtime.read_sessions() as session:
+        if source:
+            known = set(source_names(session).values())
+            unknown = [s for s in source if s not in known]
+            if unknown:
+                raise fail(
+                    f"unknown source(s): {', '.join(unknown)}; known: "
+                    f"{', '.join(sorted(known)) or 'none yet'}",
+                    2,
+                )
+        try:
+            summary = export_wacz(
+                session,
+                runtime.settings.warc_dir,
+                output,
+                sources=source or (),
+                since=start,
+                until=end,
+            )
+        except PresswatchError as exc:
+            raise fail(f"export wacz: {exc}") from exc
+    typer.echo(
+        f"wrote {summary.path}: {summary.records} WARC records in {summary.warc_files} "
+        f"file(s), {summary.pages} pages, {summary.bytes:,} bytes"
+    )
+
+
+def index_warcs(
+    ctx: typer.Context,
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", metavar="", help="Rebuild every index, fresh or not.")
+    ] = False,
+) -> None:
+    """Write the CDXJ index of every WARC file that lacks one or whose index is stale
+    (data_dir/indexes/<file>.cdxj). Exit 1 if a file could not be indexed."""
+    runtime = get_runtime(ctx)
+    settings = runtime.settings
+    report = index_missing(settings.warc_dir, settings.indexes_dir, rebuild=rebuild)
+    for name, why in report.failed.items():
+        typer.echo(f"{name}: {why}", err=True)
+    typer.echo(
+        f"indexes in {settings.indexes_dir}: {len(report.built)} built, "
+        f"{len(report.fresh)} already fresh, {len(report.failed)} failed"
+    )
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this area's commands to the main app."""
+    app.add_typer(export_app, name="export")
+    app.command("index-warcs")(index_warcs)
