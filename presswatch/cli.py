@@ -27,6 +27,7 @@ from presswatch.commands import crawl as crawl_commands
 from presswatch.commands import search as search_commands
 from presswatch.commands import serve as serve_commands
 from presswatch.commands import status as status_commands
+from presswatch.commands import tlog as tlog_commands
 
 # The global options of this invocation, for `main` to find the log file after a crash.
 _invocation: dict[str, object] = {}
@@ -74,6 +75,7 @@ crawl_commands.register(app)
 search_commands.register(app)
 serve_commands.register(app)
 status_commands.register(app)
+tlog_commands.register(app)
 
 
 _OS_HINTS = {
