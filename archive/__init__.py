@@ -9,8 +9,8 @@ checks it). Modules (one concept each):
 - `decode` (bytes to text), `dates` (date strings), `extract` (the article's fields),
   `normalize`, `detect`, `diff`: pure steps (no DB, clock or network)
 - `bodies`: bodies decoded (gzip, deflate, br, zstd, chunked) within a size limit
-- `warc`: raw exchanges in WARC files; `cdxj`: their CDXJ indexes; `integrity`: hash
-  chain and `verify_archive`
+- `warc`: raw exchanges in WARC files; `cdxj`: their CDXJ indexes; `integrity`: the
+  transparency log (`translog`, signed checkpoints in `signing`) and `verify_archive`
 - `queries`: read and bookkeeping queries; `export`: JSON shapes; `importer`: WARC and
   saved-page input; `wacz`: the WACZ package format; `packages`: what a WACZ export holds
 """
@@ -65,7 +65,19 @@ from archive.errors import (
 from archive.export import article_json, change_json, history_json, version_side
 from archive.extract import TRAFILATURA_OPTIONS, Extracted, PageKind, extract_page
 from archive.importer import exchanges_from_path
-from archive.integrity import VerifyReport, verify_archive
+from archive.integrity import (
+    LEAF_FORMAT,
+    InclusionProof,
+    VerifyReport,
+    capture_proof,
+    checkpoint_json,
+    encode_leaf,
+    issue_checkpoint,
+    latest_checkpoint,
+    list_checkpoints,
+    seal_legacy_captures,
+    verify_archive,
+)
 from archive.models import (
     Article,
     ArticleStatus,
@@ -112,6 +124,23 @@ from archive.queries import (
     version_by_n,
     versions_by_id,
     versions_of,
+)
+from archive.signing import (
+    Checkpoint,
+    NoteError,
+    Signer,
+    load_or_create_key,
+    parse_checkpoint,
+    verify_note,
+)
+from archive.translog import (
+    Frontier,
+    ProofError,
+    consistency_proof,
+    inclusion_proof,
+    leaf_hash,
+    verify_consistency,
+    verify_inclusion,
 )
 from archive.warc import WarcStore
 
@@ -210,6 +239,28 @@ __all__ = [
     "url_pattern_problem",
     "UrlPattern",
     "verify_archive",
+    "LEAF_FORMAT",
+    "InclusionProof",
+    "capture_proof",
+    "checkpoint_json",
+    "encode_leaf",
+    "issue_checkpoint",
+    "latest_checkpoint",
+    "list_checkpoints",
+    "seal_legacy_captures",
+    "Checkpoint",
+    "NoteError",
+    "Signer",
+    "load_or_create_key",
+    "parse_checkpoint",
+    "verify_note",
+    "Frontier",
+    "ProofError",
+    "consistency_proof",
+    "inclusion_proof",
+    "leaf_hash",
+    "verify_consistency",
+    "verify_inclusion",
     "VerifyReport",
     "Version",
     "version_by_n",

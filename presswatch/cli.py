@@ -28,6 +28,7 @@ from presswatch.commands import export as export_commands
 from presswatch.commands import search as search_commands
 from presswatch.commands import serve as serve_commands
 from presswatch.commands import status as status_commands
+from presswatch.commands import tlog as tlog_commands
 
 # The global options of this invocation, for `main` to find the log file after a crash.
 _invocation: dict[str, object] = {}
@@ -76,6 +77,7 @@ export_commands.register(app)
 search_commands.register(app)
 serve_commands.register(app)
 status_commands.register(app)
+tlog_commands.register(app)
 
 
 _OS_HINTS = {

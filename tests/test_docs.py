@@ -54,6 +54,7 @@ def printed(runtime: Runtime) -> dict[str, dict[str, Any]]:
         "search": search,
         "hit": search["hits"][0],
         "verify": cli_json(runtime, "verify"),
+        "checkpoint": cli_json(runtime, "checkpoint"),
         "status": cli_json(runtime, "status"),
     }
 
