@@ -12,7 +12,8 @@ checks it). Modules (one concept each):
 - `warc`: raw exchanges in WARC files; `cdxj`: their CDXJ indexes; `integrity`: the
   transparency log (`translog`, signed checkpoints in `signing`) and `verify_archive`
 - `queries`: read and bookkeeping queries; `export`: JSON shapes; `importer`: WARC and
-  saved-page input; `wacz`: the WACZ package format; `packages`: what a WACZ export holds
+  saved-page input; `wacz`: the WACZ package format; `packages`: what a WACZ export holds;
+  `evidence`: one article's evidence package
 """
 
 from archive.bodies import ACCEPT_ENCODING, DecodedBody, decode_bounded, decode_stream
@@ -62,6 +63,7 @@ from archive.errors import (
     SearchError,
     StorageError,
 )
+from archive.evidence import EvidenceSummary, export_evidence
 from archive.export import article_json, change_json, history_json, version_side
 from archive.extract import TRAFILATURA_OPTIONS, Extracted, PageKind, extract_page
 from archive.importer import exchanges_from_path
@@ -189,6 +191,8 @@ __all__ = [
     "events_of",
     "Exchange",
     "exchanges_from_path",
+    "export_evidence",
+    "EvidenceSummary",
     "export_wacz",
     "extract_exchange",
     "extract_page",

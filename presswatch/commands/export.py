@@ -13,7 +13,15 @@ from typing import Annotated
 
 import typer
 
-from archive import PresswatchError, export_wacz, index_missing, source_names
+from archive import (
+    ConfigError,
+    NotFound,
+    PresswatchError,
+    export_evidence,
+    export_wacz,
+    index_missing,
+    source_names,
+)
 from presswatch.commands.common import (
     ISO_DATE,
     SourceOpt,
@@ -76,6 +84,47 @@ def wacz(
     typer.echo(
         f"wrote {summary.path}: {summary.records} WARC records in {summary.warc_files} "
         f"file(s), {summary.pages} pages, {summary.bytes:,} bytes"
+    )
+
+
+@export_app.command("evidence")
+def evidence(
+    ctx: typer.Context,
+    url_or_id: Annotated[
+        str, typer.Argument(metavar="URL_OR_ID", help="The article: its id or any of its URLs.")
+    ],
+    output: OutOpt,
+) -> None:
+    """One article's evidence package: a WACZ with its WARC records, versions, diffs and
+    events, each capture's log leaf and inclusion proof, and the signed checkpoint
+    (signed now if the newest one does not cover the article). Check it with
+    `python -m presswatch.verify_package FILE.wacz --public-key KEY`."""
+    runtime = get_runtime(ctx)
+    try:
+        signer = runtime.log_signer()
+    except ConfigError as exc:
+        raise fail(str(exc), 2) from exc
+    try:
+        summary = export_evidence(
+            runtime.sessions,
+            runtime.settings.warc_dir,
+            output,
+            url_or_id=url_or_id,
+            signer=signer,
+        )
+    except NotFound as exc:
+        raise fail(str(exc)) from exc
+    except PresswatchError as exc:
+        raise fail(f"export evidence: {exc}") from exc
+    if summary.checkpoint_issued:
+        typer.echo(
+            f"signed a new checkpoint of {summary.tree_size} leaves to cover the article",
+            err=True,
+        )
+    typer.echo(
+        f"wrote {summary.wacz.path}: article {summary.article_id}, {summary.captures} "
+        f"captures, {summary.versions} versions, {summary.events} events, proven against the "
+        f"checkpoint of {summary.tree_size} leaves ({summary.wacz.bytes:,} bytes)"
     )
 
 
