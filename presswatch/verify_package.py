@@ -176,8 +176,7 @@ def _check_checkpoint(
         result.warnings.append(
             "no --public-key given: the checkpoint was checked with the key inside the "
             "package, which proves only that the package is self-consistent; compare "
-            f"{key.split('+')[0]}+{key.split('+')[1] if '+' in key else '?'} with the key "
-            "the operator published"
+            f"{key.split('+')[0]}+{_key_id_of(key)} with the key the operator published"
         )
     elif packaged_key is not None and packaged_key != key:
         result.fail(KEY, "the package's public key is not the key given with --public-key")
@@ -401,7 +400,20 @@ def _check_events(
     result.events = len(manifest.get("events", []))
 
 
-_VERSION_FIELDS = ("n", "title", "byline", "published", "modified", "lang", "text_sha256")
+# Manifest key -> leaf key of a version.
+_VERSION_FIELDS = {
+    "n": "n",
+    "title": "title",
+    "byline": "byline",
+    "published": "published",
+    "modified": "modified",
+    "lang": "lang",
+    "text_sha256": "text_sha256",
+    "chars": "text_chars",
+    "words": "text_words",
+    "extractor": "extractor",
+    "normalizer": "normalizer",
+}
 
 
 def _check_versions(
@@ -424,9 +436,11 @@ def _check_versions(
         if part is None:
             result.fail(where, "in the manifest but in no capture's leaf")
             continue
-        for key in _VERSION_FIELDS:
-            if version.get(key) != part.get(key):
-                result.fail(where, f"{key} is {version.get(key)!r}, the log says {part.get(key)!r}")
+        for key, logged_key in _VERSION_FIELDS.items():
+            if version.get(key) != part.get(logged_key):
+                result.fail(
+                    where, f"{key} is {version.get(key)!r}, the log says {part.get(logged_key)!r}"
+                )
         text = version.get("text")
         if not isinstance(text, str) or _sha256(text.encode("utf-8")) != part.get("text_sha256"):
             result.fail(where, "its text does not hash to the text_sha256 the log commits to")
@@ -460,12 +474,14 @@ def _check_article(
     if not states:
         return  # sealed from an archive made before the log kept article states
     cid, state = states[-1]
-    for key in ("status", "removal"):
-        if article.get(key) != state.get(key):
+    # Manifest key -> key of the article state in the leaf (`key` is the normalized URL).
+    pairs = (("id", "id"), ("key", "url"), ("status", "status"), ("removal", "removal"))
+    for key, logged_key in pairs:
+        if article.get(key) != state.get(logged_key):
             result.fail(
                 f"article {article.get('id')}",
                 f"{key} is {article.get(key)!r}, the newest capture's leaf ({cid}) says "
-                f"{state.get(key)!r}",
+                f"{state.get(logged_key)!r}",
             )
     for key in ("removed_at", "first_seen"):
         if not _same_time(article.get(key), state.get(key)):
@@ -534,13 +550,24 @@ def verify_package(path: Path, public_key: str | None = None) -> Result:
         log.get("tree_size") != head[0] or log.get("root_hash") != head[1].hex()
     ):
         result.fail(MANIFEST, "its log tree size or root hash is not the checkpoint's")
-    leaves = _check_proofs(docs[PROOFS], head, result)
-    ours = _check_captures(manifest, leaves, files, result)
-    _check_events(manifest, ours, result)
-    _check_versions(manifest, ours, result)
-    _check_article(manifest, ours, result)
-    _check_diffs(manifest, result)
+    if result.key and log.get("key_id") != _key_id_of(result.key):
+        result.fail(MANIFEST, f"its log key_id {log.get('key_id')!r} is not the key's")
+    try:
+        leaves = _check_proofs(docs[PROOFS], head, result)
+        ours = _check_captures(manifest, leaves, files, result)
+        _check_events(manifest, ours, result)
+        _check_versions(manifest, ours, result)
+        _check_article(manifest, ours, result)
+        _check_diffs(manifest, result)
+    except (AttributeError, TypeError, KeyError, ValueError) as exc:
+        # A manifest or proof file of the wrong shape: say so instead of a traceback.
+        result.fail(MANIFEST, f"not in the evidence package format ({type(exc).__name__}: {exc})")
     return result
+
+
+def _key_id_of(key: str) -> str | None:
+    parts = key.split("+", 2)  # name+keyid+base64, and base64 may hold '+'
+    return parts[1] if len(parts) == 3 else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -232,6 +232,17 @@ def _capture_status(m: dict[str, Any]) -> str:
     return f"capture {c['id']}: status is 200"
 
 
+def _word_count(m: dict[str, Any]) -> str:
+    v = m["versions"][0]
+    v["words"] += 1
+    return f"version 1 (id {v['id']}): words is"
+
+
+def _article_key(m: dict[str, Any]) -> str:
+    m["article"]["key"] = "https://khmer.example/news/9999/"
+    return f"article {m['article']['id']}: key is"
+
+
 def remove_capture(files: Files) -> tuple[Files, str]:
     """The edit's capture, its proof and its records' references dropped."""
     manifest = manifest_of(files)
@@ -280,6 +291,8 @@ ALTERATIONS: dict[str, Callable[[Files], tuple[Files, str]]] = {
     "a version's text": edit_manifest(_version_text),
     "a diff": edit_manifest(_diff),
     "a capture's status": edit_manifest(_capture_status),
+    "a version's word count": edit_manifest(_word_count),
+    "the article's URL": edit_manifest(_article_key),
     "a capture removed": remove_capture,
     "a proof hash": edit_proof_hash,
     "a leaf": edit_leaf,
@@ -328,6 +341,19 @@ def test_a_wrong_key_fails(package: Path, tmp_path: Path) -> None:
     files["evidence/log-key.txt"] = other.verifier_key.encode()
     forged = write(files, tmp_path / "forged.wacz")
     assert any("signature check failed" in f for f in failures(forged, wrong))
+
+
+@pytest.mark.parametrize(
+    "manifest",
+    [b"[]", b'{"events": "x", "versions": [1], "captures": {"a": 1}}', b"{not json"],
+)
+def test_a_malformed_manifest_is_named_not_a_crash(
+    manifest: bytes, package: Path, key_file: Path, tmp_path: Path
+) -> None:
+    files = read(package)
+    files["evidence/manifest.json"] = manifest
+    found = failures(write(files, tmp_path / "m.wacz"), key_file)
+    assert any(f.startswith("evidence/manifest.json: ") for f in found), found
 
 
 def test_cli_exit_codes(package: Path, key_file: Path, tmp_path: Path) -> None:
