@@ -112,62 +112,101 @@ def _when(value: Any) -> datetime | None:
 
 # -- 1. the WACZ -------------------------------------------------------------------------
 
+# Memory stays bounded on any package: members are hashed as streams, records read by
+# offset; only the JSON documents are read whole, up to this size each.
+MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
+_CHUNK = 1 << 20
 
-def _check_wacz(zf: zipfile.ZipFile, result: Result) -> dict[str, bytes]:
-    """Every file's bytes, after checking them against datapackage.json."""
-    files: dict[str, bytes] = {}
-    for info in zf.infolist():
-        if info.is_dir():
-            continue
+
+class Package:
+    """The members of the package's ZIP, read lazily."""
+
+    def __init__(self, zf: zipfile.ZipFile) -> None:
+        self.zf = zf
+        self.names = {i.filename for i in zf.infolist() if not i.is_dir()}
+
+    def get(self, name: str, default: bytes | None = None) -> bytes | None:
+        """A small member whole (a JSON document, the checkpoint, the key)."""
+        if name not in self.names:
+            return default
+        if self.zf.getinfo(name).file_size > MAX_DOCUMENT_BYTES:
+            raise Unreadable(f"{name} is larger than {MAX_DOCUMENT_BYTES} bytes")
         try:
-            files[info.filename] = zf.read(info)
-        except (zipfile.BadZipFile, OSError, ValueError) as exc:
-            # A CRC error: the zip member itself was altered.
-            result.fail(info.filename, f"unreadable in the zip: {exc}")
-    if "datapackage.json" not in files:
+            return self.zf.read(name)
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+            return default  # the digest pass has reported it
+
+    def digest(self, name: str) -> tuple[str, int]:
+        """sha256:<hex> and size of a member, read as a stream (the ZIP's CRC is
+        checked at its end: a BadZipFile names an altered member)."""
+        sha = hashlib.sha256()
+        size = 0
+        with self.zf.open(name) as fh:
+            while chunk := fh.read(_CHUNK):
+                sha.update(chunk)
+                size += len(chunk)
+        return "sha256:" + sha.hexdigest(), size
+
+    def slice(self, name: str, offset: int, length: int) -> bytes:
+        with self.zf.open(name) as fh:
+            fh.seek(offset)
+            return fh.read(length)
+
+
+def _check_wacz(package: Package, result: Result) -> None:
+    """Every member against datapackage.json, and datapackage.json against its digest."""
+    datapackage_bytes = package.get("datapackage.json")
+    if datapackage_bytes is None:
         raise Unreadable("no datapackage.json: not a WACZ package")
-    datapackage_bytes = files["datapackage.json"]
     try:
-        digest = json.loads(files.get("datapackage-digest.json", b"null"))
-        expected = digest["hash"] if isinstance(digest, dict) else None
+        digest = json.loads(package.get("datapackage-digest.json", b"null") or b"null")
+        ok = isinstance(digest, dict) and digest.get("path") == "datapackage.json"
+        expected = digest["hash"] if ok else None
     except (ValueError, KeyError):
         expected = None
     if expected is None:
-        result.fail("datapackage-digest.json", "missing or not a JSON object with a hash")
+        result.fail(
+            "datapackage-digest.json",
+            'missing, or not {"path": "datapackage.json", "hash": …}',
+        )
     elif expected != "sha256:" + _sha256(datapackage_bytes):
         result.fail("datapackage.json", "its sha256 differs from datapackage-digest.json")
     try:
-        package = json.loads(datapackage_bytes)
-        resources = package["resources"]
+        resources = json.loads(datapackage_bytes)["resources"]
+        iter(resources)
     except (ValueError, KeyError, TypeError) as exc:
-        raise Unreadable(f"datapackage.json is not a data package: {exc}") from exc
+        result.fail("datapackage.json", f"not a data package (altered?): {exc}")
+        return
     listed = set()
     for res in resources:
         path = res.get("path") if isinstance(res, dict) else None
         if not isinstance(path, str):
-            result.fail("datapackage.json", f"a resource without a path: {res!r}")
+            result.fail("datapackage.json", f"a resource without a path: {str(res)[:80]}")
             continue
         listed.add(path)
-        data = files.get(path)
-        if data is None:
+        if path not in package.names:
             result.fail(path, "listed in datapackage.json but not in the package")
             continue
-        if res.get("hash") != "sha256:" + _sha256(data):
+        try:
+            sha, size = package.digest(path)
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            result.fail(path, f"unreadable in the zip (altered?): {exc}")
+            continue
+        if res.get("hash") != sha:
             result.fail(path, "its sha256 differs from the one in datapackage.json")
-        if res.get("bytes") != len(data):
-            result.fail(path, f"{len(data)} bytes, datapackage.json says {res.get('bytes')}")
-    for path in sorted(set(files) - listed - set(PACKAGE_FILES)):
+        if res.get("bytes") != size:
+            result.fail(path, f"{size} bytes, datapackage.json says {res.get('bytes')}")
+    for path in sorted(package.names - listed - set(PACKAGE_FILES)):
         result.fail(path, "in the package but not listed in datapackage.json")
-    return files
 
 
 # -- 2. checkpoint and key -----------------------------------------------------------------
 
 
 def _check_checkpoint(
-    files: dict[str, bytes], public_key: str | None, result: Result
+    files: Package, public_key: str | None, result: Result
 ) -> tuple[int, bytes] | None:
-    packaged_key = files.get(KEY, b"").decode("utf-8", "replace").strip() or None
+    packaged_key = (files.get(KEY) or b"").decode("utf-8", "replace").strip() or None
     key = public_key.strip() if public_key else packaged_key
     if key is None:
         result.fail(KEY, "no public key in the package and none given (--public-key)")
@@ -252,30 +291,33 @@ def _check_proofs(
 # -- 4. WARC records -------------------------------------------------------------------
 
 
-def _record(files: dict[str, bytes], ref: Any) -> tuple[bytes, Any] | str:
+def _record(files: Package, ref: Any) -> tuple[bytes, Any] | str:
     """The bytes of a record reference and its parsed headers, or what is wrong."""
     if not isinstance(ref, dict):
         return "no record reference"
-    data = files.get(str(ref.get("path")))
-    if data is None:
-        return f"{ref.get('path')} is not in the package"
+    path = str(ref.get("path"))
+    if path not in files.names:
+        return f"{path} is not in the package"
     offset, length = ref.get("offset"), ref.get("length")
-    if not isinstance(offset, int) or not isinstance(length, int) or offset < 0:
+    if not isinstance(offset, int) or not isinstance(length, int) or offset < 0 or length < 0:
         return "its record reference has no offset and length"
-    raw = data[offset : offset + length]
+    try:
+        raw = files.slice(path, offset, length)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        return f"{path} is unreadable: {exc}"
     if len(raw) != length:
-        return f"{ref['path']} ends before {offset}+{length}"
+        return f"{path} ends before {offset}+{length}"
     try:
         for record in ArchiveIterator(io.BytesIO(raw)):
             record.content_stream().read()
             return raw, record.rec_headers
     except Exception as exc:  # noqa: BLE001 - warcio raises many kinds on damaged bytes
-        return f"warcio cannot read the record at {ref['path']}@{offset}: {exc}"
-    return f"no WARC record at {ref['path']}@{offset}"
+        return f"warcio cannot read the record at {path}@{offset}: {exc}"
+    return f"no WARC record at {path}@{offset}"
 
 
 def _check_records(
-    files: dict[str, bytes], capture: dict[str, Any], leaf: dict[str, Any], result: Result
+    files: Package, capture: dict[str, Any], leaf: dict[str, Any], result: Result
 ) -> None:
     where = f"capture {capture.get('id')}"
     warc = leaf.get("warc")
@@ -289,6 +331,7 @@ def _check_records(
         result.fail(where, f"WARC record: {got}")
         return
     raw, headers = got
+    assert isinstance(ref, dict)  # _record refuses anything else
     if _sha256(raw) != warc.get("record_sha256"):
         result.fail(
             where,
@@ -324,7 +367,7 @@ def _same_time(a: Any, b: Any) -> bool:
 def _check_captures(
     manifest: dict[str, Any],
     leaves: dict[int, dict[str, Any]],
-    files: dict[str, bytes],
+    files: Package,
     result: Result,
 ) -> list[tuple[int, dict[str, Any]]]:
     """The article's captures as (capture id, leaf), in log order."""
@@ -470,7 +513,9 @@ def _check_article(
     manifest: dict[str, Any], ours: list[tuple[int, dict[str, Any]]], result: Result
 ) -> None:
     article = manifest.get("article", {})
-    states = [(cid, leaf.get("article")) for cid, leaf in ours if leaf.get("article")]
+    states: list[tuple[int, dict[str, Any]]] = [
+        (cid, leaf["article"]) for cid, leaf in ours if isinstance(leaf.get("article"), dict)
+    ]
     if not states:
         return  # sealed from an archive made before the log kept article states
     cid, state = states[-1]
@@ -533,13 +578,19 @@ def verify_package(path: Path, public_key: str | None = None) -> Result:
     except (OSError, zipfile.BadZipFile) as exc:
         raise Unreadable(f"{path}: not a readable zip file: {exc}") from exc
     with zf:
-        files = _check_wacz(zf, result)
+        _verify(Package(zf), public_key, result)
+    return result
+
+
+def _verify(files: Package, public_key: str | None, result: Result) -> None:
+    _check_wacz(files, result)
     docs: dict[str, Any] = {}
     for name in (MANIFEST, PROOFS):
+        data = files.get(name)
+        if data is None:
+            raise Unreadable(f"no readable {name}: not a Presswatch evidence package")
         try:
-            docs[name] = json.loads(files[name])
-        except KeyError:
-            raise Unreadable(f"no {name}: not a Presswatch evidence package") from None
+            docs[name] = json.loads(data)
         except ValueError as exc:
             result.fail(name, f"not JSON: {exc}")
             docs[name] = {}
@@ -562,7 +613,6 @@ def verify_package(path: Path, public_key: str | None = None) -> Result:
     except (AttributeError, TypeError, KeyError, ValueError) as exc:
         # A manifest or proof file of the wrong shape: say so instead of a traceback.
         result.fail(MANIFEST, f"not in the evidence package format ({type(exc).__name__}: {exc})")
-    return result
 
 
 def _key_id_of(key: str) -> str | None:

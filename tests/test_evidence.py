@@ -33,10 +33,12 @@ Files = dict[str, bytes]
 
 
 def build(rt: Runtime, at: Any) -> None:
-    """Discovered, an identical revisit, an edit, then a confirmed removal (two 404s)."""
+    """Discovered, an identical revisit, a timeout, an edit, then a confirmed removal
+    (two 404s); another article besides."""
     html = h.km_story(URL).html
     h.record(rt, h.exchange(URL, html, at=at(0)))
     h.record(rt, h.exchange(URL, html, at=at(1)))
+    h.record(rt, h.exchange(URL, "", at=at(1.5), status=None, error="timeout"))  # no record
     h.record(rt, h.exchange(URL, h.khmer_byline_changed(html), at=at(2)))
     h.record(rt, h.exchange(URL, h.NOT_FOUND_KM, at=at(3), status=404))
     h.record(rt, h.exchange(URL, h.NOT_FOUND_KM, at=at(4), status=404))
@@ -46,6 +48,14 @@ def build(rt: Runtime, at: Any) -> None:
 
 def cli(rt: Runtime, *args: str) -> Any:
     return CliRunner().invoke(app, ["--data-dir", str(rt.settings.data_dir), *args])
+
+
+def cli_with(rt: Runtime, *args: str) -> Any:
+    """The CLI on this runtime's data dir and database."""
+    url = rt.settings.resolved_database_url
+    return CliRunner().invoke(
+        app, ["--data-dir", str(rt.settings.data_dir), "--database-url", url, *args]
+    )
 
 
 @pytest.fixture
@@ -117,15 +127,22 @@ def test_package_validates_and_verifies_standalone(
 
     files = read(package)
     manifest = manifest_of(files)
-    assert [v["n"] for v in manifest["versions"]] == [1, 2]
-    assert [e["kind"] for e in manifest["events"]] == ["discovered", "edited", "removed"]
+    # The manifest says what `presswatch history` says.
+    history = json.loads(cli(runtime, "history", URL, "--json").stdout)
+    assert [(e["kind"], e["at"]) for e in manifest["events"]] == [
+        (e["kind"], e["at"]) for e in history["events"]
+    ]
+    assert {"discovered", "edited", "removed"} <= {e["kind"] for e in manifest["events"]}
+    for ours, theirs in zip(manifest["versions"], history["versions"], strict=True):
+        assert {k: ours[k] for k in theirs} == theirs
     assert manifest["article"]["status"] == "removed"
     assert [(d["from"], d["to"]) for d in manifest["diffs"]] == [(1, 2)]
     assert "byline" in {f["field"] for f in manifest["diffs"][0]["diff"]["fields"]}
-    assert len(manifest["captures"]) == 5
+    assert len(manifest["captures"]) == 6
+    assert [c["record"] for c in manifest["captures"]].count(None) == 1  # the timeout
     proofs = json.loads(files["evidence/proofs.json"])
-    assert len(proofs["proofs"]) == 5
-    # Five captures of the article, each with its response/revisit and request record.
+    assert len(proofs["proofs"]) == 6
+    # Five stored captures, each with its response/revisit and request record.
     kinds = sorted(k for rows in records_in(package).values() for k, _, _ in rows)
     assert kinds.count("request") == 5
     assert kinds.count("response") + kinds.count("revisit") == 5
@@ -139,7 +156,7 @@ def test_package_validates_and_verifies_standalone(
         capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120, check=False,
     )  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
-    assert run.stdout.startswith("ok: 5 captures, 2 versions, 3 events")
+    assert run.stdout.startswith(f"ok: 6 captures, 2 versions, {len(history['events'])} events")
     assert not (tmp_path / "presswatch-data").exists()
 
 
@@ -327,6 +344,41 @@ def test_an_altered_file_without_rehash_fails_the_wacz_digest(
     files["evidence/extra.txt"] = b"not listed"
     found = failures(write(files, tmp_path / "c.wacz", rehash=False), key_file)
     assert "evidence/extra.txt: in the package but not listed in datapackage.json" in found
+
+
+def test_any_byte_altered_in_any_file_fails(package: Path, key_file: Path, tmp_path: Path) -> None:
+    """Fifteen positions spread over every file of the package, each flipped alone and
+    left for the verifier to find (no forger's rehash)."""
+    original = read(package)
+    tried = 0
+    for name, data in original.items():
+        for i in range(15):
+            position = (len(data) - 1) * i // 14
+            files = dict(original)
+            flipped = bytearray(data)
+            flipped[position] ^= 0x20
+            files[name] = bytes(flipped)
+            found = failures(write(files, tmp_path / "f.wacz", rehash=False), key_file)
+            assert found, f"{name}@{position} altered, verify_package passed"
+            tried += 1
+    assert tried == 15 * len(original)
+
+
+@pytest.mark.postgres
+def test_package_from_postgres_verifies(pg_url: str, tmp_path: Path, at: Any) -> None:
+    from presswatch.settings import Settings
+
+    rt = Runtime(Settings(data_dir=tmp_path / "data", database_url=pg_url))
+    rt.init()
+    try:
+        build(rt, at)
+        out = tmp_path / "story.wacz"
+        assert cli_with(rt, "export", "evidence", URL, "-o", str(out)).exit_code == 0
+        assert wacz_validate(out).returncode == 0
+        result = verify_package(out, rt.log_signer().verifier_key)
+        assert result.ok, result.failures
+    finally:
+        rt.close()
 
 
 def test_a_wrong_key_fails(package: Path, tmp_path: Path) -> None:
