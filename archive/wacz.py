@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import json
 import os
 import tempfile
@@ -116,9 +115,12 @@ def _record_after(warc_dir: Path, span: RecordSpan) -> tuple[str, str | None, in
 
 
 def _record_id(warc_dir: Path, span: RecordSpan) -> str | None:
-    raw = read_span(warc_dir, span)
-    with contextlib.suppress(Exception):  # boundary: an unreadable record has no id
-        for record in ArchiveIterator(io.BytesIO(raw)):
+    """The WARC-Record-ID of the record at `span` (its headers only are read)."""
+    path = warc_dir / Path(span.file).name
+    # boundary: an unreadable record has no id (and gets no request record)
+    with contextlib.suppress(Exception), open(path, "rb") as fh:
+        fh.seek(span.offset)
+        for record in ArchiveIterator(fh):
             value = record.rec_headers.get_header("WARC-Record-ID")
             return str(value) if value else None
     return None
