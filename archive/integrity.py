@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from archive.errors import StorageError
 from archive.models import Article, Capture, ChainHead, ChangeEvent, LogCheckpoint, Version
@@ -464,9 +464,9 @@ class VerifyReport:
         }
 
 
-def _version_problems(version: Version) -> Iterator[tuple[str, str]]:
+def _version_problems(version: Version, text_z: bytes) -> Iterator[tuple[str, str]]:
     try:
-        text = zlib.decompress(version.text_z).decode("utf-8")
+        text = zlib.decompress(text_z).decode("utf-8")
     except (zlib.error, UnicodeDecodeError) as exc:
         yield (
             "version.text",
@@ -608,10 +608,12 @@ def verify_archive(
     against the head, the newest stored checkpoint (its signature when `public_key`, a
     signed-note verifier key, is given) and each published checkpoint in `against`."""
     problems: list[Problem] = []
-    versions: dict[int, Version] = {}
-    for stored in session.scalars(select(Version).order_by(Version.id)):
-        versions[stored.id] = stored
-        for fld, text in _version_problems(stored):
+    # Version rows stay in memory for the leaves, their texts only one at a time.
+    versions = {v.id: v for v in session.scalars(select(Version).options(defer(Version.text_z)))}
+    texts = select(Version.id, Version.text_z).order_by(Version.id)
+    for vid, text_z in session.execute(texts.execution_options(yield_per=batch)):
+        stored = versions[vid]
+        for fld, text in _version_problems(stored, text_z):
             problems.append(Problem(stored.first_capture_id, text, fld))
     events = _events_by_capture(session)
     sightings: dict[int, _Seen] = {}
