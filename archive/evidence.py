@@ -33,7 +33,7 @@ from archive.diff import diff_versions, render_json
 from archive.errors import StorageError
 from archive.export import article_json, event_json, version_json, version_side
 from archive.integrity import capture_proof, issue_checkpoint, latest_checkpoint
-from archive.models import Article, Capture, LogCheckpoint
+from archive.models import Article, Capture, LogCheckpoint, Version
 from archive.packages import capture_page, capture_spans
 from archive.queries import (
     aliases_of,
@@ -260,11 +260,8 @@ def _article_max_seq(session: Session, article: Article) -> int:
     return max(seqs)
 
 
-def _title(versions: list[Any], version_id: int | None) -> str | None:
-    for v in versions:
-        if v.id == version_id:
-            return str(v.title) if v.title else None
-    return None
+def _title(versions: list[Version], version_id: int | None) -> str | None:
+    return next((v.title for v in versions if v.id == version_id), None)
 
 
 def _json_bytes(value: Any) -> bytes:
