@@ -75,6 +75,8 @@ from archive.integrity import (
     latest_checkpoint,
     list_checkpoints,
     seal_legacy_captures,
+    sign_head,
+    store_checkpoint,
     verify_archive,
 )
 from archive.models import (
@@ -131,6 +133,7 @@ from archive.signing import (
     parse_checkpoint,
     verify_note,
 )
+from archive.timestamp import TimestampError, TokenInfo, request_token, verify_token
 from archive.translog import (
     Frontier,
     ProofError,
@@ -242,6 +245,12 @@ __all__ = [
     "latest_checkpoint",
     "list_checkpoints",
     "seal_legacy_captures",
+    "sign_head",
+    "store_checkpoint",
+    "TimestampError",
+    "TokenInfo",
+    "request_token",
+    "verify_token",
     "Checkpoint",
     "NoteError",
     "Signer",
