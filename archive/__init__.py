@@ -78,6 +78,8 @@ from archive.integrity import (
     latest_checkpoint,
     list_checkpoints,
     seal_legacy_captures,
+    sign_head,
+    store_checkpoint,
     verify_archive,
 )
 from archive.models import (
@@ -135,6 +137,7 @@ from archive.signing import (
     parse_checkpoint,
     verify_note,
 )
+from archive.timestamp import TimestampError, TokenInfo, request_token, verify_token
 from archive.translog import (
     Frontier,
     ProofError,
@@ -252,6 +255,12 @@ __all__ = [
     "latest_checkpoint",
     "list_checkpoints",
     "seal_legacy_captures",
+    "sign_head",
+    "store_checkpoint",
+    "TimestampError",
+    "TokenInfo",
+    "request_token",
+    "verify_token",
     "Checkpoint",
     "NoteError",
     "Signer",

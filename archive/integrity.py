@@ -37,6 +37,7 @@ from archive.signing import (
     parse_checkpoint,
     verify_note,
 )
+from archive.timestamp import TimestampError, verify_token
 from archive.translog import (
     EMPTY_ROOT,
     Frontier,
@@ -783,6 +784,11 @@ def _checkpoint_problems(
             verify_note(checkpoint.note, public_key)
         except NoteError as exc:
             yield Problem(None, f"{label}: {exc}", "checkpoint.signature")
+    if checkpoint.tsa_token is not None:
+        try:
+            verify_token(checkpoint.tsa_token, checkpoint.note.encode("utf-8"))
+        except TimestampError as exc:
+            yield Problem(None, f"{label}: RFC 3161 timestamp: {exc}", "checkpoint.tsa_token")
     yield from _tree_problems(label, parsed, roots_at, size)
 
 
@@ -836,21 +842,33 @@ def _published_problems(
         )
 
 
-def issue_checkpoint(
-    session: Session, signer: Signer, *, now: datetime, tsa_token: bytes | None = None
+def sign_head(session: Session, signer: Signer) -> tuple[int, str, str]:
+    """(tree size, root hash hex, signed note) of the log's current head; writes nothing."""
+    size, root_hex = current_head(session)
+    return size, root_hex, signer.sign(checkpoint_body(signer.name, size, bytes.fromhex(root_hex)))
+
+
+def store_checkpoint(
+    session: Session,
+    *,
+    tree_size: int,
+    root_hash: str,
+    note: str,
+    now: datetime,
+    tsa_token: bytes | None = None,
 ) -> LogCheckpoint:
-    """Sign the current head of the log and store the signed note."""
-    head = lock_chain_head(session)
-    size, root_hex = (
-        (head.seq, head.chain_hash) if head.frontier is not None else (0, EMPTY_ROOT.hex())
-    )
-    note = signer.sign(checkpoint_body(signer.name, size, bytes.fromhex(root_hex)))
     checkpoint = LogCheckpoint(
-        tree_size=size, root_hash=root_hex, issued_at=now, note=note, tsa_token=tsa_token
+        tree_size=tree_size, root_hash=root_hash, issued_at=now, note=note, tsa_token=tsa_token
     )
     session.add(checkpoint)
     session.flush()
     return checkpoint
+
+
+def issue_checkpoint(session: Session, signer: Signer, *, now: datetime) -> LogCheckpoint:
+    """Sign the current head of the log and store the signed note."""
+    size, root_hex, note = sign_head(session, signer)
+    return store_checkpoint(session, tree_size=size, root_hash=root_hex, note=note, now=now)
 
 
 def checkpoint_json(checkpoint: LogCheckpoint) -> dict[str, Any]:

@@ -106,6 +106,11 @@ class Settings(BaseSettings):
         description="Name of this archive's log: the first line of each signed checkpoint and "
         "the key name of its signature, e.g. watch.example/presswatch (no spaces or '+').",
     )
+    tsa_url: str | None = Field(
+        default=None,
+        description="RFC 3161 Time-Stamp Authority that `presswatch checkpoint` asks to "
+        "timestamp each signed checkpoint, e.g. https://freetsa.org/tsr; unset: none.",
+    )
     removal_confirmations: int = Field(
         default=2,
         ge=1,

@@ -16,8 +16,11 @@ import typer
 
 from archive import (
     ConfigError,
+    TimestampError,
     checkpoint_json,
-    issue_checkpoint,
+    request_token,
+    sign_head,
+    store_checkpoint,
     verify_archive,
 )
 from presswatch.commands.common import JsonOpt, config_exit, echo_json, fail, get_runtime
@@ -51,7 +54,7 @@ def verify(
     """Check every capture's leaf against its rows and WARC bytes, the tree against the
     log head and the newest signed checkpoint, and consistency with --against FILE.
 
-    Prints "ok: N captures, M versions checked, tree root R" on success; exit 1 naming
+    Prints "ok: N captures, M versions checked" on success; exit 1 naming
     each capture and field that fails."""
     runtime = get_runtime(ctx)
     texts = []
@@ -72,7 +75,7 @@ def verify(
     elif report.ok:
         typer.echo(
             f"ok: {report.captures_checked:,} captures, "
-            f"{report.versions_checked:,} versions checked, tree root {report.root_hash}"
+            f"{report.versions_checked:,} versions checked"
         )
     else:
         for p in report.problems:
@@ -99,8 +102,8 @@ def checkpoint(
     as_json: JsonOpt = False,
 ) -> None:
     """Sign the log's current head, store it and print it (a C2SP tlog-checkpoint
-    signed note). Publish it: `verify --against` it later proves nothing was cut or
-    rewritten since."""
+    signed note), with an RFC 3161 timestamp when tsa_url is set. Publish it: `verify
+    --against` it later proves nothing was cut or rewritten since."""
     runtime = get_runtime(ctx)
     try:
         signer = runtime.log_signer()
@@ -119,8 +122,24 @@ def checkpoint(
             typer.echo(signer.verifier_key)
             typer.echo(signer.public_pem(), nl=False)
         return
+    with runtime.read_sessions() as session:
+        size, root_hash, note = sign_head(session, signer)
+    token = None
+    if runtime.settings.tsa_url:
+        # Asked outside any write transaction: a slow TSA never holds the archive's lock.
+        try:
+            token = request_token(runtime.settings.tsa_url, note.encode("utf-8"))
+        except TimestampError as exc:
+            raise fail(f"{exc}; no checkpoint stored") from exc
     with runtime.sessions.begin() as session:
-        stored = issue_checkpoint(session, signer, now=datetime.now(UTC))
+        stored = store_checkpoint(
+            session,
+            tree_size=size,
+            root_hash=root_hash,
+            note=note,
+            now=datetime.now(UTC),
+            tsa_token=token,
+        )
         shown = checkpoint_json(stored)
     if as_json:
         echo_json(shown)
