@@ -9,6 +9,7 @@ Owns what goes into the package beyond the WACZ itself, under `evidence/`:
     evidence/proofs.json      each capture's log leaf (the exact bytes the log hashed)
                               and its RFC 9162 inclusion proof against the checkpoint
     evidence/checkpoint.txt   the signed tree head (C2SP tlog-checkpoint signed note)
+    evidence/checkpoint.tsr   its RFC 3161 timestamp token (DER), when it has one
     evidence/log-key.txt      the log's public verifier key, for convenience only: a
                               verifier should be given the key the operator published
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from archive.diff import diff_versions, render_json
 from archive.errors import StorageError
 from archive.export import article_json, event_json, version_json, version_side
-from archive.integrity import capture_proof, issue_checkpoint, latest_checkpoint
+from archive.integrity import capture_proof, latest_checkpoint, sign_head, store_checkpoint
 from archive.models import Article, Capture, LogCheckpoint, Version
 from archive.packages import capture_page, capture_spans
 from archive.queries import (
@@ -51,6 +53,7 @@ MANIFEST_PATH = "evidence/manifest.json"
 PROOFS_PATH = "evidence/proofs.json"
 CHECKPOINT_PATH = "evidence/checkpoint.txt"
 KEY_PATH = "evidence/log-key.txt"
+TIMESTAMP_PATH = "evidence/checkpoint.tsr"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,20 +78,33 @@ def diff_label(n: int) -> str:
 
 
 def _covering_checkpoint(
-    sessions: sessionmaker[Session], signer: Signer, max_seq: int
+    sessions: sessionmaker[Session],
+    signer: Signer,
+    max_seq: int,
+    timestamp: Callable[[bytes], bytes] | None,
 ) -> tuple[LogCheckpoint, bool]:
-    """The newest checkpoint if it covers leaf `max_seq`, else a newly signed one."""
+    """The newest checkpoint if it covers leaf `max_seq`, else a newly signed one (as
+    `presswatch checkpoint` makes it: signed, timestamped outside any write
+    transaction when `timestamp` is given, then stored)."""
     with sessions() as session:
         newest = latest_checkpoint(session)
         if newest is not None and newest.tree_size >= max_seq:
             session.expunge(newest)
             return newest, False
+        size, root_hash, note = sign_head(session, signer)
+    if size < max_seq:
+        raise StorageError(f"the log holds {size} leaves but capture {max_seq} exists")
+    token = timestamp(note.encode("utf-8")) if timestamp is not None else None
     with sessions.begin() as session:
-        issued = issue_checkpoint(session, signer, now=datetime.now(UTC))
-        session.flush()
+        issued = store_checkpoint(
+            session,
+            tree_size=size,
+            root_hash=root_hash,
+            note=note,
+            now=datetime.now(UTC),
+            tsa_token=token,
+        )
         session.expunge(issued)
-    if issued.tree_size < max_seq:
-        raise StorageError(f"the log holds {issued.tree_size} leaves but capture {max_seq} exists")
     return issued, True
 
 
@@ -106,11 +122,13 @@ def export_evidence(
     *,
     url_or_id: str,
     signer: Signer,
+    timestamp: Callable[[bytes], bytes] | None = None,
 ) -> EvidenceSummary:
-    """Write the evidence package of one article (by id or any of its URLs) at `out`."""
+    """Write the evidence package of one article (by id or any of its URLs) at `out`.
+    `timestamp` (an RFC 3161 client) stamps a checkpoint the export has to sign."""
     with sessions() as session:
         max_seq = _article_max_seq(session, find_article(session, url_or_id))
-    checkpoint, issued = _covering_checkpoint(sessions, signer, max_seq)
+    checkpoint, issued = _covering_checkpoint(sessions, signer, max_seq, timestamp)
     with sessions() as session:
         article = find_article(session, url_or_id)
         captures = _captures_of(session, article.id)
@@ -204,6 +222,7 @@ def export_evidence(
                     "tree_size": checkpoint.tree_size,
                     "root_hash": checkpoint.root_hash,
                     "checkpoint": CHECKPOINT_PATH,
+                    "timestamp": TIMESTAMP_PATH if checkpoint.tsa_token else None,
                     "key_id": key_id(signer.name, signer.public).hex(),
                     "proofs": PROOFS_PATH,
                 },
@@ -218,16 +237,19 @@ def export_evidence(
                 for c in captures
                 if (page := capture_page(c, _title(versions, c.version_id))) is not None
             ]
+            extra = {
+                MANIFEST_PATH: _json_bytes(manifest),
+                PROOFS_PATH: _json_bytes(proofs_doc),
+                CHECKPOINT_PATH: checkpoint.note.encode("utf-8"),
+                KEY_PATH: (signer.verifier_key + "\n").encode("ascii"),
+            }
+            if checkpoint.tsa_token:
+                extra[TIMESTAMP_PATH] = checkpoint.tsa_token
             summary = write_wacz(
                 out,
                 packed,
                 pages=pages,
-                extra={
-                    MANIFEST_PATH: _json_bytes(manifest),
-                    PROOFS_PATH: _json_bytes(proofs_doc),
-                    CHECKPOINT_PATH: checkpoint.note.encode("utf-8"),
-                    KEY_PATH: (signer.verifier_key + "\n").encode("ascii"),
-                },
+                extra=extra,
                 title=f"Evidence: {article.fetch_url}",
                 description=(
                     f"Presswatch evidence package of article {article.id}: {len(captures)} "

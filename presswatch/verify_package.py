@@ -7,7 +7,7 @@ No database, no data dir, no network. It checks, and names each failure:
    sha256 and size there, no file unlisted;
 2. the checkpoint's Ed25519 signature (C2SP signed note) by the given key (or, without
    `--public-key`, the key the package carries, with a warning: that proves only that
-   the package is self-consistent);
+   the package is self-consistent), and its RFC 3161 timestamp token when it has one;
 3. each capture's leaf: its RFC 9162 leaf hash, and its inclusion proof up to the
    checkpoint's root;
 4. each WARC record against the digest its leaf commits to (and that warcio reads it);
@@ -38,6 +38,7 @@ from warcio.archiveiterator import ArchiveIterator
 from archive import (
     NoteError,
     ProofError,
+    TimestampError,
     VersionSide,
     diff_versions,
     leaf_hash,
@@ -45,12 +46,14 @@ from archive import (
     render_json,
     verify_inclusion,
     verify_note,
+    verify_token,
 )
 
 MANIFEST = "evidence/manifest.json"
 PROOFS = "evidence/proofs.json"
 CHECKPOINT = "evidence/checkpoint.txt"
 KEY = "evidence/log-key.txt"
+TIMESTAMP = "evidence/checkpoint.tsr"
 PACKAGE_FILES = ("datapackage.json", "datapackage-digest.json")
 
 
@@ -72,6 +75,7 @@ class Result:
     events: int = 0
     tree_size: int | None = None
     key: str | None = None
+    timestamp: dict[str, Any] | None = None  # the RFC 3161 token's time and TSA
 
     @property
     def ok(self) -> bool:
@@ -88,6 +92,7 @@ class Result:
             "events": self.events,
             "tree_size": self.tree_size,
             "key": self.key,
+            "timestamp": self.timestamp,
             "warnings": self.warnings,
             "failures": [{"where": f.where, "problem": f.problem} for f in self.failures],
         }
@@ -233,6 +238,15 @@ def _check_checkpoint(
         except NoteError:
             return None
     result.tree_size = checkpoint.tree_size
+    token = files.get(TIMESTAMP)
+    if token is not None:
+        try:
+            info = verify_token(token, note)
+        except TimestampError as exc:
+            result.fail(TIMESTAMP, f"RFC 3161 timestamp of the checkpoint: {exc}")
+        else:
+            # Whether to trust this TSA is the reader's call: name it and its time.
+            result.timestamp = {"time": info.gen_time.isoformat(), "tsa": info.tsa_subject}
     return checkpoint.tree_size, checkpoint.root_hash
 
 
@@ -654,6 +668,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"warning: {warning}", file=sys.stderr)
         for failure in result.failures:
             print(f"FAIL {failure}")
+        if result.timestamp:
+            stamp = result.timestamp
+            print(f"checkpoint timestamped {stamp['time']} by {stamp['tsa']} (RFC 3161)")
         verdict = "ok" if result.ok else f"{len(result.failures)} failure(s)"
         print(
             f"{verdict}: {result.captures} captures, {result.versions} versions, "

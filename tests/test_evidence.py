@@ -24,6 +24,8 @@ from presswatch.cli import app
 from presswatch.runtime import Runtime
 from presswatch.verify_package import verify_package
 from tests import archive_helpers as h
+from tests.test_timestamp import LocalTsa
+from tests.test_timestamp import tsa as tsa_server  # noqa: F401 - a fixture: a local TSA
 from tests.test_wacz import records_in, wacz_validate
 
 URL = "https://khmer.example/news/4412/"
@@ -416,3 +418,39 @@ def test_cli_exit_codes(package: Path, key_file: Path, tmp_path: Path) -> None:
     assert main([str(write(files, tmp_path / "x.wacz")), "--public-key", str(key_file)]) == 1
     (tmp_path / "junk.wacz").write_bytes(b"not a zip")
     assert main([str(tmp_path / "junk.wacz")]) == 2
+
+
+# -- RFC 3161 ------------------------------------------------------------------------------
+
+
+def test_a_timestamped_checkpoint_travels_with_the_package(
+    runtime: Runtime,
+    at: Any,
+    tsa_server: LocalTsa,  # noqa: F811 - the fixture imported above
+    key_file: Path,
+    tmp_path: Path,
+) -> None:
+    """With tsa_url set, the checkpoint the export signs is timestamped by the TSA (one
+    run on 127.0.0.1); the verifier checks the token and names the TSA and its time."""
+    build(runtime, at)
+    out = tmp_path / "story.wacz"
+    result = CliRunner().invoke(
+        app,
+        ["--data-dir", str(runtime.settings.data_dir), "export", "evidence", URL, "-o", str(out)],
+        env={"PRESSWATCH_TSA_URL": tsa_server.url},
+    )
+    assert result.exit_code == 0, result.output
+    assert len(tsa_server.requests) == 1
+    files = read(out)
+    assert manifest_of(files)["log"]["timestamp"] == "evidence/checkpoint.tsr"
+    assert wacz_validate(out).returncode == 0
+    verified = verify_package(out, key_file.read_text().strip())
+    assert verified.ok, verified.failures
+    assert verified.timestamp is not None
+    assert verified.timestamp["tsa"] == "CN=Presswatch test TSA"
+
+    token = bytearray(files["evidence/checkpoint.tsr"])
+    token[-10] ^= 0x01
+    files["evidence/checkpoint.tsr"] = bytes(token)
+    found = failures(write(files, tmp_path / "t.wacz"), key_file)
+    assert any(f.startswith("evidence/checkpoint.tsr: RFC 3161 timestamp") for f in found), found

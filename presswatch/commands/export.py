@@ -20,6 +20,7 @@ from archive import (
     export_evidence,
     export_wacz,
     index_missing,
+    request_token,
     source_names,
 )
 from presswatch.commands.common import (
@@ -104,6 +105,7 @@ def evidence(
         signer = runtime.log_signer()
     except ConfigError as exc:
         raise fail(str(exc), 2) from exc
+    tsa_url = runtime.settings.tsa_url
     try:
         summary = export_evidence(
             runtime.sessions,
@@ -111,6 +113,7 @@ def evidence(
             output,
             url_or_id=url_or_id,
             signer=signer,
+            timestamp=(lambda note: request_token(tsa_url, note)) if tsa_url else None,
         )
     except NotFound as exc:
         raise fail(str(exc)) from exc
