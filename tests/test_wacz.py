@@ -326,6 +326,10 @@ def test_export_refuses_unknown_sources_empty_selections_and_bad_dates(
     assert result.exit_code == 1 and "no capture matches" in result.stderr
     result = cli(runtime, "export", "wacz", "-o", str(out), "--since", "yesterday")
     assert result.exit_code == 2 and "ISO 8601" in result.stderr
+    result = cli(runtime, "export", "wacz", "-o", str(tmp_path / "no" / "x.wacz"))
+    assert result.exit_code == 2 and f"no directory {tmp_path / 'no'}" in result.stderr
+    result = cli(runtime, "export", "evidence", "1", "-o", str(tmp_path))
+    assert result.exit_code == 2 and "is a directory" in result.stderr
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".x.wacz")] == []
 

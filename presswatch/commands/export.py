@@ -31,6 +31,15 @@ from presswatch.commands.common import (
     parse_iso_option,
 )
 
+
+def _check_output(output: Path) -> None:
+    """Refuse an -o whose directory is missing before any work (exit 2)."""
+    if not output.parent.is_dir():
+        raise fail(f"-o {output}: no directory {output.parent}; create it first", 2)
+    if output.is_dir():
+        raise fail(f"-o {output} is a directory; name the .wacz file to write", 2)
+
+
 OutOpt = Annotated[
     Path, typer.Option("--output", "-o", metavar="FILE.wacz", help="Where to write the package.")
 ]
@@ -56,6 +65,7 @@ def wacz(
 ) -> None:
     """The archive (or the captures of some sources, in a date window) as a WACZ 1.1.1
     package: WARC records copied byte for byte, a CDXJ index, one page per capture."""
+    _check_output(output)
     start = parse_iso_option("--since", since)
     end = parse_iso_option("--until", until)
     if start and end and end <= start:
@@ -100,6 +110,7 @@ def evidence(
     events, each capture's log leaf and inclusion proof, and the signed checkpoint
     (signed now if the newest one does not cover the article). Check it with
     `python -m presswatch.verify_package FILE.wacz --public-key KEY`."""
+    _check_output(output)
     runtime = get_runtime(ctx)
     try:
         signer = runtime.log_signer()
