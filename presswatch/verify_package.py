@@ -256,7 +256,8 @@ def _check_checkpoint(
 def _check_proofs(
     proofs_doc: Any, head: tuple[int, bytes] | None, result: Result
 ) -> dict[int, dict[str, Any]]:
-    """The parsed leaf of each capture whose leaf hash and inclusion proof hold."""
+    """Each capture's parsed leaf; a leaf whose hash or inclusion proof does not hold
+    is reported (the package fails) and still compared with the manifest below."""
     leaves: dict[int, dict[str, Any]] = {}
     if not isinstance(proofs_doc, dict) or not isinstance(proofs_doc.get("proofs"), list):
         result.fail(PROOFS, "not a JSON object with a list of proofs")
@@ -281,7 +282,9 @@ def _check_proofs(
         except (TypeError, ValueError):
             result.fail(where, "its inclusion proof holds a hash that is not hex")
             hashes = []
-        if head is not None and isinstance(index, int):
+        if not isinstance(index, int):
+            result.fail(where, "its proof has no leaf index")
+        elif head is not None:
             try:
                 verify_inclusion(digest, index, head[0], hashes, head[1])
             except ProofError as exc:
