@@ -9,8 +9,8 @@ checks it). Modules (one concept each):
 - `decode` (bytes to text), `dates` (date strings), `extract` (the article's fields),
   `normalize`, `detect`, `diff`: pure steps (no DB, clock or network)
 - `bodies`: bodies decoded (gzip, deflate, br, zstd, chunked) within a size limit
-- `warc`: raw exchanges in WARC files; `integrity`: the transparency log (`translog`,
-  signed checkpoints in `signing`) and `verify_archive`
+- `warc`: raw exchanges in WARC files; `integrity`: the transparency log (`translog`
+  the Merkle tree, `signing` signed checkpoints, `timestamp` RFC 3161) and `verify_archive`
 - `queries`: read and bookkeeping queries; `export`: JSON shapes; `importer`: WARC and
   saved-page input
 """
