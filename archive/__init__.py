@@ -10,7 +10,8 @@ checks it). Modules (one concept each):
   `normalize`, `detect`, `diff`: pure steps (no DB, clock or network)
 - `bodies`: bodies decoded (gzip, deflate, br, zstd, chunked) within a size limit
 - `warc`: raw exchanges in WARC files; `cdxj`: their CDXJ indexes; `integrity`: the
-  transparency log (`translog`, signed checkpoints in `signing`) and `verify_archive`
+  transparency log (`translog` the Merkle tree, `signing` signed checkpoints, `timestamp`
+  RFC 3161) and `verify_archive`
 - `queries`: read and bookkeeping queries; `export`: JSON shapes; `importer`: WARC and
   saved-page input; `wacz`: the WACZ package format; `packages`: what a WACZ export holds;
   `evidence`: one article's evidence package

@@ -653,12 +653,14 @@ def verify_archive(
             )
         for text in _warc_problems(capture, store):
             problems.append(Problem(capture.id, text, "warc"))
-        digest = _leaf_problems(capture, versions, events, problems, sightings, article_after)
+        digest, legacy = _leaf_problems(
+            capture, versions, events, problems, sightings, article_after
+        )
         root_before = frontier.root().hex()
         frontier.append(digest)
         if published:
             leaves.append(digest)
-        if "legacy_chain" not in _stored_leaf(capture):
+        if not legacy:
             if capture.prev_chain != root_before:
                 problems.append(
                     Problem(capture.id, "prev_chain is not the log root before it", "prev_chain")
@@ -716,11 +718,12 @@ def _leaf_problems(
     problems: list[Problem],
     sightings: dict[int, _Seen],
     article_after: dict[int, tuple[int, dict[str, Any] | None]],
-) -> bytes:
-    """Check one capture's leaf; return the leaf hash the tree gets (the stored one)."""
+) -> tuple[bytes, bool]:
+    """Check one capture's leaf; return the leaf hash the tree gets (the stored one) and
+    whether it was sealed from an archive made before the log."""
     if capture.leaf_hash is None or capture.leaf is None:
         problems.append(Problem(capture.id, "capture is not sealed into the log", "leaf_hash"))
-        return leaf_hash(b"")
+        return leaf_hash(b""), False
     try:
         digest = bytes.fromhex(capture.leaf_hash)
     except ValueError:
@@ -735,7 +738,7 @@ def _leaf_problems(
     stored = _stored_leaf(capture)
     if not stored:
         problems.append(Problem(capture.id, "the stored leaf is not a JSON object", "leaf"))
-        return digest
+        return digest, False
     version = versions.get(capture.version_id) if capture.version_id else None
     if capture.version_id and version is None:
         problems.append(
@@ -763,7 +766,7 @@ def _leaf_problems(
             entry.last = (capture.id, capture.fetched_at)
     if capture.article_id is not None:
         article_after[capture.article_id] = (capture.id, logged_article)
-    return digest
+    return digest, "legacy_chain" in stored
 
 
 def _checkpoint_problems(

@@ -30,7 +30,7 @@ from archive.models import (
     LogCheckpoint,
     Version,
 )
-from archive.signing import checkpoint_body, load_or_create_key
+from archive.signing import checkpoint_body, load_or_create_key, verify_note
 from archive.translog import Frontier, leaf_hash
 from presswatch.cli import app
 from presswatch.runtime import Runtime
@@ -446,3 +446,22 @@ def test_verify_text_output_names_capture_and_field(runtime: Runtime, at: Any) -
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 1
     assert f"capture {cap.id}: capture.error: capture.error differs" in result.stderr
+
+
+def test_public_key_checks_the_printed_checkpoint_and_the_key_file_is_private(
+    runtime: Runtime, at: Any
+) -> None:
+    build(runtime, at)
+    key = CliRunner().invoke(app, cli_args(runtime, "checkpoint", "--public-key", "--json"))
+    assert key.exit_code == 0, key.output
+    shown = json.loads(key.stdout)
+    assert shown["pem"].startswith("-----BEGIN PUBLIC KEY-----")
+    note = CliRunner().invoke(app, cli_args(runtime, "checkpoint")).stdout
+    head = verify_note(note, shown["verifier_key"])
+    assert head.tree_size == 7 and head.origin == runtime.settings.log_origin
+    key_file = runtime.settings.resolved_log_key_file
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert key_file.parent == runtime.settings.data_dir
+    key_file.chmod(0o644)
+    refused = CliRunner().invoke(app, cli_args(runtime, "checkpoint"))
+    assert refused.exit_code == 2 and "chmod 600" in refused.stderr
