@@ -262,6 +262,17 @@ def _article_key(m: dict[str, Any]) -> str:
     return f"article {m['article']['id']}: key is"
 
 
+def _removed_at(m: dict[str, Any]) -> str:
+    m["article"]["removed_at"] = "2026-12-01T00:00:00+00:00"
+    return f"article {m['article']['id']}: removed_at is 2026-12-01"
+
+
+def _fetched_at(m: dict[str, Any]) -> str:
+    c = m["captures"][0]
+    c["fetched_at"] = "2026-01-01T00:00:00Z"
+    return f"capture {c['id']}: fetched_at is 2026-01-01"
+
+
 def remove_capture(files: Files) -> tuple[Files, str]:
     """The edit's capture, its proof and its records' references dropped."""
     manifest = manifest_of(files)
@@ -312,6 +323,8 @@ ALTERATIONS: dict[str, Callable[[Files], tuple[Files, str]]] = {
     "a capture's status": edit_manifest(_capture_status),
     "a version's word count": edit_manifest(_word_count),
     "the article's URL": edit_manifest(_article_key),
+    "the article's removal date": edit_manifest(_removed_at),
+    "a capture's date": edit_manifest(_fetched_at),
     "a capture removed": remove_capture,
     "a proof hash": edit_proof_hash,
     "a leaf": edit_leaf,
