@@ -9,12 +9,15 @@ checks it). Modules (one concept each):
 - `decode` (bytes to text), `dates` (date strings), `extract` (the article's fields),
   `normalize`, `detect`, `diff`: pure steps (no DB, clock or network)
 - `bodies`: bodies decoded (gzip, deflate, br, zstd, chunked) within a size limit
-- `warc`: raw exchanges in WARC files; `integrity`: hash chain and `verify_archive`
+- `warc`: raw exchanges in WARC files; `cdxj`: their CDXJ indexes; `integrity`: the
+  transparency log (`translog` the Merkle tree, `signing` signed checkpoints, `timestamp`
+  RFC 3161) and `verify_archive`
 - `notify`: notification subscriptions and their outbox (rows only; sending is
   `presswatch.notify`'s)
 - `editclass`: what kind of edit, with evidence, and its significance (pure)
 - `queries`: read and bookkeeping queries; `export`: JSON shapes; `importer`: WARC and
-  saved-page input
+  saved-page input; `wacz`: the WACZ package format; `packages`: what a WACZ export holds;
+  `evidence`: one article's evidence package
 """
 
 from archive.bodies import ACCEPT_ENCODING, DecodedBody, decode_bounded, decode_stream
@@ -26,6 +29,7 @@ from archive.capture import (
     extract_exchange,
     record_capture,
 )
+from archive.cdxj import IndexReport, index_closed_warc, index_missing
 from archive.db import is_migrated, make_engine, make_session_factory, migrate
 from archive.decode import decode_body
 from archive.detect import Policy
@@ -64,6 +68,7 @@ from archive.errors import (
     SearchError,
     StorageError,
 )
+from archive.evidence import EvidenceSummary, export_evidence
 from archive.export import (
     article_json,
     change_json,
@@ -73,7 +78,21 @@ from archive.export import (
 )
 from archive.extract import TRAFILATURA_OPTIONS, Extracted, PageKind, extract_page
 from archive.importer import exchanges_from_path
-from archive.integrity import VerifyReport, verify_archive
+from archive.integrity import (
+    LEAF_FORMAT,
+    InclusionProof,
+    VerifyReport,
+    capture_proof,
+    checkpoint_json,
+    encode_leaf,
+    issue_checkpoint,
+    latest_checkpoint,
+    list_checkpoints,
+    seal_legacy_captures,
+    sign_head,
+    store_checkpoint,
+    verify_archive,
+)
 from archive.models import (
     Article,
     ArticleStatus,
@@ -117,6 +136,7 @@ from archive.notify import (
     subscription_json,
     sync_file_subscriptions,
 )
+from archive.packages import export_wacz
 from archive.patterns import (
     PatternProblem,
     UrlPattern,
@@ -147,6 +167,24 @@ from archive.queries import (
     version_by_n,
     versions_by_id,
     versions_of,
+)
+from archive.signing import (
+    Checkpoint,
+    NoteError,
+    Signer,
+    load_or_create_key,
+    parse_checkpoint,
+    verify_note,
+)
+from archive.timestamp import TimestampError, TokenInfo, request_token, verify_token
+from archive.translog import (
+    Frontier,
+    ProofError,
+    consistency_proof,
+    inclusion_proof,
+    leaf_hash,
+    verify_consistency,
+    verify_inclusion,
 )
 from archive.warc import WarcStore
 
@@ -189,6 +227,9 @@ __all__ = [
     "current_version_of",
     "decode_body",
     "describe_class",
+    "index_closed_warc",
+    "index_missing",
+    "IndexReport",
     "diff_versions",
     "DiskFull",
     "due_articles",
@@ -196,6 +237,9 @@ __all__ = [
     "events_of",
     "Exchange",
     "exchanges_from_path",
+    "export_evidence",
+    "EvidenceSummary",
+    "export_wacz",
     "extract_exchange",
     "extract_page",
     "Extracted",
@@ -246,6 +290,34 @@ __all__ = [
     "url_pattern_problem",
     "UrlPattern",
     "verify_archive",
+    "LEAF_FORMAT",
+    "InclusionProof",
+    "capture_proof",
+    "checkpoint_json",
+    "encode_leaf",
+    "issue_checkpoint",
+    "latest_checkpoint",
+    "list_checkpoints",
+    "seal_legacy_captures",
+    "sign_head",
+    "store_checkpoint",
+    "TimestampError",
+    "TokenInfo",
+    "request_token",
+    "verify_token",
+    "Checkpoint",
+    "NoteError",
+    "Signer",
+    "load_or_create_key",
+    "parse_checkpoint",
+    "verify_note",
+    "Frontier",
+    "ProofError",
+    "consistency_proof",
+    "inclusion_proof",
+    "leaf_hash",
+    "verify_consistency",
+    "verify_inclusion",
     "VerifyReport",
     "Version",
     "version_by_n",

@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from archive.detect import (
     ArticleState,
@@ -43,7 +43,7 @@ from archive.editclass import judge_edit
 from archive.errors import BadInput, StorageError
 from archive.export import version_side
 from archive.extract import Extracted, PageKind, article_body, extract_page
-from archive.integrity import capture_fields, chain_hash, content_sha256, lock_chain_head
+from archive.integrity import content_sha256, lock_chain_head, seal_capture
 from archive.models import (
     Article,
     ArticleStatus,
@@ -294,7 +294,7 @@ def record_capture(
         if verdict.new_version or events:
             session.add(SearchOutbox(article_id=article.id, created_at=recorded_at))
 
-    _extend_chain(head, capture, version, events)
+    _extend_chain(head, capture, version, events, article)
     session.flush()
     return CaptureResult(
         capture_id=capture.id,
@@ -720,7 +720,7 @@ def _add_capture(
         record_sha256=location.record_sha256 if location else None,
         outcome=outcome.value,
         detail=detail,
-        prev_chain=head.chain_hash,
+        prev_chain="",  # set with chain_hash when the capture is sealed into the log
         chain_hash="",
         origin=exchange.origin,
         provenance=dict(exchange.provenance),
@@ -963,20 +963,18 @@ def _removal_evidence(
 
 
 def _extend_chain(
-    head: ChainHead, capture: Capture, version: Version | None, events: list[ChangeEvent]
+    head: ChainHead,
+    capture: Capture,
+    version: Version | None,
+    events: list[ChangeEvent],
+    article: Article | None,
 ) -> None:
-    """Seal the capture: its hash covers the previous head, its own fields, the content
-    hash of its version and its events; it becomes the new head."""
-    capture.chain_hash = chain_hash(
-        head.chain_hash,
-        capture_fields(
-            capture,
-            version.content_sha256 if version is not None else None,
-            [(e.kind, e.how) for e in events],
-        ),
-    )
-    head.seq = capture.seq
-    head.chain_hash = capture.chain_hash
+    """Seal the capture into the transparency log: its leaf commits to its row, its
+    WARC record, its version, its events and the article's state after it."""
+    session = object_session(capture)
+    if session is not None:
+        session.flush()  # ids and defaults of the rows the leaf names
+    seal_capture(head, capture, version, events, article)
 
 
 # -- a fetch recorded before -----------------------------------------------------------

@@ -258,6 +258,9 @@ class Capture(Base):
     provenance: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # RFC 9162 leaf hash of this capture in the transparency log (leaf index = seq - 1).
     leaf_hash: Mapped[str | None] = mapped_column(String(64))
+    # The canonical leaf bytes (archive.integrity, docs/evidence.md) whose RFC 9162 hash
+    # is leaf_hash: verify names the field that rows no longer match.
+    leaf: Mapped[str | None] = mapped_column(Text)
 
 
 class ChangeEvent(Base):
@@ -334,14 +337,18 @@ class LogCheckpoint(Base):
 
 
 class ChainHead(Base):
-    """One row: the newest capture's chain hash. Writers lock it (FOR UPDATE on
-    PostgreSQL, BEGIN IMMEDIATE on SQLite) so the chain stays a line under concurrency."""
+    """One row: the head of the transparency log. `seq` is the number of captures (the
+    tree size), `chain_hash` the tree's root hash (hex), `frontier` its compact range
+    (archive.translog.Frontier) so the next append costs O(log N). Writers lock it (FOR
+    UPDATE on PostgreSQL, BEGIN IMMEDIATE on SQLite) so captures keep one total order."""
 
     __tablename__ = "chain_head"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, default=0)
     chain_hash: Mapped[str] = mapped_column(String(64))
+    # None until `presswatch init` sealed the captures of an archive made before the log.
+    frontier: Mapped[list[Any] | None] = mapped_column(JSON)
 
 
 Index("ix_change_events_at_id", ChangeEvent.at, ChangeEvent.id)

@@ -31,7 +31,7 @@ import io
 import os
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -131,7 +131,9 @@ def default_warcinfo() -> dict[str, str]:
 class WarcStore:
     """Appends records to rotating gzip WARC files under `directory`; `floor` (if
     given) is checked before every record. `info` adds warcinfo fields (operator,
-    robots, http-header-user-agent…) to the defaults of `default_warcinfo()`."""
+    robots, http-header-user-agent…) to the defaults of `default_warcinfo()`;
+    `on_closed` (if given) is called, outside the store's lock, with each file that
+    holds records once it is closed or rotated (the CDXJ indexer, archive/cdxj.py)."""
 
     def __init__(
         self,
@@ -140,11 +142,14 @@ class WarcStore:
         max_bytes: int = 1_000_000_000,
         floor: SpaceFloor | None = None,
         info: Mapping[str, str] | None = None,
+        on_closed: Callable[[Path], None] | None = None,
     ) -> None:
         self.directory = directory
         self.max_bytes = max_bytes
         self.floor = floor
         self.info = {**default_warcinfo(), **(info or {})}
+        self.on_closed = on_closed
+        self._finished: list[Path] = []
         self._lock = threading.Lock()
         self._current: Path | None = None
         self._fh: BinaryIO | None = None
@@ -181,10 +186,21 @@ class WarcStore:
         if path is not None and size == 0:
             with contextlib.suppress(OSError):
                 path.unlink()
+        elif path is not None:
+            self._finished.append(path)
+
+    def _announce_finished(self) -> None:
+        """Hand closed files to `on_closed`; called without the lock held."""
+        with self._lock:
+            finished, self._finished = self._finished, []
+        if self.on_closed is not None:
+            for path in finished:
+                self.on_closed(path)
 
     def close(self) -> None:
         with self._lock:
             self._close_file()
+        self._announce_finished()
 
     def _write_all(self, fh: BinaryIO, data: bytes) -> None:
         view = memoryview(data)
@@ -236,6 +252,8 @@ class WarcStore:
                     f"cannot write WARC file {self.directory}: {exc}; check the data dir is "
                     "writable and the disk has space"
                 ) from exc
+        if self._finished:
+            self._announce_finished()  # a rotation closed the previous file
         return WarcLocation(
             file=path.name,
             offset=offset + len(head),

@@ -1,4 +1,5 @@
-"""`python -m benchmarks run [--size N] [--workers W] [--skip-peer] [--out DIR]`.
+"""`python -m benchmarks run [--size N] [--workers W] [--skip-peer] [--out DIR]`, and
+`python -m benchmarks verify [--captures N]` (how fast `presswatch verify` runs).
 
 The one documented benchmark command (docs/benchmarks.md); the other modules of the
 package (`archive_bench`, `search_bench`, ...) keep their own `python -m
@@ -12,10 +13,15 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    if args and args[0] == "verify":
+        from benchmarks.verify_bench import main as verify_main
+
+        return verify_main(args[1:])
     if not args or args[0] != "run":
         print(
             "usage: python -m benchmarks run [--size N] [--workers W] [--skip-peer] "
-            "[--out DIR]   (python -m benchmarks run --help for all options)",
+            "[--out DIR]   (python -m benchmarks run --help for all options)\n"
+            "       python -m benchmarks verify [--captures N] [--articles A]",
             file=sys.stderr,
         )
         return 2

@@ -1,8 +1,8 @@
 """The `presswatch` command line (Typer): the composition root of the commands.
 
 Builds the app and its global options, then hands the app to each command module
-(`presswatch/commands/`: archive, crawl, search, serve, status, notify), as Typer's "one file per
-command" does. Command modules never import this one; what they share lives in
+(`presswatch/commands/`: archive, crawl, export, notify, report, search, serve, status,
+tlog), as Typer's "one file per command" does. Command modules never import this one; what they share lives in
 `presswatch.commands.common`.
 
 `--json` prints one JSON document on stdout; logs and diagnostics go to stderr.
@@ -24,11 +24,13 @@ import typer
 from archive import ConfigError, PresswatchError
 from presswatch.commands import archive as archive_commands
 from presswatch.commands import crawl as crawl_commands
+from presswatch.commands import export as export_commands
 from presswatch.commands import notify as notify_commands
 from presswatch.commands import report as report_commands
 from presswatch.commands import search as search_commands
 from presswatch.commands import serve as serve_commands
 from presswatch.commands import status as status_commands
+from presswatch.commands import tlog as tlog_commands
 
 # The global options of this invocation, for `main` to find the log file after a crash.
 _invocation: dict[str, object] = {}
@@ -73,11 +75,13 @@ def main_options(
 
 archive_commands.register(app)
 crawl_commands.register(app)
+export_commands.register(app)
+notify_commands.register(app)
 report_commands.register(app)
 search_commands.register(app)
 serve_commands.register(app)
 status_commands.register(app)
-notify_commands.register(app)
+tlog_commands.register(app)
 
 
 _OS_HINTS = {

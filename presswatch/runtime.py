@@ -18,12 +18,16 @@ from archive import (
     ConfigError,
     Policy,
     RecordOptions,
+    Signer,
     SpaceFloor,
     WarcStore,
+    index_closed_warc,
     is_migrated,
+    load_or_create_key,
     make_engine,
     make_session_factory,
     migrate,
+    seal_legacy_captures,
 )
 from presswatch.settings import Settings
 
@@ -74,6 +78,7 @@ class Runtime:
                 # Heritrix's name for "robots.txt obeyed", which the crawler always does.
                 "robots": "classic",
             },
+            on_closed=index_closed_warc(self.settings.indexes_dir),
         )
 
     def record_options(self, **overrides: object) -> RecordOptions:
@@ -95,10 +100,21 @@ class Runtime:
         """Create the data dir and migrate the database (idempotent). A database written
         by a newer Presswatch is refused (`SchemaTooNew`, nothing written); an existing
         SQLite database is backed up to `data_dir/backups/` before a migration changes
-        it. Returns that backup's path, or None."""
+        it. Returns that backup's path, or None. Then: the log's signing key is made when
+        absent, and captures recorded before the transparency log are sealed into it."""
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.settings.warc_dir.mkdir(parents=True, exist_ok=True)
-        return migrate(self.engine, backup_dir=self.settings.backups_dir)
+        backup = migrate(self.engine, backup_dir=self.settings.backups_dir)
+        self.log_signer(create=True)
+        with self.sessions.begin() as session:
+            seal_legacy_captures(session)
+        return backup
+
+    def log_signer(self, *, create: bool = False) -> Signer:
+        """The key that signs checkpoints (setting log_key_file), named log_origin."""
+        return load_or_create_key(
+            self.settings.resolved_log_key_file, self.settings.log_origin, create=create
+        )
 
     def is_initialized(self) -> bool:
         """Whether `presswatch init` made the archive; reads only, creates nothing."""

@@ -108,6 +108,23 @@ class Settings(BaseSettings):
         "https://watch.example/presswatch; the Atom feed's links start with it. Unset: "
         "relative links only (never taken from the request's Host header).",
     )
+    log_key_file: Path | None = Field(
+        default=None,
+        description="Ed25519 key that signs the transparency log's checkpoints (PEM, mode "
+        "0600), made by `presswatch init` when absent; keep it out of the database and its "
+        "backups. Unset: `log-key.pem` in the data dir.",
+    )
+    log_origin: str = Field(
+        default="presswatch-log",
+        pattern=r"^[^\s+]+$",
+        description="Name of this archive's log: the first line of each signed checkpoint and "
+        "the key name of its signature, e.g. watch.example/presswatch (no spaces or '+').",
+    )
+    tsa_url: str | None = Field(
+        default=None,
+        description="RFC 3161 Time-Stamp Authority that `presswatch checkpoint` asks to "
+        "timestamp each signed checkpoint, e.g. https://freetsa.org/tsr; unset: none.",
+    )
     removal_confirmations: int = Field(
         default=2,
         ge=1,
@@ -293,6 +310,11 @@ class Settings(BaseSettings):
         return self.data_dir / "warc"
 
     @property
+    def indexes_dir(self) -> Path:
+        """CDXJ indexes of the WARC files, one per file (archive/cdxj.py)."""
+        return self.data_dir / "indexes"
+
+    @property
     def search_index_path(self) -> Path:
         return self.data_dir / "search.sqlite"
 
@@ -307,6 +329,10 @@ class Settings(BaseSettings):
     @property
     def jobs_dir(self) -> Path:
         return self.data_dir / "jobs"
+
+    @property
+    def resolved_log_key_file(self) -> Path:
+        return self.log_key_file or self.data_dir / "log-key.pem"
 
     @property
     def backups_dir(self) -> Path:

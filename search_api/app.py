@@ -65,6 +65,7 @@ from search_api.routes import (
     articles,
     captures,
     changes,
+    checkpoints,
     feeds,
     health,
     memento,
@@ -423,7 +424,18 @@ def create_app(
     app.add_middleware(RequestBodyLimit, max_bytes=max_request)
     app.add_middleware(DefaultHeaders)
     app.add_middleware(RelativeRedirects, public_url=getattr(settings, "public_url", None))
-    for module in (search, articles, changes, sources, captures, admin, feeds, health, pages):
+    for module in (
+        search,
+        articles,
+        changes,
+        sources,
+        captures,
+        checkpoints,
+        admin,
+        feeds,
+        health,
+        pages,
+    ):
         app.include_router(module.router)
     app.include_router(memento.router)  # Memento (RFC 7089): /timemap, /timegate, /memento
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

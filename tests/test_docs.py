@@ -66,6 +66,7 @@ def printed(runtime: Runtime) -> dict[str, dict[str, Any]]:
         "search": search,
         "hit": search["hits"][0],
         "verify": cli_json(runtime, "verify"),
+        "checkpoint": cli_json(runtime, "checkpoint"),
         "status": cli_json(runtime, "status"),
         "import": cli_json(runtime, "import", str(saved)),
         "subscription": cli_json(runtime, "notify", "list")[0],

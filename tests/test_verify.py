@@ -1,17 +1,37 @@
-"""The evidence chain: `presswatch verify` catches each kind of tampering."""
+"""The transparency log: `presswatch verify` exits 1 naming the capture and the field for
+each kind of tampering (the issue's list and more), and passes an untouched archive."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from archive.integrity import verify_archive
-from archive.models import Capture, ChangeEvent, Version
+from archive.integrity import (
+    capture_leaf,
+    content_sha256,
+    encode_leaf,
+    verify_archive,
+)
+from archive.models import (
+    Article,
+    Capture,
+    ChainHead,
+    ChangeEvent,
+    LogCheckpoint,
+    Version,
+)
+from archive.signing import checkpoint_body, load_or_create_key, verify_note
+from archive.translog import Frontier, leaf_hash
 from presswatch.cli import app
 from presswatch.runtime import Runtime
 from tests import archive_helpers as h
@@ -20,27 +40,69 @@ URL = "https://khmer.example/news/4412/"
 
 
 def build(rt: Runtime, at: Any) -> None:
+    """Discovered, seen again, edited, unreachable, removed (404 confirmed twice), and a
+    404 of an unknown page."""
     html = h.km_story(URL).html
     h.record(rt, h.exchange(URL, html, at=at(0)))
     h.record(rt, h.exchange(URL, html, at=at(1)))  # revisit
     h.record(rt, h.exchange(URL, h.khmer_byline_changed(html), at=at(2)))
     h.record(rt, h.exchange(URL, "", at=at(3), status=None, error="timeout"))
-    h.record(rt, h.exchange("https://khmer.example/news/9/", "not found", at=at(3), status=404))
+    h.record(rt, h.exchange(URL, "gone", at=at(4), status=404))
+    h.record(rt, h.exchange(URL, "gone", at=at(5), status=404))
+    h.record(rt, h.exchange("https://khmer.example/news/9/", "not found", at=at(6), status=404))
 
 
-def problems(rt: Runtime) -> list[str]:
-    with rt.sessions() as s:
-        report = verify_archive(s, rt.warc)
-    assert report.ok == (not report.problems)
-    return [p.problem for p in report.problems]
+def cli_args(rt: Runtime, *args: str) -> list[str]:
+    db = ["--database-url", rt.settings.database_url] if rt.settings.database_url else []
+    return ["--data-dir", str(rt.settings.data_dir), *db, *args]
 
 
-def test_untouched_archive_verifies(any_runtime: Runtime, at: Any) -> None:
+def run_verify(rt: Runtime, *extra: str) -> tuple[int, dict[str, Any]]:
+    args = cli_args(rt, "verify", "--json", *extra)
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code in (0, 1), result.output
+    return result.exit_code, json.loads(result.stdout)
+
+
+def checkpoint(rt: Runtime, tmp_path: Path | None = None) -> Path | None:
+    """`presswatch checkpoint`; with tmp_path, the note is also "published" to a file."""
+    result = CliRunner().invoke(app, cli_args(rt, "checkpoint"))
+    assert result.exit_code == 0, result.output
+    if tmp_path is None:
+        return None
+    path = tmp_path / "published.checkpoint"
+    path.write_text(result.stdout, encoding="utf-8")
+    return path
+
+
+def named(report: dict[str, Any], capture_id: int | None, field: str) -> bool:
+    """Whether verify named this capture and a field starting with `field`."""
+    return any(
+        p["capture_id"] == capture_id and (p["field"] or "").startswith(field)
+        for p in report["problems"]
+    )
+
+
+def capture_at(s: Session, seq: int) -> Capture:
+    return s.scalars(select(Capture).where(Capture.seq == seq)).one()
+
+
+def test_untouched_archive_verifies_against_its_checkpoint(
+    any_runtime: Runtime, at: Any, tmp_path: Path
+) -> None:
     build(any_runtime, at)
-    assert problems(any_runtime) == []
+    published = checkpoint(any_runtime, tmp_path)
+    h.record(any_runtime, h.exchange(URL, "gone", at=at(7), status=404))  # the log grows
+    code, report = run_verify(any_runtime, "--against", str(published))
+    assert code == 0, report["problems"]
+    assert report["tree_size"] == 8 and report["captures_checked"] == 8
+    assert report["checkpoints_checked"]
 
 
-def test_flipped_byte_in_a_warc_file_is_detected(runtime: Runtime, at: Any) -> None:
+# -- the issue's list: tampering the hash chain missed ------------------------------------
+
+
+def test_byte_flipped_in_a_stored_warc_record(runtime: Runtime, at: Any) -> None:
     build(runtime, at)
     with runtime.sessions() as s:
         cap = s.scalars(select(Capture).where(Capture.warc_type == "response")).first()
@@ -49,80 +111,294 @@ def test_flipped_byte_in_a_warc_file_is_detected(runtime: Runtime, at: Any) -> N
     data = bytearray(path.read_bytes())
     data[cap.warc_offset + 40] ^= 0x01
     path.write_bytes(bytes(data))
-    found = problems(runtime)
-    assert any("WARC record" in p for p in found), found
+    code, report = run_verify(runtime)
+    assert code == 1 and named(report, cap.id, "warc")
 
 
-def test_edited_version_text_is_detected(any_runtime: Runtime, at: Any) -> None:
-    build(any_runtime, at)
-    with any_runtime.sessions.begin() as s:
-        v = s.scalars(select(Version).order_by(Version.id)).first()
-        assert v is not None
-        assert h.KM_WORD in v.text
-        v.text_z = Version.compress(v.text.replace(h.KM_WORD, "X", 1))
-    assert any("does not match its SHA-256" in p for p in problems(any_runtime))
+def test_newest_capture_deleted_with_the_head_rolled_back(runtime: Runtime, at: Any) -> None:
+    build(runtime, at)
+    checkpoint(runtime)
+    with runtime.sessions.begin() as s:
+        newest = capture_at(s, 7)
+        before = newest.prev_chain
+        frontier = Frontier()
+        for (digest,) in s.execute(select(Capture.leaf_hash).where(Capture.seq < 7)):
+            frontier.append(bytes.fromhex(digest))
+        s.execute(delete(Capture).where(Capture.id == newest.id))
+        s.execute(update(ChainHead).values(seq=6, chain_hash=before, frontier=frontier.to_hex()))
+    code, report = run_verify(runtime)
+    assert code == 1 and named(report, None, "tree_size")
+    assert any("captures 7..7 were cut" in p["problem"] for p in report["problems"])
 
 
-def test_edited_version_with_rehashed_text_is_still_detected(runtime: Runtime, at: Any) -> None:
-    """A careful forger recomputes the text hash; the chain still catches it."""
-    import hashlib
-
-    from archive.integrity import content_sha256
-
+@pytest.mark.parametrize(
+    ("table", "field"),
+    [("event_at", "events[0].at"), ("recorded_at", "capture.recorded_at")],
+)
+def test_edited_dates(runtime: Runtime, at: Any, table: str, field: str) -> None:
     build(runtime, at)
     with runtime.sessions.begin() as s:
-        v = s.scalars(select(Version).order_by(Version.id)).first()
-        assert v is not None
-        assert h.KM_WORD in v.text
-        text = v.text.replace(h.KM_WORD, "X", 1)
-        v.text_z = Version.compress(text)
-        v.text_sha256 = hashlib.sha256(text.encode()).hexdigest()
-        v.content_sha256 = content_sha256(
-            title=v.title, byline=v.byline, published=v.published, text_sha256=v.text_sha256
+        cap = capture_at(s, 3)  # the edit
+        if table == "event_at":
+            s.execute(
+                update(ChangeEvent)
+                .where(ChangeEvent.capture_id == cap.id)
+                .values(at=at(0) - timedelta(days=30))
+            )
+        else:
+            cap.recorded_at = at(0) - timedelta(days=30)
+    code, report = run_verify(runtime)
+    assert code == 1 and named(report, cap.id, field), report["problems"]
+
+
+@pytest.mark.parametrize("column", ["first_seen", "last_seen"])
+def test_edited_version_sighting_dates(runtime: Runtime, at: Any, column: str) -> None:
+    build(runtime, at)
+    with runtime.sessions.begin() as s:
+        v1 = s.scalars(select(Version).where(Version.n == 1)).one()
+        setattr(v1, column, at(0) - timedelta(days=365))
+        seen_by = capture_at(s, 1 if column == "first_seen" else 2).id
+    code, report = run_verify(runtime)
+    assert code == 1 and named(report, seen_by, f"version.{column}"), report["problems"]
+
+
+def test_article_un_removed(runtime: Runtime, at: Any) -> None:
+    build(runtime, at)
+    with runtime.sessions.begin() as s:
+        article = s.scalars(select(Article)).one()
+        assert article.status == "removed"
+        article.status, article.removal, article.removed_at = "live", None, None
+        last = capture_at(s, 6).id
+    code, report = run_verify(runtime)
+    assert code == 1
+    for field in ("article.status", "article.removal", "article.removed_at"):
+        assert named(report, last, field), report["problems"]
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "field"),
+    [
+        ("headers", {"content-type": "text/html", "date": "forged"}, "capture.headers"),
+        ("detail", {"seen": "content", "note": "forged"}, "capture.detail"),
+        ("status", 200, "capture.status"),
+        ("final_url", "https://evil.example/", "capture.final_url"),
+        ("origin", "import", "capture.origin"),
+        ("provenance", {"file": "forged.warc.gz"}, "capture.provenance"),
+        ("outcome", "changed", "capture.outcome"),
+    ],
+)
+def test_edited_capture_row(runtime: Runtime, at: Any, column: str, value: Any, field: str) -> None:
+    build(runtime, at)
+    with runtime.sessions.begin() as s:
+        cap = capture_at(s, 5)
+        s.execute(update(Capture).where(Capture.id == cap.id).values({column: value}))
+    code, report = run_verify(runtime)
+    assert code == 1 and named(report, cap.id, field), report["problems"]
+
+
+def _forge_history(rt: Runtime) -> None:
+    """The attack the old chain let through: forge a version's text, delete a capture,
+    and recompute every leaf, the tree, the head and the checkpoints with the project's
+    own functions and the key file on the machine."""
+    with rt.sessions.begin() as s:
+        v2 = s.scalars(select(Version).where(Version.n == 2)).one()
+        text = v2.text.replace(h.KM_WORD, "X", 1)
+        v2.text_z = Version.compress(text)
+        v2.text_sha256 = hashlib.sha256(text.encode()).hexdigest()
+        v2.content_sha256 = content_sha256(
+            title=v2.title, byline=v2.byline, published=v2.published, text_sha256=v2.text_sha256
         )
-    assert any("altered" in p for p in problems(runtime))
+        s.execute(delete(ChangeEvent).where(ChangeEvent.capture_id == capture_at(s, 4).id))
+        s.execute(delete(Capture).where(Capture.seq == 4))
+        s.flush()
+        frontier = Frontier()
+        for cap in s.scalars(select(Capture).order_by(Capture.seq)):
+            stored = json.loads(cap.leaf or "{}")
+            cap.seq = frontier.size + 1
+            s.flush()
+            version = s.get(Version, cap.version_id) if cap.version_id else None
+            events = list(s.scalars(select(ChangeEvent).where(ChangeEvent.capture_id == cap.id)))
+            cap.prev_chain = frontier.root().hex()
+            leaf = encode_leaf(
+                capture_leaf(
+                    cap,
+                    version,
+                    events,
+                    version_seen=bool((stored.get("version") or {}).get("seen")),
+                    article_after=stored.get("article"),
+                )
+            )
+            cap.leaf, cap.leaf_hash = leaf.decode(), leaf_hash(leaf).hex()
+            frontier.append(leaf_hash(leaf))
+            cap.chain_hash = frontier.root().hex()
+        head = s.get(ChainHead, 1)
+        assert head is not None
+        head.seq, head.chain_hash, head.frontier = (
+            frontier.size,
+            frontier.root().hex(),
+            frontier.to_hex(),
+        )
+        signer = rt.log_signer()
+        for stored_cp in s.scalars(select(LogCheckpoint)):
+            stored_cp.tree_size, stored_cp.root_hash = frontier.size, head.chain_hash
+            stored_cp.note = signer.sign(
+                checkpoint_body(signer.name, frontier.size, frontier.root())
+            )
 
 
-def test_deleted_capture_row_is_detected(any_runtime: Runtime, at: Any) -> None:
+def test_forged_text_and_deleted_capture_recomputed_is_caught_by_a_published_checkpoint(
+    runtime: Runtime, at: Any, tmp_path: Path
+) -> None:
+    build(runtime, at)
+    published = checkpoint(runtime, tmp_path)
+    _forge_history(runtime)
+    # Inside the database alone the forgery is consistent: that is why heads are published.
+    code, report = run_verify(runtime)
+    assert code == 0, report["problems"]
+    code, report = run_verify(runtime, "--against", str(published))
+    assert code == 1 and named(report, None, "tree_size"), report["problems"]
+
+
+# -- more tampering -------------------------------------------------------------------------
+
+
+def test_reordered_captures(runtime: Runtime, at: Any) -> None:
+    build(runtime, at)
+    with runtime.sessions.begin() as s:
+        a, b = capture_at(s, 2), capture_at(s, 3)
+        a.seq, b.seq = 1000, 1001
+        s.flush()
+        a.seq, b.seq = 3, 2
+        ids = (a.id, b.id)
+    code, report = run_verify(runtime)
+    assert code == 1 and all(named(report, i, "capture.seq") for i in ids), report["problems"]
+
+
+def test_edited_leaf_hash(runtime: Runtime, at: Any) -> None:
+    build(runtime, at)
+    with runtime.sessions.begin() as s:
+        cap = capture_at(s, 2)
+        cap.leaf_hash = hashlib.sha256(b"forged").hexdigest()
+    code, report = run_verify(runtime)
+    assert code == 1 and named(report, cap.id, "leaf_hash")
+
+
+def test_edited_leaf_with_its_hash_recomputed(runtime: Runtime, at: Any) -> None:
+    build(runtime, at)
+    checkpoint(runtime)
+    with runtime.sessions.begin() as s:
+        cap = capture_at(s, 2)
+        leaf = json.loads(cap.leaf or "{}")
+        leaf["capture"]["status"] = 451
+        data = encode_leaf(leaf)
+        cap.leaf, cap.leaf_hash = data.decode(), leaf_hash(data).hex()
+    code, report = run_verify(runtime)
+    assert code == 1 and named(report, cap.id, "capture.status")
+    assert named(report, cap.id, "chain_hash") and named(report, None, "root_hash")
+
+
+@pytest.mark.parametrize("what", ["row", "version_text", "version_title"])
+def test_edited_version(runtime: Runtime, at: Any, what: str) -> None:
+    build(runtime, at)
+    with runtime.sessions.begin() as s:
+        v1 = s.scalars(select(Version).where(Version.n == 1)).one()
+        first = v1.first_capture_id
+        if what == "version_title":
+            v1.title = "forged"
+            field = "version.title"
+        else:
+            text = v1.text.replace(h.KM_WORD, "X", 1)
+            v1.text_z = Version.compress(text)
+            if what == "row":  # the careful forger rehashes the text too
+                v1.text_sha256 = hashlib.sha256(text.encode()).hexdigest()
+                field = "version.text_sha256"
+            else:
+                field = "version.text"
+    code, report = run_verify(runtime)
+    assert code == 1 and named(report, first, field), report["problems"]
+
+
+def test_deleted_and_added_events(runtime: Runtime, at: Any) -> None:
+    build(runtime, at)
+    with runtime.sessions.begin() as s:
+        edited = capture_at(s, 3)
+        s.execute(delete(ChangeEvent).where(ChangeEvent.capture_id == edited.id))
+        unchanged = capture_at(s, 2)
+        s.add(
+            ChangeEvent(
+                article_id=unchanged.article_id,
+                capture_id=unchanged.id,
+                kind="removed",
+                how=["http_404"],
+                at=unchanged.fetched_at,
+                detail={},
+            )
+        )
+    code, report = run_verify(runtime)
+    assert (
+        code == 1 and named(report, edited.id, "events") and named(report, unchanged.id, "events")
+    )
+
+
+def test_deleted_capture_in_the_middle(any_runtime: Runtime, at: Any) -> None:
     build(any_runtime, at)
     with any_runtime.sessions.begin() as s:
-        cap = s.scalars(select(Capture).where(Capture.seq == 2)).one()
-        s.execute(delete(Capture).where(Capture.id == cap.id))
-    found = problems(any_runtime)
-    assert any("chain gap" in p for p in found) and any("chain broken" in p for p in found)
+        s.execute(delete(Capture).where(Capture.seq == 2))
+        third = capture_at(s, 3).id
+    code, report = run_verify(any_runtime)
+    assert code == 1 and named(report, third, "seq") and named(report, None, "chain_head")
 
 
-def test_deleted_newest_capture_is_detected(runtime: Runtime, at: Any) -> None:
+def test_edited_checkpoint_signature(runtime: Runtime, at: Any) -> None:
+    build(runtime, at)
+    checkpoint(runtime)
+    with runtime.sessions.begin() as s:
+        cp = s.scalars(select(LogCheckpoint)).one()
+        body, _, sig = cp.note.rpartition(" ")
+        cp.note = body + " " + ("A" if sig[0] != "A" else "B") + sig[1:]
+    code, report = run_verify(runtime)
+    assert code == 1 and named(report, None, "checkpoint.signature"), report["problems"]
+
+
+def test_swapped_key_is_caught_by_the_published_key_and_checkpoint(
+    runtime: Runtime, at: Any, tmp_path: Path
+) -> None:
+    build(runtime, at)
+    published_key = runtime.log_signer().verifier_key
+    published = checkpoint(runtime, tmp_path)
+    key_file = runtime.settings.resolved_log_key_file
+    key_file.unlink()
+    signer = load_or_create_key(key_file, runtime.settings.log_origin, create=True)
+    with runtime.sessions.begin() as s:
+        for cp in s.scalars(select(LogCheckpoint)):
+            cp.note = signer.sign(
+                checkpoint_body(signer.name, cp.tree_size, bytes.fromhex(cp.root_hash))
+            )
+    code, report = run_verify(runtime, "--key", published_key)
+    assert code == 1 and named(report, None, "checkpoint.signature"), report["problems"]
+    code, report = run_verify(runtime, "--against", str(published))
+    assert code == 1 and named(report, None, "checkpoint.signature"), report["problems"]
+
+
+def test_inserted_version_row(runtime: Runtime, at: Any) -> None:
     build(runtime, at)
     with runtime.sessions.begin() as s:
-        s.execute(delete(Capture).where(Capture.seq == 5))
-    assert any("newest captures deleted" in p for p in problems(runtime))
+        v1 = s.scalars(select(Version).where(Version.n == 1)).one()
+        s.add(
+            Version(
+                **{
+                    c: getattr(v1, c)
+                    for c in Version.__table__.columns.keys()  # noqa: SIM118
+                    if c not in ("id", "n")
+                },
+                n=9,
+            )
+        )
+    code, report = run_verify(runtime)
+    assert code == 1 and any(p["field"] == "version" for p in report["problems"])
 
 
-def test_deleted_event_is_detected(runtime: Runtime, at: Any) -> None:
-    build(runtime, at)
-    with runtime.sessions.begin() as s:
-        s.execute(delete(ChangeEvent).where(ChangeEvent.kind == "edited"))
-    assert any("altered" in p for p in problems(runtime))
-
-
-def test_altered_capture_status_is_detected(runtime: Runtime, at: Any) -> None:
-    build(runtime, at)
-    with runtime.sessions.begin() as s:
-        s.execute(update(Capture).where(Capture.seq == 5).values(status=200))
-    assert any("altered" in p for p in problems(runtime))
-
-
-def test_verify_command_exit_codes(runtime: Runtime, at: Any) -> None:
-    build(runtime, at)
-    args = ["--data-dir", str(runtime.settings.data_dir), "verify", "--json"]
-    ok = CliRunner().invoke(app, args)
-    assert ok.exit_code == 0, ok.output
-    assert '"ok": true' in ok.stdout
-    with runtime.sessions.begin() as s:
-        s.execute(update(Capture).where(Capture.seq == 1).values(final_url="https://evil.example/"))
-    bad = CliRunner().invoke(app, args)
-    assert bad.exit_code == 1 and '"ok": false' in bad.stdout
+# -- the rest of the archive ------------------------------------------------------------------
 
 
 @settings(
@@ -145,14 +421,47 @@ def test_any_changed_byte_in_the_warc_store_is_detected(
     data[start + (offset // len(ranges)) % length] ^= 1 << bit
     path.write_bytes(bytes(data))
     try:
-        assert problems(runtime), "a flipped bit went unnoticed"
+        with runtime.sessions() as s:
+            assert not verify_archive(s, runtime.warc).ok, "a flipped bit went unnoticed"
     finally:
         path.write_bytes(original)
 
 
-@pytest.mark.parametrize("column", ["title", "byline", "published"])
-def test_edited_version_metadata_is_detected(runtime: Runtime, at: Any, column: str) -> None:
+def test_verify_reads_a_bad_published_checkpoint_as_a_problem(
+    runtime: Runtime, at: Any, tmp_path: Path
+) -> None:
+    build(runtime, at)
+    bad = tmp_path / "bad.checkpoint"
+    bad.write_text("presswatch-log\nnot a number\n\n", encoding="utf-8")
+    code, report = run_verify(runtime, "--against", str(bad))
+    assert code == 1 and named(report, None, "checkpoint")
+
+
+def test_verify_text_output_names_capture_and_field(runtime: Runtime, at: Any) -> None:
     build(runtime, at)
     with runtime.sessions.begin() as s:
-        s.execute(update(Version).where(Version.n == 1).values({column: "forged"}))
-    assert problems(runtime)
+        cap = capture_at(s, 1)
+        cap.error = "forged"
+    args = ["--data-dir", str(runtime.settings.data_dir), "verify"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1
+    assert f"capture {cap.id}: capture.error: capture.error differs" in result.stderr
+
+
+def test_public_key_checks_the_printed_checkpoint_and_the_key_file_is_private(
+    runtime: Runtime, at: Any
+) -> None:
+    build(runtime, at)
+    key = CliRunner().invoke(app, cli_args(runtime, "checkpoint", "--public-key", "--json"))
+    assert key.exit_code == 0, key.output
+    shown = json.loads(key.stdout)
+    assert shown["pem"].startswith("-----BEGIN PUBLIC KEY-----")
+    note = CliRunner().invoke(app, cli_args(runtime, "checkpoint")).stdout
+    head = verify_note(note, shown["verifier_key"])
+    assert head.tree_size == 7 and head.origin == runtime.settings.log_origin
+    key_file = runtime.settings.resolved_log_key_file
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert key_file.parent == runtime.settings.data_dir
+    key_file.chmod(0o644)
+    refused = CliRunner().invoke(app, cli_args(runtime, "checkpoint"))
+    assert refused.exit_code == 2 and "chmod 600" in refused.stderr

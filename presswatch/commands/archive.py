@@ -1,5 +1,5 @@
 """`presswatch` commands over the archive itself: init, articles, history, diff,
-changes, verify and import.
+changes and import (verify and checkpoint: `presswatch.commands.tlog`).
 
 Commands parse, call, print: the queries live in `archive.queries`, the JSON shapes in
 `archive.export`. Exit codes (DESIGN.md): 0 ok, 1 a problem found or an operation
@@ -35,7 +35,6 @@ from archive import (
     render_json,
     render_unified,
     source_names,
-    verify_archive,
     version_by_n,
     version_side,
 )
@@ -243,32 +242,6 @@ def changes(
             typer.echo(f"    significance {row['detail']['significance']:.2f}: {classes}")
 
 
-def verify(ctx: typer.Context, as_json: JsonOpt = False) -> None:
-    """Check every payload hash and the hash chain.
-
-    Prints "ok: N captures, M versions checked" on success; exit 1 on any problem."""
-    runtime = get_runtime(ctx)
-    with runtime.read_sessions() as session:
-        report = verify_archive(session, runtime.warc)
-    if as_json:
-        echo_json(report.as_json())
-    elif report.ok:
-        typer.echo(
-            f"ok: {report.captures_checked:,} captures, "
-            f"{report.versions_checked:,} versions checked"
-        )
-    else:
-        for p in report.problems:
-            typer.echo(f"capture {p.capture_id}: {p.problem}", err=True)
-        typer.echo(
-            f"verify: {len(report.problems)} problem(s); {report.captures_checked} captures, "
-            f"{report.versions_checked} versions checked",
-            err=True,
-        )
-    if not report.ok:
-        raise typer.Exit(1)
-
-
 def import_(
     ctx: typer.Context,
     path: Annotated[
@@ -355,5 +328,4 @@ def register(app: typer.Typer) -> None:
     app.command("history")(history)
     app.command("diff")(diff)
     app.command("changes")(changes)
-    app.command("verify")(verify)
     app.command("import")(import_)

@@ -1,5 +1,10 @@
 """evidence: where each capture came from (`origin`, `provenance`), its transparency-log
-leaf hash, and the signed tree heads (`log_checkpoints`)
+leaf (`leaf`, `leaf_hash`), the log's compact range (`chain_head.frontier`), and the
+signed tree heads (`log_checkpoints`)
+
+Captures recorded before the log have no leaf yet: `presswatch init` seals them after
+migrating (archive.integrity.seal_legacy_captures), once it has checked their old hash
+chain, because leaves are computed by the application's code, not by SQL.
 
 Revision ID: 0003
 Revises: 0002
@@ -24,10 +29,11 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("origin", sa.String(length=20), server_default="crawl", nullable=False)
         )
-        batch_op.add_column(
-            sa.Column("provenance", sa.JSON(), server_default="{}", nullable=False)
-        )
+        batch_op.add_column(sa.Column("provenance", sa.JSON(), server_default="{}", nullable=False))
         batch_op.add_column(sa.Column("leaf_hash", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("leaf", sa.Text(), nullable=True))
+    with op.batch_alter_table("chain_head", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("frontier", sa.JSON(), nullable=True))
     op.create_table(
         "log_checkpoints",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -48,7 +54,10 @@ def downgrade() -> None:
     with op.batch_alter_table("log_checkpoints", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_log_checkpoints_tree_size"))
     op.drop_table("log_checkpoints")
+    with op.batch_alter_table("chain_head", schema=None) as batch_op:
+        batch_op.drop_column("frontier")
     with op.batch_alter_table("captures", schema=None) as batch_op:
+        batch_op.drop_column("leaf")
         batch_op.drop_column("leaf_hash")
         batch_op.drop_column("provenance")
         batch_op.drop_column("origin")

@@ -1,0 +1,290 @@
+"""Evidence packages: one article's captures as a WACZ that anyone can verify without
+Presswatch's database (`presswatch export evidence`, docs/evidence.md).
+
+Owns what goes into the package beyond the WACZ itself, under `evidence/`:
+
+    evidence/manifest.json    the article, its versions (with their text), the diffs
+                              between consecutive versions, its events, and each capture
+                              with where its WARC records sit in the package
+    evidence/proofs.json      each capture's log leaf (the exact bytes the log hashed)
+                              and its RFC 9162 inclusion proof against the checkpoint
+    evidence/checkpoint.txt   the signed tree head (C2SP tlog-checkpoint signed note)
+    evidence/checkpoint.tsr   its RFC 3161 timestamp token (DER), when it has one
+    evidence/log-key.txt      the log's public verifier key, for convenience only: a
+                              verifier should be given the key the operator published
+
+The checkpoint is the newest stored one when it covers every capture of the article;
+otherwise a new one is signed (and stored) first, so the package never needs a
+checkpoint that does not exist. `presswatch.verify_package` checks a package.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from archive.diff import diff_versions, render_json
+from archive.errors import StorageError
+from archive.export import article_json, event_json, version_json, version_side
+from archive.integrity import capture_proof, latest_checkpoint, sign_head, store_checkpoint
+from archive.models import Article, Capture, LogCheckpoint, Version
+from archive.packages import capture_page, capture_spans
+from archive.queries import (
+    aliases_of,
+    events_of,
+    find_article,
+    first_response_with_payload,
+    source_names,
+    versions_of,
+)
+from archive.signing import Signer, key_id
+from archive.wacz import Packed, RecordSpan, WaczSummary, iso_z, pack_records, write_wacz
+
+EVIDENCE_FORMAT = "presswatch-evidence/1"
+MANIFEST_PATH = "evidence/manifest.json"
+PROOFS_PATH = "evidence/proofs.json"
+CHECKPOINT_PATH = "evidence/checkpoint.txt"
+KEY_PATH = "evidence/log-key.txt"
+TIMESTAMP_PATH = "evidence/checkpoint.tsr"
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceSummary:
+    wacz: WaczSummary
+    article_id: int
+    captures: int
+    versions: int
+    events: int
+    tree_size: int
+    checkpoint_issued: bool
+
+
+def _captures_of(session: Session, article_id: int) -> list[Capture]:
+    stmt = select(Capture).where(Capture.article_id == article_id).order_by(Capture.seq)
+    return list(session.scalars(stmt))
+
+
+def diff_label(n: int) -> str:
+    """The side label of a packaged diff (a verifier recomputes the diff with it)."""
+    return f"v{n}"
+
+
+def _covering_checkpoint(
+    sessions: sessionmaker[Session],
+    signer: Signer,
+    max_seq: int,
+    timestamp: Callable[[bytes], bytes] | None,
+) -> tuple[LogCheckpoint, bool]:
+    """The newest checkpoint if it covers leaf `max_seq`, else a newly signed one (as
+    `presswatch checkpoint` makes it: signed, timestamped outside any write
+    transaction when `timestamp` is given, then stored)."""
+    with sessions() as session:
+        newest = latest_checkpoint(session)
+        if newest is not None and newest.tree_size >= max_seq:
+            session.expunge(newest)
+            return newest, False
+        size, root_hash, note = sign_head(session, signer)
+    if size < max_seq:
+        raise StorageError(f"the log holds {size} leaves but capture {max_seq} exists")
+    token = timestamp(note.encode("utf-8")) if timestamp is not None else None
+    with sessions.begin() as session:
+        issued = store_checkpoint(
+            session,
+            tree_size=size,
+            root_hash=root_hash,
+            note=note,
+            now=datetime.now(UTC),
+            tsa_token=token,
+        )
+        session.expunge(issued)
+    return issued, True
+
+
+def _record_json(packed: Packed, span: RecordSpan | None) -> dict[str, Any] | None:
+    if span is None:
+        return None
+    where = packed.spans[span]
+    return {"path": f"archive/{where.file}", "offset": where.offset, "length": where.length}
+
+
+def export_evidence(
+    sessions: sessionmaker[Session],
+    warc_dir: Path,
+    out: Path,
+    *,
+    url_or_id: str,
+    signer: Signer,
+    timestamp: Callable[[bytes], bytes] | None = None,
+) -> EvidenceSummary:
+    """Write the evidence package of one article (by id or any of its URLs) at `out`.
+    `timestamp` (an RFC 3161 client) stamps a checkpoint the export has to sign."""
+    with sessions() as session:
+        max_seq = _article_max_seq(session, find_article(session, url_or_id))
+    checkpoint, issued = _covering_checkpoint(sessions, signer, max_seq, timestamp)
+    with sessions() as session:
+        article = find_article(session, url_or_id)
+        captures = _captures_of(session, article.id)
+        versions = versions_of(session, article.id)
+        events = events_of(session, article.id)
+        numbers = {v.id: v.n for v in versions}
+
+        # Revisits carry their payload by reference: the response they refer to comes
+        # along (and is proven) even when another article's capture holds it.
+        referenced: list[Capture] = []
+        ids = {c.id for c in captures}
+        for capture in captures:
+            if capture.warc_type == "revisit" and capture.payload_sha256:
+                original = first_response_with_payload(session, capture.payload_sha256)
+                if original is not None and original.id not in ids:
+                    ids.add(original.id)
+                    referenced.append(original)
+
+        spans: dict[int, list[RecordSpan]] = {
+            c.id: capture_spans(warc_dir, c) for c in [*captures, *referenced]
+        }
+        proofs = []
+        for capture in [*captures, *referenced]:
+            proof = capture_proof(session, capture)
+            if proof.tree_size != checkpoint.tree_size or proof.root_hash != checkpoint.root_hash:
+                raise StorageError(
+                    "a newer checkpoint was signed while the package was being written; "
+                    "run the export again"
+                )
+            proofs.append(
+                {
+                    "capture_id": proof.capture_id,
+                    "leaf_index": proof.leaf_index,
+                    "leaf_hash": proof.leaf_hash,
+                    "leaf": proof.leaf,
+                    "hashes": list(proof.hashes),
+                }
+            )
+
+        with tempfile.TemporaryDirectory(prefix="presswatch-evidence-", dir=out.parent) as work:
+            packed = pack_records(
+                warc_dir, [s for group in spans.values() for s in group], Path(work)
+            )
+
+            def capture_json(capture: Capture, role: str) -> dict[str, Any]:
+                group = spans[capture.id]
+                return {
+                    "id": capture.id,
+                    "role": role,
+                    "leaf_index": capture.seq - 1,
+                    "fetched_at": iso_z(capture.fetched_at),
+                    "requested_url": capture.requested_url,
+                    "final_url": capture.final_url,
+                    "status": capture.status,
+                    "outcome": capture.outcome,
+                    "warc_type": capture.warc_type,
+                    "record": _record_json(packed, group[0] if group else None),
+                    "request": _record_json(packed, group[1] if len(group) > 1 else None),
+                }
+
+            diffs = [
+                {
+                    "from": old.n,
+                    "to": new.n,
+                    "diff": render_json(
+                        diff_versions(
+                            version_side(old, label=diff_label(old.n)),
+                            version_side(new, label=diff_label(new.n)),
+                        )
+                    ),
+                }
+                for old, new in zip(versions, versions[1:], strict=False)
+            ]
+            source = source_names(session).get(article.source_id, "?")
+            manifest = {
+                "format": EVIDENCE_FORMAT,
+                "created": iso_z(datetime.now(UTC)),
+                "article": {
+                    **article_json(article, source),
+                    "urls": [u.url for u in aliases_of(session, article.id)],
+                },
+                "versions": [{"id": v.id, **version_json(v, with_text=True)} for v in versions],
+                "events": [{"id": e.id, **event_json(e, numbers)} for e in events],
+                "diffs": diffs,
+                "captures": [
+                    *(capture_json(c, "article") for c in captures),
+                    *(capture_json(c, "revisit_original") for c in referenced),
+                ],
+                "log": {
+                    "origin": signer.name,
+                    "tree_size": checkpoint.tree_size,
+                    "root_hash": checkpoint.root_hash,
+                    "checkpoint": CHECKPOINT_PATH,
+                    "timestamp": TIMESTAMP_PATH if checkpoint.tsa_token else None,
+                    "key_id": key_id(signer.name, signer.public).hex(),
+                    "proofs": PROOFS_PATH,
+                },
+            }
+            proofs_doc = {
+                "tree_size": checkpoint.tree_size,
+                "root_hash": checkpoint.root_hash,
+                "proofs": proofs,
+            }
+            pages = [
+                page
+                for c in captures
+                if (page := capture_page(c, _title(versions, c.version_id))) is not None
+            ]
+            extra = {
+                MANIFEST_PATH: _json_bytes(manifest),
+                PROOFS_PATH: _json_bytes(proofs_doc),
+                CHECKPOINT_PATH: checkpoint.note.encode("utf-8"),
+                KEY_PATH: (signer.verifier_key + "\n").encode("ascii"),
+            }
+            if checkpoint.tsa_token:
+                extra[TIMESTAMP_PATH] = checkpoint.tsa_token
+            summary = write_wacz(
+                out,
+                packed,
+                pages=pages,
+                extra=extra,
+                title=f"Evidence: {article.fetch_url}",
+                description=(
+                    f"Presswatch evidence package of article {article.id}: {len(captures)} "
+                    f"captures, {len(versions)} versions, {len(events)} events, proven "
+                    f"against the signed log checkpoint of {checkpoint.tree_size} leaves."
+                ),
+                main_page=pages[-1] if pages else None,
+            )
+    return EvidenceSummary(
+        wacz=summary,
+        article_id=article.id,
+        captures=len(captures),
+        versions=len(versions),
+        events=len(events),
+        tree_size=checkpoint.tree_size,
+        checkpoint_issued=issued,
+    )
+
+
+def _article_max_seq(session: Session, article: Article) -> int:
+    captures = _captures_of(session, article.id)
+    if not captures:
+        raise StorageError(f"article {article.id} has no capture: nothing to package")
+    seqs = [c.seq for c in captures]
+    for capture in captures:
+        if capture.warc_type == "revisit" and capture.payload_sha256:
+            original = first_response_with_payload(session, capture.payload_sha256)
+            if original is not None:
+                seqs.append(original.seq)
+    return max(seqs)
+
+
+def _title(versions: list[Version], version_id: int | None) -> str | None:
+    return next((v.title for v in versions if v.id == version_id), None)
+
+
+def _json_bytes(value: Any) -> bytes:
+    return (json.dumps(value, ensure_ascii=False, indent=1) + "\n").encode("utf-8")

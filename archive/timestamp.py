@@ -1,0 +1,189 @@
+"""RFC 3161 timestamps for signed checkpoints: a Time-Stamp Authority (TSA) countersigns
+the SHA-256 of a checkpoint note, so a third party can show the head existed by then,
+independently of the operator's key and clock.
+
+The ASN.1 (TimeStampReq, TimeStampResp, TSTInfo, CMS SignedData) is read and written
+with asn1crypto; signatures are checked with cryptography. The token is kept as the
+DER of its CMS ContentInfo, the form `openssl ts -verify -token_in` reads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import datetime
+
+from asn1crypto import cms, core, tsp
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+
+from archive.errors import StorageError
+
+MAX_RESPONSE_BYTES = 1_000_000
+_HASHES: dict[str, hashes.HashAlgorithm] = {
+    "sha256": hashes.SHA256(),
+    "sha384": hashes.SHA384(),
+    "sha512": hashes.SHA512(),
+}
+
+
+class _Response(core.Sequence):  # type: ignore[misc]
+    """TimeStampResp with its token optional, as RFC 3161 says (asn1crypto requires it,
+    so a TSA's refusal would not parse)."""
+
+    _fields = [  # noqa: RUF012 - asn1crypto's declaration style
+        ("status", tsp.PKIStatusInfo),
+        ("time_stamp_token", cms.ContentInfo, {"optional": True}),
+    ]
+
+
+class TimestampError(StorageError):
+    """A TSA refused, answered garbage, or a token does not check out."""
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    gen_time: datetime
+    serial: int
+    policy: str
+    tsa_subject: str
+
+
+def timestamp_request(data: bytes, nonce: int) -> bytes:
+    request = tsp.TimeStampReq(
+        {
+            "version": 1,
+            "message_imprint": {
+                "hash_algorithm": {"algorithm": "sha256"},
+                "hashed_message": hashlib.sha256(data).digest(),
+            },
+            "nonce": nonce,
+            "cert_req": True,
+        }
+    )
+    return bytes(request.dump())
+
+
+def request_token(url: str, data: bytes, *, timeout: float = 30) -> bytes:
+    """Ask the TSA at `url` to timestamp `data`; return the checked token (DER)."""
+    nonce = secrets.randbits(63)
+    request = urllib.request.Request(
+        url,
+        data=timestamp_request(data, nonce),
+        headers={"Content-Type": "application/timestamp-query"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - operator's URL
+            body = response.read(MAX_RESPONSE_BYTES + 1)
+    except (urllib.error.URLError, OSError) as exc:
+        raise TimestampError(f"the TSA at {url} did not answer: {exc}; check tsa_url") from exc
+    if len(body) > MAX_RESPONSE_BYTES:
+        raise TimestampError(f"the TSA at {url} sent more than {MAX_RESPONSE_BYTES} bytes")
+    try:
+        parsed = _Response.load(body)
+        status = parsed["status"]["status"].native
+        token = parsed["time_stamp_token"]
+        text = parsed["status"]["status_string"].native
+    except (ValueError, TypeError, KeyError) as exc:
+        raise TimestampError(f"the TSA at {url} did not send a TimeStampResp: {exc}") from exc
+    if status not in ("granted", "granted_with_mods") or token.native is None:
+        text = " ".join(text or [])
+        raise TimestampError(f"the TSA at {url} refused: {status} {text}".strip())
+    der = bytes(token.dump())
+    verify_token(der, data, nonce=nonce)
+    return der
+
+
+def _signed_data(token: bytes) -> cms.SignedData:
+    try:
+        info = cms.ContentInfo.load(token)
+        if info["content_type"].native != "signed_data":
+            raise TimestampError("the timestamp token is not CMS SignedData")
+        signed: cms.SignedData = info["content"]
+        _ = signed["encap_content_info"]["content"].parsed
+        return signed
+    except (ValueError, TypeError, KeyError) as exc:
+        raise TimestampError(f"the timestamp token is not readable: {exc}") from exc
+
+
+def verify_token(token: bytes, data: bytes, *, nonce: int | None = None) -> TokenInfo:
+    """Check that `token` timestamps exactly `data` and that its CMS signature verifies
+    with the certificate it carries. (Whether that TSA is one to trust is the reader's
+    call: the certificate's subject is returned.)"""
+    signed = _signed_data(token)
+    encap = signed["encap_content_info"]
+    if encap["content_type"].native != "tst_info":
+        raise TimestampError("the timestamp token does not hold a TSTInfo")
+    tst_der = encap["content"].contents
+    tst = tsp.TSTInfo.load(tst_der)
+    imprint = tst["message_imprint"]
+    algorithm = imprint["hash_algorithm"]["algorithm"].native
+    if algorithm not in _HASHES:
+        raise TimestampError(f"the timestamp uses an unsupported hash {algorithm}")
+    if hashlib.new(algorithm, data).digest() != imprint["hashed_message"].native:
+        raise TimestampError("the timestamp token is for other data than this checkpoint")
+    if nonce is not None and tst["nonce"].native != nonce:
+        raise TimestampError("the TSA answered with another request's nonce")
+    infos = signed["signer_infos"]
+    if len(infos) != 1:
+        raise TimestampError("the timestamp token must have exactly one signer")
+    signer = infos[0]
+    cert = _signer_certificate(signed, signer)
+    attrs = signer["signed_attrs"]
+    digest_name = signer["digest_algorithm"]["algorithm"].native
+    if digest_name not in _HASHES:
+        raise TimestampError(f"the timestamp is signed with an unsupported hash {digest_name}")
+    message_digest = next(
+        (a["values"][0].native for a in attrs if a["type"].native == "message_digest"), None
+    )
+    if message_digest != hashlib.new(digest_name, tst_der).digest():
+        raise TimestampError("the timestamp's signed digest does not match its TSTInfo")
+    signed_bytes = b"\x31" + attrs.dump()[1:]  # signed as a SET OF, not the [0] field
+    _check_signature(cert, signer["signature"].native, signed_bytes, _HASHES[digest_name])
+    return TokenInfo(
+        gen_time=tst["gen_time"].native,
+        serial=tst["serial_number"].native,
+        policy=tst["policy"].dotted,
+        tsa_subject=cert.subject.rfc4514_string(),
+    )
+
+
+def _signer_certificate(signed: cms.SignedData, signer: cms.SignerInfo) -> x509.Certificate:
+    sid = signer["sid"]
+    for choice in signed["certificates"] or []:
+        if choice.name != "certificate":
+            continue
+        cert = choice.chosen
+        if sid.name == "issuer_and_serial_number":
+            wanted = sid.chosen
+            if (
+                cert.issuer == wanted["issuer"]
+                and cert.serial_number == wanted["serial_number"].native
+            ):
+                return x509.load_der_x509_certificate(cert.dump())
+        elif cert.key_identifier == sid.chosen.native:
+            return x509.load_der_x509_certificate(cert.dump())
+    raise TimestampError("the timestamp token does not carry its signer's certificate")
+
+
+def _check_signature(
+    cert: x509.Certificate, signature: bytes, data: bytes, digest: hashes.HashAlgorithm
+) -> None:
+    key = cert.public_key()
+    try:
+        if isinstance(key, rsa.RSAPublicKey):
+            key.verify(signature, data, padding.PKCS1v15(), digest)
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(signature, data, ec.ECDSA(digest))
+        elif isinstance(key, ed25519.Ed25519PublicKey):
+            key.verify(signature, data)
+        else:
+            raise TimestampError("the TSA's key type is not supported")
+    except InvalidSignature as exc:
+        raise TimestampError("the timestamp token's signature does not verify") from exc

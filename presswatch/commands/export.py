@@ -1,0 +1,169 @@
+"""`presswatch` commands that hand the archive to other tools: `export wacz`,
+`export evidence` and `index-warcs`.
+
+Commands parse, call, print: the package layout lives in `archive.wacz`, the
+selection in `archive.packages`, the indexes in `archive.cdxj`. Exit codes
+(DESIGN.md): 0 ok, 1 a problem found or an operation failed, 2 bad usage or config.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from archive import (
+    ConfigError,
+    NotFound,
+    PresswatchError,
+    export_evidence,
+    export_wacz,
+    index_missing,
+    request_token,
+    source_names,
+)
+from presswatch.commands.common import (
+    ISO_DATE,
+    SourceOpt,
+    fail,
+    get_runtime,
+    parse_iso_option,
+)
+
+
+def _check_output(output: Path) -> None:
+    """Refuse an -o whose directory is missing before any work (exit 2)."""
+    if not output.parent.is_dir():
+        raise fail(f"-o {output}: no directory {output.parent}; create it first", 2)
+    if output.is_dir():
+        raise fail(f"-o {output} is a directory; name the .wacz file to write", 2)
+
+
+OutOpt = Annotated[
+    Path, typer.Option("--output", "-o", metavar="FILE.wacz", help="Where to write the package.")
+]
+
+export_app = typer.Typer(
+    help="Write the archive, or one article's evidence, as a WACZ package.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+
+@export_app.command("wacz")
+def wacz(
+    ctx: typer.Context,
+    output: OutOpt,
+    source: SourceOpt = None,
+    since: Annotated[
+        str | None, typer.Option(metavar=ISO_DATE, help="Captures fetched at or after this.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(metavar=ISO_DATE, help="Captures fetched before this.")
+    ] = None,
+) -> None:
+    """The archive (or the captures of some sources, in a date window) as a WACZ 1.1.1
+    package: WARC records copied byte for byte, a CDXJ index, one page per capture."""
+    _check_output(output)
+    start = parse_iso_option("--since", since)
+    end = parse_iso_option("--until", until)
+    if start and end and end <= start:
+        raise fail(f"--until {until} is not after --since {since}", 2)
+    runtime = get_runtime(ctx)
+    with runtime.read_sessions() as session:
+        if source:
+            known = set(source_names(session).values())
+            unknown = [s for s in source if s not in known]
+            if unknown:
+                raise fail(
+                    f"unknown source(s): {', '.join(unknown)}; known: "
+                    f"{', '.join(sorted(known)) or 'none yet'}",
+                    2,
+                )
+        try:
+            summary = export_wacz(
+                session,
+                runtime.settings.warc_dir,
+                output,
+                sources=source or (),
+                since=start,
+                until=end,
+            )
+        except PresswatchError as exc:
+            raise fail(f"export wacz: {exc}") from exc
+    typer.echo(
+        f"wrote {summary.path}: {summary.records} WARC records in {summary.warc_files} "
+        f"file(s), {summary.pages} pages, {summary.bytes:,} bytes"
+    )
+
+
+@export_app.command("evidence")
+def evidence(
+    ctx: typer.Context,
+    url_or_id: Annotated[
+        str, typer.Argument(metavar="URL_OR_ID", help="The article: its id or any of its URLs.")
+    ],
+    output: OutOpt,
+) -> None:
+    """One article's evidence package: a WACZ with its WARC records, versions, diffs and
+    events, each capture's log leaf and inclusion proof, and the signed checkpoint
+    (signed now if the newest one does not cover the article). Check it with
+    `python -m presswatch.verify_package FILE.wacz --public-key KEY`."""
+    _check_output(output)
+    runtime = get_runtime(ctx)
+    try:
+        signer = runtime.log_signer()
+    except ConfigError as exc:
+        raise fail(str(exc), 2) from exc
+    tsa_url = runtime.settings.tsa_url
+    try:
+        summary = export_evidence(
+            runtime.sessions,
+            runtime.settings.warc_dir,
+            output,
+            url_or_id=url_or_id,
+            signer=signer,
+            timestamp=(lambda note: request_token(tsa_url, note)) if tsa_url else None,
+        )
+    except NotFound as exc:
+        raise fail(str(exc)) from exc
+    except PresswatchError as exc:
+        raise fail(f"export evidence: {exc}") from exc
+    if summary.checkpoint_issued:
+        typer.echo(
+            f"signed a new checkpoint of {summary.tree_size} leaves to cover the article",
+            err=True,
+        )
+    typer.echo(
+        f"wrote {summary.wacz.path}: article {summary.article_id}, {summary.captures} "
+        f"captures, {summary.versions} versions, {summary.events} events, proven against the "
+        f"checkpoint of {summary.tree_size} leaves ({summary.wacz.bytes:,} bytes)"
+    )
+
+
+def index_warcs(
+    ctx: typer.Context,
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", metavar="", help="Rebuild every index, fresh or not.")
+    ] = False,
+) -> None:
+    """Write the CDXJ index of every WARC file that lacks one or whose index is stale
+    (data_dir/indexes/<file>.cdxj). Exit 1 if a file could not be indexed."""
+    runtime = get_runtime(ctx)
+    settings = runtime.settings
+    report = index_missing(settings.warc_dir, settings.indexes_dir, rebuild=rebuild)
+    for name, why in report.failed.items():
+        typer.echo(f"{name}: {why}", err=True)
+    typer.echo(
+        f"indexes in {settings.indexes_dir}: {len(report.built)} built, "
+        f"{len(report.fresh)} already fresh, {len(report.failed)} failed"
+    )
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this area's commands to the main app."""
+    app.add_typer(export_app, name="export")
+    app.command("index-warcs")(index_warcs)

@@ -1,0 +1,153 @@
+"""`presswatch verify` and `presswatch checkpoint`: the transparency log's two sides.
+
+`checkpoint` signs the log's current head (a C2SP tlog-checkpoint note, docs/evidence.md)
+and stores it; publish its output somewhere the operator does not control. `verify`
+rebuilds every leaf and the tree and checks them against the newest stored checkpoint
+and against any earlier published checkpoint given with `--against`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from archive import (
+    ConfigError,
+    TimestampError,
+    checkpoint_json,
+    request_token,
+    sign_head,
+    store_checkpoint,
+    verify_archive,
+)
+from presswatch.commands.common import JsonOpt, config_exit, echo_json, fail, get_runtime
+
+AgainstOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--against",
+        metavar="FILE",
+        help="A checkpoint published earlier (the text `presswatch checkpoint` printed): "
+        "today's log must extend it. Repeatable.",
+    ),
+]
+KeyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--key",
+        metavar="VKEY",
+        help="The log's published verifier key (name+id+key, from `presswatch checkpoint "
+        "--public-key`) to check signatures with; default: the key file's own.",
+    ),
+]
+
+
+def verify(
+    ctx: typer.Context,
+    against: AgainstOpt = None,
+    key: KeyOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check every capture's leaf against its rows and WARC bytes, the tree against the
+    log head and the newest signed checkpoint, and consistency with --against FILE.
+
+    Prints "ok: N captures, M versions checked" on success; exit 1 naming
+    each capture and field that fails."""
+    runtime = get_runtime(ctx)
+    texts = []
+    for path in against or []:
+        try:
+            texts.append(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise fail(f"cannot read the checkpoint {path}: {exc}", 2) from exc
+    if key is None:
+        try:
+            key = runtime.log_signer().verifier_key
+        except ConfigError:
+            key = None  # no key file here: signatures are checked only with --key
+    with runtime.read_sessions() as session:
+        report = verify_archive(session, runtime.warc, public_key=key, against=texts)
+    if as_json:
+        echo_json(report.as_json())
+    elif report.ok:
+        typer.echo(
+            f"ok: {report.captures_checked:,} captures, "
+            f"{report.versions_checked:,} versions checked"
+        )
+    else:
+        for p in report.problems:
+            where = f"capture {p.capture_id}" if p.capture_id is not None else "log"
+            typer.echo(f"{where}: {p.field}: {p.problem}", err=True)
+        typer.echo(
+            f"verify: {len(report.problems)} problem(s); {report.captures_checked} captures, "
+            f"{report.versions_checked} versions checked",
+            err=True,
+        )
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def checkpoint(
+    ctx: typer.Context,
+    public_key: Annotated[
+        bool,
+        typer.Option(
+            "--public-key",
+            help="Print the log's verifier key and public key (PEM) instead; signs nothing.",
+        ),
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Sign the log's current head, store it and print it (a C2SP tlog-checkpoint
+    signed note), with an RFC 3161 timestamp when tsa_url is set. Publish it: `verify
+    --against` it later proves nothing was cut or rewritten since."""
+    runtime = get_runtime(ctx)
+    try:
+        signer = runtime.log_signer()
+    except ConfigError as exc:
+        raise config_exit(exc) from exc
+    if public_key:
+        if as_json:
+            echo_json(
+                {
+                    "origin": signer.name,
+                    "verifier_key": signer.verifier_key,
+                    "pem": signer.public_pem(),
+                }
+            )
+        else:
+            typer.echo(signer.verifier_key)
+            typer.echo(signer.public_pem(), nl=False)
+        return
+    with runtime.read_sessions() as session:
+        size, root_hash, note = sign_head(session, signer)
+    token = None
+    if runtime.settings.tsa_url:
+        # Asked outside any write transaction: a slow TSA never holds the archive's lock.
+        try:
+            token = request_token(runtime.settings.tsa_url, note.encode("utf-8"))
+        except TimestampError as exc:
+            raise fail(f"{exc}; no checkpoint stored") from exc
+    with runtime.sessions.begin() as session:
+        stored = store_checkpoint(
+            session,
+            tree_size=size,
+            root_hash=root_hash,
+            note=note,
+            now=datetime.now(UTC),
+            tsa_token=token,
+        )
+        shown = checkpoint_json(stored)
+    if as_json:
+        echo_json(shown)
+    else:
+        typer.echo(shown["note"], nl=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this area's commands to the main app."""
+    app.command("verify")(verify)
+    app.command("checkpoint")(checkpoint)
