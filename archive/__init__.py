@@ -10,10 +10,33 @@ checks it). Modules (one concept each):
   `normalize`, `detect`, `diff`: pure steps (no DB, clock or network)
 - `bodies`: bodies decoded (gzip, deflate, br, zstd, chunked) within a size limit
 - `warc`: raw exchanges in WARC files; `integrity`: hash chain and `verify_archive`
+- `backfill` (web archives' CDX and TimeMap answers, snapshot coverage: pure),
+  `backfill_store` (the backfill ledger and coverage queries)
 - `queries`: read and bookkeeping queries; `export`: JSON shapes; `importer`: WARC and
   saved-page input
 """
 
+from archive.backfill import (
+    CDX_FIELDS,
+    Coverage,
+    Snapshot,
+    coverage_of,
+    parse_cdx,
+    parse_timemap,
+    snapshot_key,
+    wayback_time,
+    wayback_timestamp,
+)
+from archive.backfill_store import (
+    WEB_ARCHIVE,
+    ArticleCoverage,
+    LedgerOutcome,
+    ledger_counts,
+    ledger_problems,
+    mark_snapshot,
+    settled_keys,
+    snapshot_coverage,
+)
 from archive.bodies import ACCEPT_ENCODING, DecodedBody, decode_bounded, decode_stream
 from archive.capture import (
     CaptureResult,
@@ -60,7 +83,15 @@ from archive.errors import (
     SearchError,
     StorageError,
 )
-from archive.export import article_json, change_json, history_json, version_side
+from archive.export import (
+    VIA_WEB_ARCHIVE,
+    article_json,
+    change_json,
+    event_label,
+    event_via,
+    history_json,
+    version_side,
+)
 from archive.extract import TRAFILATURA_OPTIONS, Extracted, PageKind, extract_page
 from archive.importer import exchanges_from_path
 from archive.integrity import VerifyReport, verify_archive
@@ -68,6 +99,7 @@ from archive.models import (
     Article,
     ArticleStatus,
     ArticleUrl,
+    BackfillSnapshot,
     Capture,
     CaptureOutcome,
     ChangeEvent,
@@ -113,6 +145,27 @@ from archive.queries import (
 from archive.warc import WarcStore
 
 __all__ = [
+    "ArticleCoverage",
+    "BackfillSnapshot",
+    "CDX_FIELDS",
+    "Coverage",
+    "coverage_of",
+    "LedgerOutcome",
+    "ledger_counts",
+    "ledger_problems",
+    "mark_snapshot",
+    "parse_cdx",
+    "parse_timemap",
+    "settled_keys",
+    "Snapshot",
+    "snapshot_coverage",
+    "snapshot_key",
+    "wayback_time",
+    "wayback_timestamp",
+    "WEB_ARCHIVE",
+    "VIA_WEB_ARCHIVE",
+    "event_label",
+    "event_via",
     "ACCEPT_ENCODING",
     "DecodedBody",
     "decode_bounded",

@@ -1,7 +1,7 @@
 """The `presswatch` command line (Typer): the composition root of the commands.
 
 Builds the app and its global options, then hands the app to each command module
-(`presswatch/commands/`: archive, crawl, search, serve), as Typer's "one file per
+(`presswatch/commands/`: archive, backfill, crawl, search, serve), as Typer's "one file per
 command" does. Command modules never import this one; what they share lives in
 `presswatch.commands.common`.
 
@@ -23,6 +23,7 @@ import typer
 
 from archive import ConfigError, PresswatchError
 from presswatch.commands import archive as archive_commands
+from presswatch.commands import backfill as backfill_commands
 from presswatch.commands import crawl as crawl_commands
 from presswatch.commands import search as search_commands
 from presswatch.commands import serve as serve_commands
@@ -70,6 +71,7 @@ def main_options(
 
 
 archive_commands.register(app)
+backfill_commands.register(app)
 crawl_commands.register(app)
 search_commands.register(app)
 serve_commands.register(app)

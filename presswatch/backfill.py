@@ -1,0 +1,673 @@
+"""`presswatch backfill`: an outlet's history rebuilt from a public web archive.
+
+Asks the archive which snapshots it holds of the source (the Wayback Machine's CDX
+server, or the Memento TimeMaps of any Memento-compliant archive), fetches the original
+bytes of each (Wayback's `id_` replay; a Memento archive's memento URL), and records
+each through `record_capture` as a capture with origin `web_archive`, its provenance,
+and the archive's timestamp as its time. Snapshots are recorded per article in time
+order, so versions and edit/removal events come out by the same rules as our own crawls.
+
+Politeness: one request at a time, `backfill_delay_s` between two requests, a 429 or
+503's Retry-After honoured (a longer wait than `backfill_max_wait_s` stops the run),
+retries with doubling waits after a 5xx, a cut-short body or a network error. Every
+connection goes through the egress policy (`allow_networks`) on the address actually
+connected to.
+
+Resumable: each snapshot's ledger row (`archive.backfill_store`) is written in the
+transaction of its capture; a rerun skips settled snapshots, retries failed ones, and
+defers an article's later snapshots while an earlier one is still failing (time order).
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import re
+import socket
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlencode, urljoin, urlsplit
+
+from archive import (
+    CDX_FIELDS,
+    BadInput,
+    Exchange,
+    LedgerOutcome,
+    Networks,
+    PresswatchError,
+    RecordOptions,
+    RedirectHop,
+    Snapshot,
+    address_refusal,
+    compile_url_pattern,
+    decode_bounded,
+    known_urls_of,
+    mark_snapshot,
+    parse_cdx,
+    parse_networks,
+    parse_timemap,
+    record_capture,
+    settled_keys,
+    snapshot_key,
+    source_by_name,
+    url_refusal,
+    wayback_timestamp,
+)
+from presswatch.runtime import Runtime
+from presswatch.sources import SourceConfig
+
+log = logging.getLogger(__name__)
+
+WAYBACK = "wayback"
+MAX_REDIRECTS = 5
+CDX_PAGE = 1000  # rows asked per CDX request (`limit`); the server may send fewer
+MAX_CDX_PAGES = 1000  # a resume key that never ends is the archive's bug, not a loop
+MAX_TIMEMAPS = 200  # pages of one paged TimeMap
+# The original URL inside an archive's replay URL: /web/20230214101112id_/https://…
+_REPLAY = re.compile(r"/(\d{4,14})(?:[a-z]{2}_)?/(https?:/{1,2}.+)$")
+_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-encoding"}
+
+
+class ArchiveRefused(PresswatchError):
+    """The egress policy forbids the address (or the URL is not fetchable)."""
+
+
+class ArchiveUnavailable(PresswatchError):
+    """The archive did not answer usefully after every retry."""
+
+
+class ArchiveBusy(PresswatchError):
+    """The archive asked us to wait longer than `backfill_max_wait_s`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Which archive to ask: the Wayback Machine (CDX + `id_` replay) at `base`, or a
+    Memento archive whose TimeMap of URL X is at `base` + X."""
+
+    name: str  # "wayback", or the Memento TimeMap prefix as given
+    kind: str  # "wayback" | "memento"
+    base: str
+
+    @staticmethod
+    def parse(value: str, wayback_url: str) -> Target:
+        if value == WAYBACK:
+            return Target(WAYBACK, "wayback", wayback_url.rstrip("/"))
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise BadInput(
+                f"--from-archive {value!r}: give `wayback`, or the TimeMap prefix of a "
+                "Memento archive (the URL that a page's address is appended to), e.g. "
+                "https://archive.example/timemap/link/"
+            )
+        return Target(value, "memento", value)
+
+    def replay_url(self, snapshot: Snapshot) -> str:
+        if snapshot.memento_url:
+            return snapshot.memento_url
+        return f"{self.base}/web/{snapshot.timestamp}id_/{snapshot.original}"
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    url: str
+    status: int
+    reason: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    truncated_at: int | None = None  # body cut at the size limit (of a larger body)
+
+    def header(self, name: str) -> str | None:
+        lname = name.lower()
+        return next((v for k, v in self.headers if k.lower() == lname), None)
+
+
+class ArchiveClient:
+    """A polite HTTP client for one archive: one request at a time, a pause between
+    requests, Retry-After honoured, bounded retries, and the egress policy applied to
+    the address connected to. Built on the standard library's http.client because
+    backfill is sequential by design and its connection hook lets the policy check the
+    resolved address (no DNS-rebinding gap) without patching a third-party client."""
+
+    def __init__(
+        self,
+        *,
+        allow: Networks,
+        user_agent: str,
+        delay_s: float,
+        retries: int,
+        max_wait_s: float,
+        timeout_s: float,
+        max_body_bytes: int,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.allow = allow
+        self.user_agent = user_agent
+        self.delay_s = delay_s
+        self.retries = retries
+        self.max_wait_s = max_wait_s
+        self.timeout_s = timeout_s
+        self.max_body_bytes = max_body_bytes
+        self._sleep = sleep
+        self._clock = clock
+        self._last: float | None = None
+        self.requests = 0
+        self.waited_s = 0.0
+
+    def _pause(self, seconds: float) -> None:
+        if seconds > 0:
+            self.waited_s += seconds
+            self._sleep(seconds)
+
+    def _connect(
+        self, address: tuple[str, int], timeout: float | None = None, source: Any = None
+    ) -> socket.socket:
+        """Connect to the first address of `host` the egress policy allows."""
+        host, port = address
+        refusals = []
+        last_error: OSError | None = None
+        for family, kind, proto, _name, sockaddr in socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM
+        ):
+            refusal = address_refusal(str(sockaddr[0]), self.allow)
+            if refusal is not None:
+                refusals.append(refusal)
+                continue
+            sock = socket.socket(family, kind, proto)
+            try:
+                sock.settimeout(timeout)
+                sock.connect(sockaddr)
+                return sock
+            except OSError as exc:
+                sock.close()
+                last_error = exc
+        if last_error is not None:
+            raise last_error
+        raise ArchiveRefused(f"{host}: {'; '.join(refusals) or 'no address'}")
+
+    def _once(self, url: str) -> Response:
+        parts = urlsplit(url)
+        refusal = url_refusal(url, self.allow)
+        if refusal is not None:
+            raise ArchiveRefused(refusal)
+        assert parts.hostname is not None
+        cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        conn = cls(parts.hostname, parts.port, timeout=self.timeout_s)
+        # http.client's documented-by-source hook: every connection it opens goes
+        # through the policy-checked connect above.
+        conn._create_connection = self._connect  # type: ignore[attr-defined]
+        path = parts.path or "/"
+        if parts.query:
+            path += "?" + parts.query
+        try:
+            conn.request(
+                "GET",
+                path,
+                headers={"User-Agent": self.user_agent, "Accept-Encoding": "identity"},
+            )
+            raw = conn.getresponse()
+            body = raw.read(self.max_body_bytes + 1)
+            # read(n) returns what arrived when the server closes early: compare with
+            # the promised length, so a cut-short body is retried, never recorded.
+            promised = raw.getheader("content-length") or ""
+            if promised.isdigit() and len(body) < min(int(promised), self.max_body_bytes):
+                raise http.client.IncompleteRead(body, int(promised) - len(body))
+            truncated_at = None
+            if len(body) > self.max_body_bytes:
+                body = body[: self.max_body_bytes]
+                truncated_at = self.max_body_bytes
+            headers = tuple(raw.getheaders())
+            encodings = [
+                v.encode("latin-1", "replace")
+                for k, v in headers
+                if k.lower() == "content-encoding" and v.strip().lower() != "identity"
+            ]
+            if encodings:
+                decoded = decode_bounded(body, encodings, self.max_body_bytes)
+                body = decoded.body
+            return Response(
+                url=url,
+                status=raw.status,
+                reason=raw.reason,
+                headers=tuple((k, v) for k, v in headers if k.lower() not in _HOP_BY_HOP),
+                body=body,
+                truncated_at=truncated_at,
+            )
+        finally:
+            conn.close()
+
+    def get(self, url: str) -> Response:
+        """GET `url` politely; the archive's answer (any status but 429/5xx), or
+        `ArchiveUnavailable` / `ArchiveBusy` / `ArchiveRefused`."""
+        problem = ""
+        for attempt in range(self.retries + 1):
+            if self._last is not None:
+                self._pause(self._last + self.delay_s - self._clock())
+            wait: float | None = None
+            try:
+                self.requests += 1
+                response = self._once(url)
+            except ArchiveRefused:
+                raise
+            except http.client.IncompleteRead as exc:
+                problem = f"body cut short ({len(exc.partial)} bytes of {exc.expected} more)"
+            except (OSError, http.client.HTTPException) as exc:
+                problem = f"{exc.__class__.__name__}: {exc}"
+            else:
+                if response.status != 429 and response.status < 500:
+                    return response
+                problem = f"HTTP {response.status}"
+                if response.status in (429, 503):
+                    wait = retry_after(response.header("retry-after"), datetime.now(UTC))
+                    if wait is not None and wait > self.max_wait_s:
+                        raise ArchiveBusy(
+                            f"{urlsplit(url).netloc} answered {response.status} and asks to "
+                            f"wait {wait:.0f}s, longer than backfill_max_wait_s "
+                            f"({self.max_wait_s:g}s): run backfill again later; it continues "
+                            "where it stopped"
+                        )
+            finally:
+                self._last = self._clock()
+            if attempt < self.retries:
+                backoff = max(self.delay_s, 0.5) * 2**attempt
+                self._pause(wait if wait is not None else backoff)
+        raise ArchiveUnavailable(f"{url}: {problem} after {self.retries + 1} tries")
+
+
+def retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds a Retry-After header asks for (delta-seconds or an HTTP date)."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+# -- what the archive holds ------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Plan:
+    snapshots: list[Snapshot] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    index_requests: int = 0
+
+
+def _wanted(snapshot: Snapshot, pattern: str | None, since: datetime | None,
+            until: datetime | None) -> bool:  # fmt: skip
+    at = snapshot.at
+    if (since is not None and at < since) or (until is not None and at > until):
+        return False
+    if pattern is not None:
+        return compile_url_pattern(pattern).search(snapshot.original) is not None
+    # No article pattern: pages, not images or scripts; errors and redirects have no type.
+    mimetype = (snapshot.mimetype or "").lower()
+    return "html" in mimetype or (snapshot.status_code or 0) >= 300 or not mimetype
+
+
+def cdx_query(
+    base: str, url: str, since: datetime | None, until: datetime | None, resume: str | None
+) -> str:
+    params: list[tuple[str, str]] = [
+        ("url", url),
+        ("matchType", "prefix"),
+        ("output", "json"),
+        ("fl", ",".join(CDX_FIELDS)),
+        ("filter", "statuscode:[234].."),
+        ("collapse", "digest"),
+        ("showResumeKey", "true"),
+        ("limit", str(CDX_PAGE)),
+    ]
+    if since is not None:
+        params.append(("from", wayback_timestamp(since)))
+    if until is not None:
+        params.append(("to", wayback_timestamp(until)))
+    if resume is not None:
+        params.append(("resumeKey", resume))
+    return f"{base}/cdx/search/cdx?{urlencode(params)}"
+
+
+def plan_wayback(
+    client: ArchiveClient, target: Target, cfg: SourceConfig,
+    since: datetime | None, until: datetime | None,
+) -> Plan:  # fmt: skip
+    """Every snapshot under the source's base URL (prefix match, 2xx-4xx, adjacent
+    duplicates collapsed on digest), following resume keys, kept when it matches the
+    article pattern."""
+    plan = Plan()
+    resume: str | None = None
+    seen: set[tuple[str, str]] = set()
+    for _ in range(MAX_CDX_PAGES):
+        response = client.get(cdx_query(target.base, cfg.base_url, since, until, resume))
+        plan.index_requests += 1
+        if response.status != 200:
+            plan.problems.append(
+                f"the CDX server answered HTTP {response.status} for {cfg.base_url}: "
+                "check --from-archive / backfill_wayback_url"
+            )
+            break
+        page = parse_cdx(response.body.decode("utf-8", "replace"))
+        plan.problems.extend(page.problems)
+        for snap in page.snapshots:
+            if (snap.original, snap.timestamp) in seen:
+                continue
+            seen.add((snap.original, snap.timestamp))
+            if _wanted(snap, cfg.article_url_pattern, since, until):
+                plan.snapshots.append(snap)
+        if not page.resume_key or page.resume_key == resume:
+            break
+        resume = page.resume_key
+    return plan
+
+
+def plan_memento(
+    client: ArchiveClient, target: Target, urls: Sequence[str],
+    since: datetime | None, until: datetime | None, pattern: str | None,
+) -> Plan:  # fmt: skip
+    """The mementos in the TimeMaps of `urls` (following a paged TimeMap's links)."""
+    plan = Plan()
+    for url in urls:
+        queue = [target.base + url]
+        fetched: set[str] = set()
+        while queue and len(fetched) < MAX_TIMEMAPS:
+            tm_url = queue.pop(0)
+            if tm_url in fetched:
+                continue
+            fetched.add(tm_url)
+            response = client.get(tm_url)
+            plan.index_requests += 1
+            if response.status == 404:
+                break  # the archive holds nothing of this URL
+            if response.status != 200:
+                plan.problems.append(f"TimeMap {tm_url}: HTTP {response.status}")
+                break
+            timemap = parse_timemap(response.body.decode("utf-8", "replace"), url)
+            plan.problems.extend(f"{tm_url}: {p}" for p in timemap.problems)
+            plan.snapshots.extend(s for s in timemap.snapshots if _wanted(s, pattern, since, until))
+            queue.extend(urljoin(tm_url, m) for m in timemap.more)
+    return plan
+
+
+# -- fetching one snapshot -------------------------------------------------------------
+
+
+def _original_of(replay_url: str, response: Response | None, fallback: str) -> str:
+    """The original URL an archive's replay URL (or its Link rel=original) stands for."""
+    if response is not None:
+        link = response.header("link") or ""
+        match = re.search(r'<([^>]+)>\s*;[^,]*rel="?[^",]*\boriginal\b', link)
+        if match:
+            return match.group(1)
+    parts = urlsplit(replay_url)
+    match = _REPLAY.search(parts.path + (f"?{parts.query}" if parts.query else ""))
+    if match:
+        # Some archives squeeze `https://` to `https:/` in their paths.
+        return re.sub(r"^(https?:)/(?!/)", r"\1//", match.group(2))
+    return fallback
+
+
+def _raw_form(url: str) -> str:
+    """A Wayback replay URL in its raw form (`id_`), so no banner or rewriting is added."""
+    return re.sub(r"/(\d{4,14})(?:[a-z]{2}_)?/(https?:)", r"/\1id_/\2", url, count=1)
+
+
+def fetch_snapshot(
+    client: ArchiveClient, target: Target, snapshot: Snapshot, source: str
+) -> Exchange:
+    """The snapshot as an Exchange: its original bytes, status and headers, redirects
+    followed inside the archive (to the archive's nearest snapshot of the target)."""
+    url = target.replay_url(snapshot)
+    archive_host = urlsplit(url).netloc
+    hops: list[RedirectHop] = []
+    original = snapshot.original
+    response = client.get(url)
+    while 300 <= response.status < 400 and response.header("location"):
+        location = urljoin(response.url, response.header("location") or "")
+        next_original = _original_of(location, None, location)
+        if urlsplit(location).netloc != archive_host or len(hops) >= MAX_REDIRECTS:
+            break  # leaves the archive, or loops: recorded as an unresolved redirect
+        hops.append(RedirectHop(original, response.status, next_original))
+        if target.kind == "wayback":
+            location = _raw_form(location)
+        response = client.get(location)
+        original = _original_of(location, response, next_original)
+    error, detail = None, ""
+    if response.truncated_at is not None:
+        error = "too_large"
+        detail = f"body larger than {response.truncated_at} bytes: truncated"
+    provenance: dict[str, Any] = {
+        "archive": target.name,
+        "snapshot_url": url,
+        "timestamp": snapshot.timestamp,
+        "original_status": snapshot.status,
+        "digest": snapshot.digest,
+        "mimetype": snapshot.mimetype,
+        "replay_status": response.status,
+    }
+    if hops:
+        provenance["redirects_in_archive"] = [h.location for h in hops]
+    return Exchange(
+        requested_url=snapshot.original,
+        final_url=original,
+        fetched_at=snapshot.at,
+        status=response.status,
+        headers=response.headers,
+        body=response.body,
+        redirects=tuple(hops),
+        error=error,
+        error_detail=detail,
+        reason=response.reason,
+        source=source,
+        origin="web_archive",
+        provenance=provenance,
+    )
+
+
+# -- the run ---------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class BackfillReport:
+    source: str
+    archive: str
+    planned: int = 0
+    already_done: int = 0
+    recorded: dict[str, int] = field(default_factory=dict)  # capture outcome → count
+    failed: int = 0
+    gave_up: int = 0
+    refused: int = 0
+    deferred: int = 0
+    requests: int = 0
+    waited_s: float = 0.0
+    problems: list[str] = field(default_factory=list)
+    stopped: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not (self.failed or self.gave_up or self.refused or self.problems or self.stopped)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "archive": self.archive,
+            "planned": self.planned,
+            "already_done": self.already_done,
+            "recorded": dict(sorted(self.recorded.items())),
+            "failed": self.failed,
+            "gave_up": self.gave_up,
+            "refused": self.refused,
+            "deferred": self.deferred,
+            "requests": self.requests,
+            "waited_s": round(self.waited_s, 1),
+            "problems": self.problems,
+            "stopped": self.stopped,
+        }
+
+
+def client_for(runtime: Runtime, user_agent: str) -> ArchiveClient:
+    s = runtime.settings
+    return ArchiveClient(
+        allow=parse_networks(s.allow_networks),
+        user_agent=user_agent,
+        delay_s=s.backfill_delay_s,
+        retries=s.backfill_retries,
+        max_wait_s=s.backfill_max_wait_s,
+        timeout_s=s.download_timeout_s,
+        max_body_bytes=s.max_body_bytes,
+    )
+
+
+def _grouped(snapshots: Sequence[Snapshot]) -> Iterator[list[Snapshot]]:
+    """Snapshots per original URL, each group in time order."""
+    groups: dict[str, list[Snapshot]] = {}
+    for snap in snapshots:
+        groups.setdefault(snap.original, []).append(snap)
+    for url in sorted(groups):
+        yield sorted(groups[url], key=lambda s: s.timestamp)
+
+
+def run_backfill(
+    runtime: Runtime,
+    cfg: SourceConfig,
+    target: Target,
+    client: ArchiveClient,
+    *,
+    options: RecordOptions,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> BackfillReport:
+    """Plan, then fetch and record every snapshot not settled by an earlier run."""
+    report = BackfillReport(source=cfg.name, archive=target.name)
+    with runtime.read_sessions() as session:
+        source = source_by_name(session, cfg.name)
+        if source is None:
+            raise BadInput(f"source {cfg.name!r} is not in the archive")
+        source_id = source.id
+        done = settled_keys(session, source_id, target.name)
+        known = sorted(known_urls_of(session, cfg.name))
+    try:
+        if target.kind == "wayback":
+            plan = plan_wayback(client, target, cfg, since, until)
+        else:
+            # No prefix search in Memento: the URLs we know of the source, and its home
+            # page and listings when no article pattern says which URLs are articles.
+            pages = [] if cfg.article_url_pattern else [cfg.base_url, *cfg.listings]
+            urls = [*pages, *(u for u in known if u not in pages)]
+            plan = plan_memento(client, target, urls, since, until, cfg.article_url_pattern)
+    except (ArchiveBusy, ArchiveUnavailable, ArchiveRefused) as exc:
+        report.stopped = f"asking {target.name} for its snapshots: {exc}"
+        report.requests, report.waited_s = client.requests, client.waited_s
+        return report
+    report.problems.extend(plan.problems)
+    report.planned = len(plan.snapshots)
+    fetched = 0
+    for group in _grouped(plan.snapshots):
+        blocked = False  # an earlier snapshot of this URL failed: keep time order
+        for snap in group:
+            key = snapshot_key(target.name, snap)
+            if key in done:
+                report.already_done += 1
+                continue
+            if blocked:
+                report.deferred += 1
+                continue
+            if limit is not None and fetched >= limit:
+                report.deferred += 1
+                continue
+            fetched += 1
+            try:
+                outcome = _one(runtime, source_id, target, client, snap, cfg.name, options, now)
+            except ArchiveBusy as exc:
+                report.stopped = str(exc)
+                report.requests, report.waited_s = client.requests, client.waited_s
+                return report
+            if outcome.startswith("failed:") or outcome.startswith("gave_up:"):
+                kind, _, message = outcome.partition(":")
+                report.problems.append(f"{snap.original} @ {snap.timestamp}: {message}")
+                if kind == "failed":
+                    report.failed += 1
+                    blocked = True
+                else:
+                    report.gave_up += 1
+            elif outcome.startswith("refused:"):
+                report.refused += 1
+                report.problems.append(f"{snap.original} @ {snap.timestamp}: {outcome[8:]}")
+            else:
+                report.recorded[outcome] = report.recorded.get(outcome, 0) + 1
+    report.requests, report.waited_s = client.requests, client.waited_s
+    return report
+
+
+def _one(
+    runtime: Runtime,
+    source_id: int,
+    target: Target,
+    client: ArchiveClient,
+    snap: Snapshot,
+    source: str,
+    options: RecordOptions,
+    now: Callable[[], datetime],
+) -> str:
+    """Fetch and record one snapshot with its ledger row; the capture outcome, or
+    `failed:…` / `gave_up:…` / `refused:…` with the reason."""
+    snapshot_url = target.replay_url(snap)
+    give_up = runtime.settings.backfill_give_up_after
+    try:
+        exchange = fetch_snapshot(client, target, snap, source)
+    except (ArchiveUnavailable, ArchiveRefused) as exc:
+        refused = isinstance(exc, ArchiveRefused)
+        with runtime.sessions.begin() as session:
+            row = mark_snapshot(
+                session,
+                source_id=source_id,
+                archive=target.name,
+                snapshot=snap,
+                snapshot_url=snapshot_url,
+                outcome=LedgerOutcome.REFUSED if refused else LedgerOutcome.FAILED,
+                at=now(),
+                detail={"problem": str(exc)},
+                give_up_after=give_up,
+            )
+            return f"{row.outcome}:{exc}"
+    with runtime.sessions.begin() as session:
+        result = record_capture(session, exchange, warc=runtime.warc, options=options)
+        mark_snapshot(
+            session,
+            source_id=source_id,
+            archive=target.name,
+            snapshot=snap,
+            snapshot_url=snapshot_url,
+            outcome=LedgerOutcome.RECORDED,
+            at=now(),
+            capture_id=result.capture_id,
+            detail={"capture_outcome": result.outcome.value, "duplicate": result.duplicate},
+        )
+    return "duplicate" if result.duplicate else result.outcome.value
+
+
+__all__ = [
+    "ArchiveBusy",
+    "ArchiveClient",
+    "ArchiveRefused",
+    "ArchiveUnavailable",
+    "BackfillReport",
+    "Target",
+    "client_for",
+    "fetch_snapshot",
+    "retry_after",
+    "run_backfill",
+]
