@@ -6,11 +6,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
+from archive.backfill_store import WEB_ARCHIVE, snapshot_coverage
 from archive.diff import VersionSide
-from archive.models import Article, ChangeEvent, Version
+from archive.models import Article, Capture, ChangeEvent, Version
 from archive.queries import ChangeRow, events_of, source_names, versions_of
+
+# Appended to the kind of an event learned from a third-party archive's snapshot, in
+# every place an event is shown (CLI, API, pages, feed): never the same as one we saw.
+VIA_WEB_ARCHIVE = "(per web archive)"
 
 
 def _iso(at: datetime | None) -> str | None:
@@ -58,7 +63,28 @@ def version_json(version: Version, *, with_text: bool = False) -> dict[str, Any]
     return out
 
 
+def event_via(event: ChangeEvent) -> dict[str, Any] | None:
+    """The archive and snapshot an event was learned from, or None when it comes from
+    our own fetch (or an import): the capture that caused it says so by its origin."""
+    session = object_session(event)
+    capture = session.get(Capture, event.capture_id) if session is not None else None
+    if capture is None or capture.origin != WEB_ARCHIVE:
+        return None
+    provenance = capture.provenance or {}
+    return {
+        "archive": provenance.get("archive"),
+        "snapshot": provenance.get("snapshot_url"),
+        "timestamp": provenance.get("timestamp"),
+    }
+
+
+def event_label(kind: str, via: dict[str, Any] | None) -> str:
+    """How an event is named to people: its kind, marked when a web archive told us."""
+    return f"{kind} {VIA_WEB_ARCHIVE}" if via is not None else kind
+
+
 def event_json(event: ChangeEvent, numbers: dict[int, int]) -> dict[str, Any]:
+    via = event_via(event)
     return {
         "kind": event.kind,
         "how": list(event.how),
@@ -67,6 +93,8 @@ def event_json(event: ChangeEvent, numbers: dict[int, int]) -> dict[str, Any]:
         "to_version": numbers.get(event.to_version_id) if event.to_version_id else None,
         "capture_id": event.capture_id,
         "detail": event.detail,
+        "via": via,
+        "label": event_label(event.kind, via),
     }
 
 
@@ -74,16 +102,21 @@ def history_json(session: Session, article: Article) -> dict[str, Any]:
     versions = versions_of(session, article.id)
     numbers = {v.id: v.n for v in versions}
     source = source_names(session).get(article.source_id, "?")
+    coverage = snapshot_coverage(session, article.source, [article.id])
     return {
         "article": article_json(article, source),
         "versions": [version_json(v) for v in versions],
         "events": [event_json(e, numbers) for e in events_of(session, article.id)],
+        # Snapshots of this article recorded from web archives (`presswatch backfill`):
+        # how many, first, last, largest gaps; null when there are none.
+        "web_archive_coverage": coverage[0].coverage.as_json() if coverage else None,
     }
 
 
 def change_json(row: ChangeRow) -> dict[str, Any]:
     event = row.event
     how = list(event.how)
+    via = event_via(event)
     return {
         "id": event.id,
         "article_id": row.article.id,
@@ -95,6 +128,8 @@ def change_json(row: ChangeRow) -> dict[str, Any]:
         "from_version": row.from_n,
         "to_version": row.to_n,
         "detail": event.detail,
+        "via": via,
+        "label": event_label(event.kind, via),
     }
 
 

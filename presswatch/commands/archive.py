@@ -130,7 +130,14 @@ def history(ctx: typer.Context, url_or_id: UrlOrId, as_json: JsonOpt = False) ->
         typer.echo(f"  v{v['n']}  {v['first_seen']} .. {v['last_seen']}  {v['title']!r}")
     for e in doc["events"]:
         how = ",".join(e["how"])
-        typer.echo(f"  {e['at']}  {e['kind']:<11} {how}")
+        typer.echo(f"  {e['at']}  {e['label']:<11} {how}")
+    coverage = doc["web_archive_coverage"]
+    if coverage:
+        gaps = ", ".join(f"{g['days']:g} d from {g['from'][:10]}" for g in coverage["largest_gaps"])
+        typer.echo(
+            f"  web archive snapshots: {coverage['snapshots']}, {coverage['first'][:10]} .. "
+            f"{coverage['last'][:10]}" + (f"; largest gaps: {gaps}" if gaps else "")
+        )
 
 
 def diff(
@@ -209,7 +216,7 @@ def changes(
         versions = ""
         if row["from_version"] or row["to_version"]:
             versions = f" v{row['from_version'] or '-'}→v{row['to_version'] or '-'}"
-        typer.echo(f"{row['at']}  {row['kind']:<11} {how:<20}{versions}  {row['url']}")
+        typer.echo(f"{row['at']}  {row['label']:<11} {how:<20}{versions}  {row['url']}")
 
 
 def verify(ctx: typer.Context, as_json: JsonOpt = False) -> None:
