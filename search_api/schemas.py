@@ -179,6 +179,14 @@ class EventOut(_FromRows):
     to_version: int | None
     capture_id: int
     detail: dict[str, Any]
+    via: dict[str, Any] | None = Field(
+        default=None,
+        description="For an event learned from a web archive's snapshot: {archive, snapshot, "
+        "timestamp}; null for what Presswatch saw itself.",
+    )
+    label: str = Field(
+        default="", description="The kind as shown, e.g. 'removed (per web archive)'."
+    )
 
 
 class AliasOut(_FromRows):
@@ -222,6 +230,12 @@ class ChangeOut(BaseModel):
     from_version: int | None
     to_version: int | None
     detail: dict[str, Any]
+    via: dict[str, Any] | None = Field(
+        default=None, description="As in an article's events: the web archive it came from."
+    )
+    label: str = Field(
+        default="", description="The kind as shown, e.g. 'removed (per web archive)'."
+    )
     title: str | None
     lang: str | None
 

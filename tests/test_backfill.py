@@ -469,3 +469,32 @@ def test_a_killed_backfill_continues_with_no_repeats(tmp_path: Path, archive: We
             assert s.scalar(select(func.count()).select_from(ChangeEvent)) >= 4
     finally:
         rt.close()
+
+
+def test_api_pages_and_feed_label_what_a_web_archive_told_us(
+    tmp_path: Path, archive: WebArchive
+) -> None:
+    import warnings
+
+    from search_api.app import create_app
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Starlette asks for httpx2; httpx works the same.
+        from fastapi.testclient import TestClient
+
+    rt = make_runtime(tmp_path)
+    assert backfill(rt, wayback(archive)).ok
+    with rt.sessions() as s:
+        raid_id = _article(s, RAID_URL).id
+    app = create_app(rt.settings, sessions=rt.sessions, warc=rt.warc)
+    with TestClient(app) as client:
+        changes = client.get("/api/changes", params={"kind": "removed"}).json()["data"]
+        assert changes and all(c["label"] == "removed (per web archive)" for c in changes)
+        assert all(c["via"]["archive"] == "wayback" for c in changes)
+        detail = client.get(f"/api/articles/{raid_id}").json()
+        removed = [e for e in detail["events"] if e["kind"] == "removed"]
+        assert removed[0]["via"]["timestamp"] == "20230115000000"
+        assert "removed (per web archive)" in client.get(f"/articles/{raid_id}").text
+        assert "removed (per web archive)" in client.get("/changes").text
+        feed = client.get("/feeds/changes.atom").text
+        assert "Removed (per web archive):" in feed

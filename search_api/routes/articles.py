@@ -28,6 +28,8 @@ from archive import (
     article_by_url,
     captures_of,
     diff_versions,
+    event_label,
+    event_via,
     events_of,
     list_articles,
     normalize_url,
@@ -171,6 +173,8 @@ def load_article(session: Session, article_id: int) -> ArticleDetailOut:
                 to_version=numbers.get(e.to_version_id) if e.to_version_id else None,
                 capture_id=e.capture_id,
                 detail=e.detail,
+                via=(via := event_via(e)),
+                label=event_label(e.kind, via),
             )
             for e in events_of(session, article.id)
         ],
