@@ -47,6 +47,7 @@ from archive import (
     decode_bounded,
     known_urls_of,
     mark_snapshot,
+    normalize_url,
     parse_cdx,
     parse_networks,
     parse_timemap,
@@ -305,13 +306,23 @@ class Plan:
     index_requests: int = 0
 
 
+def _forms(url: str) -> tuple[str, ...]:
+    try:
+        return (url, normalize_url(url))
+    except BadInput:
+        return (url,)
+
+
 def _wanted(snapshot: Snapshot, pattern: str | None, since: datetime | None,
             until: datetime | None) -> bool:  # fmt: skip
     at = snapshot.at
     if (since is not None and at < since) or (until is not None and at > until):
         return False
     if pattern is not None:
-        return compile_url_pattern(pattern).search(snapshot.original) is not None
+        # Older snapshots keep the URL as then linked (http://, :80, www.): the pattern
+        # is tried on it and on its normalized form.
+        compiled = compile_url_pattern(pattern)
+        return any(compiled.search(u) is not None for u in _forms(snapshot.original))
     # No article pattern: pages, not images or scripts; errors and redirects have no type.
     mimetype = (snapshot.mimetype or "").lower()
     return "html" in mimetype or (snapshot.status_code or 0) >= 300 or not mimetype
@@ -530,10 +541,11 @@ def client_for(runtime: Runtime, user_agent: str) -> ArchiveClient:
 
 
 def _grouped(snapshots: Sequence[Snapshot]) -> Iterator[list[Snapshot]]:
-    """Snapshots per original URL, each group in time order."""
+    """Snapshots per article URL (normalized: http and https, www or not, are one
+    article), each group in time order."""
     groups: dict[str, list[Snapshot]] = {}
     for snap in snapshots:
-        groups.setdefault(snap.original, []).append(snap)
+        groups.setdefault(_forms(snap.original)[-1], []).append(snap)
     for url in sorted(groups):
         yield sorted(groups[url], key=lambda s: s.timestamp)
 

@@ -498,3 +498,34 @@ def test_api_pages_and_feed_label_what_a_web_archive_told_us(
         assert "removed (per web archive)" in client.get("/changes").text
         feed = client.get("/feeds/changes.atom").text
         assert "Removed (per web archive):" in feed
+
+
+def test_old_http_urls_of_an_article_join_it_in_time_order(
+    tmp_path: Path, archive: WebArchive
+) -> None:
+    old_form = RAID_URL.replace("https://", "http://www.").replace(".example/", ".example:80/")
+    # Ad churn only (the same bytes would be collapsed on digest, as the CDX server does).
+    churned = noise_ad(archive.snapshots[3].body.decode(), 3).encode()
+    archive.add(Stored(old_form, "20220615000000", body=churned))
+    rt = make_runtime(tmp_path)
+    report = backfill(rt, wayback(archive))
+    assert report.ok and report.planned == 10
+    captures = web_captures(rt)
+    with rt.sessions() as s:
+        raid = _article(s, RAID_URL)
+        mine = [c for c in captures if c.article_id == raid.id]
+        assert len(mine) == 6 and raid.version_count == 2
+        assert next(c for c in mine if c.requested_url == old_form).outcome == "unchanged"
+
+
+@pytest.mark.postgres
+def test_backfill_on_postgresql(tmp_path: Path, pg_url: str, archive: WebArchive) -> None:
+    rt = make_runtime(tmp_path, database_url=pg_url)
+    try:
+        assert backfill(rt, wayback(archive)).ok
+        assert backfill(rt, wayback(archive)).already_done == 9
+        with rt.sessions() as s:
+            assert _article(s, RAID_URL).status == "removed"
+            assert s.scalar(select(func.count()).select_from(BackfillSnapshot)) == 9
+    finally:
+        rt.close()
