@@ -196,7 +196,7 @@ class WebArchive:
         prefix = one.get("matchType") == "prefix" or url.endswith("*")
         fields = one.get("fl", "urlkey,timestamp,original,mimetype,statuscode,digest,length")
         names = [f for f in fields.split(",") if f]
-        rows = []
+        rows: list[dict[str, str]] = []
         for snap in self._ordered():
             if not (snap.urlkey.startswith(key.rstrip("*")) if prefix else snap.urlkey == key):
                 continue
