@@ -91,6 +91,7 @@ from archive.export import (
     event_via,
     history_json,
     version_side,
+    web_archive_coverage,
 )
 from archive.extract import TRAFILATURA_OPTIONS, Extracted, PageKind, extract_page
 from archive.importer import exchanges_from_path
@@ -166,6 +167,7 @@ __all__ = [
     "VIA_WEB_ARCHIVE",
     "event_label",
     "event_via",
+    "web_archive_coverage",
     "ACCEPT_ENCODING",
     "DecodedBody",
     "decode_bounded",

@@ -98,18 +98,24 @@ def event_json(event: ChangeEvent, numbers: dict[int, int]) -> dict[str, Any]:
     }
 
 
+def web_archive_coverage(session: Session, article: Article) -> dict[str, Any] | None:
+    """How web-archive snapshots cover the article: {snapshots, first, last,
+    largest_gaps}; None when none were backfilled."""
+    coverage = snapshot_coverage(session, article.source, [article.id])
+    return coverage[0].coverage.as_json() if coverage else None
+
+
 def history_json(session: Session, article: Article) -> dict[str, Any]:
     versions = versions_of(session, article.id)
     numbers = {v.id: v.n for v in versions}
     source = source_names(session).get(article.source_id, "?")
-    coverage = snapshot_coverage(session, article.source, [article.id])
     return {
         "article": article_json(article, source),
         "versions": [version_json(v) for v in versions],
         "events": [event_json(e, numbers) for e in events_of(session, article.id)],
         # Snapshots of this article recorded from web archives (`presswatch backfill`):
         # how many, first, last, largest gaps; null when there are none.
-        "web_archive_coverage": coverage[0].coverage.as_json() if coverage else None,
+        "web_archive_coverage": web_archive_coverage(session, article),
     }
 
 

@@ -206,6 +206,11 @@ class ArticleDetailOut(BaseModel):
     captures_truncated: bool = Field(
         description="True when the article has more fetches than are listed."
     )
+    web_archive_coverage: dict[str, Any] | None = Field(
+        default=None,
+        description="Snapshots recorded from web archives (`presswatch backfill`): {snapshots, "
+        "first, last, largest_gaps: [{from, to, days}]}; null when there are none.",
+    )
 
 
 class LookupOut(BaseModel):

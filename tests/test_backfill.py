@@ -494,7 +494,12 @@ def test_api_pages_and_feed_label_what_a_web_archive_told_us(
         detail = client.get(f"/api/articles/{raid_id}").json()
         removed = [e for e in detail["events"] if e["kind"] == "removed"]
         assert removed[0]["via"]["timestamp"] == "20230115000000"
-        assert "removed (per web archive)" in client.get(f"/articles/{raid_id}").text
+        coverage = detail["web_archive_coverage"]
+        assert coverage["snapshots"] == 5 and coverage["first"].startswith("2022-06-01")
+        page = client.get(f"/articles/{raid_id}").text
+        assert "removed (per web archive)" in page
+        assert "5 snapshots, 2022-06-01 to 2023-01-15" in page
+        assert "largest gap without one is 130.5 days" in page
         assert "removed (per web archive)" in client.get("/changes").text
         feed = client.get("/feeds/changes.atom").text
         assert "Removed (per web archive):" in feed

@@ -41,6 +41,7 @@ from archive import (
     version_side,
     versions_by_id,
     versions_of,
+    web_archive_coverage,
 )
 from search_api.deps import SessionDep
 from search_api.routes import (
@@ -181,6 +182,7 @@ def load_article(session: Session, article_id: int) -> ArticleDetailOut:
         aliases=[AliasOut.model_validate(a) for a in aliases_of(session, article.id)],
         captures=[capture_summary(c, numbers) for c in captures[:MAX_TIMELINE_CAPTURES]],
         captures_truncated=len(captures) > MAX_TIMELINE_CAPTURES,
+        web_archive_coverage=web_archive_coverage(session, article),
     )
 
 
