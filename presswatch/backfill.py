@@ -313,8 +313,14 @@ def _forms(url: str) -> tuple[str, ...]:
         return (url,)
 
 
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower().removeprefix("www.")
+
+
 def _wanted(snapshot: Snapshot, pattern: str | None, since: datetime | None,
-            until: datetime | None) -> bool:  # fmt: skip
+            until: datetime | None, host: str) -> bool:  # fmt: skip
+    if _host(snapshot.original) != host:
+        return False  # an index answer is hostile too: only the source's own pages
     at = snapshot.at
     if (since is not None and at < since) or (until is not None and at > until):
         return False
@@ -375,7 +381,7 @@ def plan_wayback(
             if (snap.original, snap.timestamp) in seen:
                 continue
             seen.add((snap.original, snap.timestamp))
-            if _wanted(snap, cfg.article_url_pattern, since, until):
+            if _wanted(snap, cfg.article_url_pattern, since, until, _host(cfg.base_url)):
                 plan.snapshots.append(snap)
         if not page.resume_key or page.resume_key == resume:
             break
@@ -406,7 +412,9 @@ def plan_memento(
                 break
             timemap = parse_timemap(response.body.decode("utf-8", "replace"), url)
             plan.problems.extend(f"{tm_url}: {p}" for p in timemap.problems)
-            plan.snapshots.extend(s for s in timemap.snapshots if _wanted(s, pattern, since, until))
+            plan.snapshots.extend(
+                s for s in timemap.snapshots if _wanted(s, pattern, since, until, _host(url))
+            )
             queue.extend(urljoin(tm_url, m) for m in timemap.more)
     return plan
 

@@ -364,6 +364,24 @@ def test_malformed_index_lines_are_reported_and_the_rest_is_recorded(
     assert not report.ok and any("expected 7 fields" in p for p in report.problems)
 
 
+def test_without_an_article_pattern_html_pages_of_the_source_only(
+    tmp_path: Path, archive: WebArchive
+) -> None:
+    archive.cdx_garbage = True
+    rt = make_runtime(tmp_path)
+    rt.settings.sources.write_text(
+        rt.settings.sources.read_text().replace(f"article_url_pattern = '{PATTERN}'\n", "")
+    )
+    report = backfill(rt, wayback(archive))
+    # The home page twice, the articles' 8 HTML snapshots, not the logo, the PDF or
+    # the planted row of another site.
+    assert report.planned == 10
+    urls = {c.requested_url for c in web_captures(rt)}
+    assert BASE in urls and PDF_URL not in urls
+    assert not any("elsewhere" in u for u in urls)
+    assert not any("elsewhere" in u for u in archive.requests)
+
+
 def test_plain_cdx_answers_and_pagination(tmp_path: Path, archive: WebArchive) -> None:
     archive.force_text = True
     archive.page_size = 4

@@ -14,8 +14,9 @@ It speaks what the real ones document:
   rel="timemap" links, the mementos at `/web/<timestamp>/<url>` (replayed raw here).
 
 Faults are queued per path (`fail(path, …)`): a 429 with Retry-After, a 5xx, a body cut
-short of its Content-Length; `cdx_garbage` adds malformed lines to CDX answers. Every
-request is logged, so a test can prove that a rerun fetched no snapshot twice.
+short of its Content-Length; `cdx_garbage` adds malformed lines (and a row of another
+site) to CDX answers. Every request is logged, so a test can prove that a rerun fetched
+no snapshot twice.
 """
 
 from __future__ import annotations
@@ -33,6 +34,19 @@ from typing import Self
 from urllib.parse import parse_qs, unquote, urlsplit
 
 __all__ = ["Fault", "Stored", "WebArchive"]
+
+
+# With `cdx_garbage`, a well-formed row for another site: an index answer must not make
+# backfill record pages of a host the source does not have.
+PLANTED = {
+    "urlkey": "example,elsewhere)/planted/",
+    "timestamp": "20220505000000",
+    "original": "https://elsewhere.example/planted/",
+    "mimetype": "text/html",
+    "statuscode": "200",
+    "digest": "PLANTED",
+    "length": "10",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,14 +249,19 @@ class WebArchive:
             doc: list[list[str]] = [names, *([r[n] for n in names] for r in page)]
             text = json.dumps(doc)
             if self.cdx_garbage:
-                text = text[:-1] + ', ["only-two", "fields"]]'
+                planted = [PLANTED.get(n, "") for n in names]
+                text = text[:-1] + f', ["only-two", "fields"], {json.dumps(planted)}]'
             if show_key and resume:
                 text = text[:-1] + f", [], [{json.dumps(resume)}]]"
             self._send(handler, 200, text.encode(), "application/json")
             return
         lines = [" ".join(r[n] for n in names) for r in page]
         if self.cdx_garbage:
-            lines[1:1] = ["garbage line", "com,x)/ notatime http://x.example/ text/html 200 D 1"]
+            lines[1:1] = [
+                "garbage line",
+                "com,x)/ notatime http://x.example/ text/html 200 D 1",
+                " ".join(PLANTED.get(n, "-") for n in names),
+            ]
         text = "\n".join(lines) + "\n"
         if show_key and resume:
             text += f"\n{resume}\n"
