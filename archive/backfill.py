@@ -21,11 +21,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import lxml.html
 
 __all__ = [
     "CDX_FIELDS",
@@ -34,6 +38,8 @@ __all__ = [
     "Snapshot",
     "TimeMap",
     "coverage_of",
+    "links_in_snapshot",
+    "original_of_replay",
     "parse_cdx",
     "parse_timemap",
     "snapshot_key",
@@ -293,6 +299,50 @@ def parse_timemap(text: str, original: str) -> TimeMap:
         elif "timemap" in rels and "self" not in rels:
             timemap.more.append(uri)
     return timemap
+
+
+# -- links in an archived page ------------------------------------------------------
+
+# The original URL inside an archive's replay URL: /web/20230214101112id_/https://…
+_REPLAY = re.compile(r"/(\d{4,14})(?:[a-z]{2}_)?/(https?:/{1,2}[^\s]+)$")
+MAX_LINKS = 5000
+
+
+def original_of_replay(url: str) -> str | None:
+    """The original URL an archive's replay URL stands for (`…/TIMESTAMP[id_]/URL`), or
+    None when `url` is not one. Some archives squeeze `https://` to `https:/`."""
+    parts = urlsplit(url)
+    match = _REPLAY.search(parts.path + (f"?{parts.query}" if parts.query else ""))
+    if match is None:
+        return None
+    return re.sub(r"^(https?:)/(?!/)", r"\1//", match.group(2))
+
+
+def links_in_snapshot(body: bytes, snapshot_url: str) -> list[str]:
+    """The original URLs an archived page links to: its links resolved against the
+    snapshot's URL, unwrapped when the archive rewrote them into replay URLs. Bounded
+    (MAX_LINKS); a page lxml cannot parse has none."""
+    try:
+        root = lxml.html.fromstring(body[:5_000_000])
+    except (lxml.etree.ParserError, ValueError):
+        return []
+    out: list[str] = []
+    seen: set[str] = set()
+    for anchor in root.iter("a"):
+        href = (anchor.get("href") or "").strip()
+        if not href or href.startswith(("#", "javascript:", "mailto:")):
+            continue
+        try:
+            absolute = urljoin(snapshot_url, href)
+        except ValueError:
+            continue
+        original = original_of_replay(absolute) or absolute
+        if original.startswith(("http://", "https://")) and original not in seen:
+            seen.add(original)
+            out.append(original.split("#", 1)[0])
+            if len(out) >= MAX_LINKS:
+                break
+    return out
 
 
 # -- coverage --------------------------------------------------------------------------

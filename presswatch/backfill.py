@@ -46,8 +46,10 @@ from archive import (
     compile_url_pattern,
     decode_bounded,
     known_urls_of,
+    links_in_snapshot,
     mark_snapshot,
     normalize_url,
+    original_of_replay,
     parse_cdx,
     parse_networks,
     parse_timemap,
@@ -68,8 +70,7 @@ MAX_REDIRECTS = 5
 CDX_PAGE = 1000  # rows asked per CDX request (`limit`); the server may send fewer
 MAX_CDX_PAGES = 1000  # a resume key that never ends is the archive's bug, not a loop
 MAX_TIMEMAPS = 200  # pages of one paged TimeMap
-# The original URL inside an archive's replay URL: /web/20230214101112id_/https://…
-_REPLAY = re.compile(r"/(\d{4,14})(?:[a-z]{2}_)?/(https?:/{1,2}.+)$")
+MAX_DISCOVERY_COPIES = 12  # archived copies of each home or listing page read for links
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-encoding"}
 
 
@@ -317,18 +318,27 @@ def _host(url: str) -> str:
     return (urlsplit(url).hostname or "").lower().removeprefix("www.")
 
 
+def _is_article(url: str, pattern: str | None, host: str) -> bool:
+    """Whether `url` is on the source's host and (with a pattern) an article URL.
+    Older snapshots keep the URL as then linked (http://, :80, www.): the pattern is
+    tried on it and on its normalized form."""
+    if _host(url) != host:
+        return False  # an index answer is hostile too: only the source's own pages
+    if pattern is None:
+        return True
+    compiled = compile_url_pattern(pattern)
+    return any(compiled.search(u) is not None for u in _forms(url))
+
+
 def _wanted(snapshot: Snapshot, pattern: str | None, since: datetime | None,
             until: datetime | None, host: str) -> bool:  # fmt: skip
-    if _host(snapshot.original) != host:
-        return False  # an index answer is hostile too: only the source's own pages
     at = snapshot.at
     if (since is not None and at < since) or (until is not None and at > until):
         return False
+    if not _is_article(snapshot.original, pattern, host):
+        return False
     if pattern is not None:
-        # Older snapshots keep the URL as then linked (http://, :80, www.): the pattern
-        # is tried on it and on its normalized form.
-        compiled = compile_url_pattern(pattern)
-        return any(compiled.search(u) is not None for u in _forms(snapshot.original))
+        return True
     # No article pattern: pages, not images or scripts; errors and redirects have no type.
     mimetype = (snapshot.mimetype or "").lower()
     return "html" in mimetype or (snapshot.status_code or 0) >= 300 or not mimetype
@@ -389,33 +399,73 @@ def plan_wayback(
     return plan
 
 
+def _timemap(client: ArchiveClient, target: Target, url: str, plan: Plan) -> list[Snapshot]:
+    """Every memento of `url` in the archive, following a paged TimeMap's links."""
+    out: list[Snapshot] = []
+    queue = [target.base + url]
+    fetched: set[str] = set()
+    while queue and len(fetched) < MAX_TIMEMAPS:
+        tm_url = queue.pop(0)
+        if tm_url in fetched:
+            continue
+        fetched.add(tm_url)
+        response = client.get(tm_url)
+        plan.index_requests += 1
+        if response.status == 404:
+            break  # the archive holds nothing of this URL
+        if response.status != 200:
+            plan.problems.append(f"TimeMap {tm_url}: HTTP {response.status}")
+            break
+        timemap = parse_timemap(response.body.decode("utf-8", "replace"), url)
+        plan.problems.extend(f"{tm_url}: {p}" for p in timemap.problems)
+        out.extend(timemap.snapshots)
+        queue.extend(urljoin(tm_url, m) for m in timemap.more)
+    return out
+
+
+def _spread(snapshots: Sequence[Snapshot], count: int) -> list[Snapshot]:
+    """At most `count` snapshots spread evenly over time, the first and last included."""
+    ordered = sorted(snapshots, key=lambda s: s.timestamp)
+    if len(ordered) <= count:
+        return ordered
+    step = (len(ordered) - 1) / (count - 1)
+    return [ordered[round(i * step)] for i in range(count)]
+
+
 def plan_memento(
-    client: ArchiveClient, target: Target, urls: Sequence[str],
-    since: datetime | None, until: datetime | None, pattern: str | None,
+    client: ArchiveClient, target: Target, cfg: SourceConfig, known: Sequence[str],
+    since: datetime | None, until: datetime | None,
 ) -> Plan:  # fmt: skip
-    """The mementos in the TimeMaps of `urls` (following a paged TimeMap's links)."""
+    """The mementos of the source's articles. Memento has no prefix search, so the
+    articles are the URLs the archive already knows for the source plus those that the
+    archived copies of its home page and listings link to (`MAX_DISCOVERY_COPIES` copies
+    of each, spread over time); without an article pattern, the home page and listings
+    themselves."""
     plan = Plan()
-    for url in urls:
-        queue = [target.base + url]
-        fetched: set[str] = set()
-        while queue and len(fetched) < MAX_TIMEMAPS:
-            tm_url = queue.pop(0)
-            if tm_url in fetched:
-                continue
-            fetched.add(tm_url)
-            response = client.get(tm_url)
+    host = _host(cfg.base_url)
+    pattern = cfg.article_url_pattern
+    pages = [cfg.base_url, *cfg.listings]
+    asked: set[str] = set()
+    queue = list(dict.fromkeys([*pages, *known]))
+    while queue:
+        url = queue.pop(0)
+        key = _forms(url)[-1]
+        if key in asked:
+            continue
+        asked.add(key)
+        snapshots = _timemap(client, target, url, plan)
+        plan.snapshots.extend(s for s in snapshots if _wanted(s, pattern, since, until, host))
+        if url not in pages or pattern is None:
+            continue
+        for copy in _spread(snapshots, MAX_DISCOVERY_COPIES):
+            assert copy.memento_url is not None
+            response = client.get(copy.memento_url)
             plan.index_requests += 1
-            if response.status == 404:
-                break  # the archive holds nothing of this URL
             if response.status != 200:
-                plan.problems.append(f"TimeMap {tm_url}: HTTP {response.status}")
-                break
-            timemap = parse_timemap(response.body.decode("utf-8", "replace"), url)
-            plan.problems.extend(f"{tm_url}: {p}" for p in timemap.problems)
-            plan.snapshots.extend(
-                s for s in timemap.snapshots if _wanted(s, pattern, since, until, _host(url))
-            )
-            queue.extend(urljoin(tm_url, m) for m in timemap.more)
+                continue
+            for link in links_in_snapshot(response.body, copy.memento_url):
+                if _is_article(link, pattern, host) and _forms(link)[-1] not in asked:
+                    queue.append(link)
     return plan
 
 
@@ -429,12 +479,7 @@ def _original_of(replay_url: str, response: Response | None, fallback: str) -> s
         match = re.search(r'<([^>]+)>\s*;[^,]*rel="?[^",]*\boriginal\b', link)
         if match:
             return match.group(1)
-    parts = urlsplit(replay_url)
-    match = _REPLAY.search(parts.path + (f"?{parts.query}" if parts.query else ""))
-    if match:
-        # Some archives squeeze `https://` to `https:/` in their paths.
-        return re.sub(r"^(https?:)/(?!/)", r"\1//", match.group(2))
-    return fallback
+    return original_of_replay(replay_url) or fallback
 
 
 def _raw_form(url: str) -> str:
@@ -583,11 +628,7 @@ def run_backfill(
         if target.kind == "wayback":
             plan = plan_wayback(client, target, cfg, since, until)
         else:
-            # No prefix search in Memento: the URLs we know of the source, and its home
-            # page and listings when no article pattern says which URLs are articles.
-            pages = [] if cfg.article_url_pattern else [cfg.base_url, *cfg.listings]
-            urls = [*pages, *(u for u in known if u not in pages)]
-            plan = plan_memento(client, target, urls, since, until, cfg.article_url_pattern)
+            plan = plan_memento(client, target, cfg, known, since, until)
     except (ArchiveBusy, ArchiveUnavailable, ArchiveRefused) as exc:
         report.stopped = f"asking {target.name} for its snapshots: {exc}"
         report.requests, report.waited_s = client.requests, client.waited_s

@@ -552,3 +552,40 @@ def test_backfill_on_postgresql(tmp_path: Path, pg_url: str, archive: WebArchive
             assert s.scalar(select(func.count()).select_from(BackfillSnapshot)) == 9
     finally:
         rt.close()
+
+
+def test_memento_finds_articles_through_archived_home_pages(
+    tmp_path: Path, archive: WebArchive
+) -> None:
+    home = (
+        "<html><body><h1>Latest</h1>"
+        f'<a href="/web/20221001000000/{RAID_URL}">Raid</a>'  # rewritten by the archive
+        f'<a href="{TASK_URL}">Task force</a>'  # left as it was
+        '<a href="https://elsewhere.example/news/not-ours/">Other site</a>'
+        f'<a href="{BASE}wp-content/logo.png">Logo</a></body></html>'
+    )
+    archive.add(Stored(BASE, "20221001000000", body=home.encode()))
+    rt = make_runtime(tmp_path)
+    report = backfill(rt, Target.parse(archive.timemap_prefix, "x"))
+    assert report.ok, report.as_json()
+    assert report.planned == 8  # the two stories' snapshots; nothing else is asked for
+    urls = {c.requested_url for c in web_captures(rt)}
+    assert urls == {RAID_URL, TASK_URL}
+    assert not any("elsewhere" in r or "logo" in r for r in archive.requests)
+    with rt.sessions() as s:
+        assert _article(s, RAID_URL).status == "removed"
+
+
+def test_links_in_an_archived_page_are_unwrapped() -> None:
+    from archive import links_in_snapshot
+
+    body = (
+        b'<a href="/web/2022id_/https:/site.example/a/">a</a><a href="b/">b</a>'
+        b'<a href="javascript:x()">j</a><a href="#top">t</a><a href="/web/2022/http://x.example/c">c'
+    )
+    assert links_in_snapshot(body, "https://arch.example/web/2022/https://site.example/") == [
+        "https://site.example/a/",
+        "https://site.example/b/",  # relative to the replay URL, so unwrapped as well
+        "http://x.example/c",
+    ]
+    assert links_in_snapshot(b"", "https://arch.example/") == []
