@@ -39,8 +39,11 @@ class LedgerOutcome:
     FAILED = "failed"  # the archive would not serve it this time; the next run retries
     GAVE_UP = "gave_up"  # failed on `attempts` runs: left out, and said so
     REFUSED = "refused"  # the egress policy or its own URL forbids fetching it
+    # Older than a capture the archive already holds for its article: judged now, it
+    # would read as an edit back to old text; left out, and said so.
+    OUT_OF_ORDER = "out_of_order"
 
-    SETTLED = (RECORDED, GAVE_UP, REFUSED)
+    SETTLED = (RECORDED, GAVE_UP, REFUSED, OUT_OF_ORDER)
 
 
 def settled_keys(session: Session, source_id: int, archive: str) -> set[str]:

@@ -343,7 +343,7 @@ class BackfillSnapshot(Base):
     snapshot_url: Mapped[str] = mapped_column(Text)
     status: Mapped[str | None] = mapped_column(String(8))  # as the archive's index says
     digest: Mapped[str | None] = mapped_column(String(100))
-    # recorded, failed (retried by the next run), gave_up, refused
+    # recorded, failed (retried by the next run), gave_up, refused, out_of_order
     outcome: Mapped[str] = mapped_column(String(20), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))

@@ -589,3 +589,26 @@ def test_links_in_an_archived_page_are_unwrapped() -> None:
         "http://x.example/c",
     ]
     assert links_in_snapshot(b"", "https://arch.example/") == []
+
+
+def test_snapshots_older_than_our_own_captures_are_left_out_and_said_so(
+    tmp_path: Path, archive: WebArchive
+) -> None:
+    from tests.archive_helpers import exchange, record
+
+    rt = make_runtime(tmp_path)
+    # We crawled the raid story ourselves in 2022-08 (the text as first published).
+    raid = own_page(EN_RAID, url=RAID_URL)
+    record(rt, exchange(RAID_URL, raid.html, at=datetime(2022, 8, 1, tzinfo=UTC), source="ledger"))
+    report = backfill(rt, wayback(archive))
+    assert report.ok and report.out_of_order == 2  # June and July: before our capture
+    with rt.sessions() as s:
+        kinds = [e["kind"] for e in history_json(s, _article(s, RAID_URL))["events"]]
+        rows = s.scalars(
+            select(BackfillSnapshot).where(BackfillSnapshot.outcome == "out_of_order")
+        ).all()
+        assert {r.timestamp for r in rows} == {"20220601120000", "20220701120000"}
+    # The later snapshots are judged after ours: the September edit, the 404s.
+    assert kinds == ["discovered", "edited", "removed"]
+    again = backfill(rt, wayback(archive))
+    assert again.already_done == 9 and again.out_of_order == 0
