@@ -446,6 +446,10 @@ def test_coverage_report_and_labels_through_the_cli(tmp_path: Path, archive: Web
     assert raid["largest_gaps"][0]["from"].startswith("2022-09-01")
     assert cov["snapshots"] == {"recorded": 9}
 
+    assert cli(data, sources, "verify", env=env).returncode == 0  # the chain holds them
+    plain = cli(data, sources, "backfill", "ledger", "--report", env=env)
+    assert "5 snapshots 2022-06-01..2023-01-15" in plain.stdout
+    assert "largest gaps: 2022-09-01..2023-01-10 (130.5 d)" in plain.stdout
     changes = cli(data, sources, "changes", "--kind", "removed", env=env)
     assert "removed (per web archive)" in changes.stdout
     text = cli(data, sources, "history", RAID_URL, env=env)
