@@ -120,7 +120,8 @@ def backfill(
             f"{result.source} from {result.archive}: {result.planned} snapshots found, "
             f"{result.already_done} recorded by earlier runs; recorded now: {recorded}; "
             f"failed {result.failed}, gave up {result.gave_up}, refused {result.refused}, "
-            f"deferred {result.deferred}; {result.requests} requests"
+            f"older than the archive's captures {result.out_of_order}, deferred "
+            f"{result.deferred}; {result.requests} requests"
         )
     if not result.ok:
         raise typer.Exit(1)
