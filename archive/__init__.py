@@ -33,11 +33,14 @@ from archive.backfill_store import (
     WEB_ARCHIVE,
     ArticleCoverage,
     LedgerOutcome,
+    SaveCandidate,
     ledger_counts,
     ledger_problems,
     mark_snapshot,
+    record_save,
     settled_keys,
     snapshot_coverage,
+    unsaved_changes,
 )
 from archive.bodies import ACCEPT_ENCODING, DecodedBody, decode_bounded, decode_stream
 from archive.capture import (
@@ -99,6 +102,7 @@ from archive.extract import TRAFILATURA_OPTIONS, Extracted, PageKind, extract_pa
 from archive.importer import exchanges_from_path
 from archive.integrity import VerifyReport, verify_archive
 from archive.models import (
+    ArchiveSave,
     Article,
     ArticleStatus,
     ArticleUrl,
@@ -159,6 +163,10 @@ __all__ = [
     "ledger_counts",
     "ledger_problems",
     "mark_snapshot",
+    "record_save",
+    "SaveCandidate",
+    "unsaved_changes",
+    "ArchiveSave",
     "parse_cdx",
     "parse_timemap",
     "settled_keys",

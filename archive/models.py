@@ -351,6 +351,26 @@ class BackfillSnapshot(Base):
     updated_at: Mapped[datetime]
 
 
+class ArchiveSave(Base):
+    """A request that a public web archive save a page because Presswatch saw it
+    change (an edit) or start to disappear (a pending removal): one row per capture
+    that prompted it, with what the archive answered (`presswatch save-changes`)."""
+
+    __tablename__ = "archive_saves"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    capture_id: Mapped[int] = mapped_column(ForeignKey("captures.id"), unique=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(20))  # edited | removal_pending
+    url: Mapped[str] = mapped_column(Text)
+    archive: Mapped[str] = mapped_column(Text)
+    requested_at: Mapped[datetime]
+    status: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(20))  # saved | failed
+    snapshot_url: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
 class ChainHead(Base):
     """One row: the newest capture's chain hash. Writers lock it (FOR UPDATE on
     PostgreSQL, BEGIN IMMEDIATE on SQLite) so the chain stays a line under concurrency."""

@@ -221,6 +221,19 @@ class Settings(BaseSettings):
         description="Runs of `backfill` that may fail to fetch one snapshot before it is "
         "marked `gave_up` and its article's later snapshots are recorded without it.",
     )
+    save_to_archive: bool = Field(
+        default=False,
+        description="Let `presswatch save-changes` ask the Wayback Machine "
+        "(backfill_wayback_url) to save each page whose edit or pending removal Presswatch "
+        "saw. Off by default: it tells a third party what you watch.",
+    )
+    save_max_per_run: int = Field(
+        default=20,
+        ge=1,
+        le=1000,
+        description="Pages `presswatch save-changes` asks the archive to save per run "
+        "(paced by backfill_delay_s); the rest wait for the next run.",
+    )
     allow_networks: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Networks the crawler may reach although they are private, loopback or "

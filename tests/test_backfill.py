@@ -616,3 +616,54 @@ def test_snapshots_older_than_our_own_captures_are_left_out_and_said_so(
     assert kinds == ["discovered", "edited", "removed"]
     again = backfill(rt, wayback(archive))
     assert again.already_done == 9 and again.out_of_order == 0
+
+
+# -- asking an archive to save what changed ---------------------------------------------
+
+
+def test_edits_and_pending_removals_we_saw_are_sent_to_the_archive_once(
+    tmp_path: Path, archive: WebArchive
+) -> None:
+    from dataclasses import replace
+
+    from archive import ArchiveSave
+    from presswatch.backfill_save import save_changes
+    from tests.archive_helpers import KM_COMMITTEE, exchange, record
+
+    rt = make_runtime(tmp_path, save_to_archive=True, backfill_wayback_url=archive.base_url)
+    t0, t1 = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 2, tzinfo=UTC)
+    raid = own_page(EN_RAID, url=RAID_URL)
+    record(rt, exchange(RAID_URL, raid.html, at=t0, source="ledger"))
+    record(rt, exchange(RAID_URL, edit_one_word(raid.html, raid.snippet), at=t1, source="ledger"))
+    task = own_page(EN_TASK_FORCE, url=TASK_URL)
+    record(rt, exchange(TASK_URL, task.html, at=t0, source="ledger"))
+    record(rt, exchange(TASK_URL, "<html>gone</html>", at=t1, status=404, source="ledger"))
+    # An edit learned from a web archive is that archive's already: not sent.
+    other_url = f"{BASE}news/{KM_COMMITTEE}/"
+    other = own_page(KM_COMMITTEE, url=other_url)
+    for at, html in ((t0, other.html), (t1, edit_one_word(other.html, other.snippet))):
+        ex = exchange(other_url, html, at=at, source="ledger")
+        record(rt, replace(ex, origin="web_archive", provenance={"archive": "wayback"}))
+
+    report = save_changes(rt, Client(rt))
+    assert (report.asked, report.saved, report.failed) == (2, 2, 0), report.as_json()
+    saves = [r for r in archive.requests if r.startswith("/save/")]
+    assert sorted(saves) == sorted([f"/save/{RAID_URL}", f"/save/{TASK_URL}"])
+    with rt.sessions() as s:
+        rows = s.scalars(select(ArchiveSave).order_by(ArchiveSave.id)).all()
+        assert {(r.reason, r.outcome) for r in rows} == {
+            ("edited", "saved"),
+            ("removal_pending", "saved"),
+        }
+        assert all(r.snapshot_url.startswith(f"{archive.base_url}/web/") for r in rows)
+    assert save_changes(rt, Client(rt)).asked == 0  # each change is sent once
+
+
+def test_saving_to_an_archive_is_off_by_default(tmp_path: Path, archive: WebArchive) -> None:
+    sources = write_sources(tmp_path / "sources.toml")
+    data = tmp_path / "data"
+    env = cli_env(backfill_wayback_url=archive.base_url, min_free_bytes=0)
+    assert cli(data, sources, "init", env=env).returncode == 0
+    off = cli(data, sources, "save-changes", env=env)
+    assert off.returncode == 2 and "save_to_archive is off" in off.stderr
+    assert archive.requests == []

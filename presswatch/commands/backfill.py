@@ -23,6 +23,7 @@ from archive import (
     source_by_name,
 )
 from presswatch.backfill import Target, client_for, run_backfill
+from presswatch.backfill_save import save_changes
 from presswatch.commands.common import (
     ISO_DATE,
     JsonOpt,
@@ -175,5 +176,32 @@ def _report(runtime: Runtime, name: str, as_json: bool) -> None:
         )
 
 
+def save_changes_cmd(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Ask the Wayback Machine to save pages whose edit or pending removal was seen.
+
+    Off unless save_to_archive is set; at most save_max_per_run pages, paced by
+    backfill_delay_s. Each request and the archive's answer are recorded."""
+    runtime = get_runtime(ctx)
+    if not runtime.settings.save_to_archive:
+        raise fail(
+            "save_to_archive is off (env PRESSWATCH_SAVE_TO_ARCHIVE=true turns it on): "
+            "nothing was sent",
+            2,
+        )
+    with archive_lock(runtime, "save-changes"):
+        result = save_changes(runtime, client_for(runtime, user_agent(runtime.settings)))
+    if as_json:
+        echo_json(result.as_json())
+    else:
+        for problem in result.problems:
+            typer.echo(f"presswatch save-changes: {problem}", err=True)
+        if result.stopped:
+            typer.echo(f"presswatch save-changes: stopped: {result.stopped}", err=True)
+        typer.echo(f"asked {result.asked}, saved {result.saved}, failed {result.failed}")
+    if not result.ok:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     app.command("backfill")(backfill)
+    app.command("save-changes")(save_changes_cmd)

@@ -10,6 +10,7 @@ It speaks what the real ones document:
 - raw replay, `/web/<timestamp>id_/<url>`: the original status, headers and bytes of
   the snapshot (a redirect snapshot answers its redirect, Location inside the archive);
   a timestamp without its exact snapshot gets a 302 to the nearest one, as Wayback does;
+- Save Page Now's plain form, `/save/<url>`: a snapshot stamped now, and a 302 to it;
 - Memento TimeMaps in link format, `/timemap/link/<url>` (RFC 7089), paged with
   rel="timemap" links, the mementos at `/web/<timestamp>/<url>` (replayed raw here).
 
@@ -170,6 +171,8 @@ class WebArchive:
                 self._cdx(handler)
             elif path.startswith("/timemap/link/"):
                 self._timemap(handler)
+            elif path.startswith("/save/"):
+                self._save(handler)
             elif path.startswith("/web/"):
                 self._replay(handler, truncate=fault is not None and fault.truncate)
             else:
@@ -299,6 +302,18 @@ class WebArchive:
             stamp = target.timestamp if target is not None else snap.timestamp
             headers["Location"] = f"{self.base_url}/web/{stamp}{mode}/{snap.location}"
         self._send(handler, snap.status, snap.body, snap.mimetype, headers, truncate=truncate)
+
+    def _save(self, handler: BaseHTTPRequestHandler) -> None:
+        """Save Page Now's plain form: a snapshot taken now (of a page this archive
+        cannot fetch, so a stand-in body), and a redirect to it."""
+        original = unquote(handler.path[len("/save/") :])
+        if not original.startswith(("http://", "https://")):
+            self._send(handler, 400, b"not a URL", "text/plain")
+            return
+        stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+        self.add(Stored(original, stamp, body=b"<html><body>saved</body></html>"))
+        location = f"{self.base_url}/web/{stamp}/{original}"
+        self._send(handler, 302, b"", "text/plain", {"Location": location})
 
     def _timemap(self, handler: BaseHTTPRequestHandler) -> None:
         rest = handler.path[len("/timemap/link/") :]
