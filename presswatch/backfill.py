@@ -488,6 +488,23 @@ def _raw_form(url: str) -> str:
     return re.sub(r"/(\d{4,14})(?:[a-z]{2}_)?/(https?:)", r"/\1id_/\2", url, count=1)
 
 
+_ORIG = "x-archive-orig-"
+# The archive's own answer headers that describe the page itself (Wayback's `id_`
+# replay sends the original Content-Type); the rest (Date, Server, Link…) are the
+# archive's, and the original's come prefixed with X-Archive-Orig-.
+_PAGE_HEADERS = {"content-type", "location"}
+
+
+def _original_headers(response: Response) -> tuple[tuple[str, str], ...]:
+    """The headers the outlet sent, as far as the archive kept them."""
+    original = [(k[len(_ORIG) :], v) for k, v in response.headers if k.lower().startswith(_ORIG)]
+    named = {k.lower() for k, _ in original}
+    own = [
+        (k, v) for k, v in response.headers if k.lower() in _PAGE_HEADERS and k.lower() not in named
+    ]
+    return tuple(own + original)
+
+
 def fetch_snapshot(
     client: ArchiveClient, target: Target, snapshot: Snapshot, source: str
 ) -> Exchange:
@@ -496,14 +513,18 @@ def fetch_snapshot(
     url = target.replay_url(snapshot)
     archive_host = urlsplit(url).netloc
     hops: list[RedirectHop] = []
+    visited: list[str] = []  # replay URLs the archive sent us on to
     original = snapshot.original
     response = client.get(url)
     while 300 <= response.status < 400 and response.header("location"):
         location = urljoin(response.url, response.header("location") or "")
         next_original = _original_of(location, None, location)
-        if urlsplit(location).netloc != archive_host or len(hops) >= MAX_REDIRECTS:
+        if urlsplit(location).netloc != archive_host or len(visited) >= MAX_REDIRECTS:
             break  # leaves the archive, or loops: recorded as an unresolved redirect
-        hops.append(RedirectHop(original, response.status, next_original))
+        visited.append(location)
+        # The same page at another timestamp is the archive's doing, not the site's.
+        if _forms(next_original)[-1] != _forms(original)[-1]:
+            hops.append(RedirectHop(original, response.status, next_original))
         if target.kind == "wayback":
             location = _raw_form(location)
         response = client.get(location)
@@ -521,14 +542,14 @@ def fetch_snapshot(
         "mimetype": snapshot.mimetype,
         "replay_status": response.status,
     }
-    if hops:
-        provenance["redirects_in_archive"] = [h.location for h in hops]
+    if visited:
+        provenance["redirects_in_archive"] = visited
     return Exchange(
         requested_url=snapshot.original,
         final_url=original,
         fetched_at=snapshot.at,
         status=response.status,
-        headers=response.headers,
+        headers=_original_headers(response),
         body=response.body,
         redirects=tuple(hops),
         error=error,
@@ -685,13 +706,16 @@ def _older_than_archive(
 ) -> bool:  # fmt: skip
     """True (and the ledger says so) when the snapshot's article was already checked
     after the snapshot was taken: versions are judged in time order only."""
+    try:
+        key = normalize_url(snap.original)
+    except BadInput:
+        return False
+    with runtime.read_sessions() as session:
+        article = article_by_url(session, key)
+        last_checked = article.last_checked if article is not None else None
+    if last_checked is None or last_checked <= snap.at:
+        return False
     with runtime.sessions.begin() as session:
-        try:
-            article = article_by_url(session, normalize_url(snap.original))
-        except BadInput:
-            return False
-        if article is None or article.last_checked <= snap.at:
-            return False
         mark_snapshot(
             session,
             source_id=source_id,
@@ -701,7 +725,7 @@ def _older_than_archive(
             outcome=LedgerOutcome.OUT_OF_ORDER,
             at=now(),
             detail={
-                "problem": f"older than the article's last check ({article.last_checked:%Y-%m-%d}"
+                "problem": f"older than the article's last check ({last_checked:%Y-%m-%d}"
                 "): not fetched, so no old text reads as a new edit"
             },
         )

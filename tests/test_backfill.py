@@ -263,6 +263,9 @@ def test_history_before_the_outlet_went_dark_is_rebuilt(
     assert first.provenance["timestamp"] == "20220601120000"
     assert first.provenance["original_status"] == "200"
     assert first.provenance["digest"]
+    # The outlet's headers as the archive kept them, not the archive's own.
+    assert first.headers["server"] == "ledger-cms/1.0"
+    assert first.headers["date"] == "Wed, 01 Jun 2022 12:00:00 GMT"
 
     with rt.sessions() as s:
         raid = history_json(s, _article(s, RAID_URL))
@@ -667,3 +670,17 @@ def test_saving_to_an_archive_is_off_by_default(tmp_path: Path, archive: WebArch
     off = cli(data, sources, "save-changes", env=env)
     assert off.returncode == 2 and "save_to_archive is off" in off.stderr
     assert archive.requests == []
+
+
+def test_a_snapshot_the_archive_serves_from_a_neighbour_is_no_site_redirect(
+    tmp_path: Path, archive: WebArchive
+) -> None:
+    raid = archive.snapshots[3]
+    archive.add(Stored(RAID_URL, "20220615000000", served_from=raid.timestamp, body=b"x"))
+    rt = make_runtime(tmp_path)
+    assert backfill(rt, wayback(archive)).ok
+    jumped = next(c for c in web_captures(rt) if c.provenance["timestamp"] == "20220615000000")
+    assert jumped.redirects == [] and jumped.outcome == "unchanged"
+    assert jumped.provenance["redirects_in_archive"][0].endswith(
+        f"/web/{raid.timestamp}id_/{RAID_URL}"
+    )

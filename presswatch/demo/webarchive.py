@@ -60,6 +60,9 @@ class Stored:
     body: bytes = b""
     mimetype: str = "text/html"
     location: str | None = None  # for a redirect snapshot: the original target URL
+    # Replayed by a redirect to this other timestamp of the same URL, as Wayback does
+    # when it serves a capture from a neighbouring one.
+    served_from: str | None = None
 
     @property
     def digest(self) -> str:
@@ -292,10 +295,17 @@ class WebArchive:
             location = f"{self.base_url}/web/{snap.timestamp}{mode}/{snap.original}"
             self._send(handler, 302, b"", "text/plain", {"Location": location})
             return
+        if snap.served_from is not None:
+            location = f"{self.base_url}/web/{snap.served_from}{mode}/{snap.original}"
+            self._send(handler, 302, b"", "text/plain", {"Location": location})
+            return
         at = datetime.strptime(snap.timestamp, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
         headers = {
             "Memento-Datetime": format_datetime(at, usegmt=True),
             "Link": f'<{snap.original}>; rel="original"',
+            # The outlet's own headers, as Wayback keeps them.
+            "X-Archive-Orig-Date": format_datetime(at, usegmt=True),
+            "X-Archive-Orig-Server": "ledger-cms/1.0",
         }
         if snap.location is not None:
             target = self._nearest(snap.location, snap.timestamp)
