@@ -450,6 +450,10 @@ def test_coverage_report_and_labels_through_the_cli(tmp_path: Path, archive: Web
     assert cov["snapshots"] == {"recorded": 9}
 
     assert cli(data, sources, "verify", env=env).returncode == 0  # the chain holds them
+    found = cli(data, sources, "search", "Sihanoukville", "--json", env=env)
+    assert found.returncode == 0, found.stderr
+    hits = json.loads(found.stdout)["hits"]
+    assert any(h["url"] == RAID_URL and h["status"] == "removed" for h in hits)
     plain = cli(data, sources, "backfill", "ledger", "--report", env=env)
     assert "5 snapshots 2022-06-01..2023-01-15" in plain.stdout
     assert "largest gaps: 2022-09-01..2023-01-10 (130.5 d)" in plain.stdout
