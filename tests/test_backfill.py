@@ -26,7 +26,8 @@ from archive import (
     source_by_name,
     wayback_time,
 )
-from presswatch.backfill import ArchiveClient, Target, retry_after, run_backfill
+from presswatch.backfill import Target, run_backfill
+from presswatch.backfill_client import ArchiveClient, retry_after
 from presswatch.crawling import sync_sources
 from presswatch.demo.webarchive import Fault, Stored, WebArchive
 from presswatch.runtime import Runtime

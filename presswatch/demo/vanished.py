@@ -22,7 +22,8 @@ from archive import (
     snapshot_coverage,
     source_by_name,
 )
-from presswatch.backfill import ArchiveClient, Target, run_backfill
+from presswatch.backfill import Target, run_backfill
+from presswatch.backfill_client import ArchiveClient
 from presswatch.crawling import index_outbox, sync_sources, user_agent
 from presswatch.demo import pages
 from presswatch.demo.content import bulk_articles
