@@ -15,11 +15,39 @@ checks it). Modules (one concept each):
 - `notify`: notification subscriptions and their outbox (rows only; sending is
   `presswatch.notify`'s)
 - `editclass`: what kind of edit, with evidence, and its significance (pure)
+- `backfill` (web archives' CDX and TimeMap answers, snapshot coverage: pure),
+  `backfill_store` (the backfill ledger and coverage queries)
 - `queries`: read and bookkeeping queries; `export`: JSON shapes; `importer`: WARC and
   saved-page input; `wacz`: the WACZ package format; `packages`: what a WACZ export holds;
   `evidence`: one article's evidence package
 """
 
+from archive.backfill import (
+    CDX_FIELDS,
+    Coverage,
+    Snapshot,
+    coverage_of,
+    links_in_snapshot,
+    original_of_replay,
+    parse_cdx,
+    parse_timemap,
+    snapshot_key,
+    wayback_time,
+    wayback_timestamp,
+)
+from archive.backfill_store import (
+    WEB_ARCHIVE,
+    ArticleCoverage,
+    LedgerOutcome,
+    SaveCandidate,
+    ledger_counts,
+    ledger_problems,
+    mark_snapshot,
+    record_save,
+    settled_keys,
+    snapshot_coverage,
+    unsaved_changes,
+)
 from archive.bodies import ACCEPT_ENCODING, DecodedBody, decode_bounded, decode_stream
 from archive.capture import (
     CaptureResult,
@@ -70,11 +98,15 @@ from archive.errors import (
 )
 from archive.evidence import EvidenceSummary, export_evidence
 from archive.export import (
+    VIA_WEB_ARCHIVE,
     article_json,
     change_json,
     event_detail,
+    event_label,
+    event_via,
     history_json,
     version_side,
+    web_archive_coverage,
 )
 from archive.extract import TRAFILATURA_OPTIONS, Extracted, PageKind, extract_page
 from archive.importer import exchanges_from_path
@@ -94,9 +126,11 @@ from archive.integrity import (
     verify_archive,
 )
 from archive.models import (
+    ArchiveSave,
     Article,
     ArticleStatus,
     ArticleUrl,
+    BackfillSnapshot,
     Capture,
     CaptureOutcome,
     ChangeEvent,
@@ -189,6 +223,34 @@ from archive.translog import (
 from archive.warc import WarcStore
 
 __all__ = [
+    "ArticleCoverage",
+    "BackfillSnapshot",
+    "CDX_FIELDS",
+    "Coverage",
+    "coverage_of",
+    "links_in_snapshot",
+    "original_of_replay",
+    "LedgerOutcome",
+    "ledger_counts",
+    "ledger_problems",
+    "mark_snapshot",
+    "record_save",
+    "SaveCandidate",
+    "unsaved_changes",
+    "ArchiveSave",
+    "parse_cdx",
+    "parse_timemap",
+    "settled_keys",
+    "Snapshot",
+    "snapshot_coverage",
+    "snapshot_key",
+    "wayback_time",
+    "wayback_timestamp",
+    "WEB_ARCHIVE",
+    "VIA_WEB_ARCHIVE",
+    "event_label",
+    "event_via",
+    "web_archive_coverage",
     "ACCEPT_ENCODING",
     "DecodedBody",
     "decode_bounded",

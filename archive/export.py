@@ -8,10 +8,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session, object_session
 
+from archive.backfill_store import WEB_ARCHIVE, snapshot_coverage
 from archive.diff import VersionSide
 from archive.editclass import judge_edit
 from archive.models import Article, Capture, ChangeEvent, ChangeKind, Version
 from archive.queries import ChangeRow, captures_of, events_of, source_names, versions_of
+
+# Appended to the kind of an event learned from a third-party archive's snapshot, in
+# every place an event is shown (CLI, API, pages, feed): never the same as one we saw.
+VIA_WEB_ARCHIVE = "(per web archive)"
 
 
 def _iso(at: datetime | None) -> str | None:
@@ -59,7 +64,28 @@ def version_json(version: Version, *, with_text: bool = False) -> dict[str, Any]
     return out
 
 
+def event_via(event: ChangeEvent) -> dict[str, Any] | None:
+    """The archive and snapshot an event was learned from, or None when it comes from
+    our own fetch (or an import): the capture that caused it says so by its origin."""
+    session = object_session(event)
+    capture = session.get(Capture, event.capture_id) if session is not None else None
+    if capture is None or capture.origin != WEB_ARCHIVE:
+        return None
+    provenance = capture.provenance or {}
+    return {
+        "archive": provenance.get("archive"),
+        "snapshot": provenance.get("snapshot_url"),
+        "timestamp": provenance.get("timestamp"),
+    }
+
+
+def event_label(kind: str, via: dict[str, Any] | None) -> str:
+    """How an event is named to people: its kind, marked when a web archive told us."""
+    return f"{kind} {VIA_WEB_ARCHIVE}" if via is not None else kind
+
+
 def event_json(event: ChangeEvent, numbers: dict[int, int]) -> dict[str, Any]:
+    via = event_via(event)
     return {
         "kind": event.kind,
         "how": list(event.how),
@@ -68,6 +94,8 @@ def event_json(event: ChangeEvent, numbers: dict[int, int]) -> dict[str, Any]:
         "to_version": numbers.get(event.to_version_id) if event.to_version_id else None,
         "capture_id": event.capture_id,
         "detail": event_detail(event),
+        "via": via,
+        "label": event_label(event.kind, via),
     }
 
 
@@ -86,6 +114,13 @@ def capture_json(capture: Capture, numbers: dict[int, int]) -> dict[str, Any]:
     }
 
 
+def web_archive_coverage(session: Session, article: Article) -> dict[str, Any] | None:
+    """How web-archive snapshots cover the article: {snapshots, first, last,
+    largest_gaps}; None when none were backfilled."""
+    coverage = snapshot_coverage(session, article.source, [article.id])
+    return coverage[0].coverage.as_json() if coverage else None
+
+
 def history_json(session: Session, article: Article) -> dict[str, Any]:
     versions = versions_of(session, article.id)
     numbers = {v.id: v.n for v in versions}
@@ -95,12 +130,16 @@ def history_json(session: Session, article: Article) -> dict[str, Any]:
         "versions": [version_json(v) for v in versions],
         "events": [event_json(e, numbers) for e in events_of(session, article.id)],
         "captures": [capture_json(c, numbers) for c in captures_of(session, article.id)],
+        # Snapshots of this article recorded from web archives (`presswatch backfill`):
+        # how many, first, last, largest gaps; null when there are none.
+        "web_archive_coverage": web_archive_coverage(session, article),
     }
 
 
 def change_json(row: ChangeRow) -> dict[str, Any]:
     event = row.event
     how = list(event.how)
+    via = event_via(event)
     return {
         "id": event.id,
         "article_id": row.article.id,
@@ -112,6 +151,8 @@ def change_json(row: ChangeRow) -> dict[str, Any]:
         "from_version": row.from_n,
         "to_version": row.to_n,
         "detail": event_detail(event),
+        "via": via,
+        "label": event_label(event.kind, via),
     }
 
 

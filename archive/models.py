@@ -336,6 +336,51 @@ class LogCheckpoint(Base):
     tsa_token: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
+class BackfillSnapshot(Base):
+    """One snapshot of a public web archive that `presswatch backfill` planned for a
+    source, and what became of it: a rerun skips what is settled and retries what
+    failed, and every failure stays visible. `key` is the SHA-256 of the archive, the
+    original URL and the archive's timestamp."""
+
+    __tablename__ = "backfill_snapshots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), index=True)
+    archive: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(Text)
+    timestamp: Mapped[str] = mapped_column(String(14))
+    snapshot_url: Mapped[str] = mapped_column(Text)
+    status: Mapped[str | None] = mapped_column(String(8))  # as the archive's index says
+    digest: Mapped[str | None] = mapped_column(String(100))
+    # recorded, failed (retried by the next run), gave_up, refused, out_of_order
+    outcome: Mapped[str] = mapped_column(String(20), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime]
+
+
+class ArchiveSave(Base):
+    """A request that a public web archive save a page because Presswatch saw it
+    change (an edit) or start to disappear (a pending removal): one row per capture
+    that prompted it, with what the archive answered (`presswatch save-changes`)."""
+
+    __tablename__ = "archive_saves"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    capture_id: Mapped[int] = mapped_column(ForeignKey("captures.id"), unique=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(20))  # edited | removal_pending
+    url: Mapped[str] = mapped_column(Text)
+    archive: Mapped[str] = mapped_column(Text)
+    requested_at: Mapped[datetime]
+    status: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(20))  # saved | failed
+    snapshot_url: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
 class ChainHead(Base):
     """One row: the head of the transparency log. `seq` is the number of captures (the
     tree size), `chain_hash` the tree's root hash (hex), `frontier` its compact range

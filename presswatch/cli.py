@@ -1,8 +1,9 @@
 """The `presswatch` command line (Typer): the composition root of the commands.
 
 Builds the app and its global options, then hands the app to each command module
-(`presswatch/commands/`: archive, crawl, export, notify, report, search, serve, status,
-tlog), as Typer's "one file per command" does. Command modules never import this one; what they share lives in
+(`presswatch/commands/`: archive, backfill, crawl, export, notify, report, search, serve,
+status, tlog), as Typer's "one file per command" does. Command modules never import
+this one; what they share lives in
 `presswatch.commands.common`.
 
 `--json` prints one JSON document on stdout; logs and diagnostics go to stderr.
@@ -23,6 +24,7 @@ import typer
 
 from archive import ConfigError, PresswatchError
 from presswatch.commands import archive as archive_commands
+from presswatch.commands import backfill as backfill_commands
 from presswatch.commands import crawl as crawl_commands
 from presswatch.commands import export as export_commands
 from presswatch.commands import notify as notify_commands
@@ -74,6 +76,7 @@ def main_options(
 
 
 archive_commands.register(app)
+backfill_commands.register(app)
 crawl_commands.register(app)
 export_commands.register(app)
 notify_commands.register(app)

@@ -218,6 +218,53 @@ class Settings(BaseSettings):
         "this (since the first run that could not start) exits 1 naming the holder. "
         "Units s, m, h, d, w.",
     )
+    backfill_wayback_url: str = Field(
+        default="https://web.archive.org",
+        description="Base URL of the Wayback Machine that `backfill --from-archive wayback` "
+        "asks (its CDX server at /cdx/search/cdx, raw snapshots at /web/TIMESTAMPid_/URL).",
+    )
+    backfill_delay_s: float = Field(
+        default=4.0,
+        ge=0,
+        le=3600,
+        description="Seconds between two requests to a web archive during `backfill` (one "
+        "request at a time, always): 4 s is 15 a minute. A 429 or 503 answer's "
+        "Retry-After is honoured on top of it.",
+    )
+    backfill_retries: int = Field(
+        default=3,
+        ge=0,
+        le=20,
+        description="Times `backfill` asks again after a 429, a 5xx, a cut-short body or a "
+        "network error (waiting Retry-After, else doubling from backfill_delay_s).",
+    )
+    backfill_max_wait_s: float = Field(
+        default=600,
+        ge=0,
+        le=86_400,
+        description="Longest Retry-After `backfill` waits out; an archive that asks for "
+        "longer stops the run (exit 1), which the next run continues.",
+    )
+    backfill_give_up_after: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="Runs of `backfill` that may fail to fetch one snapshot before it is "
+        "marked `gave_up` and its article's later snapshots are recorded without it.",
+    )
+    save_to_archive: bool = Field(
+        default=False,
+        description="Let `presswatch save-changes` ask the Wayback Machine "
+        "(backfill_wayback_url) to save each page whose edit or pending removal Presswatch "
+        "saw. Off by default: it tells a third party what you watch.",
+    )
+    save_max_per_run: int = Field(
+        default=20,
+        ge=1,
+        le=1000,
+        description="Pages `presswatch save-changes` asks the archive to save per run "
+        "(paced by backfill_delay_s); the rest wait for the next run.",
+    )
     allow_networks: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Networks the crawler may reach although they are private, loopback or "
@@ -252,6 +299,16 @@ class Settings(BaseSettings):
             # Plain postgresql:// would pick psycopg2, which we do not install.
             value = "postgresql+psycopg://" + value.split("://", 1)[1]
         return value
+
+    @field_validator("backfill_wayback_url")
+    @classmethod
+    def _check_backfill_wayback_url(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                f"{value!r} must be an absolute http(s) URL such as https://web.archive.org"
+            )
+        return value.strip().rstrip("/")
 
     @field_validator("public_url")
     @classmethod

@@ -189,6 +189,14 @@ class EventOut(_FromRows):
     to_version: int | None
     capture_id: int
     detail: dict[str, Any]
+    via: dict[str, Any] | None = Field(
+        default=None,
+        description="For an event learned from a web archive's snapshot: {archive, snapshot, "
+        "timestamp}; null for what Presswatch saw itself.",
+    )
+    label: str = Field(
+        default="", description="The kind as shown, e.g. 'removed (per web archive)'."
+    )
 
 
 class AliasOut(_FromRows):
@@ -207,6 +215,11 @@ class ArticleDetailOut(BaseModel):
     captures: list[CaptureSummaryOut]
     captures_truncated: bool = Field(
         description="True when the article has more fetches than are listed."
+    )
+    web_archive_coverage: dict[str, Any] | None = Field(
+        default=None,
+        description="Snapshots recorded from web archives (`presswatch backfill`): {snapshots, "
+        "first, last, largest_gaps: [{from, to, days}]}; null when there are none.",
     )
 
 
@@ -234,6 +247,12 @@ class ChangeOut(BaseModel):
     detail: dict[str, Any] = Field(
         description="What changed and how much; for an edit also `classes` (what kind of "
         "edit, each with its evidence) and `significance` (0-1), as docs/json.md describes."
+    )
+    via: dict[str, Any] | None = Field(
+        default=None, description="As in an article's events: the web archive it came from."
+    )
+    label: str = Field(
+        default="", description="The kind as shown, e.g. 'removed (per web archive)'."
     )
     title: str | None
     lang: str | None

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from archive.models import Article, ChangeEvent, Version
+from archive.models import Article, Capture, ChangeEvent, Source, Version
 from presswatch.demo import content
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
@@ -80,7 +80,23 @@ def test_demo_detects_edits_takedowns_and_outage(demo: Demo) -> None:
     # One failing server is an outage, never a takedown (design rule 3).
     assert statuses[content.FAILING_SLUG] == ("unreachable", None)
     assert "mekong-water-levels-rise-early-this-year" not in statuses  # off-topic
-    assert kinds == {"discovered": 8, "edited": 2, "removed": 2, "unreachable": 1}
+    # The Ledger's 8 articles, then the vanished outlet's 2, backfilled from a web archive.
+    assert kinds == {"discovered": 10, "edited": 3, "removed": 4, "unreachable": 1}
+
+
+def test_demo_rebuilds_a_vanished_outlet_from_a_web_archive(demo: Demo) -> None:
+    out = demo.result.stdout
+    act = out[out.index("5. A vanished outlet") :]
+    assert "recorded 7 snapshots" in act
+    assert "2022-12-15  edited (per web archive)" in act
+    assert "2023-03-01  removed (per web archive)    http_404" in act
+    assert "removed (per web archive)    redirect_home" in act
+    assert "4 snapshots 2022-11-01..2023-03-01, largest gap 66 days" in act
+    runtime = Runtime(Settings(data_dir=demo.root / "data"))
+    with runtime.sessions() as session:
+        origins = Counter(session.scalars(select(Capture.origin)))
+    runtime.close()
+    assert origins["web_archive"] == 7
 
 
 def test_demo_output_can_be_followed(demo: Demo) -> None:
@@ -98,8 +114,10 @@ def test_demo_output_can_be_followed(demo: Demo) -> None:
     assert counted is not None
     runtime = Runtime(Settings(data_dir=tmp_path / "data"))
     with runtime.sessions() as session:
-        articles = session.scalar(select(func.count()).select_from(Article))
-        versions = session.scalar(select(func.count()).select_from(Version))
+        # The Ledger's (the search ran before the vanished outlet was backfilled).
+        ledger = select(Article.id).join(Source).where(Source.name == "mekong-ledger")
+        articles = session.scalar(select(func.count()).where(Article.id.in_(ledger)))
+        versions = session.scalar(select(func.count()).where(Version.article_id.in_(ledger)))
     runtime.close()
     assert (int(counted[1]), int(counted[2])) == (articles, versions)
 

@@ -132,12 +132,19 @@ def history(ctx: typer.Context, url_or_id: UrlOrId, as_json: JsonOpt = False) ->
         typer.echo(f"  v{v['n']}  {v['first_seen']} .. {v['last_seen']}  {v['title']!r}")
     for e in doc["events"]:
         how = ",".join(e["how"])
-        typer.echo(f"  {e['at']}  {e['kind']:<11} {how}")
+        typer.echo(f"  {e['at']}  {e['label']:<11} {how}")
     captures = doc["captures"]
     imported = sum(1 for c in captures if c["origin"] == "import")
     held = sum(1 for c in captures if c["outcome"] == "evidence")
     extra = f" ({imported} imported, {held} kept as evidence only)" if imported else ""
     typer.echo(f"  {len(captures)} capture(s){extra}")
+    coverage = doc["web_archive_coverage"]
+    if coverage:
+        gaps = ", ".join(f"{g['days']:g} d from {g['from'][:10]}" for g in coverage["largest_gaps"])
+        typer.echo(
+            f"  web archive snapshots: {coverage['snapshots']}, {coverage['first'][:10]} .. "
+            f"{coverage['last'][:10]}" + (f"; largest gaps: {gaps}" if gaps else "")
+        )
 
 
 def diff(
@@ -236,7 +243,7 @@ def changes(
         versions = ""
         if row["from_version"] or row["to_version"]:
             versions = f" v{row['from_version'] or '-'}→v{row['to_version'] or '-'}"
-        typer.echo(f"{row['at']}  {row['kind']:<11} {how:<20}{versions}  {row['url']}")
+        typer.echo(f"{row['at']}  {row['label']:<11} {how:<20}{versions}  {row['url']}")
         if "significance" in row["detail"]:
             classes = ", ".join(c["class"] for c in row["detail"].get("classes", []))
             typer.echo(f"    significance {row['detail']['significance']:.2f}: {classes}")

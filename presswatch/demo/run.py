@@ -6,7 +6,8 @@ article edited (a paragraph naming a tycoon disappears), one headline softened, 
 taken down (404), one replaced by a soft-404 notice, one failing with 503 — and
 rechecks twice, so that removals are confirmed (design rule 3) and the outage stays an
 outage. It prints what Presswatch detected, with diffs, and a search hit that exists
-only in the version the edit removed. Needs no network; uses its own data dir and
+only in the version the edit removed; then rebuilds a vanished outlet from a local web
+archive (`presswatch.demo.vanished`). Needs no network; uses its own data dir and
 SQLite database whatever the environment says.
 """
 
@@ -42,6 +43,7 @@ from presswatch.crawling import (
 from presswatch.demo import content
 from presswatch.demo.ledger import NewsSite
 from presswatch.demo.site import Mode
+from presswatch.demo.vanished import run_vanished_act
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
 from presswatch.shell import presswatch_command
@@ -215,6 +217,8 @@ def _run(root: Path, site: NewsSite, out: Callable[[str], None], started: float)
     result.search_hit = _search_removed(runtime.settings, out)
     if result.search_hit is None:
         result.problems.append("the search found no hit in removed text")
+    out("")
+    result.problems.extend(run_vanished_act(runtime, sources_path, out))
     result.duration_s = time.monotonic() - started
     not_modified = [r for r in site.log if r.status == 304]
     if not_modified:

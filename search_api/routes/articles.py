@@ -29,6 +29,8 @@ from archive import (
     captures_of,
     diff_versions,
     event_detail,
+    event_label,
+    event_via,
     events_of,
     list_articles,
     normalize_url,
@@ -40,6 +42,7 @@ from archive import (
     version_side,
     versions_by_id,
     versions_of,
+    web_archive_coverage,
 )
 from search_api.deps import SessionDep
 from search_api.routes import (
@@ -172,12 +175,15 @@ def load_article(session: Session, article_id: int) -> ArticleDetailOut:
                 to_version=numbers.get(e.to_version_id) if e.to_version_id else None,
                 capture_id=e.capture_id,
                 detail=event_detail(e),
+                via=(via := event_via(e)),
+                label=event_label(e.kind, via),
             )
             for e in events_of(session, article.id)
         ],
         aliases=[AliasOut.model_validate(a) for a in aliases_of(session, article.id)],
         captures=[capture_summary(c, numbers) for c in captures[:MAX_TIMELINE_CAPTURES]],
         captures_truncated=len(captures) > MAX_TIMELINE_CAPTURES,
+        web_archive_coverage=web_archive_coverage(session, article),
     )
 
 

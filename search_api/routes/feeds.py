@@ -224,9 +224,8 @@ def build_feed(
         entry = _sub(feed, "entry")
         if change.lang and _LANG_TAG.match(change.lang):
             entry.set(XML_LANG, change.lang)
-        label = {"edited": "Edited", "removed": "Removed", "restored": "Restored"}.get(
-            change.kind.value, change.kind.value.capitalize()
-        )
+        # `label` says "removed (per web archive)" when a third party's snapshot told us.
+        label = (change.label or change.kind.value).capitalize()
         _sub(entry, "title", f"{label}: {change.title or change.url} ({change.source})")
         _sub(entry, "id", f"urn:presswatch:change:{change.id}")
         _sub(entry, "updated", _stamp(change.at))
