@@ -292,8 +292,11 @@ def test_openapi_lists_every_route_with_a_response_schema(client: TestClient) ->
     assert expected <= set(spec["paths"])
     for path, ops in spec["paths"].items():
         for method, op in ops.items():
-            ok = next(code for code in op["responses"] if code.startswith("2"))
-            assert op["responses"][ok].get("content"), f"{method} {path} has no response schema"
+            ok = [code for code in op["responses"] if code.startswith("2")]
+            if ok:
+                assert op["responses"][ok[0]].get("content"), f"{method} {path}: no schema"
+            else:  # a redirect by design (the Memento TimeGate) says so
+                assert any(code.startswith("3") for code in op["responses"]), (method, path)
             for code, response in op["responses"].items():
                 if code.startswith("4"):
                     schema = response["content"]["application/json"]["schema"]
