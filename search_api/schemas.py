@@ -154,19 +154,14 @@ class CaptureOut(CaptureSummaryOut):
     warc_length: int | None
     record_sha256: str | None
     detail: dict[str, Any]
-    prev_chain: str = Field(
-        description="Transparency-log root before this capture (hex); on captures sealed "
-        "from an archive older than the log, the old hash chain's previous hash."
-    )
-    chain_hash: str = Field(
-        description="Transparency-log root after this capture (hex); on captures sealed "
-        "from an archive older than the log, its old chain hash."
-    )
-    leaf_hash: str | None = Field(
-        description="RFC 9162 leaf hash of this capture in the log (leaf index seq - 1); "
-        "its inclusion proof is at /api/captures/{id}/proof."
-    )
+    prev_chain: str
+    chain_hash: str
     raw_url: str | None = Field(description="Where the archived bytes download from, if kept.")
+    leaf_hash: str | None = Field(
+        description="RFC 9162 leaf hash of this capture in the transparency log (leaf index "
+        "seq - 1; prev_chain and chain_hash are the log's roots before and after it, "
+        "docs/evidence.md); its inclusion proof is at /api/captures/{id}/proof."
+    )
 
 
 class VersionOut(VersionSummaryOut):
