@@ -10,6 +10,8 @@ import os
 import sqlite3
 import subprocess
 import sys
+import tarfile
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -21,7 +23,6 @@ from archive.models import Capture, ChainHead
 from presswatch.cli import app
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
-from tests.conftest import skip_unless_ci
 from tests.site_server import cli, cli_env
 
 # The last revision with the bare hash chain (before migration 0003).
@@ -50,28 +51,38 @@ rt.close()
 """
 
 
+# The data dir below was written by the code of CHAIN_REVISION itself (MAKE_ARCHIVE run
+# against `git archive CHAIN_REVISION`) and is kept in the repository, so the test needs
+# no git history (CI may clone shallow). Regenerate: `python -m tests.test_log_upgrade`.
+LEGACY_ARCHIVE = ROOT / "tests" / "data" / f"chain-archive-{CHAIN_REVISION}.tar.gz"
+
+
+def make_legacy_archive(out: Path) -> None:
+    """Write LEGACY_ARCHIVE with the code of CHAIN_REVISION, checked out from git."""
+    with tempfile.TemporaryDirectory() as tmp:
+        old, data = Path(tmp) / "old", Path(tmp) / "data"
+        old.mkdir()
+        tar = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", CHAIN_REVISION, "archive", "presswatch", "tests"],
+            capture_output=True,
+            check=True,
+        )
+        subprocess.run(["tar", "-x", "-C", str(old)], input=tar.stdout, check=True)
+        env = {**os.environ, "PYTHONPATH": str(old)}
+        env.pop("PRESSWATCH_DATA_DIR", None)
+        subprocess.run(
+            [sys.executable, "-c", MAKE_ARCHIVE, str(data)], cwd=old, env=env, check=True
+        )
+        with tarfile.open(out, "w:gz") as archive:
+            archive.add(data, arcname=".")
+
+
 @pytest.fixture
 def legacy_data(tmp_path: Path) -> Path:
-    """A data dir written by the code of CHAIN_REVISION itself, checked out from git."""
-    probe = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", "--verify", f"{CHAIN_REVISION}^{{commit}}"],
-        capture_output=True,
-        check=False,
-    )
-    if probe.returncode != 0:
-        skip_unless_ci(f"git history with {CHAIN_REVISION} is not available")
-    old = tmp_path / "old"
-    old.mkdir()
-    tar = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", CHAIN_REVISION, "archive", "presswatch", "tests"],
-        capture_output=True,
-        check=True,
-    )
-    subprocess.run(["tar", "-x", "-C", str(old)], input=tar.stdout, check=True)
+    """A data dir written by the code of CHAIN_REVISION (see LEGACY_ARCHIVE)."""
     data = tmp_path / "data"
-    env = {**os.environ, "PYTHONPATH": str(old)}
-    env.pop("PRESSWATCH_DATA_DIR", None)
-    subprocess.run([sys.executable, "-c", MAKE_ARCHIVE, str(data)], cwd=old, env=env, check=True)
+    with tarfile.open(LEGACY_ARCHIVE) as archive:
+        archive.extractall(data, filter="data")
     return data
 
 
@@ -139,3 +150,8 @@ def test_an_old_archive_with_a_broken_chain_is_refused(legacy_data: Path) -> Non
     assert result.returncode == 1 and "old hash chain" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr  # no traceback
     rt.close()
+
+
+if __name__ == "__main__":
+    make_legacy_archive(LEGACY_ARCHIVE)
+    print(f"wrote {LEGACY_ARCHIVE}")
