@@ -718,6 +718,8 @@ def _add_capture(
         warc_length=location.length if location else None,
         warc_type=location.warc_type if location else None,
         record_sha256=location.record_sha256 if location else None,
+        request_length=location.request_length if location else None,
+        request_sha256=location.request_sha256 if location else None,
         outcome=outcome.value,
         detail=detail,
         prev_chain="",  # set with chain_hash when the capture is sealed into the log

@@ -169,6 +169,8 @@ def capture_leaf(
             "length": capture.warc_length,
             "type": capture.warc_type,
             "record_sha256": capture.record_sha256,
+            "request_length": capture.request_length,
+            "request_sha256": capture.request_sha256,
         },
         "version": _version_part(version, version_seen),
         "events": [_event_part(e) for e in events],
@@ -519,6 +521,18 @@ def _warc_problems(capture: Capture, store: WarcStore) -> Iterator[str]:
     if record.warc_type == "response":
         if hashlib.sha256(record.payload).hexdigest() != capture.payload_sha256:
             yield f"WARC payload of capture {capture.id} does not match its SHA-256"
+    if capture.request_sha256 is not None and capture.request_length is not None:
+        start = capture.warc_offset + capture.warc_length
+        try:
+            request = store.read_raw(capture.warc_file, start, capture.request_length)
+        except StorageError as exc:
+            yield str(exc)
+            return
+        if hashlib.sha256(request).hexdigest() != capture.request_sha256:
+            yield (
+                f"WARC request record {capture.warc_file}@{start} does not match its "
+                "SHA-256 (bytes changed in the WARC file)"
+            )
 
 
 def _diff_fields(stored: Any, rebuilt: Any, path: str) -> Iterator[str]:

@@ -247,6 +247,10 @@ class Capture(Base):
     warc_length: Mapped[int | None] = mapped_column(BigInteger)
     warc_type: Mapped[str | None] = mapped_column(String(20))  # response | revisit
     record_sha256: Mapped[str | None] = mapped_column(String(64))
+    # The request record stored right after the response/revisit (at warc_offset +
+    # warc_length): its length and SHA-256.
+    request_length: Mapped[int | None] = mapped_column(BigInteger)
+    request_sha256: Mapped[str | None] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(20), index=True)
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     prev_chain: Mapped[str] = mapped_column(String(64))

@@ -69,6 +69,10 @@ class WarcLocation:
     length: int
     record_sha256: str
     warc_type: str
+    # The `request` record written right after it (same write): its length and SHA-256,
+    # so tampering with what we say we asked for is caught too.
+    request_length: int | None = None
+    request_sha256: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +264,8 @@ class WarcStore:
             length=len(blob),
             record_sha256=hashlib.sha256(blob).hexdigest(),
             warc_type=warc_type,
+            request_length=len(trailer) if trailer else None,
+            request_sha256=hashlib.sha256(trailer).hexdigest() if trailer else None,
         )
 
     def _warcinfo(self, filename: str) -> Any:

@@ -115,6 +115,20 @@ def test_byte_flipped_in_a_stored_warc_record(runtime: Runtime, at: Any) -> None
     assert code == 1 and named(report, cap.id, "warc")
 
 
+def test_byte_flipped_in_a_stored_warc_request_record(runtime: Runtime, at: Any) -> None:
+    build(runtime, at)
+    with runtime.sessions() as s:
+        cap = s.scalars(select(Capture).where(Capture.request_length.is_not(None))).first()
+        assert cap is not None and cap.warc_file and cap.warc_offset is not None
+        assert cap.warc_length and cap.request_length
+    path = runtime.settings.warc_dir / cap.warc_file
+    data = bytearray(path.read_bytes())
+    data[cap.warc_offset + cap.warc_length + cap.request_length // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    code, report = run_verify(runtime)
+    assert code == 1 and named(report, cap.id, "warc")
+
+
 def test_newest_capture_deleted_with_the_head_rolled_back(runtime: Runtime, at: Any) -> None:
     build(runtime, at)
     checkpoint(runtime)
@@ -412,7 +426,12 @@ def test_any_changed_byte_in_the_warc_store_is_detected(
         build(runtime, at)
     with runtime.sessions() as s:
         caps = list(s.scalars(select(Capture).where(Capture.warc_file.is_not(None))))
-    ranges = [(c.warc_file, c.warc_offset, c.warc_length) for c in caps]
+    # Each capture's record and the request record stored after it.
+    ranges = [(c.warc_file, c.warc_offset, c.warc_length) for c in caps] + [
+        (c.warc_file, (c.warc_offset or 0) + (c.warc_length or 0), c.request_length)
+        for c in caps
+        if c.request_length
+    ]
     file, start, length = ranges[offset % len(ranges)]
     assert file and start is not None and length
     path = runtime.settings.warc_dir / file

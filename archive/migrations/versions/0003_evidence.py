@@ -1,6 +1,7 @@
-"""evidence: where each capture came from (`origin`, `provenance`), its transparency-log
-leaf (`leaf`, `leaf_hash`), the log's compact range (`chain_head.frontier`), and the
-signed tree heads (`log_checkpoints`)
+"""evidence: where each capture came from (`origin`, `provenance`), the digest of its
+request record (`request_length`, `request_sha256`), its transparency-log leaf (`leaf`,
+`leaf_hash`), the log's compact range (`chain_head.frontier`), and the signed tree heads
+(`log_checkpoints`)
 
 Captures recorded before the log have no leaf yet: `presswatch init` seals them after
 migrating (archive.integrity.seal_legacy_captures), once it has checked their old hash
@@ -32,6 +33,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("provenance", sa.JSON(), server_default="{}", nullable=False))
         batch_op.add_column(sa.Column("leaf_hash", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("leaf", sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column("request_length", sa.BigInteger(), nullable=True))
+        batch_op.add_column(sa.Column("request_sha256", sa.String(length=64), nullable=True))
     with op.batch_alter_table("chain_head", schema=None) as batch_op:
         batch_op.add_column(sa.Column("frontier", sa.JSON(), nullable=True))
     op.create_table(
@@ -57,6 +60,8 @@ def downgrade() -> None:
     with op.batch_alter_table("chain_head", schema=None) as batch_op:
         batch_op.drop_column("frontier")
     with op.batch_alter_table("captures", schema=None) as batch_op:
+        batch_op.drop_column("request_sha256")
+        batch_op.drop_column("request_length")
         batch_op.drop_column("leaf")
         batch_op.drop_column("leaf_hash")
         batch_op.drop_column("provenance")
