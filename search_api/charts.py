@@ -110,7 +110,14 @@ BASE_CSS = ["file://style.css", "file://graph.css"]
 
 def _config(**kw: object) -> dict[str, object]:
     # js=[]: pygal's tooltips load a script from its site; we want none.
-    return {"js": [], "disable_xml_declaration": False, "no_data_text": "Nothing yet", **kw}
+    # explicit_size: width and height on the <svg>, so an <img> of it has a natural size.
+    return {
+        "js": [],
+        "disable_xml_declaration": False,
+        "explicit_size": True,
+        "no_data_text": "Nothing yet",
+        **kw,
+    }
 
 
 def finish(svg: bytes, title: str, desc: str, lang: str | None = None) -> bytes:
