@@ -19,6 +19,7 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
+from archive import captures_per_day, changes_per_day, per_week, source_by_name
 from archive.models import Article, Capture, ChangeEvent, Version
 from archive.queries import upsert_source
 from presswatch.runtime import Runtime
@@ -384,3 +385,29 @@ def test_pages_embed_the_charts_with_words(client: TestClient, built: Built) -> 
     assert 'src="/charts/summary.svg"' in fig and "<table>" in fig
     assert f'<th scope="row">{days_ago(20).date()}</th>' in fig
     assert figures(client.get("/?q=compound").text) == []
+
+
+# -- the counts themselves, on both databases ----------------------------------------------
+
+
+def test_day_and_week_counts_on_sqlite_and_postgres(any_runtime: Runtime) -> None:
+    rt = any_runtime
+    with rt.sessions.begin() as s:
+        upsert_source(s, name="weekly", base_url=BASE, languages=["en"], config={}, now=NOW)
+    # Just before and just after midnight UTC: two days, and (a Sunday, then a Monday) two weeks.
+    sunday_late = datetime(2026, 5, 17, 23, 59, tzinfo=UTC)
+    monday_early = datetime(2026, 5, 18, 0, 1, tzinfo=UTC)
+    h.record(rt, h.exchange(EDITED_URL, article_html("Police raid", RAID), at=sunday_late))
+    h.record(rt, h.exchange(GONE_URL, article_html("Minister denies", RAID[:2]), at=monday_early))
+    h.record(rt, h.exchange(EDITED_URL, article_html("Police raid", RAID), at=monday_early))
+    with rt.sessions() as s:
+        source = source_by_name(s, "weekly")
+        assert source is not None
+        days = captures_per_day(s, source, date(2026, 5, 16), date(2026, 5, 19))
+        assert days.days == [date(2026, 5, d) for d in (16, 17, 18, 19)]
+        assert days.counts == {"new": [0, 1, 1, 0], "unchanged": [0, 0, 1, 0]}
+        changes = changes_per_day(s, date(2026, 5, 11), date(2026, 5, 24), source=source)
+        weeks = per_week(changes)
+        assert weeks.weeks == [date(2026, 5, 11), date(2026, 5, 18)]
+        assert weeks.counts == {"discovered": [1, 1]}
+        assert changes_per_day(s, date(2026, 5, 18), date(2026, 5, 18)).total("discovered") == 1
