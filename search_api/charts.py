@@ -15,6 +15,7 @@ reference outside itself, and its response carries a CSP that forbids them anywa
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -272,6 +273,7 @@ def _bars(
             width=800,
             height=320,
             x_labels=labels,
+            y_labels=count_ticks(counts),
             x_label_rotation=30,
             show_minor_x_labels=len(labels) <= 14,
             x_labels_major_every=max(1, len(labels) // 7),
@@ -287,6 +289,20 @@ def _bars(
     return finish(chart.render(), title, desc)
 
 
+def count_ticks(counts: dict[str, list[int]]) -> list[int]:
+    """Whole numbers up the y axis (pygal's own ticks would read 0.1, 0.2… for a
+    day with one capture), about eight of them."""
+    top = max((sum(column) for column in zip(*counts.values(), strict=True)), default=0)
+    step = max(1, math.ceil(top / 8))
+    return list(range(0, max(top, 1) + step, step))
+
+
+def _day_labels(days: Sequence[date]) -> list[str]:
+    """Month and day; with the year when the window reaches back across one."""
+    fmt = "%m-%d" if days and days[0].year == days[-1].year else "%Y-%m-%d"
+    return [d.strftime(fmt) for d in days]
+
+
 def _span(first: date, last: date) -> str:
     return f"from {first.isoformat()} to {last.isoformat()}"
 
@@ -295,7 +311,7 @@ def captures_chart(source: str, days: DayCounts) -> bytes:
     name = clean(source, 60)
     return _bars(
         f"{name}: captures per day by outcome",
-        [d.strftime("%m-%d") for d in days.days],
+        _day_labels(days.days),
         days.counts,
         OUTCOME_COLORS,
         describe_counts("captures", days.counts, _span(days.days[0], days.days[-1])),
@@ -306,7 +322,7 @@ def changes_chart(source: str, weeks: WeekCounts) -> bytes:
     name = clean(source, 60)
     return _bars(
         f"{name}: changes per week by kind",
-        [f"wk {d:%m-%d}" for d in weeks.weeks],
+        [f"wk {label}" for label in _day_labels(weeks.weeks)],
         weeks.counts,
         KIND_COLORS,
         describe_counts(
@@ -320,7 +336,7 @@ def changes_chart(source: str, weeks: WeekCounts) -> bytes:
 def summary_chart(days: DayCounts) -> bytes:
     return _bars(
         "The last 30 days: changes per day by kind",
-        [d.strftime("%m-%d") for d in days.days],
+        _day_labels(days.days),
         days.counts,
         KIND_COLORS,
         describe_counts("changes", days.counts, _span(days.days[0], days.days[-1])),

@@ -25,7 +25,7 @@ from archive.queries import upsert_source
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
 from search_api.backends.sqlite_fts import SqliteFtsBackend
-from search_api.charts import clean, edit_radius
+from search_api.charts import clean, count_ticks, edit_radius
 from tests import archive_helpers as h
 from tests.test_api import RAID, Built, TestClient, article_html, make_app
 
@@ -411,3 +411,9 @@ def test_day_and_week_counts_on_sqlite_and_postgres(any_runtime: Runtime) -> Non
         assert weeks.weeks == [date(2026, 5, 11), date(2026, 5, 18)]
         assert weeks.counts == {"discovered": [1, 1]}
         assert changes_per_day(s, date(2026, 5, 18), date(2026, 5, 18)).total("discovered") == 1
+
+
+def test_count_axes_tick_whole_numbers() -> None:
+    assert count_ticks({}) == [0, 1]
+    assert count_ticks({"new": [1, 0], "edited": [0, 0]}) == [0, 1]
+    assert count_ticks({"new": [3, 40], "edited": [2, 1]}) == [0, 6, 12, 18, 24, 30, 36, 42]
