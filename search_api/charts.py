@@ -273,7 +273,8 @@ def _bars(
             width=800,
             height=320,
             x_labels=labels,
-            y_labels=count_ticks(counts),
+            # pygal fails on fixed ticks without a series; then it says "Nothing yet".
+            y_labels=count_ticks(counts) if keys else None,
             x_label_rotation=30,
             show_minor_x_labels=len(labels) <= 14,
             x_labels_major_every=max(1, len(labels) // 7),

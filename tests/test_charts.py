@@ -351,6 +351,14 @@ def test_summary_counts_the_last_30_days(client: TestClient, built: Built) -> No
     assert title_and_desc(root)[0] == "The last 30 days: changes per day by kind"
 
 
+def test_an_empty_window_says_so(client: TestClient) -> None:
+    # Today (NOW's day) has no capture yet.
+    root = get_svg(client, "/charts/sources/weekly/captures.svg?days=1")
+    assert nonzero(bars(root)) == {}
+    assert title_and_desc(root)[1] == f"No captures from {NOW.date()} to {NOW.date()}."
+    assert any(t.text == "Nothing yet" for t in root.iter(f"{SVG}text"))
+
+
 def test_bad_requests(client: TestClient) -> None:
     assert client.get("/charts/sources/nobody/captures.svg").status_code == 404
     assert client.get("/charts/articles/999999.svg").status_code == 404

@@ -34,12 +34,15 @@ pytestmark = pytest.mark.e2e
 
 
 def loaded_images(driver: Any, css: str) -> list[Any]:
-    """The chart images matched by `css`, once the browser has decoded every one."""
+    """The chart images matched by `css`, once the browser has decoded every one
+    (each scrolled into view, so lazy ones load)."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     def ready(d: Any) -> list[Any] | bool:
         images = d.find_elements(By.CSS_SELECTOR, css)
+        for image in images:  # the sources page loads its charts lazily, as they show
+            d.execute_script("arguments[0].scrollIntoView({block: 'center'})", image)
         done = images and all(
             d.execute_script("return arguments[0].complete && arguments[0].naturalWidth", i)
             for i in images
@@ -122,3 +125,26 @@ def test_a_source_chart_draws_its_bars(browser: Any, server: Server, tmp_path: P
     png = tmp_path / "daily-captures.png"
     png.write_bytes(browser.find_element(By.CSS_SELECTOR, "svg").screenshot_as_png)
     assert drawn(png) > 10
+
+
+def test_pages_with_charts_fit_a_phone(browser: Any, server: Server, tmp_path: Path) -> None:
+    set_viewport(browser, 390, 844, mobile=True)
+    try:
+        for path, css in (
+            (f"/articles/{server.built.ids['raid']}", "#timeline-chart img"),
+            ("/sources", ".pw-source-charts img"),
+            ("/", "#summary-chart img"),
+        ):
+            browser.get(server.url(path))
+            wait_for(browser, "main")
+            image = loaded_images(browser, css)[0]
+            overflow = browser.execute_script(
+                "return document.documentElement.scrollWidth - window.innerWidth"
+            )
+            assert overflow <= 1, f"{path} scrolls sideways by {overflow}px on a phone"
+            shown = browser.execute_script("return arguments[0].clientWidth", image)
+            assert 300 <= shown <= 390, (path, shown)
+            png = shoot(image, tmp_path / f"phone-{path.strip('/').replace('/', '-')}.png")
+            assert drawn(png) > 10
+    finally:
+        set_viewport(browser, 1280, 900)
