@@ -19,7 +19,7 @@ checks it). Modules (one concept each):
   `backfill_store` (the backfill ledger and coverage queries)
 - `queries`: read and bookkeeping queries; `export`: JSON shapes; `importer`: WARC and
   saved-page input; `wacz`: the WACZ package format; `packages`: what a WACZ export holds;
-  `evidence`: one article's evidence package
+  `evidence`: one article's evidence package; `stats`: counts and spans the charts draw
 """
 
 from archive.backfill import (
@@ -210,6 +210,19 @@ from archive.signing import (
     parse_checkpoint,
     verify_note,
 )
+from archive.stats import (
+    ArticleLife,
+    DayCounts,
+    EditMark,
+    Spell,
+    StatusMark,
+    VersionSpan,
+    WeekCounts,
+    article_life,
+    captures_per_day,
+    changes_per_day,
+    per_week,
+)
 from archive.timestamp import TimestampError, TokenInfo, request_token, verify_token
 from archive.translog import (
     Frontier,
@@ -344,6 +357,18 @@ __all__ = [
     "source_by_name",
     "source_names",
     "source_stats",
+    # stats: what the charts draw
+    "ArticleLife",
+    "DayCounts",
+    "EditMark",
+    "Spell",
+    "StatusMark",
+    "VersionSpan",
+    "WeekCounts",
+    "article_life",
+    "captures_per_day",
+    "changes_per_day",
+    "per_week",
     "sources_named",
     "SpaceFloor",
     "StorageError",

@@ -65,6 +65,7 @@ from search_api.routes import (
     articles,
     captures,
     changes,
+    charts,
     checkpoints,
     feeds,
     health,
@@ -434,6 +435,7 @@ def create_app(
         admin,
         feeds,
         health,
+        charts,
         pages,
     ):
         app.include_router(module.router)

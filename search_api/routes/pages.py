@@ -29,13 +29,15 @@ from archive import (
     ChangeKind,
     NotFound,
     judge_edit,
+    list_sources,
     render_html,
     render_html_inline,
     version_by_n,
     version_side,
 )
 from search_api.backends.base import MAX_PER_PAGE, MAX_RESULT_WINDOW, SortOrder
-from search_api.deps import BackendDep, SessionDep, TemplatesDep
+from search_api.charts import article_height
+from search_api.deps import BackendDep, NowDep, SessionDep, TemplatesDep
 from search_api.query import MAX_QUERY_CHARS
 from search_api.routes import (
     MAX_ID,
@@ -54,6 +56,7 @@ from search_api.routes.articles import (
     lookup_url,
 )
 from search_api.routes.changes import load_changes
+from search_api.routes.charts import load_article_life, load_source_charts, load_summary
 from search_api.routes.search import build_query, run_search
 from search_api.routes.sources import load_notify_health, load_sources
 from search_api.schemas import (
@@ -149,6 +152,7 @@ def search_page(
     templates: TemplatesDep,
     backend: BackendDep,
     session: SessionDep,
+    now: NowDep,
     q: Text = "",
     source: Values = None,
     lang: Values = None,
@@ -208,6 +212,8 @@ def search_page(
             "selected": {k: [v for kk, v in view.params if kk == k] for k in dict(view.params)},
             "statuses": [s.value for s in ArticleStatus],
             "page_n": page_n,
+            # The front page (no words, no filter) opens with the last 30 days.
+            "summary": load_summary(session, now) if len(view.params) == 0 else None,
             "nav": "search",
         },
         status_code=400 if view.error else 200,
@@ -252,11 +258,19 @@ def article_page(
     request: Request, templates: TemplatesDep, session: SessionDep, article_id: PAGE_ARTICLE_ID
 ) -> HTMLResponse:
     detail = load_article(session, article_id)
+    life, chart_text = load_article_life(session, article_id)
     return render(
         templates,
         request,
         "article.html",
-        {"d": detail, "a": detail.article, "rows": timeline(detail), "nav": ""},
+        {
+            "d": detail,
+            "a": detail.article,
+            "rows": timeline(detail),
+            "chart_text": chart_text,
+            "chart_height": article_height(life),
+            "nav": "",
+        },
     )
 
 
@@ -405,13 +419,16 @@ def _score(value: str | None) -> tuple[float | None, str | None]:
 
 
 @router.get("/sources", response_class=HTMLResponse)
-def sources_page(request: Request, templates: TemplatesDep, session: SessionDep) -> HTMLResponse:
+def sources_page(
+    request: Request, templates: TemplatesDep, session: SessionDep, now: NowDep
+) -> HTMLResponse:
     return render(
         templates,
         request,
         "sources.html",
         {
             "sources": load_sources(session),
+            "charts": [load_source_charts(session, s, now) for s in list_sources(session)],
             "notify": load_notify_health(session),
             "nav": "sources",
         },
