@@ -2,7 +2,7 @@
 
 `record_capture` turns one raw exchange into, in a single transaction owned by the
 caller: a WARC record (or a revisit of an identical payload), a Capture row on the
-hash chain, and, when detection says so, a Version, ChangeEvents and a search-outbox
+transparency log, and, when detection says so, a Version, ChangeEvents and a search-outbox
 row. It is idempotent (the same fetch recorded twice is one capture) and atomic (the
 caller's transaction commits all of it or none; a WARC record written before a crash
 and never committed is an unreferenced orphan, not a half capture).
@@ -695,7 +695,7 @@ def _add_capture(
     outcome: CaptureOutcome,
     detail: dict[str, Any],
 ) -> Capture:
-    """The Capture row, next after `head` on the hash chain; its own hash is set by
+    """The Capture row, next after `head` in the transparency log; its leaf is set by
     `_extend_chain` once its version and events are known."""
     capture = Capture(
         seq=head.seq + 1,

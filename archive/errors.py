@@ -62,7 +62,7 @@ class DiskFull(StorageError):
 
 
 class ChainBroken(ArchiveError):
-    """A stored hash or the capture hash chain does not match what was recomputed.
+    """A stored hash or the transparency log does not match what was recomputed.
     Named so it does not clash with SQLAlchemy's ``IntegrityError``."""
 
 

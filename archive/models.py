@@ -222,7 +222,7 @@ class Version(Base):
 
 
 class Capture(Base):
-    """Every fetch, unchanged or not. Append-only; `seq` orders the hash chain."""
+    """Every fetch, unchanged or not. Append-only; `seq` orders the transparency log."""
 
     __tablename__ = "captures"
 

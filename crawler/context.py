@@ -10,7 +10,7 @@ interface.
 
 The context also owns the two executors every spider of a process shares: one process
 pool for extraction (CPU-bound, off the reactor) and one writer thread for the database
-(one writer, so SQLite never sees two writers and the hash chain stays a line).
+(one writer, so SQLite never sees two writers and the transparency log stays one order).
 """
 
 from __future__ import annotations

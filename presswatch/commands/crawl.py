@@ -409,9 +409,11 @@ def crontab_block(settings: Settings, *, every: int, cwd: Path) -> str:
         'MAILTO=""  # put your address here to be told about failures\n'
         f"{minutes} * * * * cd {shlex.quote(str(cwd.resolve()))} && {command} "
         f"{' '.join(args)} run\n"
-        "# Check the archive's hash chain once a day (problems go to stderr, so to mail):\n"
+        "# Once a day, check the archive's transparency log (problems go to stderr, so to\n"
+        "# mail), then sign a checkpoint of it to publish (docs/evidence.md):\n"
         f"17 4 * * * cd {shlex.quote(str(cwd.resolve()))} && {command} "
-        f"{' '.join(args[:1])} verify >/dev/null\n"
+        f"{' '.join(args[:1])} verify >/dev/null && {command} {' '.join(args[:1])} "
+        "checkpoint >/dev/null\n"
     )
 
 
