@@ -178,6 +178,9 @@ def _payload(record: Any, limit: int) -> _Payload:
     tee = _Tee(record.raw_stream, limit)
     result = decode_stream(tee.pieces(), encodings, limit, chunked=chunked)
     if not chunked and result.decoded_encodings:
+        # Decoding may stop early (a bomb): the transmitted bytes are kept to the limit.
+        for _ in tee.pieces():
+            pass
         # Faithful: the encoded bytes under the headers that describe them.
         return _Payload(
             result.body,
