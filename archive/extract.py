@@ -30,6 +30,9 @@ from urllib.parse import urljoin, urlsplit
 import lxml.etree
 import lxml.html
 import trafilatura
+import trafilatura.metadata as trafilatura_metadata
+import trafilatura.settings as trafilatura_settings
+from htmldate import find_date
 
 from archive.dates import iso_date
 from archive.decode import PageKind, decode_body, screen_body
@@ -82,6 +85,12 @@ class TrafilaturaOptions:
     Comments are not the article; tables often are. trafilatura's date search stays in
     the markup (no `extensive_search`), because the free-text search finds the clock
     in a page header as readily as the publication date.
+
+    `with_metadata` is off for the text pass: trafilatura's metadata pass (author
+    heuristics, htmldate, categories, tags, licence) costs more CPU than its text
+    extraction, and we read title, byline and dates from the markup ourselves. The
+    few fields we fall back on are asked of trafilatura's metadata only on the pages
+    that need them (`_TrafilaturaMetadata`), with the same date options.
     """
 
     fast: bool = True
@@ -92,17 +101,21 @@ class TrafilaturaOptions:
     include_images: bool = False
     include_links: bool = False
     deduplicate: bool = False
-    with_metadata: bool = True
+    with_metadata: bool = False
     extensive_date_search: bool = False
 
-    def as_kwargs(self) -> dict[str, Any]:
-        kwargs = asdict(self)
-        extensive = kwargs.pop("extensive_date_search")
-        kwargs["date_extraction_params"] = {
-            "extensive_search": extensive,
+    def date_params(self) -> dict[str, Any]:
+        """htmldate's options, as trafilatura passes them on."""
+        return {
+            "extensive_search": self.extensive_date_search,
             "original_date": True,
             "outputformat": "%Y-%m-%d",
         }
+
+    def as_kwargs(self) -> dict[str, Any]:
+        kwargs = asdict(self)
+        kwargs.pop("extensive_date_search")
+        kwargs["date_extraction_params"] = self.date_params()
         return kwargs
 
 
@@ -276,21 +289,47 @@ def _text_of(el: lxml.html.HtmlElement) -> str:
     """The element's text with a line break at each block boundary, so that a byline
     box's name and its "5 min read" stay on separate lines (text_content() glues them).
     Iterative, because malformed pages nest deeper than Python's recursion limit."""
-    parts: list[str] = []
+    return "".join(_text_pieces(el))
+
+
+def _text_pieces(el: lxml.html.HtmlElement) -> Iterator[str]:
     for event, node in lxml.etree.iterwalk(el, events=("start", "end")):
         if not isinstance(node.tag, str):
             continue
         block = node.tag in _BLOCK_TAGS
         if event == "start":
             if block:
-                parts.append("\n")
-            parts.append(node.text or "")
+                yield "\n"
+            yield node.text or ""
         else:
             if block:
-                parts.append("\n")
+                yield "\n"
             if node is not el:
-                parts.append(node.tail or "")
-    return "".join(parts)
+                yield node.tail or ""
+
+
+# Enough of an element's text to tell whether it opens with a byline prefix: the
+# prefix is decided by its first 14 characters, and normalization changes a character
+# only through its neighbours, so 40 normalized characters leave a wide margin.
+_START_CHARS = 40
+
+
+def _line_start(el: lxml.html.HtmlElement) -> tuple[str | None, bool]:
+    """The element's text as one normalized line, or only its start when the text is
+    long: (line, complete). A <div> holding the whole article is read up to its first
+    few words instead of to its end, once for every <p>/<div>/<span> around it."""
+    parts: list[str] = []
+    visible = 0
+    enough = 4 * _START_CHARS
+    for piece in _text_pieces(el):
+        parts.append(piece)
+        visible += len(piece) - piece.count(" ")
+        if visible >= enough:
+            start = _one_line("".join(parts))
+            if start is not None and len(start) >= _START_CHARS:
+                return start, False
+            enough *= 2  # mostly invisible characters: look again only after twice as many
+    return _one_line("".join(parts)), True
 
 
 # ------------------------------------------------------------- article fields
@@ -472,7 +511,7 @@ def _has_khmer(value: str) -> bool:
 
 
 def _byline_of(
-    root: lxml.html.HtmlElement, nodes: list[dict[str, Any]], trafilatura_author: str | None
+    root: lxml.html.HtmlElement, nodes: list[dict[str, Any]], fallback: _TrafilaturaMetadata
 ) -> str | None:
     # Structured sources first: they do not move when the layout does.
     for value in (
@@ -502,6 +541,7 @@ def _byline_of(
             return byline
     # trafilatura's heuristics are good for Latin script, but it strips the vowel signs
     # out of Khmer names, so a Khmer author has to come from the page itself.
+    trafilatura_author = fallback.author
     if trafilatura_author and not _has_khmer(trafilatura_author):
         byline = _clean_byline(trafilatura_author)
         if byline:
@@ -517,7 +557,11 @@ def _byline_of(
             if byline:
                 return byline
     for el in scope.iter("p", "div", "span", "li", "address"):
-        text = _one_line(_text_of(el))
+        text, complete = _line_start(el)
+        if not complete:
+            if text is None or not _BYLINE_PREFIX.match(text):
+                continue
+            text = _one_line(_text_of(el))
         if text and len(text) <= 200 and _BYLINE_PREFIX.match(text) and not _in_page_chrome(el):
             byline = _clean_byline(text)
             if byline and _looks_like_name(byline):
@@ -559,6 +603,90 @@ def _canonical_of(root: lxml.html.HtmlElement, url: str) -> str | None:
         if urlsplit(absolute).scheme in ("http", "https") and urlsplit(absolute).netloc:
             return absolute
     return None
+
+
+# ------------------------------------------------- trafilatura's metadata, on demand
+
+
+class _TrafilaturaMetadata:
+    """The fields of trafilatura's own metadata (`extract_metadata`) that we fall back
+    on, each computed the first time it is asked for: most pages never need them.
+
+    Author and date follow `extract_metadata`'s own sequence for those fields (meta
+    tags and JSON-LD, then its markup heuristics or htmldate), without its categories,
+    tags, licence and site name, which we never read; tests/test_extract.py checks
+    both against `extract_metadata` so a trafilatura upgrade cannot change them unseen.
+    """
+
+    def __init__(self, root: lxml.html.HtmlElement, url: str) -> None:
+        self._root = root
+        self._url = url
+        self._head: Any = None
+
+    def _meta_and_json(self) -> Any:
+        if self._head is None:
+            found = trafilatura_metadata.examine_meta(self._root)
+            if found.author and " " not in found.author:
+                found.author = None  # as extract_metadata does: one word is no name
+            try:
+                found = trafilatura_metadata.extract_meta_json(self._root, found)
+            except Exception:  # trafilatura's JSON-LD reader has bugs; it skips them too
+                LOGGER.debug("trafilatura's JSON-LD metadata failed", exc_info=True)
+            self._head = found
+        return self._head
+
+    @property
+    def title(self) -> str | None:
+        # Our own search has found a title on every page seen so far: no shortcut.
+        document = trafilatura_metadata.extract_metadata(
+            self._root, self._url, TRAFILATURA_OPTIONS.date_params(), TRAFILATURA_OPTIONS.fast
+        )
+        return _trimmed(document.title)
+
+    @property
+    def date(self) -> str | None:
+        found = self._meta_and_json()
+        url = found.url or trafilatura_metadata.extract_url(self._root, self._url)
+        return _trimmed(find_date(self._root, url=url, **TRAFILATURA_OPTIONS.date_params()))
+
+    @property
+    def author(self) -> str | None:
+        author = self._meta_and_json().author
+        if not author and _may_name_author(self._root):
+            author = trafilatura_metadata.extract_author(self._root)
+        return _trimmed(author)
+
+
+# Every element trafilatura's author XPaths (trafilatura.xpaths.AUTHOR_XPATHS) can
+# match has one of these attributes holding one of these words, or is an <author> (or
+# has a <rel> child). Those XPaths test only an element's own attributes, so a page
+# without any such element gets no author from them, and we skip the copy and pruning
+# of the whole tree that extract_author does first: about half of the benchmark pages.
+_AUTHOR_ATTRIBUTES = lxml.etree.XPath(
+    "//@rel | //@id | //@class | //@itemprop | //@data-testid | //@data-component"
+)
+_AUTHOR_ELEMENTS = lxml.etree.XPath("boolean(//author | //rel)")
+_AUTHOR_HINT = re.compile(
+    "author|byl|bbl|username|zuozhe|bianji|xiaobian|channel-name|submitted-by|posted-by"
+    "|journalist-name|screenname|writer"
+)
+
+
+def _may_name_author(root: lxml.html.HtmlElement) -> bool:
+    if _AUTHOR_ELEMENTS(root):
+        return True
+    values = _AUTHOR_ATTRIBUTES(root)
+    return bool(_AUTHOR_HINT.search("\n".join(map(str, values)).lower()))
+
+
+def _trimmed(value: Any) -> str | None:
+    """A metadata value as extract_metadata's final `clean_and_trim` leaves it."""
+    if not isinstance(value, str):
+        return None
+    holder = trafilatura_settings.Document()
+    holder.author = value
+    holder.clean_and_trim()
+    return holder.author or None
 
 
 # ------------------------------------------------------------------ the entry
@@ -626,13 +754,13 @@ def _extract_html(html: str, charset: str, url: str) -> Extracted:
         LOGGER.exception("trafilatura failed on %s", url)
         note = f"trafilatura failed ({type(exc).__name__}: {exc}); text left empty"
     text = normalize_text(getattr(document, "text", None) or "")
-    author = getattr(document, "author", None)
 
-    byline = _byline_of(root, nodes, author if isinstance(author, str) else None)
+    fallback = _TrafilaturaMetadata(root, url)
+    byline = _byline_of(root, nodes, fallback)
     if title is None:
-        title = _one_line(getattr(document, "title", None))
+        title = _one_line(fallback.title)
     if published is None:
-        published = iso_date(getattr(document, "date", None)) or _written_date(root)
+        published = iso_date(fallback.date) or _written_date(root)
     if not text and not note:
         note = "no article text found"
     return Extracted(
