@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session, defer, load_only
 
 from archive.errors import BadInput, NotFound
 from archive.models import (
@@ -350,8 +350,23 @@ def due_articles_statements(
     one statement with "NULL first" in its ORDER BY made both sort every due row
     (benchmarks/schedule_bench.py shows the plans). Each has `limit`; `due_articles`
     cuts their concatenation to it."""
-    never = select(Article).where(Article.next_check.is_(None)).order_by(Article.id)
-    scheduled = select(Article).order_by(Article.next_check, Article.id)
+    # A pass reads 100,000 rows: only the columns a recheck needs (the crawler's target
+    # and its conditional headers) come with them; any other is loaded when touched.
+    needed = load_only(
+        Article.id,
+        Article.source_id,
+        Article.fetch_url,
+        Article.status,
+        Article.next_check,
+        Article.pending_removal,
+        Article.pending_degraded_sha,
+        Article.etag,
+        Article.last_modified_header,
+        Article.last_full_fetch,
+    )
+    never = select(Article).options(needed).where(Article.next_check.is_(None))
+    never = never.order_by(Article.id)
+    scheduled = select(Article).options(needed).order_by(Article.next_check, Article.id)
     if all_articles:
         scheduled = scheduled.where(Article.next_check.is_not(None))
     else:

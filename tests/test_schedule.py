@@ -204,6 +204,21 @@ def test_due_articles_order_and_bounds(any_runtime: Runtime) -> None:
     ]
 
 
+def test_due_articles_load_what_a_recheck_needs_and_the_rest_on_demand(
+    any_runtime: Runtime,
+) -> None:
+    ids = _archive_with_schedule(any_runtime)
+    with any_runtime.sessions() as session:
+        first = due_articles(session, now=T0)[0]
+        assert (first.id, first.fetch_url, first.next_check) == (
+            ids["never-2"],
+            "https://b.example/never-2",
+            None,
+        )
+        assert first.url == "https://b.example/never-2"  # not in the pass's columns
+        assert first.first_seen == T0 - 24 * H
+
+
 def test_due_articles_limit_and_sources(any_runtime: Runtime) -> None:
     ids = _archive_with_schedule(any_runtime)
     assert _due(any_runtime, ids, limit=1) == ["never-2"]
