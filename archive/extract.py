@@ -162,9 +162,9 @@ def _one_line(value: str | None) -> str | None:
     return line or None
 
 
-def _meta(root: lxml.html.HtmlElement, *keys: str) -> str | None:
-    """The first non-empty <meta> content whose property, name or itemprop is a key."""
-    wanted = {key.lower() for key in keys}
+def _meta_index(root: lxml.html.HtmlElement) -> dict[str, str]:
+    """Every <meta> key (its property, name or itemprop, lowercased) to the first
+    non-empty content given for it: read once per page, asked many times."""
     found: dict[str, str] = {}
     for el in root.iter("meta"):
         content = el.get("content")
@@ -172,11 +172,16 @@ def _meta(root: lxml.html.HtmlElement, *keys: str) -> str | None:
             continue
         for attr in ("property", "name", "itemprop"):
             key = (el.get(attr) or "").strip().lower()
-            if key in wanted and key not in found:
+            if key and key not in found:
                 found[key] = content.strip()
+    return found
+
+
+def _meta(metas: dict[str, str], *keys: str) -> str | None:
+    """The content of the first of `keys` the page's <meta> elements give."""
     for key in keys:
-        if key.lower() in found:
-            return found[key.lower()]
+        if key.lower() in metas:
+            return metas[key.lower()]
     return None
 
 
@@ -344,12 +349,14 @@ def _first_date(values: Iterable[str | None]) -> str | None:
     return None
 
 
-def _published_of(root: lxml.html.HtmlElement, nodes: list[dict[str, Any]]) -> str | None:
+def _published_of(
+    root: lxml.html.HtmlElement, metas: dict[str, str], nodes: list[dict[str, Any]]
+) -> str | None:
     """Machine-readable markup first; written dates near the article only after it."""
     return _first_date(
         (
             _meta(
-                root,
+                metas,
                 "article:published_time",
                 "og:published_time",
                 "datePublished",
@@ -369,11 +376,13 @@ def _published_of(root: lxml.html.HtmlElement, nodes: list[dict[str, Any]]) -> s
     )
 
 
-def _modified_of(root: lxml.html.HtmlElement, nodes: list[dict[str, Any]]) -> str | None:
+def _modified_of(
+    root: lxml.html.HtmlElement, metas: dict[str, str], nodes: list[dict[str, Any]]
+) -> str | None:
     return _first_date(
         (
             _meta(
-                root,
+                metas,
                 "article:modified_time",
                 "og:updated_time",
                 "dateModified",
@@ -447,8 +456,10 @@ def _article_scope(root: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
 _TITLE_SEPARATORS = re.compile(r"\s+[|\-–—:·•]\s+|\s*[|｜]\s*")
 
 
-def _title_of(root: lxml.html.HtmlElement, page_title: str | None) -> str | None:
-    og = _one_line(_meta(root, "og:title", "twitter:title"))
+def _title_of(
+    root: lxml.html.HtmlElement, metas: dict[str, str], page_title: str | None
+) -> str | None:
+    og = _one_line(_meta(metas, "og:title", "twitter:title"))
     if og:
         return og
     for h1 in root.iter("h1"):
@@ -457,7 +468,7 @@ def _title_of(root: lxml.html.HtmlElement, page_title: str | None) -> str | None
             if text:
                 return text
     if page_title:
-        return _strip_site_name(page_title, _one_line(_meta(root, "og:site_name")))
+        return _strip_site_name(page_title, _one_line(_meta(metas, "og:site_name")))
     return None
 
 
@@ -519,12 +530,15 @@ def _has_khmer(value: str) -> bool:
 
 
 def _byline_of(
-    root: lxml.html.HtmlElement, nodes: list[dict[str, Any]], fallback: _TrafilaturaMetadata
+    root: lxml.html.HtmlElement,
+    metas: dict[str, str],
+    nodes: list[dict[str, Any]],
+    fallback: _TrafilaturaMetadata,
 ) -> str | None:
     # Structured sources first: they do not move when the layout does.
     for value in (
         _meta(
-            root,
+            metas,
             "author",
             "article:author",
             "byl",
@@ -580,14 +594,16 @@ def _byline_of(
 _LANG_TAG = re.compile(r"[a-z]{2,3}")
 
 
-def _lang_of(root: lxml.html.HtmlElement, text: str, title: str | None) -> str | None:
+def _lang_of(
+    root: lxml.html.HtmlElement, metas: dict[str, str], text: str, title: str | None
+) -> str | None:
     # Script first: Khmer sites often keep a theme's lang="en".
     if script_of(text or title or "") == "km":
         return "km"
     for value in (
         root.get("lang"),
         root.get("{http://www.w3.org/XML/1998/namespace}lang"),
-        _meta(root, "content-language", "language", "dc.language", "og:locale"),
+        _meta(metas, "content-language", "language", "dc.language", "og:locale"),
         *root.xpath(
             "//meta[translate(@http-equiv, 'CONTENTLAG', 'contentlag')='content-language']/@content"
         ),
@@ -599,12 +615,12 @@ def _lang_of(root: lxml.html.HtmlElement, text: str, title: str | None) -> str |
     return None
 
 
-def _canonical_of(root: lxml.html.HtmlElement, url: str) -> str | None:
+def _canonical_of(root: lxml.html.HtmlElement, metas: dict[str, str], url: str) -> str | None:
     hrefs = root.xpath(
         "//link[contains(concat(' ', translate(@rel, 'CANONIL', 'canonil'), ' '),"
         " ' canonical ')]/@href"
     )
-    for href in [*hrefs, _meta(root, "og:url")]:
+    for href in [*hrefs, _meta(metas, "og:url")]:
         if not href or not str(href).strip():
             continue
         absolute = urljoin(url, str(href).strip())
@@ -749,10 +765,11 @@ def _extract_html(html: str, charset: str, url: str) -> Extracted:
     nodes = _json_ld_nodes(root)
     # trafilatura cleans a copy of the tree, so the order does not matter for
     # correctness; ours come first so a trafilatura failure still leaves them.
-    title = _title_of(root, page_title)
-    published = _published_of(root, nodes)
-    modified = _modified_of(root, nodes)
-    canonical = _canonical_of(root, url)
+    metas = _meta_index(root)
+    title = _title_of(root, metas, page_title)
+    published = _published_of(root, metas, nodes)
+    modified = _modified_of(root, metas, nodes)
+    canonical = _canonical_of(root, metas, url)
 
     note = ""
     document = None
@@ -764,7 +781,7 @@ def _extract_html(html: str, charset: str, url: str) -> Extracted:
     text = normalize_text(getattr(document, "text", None) or "")
 
     fallback = _TrafilaturaMetadata(root, url)
-    byline = _byline_of(root, nodes, fallback)
+    byline = _byline_of(root, metas, nodes, fallback)
     if title is None:
         title = _one_line(fallback.title)
     if published is None:
@@ -778,7 +795,7 @@ def _extract_html(html: str, charset: str, url: str) -> Extracted:
         text=text,
         published=published,
         modified=modified,
-        lang=_lang_of(root, text, title),
+        lang=_lang_of(root, metas, text, title),
         page_title=page_title,
         charset=charset,
         canonical_url=canonical,
