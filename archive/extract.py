@@ -30,6 +30,9 @@ from urllib.parse import urljoin, urlsplit
 import lxml.etree
 import lxml.html
 import trafilatura
+import trafilatura.metadata as trafilatura_metadata
+import trafilatura.settings as trafilatura_settings
+from htmldate import find_date
 
 from archive.dates import iso_date
 from archive.decode import PageKind, decode_body, screen_body
@@ -82,6 +85,12 @@ class TrafilaturaOptions:
     Comments are not the article; tables often are. trafilatura's date search stays in
     the markup (no `extensive_search`), because the free-text search finds the clock
     in a page header as readily as the publication date.
+
+    `with_metadata` is off for the text pass: trafilatura's metadata pass (author
+    heuristics, htmldate, categories, tags, licence) costs more CPU than its text
+    extraction, and we read title, byline and dates from the markup ourselves. The
+    few fields we fall back on are asked of trafilatura's metadata only on the pages
+    that need them (`_TrafilaturaMetadata`), with the same date options.
     """
 
     fast: bool = True
@@ -92,17 +101,21 @@ class TrafilaturaOptions:
     include_images: bool = False
     include_links: bool = False
     deduplicate: bool = False
-    with_metadata: bool = True
+    with_metadata: bool = False
     extensive_date_search: bool = False
 
-    def as_kwargs(self) -> dict[str, Any]:
-        kwargs = asdict(self)
-        extensive = kwargs.pop("extensive_date_search")
-        kwargs["date_extraction_params"] = {
-            "extensive_search": extensive,
+    def date_params(self) -> dict[str, Any]:
+        """htmldate's options, as trafilatura passes them on."""
+        return {
+            "extensive_search": self.extensive_date_search,
             "original_date": True,
             "outputformat": "%Y-%m-%d",
         }
+
+    def as_kwargs(self) -> dict[str, Any]:
+        kwargs = asdict(self)
+        kwargs.pop("extensive_date_search")
+        kwargs["date_extraction_params"] = self.date_params()
         return kwargs
 
 
@@ -149,9 +162,9 @@ def _one_line(value: str | None) -> str | None:
     return line or None
 
 
-def _meta(root: lxml.html.HtmlElement, *keys: str) -> str | None:
-    """The first non-empty <meta> content whose property, name or itemprop is a key."""
-    wanted = {key.lower() for key in keys}
+def _meta_index(root: lxml.html.HtmlElement) -> dict[str, str]:
+    """Every <meta> key (its property, name or itemprop, lowercased) to the first
+    non-empty content given for it: read once per page, asked many times."""
     found: dict[str, str] = {}
     for el in root.iter("meta"):
         content = el.get("content")
@@ -159,11 +172,16 @@ def _meta(root: lxml.html.HtmlElement, *keys: str) -> str | None:
             continue
         for attr in ("property", "name", "itemprop"):
             key = (el.get(attr) or "").strip().lower()
-            if key in wanted and key not in found:
+            if key and key not in found:
                 found[key] = content.strip()
+    return found
+
+
+def _meta(metas: dict[str, str], *keys: str) -> str | None:
+    """The content of the first of `keys` the page's <meta> elements give."""
     for key in keys:
-        if key.lower() in found:
-            return found[key.lower()]
+        if key.lower() in metas:
+            return metas[key.lower()]
     return None
 
 
@@ -276,21 +294,47 @@ def _text_of(el: lxml.html.HtmlElement) -> str:
     """The element's text with a line break at each block boundary, so that a byline
     box's name and its "5 min read" stay on separate lines (text_content() glues them).
     Iterative, because malformed pages nest deeper than Python's recursion limit."""
-    parts: list[str] = []
+    return "".join(_text_pieces(el))
+
+
+def _text_pieces(el: lxml.html.HtmlElement) -> Iterator[str]:
     for event, node in lxml.etree.iterwalk(el, events=("start", "end")):
         if not isinstance(node.tag, str):
             continue
         block = node.tag in _BLOCK_TAGS
         if event == "start":
             if block:
-                parts.append("\n")
-            parts.append(node.text or "")
+                yield "\n"
+            yield node.text or ""
         else:
             if block:
-                parts.append("\n")
+                yield "\n"
             if node is not el:
-                parts.append(node.tail or "")
-    return "".join(parts)
+                yield node.tail or ""
+
+
+# Enough of an element's text to tell whether it opens with a byline prefix: the
+# prefix is decided by its first 14 characters, and normalization changes a character
+# only through its neighbours, so 40 normalized characters leave a wide margin.
+_START_CHARS = 40
+
+
+def _line_start(el: lxml.html.HtmlElement) -> tuple[str | None, bool]:
+    """The element's text as one normalized line, or only its start when the text is
+    long: (line, complete). A <div> holding the whole article is read up to its first
+    few words instead of to its end, once for every <p>/<div>/<span> around it."""
+    parts: list[str] = []
+    visible = 0
+    enough = 4 * _START_CHARS
+    for piece in _text_pieces(el):
+        parts.append(piece)
+        visible += len(piece) - piece.count(" ")
+        if visible >= enough:
+            start = _one_line("".join(parts))
+            if start is not None and len(start) >= _START_CHARS:
+                return start, False
+            enough *= 2  # mostly invisible characters: look again only after twice as many
+    return _one_line("".join(parts)), True
 
 
 # ------------------------------------------------------------- article fields
@@ -305,12 +349,14 @@ def _first_date(values: Iterable[str | None]) -> str | None:
     return None
 
 
-def _published_of(root: lxml.html.HtmlElement, nodes: list[dict[str, Any]]) -> str | None:
+def _published_of(
+    root: lxml.html.HtmlElement, metas: dict[str, str], nodes: list[dict[str, Any]]
+) -> str | None:
     """Machine-readable markup first; written dates near the article only after it."""
     return _first_date(
         (
             _meta(
-                root,
+                metas,
                 "article:published_time",
                 "og:published_time",
                 "datePublished",
@@ -330,11 +376,13 @@ def _published_of(root: lxml.html.HtmlElement, nodes: list[dict[str, Any]]) -> s
     )
 
 
-def _modified_of(root: lxml.html.HtmlElement, nodes: list[dict[str, Any]]) -> str | None:
+def _modified_of(
+    root: lxml.html.HtmlElement, metas: dict[str, str], nodes: list[dict[str, Any]]
+) -> str | None:
     return _first_date(
         (
             _meta(
-                root,
+                metas,
                 "article:modified_time",
                 "og:updated_time",
                 "dateModified",
@@ -347,14 +395,22 @@ def _modified_of(root: lxml.html.HtmlElement, nodes: list[dict[str, Any]]) -> st
     )
 
 
+# One walk of the document each (a union of two paths walked it twice), compiled once.
+_ITEMPROP_PUBLISHED = lxml.etree.XPath(
+    "//*[@itemprop='datePublished']/@*[name()='datetime' or name()='content']"
+)
+_ITEMPROP_MODIFIED = lxml.etree.XPath(
+    "//*[@itemprop='dateModified']/@*[name()='datetime' or name()='content']"
+)
+
+
 def _time_values(root: lxml.html.HtmlElement, *, updated: bool) -> Iterator[str]:
     """`datetime` of <time> elements (and itemprop dates) that belong to the article.
 
     A <time> in the page chrome (see `_in_page_chrome`) is the site's clock or another
     article's date, never this article's.
     """
-    prop = "dateModified" if updated else "datePublished"
-    yield from root.xpath(f"//*[@itemprop='{prop}']/@datetime | //*[@itemprop='{prop}']/@content")
+    yield from (_ITEMPROP_MODIFIED if updated else _ITEMPROP_PUBLISHED)(root)
     for el in root.iter("time"):
         value = el.get("datetime")
         if not value:
@@ -400,8 +456,10 @@ def _article_scope(root: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
 _TITLE_SEPARATORS = re.compile(r"\s+[|\-–—:·•]\s+|\s*[|｜]\s*")
 
 
-def _title_of(root: lxml.html.HtmlElement, page_title: str | None) -> str | None:
-    og = _one_line(_meta(root, "og:title", "twitter:title"))
+def _title_of(
+    root: lxml.html.HtmlElement, metas: dict[str, str], page_title: str | None
+) -> str | None:
+    og = _one_line(_meta(metas, "og:title", "twitter:title"))
     if og:
         return og
     for h1 in root.iter("h1"):
@@ -410,7 +468,7 @@ def _title_of(root: lxml.html.HtmlElement, page_title: str | None) -> str | None
             if text:
                 return text
     if page_title:
-        return _strip_site_name(page_title, _one_line(_meta(root, "og:site_name")))
+        return _strip_site_name(page_title, _one_line(_meta(metas, "og:site_name")))
     return None
 
 
@@ -472,12 +530,15 @@ def _has_khmer(value: str) -> bool:
 
 
 def _byline_of(
-    root: lxml.html.HtmlElement, nodes: list[dict[str, Any]], trafilatura_author: str | None
+    root: lxml.html.HtmlElement,
+    metas: dict[str, str],
+    nodes: list[dict[str, Any]],
+    fallback: _TrafilaturaMetadata,
 ) -> str | None:
     # Structured sources first: they do not move when the layout does.
     for value in (
         _meta(
-            root,
+            metas,
             "author",
             "article:author",
             "byl",
@@ -502,6 +563,7 @@ def _byline_of(
             return byline
     # trafilatura's heuristics are good for Latin script, but it strips the vowel signs
     # out of Khmer names, so a Khmer author has to come from the page itself.
+    trafilatura_author = fallback.author
     if trafilatura_author and not _has_khmer(trafilatura_author):
         byline = _clean_byline(trafilatura_author)
         if byline:
@@ -517,7 +579,11 @@ def _byline_of(
             if byline:
                 return byline
     for el in scope.iter("p", "div", "span", "li", "address"):
-        text = _one_line(_text_of(el))
+        text, complete = _line_start(el)
+        if not complete:
+            if text is None or not _BYLINE_PREFIX.match(text):
+                continue
+            text = _one_line(_text_of(el))
         if text and len(text) <= 200 and _BYLINE_PREFIX.match(text) and not _in_page_chrome(el):
             byline = _clean_byline(text)
             if byline and _looks_like_name(byline):
@@ -528,14 +594,16 @@ def _byline_of(
 _LANG_TAG = re.compile(r"[a-z]{2,3}")
 
 
-def _lang_of(root: lxml.html.HtmlElement, text: str, title: str | None) -> str | None:
+def _lang_of(
+    root: lxml.html.HtmlElement, metas: dict[str, str], text: str, title: str | None
+) -> str | None:
     # Script first: Khmer sites often keep a theme's lang="en".
     if script_of(text or title or "") == "km":
         return "km"
     for value in (
         root.get("lang"),
         root.get("{http://www.w3.org/XML/1998/namespace}lang"),
-        _meta(root, "content-language", "language", "dc.language", "og:locale"),
+        _meta(metas, "content-language", "language", "dc.language", "og:locale"),
         *root.xpath(
             "//meta[translate(@http-equiv, 'CONTENTLAG', 'contentlag')='content-language']/@content"
         ),
@@ -547,18 +615,102 @@ def _lang_of(root: lxml.html.HtmlElement, text: str, title: str | None) -> str |
     return None
 
 
-def _canonical_of(root: lxml.html.HtmlElement, url: str) -> str | None:
+def _canonical_of(root: lxml.html.HtmlElement, metas: dict[str, str], url: str) -> str | None:
     hrefs = root.xpath(
         "//link[contains(concat(' ', translate(@rel, 'CANONIL', 'canonil'), ' '),"
         " ' canonical ')]/@href"
     )
-    for href in [*hrefs, _meta(root, "og:url")]:
+    for href in [*hrefs, _meta(metas, "og:url")]:
         if not href or not str(href).strip():
             continue
         absolute = urljoin(url, str(href).strip())
         if urlsplit(absolute).scheme in ("http", "https") and urlsplit(absolute).netloc:
             return absolute
     return None
+
+
+# ------------------------------------------------- trafilatura's metadata, on demand
+
+
+class _TrafilaturaMetadata:
+    """The fields of trafilatura's own metadata (`extract_metadata`) that we fall back
+    on, each computed the first time it is asked for: most pages never need them.
+
+    Author and date follow `extract_metadata`'s own sequence for those fields (meta
+    tags and JSON-LD, then its markup heuristics or htmldate), without its categories,
+    tags, licence and site name, which we never read; tests/test_extract.py checks
+    both against `extract_metadata` so a trafilatura upgrade cannot change them unseen.
+    """
+
+    def __init__(self, root: lxml.html.HtmlElement, url: str) -> None:
+        self._root = root
+        self._url = url
+        self._head: Any = None
+
+    def _meta_and_json(self) -> Any:
+        if self._head is None:
+            found = trafilatura_metadata.examine_meta(self._root)
+            if found.author and " " not in found.author:
+                found.author = None  # as extract_metadata does: one word is no name
+            try:
+                found = trafilatura_metadata.extract_meta_json(self._root, found)
+            except Exception:  # trafilatura's JSON-LD reader has bugs; it skips them too
+                LOGGER.debug("trafilatura's JSON-LD metadata failed", exc_info=True)
+            self._head = found
+        return self._head
+
+    @property
+    def title(self) -> str | None:
+        # Our own search has found a title on every page seen so far: no shortcut.
+        document = trafilatura_metadata.extract_metadata(
+            self._root, self._url, TRAFILATURA_OPTIONS.date_params(), TRAFILATURA_OPTIONS.fast
+        )
+        return _trimmed(document.title)
+
+    @property
+    def date(self) -> str | None:
+        found = self._meta_and_json()
+        url = found.url or trafilatura_metadata.extract_url(self._root, self._url)
+        return _trimmed(find_date(self._root, url=url, **TRAFILATURA_OPTIONS.date_params()))
+
+    @property
+    def author(self) -> str | None:
+        author = self._meta_and_json().author
+        if not author and _may_name_author(self._root):
+            author = trafilatura_metadata.extract_author(self._root)
+        return _trimmed(author)
+
+
+# Every element trafilatura's author XPaths (trafilatura.xpaths.AUTHOR_XPATHS) can
+# match has one of these attributes holding one of these words, or is an <author> (or
+# has a <rel> child). Those XPaths test only an element's own attributes, so a page
+# without any such element gets no author from them, and we skip the copy and pruning
+# of the whole tree that extract_author does first: about half of the benchmark pages.
+_AUTHOR_ATTRIBUTES = lxml.etree.XPath(
+    "//@rel | //@id | //@class | //@itemprop | //@data-testid | //@data-component"
+)
+_AUTHOR_ELEMENTS = lxml.etree.XPath("boolean(//author | //rel)")
+_AUTHOR_HINT = re.compile(
+    "author|byl|bbl|username|zuozhe|bianji|xiaobian|channel-name|submitted-by|posted-by"
+    "|journalist-name|screenname|writer"
+)
+
+
+def _may_name_author(root: lxml.html.HtmlElement) -> bool:
+    if _AUTHOR_ELEMENTS(root):
+        return True
+    values = _AUTHOR_ATTRIBUTES(root)
+    return bool(_AUTHOR_HINT.search("\n".join(map(str, values)).lower()))
+
+
+def _trimmed(value: Any) -> str | None:
+    """A metadata value as extract_metadata's final `clean_and_trim` leaves it."""
+    if not isinstance(value, str):
+        return None
+    holder = trafilatura_settings.Document()
+    holder.author = value
+    holder.clean_and_trim()
+    return holder.author or None
 
 
 # ------------------------------------------------------------------ the entry
@@ -613,10 +765,11 @@ def _extract_html(html: str, charset: str, url: str) -> Extracted:
     nodes = _json_ld_nodes(root)
     # trafilatura cleans a copy of the tree, so the order does not matter for
     # correctness; ours come first so a trafilatura failure still leaves them.
-    title = _title_of(root, page_title)
-    published = _published_of(root, nodes)
-    modified = _modified_of(root, nodes)
-    canonical = _canonical_of(root, url)
+    metas = _meta_index(root)
+    title = _title_of(root, metas, page_title)
+    published = _published_of(root, metas, nodes)
+    modified = _modified_of(root, metas, nodes)
+    canonical = _canonical_of(root, metas, url)
 
     note = ""
     document = None
@@ -626,13 +779,13 @@ def _extract_html(html: str, charset: str, url: str) -> Extracted:
         LOGGER.exception("trafilatura failed on %s", url)
         note = f"trafilatura failed ({type(exc).__name__}: {exc}); text left empty"
     text = normalize_text(getattr(document, "text", None) or "")
-    author = getattr(document, "author", None)
 
-    byline = _byline_of(root, nodes, author if isinstance(author, str) else None)
+    fallback = _TrafilaturaMetadata(root, url)
+    byline = _byline_of(root, metas, nodes, fallback)
     if title is None:
-        title = _one_line(getattr(document, "title", None))
+        title = _one_line(fallback.title)
     if published is None:
-        published = iso_date(getattr(document, "date", None)) or _written_date(root)
+        published = iso_date(fallback.date) or _written_date(root)
     if not text and not note:
         note = "no article text found"
     return Extracted(
@@ -642,7 +795,7 @@ def _extract_html(html: str, charset: str, url: str) -> Extracted:
         text=text,
         published=published,
         modified=modified,
-        lang=_lang_of(root, text, title),
+        lang=_lang_of(root, metas, text, title),
         page_title=page_title,
         charset=charset,
         canonical_url=canonical,

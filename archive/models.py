@@ -139,7 +139,7 @@ class Article(Base):
     __tablename__ = "articles"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), index=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))  # indexed with next_check
     url: Mapped[str] = mapped_column(Text)  # normalized canonical URL (normalize_url)
     fetch_url: Mapped[str] = mapped_column(Text)  # URL as last fetched successfully
     status: Mapped[str] = mapped_column(String(20), default=ArticleStatus.LIVE, index=True)
@@ -160,7 +160,7 @@ class Article(Base):
     etag: Mapped[str | None] = mapped_column(Text)
     last_modified_header: Mapped[str | None] = mapped_column(Text)
     last_full_fetch: Mapped[datetime | None]
-    next_check: Mapped[datetime | None] = mapped_column(index=True)
+    next_check: Mapped[datetime | None]  # indexed with the id: ix_articles_next_check_id
     hints: Mapped[dict[str, Any]] = mapped_column(default=dict)  # sitemap lastmod, news date…
 
     source: Mapped[Source] = relationship(back_populates="articles")
@@ -401,6 +401,9 @@ class ChainHead(Base):
 
 
 Index("ix_change_events_at_id", ChangeEvent.at, ChangeEvent.id)
+# The recheck planner (queries.due_articles) reads articles in this order.
+Index("ix_articles_next_check_id", Article.next_check, Article.id)
+Index("ix_articles_source_id_next_check", Article.source_id, Article.next_check)
 
 
 class NotifySubscription(Base):

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session, defer, load_only
 
 from archive.errors import BadInput, NotFound
 from archive.models import (
@@ -325,15 +325,59 @@ def due_articles(
     all_articles: bool = False,
     limit: int | None = None,
 ) -> list[Article]:
-    """Articles whose next check is due (never-scheduled ones first)."""
-    stmt = select(Article).order_by(Article.next_check.is_not(None), Article.next_check, Article.id)
+    """Articles whose next check is due (never-scheduled ones first, then by due time,
+    then by id)."""
+    found: list[Article] = []
+    for stmt in due_articles_statements(
+        now=now, sources=sources, all_articles=all_articles, limit=limit
+    ):
+        if limit is not None and len(found) >= limit:
+            break
+        found.extend(session.scalars(stmt))
+    return found if limit is None else found[:limit]
+
+
+def due_articles_statements(
+    *,
+    now: datetime,
+    sources: Sequence[str] = (),
+    all_articles: bool = False,
+    limit: int | None = None,
+) -> list[Select[Article]]:
+    """The SELECTs behind `due_articles`, run in order: the never-scheduled articles,
+    then the scheduled ones. Two statements, because each then reads the index on
+    (next_check, id) in its own order and neither database has to sort the whole pass:
+    one statement with "NULL first" in its ORDER BY made both sort every due row
+    (benchmarks/schedule_bench.py shows the plans). Each has `limit`; `due_articles`
+    cuts their concatenation to it."""
+    # A pass reads 100,000 rows: only the columns a recheck needs (the crawler's target
+    # and its conditional headers) come with them; any other is loaded when touched.
+    needed = load_only(
+        Article.id,
+        Article.source_id,
+        Article.fetch_url,
+        Article.status,
+        Article.next_check,
+        Article.pending_removal,
+        Article.pending_degraded_sha,
+        Article.etag,
+        Article.last_modified_header,
+        Article.last_full_fetch,
+    )
+    never = select(Article).options(needed).where(Article.next_check.is_(None))
+    never = never.order_by(Article.id)
+    scheduled = select(Article).options(needed).order_by(Article.next_check, Article.id)
+    if all_articles:
+        scheduled = scheduled.where(Article.next_check.is_not(None))
+    else:
+        scheduled = scheduled.where(Article.next_check <= now)
+    statements = [never, scheduled]
     if sources:
-        stmt = stmt.join(Source).where(Source.name.in_(list(sources)))
-    if not all_articles:
-        stmt = stmt.where(or_(Article.next_check.is_(None), Article.next_check <= now))
+        ids = select(Source.id).where(Source.name.in_(list(sources))).scalar_subquery()
+        statements = [stmt.where(Article.source_id.in_(ids)) for stmt in statements]
     if limit is not None:
-        stmt = stmt.limit(limit)
-    return list(session.scalars(stmt))
+        statements = [stmt.limit(limit) for stmt in statements]
+    return statements
 
 
 def known_urls_of(session: Session, source_name: str) -> set[str]:

@@ -95,8 +95,11 @@ def _trafilatura_only(job: tuple[str, bytes]) -> tuple[int, float]:
     from archive import TRAFILATURA_OPTIONS
 
     url, body = job
+    # With its metadata, as trafilatura extracts what we deliver (text, title, author,
+    # date); our own text pass leaves it off (see archive.extract.TrafilaturaOptions).
+    options = {**TRAFILATURA_OPTIONS.as_kwargs(), "with_metadata": True}
     cpu = time.process_time()
-    document = trafilatura.bare_extraction(body, url=url, **TRAFILATURA_OPTIONS.as_kwargs())
+    document = trafilatura.bare_extraction(body, url=url, **options)
     return len(getattr(document, "text", None) or ""), time.process_time() - cpu
 
 

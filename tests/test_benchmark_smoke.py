@@ -144,3 +144,31 @@ def test_peer_log_reading() -> None:
         "unchanged": {"stored a full copy": 1,
                       "redirected (301) to /: stored the target as this article": 1},
     }  # fmt: skip
+
+
+def test_extract_bench_runs(tmp_path: Path) -> None:
+    # The command behind the extraction figures in docs/benchmarks.md, on the demo
+    # articles; it must produce both contenders' figures and the same pages for both.
+    from benchmarks.extract_bench import main
+
+    assert main(["--size", "6", "--rounds", "1", "--content", "demo", "--out", str(tmp_path)]) == 0
+    (written,) = tmp_path.glob("extract-*.json")
+    result = json.loads(written.read_text(encoding="utf-8"))
+    assert result["pages"] == 6 and result["content"] == "demo"
+    assert set(result["cpu_ms_per_page"]) == {"trafilatura", "extract_page"}
+    assert all(chars > 0 for chars in result["text_chars"].values())
+    assert result["ratio"] > 0
+
+
+def test_schedule_bench_runs_on_sqlite(tmp_path: Path) -> None:
+    # The planner benchmark at a tiny size: every due article comes back, in both the
+    # raw SQL and through due_articles, and each statement has its plan.
+    from benchmarks.schedule_bench import main
+
+    assert main(["--articles", "2000", "--due", "200", "--out", str(tmp_path)]) == 0
+    (written,) = tmp_path.glob("schedule-*.json")
+    (run,) = json.loads(written.read_text(encoding="utf-8"))["runs"]
+    assert run["database"] == "sqlite"
+    assert run["pass"]["sql"]["rows"] == run["pass"]["orm"]["rows"] == 200
+    assert run["first_1000"]["orm"]["rows"] == 200
+    assert all(statement["plan"] for statement in run["pass"]["statements"])

@@ -708,3 +708,79 @@ def test_extracted_is_frozen() -> None:
     with pytest.raises(AttributeError):
         result.text = "x"  # type: ignore[misc]
     assert replace(result, text="x").text == "x"
+
+
+# ------------------------------------------------- shortcuts that must not change output
+
+
+def _roots(real_pages: RealPages) -> list[tuple[str, Any]]:
+    """(url, parsed tree) of every real fixture page and every own page."""
+    found = [
+        (page["url"], real_pages.bytes(page["file"]), "text/html") for page in real_pages.entries
+    ]
+    found += [
+        (own.url, own.html.encode(), "text/html; charset=utf-8")
+        for own in map(h.own_page, OWN_PAGES)
+    ]
+    return [
+        (url, extract_module._parse_html(decode_body(body, ctype)[0])) for url, body, ctype in found
+    ]
+
+
+def test_trafilatura_fallbacks_match_its_metadata(real_pages: RealPages) -> None:
+    """Author, date and title asked of trafilatura field by field (and the author
+    search skipped on pages with no element its XPaths could match) are what its whole
+    `extract_metadata` gives; a trafilatura upgrade that changes its sequence fails here."""
+    import copy
+
+    import trafilatura.metadata
+
+    skipped = searched = 0
+    for url, root in _roots(real_pages):
+        whole = trafilatura.metadata.extract_metadata(
+            copy.deepcopy(root), url, TRAFILATURA_OPTIONS.date_params(), TRAFILATURA_OPTIONS.fast
+        )
+        ours = extract_module._TrafilaturaMetadata(root, url)
+        assert (ours.author, ours.date, ours.title) == (
+            whole.author or None,
+            whole.date or None,
+            whole.title or None,
+        ), url
+        if extract_module._may_name_author(root):
+            searched += 1
+        else:
+            skipped += 1
+            assert trafilatura.metadata.extract_author(root) is None, url
+    assert skipped and searched  # both paths ran
+
+
+def test_byline_prefix_read_from_the_start_of_long_text(real_pages: RealPages) -> None:
+    """`_line_start` reads a long element only up to its first words; whatever the
+    byline prefix decides on those it decides on the whole text."""
+    prefix = extract_module._BYLINE_PREFIX
+    cut = 0
+    for _, root in _roots(real_pages):
+        for el in root.iter("p", "div", "span", "li", "address"):
+            start, complete = extract_module._line_start(el)
+            whole = extract_module._one_line(extract_module._text_of(el))
+            if complete:
+                assert start == whole
+                continue
+            cut += 1
+            assert start is not None and whole is not None and whole.startswith(start[:20])
+            if prefix.match(whole):
+                assert prefix.match(start)
+    assert cut
+
+
+def test_byline_after_many_invisible_characters() -> None:
+    # Hostile markup: a byline behind thousands of zero-width spaces is still found,
+    # and reading them does not go quadratic.
+    hidden = "\u200b" * 5000
+    page = (
+        "<html><head><title>Story</title></head><body><article><h1>Story</h1>"
+        f"<div><span>{hidden}</span><span>By Jane Doe</span></div>"
+        "<p>" + "Text of the story. " * 40 + "</p></article></body></html>"
+    )
+    result = extract_page(page.encode(), url="https://example.com/a", content_type="text/html")
+    assert result.byline == "Jane Doe"

@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import inspect
 
-from archive import ConfigError
+from archive import Article, ConfigError, Source, due_articles
 from archive.normalize import parse_iso_utc
+from presswatch.runtime import Runtime
 from presswatch.schedule import (
     DEFAULT_SCHEDULE,
     RecheckSchedule,
@@ -135,3 +137,107 @@ def test_parse_duration(text: str, expected: timedelta) -> None:
 )
 def test_parse_published_dates(value: str | None, expected: datetime | None) -> None:
     assert parse_iso_utc(value) == expected
+
+
+# -- the due query (archive.due_articles), on SQLite and PostgreSQL ------------------------
+
+
+def _archive_with_schedule(runtime: Runtime) -> dict[str, int]:
+    """Two sources; articles never scheduled, due in the past, due exactly now, due
+    later, and two due at the same instant (the id breaks the tie). Ids are handed out
+    out of due order, as a real archive's are. Returns name -> id."""
+    plan = [
+        ("late", "a", T0 + H),
+        ("never-2", "b", None),
+        ("tie-1", "b", T0 - 2 * H),
+        ("past", "b", T0 - 5 * H),
+        ("never-1", "a", None),
+        ("now", "b", T0),
+        ("tie-2", "a", T0 - 2 * H),
+        ("much-later", "a", T0 + 30 * H),
+    ]
+    ids: dict[str, int] = {}
+    with runtime.sessions.begin() as session:
+        sources = {
+            name: Source(name=name, base_url=f"https://{name}.example/", created_at=T0)
+            for name in ("a", "b")
+        }
+        session.add_all(sources.values())
+        session.flush()
+        for name, source, due in plan:
+            url = f"https://{source}.example/{name}"
+            article = Article(
+                source_id=sources[source].id,
+                url=url,
+                fetch_url=url,
+                first_seen=T0 - 24 * H,
+                last_checked=T0 - 24 * H,
+                next_check=due,
+            )
+            session.add(article)
+            session.flush()
+            ids[name] = article.id
+    assert ids["never-2"] < ids["never-1"] and ids["tie-1"] < ids["tie-2"]
+    return ids
+
+
+def _due(runtime: Runtime, ids: dict[str, int], **kwargs: object) -> list[str]:
+    names = {v: k for k, v in ids.items()}
+    with runtime.sessions() as session:
+        return [names[a.id] for a in due_articles(session, now=T0, **kwargs)]  # type: ignore[arg-type]
+
+
+def test_due_articles_order_and_bounds(any_runtime: Runtime) -> None:
+    ids = _archive_with_schedule(any_runtime)
+    never = ["never-2", "never-1"]  # by id
+    # Never-scheduled first (by id), then by due time, a tie by id; due "now" is due,
+    # due later is not.
+    assert _due(any_runtime, ids) == [*never, "past", "tie-1", "tie-2", "now"]
+    assert _due(any_runtime, ids, all_articles=True) == [
+        *never,
+        "past",
+        "tie-1",
+        "tie-2",
+        "now",
+        "late",
+        "much-later",
+    ]
+
+
+def test_due_articles_load_what_a_recheck_needs_and_the_rest_on_demand(
+    any_runtime: Runtime,
+) -> None:
+    ids = _archive_with_schedule(any_runtime)
+    with any_runtime.sessions() as session:
+        first = due_articles(session, now=T0)[0]
+        assert (first.id, first.fetch_url, first.next_check) == (
+            ids["never-2"],
+            "https://b.example/never-2",
+            None,
+        )
+        assert first.url == "https://b.example/never-2"  # not in the pass's columns
+        assert first.first_seen == T0 - 24 * H
+
+
+def test_due_articles_limit_and_sources(any_runtime: Runtime) -> None:
+    ids = _archive_with_schedule(any_runtime)
+    assert _due(any_runtime, ids, limit=1) == ["never-2"]
+    assert _due(any_runtime, ids, limit=3) == ["never-2", "never-1", "past"]
+    assert _due(any_runtime, ids, limit=0) == []
+    assert _due(any_runtime, ids, sources=["b"]) == ["never-2", "past", "tie-1", "now"]
+    assert _due(any_runtime, ids, sources=["a", "b"]) == _due(any_runtime, ids)
+    assert _due(any_runtime, ids, sources=["nobody"]) == []
+    assert _due(any_runtime, ids, sources=["a"], all_articles=True, limit=2) == [
+        "never-1",
+        "tie-2",
+    ]
+
+
+def test_due_index_is_in_the_schema(any_runtime: Runtime) -> None:
+    # The planner's order: the due pass reads this index instead of sorting every due row.
+    indexes = {
+        index["name"]: index["column_names"]
+        for index in inspect(any_runtime.engine).get_indexes("articles")
+    }
+    assert indexes["ix_articles_next_check_id"] == ["next_check", "id"]
+    assert indexes["ix_articles_source_id_next_check"] == ["source_id", "next_check"]
