@@ -86,14 +86,14 @@ class ArchivePipeline:
             item.article_id, item.exchange.payload
         )
         extracted = None if known else await self._extract(item.exchange)
-        job = CaptureJob(
-            item.exchange,
-            options=self.ctx.record_options(item.source),
-            extracted=extracted,
-            payload_known=known,
-            then=lambda session, result: self._schedule(session, item, result),
-        )
         try:
+            job = CaptureJob(
+                item.exchange,
+                options=self.ctx.record_options(item.source),
+                extracted=extracted,
+                payload_known=known,
+                then=lambda session, result: self._schedule(session, item, result),
+            )
             result: CaptureResult = await asyncio.wrap_future(self.ctx.group_writer().submit(job))
         except Exception as exc:  # boundary: one capture must not stop the crawl
             log.exception("recording %s failed", item.exchange.requested_url)
