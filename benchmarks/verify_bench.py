@@ -4,9 +4,11 @@
 
 Builds an archive of `--captures` captures through `record_capture` (the real write
 path: WARC records and revisits, versions, events, leaves sealed into the log): the
-articles of `presswatch.demo.content.bulk_articles`, rechecked round after round,
-5% of them edited each round. Each distinct page is extracted once and its extraction
-reused for identical bytes (extraction is benchmarked elsewhere). Then signs a
+articles of `presswatch.demo.content.bulk_articles`, rechecked round after round; each
+round 5% of them get one more appended "Update k" line, new bytes (a new WARC response
+record) that detection mostly judges boilerplate, since the same line appears in many
+articles, so few become new versions. Each distinct page is extracted once and its
+extraction reused for identical bytes (extraction is benchmarked elsewhere). Then signs a
 checkpoint, times `presswatch verify --json --against` that checkpoint in a fresh
 process (captures/s, peak RSS of that process) and one inclusion proof. Writes
 benchmarks/results/verify-<date>-<captures>.json.

@@ -167,6 +167,11 @@ class CaptureOut(CaptureSummaryOut):
     prev_chain: str
     chain_hash: str
     raw_url: str | None = Field(description="Where the archived bytes download from, if kept.")
+    leaf_hash: str | None = Field(
+        description="RFC 9162 leaf hash of this capture in the transparency log (leaf index "
+        "seq - 1; prev_chain and chain_hash are the log's roots before and after it, "
+        "docs/evidence.md); its inclusion proof is at /api/captures/{id}/proof."
+    )
 
 
 class VersionOut(VersionSummaryOut):

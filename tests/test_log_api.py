@@ -64,6 +64,8 @@ def test_proofs_check_against_the_signed_checkpoint(runtime: Runtime, at: Any) -
             proof = client.get(f"/api/captures/{capture_id}/proof").json()
             assert proof["checkpoint_id"] == listed[0]["id"] and proof["tree_size"] == 5
             check_proof(proof, head.root_hash)
+            shown = client.get(f"/api/captures/{capture_id}").json()
+            assert shown["leaf_hash"] == proof["leaf_hash"]
         # A capture newer than every checkpoint is proven against the current head.
         newest = client.get(f"/api/captures/{ids[5]}/proof").json()
         assert newest["checkpoint_id"] is None and newest["tree_size"] == 6

@@ -134,7 +134,7 @@ def raw_response(capture: Capture, payload: bytes) -> Response:
 @router.get("/{capture_id}", response_model=CaptureOut, responses=NOT_FOUND)
 def capture_route(capture_id: CaptureId, session: SessionDep) -> CaptureOut:
     """What was recorded about one fetch: URLs, redirects, status, headers, WARC place,
-    payload and chain hashes, outcome."""
+    payload hashes, its place in the transparency log, outcome."""
     return load_capture(session, capture_id)
 
 
