@@ -228,7 +228,7 @@ class CrawlContext:
         if article_id is None:
             return False
         with self._lock:
-            known = self._payloads.get(article_id)
+            known = self._payloads.pop(article_id, None)  # one fetch per due article
         return bool(known) and hashlib.sha256(payload).hexdigest() in known
 
     def source_crawled(self, names: Sequence[str], problems: Mapping[str, list[str]]) -> None:

@@ -161,3 +161,35 @@ def test_bytes_of_a_removal_sign_are_never_known(runtime: Runtime) -> None:
     )
     assert first.outcome is CaptureOutcome.REMOVAL_PENDING
     assert again.outcome is CaptureOutcome.REMOVED and again.events == ("removed",)
+
+
+def test_the_due_list_tells_the_crawler_which_bytes_need_no_extraction(
+    runtime: Runtime,
+) -> None:
+    from crawler.context import CrawlContext, SourceSpec
+
+    html = h.km_story(URL).html
+    first = _record(runtime, h.exchange(URL, html, at=T0, source=None))
+    with runtime.sessions() as s:
+        article = s.get(Article, first.article_id)
+        assert article is not None
+        source_name = article.source.name
+    ctx = CrawlContext(
+        sessions=runtime.sessions,
+        warc=runtime.warc,
+        sources={source_name: SourceSpec(source_name, "https://khmer.example/")},
+        record_options=lambda name: runtime.record_options(),
+        plan_next_check=lambda article, published, at: at,
+        conditional_for=lambda article, at: {},
+        user_agent="Presswatch/test",
+        max_body_bytes=1_000_000,
+        extract_workers=0,
+    )
+    targets = ctx.due_targets([source_name], all_articles=True, limit=None, now=T0)
+    assert [t.article_id for t in targets] == [first.article_id]
+
+    assert not ctx.payload_known(first.article_id, html.encode("utf-8") + b" ")
+    ctx.due_targets([source_name], all_articles=True, limit=None, now=T0)
+    assert ctx.payload_known(first.article_id, html.encode("utf-8"))
+    assert not ctx.payload_known(first.article_id, html.encode("utf-8"))  # used once
+    ctx.close()
