@@ -121,8 +121,6 @@ from archive.integrity import (
     latest_checkpoint,
     list_checkpoints,
     seal_legacy_captures,
-    sign_head,
-    store_checkpoint,
     verify_archive,
 )
 from archive.models import (
@@ -388,8 +386,6 @@ __all__ = [
     "latest_checkpoint",
     "list_checkpoints",
     "seal_legacy_captures",
-    "sign_head",
-    "store_checkpoint",
     "TimestampError",
     "TokenInfo",
     "request_token",

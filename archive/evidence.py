@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from archive.diff import diff_versions, render_json
 from archive.errors import StorageError
 from archive.export import article_json, event_json, version_json, version_side
-from archive.integrity import capture_proof, latest_checkpoint, sign_head, store_checkpoint
+from archive.integrity import capture_proof, issue_checkpoint, latest_checkpoint
 from archive.models import Article, Capture, LogCheckpoint, Version
 from archive.packages import capture_page, capture_spans
 from archive.queries import (
@@ -83,28 +83,16 @@ def _covering_checkpoint(
     max_seq: int,
     timestamp: Callable[[bytes], bytes] | None,
 ) -> tuple[LogCheckpoint, bool]:
-    """The newest checkpoint if it covers leaf `max_seq`, else a newly signed one (as
-    `presswatch checkpoint` makes it: signed, timestamped outside any write
-    transaction when `timestamp` is given, then stored)."""
+    """The newest checkpoint if it covers leaf `max_seq`, else a newly issued one
+    (`issue_checkpoint`, as `presswatch checkpoint` makes it)."""
     with sessions() as session:
         newest = latest_checkpoint(session)
         if newest is not None and newest.tree_size >= max_seq:
             session.expunge(newest)
             return newest, False
-        size, root_hash, note = sign_head(session, signer)
-    if size < max_seq:
-        raise StorageError(f"the log holds {size} leaves but capture {max_seq} exists")
-    token = timestamp(note.encode("utf-8")) if timestamp is not None else None
-    with sessions.begin() as session:
-        issued = store_checkpoint(
-            session,
-            tree_size=size,
-            root_hash=root_hash,
-            note=note,
-            now=datetime.now(UTC),
-            tsa_token=token,
-        )
-        session.expunge(issued)
+    issued = issue_checkpoint(sessions, signer, timestamp=timestamp)
+    if issued.tree_size < max_seq:
+        raise StorageError(f"the log holds {issued.tree_size} leaves but capture {max_seq} exists")
     return issued, True
 
 

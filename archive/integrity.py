@@ -19,13 +19,13 @@ import base64
 import hashlib
 import json
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session, defer, sessionmaker
 
 from archive.errors import StorageError
 from archive.models import Article, Capture, ChainHead, ChangeEvent, LogCheckpoint, Version
@@ -882,10 +882,32 @@ def store_checkpoint(
     return checkpoint
 
 
-def issue_checkpoint(session: Session, signer: Signer, *, now: datetime) -> LogCheckpoint:
-    """Sign the current head of the log and store the signed note."""
-    size, root_hex, note = sign_head(session, signer)
-    return store_checkpoint(session, tree_size=size, root_hash=root_hex, note=note, now=now)
+def issue_checkpoint(
+    sessions: sessionmaker[Session],
+    signer: Signer,
+    *,
+    timestamp: Callable[[bytes], bytes] | None = None,
+    now: datetime | None = None,
+) -> LogCheckpoint:
+    """Sign the log's current head, have `timestamp` (an RFC 3161 TSA client) stamp the
+    note, and store it; returns the stored checkpoint, detached. The one way a checkpoint
+    is made (`presswatch checkpoint`, an evidence export). The TSA is asked between two
+    transactions, so a slow one never holds the archive's write lock; if it fails, its
+    error propagates and nothing is stored."""
+    with sessions() as session:
+        size, root_hex, note = sign_head(session, signer)
+    token = timestamp(note.encode("utf-8")) if timestamp is not None else None
+    with sessions.begin() as session:
+        issued = store_checkpoint(
+            session,
+            tree_size=size,
+            root_hash=root_hex,
+            note=note,
+            now=now or datetime.now(UTC),
+            tsa_token=token,
+        )
+        session.expunge(issued)
+    return issued
 
 
 def checkpoint_json(checkpoint: LogCheckpoint) -> dict[str, Any]:

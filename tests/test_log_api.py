@@ -47,8 +47,7 @@ def test_proofs_check_against_the_signed_checkpoint(runtime: Runtime, at: Any) -
             runtime, h.exchange(URL, html if i != 2 else h.khmer_byline_changed(html), at=at(i))
         )
     signer = runtime.log_signer()
-    with runtime.sessions.begin() as s:
-        issue_checkpoint(s, signer, now=datetime(2026, 3, 2, tzinfo=UTC))
+    issue_checkpoint(runtime.sessions, signer, now=datetime(2026, 3, 2, tzinfo=UTC))
     h.record(runtime, h.exchange(URL, html, at=at(9)))  # after the checkpoint
     with runtime.sessions() as s:
         ids = list(s.scalars(select(Capture.id).order_by(Capture.seq)))
@@ -83,8 +82,7 @@ def test_proofs_check_against_the_signed_checkpoint(runtime: Runtime, at: Any) -
 def test_checkpoint_note_is_a_c2sp_signed_note(runtime: Runtime, at: Any) -> None:
     h.record(runtime, h.exchange(URL, h.km_story(URL).html, at=at(0)))
     signer = runtime.log_signer()
-    with runtime.sessions.begin() as s:
-        note = issue_checkpoint(s, signer, now=datetime(2026, 3, 2, tzinfo=UTC)).note
+    note = issue_checkpoint(runtime.sessions, signer, now=datetime(2026, 3, 2, tzinfo=UTC)).note
     body, sigs = note.split("\n\n")
     origin, size, root64 = body.split("\n")
     assert origin == runtime.settings.log_origin and size == "1"

@@ -8,7 +8,6 @@ and against any earlier published checkpoint given with `--against`.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -18,9 +17,8 @@ from archive import (
     ConfigError,
     TimestampError,
     checkpoint_json,
+    issue_checkpoint,
     request_token,
-    sign_head,
-    store_checkpoint,
     verify_archive,
 )
 from presswatch.commands.common import JsonOpt, config_exit, echo_json, fail, get_runtime
@@ -122,25 +120,16 @@ def checkpoint(
             typer.echo(signer.verifier_key)
             typer.echo(signer.public_pem(), nl=False)
         return
-    with runtime.read_sessions() as session:
-        size, root_hash, note = sign_head(session, signer)
-    token = None
-    if runtime.settings.tsa_url:
-        # Asked outside any write transaction: a slow TSA never holds the archive's lock.
-        try:
-            token = request_token(runtime.settings.tsa_url, note.encode("utf-8"))
-        except TimestampError as exc:
-            raise fail(f"{exc}; no checkpoint stored") from exc
-    with runtime.sessions.begin() as session:
-        stored = store_checkpoint(
-            session,
-            tree_size=size,
-            root_hash=root_hash,
-            note=note,
-            now=datetime.now(UTC),
-            tsa_token=token,
+    tsa_url = runtime.settings.tsa_url
+    try:
+        stored = issue_checkpoint(
+            runtime.sessions,
+            signer,
+            timestamp=(lambda note: request_token(tsa_url, note)) if tsa_url else None,
         )
-        shown = checkpoint_json(stored)
+    except TimestampError as exc:
+        raise fail(f"{exc}; no checkpoint stored") from exc
+    shown = checkpoint_json(stored)
     if as_json:
         echo_json(shown)
     else:
