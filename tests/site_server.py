@@ -12,15 +12,36 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
+import pytest
+
 from presswatch.demo.ledger import NewsSite
 from presswatch.demo.site import Mode, RequestRecord
+from tests.conftest import skip_unless_ci
 
-__all__ = ["FAST_SCRAPY", "Mode", "NewsSite", "RequestRecord", "cli", "cli_env", "write_sources"]
+__all__ = [
+    "FAST_SCRAPY",
+    "Mode",
+    "NewsSite",
+    "RequestRecord",
+    "cli",
+    "cli_env",
+    "free_port",
+    "pywb_bin",
+    "served_presswatch",
+    "wayback",
+    "write_sources",
+]
 
 # Local server: no AutoThrottle start delay, quick retries.
 FAST_SCRAPY: dict[str, Any] = {
@@ -125,3 +146,100 @@ def popen_cli(
         text=True,
         start_new_session=True,  # so the test can kill the crawl and its workers together
     )
+
+
+# -- servers the tests start: presswatch serve, pywb ------------------------------------
+
+START_TIMEOUT_S = 60
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@contextmanager
+def served_presswatch(data_dir: Path, log: Path, env: dict[str, str]) -> Iterator[str]:
+    """`presswatch serve` (uvicorn) on 127.0.0.1 over `data_dir`, output in `log`;
+    yields its base URL once /readyz answers."""
+    port = free_port()
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "presswatch.cli", "--data-dir", str(data_dir), "serve"]
+            + ["--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            try:
+                if httpx.get(base + "/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError("presswatch serve did not start:\n" + log.read_text())
+            time.sleep(0.2)
+        yield base
+    finally:
+        _stop(proc)
+
+
+def pywb_bin() -> Path:
+    """The directory holding pywb's `wb-manager` and `wayback`: PRESSWATCH_PYWB_BIN, else
+    PATH, else `.pywb/bin` in the checkout (pywb cannot share our environment: README,
+    "Development")."""
+    candidates = []
+    if os.environ.get("PRESSWATCH_PYWB_BIN"):
+        candidates.append(Path(os.environ["PRESSWATCH_PYWB_BIN"]))
+    on_path = shutil.which("wb-manager")
+    if on_path:
+        candidates.append(Path(on_path).parent)
+    candidates.append(ROOT / ".pywb" / "bin")
+    for directory in candidates:
+        if (directory / "wb-manager").exists() and (directory / "wayback").exists():
+            return directory
+    skip_unless_ci(
+        "pywb is not installed: python3 -m venv .pywb && .pywb/bin/pip install 'pywb==2.10.0' "
+        "(or set PRESSWATCH_PYWB_BIN)"
+    )
+
+
+@contextmanager
+def wayback(bin_dir: Path, root: Path, env: dict[str, str]) -> Iterator[int]:
+    """pywb's `wayback` serving the collections under `root` on 127.0.0.1; yields its
+    port once it accepts connections (its output in root/wayback.log)."""
+    port = free_port()
+    with open(root / "wayback.log", "wb") as log:
+        server = subprocess.Popen(
+            [str(bin_dir / "wayback"), "-p", str(port), "-b", "127.0.0.1", "-d", str(root)],
+            cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:  # wait for the server to answer, not for a fixed time
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    output = (root / "wayback.log").read_text(errors="replace")
+                    pytest.fail(f"pywb did not start: {output[-2000:]}")
+                time.sleep(0.1)
+        yield port
+    finally:
+        _stop(server)

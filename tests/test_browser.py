@@ -17,18 +17,15 @@ from __future__ import annotations
 import base64
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.conftest import skip_unless_ci
+from tests.site_server import served_presswatch
 from tests.test_api import HOSTILE_URL, Built, build_archive
 
 pytestmark = pytest.mark.e2e
@@ -47,7 +44,6 @@ FLAGS = (
     "--disable-sync",
     "--disable-dev-shm-usage",
 )
-START_TIMEOUT_S = 60
 WAIT_S = 15
 
 
@@ -69,12 +65,6 @@ def need_chromium() -> None:
         skip_unless_ci(f"browser tests: {reason}")
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Server:
     def __init__(self, base: str, built: Built, log: Path) -> None:
         self.base = base
@@ -92,7 +82,6 @@ class Server:
 def server(tmp_path_factory: pytest.TempPathFactory, need_chromium: None) -> Iterator[Server]:
     work = tmp_path_factory.mktemp("browser")
     built = build_archive(work / "data")
-    port = free_port()
     env = {
         k: v
         for k, v in os.environ.items()
@@ -101,44 +90,10 @@ def server(tmp_path_factory: pytest.TempPathFactory, need_chromium: None) -> Ite
     # INFO makes uvicorn log each request, so the tests can see any call back to us.
     env["PRESSWATCH_LOG_LEVEL"] = "INFO"
     log = work / "server.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "presswatch.cli",
-                "--data-dir",
-                str(work / "data"),
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            try:
-                if httpx.get(base + "/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError("presswatch serve did not start:\n" + log.read_text())
-            time.sleep(0.2)
-        yield Server(base, built, log)
+        with served_presswatch(work / "data", log, env) as base:
+            yield Server(base, built, log)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
         built.close()
 
 

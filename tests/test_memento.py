@@ -4,16 +4,11 @@ against a running server on 127.0.0.1, and the edge cases asked of the app direc
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 import requests
 from fastapi.testclient import TestClient
@@ -23,6 +18,7 @@ from presswatch.runtime import Runtime
 from presswatch.settings import Settings
 from search_api.app import create_app
 from tests import archive_helpers as h
+from tests.site_server import served_presswatch
 
 EN = h.en_story()
 URL = EN.url
@@ -30,7 +26,6 @@ EDITED = h.edit_one_word(EN.html, EN.snippet)
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 # Three captures with bytes (v1, v2, v2 again), then a failed fetch that kept none.
 TIMES = (T0, T0 + timedelta(days=1), T0 + timedelta(days=3))
-START_TIMEOUT_S = 60
 HTTP_DATE = "%a, %d %b %Y %H:%M:%S GMT"
 
 
@@ -64,50 +59,17 @@ def client(archive: Archive) -> Iterator[TestClient]:
         yield c
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(archive: Archive, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`presswatch serve` (uvicorn) on the archive, as an operator runs it."""
-    port = _free_port()
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("PRESSWATCH_", "MEILI_")) and k != "DATABASE_URL"
     }
     log = tmp_path_factory.mktemp("serve") / "serve.log"
-    data = str(archive.runtime.settings.data_dir)
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "presswatch.cli", "--data-dir", data, "serve"]
-            + ["--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            try:
-                if httpx.get(base + "/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError("presswatch serve did not start:\n" + log.read_text())
-            time.sleep(0.2)
+    with served_presswatch(archive.runtime.settings.data_dir, log, env) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def _client_info(base: str, when: datetime) -> dict[str, Any]:

@@ -10,7 +10,6 @@ digest), and a sender that dies between sending and recording (not sent twice).
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -35,18 +34,12 @@ from presswatch.demo.content import DEMO_ARTICLES
 from presswatch.notify import send_due
 from presswatch.runtime import Runtime
 from tests.archive_helpers import add_sentence, en_story, exchange, km_story, record
-from tests.site_server import NewsSite, cli, cli_env, write_sources
+from tests.site_server import NewsSite, cli, cli_env, free_port, write_sources
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 # -- local receivers -----------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Webhook:

@@ -13,45 +13,22 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from archive.models import Capture
 from presswatch.runtime import Runtime
 from tests import archive_helpers as h
-from tests.conftest import skip_unless_ci
+from tests.site_server import pywb_bin, wayback
 from tests.test_wacz import cli
 
 REPO = Path(__file__).resolve().parents[1]
 KM = "https://khmer.example/news/4412/"
 EN = "https://daily.example/news/raid/"
-
-
-def pywb_bin() -> Path:
-    candidates = []
-    if os.environ.get("PRESSWATCH_PYWB_BIN"):
-        candidates.append(Path(os.environ["PRESSWATCH_PYWB_BIN"]))
-    candidates.append(REPO / ".pywb" / "bin")
-    on_path = shutil.which("wb-manager")
-    if on_path:
-        candidates.append(Path(on_path).parent)
-    for directory in candidates:
-        if (directory / "wb-manager").exists() and (directory / "wayback").exists():
-            return directory
-    skip_unless_ci("pywb is not installed (set PRESSWATCH_PYWB_BIN)")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def get(url: str) -> tuple[int, bytes]:
@@ -94,29 +71,11 @@ def test_pywb_replays_an_exported_wacz_and_the_cdxj_indexes_byte_for_byte(
     assert indexes
     for index in indexes:
         shutil.copy(index, live / "indexes" / index.name)
-    port = free_port()
-    with open(root / "wayback.log", "wb") as log:
-        server = subprocess.Popen(
-            [str(bin_dir / "wayback"), "-p", str(port), "-b", "127.0.0.1", "-d", str(root)],
-            cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    with socket.create_connection(("127.0.0.1", port), timeout=1):
-                        break
-                except OSError:
-                    if server.poll() is not None or time.monotonic() > deadline:
-                        pytest.fail((root / "wayback.log").read_text(errors="replace")[-2000:])
-                    time.sleep(0.1)
-            with runtime.sessions() as s:
-                kinds = [c.warc_type for c in s.scalars(select(Capture).order_by(Capture.seq))]
-            assert kinds.count("revisit") == 1  # replayed from the response it refers to
-            for collection in ("news", "live"):
-                for (url, stamp), body in served.items():
-                    status, replayed = get(f"http://127.0.0.1:{port}/{collection}/{stamp}id_/{url}")
-                    assert (status, replayed) == (200, body), (collection, url, stamp)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    with wayback(bin_dir, root, env) as port:
+        with runtime.sessions() as s:
+            kinds = [c.warc_type for c in s.scalars(select(Capture).order_by(Capture.seq))]
+        assert kinds.count("revisit") == 1  # replayed from the response it refers to
+        for collection in ("news", "live"):
+            for (url, stamp), body in served.items():
+                status, replayed = get(f"http://127.0.0.1:{port}/{collection}/{stamp}id_/{url}")
+                assert (status, replayed) == (200, body), (collection, url, stamp)

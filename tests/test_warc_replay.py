@@ -20,11 +20,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -39,8 +36,7 @@ from warcio.archiveiterator import ArchiveIterator
 from archive.models import Capture
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
-from tests.conftest import skip_unless_ci
-from tests.site_server import NewsSite, cli, cli_env, write_sources
+from tests.site_server import NewsSite, cli, cli_env, pywb_bin, wayback, write_sources
 
 pytestmark = pytest.mark.e2e
 
@@ -263,29 +259,6 @@ def test_warcio_check_passes(crawled: tuple[Path, dict[str, Sent]]) -> None:
     assert verdicts["revisit"] == {"digest present but not checked (revisit)"}
 
 
-def _pywb_bin() -> Path:
-    candidates = []
-    if os.environ.get("PRESSWATCH_PYWB_BIN"):
-        candidates.append(Path(os.environ["PRESSWATCH_PYWB_BIN"]))
-    on_path = shutil.which("wb-manager")
-    if on_path:
-        candidates.append(Path(on_path).parent)
-    candidates.append(ROOT / ".pywb" / "bin")
-    for directory in candidates:
-        if (directory / "wb-manager").exists() and (directory / "wayback").exists():
-            return directory
-    skip_unless_ci(
-        "pywb is not installed: python3 -m venv .pywb && .pywb/bin/pip install 'pywb==2.10.0' "
-        "(or set PRESSWATCH_PYWB_BIN)"
-    )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _get(url: str, *, gzip_ok: bool = True) -> tuple[int, dict[str, str], bytes]:
     """GET through pywb. With `gzip_ok` the client accepts gzip, as browsers do, so
     pywb may send the archived encoding as is; without, pywb decodes it. urllib never
@@ -303,7 +276,7 @@ def pywb(crawled: tuple[Path, dict[str, Sent]], tmp_path_factory: pytest.TempPat
          ) -> Iterator[str]:  # fmt: skip
     """pywb serving the crawl's WARC files on 127.0.0.1; yields the collection's URL."""
     data_dir, _sent = crawled
-    bin_dir = _pywb_bin()
+    bin_dir = pywb_bin()
     root = tmp_path_factory.mktemp("pywb")
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     for args in (("init", COLLECTION), ("add", COLLECTION, *map(str, _warc_files(data_dir)))):
@@ -312,29 +285,8 @@ def pywb(crawled: tuple[Path, dict[str, Sent]], tmp_path_factory: pytest.TempPat
             cwd=root, env=env, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
         assert done.returncode == 0, done.stdout + done.stderr
-    port = _free_port()
-    log = open(root / "wayback.log", "wb")  # noqa: SIM115 - closed after the server
-    server = subprocess.Popen(
-        [str(bin_dir / "wayback"), "-p", str(port), "-b", "127.0.0.1", "-d", str(root)],
-        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}/{COLLECTION}/"
-    try:
-        deadline = time.monotonic() + 60
-        while True:  # wait for the server to answer, not for a fixed time
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    output = (root / "wayback.log").read_text(errors="replace")
-                    pytest.fail(f"pywb did not start: {output[-2000:]}")
-                time.sleep(0.1)
-        yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
+    with wayback(bin_dir, root, env) as port:
+        yield f"http://127.0.0.1:{port}/{COLLECTION}/"
 
 
 def test_pywb_replays_every_article_as_sent(
