@@ -499,11 +499,16 @@ def _warc_problems(capture: Capture, store: WarcStore) -> Iterator[str]:
     if capture.warc_file is None:
         return
     assert capture.warc_offset is not None and capture.warc_length is not None
+    request_length = capture.request_length if capture.request_sha256 is not None else None
     try:
-        raw = store.read_raw(capture.warc_file, capture.warc_offset, capture.warc_length)
+        # The record and the request stored right after it, in one read.
+        both = store.read_raw(
+            capture.warc_file, capture.warc_offset, capture.warc_length + (request_length or 0)
+        )
     except StorageError as exc:
         yield str(exc)
         return
+    raw, request = both[: capture.warc_length], both[capture.warc_length :]
     if len(raw) != capture.warc_length:
         yield f"WARC record {capture.warc_file}@{capture.warc_offset} is truncated"
         return
@@ -514,20 +519,15 @@ def _warc_problems(capture: Capture, store: WarcStore) -> Iterator[str]:
         )
         return
     try:
-        record = store.read_record(capture.warc_file, capture.warc_offset, capture.warc_length)
+        record = store.parse_record(raw, capture.warc_file, capture.warc_offset)
     except StorageError as exc:
         yield str(exc)
         return
     if record.warc_type == "response":
         if hashlib.sha256(record.payload).hexdigest() != capture.payload_sha256:
             yield f"WARC payload of capture {capture.id} does not match its SHA-256"
-    if capture.request_sha256 is not None and capture.request_length is not None:
+    if request_length is not None:
         start = capture.warc_offset + capture.warc_length
-        try:
-            request = store.read_raw(capture.warc_file, start, capture.request_length)
-        except StorageError as exc:
-            yield str(exc)
-            return
         if hashlib.sha256(request).hexdigest() != capture.request_sha256:
             yield (
                 f"WARC request record {capture.warc_file}@{start} does not match its "

@@ -396,7 +396,13 @@ class WarcStore:
 
     def read_record(self, file: str, offset: int, length: int) -> StoredRecord:
         """Read one record back; raises StorageError if it does not parse."""
-        raw = self.read_raw(file, offset, length)
+        return self.parse_record(self.read_raw(file, offset, length), file, offset)
+
+    @staticmethod
+    def parse_record(raw: bytes, file: str, offset: int) -> StoredRecord:
+        """One record from its stored bytes (read from `file` at `offset`); raises
+        StorageError if they do not parse."""
+        length = len(raw)
         try:
             gzip.decompress(raw)  # fails fast on a truncated or flipped member
             for record in ArchiveIterator(io.BytesIO(raw)):
