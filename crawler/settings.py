@@ -60,7 +60,16 @@ DOWNLOAD_WARNSIZE = 32 * 1024 * 1024
 # unless PRESSWATCH_ALLOW_NETWORKS (CIDRs, a list or comma-separated) opens it. The
 # handlers for other schemes are off, so nothing can read a file or an FTP server; names
 # resolve through the policy's resolver, so the address checked is the one connected to.
-DOWNLOAD_HANDLERS = {"file": None, "ftp": None, "s3": None, "data": None}
+# http(s) go through Scrapy's Twisted HTTP/1.1 handler with a close that cannot race
+# (crawler/handlers.py).
+DOWNLOAD_HANDLERS = {
+    "http": "crawler.handlers.HTTPDownloadHandler",
+    "https": "crawler.handlers.HTTPDownloadHandler",
+    "file": None,
+    "ftp": None,
+    "s3": None,
+    "data": None,
+}
 TWISTED_DNS_RESOLVER = "crawler.egress.PolicyResolver"
 PRESSWATCH_ALLOW_NETWORKS: list[str] = []
 
