@@ -5,7 +5,8 @@ The public API is what `__all__` lists; `crawler`, `search_api`, `presswatch` an
 checks it). Modules (one concept each):
 
 - `models`: tables; `db`: engines, sessions, migrations
-- `capture`: `record_capture`, the one way a fetch enters the archive
+- `capture`: `record_capture`, the one way a fetch enters the archive, and
+  `record_captures`, many of them in one transaction and one WARC fsync (group commit)
 - `decode` (bytes to text), `dates` (date strings), `extract` (the article's fields),
   `normalize`, `detect`, `diff`: pure steps (no DB, clock or network)
 - `bodies`: bodies decoded (gzip, deflate, br, zstd, chunked) within a size limit
@@ -50,12 +51,15 @@ from archive.backfill_store import (
 )
 from archive.bodies import ACCEPT_ENCODING, DecodedBody, decode_bounded, decode_stream
 from archive.capture import (
+    CaptureJob,
     CaptureResult,
     Exchange,
     RecordOptions,
     RedirectHop,
+    current_payloads,
     extract_exchange,
     record_capture,
+    record_captures,
 )
 from archive.cdxj import IndexReport, index_closed_warc, index_missing
 from archive.db import is_migrated, make_engine, make_session_factory, migrate
@@ -287,6 +291,8 @@ __all__ = [
     "LogCheckpoint",
     "capture_by_id",
     "CaptureOutcome",
+    "CaptureJob",
+    "current_payloads",
     "CaptureResult",
     "captures_of",
     "mementos_of",
@@ -342,6 +348,7 @@ __all__ = [
     "Policy",
     "PresswatchError",
     "record_capture",
+    "record_captures",
     "RecordOptions",
     "RedirectHop",
     "RemovalReason",

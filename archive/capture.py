@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -85,6 +85,18 @@ KEPT_HEADERS = (
     "cache-control",
     "x-robots-tag",
     "retry-after",
+)
+# Outcomes of captures whose page showed the version they are linked to (a removal
+# sign or a degraded page is linked to the version it did not show).
+SHOWED_VERSION = tuple(
+    o.value
+    for o in (
+        CaptureOutcome.NEW,
+        CaptureOutcome.UNCHANGED,
+        CaptureOutcome.EDITED,
+        CaptureOutcome.RESTORED,
+        CaptureOutcome.MOVED,
+    )
 )
 # How far ahead of our clock an imported record's date may be before it is refused.
 IMPORT_CLOCK_SKEW = timedelta(minutes=5)
@@ -234,11 +246,18 @@ def record_capture(
     options: RecordOptions | None = None,
     extracted: Extracted | None = None,
     recorded_at: datetime | None = None,
+    payload_known: bool = False,
 ) -> CaptureResult:
-    """Record one fetch. The caller owns the transaction (commit or roll back)."""
+    """Record one fetch. The caller owns the transaction (commit or roll back).
+
+    A 200 whose payload is byte for byte one the article's current version was already
+    captured with is unchanged without extraction or detection (the unchanged path):
+    one capture row and a revisit record. `payload_known=True` says the caller expects
+    that (the crawler's due list knows the digests) and did not extract; if the archive
+    finds otherwise, it extracts here."""
     options = options or RecordOptions()
     _check_exchange(exchange)
-    if extracted is None:
+    if extracted is None and not payload_known:
         extracted = extract_exchange(exchange, options.max_body_bytes)
     recorded_at = recorded_at or datetime.now(UTC)
     key = fetch_key(exchange)
@@ -252,14 +271,23 @@ def record_capture(
     place = _locate(session, exchange)
     held = import_hold(session, exchange, place.article, recorded_at)
     source = _resolve_source(session, exchange, recorded_at)
-    observation = _observe(exchange, extracted, source, place)
-    if held is not None:
-        verdict = Verdict(CaptureOutcome.EVIDENCE)
+    payload_sha = hashlib.sha256(exchange.payload).hexdigest() if exchange.status else None
+    known = None if held is not None else _known_payload(session, exchange, place, payload_sha)
+    if known is not None:
+        observation = Observation(Seen.CONTENT, content=known)
+        verdict = _judge_known(place.article, known, options)
     else:
-        verdict = _judge(session, place.article, observation, extracted, source.id, warc, options)
+        if extracted is None and payload_known:
+            extracted = extract_exchange(exchange, options.max_body_bytes)
+        observation = _observe(exchange, extracted, source, place)
+        if held is not None:
+            verdict = Verdict(CaptureOutcome.EVIDENCE)
+        else:
+            verdict = _judge(
+                session, place.article, observation, extracted, source.id, warc, options
+            )
 
     # Persist: the raw exchange, the article (when new), the capture row.
-    payload_sha = hashlib.sha256(exchange.payload).hexdigest() if exchange.status else None
     location = _store_raw(session, warc, exchange, payload_sha, verdict)
     article = _admit_article(session, place, verdict, extracted, source, exchange)
     capture = _add_capture(
@@ -274,7 +302,8 @@ def record_capture(
         location=location,
         outcome=verdict.outcome,
         detail=_capture_detail(exchange, extracted, observation)
-        | ({"evidence_only": held} if held is not None else {}),
+        | ({"evidence_only": held} if held is not None else {})
+        | ({"payload": "known"} if known is not None else {}),
     )
 
     # Update the article: its version, its status, the events that tell what changed.
@@ -303,6 +332,48 @@ def record_capture(
         events=tuple(e.kind for e in events),
         version_n=version.n if version is not None else None,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureJob:
+    """One fetch for `record_captures`; `then` runs after it in the same savepoint (the
+    crawler sets the article's next check there, so schedule and capture commit together)."""
+
+    exchange: Exchange
+    options: RecordOptions | None = None
+    extracted: Extracted | None = None
+    payload_known: bool = False
+    then: Callable[[Session, CaptureResult], None] | None = None
+
+
+def record_captures(
+    session: Session, jobs: Sequence[CaptureJob], *, warc: WarcStore
+) -> list[CaptureResult | Exception]:
+    """Record many fetches in the caller's one transaction (group commit), in order, each
+    in its own savepoint: a fetch that fails is rolled back alone and its exception is
+    returned in its place. The WARC records of the group share one fsync, done before
+    this returns, so the caller's commit never names unsynced bytes. One log order: the
+    leaves are appended in `jobs` order under the one log-head lock."""
+    results: list[CaptureResult | Exception] = []
+    with warc.group():
+        for job in jobs:
+            try:
+                with session.begin_nested():
+                    result = record_capture(
+                        session,
+                        job.exchange,
+                        warc=warc,
+                        options=job.options,
+                        extracted=job.extracted,
+                        payload_known=job.payload_known,
+                    )
+                    if job.then is not None:
+                        job.then(session, result)
+            except Exception as exc:  # boundary: one fetch must not sink its group
+                results.append(exc)
+            else:
+                results.append(result)
+    return results
 
 
 # -- judging ---------------------------------------------------------------------------
@@ -449,6 +520,89 @@ def _observe(
             note=f"redirected to archived article {place.into_other.id}: {exchange.final_url}",
         )
     return observation
+
+
+def _known_payload(
+    session: Session, exchange: Exchange, place: _Place, payload_sha: str | None
+) -> ContentKey | None:
+    """The current version's content when this 200 brought a payload that version was
+    already captured with, at the article's own address; else None (judge in full).
+    Identical bytes extract to identical text, whatever the extractor's version."""
+    article = place.article
+    if (
+        article is None
+        or payload_sha is None
+        or exchange.status != 200
+        or exchange.error
+        or place.via_final
+        or place.into_other is not None
+        or place.observed_final != place.requested
+        or article.current_version_id is None
+    ):
+        return None
+    hit = session.scalars(
+        select(Capture.id)
+        .where(
+            Capture.article_id == article.id,
+            Capture.version_id == article.current_version_id,
+            Capture.payload_sha256 == payload_sha,
+            Capture.status == 200,
+            Capture.outcome.in_(SHOWED_VERSION),
+        )
+        .limit(1)
+    ).first()
+    if hit is None:
+        return None
+    current = session.get(Version, article.current_version_id)
+    if current is None:
+        return None
+    return ContentKey(
+        title=current.title,
+        byline=current.byline,
+        published=current.published,
+        text=current.text,
+        text_sha256=current.text_sha256,
+    )
+
+
+def current_payloads(session: Session, article_ids: Sequence[int]) -> dict[int, set[str]]:
+    """For each article, the digests of the 200 payloads its current version was
+    captured with: a recheck that brings one of them back takes the unchanged path
+    without extraction (`record_capture(payload_known=True)`)."""
+    out: dict[int, set[str]] = {}
+    ids = sorted(set(article_ids))
+    for start in range(0, len(ids), 500):  # stay under every driver's bound-parameter limit
+        rows = session.execute(
+            select(Capture.article_id, Capture.payload_sha256)
+            .join(Article, Article.id == Capture.article_id)
+            .where(
+                Capture.article_id.in_(ids[start : start + 500]),
+                Capture.version_id == Article.current_version_id,
+                Capture.status == 200,
+                Capture.outcome.in_(SHOWED_VERSION),
+                Capture.payload_sha256.is_not(None),
+            )
+        )
+        for article_id, sha in rows:
+            if article_id is not None and sha is not None:
+                out.setdefault(article_id, set()).add(sha)
+    return out
+
+
+def _judge_known(article: Article | None, content: ContentKey, options: RecordOptions) -> Verdict:
+    """The verdict on the current version's own bytes seen again: unchanged, or the
+    status moves (reachable again, restored, pending removal cleared) as for any fetch
+    showing that content."""
+    assert article is not None
+    state = ArticleState(
+        status=ArticleStatus(article.status),
+        last=content,
+        version_count=article.version_count,
+        pending_removal=RemovalReason(article.pending_removal) if article.pending_removal else None,
+        pending_count=article.pending_count,
+        pending_degraded_sha=article.pending_degraded_sha,
+    )
+    return judge(state, Observation(Seen.CONTENT, content=content), options.policy, same_body=True)
 
 
 def _judge(

@@ -31,7 +31,7 @@ import io
 import os
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -160,6 +160,9 @@ class WarcStore:
         self._size = 0
         self._serial = 0
         self._prefix = f"presswatch-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        # Inside `group()`: appends skip their fsync; the group syncs once at its end.
+        self._grouped = 0
+        self._unsynced = False
 
     # -- writing -------------------------------------------------------------------
     def _target(self, incoming: int) -> tuple[Path, BinaryIO]:
@@ -184,6 +187,11 @@ class WarcStore:
         self._fh = None
         self._current = None
         self._size = 0
+        if fh is not None and self._unsynced:
+            # A rotation inside a group: the closed file's records are synced now.
+            self._unsynced = False
+            with contextlib.suppress(OSError):
+                os.fsync(fh.fileno())
         if fh is not None:
             with contextlib.suppress(OSError):
                 fh.close()
@@ -242,7 +250,10 @@ class WarcStore:
                 if offset == 0:  # a new file: its warcinfo goes in the same write
                     head = self._render([self._warcinfo(path.name)])
                 self._write_all(fh, head + blob + trailer)
-                os.fsync(fh.fileno())
+                if self._grouped:
+                    self._unsynced = True
+                else:
+                    os.fsync(fh.fileno())
                 self._size += len(head) + incoming
             except OSError as exc:
                 self._undo_partial(offset)
@@ -267,6 +278,31 @@ class WarcStore:
             request_length=len(trailer) if trailer else None,
             request_sha256=hashlib.sha256(trailer).hexdigest() if trailer else None,
         )
+
+    @contextlib.contextmanager
+    def group(self) -> Iterator[None]:
+        """Appends inside share one fsync, made when the group ends; a caller commits
+        the rows naming those records only after that (group commit: a crash before it
+        leaves unreferenced records, never a row pointing at unsynced bytes)."""
+        with self._lock:
+            self._grouped += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._grouped -= 1
+                if not self._grouped:
+                    self._sync_locked()
+
+    def _sync_locked(self) -> None:
+        if not self._unsynced or self._fh is None:
+            self._unsynced = False
+            return
+        try:
+            os.fsync(self._fh.fileno())
+        except OSError as exc:
+            raise StorageError(f"cannot sync WARC file {self._current}: {exc}") from exc
+        self._unsynced = False
 
     def _warcinfo(self, filename: str) -> Any:
         record = _BUILDER.create_warcinfo_record(filename, self.info)

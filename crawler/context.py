@@ -15,11 +15,13 @@ pool for extraction (CPU-bound, off the reactor) and one writer thread for the d
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -28,11 +30,14 @@ from scrapy.utils.misc import load_object
 
 from archive import (
     Article,
+    CaptureJob,
     RecordOptions,
     UrlPattern,
     compile_url_pattern,
+    current_payloads,
     due_articles,
     known_urls_of,
+    record_captures,
     source_names,
     sources_named,
 )
@@ -127,6 +132,10 @@ class CrawlContext:
     user_agent: str
     max_body_bytes: int
     extract_workers: int = 2
+    # Group commit: at most this many captures per transaction, and a group waits at
+    # most this long for more once its first capture is there.
+    group_max: int = 100
+    group_ms: float = 25.0
     max_redirects: int = 10
     now: Callable[[], datetime] | None = None
     counters: CrawlCounters = field(default_factory=CrawlCounters)
@@ -140,6 +149,8 @@ class CrawlContext:
     _claimed: set[str] = field(default_factory=set)
     _claim_hints: dict[str, dict[str, Any]] = field(default_factory=dict)
     _regexes: dict[str, UrlPattern] = field(default_factory=dict)
+    _payloads: dict[int, set[str]] = field(default_factory=dict)
+    _group: GroupWriter | None = None
 
     def __deepcopy__(self, memo: dict[int, Any]) -> CrawlContext:
         # Scrapy deep-copies its settings per crawler; the context is a shared service
@@ -196,6 +207,9 @@ class CrawlContext:
                 session, now=now, sources=names, all_articles=all_articles, limit=limit
             )
             names_by_id = source_names(session)
+            payloads = current_payloads(session, [a.id for a in articles])
+            with self._lock:
+                self._payloads.update(payloads)
             return [
                 RecheckTarget(
                     article_id=a.id,
@@ -207,6 +221,15 @@ class CrawlContext:
                 for a in articles
                 if names_by_id.get(a.source_id) in self.sources
             ]
+
+    def payload_known(self, article_id: int | None, payload: bytes) -> bool:
+        """True when a recheck brought back bytes the article's current version was
+        captured with (as of the due list): no extraction needed."""
+        if article_id is None:
+            return False
+        with self._lock:
+            known = self._payloads.pop(article_id, None)  # one fetch per due article
+        return bool(known) and hashlib.sha256(payload).hexdigest() in known
 
     def source_crawled(self, names: Sequence[str], problems: Mapping[str, list[str]]) -> None:
         """Stamp last_crawl_at and last_error on the crawled sources (writer thread)."""
@@ -242,6 +265,14 @@ class CrawlContext:
                 self._extract_pool = make_extract_pool(self.extract_workers)
             return self._extract_pool
 
+    def group_writer(self) -> GroupWriter:
+        """Captures go through here: many per transaction and per WARC fsync, on the
+        writer thread."""
+        with self._lock:
+            if self._group is None:
+                self._group = GroupWriter(self, self.group_max, self.group_ms)
+            return self._group
+
     def writer(self) -> ThreadPoolExecutor:
         with self._lock:
             if self._writer is None:
@@ -256,6 +287,66 @@ class CrawlContext:
             if self._extract_pool is not None:
                 self._extract_pool.shutdown(wait=True, cancel_futures=True)
                 self._extract_pool = None
+
+
+class GroupWriter:
+    """Group commit on the context's one writer thread. `submit` queues a capture and
+    returns a future that resolves only after the transaction holding it committed
+    (after its WARC bytes were synced): the pipeline counts and reports a capture, and
+    the crawl moves on from it, only once it is durable. A process killed before that
+    loses the uncommitted group from the archive and from nowhere else: the next run
+    finds those URLs unknown, or those articles still due, and fetches them again."""
+
+    def __init__(self, ctx: CrawlContext, max_items: int, max_ms: float) -> None:
+        self.ctx = ctx
+        self.max_items = max(1, max_items)
+        self.max_s = max(0.0, max_ms) / 1000
+        self._cond = threading.Condition()
+        self._pending: list[tuple[CaptureJob, Future[Any]]] = []
+        self._scheduled = False
+
+    def submit(self, job: CaptureJob) -> Future[Any]:
+        future: Future[Any] = Future()
+        with self._cond:
+            self._pending.append((job, future))
+            self._cond.notify()
+            if self._scheduled:
+                return future
+            self._scheduled = True
+        self.ctx.writer().submit(self._drain)
+        return future
+
+    def _drain(self) -> None:
+        """Writer thread: wait (bounded) for the group to fill, then commit it."""
+        deadline = time.monotonic() + self.max_s
+        with self._cond:
+            while len(self._pending) < self.max_items:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+            group, self._pending = (
+                self._pending[: self.max_items],
+                self._pending[self.max_items :],
+            )
+            again = bool(self._pending)
+            self._scheduled = again
+        if again:
+            self.ctx.writer().submit(self._drain)
+        try:
+            with self.ctx.sessions.begin() as session:
+                results = record_captures(session, [job for job, _ in group], warc=self.ctx.warc)
+        except BaseException as exc:  # the group's commit failed: each capture reports it
+            for _, future in group:
+                future.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for (_, future), result in zip(group, results, strict=True):
+            if isinstance(result, Exception):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
 
 
 def _warm() -> int:

@@ -6,8 +6,13 @@ while pages are processed:
 - extraction (trafilatura, CPU-bound) in the context's process pool, each worker calling
   `archive.capture.extract_exchange`; the result is passed on as
   `record_capture(..., extracted=...)`;
-- database and WARC writes on the context's single writer thread, each capture in its
-  own transaction, with the article's next check set in the same transaction.
+- database and WARC writes on the context's single writer thread, in groups
+  (`CrawlContext.group_writer`: many captures per transaction and per WARC fsync,
+  each in its own savepoint with the article's next check), a capture counted only
+  once its group committed.
+
+A recheck whose body is byte for byte one already archived for the article's current
+version is not extracted: the archive records it as unchanged from the digest alone.
 
 A capture that fails is logged with its traceback and counted; the crawl goes on
 (STYLE.md: `except Exception` only at the boundary of one item).
@@ -20,13 +25,14 @@ import logging
 import pickle
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scrapy.crawler import Crawler
 
 from archive import (
     Article,
     BadInput,
+    CaptureJob,
     CaptureResult,
     Exchange,
     Extracted,
@@ -34,10 +40,12 @@ from archive import (
     current_version_of,
     extract_exchange,
     normalize_url,
-    record_capture,
 )
 from crawler.context import CrawlContext, load_context
 from crawler.items import FetchItem, HintItem
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +80,21 @@ class ArchivePipeline:
             return item
         if not isinstance(item, FetchItem):
             return item
-        extracted = await self._extract(item.exchange)
+        # A recheck that brought back bytes already archived for the article's current
+        # version skips extraction (the archive confirms it inside the transaction).
+        known = item.kind == "recheck" and self.ctx.payload_known(
+            item.article_id, item.exchange.payload
+        )
+        extracted = None if known else await self._extract(item.exchange)
         try:
-            result: CaptureResult = await self._in_writer(self._record, item, extracted)
+            job = CaptureJob(
+                item.exchange,
+                options=self.ctx.record_options(item.source),
+                extracted=extracted,
+                payload_known=known,
+                then=lambda session, result: self._schedule(session, item, result),
+            )
+            result: CaptureResult = await asyncio.wrap_future(self.ctx.group_writer().submit(job))
         except Exception as exc:  # boundary: one capture must not stop the crawl
             log.exception("recording %s failed", item.exchange.requested_url)
             self._stat("presswatch/capture_failed")
@@ -105,27 +125,19 @@ class ArchivePipeline:
 
     # -- writer thread -----------------------------------------------------------------
 
-    def _record(self, item: FetchItem, extracted: Extracted | None) -> CaptureResult:
-        with self.ctx.sessions.begin() as session:
-            result = record_capture(
-                session,
-                item.exchange,
-                warc=self.ctx.warc,
-                options=self.ctx.record_options(item.source),
-                extracted=extracted,
-            )
-            if result.article_id is not None and not result.duplicate:
-                article = session.get(Article, result.article_id)
-                assert article is not None
-                hints = {**item.hints, **self._late_hints(item)}
-                if hints:
-                    article.hints = {**(article.hints or {}), **hints}
-                version = current_version_of(session, article)
-                published = version.published if version is not None else None
-                article.next_check = self.ctx.plan_next_check(
-                    article, published, item.exchange.fetched_at
-                )
-            return result
+    def _schedule(self, session: Session, item: FetchItem, result: CaptureResult) -> None:
+        """In the capture's own savepoint: the article's hints and next check, so the
+        schedule commits with the capture or not at all."""
+        if result.article_id is None or result.duplicate:
+            return
+        article = session.get(Article, result.article_id)
+        assert article is not None
+        hints = {**item.hints, **self._late_hints(item)}
+        if hints:
+            article.hints = {**(article.hints or {}), **hints}
+        version = current_version_of(session, article)
+        published = version.published if version is not None else None
+        article.next_check = self.ctx.plan_next_check(article, published, item.exchange.fetched_at)
 
     def _late_hints(self, item: FetchItem) -> dict[str, Any]:
         try:

@@ -1,6 +1,7 @@
 """A subprocess that records a fixed sequence of fetches, for the kill-and-rerun test.
 
 `python -m tests.record_worker DATA_DIR [--kill-at-flush N | --kill-after-warc N]`
+(`RECORD_GROUP=n` in the environment: in groups of n, as the crawler's group commit)
 SIGKILLs itself at the N-th ORM flush or right after the N-th WARC record is written,
 i.e. in the middle of a transaction, as a crashed crawler would die.
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from archive.capture import CaptureJob, record_captures
 from archive.warc import WarcStore
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
@@ -70,12 +72,32 @@ def main() -> None:
 
     WarcStore._append = _append  # type: ignore[method-assign]
 
-    for url, html, status, hours in plan():
-        error = "timeout" if status is None else None
-        h.record(
-            runtime,
-            h.exchange(url, html, at=T0 + timedelta(hours=hours), status=status, error=error),
+    exchanges = [
+        h.exchange(
+            url,
+            html,
+            at=T0 + timedelta(hours=hours),
+            status=status,
+            error="timeout" if status is None else None,
         )
+        for url, html, status, hours in plan()
+    ]
+    # RECORD_GROUP=n: record in groups of n, one transaction and one WARC fsync each
+    # (archive.record_captures, as the crawler does).
+    group = int(os.environ.get("RECORD_GROUP", "0"))
+    if group:
+        for start in range(0, len(exchanges), group):
+            jobs = [
+                CaptureJob(ex, options=runtime.record_options())
+                for ex in exchanges[start : start + group]
+            ]
+            with runtime.sessions.begin() as session:
+                for result in record_captures(session, jobs, warc=runtime.warc):
+                    if isinstance(result, Exception):
+                        raise result
+    else:
+        for ex in exchanges:
+            h.record(runtime, ex)
     print(f"done flushes={counter['flush']} warcs={counter['warc']}", flush=True)
 
 

@@ -1,0 +1,49 @@
+"""`python -m benchmarks.scale_bench` must keep working (docs/operations.md): two crawler
+processes sharing Redis and PostgreSQL record every due article once. It compares no
+figure with a time."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PG_ADMIN_URL, skip_unless_ci
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_two_processes_share_the_frontier_without_loss_or_duplicates(
+    tmp_path: Path, pg_url: str
+) -> None:
+    try:
+        import redis
+    except ImportError:
+        skip_unless_ci("the redis package is not installed (pip install -e '.[test]')")
+    client = redis.Redis(host="127.0.0.1", port=6379)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError:
+        skip_unless_ci("no Redis on 127.0.0.1:6379 (start redis-server)")
+    finally:
+        client.close()
+    out = tmp_path / "results"
+    command = [sys.executable, "-m", "benchmarks.scale_bench", "--size", "40"]
+    command += ["--processes", "1,2", "--out", str(out), "--work", str(tmp_path / "work")]
+    env = {**os.environ, "PRESSWATCH_BENCH_PG": PG_ADMIN_URL}
+    env["REDIS_URL"] = "redis://127.0.0.1:6379/0"
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    (written,) = out.glob("scale-*.json")
+    rounds = json.loads(written.read_text(encoding="utf-8"))["rounds"]
+    assert [r["processes"] for r in rounds] == [1, 2]
+    for r in rounds:
+        assert (r["articles"], r["captured"], r["lost"], r["duplicates"]) == (40, 40, 0, 0), r
+        assert r["verify_ok"], r["verify"]
+    assert sum(rounds[1]["fetched_per_process"]) == 40
