@@ -12,6 +12,7 @@ written by hand in Scrapy's own formats.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 import logging
@@ -20,6 +21,7 @@ import pickle
 import subprocess
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,7 +34,7 @@ from archive import DiskFull, SpaceFloor, WarcStore
 from archive.integrity import verify_archive
 from archive.models import Article, Capture
 from presswatch.crawling import _prepare_job_dir, start_crawl
-from presswatch.demo.content import bulk_articles
+from presswatch.demo.content import DemoArticle, bulk_articles
 from presswatch.jobstate import job_dir_problems, write_atomic
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
@@ -372,6 +374,20 @@ def assert_no_debris(data: Path) -> None:
 ARTICLES = 40
 
 
+def heavy_articles(count: int) -> list[DemoArticle]:
+    """Articles whose pages each carry about 40 kB that gzip cannot shrink much, so
+    the space a crawl takes grows with what it archives (WARC records, version text),
+    whatever the number of captures per transaction: a disk with room for a few of
+    them fills part way through, with one capture per commit or a hundred."""
+    out = []
+    for i, article in enumerate(bulk_articles(count)):
+        noise = " ".join(
+            hashlib.sha256(f"{article.slug}-{k}".encode()).hexdigest() for k in range(600)
+        )
+        out.append(replace(article, paragraphs=(*article.paragraphs, noise)))
+    return out
+
+
 @pytest.mark.e2e
 def test_a_crawl_into_a_full_disk_stops_cleanly_and_the_next_run_archives_the_rest(
     tmp_path: Path, small_disk: Callable[[int], SmallDisk]
@@ -380,11 +396,11 @@ def test_a_crawl_into_a_full_disk_stops_cleanly_and_the_next_run_archives_the_re
     data = disk.path / "data"
     Runtime(Settings(data_dir=data)).init()
     floor = 8 * MB
-    # Room for a few pages above the floor (each capture writes a WAL frame or two
-    # of SQLite and a WARC record of a 50 kB page).
+    # Room for a few pages above the floor: each capture takes some 20 kB of WARC and
+    # 40 kB of version text, and SQLite's WAL frames on top.
     disk.fill(leave=floor + 600_000)
     env = cli_env(min_free_bytes=floor)
-    with NewsSite(articles=bulk_articles(ARTICLES), chrome_kb=50) as site:
+    with NewsSite(articles=heavy_articles(ARTICLES), chrome_kb=50) as site:
         sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
         full = cli(data, sources, "crawl", "--spider", "sitemap", env=env)
         assert full.returncode == 1, full.stderr
@@ -416,7 +432,7 @@ def test_with_no_floor_enospc_leaves_nothing_the_next_run_trips_on(
     Runtime(Settings(data_dir=data)).init()
     disk.fill(leave=400_000)
     env = cli_env(min_free_bytes=0)
-    with NewsSite(articles=bulk_articles(ARTICLES), chrome_kb=50) as site:
+    with NewsSite(articles=heavy_articles(ARTICLES), chrome_kb=50) as site:
         sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
         full = cli(data, sources, "crawl", "--spider", "sitemap", env=env)
         assert full.returncode != 0, full.stderr
