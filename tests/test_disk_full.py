@@ -380,7 +380,7 @@ def heavy_articles(count: int) -> list[DemoArticle]:
     whatever the number of captures per transaction: a disk with room for a few of
     them fills part way through, with one capture per commit or a hundred."""
     out = []
-    for i, article in enumerate(bulk_articles(count)):
+    for article in bulk_articles(count):
         noise = " ".join(
             hashlib.sha256(f"{article.slug}-{k}".encode()).hexdigest() for k in range(600)
         )
