@@ -163,7 +163,8 @@ def test_every_kind_of_response_is_recorded(data_dir: Path, tmp_path: Path) -> N
         for slug, mode in modes.items():
             site.set_mode(slug, mode)
         site.set_mode(b[2], Mode.REDIRECT_ARTICLE, target=b[3])
-        site.set_mode(b[4], Mode.SLOW, delay_s=2.5)
+        # Well past the 1 s timeout: a reactor delayed by a loaded machine still times out.
+        site.set_mode(b[4], Mode.SLOW, delay_s=6)
 
         rt = runtime_of(data_dir)
         closed = _closed_port()
