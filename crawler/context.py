@@ -30,16 +30,22 @@ from scrapy.utils.misc import load_object
 
 from archive import (
     Article,
-    CaptureJob,
     RecordOptions,
     UrlPattern,
     compile_url_pattern,
     current_payloads,
     due_articles,
     known_urls_of,
-    record_captures,
     source_names,
     sources_named,
+)
+from crawler.processes import helper_pool
+from crawler.recording import (
+    CaptureTask,
+    PlanNextCheck,
+    Recorder,
+    RecorderFactory,
+    RecorderProcess,
 )
 
 if TYPE_CHECKING:
@@ -104,8 +110,6 @@ class CrawlCounters:
             return self._counts.get(key, 0)
 
 
-# (article, published of its current version, checked at) -> next check
-PlanNextCheck = Callable[[Article, "str | None", datetime], "datetime | None"]
 # (article, now) -> conditional request headers ({} for a full fetch)
 ConditionalFor = Callable[[Article, datetime], dict[str, str]]
 
@@ -138,6 +142,9 @@ class CrawlContext:
     group_ms: float = 25.0
     max_redirects: int = 10
     now: Callable[[], datetime] | None = None
+    # Record in a writer process built by this factory (crawler.recording); None records
+    # on the writer thread with the fields above.
+    recorder_factory: RecorderFactory | None = None
     counters: CrawlCounters = field(default_factory=CrawlCounters)
     # True when built for one `scrapy crawl`: its pipeline then shuts the executors down.
     close_with_spider: bool = False
@@ -151,6 +158,7 @@ class CrawlContext:
     _regexes: dict[str, UrlPattern] = field(default_factory=dict)
     _payloads: dict[int, set[str]] = field(default_factory=dict)
     _group: GroupWriter | None = None
+    _recorder: Recorder | RecorderProcess | None = None
 
     def __deepcopy__(self, memo: dict[int, Any]) -> CrawlContext:
         # Scrapy deep-copies its settings per crawler; the context is a shared service
@@ -273,6 +281,19 @@ class CrawlContext:
                 self._group = GroupWriter(self, self.group_max, self.group_ms)
             return self._group
 
+    def recorder(self) -> Recorder | RecorderProcess:
+        """What commits the groups: a writer process when a factory is named, else a
+        `Recorder` run on the writer thread."""
+        with self._lock:
+            if self._recorder is None:
+                if self.recorder_factory is not None:
+                    self._recorder = RecorderProcess(self.recorder_factory)
+                else:
+                    self._recorder = Recorder(
+                        self.sessions, self.warc, self.record_options, self.plan_next_check
+                    )
+            return self._recorder
+
     def writer(self) -> ThreadPoolExecutor:
         with self._lock:
             if self._writer is None:
@@ -281,16 +302,23 @@ class CrawlContext:
 
     def close(self) -> None:
         with self._lock:
-            if self._writer is not None:
-                self._writer.shutdown(wait=True)
-                self._writer = None
+            writer, self._writer = self._writer, None
+        # Outside the lock: the writer's last groups still ask for the recorder.
+        if writer is not None:
+            writer.shutdown(wait=True)
+        with self._lock:
+            recorder, self._recorder = self._recorder, None
+        if isinstance(recorder, RecorderProcess):
+            recorder.close()
+        with self._lock:
             if self._extract_pool is not None:
                 self._extract_pool.shutdown(wait=True, cancel_futures=True)
                 self._extract_pool = None
 
 
 class GroupWriter:
-    """Group commit on the context's one writer thread. `submit` queues a capture and
+    """Group commit, driven from the context's one writer thread (the recorder runs
+    there or in the writer process it waits on). `submit` queues a capture and
     returns a future that resolves only after the transaction holding it committed
     (after its WARC bytes were synced): the pipeline counts and reports a capture, and
     the crawl moves on from it, only once it is durable. A process killed before that
@@ -302,13 +330,13 @@ class GroupWriter:
         self.max_items = max(1, max_items)
         self.max_s = max(0.0, max_ms) / 1000
         self._cond = threading.Condition()
-        self._pending: list[tuple[CaptureJob, Future[Any]]] = []
+        self._pending: list[tuple[CaptureTask, Future[Any]]] = []
         self._scheduled = False
 
-    def submit(self, job: CaptureJob) -> Future[Any]:
+    def submit(self, task: CaptureTask) -> Future[Any]:
         future: Future[Any] = Future()
         with self._cond:
-            self._pending.append((job, future))
+            self._pending.append((task, future))
             self._cond.notify()
             if self._scheduled:
                 return future
@@ -334,8 +362,7 @@ class GroupWriter:
         if again:
             self.ctx.writer().submit(self._drain)
         try:
-            with self.ctx.sessions.begin() as session:
-                results = record_captures(session, [job for job, _ in group], warc=self.ctx.warc)
+            results = self.ctx.recorder().record([task for task, _ in group])
         except BaseException as exc:  # the group's commit failed: each capture reports it
             for _, future in group:
                 future.set_exception(exc)
@@ -356,13 +383,8 @@ def _warm() -> int:
 
 
 def make_extract_pool(workers: int) -> ProcessPoolExecutor:
-    """Worker processes started from a fork server: forking the crawling process itself
-    would copy a running reactor and a writer thread's locks into each child."""
-    import multiprocessing
-
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["archive.capture", "archive.extract"])
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+    """Extraction workers (crawler.processes: from the fork server, dying with the crawl)."""
+    pool = helper_pool(workers, preload=["archive.capture", "archive.extract"])
     for _ in range(workers):
         pool.submit(_warm)
     return pool

@@ -6,10 +6,11 @@ while pages are processed:
 - extraction (trafilatura, CPU-bound) in the context's process pool, each worker calling
   `archive.capture.extract_exchange`; the result is passed on as
   `record_capture(..., extracted=...)`;
-- database and WARC writes on the context's single writer thread, in groups
-  (`CrawlContext.group_writer`: many captures per transaction and per WARC fsync,
-  each in its own savepoint with the article's next check), a capture counted only
-  once its group committed.
+- database and WARC writes in groups (`CrawlContext.group_writer`: many captures per
+  transaction and per WARC fsync, each in its own savepoint with the article's next
+  check; `crawler.recording`), by the crawl's one recorder: in a writer process of its
+  own, or on the context's writer thread. A capture is counted only once its group
+  committed.
 
 A recheck whose body is byte for byte one already archived for the article's current
 version is not extracted: the archive records it as unchanged from the digest alone.
@@ -25,27 +26,22 @@ import logging
 import pickle
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from scrapy.crawler import Crawler
 
 from archive import (
-    Article,
     BadInput,
-    CaptureJob,
     CaptureResult,
     Exchange,
     Extracted,
     article_by_url,
-    current_version_of,
     extract_exchange,
     normalize_url,
 )
 from crawler.context import CrawlContext, load_context
 from crawler.items import FetchItem, HintItem
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+from crawler.recording import CaptureTask
 
 log = logging.getLogger(__name__)
 
@@ -87,14 +83,14 @@ class ArchivePipeline:
         )
         extracted = None if known else await self._extract(item.exchange)
         try:
-            job = CaptureJob(
+            task = CaptureTask(
                 item.exchange,
-                options=self.ctx.record_options(item.source),
+                item.source,
                 extracted=extracted,
                 payload_known=known,
-                then=lambda session, result: self._schedule(session, item, result),
+                hints={**item.hints, **self._late_hints(item)},
             )
-            result: CaptureResult = await asyncio.wrap_future(self.ctx.group_writer().submit(job))
+            result: CaptureResult = await asyncio.wrap_future(self.ctx.group_writer().submit(task))
         except Exception as exc:  # boundary: one capture must not stop the crawl
             log.exception("recording %s failed", item.exchange.requested_url)
             self._stat("presswatch/capture_failed")
@@ -113,7 +109,7 @@ class ArchivePipeline:
             return None
         pool = self.ctx.extract_pool()
         if pool is None:
-            return None  # record_capture extracts on the writer thread
+            return None  # record_capture extracts where the recorder runs
         try:
             future = pool.submit(extract_exchange, exchange, self.ctx.max_body_bytes)
             return await asyncio.wrap_future(future)
@@ -124,20 +120,6 @@ class ArchivePipeline:
             return None
 
     # -- writer thread -----------------------------------------------------------------
-
-    def _schedule(self, session: Session, item: FetchItem, result: CaptureResult) -> None:
-        """In the capture's own savepoint: the article's hints and next check, so the
-        schedule commits with the capture or not at all."""
-        if result.article_id is None or result.duplicate:
-            return
-        article = session.get(Article, result.article_id)
-        assert article is not None
-        hints = {**item.hints, **self._late_hints(item)}
-        if hints:
-            article.hints = {**(article.hints or {}), **hints}
-        version = current_version_of(session, article)
-        published = version.published if version is not None else None
-        article.next_check = self.ctx.plan_next_check(article, published, item.exchange.fetched_at)
 
     def _late_hints(self, item: FetchItem) -> dict[str, Any]:
         try:

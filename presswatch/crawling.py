@@ -59,6 +59,7 @@ from archive import (
     upsert_source,
 )
 from crawler.context import CrawlContext, SourceSpec
+from crawler.recording import PlanNextCheck, Recorder
 from presswatch.jobstate import job_dir_problems, write_atomic
 from presswatch.lock import pid_alive
 from presswatch.runtime import Runtime
@@ -145,6 +146,51 @@ def build_context(
 ) -> CrawlContext:
     settings = runtime.settings
     schedule = schedule_of(settings)
+    record_options, plan = _recording_rules(runtime, sources)
+
+    def conditional(article: Article, at: datetime) -> dict[str, str]:
+        # Only a live article may be asked "changed since?": a removal or an outage
+        # must be confirmed with a real status, never with a 304.
+        if article.status not in (ArticleStatus.LIVE.value, ArticleStatus.EDITED.value):
+            return {}
+        if article.pending_removal is not None or article.pending_degraded_sha is not None:
+            return {}
+        return conditional_headers(
+            etag=article.etag,
+            last_modified=article.last_modified_header,
+            last_full_fetch=article.last_full_fetch,
+            now=at,
+            schedule=schedule,
+        )
+
+    workers = extract_workers if extract_workers is not None else settings.extract_workers
+    if workers == 0:
+        workers = os.cpu_count() or 1
+    return CrawlContext(
+        sessions=runtime.sessions,
+        warc=runtime.warc,
+        sources={cfg.name: source_spec(cfg) for cfg in sources.source},
+        record_options=record_options,
+        plan_next_check=plan,
+        conditional_for=conditional,
+        user_agent=user_agent(settings),
+        max_body_bytes=settings.max_body_bytes,
+        extract_workers=workers,
+        now=now,
+        recorder_factory=(
+            ("presswatch.crawling.writer_recorder", (settings, sources))
+            if settings.writer_process
+            else None
+        ),
+    )
+
+
+def _recording_rules(
+    runtime: Runtime, sources: SourcesFile
+) -> tuple[Callable[[str | None], RecordOptions], PlanNextCheck]:
+    """Each source's record options (its topic filter) and the recheck schedule: what
+    recording a capture needs, in the crawl process or in its writer process."""
+    schedule = schedule_of(runtime.settings)
     options_cache: dict[str | None, RecordOptions] = {}
 
     def record_options(name: str | None) -> RecordOptions:
@@ -177,36 +223,16 @@ def build_context(
             salt=article.id,
         )
 
-    def conditional(article: Article, at: datetime) -> dict[str, str]:
-        # Only a live article may be asked "changed since?": a removal or an outage
-        # must be confirmed with a real status, never with a 304.
-        if article.status not in (ArticleStatus.LIVE.value, ArticleStatus.EDITED.value):
-            return {}
-        if article.pending_removal is not None or article.pending_degraded_sha is not None:
-            return {}
-        return conditional_headers(
-            etag=article.etag,
-            last_modified=article.last_modified_header,
-            last_full_fetch=article.last_full_fetch,
-            now=at,
-            schedule=schedule,
-        )
+    return record_options, plan
 
-    workers = extract_workers if extract_workers is not None else settings.extract_workers
-    if workers == 0:
-        workers = os.cpu_count() or 1
-    return CrawlContext(
-        sessions=runtime.sessions,
-        warc=runtime.warc,
-        sources={cfg.name: source_spec(cfg) for cfg in sources.source},
-        record_options=record_options,
-        plan_next_check=plan,
-        conditional_for=conditional,
-        user_agent=user_agent(settings),
-        max_body_bytes=settings.max_body_bytes,
-        extract_workers=workers,
-        now=now,
-    )
+
+def writer_recorder(settings: Settings, sources: SourcesFile) -> Recorder:
+    """The crawl's recorder, built in its writer process (`crawler.recording`): the
+    archive opened anew there, with the crawl's own settings and sources."""
+    setup_crawl_logging(settings)  # its warnings go to the crawl's log file, not stderr
+    runtime = Runtime(settings)
+    record_options, plan = _recording_rules(runtime, sources)
+    return Recorder(runtime.sessions, runtime.warc, record_options, plan)
 
 
 # -- setting up a crawl --------------------------------------------------------------

@@ -198,6 +198,11 @@ class Settings(BaseSettings):
         le=64,
         description="Extraction worker processes during a crawl; 0 means one per CPU core.",
     )
+    writer_process: bool = Field(
+        default=True,
+        description="Record captures in a writer process of the crawl's own (off the "
+        "GIL Scrapy runs under); false records on a thread of the crawl process.",
+    )
     lock_wait_s: float = Field(
         default=300,
         ge=0,

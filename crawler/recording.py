@@ -1,0 +1,144 @@
+"""Where captures are recorded: a `Recorder` commits a group of fetches (one transaction,
+one WARC fsync: `archive.record_captures`), each with its article's hints and next
+check in the capture's own savepoint, so the schedule commits with the capture or not
+at all.
+
+The recorder runs on the crawl context's writer thread, or, when the composition root
+names a factory for it, in a writer process of its own (`RecorderProcess`): there its
+Python (the ORM, the leaf, the WARC gzip) no longer shares a GIL with Scrapy's reactor,
+which was held to about one core (issue #14). Either way there is one recorder per
+crawl, so SQLite sees one capture writer and the transparency log stays one order.
+
+The writer process dies with the crawl (crawler.processes): a SIGKILL of the crawl
+loses the uncommitted group exactly as it would on the thread, and never leaves a
+writer behind holding the database.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from scrapy.utils.misc import load_object
+from sqlalchemy.orm import Session, sessionmaker
+
+from archive import (
+    Article,
+    CaptureJob,
+    CaptureResult,
+    Exchange,
+    Extracted,
+    RecordOptions,
+    WarcStore,
+    current_version_of,
+    record_captures,
+)
+from crawler.processes import helper_pool
+
+# (article, published of its current version, checked at) -> next check
+PlanNextCheck = Callable[[Article, "str | None", datetime], "datetime | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureTask:
+    """One fetch to record, as data (it crosses to the writer process): the source
+    names its record options, `hints` are merged into the article's."""
+
+    exchange: Exchange
+    source: str | None
+    extracted: Extracted | None = None
+    payload_known: bool = False
+    hints: dict[str, Any] = field(default_factory=dict)
+
+
+class Recorder:
+    """Records groups of fetches into one archive (database and WARC store)."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        warc: WarcStore,
+        record_options: Callable[[str | None], RecordOptions],
+        plan_next_check: PlanNextCheck,
+    ) -> None:
+        self.sessions = sessions
+        self.warc = warc
+        self.record_options = record_options
+        self.plan_next_check = plan_next_check
+
+    def record(self, tasks: Sequence[CaptureTask]) -> list[CaptureResult | Exception]:
+        """Commit the group; a fetch that failed has its exception in its place. Raises
+        only when the group's transaction itself failed (then none was recorded)."""
+        jobs = [
+            CaptureJob(
+                task.exchange,
+                options=self.record_options(task.source),
+                extracted=task.extracted,
+                payload_known=task.payload_known,
+                then=partial(self._schedule, task),
+            )
+            for task in tasks
+        ]
+        with self.sessions.begin() as session:
+            return record_captures(session, jobs, warc=self.warc)
+
+    def _schedule(self, task: CaptureTask, session: Session, result: CaptureResult) -> None:
+        if result.article_id is None or result.duplicate:
+            return
+        article = session.get(Article, result.article_id)
+        assert article is not None
+        if task.hints:
+            article.hints = {**(article.hints or {}), **task.hints}
+        version = current_version_of(session, article)
+        published = version.published if version is not None else None
+        article.next_check = self.plan_next_check(article, published, task.exchange.fetched_at)
+
+
+# A Recorder factory for the writer process: a dotted path and picklable arguments.
+RecorderFactory = tuple[str, tuple[Any, ...]]
+
+_PROCESS_RECORDER: Recorder | None = None
+
+
+def _start(factory: RecorderFactory) -> None:
+    global _PROCESS_RECORDER
+    path, args = factory
+    _PROCESS_RECORDER = load_object(path)(*args)
+
+
+def _record_here(tasks: Sequence[CaptureTask]) -> list[CaptureResult | Exception]:
+    assert _PROCESS_RECORDER is not None
+    return _PROCESS_RECORDER.record(tasks)
+
+
+def _close_here() -> None:
+    # The process's own WARC store: its last file is closed (and indexed) here.
+    if _PROCESS_RECORDER is not None:
+        _PROCESS_RECORDER.warc.close()
+
+
+def _ready() -> int:
+    return os.getpid()
+
+
+class RecorderProcess:
+    """A `Recorder` in a process of its own, built there by `factory`."""
+
+    def __init__(self, factory: RecorderFactory) -> None:
+        self._pool = helper_pool(1, initializer=_start, initargs=(factory,))
+        # Started now, from the caller's thread, and built before the first group: a
+        # factory that fails (a bad setting) fails here, once.
+        self.pid = self._pool.submit(_ready).result()
+
+    def record(self, tasks: Sequence[CaptureTask]) -> list[CaptureResult | Exception]:
+        return self._pool.submit(_record_here, list(tasks)).result()
+
+    def close(self) -> None:
+        try:
+            self._pool.submit(_close_here).result()
+        finally:
+            self._pool.shutdown(wait=True)
