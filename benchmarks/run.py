@@ -254,6 +254,7 @@ class Timeline:
         self.sessions = sessions
         self.marks: dict[str, dict[str, Any]] = {}
         self.worker_cpu: dict[int, float] = {}
+        self.writer_cpu: dict[int, float] = {}
 
     def _workers_cpu_s(self) -> float:
         # The crawl's extraction pool (crawler.context) runs in fork-server children that
@@ -264,6 +265,13 @@ class Timeline:
             self.worker_cpu[pid] = max(self.worker_cpu.get(pid, 0.0), _proc_cpu_s(pid))
         return sum(self.worker_cpu.values())
 
+    def _writer_cpu_s(self) -> float:
+        # The writer process (crawler.recording.RecorderProcess), when the crawl has one.
+        pid = getattr(getattr(self.context, "_recorder", None), "pid", None)
+        if pid is not None:
+            self.writer_cpu[pid] = max(self.writer_cpu.get(pid, 0.0), _proc_cpu_s(pid))
+        return sum(self.writer_cpu.values())
+
     def mark(self, name: str) -> None:
         from benchmarks.quality import last_event_id
 
@@ -273,6 +281,7 @@ class Timeline:
             "t": time.perf_counter(),
             "cpu_main": time.process_time(),
             "cpu_workers": self._workers_cpu_s(),
+            "cpu_writer": self._writer_cpu_s(),
             "site": self.site.stats(),
             "counters": self.counters.snapshot(),
             "event_id": event_id,
@@ -291,6 +300,7 @@ class Timeline:
             "seconds": round(b["t"] - a["t"], 2),
             "cpu_main_s": round(b["cpu_main"] - a["cpu_main"], 2),
             "cpu_workers_s": round(b["cpu_workers"] - a["cpu_workers"], 2),
+            "cpu_writer_s": round(b["cpu_writer"] - a["cpu_writer"], 2),
             "articles": traffic(a["site"], b["site"], "article"),
             "discovery": traffic(a["site"], b["site"], "discovery"),
             "outcomes": outcomes,
