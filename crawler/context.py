@@ -8,9 +8,10 @@ as `PRESSWATCH_CONTEXT`; a plain `scrapy crawl` loads it through the factory nam
 the `PRESSWATCH_CONTEXT_FACTORY` setting instead. Either way the crawler sees only this
 interface.
 
-The context also owns the two executors every spider of a process shares: one process
-pool for extraction (CPU-bound, off the reactor) and one writer thread for the database
-(one writer, so SQLite never sees two writers and the transparency log stays one order).
+The context also owns the executors every spider of a process shares: one process pool
+for extraction (CPU-bound, off the reactor), one writer thread for the database, and
+the crawl's one recorder of captures (crawler.recording: a writer process of its own,
+or that thread), so the transparency log stays one order.
 """
 
 from __future__ import annotations
@@ -274,8 +275,8 @@ class CrawlContext:
             return self._extract_pool
 
     def group_writer(self) -> GroupWriter:
-        """Captures go through here: many per transaction and per WARC fsync, on the
-        writer thread."""
+        """Captures go through here: many per transaction and per WARC fsync, driven from
+        the writer thread."""
         with self._lock:
             if self._group is None:
                 self._group = GroupWriter(self, self.group_max, self.group_ms)
