@@ -2,15 +2,18 @@
 
     python -m benchmarks.scale_bench --size 600 --processes 1,2,3
 
-One archive on a fresh PostgreSQL database, filled by one first crawl of the benchmark
-site; then, for each K, every article made due and `presswatch recheck` run by K
-processes at once, each with
-its own data dir (lock, logs, job state) and the same `DATABASE_URL`, `REDIS_URL` (one
-key prefix per round) and WARC directory. Per round: wall time and articles/s, how
-many articles got no capture (lost) and how many got more than one (duplicates), and
-whether `presswatch verify` is clean. Writes `benchmarks/results/scale-<time>.json`.
+For each K, a fresh PostgreSQL database (and, when `MEILI_URL` is set, a fresh
+Meilisearch index): K processes run `presswatch run` at once, each with its own data
+dir (lock, logs, job state) and the same `DATABASE_URL`, `REDIS_URL` (one key prefix
+per round), search index and WARC directory: the first crawl of the site, split
+between them by the shared frontier, each then draining the search outbox. Then every
+article is made due and K processes run `presswatch recheck` at once. Per phase: wall
+time and articles/s, articles that got no capture (lost) and more than one
+(duplicates), whether `presswatch verify` is clean, and with Meilisearch whether the
+index holds one document per version. Writes `benchmarks/results/scale-<time>.json`.
 Needs PostgreSQL (`PRESSWATCH_BENCH_PG`, default the test server's admin URL) and Redis
-(`REDIS_URL`, default redis://127.0.0.1:6379/0).
+(`REDIS_URL`, default redis://127.0.0.1:6379/0); Meilisearch is optional (`MEILI_URL`,
+`MEILI_MASTER_KEY`).
 """
 
 from __future__ import annotations
@@ -36,13 +39,17 @@ PG_ADMIN = os.environ.get(
     "PRESSWATCH_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 REDIS = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+MEILI = os.environ.get("MEILI_URL")
+MEILI_KEY = os.environ.get("MEILI_MASTER_KEY", "")
 
 
 def _say(message: str) -> None:
     print(f"[scale {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def _env(db_url: str, warc_dir: Path, prefix: str) -> dict[str, str]:
+def _env(
+    db_url: str, warc_dir: Path, prefix: str, meili_index: str | None, processes: int
+) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
@@ -55,11 +62,21 @@ def _env(db_url: str, warc_dir: Path, prefix: str) -> dict[str, str]:
             "PW_SHARED_WARC": str(warc_dir),
             "PRESSWATCH_ALLOW_NETWORKS": "127.0.0.1/32",
             "PRESSWATCH_CRAWL_CONCURRENCY_PER_HOST": "8",
+            # K crawls on one machine share its cores, as an operator would set them.
+            "PRESSWATCH_EXTRACT_WORKERS": str(max(1, (os.cpu_count() or 1) // processes)),
             "PRESSWATCH_SCRAPY_SETTINGS": json.dumps(
                 {**BENCH_SCRAPY, "PRESSWATCH_REDIS_PREFIX": prefix}
             ),
         }
     )
+    if MEILI and meili_index:
+        env.update(
+            {
+                "MEILI_URL": MEILI,
+                "MEILI_MASTER_KEY": MEILI_KEY,
+                "PRESSWATCH_MEILI_INDEX": meili_index,
+            }
+        )
     return env
 
 
@@ -100,10 +117,12 @@ def _make_all_due(db_url: str, now: datetime) -> None:
     engine.dispose()
 
 
-def _captures_since(db_url: str, since: datetime) -> tuple[int, Counter[int]]:
+def _captures_since(db_url: str, since: datetime) -> tuple[int, int, Counter[int]]:
+    """(articles, versions, captures per article recorded after `since`)."""
     engine = create_engine(db_url)
     with engine.connect() as conn:
         total = conn.execute(text("SELECT count(*) FROM articles")).scalar_one()
+        versions = conn.execute(text("SELECT count(*) FROM versions")).scalar_one()
         rows = conn.execute(
             text(
                 "SELECT article_id FROM captures WHERE recorded_at > :t AND article_id IS NOT NULL"
@@ -112,7 +131,78 @@ def _captures_since(db_url: str, since: datetime) -> tuple[int, Counter[int]]:
         )
         per = Counter(int(r[0]) for r in rows)
     engine.dispose()
-    return int(total), per
+    return int(total), int(versions), per
+
+
+def _meili_documents(index: str) -> int | None:
+    """Documents in the Meilisearch index (after its queued tasks), or None without one."""
+    if not MEILI:
+        return None
+    import meilisearch
+
+    client = meilisearch.Client(MEILI, MEILI_KEY or None)
+    for task in client.get_tasks(
+        {"indexUids": [index], "statuses": ["enqueued", "processing"]}
+    ).results:
+        client.wait_for_task(task.uid, timeout_in_ms=600_000)
+    return int(client.index(index).get_stats().number_of_documents)
+
+
+def _meili_drop(index: str) -> None:
+    if MEILI:
+        import meilisearch
+
+        client = meilisearch.Client(MEILI, MEILI_KEY or None)
+        client.wait_for_task(client.delete_index(index).task_uid, timeout_in_ms=600_000)
+
+
+def _verify(seed_dir: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "presswatch.cli", "--data-dir", str(seed_dir), "verify"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def _phase(
+    k: int,
+    work: Path,
+    sources: Path,
+    env: dict[str, str],
+    db_url: str,
+    seed_dir: Path,
+    command: str,
+    expected: int,
+    meili_index: str | None,
+) -> dict[str, Any]:
+    """K processes run `command` at once; what they recorded, checked."""
+    since = datetime.now(UTC)
+    started = time.perf_counter()
+    procs = [_cli(work / f"p{i}", sources, env, command, "--json") for i in range(k)]
+    docs = _wait(procs)
+    seconds = time.perf_counter() - started
+    total, versions, per = _captures_since(db_url, since)
+    verify = _verify(seed_dir, env)
+    out: dict[str, Any] = {
+        "seconds": round(seconds, 2),
+        "articles_per_s": round(len(per) / seconds, 1),
+        "articles": total,
+        "expected": expected,
+        "captured": len(per),
+        "lost": expected - len(per),
+        "duplicates": sum(n - 1 for n in per.values() if n > 1),
+        "fetched_per_process": [d.get("fetched") for d in docs],
+        "verify_ok": verify.returncode == 0,
+        "verify": (verify.stdout or verify.stderr).strip()[-300:],
+    }
+    documents = _meili_documents(meili_index) if meili_index else None
+    if documents is not None:
+        out["meili_documents"] = documents
+        out["versions"] = versions
+    return out
 
 
 def run(size: int, rounds: list[int], work: Path) -> dict[str, Any]:
@@ -120,70 +210,46 @@ def run(size: int, rounds: list[int], work: Path) -> dict[str, Any]:
     from benchmarks.site import BenchSite
 
     work.mkdir(parents=True, exist_ok=True)
-    name = f"pw_scale_{uuid.uuid4().hex[:8]}"
+    tag = uuid.uuid4().hex[:8]
     admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    db_url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-    warc_dir = work / "warc"
     results: dict[str, Any] = {
         "command": "python -m benchmarks.scale_bench " + " ".join(sys.argv[1:]),
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "size": size,
         "cpus": os.cpu_count(),
+        "meilisearch": bool(MEILI),
         "load_before": [round(x, 2) for x in os.getloadavg()],
         "rounds": [],
     }
+    made: list[tuple[str, str]] = []
     try:
         with BenchSite(size) as site:
             sources = work / "sources.toml"
             write_sources(sources, site.base_url)
-            first_env = _env(db_url, warc_dir, f"pwscale-{uuid.uuid4().hex[:8]}")
-            seed_dir = work / "seed"
-            _wait([_cli(seed_dir, sources, first_env, "init")])
-            _say(f"first crawl of {size} articles, one process")
-            started = time.perf_counter()
-            _wait([_cli(seed_dir, sources, first_env, "crawl", "--json")])
-            results["first_crawl_s"] = round(time.perf_counter() - started, 2)
             for k in rounds:
-                prefix = f"pwscale-{uuid.uuid4().hex[:8]}"
-                env = _env(db_url, warc_dir, prefix)
-                since = datetime.now(UTC)
-                _make_all_due(db_url, since)
+                name = f"pw_scale_{tag}_k{k}"
+                with admin.connect() as conn:
+                    conn.execute(text(f'CREATE DATABASE "{name}"'))
+                made.append((name, name))
+                db_url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+                round_dir = work / f"k{k}"
+                env = _env(db_url, round_dir / "warc", f"pwscale-{uuid.uuid4().hex[:8]}", name, k)
+                seed_dir = round_dir / "p0"
+                _wait([_cli(seed_dir, sources, env, "init")])
+                _say(f"first crawl of {size} articles by {k} process(es)")
+                first = _phase(k, round_dir, sources, env, db_url, seed_dir, "run", size, name)
+                _say(json.dumps(first))
+                _make_all_due(db_url, datetime.now(UTC))
+                env = _env(db_url, round_dir / "warc", f"pwscale-{uuid.uuid4().hex[:8]}", name, k)
                 _say(f"recheck of {size} due articles by {k} process(es)")
-                started = time.perf_counter()
-                procs = [
-                    _cli(work / f"k{k}-p{i}", sources, env, "recheck", "--json") for i in range(k)
-                ]
-                docs = _wait(procs)
-                seconds = time.perf_counter() - started
-                total, per = _captures_since(db_url, since)
-                verify = subprocess.run(
-                    [sys.executable, "-m", "presswatch.cli", "--data-dir", str(seed_dir), "verify"],
-                    env=env,
-                    cwd=REPO,
-                    capture_output=True,
-                    text=True,
-                    check=False,
-                )
-                results["rounds"].append(
-                    {
-                        "processes": k,
-                        "seconds": round(seconds, 2),
-                        "articles_per_s": round(total / seconds, 1),
-                        "articles": total,
-                        "captured": len(per),
-                        "lost": total - len(per),
-                        "duplicates": sum(n - 1 for n in per.values() if n > 1),
-                        "fetched_per_process": [d.get("fetched") for d in docs],
-                        "verify_ok": verify.returncode == 0,
-                        "verify": (verify.stdout or verify.stderr).strip()[-300:],
-                    }
-                )
-                _say(json.dumps(results["rounds"][-1]))
+                again = _phase(k, round_dir, sources, env, db_url, seed_dir, "recheck", size, name)
+                _say(json.dumps(again))
+                results["rounds"].append({"processes": k, "first_crawl": first, "recheck": again})
     finally:
         with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            for name, index in made:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                _meili_drop(index)
         admin.dispose()
     results["load_after"] = [round(x, 2) for x in os.getloadavg()]
     return results
