@@ -398,7 +398,9 @@ def scrapy_settings(
                 "DUPEFILTER_CLASS": "crawler.middlewares.RedisDupeFilter",
                 "SCHEDULER_PERSIST": True,
                 "SCHEDULER_QUEUE_KEY": f"{prefix}:%(spider)s:requests",
-                "SCHEDULER_DUPEFILTER_KEY": f"{prefix}:%(spider)s:dupefilter",
+                # One dupefilter for every spider: a new article listed by one
+                # machine's sitemap and another's feed is fetched once.
+                "SCHEDULER_DUPEFILTER_KEY": f"{prefix}:dupefilter",
             }
         )
     elif job_dir is not None:
