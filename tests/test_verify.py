@@ -22,9 +22,11 @@ from archive.integrity import (
     encode_leaf,
     verify_archive,
 )
+from archive.leaves import pack_leaf, read_leaf, store_leaf
 from archive.models import (
     Article,
     Capture,
+    CaptureLeaf,
     ChainHead,
     ChangeEvent,
     LogCheckpoint,
@@ -225,9 +227,11 @@ def _forge_history(rt: Runtime) -> None:
         s.execute(delete(ChangeEvent).where(ChangeEvent.capture_id == capture_at(s, 4).id))
         s.execute(delete(Capture).where(Capture.seq == 4))
         s.flush()
+        logged = {cap.id: json.loads(read_leaf(s, cap.id)) for cap in s.scalars(select(Capture))}
+        s.execute(delete(CaptureLeaf))
         frontier = Frontier()
         for cap in s.scalars(select(Capture).order_by(Capture.seq)):
-            stored = json.loads(cap.leaf or "{}")
+            stored = logged[cap.id]
             cap.seq = frontier.size + 1
             s.flush()
             version = s.get(Version, cap.version_id) if cap.version_id else None
@@ -242,7 +246,8 @@ def _forge_history(rt: Runtime) -> None:
                     article_after=stored.get("article"),
                 )
             )
-            cap.leaf, cap.leaf_hash = leaf.decode(), leaf_hash(leaf).hex()
+            store_leaf(s, cap, leaf)
+            cap.leaf_hash = leaf_hash(leaf).hex()
             frontier.append(leaf_hash(leaf))
             cap.chain_hash = frontier.root().hex()
         head = s.get(ChainHead, 1)
@@ -302,10 +307,12 @@ def test_edited_leaf_with_its_hash_recomputed(runtime: Runtime, at: Any) -> None
     checkpoint(runtime)
     with runtime.sessions.begin() as s:
         cap = capture_at(s, 2)
-        leaf = json.loads(cap.leaf or "{}")
+        leaf = json.loads(read_leaf(s, cap.id))
         leaf["capture"]["status"] = 451
         data = encode_leaf(leaf)
-        cap.leaf, cap.leaf_hash = data.decode(), leaf_hash(data).hex()
+        stored = s.get(CaptureLeaf, cap.id)
+        assert stored is not None
+        stored.leaf_z, cap.leaf_hash = pack_leaf(data), leaf_hash(data).hex()
     code, report = run_verify(runtime)
     assert code == 1 and named(report, cap.id, "capture.status")
     assert named(report, cap.id, "chain_hash") and named(report, None, "root_hash")
