@@ -213,11 +213,18 @@ def _frontier(head: ChainHead) -> Frontier:
 
 
 def _append(
-    session: Session, head: ChainHead, frontier: Frontier, capture: Capture, leaf: dict[str, Any]
+    session: Session,
+    head: ChainHead,
+    frontier: Frontier,
+    capture: Capture,
+    version: Version | None,
+    leaf: dict[str, Any],
 ) -> None:
     data = encode_leaf(leaf)
     digest = leaf_hash(data)
-    store_leaf(session, capture, data)
+    # Stored against the leaf of the capture that first saw the same version, which
+    # most of this leaf repeats (archive.leaves).
+    store_leaf(session, capture.id, data, version.first_capture_id if version else None)
     capture.leaf_hash = digest.hex()
     frontier.append(digest)
     head.seq = frontier.size
@@ -249,7 +256,7 @@ def seal_capture(
         version_seen=seen,
         article_after=article_state(article) if article is not None else None,
     )
-    _append(session, head, frontier, capture, leaf)
+    _append(session, head, frontier, capture, version, leaf)
     capture.chain_hash = head.chain_hash
 
 
@@ -339,7 +346,7 @@ def seal_legacy_captures(session: Session) -> int:
             capture, version, mine, version_seen=seen, article_after=after, legacy=True
         )
         prev = capture.chain_hash
-        _append(session, head, frontier, capture, leaf)
+        _append(session, head, frontier, capture, version, leaf)
         sealed += 1
     if head.seq != frontier.size:
         raise StorageError(

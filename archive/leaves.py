@@ -15,13 +15,14 @@ The stored form (`capture_leaves.leaf_z`), written by `store_leaf` and read back
                   | deflate(leaf; dictionary 1 + the anchor's leaf)
 
 Raw deflate with a preset dictionary: dictionary 1 (`DICTIONARIES`) holds the leaf
-format's keys and common values; the leaf of an article's first capture (its anchor)
-is stored on its own, and every later leaf of the article is compressed against it
-too, which leaves little more than what is new in it (ids, times, digests). The low
-seven bits of the first byte name the dictionary, so a later one can be added while
-old blobs stay readable. An anchor is always stored on its own, so a leaf is read with
-at most one other; the anchor's digest prefix tells a leaf that cannot be read because
-its anchor was altered from one that was altered itself.
+format's keys and common values. The leaf of the capture that first saw a version (its
+anchor) is stored on its own; the leaves of the later captures that saw the same
+version, every recheck of an unchanged article, are compressed against it too, which
+leaves little more than what is new in them (ids, times, digests). The low seven bits
+of the first byte name the dictionary, so a later one can be added while old blobs stay
+readable. An anchor is always stored on its own, so a leaf is read with at most one
+other; the anchor's digest prefix tells a leaf that cannot be read because its anchor
+was altered from one that was altered itself.
 
 The container is hand-written because zlib has no field for which leaf a blob was
 compressed against; it has four.
@@ -37,11 +38,11 @@ import zlib
 from collections import OrderedDict
 from collections.abc import Callable
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from archive.errors import StorageError
-from archive.models import Capture, CaptureLeaf
+from archive.models import CaptureLeaf
 
 # Dictionary 1: the leaf format's keys and its most common values, the likeliest last
 # (deflate reaches the end of a dictionary with the shortest distances). Never edit
@@ -184,23 +185,28 @@ def unpack_leaf(blob: bytes, anchor: Callable[[int], bytes] | None = None) -> by
 # -- in the database -----------------------------------------------------------------------
 
 
-def store_leaf(session: Session, capture: Capture, data: bytes) -> None:
-    """Keep `data`, the leaf of `capture` (flushed, so it has its id), once: the log is
-    append-only. Compressed against the leaf of the article's first capture when that
-    one is stored on its own and still readable; otherwise stored on its own."""
+def store_leaf(session: Session, capture_id: int, data: bytes, anchor_id: int | None) -> None:
+    """Keep `data`, the leaf of capture `capture_id`, once (the log is append-only):
+    compressed against the leaf of capture `anchor_id` (the one that first saw the same
+    version) when that leaf is stored on its own and still reads back, else on its own.
+    Written at once on the session's connection, as Core statements: through the ORM
+    (an object, its flush, an autoflushing lookup) this cost about 0.2 ms a capture,
+    a tenth of what recording a capture costs."""
+    connection = session.connection()
     anchor = None
-    if capture.article_id is not None:
-        first = session.scalar(
-            select(func.min(Capture.id)).where(Capture.article_id == capture.article_id)
-        )
-        if first is not None and first != capture.id:
-            blob = session.scalar(select(CaptureLeaf.leaf_z).where(CaptureLeaf.capture_id == first))
-            if blob is not None and anchor_of(blob) is None:
-                try:
-                    anchor = (first, unpack_leaf(blob))
-                except LeafFormatError:
-                    anchor = None  # verify reports that leaf; this one must not depend on it
-    session.add(CaptureLeaf(capture_id=capture.id, leaf_z=pack_leaf(data, anchor)))
+    if anchor_id is not None and anchor_id != capture_id:
+        blob = connection.execute(_ANCHOR, {"capture_id": anchor_id}).scalar()
+        if blob is not None and anchor_of(blob) is None:
+            try:
+                anchor = (anchor_id, unpack_leaf(blob))
+            except LeafFormatError:
+                anchor = None  # verify reports that leaf; this one must not depend on it
+    connection.execute(
+        insert(CaptureLeaf), {"capture_id": capture_id, "leaf_z": pack_leaf(data, anchor)}
+    )
+
+
+_ANCHOR = select(CaptureLeaf.leaf_z).where(CaptureLeaf.capture_id == bindparam("capture_id"))
 
 
 class LeafReader:

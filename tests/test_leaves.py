@@ -14,12 +14,12 @@ import pytest
 from alembic import command
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import inspect, select, text
 
 from archive.db import alembic_config
 from archive.integrity import encode_leaf, verify_archive
 from archive.leaves import LeafFormatError, anchor_of, pack_leaf, read_leaf, unpack_leaf
-from archive.models import Capture, CaptureLeaf
+from archive.models import Capture, CaptureLeaf, Version
 from archive.translog import leaf_hash
 from presswatch.runtime import Runtime
 from tests.test_verify import build
@@ -109,17 +109,15 @@ def test_an_archive_reads_back_the_leaves_its_log_hashed(any_runtime: Runtime, a
     leaves = stored(any_runtime)
     with any_runtime.sessions() as s:
         caps = list(s.scalars(select(Capture).order_by(Capture.seq)))
-        rows = s.execute(
-            select(Capture.article_id, func.min(Capture.id)).group_by(Capture.article_id)
-        )
-        first = {article_id: cid for article_id, cid in rows}
+        first_saw = {v.id: v.first_capture_id for v in s.scalars(select(Version))}
     assert len(leaves) == len(caps) == 7
     for cap in caps:
         blob, data = leaves[cap.id]
         assert leaf_hash(data).hex() == cap.leaf_hash
         assert json.loads(data)["capture"]["id"] == cap.id
-        # An article's first leaf is stored on its own, the later ones against it.
-        anchor = first.get(cap.article_id) if cap.article_id is not None else None
+        # The leaf of a version's first capture is stored on its own, the leaves of the
+        # later captures that saw it against that one, at a fraction of their size.
+        anchor = first_saw.get(cap.version_id) if cap.version_id is not None else None
         assert anchor_of(blob) == (anchor if anchor != cap.id else None)
         if anchor_of(blob) is not None:
             assert len(blob) < len(data) / 4, (len(blob), len(data))

@@ -24,7 +24,7 @@ from archive.integrity import (
     encode_leaf,
     verify_archive,
 )
-from archive.leaves import pack_leaf, read_leaf, store_leaf
+from archive.leaves import anchor_of, pack_leaf, read_leaf, store_leaf
 from archive.models import (
     Article,
     Capture,
@@ -248,7 +248,7 @@ def _forge_history(rt: Runtime) -> None:
                     article_after=stored.get("article"),
                 )
             )
-            store_leaf(s, cap, leaf)
+            store_leaf(s, cap.id, leaf, version.first_capture_id if version else None)
             cap.leaf_hash = leaf_hash(leaf).hex()
             frontier.append(leaf_hash(leaf))
             cap.chain_hash = frontier.root().hex()
@@ -427,7 +427,9 @@ def test_an_altered_anchor_is_named_and_so_are_the_leaves_packed_against_it(
         stored = s.get(CaptureLeaf, first.id)
         assert stored is not None
         stored.leaf_z, first.leaf_hash = pack_leaf(data), leaf_hash(data).hex()
-        later = [capture_at(s, seq).id for seq in range(2, 7)]  # the article's others
+        rows = s.execute(select(CaptureLeaf.capture_id, CaptureLeaf.leaf_z))
+        later = [cid for cid, blob in rows if anchor_of(blob) == first.id]
+        assert capture_at(s, 2).id in later  # the revisit that saw the same version
     code, report = run_verify(runtime)
     assert code == 1 and named(report, first.id, "capture.status"), report["problems"]
     for cid in later:

@@ -6,7 +6,8 @@ A SQLite file keeps its size (the freed pages are reused by new rows) until VACU
 
 The conversion runs through archive.leaves' pack_leaf/unpack_leaf (the one definition
 of the stored form) with plain SQL here, in capture order, as store_leaf would have
-written them: an article's first sealed leaf on its own, later ones against it.
+written them: the leaf of a version's first capture on its own, the leaves of the later
+captures that saw it against that one.
 
 Revision ID: 0008
 Revises: 0007
@@ -35,8 +36,13 @@ ANCHORS_KEPT = 4096
 captures = sa.table(
     "captures",
     sa.column("id", sa.BigInteger()),
-    sa.column("article_id", sa.Integer()),
+    sa.column("version_id", sa.Integer()),
     sa.column("leaf", sa.Text()),
+)
+versions = sa.table(
+    "versions",
+    sa.column("id", sa.Integer()),
+    sa.column("first_capture_id", sa.BigInteger()),
 )
 capture_leaves = sa.table(
     "capture_leaves",
@@ -94,14 +100,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("capture_id", name=op.f("pk_capture_leaves")),
     )
     bind = op.get_bind()
-    # Own: leaves of captures not yet sealed (an archive older than the log, sealed by
-    # `presswatch init` after migrating) have none to move.
+    # Captures not yet sealed (an archive older than the log: `presswatch init` seals
+    # them after migrating) have no leaf to move.
     anchors = _Anchors(bind, sa.select(captures.c.leaf).where(captures.c.id == sa.bindparam("id")))
-    first_of: dict[int, int] = {}
+    anchor_ids: set[int] = set()  # versions' first captures, stored on their own
     after = 0
     while True:
         rows = bind.execute(
-            sa.select(captures.c.id, captures.c.article_id, captures.c.leaf)
+            sa.select(captures.c.id, versions.c.first_capture_id, captures.c.leaf)
+            .outerjoin(versions, versions.c.id == captures.c.version_id)
             .where(captures.c.id > after, captures.c.leaf.is_not(None))
             .order_by(captures.c.id)
             .limit(BATCH)
@@ -109,15 +116,14 @@ def upgrade() -> None:
         if not rows:
             break
         out = []
-        for capture_id, article_id, text in rows:
+        for capture_id, first_saw, text in rows:
             data = text.encode("utf-8")
             anchor = None
-            if article_id is not None:
-                first = first_of.setdefault(article_id, capture_id)
-                if first == capture_id:
-                    anchors.keep(capture_id, data)
-                else:
-                    anchor = (first, anchors.get(first))
+            if first_saw in anchor_ids:
+                anchor = (first_saw, anchors.get(first_saw))
+            elif first_saw == capture_id:
+                anchor_ids.add(capture_id)
+                anchors.keep(capture_id, data)
             out.append({"capture_id": capture_id, "leaf_z": pack_leaf(data, anchor)})
         bind.execute(capture_leaves.insert(), out)
         after = rows[-1][0]
