@@ -6,7 +6,9 @@ leaves from text to the stored form and back without changing a byte."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
+import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +20,14 @@ from sqlalchemy import inspect, select, text
 
 from archive.db import alembic_config
 from archive.integrity import encode_leaf, verify_archive
-from archive.leaves import LeafFormatError, anchor_of, pack_leaf, read_leaf, unpack_leaf
+from archive.leaves import (
+    DICTIONARIES,
+    LeafFormatError,
+    anchor_of,
+    pack_leaf,
+    read_leaf,
+    unpack_leaf,
+)
 from archive.models import Capture, CaptureLeaf, Version
 from archive.translog import leaf_hash
 from presswatch.runtime import Runtime
@@ -94,6 +103,13 @@ def test_an_anchor_must_be_the_leaf_the_blob_was_packed_against() -> None:
         unpack_leaf(b"")
 
 
+def test_dictionary_1_never_changes() -> None:
+    # Every blob marked 1 decompresses only with these exact bytes: a better dictionary
+    # is added as 2 (archive.leaves.DICTIONARIES), never written over 1.
+    digest = hashlib.sha256(DICTIONARIES[1]).hexdigest()
+    assert digest == "36f1bf1024e46ca8275ed0d688b4d998a25fa0a96fafeebbd0733a6934cb2246"
+
+
 # -- in an archive -------------------------------------------------------------------------
 
 
@@ -147,3 +163,24 @@ def test_migration_0008_moves_leaves_to_the_stored_form_and_back(
     with any_runtime.sessions() as s:
         report = verify_archive(s, any_runtime.warc)
     assert report.ok, report.problems
+
+
+def test_migration_0008_on_a_sqlite_that_cannot_drop_a_column(
+    runtime: Runtime, at: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build(runtime, at)
+    before = stored(runtime)
+    cfg = alembic_config(runtime.engine)
+    command.downgrade(cfg, "0007")
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 34, 1))
+    command.upgrade(cfg, "head")
+    with runtime.engine.connect() as conn:
+        left = conn.execute(text("select count(*) from captures where leaf is not null"))
+        assert left.scalar() == 0  # the old column stays, emptied
+    assert stored(runtime) == before
+    command.downgrade(cfg, "0007")  # and the way back fills it again
+    with runtime.engine.connect() as conn:
+        as_text = {cid: leaf for cid, leaf in conn.execute(text("select id, leaf from captures"))}
+    assert {cid: leaf.encode("utf-8") for cid, leaf in as_text.items()} == {
+        cid: data for cid, (_blob, data) in before.items()
+    }
