@@ -171,6 +171,7 @@ def measure(
             objects = postgres_objects(runtime) if database_url else sqlite_objects(db)
             if database_url:
                 sizes["db"] = sum(objects.values())
+                sizes["total"] = sizes["db"] + sizes["warc"] + sizes["index"]
             marks[name] = {
                 "storage": sizes,
                 "objects": objects,
