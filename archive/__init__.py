@@ -127,6 +127,7 @@ from archive.integrity import (
     seal_legacy_captures,
     verify_archive,
 )
+from archive.leaves import read_leaf
 from archive.models import (
     ArchiveSave,
     Article,
@@ -134,6 +135,7 @@ from archive.models import (
     ArticleUrl,
     BackfillSnapshot,
     Capture,
+    CaptureLeaf,
     CaptureOutcome,
     ChangeEvent,
     ChangeKind,
@@ -389,6 +391,8 @@ __all__ = [
     "capture_proof",
     "checkpoint_json",
     "encode_leaf",
+    "read_leaf",
+    "CaptureLeaf",
     "issue_checkpoint",
     "latest_checkpoint",
     "list_checkpoints",

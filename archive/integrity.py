@@ -25,10 +25,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, defer, sessionmaker
+from sqlalchemy.orm import Session, defer, object_session, sessionmaker
 
 from archive.errors import StorageError
-from archive.models import Article, Capture, ChainHead, ChangeEvent, LogCheckpoint, Version
+from archive.leaves import LeafReader, read_leaf, store_leaf
+from archive.models import (
+    Article,
+    Capture,
+    CaptureLeaf,
+    ChainHead,
+    ChangeEvent,
+    LogCheckpoint,
+    Version,
+)
 from archive.signing import (
     Checkpoint,
     NoteError,
@@ -203,10 +212,19 @@ def _frontier(head: ChainHead) -> Frontier:
     return Frontier.from_hex(head.seq if head.frontier is not None else 0, head.frontier or [])
 
 
-def _append(head: ChainHead, frontier: Frontier, capture: Capture, leaf: dict[str, Any]) -> None:
+def _append(
+    session: Session,
+    head: ChainHead,
+    frontier: Frontier,
+    capture: Capture,
+    version: Version | None,
+    leaf: dict[str, Any],
+) -> None:
     data = encode_leaf(leaf)
     digest = leaf_hash(data)
-    capture.leaf = data.decode("utf-8")
+    # Stored against the leaf of the capture that first saw the same version, which
+    # most of this leaf repeats (archive.leaves).
+    store_leaf(session, capture.id, data, version.first_capture_id if version else None)
     capture.leaf_hash = digest.hex()
     frontier.append(digest)
     head.seq = frontier.size
@@ -223,6 +241,9 @@ def seal_capture(
 ) -> None:
     """Append the capture to the log: its leaf and leaf hash, and on the capture the tree
     root before (`prev_chain`) and after it (`chain_hash`)."""
+    session = object_session(capture)
+    if session is None:
+        raise StorageError(f"capture {capture.id} is in no session: it cannot be sealed")
     frontier = _frontier(head)
     if capture.seq != frontier.size + 1:
         raise StorageError(f"capture seq {capture.seq} does not follow a log of {frontier.size}")
@@ -235,7 +256,7 @@ def seal_capture(
         version_seen=seen,
         article_after=article_state(article) if article is not None else None,
     )
-    _append(head, frontier, capture, leaf)
+    _append(session, head, frontier, capture, version, leaf)
     capture.chain_hash = head.chain_hash
 
 
@@ -325,7 +346,7 @@ def seal_legacy_captures(session: Session) -> int:
             capture, version, mine, version_seen=seen, article_after=after, legacy=True
         )
         prev = capture.chain_hash
-        _append(head, frontier, capture, leaf)
+        _append(session, head, frontier, capture, version, leaf)
         sealed += 1
     if head.seq != frontier.size:
         raise StorageError(
@@ -413,6 +434,12 @@ def capture_proof(session: Session, capture: Capture) -> InclusionProof:
     else:
         size, root_hex = current_head(session)
         checkpoint_id = None
+    data = read_leaf(session, capture.id)
+    if leaf_hash(data).hex() != capture.leaf_hash:
+        raise StorageError(
+            f"capture {capture.id}: its stored log leaf does not match its leaf hash "
+            "(run `presswatch verify`)"
+        )
     leaves = log_leaves(session, size)
     path = inclusion_proof(leaves, capture.seq - 1)
     return InclusionProof(
@@ -423,7 +450,7 @@ def capture_proof(session: Session, capture: Capture) -> InclusionProof:
         root_hash=root_hex,
         hashes=tuple(h.hex() for h in path),
         checkpoint_id=checkpoint_id,
-        leaf=capture.leaf,
+        leaf=data.decode("utf-8"),
     )
 
 
@@ -651,8 +678,14 @@ def verify_archive(
     leaves: list[bytes] = []
     checked = 0
     seen_captures: set[int] = set()
-    stmt = select(Capture).order_by(Capture.seq).execution_options(yield_per=batch)
-    for capture in session.scalars(stmt):
+    reader = LeafReader(session)
+    stmt = (
+        select(Capture, CaptureLeaf.leaf_z)
+        .outerjoin(CaptureLeaf, CaptureLeaf.capture_id == Capture.id)
+        .order_by(Capture.seq)
+        .execution_options(yield_per=batch)
+    )
+    for capture, blob in session.execute(stmt):
         checked += 1
         seen_captures.add(capture.id)
         index = frontier.size
@@ -667,14 +700,20 @@ def verify_archive(
             )
         for text in _warc_problems(capture, store):
             problems.append(Problem(capture.id, text, "warc"))
-        digest, legacy = _leaf_problems(
-            capture, versions, events, problems, sightings, article_after
+        digest, roots_kept = _leaf_problems(
+            capture,
+            _stored_bytes(reader, capture, blob, problems),
+            versions,
+            events,
+            problems,
+            sightings,
+            article_after,
         )
         root_before = frontier.root().hex()
         frontier.append(digest)
         if published:
             leaves.append(digest)
-        if not legacy:
+        if roots_kept:
             if capture.prev_chain != root_before:
                 problems.append(
                     Problem(capture.id, "prev_chain is not the log root before it", "prev_chain")
@@ -689,6 +728,13 @@ def verify_archive(
     for capture_id in sorted(set(events) - seen_captures):
         problems.append(
             Problem(capture_id, f"events of capture {capture_id} exist but it does not", "events")
+        )
+    orphans = select(CaptureLeaf.capture_id).where(
+        CaptureLeaf.capture_id.not_in(select(Capture.id))
+    )
+    for capture_id in session.scalars(orphans.order_by(CaptureLeaf.capture_id)):
+        problems.append(
+            Problem(capture_id, f"a leaf of capture {capture_id} is stored but it does not", "leaf")
         )
     problems.extend(_derived_problems(session, versions, sightings, article_after))
 
@@ -715,11 +761,28 @@ def verify_archive(
     )
 
 
-def _stored_leaf(capture: Capture) -> dict[str, Any]:
-    if not capture.leaf:
-        return {}
+def _stored_bytes(
+    reader: LeafReader, capture: Capture, blob: bytes | None, problems: list[Problem]
+) -> bytes | None:
+    """The capture's stored leaf, or None with the problem noted (none stored, or it
+    cannot be read back)."""
+    if capture.leaf_hash is None:
+        return None  # not sealed: _leaf_problems says so
+    if blob is None:
+        problems.append(
+            Problem(capture.id, "the capture's stored leaf is missing (row deleted?)", "leaf")
+        )
+        return None
     try:
-        parsed = json.loads(capture.leaf)
+        return reader.read(capture.id, blob)
+    except StorageError as exc:
+        problems.append(Problem(capture.id, str(exc), "leaf"))
+        return None
+
+
+def _stored_leaf(data: bytes) -> dict[str, Any]:
+    try:
+        parsed = json.loads(data)
     except ValueError:
         return {}
     return parsed if isinstance(parsed, dict) else {}
@@ -727,6 +790,7 @@ def _stored_leaf(capture: Capture) -> dict[str, Any]:
 
 def _leaf_problems(
     capture: Capture,
+    data: bytes | None,
     versions: dict[int, Version],
     events: dict[int, list[ChangeEvent]],
     problems: list[Problem],
@@ -734,10 +798,14 @@ def _leaf_problems(
     article_after: dict[int, tuple[int, dict[str, Any] | None]],
 ) -> tuple[bytes, bool]:
     """Check one capture's leaf; return the leaf hash the tree gets (the stored one) and
-    whether it was sealed from an archive made before the log."""
-    if capture.leaf_hash is None or capture.leaf is None:
+    whether its row keeps the tree's roots before and after it (`prev_chain`,
+    `chain_hash`): not when it was sealed from an archive made before the log, whose
+    row keeps its old chain. `data` is its stored leaf (None when it is missing or
+    unreadable: that problem is noted already, and the roots go unchecked, since
+    whether it is such a capture is unknown)."""
+    if capture.leaf_hash is None:
         problems.append(Problem(capture.id, "capture is not sealed into the log", "leaf_hash"))
-        return leaf_hash(b""), False
+        return leaf_hash(b""), True
     try:
         digest = bytes.fromhex(capture.leaf_hash)
     except ValueError:
@@ -745,14 +813,16 @@ def _leaf_problems(
     if len(digest) != 32:
         problems.append(Problem(capture.id, "leaf_hash is not a SHA-256 hex digest", "leaf_hash"))
         digest = leaf_hash(b"")
-    if leaf_hash(capture.leaf.encode("utf-8")) != digest:
+    if data is None:
+        return digest, False
+    if leaf_hash(data) != digest:
         problems.append(
             Problem(capture.id, "the stored leaf does not match its leaf hash", "leaf_hash")
         )
-    stored = _stored_leaf(capture)
+    stored = _stored_leaf(data)
     if not stored:
         problems.append(Problem(capture.id, "the stored leaf is not a JSON object", "leaf"))
-        return digest, False
+        return digest, True
     version = versions.get(capture.version_id) if capture.version_id else None
     if capture.version_id and version is None:
         problems.append(
@@ -780,7 +850,7 @@ def _leaf_problems(
             entry.last = (capture.id, capture.fetched_at)
     if capture.article_id is not None:
         article_after[capture.article_id] = (capture.id, logged_article)
-    return digest, "legacy_chain" in stored
+    return digest, "legacy_chain" not in stored
 
 
 def _checkpoint_problems(

@@ -261,10 +261,23 @@ class Capture(Base):
     origin: Mapped[str] = mapped_column(String(20), default="crawl", server_default="crawl")
     provenance: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # RFC 9162 leaf hash of this capture in the transparency log (leaf index = seq - 1).
+    # The leaf's bytes are in `capture_leaves` (CaptureLeaf, archive.leaves).
     leaf_hash: Mapped[str | None] = mapped_column(String(64))
-    # The canonical leaf bytes (archive.integrity, docs/evidence.md) whose RFC 9162 hash
-    # is leaf_hash: verify names the field that rows no longer match.
-    leaf: Mapped[str | None] = mapped_column(Text)
+
+
+class CaptureLeaf(Base):
+    """The canonical leaf bytes of a capture (archive.integrity, docs/evidence.md) whose
+    RFC 9162 hash is its `leaf_hash`, as archive.leaves stores them: verify names the
+    field that rows no longer match, proofs and evidence hand the bytes out. Apart from
+    `captures` so a capture row stays small enough for four to a SQLite page.
+    Append-only, one per sealed capture."""
+
+    __tablename__ = "capture_leaves"
+
+    capture_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
+    leaf_z: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class ChangeEvent(Base):

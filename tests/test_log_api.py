@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from archive.integrity import issue_checkpoint
-from archive.models import Capture
+from archive.models import Capture, CaptureLeaf
 from archive.signing import parse_checkpoint, verify_note
 from archive.translog import ProofError, leaf_hash, verify_inclusion
 from presswatch.runtime import Runtime
@@ -77,6 +77,15 @@ def test_proofs_check_against_the_signed_checkpoint(runtime: Runtime, at: Any) -
             check_proof(forged, head.root_hash)
 
         assert client.get("/api/captures/999999/proof").status_code == 404
+
+        # A stored leaf that no longer reads back as the bytes the log hashed is refused,
+        # not handed out.
+        with runtime.sessions.begin() as s:
+            stored = s.get(CaptureLeaf, ids[1])
+            assert stored is not None
+            stored.leaf_z = stored.leaf_z[:-3]
+        refused = client.get(f"/api/captures/{ids[1]}/proof")
+        assert refused.status_code == 503 and "presswatch verify" in refused.text
 
 
 def test_checkpoint_note_is_a_c2sp_signed_note(runtime: Runtime, at: Any) -> None:

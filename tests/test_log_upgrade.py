@@ -19,7 +19,9 @@ from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from archive.errors import StorageError
+from archive.leaves import read_leaf
 from archive.models import Capture, ChainHead
+from archive.translog import leaf_hash
 from presswatch.cli import app
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
@@ -102,11 +104,14 @@ def test_init_seals_an_old_archive_and_verify_keeps_working(legacy_data: Path) -
     assert rt.settings.resolved_log_key_file.stat().st_mode & 0o777 == 0o600
     with rt.sessions() as s:
         caps = list(s.scalars(select(Capture).order_by(Capture.seq)))
-        assert all(c.leaf_hash and c.leaf for c in caps)
+        leaves = [read_leaf(s, c.id) for c in caps]
+        assert all(
+            c.leaf_hash == leaf_hash(leaf).hex() for c, leaf in zip(caps, leaves, strict=True)
+        )
         assert [(c.prev_chain, c.chain_hash) for c in caps] == [
             tuple(r) for r in old_chain
         ]  # kept, committed
-        assert all(json.loads(c.leaf or "")["legacy_chain"] for c in caps)
+        assert all(json.loads(leaf)["legacy_chain"] for leaf in leaves)
         head = s.get(ChainHead, 1)
         assert head is not None and head.seq == len(caps) == 6 and head.frontier is not None
     code, report = verify_json(legacy_data)
