@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import event, func, insert, select, update
 from sqlalchemy.orm import Session, object_session
 
 from archive.detect import (
@@ -355,6 +355,27 @@ def record_captures(
     this returns, so the caller's commit never names unsynced bytes. One log order: the
     leaves are appended in `jobs` order under the one log-head lock."""
     results: list[CaptureResult | Exception] = []
+    # The session holds loaded rows weakly: an article or version no longer referenced
+    # once `record_capture` returns would be loaded again by `then` and by the group's
+    # next capture of it. Holding what the group loads until it ends saves those SELECTs.
+    held: list[object] = []
+
+    def hold(_session: Session, instance: object) -> None:
+        held.append(instance)
+
+    event.listen(session, "loaded_as_persistent", hold)
+    try:
+        return _record_each(session, jobs, warc, results)
+    finally:
+        event.remove(session, "loaded_as_persistent", hold)
+
+
+def _record_each(
+    session: Session,
+    jobs: Sequence[CaptureJob],
+    warc: WarcStore,
+    results: list[CaptureResult | Exception],
+) -> list[CaptureResult | Exception]:
     with warc.group():
         for job in jobs:
             try:
