@@ -114,18 +114,18 @@ class ArchivePipeline:
             future = pool.submit(extract_exchange, exchange, self.ctx.max_body_bytes)
             return await asyncio.wrap_future(future)
         except (BrokenProcessPool, pickle.PicklingError, OSError) as exc:
-            # A worker died (OOM on a hostile page?): extract on the writer instead.
+            # A worker died (OOM on a hostile page?): extract where the recorder runs.
             log.warning("extraction pool failed on %s: %s", exchange.requested_url, exc)
             self._stat("presswatch/extract_pool_failed")
             return None
-
-    # -- writer thread -----------------------------------------------------------------
 
     def _late_hints(self, item: FetchItem) -> dict[str, Any]:
         try:
             return self.ctx.take_claim_hints(normalize_url(item.exchange.requested_url))
         except BadInput:
             return {}
+
+    # -- writer thread -----------------------------------------------------------------
 
     def _apply_hints(self, item: HintItem) -> None:
         """Keep discovery's hints on a known article; bring its check forward when the

@@ -16,7 +16,9 @@ writer behind holding the database.
 
 from __future__ import annotations
 
+import logging
 import os
+import pickle
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,6 +40,8 @@ from archive import (
     record_captures,
 )
 from crawler.processes import helper_pool
+
+log = logging.getLogger(__name__)
 
 # (article, published of its current version, checked at) -> next check
 PlanNextCheck = Callable[[Article, "str | None", datetime], "datetime | None"]
@@ -112,7 +116,23 @@ def _start(factory: RecorderFactory) -> None:
 
 def _record_here(tasks: Sequence[CaptureTask]) -> list[CaptureResult | Exception]:
     assert _PROCESS_RECORDER is not None
-    return _PROCESS_RECORDER.record(tasks)
+    results = _PROCESS_RECORDER.record(tasks)
+    return [_portable(task, result) for task, result in zip(tasks, results, strict=True)]
+
+
+def _portable(task: CaptureTask, result: CaptureResult | Exception) -> CaptureResult | Exception:
+    """A failed fetch's exception, fit to cross back to the crawl: its traceback is
+    logged here (the crawl's log file), and one that cannot be pickled (some database
+    errors) goes back as its type and message, so a group that committed is never
+    reported as failed for want of pickling one of its errors."""
+    if not isinstance(result, Exception):
+        return result
+    log.error("recording %s failed", task.exchange.requested_url, exc_info=result)
+    try:
+        pickle.dumps(result)
+    except Exception:  # boundary: any object may fail to pickle, in any way
+        return RuntimeError(f"{type(result).__name__}: {result}")
+    return result
 
 
 def _close_here() -> None:

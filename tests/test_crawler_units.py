@@ -242,3 +242,33 @@ def test_discovery_skips_what_the_archive_has_and_retries_failed_fetches(runtime
         assert ctx.known_urls("not-a-source") == set()
     finally:
         ctx.close()
+
+
+# -- the writer process's results -------------------------------------------------------
+
+
+class _Unpicklable(Exception):
+    def __reduce__(self) -> Any:
+        raise TypeError("cannot pickle this")
+
+
+def test_a_failed_fetch_crosses_back_from_the_writer_process_even_unpicklable(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import pickle
+
+    from archive import BadInput, Exchange
+    from crawler.recording import CaptureTask, _portable
+
+    task = CaptureTask(
+        Exchange("http://example.org/a", "http://example.org/a", datetime.now(UTC), 200),
+        "ledger",
+    )
+    plain = BadInput("no such source")
+    assert _portable(task, plain) is plain
+    odd = _portable(task, _Unpicklable("database said no"))
+    assert isinstance(odd, RuntimeError)
+    assert str(odd) == "_Unpicklable: database said no"
+    pickle.dumps(odd)
+    # Each failure's traceback stays in the crawl's log, written by the writer process.
+    assert [r.message for r in caplog.records].count("recording http://example.org/a failed") == 2
