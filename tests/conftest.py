@@ -218,3 +218,30 @@ def any_runtime(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Runt
     rt = _runtime(tmp_path, url)
     yield rt
     rt.close()
+
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A key prefix of its own on the local Redis (127.0.0.1:6379), its keys deleted
+    after the test; skipped without Redis, and a failure under CI."""
+    try:
+        import redis
+    except ImportError:
+        skip_unless_ci("the redis package is not installed (pip install -e '.[test]')")
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError:
+        client.close()
+        skip_unless_ci("no Redis on 127.0.0.1:6379 (start redis-server)")
+    prefix = f"pwtest-{uuid.uuid4().hex[:10]}"
+    try:
+        yield prefix
+    finally:
+        keys = list(client.scan_iter(f"{prefix}:*"))
+        if keys:
+            client.delete(*keys)
+        client.close()

@@ -13,7 +13,6 @@ import os
 import signal
 import socket
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -30,7 +29,7 @@ from presswatch.demo.content import DEMO_ARTICLES, bulk_articles
 from presswatch.lock import RunLock
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
-from tests.conftest import skip_unless_ci
+from tests.conftest import REDIS_URL
 from tests.site_server import Mode, NewsSite, cli, cli_env, popen_cli, write_sources
 
 pytestmark = pytest.mark.e2e
@@ -327,68 +326,44 @@ def test_resume_after_sigkill_without_duplicates(data_dir: Path, tmp_path: Path)
     assert "died without stopping cleanly" in log_text
 
 
-def test_redis_frontier(site: NewsSite, data_dir: Path, tmp_path: Path) -> None:
-    try:
-        import redis
-    except ImportError:
-        skip_unless_ci("the redis package is not installed (pip install -e '.[test]')")
-    client = redis.Redis(host="127.0.0.1", port=6379)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError:
-        skip_unless_ci("no Redis on 127.0.0.1:6379 (start redis-server)")
-    prefix = f"pwtest-{uuid.uuid4().hex[:10]}"
+def test_redis_frontier(
+    site: NewsSite, data_dir: Path, tmp_path: Path, redis_prefix: str
+) -> None:
+    import redis
+
     sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
-    env = {"REDIS_URL": "redis://127.0.0.1:6379/0", "scrapy": {"PRESSWATCH_REDIS_PREFIX": prefix}}
+    env = {"REDIS_URL": REDIS_URL, "scrapy": {"PRESSWATCH_REDIS_PREFIX": redis_prefix}}
+    client = redis.Redis.from_url(REDIS_URL)
     try:
         doc = run_json(data_dir, sources, "crawl", **env)
         assert doc["discovered"] == 8
-        seen = client.smembers(f"{prefix}:dupefilter")
+        seen = client.smembers(f"{redis_prefix}:dupefilter")
         assert len(seen) == 9  # the shared dupefilter knows every article URL
         assert not (data_dir / "jobs").exists() or not any((data_dir / "jobs").iterdir())
 
         again = run_json(data_dir, sources, "recheck", "--all", **env)
         assert again["fetched"] == 8
-        assert client.scard(f"{prefix}:dupefilter") == 9 + 8  # and each due check
+        assert client.scard(f"{redis_prefix}:dupefilter") == 9 + 8  # and each due check
     finally:
-        keys = list(client.scan_iter(f"{prefix}:*"))
-        if keys:
-            client.delete(*keys)
         client.close()
 
 
 def test_one_frontier_fetches_an_article_once_whichever_spider_lists_it(
-    site: NewsSite, tmp_path: Path
+    site: NewsSite, tmp_path: Path, redis_prefix: str
 ) -> None:
     """Machine A's sitemap spider and machine B's feed spider list the same articles:
     sharing a Redis frontier, B fetches none that A already queued. (Two archives here,
     so B's own archive cannot be what skips them.)"""
-    try:
-        import redis
-    except ImportError:
-        skip_unless_ci("the redis package is not installed (pip install -e '.[test]')")
-    client = redis.Redis(host="127.0.0.1", port=6379)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError:
-        skip_unless_ci("no Redis on 127.0.0.1:6379 (start redis-server)")
-    prefix = f"pwtest-{uuid.uuid4().hex[:10]}"
     sources = write_sources(tmp_path / "sources.toml", site, listings=[])
-    env = {"REDIS_URL": "redis://127.0.0.1:6379/0", "scrapy": {"PRESSWATCH_REDIS_PREFIX": prefix}}
+    env = {"REDIS_URL": REDIS_URL, "scrapy": {"PRESSWATCH_REDIS_PREFIX": redis_prefix}}
     for name in ("a", "b"):
         Runtime(Settings(data_dir=tmp_path / name)).init()
-    try:
-        first = run_json(tmp_path / "a", sources, "crawl", "--spider", "sitemap", **env)
-        assert first["discovered"] == 8
-        site.clear_log()
-        other = run_json(tmp_path / "b", sources, "crawl", "--spider", "feed", **env)
-        assert other["discovered"] == 0
-        assert article_requests(site) == []
-    finally:
-        keys = list(client.scan_iter(f"{prefix}:*"))
-        if keys:
-            client.delete(*keys)
-        client.close()
+    first = run_json(tmp_path / "a", sources, "crawl", "--spider", "sitemap", **env)
+    assert first["discovered"] == 8
+    site.clear_log()
+    other = run_json(tmp_path / "b", sources, "crawl", "--spider", "feed", **env)
+    assert other["discovered"] == 0
+    assert article_requests(site) == []
 
 
 def test_run_is_quiet_locked_and_loud_on_failure(
