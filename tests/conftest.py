@@ -37,9 +37,10 @@ from presswatch.settings import Settings
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO.parent / "shared" / "fixtures"
 # The Meilisearch server to run the search contract against, if the developer named one
-# (read at import, before pytest_configure clears the environment).
-MEILI_SERVER = os.environ.get("MEILI_URL")
-MEILI_SERVER_KEY = os.environ.get("MEILI_MASTER_KEY")
+# (read at import, before pytest_configure clears the environment). pytest-xdist's
+# workers start after that, so the names are handed on under keys of the tests' own.
+MEILI_SERVER = os.environ.get("MEILI_URL") or os.environ.get("PW_TEST_MEILI_URL")
+MEILI_SERVER_KEY = os.environ.get("MEILI_MASTER_KEY") or os.environ.get("PW_TEST_MEILI_KEY")
 PG_ADMIN_URL = os.environ.get(
     "PRESSWATCH_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
@@ -81,6 +82,12 @@ def pytest_configure(config: pytest.Config) -> None:
     # MEILI_SERVER): every other test keeps the embedded default.
     for name in ("DATABASE_URL", "REDIS_URL", "MEILI_URL", "MEILI_MASTER_KEY"):
         os.environ.pop(name, None)
+    for name, value in (
+        ("PW_TEST_MEILI_URL", MEILI_SERVER),
+        ("PW_TEST_MEILI_KEY", MEILI_SERVER_KEY),
+    ):
+        if value:
+            os.environ[name] = value
 
 
 @pytest.fixture
