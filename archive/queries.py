@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer, load_only
 
 from archive.errors import BadInput, NotFound
@@ -296,23 +297,32 @@ def upsert_source(
     now: datetime,
     enabled: bool = True,
 ) -> Source:
-    """Create or update a source from its sources.toml entry."""
+    """Create or update a source from its sources.toml entry. Safe when several
+    processes (machines sharing one database) start with a new entry at once: the one
+    that loses the race to create it updates the row the winner made."""
     source = source_by_name(session, name)
     if source is None:
-        source = Source(
-            name=name,
-            base_url=base_url,
-            languages=list(languages),
-            config=config,
-            enabled=enabled,
-            created_at=now,
-        )
-        session.add(source)
-    else:
-        source.base_url = base_url
-        source.languages = list(languages)
-        source.config = config
-        source.enabled = enabled
+        try:
+            with session.begin_nested():
+                source = Source(
+                    name=name,
+                    base_url=base_url,
+                    languages=list(languages),
+                    config=config,
+                    enabled=enabled,
+                    created_at=now,
+                )
+                session.add(source)
+                session.flush()
+            return source
+        except IntegrityError:
+            source = source_by_name(session, name)
+            if source is None:  # not the name after all: some other constraint
+                raise
+    source.base_url = base_url
+    source.languages = list(languages)
+    source.config = config
+    source.enabled = enabled
     session.flush()
     return source
 

@@ -253,3 +253,45 @@ def test_sources_added_through_the_api_are_crawled_beside_the_file() -> None:
     assert by_name["vod"].base_url == "https://vod.example/"
     assert by_name["kd"].feeds == ["https://kd.example/feed/"] and by_name["kd"].topic == "t"
     assert by_name["nope"].topic is None
+
+
+@pytest.mark.postgres
+def test_two_machines_adding_one_new_source_at_once_both_go_on(pg_url: str) -> None:
+    """Two runs against one database meet a new sources.toml entry together: the one
+    that loses the race to insert it updates the winner's row instead of failing
+    (the scale-out smoke test once saw `uq_sources_name` end a run)."""
+    import threading
+    from datetime import UTC, datetime
+
+    from sqlalchemy import func, select
+
+    from archive.db import make_engine, make_session_factory
+    from archive.models import Source
+    from archive.queries import upsert_source
+
+    sessions = make_session_factory(make_engine(pg_url))
+    now = datetime.now(UTC)
+    entry = {"base_url": "https://ledger.example/", "languages": ["en"], "now": now}
+    first = sessions()
+    first.begin()
+    upsert_source(first, name="ledger", config={"by": "first"}, **entry)  # inserted, open
+    failures: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            with sessions.begin() as session:  # its insert waits on the first's
+                upsert_source(session, name="ledger", config={"by": "second"}, **entry)
+        except BaseException as exc:
+            failures.append(exc)
+
+    racer = threading.Thread(target=second)
+    racer.start()
+    racer.join(timeout=1.0)
+    assert racer.is_alive()  # blocked on the first transaction's row
+    first.commit()
+    first.close()
+    racer.join(timeout=30)
+    assert failures == []
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Source)) == 1
+        assert session.scalars(select(Source)).one().config == {"by": "second"}
