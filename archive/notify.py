@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from archive.errors import BadInput, NotFound
@@ -189,14 +190,23 @@ def sync_file_subscriptions(
 ) -> None:
     """Make the `origin = "file"` subscriptions those of sources.toml: add, update (the
     delivery health is kept) and remove. The file wins a name clash with a subscription
-    added by the CLI or the API (logged)."""
+    added by the CLI or the API (logged). Two runs adding one new entry at once both go
+    on: the insert that loses the race updates the winner's row."""
     rows = {r.name: r for r in list_subscriptions(session)}
     wanted = {s.name for s in specs}
     for spec in specs:
         row = rows.get(spec.name)
         if row is None:
-            add_subscription(session, spec, origin="file", now=now)
-            continue
+            try:
+                with session.begin_nested():
+                    add_subscription(session, spec, origin="file", now=now)
+                continue
+            except IntegrityError:
+                # Another run (a second machine on the same database) added it first:
+                # make its row the file's, as below.
+                row = subscription_by_name(session, spec.name)
+                if row is None:  # not the name after all: some other constraint
+                    raise
         if row.origin != "file":
             logging.getLogger(__name__).warning(
                 "subscription %s (%s) is replaced by the one in sources.toml", row.name, row.origin
