@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -27,6 +28,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.errors import SchemaTooNew, StorageError
@@ -80,6 +82,25 @@ def make_session_factory(engine: Engine, *, readonly: bool = False) -> sessionma
     where nothing is written."""
     bind = engine.execution_options(**{READONLY_OPTION: True}) if readonly else engine
     return sessionmaker(bind, expire_on_commit=False)
+
+
+_Row = TypeVar("_Row")
+
+
+def insert_or_reread(
+    session: Session, insert: Callable[[], _Row], reread: Callable[[], _Row | None]
+) -> tuple[_Row, bool]:
+    """`insert()` a row with a unique key in a savepoint; when another transaction (a
+    second machine on the same database) committed that key first, its row as
+    `reread()` finds it. Returns (the row, whether this call inserted it)."""
+    try:
+        with session.begin_nested():
+            return insert(), True
+    except IntegrityError:
+        row = reread()
+        if row is None:  # not the key after all: some other constraint
+            raise
+        return row, False
 
 
 def alembic_config(engine: Engine, migrations_dir: Path | None = None) -> Config:

@@ -23,12 +23,13 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from archive.db import insert_or_reread
 from archive.errors import BadInput, NotFound
 from archive.models import (
     ChangeEvent,
@@ -197,16 +198,16 @@ def sync_file_subscriptions(
     for spec in specs:
         row = rows.get(spec.name)
         if row is None:
-            try:
-                with session.begin_nested():
-                    add_subscription(session, spec, origin="file", now=now)
+            found, inserted = insert_or_reread(
+                session,
+                partial(add_subscription, session, spec, origin="file", now=now),
+                partial(subscription_by_name, session, spec.name),
+            )
+            if inserted:
                 continue
-            except IntegrityError:
-                # Another run (a second machine on the same database) added it first:
-                # make its row the file's, as below.
-                row = subscription_by_name(session, spec.name)
-                if row is None:  # not the name after all: some other constraint
-                    raise
+            # Another run (a second machine on the same database) added it first: make
+            # its row the file's, as below.
+            row = found
         if row.origin != "file":
             logging.getLogger(__name__).warning(
                 "subscription %s (%s) is replaced by the one in sources.toml", row.name, row.origin

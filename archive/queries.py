@@ -9,9 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer, load_only
 
+from archive.db import insert_or_reread
 from archive.errors import BadInput, NotFound
 from archive.models import (
     Article,
@@ -302,23 +302,24 @@ def upsert_source(
     that loses the race to create it updates the row the winner made."""
     source = source_by_name(session, name)
     if source is None:
-        try:
-            with session.begin_nested():
-                source = Source(
-                    name=name,
-                    base_url=base_url,
-                    languages=list(languages),
-                    config=config,
-                    enabled=enabled,
-                    created_at=now,
-                )
-                session.add(source)
-                session.flush()
-            return source
-        except IntegrityError:
-            source = source_by_name(session, name)
-            if source is None:  # not the name after all: some other constraint
-                raise
+
+        def insert() -> Source:
+            row = Source(
+                name=name,
+                base_url=base_url,
+                languages=list(languages),
+                config=config,
+                enabled=enabled,
+                created_at=now,
+            )
+            session.add(row)
+            session.flush()
+            return row
+
+        found, inserted = insert_or_reread(session, insert, lambda: source_by_name(session, name))
+        if inserted:
+            return found
+        source = found
     source.base_url = base_url
     source.languages = list(languages)
     source.config = config

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
@@ -252,3 +252,34 @@ def redis_prefix() -> Iterator[str]:
         if keys:
             client.delete(*keys)
         client.close()
+
+
+def second_waits_on_first(
+    sessions: Any, first: Callable[[Any], object], second: Callable[[Any], object]
+) -> list[BaseException]:
+    """Two machines' transactions on one PostgreSQL database: `first(session)` writes
+    and stays open while `second(session)` runs in another thread, which must block on
+    the first's row; the first then commits. Returns what the second raised."""
+    import threading
+
+    opened = sessions()
+    opened.begin()
+    first(opened)
+    failures: list[BaseException] = []
+
+    def run_second() -> None:
+        try:
+            with sessions.begin() as session:
+                second(session)
+        except BaseException as exc:
+            failures.append(exc)
+
+    racer = threading.Thread(target=run_second)
+    racer.start()
+    racer.join(timeout=1.0)
+    assert racer.is_alive()  # blocked on the first transaction's row
+    opened.commit()
+    opened.close()
+    racer.join(timeout=30)
+    assert not racer.is_alive()
+    return failures

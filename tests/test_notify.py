@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -569,37 +569,23 @@ def test_queue_and_claims_on_postgres(pg_url: str, tmp_path: Path, webhook: Webh
 def test_two_runs_adding_one_new_file_subscription_at_once_both_go_on(pg_url: str) -> None:
     """Two machines' runs meet a new `[[notify]]` entry together: the one that loses
     the race to insert it makes the winner's row the file's instead of failing."""
-    import threading
-
     from sqlalchemy import func, select
 
     from archive.db import make_engine, make_session_factory
     from archive.models import NotifySubscription
     from archive.notify import SubscriptionSpec, sync_file_subscriptions
+    from tests.conftest import second_waits_on_first
 
     sessions = make_session_factory(make_engine(pg_url))
-    first = sessions()
-    first.begin()
-    sync_file_subscriptions(
-        first, [SubscriptionSpec("desk", "json://127.0.0.1:9/first")], now=T0
-    )  # inserted, not committed
-    failures: list[BaseException] = []
 
-    def second() -> None:
-        try:
-            with sessions.begin() as session:  # its insert waits on the first's
-                spec = SubscriptionSpec("desk", "json://127.0.0.1:9/second")
-                sync_file_subscriptions(session, [spec], now=T0)
-        except BaseException as exc:
-            failures.append(exc)
+    def sync(url: str) -> Callable[[Any], None]:
+        return lambda session: sync_file_subscriptions(
+            session, [SubscriptionSpec("desk", url)], now=T0
+        )
 
-    racer = threading.Thread(target=second)
-    racer.start()
-    racer.join(timeout=1.0)
-    assert racer.is_alive()  # blocked on the first transaction's row
-    first.commit()
-    first.close()
-    racer.join(timeout=30)
+    failures = second_waits_on_first(
+        sessions, sync("json://127.0.0.1:9/first"), sync("json://127.0.0.1:9/second")
+    )
     assert failures == []
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(NotifySubscription)) == 1

@@ -260,7 +260,6 @@ def test_two_machines_adding_one_new_source_at_once_both_go_on(pg_url: str) -> N
     """Two runs against one database meet a new sources.toml entry together: the one
     that loses the race to insert it updates the winner's row instead of failing
     (the scale-out smoke test once saw `uq_sources_name` end a run)."""
-    import threading
     from datetime import UTC, datetime
 
     from sqlalchemy import func, select
@@ -268,29 +267,15 @@ def test_two_machines_adding_one_new_source_at_once_both_go_on(pg_url: str) -> N
     from archive.db import make_engine, make_session_factory
     from archive.models import Source
     from archive.queries import upsert_source
+    from tests.conftest import second_waits_on_first
 
     sessions = make_session_factory(make_engine(pg_url))
-    now = datetime.now(UTC)
-    entry = {"base_url": "https://ledger.example/", "languages": ["en"], "now": now}
-    first = sessions()
-    first.begin()
-    upsert_source(first, name="ledger", config={"by": "first"}, **entry)  # inserted, open
-    failures: list[BaseException] = []
-
-    def second() -> None:
-        try:
-            with sessions.begin() as session:  # its insert waits on the first's
-                upsert_source(session, name="ledger", config={"by": "second"}, **entry)
-        except BaseException as exc:
-            failures.append(exc)
-
-    racer = threading.Thread(target=second)
-    racer.start()
-    racer.join(timeout=1.0)
-    assert racer.is_alive()  # blocked on the first transaction's row
-    first.commit()
-    first.close()
-    racer.join(timeout=30)
+    entry = {"base_url": "https://ledger.example/", "languages": ["en"], "now": datetime.now(UTC)}
+    failures = second_waits_on_first(
+        sessions,
+        lambda session: upsert_source(session, name="ledger", config={"by": "first"}, **entry),
+        lambda session: upsert_source(session, name="ledger", config={"by": "second"}, **entry),
+    )
     assert failures == []
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Source)) == 1
