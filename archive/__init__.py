@@ -210,9 +210,11 @@ from archive.queries import (
 from archive.signing import (
     Checkpoint,
     NoteError,
+    NotSignedBy,
     Signer,
     load_or_create_key,
     parse_checkpoint,
+    read_key_file,
     verify_note,
 )
 from archive.stats import (
@@ -228,7 +230,13 @@ from archive.stats import (
     changes_per_day,
     per_week,
 )
-from archive.timestamp import TimestampError, TokenInfo, request_token, verify_token
+from archive.timestamp import (
+    TimestampError,
+    TokenInfo,
+    load_trust_roots,
+    request_token,
+    verify_token,
+)
 from archive.translog import (
     Frontier,
     ProofError,
@@ -401,12 +409,15 @@ __all__ = [
     "TokenInfo",
     "request_token",
     "verify_token",
+    "load_trust_roots",
     "Checkpoint",
     "NoteError",
+    "NotSignedBy",
     "Signer",
     "load_or_create_key",
     "parse_checkpoint",
     "verify_note",
+    "read_key_file",
     "Frontier",
     "ProofError",
     "consistency_proof",

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -40,6 +41,15 @@ _NAME = re.compile(r"^[^\s+]+$")
 
 class NoteError(ValueError):
     """A note that is malformed or whose signature does not verify."""
+
+
+class NotSignedBy(NoteError):
+    """A well-formed note that carries no signature by the given key: signed by another
+    key (which is not the same as altered contents)."""
+
+    def __init__(self, message: str, signers: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.signers = signers  # name+keyid of each signature line it does carry
 
 
 def key_id(name: str, public: bytes) -> bytes:
@@ -197,4 +207,53 @@ def verify_note(text: str, vkey: str) -> Checkpoint:
             except InvalidSignature as exc:
                 raise NoteError(f"the signature by {name} does not verify") from exc
             return checkpoint
-    raise NoteError(f"the note is not signed by the key {name}+{expected_id.hex()}")
+    signers = tuple(f"{n}+{p[:4].hex()}" for n, p in checkpoint.signatures)
+    raise NotSignedBy(
+        f"signed by another key ({', '.join(signers)}), not by {name}+{expected_id.hex()}",
+        signers,
+    )
+
+
+_VKEY_LINE = re.compile(r"^[^\s+]+\+[0-9a-fA-F]{8}\+[A-Za-z0-9+/]+=*$")
+
+
+def read_key_file(text: str, name: str) -> str:
+    """The verifier key in `text`, in any form `presswatch checkpoint --public-key`
+    prints: the key line alone, the key line and a PEM public key, the PEM alone (named
+    `name`, the log's origin), or its `--json` document. Two different keys in one file,
+    or none, raise NoteError."""
+    found: list[str] = []
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        try:
+            doc = json.loads(stripped)
+        except ValueError as exc:
+            raise NoteError(f"the key file is not JSON: {exc}") from exc
+        if not isinstance(doc, dict):
+            raise NoteError("the key file's JSON is not an object")
+        text = "\n".join(str(doc.get(k) or "") for k in ("verifier_key", "pem"))
+        name = str(doc.get("origin") or name)
+    for line in text.splitlines():
+        if _VKEY_LINE.match(line.strip()):
+            parse_verifier_key(line.strip())  # raises NoteError when it does not hold
+            found.append(line.strip())
+    pem = re.search(r"-----BEGIN PUBLIC KEY-----[A-Za-z0-9+/=\s]+-----END PUBLIC KEY-----", text)
+    if pem is not None:
+        try:
+            public = serialization.load_pem_public_key(pem.group(0).encode("ascii"))
+        except ValueError as exc:
+            raise NoteError(f"the key file's PEM block is not a public key: {exc}") from exc
+        if not isinstance(public, Ed25519PublicKey):
+            raise NoteError("the key file's PEM block is not an Ed25519 key")
+        raw = _raw_public(public)
+        pem_name = found[0].split("+", 1)[0] if found else name
+        encoded = base64.b64encode(bytes([ED25519]) + raw).decode()
+        found.append(f"{pem_name}+{key_id(pem_name, raw).hex()}+{encoded}")
+    if not found:
+        raise NoteError(
+            "no verifier key (name+keyid+base64) or PEM public key in the key file: pass "
+            "the file `presswatch checkpoint --public-key` wrote"
+        )
+    if len(set(found)) > 1:
+        raise NoteError("the key file holds two different keys: keep only the published one")
+    return found[0]

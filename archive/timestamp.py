@@ -13,13 +13,14 @@ import hashlib
 import secrets
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from asn1crypto import cms, core, tsp
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
 from archive.errors import StorageError
@@ -52,6 +53,9 @@ class TokenInfo:
     serial: int
     policy: str
     tsa_subject: str
+    tsa_issuer: str = ""
+    tsa_fingerprint: str = ""  # SHA-256 of the signer certificate's DER, hex
+    trusted: bool = False  # chained to a root the reader supplied (`trust_roots`)
 
 
 def timestamp_request(data: bytes, nonce: int) -> bytes:
@@ -112,10 +116,19 @@ def _signed_data(token: bytes) -> cms.SignedData:
         raise TimestampError(f"the timestamp token is not readable: {exc}") from exc
 
 
-def verify_token(token: bytes, data: bytes, *, nonce: int | None = None) -> TokenInfo:
-    """Check that `token` timestamps exactly `data` and that its CMS signature verifies
-    with the certificate it carries. (Whether that TSA is one to trust is the reader's
-    call: the certificate's subject is returned.)"""
+def verify_token(
+    token: bytes,
+    data: bytes,
+    *,
+    nonce: int | None = None,
+    trust_roots: Sequence[x509.Certificate] | None = None,
+) -> TokenInfo:
+    """Check that `token` timestamps exactly `data`, that its CMS signature verifies
+    with the certificate it carries, and that this certificate was valid at the token's
+    time. Anyone can make a certificate named like a known TSA, so the token is
+    `trusted` only when `trust_roots` are given and the signer chains to one of them
+    (through certificates the token carries), every link valid at the token's time and
+    the signer's certificate issued for time stamping; otherwise TimestampError."""
     signed = _signed_data(token)
     encap = signed["encap_content_info"]
     if encap["content_type"].native != "tst_info":
@@ -146,12 +159,103 @@ def verify_token(token: bytes, data: bytes, *, nonce: int | None = None) -> Toke
         raise TimestampError("the timestamp's signed digest does not match its TSTInfo")
     signed_bytes = b"\x31" + attrs.dump()[1:]  # signed as a SET OF, not the [0] field
     _check_signature(cert, signer["signature"].native, signed_bytes, _HASHES[digest_name])
+    gen_time: datetime = tst["gen_time"].native
+    _check_valid_at(cert, gen_time)
+    if trust_roots is not None:
+        _check_chain(cert, _carried_certificates(signed), trust_roots, gen_time)
     return TokenInfo(
-        gen_time=tst["gen_time"].native,
+        gen_time=gen_time,
         serial=tst["serial_number"].native,
         policy=tst["policy"].dotted,
         tsa_subject=cert.subject.rfc4514_string(),
+        tsa_issuer=cert.issuer.rfc4514_string(),
+        tsa_fingerprint=cert.fingerprint(hashes.SHA256()).hex(),
+        trusted=trust_roots is not None,
     )
+
+
+def load_trust_roots(pem: bytes) -> list[x509.Certificate]:
+    """The certificates of a PEM bundle (`--tsa-ca FILE`)."""
+    try:
+        roots = x509.load_pem_x509_certificates(pem)
+    except ValueError as exc:
+        raise TimestampError(f"the TSA CA file holds no PEM certificate: {exc}") from exc
+    return roots
+
+
+def _carried_certificates(signed: cms.SignedData) -> list[x509.Certificate]:
+    return [
+        x509.load_der_x509_certificate(choice.chosen.dump())
+        for choice in signed["certificates"] or []
+        if choice.name == "certificate"
+    ]
+
+
+def _check_valid_at(cert: x509.Certificate, at: datetime) -> None:
+    if not cert.not_valid_before_utc <= at <= cert.not_valid_after_utc:
+        raise TimestampError(
+            f"the certificate {cert.subject.rfc4514_string()} was not valid at the token's "
+            f"time {at.isoformat()} (valid {cert.not_valid_before_utc.isoformat()} to "
+            f"{cert.not_valid_after_utc.isoformat()})"
+        )
+
+
+_MAX_CHAIN = 8
+
+
+def _check_chain(
+    signer: x509.Certificate,
+    carried: Sequence[x509.Certificate],
+    roots: Sequence[x509.Certificate],
+    at: datetime,
+) -> None:
+    """Walk from the signer up through carried certificates to a supplied root. The
+    path is short and linear, so it is walked here rather than with a TLS path builder
+    (cryptography's verifier checks server and client certificates, not TSAs)."""
+    try:
+        usage = signer.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        usage = None
+    if usage is None or x509.oid.ExtendedKeyUsageOID.TIME_STAMPING not in usage:
+        raise TimestampError(
+            f"the certificate {signer.subject.rfc4514_string()} is not issued for time "
+            "stamping (no timeStamping extended key usage)"
+        )
+    root_ders = {r.public_bytes(serialization.Encoding.DER) for r in roots}
+    current = signer
+    for _ in range(_MAX_CHAIN):
+        if current.public_bytes(serialization.Encoding.DER) in root_ders:
+            return
+        issuer = _issuer_of(current, roots) or _issuer_of(current, carried)
+        if issuer is None:
+            raise TimestampError(
+                f"the TSA certificate {signer.subject.rfc4514_string()} (issuer "
+                f"{signer.issuer.rfc4514_string()}) does not chain to a certificate of "
+                "the TSA CA file"
+            )
+        _check_valid_at(issuer, at)
+        current = issuer
+    raise TimestampError(f"the TSA's certificate chain is longer than {_MAX_CHAIN}")
+
+
+def _issuer_of(
+    cert: x509.Certificate, candidates: Sequence[x509.Certificate]
+) -> x509.Certificate | None:
+    for candidate in candidates:
+        if candidate.subject != cert.issuer or candidate == cert:
+            continue
+        try:
+            constraints = candidate.extensions.get_extension_for_class(x509.BasicConstraints).value
+        except x509.ExtensionNotFound:
+            continue  # a certificate that does not say it is a CA issues nothing
+        if not constraints.ca:
+            continue
+        try:
+            cert.verify_directly_issued_by(candidate)
+        except (ValueError, TypeError, InvalidSignature):
+            continue
+        return candidate
+    return None
 
 
 def _signer_certificate(signed: cms.SignedData, signer: cms.SignerInfo) -> x509.Certificate:

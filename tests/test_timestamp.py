@@ -46,6 +46,7 @@ class LocalTsa:
     mode: str = "good"  # good | refuse | wrong_imprint
     requests: list[bytes] = field(default_factory=list)
     url: str = ""
+    gen_time: datetime | None = None  # the time it says; None: now
 
     def answer(self, body: bytes) -> bytes:
         self.requests.append(body)
@@ -67,7 +68,7 @@ class LocalTsa:
                 "policy": "1.3.6.1.4.1.99999.1",
                 "message_imprint": imprint,
                 "serial_number": len(self.requests),
-                "gen_time": datetime.now(UTC).replace(microsecond=0),
+                "gen_time": self.gen_time or datetime.now(UTC).replace(microsecond=0),
                 "nonce": request["nonce"].native,
             }
         )
