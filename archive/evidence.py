@@ -35,7 +35,7 @@ from archive.diff import diff_versions, render_json
 from archive.errors import StorageError
 from archive.export import article_json, event_json, version_json, version_side
 from archive.integrity import capture_proof, issue_checkpoint, latest_checkpoint
-from archive.models import Article, Capture, LogCheckpoint, Version
+from archive.models import Article, Capture, LogCheckpoint
 from archive.packages import capture_page, capture_spans
 from archive.queries import (
     aliases_of,
@@ -139,8 +139,10 @@ def export_evidence(
             c.id: capture_spans(warc_dir, c) for c in [*captures, *referenced]
         }
         proofs = []
+        leaf_proofs = []
         for capture in [*captures, *referenced]:
             proof = capture_proof(session, capture)
+            leaf_proofs.append(proof)
             if proof.tree_size != checkpoint.tree_size or proof.root_hash != checkpoint.root_hash:
                 raise StorageError(
                     "a newer checkpoint was signed while the package was being written; "
@@ -220,10 +222,11 @@ def export_evidence(
                 "root_hash": checkpoint.root_hash,
                 "proofs": proofs,
             }
+            seen_titles = {proof.capture_id: _seen_title(proof.leaf) for proof in leaf_proofs}
             pages = [
                 page
                 for c in captures
-                if (page := capture_page(c, _title(versions, c.version_id))) is not None
+                if (page := capture_page(c, seen_titles.get(c.id))) is not None
             ]
             extra = {
                 MANIFEST_PATH: _json_bytes(manifest),
@@ -270,8 +273,11 @@ def _article_max_seq(session: Session, article: Article) -> int:
     return max(seqs)
 
 
-def _title(versions: list[Version], version_id: int | None) -> str | None:
-    return next((v.title for v in versions if v.id == version_id), None)
+def _seen_title(leaf: str | None) -> str | None:
+    """A page's title: its version's, only when the capture showed that version (a
+    "page not found" or a bot-block page keeps the article's version but is not it)."""
+    version = json.loads(leaf).get("version") if leaf else None
+    return version.get("title") if isinstance(version, dict) and version.get("seen") else None
 
 
 def _json_bytes(value: Any) -> bytes:

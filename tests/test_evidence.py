@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from archive.signing import Signer
 from presswatch.cli import app
 from presswatch.runtime import Runtime
-from presswatch.verify_package import verify_package
+from presswatch.verify_package import Unreadable, verify_package
 from tests import archive_helpers as h
 from tests.test_timestamp import LocalTsa
 from tests.test_timestamp import tsa as tsa_server  # noqa: F401 - a fixture: a local TSA
@@ -89,7 +89,7 @@ def write(files: Files, out: Path, *, rehash: bool = True) -> Path:
         package = json.loads(files["datapackage.json"])
         package["resources"] = [
             {
-                "name": name.rsplit("/", 1)[1],
+                "name": name.rsplit("/", 1)[-1],
                 "path": name,
                 "hash": "sha256:" + hashlib.sha256(data).hexdigest(),
                 "bytes": len(data),
@@ -158,7 +158,12 @@ def test_package_validates_and_verifies_standalone(
         capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120, check=False,
     )  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
-    assert run.stdout.startswith(f"ok: 6 captures, 2 versions, {len(history['events'])} events")
+    # It prints the one statement the package proves, naming the article and its state.
+    first, second = run.stdout.splitlines()[:2]
+    assert first.startswith(f"ok: article {URL} (id {manifest['article']['id']}, source id ")
+    assert " was removed (http_404, removed at " in first
+    assert f"with its 2 version(s) and {len(history['events'])} event(s) up to then" in first
+    assert second.startswith(f"checked: 6 captures, 2 versions, {len(history['events'])} events")
     assert not (tmp_path / "presswatch-data").exists()
 
 
@@ -214,13 +219,13 @@ def edit_manifest(change: Callable[[dict[str, Any]], str]) -> Callable[[Files], 
 def _last_seen(m: dict[str, Any]) -> str:
     v = m["versions"][0]
     v["last_seen"] = "2026-01-01T00:00:00+00:00"
-    return f"version 1 (id {v['id']}): last_seen is 2026-01-01"
+    return f"version 1 (id {v['id']}): last_seen is '2026-01-01"
 
 
 def _event_date(m: dict[str, Any]) -> str:
     e = next(e for e in m["events"] if e["kind"] == "edited")
     e["at"] = "2025-12-31T23:00:00+00:00"
-    return f"event {e['id']} (edited): at is 2025-12-31"
+    return f"event {e['id']} (edited): at is '2025-12-31"
 
 
 def _unremove(m: dict[str, Any]) -> str:
@@ -264,13 +269,13 @@ def _article_key(m: dict[str, Any]) -> str:
 
 def _removed_at(m: dict[str, Any]) -> str:
     m["article"]["removed_at"] = "2026-12-01T00:00:00+00:00"
-    return f"article {m['article']['id']}: removed_at is 2026-12-01"
+    return f"article {m['article']['id']}: removed_at is '2026-12-01"
 
 
 def _fetched_at(m: dict[str, Any]) -> str:
     c = m["captures"][0]
     c["fetched_at"] = "2026-01-01T00:00:00Z"
-    return f"capture {c['id']}: fetched_at is 2026-01-01"
+    return f"capture {c['id']}: fetched_at is '2026-01-01"
 
 
 def remove_capture(files: Files) -> tuple[Files, str]:
@@ -356,9 +361,14 @@ def test_an_altered_file_without_rehash_fails_the_wacz_digest(
     assert "datapackage.json: its sha256 differs from datapackage-digest.json" in found
 
     files = read(package)
-    files["evidence/extra.txt"] = b"not listed"
+    files["evidence/checkpoint.tsr"] = b"not listed"
     found = failures(write(files, tmp_path / "c.wacz", rehash=False), key_file)
-    assert "evidence/extra.txt: in the package but not listed in datapackage.json" in found
+    assert "evidence/checkpoint.tsr: in the package but not listed in datapackage.json" in found
+
+    files = read(package)
+    files["evidence/extra.txt"] = b"not a file of the layout"
+    found = failures(write(files, tmp_path / "d.wacz", rehash=False), key_file)
+    assert found == ["evidence/extra.txt: not a file an evidence package has"]
 
 
 def test_any_byte_altered_in_any_file_fails(package: Path, key_file: Path, tmp_path: Path) -> None:
@@ -373,7 +383,10 @@ def test_any_byte_altered_in_any_file_fails(package: Path, key_file: Path, tmp_p
             flipped = bytearray(data)
             flipped[position] ^= 0x20
             files[name] = bytes(flipped)
-            found = failures(write(files, tmp_path / "f.wacz", rehash=False), key_file)
+            try:
+                found = failures(write(files, tmp_path / "f.wacz", rehash=False), key_file)
+            except Unreadable as exc:  # a JSON document no longer parses: refused whole
+                found = [str(exc)]
             assert found, f"{name}@{position} altered, verify_package passed"
             tried += 1
     assert tried == 15 * len(original)
@@ -400,19 +413,30 @@ def test_a_wrong_key_fails(package: Path, tmp_path: Path) -> None:
     other = Signer("presswatch-log", Ed25519PrivateKey.generate())
     wrong = tmp_path / "wrong.txt"
     wrong.write_text(other.verifier_key)
-    found = failures(package, wrong)
-    assert any(f.startswith("evidence/checkpoint.txt: signature check failed") for f in found)
-    assert "evidence/log-key.txt: the package's public key is not the key given" in " ".join(found)
-    # The same forged key put in the package too does not help: the checkpoint is ours.
+    # Another key is not tampering: its own reason and exit code, the package's key named.
+    result = verify_package(package, wrong.read_text())
+    assert [f.reason for f in result.failures] == ["other-key"]
+    assert result.exit_code == 3
+    assert str(result.failures[0]).startswith("evidence/checkpoint.txt: signed by another key")
+    # The same other key put in the package too does not help: the checkpoint is ours.
     files = read(package)
     files["evidence/log-key.txt"] = other.verifier_key.encode()
-    forged = write(files, tmp_path / "forged.wacz")
-    assert any("signature check failed" in f for f in failures(forged, wrong))
+    forged = verify_package(write(files, tmp_path / "forged.wacz"), wrong.read_text())
+    assert [f.reason for f in forged.failures] == ["other-key"], forged.failures
+    assert forged.exit_code == 3 and forged.statement is None
+
+
+def test_a_manifest_that_is_not_json_is_unreadable(
+    package: Path, key_file: Path, tmp_path: Path
+) -> None:
+    files = read(package)
+    files["evidence/manifest.json"] = b"{not json"
+    with pytest.raises(Unreadable, match=r"^evidence/manifest.json: not valid JSON"):
+        verify_package(write(files, tmp_path / "m.wacz"), key_file.read_text())
 
 
 @pytest.mark.parametrize(
-    "manifest",
-    [b"[]", b'{"events": "x", "versions": [1], "captures": {"a": 1}}', b"{not json"],
+    "manifest", [b"[]", b'{"events": "x", "versions": [1], "captures": {"a": 1}}']
 )
 def test_a_malformed_manifest_is_named_not_a_crash(
     manifest: bytes, package: Path, key_file: Path, tmp_path: Path

@@ -109,7 +109,8 @@ def evidence(
     """One article's evidence package: a WACZ with its WARC records, versions, diffs and
     events, each capture's log leaf and inclusion proof, and the signed checkpoint
     (signed now if the newest one does not cover the article). Check it with
-    `python -m presswatch.verify_package FILE.wacz --public-key KEY`."""
+    `python -m presswatch.verify_package FILE.wacz --public-key presswatch-log.pub`, the
+    file `presswatch checkpoint --public-key` wrote."""
     _check_output(output)
     runtime = get_runtime(ctx)
     try:
