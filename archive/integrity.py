@@ -20,7 +20,7 @@ import hashlib
 import json
 import zlib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -478,10 +478,20 @@ class VerifyReport:
     tree_size: int = 0
     root_hash: str = EMPTY_ROOT.hex()
     checkpoints_checked: tuple[int, ...] = field(default=())
+    signatures_checked: bool = True
+
+    def signatures_unchecked(self, why: str | None) -> VerifyReport:
+        """This report when no signature could be checked: a problem saying `why`,
+        or, with `why` None (the user chose not to check them), a note in its JSON."""
+        if why is None:
+            return replace(self, signatures_checked=False)
+        problem = Problem(None, why, "checkpoint.signature")
+        return replace(self, ok=False, problems=(*self.problems, problem), signatures_checked=False)
 
     def as_json(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
+            "signatures_checked": self.signatures_checked,
             "captures_checked": self.captures_checked,
             "versions_checked": self.versions_checked,
             "tree_size": self.tree_size,

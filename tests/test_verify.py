@@ -597,3 +597,47 @@ def test_public_key_checks_the_printed_checkpoint_and_the_key_file_is_private(
     key_file.chmod(0o644)
     refused = CliRunner().invoke(app, cli_args(runtime, "checkpoint"))
     assert refused.exit_code == 2 and "chmod 600" in refused.stderr
+
+
+@pytest.mark.parametrize("key_state", ["missing", "readable by others"])
+def test_verify_without_a_usable_key_does_not_say_ok(
+    runtime: Runtime, at: Any, key_state: str
+) -> None:
+    """The review's case: the key file gone (or too open) and the stored checkpoint's
+    signature corrupted. verify must not print ok and exit 0 as if it had checked."""
+    build(runtime, at)
+    checkpoint(runtime)
+    with runtime.sessions.begin() as s:
+        cp = s.scalars(select(LogCheckpoint)).one()
+        body, _, sig = cp.note.rpartition(" ")
+        cp.note = body + " " + ("A" if sig[0] != "A" else "B") + sig[1:]
+    key_file = runtime.settings.resolved_log_key_file
+    if key_state == "missing":
+        key_file.unlink()
+    else:
+        key_file.chmod(0o644)
+    code, report = run_verify(runtime)
+    assert code == 1 and report["signatures_checked"] is False
+    assert named(report, None, "checkpoint.signature"), report["problems"]
+    problem = next(p["problem"] for p in report["problems"] if p["field"] == "checkpoint.signature")
+    assert problem.startswith("signatures not checked: ") and "--no-signature" in problem
+
+    text = CliRunner().invoke(app, cli_args(runtime, "verify"))
+    assert text.exit_code == 1 and "signatures not checked" in text.stderr
+
+    # Told so, it checks everything else and says in its summary what it skipped.
+    told = CliRunner().invoke(app, cli_args(runtime, "verify", "--no-signature"))
+    assert told.exit_code == 0, told.output
+    assert told.stdout.startswith("ok: ") and "signatures NOT checked" in told.stdout
+
+
+def test_verify_takes_the_published_key_file(runtime: Runtime, at: Any, tmp_path: Path) -> None:
+    """`--key` takes the file `checkpoint --public-key` wrote, as verify_package does."""
+    build(runtime, at)
+    checkpoint(runtime)
+    published = CliRunner().invoke(app, cli_args(runtime, "checkpoint", "--public-key"))
+    key_file = tmp_path / "presswatch-log.pub"
+    key_file.write_text(published.stdout)
+    runtime.settings.resolved_log_key_file.unlink()
+    code, report = run_verify(runtime, "--key", str(key_file))
+    assert code == 0 and report["signatures_checked"], report["problems"]

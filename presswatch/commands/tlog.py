@@ -15,9 +15,11 @@ import typer
 
 from archive import (
     ConfigError,
+    NoteError,
     TimestampError,
     checkpoint_json,
     issue_checkpoint,
+    read_key_file,
     request_token,
     verify_archive,
 )
@@ -37,8 +39,9 @@ KeyOpt = Annotated[
     typer.Option(
         "--key",
         metavar="VKEY",
-        help="The log's published verifier key (name+id+key, from `presswatch checkpoint "
-        "--public-key`) to check signatures with; default: the key file's own.",
+        help="The log's published verifier key (name+id+key), or the file `presswatch "
+        "checkpoint --public-key` wrote, to check signatures with; default: the key "
+        "file's own.",
     ),
 ]
 
@@ -47,13 +50,22 @@ def verify(
     ctx: typer.Context,
     against: AgainstOpt = None,
     key: KeyOpt = None,
+    no_signature: Annotated[
+        bool,
+        typer.Option(
+            "--no-signature",
+            help="Check everything but checkpoint signatures (no key file here and no "
+            "--key): without it, a verify that cannot check signatures exits 1.",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Check every capture's leaf against its rows and WARC bytes, the tree against the
     log head and the newest signed checkpoint, and consistency with --against FILE.
 
     Prints "ok: N captures, M versions checked" on success; exit 1 naming
-    each capture and field that fails."""
+    each capture and field that fails, or when no key was usable to check the
+    checkpoints' signatures (unless --no-signature)."""
     runtime = get_runtime(ctx)
     texts = []
     for path in against or []:
@@ -61,19 +73,35 @@ def verify(
             texts.append(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError) as exc:
             raise fail(f"cannot read the checkpoint {path}: {exc}", 2) from exc
-    if key is None:
+    unusable = None
+    if key is not None and Path(key).is_file():
+        try:  # the file `checkpoint --public-key` wrote, in any of its forms
+            key = read_key_file(Path(key).read_text(encoding="utf-8"), runtime.settings.log_origin)
+        except (OSError, UnicodeDecodeError, NoteError) as exc:
+            raise fail(f"cannot read the key {key}: {exc}", 2) from exc
+    if key is None and not no_signature:
         try:
             key = runtime.log_signer().verifier_key
-        except ConfigError:
-            key = None  # no key file here: signatures are checked only with --key
+        except ConfigError as exc:
+            unusable = str(exc)  # no key file here, or one others can read
+    elif no_signature:
+        key = None
     with runtime.read_sessions() as session:
         report = verify_archive(session, runtime.warc, public_key=key, against=texts)
+    if key is None:
+        report = report.signatures_unchecked(
+            None
+            if no_signature
+            else f"signatures not checked: {unusable}; give the published key with --key "
+            "VKEY, or --no-signature to check everything else"
+        )
     if as_json:
         echo_json(report.as_json())
     elif report.ok:
         typer.echo(
             f"ok: {report.captures_checked:,} captures, "
             f"{report.versions_checked:,} versions checked"
+            + ("" if report.signatures_checked else "; signatures NOT checked (--no-signature)")
         )
     else:
         for p in report.problems:
