@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import warnings
 import zipfile
 import zlib
@@ -690,24 +689,13 @@ def test_an_unreadable_key_file_is_exit_2(removed_pkg: Path, tmp_path: Path, cap
 # -- bounded work -----------------------------------------------------------------------
 
 
-def _run_bounded(package: Path, key: Path, tmp_path: Path) -> tuple[int, str, int]:
-    """The verifier in a process of its own: exit code, stderr and peak RSS in bytes."""
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    err_path = tmp_path / "stderr.txt"
-    with open(err_path, "wb") as err, open(os.devnull, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "presswatch.verify_package", str(package),
-             "--public-key", str(key)],
-            stdout=out, stderr=err, env=env,
-        )  # fmt: skip
-        guard = threading.Timer(120, proc.kill)  # a hang guard, not a speed target
-        guard.start()
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            guard.cancel()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, err_path.read_text(), usage.ru_maxrss * 1024
+def _run_bounded(package: Path, key: Path) -> tuple[int, str, int]:
+    """The verifier in a process of its own: exit code, stderr and peak RSS in bytes
+    (its VmHWM: wait4's ru_maxrss would count the test process it forked from)."""
+    from benchmarks.package_bench import run_measured
+
+    measured = run_measured(package, key)
+    return measured.exit, measured.stderr, measured.peak_rss_bytes
 
 
 def test_a_zip_bomb_member_is_refused_in_bounded_memory(
@@ -731,7 +719,7 @@ def test_a_zip_bomb_member_is_refused_in_bounded_memory(
     assert out.stat().st_size < 1 << 20
     key = tmp_path / "key.pub"
     key.write_text(key_text)
-    code, _, peak = _run_bounded(out, key, tmp_path)
+    code, _, peak = _run_bounded(out, key)
     assert code == 1
     result = verify(out, key_text)
     assert reasons(result) == {"oversized-member"}, result.failures
@@ -745,7 +733,7 @@ def test_deep_json_fails_in_one_line_in_bounded_memory(
     files["evidence/manifest.json"] = b"[" * 200_000
     key = tmp_path / "key.pub"
     key.write_text(key_text)
-    code, err, peak = _run_bounded(write(files, tmp_path / "deep.wacz"), key, tmp_path)
+    code, err, peak = _run_bounded(write(files, tmp_path / "deep.wacz"), key)
     assert code == 2
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert peak < 200 << 20

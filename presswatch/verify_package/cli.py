@@ -81,7 +81,9 @@ def _print_human(result: Result) -> None:
     elif result.exit_code == EXIT_OTHER_KEY:
         print("NOT PROVEN: the package is intact but signed by another key than the one given")
     else:
-        print(f"NOT PROVEN: {len(result.failures)} failure(s); nothing in this package is proven")
+        count = len(result.failures) + result.more_failures
+        more = f" ({result.more_failures} not shown)" if result.more_failures else ""
+        print(f"NOT PROVEN: {count} failure(s){more}; nothing in this package is proven")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -25,6 +25,7 @@ from presswatch.verify_package.reading import (
     DATAPACKAGE,
     DIGEST,
     KEY,
+    MAX_DOCUMENT_BYTES,
     MAX_SMALL_BYTES,
     PROOFS,
     TIMESTAMP,
@@ -47,7 +48,7 @@ from presswatch.verify_package.result import (
 
 def check_wacz(files: PackageFiles, result: Result) -> None:
     """Every member against datapackage.json, and datapackage.json against its digest."""
-    datapackage_bytes = files.read_small(DATAPACKAGE, 64 << 20)
+    datapackage_bytes = files.read_small(DATAPACKAGE, MAX_DOCUMENT_BYTES)
     if datapackage_bytes is None:
         raise Unreadable("no datapackage.json: not a WACZ package")
     digest = parse_json(files.read_small(DIGEST, MAX_SMALL_BYTES) or b"null", DIGEST)

@@ -11,7 +11,8 @@ package"):
 - sizes: a member at most `MAX_MEMBER_BYTES`, a JSON document at most
   `MAX_DOCUMENT_BYTES`, a small file (key, checkpoint, token) at most
   `MAX_SMALL_BYTES`, and no member that inflates more than `MAX_INFLATION` times;
-- JSON: strict UTF-8, nesting at most `MAX_JSON_DEPTH`, no repeated key, no NaN.
+- JSON: strict UTF-8, nesting at most `MAX_JSON_DEPTH`, at most `MAX_JSON_VALUES`
+  values, no repeated key, no NaN.
 
 Members are read as streams (`iter_member`), never whole, except the documents above.
 """
@@ -27,9 +28,10 @@ from typing import Any
 
 MAX_MEMBERS = 10_000
 MAX_MEMBER_BYTES = 4 << 30
-MAX_DOCUMENT_BYTES = 64 << 20
+MAX_DOCUMENT_BYTES = 16 << 20
 MAX_SMALL_BYTES = 64 << 10
 MAX_JSON_DEPTH = 64
+MAX_JSON_VALUES = 1_000_000
 # A member that inflates more than this many times (beyond 1 MiB) is a zip bomb: our
 # WARC files are stored uncompressed and JSON deflates about 5 to 10 times.
 MAX_INFLATION = 200
@@ -84,10 +86,11 @@ def is_known_member(name: str) -> bool:
     return name in _KNOWN or _WARC_NAME.fullmatch(name) is not None
 
 
-def _check_depth(data: bytes, where: str) -> None:
-    """Refuse nesting deeper than MAX_JSON_DEPTH in one linear pass (json.loads recurses
-    per level: 200,000 '[' end in a RecursionError)."""
-    depth = 0
+def _check_shape(data: bytes, where: str) -> None:
+    """Refuse nesting deeper than MAX_JSON_DEPTH or more than MAX_JSON_VALUES values, in
+    one linear pass before parsing: json.loads recurses per level (200,000 '[' end in a
+    RecursionError), and 16 MiB of `{},` would be millions of objects in memory."""
+    depth = values = 0
     in_string = escaped = False
     for byte in data:
         if in_string:
@@ -101,6 +104,7 @@ def _check_depth(data: bytes, where: str) -> None:
             in_string = True
         elif byte in (0x5B, 0x7B):  # [ {
             depth += 1
+            values += 1
             if depth > MAX_JSON_DEPTH:
                 raise Unreadable(
                     f"{where}: JSON nested deeper than {MAX_JSON_DEPTH} levels; "
@@ -108,6 +112,13 @@ def _check_depth(data: bytes, where: str) -> None:
                 )
         elif byte in (0x5D, 0x7D):
             depth -= 1
+        elif byte in (0x2C, 0x3A):  # , : (each starts one more value)
+            values += 1
+            if values > MAX_JSON_VALUES:
+                raise Unreadable(
+                    f"{where}: more than {MAX_JSON_VALUES} JSON values; a Presswatch "
+                    "document has fewer"
+                )
 
 
 def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -125,7 +136,7 @@ def _no_constant(name: str) -> Any:
 
 def parse_json(data: bytes, where: str) -> Any:
     """A JSON document read one way only; Unreadable says where and what is wrong."""
-    _check_depth(data, where)
+    _check_shape(data, where)
     try:
         text = data.decode("utf-8")
         return json.loads(text, object_pairs_hook=_no_repeated_keys, parse_constant=_no_constant)

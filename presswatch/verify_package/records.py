@@ -16,6 +16,7 @@ from warcio.statusandheaders import StatusAndHeadersParser
 
 from presswatch.verify_package.reading import (
     INDEX,
+    MAX_DOCUMENT_BYTES,
     PAGES,
     WARC_PREFIX,
     PackageFiles,
@@ -322,7 +323,7 @@ def check_index(
     """Each CDXJ line names a verified response or revisit record, under the URL, time
     and status that record has; and each such record has its line (a replay tool shows
     exactly the verified records)."""
-    data = files.read_small(INDEX, 64 << 20)
+    data = files.read_small(INDEX, MAX_DOCUMENT_BYTES)
     if data is None:
         result.fail("index-line", INDEX, "missing: replay tools cannot find the records")
         return
@@ -390,7 +391,7 @@ def check_pages(
 ) -> None:
     """Each page is one of the article's verified captures (2xx, with a record), at its
     URL and time, titled with that capture's version title or untitled."""
-    data = files.read_small(PAGES, 64 << 20)
+    data = files.read_small(PAGES, MAX_DOCUMENT_BYTES)
     if data is None:
         result.fail("page-entry", PAGES, "missing")
         return

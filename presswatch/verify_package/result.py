@@ -14,7 +14,8 @@ from presswatch.verify_package.reading import MANIFEST
 EXIT_OK, EXIT_FAILED, EXIT_UNREADABLE, EXIT_OTHER_KEY = 0, 1, 2, 3
 MAX_PROOF_HASHES = 64  # a tree of 2**64 leaves
 MAX_LEAF_BYTES = 4 << 20
-MAX_ENTRIES = 100_000  # captures, proofs, events, versions, index lines, pages
+MAX_ENTRIES = 20_000  # captures, proofs, events, versions, index lines, pages
+MAX_FAILURES = 1_000  # kept and printed; beyond, only counted
 WARC_HEAD_BYTES = 64 << 10  # a record's WARC header block is read from at most this
 ARTICLE, REVISIT_ORIGINAL = "article", "revisit_original"
 
@@ -32,6 +33,7 @@ class Failure:
 @dataclass
 class Result:
     failures: list[Failure] = field(default_factory=list)
+    more_failures: int = 0  # failures beyond MAX_FAILURES, counted only
     warnings: list[str] = field(default_factory=list)
     captures: int = 0
     versions: int = 0
@@ -57,6 +59,9 @@ class Result:
         return EXIT_FAILED
 
     def fail(self, reason: str, where: str, problem: str) -> None:
+        if len(self.failures) >= MAX_FAILURES:
+            self.more_failures += 1
+            return
         self.failures.append(Failure(reason, where, problem))
 
     def as_json(self) -> dict[str, Any]:
@@ -71,6 +76,7 @@ class Result:
             "key_given": self.key_given,
             "timestamp": self.timestamp,
             "warnings": self.warnings,
+            "more_failures": self.more_failures,
             "failures": [
                 {"reason": f.reason, "where": f.where, "problem": f.problem} for f in self.failures
             ],
