@@ -147,6 +147,9 @@ class CrawlContext:
     # on the writer thread with the fields above.
     recorder_factory: RecorderFactory | None = None
     counters: CrawlCounters = field(default_factory=CrawlCounters)
+    # Ends the whole crawl with one message (a shared service gone for good); set by
+    # whoever runs the crawl (presswatch.crawling.run_phases).
+    stop_crawl: Callable[[str], None] | None = None
     # True when built for one `scrapy crawl`: its pipeline then shuts the executors down.
     close_with_spider: bool = False
     # Filled in by the first component that needs them; shut down by `close()`.

@@ -385,6 +385,9 @@ def scrapy_settings(
         "LOG_ENABLED": True,
     }
     if settings.redis_url:
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
         prefix = str(
             (overrides or {}).get("PRESSWATCH_REDIS_PREFIX")
             or settings.scrapy_settings.get("PRESSWATCH_REDIS_PREFIX")
@@ -394,7 +397,15 @@ def scrapy_settings(
             {
                 "PRESSWATCH_REDIS": True,
                 "REDIS_URL": settings.redis_url,
-                "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
+                "SCHEDULER": "crawler.frontier.RedisFrontier",
+                "PRESSWATCH_REDIS_OUTAGE_S": settings.redis_outage_s,
+                # Each call bounded, and no retrying inside the client: the frontier
+                # rides out an outage itself, for redis_outage_s (crawler/frontier.py).
+                "REDIS_PARAMS": {
+                    "socket_timeout": 5,
+                    "socket_connect_timeout": 5,
+                    "retry": Retry(NoBackoff(), 0),
+                },
                 "DUPEFILTER_CLASS": "crawler.middlewares.RedisDupeFilter",
                 "SCHEDULER_PERSIST": True,
                 "SCHEDULER_QUEUE_KEY": f"{prefix}:%(spider)s:requests",
@@ -453,6 +464,9 @@ class CrawlReport:
     stats: dict[str, dict[str, Any]] = field(default_factory=dict)
     duration_s: float = 0.0
     interrupted: bool = False
+    # The one failure that ended the crawl early (a full disk, a service gone), said
+    # on one line instead of the summary (also in `problems`).
+    stopped_by: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -571,14 +585,20 @@ def run_phases(
     stopping = {"count": 0}
 
     floor = runtime.space_floor
-    disk_full: list[str] = []
+    stopped_by: list[str] = []  # the one failure (a full disk, a service gone) that ended it
+
+    def stop_crawl(message: str) -> None:
+        if not stopped_by:
+            log.error("%s", message)
+            stopped_by.append(message)
+            report.stopped_by = message
+            report.problems.append(message)
+            runner.stop()
 
     def stop_for_disk(exc: DiskFull) -> None:
-        if not disk_full:
-            log.error("%s", exc)
-            disk_full.append(str(exc))
-            report.problems.append(str(exc))
-            runner.stop()
+        stop_crawl(str(exc))
+
+    context.stop_crawl = stop_crawl
 
     def watch_space() -> None:
         # Between records the WARC store refuses to write below the floor; this stops
@@ -593,7 +613,7 @@ def run_phases(
     def chain() -> Any:
         try:
             for phase in phases:
-                if stopping["count"] or disk_full:
+                if stopping["count"] or stopped_by:
                     break
                 try:
                     floor.check()
@@ -662,7 +682,7 @@ def run_phases(
     report.duration_s = time.monotonic() - started
     report.counts = context.counters.snapshot()
     report.problems.extend(context.counters.problems)
-    if stopping["count"] or disk_full:
+    if stopping["count"] or stopped_by:
         report.interrupted = True
     if on_tick is not None:
         on_tick(report.counts)

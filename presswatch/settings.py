@@ -99,6 +99,13 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("PRESSWATCH_REDIS_URL", "REDIS_URL", "redis_url"),
         description="Redis URL for the shared crawl queue; unset means a single-process frontier.",
     )
+    redis_outage_s: float = Field(
+        default=30,
+        gt=0,
+        le=3600,
+        description="Seconds a crawl waits for its Redis frontier to come back before it "
+        "stops with exit 1 (what was captured is kept; run again once Redis is back).",
+    )
     api_key: SecretStr | None = Field(
         default=None, description="Key for admin API endpoints; unset disables them."
     )

@@ -141,6 +141,9 @@ def _execute(
             doc["notified"] = notified.as_json()
         doc.update(extra or {})
         echo_json(doc)
+    if report.stopped_by is not None:
+        typer.echo(f"presswatch {label}: {report.stopped_by}", err=True)
+        raise typer.Exit(1)
     if not report.ok:
         typer.echo(f"presswatch {line}", err=True)
         for problem in report.problems[:50]:

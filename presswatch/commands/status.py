@@ -74,6 +74,25 @@ def _search_state(runtime: Runtime) -> dict[str, Any]:
         backend.close()
 
 
+def _frontier_state(runtime: Runtime) -> dict[str, Any]:
+    """The crawl frontier: Scrapy's own per machine, or the shared Redis (pinged)."""
+    url = runtime.settings.redis_url
+    if not url:
+        return {"backend": "local", "ok": True, "detail": "Scrapy's scheduler on this machine"}
+    import redis
+
+    from crawler.frontier import redact
+
+    client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except (redis.exceptions.RedisError, OSError) as exc:
+        return {"backend": "redis", "ok": False, "detail": f"{redact(url)} unreachable: {exc}"}
+    finally:
+        client.close()
+    return {"backend": "redis", "ok": True, "detail": f"{redact(url)} answers"}
+
+
 def status_report(runtime: Runtime) -> tuple[dict[str, Any], list[str]]:
     """The status document and the problems that need the operator (empty: all well)."""
     with runtime.read_sessions() as session:
@@ -92,6 +111,7 @@ def status_report(runtime: Runtime) -> tuple[dict[str, Any], list[str]]:
         "lock": lock_state(runtime),
         "outbox": outbox.as_dict(),
         "search": _search_state(runtime),
+        "frontier": _frontier_state(runtime),
         "sources": sources,
         "notify": notify,
     }
@@ -116,6 +136,11 @@ def status_report(runtime: Runtime) -> tuple[dict[str, Any], list[str]]:
         )
     if not report["search"]["ok"]:
         problems.append(f"search backend: {report['search']['detail']}")
+    if not report["frontier"]["ok"]:
+        problems.append(
+            f"crawl frontier: Redis {report['frontier']['detail']}; crawls stop after "
+            "redis_outage_s until it is back"
+        )
     if report["lock"]["stale"]:
         problems.append(
             f"lock file left by {report['lock']['holder']}, which is not running; the next "
@@ -152,6 +177,11 @@ def _print_report(report: dict[str, Any], problems: list[str]) -> None:
     typer.echo(
         f"search: {search['backend']} {'ok' if search['ok'] else 'FAILING'}: {search['detail']}"
         f"{size}"
+    )
+    frontier = report["frontier"]
+    typer.echo(
+        f"frontier: {frontier['backend']} {'ok' if frontier['ok'] else 'FAILING'}: "
+        f"{frontier['detail']}"
     )
     typer.echo("sources:")
     if not report["sources"]:

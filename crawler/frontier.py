@@ -1,0 +1,163 @@
+"""The shared crawl frontier on Redis (scrapy-redis), riding out a Redis outage for a
+bounded time and ending the crawl cleanly past it.
+
+scrapy-redis's scheduler calls Redis on the reactor thread and lets every error
+through: with Redis gone, Scrapy's engine logs each failure and keeps asking, so the
+crawl never ends and never says why (issue #28). Here every frontier call is guarded:
+
+- while Redis answers, this is scrapy-redis's scheduler (queue and duplicate filter
+  shared by every machine), with stats counted without the `spider` argument Scrapy
+  deprecated (scrapy-redis 0.9 still passes it: a warning per call site on stderr);
+- when a call fails (connection refused or lost, timeout), the outage starts: requests
+  to schedule are held in memory, none is handed out, and the spider is kept open;
+- when Redis answers again within `PRESSWATCH_REDIS_OUTAGE_S`, the held requests are
+  pushed and the crawl goes on;
+- past that, the crawl is stopped through `CrawlContext.stop_crawl` with one message
+  naming Redis and what to do. What was recorded is committed; the rerun finds the
+  rest (the archive knows what it captured).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from scrapy import Request
+from scrapy_redis.scheduler import Scheduler
+
+from crawler.context import load_context
+
+log = logging.getLogger(__name__)
+
+OUTAGE_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
+DEFAULT_OUTAGE_S = 30.0
+T = TypeVar("T")
+
+
+def redact(url: str) -> str:
+    """A Redis URL without its password, to name the service in messages."""
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        rest = "***@" + rest.rsplit("@", 1)[1]
+    return f"{scheme}{sep}{rest}"
+
+
+class RedisFrontier(Scheduler):  # type: ignore[misc]
+    """scrapy-redis's scheduler with a bounded outage budget (module docstring)."""
+
+    outage_s: float = DEFAULT_OUTAGE_S
+    url: str = ""
+    stop_crawl: Callable[[str], None] | None = None
+    clock: Callable[[], float] = staticmethod(time.monotonic)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._down_since: float | None = None
+        self._held: list[Request] = []
+        self._gave_up = False
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> RedisFrontier:
+        instance: RedisFrontier = super().from_crawler(crawler)
+        settings = crawler.settings
+        instance.outage_s = settings.getfloat("PRESSWATCH_REDIS_OUTAGE_S", DEFAULT_OUTAGE_S)
+        instance.url = redact(str(settings.get("REDIS_URL") or ""))
+        context = load_context(crawler)
+        instance.stop_crawl = context.stop_crawl
+        return instance
+
+    # -- the guarded calls ---------------------------------------------------------------
+
+    def _guard(self, call: Callable[[], T], fallback: T) -> T:
+        if self._gave_up:
+            return fallback
+        try:
+            value = call()
+        except OUTAGE_ERRORS as exc:
+            self._outage(exc)
+            return fallback
+        if self._down_since is not None:
+            self._recovered()
+        return value
+
+    def _outage(self, exc: BaseException) -> None:
+        now = self.clock()
+        if self._down_since is None:
+            self._down_since = now
+            log.warning(
+                "Redis frontier at %s unreachable (%s): waiting up to %.0f s for it",
+                self.url,
+                exc,
+                self.outage_s,
+            )
+            return
+        if now - self._down_since < self.outage_s:
+            return
+        self._gave_up = True
+        message = (
+            f"Redis frontier at {self.url} unreachable for {self.outage_s:.0f} s "
+            f"({type(exc).__name__}): crawl stopped; what was captured is kept, run again "
+            "once Redis is back (setting redis_outage_s)"
+        )
+        log.error("%s", message)
+        if self.stop_crawl is not None:
+            self.stop_crawl(message)
+
+    def _recovered(self) -> None:
+        held, self._held = self._held, []
+        log.warning(
+            "Redis frontier at %s is back after %.1f s; %d held request(s) queued",
+            self.url,
+            self.clock() - (self._down_since or self.clock()),
+            len(held),
+        )
+        self._down_since = None
+        for request in held:
+            self.enqueue_request(request)
+
+    # -- scrapy-redis's scheduler interface -----------------------------------------------
+
+    def enqueue_request(self, request: Request) -> bool:
+        def push() -> bool:
+            if not request.dont_filter and self.df.request_seen(request):
+                self.df.log(request, self.spider)
+                return False
+            self.queue.push(request)
+            if self.stats:
+                self.stats.inc_value("scheduler/enqueued/redis")
+            return True
+
+        if self._down_since is not None or self._gave_up:
+            # Keep the order: while Redis is away, nothing jumps the held queue.
+            self._held.append(request)
+            self._guard(lambda: self.server.ping(), None)
+            return True
+        pushed = self._guard(push, None)
+        if pushed is None:
+            self._held.append(request)
+            return True
+        return pushed
+
+    def next_request(self) -> Request | None:
+        def pop() -> Request | None:
+            request = self.queue.pop(self.idle_before_close)
+            if request is not None and self.stats:
+                self.stats.inc_value("scheduler/dequeued/redis")
+            return request
+
+        return self._guard(pop, None)
+
+    def has_pending_requests(self) -> bool:
+        # During an outage the spider stays open (it would otherwise close as finished,
+        # exit 0, with the frontier unread); once given up, it may close.
+        if self._gave_up:
+            return False
+        pending = self._guard(lambda: len(self.queue) > 0, None)
+        return True if pending is None or self._down_since is not None else bool(pending)
+
+    def __len__(self) -> int:
+        return self._guard(lambda: len(self.queue), 0) + len(self._held)
