@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archive import (
     ConfigError,
+    NotifierEgress,
     Policy,
     RecordOptions,
     Signer,
@@ -95,6 +96,13 @@ class Runtime:
 
             base = replace(base, **overrides)  # type: ignore[arg-type]
         return base
+
+    def notifier_egress(self) -> NotifierEgress:
+        """Where notifiers may connect: `allow_networks`, and `mail_relay_networks` for
+        mail; host names resolved as a connection would (presswatch.egress)."""
+        from presswatch.egress import notifier_egress
+
+        return notifier_egress(self.settings.allow_networks, self.settings.mail_relay_networks)
 
     def init(self) -> Path | None:
         """Create the data dir and migrate the database (idempotent). A database written
