@@ -62,6 +62,7 @@ from archive.capture import (
     record_captures,
 )
 from archive.cdxj import IndexReport, index_closed_warc, index_missing
+from archive.clock import CLOCK_SKEW, future_date_refusal
 from archive.db import is_migrated, make_engine, make_session_factory, migrate
 from archive.decode import decode_body
 from archive.detect import Policy
@@ -362,6 +363,8 @@ __all__ = [
     "Policy",
     "PresswatchError",
     "record_capture",
+    "future_date_refusal",
+    "CLOCK_SKEW",
     "record_captures",
     "RecordOptions",
     "RedirectHop",

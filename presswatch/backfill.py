@@ -38,6 +38,7 @@ from archive import (
     Snapshot,
     article_by_url,
     compile_url_pattern,
+    future_date_refusal,
     known_urls_of,
     links_in_snapshot,
     mark_snapshot,
@@ -169,9 +170,21 @@ def cdx_query(
     return f"{base}/cdx/search/cdx?{urlencode(params)}"
 
 
+def _dated_in_future(snapshot: Snapshot, now: datetime, plan: Plan) -> bool:
+    """A snapshot the archive dates after our clock (2099, 9999…) is refused and reported,
+    never fetched: recorded, it would be the article's newest capture for ever."""
+    refusal = future_date_refusal(snapshot.at, now)
+    if refusal is None:
+        return False
+    plan.problems.append(
+        f"{snapshot.original} @ {snapshot.timestamp}: {refusal}; the archive's index is wrong"
+    )
+    return True
+
+
 def plan_wayback(
     client: ArchiveClient, target: Target, cfg: SourceConfig,
-    since: datetime | None, until: datetime | None,
+    since: datetime | None, until: datetime | None, now: datetime,
 ) -> Plan:  # fmt: skip
     """Every snapshot under the source's base URL (prefix match, 2xx-4xx, adjacent
     duplicates collapsed on digest), following resume keys, kept when it matches the
@@ -195,7 +208,8 @@ def plan_wayback(
                 continue
             seen.add((snap.original, snap.timestamp))
             if _wanted(snap, cfg.article_url_pattern, since, until, _host(cfg.base_url)):
-                plan.snapshots.append(snap)
+                if not _dated_in_future(snap, now, plan):
+                    plan.snapshots.append(snap)
         if not page.resume_key or page.resume_key == resume:
             break
         resume = page.resume_key
@@ -237,7 +251,7 @@ def _spread(snapshots: Sequence[Snapshot], count: int) -> list[Snapshot]:
 
 def plan_memento(
     client: ArchiveClient, target: Target, cfg: SourceConfig, known: Sequence[str],
-    since: datetime | None, until: datetime | None,
+    since: datetime | None, until: datetime | None, now: datetime,
 ) -> Plan:  # fmt: skip
     """The mementos of the source's articles. Memento has no prefix search, so the
     articles are the URLs the archive already knows for the source plus those that the
@@ -256,7 +270,9 @@ def plan_memento(
         if key in asked:
             continue
         asked.add(key)
-        snapshots = _timemap(client, target, url, plan)
+        snapshots = [
+            s for s in _timemap(client, target, url, plan) if not _dated_in_future(s, now, plan)
+        ]
         plan.snapshots.extend(s for s in snapshots if _wanted(s, pattern, since, until, host))
         if url not in pages or pattern is None:
             continue
@@ -452,9 +468,9 @@ def run_backfill(
         known = sorted(known_urls_of(session, cfg.name))
     try:
         if target.kind == "wayback":
-            plan = plan_wayback(client, target, cfg, since, until)
+            plan = plan_wayback(client, target, cfg, since, until, now())
         else:
-            plan = plan_memento(client, target, cfg, known, since, until)
+            plan = plan_memento(client, target, cfg, known, since, until, now())
     except (ArchiveBusy, ArchiveUnavailable, ArchiveRefused) as exc:
         report.stopped = f"asking {target.name} for its snapshots: {exc}"
         report.requests, report.waited_s = client.requests, client.waited_s

@@ -689,3 +689,65 @@ def test_a_snapshot_the_archive_serves_from_a_neighbour_is_no_site_redirect(
     assert jumped.provenance["redirects_in_archive"][0].endswith(
         f"/web/{raid.timestamp}id_/{RAID_URL}"
     )
+
+
+# -- dates an archive cannot know (issue 22, item 3) ------------------------------------
+
+
+def test_snapshots_dated_in_the_future_are_refused_and_reported(tmp_path: Path) -> None:
+    """2099 and 9999 in the index are neither fetched nor recorded: recorded, they
+    would head `changes` and hold every genuine later capture as out of order."""
+    from dataclasses import replace
+
+    from archive import CaptureOutcome
+    from tests.archive_helpers import exchange, record
+
+    raid = own_page(EN_RAID, url=RAID_URL)
+    snapshots = [
+        Stored(RAID_URL, "20220601120000", body=raid.html.encode()),
+        Stored(RAID_URL, "20990101000000", body=noise_ad(raid.html, 3).encode()),
+        Stored(RAID_URL, "99991231235959", status=404, body=b"<title>Not found</title>"),
+    ]
+    with WebArchive(snapshots=snapshots) as wa:
+        rt = make_runtime(tmp_path)
+        report = backfill(rt, wayback(wa))
+        assert not report.ok and report.planned == 1
+        refused = [p for p in report.problems if "after this machine's clock" in p]
+        assert len(refused) == 2 and any("99991231235959" in p for p in refused)
+        assert not any("99991231235959" in r for r in wa.requests)  # never fetched
+        memento = backfill(rt, Target.parse(wa.timemap_prefix, "x"))
+        assert any("20990101000000" in p for p in memento.problems)
+    assert [c.fetched_at.year for c in web_captures(rt)] == [2022]
+    with rt.sessions() as s:
+        assert [c["kind"] for c in map(change_json, list_changes(s))] == ["discovered"]
+    # A genuine later import is judged, not held as older than a capture from 9999.
+    later = exchange(RAID_URL, edit_one_word(raid.html, raid.snippet), at=datetime.now(UTC))
+    result = record(rt, replace(later, origin="import"))
+    assert result.outcome is not CaptureOutcome.EVIDENCE
+
+
+def test_a_web_archive_capture_dated_in_the_future_is_refused_by_record_capture(
+    runtime: Runtime,
+) -> None:
+    from dataclasses import replace
+
+    from archive import BadInput
+    from tests.archive_helpers import exchange, record
+
+    future = exchange(RAID_URL, "<html></html>", at=datetime(9999, 12, 31, tzinfo=UTC))
+    with pytest.raises(BadInput, match="after this machine's clock"):
+        record(runtime, replace(future, origin="web_archive"))
+
+
+def test_verify_flags_a_capture_recorded_with_a_date_from_the_future(runtime: Runtime) -> None:
+    """An archive recorded before the rule: `verify` no longer says ok."""
+    from archive import verify_archive
+    from tests.archive_helpers import exchange, record
+
+    raid = own_page(EN_RAID, url=RAID_URL)
+    record(runtime, exchange(RAID_URL, raid.html, at=datetime(9999, 12, 31, tzinfo=UTC)))
+    with runtime.sessions() as s:
+        report = verify_archive(s, runtime.warc)
+    assert [(p.field, "after this machine's clock" in p.problem) for p in report.problems] == [
+        ("fetched_at", True)
+    ]
