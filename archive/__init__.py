@@ -238,7 +238,14 @@ from archive.stats import (
     changes_per_day,
     per_week,
 )
-from archive.timestamp import TimestampError, TokenInfo, request_token, verify_token
+from archive.timestamp import (
+    MAX_RESPONSE_BYTES,
+    TimestampError,
+    TokenInfo,
+    timestamp_request,
+    token_from_response,
+    verify_token,
+)
 from archive.translog import (
     Frontier,
     ProofError,
@@ -414,7 +421,9 @@ __all__ = [
     "seal_legacy_captures",
     "TimestampError",
     "TokenInfo",
-    "request_token",
+    "timestamp_request",
+    "token_from_response",
+    "MAX_RESPONSE_BYTES",
     "verify_token",
     "Checkpoint",
     "NoteError",

@@ -14,7 +14,8 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from archive import Networks, PresswatchError, address_refusal, decode_bounded, url_refusal
+from archive import Networks, PresswatchError, decode_bounded, url_refusal
+from presswatch.egress import AddressRefused, connect
 
 __all__ = [
     "ArchiveBusy",
@@ -95,28 +96,10 @@ class ArchiveClient:
     def _connect(
         self, address: tuple[str, int], timeout: float | None = None, source: Any = None
     ) -> socket.socket:
-        """Connect to the first address of `host` the egress policy allows."""
-        host, port = address
-        refusals = []
-        last_error: OSError | None = None
-        for family, kind, proto, _name, sockaddr in socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM
-        ):
-            refusal = address_refusal(str(sockaddr[0]), self.allow)
-            if refusal is not None:
-                refusals.append(refusal)
-                continue
-            sock = socket.socket(family, kind, proto)
-            try:
-                sock.settimeout(timeout)
-                sock.connect(sockaddr)
-                return sock
-            except OSError as exc:
-                sock.close()
-                last_error = exc
-        if last_error is not None:
-            raise last_error
-        raise ArchiveRefused(f"{host}: {'; '.join(refusals) or 'no address'}")
+        try:
+            return connect(address, timeout, self.allow)
+        except AddressRefused as exc:
+            raise ArchiveRefused(f"{address[0]}: {exc}") from exc
 
     def _once(self, url: str) -> Response:
         parts = urlsplit(url)
@@ -127,7 +110,7 @@ class ArchiveClient:
         cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
         conn = cls(parts.hostname, parts.port, timeout=self.timeout_s)
         # http.client's documented-by-source hook: every connection it opens goes
-        # through the policy-checked connect above.
+        # through the egress policy's connect (the address connected to is checked).
         conn._create_connection = self._connect  # type: ignore[attr-defined]
         path = parts.path or "/"
         if parts.query:
