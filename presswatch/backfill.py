@@ -351,6 +351,8 @@ def fetch_snapshot(
     if response.truncated_at is not None:
         error = "too_large"
         detail = f"body larger than {response.truncated_at} bytes: truncated"
+    elif response.decode_error is not None:
+        error, detail = "bad_encoding", response.decode_error
     provenance: dict[str, Any] = {
         "archive": target.name,
         "snapshot_url": url,

@@ -49,6 +49,7 @@ class Response:
     headers: tuple[tuple[str, str], ...]
     body: bytes
     truncated_at: int | None = None  # body cut at the size limit (of a larger body)
+    decode_error: str | None = None  # its Content-Encoding could not be undone whole
 
     def header(self, name: str) -> str | None:
         lname = name.lower()
@@ -138,9 +139,15 @@ class ArchiveClient:
                 for k, v in headers
                 if k.lower() == "content-encoding" and v.strip().lower() != "identity"
             ]
+            decode_error = None
             if encodings:
                 decoded = decode_bounded(body, encodings, self.max_body_bytes)
                 body = decoded.body
+                # Decompressed past the limit: cut as a plain body would be, never
+                # judged as the page (a cut page reads as an edit).
+                if decoded.over:
+                    truncated_at = self.max_body_bytes
+                decode_error = decoded.error
             return Response(
                 url=url,
                 status=raw.status,
@@ -148,6 +155,7 @@ class ArchiveClient:
                 headers=tuple((k, v) for k, v in headers if k.lower() not in _HOP_BY_HOP),
                 body=body,
                 truncated_at=truncated_at,
+                decode_error=decode_error,
             )
         finally:
             conn.close()

@@ -751,3 +751,29 @@ def test_verify_flags_a_capture_recorded_with_a_date_from_the_future(runtime: Ru
     assert [(p.field, "after this machine's clock" in p.problem) for p in report.problems] == [
         ("fetched_at", True)
     ]
+
+
+# -- bounds on what an archive sends (issue 22, item 4) ----------------------------------
+
+
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_an_over_limit_snapshot_is_too_large_not_an_edit(tmp_path: Path, gzipped: bool) -> None:
+
+    raid = own_page(EN_RAID, url=RAID_URL)
+    padding = "<p>" + "Filler words of a bloated page. " * 8000 + "</p>"  # ~260 KB
+    big = edit_one_word(raid.html, raid.snippet).replace("</body>", padding + "</body>")
+    snapshots = [
+        Stored(RAID_URL, "20220601120000", body=raid.html.encode()),
+        Stored(RAID_URL, "20220701120000", body=big.encode()),
+    ]
+    with WebArchive(snapshots=snapshots) as wa:
+        if gzipped:
+            wa.gzip = True
+        rt = make_runtime(tmp_path, max_body_bytes=100_000)
+        report = backfill(rt, wayback(wa))
+    assert report.recorded == {"new": 1, "unreachable": 1}, report.as_json()
+    last = web_captures(rt)[-1]
+    assert (last.error, last.outcome) == ("too_large", "unreachable")  # as a crawl's
+    assert "100000" in last.detail["error_detail"]
+    with rt.sessions() as s:
+        assert "edited" not in [c["kind"] for c in map(change_json, list_changes(s))]
