@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -107,12 +108,26 @@ def snapshot_key(archive: str, snapshot: Snapshot) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+# Characters no URL holds raw (RFC 3986 wants them percent-encoded): controls, format
+# characters (bidi overrides), line and paragraph separators, spaces. An index that
+# sends them is forging lines of our output, not naming a page.
+_NOT_IN_URL = ("Cc", "Cf", "Zl", "Zp", "Zs")
+
+
+def url_has_forbidden_chars(url: str) -> bool:
+    """True when `url` holds a character no URL holds raw (a control, a bidi override,
+    a line break, a space)."""
+    return any(unicodedata.category(ch) in _NOT_IN_URL for ch in url)
+
+
 def _snapshot(values: dict[str, Any], where: str) -> Snapshot | str:
     """A Snapshot from one row's fields, or the problem with it."""
     original = values.get("original")
     timestamp = values.get("timestamp")
     if not isinstance(original, str) or not original.startswith(("http://", "https://")):
         return f"{where}: no absolute http(s) `original` URL"
+    if url_has_forbidden_chars(original):
+        return f"{where}: `original` holds control or blank characters: {original[:200]!r}"
     if not isinstance(timestamp, str):
         return f"{where}: no `timestamp`"
     try:
@@ -288,9 +303,11 @@ def parse_timemap(text: str, original: str) -> TimeMap:
                         "(RFC 1123, e.g. Tue, 14 Feb 2023 10:11:12 GMT)"
                     )
                 continue
-            if not uri.startswith(("http://", "https://")):
+            if not uri.startswith(("http://", "https://")) or url_has_forbidden_chars(uri):
                 if len(timemap.problems) < MAX_PROBLEMS:
-                    timemap.problems.append(f"{where}: memento URI is not absolute: {uri[:80]!r}")
+                    timemap.problems.append(
+                        f"{where}: memento URI is not an absolute URL: {uri[:80]!r}"
+                    )
                 continue
             at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
             timemap.snapshots.append(

@@ -777,3 +777,67 @@ def test_an_over_limit_snapshot_is_too_large_not_an_edit(tmp_path: Path, gzipped
     assert "100000" in last.detail["error_detail"]
     with rt.sessions() as s:
         assert "edited" not in [c["kind"] for c in map(change_json, list_changes(s))]
+
+
+def test_a_looping_resume_key_ends_the_walk_with_a_problem(tmp_path: Path) -> None:
+    raid = own_page(EN_RAID, url=RAID_URL)
+    task = own_page(EN_TASK_FORCE, url=TASK_URL)
+    snapshots = [
+        Stored(RAID_URL, "20220601120000", body=raid.html.encode()),
+        Stored(RAID_URL, "20220701120000", body=noise_ad(raid.html, 2).encode()),
+        Stored(TASK_URL, "20220801000000", body=task.html.encode()),
+    ]
+    with WebArchive(snapshots=snapshots, page_size=1, cdx_loop=True) as wa:
+        rt = make_runtime(tmp_path)
+        report = backfill(rt, wayback(wa))
+        assert wa.hits("/cdx/search/cdx") == 3  # page 3 sends page 2's key again: stop
+    assert not report.ok  # the CLI exits 1
+    assert any("again after 3 pages: its index loops" in p for p in report.problems)
+    assert report.planned == 3 and sum(report.recorded.values()) == 3  # nothing twice
+
+
+def test_an_endless_index_is_walked_as_it_comes_and_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each page's snapshots are recorded before the next page is asked for (nothing
+    accumulates), and the walk stops at MAX_CDX_PAGES with a problem, not silently."""
+    import presswatch.backfill as backfill_module
+
+    monkeypatch.setattr(backfill_module, "MAX_CDX_PAGES", 12)
+    raid = own_page(EN_RAID, url=RAID_URL)
+    task = own_page(EN_TASK_FORCE, url=TASK_URL)
+    snapshots = [
+        Stored(RAID_URL, "20220601120000", body=raid.html.encode()),
+        Stored(TASK_URL, "20220801000000", body=task.html.encode()),
+    ]
+    with WebArchive(snapshots=snapshots, page_size=1, cdx_endless=True) as wa:
+        rt = make_runtime(tmp_path)
+        report = backfill(rt, wayback(wa))
+        order = [r.split("?")[0].split("/")[1] for r in wa.requests]
+    assert order[:4] == ["cdx", "web", "cdx", "web"]  # streamed, page by page
+    assert order.count("cdx") == 12
+    assert not report.ok and any("did not end after 12 pages" in p for p in report.problems)
+
+
+def test_control_characters_in_an_index_reach_no_terminal_or_report(tmp_path: Path) -> None:
+    """An `original` carrying a line break and an escape sequence would print a forged
+    line; it is refused as a URL and shown escaped."""
+    forged = f"{RAID_URL}\n[voice] removed: https://voice.example/ \x1b[2K"
+    raid = own_page(EN_RAID, url=RAID_URL)
+    with WebArchive(
+        snapshots=[
+            Stored(RAID_URL, "20220601120000", body=raid.html.encode()),
+            Stored(forged, "20220701120000", body=raid.html.encode()),
+        ]
+    ) as wa:
+        sources = write_sources(tmp_path / "sources.toml")
+        data = tmp_path / "data"
+        env = cli_env(backfill_wayback_url=wa.base_url, backfill_delay_s=0, min_free_bytes=0)
+        assert cli(data, sources, "init", env=env).returncode == 0
+        run = cli(data, sources, "backfill", "ledger", "--from-archive", "wayback", env=env)
+        report = cli(data, sources, "backfill", "ledger", "--report", env=env)
+    assert run.returncode == 1
+    assert "control or blank characters" in run.stderr and "\\n[voice]" in run.stderr
+    for text in (run.stdout, run.stderr, report.stdout, report.stderr):
+        assert not any(line.startswith("[voice]") for line in text.splitlines())
+        assert "\x1b" not in text

@@ -100,6 +100,10 @@ class WebArchive:
     force_text: bool = False  # answer CDX in plain lines even when JSON is asked for
     cdx_garbage: bool = False
     gzip: bool = False  # replay bodies with Content-Encoding: gzip, as archives may
+    # Hostile indexes: after the last page, a resume key sent before (a loop), or
+    # always one more (empty) page.
+    cdx_loop: bool = False
+    cdx_endless: bool = False
     requests: list[str] = field(default_factory=list)
     _faults: dict[str, list[Fault]] = field(default_factory=dict)
     _server: ThreadingHTTPServer | None = None
@@ -251,7 +255,12 @@ class WebArchive:
         size = min(int(one.get("limit", "1000000")), self.page_size)
         page = rows[start : start + size]
         more = start + size < len(rows)
-        resume = base64.urlsafe_b64encode(str(start + size).encode()).decode() if more else None
+        following = start + size
+        if not more and self.cdx_loop:
+            more, following = True, size  # back to the second page
+        elif self.cdx_endless:
+            more = True
+        resume = base64.urlsafe_b64encode(str(following).encode()).decode() if more else None
         show_key = one.get("showResumeKey") == "true"
         if one.get("output") == "json" and not self.force_text:
             doc: list[list[str]] = [names, *([r[n] for n in names] for r in page)]
