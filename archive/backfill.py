@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,6 +30,8 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
+
+from archive.normalize import url_has_forbidden_chars
 
 __all__ = [
     "CDX_FIELDS",
@@ -106,18 +107,6 @@ def snapshot_key(archive: str, snapshot: Snapshot) -> str:
     """Identity of one snapshot in one archive: what a rerun recognises as done."""
     text = "\n".join((archive, snapshot.original, snapshot.timestamp))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-# Characters no URL holds raw (RFC 3986 wants them percent-encoded): controls, format
-# characters (bidi overrides), line and paragraph separators, spaces. An index that
-# sends them is forging lines of our output, not naming a page.
-_NOT_IN_URL = ("Cc", "Cf", "Zl", "Zp", "Zs")
-
-
-def url_has_forbidden_chars(url: str) -> bool:
-    """True when `url` holds a character no URL holds raw (a control, a bidi override,
-    a line break, a space)."""
-    return any(unicodedata.category(ch) in _NOT_IN_URL for ch in url)
 
 
 def _snapshot(values: dict[str, Any], where: str) -> Snapshot | str:

@@ -10,18 +10,25 @@ recorded before the rule.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-__all__ = ["CLOCK_SKEW", "future_date_refusal"]
+__all__ = ["CLOCK_SKEW", "EARLIEST_CAPTURE", "future_date_refusal"]
 
 # How far ahead of our clock a date we did not take ourselves may be: two honest
 # machines' clocks differ by seconds, not minutes.
 CLOCK_SKEW = timedelta(minutes=5)
 
 
+# No page was captured before the web existed (1990); a year-1 date is a forgery or a
+# broken tool, and breaks date arithmetic downstream.
+EARLIEST_CAPTURE = datetime(1990, 1, 1, tzinfo=UTC)
+
+
 def future_date_refusal(at: datetime, now: datetime) -> str | None:
     """Why a capture time given by a file or a web archive is refused (later than this
-    machine's clock allows), or None."""
+    machine's clock allows, or before the web), or None."""
+    if at < EARLIEST_CAPTURE:
+        return f"dated {at.isoformat()}, before the web existed (1990); refused"
     if at > now + CLOCK_SKEW:
         return f"dated {at.isoformat()}, after this machine's clock ({now.isoformat()}); refused"
     return None
