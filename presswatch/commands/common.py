@@ -131,6 +131,8 @@ def parse_iso_option(option: str, value: str | None) -> datetime | None:
         return None
     try:
         when = datetime.fromisoformat(value)
-    except ValueError as exc:
+        # Stored times are UTC: a time UTC cannot hold (9999-12-31T23:59-01:00) is bad
+        # usage here, not a crash further down.
+        return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+    except (ValueError, OverflowError) as exc:
         raise fail(f"{option} {value!r}: {ISO_HINT}", 2) from exc
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
