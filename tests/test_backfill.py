@@ -841,3 +841,19 @@ def test_control_characters_in_an_index_reach_no_terminal_or_report(tmp_path: Pa
     for text in (run.stdout, run.stderr, report.stdout, report.stderr):
         assert not any(line.startswith("[voice]") for line in text.splitlines())
         assert "\x1b" not in text
+
+
+def test_save_page_now_obeys_the_egress_policy(tmp_path: Path, archive: WebArchive) -> None:
+    """The archive on loopback, which this client's policy does not allow: nothing is
+    sent, and the run says why."""
+    from presswatch.backfill_save import save_changes
+    from tests.archive_helpers import exchange, record
+
+    rt = make_runtime(tmp_path, save_to_archive=True, backfill_wayback_url=archive.base_url)
+    raid = own_page(EN_RAID, url=RAID_URL)
+    t0, t1 = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 2, tzinfo=UTC)
+    record(rt, exchange(RAID_URL, raid.html, at=t0, source="ledger"))
+    record(rt, exchange(RAID_URL, edit_one_word(raid.html, raid.snippet), at=t1, source="ledger"))
+    report = save_changes(rt, Client(rt, allow=()))
+    assert not report.ok and "loopback" in json.dumps(report.as_json())
+    assert archive.requests == []
