@@ -176,3 +176,27 @@ def test_a_date_utc_cannot_hold_is_bad_usage_not_a_crash(runtime: Runtime) -> No
         )
         assert result.exit_code == 2, (command, result.output)
         assert "--since" in result.stderr
+
+
+def test_an_outlets_control_characters_reach_no_terminal_line(runtime: Runtime) -> None:
+    """A title carrying an escape sequence and a line break would forge or hide lines in
+    `search`, `history` and `report`: shown escaped."""
+    story = h.en_story()
+    title = "Police free 212 workers from Sihanoukville scam compound"
+    forged = "Police raid\x1b[2K\u202e\r[voice] removed: https://voice.example/"
+    html = story.html.replace(title, forged)
+    h.record(runtime, h.exchange(story.url, html, at=datetime(2026, 3, 1, tzinfo=UTC)))
+    data = str(runtime.settings.data_dir)
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(app, ["--data-dir", data, *args])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert run("reindex") is not None
+    shown = [run("search", "voice"), run("history", story.url)]
+    shown.append(run("report", "--since", "2026-01-01", "--format", "md"))
+    assert "voice" in shown[0]  # the title is listed…
+    for text in shown:
+        assert "\x1b" not in text and "\u202e" not in text  # …without its controls
+        assert not any(line.startswith("[voice]") for line in text.splitlines())
