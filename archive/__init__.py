@@ -62,6 +62,7 @@ from archive.capture import (
     record_captures,
 )
 from archive.cdxj import IndexReport, index_closed_warc, index_missing
+from archive.clock import CLOCK_SKEW, future_date_refusal
 from archive.db import is_migrated, make_engine, make_session_factory, migrate
 from archive.decode import decode_body
 from archive.detect import Policy
@@ -82,7 +83,10 @@ from archive.egress import (
     ALLOWED_SCHEMES,
     Networks,
     address_refusal,
+    host_refusal,
+    ip_literal,
     parse_networks,
+    resolved_refusal,
     url_refusal,
 )
 from archive.errors import (
@@ -153,7 +157,9 @@ from archive.normalize import normalize_text, normalize_url, parse_iso_utc
 from archive.notify import (
     CLAIM_TIMEOUT,
     DEFAULT_NOTIFY_KINDS,
+    MAIL_RELAY_SETTING,
     NOTIFY_MODES,
+    NotifierEgress,
     SubscriptionSpec,
     add_subscription,
     apprise_url_problem,
@@ -163,13 +169,17 @@ from archive.notify import (
     finish_claim,
     last_event_id,
     list_subscriptions,
+    notifier_host,
+    notifier_refusal,
     notify_health,
     outbox_counts,
     queue_deliveries,
+    quiet_apprise,
     read_cursor,
     redact_url,
     remove_subscription,
     requeue_unconfirmed,
+    scrub,
     subscription_by_name,
     subscription_json,
     sync_file_subscriptions,
@@ -231,10 +241,12 @@ from archive.stats import (
     per_week,
 )
 from archive.timestamp import (
+    MAX_RESPONSE_BYTES,
     TimestampError,
     TokenInfo,
     load_trust_roots,
-    request_token,
+    timestamp_request,
+    token_from_response,
     verify_token,
 )
 from archive.translog import (
@@ -282,6 +294,9 @@ __all__ = [
     "decode_bounded",
     "decode_stream",
     "address_refusal",
+    "host_refusal",
+    "ip_literal",
+    "resolved_refusal",
     "aliases_of",
     "ALLOW_NETWORKS_SETTING",
     "ALLOWED_SCHEMES",
@@ -358,6 +373,8 @@ __all__ = [
     "Policy",
     "PresswatchError",
     "record_capture",
+    "future_date_refusal",
+    "CLOCK_SKEW",
     "record_captures",
     "RecordOptions",
     "RedirectHop",
@@ -407,7 +424,9 @@ __all__ = [
     "seal_legacy_captures",
     "TimestampError",
     "TokenInfo",
-    "request_token",
+    "timestamp_request",
+    "token_from_response",
+    "MAX_RESPONSE_BYTES",
     "verify_token",
     "load_trust_roots",
     "Checkpoint",
@@ -454,6 +473,12 @@ __all__ = [
     "queue_deliveries",
     "read_cursor",
     "redact_url",
+    "MAIL_RELAY_SETTING",
+    "NotifierEgress",
+    "notifier_host",
+    "notifier_refusal",
+    "quiet_apprise",
+    "scrub",
     "remove_subscription",
     "requeue_unconfirmed",
     "subscription_by_name",

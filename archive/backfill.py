@@ -31,6 +31,8 @@ from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 
+from archive.normalize import url_has_forbidden_chars
+
 __all__ = [
     "CDX_FIELDS",
     "CdxPage",
@@ -113,6 +115,8 @@ def _snapshot(values: dict[str, Any], where: str) -> Snapshot | str:
     timestamp = values.get("timestamp")
     if not isinstance(original, str) or not original.startswith(("http://", "https://")):
         return f"{where}: no absolute http(s) `original` URL"
+    if url_has_forbidden_chars(original):
+        return f"{where}: `original` holds control or blank characters: {original[:200]!r}"
     if not isinstance(timestamp, str):
         return f"{where}: no `timestamp`"
     try:
@@ -288,9 +292,11 @@ def parse_timemap(text: str, original: str) -> TimeMap:
                         "(RFC 1123, e.g. Tue, 14 Feb 2023 10:11:12 GMT)"
                     )
                 continue
-            if not uri.startswith(("http://", "https://")):
+            if not uri.startswith(("http://", "https://")) or url_has_forbidden_chars(uri):
                 if len(timemap.problems) < MAX_PROBLEMS:
-                    timemap.problems.append(f"{where}: memento URI is not absolute: {uri[:80]!r}")
+                    timemap.problems.append(
+                        f"{where}: memento URI is not an absolute URL: {uri[:80]!r}"
+                    )
                 continue
             at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
             timemap.snapshots.append(

@@ -19,13 +19,14 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import event, func, insert, select, update
 from sqlalchemy.orm import Session, object_session
 
+from archive.clock import future_date_refusal
 from archive.detect import (
     ArticleState,
     ContentKey,
@@ -98,8 +99,8 @@ SHOWED_VERSION = tuple(
         CaptureOutcome.MOVED,
     )
 )
-# How far ahead of our clock an imported record's date may be before it is refused.
-IMPORT_CLOCK_SKEW = timedelta(minutes=5)
+# Origins whose capture time is a third party's word (archive.clock judges it).
+_DATED_BY_OTHERS = ("import", "web_archive")
 
 
 @dataclass(frozen=True, slots=True)
@@ -405,7 +406,8 @@ def import_hold(
 ) -> str | None:
     """The one rule for imported records, whose dates and bytes are the file's word.
 
-    - dated more than IMPORT_CLOCK_SKEW after `now`: refused (BadInput), nothing stored;
+    - dated more than CLOCK_SKEW after `now`: refused (BadInput), nothing stored
+      (this one for web-archive snapshots too);
     - WARC digest mismatch (the importer's `provenance["digest"]`): held;
     - dated at or before the newest capture of the article it belongs to: held, so a
       2001 record imported over a 2026 article never becomes an edit out of order.
@@ -414,14 +416,15 @@ def import_hold(
     provenance) and moves no version, status or event; returns why, else None. Crawls and
     other origins pass untouched.
     """
-    if exchange.origin != "import":
+    if exchange.origin not in _DATED_BY_OTHERS:
         return None
     at = exchange.fetched_at
-    if at > now + IMPORT_CLOCK_SKEW:
-        raise BadInput(
-            f"{exchange.requested_url}: dated {at.isoformat()}, after this machine's clock "
-            f"({now.isoformat()}); refused: fix the record's WARC-Date (or the clock)"
-        )
+    future = future_date_refusal(at, now)
+    if future is not None:
+        fix = "the record's WARC-Date" if exchange.origin == "import" else "the archive's index"
+        raise BadInput(f"{exchange.requested_url}: {future}: fix {fix} (or the clock)")
+    if exchange.origin != "import":
+        return None
     if exchange.provenance.get("digest") == "mismatch":
         problems = "; ".join(exchange.provenance.get("digest_problems") or ())
         return f"digest_mismatch: the record's bytes do not match its WARC digest ({problems})"

@@ -12,7 +12,9 @@ documentation or benchmarking ranges, nor an IPv6 address that carries one of th
 The ranges come from the standard library's `ipaddress` (IANA's special-purpose
 registries); nothing here resolves names or touches the network. The crawler checks the
 *resolved* address at connect time (crawler.egress); the admin API and `sources --check`
-use `url_refusal` to refuse what is blocked on its face.
+use `url_refusal` to refuse what is blocked on its face; `presswatch.egress` applies
+the same rules to every other outbound client (backfill, Save Page Now, notifiers, the
+timestamp authority), handing in the addresses it resolved (`resolved_refusal`).
 """
 
 from __future__ import annotations
@@ -27,7 +29,10 @@ __all__ = [
     "ALLOWED_SCHEMES",
     "Networks",
     "address_refusal",
+    "host_refusal",
+    "ip_literal",
     "parse_networks",
+    "resolved_refusal",
     "url_refusal",
 ]
 
@@ -116,6 +121,36 @@ def address_refusal(address: str | IPAddress, allow: Networks = ()) -> str | Non
     return f"{ip} is {category}; add its network to {ALLOW_NETWORKS_SETTING} to allow it"
 
 
+def host_refusal(host: str, allow: Networks = ()) -> str | None:
+    """None unless a host is blocked on its face: a loopback name (`localhost`) or an IP
+    literal in any form the C library reads as one (`2130706434`, `0x7f000002`, `127.1`)
+    that the policy refuses. A host name is judged by what it resolves to
+    (`resolved_refusal`)."""
+    host = host.strip().strip("[]").rstrip(".").lower()
+    if host in _LOOPBACK_NAMES or host.endswith(".localhost"):
+        if any(_allowed(a, allow) for a in _LOOPBACK_ADDRESSES):
+            return None
+        return (
+            f"{host} is a loopback name; add 127.0.0.1/32 to {ALLOW_NETWORKS_SETTING} to allow it"
+        )
+    literal = ip_literal(host)
+    return None if literal is None else address_refusal(literal, allow)
+
+
+def ip_literal(host: str) -> IPAddress | None:
+    """The address a host names when it is an IP literal, in any form the C library
+    reads as one, else None (a name)."""
+    try:
+        return ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
+    except ValueError:
+        pass
+    try:
+        # The C library also reads 2130706433, 0x7f.1 and 127.1 as IPv4 literals.
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except (OSError, ValueError):  # ValueError: a NUL or non-ASCII in the host
+        return None
+
+
 def url_refusal(url: str, allow: Networks = ()) -> str | None:
     """None unless the URL is blocked on its face: a scheme other than http(s), or a
     host that is a blocked IP literal or a loopback name (`localhost`). A host name is
@@ -131,19 +166,17 @@ def url_refusal(url: str, allow: Networks = ()) -> str | None:
         return f"{url[:200]!r} uses {shown}; only http and https are fetched"
     if not host:
         return f"{url[:200]!r} has no host"
-    host = host.rstrip(".").lower()
-    if host in _LOOPBACK_NAMES or host.endswith(".localhost"):
-        if any(_allowed(a, allow) for a in _LOOPBACK_ADDRESSES):
+    return host_refusal(host, allow)
+
+
+def resolved_refusal(host: str, addresses: Iterable[str], allow: Networks = ()) -> str | None:
+    """Judge the addresses a host name resolved to: None when at least one may be
+    connected to (a client connects only to those), else why not. No address at all is
+    not a refusal: the lookup failed, which the caller reports as such."""
+    reasons = []
+    for address in addresses:
+        reason = address_refusal(address, allow)
+        if reason is None:
             return None
-        return (
-            f"{host} is a loopback name; add 127.0.0.1/32 to {ALLOW_NETWORKS_SETTING} to allow it"
-        )
-    try:
-        literal: IPAddress = ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        try:
-            # The C library also reads 2130706433, 0x7f.1 and 127.1 as IPv4 literals.
-            literal = ipaddress.IPv4Address(socket.inet_aton(host))
-        except (OSError, ValueError):  # ValueError: a NUL or non-ASCII in the host
-            return None  # a name: judged by what it resolves to
-    return address_refusal(literal, allow)
+        reasons.append(reason)
+    return f"{host} resolves to {reasons[0]}" if reasons else None

@@ -27,6 +27,9 @@ from warcio.archiveiterator import ArchiveIterator
 
 from archive.bodies import decode_stream
 from archive.capture import Exchange
+from archive.clock import EARLIEST_CAPTURE
+from archive.errors import BadInput
+from archive.normalize import uri_of_iri
 
 DEFAULT_MAX_BODY_BYTES = 20_000_000  # Settings.max_body_bytes
 READ_PIECE = 64 * 1024
@@ -305,15 +308,30 @@ def _response_item(
     if not url.startswith(("http://", "https://")):
         return None  # dns:, whois: and other non-HTTP records
     try:
+        # Some tools write an IRI; the archive (and every WARC we write) keeps the URI.
+        url = uri_of_iri(url)
+    except BadInput as exc:
+        return ImportItem(origin, problem=f"{origin}: bad WARC-Target-URI: {exc}")
+    try:
         fetched_at = datetime.fromisoformat(date.replace("Z", "+00:00"))
     except ValueError:
-        return ImportItem(origin, problem=f"{origin}: bad WARC-Date {date!r}")
+        return ImportItem(origin, problem=f"{origin}: bad WARC-Date {date[:80]!r}")
     if fetched_at.tzinfo is None:
         fetched_at = fetched_at.replace(tzinfo=UTC)
+    if fetched_at < EARLIEST_CAPTURE:
+        return ImportItem(
+            origin,
+            problem=f"{origin}: WARC-Date {date[:40]!r} is before the web existed (1990); "
+            "fix the record's WARC-Date",
+        )
     http = record.http_headers
     code = http.get_statuscode() if http is not None else None
     if not code or not code.isdigit():
         return ImportItem(origin, problem=f"{origin}: response without HTTP status")
+    if not (len(code) == 3 and 100 <= int(code) <= 599):
+        return ImportItem(
+            origin, problem=f"{origin}: {code[:20]!r} is not an HTTP status (100 to 599)"
+        )
     provenance = {
         "file": str(file),
         "offset": offset,

@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer, object_session, sessionmaker
 
+from archive.clock import future_date_refusal
 from archive.errors import StorageError
 from archive.leaves import LeafReader, read_leaf, store_leaf
 from archive.models import (
@@ -708,6 +709,10 @@ def verify_archive(
                     "seq",
                 )
             )
+        future = future_date_refusal(capture.fetched_at, capture.recorded_at)
+        if future is not None:
+            # Recorded before such dates were refused: it heads its article for ever.
+            problems.append(Problem(capture.id, f"{future} (recorded then)", "fetched_at"))
         for text in _warc_problems(capture, store):
             problems.append(Problem(capture.id, text, "warc"))
         digest, roots_kept = _leaf_problems(

@@ -19,7 +19,7 @@ import ipaddress
 import re
 import unicodedata
 from datetime import UTC, datetime
-from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
+from urllib.parse import SplitResult, quote, unquote, urlsplit, urlunsplit
 
 import idna
 
@@ -34,6 +34,8 @@ __all__ = [
     "normalize_url",
     "script_of",
     "text_sha256",
+    "uri_of_iri",
+    "url_has_forbidden_chars",
 ]
 
 NORMALIZER_VERSION = "2"  # 2: joiners that reordering brings next to Khmer are removed too
@@ -470,3 +472,49 @@ def parse_iso_utc(value: str | None) -> datetime | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return when.astimezone(UTC)
+
+
+# Characters no URL holds raw (RFC 3986 wants them percent-encoded): controls, format
+# characters (bidi overrides), line and paragraph separators, spaces. An index that
+# sends them is forging lines of our output, not naming a page.
+_NOT_IN_URL = ("Cc", "Cf", "Zl", "Zp", "Zs")
+
+
+def url_has_forbidden_chars(url: str) -> bool:
+    """True when `url` holds a character no URL holds raw (a control, a bidi override,
+    a line break, a space)."""
+    return any(unicodedata.category(ch) in _NOT_IN_URL for ch in url)
+
+
+# Every printable ASCII character: `quote` then encodes only what lies outside ASCII.
+_ASCII_SAFE = "".join(chr(c) for c in range(0x21, 0x7F))
+
+
+def uri_of_iri(url: str) -> str:
+    """An IRI (a URL with non-ASCII characters, as some tools write WARC-Target-URI) as
+    the URI it stands for (RFC 3987): the host in IDNA, the rest percent-encoded UTF-8.
+    BadInput when the host is not a valid international name or the URL holds
+    characters no URL holds raw."""
+    if url_has_forbidden_chars(url):
+        raise BadInput(f"{url[:200]!r} holds control or blank characters")
+    if url.isascii():
+        return url
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        ascii_host = idna.encode(host, uts46=True).decode("ascii") if host else ""
+        port = f":{parts.port}" if parts.port is not None else ""
+    except (ValueError, idna.IDNAError) as exc:
+        raise BadInput(f"{url[:200]!r} is not a URL with a valid host ({exc})") from exc
+    if parts.username is not None or parts.password is not None:
+        raise BadInput(f"{url[:200]!r}: a non-ASCII URL with a user name is not accepted")
+    host_part = f"[{ascii_host}]" if ":" in ascii_host else ascii_host
+    return urlunsplit(
+        (
+            parts.scheme,
+            host_part + port,
+            quote(parts.path, safe=_ASCII_SAFE),
+            quote(parts.query, safe=_ASCII_SAFE),
+            quote(parts.fragment, safe=_ASCII_SAFE),
+        )
+    )

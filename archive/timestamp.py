@@ -4,15 +4,13 @@ independently of the operator's key and clock.
 
 The ASN.1 (TimeStampReq, TimeStampResp, TSTInfo, CMS SignedData) is read and written
 with asn1crypto; signatures are checked with cryptography. The token is kept as the
-DER of its CMS ContentInfo, the form `openssl ts -verify -token_in` reads.
+DER of its CMS ContentInfo, the form `openssl ts -verify -token_in` reads. Nothing here
+touches the network: `presswatch.tsa` asks the TSA.
 """
 
 from __future__ import annotations
 
 import hashlib
-import secrets
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -73,22 +71,10 @@ def timestamp_request(data: bytes, nonce: int) -> bytes:
     return bytes(request.dump())
 
 
-def request_token(url: str, data: bytes, *, timeout: float = 30) -> bytes:
-    """Ask the TSA at `url` to timestamp `data`; return the checked token (DER)."""
-    nonce = secrets.randbits(63)
-    request = urllib.request.Request(
-        url,
-        data=timestamp_request(data, nonce),
-        headers={"Content-Type": "application/timestamp-query"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - operator's URL
-            body = response.read(MAX_RESPONSE_BYTES + 1)
-    except (urllib.error.URLError, OSError) as exc:
-        raise TimestampError(f"the TSA at {url} did not answer: {exc}; check tsa_url") from exc
-    if len(body) > MAX_RESPONSE_BYTES:
-        raise TimestampError(f"the TSA at {url} sent more than {MAX_RESPONSE_BYTES} bytes")
+def token_from_response(url: str, body: bytes, data: bytes, nonce: int) -> bytes:
+    """The checked token (DER) in a TSA's answer `body` to `timestamp_request(data,
+    nonce)`; TimestampError naming the TSA at `url` when it refused or lied. The request
+    itself goes over the network in `presswatch.tsa`, through the egress policy."""
     try:
         parsed = _Response.load(body)
         status = parsed["status"]["status"].native

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -38,6 +38,7 @@ from archive import (
     Snapshot,
     article_by_url,
     compile_url_pattern,
+    future_date_refusal,
     known_urls_of,
     links_in_snapshot,
     mark_snapshot,
@@ -105,9 +106,10 @@ class Target:
 
 @dataclass(slots=True)
 class Plan:
-    snapshots: list[Snapshot] = field(default_factory=list)
+    snapshots: list[Snapshot] = field(default_factory=list)  # Memento's; Wayback streams
     problems: list[str] = field(default_factory=list)
     index_requests: int = 0
+    stopped: str | None = None  # the index could not be read to its end
 
 
 def _forms(url: str) -> tuple[str, ...]:
@@ -169,37 +171,65 @@ def cdx_query(
     return f"{base}/cdx/search/cdx?{urlencode(params)}"
 
 
+def _dated_in_future(snapshot: Snapshot, now: datetime, plan: Plan) -> bool:
+    """A snapshot the archive dates after our clock (2099, 9999…) is refused and reported,
+    never fetched: recorded, it would be the article's newest capture for ever."""
+    refusal = future_date_refusal(snapshot.at, now)
+    if refusal is None:
+        return False
+    plan.problems.append(
+        f"{snapshot.original} @ {snapshot.timestamp}: {refusal}; the archive's index is wrong"
+    )
+    return True
+
+
 def plan_wayback(
     client: ArchiveClient, target: Target, cfg: SourceConfig,
-    since: datetime | None, until: datetime | None,
-) -> Plan:  # fmt: skip
+    since: datetime | None, until: datetime | None, now: datetime, plan: Plan,
+) -> Iterator[Snapshot]:  # fmt: skip
     """Every snapshot under the source's base URL (prefix match, 2xx-4xx, adjacent
-    duplicates collapsed on digest), following resume keys, kept when it matches the
-    article pattern."""
-    plan = Plan()
+    duplicates collapsed on digest), following resume keys, yielded page by page as it
+    comes (an endless index is never held in memory), when it matches the article
+    pattern. The CDX server sorts by URL key, then time: one article's snapshots come
+    together, in time order. A resume key seen before (the index loops) and
+    MAX_CDX_PAGES pages both end the walk with a problem; a failure to reach the index
+    sets `plan.stopped`."""
     resume: str | None = None
-    seen: set[tuple[str, str]] = set()
+    keys: set[str] = set()
     for _ in range(MAX_CDX_PAGES):
-        response = client.get(cdx_query(target.base, cfg.base_url, since, until, resume))
+        try:
+            response = client.get(cdx_query(target.base, cfg.base_url, since, until, resume))
+        except (ArchiveBusy, ArchiveUnavailable, ArchiveRefused) as exc:
+            plan.stopped = f"asking {target.name} for its snapshots: {exc}"
+            return
         plan.index_requests += 1
         if response.status != 200:
             plan.problems.append(
                 f"the CDX server answered HTTP {response.status} for {cfg.base_url}: "
                 "check --from-archive / backfill_wayback_url"
             )
-            break
+            return
         page = parse_cdx(response.body.decode("utf-8", "replace"))
+        del response  # one page in memory at a time
         plan.problems.extend(page.problems)
         for snap in page.snapshots:
-            if (snap.original, snap.timestamp) in seen:
-                continue
-            seen.add((snap.original, snap.timestamp))
             if _wanted(snap, cfg.article_url_pattern, since, until, _host(cfg.base_url)):
-                plan.snapshots.append(snap)
-        if not page.resume_key or page.resume_key == resume:
-            break
+                if not _dated_in_future(snap, now, plan):
+                    yield snap
+        if not page.resume_key:
+            return
+        if page.resume_key in keys or page.resume_key == resume:
+            plan.problems.append(
+                f"the CDX server sent resume key {page.resume_key[:80]!r} again after "
+                f"{plan.index_requests} pages: its index loops; stopped there"
+            )
+            return
+        keys.add(page.resume_key)
         resume = page.resume_key
-    return plan
+    plan.problems.append(
+        f"the CDX index of {cfg.base_url} did not end after {MAX_CDX_PAGES} pages; stopped "
+        "there (narrow it with --since/--until)"
+    )
 
 
 def _timemap(client: ArchiveClient, target: Target, url: str, plan: Plan) -> list[Snapshot]:
@@ -237,7 +267,7 @@ def _spread(snapshots: Sequence[Snapshot], count: int) -> list[Snapshot]:
 
 def plan_memento(
     client: ArchiveClient, target: Target, cfg: SourceConfig, known: Sequence[str],
-    since: datetime | None, until: datetime | None,
+    since: datetime | None, until: datetime | None, now: datetime,
 ) -> Plan:  # fmt: skip
     """The mementos of the source's articles. Memento has no prefix search, so the
     articles are the URLs the archive already knows for the source plus those that the
@@ -256,7 +286,9 @@ def plan_memento(
         if key in asked:
             continue
         asked.add(key)
-        snapshots = _timemap(client, target, url, plan)
+        snapshots = [
+            s for s in _timemap(client, target, url, plan) if not _dated_in_future(s, now, plan)
+        ]
         plan.snapshots.extend(s for s in snapshots if _wanted(s, pattern, since, until, host))
         if url not in pages or pattern is None:
             continue
@@ -335,6 +367,8 @@ def fetch_snapshot(
     if response.truncated_at is not None:
         error = "too_large"
         detail = f"body larger than {response.truncated_at} bytes: truncated"
+    elif response.decode_error is not None:
+        error, detail = "bad_encoding", response.decode_error
     provenance: dict[str, Any] = {
         "archive": target.name,
         "snapshot_url": url,
@@ -450,54 +484,63 @@ def run_backfill(
         source_id = source.id
         done = settled_keys(session, source_id, target.name)
         known = sorted(known_urls_of(session, cfg.name))
-    try:
-        if target.kind == "wayback":
-            plan = plan_wayback(client, target, cfg, since, until)
-        else:
-            plan = plan_memento(client, target, cfg, known, since, until)
-    except (ArchiveBusy, ArchiveUnavailable, ArchiveRefused) as exc:
-        report.stopped = f"asking {target.name} for its snapshots: {exc}"
-        report.requests, report.waited_s = client.requests, client.waited_s
-        return report
-    report.problems.extend(plan.problems)
-    report.planned = len(plan.snapshots)
+    plan = Plan()
+    snapshots: Iterable[Snapshot]
+    if target.kind == "wayback":
+        snapshots = plan_wayback(client, target, cfg, since, until, now(), plan)
+    else:
+        try:
+            plan = plan_memento(client, target, cfg, known, since, until, now())
+        except (ArchiveBusy, ArchiveUnavailable, ArchiveRefused) as exc:
+            plan.stopped = f"asking {target.name} for its snapshots: {exc}"
+        snapshots = (snap for group in _grouped(plan.snapshots) for snap in group)
     fetched = 0
-    for group in _grouped(plan.snapshots):
-        blocked = False  # an earlier snapshot of this URL failed: keep time order
-        for snap in group:
-            key = snapshot_key(target.name, snap)
-            if key in done:
-                report.already_done += 1
-                continue
-            if blocked:
-                report.deferred += 1
-                continue
-            if limit is not None and fetched >= limit:
-                report.deferred += 1
-                continue
-            if _older_than_archive(runtime, source_id, target, snap, now):
-                report.out_of_order += 1
-                continue
-            fetched += 1
-            try:
-                outcome = _one(runtime, source_id, target, client, snap, cfg.name, options, now)
-            except ArchiveBusy as exc:
-                report.stopped = str(exc)
-                report.requests, report.waited_s = client.requests, client.waited_s
-                return report
-            if outcome.startswith("failed:") or outcome.startswith("gave_up:"):
-                kind, _, message = outcome.partition(":")
-                report.problems.append(f"{snap.original} @ {snap.timestamp}: {message}")
-                if kind == "failed":
-                    report.failed += 1
-                    blocked = True
-                else:
-                    report.gave_up += 1
-            elif outcome.startswith("refused:"):
-                report.refused += 1
-                report.problems.append(f"{snap.original} @ {snap.timestamp}: {outcome[8:]}")
+    article: str | None = None
+    blocked = False  # an earlier snapshot of this article failed: keep time order
+    seen: set[str] = set()  # a snapshot listed twice is fetched once
+    for snap in snapshots:
+        key = snapshot_key(target.name, snap)
+        if key in seen:
+            continue
+        seen.add(key)
+        report.planned += 1
+        url = _forms(snap.original)[-1]
+        if url != article:
+            article, blocked = url, False
+        if key in done:
+            report.already_done += 1
+            continue
+        if blocked:
+            report.deferred += 1
+            continue
+        if limit is not None and fetched >= limit:
+            report.deferred += 1
+            continue
+        if _older_than_archive(runtime, source_id, target, snap, now):
+            report.out_of_order += 1
+            continue
+        fetched += 1
+        try:
+            outcome = _one(runtime, source_id, target, client, snap, cfg.name, options, now)
+        except ArchiveBusy as exc:
+            report.stopped = str(exc)
+            break
+        if outcome.startswith("failed:") or outcome.startswith("gave_up:"):
+            kind, _, message = outcome.partition(":")
+            report.problems.append(f"{snap.original} @ {snap.timestamp}: {message}")
+            if kind == "failed":
+                report.failed += 1
+                blocked = True
             else:
-                report.recorded[outcome] = report.recorded.get(outcome, 0) + 1
+                report.gave_up += 1
+        elif outcome.startswith("refused:"):
+            report.refused += 1
+            report.problems.append(f"{snap.original} @ {snap.timestamp}: {outcome[8:]}")
+        else:
+            report.recorded[outcome] = report.recorded.get(outcome, 0) + 1
+    # The index's own problems first: they say why the list may be short.
+    report.problems[:0] = plan.problems
+    report.stopped = report.stopped or plan.stopped
     report.requests, report.waited_s = client.requests, client.waited_s
     return report
 

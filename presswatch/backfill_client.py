@@ -14,7 +14,8 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from archive import Networks, PresswatchError, address_refusal, decode_bounded, url_refusal
+from archive import Networks, PresswatchError, decode_bounded, url_refusal
+from presswatch.egress import AddressRefused, connect
 
 __all__ = [
     "ArchiveBusy",
@@ -48,6 +49,7 @@ class Response:
     headers: tuple[tuple[str, str], ...]
     body: bytes
     truncated_at: int | None = None  # body cut at the size limit (of a larger body)
+    decode_error: str | None = None  # its Content-Encoding could not be undone whole
 
     def header(self, name: str) -> str | None:
         lname = name.lower()
@@ -95,28 +97,10 @@ class ArchiveClient:
     def _connect(
         self, address: tuple[str, int], timeout: float | None = None, source: Any = None
     ) -> socket.socket:
-        """Connect to the first address of `host` the egress policy allows."""
-        host, port = address
-        refusals = []
-        last_error: OSError | None = None
-        for family, kind, proto, _name, sockaddr in socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM
-        ):
-            refusal = address_refusal(str(sockaddr[0]), self.allow)
-            if refusal is not None:
-                refusals.append(refusal)
-                continue
-            sock = socket.socket(family, kind, proto)
-            try:
-                sock.settimeout(timeout)
-                sock.connect(sockaddr)
-                return sock
-            except OSError as exc:
-                sock.close()
-                last_error = exc
-        if last_error is not None:
-            raise last_error
-        raise ArchiveRefused(f"{host}: {'; '.join(refusals) or 'no address'}")
+        try:
+            return connect(address, timeout, self.allow)
+        except AddressRefused as exc:
+            raise ArchiveRefused(f"{address[0]}: {exc}") from exc
 
     def _once(self, url: str) -> Response:
         parts = urlsplit(url)
@@ -127,7 +111,7 @@ class ArchiveClient:
         cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
         conn = cls(parts.hostname, parts.port, timeout=self.timeout_s)
         # http.client's documented-by-source hook: every connection it opens goes
-        # through the policy-checked connect above.
+        # through the egress policy's connect (the address connected to is checked).
         conn._create_connection = self._connect  # type: ignore[attr-defined]
         path = parts.path or "/"
         if parts.query:
@@ -155,9 +139,15 @@ class ArchiveClient:
                 for k, v in headers
                 if k.lower() == "content-encoding" and v.strip().lower() != "identity"
             ]
+            decode_error = None
             if encodings:
                 decoded = decode_bounded(body, encodings, self.max_body_bytes)
                 body = decoded.body
+                # Decompressed past the limit: cut as a plain body would be, never
+                # judged as the page (a cut page reads as an edit).
+                if decoded.over:
+                    truncated_at = self.max_body_bytes
+                decode_error = decoded.error
             return Response(
                 url=url,
                 status=raw.status,
@@ -165,6 +155,7 @@ class ArchiveClient:
                 headers=tuple((k, v) for k, v in headers if k.lower() not in _HOP_BY_HOP),
                 body=body,
                 truncated_at=truncated_at,
+                decode_error=decode_error,
             )
         finally:
             conn.close()

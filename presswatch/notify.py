@@ -38,6 +38,7 @@ from archive import (
     Article,
     ChangeEvent,
     ChangeKind,
+    NotifierEgress,
     NotifyOutbox,
     NotifySubscription,
     Source,
@@ -49,9 +50,12 @@ from archive import (
     finish_claim,
     last_event_id,
     list_subscriptions,
+    notifier_refusal,
     queue_deliveries,
+    quiet_apprise,
     read_cursor,
     redact_url,
+    scrub,
     sync_file_subscriptions,
 )
 from presswatch.sources import SourcesFile, TopicMatcher
@@ -105,11 +109,18 @@ def file_subscriptions(sources: SourcesFile) -> list[SubscriptionSpec]:
 
 
 def sync_notify(
-    sessions: sessionmaker[Session], sources: SourcesFile, *, now: datetime | None = None
+    sessions: sessionmaker[Session],
+    sources: SourcesFile,
+    *,
+    egress: NotifierEgress,
+    now: datetime | None = None,
 ) -> None:
-    """Make the archive's file subscriptions those of sources.toml."""
+    """Make the archive's file subscriptions those of sources.toml (a new or changed
+    URL judged by `egress`)."""
     with sessions.begin() as session:
-        sync_file_subscriptions(session, file_subscriptions(sources), now=now or datetime.now(UTC))
+        sync_file_subscriptions(
+            session, file_subscriptions(sources), now=now or datetime.now(UTC), egress=egress
+        )
 
 
 # -- matching ------------------------------------------------------------------------
@@ -330,25 +341,34 @@ def _digest(events: Sequence[_Event], public_url: str | None, *, daily: bool) ->
 # -- sending -------------------------------------------------------------------------
 
 
-def deliver(url: str, title: str, body: str) -> str | None:
-    """Send one message through Apprise; None when it went, else Apprise's reason."""
+def deliver(url: str, title: str, body: str, egress: NotifierEgress) -> str | None:
+    """Send one message through Apprise; None when it went, else the reason (Apprise's,
+    its secrets masked). The URL is judged by the egress policy now (DNS may have
+    changed since it was configured), and every connection Apprise opens is filtered
+    by it (`presswatch.egress.guarded`), so a redirect or a changed answer reaches no
+    refused address either."""
     import apprise
 
-    notifier = apprise.Apprise()
-    if not notifier.add(url):
-        return f"not a usable Apprise URL: {redact_url(url)}"
-    # Apprise's own log lines are captured for the reason, not echoed: the caller logs
-    # one line per failed send.
-    apprise_log = logging.getLogger("apprise")
-    propagate, apprise_log.propagate = apprise_log.propagate, False
-    try:
-        with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as logs:  # type: ignore[no-untyped-call]
-            ok = notifier.notify(title=title, body=body, body_format=apprise.NotifyFormat.TEXT)
-    finally:
-        apprise_log.propagate = propagate
+    from presswatch.egress import guarded
+
+    refusal = notifier_refusal(url, egress)
+    if refusal is not None:
+        return refusal
+    asset = apprise.AppriseAsset()
+    # A notifier answers where it was told to be: a webhook's redirect is not followed
+    # (Apprise's asset-wide default; a URL's own `redirect=yes` is still guarded below).
+    asset.http_redirects = False
+    asset.async_mode = False  # sent on this thread, inside the guard below
+    notifier = apprise.Apprise(asset=asset)
+    # Apprise's own log lines are captured for the reason, never echoed: they may spell
+    # out the URL. The caller logs one line per failed send.
+    with quiet_apprise() as logs, guarded(egress.networks_for(url)):
+        if not notifier.add(url):
+            return f"not a usable Apprise URL: {redact_url(url)}"
+        ok = notifier.notify(title=title, body=body, body_format=apprise.NotifyFormat.TEXT)
     if ok:
         return None
-    reasons = [line.strip() for line in logs.getvalue().splitlines() if line.strip()]
+    reasons = [scrub(line.strip(), url) for line in logs.getvalue().splitlines() if line.strip()]
     return "; ".join(reasons[-3:]) or "the notifier refused the message"
 
 
@@ -414,6 +434,7 @@ def _send_subscription(
     now: datetime,
     public_url: str | None,
     burst_limit: int,
+    egress: NotifierEgress,
     report: SendReport,
 ) -> None:
     token = uuid.uuid4().hex
@@ -440,7 +461,7 @@ def _send_subscription(
     # `expire_claims` later turns `unconfirmed` (at most once).
     error = None
     for title, body, carried in messages:
-        error = deliver(url, title, body)
+        error = deliver(url, title, body, egress)
         if error is not None:
             break
         with sessions.begin() as session:
@@ -473,6 +494,7 @@ def _send_subscription(
 def send_due(
     sessions: sessionmaker[Session],
     *,
+    egress: NotifierEgress,
     public_url: str | None = None,
     burst_limit: int = 5,
     digest_hour: int = 7,
@@ -488,7 +510,13 @@ def send_due(
         due = [s.id for s in list_subscriptions(session) if _due(session, s, at, digest_hour)]
     for sub_id in due:
         _send_subscription(
-            sessions, sub_id, now=at, public_url=public_url, burst_limit=burst_limit, report=report
+            sessions,
+            sub_id,
+            now=at,
+            public_url=public_url,
+            burst_limit=burst_limit,
+            egress=egress,
+            report=report,
         )
     return report
 
@@ -501,10 +529,12 @@ def notify_outbox(
     problem that stopped it, or None) and never raises: a notifier never fails a crawl."""
     settings = runtime.settings
     try:
+        egress = runtime.notifier_egress()
         if sources is not None:
-            sync_notify(runtime.sessions, sources)
+            sync_notify(runtime.sessions, sources, egress=egress)
         report = send_due(
             runtime.sessions,
+            egress=egress,
             public_url=settings.public_url,
             burst_limit=settings.notify_burst_limit,
             digest_hour=settings.notify_digest_hour,

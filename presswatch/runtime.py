@@ -7,6 +7,7 @@ Presswatch wrote raises `SchemaTooNew` (exit 2), so no command reads or writes i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archive import (
     ConfigError,
+    NotifierEgress,
     Policy,
     RecordOptions,
     Signer,
@@ -27,6 +29,7 @@ from archive import (
     make_engine,
     make_session_factory,
     migrate,
+    parse_networks,
     seal_legacy_captures,
 )
 from presswatch.settings import Settings
@@ -95,6 +98,23 @@ class Runtime:
 
             base = replace(base, **overrides)  # type: ignore[arg-type]
         return base
+
+    def notifier_egress(self) -> NotifierEgress:
+        """Where notifiers may connect: `allow_networks`, and `mail_relay_networks` for
+        mail; host names resolved as a connection would (presswatch.egress)."""
+        from presswatch.egress import notifier_egress
+
+        return notifier_egress(self.settings.allow_networks, self.settings.mail_relay_networks)
+
+    def timestamper(self) -> Callable[[bytes], bytes] | None:
+        """What asks `tsa_url` to timestamp a checkpoint note, or None when unset."""
+        url = self.settings.tsa_url
+        if not url:
+            return None
+        from presswatch.tsa import request_token
+
+        allow = parse_networks(self.settings.allow_networks)
+        return lambda note: request_token(url, note, allow=allow)
 
     def init(self) -> Path | None:
         """Create the data dir and migrate the database (idempotent). A database written

@@ -284,13 +284,19 @@ class Settings(BaseSettings):
         "every such address is refused, the cloud metadata address included. The tests and "
         "the demo set 127.0.0.1/32.",
     )
+    mail_relay_networks: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Networks a mail notifier (mailto://, mailtos://) may reach although "
+        "they are private or loopback: a local SMTP relay, e.g. 127.0.0.1/32 for a relay on "
+        "this machine. Only mail is let through; webhooks and the rest keep allow_networks.",
+    )
     scrapy_settings: dict[str, Any] = Field(
         default_factory=dict,
         description="Extra Scrapy settings applied to every crawl, e.g. "
         '{"AUTOTHROTTLE_TARGET_CONCURRENCY": 2} (JSON in the environment).',
     )
 
-    @field_validator("allow_networks", mode="before")
+    @field_validator("allow_networks", "mail_relay_networks", mode="before")
     @classmethod
     def _check_allow_networks(cls, value: Any) -> list[str]:
         if value is None:

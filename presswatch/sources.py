@@ -30,10 +30,12 @@ from archive import (
     ChangeKind,
     ConfigError,
     Networks,
+    NotifierEgress,
     UrlPattern,
     apprise_url_problem,
     compile_url_pattern,
     normalize_text,
+    notifier_refusal,
     parse_networks,
     url_pattern_problem,
     url_refusal,
@@ -464,12 +466,16 @@ def _message(err: Any) -> str:
 
 
 def check_sources(
-    path: Path, *, allow_networks: Sequence[str] | None = None
+    path: Path,
+    *,
+    allow_networks: Sequence[str] | None = None,
+    notify_egress: NotifierEgress | None = None,
 ) -> tuple[SourcesFile | None, list[SourceProblem]]:
     """Parse and validate; return the file (None when it has errors) and all problems,
     warnings included. With `allow_networks` (the setting), a URL the crawler would
     refuse on its face (an IP literal or `localhost` outside those networks) is an
-    error too; None skips that check (the crawler enforces it at connect time anyway)."""
+    error too; None skips that check (the crawler enforces it at connect time anyway).
+    With `notify_egress`, so is a `[[notify]]` URL the notifiers' policy refuses."""
     label = str(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -538,6 +544,18 @@ def check_sources(
     problems.extend(_notify_problems(data, topics or {}, locator, label))
     if parsed is not None and allow_networks is not None:
         problems.extend(_egress_problems(parsed, locator, label, parse_networks(allow_networks)))
+    if parsed is not None and notify_egress is not None:
+        for index, entry in enumerate(parsed.notify):
+            refusal = notifier_refusal(entry.url, notify_egress)
+            if refusal is not None:
+                problems.append(
+                    SourceProblem(
+                        label,
+                        locator.line_of(("notify", index, "url")),
+                        f"[notify {entry.name}] url",
+                        refusal,
+                    )
+                )
     if any(not p.warning for p in problems):
         return None, problems
     assert parsed is not None

@@ -370,8 +370,10 @@ def create_app(
     warc: WarcStore | None = None,
     backend: SearchBackend | None = None,
     clock: Callable[[], datetime] | None = None,
+    resolve_host: Callable[[str], list[str]] | None = None,
 ) -> FastAPI:
-    """Build the app (see the module docstring for what is built and what is owned)."""
+    """Build the app (see the module docstring for what is built and what is owned);
+    `resolve_host` is the egress policy's resolver, for judging notifier hosts."""
     closers: list[Callable[[], None]] = []
     if sessions is None:
         engine = make_engine(settings.resolved_database_url)
@@ -396,6 +398,7 @@ def create_app(
         clock=clock or (lambda: datetime.now(UTC)),
         templates=make_templates(),
         closers=closers,
+        resolve_host=resolve_host,
     )
 
     @asynccontextmanager

@@ -52,6 +52,11 @@ class AppSettings(BackendSettings, Protocol):
         ...
 
     @property
+    def mail_relay_networks(self) -> list[str]:
+        """CIDRs a mail notifier may reach although private (a local SMTP relay)."""
+        ...
+
+    @property
     def public_url(self) -> str | None: ...
 
 
@@ -70,6 +75,9 @@ class AppState:
     clock: Callable[[], datetime]
     templates: Jinja2Templates
     closers: list[Callable[[], None]] = field(default_factory=list)
+    # Host name → addresses, for judging a notifier's host when one is added; None:
+    # only what is refused on its face (the send itself is filtered either way).
+    resolve_host: Callable[[str], list[str]] | None = None
 
 
 def get_state(request: Request) -> AppState:

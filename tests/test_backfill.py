@@ -689,3 +689,171 @@ def test_a_snapshot_the_archive_serves_from_a_neighbour_is_no_site_redirect(
     assert jumped.provenance["redirects_in_archive"][0].endswith(
         f"/web/{raid.timestamp}id_/{RAID_URL}"
     )
+
+
+# -- dates an archive cannot know (issue 22, item 3) ------------------------------------
+
+
+def test_snapshots_dated_in_the_future_are_refused_and_reported(tmp_path: Path) -> None:
+    """2099 and 9999 in the index are neither fetched nor recorded: recorded, they
+    would head `changes` and hold every genuine later capture as out of order."""
+    from dataclasses import replace
+
+    from archive import CaptureOutcome
+    from tests.archive_helpers import exchange, record
+
+    raid = own_page(EN_RAID, url=RAID_URL)
+    snapshots = [
+        Stored(RAID_URL, "20220601120000", body=raid.html.encode()),
+        Stored(RAID_URL, "20990101000000", body=noise_ad(raid.html, 3).encode()),
+        Stored(RAID_URL, "99991231235959", status=404, body=b"<title>Not found</title>"),
+    ]
+    with WebArchive(snapshots=snapshots) as wa:
+        rt = make_runtime(tmp_path)
+        report = backfill(rt, wayback(wa))
+        assert not report.ok and report.planned == 1
+        refused = [p for p in report.problems if "after this machine's clock" in p]
+        assert len(refused) == 2 and any("99991231235959" in p for p in refused)
+        assert not any("99991231235959" in r for r in wa.requests)  # never fetched
+        memento = backfill(rt, Target.parse(wa.timemap_prefix, "x"))
+        assert any("20990101000000" in p for p in memento.problems)
+    assert [c.fetched_at.year for c in web_captures(rt)] == [2022]
+    with rt.sessions() as s:
+        assert [c["kind"] for c in map(change_json, list_changes(s))] == ["discovered"]
+    # A genuine later import is judged, not held as older than a capture from 9999.
+    later = exchange(RAID_URL, edit_one_word(raid.html, raid.snippet), at=datetime.now(UTC))
+    result = record(rt, replace(later, origin="import"))
+    assert result.outcome is not CaptureOutcome.EVIDENCE
+
+
+def test_a_web_archive_capture_dated_in_the_future_is_refused_by_record_capture(
+    runtime: Runtime,
+) -> None:
+    from dataclasses import replace
+
+    from archive import BadInput
+    from tests.archive_helpers import exchange, record
+
+    future = exchange(RAID_URL, "<html></html>", at=datetime(9999, 12, 31, tzinfo=UTC))
+    with pytest.raises(BadInput, match="after this machine's clock"):
+        record(runtime, replace(future, origin="web_archive"))
+
+
+def test_verify_flags_a_capture_recorded_with_a_date_from_the_future(runtime: Runtime) -> None:
+    """An archive recorded before the rule: `verify` no longer says ok."""
+    from archive import verify_archive
+    from tests.archive_helpers import exchange, record
+
+    raid = own_page(EN_RAID, url=RAID_URL)
+    record(runtime, exchange(RAID_URL, raid.html, at=datetime(9999, 12, 31, tzinfo=UTC)))
+    with runtime.sessions() as s:
+        report = verify_archive(s, runtime.warc)
+    assert [(p.field, "after this machine's clock" in p.problem) for p in report.problems] == [
+        ("fetched_at", True)
+    ]
+
+
+# -- bounds on what an archive sends (issue 22, item 4) ----------------------------------
+
+
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_an_over_limit_snapshot_is_too_large_not_an_edit(tmp_path: Path, gzipped: bool) -> None:
+
+    raid = own_page(EN_RAID, url=RAID_URL)
+    padding = "<p>" + "Filler words of a bloated page. " * 8000 + "</p>"  # ~260 KB
+    big = edit_one_word(raid.html, raid.snippet).replace("</body>", padding + "</body>")
+    snapshots = [
+        Stored(RAID_URL, "20220601120000", body=raid.html.encode()),
+        Stored(RAID_URL, "20220701120000", body=big.encode()),
+    ]
+    with WebArchive(snapshots=snapshots) as wa:
+        if gzipped:
+            wa.gzip = True
+        rt = make_runtime(tmp_path, max_body_bytes=100_000)
+        report = backfill(rt, wayback(wa))
+    assert report.recorded == {"new": 1, "unreachable": 1}, report.as_json()
+    last = web_captures(rt)[-1]
+    assert (last.error, last.outcome) == ("too_large", "unreachable")  # as a crawl's
+    assert "100000" in last.detail["error_detail"]
+    with rt.sessions() as s:
+        assert "edited" not in [c["kind"] for c in map(change_json, list_changes(s))]
+
+
+def test_a_looping_resume_key_ends_the_walk_with_a_problem(tmp_path: Path) -> None:
+    raid = own_page(EN_RAID, url=RAID_URL)
+    task = own_page(EN_TASK_FORCE, url=TASK_URL)
+    snapshots = [
+        Stored(RAID_URL, "20220601120000", body=raid.html.encode()),
+        Stored(RAID_URL, "20220701120000", body=noise_ad(raid.html, 2).encode()),
+        Stored(TASK_URL, "20220801000000", body=task.html.encode()),
+    ]
+    with WebArchive(snapshots=snapshots, page_size=1, cdx_loop=True) as wa:
+        rt = make_runtime(tmp_path)
+        report = backfill(rt, wayback(wa))
+        assert wa.hits("/cdx/search/cdx") == 3  # page 3 sends page 2's key again: stop
+    assert not report.ok  # the CLI exits 1
+    assert any("again after 3 pages: its index loops" in p for p in report.problems)
+    assert report.planned == 3 and sum(report.recorded.values()) == 3  # nothing twice
+
+
+def test_an_endless_index_is_walked_as_it_comes_and_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each page's snapshots are recorded before the next page is asked for (nothing
+    accumulates), and the walk stops at MAX_CDX_PAGES with a problem, not silently."""
+    import presswatch.backfill as backfill_module
+
+    monkeypatch.setattr(backfill_module, "MAX_CDX_PAGES", 12)
+    raid = own_page(EN_RAID, url=RAID_URL)
+    task = own_page(EN_TASK_FORCE, url=TASK_URL)
+    snapshots = [
+        Stored(RAID_URL, "20220601120000", body=raid.html.encode()),
+        Stored(TASK_URL, "20220801000000", body=task.html.encode()),
+    ]
+    with WebArchive(snapshots=snapshots, page_size=1, cdx_endless=True) as wa:
+        rt = make_runtime(tmp_path)
+        report = backfill(rt, wayback(wa))
+        order = [r.split("?")[0].split("/")[1] for r in wa.requests]
+    assert order[:4] == ["cdx", "web", "cdx", "web"]  # streamed, page by page
+    assert order.count("cdx") == 12
+    assert not report.ok and any("did not end after 12 pages" in p for p in report.problems)
+
+
+def test_control_characters_in_an_index_reach_no_terminal_or_report(tmp_path: Path) -> None:
+    """An `original` carrying a line break and an escape sequence would print a forged
+    line; it is refused as a URL and shown escaped."""
+    forged = f"{RAID_URL}\n[voice] removed: https://voice.example/ \x1b[2K"
+    raid = own_page(EN_RAID, url=RAID_URL)
+    with WebArchive(
+        snapshots=[
+            Stored(RAID_URL, "20220601120000", body=raid.html.encode()),
+            Stored(forged, "20220701120000", body=raid.html.encode()),
+        ]
+    ) as wa:
+        sources = write_sources(tmp_path / "sources.toml")
+        data = tmp_path / "data"
+        env = cli_env(backfill_wayback_url=wa.base_url, backfill_delay_s=0, min_free_bytes=0)
+        assert cli(data, sources, "init", env=env).returncode == 0
+        run = cli(data, sources, "backfill", "ledger", "--from-archive", "wayback", env=env)
+        report = cli(data, sources, "backfill", "ledger", "--report", env=env)
+    assert run.returncode == 1
+    assert "control or blank characters" in run.stderr and "\\n[voice]" in run.stderr
+    for text in (run.stdout, run.stderr, report.stdout, report.stderr):
+        assert not any(line.startswith("[voice]") for line in text.splitlines())
+        assert "\x1b" not in text
+
+
+def test_save_page_now_obeys_the_egress_policy(tmp_path: Path, archive: WebArchive) -> None:
+    """The archive on loopback, which this client's policy does not allow: nothing is
+    sent, and the run says why."""
+    from presswatch.backfill_save import save_changes
+    from tests.archive_helpers import exchange, record
+
+    rt = make_runtime(tmp_path, save_to_archive=True, backfill_wayback_url=archive.base_url)
+    raid = own_page(EN_RAID, url=RAID_URL)
+    t0, t1 = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 2, tzinfo=UTC)
+    record(rt, exchange(RAID_URL, raid.html, at=t0, source="ledger"))
+    record(rt, exchange(RAID_URL, edit_one_word(raid.html, raid.snippet), at=t1, source="ledger"))
+    report = save_changes(rt, Client(rt, allow=()))
+    assert not report.ok and "loopback" in json.dumps(report.as_json())
+    assert archive.requests == []

@@ -10,6 +10,7 @@ import re
 import socket
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -162,3 +163,40 @@ def test_crawl_summary_separates_failed_fetches_from_unreachable_articles() -> N
 
     quiet = CrawlReport(counts={"fetched": 3, "discovered": 3}).summary("run")
     assert quiet.startswith("run: 3 fetched, 3 new") and "0 fetches failed; 0 problem(s)" in quiet
+
+
+def test_a_date_utc_cannot_hold_is_bad_usage_not_a_crash(runtime: Runtime) -> None:
+    """9999-12-31T23:59:59-01:00 is past the largest UTC time: exit 2 naming the option."""
+    story = h.en_story()
+    h.record(runtime, h.exchange(story.url, story.html, at=datetime(2026, 3, 1, tzinfo=UTC)))
+    data = str(runtime.settings.data_dir)
+    for command in (["changes"], ["report"]):
+        result = CliRunner().invoke(
+            app, ["--data-dir", data, *command, "--since", "9999-12-31T23:59:59-01:00"]
+        )
+        assert result.exit_code == 2, (command, result.output)
+        assert "--since" in result.stderr
+
+
+def test_an_outlets_control_characters_reach_no_terminal_line(runtime: Runtime) -> None:
+    """A title carrying an escape sequence and a line break would forge or hide lines in
+    `search`, `history` and `report`: shown escaped."""
+    story = h.en_story()
+    title = "Police free 212 workers from Sihanoukville scam compound"
+    forged = "Police raid\x1b[2K\u202e\r[voice] removed: https://voice.example/"
+    html = story.html.replace(title, forged)
+    h.record(runtime, h.exchange(story.url, html, at=datetime(2026, 3, 1, tzinfo=UTC)))
+    data = str(runtime.settings.data_dir)
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(app, ["--data-dir", data, *args])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert run("reindex") is not None
+    shown = [run("search", "voice"), run("history", story.url)]
+    shown.append(run("report", "--since", "2026-01-01", "--format", "md"))
+    assert "voice" in shown[0]  # the title is listed…
+    for text in shown:
+        assert "\x1b" not in text and "\u202e" not in text  # …without its controls
+        assert not any(line.startswith("[voice]") for line in text.splitlines())

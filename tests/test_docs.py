@@ -55,7 +55,7 @@ def printed(runtime: Runtime) -> dict[str, dict[str, Any]]:
         encoding="utf-8",
     )
     # A subscription that matches nothing in this archive, so `notify send` sends nothing.
-    cli_json(runtime, "notify", "add", "docs", "json://127.0.0.1:9/hook", "--kind", "moved")
+    cli_json(runtime, "notify", "add", "docs", "json://hooks.example/hook", "--kind", "moved")
     report = cli_json(runtime, "report", "--since", "2000-01-01", "--min-significance", "0")
     return {
         "article": cli_json(runtime, "articles")[0],

@@ -474,7 +474,7 @@ def test_a_timestamped_checkpoint_travels_with_the_package(
     result = CliRunner().invoke(
         app,
         ["--data-dir", str(runtime.settings.data_dir), "export", "evidence", URL, "-o", str(out)],
-        env={"PRESSWATCH_TSA_URL": tsa_server.url},
+        env={"PRESSWATCH_TSA_URL": tsa_server.url, "PRESSWATCH_ALLOW_NETWORKS": "127.0.0.1/32"},
     )
     assert result.exit_code == 0, result.output
     assert len(tsa_server.requests) == 1

@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 import tracemalloc
+import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,6 +29,7 @@ from presswatch.runtime import Runtime
 from presswatch.settings import Settings
 from search_api.app import create_app
 from tests import archive_helpers as h
+from tests.site_server import cli as site_cli
 
 EN = h.en_story()
 URL = EN.url
@@ -445,3 +447,53 @@ def test_an_encoded_response_is_imported_as_it_was_sent(runtime: Runtime, tmp_pa
         theirs.close()
     doc = json.loads(cli(other, "history", URL, "--json").stdout)
     assert doc["versions"][0]["text_sha256"] == history(runtime)["versions"][0]["text_sha256"]
+
+
+# -- records no honest tool writes (issue 22, item 4) ---------------------------------
+
+
+def _write_raw(path: Path, records: list[tuple[str, str, str, bytes]]) -> None:
+    """Response records (target URI, WARC-Date, HTTP status line, body) written as
+    given: warcio's writer would not let some of them through."""
+    with open(path, "wb") as fh:
+        for url, date, status, body in records:
+            http = f"HTTP/1.1 {status}\r\nContent-Type: text/html\r\n\r\n".encode() + body
+            head = (
+                "WARC/1.1\r\nWARC-Type: response\r\n"
+                f"WARC-Record-ID: <urn:uuid:{uuid.uuid4()}>\r\n"
+                f"WARC-Target-URI: {url}\r\nWARC-Date: {date}\r\n"
+                "Content-Type: application/http; msgtype=response\r\n"
+                f"Content-Length: {len(http)}\r\n\r\n"
+            ).encode()
+            fh.write(head + http + b"\r\n\r\n")
+
+
+def test_hostile_records_are_one_line_each_and_lose_nothing_else(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    warc = tmp_path / "hostile.warc"
+    good = EN.html.encode()
+    _write_raw(
+        warc,
+        [
+            ("https://ledger.example/news/ការជួញដូរ/", "2026-03-01T00:00:00Z", "200 OK", good),
+            (URL, "2026-03-01T00:00:00Z", "9" * 40 + " OK", good),
+            (URL, "0001-01-01T00:00:00Z", "200 OK", good),
+            (URL, "2026-03-01T00:00:00Z", "200 OK", good),  # the one honest record
+        ],
+    )
+    result = site_cli(runtime.settings.data_dir, tmp_path / "none.toml", "import", str(warc))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr + result.stdout
+    problems = [line for line in result.stderr.splitlines() if "hostile.warc#" in line]
+    assert len(problems) == 2, result.stderr  # the status and the date
+    assert "not an HTTP status" in problems[0] and "9999" in problems[0]
+    assert "0001-01-01" in problems[1] and "before" in problems[1]
+    urls = sorted(c.requested_url for c in captures(runtime))
+    # The IRI is kept in its URI form (percent-encoded), the honest record too.
+    assert urls == sorted(
+        [
+            URL,
+            "https://ledger.example/news/%E1%9E%80%E1%9E%B6%E1%9E%9A%E1%9E%87%E1%9E%BD%E1%9E%89%E1%9E%8A%E1%9E%BC%E1%9E%9A/",
+        ]
+    )

@@ -191,3 +191,21 @@ def test_links_start_at_public_url_when_set(archive: Archive) -> None:
     ids = archive.capture_ids
     assert r.headers["Location"] == f"https://watch.example/memento/{ids[2]}"
     assert f"<https://watch.example/timegate/{URL}>" in timemap
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        "Fri, 31 Dec 9999 23:59:59 GMT",
+        "Fri, 31 Dec 9999 23:59:59 -0100 GMT",  # past what UTC can hold
+        "Mon, 01 Jan 0001 00:00:00 +0100 GMT",
+        "Thu, 01 Jan 1970 00:00:00 GMT",
+    ],
+)
+def test_an_extreme_accept_datetime_is_answered_not_a_500(
+    archive: Archive, client: TestClient, when: str
+) -> None:
+    """The year 9999 (or 1) is a date: the nearest memento (the newest, or the oldest)."""
+    r = client.get(f"/timegate/{URL}", headers={"Accept-Datetime": when}, follow_redirects=False)
+    assert r.status_code == 302, r.text
+    assert r.headers["Location"].startswith("/memento/")

@@ -24,19 +24,27 @@ from sqlalchemy import insert, select
 import presswatch.notify as notify_module
 from archive import (
     ChangeEvent,
+    NotifierEgress,
     NotifyOutbox,
     SubscriptionSpec,
     Version,
     add_subscription,
     notify_health,
+    parse_networks,
 )
 from presswatch.demo.content import DEMO_ARTICLES
-from presswatch.notify import send_due
+from presswatch.notify import SendReport, send_due
 from presswatch.runtime import Runtime
 from tests.archive_helpers import add_sentence, en_story, exchange, km_story, record
 from tests.site_server import NewsSite, cli, cli_env, free_port, write_sources
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+# The receivers listen on 127.0.0.1, which the egress policy refuses unless allowed.
+LOCAL = NotifierEgress(allow=parse_networks("127.0.0.1/32"))
+
+
+def send(sessions: Any, **options: Any) -> SendReport:
+    return send_due(sessions, egress=LOCAL, **options)
 
 
 # -- local receivers -----------------------------------------------------------------
@@ -45,7 +53,9 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 class Webhook:
     """A local HTTP server that keeps every JSON body POSTed to it."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(
+        self, port: int | None = None, *, host: str = "127.0.0.1", redirect: str | None = None
+    ) -> None:
         self.received: list[dict[str, Any]] = []
         received = self.received
 
@@ -53,15 +63,20 @@ class Webhook:
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 length = int(self.headers.get("Content-Length", "0"))
                 received.append(json.loads(self.rfile.read(length)))
+                if redirect is not None:  # a hostile webhook sends us on elsewhere
+                    self.send_response(307)
+                    self.send_header("Location", redirect)
+                    self.end_headers()
+                    return
                 self.send_response(200)
                 self.end_headers()
 
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", port or 0), Handler)
+        self.server = ThreadingHTTPServer((host, port or 0), Handler)
         self.port = int(self.server.server_address[1])
-        self.url = f"json://127.0.0.1:{self.port}/hook"
+        self.url = f"json://{host}:{self.port}/hook"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self) -> Webhook:
@@ -109,7 +124,9 @@ def smtp() -> Iterator[tuple[Mailbox, str]]:
 
 def subscribe(rt: Runtime, name: str, url: str, **fields: Any) -> None:
     with rt.sessions.begin() as session:
-        add_subscription(session, SubscriptionSpec(name, url, **fields), origin="cli", now=T0)
+        add_subscription(
+            session, SubscriptionSpec(name, url, **fields), origin="cli", now=T0, egress=LOCAL
+        )
 
 
 def discover_and_edit(rt: Runtime) -> int:
@@ -139,7 +156,7 @@ def test_email_and_webhook_arrive_and_are_sent_once(
     subscribe(runtime, "hook", webhook.url, keywords=("scam compound",))
     article_id = discover_and_edit(runtime)
 
-    report = send_due(runtime.sessions, public_url="https://watch.example", now=T0)
+    report = send(runtime.sessions, public_url="https://watch.example", now=T0)
     assert report.failed == {}
     assert report.queued == 2 and report.messages == 2  # edited → desk; edited → hook
 
@@ -155,7 +172,7 @@ def test_email_and_webhook_arrive_and_are_sent_once(
     assert "edited" in webhook.received[0]["title"]
     assert en_story().url in webhook.received[0]["message"]
 
-    again = send_due(runtime.sessions, now=T0 + timedelta(minutes=5))
+    again = send(runtime.sessions, now=T0 + timedelta(minutes=5))
     assert (again.queued, again.messages) == (0, 0)
     assert len(box.messages) == 1 and len(webhook.received) == 1
     assert health(runtime, "desk")["sent"] == 1
@@ -170,7 +187,7 @@ def test_filters_by_source_topic_kind_and_significance(runtime: Runtime, webhook
     record(runtime, exchange(km.url, km.html, at=T0))
     discover_and_edit(runtime)
 
-    send_due(runtime.sessions, now=T0)
+    send(runtime.sessions, now=T0)
     by_name = {
         name: health(runtime, name)
         for name in ("khmer-topic", "other-outlet", "big-edits", "edits")
@@ -207,7 +224,7 @@ def test_filters_by_source_topic_kind_and_significance(runtime: Runtime, webhook
         version = session.get(Version, event.to_version_id)
         assert version is not None
         version.title = "Police free 212 workers\n[ledger] removed: forged\x07"
-    send_due(runtime.sessions, now=T0 + timedelta(hours=2))
+    send(runtime.sessions, now=T0 + timedelta(hours=2))
     assert health(runtime, "big-edits")["sent"] == 1
     message = webhook.received[-1]["message"]
     assert "significance 0.80" in message and "classes: numbers_changed" in message
@@ -234,7 +251,7 @@ def test_a_burst_of_10000_events_is_one_digest(runtime: Runtime, webhook: Webhoo
                 for i in range(10_000)
             ],
         )
-    report = send_due(runtime.sessions, now=T0 + timedelta(hours=3))
+    report = send(runtime.sessions, now=T0 + timedelta(hours=3))
     assert report.queued == 10_000 and report.events_sent == 10_000
     assert len(webhook.received) == 1
     digest = webhook.received[0]
@@ -247,19 +264,19 @@ def test_daily_digest_waits_for_its_hour(runtime: Runtime, webhook: Webhook) -> 
     subscribe(runtime, "daily", webhook.url, mode="digest")
     discover_and_edit(runtime)
     early = datetime(2026, 3, 3, 6, 0, tzinfo=UTC)
-    send_due(runtime.sessions, digest_hour=7, now=early)
+    send(runtime.sessions, digest_hour=7, now=early)
     assert webhook.received == []
-    send_due(runtime.sessions, digest_hour=7, now=early + timedelta(hours=1, minutes=5))
+    send(runtime.sessions, digest_hour=7, now=early + timedelta(hours=1, minutes=5))
     assert len(webhook.received) == 1 and "daily digest" in webhook.received[0]["title"]
-    send_due(runtime.sessions, digest_hour=7, now=early + timedelta(hours=3))
+    send(runtime.sessions, digest_hour=7, now=early + timedelta(hours=3))
     assert len(webhook.received) == 1
     # An edit seen after today's digest hour waits for tomorrow's digest.
     page = en_story()
     html = add_sentence(add_sentence(page.html, page.snippet), page.snippet)
     record(runtime, exchange(page.url, html, at=early + timedelta(hours=3)))
-    send_due(runtime.sessions, digest_hour=7, now=early + timedelta(hours=5))
+    send(runtime.sessions, digest_hour=7, now=early + timedelta(hours=5))
     assert len(webhook.received) == 1
-    send_due(runtime.sessions, digest_hour=7, now=early + timedelta(days=1, hours=2))
+    send(runtime.sessions, digest_hour=7, now=early + timedelta(days=1, hours=2))
     assert len(webhook.received) == 2 and "1 change(s)" in webhook.received[1]["title"]
 
 
@@ -271,19 +288,19 @@ def test_unreachable_notifier_is_retried_with_backoff_then_delivers(runtime: Run
     subscribe(runtime, "hook", f"json://127.0.0.1:{port}/hook")
     discover_and_edit(runtime)
 
-    first = send_due(runtime.sessions, now=T0)
+    first = send(runtime.sessions, now=T0)
     assert "hook" in first.failed
     state = health(runtime, "hook")
     assert state["failures"] == 1 and state["pending"] == 1 and state["last_error"]
     assert state["next_attempt_at"] == (T0 + timedelta(minutes=1)).isoformat()
 
     # Within the backoff nothing is tried; after it, the next try doubles the wait.
-    assert send_due(runtime.sessions, now=T0 + timedelta(seconds=30)).failed == {}
-    send_due(runtime.sessions, now=T0 + timedelta(minutes=2))
+    assert send(runtime.sessions, now=T0 + timedelta(seconds=30)).failed == {}
+    send(runtime.sessions, now=T0 + timedelta(minutes=2))
     assert health(runtime, "hook")["next_attempt_at"] == (T0 + timedelta(minutes=4)).isoformat()
 
     with Webhook(port) as hook:
-        done = send_due(runtime.sessions, now=T0 + timedelta(minutes=5))
+        done = send(runtime.sessions, now=T0 + timedelta(minutes=5))
     assert done.failed == {} and len(hook.received) == 1
     state = health(runtime, "hook")
     assert (state["failures"], state["pending"], state["sent"], state["last_error"]) == (
@@ -309,14 +326,14 @@ def test_a_crash_between_send_and_mark_does_not_send_twice(
 
     monkeypatch.setattr(notify_module, "finish_claim", crash)
     with pytest.raises(SystemExit):
-        send_due(runtime.sessions, now=T0)
+        send(runtime.sessions, now=T0)
     monkeypatch.undo()
     assert len(webhook.received) == 1  # it went
 
     # A second sender soon after leaves the claim alone; once the claim is old, the
     # rows are unconfirmed, shown, and not sent again.
-    send_due(runtime.sessions, now=T0 + timedelta(minutes=1))
-    later = send_due(runtime.sessions, now=T0 + timedelta(minutes=20))
+    send(runtime.sessions, now=T0 + timedelta(minutes=1))
+    later = send(runtime.sessions, now=T0 + timedelta(minutes=20))
     assert later.unconfirmed == 1
     assert len(webhook.received) == 1
     state = health(runtime, "hook")
@@ -344,15 +361,15 @@ def test_a_crash_while_queueing_loses_and_doubles_nothing(
 
     monkeypatch.setattr(notify_module, "queue_deliveries", crash)
     with pytest.raises(SystemExit):
-        send_due(runtime.sessions, now=T0)
+        send(runtime.sessions, now=T0)
     monkeypatch.undo()
     with runtime.sessions() as session:
         assert list(session.scalars(select(NotifyOutbox.id))) == []
     assert webhook.received == []
 
-    report = send_due(runtime.sessions, now=T0)
+    report = send(runtime.sessions, now=T0)
     assert (report.queued, report.messages) == (1, 1)
-    assert send_due(runtime.sessions, now=T0).queued == 0
+    assert send(runtime.sessions, now=T0).queued == 0
     assert len(webhook.received) == 1
 
 
@@ -396,14 +413,14 @@ def test_file_subscriptions_survive_api_sources_and_a_new_url_is_tried_at_once(
     assert [s.name for s in crawled.source] == ["ledger", "extra"]
     assert [n.name for n in crawled.notify] == ["desk"]
 
-    sync_notify(runtime.sessions, crawled, now=T0)
+    sync_notify(runtime.sessions, crawled, egress=LOCAL, now=T0)
     discover_and_edit(runtime)
-    assert "desk" in send_due(runtime.sessions, now=T0).failed
+    assert "desk" in send(runtime.sessions, now=T0).failed
     assert health(runtime, "desk")["next_attempt_at"] is not None
 
     path.write_text(text.format(webhook.url), encoding="utf-8")
-    sync_notify(runtime.sessions, load_sources(path), now=T0)
-    assert send_due(runtime.sessions, now=T0).failed == {}
+    sync_notify(runtime.sessions, load_sources(path), egress=LOCAL, now=T0)
+    assert send(runtime.sessions, now=T0).failed == {}
     assert len(webhook.received) == 1
     assert health(runtime, "desk")["origin"] == "file"
 
@@ -500,7 +517,13 @@ def test_admin_api_manages_subscriptions_and_sources_shows_their_health(
     from search_api.app import create_app
     from search_api.schemas import NotifyIn
 
-    rt = Runtime(Settings(data_dir=tmp_path / "data", api_key=SecretStr("k" * 32)))
+    rt = Runtime(
+        Settings(
+            data_dir=tmp_path / "data",
+            api_key=SecretStr("k" * 32),
+            allow_networks=["127.0.0.1/32"],
+        )
+    )
     rt.init()
     try:
         app = create_app(rt.settings, sessions=rt.sessions, warc=rt.warc)
@@ -525,7 +548,7 @@ def test_admin_api_manages_subscriptions_and_sources_shows_their_health(
         )
 
         discover_and_edit(rt)
-        send_due(rt.sessions)
+        send(rt.sessions)
         assert len(webhook.received) == 1
 
         listed = admin.get("/api/admin/notify").json()
@@ -557,8 +580,8 @@ def test_queue_and_claims_on_postgres(pg_url: str, tmp_path: Path, webhook: Webh
     try:
         subscribe(rt, "hook", webhook.url)
         discover_and_edit(rt)
-        first = send_due(rt.sessions, now=T0)
-        second = send_due(rt.sessions, now=T0 + timedelta(minutes=1))
+        first = send(rt.sessions, now=T0)
+        second = send(rt.sessions, now=T0 + timedelta(minutes=1))
         assert (first.queued, first.messages, second.queued, second.messages) == (1, 1, 0, 0)
         assert len(webhook.received) == 1
     finally:
@@ -580,7 +603,7 @@ def test_two_runs_adding_one_new_file_subscription_at_once_both_go_on(pg_url: st
 
     def sync(url: str) -> Callable[[Any], None]:
         return lambda session: sync_file_subscriptions(
-            session, [SubscriptionSpec("desk", url)], now=T0
+            session, [SubscriptionSpec("desk", url)], now=T0, egress=LOCAL
         )
 
     failures = second_waits_on_first(
@@ -591,3 +614,202 @@ def test_two_runs_adding_one_new_file_subscription_at_once_both_go_on(pg_url: st
         assert session.scalar(select(func.count()).select_from(NotifySubscription)) == 1
         row = session.scalars(select(NotifySubscription)).one()
         assert (row.origin, row.url) == ("file", "json://127.0.0.1:9/second")
+
+
+# -- the egress policy (issue 22, item 2) --------------------------------------------
+
+
+@pytest.fixture
+def internal() -> Iterator[Webhook]:
+    """A stand-in for an internal service (169.254.169.254…): Linux routes all of 127/8
+    to loopback, and only 127.0.0.1 is allowed; it must never see a request."""
+    with Webhook(host="127.0.0.2") as hook:
+        yield hook
+
+
+def _internal_forms(port: int) -> list[str]:
+    return [
+        f"json://127.0.0.2:{port}/hook",
+        f"json://2130706434:{port}/hook",  # 127.0.0.2 as one number
+        f"json://0x7f000002:{port}/hook",  # and in hex
+    ]
+
+
+def test_internal_notifier_urls_are_refused_when_configured(internal: Webhook) -> None:
+    forms = [
+        *_internal_forms(internal.port),
+        "json://169.254.169.254/latest/meta-data",
+        "json://[::1]:8080/hook",
+        "json://10.1.2.3/hook",
+        "json://localhost/hook",
+        "mailto://localhost?from=a@example.org&to=b@example.org",
+    ]
+    for url in forms:
+        problems = SubscriptionSpec("desk", url).problems(NotifierEgress())
+        assert problems and "refused address" in problems[0], url
+        assert "allow_networks" in problems[0], url  # says what to change
+    # Allowing 127.0.0.1 opens that address only, not the rest of 127/8.
+    for url in _internal_forms(internal.port):
+        assert SubscriptionSpec("desk", url).problems(LOCAL), url
+    assert SubscriptionSpec("desk", "json://localhost/hook").problems(LOCAL) == []
+    assert SubscriptionSpec("desk", "json://hooks.example.org/hook").problems(LOCAL) == []
+    # A hosted service's URL carries a token where the host would be: never resolved.
+    assert SubscriptionSpec("desk", "tgram://123456789:ABCdefGHIjkl/12345").problems() == []
+
+
+def test_a_name_resolving_to_a_refused_address_is_refused_when_configured() -> None:
+    egress = NotifierEgress(resolve=lambda host: ["169.254.169.254", "10.0.0.7"])
+    problems = SubscriptionSpec("desk", "json://hooks.example.org/hook").problems(egress)
+    assert problems and "hooks.example.org resolves to 169.254.169.254" in problems[0]
+
+
+@pytest.mark.allow_hosts(["127.0.0.1", "127.0.0.2", "::1"])  # what the policy must refuse
+def test_internal_notifier_urls_are_not_delivered_to(internal: Webhook) -> None:
+    from presswatch.notify import deliver
+
+    for url in _internal_forms(internal.port):
+        error = deliver(url, "t", "b", LOCAL)
+        assert error is not None and "refused address" in error, url
+    assert internal.received == []
+
+
+def test_the_policy_is_applied_again_at_send_time(runtime: Runtime, webhook: Webhook) -> None:
+    """Configured while its name resolved to an allowed address; refused once it
+    does not (here: the operator closed loopback): nothing is sent, the failure shows."""
+    url = f"json://localhost:{webhook.port}/hook"
+    subscribe(runtime, "desk", url)
+    discover_and_edit(runtime)
+    report = send_due(runtime.sessions, egress=NotifierEgress(), now=T0)
+    assert "loopback" in report.failed["desk"]
+    assert webhook.received == []
+    assert "refused address" in health(runtime, "desk")["last_error"]
+
+
+@pytest.mark.allow_hosts(["127.0.0.1", "127.0.0.2", "::1"])  # what the policy must refuse
+def test_a_webhook_redirect_to_an_internal_address_is_not_followed(
+    internal: Webhook,
+) -> None:
+    from presswatch.notify import deliver
+
+    target = f"http://127.0.0.2:{internal.port}/hook"
+    with Webhook(redirect=target) as hostile:
+        deliver(hostile.url, "t", "b", LOCAL)
+        # Even a URL asking Apprise to follow redirects reaches no refused address.
+        deliver(hostile.url + "?redirect=yes", "t", "b", LOCAL)
+        assert len(hostile.received) == 2
+    assert internal.received == []
+
+
+def test_guarded_lookups_answer_only_allowed_addresses() -> None:
+    import socket
+
+    from presswatch.egress import AddressRefused, guarded
+
+    with guarded(LOCAL.allow):
+        with pytest.raises(AddressRefused, match="loopback"):
+            socket.getaddrinfo("127.0.0.2", 80)
+        with pytest.raises(AddressRefused, match="loopback"):
+            socket.getaddrinfo("2130706434", 80)
+        answers = socket.getaddrinfo("localhost", 80, type=socket.SOCK_STREAM)
+        assert {a[4][0] for a in answers} == {"127.0.0.1"}  # ::1 dropped
+    assert socket.getaddrinfo("127.0.0.2", 80)  # other code is untouched
+
+
+def test_mail_relay_networks_open_loopback_to_mail_only(
+    smtp: tuple[Mailbox, str], webhook: Webhook
+) -> None:
+    from presswatch.notify import deliver
+
+    box, mail_url = smtp
+    closed = deliver(mail_url, "t", "b", NotifierEgress())
+    assert closed is not None and "mail_relay_networks" in closed
+    assert box.messages == []
+    relay = NotifierEgress(mail_relay=parse_networks("127.0.0.1/32"))
+    assert SubscriptionSpec("desk", mail_url).problems(relay) == []
+    assert deliver(mail_url, "Presswatch", "hello", relay) is None
+    assert len(box.messages) == 1
+    assert SubscriptionSpec("hook", webhook.url).problems(relay)  # not for webhooks
+    assert deliver(webhook.url, "t", "b", relay) is not None
+    assert webhook.received == []
+
+
+def test_mail_relay_networks_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from presswatch.settings import Settings
+
+    monkeypatch.setenv("PRESSWATCH_MAIL_RELAY_NETWORKS", "127.0.0.1/32, ::1")
+    settings = Settings(data_dir=tmp_path)
+    assert settings.mail_relay_networks == ["127.0.0.1/32", "::1/128"]
+    assert Runtime(settings).notifier_egress().mail_relay == parse_networks("127.0.0.1/32,::1")
+
+
+TOKEN = "Zq7PATHtoken0123456789"
+
+
+def test_a_webhook_path_token_is_never_shown(tmp_path: Path, webhook: Webhook) -> None:
+    """Not in `notify list`, `status`, the admin API, nor a failure's reason."""
+    from fastapi.testclient import TestClient
+    from pydantic import SecretStr
+    from typer.testing import CliRunner
+
+    from presswatch.cli import app
+    from presswatch.settings import Settings
+    from search_api.app import create_app
+
+    data = tmp_path / "data"
+    url = f"json://127.0.0.1:{webhook.port}/hooks/{TOKEN}?+X-Token=H3adersecret"
+
+    def run(*args: str) -> Any:
+        return CliRunner().invoke(app, ["--data-dir", str(data), *args], env=cli_env())
+
+    assert run("init").exit_code == 0
+    added = run("notify", "add", "desk", url)
+    assert added.exit_code == 0, added.output
+    dead = f"json://127.0.0.1:{free_port()}/hooks/{TOKEN}"
+    assert run("notify", "add", "dead", dead).exit_code == 0
+    tested = run("notify", "test", "dead")
+    assert tested.exit_code == 1
+    shown = [added.output, tested.output, tested.stderr]
+    shown += [run("notify", "list").output, run("notify", "list", "--json").output]
+    shown += [run("status").output, run("status", "--json").output]
+    rt = Runtime(
+        Settings(data_dir=data, api_key=SecretStr("k" * 32), allow_networks=["127.0.0.1/32"])
+    )
+    try:
+        client = TestClient(create_app(rt.settings, sessions=rt.sessions, warc=rt.warc))
+        shown.append(client.get("/api/admin/notify", headers={"X-API-Key": "k" * 32}).text)
+    finally:
+        rt.close()
+    assert "json://127.0.0.1:" in shown[3]  # the subscription is listed…
+    for text in shown:
+        assert TOKEN not in text and "H3adersecret" not in text  # …its secrets are not
+
+
+def test_apprise_log_lines_do_not_reach_stderr(capfd: pytest.CaptureFixture[str]) -> None:
+    import logging
+    import sys
+
+    from archive import apprise_url_problem
+    from presswatch.notify import deliver
+
+    handler = logging.StreamHandler(sys.stderr)  # what the CLI's logging does
+    logging.getLogger().addHandler(handler)
+    try:
+        dead = f"json://127.0.0.1:{free_port()}/hooks/{TOKEN}"
+        error = deliver(dead, "t", "b", LOCAL)
+        apprise_url_problem(f"mailto://{TOKEN}@")  # a warning while parsing
+    finally:
+        logging.getLogger().removeHandler(handler)
+    assert error is not None and TOKEN not in error
+    assert TOKEN not in capfd.readouterr().err
+
+
+def test_sources_check_refuses_an_internal_notifier_naming_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "sources.toml"
+    path.write_text(
+        '[[source]]\nname = "ledger"\nbase_url = "https://ledger.example/"\n\n'
+        '[[notify]]\nname = "desk"\nurl = "json://0x7f000002/hook"\n',
+        encoding="utf-8",
+    )
+    result = cli(tmp_path / "data", path, "sources", "--check", env=cli_env())
+    assert result.returncode == 2
+    assert "sources.toml:7:" in result.stderr and "127.0.0.2 is a loopback address" in result.stderr

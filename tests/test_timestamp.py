@@ -47,6 +47,7 @@ class LocalTsa:
     requests: list[bytes] = field(default_factory=list)
     url: str = ""
     gen_time: datetime | None = None  # the time it says; None: now
+    redirect: str | None = None  # answer every request with a 307 to here
 
     def answer(self, body: bytes) -> bytes:
         self.requests.append(body)
@@ -145,6 +146,12 @@ def tsa() -> Iterator[LocalTsa]:
         def do_POST(self) -> None:  # noqa: N802 - http.server's name
             body = self.rfile.read(int(self.headers["Content-Length"]))
             assert self.headers["Content-Type"] == "application/timestamp-query"
+            if authority.redirect is not None:  # a TSA sending us on elsewhere
+                authority.requests.append(body)
+                self.send_response(302)  # urllib would follow it (as a GET)
+                self.send_header("Location", authority.redirect)
+                self.end_headers()
+                return
             answer = authority.answer(body)
             self.send_response(200)
             self.send_header("Content-Type", "application/timestamp-reply")
@@ -165,7 +172,7 @@ def tsa() -> Iterator[LocalTsa]:
 
 
 def run(rt: Runtime, tsa_url: str, *args: str) -> Any:
-    env = {"PRESSWATCH_TSA_URL": tsa_url}
+    env = {"PRESSWATCH_TSA_URL": tsa_url, "PRESSWATCH_ALLOW_NETWORKS": "127.0.0.1/32"}
     return CliRunner().invoke(app, ["--data-dir", str(rt.settings.data_dir), *args], env=env)
 
 
@@ -252,3 +259,55 @@ def test_an_unreachable_tsa_is_one_clear_line(runtime: Runtime) -> None:
     assert (
         result.exit_code == 1 and "did not answer" in result.stderr and "tsa_url" in result.stderr
     )
+
+
+# -- the egress policy (issue 22, item 4) ----------------------------------------------
+
+
+@pytest.mark.allow_hosts(["127.0.0.1", "127.0.0.2", "::1"])  # what the policy must refuse
+def test_a_tsa_redirect_is_not_followed(runtime: Runtime, at: Any, tsa: LocalTsa) -> None:
+    """A TSA answering 302 to another address (here an internal one, 127.0.0.2, which
+    is not allowed) gets no second request: the redirect is reported, nothing stored."""
+    received: list[str] = []
+
+    class Internal(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            received.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        do_GET = do_POST  # noqa: N815
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    internal = ThreadingHTTPServer(("127.0.0.2", 0), Internal)
+    threading.Thread(target=internal.serve_forever, daemon=True).start()
+    try:
+        h.record(runtime, h.exchange(URL, h.km_story(URL).html, at=at(0)))
+        tsa.redirect = f"http://127.0.0.2:{internal.server_address[1]}/tsr"
+        result = run(runtime, tsa.url, "checkpoint")
+    finally:
+        internal.shutdown()
+        internal.server_close()
+    assert result.exit_code == 1 and "redirect" in result.stderr, result.output
+    assert len(tsa.requests) == 1 and received == []
+    with runtime.sessions() as s:
+        assert s.scalars(select(LogCheckpoint)).first() is None
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("file:///etc/passwd", "only http and https"),
+        ("ftp://tsa.example/tsr", "only http and https"),
+        ("http://169.254.169.254/tsr", "link-local"),
+        ("http://2130706434:9/tsr", "loopback"),
+    ],
+)
+def test_a_tsa_url_the_egress_policy_refuses_is_not_asked(
+    runtime: Runtime, at: Any, url: str, why: str
+) -> None:
+    h.record(runtime, h.exchange(URL, h.km_story(URL).html, at=at(0)))
+    result = run(runtime, url, "checkpoint")
+    assert result.exit_code == 1 and why in result.stderr and "tsa_url" in result.stderr

@@ -48,6 +48,7 @@ from presswatch.commands.common import (
     fail,
     get_runtime,
     parse_iso_option,
+    shown,
 )
 
 if TYPE_CHECKING:
@@ -127,7 +128,7 @@ def history(ctx: typer.Context, url_or_id: UrlOrId, as_json: JsonOpt = False) ->
         echo_json(doc)
         return
     art = doc["article"]
-    typer.echo(f"{art['url']}  [{art['status']}]  source {art['source']}, id {art['id']}")
+    typer.echo(f"{shown(art['url'])}  [{art['status']}]  source {art['source']}, id {art['id']}")
     for v in doc["versions"]:
         typer.echo(f"  v{v['n']}  {v['first_seen']} .. {v['last_seen']}  {v['title']!r}")
     for e in doc["events"]:
@@ -243,7 +244,7 @@ def changes(
         versions = ""
         if row["from_version"] or row["to_version"]:
             versions = f" v{row['from_version'] or '-'}→v{row['to_version'] or '-'}"
-        typer.echo(f"{row['at']}  {row['label']:<11} {how:<20}{versions}  {row['url']}")
+        typer.echo(f"{row['at']}  {row['label']:<11} {how:<20}{versions}  {shown(row['url'])}")
         if "significance" in row["detail"]:
             classes = ", ".join(c["class"] for c in row["detail"].get("classes", []))
             typer.echo(f"    significance {row['detail']['significance']:.2f}: {classes}")
@@ -278,12 +279,12 @@ def import_(
     else:
         for held in report["held"]:
             typer.echo(
-                f"presswatch import: {held['origin']}: capture {held['capture_id']} kept as "
-                f"evidence only: {held['why']}",
+                f"presswatch import: {shown(held['origin'])}: capture {held['capture_id']} "
+                f"kept as evidence only: {shown(held['why'])}",
                 err=True,
             )
         for problem in problems:
-            typer.echo(f"presswatch import: {problem}", err=True)
+            typer.echo(f"presswatch import: {shown(problem)}", err=True)
         if sys.stderr.isatty() or problems or report["held"]:
             counts = report["recorded"]
             summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "nothing"

@@ -34,6 +34,7 @@ from presswatch.commands.common import (
     fail,
     get_runtime,
     parse_iso_option,
+    shown,
 )
 from presswatch.crawling import index_outbox, load_crawl_sources, sync_sources, user_agent
 from presswatch.runtime import Runtime
@@ -111,9 +112,9 @@ def backfill(
         echo_json(doc)
     else:
         for problem in result.problems:
-            typer.echo(f"presswatch backfill: {problem}", err=True)
+            typer.echo(f"presswatch backfill: {shown(problem)}", err=True)
         if result.stopped:
-            typer.echo(f"presswatch backfill: stopped: {result.stopped}", err=True)
+            typer.echo(f"presswatch backfill: stopped: {shown(result.stopped)}", err=True)
         if index_problem:
             typer.echo(f"presswatch backfill: {index_problem}", err=True)
         recorded = ", ".join(f"{n} {k}" for k, n in sorted(result.recorded.items())) or "none"
@@ -165,14 +166,14 @@ def _report(runtime: Runtime, name: str, as_json: bool) -> None:
         last = (art["last"] or "")[:10]
         typer.echo(
             f"{art['article_id']:>6}  {art['status']:<11} {art['snapshots']:>3} snapshots "
-            f"{first}..{last}  {art['url']}"
+            f"{first}..{last}  {shown(art['url'])}"
         )
         if gaps:
             typer.echo(f"        largest gaps: {gaps}")
     for p in problems:
         typer.echo(
-            f"  not recorded: {p['url']} @ {p['timestamp']} ({p['outcome']}, "
-            f"{p['attempts']} tries): {p['problem']}"
+            f"  not recorded: {shown(p['url'])} @ {shown(p['timestamp'])} ({p['outcome']}, "
+            f"{p['attempts']} tries): {shown(p['problem'])}"
         )
 
 
@@ -194,9 +195,9 @@ def save_changes_cmd(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         echo_json(result.as_json())
     else:
         for problem in result.problems:
-            typer.echo(f"presswatch save-changes: {problem}", err=True)
+            typer.echo(f"presswatch save-changes: {shown(problem)}", err=True)
         if result.stopped:
-            typer.echo(f"presswatch save-changes: stopped: {result.stopped}", err=True)
+            typer.echo(f"presswatch save-changes: stopped: {shown(result.stopped)}", err=True)
         typer.echo(f"asked {result.asked}, saved {result.saved}, failed {result.failed}")
     if not result.ok:
         raise typer.Exit(1)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -35,6 +36,27 @@ SourceOpt = Annotated[
 LimitOpt = Annotated[int | None, typer.Option(min=1, metavar="N", help="At most this many.")]
 ISO_DATE = "ISO-DATE"
 ISO_HINT = "use ISO 8601, e.g. 2026-03-01 or 2026-03-01T08:00Z"
+
+
+# Characters an outlet or an archive could use to forge or hide lines on a terminal:
+# controls (line breaks, escape sequences), bidi overrides, line separators. Zero-width
+# joiners and spaces stay: Khmer text needs them.
+_TERMINAL_UNSAFE = ("Cc", "Zl", "Zp")
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def shown(text: object) -> str:
+    """Archive-supplied text made safe for one terminal or report line: every control
+    character, line break or bidi override spelled as its escape (`\\n`, `\\x1b`)."""
+    value = str(text)
+    if not any(unicodedata.category(ch) in _TERMINAL_UNSAFE or ch in _BIDI for ch in value):
+        return value
+    return "".join(
+        ch.encode("unicode_escape").decode("ascii")
+        if unicodedata.category(ch) in _TERMINAL_UNSAFE or ch in _BIDI
+        else ch
+        for ch in value
+    )
 
 
 def echo_json(value: Any) -> None:
@@ -109,6 +131,8 @@ def parse_iso_option(option: str, value: str | None) -> datetime | None:
         return None
     try:
         when = datetime.fromisoformat(value)
-    except ValueError as exc:
+        # Stored times are UTC: a time UTC cannot hold (9999-12-31T23:59-01:00) is bad
+        # usage here, not a crash further down.
+        return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+    except (ValueError, OverflowError) as exc:
         raise fail(f"{option} {value!r}: {ISO_HINT}", 2) from exc
-    return when if when.tzinfo else when.replace(tzinfo=UTC)

@@ -191,7 +191,11 @@ def sources_cmd(
 
     runtime = get_runtime(ctx, initialized=False)
     path = runtime.settings.sources
-    parsed, problems = check_sources(path, allow_networks=runtime.settings.allow_networks)
+    parsed, problems = check_sources(
+        path,
+        allow_networks=runtime.settings.allow_networks,
+        notify_egress=runtime.notifier_egress(),
+    )
     errors = [p for p in problems if not p.warning]
     if not as_json or errors:
         for problem in problems:

@@ -20,7 +20,6 @@ from archive import (
     export_evidence,
     export_wacz,
     index_missing,
-    request_token,
     source_names,
 )
 from presswatch.commands.common import (
@@ -117,7 +116,6 @@ def evidence(
         signer = runtime.log_signer()
     except ConfigError as exc:
         raise fail(str(exc), 2) from exc
-    tsa_url = runtime.settings.tsa_url
     try:
         summary = export_evidence(
             runtime.sessions,
@@ -125,7 +123,7 @@ def evidence(
             output,
             url_or_id=url_or_id,
             signer=signer,
-            timestamp=(lambda note: request_token(tsa_url, note)) if tsa_url else None,
+            timestamp=runtime.timestamper(),
         )
     except NotFound as exc:
         raise fail(str(exc)) from exc

@@ -51,7 +51,7 @@ def _sync_file(runtime: Runtime) -> None:
         sources = load_sources(runtime.settings.sources)
     except ConfigError as exc:
         raise config_exit(exc) from exc
-    sync_notify(runtime.sessions, sources)
+    sync_notify(runtime.sessions, sources, egress=runtime.notifier_egress())
 
 
 def _topic_keywords(runtime: Runtime, topic: str) -> list[str]:
@@ -110,7 +110,9 @@ def add_cmd(
     )
     try:
         with runtime.sessions.begin() as session:
-            add_subscription(session, spec, origin="cli", now=datetime.now(UTC))
+            add_subscription(
+                session, spec, origin="cli", now=datetime.now(UTC), egress=runtime.notifier_egress()
+            )
             known = set(source_names(session).values())
     except BadInput as exc:
         raise fail(str(exc), 2) from exc
@@ -206,7 +208,12 @@ def test_cmd(
         problem = apprise_url_problem(url)
         if problem is not None:
             raise fail(f"{target!r} is neither a subscription nor an Apprise URL: {problem}", 2)
-    error = deliver(url, "Presswatch test", "A test message from presswatch notify test.")
+    error = deliver(
+        url,
+        "Presswatch test",
+        "A test message from presswatch notify test.",
+        runtime.notifier_egress(),
+    )
     if error is not None:
         raise fail(f"test message to {redact_url(url)} failed: {error}")
     typer.echo(f"test message sent to {redact_url(url)}")
@@ -218,6 +225,7 @@ def _send(runtime: Runtime, as_json: bool) -> None:
     settings = runtime.settings
     report = send_due(
         runtime.sessions,
+        egress=runtime.notifier_egress(),
         public_url=settings.public_url,
         burst_limit=settings.notify_burst_limit,
         digest_hour=settings.notify_digest_hour,

@@ -39,6 +39,7 @@ from presswatch.commands.common import (
     fail,
     get_runtime,
     parse_iso_option,
+    shown,
 )
 
 FORMATS = ("md", "csv", "json")
@@ -245,7 +246,7 @@ def _md(text: str | None) -> str:
     (emphasis, code, links, HTML, table cells) are escaped."""
     if text is None:
         return "(no title)"
-    flat = " ".join(text.split())
+    flat = shown(" ".join(text.split()))  # and no escape sequence reaches a terminal
     return "".join("\\" + ch if ch in "\\`*_[]<>|" else ch for ch in flat)
 
 

@@ -27,6 +27,7 @@ from presswatch.commands.common import (
     fail,
     get_runtime,
     parse_iso_option,
+    shown,
 )
 from presswatch.runtime import Runtime
 from search_api.backends.base import SearchBackend, SearchQuery, SearchResult, SortOrder
@@ -78,10 +79,10 @@ def _print_result(result: SearchResult) -> None:
         typer.echo(
             f"#{hit.article_id} v{hit.version}  [{', '.join(flags)}]  {hit.source}{published}"
         )
-        typer.echo(f"  {hit.title or '(no title)'}")
-        typer.echo(f"  {hit.url}")
+        typer.echo(f"  {shown(hit.title or '(no title)')}")
+        typer.echo(f"  {shown(hit.url)}")
         if hit.snippet:
-            typer.echo(f"  {_plain(hit.snippet)}")
+            typer.echo(f"  {shown(_plain(hit.snippet))}")
     if result.facets is not None and result.total:
         typer.echo("")
         for name, counts in result.facets.as_dict().items():

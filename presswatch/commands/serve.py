@@ -32,13 +32,19 @@ FLAG_ENV = {
 
 def web_app() -> FastAPI:
     """The app for one uvicorn worker process, from the environment's settings."""
+    from presswatch.egress import resolve_addresses
     from presswatch.runtime import Runtime
     from presswatch.settings import load_settings
     from search_api.app import create_app
 
     runtime = Runtime(load_settings())
     runtime.require_initialized()
-    return create_app(runtime.settings, sessions=runtime.sessions, warc=runtime.warc)
+    return create_app(
+        runtime.settings,
+        sessions=runtime.sessions,
+        warc=runtime.warc,
+        resolve_host=resolve_addresses,
+    )
 
 
 def port_problem(host: str, port: int) -> str | None:
@@ -97,6 +103,7 @@ def register(app: typer.Typer) -> None:
         # Imported here: uvicorn and FastAPI are needed by this command only.
         import uvicorn
 
+        from presswatch.egress import resolve_addresses
         from search_api.app import create_app
 
         runtime = get_runtime(ctx)
@@ -117,7 +124,12 @@ def register(app: typer.Typer) -> None:
             "server_header": False,
         }
         if workers == 1:
-            web = create_app(runtime.settings, sessions=runtime.sessions, warc=runtime.warc)
+            web = create_app(
+                runtime.settings,
+                sessions=runtime.sessions,
+                warc=runtime.warc,
+                resolve_host=resolve_addresses,
+            )
             uvicorn.run(web, **options)  # type: ignore[arg-type]
             return
         for key, value in (ctx.find_root().obj or {}).items():

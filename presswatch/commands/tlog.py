@@ -20,7 +20,6 @@ from archive import (
     checkpoint_json,
     issue_checkpoint,
     read_key_file,
-    request_token,
     verify_archive,
 )
 from presswatch.commands.common import JsonOpt, config_exit, echo_json, fail, get_runtime
@@ -148,12 +147,11 @@ def checkpoint(
             typer.echo(signer.verifier_key)
             typer.echo(signer.public_pem(), nl=False)
         return
-    tsa_url = runtime.settings.tsa_url
     try:
         stored = issue_checkpoint(
             runtime.sessions,
             signer,
-            timestamp=(lambda note: request_token(tsa_url, note)) if tsa_url else None,
+            timestamp=runtime.timestamper(),
         )
     except TimestampError as exc:
         raise fail(f"{exc}; no checkpoint stored") from exc

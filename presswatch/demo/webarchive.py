@@ -23,6 +23,7 @@ no snapshot twice.
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import json
 import re
@@ -98,6 +99,11 @@ class WebArchive:
     timemap_page: int = 1000  # mementos per TimeMap page
     force_text: bool = False  # answer CDX in plain lines even when JSON is asked for
     cdx_garbage: bool = False
+    gzip: bool = False  # replay bodies with Content-Encoding: gzip, as archives may
+    # Hostile indexes: after the last page, a resume key sent before (a loop), or
+    # always one more (empty) page.
+    cdx_loop: bool = False
+    cdx_endless: bool = False
     requests: list[str] = field(default_factory=list)
     _faults: dict[str, list[Fault]] = field(default_factory=dict)
     _server: ThreadingHTTPServer | None = None
@@ -249,7 +255,12 @@ class WebArchive:
         size = min(int(one.get("limit", "1000000")), self.page_size)
         page = rows[start : start + size]
         more = start + size < len(rows)
-        resume = base64.urlsafe_b64encode(str(start + size).encode()).decode() if more else None
+        following = start + size
+        if not more and self.cdx_loop:
+            more, following = True, size  # back to the second page
+        elif self.cdx_endless:
+            more = True
+        resume = base64.urlsafe_b64encode(str(following).encode()).decode() if more else None
         show_key = one.get("showResumeKey") == "true"
         if one.get("output") == "json" and not self.force_text:
             doc: list[list[str]] = [names, *([r[n] for n in names] for r in page)]
@@ -311,7 +322,11 @@ class WebArchive:
             target = self._nearest(snap.location, snap.timestamp)
             stamp = target.timestamp if target is not None else snap.timestamp
             headers["Location"] = f"{self.base_url}/web/{stamp}{mode}/{snap.location}"
-        self._send(handler, snap.status, snap.body, snap.mimetype, headers, truncate=truncate)
+        body = snap.body
+        if self.gzip:
+            body = gzip.compress(body)
+            headers["Content-Encoding"] = "gzip"
+        self._send(handler, snap.status, body, snap.mimetype, headers, truncate=truncate)
 
     def _save(self, handler: BaseHTTPRequestHandler) -> None:
         """Save Page Now's plain form: a snapshot taken now (of a page this archive

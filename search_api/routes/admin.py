@@ -27,6 +27,7 @@ from archive import (
     BadInput,
     Networks,
     NotFound,
+    NotifierEgress,
     Source,
     SubscriptionSpec,
     add_subscription,
@@ -265,7 +266,7 @@ def list_notify(_admin: AdminDep, session: WriteSessionDep) -> NotifyList:
     responses={409: {"model": ErrorOut, "description": "A subscription by that name exists."}},
 )
 def add_notify(
-    body: NotifyIn, _admin: AdminDep, session: WriteSessionDep, now: NowDep
+    body: NotifyIn, _admin: AdminDep, state: StateDep, session: WriteSessionDep, now: NowDep
 ) -> NotifyOut:
     """Subscribe an Apprise URL to change events (400 names what is wrong with it)."""
     spec = SubscriptionSpec(
@@ -278,13 +279,18 @@ def add_notify(
         mode=body.mode,
         enabled=body.enabled,
     )
-    problems = spec.problems()
+    egress = NotifierEgress(
+        allow=parse_networks(state.settings.allow_networks),
+        mail_relay=parse_networks(state.settings.mail_relay_networks),
+        resolve=state.resolve_host,
+    )
+    problems = spec.problems(egress)
     if problems:
         raise bad_request("; ".join(problems))
     with session.begin():
         if subscription_by_name(session, body.name) is not None:
             raise HTTPException(409, f"a subscription named {body.name!r} exists; DELETE it first")
-        add_subscription(session, spec, origin="api", now=now)
+        add_subscription(session, spec, origin="api", now=now, egress=egress)
     return next(s for s in _notify_list(session).data if s.name == body.name)
 
 

@@ -30,7 +30,14 @@ from fastapi.responses import Response
 
 from archive import NotFound, find_article, mementos_of
 from search_api.deps import SessionDep, StateDep, WarcDep
-from search_api.routes import ERRORS, MAX_CAPTURE_ID, MAX_URL_CHARS, NOT_FOUND, bad_request
+from search_api.routes import (
+    ERRORS,
+    MAX_CAPTURE_ID,
+    MAX_URL_CHARS,
+    NOT_FOUND,
+    as_utc,
+    bad_request,
+)
 from search_api.routes.captures import raw_response, read_payload
 
 router = APIRouter(tags=["memento"], responses=ERRORS)
@@ -61,14 +68,15 @@ def parse_accept_datetime(value: str) -> datetime:
     """An RFC 1123 date as RFC 7089 requires, or 400 saying what to send."""
     try:
         at = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         at = None
     if at is None or at.tzinfo is None or not value.rstrip().endswith("GMT"):
         raise bad_request(
             f"Accept-Datetime {value[:100]!r} is not an HTTP date; "
             "send e.g. 'Sun, 01 Mar 2026 08:00:00 GMT'"
         )
-    return at.astimezone(UTC)
+    # 9999-12-31 23:59:59 -0100 is a date UTC cannot hold: the latest there is.
+    return as_utc(at)
 
 
 def original_url(request: Request, url: str) -> str:
