@@ -839,3 +839,32 @@ def test_a_timestamp_outside_its_certificates_validity_fails(
     result = verify(stamped, key_text)
     assert reasons(result) == {"timestamp"}
     assert "was not valid at the token's time" in str(result.failures[0])
+
+
+def test_a_not_found_page_is_never_titled_with_the_deleted_story(
+    runtime: Runtime, at: Any, tmp_path: Path, key_text_of: Callable[[Runtime], str]
+) -> None:
+    """A soft 404 (status 200, a "page not found" notice) keeps the article's version
+    without showing it: the package's page for it is untitled, and a forger's page list
+    naming it with the deleted story's headline is refused."""
+    story = h.km_story(URL)
+    h.record(runtime, h.exchange(URL, story.html, at=at(0)))
+    h.record(runtime, h.exchange(URL, h.NOT_FOUND_KM, at=at(1)))
+    h.record(runtime, h.exchange(URL, h.NOT_FOUND_KM, at=at(2)))
+    runtime.warc.close()
+    package = export(runtime, URL, tmp_path / "soft404.wacz")
+    key = key_text_of(runtime)
+    genuine = verify(package, key)
+    assert genuine.ok and genuine.statement is not None, genuine.failures
+    assert genuine.statement["state"]["status"] == "removed"
+    files = read(package)
+    lines = files["pages/pages.jsonl"].decode().splitlines()
+    pages = [json.loads(line) for line in lines[1:]]
+    titles = [p.get("title") for p in pages]
+    assert titles[0] and titles[1:] == [None] * (len(pages) - 1), titles
+
+    pages[-1]["title"] = titles[0]
+    forged_lines = [lines[0], *(json.dumps(p, ensure_ascii=False) for p in pages)]
+    files["pages/pages.jsonl"] = ("\n".join(forged_lines) + "\n").encode()
+    result = verify(write(files, tmp_path / "titled.wacz"), key)
+    assert reasons(result) == {"page-entry"}, result.failures
