@@ -675,7 +675,7 @@ def test_a_different_key_is_its_own_verdict(removed_pkg: Path, tmp_path: Path, c
     assert main([str(removed_pkg), "--public-key", str(other)]) == 3
     out = capsys.readouterr().out
     assert "FAIL [other-key] evidence/checkpoint.txt: signed by another key" in out
-    assert "intact but signed by another key" in out
+    assert "self-consistent under its own key, but its checkpoint is not signed" in out
 
 
 def test_an_unreadable_key_file_is_exit_2(removed_pkg: Path, tmp_path: Path, capsys: Any) -> None:

@@ -26,7 +26,8 @@ package is refused or labelled informative. The checks, in order (docs/evidence.
    one introduced by its event, none missing), the article's state, the diffs.
 
 Exit 0 when the statement holds, 1 when the package fails, 2 when it or the key cannot
-be read at all, 3 when it is intact but signed by another key than the one given.
+be read at all, 3 when its checkpoint is not signed by the key given and nothing else
+fails.
 """
 
 from presswatch.verify_package.cli import main, plain, statement_text

@@ -79,7 +79,16 @@ def _print_human(result: Result) -> None:
             )
         )
     elif result.exit_code == EXIT_OTHER_KEY:
-        print("NOT PROVEN: the package is intact but signed by another key than the one given")
+        if result.key is not None:
+            print(
+                "NOT PROVEN: the package is self-consistent under its own key, but its "
+                "checkpoint is not signed by the key given"
+            )
+        else:
+            print(
+                "NOT PROVEN: the checkpoint is not signed by the key given, and no key at "
+                "hand checks its signature"
+            )
     else:
         count = len(result.failures) + result.more_failures
         more = f" ({result.more_failures} not shown)" if result.more_failures else ""
@@ -91,7 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m presswatch.verify_package",
         description="Verify a Presswatch evidence package (a WACZ) offline. Exit 0: the "
         "statement it prints is proven; 1: the package fails; 2: the package or key "
-        "cannot be read; 3: intact, but signed by another key than the one given.",
+        "cannot be read; 3: its checkpoint is not signed by the key given (nothing else "
+        "wrong).",
     )
     parser.add_argument("package", type=Path, help="the .wacz evidence package")
     parser.add_argument(

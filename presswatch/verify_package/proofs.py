@@ -157,8 +157,8 @@ def check_checkpoint(
                 "other-key",
                 CHECKPOINT,
                 f"signed by another key: {key_name(packaged)}, not the key given "
-                f"({key_name(key)}); the rest was checked with the package's key, so the "
-                "package is intact but is not from the log whose key you gave",
+                f"({key_name(key)}); the rest was checked with the package's key: the "
+                "package is self-consistent but not from the log whose key you gave",
             )
             result.key = packaged
         else:
