@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import archive.diff as diff_module
+from archive.align import WORK_BUDGET, Budget, align
 from archive.diff import (
     DiffOp,
     DiffStats,
@@ -457,3 +458,102 @@ def test_side_by_side_shows_every_line_once(old: str, new: str) -> None:
         assert [html.unescape(re.sub("<[^>]+>", "", c)) for c in cells] == (
             expected if old != new else []
         )
+
+
+# --- work budget (issue 22: a diff any outlet can make slow) ------------------------------
+
+
+def repeated_sentences(count: int) -> tuple[str, str]:
+    """The attack: many short repeated sentences, every fifth changed in the new text.
+    SequenceMatcher's every search visits each pair of equal sentences, so before the
+    budget an 11 KB text of this kind took seconds and 22 KB minutes."""
+    old = " ".join("Police came." for _ in range(count))
+    new = " ".join("Police came." if i % 5 else f"Freed {i}." for i in range(count))
+    return old, new
+
+
+class _TooMuchWork(Exception):
+    pass
+
+
+@pytest.fixture
+def visits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Candidate pairs SequenceMatcher's longest-match searches visit, counted apart from
+    archive.align's own accounting: for each unit of the searched range of a, every
+    position of it in b. Past fifty million the diff is stopped, so code without a
+    budget fails here in a second instead of running for minutes."""
+    total = [0]
+
+    class Counting(difflib.SequenceMatcher):  # type: ignore[type-arg]
+        def find_longest_match(
+            self, alo: int = 0, ahi: Any = None, blo: int = 0, bhi: Any = None
+        ) -> Any:
+            hi = len(self.a) if ahi is None else ahi
+            total[0] += sum(len(self.b2j.get(self.a[i], ())) + 1 for i in range(alo, hi))
+            if total[0] > 50_000_000:
+                raise _TooMuchWork(total[0])
+            return super().find_longest_match(alo, ahi, blo, bhi)
+
+    monkeypatch.setattr(diff_module.difflib, "SequenceMatcher", Counting)
+    return total
+
+
+@pytest.mark.parametrize("count", [900, 1800, 7200])  # 11 KB, 22 KB, 90 KB
+def test_repeated_sentences_cost_a_bounded_amount_of_work(count: int, visits: list[int]) -> None:
+    old, new = repeated_sentences(count)
+    d = diff_versions(side(old), side(new, "v2"))
+    # One budget for the body (no field changed), whatever the size of the text.
+    assert visits[0] <= WORK_BUDGET
+    assert d.coarse
+    assert_reconstructs(old, new, d.body)
+    # Coarser, still readable: each changed sentence is one replacement of one sentence.
+    assert changes(d.body) == [(REP, "Police came", f"Freed {i}") for i in range(0, count, 5)]
+    assert d.stats.chars_added == sum(len(f"Freed {i}") for i in range(0, count, 5))
+
+
+def test_an_ordinary_long_edit_is_not_coarse(visits: list[int]) -> None:
+    """The budget is far above what a person's edit of a long article costs."""
+    paragraphs = [
+        f"Paragraph {p}: " + " ".join(f"word{(p * 31 + w) % 997}" for w in range(80)) + "."
+        for p in range(300)
+    ]
+    old = "\n\n".join(paragraphs)
+    new = "\n\n".join([*paragraphs[:100], "An added paragraph.", *paragraphs[101:]])
+    d = diff_versions(side(old), side(new.replace("word5 ", "word5b ", 3), "v2"))
+    assert not d.coarse
+    assert visits[0] < WORK_BUDGET / 10
+    assert (REP, paragraphs[100][:-1], "An added paragraph") in changes(d.body)
+
+
+@settings(max_examples=200)
+@given(TEXTS, TEXTS, st.integers(0, 40))
+def test_any_budget_gives_an_exact_diff(old: str, new: str, units: int) -> None:
+    """However little work is allowed, the ops rebuild both texts at token edges."""
+    budget = Budget(units)
+    assert_reconstructs(old, new, diff_text(old, new, budget=budget))
+    assert budget.spent <= units
+
+
+@given(DOCS, DOCS, st.integers(0, 30))
+def test_linear_alignment_rebuilds_both_sequences(old: str, new: str, units: int) -> None:
+    a, b = tokenize(old), tokenize(new)
+    ops = align(a, b, Budget(units))
+    assert [x for _, i1, i2, _, _ in ops for x in a[i1:i2]] == a
+    assert [x for _, _, _, j1, j2 in ops for x in b[j1:j2]] == b
+    for tag, i1, i2, j1, j2 in ops:
+        if tag == "equal":
+            assert a[i1:i2] == b[j1:j2]
+
+
+MIXED = st.text(
+    st.one_of(
+        st.sampled_from(list("ab Z9_.-'\r\n\t\x1c")),
+        st.sampled_from(list("é\u0301\u200b\u00a0\u2028“”—ក្រ\u17d2\u1039\u102c中")),
+    ),
+    max_size=80,
+)
+
+
+@given(MIXED)
+def test_ascii_fast_path_cuts_as_clusters_do(text: str) -> None:
+    assert tokenize(text) == diff_module._tokenize_clusters(text)
