@@ -33,6 +33,7 @@ from archive.diff import (
     tokenize,
 )
 from archive.errors import BadInput
+from tests.sequence_work import count_visits, repeated_sentences
 
 EQ, INS, DEL, REP = OpKind.EQUAL, OpKind.INSERT, OpKind.DELETE, OpKind.REPLACE
 STACKERS = "\u17d2\u1039"  # Khmer coeng, Myanmar virama
@@ -463,39 +464,9 @@ def test_side_by_side_shows_every_line_once(old: str, new: str) -> None:
 # --- work budget (issue 22: a diff any outlet can make slow) ------------------------------
 
 
-def repeated_sentences(count: int) -> tuple[str, str]:
-    """The attack: many short repeated sentences, every fifth changed in the new text.
-    SequenceMatcher's every search visits each pair of equal sentences, so before the
-    budget an 11 KB text of this kind took seconds and 22 KB minutes."""
-    old = " ".join("Police came." for _ in range(count))
-    new = " ".join("Police came." if i % 5 else f"Freed {i}." for i in range(count))
-    return old, new
-
-
-class _TooMuchWork(Exception):
-    pass
-
-
 @pytest.fixture
 def visits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Candidate pairs SequenceMatcher's longest-match searches visit, counted apart from
-    archive.align's own accounting: for each unit of the searched range of a, every
-    position of it in b. Past fifty million the diff is stopped, so code without a
-    budget fails here in a second instead of running for minutes."""
-    total = [0]
-
-    class Counting(difflib.SequenceMatcher):  # type: ignore[type-arg]
-        def find_longest_match(
-            self, alo: int = 0, ahi: Any = None, blo: int = 0, bhi: Any = None
-        ) -> Any:
-            hi = len(self.a) if ahi is None else ahi
-            total[0] += sum(len(self.b2j.get(self.a[i], ())) + 1 for i in range(alo, hi))
-            if total[0] > 50_000_000:
-                raise _TooMuchWork(total[0])
-            return super().find_longest_match(alo, ahi, blo, bhi)
-
-    monkeypatch.setattr(diff_module.difflib, "SequenceMatcher", Counting)
-    return total
+    return count_visits(monkeypatch)
 
 
 @pytest.mark.parametrize("count", [900, 1800, 7200])  # 11 KB, 22 KB, 90 KB
