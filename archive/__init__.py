@@ -228,6 +228,7 @@ from archive.stats import (
     changes_per_day,
     per_week,
 )
+from archive.stored_diffs import pair_diff, pair_judgement
 from archive.timestamp import TimestampError, TokenInfo, request_token, verify_token
 from archive.translog import (
     Frontier,
@@ -313,6 +314,8 @@ __all__ = [
     "index_missing",
     "IndexReport",
     "diff_versions",
+    "pair_diff",
+    "pair_judgement",
     "DiskFull",
     "due_articles",
     "due_articles_statements",

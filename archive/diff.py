@@ -31,6 +31,7 @@ from archive.align import Budget, Opcode, align
 from archive.errors import BadInput
 
 __all__ = [
+    "DIFF_ALGORITHM",
     "DiffOp",
     "DiffStats",
     "FieldChange",
@@ -46,6 +47,13 @@ __all__ = [
     "render_unified",
     "tokenize",
 ]
+
+
+# Names what diff_versions computes. Change it whenever the same two texts may give other
+# ops (the levels, the budget, the fallback): diffs stored under another name are then
+# computed again where they are read, so a stored diff always equals a fresh one (an
+# evidence package's verifier recomputes it).
+DIFF_ALGORITHM = "budgeted-1"
 
 
 class OpKind(StrEnum):
