@@ -313,8 +313,11 @@ def _paragraphs(text: str) -> list[str]:
 def _words(text: str) -> list[str]:
     """Words to compare: Latin-script words, and Khmer split into grapheme clusters
     (no spaces between its words, so a cluster is the unit the diff uses too)."""
+    words: list[str] = _WORD.findall(text.casefold())
+    if not _KHMER.search(text):  # one search for the text, not one per word
+        return words
     out: list[str] = []
-    for word in _WORD.findall(text.casefold()):
+    for word in words:
         if _KHMER.search(word):
             out.extend(regex.findall(r"\X", word))
         else:
