@@ -1,5 +1,7 @@
-"""`python -m benchmarks run [--size N] [--workers W] [--skip-peer] [--out DIR]`, and
-`python -m benchmarks verify [--captures N]` (how fast `presswatch verify` runs).
+"""`python -m benchmarks run [--size N] [--workers W] [--skip-peer] [--out DIR]`,
+`python -m benchmarks verify [--captures N]` (how fast `presswatch verify` runs), and
+`python -m benchmarks diff [--sizes-kb 10,100,1000]` (diff time against text size and
+repetition).
 
 The one documented benchmark command (docs/benchmarks.md); the other modules of the
 package (`archive_bench`, `search_bench`, ...) keep their own `python -m
@@ -17,11 +19,16 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks.verify_bench import main as verify_main
 
         return verify_main(args[1:])
+    if args and args[0] == "diff":
+        from benchmarks.diff_bench import main as diff_main
+
+        return diff_main(args[1:])
     if not args or args[0] != "run":
         print(
             "usage: python -m benchmarks run [--size N] [--workers W] [--skip-peer] "
             "[--out DIR]   (python -m benchmarks run --help for all options)\n"
-            "       python -m benchmarks verify [--captures N] [--articles A]",
+            "       python -m benchmarks verify [--captures N] [--articles A]\n"
+            "       python -m benchmarks diff [--sizes-kb 10,30,100,300,1000] [--rounds R]",
             file=sys.stderr,
         )
         return 2
