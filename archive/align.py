@@ -100,6 +100,8 @@ def align(a: Sequence[H], b: Sequence[H], budget: Budget, *, fallback: bool = Tr
             pass
     if a and b:
         budget.exhausted = True
+    if len(a) == 1 and len(b) == 1:  # the common case past the budget: one unit each
+        return [("equal" if a[0] == b[0] else "replace", 0, 1, 0, 1)]
     return _linear(a, b) if fallback else [_change(0, len(a), 0, len(b))]
 
 
@@ -139,7 +141,9 @@ def _linear(a: Sequence[H], b: Sequence[H]) -> list[Opcode]:
     ib = [ids.setdefault(x, len(ids)) for x in b]
     steps: list[Opcode] = []
     i = j = 0
-    for anchor_i, anchor_j in [*_anchors(ia, ib), (len(ia), len(ib))]:
+    # A region the walk's window nearly spans needs no anchors (and their counting).
+    anchors = _anchors(ia, ib) if min(len(ia), len(ib)) > WINDOW else []
+    for anchor_i, anchor_j in [*anchors, (len(ia), len(ib))]:
         steps += _walk(ia, ib, i, anchor_i, j, anchor_j)
         if anchor_i < len(ia):
             steps.append(("equal", anchor_i, anchor_i + 1, anchor_j, anchor_j + 1))
