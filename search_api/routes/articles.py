@@ -237,7 +237,13 @@ def load_diff(
 def diff_out(article_id: int, from_n: int, to_n: int, diff: VersionDiff) -> DiffOut:
     doc = render_json(diff)
     return DiffOut.model_validate(
-        {**doc, "article_id": article_id, "from_version": from_n, "to_version": to_n}
+        {
+            **doc,
+            "article_id": article_id,
+            "from_version": from_n,
+            "to_version": to_n,
+            "coarse": diff.coarse,
+        }
     )
 
 
