@@ -15,7 +15,7 @@ For each kind and size it times what capture does once per new version (the diff
 body's diff where this code takes it) and what a page view renders from a stored diff
 (``render_html``), in CPU seconds (the best of ``--rounds``), and says whether the work
 budget ran out (``coarse``). Per kind it reports how the time grows: the factor per
-doubling of the size, 2 for linear.
+doubling of the size between the two largest texts, 2 for linear.
 
 Each case runs in a child process killed after ``--timeout-s``, so the command can also
 measure code without a budget (checked out elsewhere: ``PYTHONPATH=that/checkout``),
@@ -142,9 +142,11 @@ def run_case(kind: str, size_kb: int, rounds: int, timeout_s: float) -> dict[str
 
 
 def growth(cases: list[dict[str, Any]], figure: str) -> float | None:
-    """How ``figure`` grows per doubling of the size, from the smallest to the largest
-    case that finished (2 is linear, 4 quadratic, 8 cubic)."""
-    done = [c for c in cases if figure in c and c[figure] > 0]
+    """How ``figure`` grows per doubling of the size between the two largest cases that
+    finished (2 is linear, 4 quadratic, 8 cubic). The largest, because a small text of
+    the repeated kinds spends the whole work budget before the linear fallback, so it
+    can take longer than a larger one."""
+    done = [c for c in cases if figure in c and c[figure] > 0][-2:]
     if len(done) < 2 or done[-1]["size_kb"] == done[0]["size_kb"]:
         return None
     doublings = math.log2(done[-1]["size_kb"] / done[0]["size_kb"])

@@ -39,4 +39,6 @@ def test_the_texts_are_what_the_benchmark_says() -> None:
     prose_old, prose_new = texts("prose", 20)
     assert len(prose_old) >= 20 * 1024 and prose_old != prose_new
     assert growth([{"size_kb": 10, "t": 1.0}, {"size_kb": 40, "t": 4.0}], "t") == 2.0
+    cases = [{"size_kb": 1, "t": 9.0}, {"size_kb": 10, "t": 1.0}, {"size_kb": 80, "t": 64.0}]
+    assert growth(cases, "t") == 4.0  # the two largest: quadratic
     assert growth([{"size_kb": 10, "timed_out_after_s": 5}], "t") is None
