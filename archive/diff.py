@@ -216,10 +216,12 @@ _NON_ASCII = regex.compile(r"[^\x00-\x7f]+")
 
 
 def _ascii_cut(text: str, at: int) -> bool:
-    """Whether a token surely ends before ``text[at]``: both neighbours are ASCII (so no
-    cluster spans them) and not two spaces or two word characters (one run)."""
+    """Whether a token surely ends before ``text[at]``: the two characters before it and
+    itself are ASCII (so ``text[at - 1]`` is a cluster of its own: a Khmer coeng or a
+    mark before it would take it into a cluster of another kind), and the two around
+    the cut are not two spaces or two word characters (one run)."""
     x, y = text[at - 1], text[at]
-    if not (x.isascii() and y.isascii()):
+    if not (x.isascii() and y.isascii() and (at < 2 or text[at - 2].isascii())):
         return False
     return not (
         (x in _ASCII_SPACE and y in _ASCII_SPACE) or (x in _ASCII_WORD and y in _ASCII_WORD)

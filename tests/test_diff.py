@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import regex
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import archive.diff as diff_module
@@ -525,6 +525,9 @@ MIXED = st.text(
 )
 
 
+@settings(max_examples=500)
 @given(MIXED)
+@example("9\u17d2.9")  # a coeng takes the "." into the cluster of a word
+@example("a\u0301.b")
 def test_ascii_fast_path_cuts_as_clusters_do(text: str) -> None:
     assert tokenize(text) == diff_module._tokenize_clusters(text)
