@@ -92,12 +92,17 @@ def align(a: Sequence[H], b: Sequence[H], budget: Budget, *, fallback: bool = Tr
     # left is a few units, and paying SequenceMatcher's setup for each of thousands of
     # small regions would cost more than the budget itself.
     if a and b and not budget.exhausted:
-        matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
-        _meter(matcher, a, b, budget)
-        try:
-            return matcher.get_opcodes()
-        except _OutOfBudget:
-            pass
+        in_b = Counter(b)
+        visits = [0, *accumulate(in_b[x] + 1 for x in a)]
+        # The first search covers everything: when the budget cannot pay even that,
+        # SequenceMatcher is not built (its index of b alone is a pass over b).
+        if visits[-1] <= budget.left:
+            matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+            _meter(matcher, visits, len(b), budget)
+            try:
+                return matcher.get_opcodes()
+            except _OutOfBudget:
+                pass
     if a and b:
         budget.exhausted = True
     if len(a) == 1 and len(b) == 1:  # the common case past the budget: one unit each
@@ -106,25 +111,23 @@ def align(a: Sequence[H], b: Sequence[H], budget: Budget, *, fallback: bool = Tr
 
 
 def _meter(
-    matcher: difflib.SequenceMatcher[H], a: Sequence[H], b: Sequence[H], budget: Budget
+    matcher: difflib.SequenceMatcher[H], visits: list[int], len_b: int, budget: Budget
 ) -> None:
     """Charge each longest-match search of ``matcher`` before it runs.
 
     get_matching_blocks() calls ``self.find_longest_match`` for every range it splits
     off, so an instance attribute of that name sees each of them. A search over
     a[alo:ahi] visits each unit there and, for each, its positions in b (no unit is junk
-    with autojunk off), hence the prefix sums."""
+    with autojunk off): ``visits`` holds the prefix sums of that count over a."""
     search = matcher.find_longest_match
-    in_b = Counter(b)
-    visits = [0, *accumulate(in_b[x] + 1 for x in a)]
 
     def metered(
         alo: int = 0, ahi: int | None = None, blo: int = 0, bhi: int | None = None
     ) -> difflib.Match:
-        hi = len(a) if ahi is None else ahi
+        hi = len(visits) - 1 if ahi is None else ahi
         if not budget.charge(visits[hi] - visits[alo]):
             raise _OutOfBudget
-        return search(alo, hi, blo, len(b) if bhi is None else bhi)
+        return search(alo, hi, blo, len_b if bhi is None else bhi)
 
     matcher.find_longest_match = metered  # type: ignore[method-assign]
 
