@@ -32,7 +32,7 @@ from collections.abc import Hashable, Sequence
 from itertools import accumulate
 from typing import Literal, TypeVar
 
-__all__ = ["WINDOW", "WORK_BUDGET", "Budget", "Opcode", "Tag", "align"]
+__all__ = ["WINDOW", "WORK_BUDGET", "Budget", "Opcode", "Tag", "align", "from_matches"]
 
 # Work units one diff may spend in SequenceMatcher's searches: a unit is one position
 # scanned or one candidate pair visited. Two million is about two tenths of a second of
@@ -130,6 +130,20 @@ def _meter(
         return search(alo, hi, blo, len_b if bhi is None else bhi)
 
     matcher.find_longest_match = metered  # type: ignore[method-assign]
+
+
+def from_matches(matches: Sequence[tuple[int, int]], len_a: int, len_b: int) -> list[Opcode]:
+    """Opcodes from known matches: ``matches`` pairs (i, j) of equal units, increasing
+    in both; everything between two matches is a change."""
+    steps: list[Opcode] = []
+    i = j = 0
+    for mi, mj in [*matches, (len_a, len_b)]:
+        if mi > i or mj > j:
+            steps.append(_change(i, mi, j, mj))
+        if mi < len_a:
+            steps.append(("equal", mi, mi + 1, mj, mj + 1))
+        i, j = mi + 1, mj + 1
+    return _merge(steps)
 
 
 def _change(i1: int, i2: int, j1: int, j2: int) -> Opcode:

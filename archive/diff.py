@@ -22,12 +22,12 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from enum import StrEnum
-from itertools import pairwise, zip_longest
+from itertools import accumulate, pairwise, zip_longest
 from typing import Any
 
 import regex
 
-from archive.align import Budget, Opcode, align
+from archive.align import Budget, Opcode, align, from_matches
 from archive.errors import BadInput
 
 __all__ = [
@@ -456,6 +456,29 @@ def _hunk_range(start: int, stop: int) -> str:
     return f"{start + 1}" if count == 1 else f"{start + (count > 0)},{count}"
 
 
+def _line_opcodes(ops: Sequence[DiffOp], old: list[str], new: list[str]) -> list[Opcode]:
+    """The body's lines aligned as its ops align them, without aligning anything again
+    (a stored diff is rendered in linear time): a line is equal when it lies whole in
+    one equal op and starts a line on both sides there; every other line changed."""
+    old_starts = list(accumulate((len(line) for line in old), initial=0))
+    new_line_at = {pos: k for k, pos in enumerate(accumulate((len(x) for x in new), initial=0))}
+    matches: list[tuple[int, int]] = []
+    k = 0  # the first old line not yet passed
+    o = n = 0  # where the op starts in old and in new
+    for op in ops:
+        end = o + len(op.old)
+        if op.kind is OpKind.EQUAL:
+            while k < len(old) and old_starts[k] < o:
+                k += 1
+            while k < len(old) and old_starts[k + 1] <= end:
+                j = new_line_at.get(old_starts[k] - o + n)
+                if j is not None and j < len(new) and new[j] == old[k]:
+                    matches.append((k, j))
+                k += 1
+        o, n = end, n + len(op.new)
+    return from_matches(matches, len(old), len(new))
+
+
 def render_unified(d: VersionDiff, context_lines: int = 3) -> str:
     """Like ``diff -u`` on the body's lines, after the metadata changes."""
     if context_lines < 0:
@@ -467,7 +490,8 @@ def render_unified(d: VersionDiff, context_lines: int = 3) -> str:
     new = "".join(op.new for op in d.body).splitlines(keepends=True)
     body: list[str] = []
     if old != new:
-        for group in _Aligned(align(old, new, Budget())).get_grouped_opcodes(context_lines):
+        lines = _line_opcodes(d.body, old, new)
+        for group in _Aligned(lines).get_grouped_opcodes(context_lines):
             (_, i1, _, j1, _), (_, _, i2, _, j2) = group[0], group[-1]
             body.append(f"@@ -{_hunk_range(i1, i2)} +{_hunk_range(j1, j2)} @@\n")
             for tag, a1, a2, b1, b2 in group:

@@ -531,3 +531,21 @@ MIXED = st.text(
 @example("a\u0301.b")
 def test_ascii_fast_path_cuts_as_clusters_do(text: str) -> None:
     assert tokenize(text) == diff_module._tokenize_clusters(text)
+
+
+@given(DOCS, DOCS)
+def test_unified_lines_rebuild_both_texts(old: str, new: str) -> None:
+    """The unified rendering reads its line alignment off the ops (nothing is aligned
+    again per request): with all context it shows every line of each text once, and
+    each hunk header counts its lines."""
+    d = diff_versions(side(old), side(new, "v2"))
+    whole = render_unified(d, context_lines=10**6).split("\n")
+    body = [line for line in whole[2:] if not line.startswith(("@@", "\\"))][:-1]
+    if old != new:
+        assert [x[1:] for x in body if x[:1] in " -"] == old.splitlines()
+        assert [x[1:] for x in body if x[:1] in " +"] == new.splitlines()
+    for hunk in re.finditer(r"@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@\n((?:[ +\\-].*\n?)*)",
+                            render_unified(d, context_lines=0)):  # fmt: skip
+        lines = [x for x in hunk.group(5).split("\n") if x and not x.startswith("\\")]
+        assert sum(x[0] == "-" for x in lines) == int(hunk.group(2) or 1)
+        assert sum(x[0] == "+" for x in lines) == int(hunk.group(4) or 1)
