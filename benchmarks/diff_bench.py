@@ -8,7 +8,10 @@ Three kinds of text, each as an old version and a new one:
   of a long article looks like);
 - ``repeated``: the attack of issue 22, one paragraph of the short sentence "Police
   came." over and over, every fifth changed in the new version;
-- ``repeated_lines``: the same, one sentence a line.
+- ``repeated_lines``: the same, one sentence a line;
+- ``repeated_km``: the same in Khmer ("ប៉ូលិសបានមក។", police came), where every
+  character goes through the grapheme-cluster tokenizer (sizes are UTF-8 bytes, about
+  three to a Khmer character).
 
 For each kind and size it times what capture does once per new version (the diff,
 ``archive.diff_versions``, and the edit's judgement, ``archive.judge_edit``, given the
@@ -40,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
-KINDS = ("prose", "repeated", "repeated_lines")
+KINDS = ("prose", "repeated", "repeated_lines", "repeated_km")
 SEED = 20261207
 GOAL_S = 1.0  # issue 22: a 1 MB text of the repeated kind in under a second
 
@@ -68,10 +71,10 @@ def _prose(size: int) -> tuple[str, str]:
     return "\n".join(" ".join(p) for p in old), "\n".join(" ".join(p) for p in kept)
 
 
-def _repeated(size: int, sep: str) -> tuple[str, str]:
-    count = size // len("Police came. ")
-    old = sep.join("Police came." for _ in range(count))
-    new = sep.join("Police came." if i % 5 else f"Freed {i}." for i in range(count))
+def _repeated(size: int, sep: str, sentence: str, changed: str) -> tuple[str, str]:
+    count = size // len(f"{sentence}{sep}".encode())
+    old = sep.join(sentence for _ in range(count))
+    new = sep.join(sentence if i % 5 else changed.format(i) for i in range(count))
     return old, new
 
 
@@ -79,7 +82,9 @@ def texts(kind: str, size_kb: int) -> tuple[str, str]:
     size = size_kb * 1024
     if kind == "prose":
         return _prose(size)
-    return _repeated(size, " " if kind == "repeated" else "\n")
+    if kind == "repeated_km":  # "police came." / "freed {i}."
+        return _repeated(size, " ", "ប៉ូលិសបានមក។", "ដោះលែង {}។")
+    return _repeated(size, " " if kind == "repeated" else "\n", "Police came.", "Freed {}.")
 
 
 def _best(rounds: int, work: Any) -> tuple[float, Any]:

@@ -181,7 +181,9 @@ def test_the_repeated_sentence_attack_costs_a_budget_once_and_nothing_per_view(
     api = client.get(f"/api/articles/{edited.article_id}/diff").json()
     assert api["changed"] == ["body"] and api["coarse"] is True
     assert client.get(f"/articles/{edited.article_id}/diff").status_code == 200
-    assert client.get(f"/api/articles/{edited.article_id}/diff?format=html").status_code == 200
+    for fmt in ("html", "unified"):
+        shown = client.get(f"/api/articles/{edited.article_id}/diff?format={fmt}")
+        assert shown.status_code == 200
     assert client.get("/feeds/changes.atom").status_code == 200
     assert visits[0] == 0
 
