@@ -19,8 +19,8 @@ charge O(1)). When the budget cannot pay, the region is aligned in linear time i
    (``WINDOW``) to step over an insertion, a deletion or a replacement.
 
 Both give a correct alignment (the opcodes rebuild both sequences exactly), only a
-coarser one than SequenceMatcher's. Texts a person writes stay far below the budget and
-get SequenceMatcher's alignment unchanged.
+coarser one than SequenceMatcher's. Articles of ordinary length stay far below the budget
+and get SequenceMatcher's alignment unchanged.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ __all__ = ["WINDOW", "WORK_BUDGET", "Budget", "Opcode", "Tag", "align", "from_ma
 
 # Work units one diff may spend in SequenceMatcher's searches: a unit is one position
 # scanned or one candidate pair visited. Two million is about two tenths of a second of
-# CPython on the development machine, and thousands of times what an ordinary edit of a
-# long article costs (benchmarks/diff_bench.py measures both).
+# CPython on the development machine, and some four hundred times what an edit of a
+# 300-paragraph article costs; prose reaches it a little past 1 MB (benchmarks/diff_bench.py).
 WORK_BUDGET = 2_000_000
 # How far ahead the linear fallback looks for the next equal pair on either side.
 WINDOW = 4
