@@ -8,9 +8,9 @@ feed, packages and the command line read it (``pair_diff``).
 
 A stored diff is used only when it was made by the current ``DIFF_ALGORITHM`` and
 rebuilds both versions exactly, so it always equals what ``diff_versions`` computes; any
-other pair (``diff --from 1 --to 3``), or an archive from before migration 0009 where
-the migration has not filled it, is computed on demand within the same work budget.
-Reading never writes: a page view must not take a write lock.
+other pair (``diff --from 1 --to 3``, or one stored by an older algorithm) is computed
+on demand within the same work budget. Migration 0009 stores the diffs of archives
+recorded before it. Reading never writes: a page view must not take a write lock.
 """
 
 from __future__ import annotations
