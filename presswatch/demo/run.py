@@ -197,8 +197,12 @@ def _run(root: Path, site: NewsSite, out: Callable[[str], None], started: float)
                 result.problems.append(f"{slug}: expected two versions, found {len(versions)}")
                 continue
             old, new = versions[-2], versions[-1]
-            labels = tuple(f"v{v.n} ({v.first_seen:%Y-%m-%d %H:%M:%S} UTC)" for v in (old, new))
-            stored = pair_diff(session, old, new, labels=(labels[0], labels[1]))
+            when = "%Y-%m-%d %H:%M:%S"
+            labels = (
+                f"v{old.n} ({old.first_seen:{when}} UTC)",
+                f"v{new.n} ({new.first_seen:{when}} UTC)",
+            )
+            stored = pair_diff(session, old, new, labels=labels)
             out(f"  {article.fetch_url}")  # as fetched: the key may differ in scheme
             for line in render_unified(stored, context_lines=1).splitlines():
                 out(f"    {line}")
