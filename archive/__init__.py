@@ -240,6 +240,7 @@ from archive.stats import (
     changes_per_day,
     per_week,
 )
+from archive.stored_diffs import pair_diff, pair_judgement
 from archive.timestamp import (
     MAX_RESPONSE_BYTES,
     TimestampError,
@@ -336,6 +337,8 @@ __all__ = [
     "index_missing",
     "IndexReport",
     "diff_versions",
+    "pair_diff",
+    "pair_judgement",
     "DiskFull",
     "due_articles",
     "due_articles_statements",

@@ -39,7 +39,7 @@ from archive.detect import (
     judge_new,
     observe,
 )
-from archive.diff import diff_stats, diff_text
+from archive.diff import VersionDiff
 from archive.editclass import judge_edit
 from archive.errors import BadInput, StorageError
 from archive.export import version_side
@@ -67,6 +67,7 @@ from archive.queries import (
     first_response_with_payload,
     source_by_name,
 )
+from archive.stored_diffs import store_pair_diff
 from archive.warc import WarcLocation, WarcStore, sha1_base32, warc_date
 
 log = logging.getLogger(__name__)
@@ -316,10 +317,24 @@ def record_capture(
             session, article, previous, verdict, observation, extracted, capture, source.id
         )
         capture.version_id = version.id if version is not None else None
+        # The new version's diff against the one before, computed once here and stored:
+        # pages, API, feed and packages read it, and the edited event measures it.
+        pair = (
+            store_pair_diff(session, previous, version)
+            if verdict.new_version and previous is not None and version is not None
+            else None
+        )
         _carry_verdict(article, verdict, exchange.fetched_at)
         _note_full_fetch(article, observation, exchange)
         events = _add_events(
-            session, article, verdict, capture, previous, version, exchange, observation, place
+            session,
+            article,
+            verdict,
+            capture,
+            (previous, version, pair),
+            exchange,
+            observation,
+            place,
         )
         if verdict.new_version or events:
             session.add(SearchOutbox(article_id=article.id, created_at=recorded_at))
@@ -1074,14 +1089,15 @@ def _add_events(
     article: Article,
     verdict: Verdict,
     capture: Capture,
-    previous: Version | None,
-    version: Version | None,
+    versions: tuple[Version | None, Version | None, VersionDiff | None],
     exchange: Exchange,
     observation: Observation,
     place: _Place,
 ) -> list[ChangeEvent]:
     """One ChangeEvent row per event of the verdict, linked to the versions it
-    concerns and carrying its evidence."""
+    concerns and carrying its evidence. ``versions``: the article's version before this
+    capture, the one it saw, and their stored diff when the capture made a new one."""
+    previous, version, pair = versions
     at = exchange.fetched_at
     rows = []
     for spec in verdict.events:
@@ -1094,10 +1110,11 @@ def _add_events(
         if spec.kind in (ChangeKind.EDITED, ChangeKind.RESTORED) and verdict.new_version:
             from_id = previous.id if previous is not None else None
             to_id = version.id if version is not None else None
-            if previous is not None and version is not None:
-                detail.update(_edit_size(previous, version))
+            if previous is not None and version is not None and pair is not None:
+                detail.update(_edit_size(pair))
                 if spec.kind is ChangeKind.EDITED:  # what kind of edit, and how much it matters
-                    detail.update(judge_edit(version_side(previous), version_side(version)))
+                    sides = version_side(previous), version_side(version)
+                    detail.update(judge_edit(*sides, body=pair.body))
         elif spec.kind is ChangeKind.DISCOVERED:
             to_id = version.id if version is not None else None
         elif spec.kind is ChangeKind.REMOVED:
@@ -1120,8 +1137,8 @@ def _add_events(
     return rows
 
 
-def _edit_size(previous: Version, version: Version) -> dict[str, int]:
-    stats = diff_stats(diff_text(previous.text, version.text))
+def _edit_size(pair: VersionDiff) -> dict[str, int]:
+    stats = pair.stats
     return {
         "chars_added": stats.chars_added,
         "chars_removed": stats.chars_removed,

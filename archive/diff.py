@@ -22,14 +22,16 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from enum import StrEnum
-from itertools import zip_longest
+from itertools import accumulate, pairwise, zip_longest
 from typing import Any
 
 import regex
 
+from archive.align import Budget, Opcode, align, from_matches
 from archive.errors import BadInput
 
 __all__ = [
+    "DIFF_ALGORITHM",
     "DiffOp",
     "DiffStats",
     "FieldChange",
@@ -45,6 +47,13 @@ __all__ = [
     "render_unified",
     "tokenize",
 ]
+
+
+# Names what diff_versions computes. Change it whenever the same two texts may give other
+# ops (the levels, the budget, the fallback): diffs stored under another name are then
+# computed again where they are read, so a stored diff always equals a fresh one (an
+# evidence package's verifier recomputes it).
+DIFF_ALGORITHM = "budgeted-1"
 
 
 class OpKind(StrEnum):
@@ -106,6 +115,9 @@ class VersionDiff:
     fields: tuple[FieldChange, ...]
     body: tuple[DiffOp, ...]
     stats: DiffStats
+    # True when a work budget ran out: some region is shown as a coarser replacement
+    # than a person would mark (see archive.align). Still exact: the ops rebuild both.
+    coarse: bool = False
 
     @property
     def changed_parts(self) -> tuple[str, ...]:
@@ -142,7 +154,8 @@ class _Kind(StrEnum):
 
 
 def _is_space(text: str) -> bool:
-    return all(ch.isspace() or ch == _ZWSP for ch in text)
+    # str.strip() drops exactly the characters str.isspace() accepts.
+    return not text.replace(_ZWSP, "").strip()
 
 
 def _clusters(text: str) -> Iterator[str]:
@@ -168,7 +181,54 @@ def _kind(cluster: str) -> _Kind:
 
 
 def tokenize(text: str) -> list[str]:
-    """Cut ``text`` into tokens that join back to it exactly (see the module docstring)."""
+    """Cut ``text`` into tokens that join back to it exactly (see the module docstring).
+
+    Grapheme clusters are found in Python, a few microseconds a character; ASCII
+    stretches, where every character is its own cluster but for CR LF, are cut by one
+    regular expression instead. Only the stretches around other characters take the
+    cluster path, cut where two ASCII characters meet that are tokens of their own."""
+    tokens: list[str] = []
+    if text.isascii():
+        tokens += _ASCII_TOKEN.findall(text)
+        return tokens
+    done = 0
+    for run in _NON_ASCII.finditer(text):
+        start, end = run.span()
+        if start < done:  # inside the stretch the run before took
+            continue
+        while start > done and not _ascii_cut(text, start):
+            start -= 1
+        while end < len(text) and not _ascii_cut(text, end):
+            end += 1
+        tokens += _ASCII_TOKEN.findall(text, done, start)
+        tokens += _tokenize_clusters(text[start:end])
+        done = end
+    tokens += _ASCII_TOKEN.findall(text, done)
+    return tokens
+
+
+# ASCII tokens: a run of spaces (str.isspace), a run of word characters (\w), or one
+# other character, the same cut _tokenize_clusters makes of ASCII text.
+_ASCII_SPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f "
+_ASCII_WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+_ASCII_TOKEN = regex.compile(f"[{regex.escape(_ASCII_SPACE)}]+|[A-Za-z0-9_]+|[\\x00-\\x7f]")
+_NON_ASCII = regex.compile(r"[^\x00-\x7f]+")
+
+
+def _ascii_cut(text: str, at: int) -> bool:
+    """Whether a token surely ends before ``text[at]``: the two characters before it and
+    itself are ASCII (so ``text[at - 1]`` is a cluster of its own: a Khmer coeng or a
+    mark before it would take it into a cluster of another kind), and the two around
+    the cut are not two spaces or two word characters (one run)."""
+    x, y = text[at - 1], text[at]
+    if not (x.isascii() and y.isascii() and (at < 2 or text[at - 2].isascii())):
+        return False
+    return not (
+        (x in _ASCII_SPACE and y in _ASCII_SPACE) or (x in _ASCII_WORD and y in _ASCII_WORD)
+    )
+
+
+def _tokenize_clusters(text: str) -> list[str]:
     tokens: list[str] = []
     run: list[str] = []
     run_kind = _Kind.SINGLE
@@ -186,9 +246,8 @@ def tokenize(text: str) -> list[str]:
 
 # --- alignment --------------------------------------------------------------------------
 
-# Past this many token pairs SequenceMatcher turns slow (common tokens such as " " make it
-# quadratic), and a block that large with nothing in common at the line or sentence level
-# reads better as one replacement anyway.
+# Past this many token pairs a block with nothing in common at the line or sentence level
+# reads better as one replacement than as a comb of word edits.
 _MAX_TOKEN_CELLS = 2_000_000
 
 # While aligning, a step is (equal, old tokens, new tokens); tokens become text at the end.
@@ -204,28 +263,34 @@ def _make(old: str, new: str, equal: bool) -> DiffOp:
 
 
 def _ends_line(token: str) -> bool:
-    return any(ch in _LINE_BREAKS for ch in token)
+    return not _LINE_BREAKS.isdisjoint(token)
 
 
-def _ends_sentence(token: str) -> bool:
-    return token in _SENTENCE_ENDS
+def _line_cuts(tokens: Sequence[str]) -> list[int]:
+    isdisjoint = _LINE_BREAKS.isdisjoint
+    return [i + 1 for i, token in enumerate(tokens) if not isdisjoint(token)]
+
+
+def _sentence_cuts(tokens: Sequence[str]) -> list[int]:
+    return [i + 1 for i, token in enumerate(tokens) if token in _SENTENCE_ENDS]
 
 
 # Coarse to fine: lines (paragraphs), then sentences, then tokens. Each finer level runs
-# only inside blocks the coarser one found replaced, which keeps long texts fast.
-_LEVELS: tuple[Callable[[str], bool], ...] = (_ends_line, _ends_sentence)
+# only inside blocks the coarser one found replaced, which keeps long texts fast; all of
+# them draw on one work budget (archive.align), so no text can make a diff slow. A level
+# is given as where its units end (after which tokens).
+_LEVELS: tuple[Callable[[Sequence[str]], list[int]], ...] = (_line_cuts, _sentence_cuts)
 
 
-def _group(tokens: Sequence[str], ends: Callable[[str], bool]) -> list[list[str]]:
-    units: list[list[str]] = [[]]
-    for token in tokens:
-        units[-1].append(token)
-        if ends(token):
-            units.append([])
-    return units if units[-1] else units[:-1]
+def _bounds(tokens: Sequence[str], cuts: list[int]) -> list[int]:
+    """Where each unit starts, and where the last ends: unit k is tokens[b[k]:b[k + 1]]."""
+    bounds = [0, *cuts]
+    if bounds[-1] < len(tokens):
+        bounds.append(len(tokens))
+    return bounds
 
 
-def _diff_tokens(a: list[str], b: list[str]) -> Iterator[_Chunk]:
+def _diff_tokens(a: list[str], b: list[str], budget: Budget) -> Iterator[_Chunk]:
     head = 0
     while head < min(len(a), len(b)) and a[head] == b[head]:
         head += 1
@@ -237,25 +302,25 @@ def _diff_tokens(a: list[str], b: list[str]) -> Iterator[_Chunk]:
     if len(mid_a) * len(mid_b) > _MAX_TOKEN_CELLS:
         yield False, mid_a, mid_b
     else:
-        matcher = difflib.SequenceMatcher(None, mid_a, mid_b, autojunk=False)
-        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        # Out of budget, the block is one replacement: a walk over tokens would pair
+        # the spaces and punctuation of unrelated sentences.
+        for tag, i1, i2, j1, j2 in align(mid_a, mid_b, budget, fallback=False):
             yield tag == "equal", mid_a[i1:i2], mid_b[j1:j2]
     yield True, a[len(a) - tail :], a[len(a) - tail :]
 
 
-def _diff_level(a: list[str], b: list[str], level: int) -> Iterator[_Chunk]:
+def _diff_level(a: list[str], b: list[str], level: int, budget: Budget) -> Iterator[_Chunk]:
     if level == len(_LEVELS):
-        yield from _diff_tokens(a, b)
+        yield from _diff_tokens(a, b, budget)
         return
-    units_a, units_b = _group(a, _LEVELS[level]), _group(b, _LEVELS[level])
-    matcher = difflib.SequenceMatcher(
-        None, ["".join(u) for u in units_a], ["".join(u) for u in units_b], autojunk=False
-    )
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        sub_a = [t for unit in units_a[i1:i2] for t in unit]
-        sub_b = [t for unit in units_b[j1:j2] for t in unit]
+    cuts = _LEVELS[level]
+    bounds_a, bounds_b = _bounds(a, cuts(a)), _bounds(b, cuts(b))
+    keys_a = ["".join(a[start:end]) for start, end in pairwise(bounds_a)]
+    keys_b = ["".join(b[start:end]) for start, end in pairwise(bounds_b)]
+    for tag, i1, i2, j1, j2 in align(keys_a, keys_b, budget):
+        sub_a, sub_b = a[bounds_a[i1] : bounds_a[i2]], b[bounds_b[j1] : bounds_b[j2]]
         if tag == "replace":
-            yield from _diff_level(sub_a, sub_b, level + 1)
+            yield from _diff_level(sub_a, sub_b, level + 1, budget)
         else:
             yield tag == "equal", sub_a, sub_b
 
@@ -270,17 +335,21 @@ def _alternate(chunks: Iterable[_Chunk]) -> list[_Chunk]:
     replacement instead of a comb of one-word edits. A gap with a line break stays, as it
     keeps paragraphs aligned side by side."""
     out: list[_Chunk] = []
+    # Fused steps grow in place: copying them at each fusion would cost a text of many
+    # small changes its length squared.
     for equal, a, b in chunks:
         if not (a or b):
             continue
         if out and out[-1][0] == equal:
-            _, prev_a, prev_b = out.pop()
-            a, b = prev_a + a, prev_b + b
+            out[-1][1].extend(a)
+            out[-1][2].extend(b)
         elif not equal and len(out) >= 2 and _is_gap(out[-1][1]):
             gap = out.pop()[1]
-            _, prev_a, prev_b = out.pop()
-            a, b = prev_a + gap + a, prev_b + gap + b
-        out.append((equal, a, b))
+            _, prev_a, prev_b = out[-1]
+            prev_a += gap + a
+            prev_b += gap + b
+        else:
+            out.append((equal, list(a), list(b)))
     return out
 
 
@@ -321,9 +390,14 @@ def _slide_to_lines(chunks: list[_Chunk]) -> None:
         chunks[i + 1] = (True, seq[best + n :], seq[best + n :])
 
 
-def diff_text(old: str, new: str) -> tuple[DiffOp, ...]:
-    """Align two texts; equal and changed ops alternate and never split a token."""
-    chunks = _alternate(_diff_level(tokenize(old), tokenize(new), 0))
+def diff_text(old: str, new: str, *, budget: Budget | None = None) -> tuple[DiffOp, ...]:
+    """Align two texts; equal and changed ops alternate and never split a token.
+
+    The work is bounded by ``budget`` (a fresh ``archive.align.Budget`` unless given):
+    once it is spent, the rest is aligned in linear time, more coarsely, and
+    ``budget.exhausted`` says so."""
+    budget = Budget() if budget is None else budget
+    chunks = _alternate(_diff_level(tokenize(old), tokenize(new), 0, budget))
     _slide_to_lines(chunks)
     return tuple(_make("".join(a), "".join(b), eq) for eq, a, b in _alternate(chunks))
 
@@ -343,16 +417,66 @@ _FIELDS = ("title", "byline", "published", "modified")
 
 
 def diff_versions(old: VersionSide, new: VersionSide) -> VersionDiff:
+    """The two versions compared; each text (body and every changed field) within its
+    own work budget, so one diff costs at most five budgets and linear passes."""
+    budgets: list[Budget] = []
+
+    def text_ops(a: str, b: str) -> tuple[DiffOp, ...]:
+        budgets.append(Budget())
+        return diff_text(a, b, budget=budgets[-1])
+
     fields = tuple(
-        FieldChange(name, a, b, diff_text(a or "", b or ""))
+        FieldChange(name, a, b, text_ops(a or "", b or ""))
         for name in _FIELDS
         if (a := getattr(old, name)) != (b := getattr(new, name))
     )
-    body = diff_text(old.text, new.text)
-    return VersionDiff(old.label, new.label, fields, body, diff_stats(body))
+    body = text_ops(old.text, new.text)
+    coarse = any(b.exhausted for b in budgets)
+    return VersionDiff(old.label, new.label, fields, body, diff_stats(body), coarse)
 
 
 # --- renderings -------------------------------------------------------------------------
+
+
+class _Aligned(difflib.SequenceMatcher):  # type: ignore[type-arg]
+    """Hands difflib's hunk grouping (``get_grouped_opcodes``) an alignment made under
+    a budget, so rendering never asks SequenceMatcher to align anything itself."""
+
+    def __init__(self, opcodes: list[Opcode]) -> None:
+        super().__init__(None, "", "")
+        self._aligned = opcodes
+
+    def get_opcodes(self) -> list[Opcode]:
+        return list(self._aligned)
+
+
+def _hunk_range(start: int, stop: int) -> str:
+    # As diff -u writes it: one line is its number alone; no line is "the line before,0".
+    count = stop - start
+    return f"{start + 1}" if count == 1 else f"{start + (count > 0)},{count}"
+
+
+def _line_opcodes(ops: Sequence[DiffOp], old: list[str], new: list[str]) -> list[Opcode]:
+    """The body's lines aligned as its ops align them, without aligning anything again
+    (a stored diff is rendered in linear time): a line is equal when it lies whole in
+    one equal op and starts a line on both sides there; every other line changed."""
+    old_starts = list(accumulate((len(line) for line in old), initial=0))
+    new_line_at = {pos: k for k, pos in enumerate(accumulate((len(x) for x in new), initial=0))}
+    matches: list[tuple[int, int]] = []
+    k = 0  # the first old line not yet passed
+    o = n = 0  # where the op starts in old and in new
+    for op in ops:
+        end = o + len(op.old)
+        if op.kind is OpKind.EQUAL:
+            while k < len(old) and old_starts[k] < o:
+                k += 1
+            while k < len(old) and old_starts[k + 1] <= end:
+                j = new_line_at.get(old_starts[k] - o + n)
+                if j is not None and j < len(new) and new[j] == old[k]:
+                    matches.append((k, j))
+                k += 1
+        o, n = end, n + len(op.new)
+    return from_matches(matches, len(old), len(new))
 
 
 def render_unified(d: VersionDiff, context_lines: int = 3) -> str:
@@ -364,7 +488,18 @@ def render_unified(d: VersionDiff, context_lines: int = 3) -> str:
         out.append(f"{f.field}:\n  - {_or_none(f.old)}\n  + {_or_none(f.new)}\n")
     old = "".join(op.old for op in d.body).splitlines(keepends=True)
     new = "".join(op.new for op in d.body).splitlines(keepends=True)
-    body = list(difflib.unified_diff(old, new, n=context_lines))[2:]  # our header has labels
+    body: list[str] = []
+    if old != new:
+        lines = _line_opcodes(d.body, old, new)
+        for group in _Aligned(lines).get_grouped_opcodes(context_lines):
+            (_, i1, _, j1, _), (_, _, i2, _, j2) = group[0], group[-1]
+            body.append(f"@@ -{_hunk_range(i1, i2)} +{_hunk_range(j1, j2)} @@\n")
+            for tag, a1, a2, b1, b2 in group:
+                if tag == "equal":
+                    body += (" " + line for line in old[a1:a2])
+                    continue
+                body += ("-" + line for line in old[a1:a2])
+                body += ("+" + line for line in new[b1:b2])
     out += (
         line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in body
     )
@@ -453,34 +588,40 @@ def _aligned_rows(ops: Iterable[DiffOp]) -> list[tuple[str | None, str | None]]:
     """Body lines as (old, new) HTML cells; None where one side has no line there.
 
     A line break inside an equal op is where both sides are at the same place, so the
-    lines gathered since the last such point are paired up there."""
+    lines gathered since the last such point are paired up there. A line is gathered as
+    a list of pieces and joined once: a long line of many changes must not be copied at
+    each one."""
     rows: list[tuple[str | None, str | None]] = []
-    old, new = [""], [""]
+    old: list[list[str]] = [[]]
+    new: list[list[str]] = [[]]
 
-    def feed(side: list[str], text: str, tag: str | None) -> None:
+    def settle(old_lines: list[list[str]], new_lines: list[list[str]]) -> None:
+        rows.extend(zip_longest(("".join(p) for p in old_lines), ("".join(p) for p in new_lines)))
+
+    def feed(side: list[list[str]], text: str, tag: str | None) -> None:
         for i, piece in enumerate(text.split("\n")):
             if i:
-                side.append("")
+                side.append([])
             if piece:
-                side[-1] += _mark(piece, tag)
+                side[-1].append(_mark(piece, tag))
 
     for op in ops:
         if op.kind is not OpKind.EQUAL:
             feed(old, op.old, "del")
             feed(new, op.new, "ins")
             continue
-        if old[-1] == new[-1] == "":  # both at a line start: earlier lines are settled
-            rows.extend(zip_longest(old[:-1], new[:-1]))
-            old, new = [""], [""]
+        if not old[-1] and not new[-1]:  # both at a line start: earlier lines are settled
+            settle(old[:-1], new[:-1])
+            old, new = [[]], [[]]
         for i, piece in enumerate(op.old.split("\n")):
             if i:
-                rows.extend(zip_longest(old, new))
-                old, new = [""], [""]
+                settle(old, new)
+                old, new = [[]], [[]]
             if piece:
-                old[-1] += _esc(piece)
-                new[-1] += _esc(piece)
+                old[-1].append(_esc(piece))
+                new[-1].append(_esc(piece))
     # A last line that is empty and unterminated does not exist.
-    rows.extend(zip_longest(old[:-1] if old[-1] == "" else old, new[:-1] if new[-1] == "" else new))
+    settle(old[:-1] if not old[-1] else old, new[:-1] if not new[-1] else new)
     return rows
 
 

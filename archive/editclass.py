@@ -49,7 +49,6 @@ softened headline about 0.5.
 
 from __future__ import annotations
 
-import difflib
 import logging
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -58,7 +57,8 @@ from typing import Any
 
 import regex
 
-from archive.diff import VersionSide, diff_stats, diff_text
+from archive.align import Budget, align
+from archive.diff import DiffOp, VersionSide, diff_stats, diff_text
 
 __all__ = [
     "CLASS_NAMES",
@@ -161,17 +161,26 @@ _QUOTE = regex.compile(
     r"|(?<![\p{L}\p{N}])[‘']([^\n]{8,600}?)[’'](?![\p{L}\p{N}])"
 )
 _MAX_CANDIDATES = 12  # new paragraphs an old one is compared with, the nearest first
+_WINDOW = 2 * _MAX_CANDIDATES  # how far from its own position they are looked for
 _KEEP_RATIO = 0.5  # a paragraph with at least half its words kept was edited, not removed
 _QUOTE_KEPT = 0.8  # a quote this close to one still there was reworded, not removed
 
 
-def judge_edit(old: VersionSide, new: VersionSide) -> dict[str, Any]:
+def judge_edit(
+    old: VersionSide, new: VersionSide, *, body: Sequence[DiffOp] | None = None
+) -> dict[str, Any]:
     """``{"classes": [...], "significance": x}`` for the edit from ``old`` to ``new``;
     ``{}`` (and the traceback logged) if judging fails. A bug here must never cost a
-    capture its record: the edit is archived either way, only unclassed."""
+    capture its record: the edit is archived either way, only unclassed.
+
+    ``body``: the body's diff when the caller has it (capture computes it once). Every
+    alignment here draws on one work budget (archive.align), as a diff does: archived
+    text is hostile, and a text of repeated sentences must not stall a capture."""
     try:
-        classes = classify_edit(old, new)
-        return {"classes": classes, "significance": edit_significance(old, new, classes)}
+        budget = Budget()
+        classes = classify_edit(old, new, budget=budget)
+        score = edit_significance(old, new, classes, budget=budget, body=body)
+        return {"classes": classes, "significance": score}
     except Exception:  # noqa: BLE001 - see the docstring: judging is optional, capture is not
         log.exception(
             "could not judge an edit (%s → %s); recorded without classes", old.label, new.label
@@ -179,11 +188,14 @@ def judge_edit(old: VersionSide, new: VersionSide) -> dict[str, Any]:
         return {}
 
 
-def classify_edit(old: VersionSide, new: VersionSide) -> list[dict[str, Any]]:
+def classify_edit(
+    old: VersionSide, new: VersionSide, *, budget: Budget | None = None
+) -> list[dict[str, Any]]:
     """The classes of this edit in ``CLASS_NAMES`` order, each with its evidence."""
+    budget = Budget() if budget is None else budget
     found: list[dict[str, Any]] = []
     old_paras, new_paras = _paragraphs(old.text), _paragraphs(new.text)
-    removed, added, pairs = _align(old_paras, new_paras)
+    removed, added, pairs = _align(old_paras, new_paras, budget)
 
     if (old.title or "") != (new.title or ""):
         found.append(
@@ -210,12 +222,13 @@ def classify_edit(old: VersionSide, new: VersionSide) -> list[dict[str, Any]]:
                 "positions": [j + 1 for j in added],
             }
         )
-    quotes = _quotes_removed(old.text, new.text)
+    quotes = _quotes_removed(old.text, new.text, budget)
     if quotes:
         found.append({"class": "quote_removed", "quotes": quotes})
     numbers = _numbers_changed(
         [("title", old.title or "", new.title or "")]
-        + [(f"paragraph {i + 1}", old_paras[i], new_paras[j]) for i, j in pairs]
+        + [(f"paragraph {i + 1}", old_paras[i], new_paras[j]) for i, j in pairs],
+        budget,
     )
     if numbers:
         found.append({"class": "numbers_changed", "changes": numbers})
@@ -245,13 +258,21 @@ def classify_edit(old: VersionSide, new: VersionSide) -> list[dict[str, Any]]:
 
 
 def edit_significance(
-    old: VersionSide, new: VersionSide, classes: Sequence[dict[str, Any]]
+    old: VersionSide,
+    new: VersionSide,
+    classes: Sequence[dict[str, Any]],
+    *,
+    budget: Budget | None = None,
+    body: Sequence[DiffOp] | None = None,
 ) -> float:
-    """The documented 0–1 score (module docstring) of an edit and its classes."""
-    stats = diff_stats(diff_text(old.text, new.text))
+    """The documented 0–1 score (module docstring) of an edit and its classes; ``body``
+    is the body's diff if the caller has it (else it is computed here)."""
+    budget = Budget() if budget is None else budget
+    stats = diff_stats(diff_text(old.text, new.text) if body is None else body)
     words = max(_count_words(old.text), _count_words(new.text), 1)
     share = max(stats.words_added, stats.words_removed) / words
-    lead = 1.0 - 0.5 * _first_change_position(_paragraphs(old.text), _paragraphs(new.text))
+    where = _first_change_position(_paragraphs(old.text), _paragraphs(new.text), budget)
+    lead = 1.0 - 0.5 * where
     components = [0.5 * min(1.0, 2 * share) * lead]
     for item in classes:
         name = item["class"]
@@ -292,8 +313,11 @@ def _paragraphs(text: str) -> list[str]:
 def _words(text: str) -> list[str]:
     """Words to compare: Latin-script words, and Khmer split into grapheme clusters
     (no spaces between its words, so a cluster is the unit the diff uses too)."""
+    words: list[str] = _WORD.findall(text.casefold())
+    if not _KHMER.search(text):  # one search for the text, not one per word
+        return words
     out: list[str] = []
-    for word in _WORD.findall(text.casefold()):
+    for word in words:
         if _KHMER.search(word):
             out.extend(regex.findall(r"\X", word))
         else:
@@ -305,46 +329,56 @@ def _count_words(text: str) -> int:
     return len(_words(text))
 
 
-def _kept(a: str, b: str) -> float:
-    wa, wb = _words(a), _words(b)
+def _kept(wa: list[str], wb: list[str], budget: Budget) -> float:
+    """The share of ``wa``'s words that ``wb`` keeps in order. Out of budget the count
+    comes from the linear alignment, a lower bound: an edit may then read as a removal."""
     if not wa or not wb:
         return 0.0
-    matched = sum(block.size for block in _matcher(wa, wb).get_matching_blocks())
+    matched = sum(i2 - i1 for tag, i1, i2, _, _ in align(wa, wb, budget) if tag == "equal")
     return matched / len(wa)
 
 
-def _matcher(a: Sequence[str], b: Sequence[str]) -> difflib.SequenceMatcher[str]:
-    return difflib.SequenceMatcher(None, a, b, autojunk=False)
-
-
-def _align(old: list[str], new: list[str]) -> tuple[list[int], list[int], list[tuple[int, int]]]:
+def _align(
+    old: list[str], new: list[str], budget: Budget
+) -> tuple[list[int], list[int], list[tuple[int, int]]]:
     """Old paragraphs removed, new ones added, and (old, new) pairs edited in place."""
     removed: list[int] = []
     added: list[int] = []
     pairs: list[tuple[int, int]] = []
-    for tag, i1, i2, j1, j2 in _matcher(old, new).get_opcodes():
+    words: dict[str, list[str]] = {}  # each paragraph cut into words once
+
+    def words_of(paragraph: str) -> list[str]:
+        if paragraph not in words:
+            words[paragraph] = _words(paragraph)
+        return words[paragraph]
+
+    for tag, i1, i2, j1, j2 in align(old, new, budget):
         if tag == "equal":
             continue
-        free = list(range(j1, j2))
+        taken: set[int] = set()
         for i in range(i1, i2):
-            # Compare with the nearest candidates only: a rewrite of a long article
-            # would otherwise cost a comparison per pair of paragraphs.
+            # Compare with the nearest candidates only, looked for in a window around
+            # the same position: a rewrite of a long article would otherwise cost a
+            # comparison (and a search) per pair of paragraphs.
             here = j1 + (i - i1)
+            window = range(max(j1, here - _WINDOW), min(j2, here + _WINDOW + 1))
+            free = [j for j in window if j not in taken]
             near = sorted(free, key=lambda j: abs(j - here))[:_MAX_CANDIDATES]
-            scored = [(_kept(old[i], new[j]), j) for j in near]
+            wa = words_of(old[i])
+            scored = [(_kept(wa, words_of(new[j]), budget), j) for j in near]
             kept, best = max(scored, default=(0.0, -1))
             if kept >= _KEEP_RATIO:
                 pairs.append((i, best))
-                free.remove(best)
+                taken.add(best)
             else:
                 removed.append(i)
-        added.extend(free)
+        added.extend(j for j in range(j1, j2) if j not in taken)
     return removed, sorted(added), pairs
 
 
-def _first_change_position(old: list[str], new: list[str]) -> float:
+def _first_change_position(old: list[str], new: list[str], budget: Budget) -> float:
     """Where the first changed paragraph sits in the old text: 0 top, 1 bottom."""
-    for tag, i1, _i2, _j1, _j2 in _matcher(old, new).get_opcodes():
+    for tag, i1, _i2, _j1, _j2 in align(old, new, budget):
         if tag != "equal":
             return min(1.0, i1 / max(len(old), 1))
     return 0.0
@@ -391,7 +425,7 @@ def _quotes(text: str) -> list[str]:
     return [next(g for g in m.groups() if g) for m in _QUOTE.finditer(text)]
 
 
-def _quotes_removed(old: str, new: str) -> list[str]:
+def _quotes_removed(old: str, new: str, budget: Budget) -> list[str]:
     new_flat = _flat(new)
     new_quotes = [_flat(q) for q in _quotes(new)]
     gone = []
@@ -399,24 +433,43 @@ def _quotes_removed(old: str, new: str) -> list[str]:
         flat = _flat(quote)
         if flat in new_flat:
             continue
-        if any(_matcher(flat, q).ratio() >= _QUOTE_KEPT for q in new_quotes):
+        if _reworded(flat, new_quotes, budget):
             continue
         if quote not in gone:
             gone.append(quote)
     return gone
 
 
+def _reworded(flat: str, new_quotes: list[str], budget: Budget) -> bool:
+    """Whether a new quote is close to ``flat`` (``_QUOTE_KEPT`` of its characters kept,
+    as SequenceMatcher.ratio() counts). Each comparison is paid from the budget, so
+    thousands of quotes cannot cost a pass over all pairs; out of budget, a quote is
+    kept only when it is still there word for word."""
+    for q in new_quotes:
+        if budget.exhausted or not budget.charge(1):
+            return False
+        if 2 * min(len(flat), len(q)) < _QUOTE_KEPT * (len(flat) + len(q)):
+            continue  # the lengths alone rule it out
+        ops = align(flat, q, budget)
+        if budget.exhausted:
+            return False
+        matched = sum(i2 - i1 for tag, i1, i2, _, _ in ops if tag == "equal")
+        if 2 * matched >= _QUOTE_KEPT * (len(flat) + len(q)):
+            return True
+    return False
+
+
 def _number_value(text: str) -> str:
     return text.translate(_KHMER_DIGITS).replace(",", "")
 
 
-def _numbers_changed(pairs: Iterable[tuple[str, str, str]]) -> list[dict[str, str]]:
+def _numbers_changed(pairs: Iterable[tuple[str, str, str]], budget: Budget) -> list[dict[str, str]]:
     changes: list[dict[str, str]] = []
     for where, old, new in pairs:
         a, b = _NUMBER.findall(old), _NUMBER.findall(new)
         values_a = [_number_value(n) for n in a]
         values_b = [_number_value(n) for n in b]
-        for tag, i1, i2, j1, j2 in _matcher(values_a, values_b).get_opcodes():
+        for tag, i1, i2, j1, j2 in align(values_a, values_b, budget):
             if tag == "replace" and i2 - i1 == j2 - j1:
                 changes.extend(
                     {"old": a[i], "new": b[j], "where": where}

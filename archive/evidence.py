@@ -31,9 +31,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive.diff import diff_versions, render_json
+from archive.diff import render_json
 from archive.errors import StorageError
-from archive.export import article_json, event_json, version_json, version_side
+from archive.export import article_json, event_json, version_json
 from archive.integrity import capture_proof, issue_checkpoint, latest_checkpoint
 from archive.models import Article, Capture, LogCheckpoint
 from archive.packages import capture_page, capture_spans
@@ -46,6 +46,7 @@ from archive.queries import (
     versions_of,
 )
 from archive.signing import Signer, key_id
+from archive.stored_diffs import pair_diff
 from archive.wacz import Packed, RecordSpan, WaczSummary, iso_z, pack_records, write_wacz
 
 EVIDENCE_FORMAT = "presswatch-evidence/1"
@@ -183,11 +184,11 @@ def export_evidence(
                 {
                     "from": old.n,
                     "to": new.n,
+                    # The stored diff, which equals what diff_versions gives (the
+                    # verifier recomputes it that way): stored_diffs uses a row only
+                    # when it was made by the current algorithm.
                     "diff": render_json(
-                        diff_versions(
-                            version_side(old, label=diff_label(old.n)),
-                            version_side(new, label=diff_label(new.n)),
-                        )
+                        pair_diff(session, old, new, labels=(diff_label(old.n), diff_label(new.n)))
                     ),
                 }
                 for old, new in zip(versions, versions[1:], strict=False)

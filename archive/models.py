@@ -221,6 +221,25 @@ class Version(Base):
         return zlib.compress(text.encode("utf-8"), 6)
 
 
+class StoredDiff(Base):
+    """The diff of two versions of an article, computed once when the newer one is
+    recorded (design rule 11: never per page view) in the compact form of
+    archive.stored_diffs: op kinds and lengths, no text. Derived data: it can always be
+    computed again from the two versions, and a row that does not rebuild them exactly,
+    or was made by another diff algorithm, is not used."""
+
+    __tablename__ = "version_diffs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), index=True)
+    old_version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"))
+    new_version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"))
+    algorithm: Mapped[str] = mapped_column(String(40))  # archive.diff.DIFF_ALGORITHM
+    ops: Mapped[dict[str, Any]]
+
+    __table_args__ = (UniqueConstraint("old_version_id", "new_version_id"),)
+
+
 class Capture(Base):
     """Every fetch, unchanged or not. Append-only; `seq` orders the transparency log."""
 

@@ -1,7 +1,8 @@
 """`python -m benchmarks run [--size N] [--workers W] [--skip-peer] [--out DIR]`,
-`python -m benchmarks verify [--captures N]` (how fast `presswatch verify` runs) and
+`python -m benchmarks verify [--captures N]` (how fast `presswatch verify` runs),
 `python -m benchmarks verify-package [--captures N]` (the package verifier, genuine and
-hostile packages).
+hostile packages), and `python -m benchmarks diff [--sizes-kb 10,100,1000]` (diff time
+against text size and repetition).
 
 The one documented benchmark command (docs/benchmarks.md); the other modules of the
 package (`archive_bench`, `search_bench`, ...) keep their own `python -m
@@ -23,12 +24,17 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks.package_bench import main as package_main
 
         return package_main(args[1:])
+    if args and args[0] == "diff":
+        from benchmarks.diff_bench import main as diff_main
+
+        return diff_main(args[1:])
     if not args or args[0] != "run":
         print(
             "usage: python -m benchmarks run [--size N] [--workers W] [--skip-peer] "
             "[--out DIR]   (python -m benchmarks run --help for all options)\n"
             "       python -m benchmarks verify [--captures N] [--articles A]\n"
-            "       python -m benchmarks verify-package [--captures N]",
+            "       python -m benchmarks verify-package [--captures N]\n"
+            "       python -m benchmarks diff [--sizes-kb 10,30,100,300,1000] [--rounds R]",
             file=sys.stderr,
         )
         return 2

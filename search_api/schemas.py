@@ -369,6 +369,12 @@ class DiffOut(BaseModel):
     fields: list[FieldChangeOut]
     body: list[DiffOpOut]
     stats: DiffStatsOut
+    coarse: bool = Field(
+        default=False,
+        description="True when the diff's work budget ran out (a text of many repeated "
+        "sentences): some region is one replacement where a finer diff would mark less. "
+        "Still exact: the ops rebuild both versions.",
+    )
 
 
 # -- admin -------------------------------------------------------------------------------

@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 import regex
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import archive.diff as diff_module
+from archive.align import WORK_BUDGET, Budget, align
 from archive.diff import (
     DiffOp,
     DiffStats,
@@ -32,6 +33,7 @@ from archive.diff import (
     tokenize,
 )
 from archive.errors import BadInput
+from tests.sequence_work import count_visits, repeated_sentences
 
 EQ, INS, DEL, REP = OpKind.EQUAL, OpKind.INSERT, OpKind.DELETE, OpKind.REPLACE
 STACKERS = "\u17d2\u1039"  # Khmer coeng, Myanmar virama
@@ -457,3 +459,93 @@ def test_side_by_side_shows_every_line_once(old: str, new: str) -> None:
         assert [html.unescape(re.sub("<[^>]+>", "", c)) for c in cells] == (
             expected if old != new else []
         )
+
+
+# --- work budget (issue 22: a diff any outlet can make slow) ------------------------------
+
+
+@pytest.fixture
+def visits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    return count_visits(monkeypatch)
+
+
+@pytest.mark.parametrize("count", [900, 1800, 7200])  # 11 KB, 22 KB, 90 KB
+def test_repeated_sentences_cost_a_bounded_amount_of_work(count: int, visits: list[int]) -> None:
+    old, new = repeated_sentences(count)
+    d = diff_versions(side(old), side(new, "v2"))
+    # One budget for the body (no field changed), whatever the size of the text.
+    assert visits[0] <= WORK_BUDGET
+    assert d.coarse
+    assert_reconstructs(old, new, d.body)
+    # Coarser, still readable: each changed sentence is one replacement of one sentence.
+    assert changes(d.body) == [(REP, "Police came", f"Freed {i}") for i in range(0, count, 5)]
+    assert d.stats.chars_added == sum(len(f"Freed {i}") for i in range(0, count, 5))
+
+
+def test_an_ordinary_long_edit_is_not_coarse(visits: list[int]) -> None:
+    """The budget is far above what a person's edit of a long article costs."""
+    paragraphs = [
+        f"Paragraph {p}: " + " ".join(f"word{(p * 31 + w) % 997}" for w in range(80)) + "."
+        for p in range(300)
+    ]
+    old = "\n\n".join(paragraphs)
+    new = "\n\n".join([*paragraphs[:100], "An added paragraph.", *paragraphs[101:]])
+    d = diff_versions(side(old), side(new.replace("word5 ", "word5b ", 3), "v2"))
+    assert not d.coarse
+    assert visits[0] < WORK_BUDGET / 10
+    assert (REP, paragraphs[100][:-1], "An added paragraph") in changes(d.body)
+
+
+@settings(max_examples=200)
+@given(TEXTS, TEXTS, st.integers(0, 40))
+def test_any_budget_gives_an_exact_diff(old: str, new: str, units: int) -> None:
+    """However little work is allowed, the ops rebuild both texts at token edges."""
+    budget = Budget(units)
+    assert_reconstructs(old, new, diff_text(old, new, budget=budget))
+    assert budget.spent <= units
+
+
+@given(DOCS, DOCS, st.integers(0, 30))
+def test_linear_alignment_rebuilds_both_sequences(old: str, new: str, units: int) -> None:
+    a, b = tokenize(old), tokenize(new)
+    ops = align(a, b, Budget(units))
+    assert [x for _, i1, i2, _, _ in ops for x in a[i1:i2]] == a
+    assert [x for _, _, _, j1, j2 in ops for x in b[j1:j2]] == b
+    for tag, i1, i2, j1, j2 in ops:
+        if tag == "equal":
+            assert a[i1:i2] == b[j1:j2]
+
+
+MIXED = st.text(
+    st.one_of(
+        st.sampled_from(list("ab Z9_.-'\r\n\t\x1c")),
+        st.sampled_from(list("é\u0301\u200b\u00a0\u2028“”—ក្រ\u17d2\u1039\u102c中")),
+    ),
+    max_size=80,
+)
+
+
+@settings(max_examples=500)
+@given(MIXED)
+@example("9\u17d2.9")  # a coeng takes the "." into the cluster of a word
+@example("a\u0301.b")
+def test_ascii_fast_path_cuts_as_clusters_do(text: str) -> None:
+    assert tokenize(text) == diff_module._tokenize_clusters(text)
+
+
+@given(DOCS, DOCS)
+def test_unified_lines_rebuild_both_texts(old: str, new: str) -> None:
+    """The unified rendering reads its line alignment off the ops (nothing is aligned
+    again per request): with all context it shows every line of each text once, and
+    each hunk header counts its lines."""
+    d = diff_versions(side(old), side(new, "v2"))
+    whole = render_unified(d, context_lines=10**6).split("\n")
+    body = [line for line in whole[2:] if not line.startswith(("@@", "\\"))][:-1]
+    if old != new:
+        assert [x[1:] for x in body if x[:1] in " -"] == old.splitlines()
+        assert [x[1:] for x in body if x[:1] in " +"] == new.splitlines()
+    for hunk in re.finditer(r"@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@\n((?:[ +\\-].*\n?)*)",
+                            render_unified(d, context_lines=0)):  # fmt: skip
+        lines = [x for x in hunk.group(5).split("\n") if x and not x.startswith("\\")]
+        assert sum(x[0] == "-" for x in lines) == int(hunk.group(2) or 1)
+        assert sum(x[0] == "+" for x in lines) == int(hunk.group(4) or 1)

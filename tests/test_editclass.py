@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from archive import CLASS_NAMES, VersionSide, judge_edit
+from archive.align import WORK_BUDGET
+from tests.sequence_work import count_visits, repeated_sentences
 
 EN_TEXT = (
     "Police freed 212 workers from a compound in Sihanoukville on Tuesday, officials said.\n"
@@ -295,3 +297,24 @@ def test_a_failure_to_judge_leaves_the_edit_unclassed(
     monkeypatch.setattr(archive.editclass, "_names_removed", broken)
     assert edit("en", text=without("en", 1)) == {}
     assert "could not judge an edit" in caplog.text
+
+
+# -- work (issue 22) ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sep", [" ", "\n"])  # one paragraph, or one sentence a paragraph
+def test_repeated_sentences_cost_a_bounded_amount_of_work(
+    monkeypatch: pytest.MonkeyPatch, sep: str
+) -> None:
+    """Judging an edit aligns paragraphs, words, numbers and quotes; on the attack text
+    (before the budget, 16 KB took 44 s to judge) it costs at most two budgets: the one
+    of classes and significance, and the body's diff."""
+    visits = count_visits(monkeypatch)
+    for count in (900, 1800):
+        old, new = (text.replace(". ", "." + sep) for text in repeated_sentences(count))
+        visits[0] = 0
+        judged = judge_edit(VersionSide(None, None, None, None, old, "v1"),
+                            VersionSide(None, None, None, None, new, "v2"))  # fmt: skip
+        assert visits[0] <= 2 * WORK_BUDGET
+        assert "silent_edit" in classes(judged)
+        assert 0 < judged["significance"] < 1

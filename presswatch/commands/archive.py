@@ -24,19 +24,18 @@ from archive import (
     article_json,
     capture_by_id,
     change_json,
-    diff_versions,
     exchanges_from_path,
     find_article,
     history_json,
     list_articles,
     list_changes,
+    pair_diff,
     record_capture,
     render_html,
     render_json,
     render_unified,
     source_names,
     version_by_n,
-    version_side,
 )
 from presswatch.commands.common import (
     ISO_DATE,
@@ -172,14 +171,15 @@ def diff(
             raise fail(f"article {article.id} has {newest} version(s): nothing to diff")
         to_n = to_n if to_n is not None else newest
         from_n = from_n if from_n is not None else to_n - 1
-        sides = []
+        pair = []
         for n in (from_n, to_n):
             try:
-                sides.append(version_side(version_by_n(session, article.id, n)))
+                pair.append(version_by_n(session, article.id, n))
             except NotFound as exc:
                 has = f"1..{newest}" if newest else "none"
                 raise fail(f"article {article.id} has no version {n} (it has {has})", 2) from exc
-    result = diff_versions(sides[0], sides[1])
+        # Stored when the newer version was recorded; another pair within the budget.
+        result = pair_diff(session, pair[0], pair[1])
     if fmt == "json":
         echo_json(render_json(result))
     elif fmt == "html":

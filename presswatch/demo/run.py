@@ -23,12 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from archive import (
-    diff_versions,
     find_article,
     list_articles,
     list_changes,
+    pair_diff,
     render_unified,
-    version_side,
     versions_of,
 )
 from presswatch.crawling import (
@@ -198,12 +197,14 @@ def _run(root: Path, site: NewsSite, out: Callable[[str], None], started: float)
                 result.problems.append(f"{slug}: expected two versions, found {len(versions)}")
                 continue
             old, new = versions[-2], versions[-1]
-            sides = [
-                version_side(v, label=f"v{v.n} ({v.first_seen:%Y-%m-%d %H:%M:%S} UTC)")
-                for v in (old, new)
-            ]
+            when = "%Y-%m-%d %H:%M:%S"
+            labels = (
+                f"v{old.n} ({old.first_seen:{when}} UTC)",
+                f"v{new.n} ({new.first_seen:{when}} UTC)",
+            )
+            stored = pair_diff(session, old, new, labels=labels)
             out(f"  {article.fetch_url}")  # as fetched: the key may differ in scheme
-            for line in render_unified(diff_versions(*sides), context_lines=1).splitlines():
+            for line in render_unified(stored, context_lines=1).splitlines():
                 out(f"    {line}")
     out("")
     with runtime.read_sessions() as session:

@@ -27,19 +27,18 @@ from archive import (
     aliases_of,
     article_by_url,
     captures_of,
-    diff_versions,
     event_detail,
     event_label,
     event_via,
     events_of,
     list_articles,
     normalize_url,
+    pair_diff,
     render_html,
     render_json,
     render_unified,
     source_names,
     version_by_n,
-    version_side,
     versions_by_id,
     versions_of,
     web_archive_coverage,
@@ -230,13 +229,21 @@ def load_diff(
     session: Session, article_id: int, from_n: int | None, to_n: int | None
 ) -> tuple[VersionDiff, int, int]:
     old, new = pick_versions(session, article_id, from_n, to_n)
-    return diff_versions(version_side(old), version_side(new)), old.n, new.n
+    # Stored when the newer version was recorded (design rule 11); any other pair is
+    # computed within the diff's work budget.
+    return pair_diff(session, old, new), old.n, new.n
 
 
 def diff_out(article_id: int, from_n: int, to_n: int, diff: VersionDiff) -> DiffOut:
     doc = render_json(diff)
     return DiffOut.model_validate(
-        {**doc, "article_id": article_id, "from_version": from_n, "to_version": to_n}
+        {
+            **doc,
+            "article_id": article_id,
+            "from_version": from_n,
+            "to_version": to_n,
+            "coarse": diff.coarse,
+        }
     )
 
 

@@ -34,6 +34,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from archive import (
     ChangeKind,
@@ -41,10 +42,8 @@ from archive import (
     OpKind,
     Version,
     VersionDiff,
-    VersionSide,
     describe_class,
-    diff_versions,
-    version_side,
+    pair_diff,
     versions_by_id,
 )
 from search_api.deps import NowDep, SessionDep, StateDep
@@ -86,8 +85,19 @@ def _excerpt(text: str) -> str:
     return flat if len(flat) <= EXCERPT_CHARS else flat[: EXCERPT_CHARS - 1] + "…"
 
 
-def _side(version: Version) -> VersionSide:
-    return version_side(version, label=f"v{version.n}")
+def feed_diffs(
+    session: Session, rows: Sequence[ChangeRow], versions: dict[int, Version]
+) -> dict[tuple[int, int], VersionDiff]:
+    """The diff of each edit and restoration in ``rows``, as stored when its newer
+    version was recorded: a feed reader's poll never diffs (design rule 11)."""
+    diffs: dict[tuple[int, int], VersionDiff] = {}
+    for row in rows:
+        old = versions.get(row.event.from_version_id or 0)
+        new = versions.get(row.event.to_version_id or 0)
+        if old is not None and new is not None and old.id != new.id:
+            labels = f"v{old.n}", f"v{new.n}"
+            diffs[old.id, new.id] = pair_diff(session, old, new, labels=labels)
+    return diffs
 
 
 def _changed_passage(diff: VersionDiff, old_side: bool) -> str:
@@ -139,13 +149,17 @@ def class_summary(detail: dict[str, Any]) -> list[str]:
 
 
 def entry_summary(
-    row: ChangeRow, change: ChangeOut, versions: dict[int, Version]
+    row: ChangeRow,
+    change: ChangeOut,
+    versions: dict[int, Version],
+    diffs: dict[tuple[int, int], VersionDiff],
 ) -> tuple[list[str], VersionDiff | None]:
+    """``diffs``: the stored diffs of the feed's version pairs (``feed_diffs``)."""
     event = row.event
     old = versions.get(event.from_version_id or 0)
     new = versions.get(event.to_version_id or 0)
     if event.kind == ChangeKind.EDITED and old is not None and new is not None:
-        diff = diff_versions(_side(old), _side(new))
+        diff = diffs[old.id, new.id]
         return [
             f"Edited: v{old.n} → v{new.n}.",
             *class_summary(change.detail),
@@ -164,7 +178,7 @@ def entry_summary(
     if event.kind == ChangeKind.RESTORED:
         lines = ["Restored: the article is back online."]
         if old is not None and new is not None and old.id != new.id:
-            diff = diff_versions(_side(old), _side(new))
+            diff = diffs[old.id, new.id]
             lines += edit_summary(diff)
             return lines, diff
         return lines, None
@@ -191,6 +205,7 @@ def build_feed(
     rows: Sequence[ChangeRow],
     changes: Sequence[ChangeOut],
     versions: dict[int, Version],
+    diffs: dict[tuple[int, int], VersionDiff],
     now: datetime,
 ) -> bytes:
     query = urlencode([(k, v) for k, values in filters.items() for v in values])
@@ -215,7 +230,7 @@ def build_feed(
     _sub(feed, "generator", "Presswatch")
 
     for row, change in zip(rows, changes, strict=True):
-        lines, _diff = entry_summary(row, change, versions)
+        lines, _diff = entry_summary(row, change, versions, diffs)
         article_url = f"{base}/articles/{change.article_id}"
         if change.from_version and change.to_version and change.from_version != change.to_version:
             link = f"{article_url}/diff?from={change.from_version}&to={change.to_version}"
@@ -287,13 +302,15 @@ def changes_feed(
         "min_significance": [] if min_significance is None else [f"{min_significance:g}"],
     }
     query = urlencode([(k, v) for k, values in filters.items() for v in values])
+    versions = versions_by_id(session, (vid for row in rows for vid in row.version_ids))
     body = build_feed(
         base=base,
         self_url=f"{base}/feeds/changes.atom" + (f"?{query}" if query else ""),
         filters=filters,
         rows=rows,
         changes=page.data,
-        versions=versions_by_id(session, (vid for row in rows for vid in row.version_ids)),
+        versions=versions,
+        diffs=feed_diffs(session, rows, versions),
         now=now,
     )
     return Response(body, media_type="application/atom+xml; charset=utf-8")

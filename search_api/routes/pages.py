@@ -28,12 +28,11 @@ from archive import (
     BadQuery,
     ChangeKind,
     NotFound,
-    judge_edit,
     list_sources,
+    pair_judgement,
     render_html,
     render_html_inline,
     version_by_n,
-    version_side,
 )
 from search_api.backends.base import MAX_PER_PAGE, MAX_RESULT_WINDOW, SortOrder
 from search_api.charts import article_height
@@ -308,9 +307,15 @@ def diff_page(
     diff, old_n, new_n = load_diff(session, article_id, from_n, to_n)
     inline = view == "inline"
     fragment = render_html_inline(diff) if inline else render_html(diff)
-    # What kind of edit these two versions make, as the changes page shows an edit.
+    # What kind of edit these two versions make, as the changes page shows an edit: the
+    # judgement stored with the edit when there is one, else judged within its budget.
     judged = (
-        judge_edit(*(version_side(version_by_n(session, article_id, n)) for n in (old_n, new_n)))
+        pair_judgement(
+            session,
+            version_by_n(session, article_id, old_n),
+            version_by_n(session, article_id, new_n),
+            diff.body,
+        )
         if diff.changed_parts
         else None
     )
