@@ -187,6 +187,7 @@ from archive.queries import (
     article_by_url,
     capture_by_id,
     captures_of,
+    check_source_names,
     current_version_of,
     due_articles,
     due_articles_statements,
@@ -364,6 +365,7 @@ __all__ = [
     "SearchOutbox",
     "Source",
     "source_by_name",
+    "check_source_names",
     "source_names",
     "source_stats",
     # stats: what the charts draw

@@ -129,6 +129,23 @@ def source_names(session: Session) -> dict[int, str]:
     return {s.id: s.name for s in session.scalars(select(Source))}
 
 
+def check_source_names(given: Iterable[str], known: Iterable[str]) -> None:
+    """Refuse a source name that is not among `known`: a mistyped `--source` or
+    `?source=` would otherwise filter everything out and read as "nothing happened".
+    The one place that words the refusal, for the command line and the API alike;
+    BadInput names the unknown name, the closest known one and every known one."""
+    import difflib
+
+    names = sorted(set(known))
+    for name in given:
+        if name in names:
+            continue
+        close = difflib.get_close_matches(name, names, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        listed = ", ".join(names) if names else "none yet"
+        raise BadInput(f"no source named {name!r}{hint}; known sources: {listed}")
+
+
 def list_sources(session: Session) -> list[Source]:
     """Every source the archive knows (from sources.toml, the admin API or an import)."""
     return list(session.scalars(select(Source).order_by(Source.name)))

@@ -320,7 +320,7 @@ def test_export_refuses_unknown_sources_empty_selections_and_bad_dates(
     build(runtime, at)
     out = tmp_path / "x.wacz"
     result = cli(runtime, "export", "wacz", "-o", str(out), "--source", "nope")
-    assert result.exit_code == 2 and "unknown source(s): nope" in result.stderr
+    assert result.exit_code == 2 and "no source named 'nope'; known sources:" in result.stderr
     assert "khmer.example" in result.stderr
     result = cli(runtime, "export", "wacz", "-o", str(out), "--since", "2030-01-01")
     assert result.exit_code == 1 and "no capture matches" in result.stderr

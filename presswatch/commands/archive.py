@@ -44,10 +44,12 @@ from presswatch.commands.common import (
     LimitOpt,
     SourceOpt,
     archive_lock,
+    archived_source_names,
     echo_json,
     fail,
     get_runtime,
     parse_iso_option,
+    refuse_unknown_sources,
 )
 
 if TYPE_CHECKING:
@@ -88,6 +90,7 @@ def articles(
         raise fail(f"--status {status!r}: use live, edited, removed or unreachable", 2)
     runtime = get_runtime(ctx)
     with runtime.read_sessions() as session:
+        refuse_unknown_sources(source, archived_source_names(runtime, session))
         names = source_names(session)
         rows = [
             article_json(a, names.get(a.source_id, "?"))
@@ -223,6 +226,7 @@ def changes(
     since_at = parse_iso_option("--since", since)
     runtime = get_runtime(ctx)
     with runtime.read_sessions() as session:
+        refuse_unknown_sources(source, archived_source_names(runtime, session))
         rows = [
             change_json(r)
             for r in list_changes(

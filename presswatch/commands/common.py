@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -101,6 +101,31 @@ def archive_lock(runtime: Runtime, command: str) -> Iterator[RunLock]:
         yield lock
     finally:
         lock.release()
+
+
+def refuse_unknown_sources(given: Sequence[str] | None, known: Iterable[str]) -> None:
+    """Exit 2 when a `--source` names no source in `known`, listing the known ones
+    (`archive.check_source_names` words it): every command taking `--source` calls this,
+    so a typo never reads as "nothing happened"."""
+    from archive import BadInput, check_source_names
+
+    try:
+        check_source_names(given or (), known)
+    except BadInput as exc:
+        raise fail(f"--source: {exc}", 2) from None
+
+
+def archived_source_names(runtime: Runtime, session: Any) -> set[str]:
+    """The sources a reading command may name: those in the archive, and those of
+    sources.toml not yet crawled (their answer is rightly empty)."""
+    from archive import source_names
+    from presswatch.sources import load_sources
+
+    names = set(source_names(session).values())
+    # No or a broken sources.toml: a reading command still reads the archive.
+    with suppress(ConfigError, OSError):
+        names |= {s.name for s in load_sources(runtime.settings.sources).source}
+    return names
 
 
 def parse_iso_option(option: str, value: str | None) -> datetime | None:

@@ -31,6 +31,7 @@ from presswatch.commands.common import (
     echo_json,
     fail,
     get_runtime,
+    refuse_unknown_sources,
 )
 from presswatch.shell import presswatch_command
 
@@ -155,14 +156,7 @@ def _execute(
 def _check_names(sources: SourcesFile, names: list[str]) -> list[str]:
     """The named sources, or every enabled one (`enabled = false` skips a source unless
     it is named)."""
-    known = {s.name for s in sources.source}
-    for name in names:
-        if name not in known:
-            raise fail(
-                f"--source {name!r}: no such source in sources.toml "
-                f"(known: {', '.join(sorted(known)) or 'none'})",
-                2,
-            )
+    refuse_unknown_sources(names, (s.name for s in sources.source))
     if not names:
         enabled = [s.name for s in sources.select()]
         if not enabled:

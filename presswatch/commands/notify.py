@@ -30,7 +30,16 @@ from archive import (
     source_names,
     subscription_by_name,
 )
-from presswatch.commands.common import JsonOpt, SourceOpt, config_exit, echo_json, fail, get_runtime
+from presswatch.commands.common import (
+    JsonOpt,
+    SourceOpt,
+    archived_source_names,
+    config_exit,
+    echo_json,
+    fail,
+    get_runtime,
+    refuse_unknown_sources,
+)
 from presswatch.runtime import Runtime
 
 notify_app = typer.Typer(
@@ -97,6 +106,9 @@ def add_cmd(
 ) -> None:
     """Subscribe an Apprise URL to change events."""
     runtime = get_runtime(ctx)
+    if source:
+        with runtime.read_sessions() as session:
+            refuse_unknown_sources(source, archived_source_names(runtime, session))
     keywords = [*(_topic_keywords(runtime, topic) if topic else []), *(keyword or [])]
     spec = SubscriptionSpec(
         name=name,

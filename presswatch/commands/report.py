@@ -36,9 +36,11 @@ from presswatch.commands.common import (
     ISO_DATE,
     JsonOpt,
     SourceOpt,
+    archived_source_names,
     fail,
     get_runtime,
     parse_iso_option,
+    refuse_unknown_sources,
 )
 
 FORMATS = ("md", "csv", "json")
@@ -110,6 +112,7 @@ def report(
     runtime = get_runtime(ctx)
     base = base if base is not None else (runtime.settings.public_url or "")
     with runtime.read_sessions() as session:
+        refuse_unknown_sources(source, archived_source_names(runtime, session))
         rows = [
             r
             for r in list_changes(

@@ -23,10 +23,12 @@ from presswatch.commands.common import (
     JsonOpt,
     SourceOpt,
     archive_lock,
+    archived_source_names,
     echo_json,
     fail,
     get_runtime,
     parse_iso_option,
+    refuse_unknown_sources,
 )
 from presswatch.runtime import Runtime
 from search_api.backends.base import SearchBackend, SearchQuery, SearchResult, SortOrder
@@ -166,6 +168,9 @@ def search(
     except BadQuery as exc:
         raise fail(str(exc), 2) from exc
     runtime = get_runtime(ctx)
+    if source:
+        with runtime.read_sessions() as session:
+            refuse_unknown_sources(source, archived_source_names(runtime, session))
     try:
         result = run_search(runtime, search_query)
     except BadQuery as exc:

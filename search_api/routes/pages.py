@@ -25,13 +25,16 @@ from fastapi.templating import Jinja2Templates
 
 from archive import (
     ArticleStatus,
+    BadInput,
     BadQuery,
     ChangeKind,
     NotFound,
+    check_source_names,
     judge_edit,
     list_sources,
     render_html,
     render_html_inline,
+    source_names,
     version_by_n,
     version_side,
 )
@@ -173,6 +176,7 @@ def search_page(
     page_n = _int(page, 1, 1, MAX_RESULT_WINDOW // per_page)
     view = SearchPage(params=[p for p in params if p[1]])
     try:
+        check_source_names([v for v in source or () if v], source_names(session).values())
         query = build_query(
             q=q,
             sources=[v for v in source or () if v],
@@ -188,7 +192,7 @@ def search_page(
             per_page=min(per_page, MAX_PER_PAGE),
         )
         view.result = run_search(backend, query)
-    except (BadQuery, HTTPException) as exc:
+    except (BadQuery, BadInput, HTTPException) as exc:
         view.error = exc.detail if isinstance(exc, HTTPException) else str(exc)
     if q.strip().lower().startswith(("http://", "https://")):
         try:
@@ -359,6 +363,11 @@ def changes_page(
         error = f"sort {sort[:20]!r}: use newest or significance"
     least, problem = _score(min_significance)
     error = error or problem
+    try:
+        check_source_names(sources, source_names(session).values())
+    except BadInput as exc:
+        error = error or str(exc)
+        sources = []
     try:
         page, _rows = load_changes(
             session,
