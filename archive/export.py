@@ -79,6 +79,14 @@ def event_via(event: ChangeEvent) -> dict[str, Any] | None:
     }
 
 
+def event_origin(event: ChangeEvent) -> str | None:
+    """Where the fetch that caused an event came from: `crawl` (ours), `import` (a file
+    someone handed us) or `web_archive` (a third party's snapshot)."""
+    session = object_session(event)
+    capture = session.get(Capture, event.capture_id) if session is not None else None
+    return capture.origin if capture is not None else None
+
+
 def event_label(kind: str, via: dict[str, Any] | None) -> str:
     """How an event is named to people: its kind, marked when a web archive told us."""
     return f"{kind} {VIA_WEB_ARCHIVE}" if via is not None else kind
@@ -96,6 +104,7 @@ def event_json(event: ChangeEvent, numbers: dict[int, int]) -> dict[str, Any]:
         "detail": event_detail(event),
         "via": via,
         "label": event_label(event.kind, via),
+        "origin": event_origin(event),
     }
 
 
@@ -153,6 +162,7 @@ def change_json(row: ChangeRow) -> dict[str, Any]:
         "detail": event_detail(event),
         "via": via,
         "label": event_label(event.kind, via),
+        "origin": event_origin(event),
     }
 
 

@@ -689,3 +689,50 @@ def test_a_snapshot_the_archive_serves_from_a_neighbour_is_no_site_redirect(
     assert jumped.provenance["redirects_in_archive"][0].endswith(
         f"/web/{raid.timestamp}id_/{RAID_URL}"
     )
+
+
+def test_report_and_notifications_say_what_a_web_archive_told_us(
+    tmp_path: Path, archive: WebArchive
+) -> None:
+    """A takedown learned from a snapshot once reached the report (md, csv, json) and
+    the notifications as if we had seen it ourselves."""
+    import csv
+    import io
+
+    from typer.testing import CliRunner
+
+    from archive import SubscriptionSpec, add_subscription
+    from presswatch.cli import app
+    from presswatch.notify import send_due
+    from tests.test_notify import Webhook
+
+    rt = make_runtime(tmp_path)
+    with Webhook() as hook:
+        with rt.sessions.begin() as s:
+            spec = SubscriptionSpec("desk", hook.url, kinds=("removed",))
+            add_subscription(s, spec, origin="cli", now=datetime.now(UTC))
+        assert backfill(rt, wayback(archive)).ok
+        sent = send_due(rt.sessions, public_url="https://watch.example", now=datetime.now(UTC))
+        assert sent.failed == {} and hook.received
+        for message in hook.received:
+            assert "removed (per web archive)" in message["title"]
+            assert "removed (per web archive)" in message["message"]
+        assert any("snapshot: " in m["message"] and "/web/2023" in m["message"]
+                   for m in hook.received)  # fmt: skip
+
+    def report(fmt: str) -> str:
+        args = ["--data-dir", str(rt.settings.data_dir), "--sources", str(rt.settings.sources)]
+        args += ["report", "--since", "2022-01-01", "--format", fmt]
+        result = CliRunner().invoke(app, [*args, "--base-url", "https://watch.example"])
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    doc = json.loads(report("json"))
+    items = [i for o in doc["outlets"] for i in (*o["removed"], *o["edited"])]
+    assert items and all(i["label"].endswith("(per web archive)") for i in items)
+    assert all(i["origin"] == "web_archive" and i["via"]["snapshot"] for i in items)
+    rows = list(csv.DictReader(io.StringIO(report("csv"))))
+    assert rows and all(r["origin"] == "web_archive" for r in rows)
+    assert all(r["via_archive"] == "wayback" and "/web/" in r["via_snapshot"] for r in rows)
+    lines = [line for line in report("md").splitlines() if line.startswith("- ")]
+    assert lines and all("UTC (per web archive), snapshot <http" in line for line in lines)

@@ -25,6 +25,7 @@ from typing import Annotated, Any
 import typer
 
 from archive import (
+    VIA_WEB_ARCHIVE,
     ChangeKind,
     ChangeRow,
     change_json,
@@ -59,6 +60,12 @@ CSV_COLUMNS = (
     "to_version",
     "page",
     "api",
+    # Provenance, added last so that existing columns keep their places: `origin` is
+    # crawl, import or web_archive; a web archive's events name its snapshot.
+    "label",
+    "origin",
+    "via_archive",
+    "via_snapshot",
 )
 
 
@@ -202,6 +209,10 @@ def _item(change: dict[str, Any], title: str | None, base: str) -> dict[str, Any
         "to_version": change["to_version"],
         "page": article,
         "api": f"{base}/api/articles/{change['article_id']}",
+        # Where we learned it: a web archive's snapshot is never our own observation.
+        "label": change["label"],
+        "origin": change["origin"],
+        "via": change["via"],
     }
     if change["kind"] == ChangeKind.EDITED and change["from_version"] and change["to_version"]:
         versions = f"from={change['from_version']}&to={change['to_version']}"
@@ -230,6 +241,8 @@ def _csv(data: dict[str, Any]) -> str:
                     "source": outlet["source"],
                     "title": _cell(item["title"]),
                     "classes": "; ".join(item["classes"]),
+                    "via_archive": (item["via"] or {}).get("archive"),
+                    "via_snapshot": (item["via"] or {}).get("snapshot"),
                 }
             )
     return out.getvalue()
@@ -257,6 +270,15 @@ def _link(url: str) -> str:
     return "<" + url.replace("<", "%3C").replace(">", "%3E").replace(" ", "%20") + ">"
 
 
+def _per(item: dict[str, Any]) -> str:
+    """A change learned from a web archive, as the reader must see it: " (per web
+    archive), snapshot <…>"; nothing for what we fetched ourselves."""
+    if item["via"] is None:
+        return ""
+    snapshot = item["via"].get("snapshot")
+    return f" {VIA_WEB_ARCHIVE}" + (f", snapshot {_link(snapshot)}" if snapshot else "")
+
+
 def _markdown(data: dict[str, Any]) -> str:
     lines = [
         f"# Presswatch report: {data['since'][:10]} to {data['until'][:10]}",
@@ -272,15 +294,16 @@ def _markdown(data: dict[str, Any]) -> str:
             lines += ["", f"### Removed ({len(outlet['removed'])})", ""]
             for item in outlet["removed"]:
                 lines.append(
-                    f"- {item['at'][:16].replace('T', ' ')} UTC: [{_md(item['title'])}]"
-                    f"({_link(item['page'])}) ({_md(item['how'])}); was at {_link(item['url'])}"
+                    f"- {item['at'][:16].replace('T', ' ')} UTC{_per(item)}: "
+                    f"[{_md(item['title'])}]({_link(item['page'])}) ({_md(item['how'])}); "
+                    f"was at {_link(item['url'])}"
                 )
         if outlet["edited"]:
             lines += ["", f"### Materially edited ({len(outlet['edited'])})", ""]
             for item in outlet["edited"]:
                 lines.append(
                     f"- **{item['significance']:.2f}** {item['at'][:16].replace('T', ' ')} "
-                    f"UTC: [{_md(item['title'])}]({_link(item['page'])}), "
+                    f"UTC{_per(item)}: [{_md(item['title'])}]({_link(item['page'])}), "
                     f"v{item['from_version']} → v{item['to_version']}: "
                     f"{_md('; '.join(item['classes']))}"
                 )
