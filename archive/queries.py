@@ -19,6 +19,7 @@ from archive.models import (
     Capture,
     CaptureOutcome,
     ChangeEvent,
+    ChangeKind,
     Source,
     Version,
 )
@@ -144,6 +145,26 @@ def check_source_names(given: Iterable[str], known: Iterable[str]) -> None:
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         listed = ", ".join(names) if names else "none yet"
         raise BadInput(f"no source named {name!r}{hint}; known sources: {listed}")
+
+
+def confirming_removals(session: Session, articles: Iterable[Article]) -> dict[int, ChangeEvent]:
+    """The `removed` event of each removed article's current removal, by article id:
+    its `at` is when a later check confirmed what `Article.removed_at` (the first check
+    that found the article gone) saw, and its capture says where we learned it."""
+    ids = [a.id for a in articles if a.removal is not None]
+    out: dict[int, ChangeEvent] = {}
+    for start in range(0, len(ids), 500):  # bounded IN lists, whatever the listing's size
+        rows = session.scalars(
+            select(ChangeEvent)
+            .where(
+                ChangeEvent.article_id.in_(ids[start : start + 500]),
+                ChangeEvent.kind == ChangeKind.REMOVED.value,
+            )
+            .order_by(ChangeEvent.article_id, ChangeEvent.id)
+        )
+        for event in rows:
+            out[event.article_id] = event  # the newest removal of each article wins
+    return out
 
 
 def list_sources(session: Session) -> list[Source]:

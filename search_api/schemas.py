@@ -85,7 +85,19 @@ class ArticleOut(_FromRows):
     versions: int = Field(validation_alias=AliasChoices("versions", "version_count"))
     first_seen: datetime
     last_checked: datetime
-    removed_at: datetime | None
+    removed_at: datetime | None = Field(
+        description="The first check that found the article gone (a later check "
+        "confirmed it: `removal_confirmed_at`)."
+    )
+    removal_confirmed_at: datetime | None = Field(
+        default=None,
+        description="The check that confirmed the removal: the `removed` event's `at`.",
+    )
+    removal_via: dict[str, Any] | None = Field(
+        default=None,
+        description="When a web archive's snapshot told us of the removal: "
+        "{archive, snapshot, timestamp}; null for what we saw ourselves.",
+    )
     removal: str | None = Field(description="How it was removed: http_404, soft_404, …")
     pending_removal: str | None = Field(
         description="A removal sign seen but not yet confirmed by a later check."

@@ -528,6 +528,9 @@ def test_api_pages_and_feed_label_what_a_web_archive_told_us(
         assert coverage["snapshots"] == 5 and coverage["first"].startswith("2022-06-01")
         page = client.get(f"/articles/{raid_id}").text
         assert "removed (per web archive)" in page
+        # The header's removal dates say where they came from, as its events do.
+        assert "<dt>Removed (per web archive)</dt>" in page
+        assert detail["article"]["removal_via"]["archive"] == "wayback"
         assert "5 snapshots, 2022-06-01 to 2023-01-15" in page
         assert "largest gap without one is 130.5 days" in page
         assert "removed (per web archive)" in client.get("/changes").text

@@ -24,6 +24,7 @@ from archive import (
     article_json,
     capture_by_id,
     change_json,
+    confirming_removals,
     diff_versions,
     exchanges_from_path,
     find_article,
@@ -92,10 +93,9 @@ def articles(
     with runtime.read_sessions() as session:
         refuse_unknown_sources(source, archived_source_names(runtime, session))
         names = source_names(session)
-        rows = [
-            article_json(a, names.get(a.source_id, "?"))
-            for a in list_articles(session, sources=source or (), status=status, limit=limit)
-        ]
+        found = list_articles(session, sources=source or (), status=status, limit=limit)
+        confirming = confirming_removals(session, found)
+        rows = [article_json(a, names.get(a.source_id, "?"), confirming=confirming) for a in found]
     if as_json:
         echo_json(rows)
         return

@@ -66,6 +66,7 @@ CSV_COLUMNS = (
     "origin",
     "via_archive",
     "via_snapshot",
+    "removed_at",
 )
 
 
@@ -213,6 +214,9 @@ def _item(change: dict[str, Any], title: str | None, base: str) -> dict[str, Any
         "label": change["label"],
         "origin": change["origin"],
         "via": change["via"],
+        # A removal's `at` is the check that confirmed it; `removed_at`, as in
+        # `articles`, the first check that found the story gone.
+        "removed_at": detail.get("first_seen_missing") if change["kind"] == "removed" else None,
     }
     if change["kind"] == ChangeKind.EDITED and change["from_version"] and change["to_version"]:
         versions = f"from={change['from_version']}&to={change['to_version']}"
@@ -270,6 +274,10 @@ def _link(url: str) -> str:
     return "<" + url.replace("<", "%3C").replace(">", "%3E").replace(" ", "%20") + ">"
 
 
+def _minute(iso: str) -> str:
+    return iso[:16].replace("T", " ")
+
+
 def _per(item: dict[str, Any]) -> str:
     """A change learned from a web archive, as the reader must see it: " (per web
     archive), snapshot <…>"; nothing for what we fetched ourselves."""
@@ -293,8 +301,11 @@ def _markdown(data: dict[str, Any]) -> str:
         if outlet["removed"]:
             lines += ["", f"### Removed ({len(outlet['removed'])})", ""]
             for item in outlet["removed"]:
+                when = f"{_minute(item['at'])} UTC"
+                if item["removed_at"]:
+                    when = f"confirmed {when}, first found gone {_minute(item['removed_at'])} UTC"
                 lines.append(
-                    f"- {item['at'][:16].replace('T', ' ')} UTC{_per(item)}: "
+                    f"- {when}{_per(item)}: "
                     f"[{_md(item['title'])}]({_link(item['page'])}) ({_md(item['how'])}); "
                     f"was at {_link(item['url'])}"
                 )
@@ -302,7 +313,7 @@ def _markdown(data: dict[str, Any]) -> str:
             lines += ["", f"### Materially edited ({len(outlet['edited'])})", ""]
             for item in outlet["edited"]:
                 lines.append(
-                    f"- **{item['significance']:.2f}** {item['at'][:16].replace('T', ' ')} "
+                    f"- **{item['significance']:.2f}** {_minute(item['at'])} "
                     f"UTC{_per(item)}: [{_md(item['title'])}]({_link(item['page'])}), "
                     f"v{item['from_version']} → v{item['to_version']}: "
                     f"{_md('; '.join(item['classes']))}"
