@@ -106,6 +106,37 @@ def test_serve_on_a_busy_port_says_so_and_exits_1(
     assert started == []
 
 
+def test_serve_without_public_url_links_to_the_address_it_listens_on(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TimeMaps, TimeGates and the feed gave relative links unless PRESSWATCH_PUBLIC_URL
+    was set, so a Memento client could not follow them; the request's Host header is
+    never used (tests/test_quiet.py), the address `serve` listens on is."""
+    import uvicorn
+    from fastapi.testclient import TestClient
+
+    apps: list[Any] = []
+    monkeypatch.setattr(uvicorn, "run", lambda web, **kw: apps.append(web))
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    data = str(runtime.settings.data_dir)
+    result = invoke("--data-dir", data, "serve", "--port", str(port))
+    assert result.exit_code == 0, result.output
+    base = f"http://127.0.0.1:{port}"
+    assert result.stderr == (
+        f"presswatch serve: PRESSWATCH_PUBLIC_URL is unset: links in the feed and in "
+        f"Memento answers start with {base}; set PRESSWATCH_PUBLIC_URL to the address "
+        "readers use (e.g. behind a proxy)\n"
+    )
+    with TestClient(apps[0]) as client:
+        feed = client.get("/feeds/changes.atom", headers={"Host": "evil.example"}).text
+    assert f'href="{base}/feeds/changes.atom"' in feed and "evil.example" not in feed
+
+    everywhere = invoke("--data-dir", data, "serve", "--host", "0.0.0.0", "--port", str(port))
+    assert "links in the feed and in Memento answers stay relative" in everywhere.stderr
+
+
 # -- help ------------------------------------------------------------------------------------
 
 

@@ -435,6 +435,8 @@ def test_cli_add_list_test_remove(tmp_path: Path, webhook: Webhook) -> None:
     added = run("notify", "add", "desk", secret, "--kind", "removed", "--json")
     assert added.exit_code == 0, added.output
     assert "s3cret" not in added.stdout and json.loads(added.stdout)["kinds"] == ["removed"]
+    # Unset PRESSWATCH_PUBLIC_URL: the messages' links would be bare paths; said once here.
+    assert "warning: PRESSWATCH_PUBLIC_URL is unset" in added.stderr
 
     rows = {r["name"]: r for r in json.loads(run("notify", "list", "--json").stdout)}
     assert rows["from-file"]["origin"] == "file"

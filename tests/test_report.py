@@ -132,10 +132,16 @@ def test_markdown_lists_outlets_with_links_to_the_diffs(data_dir: Path, tmp_path
     assert "Chan Virak" in text
 
 
-def test_relative_links_without_a_base_url(data_dir: Path) -> None:
+def test_relative_links_without_a_base_url_are_said_to_be_so(data_dir: Path) -> None:
     result = invoke(data_dir, *period("--format", "json"))
     report = json.loads(result.stdout)
     assert report["outlets"][0]["edited"][0]["page"].startswith("/articles/")
+    # Once silent: a report pasted into a blog post linked nowhere.
+    assert result.stderr == (
+        "presswatch report: warning: links are relative (/articles/…) and work only next "
+        "to the archive's pages; pass --base-url or set PRESSWATCH_PUBLIC_URL\n"
+    )
+    assert invoke(data_dir, *period("--base-url", BASE)).stderr == ""
 
 
 def test_an_empty_period_says_so(data_dir: Path) -> None:

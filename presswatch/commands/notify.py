@@ -133,6 +133,13 @@ def add_cmd(
                 "this subscription hears nothing from it until one is crawled",
                 err=True,
             )
+    if not runtime.settings.public_url:
+        typer.echo(
+            "presswatch: warning: PRESSWATCH_PUBLIC_URL is unset: messages link to the "
+            "archive's pages by path only (/articles/…), which a reader cannot open; set it "
+            "to the address the pages are served at",
+            err=True,
+        )
     _print_one(runtime, name, as_json, "added")
 
 

@@ -9,7 +9,7 @@ and change, for a spreadsheet) and JSON (the same data as the CSV, grouped per o
 naming an official about 0.6).
 
 Links start with `--base-url`, else the `public_url` setting, else they are relative
-(`/articles/3/diff?from=1&to=2`).
+(`/articles/3/diff?from=1&to=2`) and a warning on stderr says so.
 """
 
 from __future__ import annotations
@@ -119,6 +119,14 @@ def report(
     base = _base(base_url)
     runtime = get_runtime(ctx)
     base = base if base is not None else (runtime.settings.public_url or "")
+    if not base:
+        # A report is read away from the archive (a blog post, a spreadsheet, a mail):
+        # a relative link there leads nowhere, so say so rather than print it silently.
+        typer.echo(
+            "presswatch report: warning: links are relative (/articles/…) and work only "
+            "next to the archive's pages; pass --base-url or set PRESSWATCH_PUBLIC_URL",
+            err=True,
+        )
     with runtime.read_sessions() as session:
         refuse_unknown_sources(source, archived_source_names(runtime, session))
         rows = [

@@ -62,6 +62,29 @@ def port_problem(host: str, port: int) -> str | None:
     return None
 
 
+def link_base(public_url: str | None, host: str, port: int) -> tuple[str | None, str | None]:
+    """Where the feed's, the TimeMaps' and the TimeGates' links start, and the warning to
+    print: `public_url` when set; else the address this server listens on, which is
+    right for a reader on this machine or network (a Memento client cannot follow a
+    relative TimeMap) and, unlike the request's Host header, cannot be forged by a
+    client. Listening on every interface names no address: links stay relative."""
+    if public_url:
+        return public_url, None
+    if host in ("0.0.0.0", "::", ""):
+        return None, (
+            "presswatch serve: PRESSWATCH_PUBLIC_URL is unset and --host names no single "
+            "address: links in the feed and in Memento answers stay relative; set "
+            "PRESSWATCH_PUBLIC_URL to the address readers use"
+        )
+    shown = f"[{host}]" if ":" in host else host
+    base = f"http://{shown}:{port}"
+    return base, (
+        f"presswatch serve: PRESSWATCH_PUBLIC_URL is unset: links in the feed and in "
+        f"Memento answers start with {base}; set PRESSWATCH_PUBLIC_URL to the address "
+        "readers use (e.g. behind a proxy)"
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the main app."""
 
@@ -103,6 +126,10 @@ def register(app: typer.Typer) -> None:
         problem = port_problem(host, port)
         if problem is not None:
             raise fail(problem, 1)
+        base, warning = link_base(runtime.settings.public_url, host, port)
+        if warning is not None:
+            typer.echo(warning, err=True)
+        settings = runtime.settings.model_copy(update={"public_url": base})
         if host not in LOOPBACK and runtime.settings.api_key is None:
             typer.echo(
                 f"presswatch serve: listening on {host}; the admin API stays disabled "
@@ -117,12 +144,14 @@ def register(app: typer.Typer) -> None:
             "server_header": False,
         }
         if workers == 1:
-            web = create_app(runtime.settings, sessions=runtime.sessions, warc=runtime.warc)
+            web = create_app(settings, sessions=runtime.sessions, warc=runtime.warc)
             uvicorn.run(web, **options)  # type: ignore[arg-type]
             return
         for key, value in (ctx.find_root().obj or {}).items():
             if key in FLAG_ENV and value is not None:
                 os.environ[FLAG_ENV[key]] = str(value)
+        if base is not None:
+            os.environ["PRESSWATCH_PUBLIC_URL"] = base
         uvicorn.run(
             "presswatch.commands.serve:web_app",
             factory=True,
