@@ -387,6 +387,12 @@ def cron_cmd(
     typer.echo(crontab_block(runtime.settings, every=every, cwd=Path.cwd()), nl=False)
 
 
+def cron_command(line: str) -> str:
+    """A shell command as a crontab command field: cron turns an unescaped `%` into a
+    newline (crontab(5)), so a path holding one would be cut; `\\%` passes a `%`."""
+    return line.replace("%", "\\%")
+
+
 def crontab_block(settings: Settings, *, every: int, cwd: Path) -> str:
     command = presswatch_command()
     args = [
@@ -394,20 +400,27 @@ def crontab_block(settings: Settings, *, every: int, cwd: Path) -> str:
         f"--sources {shlex.quote(str(settings.sources.resolve()))}",
     ]
     minutes = "*" if every == 1 else f"*/{every}"
+    cd = f"cd {shlex.quote(str(cwd.resolve()))}"
+    run = cron_command(f"{cd} && {command} {' '.join(args)} run")
+    daily = cron_command(
+        f"{cd} && {command} {args[0]} verify >/dev/null && {command} {args[0]} "
+        "checkpoint >/dev/null"
+    )
+    # No MAILTO line: cron then mails the crontab's owner, as the comment says. (The
+    # block once set MAILTO="", which makes cron mail nobody.) A comment cannot share
+    # a line with a crontab variable, so the example sits on a line of its own.
     return (
         "# Presswatch: discover, recheck and index every "
         f"{every} minutes. Quiet unless something failed:\n"
-        "# cron mails the summary it prints on stderr. Logs rotate in "
+        "# cron mails what it prints on stderr to this crontab's owner; to mail someone\n"
+        "# else, uncomment MAILTO below and put their address. Logs rotate in "
         f"{settings.log_dir.resolve()}.\n"
         "# A run still going when the next starts exits at once (lock in the data dir).\n"
-        'MAILTO=""  # put your address here to be told about failures\n'
-        f"{minutes} * * * * cd {shlex.quote(str(cwd.resolve()))} && {command} "
-        f"{' '.join(args)} run\n"
+        "# MAILTO=desk@example.org\n"
+        f"{minutes} * * * * {run}\n"
         "# Once a day, check the archive's transparency log (problems go to stderr, so to\n"
         "# mail), then sign a checkpoint of it to publish (docs/evidence.md):\n"
-        f"17 4 * * * cd {shlex.quote(str(cwd.resolve()))} && {command} "
-        f"{' '.join(args[:1])} verify >/dev/null && {command} {' '.join(args[:1])} "
-        "checkpoint >/dev/null\n"
+        f"17 4 * * * {daily}\n"
     )
 
 
