@@ -447,6 +447,14 @@ def demo_cmd(
     Crawls the site, edits and takes down articles, and shows what was detected."""
     from presswatch.demo.run import run_demo
 
+    if serve:
+        from presswatch.commands.serve import port_problem
+
+        # Before the demo, not after it: a busy port once let the whole demo run, print
+        # "Serving…", then end in uvicorn's exit 3.
+        problem = port_problem("127.0.0.1", port)
+        if problem is not None:
+            raise fail(problem, 1)
     result = run_demo(data_dir=data_dir, out=typer.echo)
     if not result.ok:
         raise typer.Exit(1)
