@@ -229,6 +229,7 @@ from archive.stats import (
     article_life,
     captures_per_day,
     changes_per_day,
+    last_capture_at,
     per_week,
 )
 from archive.timestamp import TimestampError, TokenInfo, request_token, verify_token
@@ -382,6 +383,7 @@ __all__ = [
     "WeekCounts",
     "article_life",
     "captures_per_day",
+    "last_capture_at",
     "changes_per_day",
     "per_week",
     "sources_named",

@@ -210,7 +210,8 @@ def event_detail(event: ChangeEvent) -> dict[str, Any]:
 
 
 def version_label(version: Version) -> str:
-    return f"v{version.n} ({version.first_seen:%Y-%m-%d %H:%M} UTC)"
+    # To the second: versions fetched within a minute must not read as simultaneous.
+    return f"v{version.n} ({version.first_seen:%Y-%m-%d %H:%M:%S} UTC)"
 
 
 def version_side(version: Version, *, label: str | None = None) -> VersionSide:

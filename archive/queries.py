@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
@@ -287,7 +287,24 @@ def list_changes(
 
 
 def source_stats(session: Session) -> list[dict[str, Any]]:
-    """Per source: article counts by status, last crawl and last error."""
+    """Per source: article counts by status, edit events ever recorded (an article
+    edited and later removed counts under `removed`, its edits here), the newest
+    capture, last crawl and last error."""
+    edits: dict[int, int] = {
+        sid: n
+        for sid, n in session.execute(
+            select(Article.source_id, func.count())
+            .join(ChangeEvent, ChangeEvent.article_id == Article.id)
+            .where(ChangeEvent.kind == ChangeKind.EDITED.value)
+            .group_by(Article.source_id)
+        )
+    }
+    newest: dict[int | None, Any] = {
+        sid: at
+        for sid, at in session.execute(
+            select(Capture.source_id, func.max(Capture.fetched_at)).group_by(Capture.source_id)
+        )
+    }
     counts: dict[tuple[int, str], int] = {
         (sid, status): n
         for sid, status, n in session.execute(
@@ -310,11 +327,23 @@ def source_stats(session: Session) -> list[dict[str, Any]]:
                 "edited": by_status.get("edited", 0),
                 "removed": by_status.get("removed", 0),
                 "unreachable": by_status.get("unreachable", 0),
+                "edits": edits.get(source.id, 0),
+                "last_capture": _aware(newest.get(source.id)),
                 "last_crawl": source.last_crawl_at.isoformat() if source.last_crawl_at else None,
                 "last_error": source.last_error,
             }
         )
     return out
+
+
+def _aware(at: datetime | None) -> str | None:
+    """An aggregate's datetime as ISO text: max() skips the UTC column type, so SQLite
+    hands back a naive value (or text) that is UTC all the same."""
+    if at is None:
+        return None
+    if isinstance(at, str):
+        at = datetime.fromisoformat(at)
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).isoformat()
 
 
 def source_by_name(session: Session, name: str) -> Source | None:

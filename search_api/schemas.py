@@ -293,6 +293,10 @@ class SourceOut(BaseModel):
     edited: int
     removed: int
     unreachable: int
+    edits: int = Field(
+        default=0, description="Edit events ever recorded (whatever the articles' status now)."
+    )
+    last_capture: datetime | None = Field(default=None, description="The newest capture.")
     last_crawl: datetime | None
     last_error: str | None
 

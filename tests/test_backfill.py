@@ -6,6 +6,7 @@ HTML and a redirect snapshot. No test reaches a real archive."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -460,6 +461,14 @@ def test_coverage_report_and_labels_through_the_cli(tmp_path: Path, archive: Web
     assert "largest gaps: 2022-09-01..2023-01-10 (130.5 d)" in plain.stdout
     changes = cli(data, sources, "changes", "--kind", "removed", env=env)
     assert "removed (per web archive)" in changes.stdout
+    # Columns stay in line whatever the label's length ("discovered (per web
+    # archive)" once pushed its row's URL further right than the others').
+    every = cli(data, sources, "changes", env=env).stdout.splitlines()
+    rows = [line for line in every if line[:2].isdigit()]
+    assert {"edited (per web archive)", "discovered (per web archive)"} <= {
+        label for line in rows for label in re.findall(r"\w+ \(per web archive\)", line)
+    }
+    assert len({line.index("https://") for line in rows}) == 1, rows
     text = cli(data, sources, "history", RAID_URL, env=env)
     assert "removed (per web archive)" in text.stdout
     assert "web archive snapshots: 5" in text.stdout
@@ -536,6 +545,16 @@ def test_api_pages_and_feed_label_what_a_web_archive_told_us(
         assert "removed (per web archive)" in client.get("/changes").text
         feed = client.get("/feeds/changes.atom").text
         assert "Removed (per web archive):" in feed
+
+        # The outlet's page: dark since 2023, it once showed "Edited 0" (its edited
+        # story was later removed) and two empty 30-day charts.
+        sources = client.get("/sources").text
+        assert re.search(r'data-label="Edits"><a [^>]*>1</a>', sources)
+        captions = re.findall(r"<figcaption>(.*?)</figcaption>", sources, re.S)
+        assert len(captions) == 2
+        assert "captures in the 30 UTC days to its newest capture, 2023-" in captions[0]
+        assert "changes in the 12 weeks to its newest capture, 2023-" in captions[1]
+        assert "removed" in captions[1] and "No " not in captions[1]
 
 
 def test_old_http_urls_of_an_article_join_it_in_time_order(

@@ -133,9 +133,10 @@ def history(ctx: typer.Context, url_or_id: UrlOrId, as_json: JsonOpt = False) ->
     typer.echo(f"{art['url']}  [{art['status']}]  source {art['source']}, id {art['id']}")
     for v in doc["versions"]:
         typer.echo(f"  v{v['n']}  {v['first_seen']} .. {v['last_seen']}  {v['title']!r}")
+    width = _label_width(doc["events"])
     for e in doc["events"]:
         how = ",".join(e["how"])
-        typer.echo(f"  {e['at']}  {e['label']:<11} {how}")
+        typer.echo(f"  {e['at']}  {e['label']:<{width}} {how}")
     captures = doc["captures"]
     imported = sum(1 for c in captures if c["origin"] == "import")
     held = sum(1 for c in captures if c["outcome"] == "evidence")
@@ -242,15 +243,28 @@ def changes(
     if as_json:
         echo_json(rows)
         return
-    for row in rows:
+    width = _label_width(rows)
+    spans = [
+        f"v{row['from_version'] or '-'}→v{row['to_version'] or '-'}"
+        if row["from_version"] or row["to_version"]
+        else ""
+        for row in rows
+    ]
+    span_width = max((len(s) for s in spans), default=0)
+    for row, versions in zip(rows, spans, strict=True):
         how = row["how"] if isinstance(row["how"], str) else ",".join(row["how"])
-        versions = ""
-        if row["from_version"] or row["to_version"]:
-            versions = f" v{row['from_version'] or '-'}→v{row['to_version'] or '-'}"
-        typer.echo(f"{row['at']}  {row['label']:<11} {how:<20}{versions}  {row['url']}")
+        typer.echo(
+            f"{row['at']}  {row['label']:<{width}} {how:<20} {versions:<{span_width}}  {row['url']}"
+        )
         if "significance" in row["detail"]:
             classes = ", ".join(c["class"] for c in row["detail"].get("classes", []))
             typer.echo(f"    significance {row['detail']['significance']:.2f}: {classes}")
+
+
+def _label_width(events: list[dict[str, Any]]) -> int:
+    """The column of event labels, as wide as the widest: "removed (per web archive)"
+    once pushed its row's later columns out of line with the others."""
+    return max([11, *(len(e["label"]) for e in events)])
 
 
 def import_(

@@ -9,8 +9,10 @@ config.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import socket
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -126,6 +128,28 @@ def archived_source_names(runtime: Runtime, session: Any) -> set[str]:
     with suppress(ConfigError, OSError):
         names |= {s.name for s in load_sources(runtime.settings.sources).source}
     return names
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """Why uvicorn could not listen on host:port, or None when it can. Checked before
+    starting: uvicorn reports a busy port with exit code 3 and a bare traceback-free
+    log line, which tells a newcomer nothing about `--port`. Shared by `serve` and
+    `demo --serve`."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        return f"cannot listen on {host}: {exc.strerror}"
+    for family, kind, proto, _name, address in infos:
+        with socket.socket(family, kind, proto) as probe:
+            # As uvicorn binds: SO_REUSEADDR, so only a listening socket is "in use".
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    return f"port {port} on {host} is in use: pass --port"
+                return f"cannot listen on {host} port {port}: {exc.strerror}"
+    return None
 
 
 def parse_iso_option(option: str, value: str | None) -> datetime | None:

@@ -31,6 +31,7 @@ from presswatch.commands.common import (
     echo_json,
     fail,
     get_runtime,
+    port_problem,
     refuse_unknown_sources,
 )
 from presswatch.shell import presswatch_command
@@ -448,8 +449,6 @@ def demo_cmd(
     from presswatch.demo.run import run_demo
 
     if serve:
-        from presswatch.commands.serve import port_problem
-
         # Before the demo, not after it: a busy port once let the whole demo run, print
         # "Serving…", then end in uvicorn's exit 3.
         problem = port_problem("127.0.0.1", port)

@@ -119,14 +119,6 @@ def report(
     base = _base(base_url)
     runtime = get_runtime(ctx)
     base = base if base is not None else (runtime.settings.public_url or "")
-    if not base:
-        # A report is read away from the archive (a blog post, a spreadsheet, a mail):
-        # a relative link there leads nowhere, so say so rather than print it silently.
-        typer.echo(
-            "presswatch report: warning: links are relative (/articles/…) and work only "
-            "next to the archive's pages; pass --base-url or set PRESSWATCH_PUBLIC_URL",
-            err=True,
-        )
     with runtime.read_sessions() as session:
         refuse_unknown_sources(source, archived_source_names(runtime, session))
         rows = [
@@ -141,6 +133,14 @@ def report(
         ]
         titles = _titles(session, rows)
         data = build_report(rows, titles, base, start, end, min_significance)
+    if not base:
+        # A report is read away from the archive (a blog post, a spreadsheet, a mail):
+        # a relative link there leads nowhere, so say so rather than print it silently.
+        typer.echo(
+            "presswatch report: warning: links are relative (/articles/…) and work only "
+            "next to the archive's pages; pass --base-url or set PRESSWATCH_PUBLIC_URL",
+            err=True,
+        )
     text = render(data, fmt)
     if output is None:
         typer.echo(text, nl=False)

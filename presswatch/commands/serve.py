@@ -9,14 +9,12 @@ worker processes cannot share one app object.
 
 from __future__ import annotations
 
-import errno
 import os
-import socket
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from presswatch.commands.common import fail, get_runtime
+from presswatch.commands.common import fail, get_runtime, port_problem
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -39,27 +37,6 @@ def web_app() -> FastAPI:
     runtime = Runtime(load_settings())
     runtime.require_initialized()
     return create_app(runtime.settings, sessions=runtime.sessions, warc=runtime.warc)
-
-
-def port_problem(host: str, port: int) -> str | None:
-    """Why uvicorn could not listen on host:port, or None when it can. Checked before
-    starting: uvicorn reports a busy port with exit code 3 and a bare traceback-free
-    log line, which tells a newcomer nothing about `--port`."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except socket.gaierror as exc:
-        return f"cannot listen on {host}: {exc.strerror}"
-    for family, kind, proto, _name, address in infos:
-        with socket.socket(family, kind, proto) as probe:
-            # As uvicorn binds: SO_REUSEADDR, so only a listening socket is "in use".
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                probe.bind(address)
-            except OSError as exc:
-                if exc.errno == errno.EADDRINUSE:
-                    return f"port {port} on {host} is in use: pass --port"
-                return f"cannot listen on {host} port {port}: {exc.strerror}"
-    return None
 
 
 def link_base(public_url: str | None, host: str, port: int) -> tuple[str | None, str | None]:

@@ -40,7 +40,7 @@ from archive import (
 )
 from search_api.backends.base import MAX_PER_PAGE, MAX_RESULT_WINDOW, SortOrder
 from search_api.charts import article_height
-from search_api.deps import BackendDep, NowDep, SessionDep, TemplatesDep
+from search_api.deps import BackendDep, NowDep, SessionDep, StateDep, TemplatesDep
 from search_api.query import MAX_QUERY_CHARS
 from search_api.routes import (
     MAX_ID,
@@ -408,9 +408,46 @@ def changes_page(
             "feed_href": href(
                 "/feeds/changes.atom", [f for f in filters if f[0] not in ("since", "sort")]
             ),
+            "subscribe_href": href(
+                "/subscribe", [f for f in filters if f[0] not in ("since", "sort")]
+            ),
             "nav": "changes",
         },
         status_code=400 if error else 200,
+    )
+
+
+@router.get("/subscribe", response_class=HTMLResponse)
+def subscribe_page(
+    request: Request,
+    templates: TemplatesDep,
+    state: StateDep,
+    kind: Values = None,
+    source: Values = None,
+    min_significance: Annotated[str | None, Query(max_length=20)] = None,
+) -> HTMLResponse:
+    """How to follow changes in a feed reader. A browser shows the Atom feed itself as
+    raw XML (the link once led there), so people are shown its address to paste
+    instead; the `<link rel="alternate">` of every page still names the feed."""
+    least, problem = _score(min_significance)
+    filters = [("kind", k) for k in kind or () if k in {c.value for c in ChangeKind}]
+    filters += [("source", s) for s in source or () if s]
+    if least is not None:
+        filters += [("min_significance", f"{least:g}")]
+    path = href("/feeds/changes.atom", filters)
+    public_url = state.settings.public_url
+    return render(
+        templates,
+        request,
+        "subscribe.html",
+        {
+            "feed_href": path,
+            # The address to paste: absolute when the archive knows its own address.
+            "feed_url": f"{public_url}{path}" if public_url else None,
+            "filters": filters,
+            "error": problem,
+            "nav": "changes",
+        },
     )
 
 
