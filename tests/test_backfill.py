@@ -242,6 +242,24 @@ def test_archive_option_is_wayback_or_an_http_timemap_prefix() -> None:
     assert Target.parse("https://a.example/timemap/link/", "x").kind == "memento"
     with pytest.raises(Exception, match="TimeMap prefix"):
         Target.parse("archive.org", "https://web.archive.org")
+    # Without its last slash, the prefix is the same prefix.
+    assert Target.parse("https://a.example/timemap/link", "x").base == (
+        "https://a.example/timemap/link/"
+    )
+
+
+def test_an_archives_bare_address_is_refused_with_the_prefix_to_give(tmp_path: Path) -> None:
+    """`--from-archive http://host:port` once ended in "unexpected error (ValueError…)":
+    the page's address appended to it made `http://host:8080https://…`."""
+    sources = write_sources(tmp_path / "sources.toml")
+    data = tmp_path / "data"
+    env = cli_env(backfill_delay_s=0, min_free_bytes=0)
+    assert cli(data, sources, "init", env=env).returncode == 0
+    run = cli(data, sources, "backfill", "ledger", "--from-archive", "http://127.0.0.1:8080",
+              env=env)  # fmt: skip
+    assert run.returncode == 2
+    assert "unexpected" not in run.stderr and "Traceback" not in run.stderr
+    assert "e.g. http://127.0.0.1:8080/timemap/link/" in run.stderr
 
 
 # -- the backfill itself ----------------------------------------------------------------

@@ -377,3 +377,26 @@ def test_a_page_not_found_capture_is_not_listed_under_the_deleted_storys_headlin
         "Removal sign: the article was not on this page",
         "Removal confirmed: the article was not on this page",
     ]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_exports_and_indexes_get_the_umasks_permissions(
+    runtime: Runtime, at: Any, tmp_path: Path, umask: int
+) -> None:
+    """Exports and CDXJ indexes were 0600 whatever the umask (mkstemp's mode), so a
+    group sharing the archive could not read a package made for it."""
+    import os
+    import stat
+
+    build(runtime, at)
+    old = os.umask(umask)
+    try:
+        out = tmp_path / "all.wacz"
+        assert cli(runtime, "export", "wacz", "-o", str(out)).exit_code == 0
+        assert cli(runtime, "index-warcs", "--rebuild").exit_code == 0
+    finally:
+        os.umask(old)
+    indexes = list((runtime.settings.data_dir / "indexes").glob("*"))
+    assert indexes
+    for path in [out, *indexes]:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask, path

@@ -9,7 +9,6 @@ failed, 2 bad usage or config.
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -72,8 +71,9 @@ def init(ctx: typer.Context) -> None:
         backup = runtime.init()
     if backup is not None:
         typer.echo(f"presswatch init: database backed up to {backup} before upgrading", err=True)
-    if sys.stderr.isatty():
-        typer.echo(f"archive ready in {runtime.settings.data_dir}", err=True)
+    # Said whether or not a terminal is watching: a silent init (piped, scripted) once
+    # left a newcomer to guess whether it did anything.
+    typer.echo(f"archive ready in {runtime.settings.data_dir}")
 
 
 def articles(
@@ -302,10 +302,11 @@ def import_(
             )
         for problem in problems:
             typer.echo(f"presswatch import: {problem}", err=True)
-        if sys.stderr.isatty() or problems or report["held"]:
-            counts = report["recorded"]
-            summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "nothing"
-            typer.echo(f"imported: {summary}", err=True)
+        # What was recorded, always (it once said nothing on success): on stdout, as
+        # `export` says what it wrote; the problems above are on stderr.
+        counts = report["recorded"]
+        summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "nothing"
+        typer.echo(f"imported: {summary}")
     if problems:
         raise typer.Exit(1)
 
