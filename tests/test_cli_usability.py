@@ -229,6 +229,7 @@ TYPO_COMMANDS = [
     ["recheck"],
     ["export", "wacz", "-o", "OUT"],
     ["notify", "add", "n1", "json://hooks.example/x"],
+    ["import", "SAVED"],
 ]
 
 
@@ -239,7 +240,9 @@ def test_every_command_refuses_a_mistyped_source_the_same_way(
     """`--source mekong-ledgr` once answered "nothing happened" (exit 0, an empty
     list, a report saying nothing was removed); every command now refuses it alike."""
     settings = ledger_archive.settings
+    (tmp_path / "saved.html").write_text(PAGE, encoding="utf-8")
     args = [a.replace("OUT", str(tmp_path / "out.wacz")) for a in command]
+    args = [a.replace("SAVED", str(tmp_path / "saved.html")) for a in args]
     result = invoke(
         "--data-dir", str(settings.data_dir), "--sources", str(settings.sources),
         *args, "--source", "mekong-ledgr",

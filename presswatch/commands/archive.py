@@ -288,6 +288,11 @@ def import_(
     if not path.exists():
         raise fail(f"{path}: no such file or directory", 2)
     runtime = get_runtime(ctx)
+    if source is not None:
+        # Records go under a source the archive holds (record_capture refuses any
+        # other, then once per record): a typo is refused here, once, as everywhere.
+        with runtime.read_sessions() as session:
+            refuse_unknown_sources([source], source_names(session).values())
     with archive_lock(runtime, "import"):
         report = _import_all(runtime, path, source)
     problems = report["problems"]
