@@ -489,6 +489,11 @@ def test_coverage_report_and_labels_through_the_cli(tmp_path: Path, archive: Web
     assert len({line.index("https://") for line in rows}) == 1, rows
     text = cli(data, sources, "history", RAID_URL, env=env)
     assert "removed (per web archive)" in text.stdout
+    assert re.search(
+        r"\n  removed \(per web archive\): http_404, first found gone 2023-01-10\S*, "
+        r"confirmed 2023-01-15",
+        text.stdout,
+    ), text.stdout
     assert "web archive snapshots: 5" in text.stdout
 
 

@@ -131,6 +131,14 @@ def history(ctx: typer.Context, url_or_id: UrlOrId, as_json: JsonOpt = False) ->
         return
     art = doc["article"]
     typer.echo(f"{art['url']}  [{art['status']}]  source {art['source']}, id {art['id']}")
+    if art["removed_at"]:
+        # The two dates of the removal, named as in docs/json.md and on the page.
+        per = " (per web archive)" if art["removal_via"] else ""
+        confirmed = art["removal_confirmed_at"]
+        typer.echo(
+            f"  removed{per}: {art['removal']}, first found gone {art['removed_at']}"
+            + (f", confirmed {confirmed}" if confirmed else "")
+        )
     for v in doc["versions"]:
         typer.echo(f"  v{v['n']}  {v['first_seen']} .. {v['last_seen']}  {v['title']!r}")
     width = _label_width(doc["events"])
