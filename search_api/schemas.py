@@ -214,6 +214,10 @@ class EventOut(_FromRows):
     label: str = Field(
         default="", description="The kind as shown, e.g. 'removed (per web archive)'."
     )
+    origin: str | None = Field(
+        default=None,
+        description="Where the fetch that caused it came from: crawl, import or web_archive.",
+    )
 
 
 class AliasOut(_FromRows):
@@ -270,6 +274,10 @@ class ChangeOut(BaseModel):
     )
     label: str = Field(
         default="", description="The kind as shown, e.g. 'removed (per web archive)'."
+    )
+    origin: str | None = Field(
+        default=None,
+        description="Where the fetch that caused it came from: crawl, import or web_archive.",
     )
     title: str | None
     lang: str | None

@@ -553,9 +553,11 @@ def test_api_pages_and_feed_label_what_a_web_archive_told_us(
         changes = client.get("/api/changes", params={"kind": "removed"}).json()["data"]
         assert changes and all(c["label"] == "removed (per web archive)" for c in changes)
         assert all(c["via"]["archive"] == "wayback" for c in changes)
+        assert all(c["origin"] == "web_archive" for c in changes)
         detail = client.get(f"/api/articles/{raid_id}").json()
         removed = [e for e in detail["events"] if e["kind"] == "removed"]
         assert removed[0]["via"]["timestamp"] == "20230115000000"
+        assert removed[0]["origin"] == "web_archive"
         coverage = detail["web_archive_coverage"]
         assert coverage["snapshots"] == 5 and coverage["first"].startswith("2022-06-01")
         page = client.get(f"/articles/{raid_id}").text

@@ -31,6 +31,7 @@ from archive import (
     diff_versions,
     event_detail,
     event_label,
+    event_origin,
     event_via,
     events_of,
     list_articles,
@@ -182,6 +183,7 @@ def load_article(session: Session, article_id: int) -> ArticleDetailOut:
                 detail=event_detail(e),
                 via=(via := event_via(e)),
                 label=event_label(e.kind, via),
+                origin=event_origin(e),
             )
             for e in events_of(session, article.id)
         ],
