@@ -111,6 +111,7 @@ from archive.export import (
     change_json,
     event_detail,
     event_label,
+    event_origin,
     event_via,
     history_json,
     version_side,
@@ -184,7 +185,7 @@ from archive.notify import (
     subscription_json,
     sync_file_subscriptions,
 )
-from archive.packages import export_wacz
+from archive.packages import export_wacz, not_the_article_title
 from archive.patterns import (
     PatternProblem,
     UrlPattern,
@@ -197,6 +198,8 @@ from archive.queries import (
     article_by_url,
     capture_by_id,
     captures_of,
+    check_source_names,
+    confirming_removals,
     current_version_of,
     due_articles,
     due_articles_statements,
@@ -238,6 +241,7 @@ from archive.stats import (
     article_life,
     captures_per_day,
     changes_per_day,
+    last_capture_at,
     per_week,
 )
 from archive.stored_diffs import pair_diff, pair_judgement
@@ -288,6 +292,7 @@ __all__ = [
     "WEB_ARCHIVE",
     "VIA_WEB_ARCHIVE",
     "event_label",
+    "event_origin",
     "event_via",
     "web_archive_coverage",
     "ACCEPT_ENCODING",
@@ -321,6 +326,7 @@ __all__ = [
     "current_payloads",
     "CaptureResult",
     "captures_of",
+    "confirming_removals",
     "mementos_of",
     "ChainBroken",
     "change_json",
@@ -349,6 +355,7 @@ __all__ = [
     "export_evidence",
     "EvidenceSummary",
     "export_wacz",
+    "not_the_article_title",
     "extract_exchange",
     "extract_page",
     "Extracted",
@@ -392,6 +399,7 @@ __all__ = [
     "SearchOutbox",
     "Source",
     "source_by_name",
+    "check_source_names",
     "source_names",
     "source_stats",
     # stats: what the charts draw
@@ -404,6 +412,7 @@ __all__ = [
     "WeekCounts",
     "article_life",
     "captures_per_day",
+    "last_capture_at",
     "changes_per_day",
     "per_week",
     "sources_named",

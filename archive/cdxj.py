@@ -19,7 +19,6 @@ import contextlib
 import io
 import logging
 import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from pathlib import Path
 from cdxj_indexer.main import CDXJIndexer
 
 from archive.errors import StorageError
+from archive.files import temp_beside
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def index_warc(warc: Path, index_dir: Path) -> Path:
     text = cdxj_text([warc])
     index_dir.mkdir(parents=True, exist_ok=True)
     target = index_path(warc, index_dir)
-    fd, tmp = tempfile.mkstemp(dir=index_dir, prefix=".", suffix=INDEX_SUFFIX)
+    fd, tmp = temp_beside(target, prefix=".", suffix=INDEX_SUFFIX)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(text)

@@ -3,6 +3,7 @@ the command line (`articles`, `history`, `changes`). Keys may be added, never re
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +13,14 @@ from archive.backfill_store import WEB_ARCHIVE, snapshot_coverage
 from archive.diff import VersionSide
 from archive.editclass import judge_edit
 from archive.models import Article, Capture, ChangeEvent, ChangeKind, Version
-from archive.queries import ChangeRow, captures_of, events_of, source_names, versions_of
+from archive.queries import (
+    ChangeRow,
+    captures_of,
+    confirming_removals,
+    events_of,
+    source_names,
+    versions_of,
+)
 
 # Appended to the kind of an event learned from a third-party archive's snapshot, in
 # every place an event is shown (CLI, API, pages, feed): never the same as one we saw.
@@ -23,7 +31,15 @@ def _iso(at: datetime | None) -> str | None:
     return at.isoformat() if at is not None else None
 
 
-def article_json(article: Article, source: str) -> dict[str, Any]:
+def article_json(
+    article: Article, source: str, *, confirming: Mapping[int, ChangeEvent] | None = None
+) -> dict[str, Any]:
+    """An article as the `articles` shape. `confirming` (from `confirming_removals`)
+    saves a listing one query per removed article."""
+    if confirming is None:
+        session = object_session(article)
+        confirming = confirming_removals(session, [article]) if session is not None else {}
+    confirmed = confirming.get(article.id)
     return {
         "id": article.id,
         # The address as last fetched (a working link); `key` is the normalized URL the
@@ -35,7 +51,13 @@ def article_json(article: Article, source: str) -> dict[str, Any]:
         "versions": article.version_count,
         "first_seen": _iso(article.first_seen),
         "last_checked": _iso(article.last_checked),
+        # Two dates of one removal, each named for what it is: `removed_at` is the first
+        # check that found the article gone (the log's leaves commit to it), and
+        # `removal_confirmed_at` the later check that confirmed it: the `removed`
+        # event's `at`, the date `changes`, the feed and the report give.
         "removed_at": _iso(article.removed_at),
+        "removal_confirmed_at": _iso(confirmed.at) if confirmed is not None else None,
+        "removal_via": event_via(confirmed) if confirmed is not None else None,
         "removal": article.removal,
         "pending_removal": article.pending_removal,
     }
@@ -79,6 +101,14 @@ def event_via(event: ChangeEvent) -> dict[str, Any] | None:
     }
 
 
+def event_origin(event: ChangeEvent) -> str | None:
+    """Where the fetch that caused an event came from: `crawl` (ours), `import` (a file
+    someone handed us) or `web_archive` (a third party's snapshot)."""
+    session = object_session(event)
+    capture = session.get(Capture, event.capture_id) if session is not None else None
+    return capture.origin if capture is not None else None
+
+
 def event_label(kind: str, via: dict[str, Any] | None) -> str:
     """How an event is named to people: its kind, marked when a web archive told us."""
     return f"{kind} {VIA_WEB_ARCHIVE}" if via is not None else kind
@@ -96,6 +126,7 @@ def event_json(event: ChangeEvent, numbers: dict[int, int]) -> dict[str, Any]:
         "detail": event_detail(event),
         "via": via,
         "label": event_label(event.kind, via),
+        "origin": event_origin(event),
     }
 
 
@@ -153,6 +184,7 @@ def change_json(row: ChangeRow) -> dict[str, Any]:
         "detail": event_detail(event),
         "via": via,
         "label": event_label(event.kind, via),
+        "origin": event_origin(event),
     }
 
 
@@ -178,7 +210,8 @@ def event_detail(event: ChangeEvent) -> dict[str, Any]:
 
 
 def version_label(version: Version) -> str:
-    return f"v{version.n} ({version.first_seen:%Y-%m-%d %H:%M} UTC)"
+    # To the second: versions fetched within a minute must not read as simultaneous.
+    return f"v{version.n} ({version.first_seen:%Y-%m-%d %H:%M:%S} UTC)"
 
 
 def version_side(version: Version, *, label: str | None = None) -> VersionSide:

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive.errors import StorageError
-from archive.models import Capture, Source, Version
+from archive.models import Capture, CaptureOutcome, Source, Version
 from archive.queries import first_response_with_payload
 from archive.wacz import Page, RecordSpan, WaczSummary, pack_records, request_span, write_wacz
 
@@ -40,12 +40,50 @@ def capture_spans(warc_dir: Path, capture: Capture) -> list[RecordSpan]:
     return [span] if request is None else [span, request]
 
 
+# Outcomes of a fetch whose page showed the version the capture points at; any other
+# capture (a "page not found" notice, a bot-block) points at the article's last version
+# only as bookkeeping, and must not be listed under that version's headline.
+_SHOWED_ITS_VERSION = frozenset(
+    {
+        CaptureOutcome.NEW,
+        CaptureOutcome.UNCHANGED,
+        CaptureOutcome.NOT_MODIFIED,
+        CaptureOutcome.EDITED,
+        CaptureOutcome.RESTORED,
+        CaptureOutcome.MOVED,
+    }
+)
+# What such a page was, in the words a replay tool's page list shows.
+_NOT_THE_ARTICLE = {
+    CaptureOutcome.REMOVAL_PENDING: "Removal sign: the article was not on this page",
+    CaptureOutcome.REMOVED: "Removal confirmed: the article was not on this page",
+    CaptureOutcome.BLOCKED: "Blocked: a bot-block, consent or paywall page, not the article",
+    CaptureOutcome.DEGRADED: "Degraded: the page showed only part of the article",
+}
+
+
+def showed_its_version(capture: Capture) -> bool:
+    return capture.outcome in _SHOWED_ITS_VERSION
+
+
+def not_the_article_title(outcome: str) -> str | None:
+    """The page-list title of a capture of this outcome whose page did not show the
+    article (a verifier of a package checks a page's title against it); else None."""
+    try:
+        return _NOT_THE_ARTICLE.get(CaptureOutcome(outcome))
+    except ValueError:
+        return None
+
+
 def capture_page(capture: Capture, title: str | None) -> Page | None:
-    """A replay entry point for a capture of an article page that has a record."""
+    """A replay entry point for a capture of an article page that has a record, titled
+    with `title` (its version's headline) only when the page showed that version."""
     if capture.article_id is None or capture.warc_type not in ("response", "revisit"):
         return None
     if capture.status is None or not 200 <= capture.status < 300:
         return None
+    if not showed_its_version(capture):
+        title = not_the_article_title(capture.outcome)
     return Page(
         id=f"capture-{capture.id}", url=capture.final_url, ts=capture.fetched_at, title=title
     )
@@ -103,7 +141,7 @@ def export_wacz(
         spans.extend(capture_spans(warc_dir, capture))
         page = capture_page(capture, None)
         if page is not None:
-            untitled.append((page, capture.version_id))
+            untitled.append((page, capture.version_id if showed_its_version(capture) else None))
         if capture.warc_type == "revisit" and capture.payload_sha256:
             revisit_payloads.add(capture.payload_sha256)
     if not selected:
@@ -117,7 +155,7 @@ def export_wacz(
             spans.extend(capture_spans(warc_dir, original))
     titles = version_titles(session, {vid for _, vid in untitled if vid is not None})
     pages = [
-        replace(page, title=titles.get(vid) if vid is not None else None) for page, vid in untitled
+        replace(page, title=titles.get(vid)) if vid is not None else page for page, vid in untitled
     ]
     with tempfile.TemporaryDirectory(prefix="presswatch-wacz-", dir=out.parent) as work:
         packed = pack_records(warc_dir, spans, Path(work))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
@@ -19,6 +19,7 @@ from archive.models import (
     Capture,
     CaptureOutcome,
     ChangeEvent,
+    ChangeKind,
     Source,
     Version,
 )
@@ -127,6 +128,43 @@ def aliases_of(session: Session, article_id: int) -> list[ArticleUrl]:
 
 def source_names(session: Session) -> dict[int, str]:
     return {s.id: s.name for s in session.scalars(select(Source))}
+
+
+def check_source_names(given: Iterable[str], known: Iterable[str]) -> None:
+    """Refuse a source name that is not among `known`: a mistyped `--source` or
+    `?source=` would otherwise filter everything out and read as "nothing happened".
+    The one place that words the refusal, for the command line and the API alike;
+    BadInput names the unknown name, the closest known one and every known one."""
+    import difflib
+
+    names = sorted(set(known))
+    for name in given:
+        if name in names:
+            continue
+        close = difflib.get_close_matches(name, names, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        listed = ", ".join(names) if names else "none yet"
+        raise BadInput(f"no source named {name!r}{hint}; known sources: {listed}")
+
+
+def confirming_removals(session: Session, articles: Iterable[Article]) -> dict[int, ChangeEvent]:
+    """The `removed` event of each removed article's current removal, by article id:
+    its `at` is when a later check confirmed what `Article.removed_at` (the first check
+    that found the article gone) saw, and its capture says where we learned it."""
+    ids = [a.id for a in articles if a.removal is not None]
+    out: dict[int, ChangeEvent] = {}
+    for start in range(0, len(ids), 500):  # bounded IN lists, whatever the listing's size
+        rows = session.scalars(
+            select(ChangeEvent)
+            .where(
+                ChangeEvent.article_id.in_(ids[start : start + 500]),
+                ChangeEvent.kind == ChangeKind.REMOVED.value,
+            )
+            .order_by(ChangeEvent.article_id, ChangeEvent.id)
+        )
+        for event in rows:
+            out[event.article_id] = event  # the newest removal of each article wins
+    return out
 
 
 def list_sources(session: Session) -> list[Source]:
@@ -249,7 +287,24 @@ def list_changes(
 
 
 def source_stats(session: Session) -> list[dict[str, Any]]:
-    """Per source: article counts by status, last crawl and last error."""
+    """Per source: article counts by status, edit events ever recorded (an article
+    edited and later removed counts under `removed`, its edits here), the newest
+    capture, last crawl and last error."""
+    edits: dict[int, int] = {
+        sid: n
+        for sid, n in session.execute(
+            select(Article.source_id, func.count())
+            .join(ChangeEvent, ChangeEvent.article_id == Article.id)
+            .where(ChangeEvent.kind == ChangeKind.EDITED.value)
+            .group_by(Article.source_id)
+        )
+    }
+    newest: dict[int | None, Any] = {
+        sid: at
+        for sid, at in session.execute(
+            select(Capture.source_id, func.max(Capture.fetched_at)).group_by(Capture.source_id)
+        )
+    }
     counts: dict[tuple[int, str], int] = {
         (sid, status): n
         for sid, status, n in session.execute(
@@ -272,11 +327,23 @@ def source_stats(session: Session) -> list[dict[str, Any]]:
                 "edited": by_status.get("edited", 0),
                 "removed": by_status.get("removed", 0),
                 "unreachable": by_status.get("unreachable", 0),
+                "edits": edits.get(source.id, 0),
+                "last_capture": _aware(newest.get(source.id)),
                 "last_crawl": source.last_crawl_at.isoformat() if source.last_crawl_at else None,
                 "last_error": source.last_error,
             }
         )
     return out
+
+
+def _aware(at: datetime | None) -> str | None:
+    """An aggregate's datetime as ISO text: max() skips the UTC column type, so SQLite
+    hands back a naive value (or text) that is UTC all the same."""
+    if at is None:
+        return None
+    if isinstance(at, str):
+        at = datetime.fromisoformat(at)
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).isoformat()
 
 
 def source_by_name(session: Session, name: str) -> Source | None:

@@ -200,6 +200,17 @@ def _fold(rows: Any, days: list[date], keys: list[str]) -> DayCounts:
     return DayCounts(days, counts)
 
 
+def last_capture_at(session: Session, source: Source) -> datetime | None:
+    """When the source's newest capture was fetched (for a backfilled outlet, the
+    newest snapshot's date), or None before any."""
+    at = session.scalar(select(func.max(Capture.fetched_at)).where(Capture.source_id == source.id))
+    if at is None:
+        return None
+    if isinstance(at, str):  # SQLite hands an aggregate back as text
+        at = datetime.fromisoformat(at)
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
 def captures_per_day(session: Session, source: Source, since: date, until: date) -> DayCounts:
     """The source's captures per UTC day from `since` to `until` (inclusive), by outcome."""
     start, end = _bounds(since, until)

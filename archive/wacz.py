@@ -25,7 +25,6 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from archive.cdxj import cdxj_text
 from archive.errors import StorageError
+from archive.files import temp_beside
 
 WACZ_VERSION = "1.1.1"
 PAGES_PATH = "pages/pages.jsonl"
@@ -296,7 +296,7 @@ def write_wacz(
     }
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+    fd, tmp_name = temp_beside(out, prefix=f".{out.name}.", suffix=".tmp")
     os.close(fd)
     try:
         with zipfile.ZipFile(tmp_name, "w", allowZip64=True) as zf:

@@ -93,6 +93,16 @@ class Target:
                 "Memento archive (the URL that a page's address is appended to), e.g. "
                 "https://archive.example/timemap/link/"
             )
+        if parts.path in ("", "/") and not parts.query:
+            # A page's address is appended to the prefix: the archive's bare root would
+            # make `http://host:8080https://…`, which no client can parse.
+            raise BadInput(
+                f"--from-archive {value!r} names an archive's root, not its TimeMap prefix "
+                "(the URL that a page's address is appended to), e.g. "
+                f"{value.rstrip('/')}/timemap/link/"
+            )
+        if not value.endswith(("/", "=")):
+            value += "/"  # `…/timemap/link` and `…/timemap/link/` name one prefix
         return Target(value, "memento", value)
 
     def replay_url(self, snapshot: Snapshot) -> str:

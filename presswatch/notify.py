@@ -45,6 +45,8 @@ from archive import (
     SubscriptionSpec,
     Version,
     claim_pending,
+    event_label,
+    event_via,
     events_after,
     expire_claims,
     finish_claim,
@@ -141,6 +143,10 @@ class _Event:
     title: str | None
     version_id: int | None = None
     text: str | None = field(default=None, repr=False)
+    # The kind as people read it ("removed (per web archive)") and the snapshot behind
+    # it: a message never presents a third party's snapshot as our own observation.
+    label: str = ""
+    via: dict[str, Any] | None = None
 
 
 def _significance(detail: dict[str, Any]) -> float:
@@ -219,6 +225,7 @@ def _load_events(session: Session, rows: Sequence[ChangeEvent], *, texts: bool) 
     for e in rows:
         article, source = articles[e.article_id]
         version_id = version_ids[e.id]
+        via = event_via(e)
         text = None
         if version_id in bodies:
             text = texts_by_version.get(version_id)
@@ -237,6 +244,8 @@ def _load_events(session: Session, rows: Sequence[ChangeEvent], *, texts: bool) 
                 title=titles.get(version_id) if version_id is not None else None,
                 version_id=version_id,
                 text=text,
+                label=event_label(e.kind, via),
+                via=via,
             )
         )
     return out
@@ -295,14 +304,16 @@ def _event_line(event: _Event, public_url: str | None) -> str:
         sig = f", significance {_significance(event.detail):.2f}"
     title = _clean(event.title or event.url)
     return (
-        f"[{event.source}] {event.kind}{how}{sig}: {title}\n"
+        f"[{event.source}] {event.label or event.kind}{how}{sig}: {title}\n"
         f"  {event.url}\n  {_link(public_url, f'/articles/{event.article_id}')}"
     )
 
 
 def _single(event: _Event, public_url: str | None) -> tuple[str, str]:
-    title = f"Presswatch: {event.kind} — {_clean(event.title or event.url, 150)}"
+    title = f"Presswatch: {event.label or event.kind} — {_clean(event.title or event.url, 150)}"
     lines = [_event_line(event, public_url), f"  at {event.at.isoformat()}"]
+    if event.via is not None and event.via.get("snapshot"):
+        lines.append(f"  snapshot: {_clean(str(event.via['snapshot']), 500)}")
     classes = event.detail.get("classes")
     if isinstance(classes, list) and classes:
         lines.append(f"  classes: {', '.join(_class_name(c) for c in classes[:20])}")

@@ -112,8 +112,10 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         default=None,
         description="The address the API and pages are reached at, e.g. "
-        "https://watch.example/presswatch; the Atom feed's links start with it. Unset: "
-        "relative links only (never taken from the request's Host header).",
+        "https://watch.example/presswatch; the links of the feed, Memento answers, "
+        "reports and notifications start with it. Unset: `serve` uses the address it "
+        "listens on, reports and notifications relative links with a warning (never "
+        "taken from the request's Host header).",
     )
     log_key_file: Path | None = Field(
         default=None,

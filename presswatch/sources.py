@@ -27,12 +27,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from archive import (
     DEFAULT_NOTIFY_KINDS,
     NOTIFY_MODES,
+    BadInput,
     ChangeKind,
     ConfigError,
     Networks,
     NotifierEgress,
     UrlPattern,
     apprise_url_problem,
+    check_source_names,
     compile_url_pattern,
     normalize_text,
     notifier_refusal,
@@ -274,11 +276,11 @@ class SourcesFile(BaseModel):
         return list(self.source)
 
     def get(self, name: str) -> SourceConfig:
-        for src in self.source:
-            if src.name == name:
-                return src
-        known = ", ".join(s.name for s in self.source) or "none"
-        raise ConfigError(f"no source named {name!r} in sources.toml (known: {known})")
+        try:
+            check_source_names([name], (s.name for s in self.source))
+        except BadInput as exc:
+            raise ConfigError(f"sources.toml: {exc}") from None
+        return next(s for s in self.source if s.name == name)
 
     def select(self, names: Sequence[str] = ()) -> list[SourceConfig]:
         """The named sources (all enabled ones when none are named)."""

@@ -74,6 +74,7 @@ from search_api.routes import (
     search,
     sources,
 )
+from search_api.words import words
 
 log = logging.getLogger(__name__)
 
@@ -129,9 +130,10 @@ def safe_href(url: object) -> str:
 
 
 def fmt_when(at: datetime | None) -> str:
+    """To the second: two versions fetched a minute apart must not read as one moment."""
     if at is None:
         return "—"
-    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def iso(at: datetime | None) -> str:
@@ -147,7 +149,7 @@ def make_templates() -> Jinja2Templates:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(langtag=lang_tag, safe_href=safe_href, when=fmt_when, iso=iso)
+    env.filters.update(langtag=lang_tag, safe_href=safe_href, when=fmt_when, iso=iso, words=words)
     env.filters["edit_class"] = describe_class
     return Jinja2Templates(env=env)
 

@@ -85,7 +85,19 @@ class ArticleOut(_FromRows):
     versions: int = Field(validation_alias=AliasChoices("versions", "version_count"))
     first_seen: datetime
     last_checked: datetime
-    removed_at: datetime | None
+    removed_at: datetime | None = Field(
+        description="The first check that found the article gone (a later check "
+        "confirmed it: `removal_confirmed_at`)."
+    )
+    removal_confirmed_at: datetime | None = Field(
+        default=None,
+        description="The check that confirmed the removal: the `removed` event's `at`.",
+    )
+    removal_via: dict[str, Any] | None = Field(
+        default=None,
+        description="When a web archive's snapshot told us of the removal: "
+        "{archive, snapshot, timestamp}; null for what we saw ourselves.",
+    )
     removal: str | None = Field(description="How it was removed: http_404, soft_404, …")
     pending_removal: str | None = Field(
         description="A removal sign seen but not yet confirmed by a later check."
@@ -202,6 +214,10 @@ class EventOut(_FromRows):
     label: str = Field(
         default="", description="The kind as shown, e.g. 'removed (per web archive)'."
     )
+    origin: str | None = Field(
+        default=None,
+        description="Where the fetch that caused it came from: crawl, import or web_archive.",
+    )
 
 
 class AliasOut(_FromRows):
@@ -259,6 +275,10 @@ class ChangeOut(BaseModel):
     label: str = Field(
         default="", description="The kind as shown, e.g. 'removed (per web archive)'."
     )
+    origin: str | None = Field(
+        default=None,
+        description="Where the fetch that caused it came from: crawl, import or web_archive.",
+    )
     title: str | None
     lang: str | None
 
@@ -281,6 +301,10 @@ class SourceOut(BaseModel):
     edited: int
     removed: int
     unreachable: int
+    edits: int = Field(
+        default=0, description="Edit events ever recorded (whatever the articles' status now)."
+    )
+    last_capture: datetime | None = Field(default=None, description="The newest capture.")
     last_crawl: datetime | None
     last_error: str | None
 

@@ -914,6 +914,7 @@ def test_serve_runs_uvicorn_with_the_app(
     monkeypatch.setattr(uvicorn, "run", lambda target, **kw: calls.append((target, kw)))
     # The command writes the data dir into the environment; monkeypatch puts it back.
     monkeypatch.setenv("PRESSWATCH_DATA_DIR", "unused")
+    monkeypatch.setenv("PRESSWATCH_PUBLIC_URL", "")  # and the workers' link base
     data_dir = str(built.runtime.settings.data_dir)
     result = CliRunner().invoke(app, ["--data-dir", data_dir, "serve", "--port", "8123"])
     assert result.exit_code == 0, result.output
@@ -928,6 +929,7 @@ def test_serve_runs_uvicorn_with_the_app(
     assert target == "presswatch.commands.serve:web_app"
     assert kw["factory"] is True and kw["workers"] == 2
     assert os.environ["PRESSWATCH_DATA_DIR"] == data_dir
+    assert os.environ["PRESSWATCH_PUBLIC_URL"] == "http://127.0.0.1:8000"  # where it listens
     with TestClient(serve.web_app()) as c:
         assert c.get("/readyz").json()["status"] == "ok"
 
@@ -1011,3 +1013,31 @@ def test_admin_refuses_values_of_the_wrong_type(built: Built) -> None:
     new = {"name": "strict", "base_url": "https://strict.example/", "enabled": "T"}
     assert client.post("/api/admin/sources", json=new).status_code == 422
     assert client.post("/api/admin/sources", json={**new, "enabled": False}).status_code == 201
+
+
+def test_pages_say_removal_signs_and_outcomes_in_words_and_times_to_the_second(
+    client: TestClient, built: Built
+) -> None:
+    """Raw values (`http_404`, `removal_pending`) once showed on the pages, and times
+    to the minute made two fetches a minute apart look like one."""
+    page = client.get(f"/articles/{built.ids['gone']}").text
+    assert '<span title="http_404">404 not found</span>' in page
+    assert '<span title="removal_pending">removal pending</span>' in page
+    assert ">http_404<" not in page and ">removal_pending<" not in page
+    times = re.findall(r"<time [^>]*>([^<]*)</time>", page)
+    assert times and all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", t) for t in times)
+
+
+def test_the_feed_link_leads_to_a_page_a_browser_can_show(client: TestClient) -> None:
+    """A browser shows an Atom feed as raw XML: the visible link leads to a page giving
+    the feed's address for a feed reader; the pages still name the feed itself."""
+    changes = client.get("/changes", params={"kind": "removed"}).text
+    assert '<a class="pw-feed" href="/subscribe?kind=removed">' in changes
+    assert (
+        'type="application/atom+xml" title="These changes as a feed" href="/feeds/changes.atom?kind=removed"'
+        in changes
+    )  # noqa: E501
+    page = client.get("/subscribe", params={"kind": "removed"})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert 'value="/feeds/changes.atom?kind=removed"' in page.text
+    assert "feed reader" in page.text

@@ -6,6 +6,7 @@ HTML and a redirect snapshot. No test reaches a real archive."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -241,6 +242,24 @@ def test_archive_option_is_wayback_or_an_http_timemap_prefix() -> None:
     assert Target.parse("https://a.example/timemap/link/", "x").kind == "memento"
     with pytest.raises(Exception, match="TimeMap prefix"):
         Target.parse("archive.org", "https://web.archive.org")
+    # Without its last slash, the prefix is the same prefix.
+    assert Target.parse("https://a.example/timemap/link", "x").base == (
+        "https://a.example/timemap/link/"
+    )
+
+
+def test_an_archives_bare_address_is_refused_with_the_prefix_to_give(tmp_path: Path) -> None:
+    """`--from-archive http://host:port` once ended in "unexpected error (ValueError…)":
+    the page's address appended to it made `http://host:8080https://…`."""
+    sources = write_sources(tmp_path / "sources.toml")
+    data = tmp_path / "data"
+    env = cli_env(backfill_delay_s=0, min_free_bytes=0)
+    assert cli(data, sources, "init", env=env).returncode == 0
+    run = cli(data, sources, "backfill", "ledger", "--from-archive", "http://127.0.0.1:8080",
+              env=env)  # fmt: skip
+    assert run.returncode == 2
+    assert "unexpected" not in run.stderr and "Traceback" not in run.stderr
+    assert "e.g. http://127.0.0.1:8080/timemap/link/" in run.stderr
 
 
 # -- the backfill itself ----------------------------------------------------------------
@@ -460,8 +479,21 @@ def test_coverage_report_and_labels_through_the_cli(tmp_path: Path, archive: Web
     assert "largest gaps: 2022-09-01..2023-01-10 (130.5 d)" in plain.stdout
     changes = cli(data, sources, "changes", "--kind", "removed", env=env)
     assert "removed (per web archive)" in changes.stdout
+    # Columns stay in line whatever the label's length ("discovered (per web
+    # archive)" once pushed its row's URL further right than the others').
+    every = cli(data, sources, "changes", env=env).stdout.splitlines()
+    rows = [line for line in every if line[:2].isdigit()]
+    assert {"edited (per web archive)", "discovered (per web archive)"} <= {
+        label for line in rows for label in re.findall(r"\w+ \(per web archive\)", line)
+    }
+    assert len({line.index("https://") for line in rows}) == 1, rows
     text = cli(data, sources, "history", RAID_URL, env=env)
     assert "removed (per web archive)" in text.stdout
+    assert re.search(
+        r"\n  removed \(per web archive\): http_404, first found gone 2023-01-10\S*, "
+        r"confirmed 2023-01-15",
+        text.stdout,
+    ), text.stdout
     assert "web archive snapshots: 5" in text.stdout
 
 
@@ -521,18 +553,33 @@ def test_api_pages_and_feed_label_what_a_web_archive_told_us(
         changes = client.get("/api/changes", params={"kind": "removed"}).json()["data"]
         assert changes and all(c["label"] == "removed (per web archive)" for c in changes)
         assert all(c["via"]["archive"] == "wayback" for c in changes)
+        assert all(c["origin"] == "web_archive" for c in changes)
         detail = client.get(f"/api/articles/{raid_id}").json()
         removed = [e for e in detail["events"] if e["kind"] == "removed"]
         assert removed[0]["via"]["timestamp"] == "20230115000000"
+        assert removed[0]["origin"] == "web_archive"
         coverage = detail["web_archive_coverage"]
         assert coverage["snapshots"] == 5 and coverage["first"].startswith("2022-06-01")
         page = client.get(f"/articles/{raid_id}").text
         assert "removed (per web archive)" in page
+        # The header's removal dates say where they came from, as its events do.
+        assert "<dt>Removed (per web archive)</dt>" in page
+        assert detail["article"]["removal_via"]["archive"] == "wayback"
         assert "5 snapshots, 2022-06-01 to 2023-01-15" in page
         assert "largest gap without one is 130.5 days" in page
         assert "removed (per web archive)" in client.get("/changes").text
         feed = client.get("/feeds/changes.atom").text
         assert "Removed (per web archive):" in feed
+
+        # The outlet's page: dark since 2023, it once showed "Edited 0" (its edited
+        # story was later removed) and two empty 30-day charts.
+        sources = client.get("/sources").text
+        assert re.search(r'data-label="Edits"><a [^>]*>1</a>', sources)
+        captions = re.findall(r"<figcaption>(.*?)</figcaption>", sources, re.S)
+        assert len(captions) == 2
+        assert "captures in the 30 UTC days to its newest capture, 2023-" in captions[0]
+        assert "changes in the 12 weeks to its newest capture, 2023-" in captions[1]
+        assert "removed" in captions[1] and "No " not in captions[1]
 
 
 def test_old_http_urls_of_an_article_join_it_in_time_order(
@@ -857,3 +904,52 @@ def test_save_page_now_obeys_the_egress_policy(tmp_path: Path, archive: WebArchi
     report = save_changes(rt, Client(rt, allow=()))
     assert not report.ok and "loopback" in json.dumps(report.as_json())
     assert archive.requests == []
+
+
+def test_report_and_notifications_say_what_a_web_archive_told_us(
+    tmp_path: Path, archive: WebArchive
+) -> None:
+    """A takedown learned from a snapshot once reached the report (md, csv, json) and
+    the notifications as if we had seen it ourselves."""
+    import csv
+    import io
+
+    from typer.testing import CliRunner
+
+    from archive import SubscriptionSpec, add_subscription
+    from presswatch.cli import app
+    from presswatch.notify import send_due
+    from tests.test_notify import LOCAL, Webhook
+
+    rt = make_runtime(tmp_path)
+    with Webhook() as hook:
+        with rt.sessions.begin() as s:
+            spec = SubscriptionSpec("desk", hook.url, kinds=("removed",))
+            add_subscription(s, spec, origin="cli", now=datetime.now(UTC), egress=LOCAL)
+        assert backfill(rt, wayback(archive)).ok
+        sent = send_due(
+            rt.sessions, egress=LOCAL, public_url="https://watch.example", now=datetime.now(UTC)
+        )
+        assert sent.failed == {} and hook.received
+        for message in hook.received:
+            assert "removed (per web archive)" in message["title"]
+            assert "removed (per web archive)" in message["message"]
+        assert any("snapshot: " in m["message"] and "/web/2023" in m["message"]
+                   for m in hook.received)  # fmt: skip
+
+    def report(fmt: str) -> str:
+        args = ["--data-dir", str(rt.settings.data_dir), "--sources", str(rt.settings.sources)]
+        args += ["report", "--since", "2022-01-01", "--format", fmt]
+        result = CliRunner().invoke(app, [*args, "--base-url", "https://watch.example"])
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    doc = json.loads(report("json"))
+    items = [i for o in doc["outlets"] for i in (*o["removed"], *o["edited"])]
+    assert items and all(i["label"].endswith("(per web archive)") for i in items)
+    assert all(i["origin"] == "web_archive" and i["via"]["snapshot"] for i in items)
+    rows = list(csv.DictReader(io.StringIO(report("csv"))))
+    assert rows and all(r["origin"] == "web_archive" for r in rows)
+    assert all(r["via_archive"] == "wayback" and "/web/" in r["via_snapshot"] for r in rows)
+    lines = [line for line in report("md").splitlines() if line.startswith("- ")]
+    assert lines and all("UTC (per web archive), snapshot <http" in line for line in lines)

@@ -276,6 +276,29 @@ def test_pages_fit_a_phone_screen(browser: Any, server: Server) -> None:
         set_viewport(browser, 1280, 900)
 
 
+def test_the_side_by_side_diff_shows_both_versions_on_a_phone(browser: Any, server: Server) -> None:
+    """At 390 px the two columns once kept their desktop width and the new version fell
+    off the right edge: now each changed passage shows its old text above its new."""
+    set_viewport(browser, 390, 844, mobile=True)
+    try:
+        # Its last paragraph was rewritten: old and new text side by side on a desktop.
+        browser.get(server.url(f"/articles/{server.built.ids['hostile']}/diff"))
+        wait_for(browser, ".pw-diff-body")
+        cells = browser.execute_script(
+            """return [...document.querySelectorAll('.pw-diff-body tr.pw-changed td')]
+                 .filter(td => !td.classList.contains('pw-none'))
+                 .map(td => {const r = td.getBoundingClientRect();
+                             return [td.className, r.left, r.right, r.width];});"""
+        )
+        width = browser.execute_script("return window.innerWidth")
+        assert any("pw-side-new" in c[0] for c in cells), cells
+        for name, left, right, shown in cells:
+            assert left >= 0 and right <= width + 1 and shown > width / 2, (name, left, right)
+        screenshot(browser, "diff-side-by-side-phone.png")
+    finally:
+        set_viewport(browser, 1280, 900)
+
+
 def test_archived_scripts_never_run_on_our_origin(
     browser: Any, server: Server, downloads: Path
 ) -> None:

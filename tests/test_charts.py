@@ -19,13 +19,14 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
-from archive import captures_per_day, changes_per_day, per_week, source_by_name
+from archive import DayCounts, captures_per_day, changes_per_day, per_week, source_by_name
 from archive.models import Article, Capture, ChangeEvent, Version
 from archive.queries import upsert_source
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
 from search_api.backends.sqlite_fts import SqliteFtsBackend
-from search_api.charts import clean, count_ticks, edit_radius
+from search_api.charts import captures_chart, clean, count_ticks, edit_radius, time_ticks
+from search_api.words import words
 from tests import archive_helpers as h
 from tests.test_api import RAID, Built, TestClient, article_html, make_app
 
@@ -234,6 +235,33 @@ def test_article_timeline_draws_the_archives_versions_edits_and_spells(
     assert "2 versions" in desc and "1 edit" in desc and "unreachable from" in desc
 
 
+def x_axis_labels(root: etree._Element) -> list[str]:
+    axis = next(g for g in root.iter(f"{SVG}g") if g.get("class", "").startswith("axis x"))
+    return [str(t.text) for t in axis.iter(f"{SVG}text") if t.text]
+
+
+@pytest.mark.parametrize(
+    ("span", "example"),
+    [
+        (timedelta(seconds=40), "08:00:20"),  # versions seconds apart: to the second
+        (timedelta(hours=5), "10:30"),
+        (timedelta(days=30), "2026-03-06"),
+    ],
+)
+def test_timeline_ticks_can_be_told_apart(span: timedelta, example: str) -> None:
+    """13 identical "2026-12-07 09:26" once stood under an article edited within a
+    minute."""
+    start = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+    ticks, fmt = time_ticks(start, start + span)
+    labels = [f"{t:{fmt}}" for t in ticks]
+    assert len(set(labels)) == len(labels) >= 2 and example in labels
+
+
+def test_timeline_axis_labels_are_distinct(client: TestClient, built: Built) -> None:
+    labels = x_axis_labels(get_svg(client, f"/charts/articles/{built.ids['edited']}.svg"))
+    assert len(labels) >= 2 and len(set(labels)) == len(labels), labels
+
+
 def test_a_removed_article_ends_its_band_at_the_removal(client: TestClient, built: Built) -> None:
     aid = built.ids["gone"]
     root = get_svg(client, f"/charts/articles/{aid}.svg")
@@ -302,7 +330,9 @@ def test_captures_per_day_match_the_archive(client: TestClient, built: Built) ->
         expected: dict[str, Counter[str]] = {}
         for fetched, outcome in rows:
             if first <= fetched.date() <= last:
-                expected.setdefault(outcome, Counter())[f"{fetched:%m-%d}"] += 1
+                # The legend says each outcome in words: `removal_pending` as
+                # "removal pending" (search_api.words).
+                expected.setdefault(words(outcome), Counter())[f"{fetched:%m-%d}"] += 1
     drawn = bars(root)
     assert nonzero(drawn) == {k: dict(v) for k, v in expected.items()}
     # Thirty bars, one a day, the empty ones too; the 45-day-old capture is not drawn.
@@ -351,12 +381,27 @@ def test_summary_counts_the_last_30_days(client: TestClient, built: Built) -> No
     assert title_and_desc(root)[0] == "The last 30 days: changes per day by kind"
 
 
-def test_an_empty_window_says_so(client: TestClient) -> None:
-    # Today (NOW's day) has no capture yet.
-    root = get_svg(client, "/charts/sources/weekly/captures.svg?days=1")
-    assert nonzero(bars(root)) == {}
-    assert title_and_desc(root)[1] == f"No captures from {NOW.date()} to {NOW.date()}."
+def test_an_empty_window_says_so() -> None:
+    today = NOW.date()
+    root = etree.fromstring(captures_chart("weekly", DayCounts([today], {})))
+    assert title_and_desc(root)[1] == f"No captures from {today} to {today}."
     assert any(t.text == "Nothing yet" for t in root.iter(f"{SVG}text"))
+
+
+def test_a_source_with_nothing_in_the_window_shows_its_last_days(
+    client: TestClient, built: Built
+) -> None:
+    """Today (NOW's day) has no capture yet: rather than an empty chart (a backfilled
+    outlet, dark for years, once showed two), the window ends at the newest capture,
+    and the words say so."""
+    with built.runtime.sessions() as s:
+        newest = max(s.scalars(select(Capture.fetched_at)))
+    assert newest.date() < NOW.date()
+    root = get_svg(client, "/charts/sources/weekly/captures.svg?days=1")
+    drawn = nonzero(bars(root))
+    assert drawn and all(set(v) == {f"{newest:%m-%d}"} for v in drawn.values())
+    day = newest.date()
+    assert f"captures from {day} to {day}: " in title_and_desc(root)[1]
 
 
 def test_bad_requests(client: TestClient) -> None:
@@ -386,7 +431,7 @@ def test_pages_embed_the_charts_with_words(client: TestClient, built: Built) -> 
     assert len(figs) == 2
     assert 'src="/charts/sources/weekly/captures.svg"' in figs[0]
     assert 'src="/charts/sources/weekly/changes.svg"' in figs[1]
-    assert "captures in the last 30 days" in figs[0]
+    assert "captures in the last 30 UTC days" in figs[0]
 
     front = client.get("/").text
     (fig,) = figures(front)

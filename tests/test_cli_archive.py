@@ -35,10 +35,12 @@ def build(rt: Runtime, at: Any) -> None:
         h.record(rt, h.exchange(OTHER_URL, h.NOT_FOUND_KM, at=at(t), status=410))
 
 
-def test_init_is_idempotent(tmp_path: Path) -> None:
+def test_init_is_idempotent_and_says_so(tmp_path: Path) -> None:
     for _ in range(2):
         result = cli(tmp_path / "d", "init")
         assert result.exit_code == 0, result.output
+        # Not only on a terminal: a scripted init once printed nothing at all.
+        assert result.stdout == f"archive ready in {tmp_path / 'd'}\n"
     assert (tmp_path / "d" / "presswatch.db").exists()
 
 
@@ -199,6 +201,10 @@ def test_import_a_warc_file_then_again_is_idempotent(tmp_path: Path) -> None:
     assert json.loads(first.stdout)["recorded"] == {"new": 1, "edited": 1, "not_article": 1}
     again = cli(data, "import", str(warc), "--json")
     assert json.loads(again.stdout)["recorded"] == {"duplicate": 3}
+    # Without --json and with no terminal, it still says what it did (it once said
+    # nothing on success).
+    plain = cli(data, "import", str(warc))
+    assert (plain.exit_code, plain.stdout, plain.stderr) == (0, "imported: 3 duplicate\n", "")
     history = json.loads(cli(data, "history", KM_URL, "--json").stdout)
     assert history["versions"][0]["first_seen"].startswith("2026-01-01T10:00")
     assert cli(data, "verify").exit_code == 0

@@ -107,6 +107,37 @@ def test_serve_on_a_busy_port_says_so_and_exits_1(
     assert started == []
 
 
+def test_serve_without_public_url_links_to_the_address_it_listens_on(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TimeMaps, TimeGates and the feed gave relative links unless PRESSWATCH_PUBLIC_URL
+    was set, so a Memento client could not follow them; the request's Host header is
+    never used (tests/test_quiet.py), the address `serve` listens on is."""
+    import uvicorn
+    from fastapi.testclient import TestClient
+
+    apps: list[Any] = []
+    monkeypatch.setattr(uvicorn, "run", lambda web, **kw: apps.append(web))
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    data = str(runtime.settings.data_dir)
+    result = invoke("--data-dir", data, "serve", "--port", str(port))
+    assert result.exit_code == 0, result.output
+    base = f"http://127.0.0.1:{port}"
+    assert result.stderr == (
+        f"presswatch serve: PRESSWATCH_PUBLIC_URL is unset: links in the feed and in "
+        f"Memento answers start with {base}; set PRESSWATCH_PUBLIC_URL to the address "
+        "readers use (e.g. behind a proxy)\n"
+    )
+    with TestClient(apps[0]) as client:
+        feed = client.get("/feeds/changes.atom", headers={"Host": "evil.example"}).text
+    assert f'href="{base}/feeds/changes.atom"' in feed and "evil.example" not in feed
+
+    everywhere = invoke("--data-dir", data, "serve", "--host", "0.0.0.0", "--port", str(port))
+    assert "links in the feed and in Memento answers stay relative" in everywhere.stderr
+
+
 # -- help ------------------------------------------------------------------------------------
 
 
@@ -200,3 +231,106 @@ def test_an_outlets_control_characters_reach_no_terminal_line(runtime: Runtime) 
     for text in shown:
         assert "\x1b" not in text and "\u202e" not in text  # …without its controls
         assert not any(line.startswith("[voice]") for line in text.splitlines())
+
+
+# -- a mistyped --source ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ledger_archive(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """An archive holding one outlet, `mekong-ledger`, and a sources.toml naming it."""
+    from datetime import UTC, datetime
+
+    from presswatch.crawling import sync_sources
+    from presswatch.settings import Settings
+    from presswatch.sources import load_sources
+
+    root = tmp_path_factory.mktemp("typo")
+    sources = root / "sources.toml"
+    sources.write_text('[[source]]\nname = "mekong-ledger"\nbase_url = "https://ledger.example/"\n')
+    rt = Runtime(Settings(data_dir=root / "data", sources=sources))
+    rt.init()
+    page = h.own_page(h.demo_article(h.EN_RAID).slug)
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    sync_sources(rt, load_sources(sources), at)
+    h.record(rt, h.exchange(page.url, page.html, at=at, source="mekong-ledger"))
+    yield rt
+    rt.close()
+
+
+TYPO_COMMANDS = [
+    ["articles"],
+    ["changes"],
+    ["search", "raid"],
+    ["report", "--since", "2026-01-01"],
+    ["crawl"],
+    ["recheck"],
+    ["export", "wacz", "-o", "OUT"],
+    ["notify", "add", "n1", "json://hooks.example/x"],
+    ["import", "SAVED"],
+]
+
+
+@pytest.mark.parametrize("command", TYPO_COMMANDS, ids=lambda c: " ".join(c[:2]))
+def test_every_command_refuses_a_mistyped_source_the_same_way(
+    ledger_archive: Runtime, command: list[str], tmp_path: Path
+) -> None:
+    """`--source mekong-ledgr` once answered "nothing happened" (exit 0, an empty
+    list, a report saying nothing was removed); every command now refuses it alike."""
+    settings = ledger_archive.settings
+    (tmp_path / "saved.html").write_text(PAGE, encoding="utf-8")
+    args = [a.replace("OUT", str(tmp_path / "out.wacz")) for a in command]
+    args = [a.replace("SAVED", str(tmp_path / "saved.html")) for a in args]
+    result = invoke(
+        "--data-dir", str(settings.data_dir), "--sources", str(settings.sources),
+        *args, "--source", "mekong-ledgr",
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        "presswatch: --source: no source named 'mekong-ledgr' (did you mean "
+        "'mekong-ledger'?); known sources: mekong-ledger\n"
+    )
+    assert result.stdout == ""
+
+
+def test_backfill_report_refuses_a_mistyped_source(ledger_archive: Runtime) -> None:
+    settings = ledger_archive.settings
+    result = invoke(
+        "--data-dir", str(settings.data_dir), "--sources", str(settings.sources),
+        "backfill", "mekong-ledgr", "--report",
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "no source named 'mekong-ledgr' (did you mean 'mekong-ledger'?)" in result.stderr
+
+
+def test_the_right_source_still_answers(ledger_archive: Runtime) -> None:
+    settings = ledger_archive.settings
+    result = invoke(
+        "--data-dir", str(settings.data_dir), "articles", "--source", "mekong-ledger", "--json"
+    )
+    assert result.exit_code == 0, result.output
+    assert [a["source"] for a in json.loads(result.stdout)] == ["mekong-ledger"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/articles", "/api/changes", "/api/search?q=raid", "/feeds/changes.atom"]
+)
+def test_the_api_refuses_a_mistyped_source_with_a_400_naming_the_known_ones(
+    ledger_archive: Runtime, path: str
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from search_api.app import create_app
+
+    app = create_app(ledger_archive.settings, sessions=ledger_archive.sessions)
+    sep = "&" if "?" in path else "?"
+    with TestClient(app) as client:
+        response = client.get(f"{path}{sep}source=mekong-ledgr")
+        assert response.status_code == 400
+        assert response.json()["detail"] == (
+            "no source named 'mekong-ledgr' (did you mean 'mekong-ledger'?); "
+            "known sources: mekong-ledger"
+        )
+        assert client.get(f"{path}{sep}source=mekong-ledger").status_code == 200
+        page = client.get("/changes?source=mekong-ledgr")
+        assert "no source named &#39;mekong-ledgr&#39;" in page.text

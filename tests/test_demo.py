@@ -121,10 +121,53 @@ def test_demo_output_can_be_followed(demo: Demo) -> None:
     runtime.close()
     assert (int(counted[1]), int(counted[2])) == (articles, versions)
 
-    # "Explore with" runs as printed, with no virtualenv on PATH.
-    explore = lines[lines.index(next(x for x in lines if "Explore the archive with:" in x)) + 1]
-    env = {k: v for k, v in cli_env().items() if k not in ("PATH", "VIRTUAL_ENV")}
+
+def test_every_command_the_demo_prints_runs_as_printed(demo: Demo) -> None:
+    """The lines after "Explore the archive" run one by one as a newcomer pastes them:
+    no virtualenv on PATH, and none of the tests' PRESSWATCH_* settings (the local
+    site's loopback address once made `sources` exit 2)."""
+    lines = demo.result.stdout.splitlines()
+    start = next(i for i, x in enumerate(lines) if x.startswith("Done in ")) + 2
+    commands = [line.strip() for line in lines[start:] if line.startswith("  ")]
+    assert commands[0] == f"cd {shlex.quote(str(demo.root.resolve()))}"
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PRESSWATCH_", "MEILI_"))
+        and k not in ("PATH", "VIRTUAL_ENV", "DATABASE_URL", "REDIS_URL")
+    }
     env["PATH"] = os.defpath
-    ran = subprocess.run(shlex.split(explore), env=env, capture_output=True, text=True, timeout=60)
-    assert ran.returncode == 0, ran.stderr
-    assert "removed     http_404" in ran.stdout
+    cwd = Path(shlex.split(commands[0])[1])
+    outputs = {}
+    for command in commands[1:]:
+        ran = subprocess.run(
+            shlex.split(command), cwd=cwd, env=env, capture_output=True, text=True, timeout=60
+        )
+        assert ran.returncode == 0, (command, ran.stderr)
+        outputs[shlex.split(command)[1]] = ran.stdout
+    assert set(outputs) == {"changes", "articles", "history", "diff", "search", "report", "sources"}
+    assert re.search(r"  removed +http_404 ", outputs["changes"])
+    assert "-Two inspectors who took part in an earlier campaign" in outputs["diff"]
+    assert "[tycoon]" in outputs["search"]
+    assert "mekong-ledger" in outputs["sources"]
+    assert "Survivors describe debt bondage" in outputs["report"]
+
+
+def test_demo_serve_on_a_busy_port_says_so_before_running_the_demo(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        ran = subprocess.run(
+            [sys.executable, "-m", "presswatch.cli", "demo", "--serve", "--port", str(port)]
+            + ["--dir", str(tmp_path / "demo")],
+            env=cli_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert ran.returncode == 1
+    assert ran.stderr == f"presswatch: port {port} on 127.0.0.1 is in use: pass --port\n"
+    assert ran.stdout == "" and not (tmp_path / "demo").exists()

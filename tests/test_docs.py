@@ -92,3 +92,47 @@ def test_readme_links_point_into_the_repository() -> None:
     missing = [t for t in local if not (REPO / t).exists()]
     assert missing == []
     assert "DESIGN.md" not in readme, "DESIGN.md is not in the repository"
+
+
+def test_the_readmes_five_commands_run_as_printed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "An archive in five commands" is run line by line, as a newcomer pastes it in a
+    folder holding saved-pages/: two saves of one story, a day apart."""
+    import os
+    import shlex
+
+    from tests import archive_helpers as h
+
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    block = text.split("An archive in five commands", 1)[1].split("```sh\n", 1)[1]
+    lines = [line.split("#", 1)[0].strip() for line in block.split("```", 1)[0].splitlines()]
+    commands = [shlex.split(line) for line in lines if line]
+    assert [c[:2] for c in commands] == [
+        ["presswatch", "init"],
+        ["presswatch", "import"],
+        ["presswatch", "changes"],
+        ["presswatch", "diff"],
+        ["presswatch", "verify"],
+    ]
+    url = commands[3][2]
+    page = h.own_page(h.demo_article(h.EN_TASK_FORCE).slug)
+    saved = tmp_path / "saved-pages"
+    saved.mkdir()
+    for n, html in enumerate((page.html, page.html.replace("broadest", "largest")), 1):
+        path = saved / f"story-{n}.html"
+        path.write_text(f"<!-- saved from url=({len(url):04d}){url} -->\n{html}", "utf-8")
+        os.utime(path, (1767261600 + 86400 * n, 1767261600 + 86400 * n))
+    for name in [k for k in os.environ if k.startswith("PRESSWATCH_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    out = {}
+    for command in commands:
+        result = CliRunner().invoke(app, command[1:])
+        assert result.exit_code == 0, (command, result.output)
+        out[command[1]] = result.stdout
+    assert out["import"] == "imported: 1 edited, 1 new\n"
+    assert [c["kind"] for c in json.loads(out["changes"])] == ["edited", "discovered"]
+    assert "-" in out["diff"] and "largest" in out["diff"]
+    assert out["verify"].startswith("ok: 2 captures")

@@ -160,8 +160,9 @@ def test_filters_by_source_and_kind(client: TestClient, built: Built) -> None:
     discovered = parse(client.get("/feeds/changes.atom", params={"kind": "discovered"}).content)
     assert len(discovered.entries) == 6
     assert client.get("/feeds/changes.atom", params={"kind": "nope"}).status_code == 422
-    empty = parse(client.get("/feeds/changes.atom", params={"source": "no-such-source"}).content)
-    assert empty.entries == [] and empty.feed.updated
+    # A mistyped source is refused rather than answered with an empty feed.
+    typo = client.get("/feeds/changes.atom", params={"source": "khmer-nwes"})
+    assert typo.status_code == 400 and "did you mean 'khmer-news'" in typo.json()["detail"]
 
 
 def test_hostile_text_is_escaped_and_unencodable_characters_dropped(
@@ -207,7 +208,8 @@ def test_feed_of_an_empty_archive(tmp_path: Path) -> None:
     b = build_archive(tmp_path / "data")
     try:
         app = make_app(b, clock=lambda: datetime(2026, 5, 1, tzinfo=UTC))
-        doc = parse(TestClient(app).get("/feeds/changes.atom", params={"source": "none"}).content)
-        assert doc.feed.updated.startswith("2026-05-01")
+        # No article of it moved: a feed with no entry still says when it was made.
+        doc = parse(TestClient(app).get("/feeds/changes.atom", params={"kind": "moved"}).content)
+        assert doc.entries == [] and doc.feed.updated.startswith("2026-05-01")
     finally:
         b.close()

@@ -90,10 +90,12 @@ def test_a_memento_client_finds_the_nearest_memento(archive: Archive, server: st
     closest = info["mementos"]["closest"]
     assert closest["uri"] == [f"{server}/memento/{ids[1]}"]
     assert closest["datetime"] == TIMES[1].replace(tzinfo=None)
-    assert info["mementos"]["first"]["uri"] == [f"/memento/{ids[0]}"]
-    assert info["mementos"]["prev"]["uri"] == [f"/memento/{ids[0]}"]
+    # Absolute, though PRESSWATCH_PUBLIC_URL is unset: `serve` starts links with the
+    # address it listens on (memento_client once got relative first/prev/last).
+    assert info["mementos"]["first"]["uri"] == [f"{server}/memento/{ids[0]}"]
+    assert info["mementos"]["prev"]["uri"] == [f"{server}/memento/{ids[0]}"]
     assert info["mementos"]["next"]["datetime"] == TIMES[2].replace(tzinfo=None)
-    assert info["mementos"]["last"]["uri"] == [f"/memento/{ids[2]}"]
+    assert info["mementos"]["last"]["uri"] == [f"{server}/memento/{ids[2]}"]
     assert info["original_uri"] == URL
 
     # Before everything: the first memento; long after: the last.
@@ -117,8 +119,8 @@ def test_the_timemap_lists_every_memento_in_link_format(archive: Archive, server
     assert response.headers["Content-Type"].startswith("application/link-format")
     links = MementoClient.parse_link_header(response.text)
     assert links[URL]["rel"] == ["original"]
-    assert links[f"/timegate/{URL}"]["rel"] == ["timegate"]
-    me = links[f"/timemap/link/{URL}"]
+    assert links[f"{server}/timegate/{URL}"]["rel"] == ["timegate"]
+    me = links[f"{server}/timemap/link/{URL}"]
     assert me["rel"] == ["self"] and me["type"] == ["application/link-format"]
     assert me["from"] == [TIMES[0].strftime(HTTP_DATE)]
     assert me["until"] == [TIMES[2].strftime(HTTP_DATE)]
@@ -128,9 +130,9 @@ def test_the_timemap_lists_every_memento_in_link_format(archive: Archive, server
     ids = archive.capture_ids
     # The failed fetch kept no bytes: not a memento.
     assert mementos == {
-        f"/memento/{ids[0]}": (["first", "memento"], [TIMES[0].strftime(HTTP_DATE)]),
-        f"/memento/{ids[1]}": (["memento"], [TIMES[1].strftime(HTTP_DATE)]),
-        f"/memento/{ids[2]}": (["last", "memento"], [TIMES[2].strftime(HTTP_DATE)]),
+        f"{server}/memento/{ids[0]}": (["first", "memento"], [TIMES[0].strftime(HTTP_DATE)]),
+        f"{server}/memento/{ids[1]}": (["memento"], [TIMES[1].strftime(HTTP_DATE)]),
+        f"{server}/memento/{ids[2]}": (["last", "memento"], [TIMES[2].strftime(HTTP_DATE)]),
     }
 
 

@@ -452,15 +452,18 @@ def test_cli_add_list_test_remove(tmp_path: Path, webhook: Webhook) -> None:
     added = run("notify", "add", "desk", secret, "--kind", "removed", "--json")
     assert added.exit_code == 0, added.output
     assert "s3cret" not in added.stdout and json.loads(added.stdout)["kinds"] == ["removed"]
+    # Unset PRESSWATCH_PUBLIC_URL: the messages' links would be bare paths; said once here.
+    assert "warning: PRESSWATCH_PUBLIC_URL is unset" in added.stderr
 
     rows = {r["name"]: r for r in json.loads(run("notify", "list", "--json").stdout)}
     assert rows["from-file"]["origin"] == "file"
     assert rows["from-file"]["keywords"] == ["scam compound"]
     assert rows["desk"]["matched"] == 0
     assert "nothing matched yet" in run("notify", "list").stdout
+    # A name in neither the archive nor sources.toml is a typo: refused, nothing added.
     unknown = run("notify", "add", "elsewhere", webhook.url, "--source", "nowhere")
-    assert unknown.exit_code == 0 and "no source named 'nowhere'" in unknown.stderr
-    assert run("notify", "remove", "elsewhere").exit_code == 0
+    assert unknown.exit_code == 2 and "no source named 'nowhere'" in unknown.stderr
+    assert "elsewhere" not in run("notify", "list").stdout
 
     tested = run("notify", "test", "desk")
     assert tested.exit_code == 0, tested.output

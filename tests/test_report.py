@@ -132,10 +132,16 @@ def test_markdown_lists_outlets_with_links_to_the_diffs(data_dir: Path, tmp_path
     assert "Chan Virak" in text
 
 
-def test_relative_links_without_a_base_url(data_dir: Path) -> None:
+def test_relative_links_without_a_base_url_are_said_to_be_so(data_dir: Path) -> None:
     result = invoke(data_dir, *period("--format", "json"))
     report = json.loads(result.stdout)
     assert report["outlets"][0]["edited"][0]["page"].startswith("/articles/")
+    # Once silent: a report pasted into a blog post linked nowhere.
+    assert result.stderr == (
+        "presswatch report: warning: links are relative (/articles/…) and work only next "
+        "to the archive's pages; pass --base-url or set PRESSWATCH_PUBLIC_URL\n"
+    )
+    assert invoke(data_dir, *period("--base-url", BASE)).stderr == ""
 
 
 def test_an_empty_period_says_so(data_dir: Path) -> None:
@@ -178,3 +184,46 @@ def test_hostile_titles_run_neither_as_formulas_nor_as_links(tmp_path: Path) -> 
     md = invoke(tmp_path / "data", "--since", T0.isoformat()).stdout
     assert "\\[click\\](javascript:alert(1))" in md
     assert "[click](javascript" not in md
+
+
+def test_one_removal_has_two_dates_each_named_the_same_everywhere(data_dir: Path) -> None:
+    """The takedown was first seen at +4 h and confirmed at +5 h. `removed_at` once
+    gave the first in `articles` and the page, while the event and the report gave the
+    second under other names; each date now has one name in every output."""
+    from fastapi.testclient import TestClient
+
+    from search_api.app import create_app
+
+    first, confirmed = T0 + timedelta(hours=4), T0 + timedelta(hours=5)
+    item = next(o for o in as_json(data_dir)["outlets"] if o["source"] == "ledger.example")
+    gone = item["removed"][0]
+    assert (gone["at"], gone["removed_at"]) == (confirmed.isoformat(), first.isoformat())
+
+    listed = CliRunner().invoke(
+        cli, ["--data-dir", str(data_dir), "articles", "--status", "removed", "--json"]
+    )
+    article = json.loads(listed.stdout)[0]
+    assert article["removed_at"] == first.isoformat()
+    assert article["removal_confirmed_at"] == confirmed.isoformat()
+    assert article["removal_via"] is None  # seen by our own checks
+    changes = CliRunner().invoke(
+        cli, ["--data-dir", str(data_dir), "changes", "--kind", "removed", "--json"]
+    )
+    event = json.loads(changes.stdout)[0]
+    assert event["at"] == confirmed.isoformat()
+    assert event["detail"]["first_seen_missing"] == first.isoformat()
+
+    md = invoke(data_dir, *period()).stdout
+    assert "- confirmed 2026-03-01 13:00 UTC, first found gone 2026-03-01 12:00 UTC: " in md
+
+    rt = Runtime(Settings(data_dir=data_dir))
+    try:
+        with TestClient(create_app(rt.settings, sessions=rt.sessions)) as client:
+            api = client.get(f"/api/articles/{article['id']}").json()["article"]
+            assert api["removed_at"].startswith("2026-03-01T12:00")
+            assert api["removal_confirmed_at"].startswith("2026-03-01T13:00")
+            page = client.get(f"/articles/{article['id']}").text
+    finally:
+        rt.close()
+    header = page[page.index("<dt>Removed") : page.index("</dl>")]
+    assert "first found gone" in header and "confirmed" in header

@@ -222,7 +222,40 @@ def test_cron_prints_a_crontab_block(tmp_path: Path) -> None:
     run_line = next(line for line in lines if line.endswith(" run"))
     assert run_line.startswith("*/15 * * * * cd ")
     assert f"--data-dir {(tmp_path / 'd').resolve()}" in run_line
-    assert "MAILTO" in result.stdout
+    # The comment says cron mails failures: no MAILTO="" (which mails nobody), and
+    # no variable line with a comment on it (cron would take the comment as the value).
+    assert not any(line.startswith("MAILTO") for line in lines)
+    assert "# MAILTO=" in result.stdout
+
+
+def as_cron_runs(field: str) -> str:
+    """A crontab command field as cron hands it to the shell (crontab(5)): `\\%` is a
+    `%`, an unescaped `%` ends the command (the rest becomes its stdin)."""
+    out, escaped = [], False
+    for ch in field:
+        if escaped:
+            out[-1:] = [ch] if ch == "%" else [out[-1], ch]
+            escaped = False
+            continue
+        if ch == "%":
+            break
+        out.append(ch)
+        escaped = ch == "\\"
+    return "".join(out)
+
+
+def test_cron_escapes_a_percent_sign_in_a_path(tmp_path: Path) -> None:
+    import shlex
+
+    data = tmp_path / "50% off" / "data"
+    result = CliRunner().invoke(app, ["--data-dir", str(data), "cron"])
+    assert result.exit_code == 0, result.output
+    jobs = [line for line in result.stdout.splitlines() if line[:1] in "*1"]
+    assert len(jobs) == 2
+    for job in jobs:
+        field = job.split(" ", 5)[5]
+        words = shlex.split(as_cron_runs(field))
+        assert words[words.index("--data-dir") + 1] == str(data.resolve()), job
 
 
 def test_sources_added_through_the_api_are_crawled_beside_the_file() -> None:

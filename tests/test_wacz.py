@@ -320,7 +320,7 @@ def test_export_refuses_unknown_sources_empty_selections_and_bad_dates(
     build(runtime, at)
     out = tmp_path / "x.wacz"
     result = cli(runtime, "export", "wacz", "-o", str(out), "--source", "nope")
-    assert result.exit_code == 2 and "unknown source(s): nope" in result.stderr
+    assert result.exit_code == 2 and "no source named 'nope'; known sources:" in result.stderr
     assert "khmer.example" in result.stderr
     result = cli(runtime, "export", "wacz", "-o", str(out), "--since", "2030-01-01")
     assert result.exit_code == 1 and "no capture matches" in result.stderr
@@ -352,3 +352,51 @@ def test_export_fails_cleanly_when_a_warc_file_is_truncated(
 def test_dates_are_iso(runtime: Runtime, flag: str, tmp_path: Path) -> None:
     result = cli(runtime, "export", "wacz", "-o", str(tmp_path / "x.wacz"), flag, "3 days")
     assert result.exit_code == 2
+
+
+def test_a_page_not_found_capture_is_not_listed_under_the_deleted_storys_headline(
+    runtime: Runtime, at: Any, tmp_path: Path
+) -> None:
+    """A soft-404 ("page not found" with status 200) points at the article's last
+    version for bookkeeping; the page list once showed it under that headline, as if the
+    story had still been there."""
+    raid = h.demo_article(h.EN_RAID)
+    story = h.own_page(raid.slug)
+    h.record(runtime, h.exchange(story.url, story.html, at=at(0)))
+    for hours in (1, 2):  # seen, then confirmed
+        h.record(runtime, h.exchange(story.url, h.NOT_FOUND_EN, at=at(hours)))
+    outcomes = [c.outcome for c in captures(runtime)]
+    assert outcomes == ["new", "removal_pending", "removed"]
+    out = tmp_path / "gone.wacz"
+    assert cli(runtime, "export", "wacz", "-o", str(out)).exit_code == 0
+    with zipfile.ZipFile(out) as zf:
+        pages = [json.loads(x) for x in zf.read("pages/pages.jsonl").splitlines()[1:]]
+    titles = [p.get("title") for p in sorted(pages, key=lambda p: p["ts"])]
+    assert titles == [
+        raid.title,
+        "Removal sign: the article was not on this page",
+        "Removal confirmed: the article was not on this page",
+    ]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_exports_and_indexes_get_the_umasks_permissions(
+    runtime: Runtime, at: Any, tmp_path: Path, umask: int
+) -> None:
+    """Exports and CDXJ indexes were 0600 whatever the umask (mkstemp's mode), so a
+    group sharing the archive could not read a package made for it."""
+    import os
+    import stat
+
+    build(runtime, at)
+    old = os.umask(umask)
+    try:
+        out = tmp_path / "all.wacz"
+        assert cli(runtime, "export", "wacz", "-o", str(out)).exit_code == 0
+        assert cli(runtime, "index-warcs", "--rebuild").exit_code == 0
+    finally:
+        os.umask(old)
+    indexes = list((runtime.settings.data_dir / "indexes").glob("*"))
+    assert indexes
+    for path in [out, *indexes]:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask, path

@@ -9,7 +9,6 @@ failed, 2 bad usage or config.
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -24,6 +23,7 @@ from archive import (
     article_json,
     capture_by_id,
     change_json,
+    confirming_removals,
     exchanges_from_path,
     find_article,
     history_json,
@@ -43,10 +43,12 @@ from presswatch.commands.common import (
     LimitOpt,
     SourceOpt,
     archive_lock,
+    archived_source_names,
     echo_json,
     fail,
     get_runtime,
     parse_iso_option,
+    refuse_unknown_sources,
     shown,
 )
 
@@ -69,8 +71,9 @@ def init(ctx: typer.Context) -> None:
         backup = runtime.init()
     if backup is not None:
         typer.echo(f"presswatch init: database backed up to {backup} before upgrading", err=True)
-    if sys.stderr.isatty():
-        typer.echo(f"archive ready in {runtime.settings.data_dir}", err=True)
+    # Said whether or not a terminal is watching: a silent init (piped, scripted) once
+    # left a newcomer to guess whether it did anything.
+    typer.echo(f"archive ready in {runtime.settings.data_dir}")
 
 
 def articles(
@@ -88,11 +91,11 @@ def articles(
         raise fail(f"--status {status!r}: use live, edited, removed or unreachable", 2)
     runtime = get_runtime(ctx)
     with runtime.read_sessions() as session:
+        refuse_unknown_sources(source, archived_source_names(runtime, session))
         names = source_names(session)
-        rows = [
-            article_json(a, names.get(a.source_id, "?"))
-            for a in list_articles(session, sources=source or (), status=status, limit=limit)
-        ]
+        found = list_articles(session, sources=source or (), status=status, limit=limit)
+        confirming = confirming_removals(session, found)
+        rows = [article_json(a, names.get(a.source_id, "?"), confirming=confirming) for a in found]
     if as_json:
         echo_json(rows)
         return
@@ -128,11 +131,20 @@ def history(ctx: typer.Context, url_or_id: UrlOrId, as_json: JsonOpt = False) ->
         return
     art = doc["article"]
     typer.echo(f"{shown(art['url'])}  [{art['status']}]  source {art['source']}, id {art['id']}")
+    if art["removed_at"]:
+        # The two dates of the removal, named as in docs/json.md and on the page.
+        per = " (per web archive)" if art["removal_via"] else ""
+        confirmed = art["removal_confirmed_at"]
+        typer.echo(
+            f"  removed{per}: {art['removal']}, first found gone {art['removed_at']}"
+            + (f", confirmed {confirmed}" if confirmed else "")
+        )
     for v in doc["versions"]:
         typer.echo(f"  v{v['n']}  {v['first_seen']} .. {v['last_seen']}  {v['title']!r}")
+    width = _label_width(doc["events"])
     for e in doc["events"]:
         how = ",".join(e["how"])
-        typer.echo(f"  {e['at']}  {e['label']:<11} {how}")
+        typer.echo(f"  {e['at']}  {e['label']:<{width}} {how}")
     captures = doc["captures"]
     imported = sum(1 for c in captures if c["origin"] == "import")
     held = sum(1 for c in captures if c["outcome"] == "evidence")
@@ -224,6 +236,7 @@ def changes(
     since_at = parse_iso_option("--since", since)
     runtime = get_runtime(ctx)
     with runtime.read_sessions() as session:
+        refuse_unknown_sources(source, archived_source_names(runtime, session))
         rows = [
             change_json(r)
             for r in list_changes(
@@ -239,15 +252,29 @@ def changes(
     if as_json:
         echo_json(rows)
         return
-    for row in rows:
+    width = _label_width(rows)
+    spans = [
+        f"v{row['from_version'] or '-'}→v{row['to_version'] or '-'}"
+        if row["from_version"] or row["to_version"]
+        else ""
+        for row in rows
+    ]
+    span_width = max((len(s) for s in spans), default=0)
+    for row, versions in zip(rows, spans, strict=True):
         how = row["how"] if isinstance(row["how"], str) else ",".join(row["how"])
-        versions = ""
-        if row["from_version"] or row["to_version"]:
-            versions = f" v{row['from_version'] or '-'}→v{row['to_version'] or '-'}"
-        typer.echo(f"{row['at']}  {row['label']:<11} {how:<20}{versions}  {shown(row['url'])}")
+        typer.echo(
+            f"{row['at']}  {row['label']:<{width}} {how:<20} {versions:<{span_width}}  "
+            f"{shown(row['url'])}"
+        )
         if "significance" in row["detail"]:
             classes = ", ".join(c["class"] for c in row["detail"].get("classes", []))
             typer.echo(f"    significance {row['detail']['significance']:.2f}: {classes}")
+
+
+def _label_width(events: list[dict[str, Any]]) -> int:
+    """The column of event labels, as wide as the widest: "removed (per web archive)"
+    once pushed its row's later columns out of line with the others."""
+    return max([11, *(len(e["label"]) for e in events)])
 
 
 def import_(
@@ -271,6 +298,11 @@ def import_(
     if not path.exists():
         raise fail(f"{path}: no such file or directory", 2)
     runtime = get_runtime(ctx)
+    if source is not None:
+        # Records go under a source the archive holds (record_capture refuses any
+        # other, then once per record): a typo is refused here, once, as everywhere.
+        with runtime.read_sessions() as session:
+            refuse_unknown_sources([source], source_names(session).values())
     with archive_lock(runtime, "import"):
         report = _import_all(runtime, path, source)
     problems = report["problems"]
@@ -285,10 +317,11 @@ def import_(
             )
         for problem in problems:
             typer.echo(f"presswatch import: {shown(problem)}", err=True)
-        if sys.stderr.isatty() or problems or report["held"]:
-            counts = report["recorded"]
-            summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "nothing"
-            typer.echo(f"imported: {summary}", err=True)
+        # What was recorded, always (it once said nothing on success): on stdout, as
+        # `export` says what it wrote; the problems above are on stderr.
+        counts = report["recorded"]
+        summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "nothing"
+        typer.echo(f"imported: {summary}")
     if problems:
         raise typer.Exit(1)
 

@@ -29,11 +29,13 @@ from presswatch.commands.common import (
     JsonOpt,
     LimitOpt,
     archive_lock,
+    archived_source_names,
     config_exit,
     echo_json,
     fail,
     get_runtime,
     parse_iso_option,
+    refuse_unknown_sources,
     shown,
 )
 from presswatch.crawling import index_outbox, load_crawl_sources, sync_sources, user_agent
@@ -131,6 +133,7 @@ def backfill(
 
 def _report(runtime: Runtime, name: str, as_json: bool) -> None:
     with runtime.read_sessions() as session:
+        refuse_unknown_sources([name], archived_source_names(runtime, session))
         source = source_by_name(session, name)
         if source is None:
             raise fail(f"source {name!r} is not in the archive: backfill it first", 2)

@@ -9,12 +9,14 @@ config.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import socket
 import sys
 import unicodedata
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -123,6 +125,53 @@ def archive_lock(runtime: Runtime, command: str) -> Iterator[RunLock]:
         yield lock
     finally:
         lock.release()
+
+
+def refuse_unknown_sources(given: Sequence[str] | None, known: Iterable[str]) -> None:
+    """Exit 2 when a `--source` names no source in `known`, listing the known ones
+    (`archive.check_source_names` words it): every command taking `--source` calls this,
+    so a typo never reads as "nothing happened"."""
+    from archive import BadInput, check_source_names
+
+    try:
+        check_source_names(given or (), known)
+    except BadInput as exc:
+        raise fail(f"--source: {exc}", 2) from None
+
+
+def archived_source_names(runtime: Runtime, session: Any) -> set[str]:
+    """The sources a reading command may name: those in the archive, and those of
+    sources.toml not yet crawled (their answer is rightly empty)."""
+    from archive import source_names
+    from presswatch.sources import load_sources
+
+    names = set(source_names(session).values())
+    # No or a broken sources.toml: a reading command still reads the archive.
+    with suppress(ConfigError, OSError):
+        names |= {s.name for s in load_sources(runtime.settings.sources).source}
+    return names
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """Why uvicorn could not listen on host:port, or None when it can. Checked before
+    starting: uvicorn reports a busy port with exit code 3 and a bare traceback-free
+    log line, which tells a newcomer nothing about `--port`. Shared by `serve` and
+    `demo --serve`."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        return f"cannot listen on {host}: {exc.strerror}"
+    for family, kind, proto, _name, address in infos:
+        with socket.socket(family, kind, proto) as probe:
+            # As uvicorn binds: SO_REUSEADDR, so only a listening socket is "in use".
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    return f"port {port} on {host} is in use: pass --port"
+                return f"cannot listen on {host} port {port}: {exc.strerror}"
+    return None
 
 
 def parse_iso_option(option: str, value: str | None) -> datetime | None:

@@ -31,6 +31,8 @@ from presswatch.commands.common import (
     echo_json,
     fail,
     get_runtime,
+    port_problem,
+    refuse_unknown_sources,
 )
 from presswatch.shell import presswatch_command
 
@@ -158,14 +160,7 @@ def _execute(
 def _check_names(sources: SourcesFile, names: list[str]) -> list[str]:
     """The named sources, or every enabled one (`enabled = false` skips a source unless
     it is named)."""
-    known = {s.name for s in sources.source}
-    for name in names:
-        if name not in known:
-            raise fail(
-                f"--source {name!r}: no such source in sources.toml "
-                f"(known: {', '.join(sorted(known)) or 'none'})",
-                2,
-            )
+    refuse_unknown_sources(names, (s.name for s in sources.source))
     if not names:
         enabled = [s.name for s in sources.select()]
         if not enabled:
@@ -400,6 +395,12 @@ def cron_cmd(
     typer.echo(crontab_block(runtime.settings, every=every, cwd=Path.cwd()), nl=False)
 
 
+def cron_command(line: str) -> str:
+    """A shell command as a crontab command field: cron turns an unescaped `%` into a
+    newline (crontab(5)), so a path holding one would be cut; `\\%` passes a `%`."""
+    return line.replace("%", "\\%")
+
+
 def crontab_block(settings: Settings, *, every: int, cwd: Path) -> str:
     command = presswatch_command()
     args = [
@@ -407,20 +408,27 @@ def crontab_block(settings: Settings, *, every: int, cwd: Path) -> str:
         f"--sources {shlex.quote(str(settings.sources.resolve()))}",
     ]
     minutes = "*" if every == 1 else f"*/{every}"
+    cd = f"cd {shlex.quote(str(cwd.resolve()))}"
+    run = cron_command(f"{cd} && {command} {' '.join(args)} run")
+    daily = cron_command(
+        f"{cd} && {command} {args[0]} verify >/dev/null && {command} {args[0]} "
+        "checkpoint >/dev/null"
+    )
+    # No MAILTO line: cron then mails the crontab's owner, as the comment says. (The
+    # block once set MAILTO="", which makes cron mail nobody.) A comment cannot share
+    # a line with a crontab variable, so the example sits on a line of its own.
     return (
         "# Presswatch: discover, recheck and index every "
         f"{every} minutes. Quiet unless something failed:\n"
-        "# cron mails the summary it prints on stderr. Logs rotate in "
+        "# cron mails what it prints on stderr to this crontab's owner; to mail someone\n"
+        "# else, uncomment MAILTO below and put their address. Logs rotate in "
         f"{settings.log_dir.resolve()}.\n"
         "# A run still going when the next starts exits at once (lock in the data dir).\n"
-        'MAILTO=""  # put your address here to be told about failures\n'
-        f"{minutes} * * * * cd {shlex.quote(str(cwd.resolve()))} && {command} "
-        f"{' '.join(args)} run\n"
+        "# MAILTO=desk@example.org\n"
+        f"{minutes} * * * * {run}\n"
         "# Once a day, check the archive's transparency log (problems go to stderr, so to\n"
         "# mail), then sign a checkpoint of it to publish (docs/evidence.md):\n"
-        f"17 4 * * * cd {shlex.quote(str(cwd.resolve()))} && {command} "
-        f"{' '.join(args[:1])} verify >/dev/null && {command} {' '.join(args[:1])} "
-        "checkpoint >/dev/null\n"
+        f"17 4 * * * {daily}\n"
     )
 
 
@@ -447,6 +455,12 @@ def demo_cmd(
     Crawls the site, edits and takes down articles, and shows what was detected."""
     from presswatch.demo.run import run_demo
 
+    if serve:
+        # Before the demo, not after it: a busy port once let the whole demo run, print
+        # "Serving…", then end in uvicorn's exit 3.
+        problem = port_problem("127.0.0.1", port)
+        if problem is not None:
+            raise fail(problem, 1)
     result = run_demo(data_dir=data_dir, out=typer.echo)
     if not result.ok:
         raise typer.Exit(1)

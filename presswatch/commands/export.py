@@ -28,6 +28,7 @@ from presswatch.commands.common import (
     fail,
     get_runtime,
     parse_iso_option,
+    refuse_unknown_sources,
 )
 
 
@@ -71,15 +72,7 @@ def wacz(
         raise fail(f"--until {until} is not after --since {since}", 2)
     runtime = get_runtime(ctx)
     with runtime.read_sessions() as session:
-        if source:
-            known = set(source_names(session).values())
-            unknown = [s for s in source if s not in known]
-            if unknown:
-                raise fail(
-                    f"unknown source(s): {', '.join(unknown)}; known: "
-                    f"{', '.join(sorted(known)) or 'none yet'}",
-                    2,
-                )
+        refuse_unknown_sources(source, source_names(session).values())
         try:
             summary = export_wacz(
                 session,

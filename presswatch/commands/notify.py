@@ -30,7 +30,16 @@ from archive import (
     source_names,
     subscription_by_name,
 )
-from presswatch.commands.common import JsonOpt, SourceOpt, config_exit, echo_json, fail, get_runtime
+from presswatch.commands.common import (
+    JsonOpt,
+    SourceOpt,
+    archived_source_names,
+    config_exit,
+    echo_json,
+    fail,
+    get_runtime,
+    refuse_unknown_sources,
+)
 from presswatch.runtime import Runtime
 
 notify_app = typer.Typer(
@@ -97,6 +106,9 @@ def add_cmd(
 ) -> None:
     """Subscribe an Apprise URL to change events."""
     runtime = get_runtime(ctx)
+    if source:
+        with runtime.read_sessions() as session:
+            refuse_unknown_sources(source, archived_source_names(runtime, session))
     keywords = [*(_topic_keywords(runtime, topic) if topic else []), *(keyword or [])]
     spec = SubscriptionSpec(
         name=name,
@@ -123,6 +135,13 @@ def add_cmd(
                 "this subscription hears nothing from it until one is crawled",
                 err=True,
             )
+    if not runtime.settings.public_url:
+        typer.echo(
+            "presswatch: warning: PRESSWATCH_PUBLIC_URL is unset: messages link to the "
+            "archive's pages by path only (/articles/…), which a reader cannot open; set it "
+            "to the address the pages are served at",
+            err=True,
+        )
     _print_one(runtime, name, as_json, "added")
 
 

@@ -9,7 +9,7 @@ and change, for a spreadsheet) and JSON (the same data as the CSV, grouped per o
 naming an official about 0.6).
 
 Links start with `--base-url`, else the `public_url` setting, else they are relative
-(`/articles/3/diff?from=1&to=2`).
+(`/articles/3/diff?from=1&to=2`) and a warning on stderr says so.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import Annotated, Any
 import typer
 
 from archive import (
+    VIA_WEB_ARCHIVE,
     ChangeKind,
     ChangeRow,
     change_json,
@@ -36,9 +37,11 @@ from presswatch.commands.common import (
     ISO_DATE,
     JsonOpt,
     SourceOpt,
+    archived_source_names,
     fail,
     get_runtime,
     parse_iso_option,
+    refuse_unknown_sources,
     shown,
 )
 
@@ -58,6 +61,13 @@ CSV_COLUMNS = (
     "to_version",
     "page",
     "api",
+    # Provenance, added last so that existing columns keep their places: `origin` is
+    # crawl, import or web_archive; a web archive's events name its snapshot.
+    "label",
+    "origin",
+    "via_archive",
+    "via_snapshot",
+    "removed_at",
 )
 
 
@@ -111,6 +121,7 @@ def report(
     runtime = get_runtime(ctx)
     base = base if base is not None else (runtime.settings.public_url or "")
     with runtime.read_sessions() as session:
+        refuse_unknown_sources(source, archived_source_names(runtime, session))
         rows = [
             r
             for r in list_changes(
@@ -123,6 +134,14 @@ def report(
         ]
         titles = _titles(session, rows)
         data = build_report(rows, titles, base, start, end, min_significance)
+    if not base:
+        # A report is read away from the archive (a blog post, a spreadsheet, a mail):
+        # a relative link there leads nowhere, so say so rather than print it silently.
+        typer.echo(
+            "presswatch report: warning: links are relative (/articles/…) and work only "
+            "next to the archive's pages; pass --base-url or set PRESSWATCH_PUBLIC_URL",
+            err=True,
+        )
     text = render(data, fmt)
     if output is None:
         typer.echo(text, nl=False)
@@ -200,6 +219,13 @@ def _item(change: dict[str, Any], title: str | None, base: str) -> dict[str, Any
         "to_version": change["to_version"],
         "page": article,
         "api": f"{base}/api/articles/{change['article_id']}",
+        # Where we learned it: a web archive's snapshot is never our own observation.
+        "label": change["label"],
+        "origin": change["origin"],
+        "via": change["via"],
+        # A removal's `at` is the check that confirmed it; `removed_at`, as in
+        # `articles`, the first check that found the story gone.
+        "removed_at": detail.get("first_seen_missing") if change["kind"] == "removed" else None,
     }
     if change["kind"] == ChangeKind.EDITED and change["from_version"] and change["to_version"]:
         versions = f"from={change['from_version']}&to={change['to_version']}"
@@ -228,6 +254,8 @@ def _csv(data: dict[str, Any]) -> str:
                     "source": outlet["source"],
                     "title": _cell(item["title"]),
                     "classes": "; ".join(item["classes"]),
+                    "via_archive": (item["via"] or {}).get("archive"),
+                    "via_snapshot": (item["via"] or {}).get("snapshot"),
                 }
             )
     return out.getvalue()
@@ -255,6 +283,19 @@ def _link(url: str) -> str:
     return "<" + url.replace("<", "%3C").replace(">", "%3E").replace(" ", "%20") + ">"
 
 
+def _minute(iso: str) -> str:
+    return iso[:16].replace("T", " ")
+
+
+def _per(item: dict[str, Any]) -> str:
+    """A change learned from a web archive, as the reader must see it: " (per web
+    archive), snapshot <…>"; nothing for what we fetched ourselves."""
+    if item["via"] is None:
+        return ""
+    snapshot = item["via"].get("snapshot")
+    return f" {VIA_WEB_ARCHIVE}" + (f", snapshot {_link(snapshot)}" if snapshot else "")
+
+
 def _markdown(data: dict[str, Any]) -> str:
     lines = [
         f"# Presswatch report: {data['since'][:10]} to {data['until'][:10]}",
@@ -269,16 +310,20 @@ def _markdown(data: dict[str, Any]) -> str:
         if outlet["removed"]:
             lines += ["", f"### Removed ({len(outlet['removed'])})", ""]
             for item in outlet["removed"]:
+                when = f"{_minute(item['at'])} UTC"
+                if item["removed_at"]:
+                    when = f"confirmed {when}, first found gone {_minute(item['removed_at'])} UTC"
                 lines.append(
-                    f"- {item['at'][:16].replace('T', ' ')} UTC: [{_md(item['title'])}]"
-                    f"({_link(item['page'])}) ({_md(item['how'])}); was at {_link(item['url'])}"
+                    f"- {when}{_per(item)}: "
+                    f"[{_md(item['title'])}]({_link(item['page'])}) ({_md(item['how'])}); "
+                    f"was at {_link(item['url'])}"
                 )
         if outlet["edited"]:
             lines += ["", f"### Materially edited ({len(outlet['edited'])})", ""]
             for item in outlet["edited"]:
                 lines.append(
-                    f"- **{item['significance']:.2f}** {item['at'][:16].replace('T', ' ')} "
-                    f"UTC: [{_md(item['title'])}]({_link(item['page'])}), "
+                    f"- **{item['significance']:.2f}** {_minute(item['at'])} "
+                    f"UTC{_per(item)}: [{_md(item['title'])}]({_link(item['page'])}), "
                     f"v{item['from_version']} → v{item['to_version']}: "
                     f"{_md('; '.join(item['classes']))}"
                 )

@@ -23,10 +23,12 @@ from presswatch.commands.common import (
     JsonOpt,
     SourceOpt,
     archive_lock,
+    archived_source_names,
     echo_json,
     fail,
     get_runtime,
     parse_iso_option,
+    refuse_unknown_sources,
     shown,
 )
 from presswatch.runtime import Runtime
@@ -167,6 +169,9 @@ def search(
     except BadQuery as exc:
         raise fail(str(exc), 2) from exc
     runtime = get_runtime(ctx)
+    if source:
+        with runtime.read_sessions() as session:
+            refuse_unknown_sources(source, archived_source_names(runtime, session))
     try:
         result = run_search(runtime, search_query)
     except BadQuery as exc:

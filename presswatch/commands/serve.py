@@ -9,14 +9,12 @@ worker processes cannot share one app object.
 
 from __future__ import annotations
 
-import errno
 import os
-import socket
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from presswatch.commands.common import fail, get_runtime
+from presswatch.commands.common import fail, get_runtime, port_problem
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -47,25 +45,27 @@ def web_app() -> FastAPI:
     )
 
 
-def port_problem(host: str, port: int) -> str | None:
-    """Why uvicorn could not listen on host:port, or None when it can. Checked before
-    starting: uvicorn reports a busy port with exit code 3 and a bare traceback-free
-    log line, which tells a newcomer nothing about `--port`."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except socket.gaierror as exc:
-        return f"cannot listen on {host}: {exc.strerror}"
-    for family, kind, proto, _name, address in infos:
-        with socket.socket(family, kind, proto) as probe:
-            # As uvicorn binds: SO_REUSEADDR, so only a listening socket is "in use".
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                probe.bind(address)
-            except OSError as exc:
-                if exc.errno == errno.EADDRINUSE:
-                    return f"port {port} on {host} is in use: pass --port"
-                return f"cannot listen on {host} port {port}: {exc.strerror}"
-    return None
+def link_base(public_url: str | None, host: str, port: int) -> tuple[str | None, str | None]:
+    """Where the feed's, the TimeMaps' and the TimeGates' links start, and the warning to
+    print: `public_url` when set; else the address this server listens on, which is
+    right for a reader on this machine or network (a Memento client cannot follow a
+    relative TimeMap) and, unlike the request's Host header, cannot be forged by a
+    client. Listening on every interface names no address: links stay relative."""
+    if public_url:
+        return public_url, None
+    if host in ("0.0.0.0", "::", ""):
+        return None, (
+            "presswatch serve: PRESSWATCH_PUBLIC_URL is unset and --host names no single "
+            "address: links in the feed and in Memento answers stay relative; set "
+            "PRESSWATCH_PUBLIC_URL to the address readers use"
+        )
+    shown = f"[{host}]" if ":" in host else host
+    base = f"http://{shown}:{port}"
+    return base, (
+        f"presswatch serve: PRESSWATCH_PUBLIC_URL is unset: links in the feed and in "
+        f"Memento answers start with {base}; set PRESSWATCH_PUBLIC_URL to the address "
+        "readers use (e.g. behind a proxy)"
+    )
 
 
 def register(app: typer.Typer) -> None:
@@ -110,6 +110,10 @@ def register(app: typer.Typer) -> None:
         problem = port_problem(host, port)
         if problem is not None:
             raise fail(problem, 1)
+        base, warning = link_base(runtime.settings.public_url, host, port)
+        if warning is not None:
+            typer.echo(warning, err=True)
+        settings = runtime.settings.model_copy(update={"public_url": base})
         if host not in LOOPBACK and runtime.settings.api_key is None:
             typer.echo(
                 f"presswatch serve: listening on {host}; the admin API stays disabled "
@@ -125,7 +129,7 @@ def register(app: typer.Typer) -> None:
         }
         if workers == 1:
             web = create_app(
-                runtime.settings,
+                settings,
                 sessions=runtime.sessions,
                 warc=runtime.warc,
                 resolve_host=resolve_addresses,
@@ -135,6 +139,8 @@ def register(app: typer.Typer) -> None:
         for key, value in (ctx.find_root().obj or {}).items():
             if key in FLAG_ENV and value is not None:
                 os.environ[FLAG_ENV[key]] = str(value)
+        if base is not None:
+            os.environ["PRESSWATCH_PUBLIC_URL"] = base
         uvicorn.run(
             "presswatch.commands.serve:web_app",
             factory=True,

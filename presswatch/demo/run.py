@@ -13,6 +13,7 @@ SQLite database whatever the environment says.
 
 from __future__ import annotations
 
+import json
 import shlex
 import tempfile
 import time
@@ -234,15 +235,56 @@ def _run(root: Path, site: NewsSite, out: Callable[[str], None], started: float)
     if result.problems:
         for problem in result.problems:
             out(f"problem: {problem}")
-    explore = (
-        f"{presswatch_command()} --data-dir {shlex.quote(str(data))} "
-        f"--sources {shlex.quote(str(sources_path))}"
-    )
-    out(f"Done in {result.duration_s:.1f}s. Explore the archive with:")
-    out(f"  {explore} changes")
-    out("  (or `articles`, `history URL`, `diff URL`, `search WORDS` in place of `changes`)")
+    write_settings(root / "presswatch.toml", runtime.settings)
+    out(f"Done in {result.duration_s:.1f}s. Explore the archive from its folder, where")
+    out("presswatch.toml holds its settings (the local site is allowed, as in the demo):")
+    for line in follow_up_lines(root, edited_url=_edited_url(runtime)):
+        out(f"  {line}")
     runtime.close()
     return result
+
+
+def write_settings(path: Path, settings: Settings) -> None:
+    """The demo archive's settings, read by `presswatch` run in its folder: without
+    them the follow-up commands would look for ./presswatch-data, and refuse the local
+    site's loopback address in sources.toml (exit 2)."""
+    path.write_text(
+        "# Written by `presswatch demo`: the settings of its archive.\n"
+        f"data_dir = {json.dumps(str(settings.data_dir.resolve()))}\n"
+        f"sources = {json.dumps(str(settings.sources.resolve()))}\n"
+        f"allow_networks = {json.dumps(list(settings.allow_networks))}\n",
+        encoding="utf-8",
+    )
+
+
+def follow_up_lines(root: Path, *, edited_url: str) -> list[str]:
+    """The commands the demo suggests, each runnable as printed (tests/test_demo.py
+    runs every one)."""
+    command = presswatch_command()
+    url = shlex.quote(edited_url)
+    today = datetime.now(UTC).date().isoformat()
+    return [
+        f"cd {shlex.quote(str(root.resolve()))}",
+        f"{command} changes",
+        f"{command} articles --status removed",
+        f"{command} history {url}",
+        f"{command} diff {url}",
+        f"{command} search {content.REMOVED_WORD}",
+        f"{command} report --since {today}",
+        f"{command} sources",
+    ]
+
+
+def _edited_url(runtime: Runtime) -> str:
+    """The address of the article whose body the outlet edited (its diff shows a
+    paragraph removed)."""
+    from sqlalchemy import select
+
+    from archive import Article
+
+    with runtime.sessions() as session:
+        urls = session.scalars(select(Article.fetch_url).where(Article.version_count > 1))
+        return next((u for u in urls if content.EDIT_SLUG in u), "")
 
 
 def _age_full_fetches(runtime: Runtime) -> None:
@@ -319,5 +361,8 @@ def serve_demo(result: DemoResult, *, port: int, out: Callable[[str], None]) -> 
     except ImportError as exc:
         out(f"the web app is not available: {exc}")
         return
-    out(f"Serving the demo archive on http://127.0.0.1:{port}/ (Ctrl-C to stop)")
-    uvicorn.run(create_app(result.settings), host="127.0.0.1", port=port, log_level="warning")
+    base = f"http://127.0.0.1:{port}"
+    # Its feed and Memento links are absolute, to where it is served (as `serve` does).
+    settings = result.settings.model_copy(update={"public_url": base})
+    out(f"Serving the demo archive on {base}/ (Ctrl-C to stop)")
+    uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning")

@@ -14,6 +14,7 @@ from typing import Any
 
 from warcio.statusandheaders import StatusAndHeadersParser
 
+from archive import not_the_article_title
 from presswatch.verify_package.reading import (
     INDEX,
     MAX_DOCUMENT_BYTES,
@@ -429,8 +430,13 @@ def check_pages(
         if not same_time(page.get("ts"), logged.get("fetched_at")):
             problems.append(f"ts {short(page.get('ts'))}")
         # A "page not found" or bot-block capture keeps the article's version without
-        # showing it: only a capture that saw its version may carry that title.
-        shown_title = version.get("title") if version.get("seen") else None
+        # showing it: only a capture that saw its version may carry that title; any
+        # other is untitled or named for what its outcome says it was.
+        shown_title = (
+            version.get("title")
+            if version.get("seen")
+            else not_the_article_title(str(logged.get("outcome")))
+        )
         if page.get("title") not in (None, shown_title):
             problems.append(f"title {short(page.get('title'))}")
         if problems:

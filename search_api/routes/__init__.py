@@ -15,9 +15,11 @@ import re
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
-from fastapi import HTTPException, Query
+from fastapi import Depends, HTTPException, Query
 from pydantic import BeforeValidator, StringConstraints
 
+from archive import check_source_names, source_names
+from search_api.deps import SessionDep
 from search_api.schemas import ErrorOut
 
 # Ids are bounded so that no value can overflow a database integer: Article, Version
@@ -63,7 +65,18 @@ def filter_param(description: str, max_values: int = MAX_VALUES) -> Any:
     return Query(default_factory=list, max_length=max_values, description=description)
 
 
-SourceFilter = Annotated[list[FilterValue], filter_param("Only these sources (repeatable).")]
+def known_sources(
+    session: SessionDep,
+    source: Annotated[list[FilterValue], filter_param("Only these sources (repeatable).")],
+) -> list[str]:
+    """The `source` filter, refused with a 400 naming the known sources when a name is
+    not one of them: a typo would otherwise answer "nothing happened"."""
+    if source:
+        check_source_names(source, source_names(session).values())  # BadInput → 400
+    return source
+
+
+SourceFilter = Annotated[list[str], Depends(known_sources)]
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorOut, "description": "A parameter cannot be used; `detail` says why."},

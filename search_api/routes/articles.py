@@ -27,8 +27,10 @@ from archive import (
     aliases_of,
     article_by_url,
     captures_of,
+    confirming_removals,
     event_detail,
     event_label,
+    event_origin,
     event_via,
     events_of,
     list_articles,
@@ -95,9 +97,11 @@ def article_outs(session: Session, articles: Sequence[Article]) -> list[ArticleO
     (one query for all of them)."""
     names = source_names(session)
     current = versions_by_id(session, (a.current_version_id for a in articles), with_text=False)
+    confirming = confirming_removals(session, articles)
     out = []
     for article in articles:
         version = current.get(article.current_version_id or 0)
+        confirmed = confirming.get(article.id)
         out.append(
             ArticleOut(
                 id=article.id,
@@ -109,6 +113,8 @@ def article_outs(session: Session, articles: Sequence[Article]) -> list[ArticleO
                 first_seen=article.first_seen,
                 last_checked=article.last_checked,
                 removed_at=article.removed_at,
+                removal_confirmed_at=confirmed.at if confirmed is not None else None,
+                removal_via=event_via(confirmed) if confirmed is not None else None,
                 removal=article.removal,
                 pending_removal=article.pending_removal,
                 title=version.title if version is not None else None,
@@ -176,6 +182,7 @@ def load_article(session: Session, article_id: int) -> ArticleDetailOut:
                 detail=event_detail(e),
                 via=(via := event_via(e)),
                 label=event_label(e.kind, via),
+                origin=event_origin(e),
             )
             for e in events_of(session, article.id)
         ],

@@ -29,6 +29,7 @@ from archive import (
     captures_per_day,
     changes_per_day,
     find_article,
+    last_capture_at,
     per_week,
     source_by_name,
 )
@@ -69,6 +70,22 @@ def _window(now: datetime, days: int) -> tuple[date, date]:
     return last - timedelta(days=days - 1), last
 
 
+def _source_end(session: Session, source: Source, now: datetime, days: int) -> datetime:
+    """Where a source's chart window ends: now, unless the source has no capture in
+    the `days` before it; then its newest capture. A backfilled outlet (dark since
+    2023) once showed two empty charts beside its edits and takedowns."""
+    last = last_capture_at(session, source)
+    if last is None or last.date() >= _window(now, days)[0]:
+        return now
+    return last
+
+
+def _span_words(end: datetime, now: datetime, count: int, unit: str) -> str:
+    if end is now:
+        return f"in the last {count} {unit}"
+    return f"in the {count} {unit} to its newest capture, {end:%Y-%m-%d} (none since)"
+
+
 # -- what the pages show beside each chart --------------------------------------------
 
 
@@ -97,14 +114,20 @@ def load_article_life(session: Session, article_id: int) -> tuple[ArticleLife, s
 def load_source_charts(
     session: Session, source: Source, now: datetime, days: int = SUMMARY_DAYS, weeks: int = 12
 ) -> SourceCharts:
-    captures = captures_per_day(session, source, *_window(now, days))
-    changes = per_week(changes_per_day(session, *_window(now, weeks * 7), source=source))
+    days_end = _source_end(session, source, now, days)
+    weeks_end = _source_end(session, source, now, weeks * 7)
+    captures = captures_per_day(session, source, *_window(days_end, days))
+    changes = per_week(changes_per_day(session, *_window(weeks_end, weeks * 7), source=source))
     return SourceCharts(
         source.name,
         captures,
         changes,
-        charts.describe_counts("captures", captures.counts, f"in the last {days} days (UTC days)"),
-        charts.describe_counts("changes", changes.counts, f"in the last {weeks} weeks"),
+        charts.describe_counts(
+            "captures", captures.counts, _span_words(days_end, now, days, "UTC days")
+        ),
+        charts.describe_counts(
+            "changes", changes.counts, _span_words(weeks_end, now, weeks, "weeks")
+        ),
     )
 
 
@@ -156,8 +179,9 @@ def source_captures_svg(
     days: Annotated[int, Query(ge=1, le=MAX_DAYS)] = SUMMARY_DAYS,
 ) -> Response:
     source = _source(session, name)
+    end = _source_end(session, source, now, days)
     return svg(
-        charts.captures_chart(source.name, captures_per_day(session, source, *_window(now, days)))
+        charts.captures_chart(source.name, captures_per_day(session, source, *_window(end, days)))
     )
 
 
@@ -169,7 +193,8 @@ def source_changes_svg(
     weeks: Annotated[int, Query(ge=1, le=MAX_WEEKS)] = 12,
 ) -> Response:
     source = _source(session, name)
-    days = changes_per_day(session, *_window(now, weeks * 7), source=source)
+    end = _source_end(session, source, now, weeks * 7)
+    days = changes_per_day(session, *_window(end, weeks * 7), source=source)
     return svg(charts.changes_chart(source.name, per_week(days)))
 
 

@@ -25,18 +25,21 @@ from fastapi.templating import Jinja2Templates
 
 from archive import (
     ArticleStatus,
+    BadInput,
     BadQuery,
     ChangeKind,
     NotFound,
+    check_source_names,
     list_sources,
     pair_judgement,
     render_html,
     render_html_inline,
+    source_names,
     version_by_n,
 )
 from search_api.backends.base import MAX_PER_PAGE, MAX_RESULT_WINDOW, SortOrder
 from search_api.charts import article_height
-from search_api.deps import BackendDep, NowDep, SessionDep, TemplatesDep
+from search_api.deps import BackendDep, NowDep, SessionDep, StateDep, TemplatesDep
 from search_api.query import MAX_QUERY_CHARS
 from search_api.routes import (
     MAX_ID,
@@ -172,6 +175,7 @@ def search_page(
     page_n = _int(page, 1, 1, MAX_RESULT_WINDOW // per_page)
     view = SearchPage(params=[p for p in params if p[1]])
     try:
+        check_source_names([v for v in source or () if v], source_names(session).values())
         query = build_query(
             q=q,
             sources=[v for v in source or () if v],
@@ -187,7 +191,7 @@ def search_page(
             per_page=min(per_page, MAX_PER_PAGE),
         )
         view.result = run_search(backend, query)
-    except (BadQuery, HTTPException) as exc:
+    except (BadQuery, BadInput, HTTPException) as exc:
         view.error = exc.detail if isinstance(exc, HTTPException) else str(exc)
     if q.strip().lower().startswith(("http://", "https://")):
         try:
@@ -365,6 +369,11 @@ def changes_page(
     least, problem = _score(min_significance)
     error = error or problem
     try:
+        check_source_names(sources, source_names(session).values())
+    except BadInput as exc:
+        error = error or str(exc)
+        sources = []
+    try:
         page, _rows = load_changes(
             session,
             kinds=kinds,
@@ -404,9 +413,46 @@ def changes_page(
             "feed_href": href(
                 "/feeds/changes.atom", [f for f in filters if f[0] not in ("since", "sort")]
             ),
+            "subscribe_href": href(
+                "/subscribe", [f for f in filters if f[0] not in ("since", "sort")]
+            ),
             "nav": "changes",
         },
         status_code=400 if error else 200,
+    )
+
+
+@router.get("/subscribe", response_class=HTMLResponse)
+def subscribe_page(
+    request: Request,
+    templates: TemplatesDep,
+    state: StateDep,
+    kind: Values = None,
+    source: Values = None,
+    min_significance: Annotated[str | None, Query(max_length=20)] = None,
+) -> HTMLResponse:
+    """How to follow changes in a feed reader. A browser shows the Atom feed itself as
+    raw XML (the link once led there), so people are shown its address to paste
+    instead; the `<link rel="alternate">` of every page still names the feed."""
+    least, problem = _score(min_significance)
+    filters = [("kind", k) for k in kind or () if k in {c.value for c in ChangeKind}]
+    filters += [("source", s) for s in source or () if s]
+    if least is not None:
+        filters += [("min_significance", f"{least:g}")]
+    path = href("/feeds/changes.atom", filters)
+    public_url = state.settings.public_url
+    return render(
+        templates,
+        request,
+        "subscribe.html",
+        {
+            "feed_href": path,
+            # The address to paste: absolute when the archive knows its own address.
+            "feed_url": f"{public_url}{path}" if public_url else None,
+            "filters": filters,
+            "error": problem,
+            "nav": "changes",
+        },
     )
 
 
