@@ -202,6 +202,18 @@ def test_diff_stats(old: str, new: str, stats: DiffStats) -> None:
     assert diff_stats(diff_text(old, new)) == stats
 
 
+def test_words_of_separate_changes_are_counted_apart() -> None:
+    """Issue 22: the diff header said "+2 words" with 4 added words highlighted; the
+    pieces were joined ("buildingscontinuing athat") before counting."""
+    old = "The ministry denied the report on Sunday."
+    new = "The police confirmed the raid on Sunday."
+    ops = diff_text(old, new)
+    inserted = [op.new for op in ops if op.kind in (OpKind.INSERT, OpKind.REPLACE)]
+    assert inserted == ["police confirmed", "raid"]  # two highlighted changes, 3 words
+    assert diff_stats(ops).words_added == diff_stats(ops).words_removed == 3
+    assert diff_module.joined_diff_stats(ops).words_added == 2  # "confirmedraid"
+
+
 @pytest.fixture
 def aligned(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
     """The sizes of the sequences each SequenceMatcher is asked to align, in order."""

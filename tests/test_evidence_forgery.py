@@ -869,3 +869,31 @@ def test_a_not_found_page_is_never_titled_with_the_deleted_story(
     files["pages/pages.jsonl"] = ("\n".join(forged_lines) + "\n").encode()
     result = verify(write(files, tmp_path / "titled.wacz"), key)
     assert reasons(result) == {"page-entry"}, result.failures
+
+
+def test_diffs_of_packages_made_before_the_word_count_fix_still_verify() -> None:
+    """Until 2026-12-07 a diff's word counts joined adjacent changes before counting:
+    a package made then carries those counts and still verifies; any other count fails."""
+    from dataclasses import asdict
+
+    from archive import VersionSide, diff_versions, joined_diff_stats, render_json
+    from presswatch.verify_package.claims import check_diffs
+
+    texts = [
+        "The ministry denied the report on Sunday.",
+        "The police confirmed the raid on Sunday.",
+    ]
+    versions = [
+        {"id": n, "n": n, "title": "T", "byline": None, "published": None, "modified": None,
+         "text": text}
+        for n, text in enumerate(texts, 1)
+    ]  # fmt: skip
+    sides = [VersionSide("T", None, None, None, text, f"v{n}") for n, text in enumerate(texts, 1)]
+    diff = diff_versions(*sides)
+    now = json.loads(json.dumps(render_json(diff)))
+    before = {**now, "stats": asdict(joined_diff_stats(diff.body))}
+    assert before != now
+    for packaged, ok in ((now, True), (before, True), ({**now, "stats": {}}, False)):
+        result = Result()
+        check_diffs(versions, [{"from": 1, "to": 2, "diff": packaged}], {1, 2}, result)
+        assert result.ok is ok, result.failures
