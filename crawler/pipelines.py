@@ -16,7 +16,9 @@ A recheck whose body is byte for byte one already archived for the article's cur
 version is not extracted: the archive records it as unchanged from the digest alone.
 
 A capture that fails is logged with its traceback and counted; the crawl goes on
-(STYLE.md: `except Exception` only at the boundary of one item).
+(STYLE.md: `except Exception` only at the boundary of one item). A helper process gone
+for good (`crawler.processes.HelperGone`: killed more often than its budget) ends the
+crawl instead, with one line (`CrawlContext.stop_crawl`).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from archive import (
 )
 from crawler.context import CrawlContext, load_context
 from crawler.items import FetchItem, HintItem
+from crawler.processes import HelperGone
 from crawler.recording import CaptureTask
 
 log = logging.getLogger(__name__)
@@ -91,6 +94,9 @@ class ArchivePipeline:
                 hints={**item.hints, **self._late_hints(item)},
             )
             result: CaptureResult = await asyncio.wrap_future(self.ctx.group_writer().submit(task))
+        except HelperGone as exc:  # no writer left: no capture of this crawl can be kept
+            self._give_up(exc)
+            return item
         except Exception as exc:  # boundary: one capture must not stop the crawl
             log.exception("recording %s failed", item.exchange.requested_url)
             self._stat("presswatch/capture_failed")
@@ -118,6 +124,15 @@ class ArchivePipeline:
             log.warning("extraction pool failed on %s: %s", exchange.requested_url, exc)
             self._stat("presswatch/extract_pool_failed")
             return None
+
+    def _give_up(self, exc: HelperGone) -> None:
+        """End the crawl with the one line saying why (every fetch still in flight
+        fails the same way: said once); `scrapy crawl` has no one to end it, and
+        reports it as one problem."""
+        if self.ctx.stop_crawl is not None:
+            self.ctx.stop_crawl(str(exc))
+        elif self.ctx.counters.problem_once("helper_gone", str(exc)):
+            log.error("%s", exc)
 
     def _late_hints(self, item: FetchItem) -> dict[str, Any]:
         try:

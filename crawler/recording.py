@@ -11,7 +11,9 @@ crawl, so SQLite sees one capture writer and the transparency log stays one orde
 
 The writer process dies with the crawl (crawler.processes): a SIGKILL of the crawl
 loses the uncommitted group exactly as it would on the thread, and never leaves a
-writer behind holding the database.
+writer behind holding the database. A writer killed alone (the OOM killer) is replaced
+and the group it was recording is recorded again, at most `WRITER_RESTARTS` times per
+crawl; past that the group fails with `HelperGone` and the pipeline stops the crawl.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import logging
 import os
 import pickle
 from collections.abc import Callable, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -39,9 +42,14 @@ from archive import (
     current_version_of,
     record_captures,
 )
-from crawler.processes import helper_pool
+from crawler.processes import HelperPool
 
 log = logging.getLogger(__name__)
+
+# Writers one crawl may lose and replace: enough for an OOM kill or two on a busy
+# machine; a writer killed on every group (a memory limit too low for it) stops the
+# crawl after a few groups instead of losing each one.
+WRITER_RESTARTS = 3
 
 # (article, published of its current version, checked at) -> next check
 PlanNextCheck = Callable[[Article, "str | None", datetime], "datetime | None"]
@@ -148,17 +156,36 @@ def _ready() -> int:
 class RecorderProcess:
     """A `Recorder` in a process of its own, built there by `factory`."""
 
-    def __init__(self, factory: RecorderFactory) -> None:
-        self._pool = helper_pool(1, initializer=_start, initargs=(factory,))
+    def __init__(self, factory: RecorderFactory, *, restarts: int = WRITER_RESTARTS) -> None:
+        self._pool = HelperPool(
+            "writer process",
+            1,
+            restarts=restarts,
+            gone=(
+                f"the writer process was killed {restarts + 1} times in this crawl (the "
+                "OOM killer? see the system log): crawl stopped, what was captured is "
+                "kept; give the machine more memory, or lower extract_workers, and run "
+                "again"
+            ),
+            initializer=_start,
+            initargs=(factory,),
+        )
         # Started now, from the caller's thread, and built before the first group: a
-        # factory that fails (a bad setting) fails here, once.
-        self.pid = self._pool.submit(_ready).result()
+        # factory that fails (a bad setting) fails here, once, never retried.
+        self.pid = self._pool.submit(_ready, again=False).result()
 
     def record(self, tasks: Sequence[CaptureTask]) -> list[CaptureResult | Exception]:
+        """Commit the group (`Recorder.record`); a writer that dies on it is replaced
+        and the group recorded again: what the dead one committed comes back as
+        duplicates (`CaptureResult.duplicate`), the rest is recorded now."""
         return self._pool.submit(_record_here, list(tasks)).result()
 
     def close(self) -> None:
         try:
-            self._pool.submit(_close_here).result()
+            self._pool.submit(_close_here, again=False).result()
+        except BrokenProcessPool:
+            # Nothing to close: every group it committed is in the archive; its last
+            # WARC file is complete but not indexed (`presswatch index-warcs`).
+            log.warning("the writer process had died when the crawl ended")
         finally:
-            self._pool.shutdown(wait=True)
+            self._pool.shutdown()
