@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import pickle
-from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from typing import Any
 
@@ -84,7 +83,11 @@ class ArchivePipeline:
         known = item.kind == "recheck" and self.ctx.payload_known(
             item.article_id, item.exchange.payload
         )
-        extracted = None if known else await self._extract(item.exchange)
+        try:
+            extracted = None if known else await self._extract(item.exchange)
+        except HelperGone as exc:  # no extraction worker left: the rerun fetches it again
+            self._give_up(exc)
+            return item
         try:
             task = CaptureTask(
                 item.exchange,
@@ -117,10 +120,12 @@ class ArchivePipeline:
         if pool is None:
             return None  # record_capture extracts where the recorder runs
         try:
+            # A worker killed on it (the OOM killer) is replaced and the page extracted
+            # again (crawler.processes.HelperPool); past the budget, HelperGone.
             future = pool.submit(extract_exchange, exchange, self.ctx.max_body_bytes)
             return await asyncio.wrap_future(future)
-        except (BrokenProcessPool, pickle.PicklingError, OSError) as exc:
-            # A worker died (OOM on a hostile page?): extract where the recorder runs.
+        except (pickle.PicklingError, OSError) as exc:
+            # The page could not reach a worker: extract where the recorder runs.
             log.warning("extraction pool failed on %s: %s", exchange.requested_url, exc)
             self._stat("presswatch/extract_pool_failed")
             return None

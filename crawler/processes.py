@@ -114,7 +114,7 @@ class HelperPool:
         initializer: Callable[..., Any] | None = None,
         initargs: tuple[Any, ...] = (),
     ) -> None:
-        self.name = name
+        self.name = name  # for the log: "a writer process", "an extraction worker"
         self.restarts = restarts
         self._gone = gone  # what to say, and to do, once the budget is spent
         self._build = partial(
@@ -190,7 +190,7 @@ class HelperPool:
             self._pool = self._build()
             self._generation += 1
             log.warning(
-                "a %s died; started a new one (%d of %d this crawl), its work is done again",
+                "%s died; started a new one (%d of %d this crawl), its work is done again",
                 self.name,
                 self._restarted,
                 self.restarts,

@@ -158,7 +158,7 @@ class RecorderProcess:
 
     def __init__(self, factory: RecorderFactory, *, restarts: int = WRITER_RESTARTS) -> None:
         self._pool = HelperPool(
-            "writer process",
+            "a writer process",
             1,
             restarts=restarts,
             gone=(

@@ -218,14 +218,9 @@ def _descendants(pid: int) -> list[int]:
     found: list[int] = []
     todo = [pid]
     while todo:
-        parent = todo.pop()
-        for children in Path(f"/proc/{parent}/task").glob("*/children"):
-            try:
-                kids = [int(k) for k in children.read_text().split()]
-            except OSError:
-                continue  # the task ended meanwhile
-            found.extend(kids)
-            todo.extend(kids)
+        kids = _children(todo.pop())
+        found.extend(kids)
+        todo.extend(kids)
     return found
 
 
@@ -244,6 +239,26 @@ def _writer_of(crawl_pid: int, warc_dir: Path) -> int | None:
             if target.parent == warc_dir:
                 return pid
     return None
+
+
+def _children(pid: int) -> list[int]:
+    kids: list[int] = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            kids.extend(int(k) for k in children.read_text().split())
+        except OSError:
+            continue  # the task ended meanwhile
+    return kids
+
+
+def _extraction_workers_of(crawl_pid: int, warc_dir: Path) -> list[int]:
+    """The crawl's helpers (children of its fork server, itself a child of the crawl)
+    other than the writer; [] until the writer is known by its open WARC file."""
+    writer = _writer_of(crawl_pid, warc_dir)
+    if writer is None:
+        return []
+    helpers = [pid for server in _children(crawl_pid) for pid in _children(server)]
+    return [pid for pid in helpers if pid != writer]
 
 
 def _articles_captured_once(data_dir: Path, expected: int) -> None:
@@ -346,6 +361,108 @@ def test_a_writer_killed_again_and_again_stops_the_crawl_with_one_line(
     # Every article once, with one version. (Not "one capture per URL": a rerun after
     # any clean stop, Ctrl-C and a full disk alike, may fetch a page its saved queue
     # held a second time, recorded as `unchanged`; that is the JOBDIR resume, not this.)
+    rt = Runtime(Settings(data_dir=data_dir))
+    try:
+        assert _count(rt, Article) == 80
+        with rt.sessions() as session:
+            per_article = session.execute(
+                select(Version.article_id, func.count()).group_by(Version.article_id)
+            ).all()
+            assert len(per_article) == 80 and all(n == 1 for _, n in per_article)
+            assert verify_archive(session, rt.warc).ok
+    finally:
+        rt.close()
+
+
+def test_an_extraction_worker_killed_mid_crawl_is_replaced_and_its_pages_extracted(
+    tmp_path: Path,
+) -> None:
+    """An extraction worker killed: the pool is rebuilt and the pages it broke are
+    extracted again by the new workers; every article is captured once, with its text."""
+    if not Path("/proc/self/task").is_dir():
+        skip_unless_ci("finding the extraction workers needs Linux's /proc")
+    bulk = bulk_articles(40)
+    data_dir = tmp_path / "data"
+    Runtime(Settings(data_dir=data_dir)).init()
+    with NewsSite(articles=bulk) as site:
+        for article in bulk:
+            site.set_mode(article.slug, Mode.SLOW, delay_s=0.1)
+        sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
+        env = cli_env(crawl_concurrency_per_host=1, extract_workers=2)
+        proc = popen_cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
+        try:
+            deadline = time.monotonic() + 60
+            workers: list[int] = []
+            while (
+                not workers
+                or len([r for r in site.log if r.path.startswith(("/en/20", "/km/20"))]) < 8
+            ):
+                assert proc.poll() is None, proc.communicate()
+                assert time.monotonic() < deadline, "the crawl never got going"
+                time.sleep(0.05)  # polling the server, not timing the crawl
+                workers = _extraction_workers_of(proc.pid, data_dir / "warc")
+            os.kill(workers[0], signal.SIGKILL)
+            out, err = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.communicate()
+    assert proc.returncode == 0, err
+    assert err == ""
+    _articles_captured_once(data_dir, 40)
+    rt = Runtime(Settings(data_dir=data_dir))
+    try:
+        with rt.sessions() as session:
+            texts = list(session.scalars(select(Version.text_chars)))
+        assert len(texts) == 40 and all(texts)
+    finally:
+        rt.close()
+    log_text = (data_dir / "logs" / "presswatch.log").read_text()
+    assert "an extraction worker died; started a new one (1 of 3" in log_text, log_text[-3000:]
+    assert "extraction pool failed" not in log_text
+
+
+def test_extraction_workers_killed_again_and_again_stop_the_crawl_with_one_line(
+    tmp_path: Path,
+) -> None:
+    if not Path("/proc/self/task").is_dir():
+        skip_unless_ci("finding the extraction workers needs Linux's /proc")
+    bulk = bulk_articles(80)
+    data_dir = tmp_path / "data"
+    Runtime(Settings(data_dir=data_dir)).init()
+    with NewsSite(articles=bulk) as site:
+        for article in bulk:
+            site.set_mode(article.slug, Mode.SLOW, delay_s=0.1)
+        sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
+        env = cli_env(crawl_concurrency_per_host=1, extract_workers=1)
+        proc = popen_cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
+        killed: set[int] = set()
+        try:
+            deadline = time.monotonic() + 120
+            while proc.poll() is None:
+                assert time.monotonic() < deadline, f"still running after {len(killed)} kills"
+                for worker in _extraction_workers_of(proc.pid, data_dir / "warc"):
+                    if worker not in killed:
+                        os.kill(worker, signal.SIGKILL)
+                        killed.add(worker)
+                time.sleep(0.05)  # polling the processes, not timing the crawl
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.communicate()
+        assert proc.returncode == 1, (out, err)
+        lines = [line for line in err.splitlines() if line.strip()]
+        assert len(lines) == 1, err
+        assert lines[0].startswith("presswatch crawl: extraction workers were killed 4 times")
+        assert not (data_dir / "presswatch.lock").exists(), "the lock was not released"
+        rt = Runtime(Settings(data_dir=data_dir))
+        assert 0 < _count(rt, Article) < 80  # what was committed before the stop is kept
+        rt.close()
+
+        again = cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
+        assert again.returncode == 0, again.stderr
+        assert again.stderr == ""
     rt = Runtime(Settings(data_dir=data_dir))
     try:
         assert _count(rt, Article) == 80
