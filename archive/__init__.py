@@ -103,6 +103,7 @@ from archive.errors import (
     SchemaTooNew,
     SearchError,
     StorageError,
+    WarcUnwritable,
 )
 from archive.evidence import EvidenceSummary, export_evidence
 from archive.export import (
@@ -453,6 +454,7 @@ __all__ = [
     "versions_of",
     "VersionSide",
     "WarcStore",
+    "WarcUnwritable",
     # notifications (archive.notify)
     "add_subscription",
     "apprise_url_problem",

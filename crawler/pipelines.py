@@ -16,9 +16,10 @@ A recheck whose body is byte for byte one already archived for the article's cur
 version is not extracted: the archive records it as unchanged from the digest alone.
 
 A capture that fails is logged with its traceback and counted; the crawl goes on
-(STYLE.md: `except Exception` only at the boundary of one item). A helper process gone
-for good (`crawler.processes.HelperGone`: killed more often than its budget) ends the
-crawl instead, with one line (`CrawlContext.stop_crawl`).
+(STYLE.md: `except Exception` only at the boundary of one item). A failure no later
+capture could get past ends the crawl instead, with one line (`CrawlContext.stop_crawl`):
+a helper process gone for good (`crawler.processes.HelperGone`: killed more often than
+its budget), a WARC directory that refuses writes (`archive.WarcUnwritable`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from archive import (
     CaptureResult,
     Exchange,
     Extracted,
+    WarcUnwritable,
     article_by_url,
     extract_exchange,
     normalize_url,
@@ -97,7 +99,7 @@ class ArchivePipeline:
                 hints={**item.hints, **self._late_hints(item)},
             )
             result: CaptureResult = await asyncio.wrap_future(self.ctx.group_writer().submit(task))
-        except HelperGone as exc:  # no writer left: no capture of this crawl can be kept
+        except (HelperGone, WarcUnwritable) as exc:  # no later capture could be kept either
             self._give_up(exc)
             return item
         except Exception as exc:  # boundary: one capture must not stop the crawl
@@ -130,13 +132,13 @@ class ArchivePipeline:
             self._stat("presswatch/extract_pool_failed")
             return None
 
-    def _give_up(self, exc: HelperGone) -> None:
+    def _give_up(self, exc: HelperGone | WarcUnwritable) -> None:
         """End the crawl with the one line saying why (every fetch still in flight
         fails the same way: said once); `scrapy crawl` has no one to end it, and
         reports it as one problem."""
         if self.ctx.stop_crawl is not None:
             self.ctx.stop_crawl(str(exc))
-        elif self.ctx.counters.problem_once("helper_gone", str(exc)):
+        elif self.ctx.counters.problem_once(type(exc).__name__, str(exc)):
             log.error("%s", exc)
 
     def _late_hints(self, item: FetchItem) -> dict[str, Any]:

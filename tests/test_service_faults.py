@@ -14,7 +14,7 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -474,3 +474,71 @@ def test_extraction_workers_killed_again_and_again_stop_the_crawl_with_one_line(
             assert verify_archive(session, rt.warc).ok
     finally:
         rt.close()
+
+
+# -- the WARC directory --------------------------------------------------------------------
+
+
+@pytest.fixture
+def read_only_bind() -> Iterator[Callable[[Path], None]]:
+    """`make(path)`: `path` bind-mounted read-only onto itself (chmod does not stop root,
+    which runs these tests in CI; a read-only mount stops everyone), unmounted after."""
+    mounted: list[Path] = []
+
+    def make(path: Path) -> None:
+        for command in (
+            ["mount", "--bind", str(path), str(path)],
+            ["mount", "-o", "remount,bind,ro", str(path)],
+        ):
+            done = subprocess.run(command, capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                if command[1] == "-o":
+                    mounted.append(path)
+                skip_unless_ci(f"cannot mount {path} read-only (needs root): {done.stderr}")
+            if command[1] == "--bind":
+                mounted.append(path)
+
+    yield make
+    for path in reversed(mounted):
+        subprocess.run(["umount", "-l", str(path)], capture_output=True, check=False)
+
+
+def test_a_read_only_warc_directory_stops_the_crawl_with_one_line(
+    tmp_path: Path, read_only_bind: Callable[[Path], None]
+) -> None:
+    """The WARC directory turns read-only (a mount remounted read-only after disk errors,
+    a share exported read-only): the crawl stops with exit 1 and one line naming the
+    directory and what to fix, not one failed capture per page; what was captured
+    before stays and verifies; once writable, the rerun completes."""
+    bulk = bulk_articles(20)
+    data_dir = tmp_path / "data"
+    Runtime(Settings(data_dir=data_dir)).init()
+    with NewsSite(articles=bulk) as site:
+        sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
+        env = cli_env()
+        first = cli(data_dir, sources, "crawl", "--spider", "sitemap", "--limit", "5", env=env)
+        assert first.returncode == 0, first.stderr
+        warc_dir = data_dir / "warc"
+        read_only_bind(warc_dir)
+
+        refused = cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
+        assert refused.returncode == 1, refused.stderr
+        lines = [line for line in refused.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1, refused.stderr
+        assert lines[0].startswith(f"presswatch crawl: cannot write WARC files in {warc_dir}")
+        assert "Make the directory writable" in lines[0]
+        assert not (data_dir / "presswatch.lock").exists(), "the lock was not released"
+        rt = Runtime(Settings(data_dir=data_dir))
+        try:
+            assert _count(rt, Article) == 5
+            with rt.sessions() as session:
+                assert verify_archive(session, rt.warc).ok
+        finally:
+            rt.close()
+
+        subprocess.run(["umount", str(warc_dir)], check=True)
+        subprocess.run(["umount", str(warc_dir)], capture_output=True, check=False)
+        again = cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
+        assert again.returncode == 0, again.stderr
+        assert again.stderr == ""
+    _articles_captured_once(data_dir, 20)
