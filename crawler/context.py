@@ -42,6 +42,7 @@ from archive import (
 )
 from crawler.processes import HelperPool
 from crawler.recording import (
+    DEFAULT_DATABASE_OUTAGE_S,
     CaptureTask,
     PlanNextCheck,
     Recorder,
@@ -142,6 +143,9 @@ class CrawlContext:
     group_max: int = 100
     group_ms: float = 25.0
     max_redirects: int = 10
+    # How long a group of captures waits for a database that does not answer
+    # (crawler.recording.Recorder) before the crawl stops.
+    database_outage_s: float = DEFAULT_DATABASE_OUTAGE_S
     now: Callable[[], datetime] | None = None
     # Record in a writer process built by this factory (crawler.recording); None records
     # on the writer thread with the fields above.
@@ -295,7 +299,11 @@ class CrawlContext:
                     self._recorder = RecorderProcess(self.recorder_factory)
                 else:
                     self._recorder = Recorder(
-                        self.sessions, self.warc, self.record_options, self.plan_next_check
+                        self.sessions,
+                        self.warc,
+                        self.record_options,
+                        self.plan_next_check,
+                        outage_s=self.database_outage_s,
                     )
             return self._recorder
 

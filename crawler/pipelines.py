@@ -19,7 +19,8 @@ A capture that fails is logged with its traceback and counted; the crawl goes on
 (STYLE.md: `except Exception` only at the boundary of one item). A failure no later
 capture could get past ends the crawl instead, with one line (`CrawlContext.stop_crawl`):
 a helper process gone for good (`crawler.processes.HelperGone`: killed more often than
-its budget), a WARC directory that refuses writes (`archive.WarcUnwritable`).
+its budget), a WARC directory that refuses writes (`archive.WarcUnwritable`), a database
+that did not answer for its outage budget (`crawler.recording.DatabaseGone`).
 """
 
 from __future__ import annotations
@@ -45,9 +46,12 @@ from archive import (
 from crawler.context import CrawlContext, load_context
 from crawler.items import FetchItem, HintItem
 from crawler.processes import HelperGone
-from crawler.recording import CaptureTask
+from crawler.recording import CaptureTask, DatabaseGone
 
 log = logging.getLogger(__name__)
+
+# Failures of a capture that every later capture would meet too: the crawl stops on them.
+_ENDS_THE_CRAWL = (HelperGone, WarcUnwritable, DatabaseGone)
 
 # Events that the progress display and the run summary count.
 _COUNTED_EVENTS = ("discovered", "edited", "removed", "restored", "unreachable", "moved")
@@ -99,7 +103,7 @@ class ArchivePipeline:
                 hints={**item.hints, **self._late_hints(item)},
             )
             result: CaptureResult = await asyncio.wrap_future(self.ctx.group_writer().submit(task))
-        except (HelperGone, WarcUnwritable) as exc:  # no later capture could be kept either
+        except _ENDS_THE_CRAWL as exc:  # no later capture could be kept either
             self._give_up(exc)
             return item
         except Exception as exc:  # boundary: one capture must not stop the crawl
@@ -132,7 +136,7 @@ class ArchivePipeline:
             self._stat("presswatch/extract_pool_failed")
             return None
 
-    def _give_up(self, exc: HelperGone | WarcUnwritable) -> None:
+    def _give_up(self, exc: Exception) -> None:
         """End the crawl with the one line saying why (every fetch still in flight
         fails the same way: said once); `scrapy crawl` has no one to end it, and
         reports it as one problem."""

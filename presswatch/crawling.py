@@ -175,6 +175,7 @@ def build_context(
         conditional_for=conditional,
         user_agent=user_agent(settings),
         max_body_bytes=settings.max_body_bytes,
+        database_outage_s=settings.database_outage_s,
         extract_workers=workers,
         now=now,
         recorder_factory=(
@@ -232,7 +233,13 @@ def writer_recorder(settings: Settings, sources: SourcesFile) -> Recorder:
     setup_crawl_logging(settings)  # its warnings go to the crawl's log file, not stderr
     runtime = Runtime(settings)
     record_options, plan = _recording_rules(runtime, sources)
-    return Recorder(runtime.sessions, runtime.warc, record_options, plan)
+    return Recorder(
+        runtime.sessions,
+        runtime.warc,
+        record_options,
+        plan,
+        outage_s=settings.database_outage_s,
+    )
 
 
 # -- setting up a crawl --------------------------------------------------------------

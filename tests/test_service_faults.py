@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -77,6 +78,69 @@ def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
         yield server
     finally:
         server.stop()
+
+
+@dataclass
+class OwnPostgres:
+    """A PostgreSQL cluster of the test's own (initdb into a temporary directory, its own
+    port, run as the `postgres` user since PostgreSQL refuses to run as root)."""
+
+    port: int
+    workdir: Path
+    bin_dir: Path
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _as_postgres(self, *command: str) -> None:
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        done = subprocess.run(
+            [*prefix, *command], capture_output=True, text=True, check=False, timeout=120
+        )
+        assert done.returncode == 0, f"{command[0]} failed: {done.stdout}{done.stderr}"
+
+    def init(self) -> None:
+        self._as_postgres(
+            str(self.bin_dir / "initdb"), "-D", str(self.workdir / "db"), "-A", "trust",
+            "-U", "postgres", "--no-sync", "--no-instructions",
+        )  # fmt: skip
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.workdir} -h 127.0.0.1 -c fsync=off"
+        self._as_postgres(
+            str(self.bin_dir / "pg_ctl"), "-D", str(self.workdir / "db"), "-o", options,
+            "-l", str(self.workdir / "server.log"), "-w", "-t", "60", "start",
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        # Immediate: the server goes as in a crash, its connections cut.
+        self._as_postgres(
+            str(self.bin_dir / "pg_ctl"), "-D", str(self.workdir / "db"), "-m", "immediate",
+            "-w", "stop",
+        )  # fmt: skip
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[OwnPostgres]:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if not found:
+        skip_unless_ci("no PostgreSQL server binaries under /usr/lib/postgresql")
+    if os.geteuid() == 0 and shutil.which("runuser") is None:
+        skip_unless_ci("running as root without runuser: PostgreSQL refuses to run as root")
+    # Not under tmp_path: the postgres user must be able to reach it.
+    workdir = Path(tempfile.mkdtemp(prefix="pw-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(workdir, "postgres", "postgres")
+    server = OwnPostgres(free_port(), workdir, found[-1].parent)
+    server.init()
+    server.start()
+    try:
+        yield server
+    finally:
+        if (workdir / "db" / "postmaster.pid").exists():
+            server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _count(rt: Runtime, what: type) -> int:
@@ -542,3 +606,109 @@ def test_a_read_only_warc_directory_stops_the_crawl_with_one_line(
         assert again.returncode == 0, again.stderr
         assert again.stderr == ""
     _articles_captured_once(data_dir, 20)
+
+
+# -- PostgreSQL ----------------------------------------------------------------------------
+
+
+def test_a_crawl_whose_postgresql_disappears_ends_with_one_line_and_the_rerun_completes(
+    own_postgres: OwnPostgres, tmp_path: Path
+) -> None:
+    bulk = bulk_articles(40)
+    data_dir = tmp_path / "data"
+    Runtime(Settings(data_dir=data_dir, database_url=own_postgres.url)).init()
+    with NewsSite(articles=bulk) as site:
+        for article in bulk:
+            site.set_mode(article.slug, Mode.SLOW, delay_s=0.1)
+        sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
+        env = cli_env(crawl_concurrency_per_host=1, DATABASE_URL=own_postgres.url,
+                      database_outage_s=3)  # fmt: skip
+        proc = popen_cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
+        watch = Runtime(Settings(data_dir=data_dir, database_url=own_postgres.url))
+        try:
+            deadline = time.monotonic() + 60
+            while _count(watch, Capture) < 5:
+                assert proc.poll() is None, proc.communicate()
+                assert time.monotonic() < deadline, "the crawl never got going"
+                time.sleep(0.05)  # polling the archive, not timing the crawl
+        finally:
+            watch.close()
+        own_postgres.stop()
+        try:
+            out, err = proc.communicate(timeout=90)  # the bound is 3 s + in-flight work
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, err = proc.communicate()
+            pytest.fail(f"the crawl did not end after PostgreSQL stopped:\n{err[-3000:]}")
+        assert proc.returncode == 1, (out, err)
+        lines = [line for line in err.splitlines() if line.strip()]
+        assert len(lines) == 1, err
+        assert "PostgreSQL" in lines[0] and f"127.0.0.1:{own_postgres.port}" in lines[0]
+        assert not (data_dir / "presswatch.lock").exists(), "the lock was not released"
+
+        own_postgres.start()
+        rt = Runtime(Settings(data_dir=data_dir, database_url=own_postgres.url))
+        try:
+            assert 0 < _count(rt, Article) < 40  # what was committed before is kept
+        finally:
+            rt.close()
+        again = cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
+        assert again.returncode == 0, again.stderr
+        assert again.stderr == ""
+    rt = Runtime(Settings(data_dir=data_dir, database_url=own_postgres.url))
+    try:
+        assert _count(rt, Article) == 40
+        with rt.sessions() as session:
+            per_article = session.execute(
+                select(Version.article_id, func.count()).group_by(Version.article_id)
+            ).all()
+            assert len(per_article) == 40 and all(n == 1 for _, n in per_article)
+            assert verify_archive(session, rt.warc).ok
+    finally:
+        rt.close()
+
+
+def test_a_postgresql_restart_within_the_budget_is_ridden_out(
+    own_postgres: OwnPostgres, tmp_path: Path
+) -> None:
+    """PostgreSQL gone for about a second (crashed and restarted) under a budget of 60 s:
+    the group being recorded is held and recorded once it answers; exit 0, nothing on
+    stderr, every article captured once."""
+    bulk = bulk_articles(30)
+    data_dir = tmp_path / "data"
+    Runtime(Settings(data_dir=data_dir, database_url=own_postgres.url)).init()
+    with NewsSite(articles=bulk) as site:
+        for article in bulk:
+            site.set_mode(article.slug, Mode.SLOW, delay_s=0.1)
+        sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
+        env = cli_env(crawl_concurrency_per_host=1, DATABASE_URL=own_postgres.url,
+                      database_outage_s=60)  # fmt: skip
+        proc = popen_cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
+        watch = Runtime(Settings(data_dir=data_dir, database_url=own_postgres.url))
+        try:
+            deadline = time.monotonic() + 60
+            while _count(watch, Capture) < 5:
+                assert proc.poll() is None, proc.communicate()
+                assert time.monotonic() < deadline, "the crawl never got going"
+                time.sleep(0.05)  # polling the archive, not timing the crawl
+        finally:
+            watch.close()
+        own_postgres.stop()
+        time.sleep(1)  # the outage itself
+        own_postgres.start()
+        out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert err == ""
+    log_text = (data_dir / "logs" / "presswatch.log").read_text()
+    assert "does not answer" in log_text, log_text[-2000:]
+    rt = Runtime(Settings(data_dir=data_dir, database_url=own_postgres.url))
+    try:
+        assert _count(rt, Article) == 30
+        with rt.sessions() as session:
+            per_url = session.execute(
+                select(Capture.requested_url, func.count()).group_by(Capture.requested_url)
+            ).all()
+            assert all(n == 1 for _, n in per_url), per_url
+            assert verify_archive(session, rt.warc).ok
+    finally:
+        rt.close()
