@@ -20,6 +20,7 @@ import hashlib
 import logging
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -159,6 +160,8 @@ class CrawlContext:
     # Filled in by the first component that needs them; shut down by `close()`.
     _extract_pool: HelperPool | None = None
     _writer: ThreadPoolExecutor | None = None
+    # Names this run's claims on the requests it makes (`claim_resumed`).
+    run_token: str = field(default_factory=lambda: uuid.uuid4().hex)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _known: dict[str, set[str]] = field(default_factory=dict)
     _claimed: set[str] = field(default_factory=set)
@@ -206,6 +209,13 @@ class CrawlContext:
                 return False
             self._claimed.add(key)
             return True
+
+    def claim_resumed(self, key: str, source: str) -> bool:
+        """A request for a new article restored from a stopped crawl's saved queue
+        (JOBDIR) is fetched only if this run has not recorded the article, nor claimed
+        it for a request of its own: its spiders list the same articles again, and
+        either request may come first."""
+        return key not in self.known_urls(source) and self.claim(key)
 
     def add_claim_hints(self, key: str, hints: dict[str, Any]) -> None:
         with self._lock:

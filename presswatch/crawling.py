@@ -12,7 +12,9 @@ killed crawl leaves them half-written. Each job directory gets a pid marker; if 
 crawl finds the marker of a dead process it discards the queue and relies on the
 archive instead: discovery skips every URL already recorded (`CrawlContext.known_urls`)
 and a fetch that was never committed is simply fetched again. Either way nothing is
-captured twice. A clean SIGINT/SIGTERM stop keeps the JOBDIR queue for the next run.
+captured twice. A clean stop (SIGINT/SIGTERM, a service gone) keeps the JOBDIR queue
+for the next run, whose spiders list the same articles again: a restored request is
+fetched only if that run can claim its article (crawler.middlewares.ResumedClaimMiddleware).
 
 Full disk (crash-only): a JOBDIR that Scrapy could not read (empty or torn files,
 `presswatch.jobstate`) is discarded with a warning before the crawl starts, for the
