@@ -108,14 +108,12 @@ class Recorder:
         plan_next_check: PlanNextCheck,
         *,
         outage_s: float = DEFAULT_DATABASE_OUTAGE_S,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.sessions = sessions
         self.warc = warc
         self.record_options = record_options
         self.plan_next_check = plan_next_check
         self.outage_s = outage_s
-        self.clock = clock
         self._gone: DatabaseGone | None = None
 
     def record(self, tasks: Sequence[CaptureTask]) -> list[CaptureResult | Exception]:
@@ -145,7 +143,7 @@ class Recorder:
                 return results
             # Its connection was cut, or it does not answer: the group is recorded again
             # (at once if it answers already), within the budget.
-            now = self.clock()
+            now = time.monotonic()
             if down_since is None:
                 down_since = now
                 log.warning(
