@@ -104,6 +104,7 @@ from archive.errors import (
     SchemaTooNew,
     SearchError,
     StorageError,
+    WarcUnwritable,
 )
 from archive.evidence import EvidenceSummary, export_evidence
 from archive.export import (
@@ -467,6 +468,7 @@ __all__ = [
     "versions_of",
     "VersionSide",
     "WarcStore",
+    "WarcUnwritable",
     # notifications (archive.notify)
     "add_subscription",
     "apprise_url_problem",

@@ -35,6 +35,7 @@ from archive.errors import SchemaTooNew, StorageError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_S = 30
+CONNECT_TIMEOUT_S = 10  # PostgreSQL: seconds to open a connection
 READONLY_OPTION = "presswatch_readonly"
 
 
@@ -51,7 +52,10 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True)
+    # A server that drops packets would hold a connect forever: bounded, unless the URL
+    # says otherwise (a crawl waits out an outage itself, crawler.recording).
+    connect_args = {} if "connect_timeout=" in url else {"connect_timeout": CONNECT_TIMEOUT_S}
+    return create_engine(url, echo=echo, pool_pre_ping=True, connect_args=connect_args)
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -13,7 +13,8 @@ The tree::
     │   ├── NotFound             no such article, version or capture
     │   ├── BadInput             a value handed to the archive is unusable
     │   ├── StorageError         the database or WARC store failed
-    │   │   └── DiskFull         free space fell below the floor, or a write hit ENOSPC
+    │   │   ├── DiskFull         free space fell below the floor, or a write hit ENOSPC
+    │   │   └── WarcUnwritable   the WARC directory refuses writes (read-only, permissions)
     │   └── ChainBroken          a hash or the capture chain does not match
     ├── ExtractionError          trafilatura or our parsing failed on a page
     └── SearchError              the search backend failed
@@ -59,6 +60,13 @@ class DiskFull(StorageError):
     """The disk holding the archive has less free space than the configured floor, or a
     write failed for want of space. Nothing half-written is kept; the message names the
     directory, what is free and the floor, and says to free space and run again."""
+
+
+class WarcUnwritable(StorageError):
+    """The WARC directory refuses writes: a file system mounted (or remounted, after
+    errors) read-only, a directory whose owner or mode changed. No capture can be kept
+    until someone fixes it, so a crawl stops on it; the message names the directory and
+    what to fix."""
 
 
 class ChainBroken(ArchiveError):

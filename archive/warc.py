@@ -18,7 +18,8 @@ On a full disk (crash-only, no hand cleanup): a file is created only when its fi
 record is written; before each record the `SpaceFloor` is checked, so below the floor
 nothing is written at all (`DiskFull`); a write that fails anyway (ENOSPC, a quota,
 a file size limit) is truncated back to the last whole record, and a file left with no
-record is removed, so no reader ever meets a torn record or an empty file.
+record is removed, so no reader ever meets a torn record or an empty file. A directory
+that refuses writes (read-only, permissions) raises `WarcUnwritable` the same way.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from warcio.warcwriter import WARCWriter
 
 from archive.bodies import DecodedBody, decode_stream
 from archive.diskspace import SpaceFloor
-from archive.errors import DiskFull, StorageError
+from archive.errors import DiskFull, StorageError, WarcUnwritable
 
 WARC_VERSION = "1.1"
 # WARC 1.1 allows fractions of a second: microseconds, always six digits.
@@ -58,6 +59,8 @@ RENAMED_HEADER_PREFIX = "X-Archive-Orig-"
 _BUILDER = WARCWriter(io.BytesIO(), gzip=True, warc_version=WARC_VERSION)
 # Write failures that mean "no room": the disk, a quota, RLIMIT_FSIZE.
 _NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+# Write failures that mean "not allowed": a read-only mount, the directory's owner or mode.
+_REFUSED = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +264,13 @@ class WarcStore:
                     raise DiskFull(
                         f"disk full: cannot write WARC file in {self.directory}: {exc}; "
                         "nothing half-written was kept. Free some space and run again: "
+                        "the next run continues where this one stopped"
+                    ) from exc
+                if exc.errno in _REFUSED:
+                    raise WarcUnwritable(
+                        f"cannot write WARC files in {self.directory}: {exc.strerror}; "
+                        "nothing half-written was kept. Make the directory writable "
+                        "(remount it read-write, or fix its owner and mode) and run again: "
                         "the next run continues where this one stopped"
                     ) from exc
                 raise StorageError(

@@ -20,9 +20,10 @@ import hashlib
 import logging
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -40,8 +41,9 @@ from archive import (
     source_names,
     sources_named,
 )
-from crawler.processes import helper_pool
+from crawler.processes import HelperPool
 from crawler.recording import (
+    DEFAULT_DATABASE_OUTAGE_S,
     CaptureTask,
     PlanNextCheck,
     Recorder,
@@ -142,6 +144,9 @@ class CrawlContext:
     group_max: int = 100
     group_ms: float = 25.0
     max_redirects: int = 10
+    # How long a group of captures waits for a database that does not answer
+    # (crawler.recording.Recorder) before the crawl stops.
+    database_outage_s: float = DEFAULT_DATABASE_OUTAGE_S
     now: Callable[[], datetime] | None = None
     # Record in a writer process built by this factory (crawler.recording); None records
     # on the writer thread with the fields above.
@@ -153,8 +158,10 @@ class CrawlContext:
     # True when built for one `scrapy crawl`: its pipeline then shuts the executors down.
     close_with_spider: bool = False
     # Filled in by the first component that needs them; shut down by `close()`.
-    _extract_pool: Executor | None = None
+    _extract_pool: HelperPool | None = None
     _writer: ThreadPoolExecutor | None = None
+    # Names this run's claims on the requests it makes (`claim_resumed`).
+    run_token: str = field(default_factory=lambda: uuid.uuid4().hex)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _known: dict[str, set[str]] = field(default_factory=dict)
     _claimed: set[str] = field(default_factory=set)
@@ -202,6 +209,13 @@ class CrawlContext:
                 return False
             self._claimed.add(key)
             return True
+
+    def claim_resumed(self, key: str, source: str) -> bool:
+        """A request for a new article restored from a stopped crawl's saved queue
+        (JOBDIR) is fetched only if this run has not recorded the article, nor claimed
+        it for a request of its own: its spiders list the same articles again, and
+        either request may come first."""
+        return key not in self.known_urls(source) and self.claim(key)
 
     def add_claim_hints(self, key: str, hints: dict[str, Any]) -> None:
         with self._lock:
@@ -268,8 +282,9 @@ class CrawlContext:
             raise ValueError(f"unknown source {missing[0]!r} (known: {known})")
         return [self.sources[n] for n in names]
 
-    def extract_pool(self) -> Executor | None:
-        """The shared extraction pool, or None to extract in the writer thread."""
+    def extract_pool(self) -> HelperPool | None:
+        """The shared extraction pool (a worker killed is replaced: `HelperPool`), or
+        None to extract where the recorder runs."""
         if self.extract_workers <= 0:
             return None
         with self._lock:
@@ -294,7 +309,11 @@ class CrawlContext:
                     self._recorder = RecorderProcess(self.recorder_factory)
                 else:
                     self._recorder = Recorder(
-                        self.sessions, self.warc, self.record_options, self.plan_next_check
+                        self.sessions,
+                        self.warc,
+                        self.record_options,
+                        self.plan_next_check,
+                        outage_s=self.database_outage_s,
                     )
             return self._recorder
 
@@ -316,7 +335,7 @@ class CrawlContext:
             recorder.close()
         with self._lock:
             if self._extract_pool is not None:
-                self._extract_pool.shutdown(wait=True, cancel_futures=True)
+                self._extract_pool.shutdown()
                 self._extract_pool = None
 
 
@@ -386,11 +405,28 @@ def _warm() -> int:
     return 0
 
 
-def make_extract_pool(workers: int) -> ProcessPoolExecutor:
-    """Extraction workers (crawler.processes: from the fork server, dying with the crawl)."""
-    pool = helper_pool(workers, preload=["archive.capture", "archive.extract"])
+# Times one crawl replaces its extraction workers after one died: enough for an OOM
+# kill or two; workers killed again and again (a page that exhausts memory whichever
+# worker takes it, a limit too low) stop the crawl instead.
+EXTRACT_RESTARTS = 3
+
+
+def make_extract_pool(workers: int) -> HelperPool:
+    """Extraction workers (crawler.processes: from the fork server, dying with the crawl,
+    replaced when one is killed; extraction is pure, so a page is simply extracted again)."""
+    pool = HelperPool(
+        "an extraction worker",
+        workers,
+        restarts=EXTRACT_RESTARTS,
+        gone=(
+            f"extraction workers were killed {EXTRACT_RESTARTS + 1} times in this crawl "
+            "(the OOM killer? see the system log): crawl stopped, what was captured is "
+            "kept; give the machine more memory, or lower extract_workers, and run again"
+        ),
+        preload=["archive.capture", "archive.extract"],
+    )
     for _ in range(workers):
-        pool.submit(_warm)
+        pool.submit(_warm, again=False)
     return pool
 
 

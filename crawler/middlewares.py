@@ -39,6 +39,7 @@ from scrapy.utils.request import RequestFingerprinter
 from scrapy_redis.dupefilter import RFPDupeFilter as _RedisRFPDupeFilter
 
 from archive import ACCEPT_ENCODING, DecodedBody, decode_bounded
+from crawler.context import CrawlContext, load_context
 from crawler.failures import failure_kind
 
 log = logging.getLogger(__name__)
@@ -282,6 +283,30 @@ BODY_META_KEYS = (
     "pw_transmitted_cut",
     "pw_sent_headers",
 )
+
+
+class ResumedClaimMiddleware:
+    """A crawl stopped cleanly (Ctrl-C, a service gone) saves its queue, and the next run
+    restores it while its spiders list the same articles again: without this, a new
+    article in both was fetched and captured twice. A discovery request made by an
+    earlier run (its claim names another run) is fetched only if this run can claim
+    its article now (`CrawlContext.claim_resumed`); otherwise it is dropped unfetched."""
+
+    def __init__(self, ctx: CrawlContext) -> None:
+        self.ctx = ctx
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ResumedClaimMiddleware:
+        return cls(load_context(crawler))
+
+    def process_request(self, request: Request) -> None:
+        claim = request.meta.get("pw_claim")
+        if not claim or claim[1] == self.ctx.run_token:
+            return
+        key = str(claim[0])
+        if not self.ctx.claim_resumed(key, str(request.meta.get("pw_source") or "")):
+            raise IgnoreRequest(f"{key}: already recorded or fetched by this run")
+        request.meta["pw_claim"] = [key, self.ctx.run_token]
 
 
 class BodySizeMiddleware:

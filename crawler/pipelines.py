@@ -16,7 +16,11 @@ A recheck whose body is byte for byte one already archived for the article's cur
 version is not extracted: the archive records it as unchanged from the digest alone.
 
 A capture that fails is logged with its traceback and counted; the crawl goes on
-(STYLE.md: `except Exception` only at the boundary of one item).
+(STYLE.md: `except Exception` only at the boundary of one item). A failure no later
+capture could get past ends the crawl instead, with one line (`CrawlContext.stop_crawl`):
+a helper process gone for good (`crawler.processes.HelperGone`: killed more often than
+its budget), a WARC directory that refuses writes (`archive.WarcUnwritable`), a database
+that did not answer for its outage budget (`crawler.recording.DatabaseGone`).
 """
 
 from __future__ import annotations
@@ -24,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import pickle
-from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from typing import Any
 
@@ -35,15 +38,20 @@ from archive import (
     CaptureResult,
     Exchange,
     Extracted,
+    WarcUnwritable,
     article_by_url,
     extract_exchange,
     normalize_url,
 )
 from crawler.context import CrawlContext, load_context
 from crawler.items import FetchItem, HintItem
-from crawler.recording import CaptureTask
+from crawler.processes import HelperGone
+from crawler.recording import CaptureTask, DatabaseGone
 
 log = logging.getLogger(__name__)
+
+# Failures of a capture that every later capture would meet too: the crawl stops on them.
+_ENDS_THE_CRAWL = (HelperGone, WarcUnwritable, DatabaseGone)
 
 # Events that the progress display and the run summary count.
 _COUNTED_EVENTS = ("discovered", "edited", "removed", "restored", "unreachable", "moved")
@@ -81,7 +89,11 @@ class ArchivePipeline:
         known = item.kind == "recheck" and self.ctx.payload_known(
             item.article_id, item.exchange.payload
         )
-        extracted = None if known else await self._extract(item.exchange)
+        try:
+            extracted = None if known else await self._extract(item.exchange)
+        except HelperGone as exc:  # no extraction worker left: the rerun fetches it again
+            self._give_up(exc)
+            return item
         try:
             task = CaptureTask(
                 item.exchange,
@@ -91,6 +103,9 @@ class ArchivePipeline:
                 hints={**item.hints, **self._late_hints(item)},
             )
             result: CaptureResult = await asyncio.wrap_future(self.ctx.group_writer().submit(task))
+        except _ENDS_THE_CRAWL as exc:  # no later capture could be kept either
+            self._give_up(exc)
+            return item
         except Exception as exc:  # boundary: one capture must not stop the crawl
             log.exception("recording %s failed", item.exchange.requested_url)
             self._stat("presswatch/capture_failed")
@@ -111,13 +126,24 @@ class ArchivePipeline:
         if pool is None:
             return None  # record_capture extracts where the recorder runs
         try:
+            # A worker killed on it (the OOM killer) is replaced and the page extracted
+            # again (crawler.processes.HelperPool); past the budget, HelperGone.
             future = pool.submit(extract_exchange, exchange, self.ctx.max_body_bytes)
             return await asyncio.wrap_future(future)
-        except (BrokenProcessPool, pickle.PicklingError, OSError) as exc:
-            # A worker died (OOM on a hostile page?): extract where the recorder runs.
+        except (pickle.PicklingError, OSError) as exc:
+            # The page could not reach a worker: extract where the recorder runs.
             log.warning("extraction pool failed on %s: %s", exchange.requested_url, exc)
             self._stat("presswatch/extract_pool_failed")
             return None
+
+    def _give_up(self, exc: Exception) -> None:
+        """End the crawl with the one line saying why (every fetch still in flight
+        fails the same way: said once); `scrapy crawl` has no one to end it, and
+        reports it as one problem."""
+        if self.ctx.stop_crawl is not None:
+            self.ctx.stop_crawl(str(exc))
+        elif self.ctx.counters.problem_once(type(exc).__name__, str(exc)):
+            log.error("%s", exc)
 
     def _late_hints(self, item: FetchItem) -> dict[str, Any]:
         try:

@@ -11,7 +11,9 @@ crawl, so SQLite sees one capture writer and the transparency log stays one orde
 
 The writer process dies with the crawl (crawler.processes): a SIGKILL of the crawl
 loses the uncommitted group exactly as it would on the thread, and never leaves a
-writer behind holding the database.
+writer behind holding the database. A writer killed alone (the OOM killer) is replaced
+and the group it was recording is recorded again, at most `WRITER_RESTARTS` times per
+crawl; past that the group fails with `HelperGone` and the pipeline stops the crawl.
 """
 
 from __future__ import annotations
@@ -19,13 +21,17 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import time
 from collections.abc import Callable, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from typing import Any
 
 from scrapy.utils.misc import load_object
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, PendingRollbackError
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive import (
@@ -39,9 +45,14 @@ from archive import (
     current_version_of,
     record_captures,
 )
-from crawler.processes import helper_pool
+from crawler.processes import HelperPool
 
 log = logging.getLogger(__name__)
+
+# Writers one crawl may lose and replace: enough for an OOM kill or two on a busy
+# machine; a writer killed on every group (a memory limit too low for it) stops the
+# crawl after a few groups instead of losing each one.
+WRITER_RESTARTS = 3
 
 # (article, published of its current version, checked at) -> next check
 PlanNextCheck = Callable[[Article, "str | None", datetime], "datetime | None"]
@@ -59,8 +70,35 @@ class CaptureTask:
     hints: dict[str, Any] = field(default_factory=dict)
 
 
+class DatabaseGone(RuntimeError):
+    """The database did not answer for the whole outage budget: no capture can be kept
+    until it is back. The message names it and what to do; the crawl stops on it."""
+
+
+# What a database that went away raises: its driver's errors, and SQLAlchemy's refusal
+# to go on in a transaction whose connection was cut.
+_DATABASE_ERRORS = (DBAPIError, PendingRollbackError)
+
+
+def _connection_lost(exc: Exception) -> bool:
+    return isinstance(exc, PendingRollbackError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
+
+
+# While the database does not answer, it is asked again this often.
+OUTAGE_PROBE_S = 1.0
+DEFAULT_DATABASE_OUTAGE_S = 60.0
+
+
 class Recorder:
-    """Records groups of fetches into one archive (database and WARC store)."""
+    """Records groups of fetches into one archive (database and WARC store).
+
+    A group that meets a database that does not answer (PostgreSQL stopped, restarted,
+    out of reach) is held and recorded again once it answers, for up to `outage_s`;
+    past that, this group and every later one fail with `DatabaseGone` at once. Again
+    is safe: a transaction cut off is rolled back whole, and one whose commit got
+    through before the connection went comes back as already recorded (fetch keys)."""
 
     def __init__(
         self,
@@ -68,15 +106,80 @@ class Recorder:
         warc: WarcStore,
         record_options: Callable[[str | None], RecordOptions],
         plan_next_check: PlanNextCheck,
+        *,
+        outage_s: float = DEFAULT_DATABASE_OUTAGE_S,
     ) -> None:
         self.sessions = sessions
         self.warc = warc
         self.record_options = record_options
         self.plan_next_check = plan_next_check
+        self.outage_s = outage_s
+        self._gone: DatabaseGone | None = None
 
     def record(self, tasks: Sequence[CaptureTask]) -> list[CaptureResult | Exception]:
         """Commit the group; a fetch that failed has its exception in its place. Raises
-        only when the group's transaction itself failed (then none was recorded)."""
+        only when the group's transaction itself failed (then none was recorded), or
+        `DatabaseGone`."""
+        down_since: float | None = None
+        while True:
+            if self._gone is not None:
+                raise self._gone
+            results: list[CaptureResult | Exception] | None = None
+            try:
+                results = self._record_once(tasks)
+            except _DATABASE_ERRORS as exc:
+                failures: list[Exception] = [exc]
+            else:
+                failures = [r for r in results if isinstance(r, _DATABASE_ERRORS)]
+            if not failures:
+                assert results is not None
+                return results
+            lost = any(_connection_lost(exc) for exc in failures)
+            answers = self._answers()
+            if answers and not lost:
+                # The database is there: a failure of these captures, not an outage.
+                if results is None:
+                    raise failures[0]
+                return results
+            # Its connection was cut, or it does not answer: the group is recorded again
+            # (at once if it answers already), within the budget.
+            now = time.monotonic()
+            if down_since is None:
+                down_since = now
+                log.warning(
+                    "%s does not answer (%s): holding %d capture(s), waiting up to %.0f s",
+                    self._where(),
+                    type(failures[0]).__name__,
+                    len(tasks),
+                    self.outage_s,
+                )
+            elif now - down_since >= self.outage_s:
+                self._gone = DatabaseGone(
+                    f"{self._where()} did not answer for {self.outage_s:.0f} s "
+                    f"({type(failures[0]).__name__}): crawl stopped; what was captured is "
+                    "kept, run again once it is back (setting database_outage_s)"
+                )
+                raise self._gone
+            if not answers:
+                time.sleep(OUTAGE_PROBE_S)
+
+    def _answers(self) -> bool:
+        try:
+            with self.sessions() as session:
+                session.execute(text("SELECT 1"))
+        except DBAPIError:
+            return False
+        return True
+
+    def _where(self) -> str:
+        """The database, named for the operator, without its password."""
+        url = getattr(self.sessions.kw.get("bind"), "url", None)
+        if url is None:
+            return "the database"
+        name = {"postgresql": "PostgreSQL", "sqlite": "SQLite"}.get(url.get_backend_name())
+        return f"{name or 'the database'} at {url.render_as_string(hide_password=True)}"
+
+    def _record_once(self, tasks: Sequence[CaptureTask]) -> list[CaptureResult | Exception]:
         jobs = [
             CaptureJob(
                 task.exchange,
@@ -148,17 +251,36 @@ def _ready() -> int:
 class RecorderProcess:
     """A `Recorder` in a process of its own, built there by `factory`."""
 
-    def __init__(self, factory: RecorderFactory) -> None:
-        self._pool = helper_pool(1, initializer=_start, initargs=(factory,))
+    def __init__(self, factory: RecorderFactory, *, restarts: int = WRITER_RESTARTS) -> None:
+        self._pool = HelperPool(
+            "a writer process",
+            1,
+            restarts=restarts,
+            gone=(
+                f"the writer process was killed {restarts + 1} times in this crawl (the "
+                "OOM killer? see the system log): crawl stopped, what was captured is "
+                "kept; give the machine more memory, or lower extract_workers, and run "
+                "again"
+            ),
+            initializer=_start,
+            initargs=(factory,),
+        )
         # Started now, from the caller's thread, and built before the first group: a
-        # factory that fails (a bad setting) fails here, once.
-        self.pid = self._pool.submit(_ready).result()
+        # factory that fails (a bad setting) fails here, once, never retried.
+        self.pid = self._pool.submit(_ready, again=False).result()
 
     def record(self, tasks: Sequence[CaptureTask]) -> list[CaptureResult | Exception]:
+        """Commit the group (`Recorder.record`); a writer that dies on it is replaced
+        and the group recorded again: what the dead one committed comes back as
+        duplicates (`CaptureResult.duplicate`), the rest is recorded now."""
         return self._pool.submit(_record_here, list(tasks)).result()
 
     def close(self) -> None:
         try:
-            self._pool.submit(_close_here).result()
+            self._pool.submit(_close_here, again=False).result()
+        except BrokenProcessPool:
+            # Nothing to close: every group it committed is in the archive; its last
+            # WARC file is complete but not indexed (`presswatch index-warcs`).
+            log.warning("the writer process had died when the crawl ended")
         finally:
-            self._pool.shutdown(wait=True)
+            self._pool.shutdown()

@@ -80,6 +80,7 @@ PRESSWATCH_ALLOW_NETWORKS: list[str] = []
 
 DOWNLOADER_MIDDLEWARES = {
     "crawler.egress.EgressMiddleware": 50,
+    "crawler.middlewares.ResumedClaimMiddleware": 60,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,

@@ -12,7 +12,9 @@ killed crawl leaves them half-written. Each job directory gets a pid marker; if 
 crawl finds the marker of a dead process it discards the queue and relies on the
 archive instead: discovery skips every URL already recorded (`CrawlContext.known_urls`)
 and a fetch that was never committed is simply fetched again. Either way nothing is
-captured twice. A clean SIGINT/SIGTERM stop keeps the JOBDIR queue for the next run.
+captured twice. A clean stop (SIGINT/SIGTERM, a service gone) keeps the JOBDIR queue
+for the next run, whose spiders list the same articles again: a restored request is
+fetched only if that run can claim its article (crawler.middlewares.ResumedClaimMiddleware).
 
 Full disk (crash-only): a JOBDIR that Scrapy could not read (empty or torn files,
 `presswatch.jobstate`) is discarded with a warning before the crawl starts, for the
@@ -175,6 +177,7 @@ def build_context(
         conditional_for=conditional,
         user_agent=user_agent(settings),
         max_body_bytes=settings.max_body_bytes,
+        database_outage_s=settings.database_outage_s,
         extract_workers=workers,
         now=now,
         recorder_factory=(
@@ -232,7 +235,13 @@ def writer_recorder(settings: Settings, sources: SourcesFile) -> Recorder:
     setup_crawl_logging(settings)  # its warnings go to the crawl's log file, not stderr
     runtime = Runtime(settings)
     record_options, plan = _recording_rules(runtime, sources)
-    return Recorder(runtime.sessions, runtime.warc, record_options, plan)
+    return Recorder(
+        runtime.sessions,
+        runtime.warc,
+        record_options,
+        plan,
+        outage_s=settings.database_outage_s,
+    )
 
 
 # -- setting up a crawl --------------------------------------------------------------

@@ -106,6 +106,13 @@ class Settings(BaseSettings):
         description="Seconds a crawl waits for its Redis frontier to come back before it "
         "stops with exit 1 (what was captured is kept; run again once Redis is back).",
     )
+    database_outage_s: float = Field(
+        default=60,
+        gt=0,
+        le=3600,
+        description="Seconds a crawl waits for its database (PostgreSQL) to answer again "
+        "before it stops with exit 1 (what was committed is kept; run again once it is back).",
+    )
     api_key: SecretStr | None = Field(
         default=None, description="Key for admin API endpoints; unset disables them."
     )

@@ -1,24 +1,28 @@
-"""Shared services failing under a crawl: each test starts its own `redis-server` on a
-port of its own (so stopping it never disturbs the rest of the suite), fails it in the
-middle of the work, and checks the one documented outcome (docs/operations.md, "When a
-service fails"): the crawl ends within a bounded time with one line naming the service
-and exit 1, the lock is released, nothing committed is lost, and the rerun completes
-without fetching again what was captured."""
+"""Shared services and the crawl's own helper processes failing under a crawl: each
+test starts its own `redis-server` on a port of its own (so stopping it never disturbs
+the rest of the suite), or kills one of the crawl's own processes, in the middle of the
+work, and checks the one documented outcome (docs/operations.md, "When a service
+fails"): the crawl rides it out within a bounded budget, or ends within a bounded time
+with one line naming what failed and exit 1; the lock is released, nothing committed is
+lost, and the rerun completes without fetching again what was captured."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import subprocess
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from archive import Article, Capture, verify_archive
+from archive import Article, Capture, Version, verify_archive
 from presswatch.demo.content import bulk_articles
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
@@ -74,6 +78,69 @@ def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
         yield server
     finally:
         server.stop()
+
+
+@dataclass
+class OwnPostgres:
+    """A PostgreSQL cluster of the test's own (initdb into a temporary directory, its own
+    port, run as the `postgres` user since PostgreSQL refuses to run as root)."""
+
+    port: int
+    workdir: Path
+    bin_dir: Path
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _as_postgres(self, *command: str) -> None:
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        done = subprocess.run(
+            [*prefix, *command], capture_output=True, text=True, check=False, timeout=120
+        )
+        assert done.returncode == 0, f"{command[0]} failed: {done.stdout}{done.stderr}"
+
+    def init(self) -> None:
+        self._as_postgres(
+            str(self.bin_dir / "initdb"), "-D", str(self.workdir / "db"), "-A", "trust",
+            "-U", "postgres", "--no-sync", "--no-instructions",
+        )  # fmt: skip
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.workdir} -h 127.0.0.1 -c fsync=off"
+        self._as_postgres(
+            str(self.bin_dir / "pg_ctl"), "-D", str(self.workdir / "db"), "-o", options,
+            "-l", str(self.workdir / "server.log"), "-w", "-t", "60", "start",
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        # Immediate: the server goes as in a crash, its connections cut.
+        self._as_postgres(
+            str(self.bin_dir / "pg_ctl"), "-D", str(self.workdir / "db"), "-m", "immediate",
+            "-w", "stop",
+        )  # fmt: skip
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[OwnPostgres]:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if not found:
+        skip_unless_ci("no PostgreSQL server binaries under /usr/lib/postgresql")
+    if os.geteuid() == 0 and shutil.which("runuser") is None:
+        skip_unless_ci("running as root without runuser: PostgreSQL refuses to run as root")
+    # Not under tmp_path: the postgres user must be able to reach it.
+    workdir = Path(tempfile.mkdtemp(prefix="pw-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(workdir, "postgres", "postgres")
+    server = OwnPostgres(free_port(), workdir, found[-1].parent)
+    server.init()
+    server.start()
+    try:
+        yield server
+    finally:
+        if (workdir / "db" / "postmaster.pid").exists():
+            server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _count(rt: Runtime, what: type) -> int:
@@ -204,4 +271,433 @@ def test_a_redis_restart_within_the_budget_is_ridden_out(
                 select(Capture.requested_url, func.count()).group_by(Capture.requested_url)
             ).all()
             assert all(n == 1 for _, n in per_url), per_url
+        rt.close()
+
+
+# -- the crawl's own processes ----------------------------------------------------------
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below `pid` (the crawl's helpers hang under its fork server)."""
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        kids = _children(todo.pop())
+        found.extend(kids)
+        todo.extend(kids)
+    return found
+
+
+def _writer_of(crawl_pid: int, warc_dir: Path) -> int | None:
+    """The crawl's writer process: its one helper that holds a WARC file open."""
+    for pid in _descendants(crawl_pid):
+        try:
+            fds = list(Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = Path(os.readlink(fd))
+            except OSError:
+                continue
+            if target.parent == warc_dir:
+                return pid
+    return None
+
+
+def _children(pid: int) -> list[int]:
+    kids: list[int] = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            kids.extend(int(k) for k in children.read_text().split())
+        except OSError:
+            continue  # the task ended meanwhile
+    return kids
+
+
+def _extraction_workers_of(crawl_pid: int, warc_dir: Path) -> list[int]:
+    """The crawl's helpers (children of its fork server, itself a child of the crawl)
+    other than the writer; [] until the writer is known by its open WARC file."""
+    writer = _writer_of(crawl_pid, warc_dir)
+    if writer is None:
+        return []
+    helpers = [pid for server in _children(crawl_pid) for pid in _children(server)]
+    return [pid for pid in helpers if pid != writer]
+
+
+def _articles_captured_once(data_dir: Path, expected: int) -> None:
+    rt = Runtime(Settings(data_dir=data_dir))
+    try:
+        assert _count(rt, Article) == expected
+        with rt.sessions() as session:
+            per_url = session.execute(
+                select(Capture.requested_url, func.count()).group_by(Capture.requested_url)
+            ).all()
+            assert all(n == 1 for _, n in per_url), per_url
+            assert verify_archive(session, rt.warc).ok
+    finally:
+        rt.close()
+
+
+def test_a_writer_process_killed_mid_crawl_is_replaced_and_nothing_is_lost(
+    tmp_path: Path,
+) -> None:
+    """The OOM killer takes the writer process: the group it was recording is recorded
+    again by a new writer (once, even if the dead one had committed it), and the crawl
+    ends as if nothing happened, with the replacement in the log."""
+    if not Path("/proc/self/task").is_dir():
+        skip_unless_ci("finding the writer process needs Linux's /proc")
+    bulk = bulk_articles(40)
+    data_dir = tmp_path / "data"
+    Runtime(Settings(data_dir=data_dir)).init()
+    with NewsSite(articles=bulk) as site:
+        for article in bulk:
+            site.set_mode(article.slug, Mode.SLOW, delay_s=0.1)
+        sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
+        env = cli_env(crawl_concurrency_per_host=1)
+        proc = popen_cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
+        try:
+            deadline = time.monotonic() + 60
+            writer = None
+            while (
+                writer is None
+                or len([r for r in site.log if r.path.startswith(("/en/20", "/km/20"))]) < 8
+            ):
+                assert proc.poll() is None, proc.communicate()
+                assert time.monotonic() < deadline, "the crawl never got going"
+                time.sleep(0.05)  # polling the server, not timing the crawl
+                writer = _writer_of(proc.pid, data_dir / "warc")
+            os.kill(writer, signal.SIGKILL)
+            out, err = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.communicate()
+    assert proc.returncode == 0, err
+    assert err == ""
+    _articles_captured_once(data_dir, 40)
+    log_text = (data_dir / "logs" / "presswatch.log").read_text()
+    assert "a writer process died; started a new one (1 of 3" in log_text, log_text[-3000:]
+
+
+def test_a_writer_killed_again_and_again_stops_the_crawl_with_one_line(
+    tmp_path: Path,
+) -> None:
+    """Every writer killed as soon as it works (a memory limit too low for it): past its
+    budget of replacements the crawl stops, exit 1, one line naming the writer process;
+    what was committed is kept and the rerun completes."""
+    if not Path("/proc/self/task").is_dir():
+        skip_unless_ci("finding the writer process needs Linux's /proc")
+    bulk = bulk_articles(80)
+    data_dir = tmp_path / "data"
+    Runtime(Settings(data_dir=data_dir)).init()
+    with NewsSite(articles=bulk) as site:
+        for article in bulk:
+            site.set_mode(article.slug, Mode.SLOW, delay_s=0.1)
+        sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
+        env = cli_env(crawl_concurrency_per_host=1)
+        proc = popen_cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
+        killed: set[int] = set()
+        try:
+            deadline = time.monotonic() + 120
+            while proc.poll() is None:
+                assert time.monotonic() < deadline, f"still running after {len(killed)} kills"
+                writer = _writer_of(proc.pid, data_dir / "warc")
+                if writer is not None and writer not in killed:
+                    os.kill(writer, signal.SIGKILL)
+                    killed.add(writer)
+                time.sleep(0.05)  # polling the processes, not timing the crawl
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.communicate()
+        assert proc.returncode == 1, (out, err)
+        lines = [line for line in err.splitlines() if line.strip()]
+        assert len(lines) == 1, err
+        assert lines[0].startswith("presswatch crawl: the writer process was killed 4 times")
+        assert len(killed) == 4
+        assert not (data_dir / "presswatch.lock").exists(), "the lock was not released"
+
+        again = cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
+        assert again.returncode == 0, again.stderr
+        assert again.stderr == ""
+    # Once each, though the rerun restores the stopped crawl's saved queue while its
+    # sitemap lists the same articles again.
+    _articles_captured_once(data_dir, 80)
+
+
+def test_an_extraction_worker_killed_mid_crawl_is_replaced_and_its_pages_extracted(
+    tmp_path: Path,
+) -> None:
+    """An extraction worker killed: the pool is rebuilt and the pages it broke are
+    extracted again by the new workers; every article is captured once, with its text."""
+    if not Path("/proc/self/task").is_dir():
+        skip_unless_ci("finding the extraction workers needs Linux's /proc")
+    bulk = bulk_articles(40)
+    data_dir = tmp_path / "data"
+    Runtime(Settings(data_dir=data_dir)).init()
+    with NewsSite(articles=bulk) as site:
+        for article in bulk:
+            site.set_mode(article.slug, Mode.SLOW, delay_s=0.1)
+        sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
+        env = cli_env(crawl_concurrency_per_host=1, extract_workers=2)
+        proc = popen_cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
+        try:
+            deadline = time.monotonic() + 60
+            workers: list[int] = []
+            while (
+                not workers
+                or len([r for r in site.log if r.path.startswith(("/en/20", "/km/20"))]) < 8
+            ):
+                assert proc.poll() is None, proc.communicate()
+                assert time.monotonic() < deadline, "the crawl never got going"
+                time.sleep(0.05)  # polling the server, not timing the crawl
+                workers = _extraction_workers_of(proc.pid, data_dir / "warc")
+            os.kill(workers[0], signal.SIGKILL)
+            out, err = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.communicate()
+    assert proc.returncode == 0, err
+    assert err == ""
+    _articles_captured_once(data_dir, 40)
+    rt = Runtime(Settings(data_dir=data_dir))
+    try:
+        with rt.sessions() as session:
+            texts = list(session.scalars(select(Version.text_chars)))
+        assert len(texts) == 40 and all(texts)
+    finally:
+        rt.close()
+    log_text = (data_dir / "logs" / "presswatch.log").read_text()
+    assert "an extraction worker died; started a new one (1 of 3" in log_text, log_text[-3000:]
+    assert "extraction pool failed" not in log_text
+
+
+def test_extraction_workers_killed_again_and_again_stop_the_crawl_with_one_line(
+    tmp_path: Path,
+) -> None:
+    if not Path("/proc/self/task").is_dir():
+        skip_unless_ci("finding the extraction workers needs Linux's /proc")
+    bulk = bulk_articles(80)
+    data_dir = tmp_path / "data"
+    Runtime(Settings(data_dir=data_dir)).init()
+    with NewsSite(articles=bulk) as site:
+        for article in bulk:
+            site.set_mode(article.slug, Mode.SLOW, delay_s=0.1)
+        sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
+        env = cli_env(crawl_concurrency_per_host=1, extract_workers=1)
+        proc = popen_cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
+        killed: set[int] = set()
+        try:
+            deadline = time.monotonic() + 120
+            while proc.poll() is None:
+                assert time.monotonic() < deadline, f"still running after {len(killed)} kills"
+                for worker in _extraction_workers_of(proc.pid, data_dir / "warc"):
+                    if worker not in killed:
+                        os.kill(worker, signal.SIGKILL)
+                        killed.add(worker)
+                time.sleep(0.05)  # polling the processes, not timing the crawl
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.communicate()
+        assert proc.returncode == 1, (out, err)
+        lines = [line for line in err.splitlines() if line.strip()]
+        assert len(lines) == 1, err
+        assert lines[0].startswith("presswatch crawl: extraction workers were killed 4 times")
+        assert not (data_dir / "presswatch.lock").exists(), "the lock was not released"
+        rt = Runtime(Settings(data_dir=data_dir))
+        assert 0 < _count(rt, Article) < 80  # what was committed before the stop is kept
+        rt.close()
+
+        again = cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
+        assert again.returncode == 0, again.stderr
+        assert again.stderr == ""
+    rt = Runtime(Settings(data_dir=data_dir))
+    try:
+        assert _count(rt, Article) == 80
+        with rt.sessions() as session:
+            per_article = session.execute(
+                select(Version.article_id, func.count()).group_by(Version.article_id)
+            ).all()
+            assert len(per_article) == 80 and all(n == 1 for _, n in per_article)
+            assert verify_archive(session, rt.warc).ok
+    finally:
+        rt.close()
+
+
+# -- the WARC directory --------------------------------------------------------------------
+
+
+@pytest.fixture
+def read_only_bind() -> Iterator[Callable[[Path], None]]:
+    """`make(path)`: `path` bind-mounted read-only onto itself (chmod does not stop root,
+    which runs these tests in CI; a read-only mount stops everyone), unmounted after."""
+    mounted: list[Path] = []
+
+    def make(path: Path) -> None:
+        for command in (
+            ["mount", "--bind", str(path), str(path)],
+            ["mount", "-o", "remount,bind,ro", str(path)],
+        ):
+            done = subprocess.run(command, capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                if command[1] == "-o":
+                    mounted.append(path)
+                skip_unless_ci(f"cannot mount {path} read-only (needs root): {done.stderr}")
+            if command[1] == "--bind":
+                mounted.append(path)
+
+    yield make
+    for path in reversed(mounted):
+        subprocess.run(["umount", "-l", str(path)], capture_output=True, check=False)
+
+
+def test_a_read_only_warc_directory_stops_the_crawl_with_one_line(
+    tmp_path: Path, read_only_bind: Callable[[Path], None]
+) -> None:
+    """The WARC directory turns read-only (a mount remounted read-only after disk errors,
+    a share exported read-only): the crawl stops with exit 1 and one line naming the
+    directory and what to fix, not one failed capture per page; what was captured
+    before stays and verifies; once writable, the rerun completes."""
+    bulk = bulk_articles(20)
+    data_dir = tmp_path / "data"
+    Runtime(Settings(data_dir=data_dir)).init()
+    with NewsSite(articles=bulk) as site:
+        sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
+        env = cli_env()
+        first = cli(data_dir, sources, "crawl", "--spider", "sitemap", "--limit", "5", env=env)
+        assert first.returncode == 0, first.stderr
+        warc_dir = data_dir / "warc"
+        read_only_bind(warc_dir)
+
+        refused = cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
+        assert refused.returncode == 1, refused.stderr
+        lines = [line for line in refused.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1, refused.stderr
+        assert lines[0].startswith(f"presswatch crawl: cannot write WARC files in {warc_dir}")
+        assert "Make the directory writable" in lines[0]
+        assert not (data_dir / "presswatch.lock").exists(), "the lock was not released"
+        rt = Runtime(Settings(data_dir=data_dir))
+        try:
+            assert _count(rt, Article) == 5
+            with rt.sessions() as session:
+                assert verify_archive(session, rt.warc).ok
+        finally:
+            rt.close()
+
+        subprocess.run(["umount", str(warc_dir)], check=True)
+        subprocess.run(["umount", str(warc_dir)], capture_output=True, check=False)
+        again = cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
+        assert again.returncode == 0, again.stderr
+        assert again.stderr == ""
+    _articles_captured_once(data_dir, 20)
+
+
+# -- PostgreSQL ----------------------------------------------------------------------------
+
+
+def test_a_crawl_whose_postgresql_disappears_ends_with_one_line_and_the_rerun_completes(
+    own_postgres: OwnPostgres, tmp_path: Path
+) -> None:
+    bulk = bulk_articles(40)
+    data_dir = tmp_path / "data"
+    Runtime(Settings(data_dir=data_dir, database_url=own_postgres.url)).init()
+    with NewsSite(articles=bulk) as site:
+        for article in bulk:
+            site.set_mode(article.slug, Mode.SLOW, delay_s=0.1)
+        sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
+        env = cli_env(crawl_concurrency_per_host=1, DATABASE_URL=own_postgres.url,
+                      database_outage_s=3)  # fmt: skip
+        proc = popen_cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
+        watch = Runtime(Settings(data_dir=data_dir, database_url=own_postgres.url))
+        try:
+            deadline = time.monotonic() + 60
+            while _count(watch, Capture) < 5:
+                assert proc.poll() is None, proc.communicate()
+                assert time.monotonic() < deadline, "the crawl never got going"
+                time.sleep(0.05)  # polling the archive, not timing the crawl
+        finally:
+            watch.close()
+        own_postgres.stop()
+        try:
+            out, err = proc.communicate(timeout=90)  # the bound is 3 s + in-flight work
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, err = proc.communicate()
+            pytest.fail(f"the crawl did not end after PostgreSQL stopped:\n{err[-3000:]}")
+        assert proc.returncode == 1, (out, err)
+        lines = [line for line in err.splitlines() if line.strip()]
+        assert len(lines) == 1, err
+        assert "PostgreSQL" in lines[0] and f"127.0.0.1:{own_postgres.port}" in lines[0]
+        assert not (data_dir / "presswatch.lock").exists(), "the lock was not released"
+
+        own_postgres.start()
+        rt = Runtime(Settings(data_dir=data_dir, database_url=own_postgres.url))
+        try:
+            assert 0 < _count(rt, Article) < 40  # what was committed before is kept
+        finally:
+            rt.close()
+        again = cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
+        assert again.returncode == 0, again.stderr
+        assert again.stderr == ""
+    rt = Runtime(Settings(data_dir=data_dir, database_url=own_postgres.url))
+    try:
+        assert _count(rt, Article) == 40
+        with rt.sessions() as session:
+            per_article = session.execute(
+                select(Version.article_id, func.count()).group_by(Version.article_id)
+            ).all()
+            assert len(per_article) == 40 and all(n == 1 for _, n in per_article)
+            assert verify_archive(session, rt.warc).ok
+    finally:
+        rt.close()
+
+
+def test_a_postgresql_restart_within_the_budget_is_ridden_out(
+    own_postgres: OwnPostgres, tmp_path: Path
+) -> None:
+    """PostgreSQL gone for about a second (crashed and restarted) under a budget of 60 s:
+    the group being recorded is held and recorded once it answers; exit 0, nothing on
+    stderr, every article captured once."""
+    bulk = bulk_articles(30)
+    data_dir = tmp_path / "data"
+    Runtime(Settings(data_dir=data_dir, database_url=own_postgres.url)).init()
+    with NewsSite(articles=bulk) as site:
+        for article in bulk:
+            site.set_mode(article.slug, Mode.SLOW, delay_s=0.1)
+        sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
+        env = cli_env(crawl_concurrency_per_host=1, DATABASE_URL=own_postgres.url,
+                      database_outage_s=60)  # fmt: skip
+        proc = popen_cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
+        watch = Runtime(Settings(data_dir=data_dir, database_url=own_postgres.url))
+        try:
+            deadline = time.monotonic() + 60
+            while _count(watch, Capture) < 5:
+                assert proc.poll() is None, proc.communicate()
+                assert time.monotonic() < deadline, "the crawl never got going"
+                time.sleep(0.05)  # polling the archive, not timing the crawl
+        finally:
+            watch.close()
+        own_postgres.stop()
+        time.sleep(1)  # the outage itself
+        own_postgres.start()
+        out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert err == ""
+    log_text = (data_dir / "logs" / "presswatch.log").read_text()
+    assert "does not answer" in log_text, log_text[-2000:]
+    rt = Runtime(Settings(data_dir=data_dir, database_url=own_postgres.url))
+    try:
+        assert _count(rt, Article) == 30
+        with rt.sessions() as session:
+            per_url = session.execute(
+                select(Capture.requested_url, func.count()).group_by(Capture.requested_url)
+            ).all()
+            assert all(n == 1 for _, n in per_url), per_url
+            assert verify_archive(session, rt.warc).ok
+    finally:
         rt.close()

@@ -425,13 +425,17 @@ class PresswatchSpider(scrapy.Spider):
         if self.limit is not None and self.article_counts.get(source.name, 0) >= self.limit:
             return
         self.article_counts[source.name] = self.article_counts.get(source.name, 0) + 1
-        yield self.article_request(
+        request = self.article_request(
             url,
             source,
             kind="discover",
             hints=hints,
             shared_dedupe=bool(self.crawler.settings.get("PRESSWATCH_REDIS")),
         )
+        # Whose claim this is: a later run that restores it from a saved queue claims
+        # it again (crawler.middlewares.ResumedClaimMiddleware).
+        request.meta["pw_claim"] = [key, self.ctx.run_token]
+        yield request
 
     def closed(self, reason: str) -> None:
         self.ctx.source_crawled(
