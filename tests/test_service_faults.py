@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,56 +149,90 @@ def _count(rt: Runtime, what: type) -> int:
         return session.scalar(select(func.count()).select_from(what)) or 0
 
 
-def test_a_crawl_whose_redis_disappears_ends_with_one_line_and_the_rerun_completes(
-    own_redis: OwnRedis, tmp_path: Path
-) -> None:
-    bulk = bulk_articles(40)
-    data_dir = tmp_path / "data"
-    Runtime(Settings(data_dir=data_dir)).init()
+@contextmanager
+def slow_news_site(articles: int) -> Iterator[NewsSite]:
+    """The local site with `articles` articles, each answering after 0.1 s, so a
+    crawl at one request at a time is still going when a test fails a service."""
+    bulk = bulk_articles(articles)
     with NewsSite(articles=bulk) as site:
         for article in bulk:
             site.set_mode(article.slug, Mode.SLOW, delay_s=0.1)
+        yield site
+
+
+def article_fetches(site: NewsSite) -> int:
+    return len([r for r in site.log if r.path.startswith(("/en/20", "/km/20"))])
+
+
+def wait_until(proc: subprocess.Popen[str], done: Callable[[], bool]) -> None:
+    """Poll until `done()`, failing if the crawl ends or never gets going first."""
+    deadline = time.monotonic() + 60
+    while not done():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the crawl never got going"
+        time.sleep(0.05)  # polling, not timing the crawl
+
+
+def kill_each_one_found(proc: subprocess.Popen[str], find: Callable[[], list[int]]) -> int:
+    """Kill every process `find()` names, each once, until the crawl ends (a memory
+    limit too low for them); returns how many were killed."""
+    killed: set[int] = set()
+    deadline = time.monotonic() + 120
+    try:
+        while proc.poll() is None:
+            assert time.monotonic() < deadline, f"still running after {len(killed)} kills"
+            for pid in find():
+                if pid not in killed:
+                    os.kill(pid, signal.SIGKILL)
+                    killed.add(pid)
+            time.sleep(0.05)  # polling the processes, not timing the crawl
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    return len(killed)
+
+
+def ends_with_one_line(proc: subprocess.Popen[str], service: str) -> str:
+    """The crawl's one stderr line once `service` is gone: exit 1 within a bound (its
+    outage budget plus in-flight work; 90 s here is a hang guard)."""
+    try:
+        out, err = proc.communicate(timeout=90)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        pytest.fail(f"the crawl did not end after {service} stopped:\n{err[-3000:]}")
+    assert proc.returncode == 1, (out, err)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert service in lines[0]
+    return lines[0]
+
+
+def test_a_crawl_whose_redis_disappears_ends_with_one_line_and_the_rerun_completes(
+    own_redis: OwnRedis, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    Runtime(Settings(data_dir=data_dir)).init()
+    with slow_news_site(40) as site:
         sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
         env = cli_env(crawl_concurrency_per_host=1, REDIS_URL=own_redis.url, redis_outage_s=3)
         proc = popen_cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
-        deadline = time.monotonic() + 60
-        while len([r for r in site.log if r.path.startswith(("/en/20", "/km/20"))]) < 8:
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the crawl never got going"
-            time.sleep(0.05)  # polling the server, not timing the crawl
+        wait_until(proc, lambda: article_fetches(site) >= 8)
         own_redis.stop()
-        stopped = time.monotonic()
-        try:
-            out, err = proc.communicate(timeout=90)  # the bound is 3 s + in-flight work
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, err = proc.communicate()
-            pytest.fail(f"the crawl did not end after Redis stopped:\n{err[-3000:]}")
-        ended_after = time.monotonic() - stopped
-        assert proc.returncode == 1, (out, err)
-        lines = [line for line in err.splitlines() if line.strip()]
-        assert len(lines) == 1, err
-        assert "Redis" in lines[0] and own_redis.url.split("@")[-1] in lines[0]
-        assert ended_after < 60
+        line = ends_with_one_line(proc, "Redis")
+        assert own_redis.url in line
         assert not (data_dir / "presswatch.lock").exists(), "the lock was not released"
-
         rt = Runtime(Settings(data_dir=data_dir))
-        captured_before = _count(rt, Capture)
-        assert 0 < captured_before < 40
+        try:
+            assert 0 < _count(rt, Capture) < 40  # what was committed before is kept
+        finally:
+            rt.close()
 
         own_redis.start()
-        site.clear_log()
         again = cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
         assert again.returncode == 0, again.stderr
         assert again.stderr == ""
-        assert _count(rt, Article) == 40
-        with rt.sessions() as session:
-            per_url = session.execute(
-                select(Capture.requested_url, func.count()).group_by(Capture.requested_url)
-            ).all()
-            assert all(n == 1 for _, n in per_url), per_url
-            assert verify_archive(session, rt.warc).ok
-        rt.close()
+    _articles_captured_once(data_dir, 40)
 
 
 def test_run_in_redis_mode_is_quiet(own_redis: OwnRedis, tmp_path: Path) -> None:
@@ -240,41 +275,27 @@ def test_a_redis_restart_within_the_budget_is_ridden_out(
     """Redis gone for about a second (restarted empty: its queue lost) under a budget of
     60 s: the crawl goes on and exits 0, and a rerun archives what the lost queue held.
     Nothing is fetched twice."""
-    bulk = bulk_articles(30)
     data_dir = tmp_path / "data"
     Runtime(Settings(data_dir=data_dir)).init()
-    with NewsSite(articles=bulk) as site:
-        for article in bulk:
-            site.set_mode(article.slug, Mode.SLOW, delay_s=0.1)
+    with slow_news_site(30) as site:
         sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
         env = cli_env(crawl_concurrency_per_host=1, REDIS_URL=own_redis.url, redis_outage_s=60)
         proc = popen_cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
-        deadline = time.monotonic() + 60
-        while len([r for r in site.log if r.path.startswith(("/en/20", "/km/20"))]) < 5:
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the crawl never got going"
-            time.sleep(0.05)  # polling the server, not timing the crawl
+        wait_until(proc, lambda: article_fetches(site) >= 5)
         own_redis.stop()
         time.sleep(1)  # the outage itself
         own_redis.start()
-        out, err = proc.communicate(timeout=120)
+        _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
         assert err == ""
         log_text = (data_dir / "logs" / "presswatch.log").read_text()
         assert "unreachable" in log_text and "is back after" in log_text, log_text[-2000:]
         again = cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
         assert again.returncode == 0, again.stderr
-        rt = Runtime(Settings(data_dir=data_dir))
-        assert _count(rt, Article) == 30
-        with rt.sessions() as session:
-            per_url = session.execute(
-                select(Capture.requested_url, func.count()).group_by(Capture.requested_url)
-            ).all()
-            assert all(n == 1 for _, n in per_url), per_url
-        rt.close()
+    _articles_captured_once(data_dir, 30)
 
 
-# -- the crawl's own processes ----------------------------------------------------------
+# -- the writer and extraction processes -----------------------------------------------
 
 
 def _descendants(pid: int) -> list[int]:
@@ -325,8 +346,9 @@ def _extraction_workers_of(crawl_pid: int, warc_dir: Path) -> list[int]:
     return [pid for pid in helpers if pid != writer]
 
 
-def _articles_captured_once(data_dir: Path, expected: int) -> None:
-    rt = Runtime(Settings(data_dir=data_dir))
+def _articles_captured_once(data_dir: Path, expected: int, database_url: str | None = None) -> None:
+    """`expected` articles, each URL captured once, and `verify` clean."""
+    rt = Runtime(Settings(data_dir=data_dir, database_url=database_url))
     try:
         assert _count(rt, Article) == expected
         with rt.sessions() as session:
@@ -347,22 +369,16 @@ def test_a_writer_process_killed_mid_crawl_is_replaced_and_nothing_is_lost(
     ends as if nothing happened, with the replacement in the log."""
     if not Path("/proc/self/task").is_dir():
         skip_unless_ci("finding the writer process needs Linux's /proc")
-    bulk = bulk_articles(40)
     data_dir = tmp_path / "data"
     Runtime(Settings(data_dir=data_dir)).init()
-    with NewsSite(articles=bulk) as site:
-        for article in bulk:
-            site.set_mode(article.slug, Mode.SLOW, delay_s=0.1)
+    with slow_news_site(40) as site:
         sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
         env = cli_env(crawl_concurrency_per_host=1)
         proc = popen_cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
         try:
             deadline = time.monotonic() + 60
             writer = None
-            while (
-                writer is None
-                or len([r for r in site.log if r.path.startswith(("/en/20", "/km/20"))]) < 8
-            ):
+            while writer is None or article_fetches(site) < 8:
                 assert proc.poll() is None, proc.communicate()
                 assert time.monotonic() < deadline, "the crawl never got going"
                 time.sleep(0.05)  # polling the server, not timing the crawl
@@ -388,35 +404,19 @@ def test_a_writer_killed_again_and_again_stops_the_crawl_with_one_line(
     what was committed is kept and the rerun completes."""
     if not Path("/proc/self/task").is_dir():
         skip_unless_ci("finding the writer process needs Linux's /proc")
-    bulk = bulk_articles(80)
     data_dir = tmp_path / "data"
     Runtime(Settings(data_dir=data_dir)).init()
-    with NewsSite(articles=bulk) as site:
-        for article in bulk:
-            site.set_mode(article.slug, Mode.SLOW, delay_s=0.1)
+    with slow_news_site(80) as site:
         sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
         env = cli_env(crawl_concurrency_per_host=1)
         proc = popen_cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
-        killed: set[int] = set()
-        try:
-            deadline = time.monotonic() + 120
-            while proc.poll() is None:
-                assert time.monotonic() < deadline, f"still running after {len(killed)} kills"
-                writer = _writer_of(proc.pid, data_dir / "warc")
-                if writer is not None and writer not in killed:
-                    os.kill(writer, signal.SIGKILL)
-                    killed.add(writer)
-                time.sleep(0.05)  # polling the processes, not timing the crawl
-            out, err = proc.communicate(timeout=60)
-        finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.communicate()
-        assert proc.returncode == 1, (out, err)
-        lines = [line for line in err.splitlines() if line.strip()]
-        assert len(lines) == 1, err
-        assert lines[0].startswith("presswatch crawl: the writer process was killed 4 times")
-        assert len(killed) == 4
+        warc = data_dir / "warc"
+        killed = kill_each_one_found(
+            proc, lambda: [w] if (w := _writer_of(proc.pid, warc)) is not None else []
+        )
+        line = ends_with_one_line(proc, "writer process")
+        assert line.startswith("presswatch crawl: the writer process was killed 4 times")
+        assert killed == 4
         assert not (data_dir / "presswatch.lock").exists(), "the lock was not released"
 
         again = cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
@@ -434,22 +434,16 @@ def test_an_extraction_worker_killed_mid_crawl_is_replaced_and_its_pages_extract
     extracted again by the new workers; every article is captured once, with its text."""
     if not Path("/proc/self/task").is_dir():
         skip_unless_ci("finding the extraction workers needs Linux's /proc")
-    bulk = bulk_articles(40)
     data_dir = tmp_path / "data"
     Runtime(Settings(data_dir=data_dir)).init()
-    with NewsSite(articles=bulk) as site:
-        for article in bulk:
-            site.set_mode(article.slug, Mode.SLOW, delay_s=0.1)
+    with slow_news_site(40) as site:
         sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
         env = cli_env(crawl_concurrency_per_host=1, extract_workers=2)
         proc = popen_cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
         try:
             deadline = time.monotonic() + 60
             workers: list[int] = []
-            while (
-                not workers
-                or len([r for r in site.log if r.path.startswith(("/en/20", "/km/20"))]) < 8
-            ):
+            while not workers or article_fetches(site) < 8:
                 assert proc.poll() is None, proc.communicate()
                 assert time.monotonic() < deadline, "the crawl never got going"
                 time.sleep(0.05)  # polling the server, not timing the crawl
@@ -480,53 +474,26 @@ def test_extraction_workers_killed_again_and_again_stop_the_crawl_with_one_line(
 ) -> None:
     if not Path("/proc/self/task").is_dir():
         skip_unless_ci("finding the extraction workers needs Linux's /proc")
-    bulk = bulk_articles(80)
     data_dir = tmp_path / "data"
     Runtime(Settings(data_dir=data_dir)).init()
-    with NewsSite(articles=bulk) as site:
-        for article in bulk:
-            site.set_mode(article.slug, Mode.SLOW, delay_s=0.1)
+    with slow_news_site(80) as site:
         sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
         env = cli_env(crawl_concurrency_per_host=1, extract_workers=1)
         proc = popen_cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
-        killed: set[int] = set()
-        try:
-            deadline = time.monotonic() + 120
-            while proc.poll() is None:
-                assert time.monotonic() < deadline, f"still running after {len(killed)} kills"
-                for worker in _extraction_workers_of(proc.pid, data_dir / "warc"):
-                    if worker not in killed:
-                        os.kill(worker, signal.SIGKILL)
-                        killed.add(worker)
-                time.sleep(0.05)  # polling the processes, not timing the crawl
-            out, err = proc.communicate(timeout=60)
-        finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.communicate()
-        assert proc.returncode == 1, (out, err)
-        lines = [line for line in err.splitlines() if line.strip()]
-        assert len(lines) == 1, err
-        assert lines[0].startswith("presswatch crawl: extraction workers were killed 4 times")
+        kill_each_one_found(proc, lambda: _extraction_workers_of(proc.pid, data_dir / "warc"))
+        line = ends_with_one_line(proc, "extraction workers")
+        assert line.startswith("presswatch crawl: extraction workers were killed 4 times")
         assert not (data_dir / "presswatch.lock").exists(), "the lock was not released"
         rt = Runtime(Settings(data_dir=data_dir))
-        assert 0 < _count(rt, Article) < 80  # what was committed before the stop is kept
-        rt.close()
+        try:
+            assert 0 < _count(rt, Article) < 80  # what was committed before the stop is kept
+        finally:
+            rt.close()
 
         again = cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
         assert again.returncode == 0, again.stderr
         assert again.stderr == ""
-    rt = Runtime(Settings(data_dir=data_dir))
-    try:
-        assert _count(rt, Article) == 80
-        with rt.sessions() as session:
-            per_article = session.execute(
-                select(Version.article_id, func.count()).group_by(Version.article_id)
-            ).all()
-            assert len(per_article) == 80 and all(n == 1 for _, n in per_article)
-            assert verify_archive(session, rt.warc).ok
-    finally:
-        rt.close()
+    _articles_captured_once(data_dir, 80)
 
 
 # -- the WARC directory --------------------------------------------------------------------
@@ -603,36 +570,21 @@ def test_a_read_only_warc_directory_stops_the_crawl_with_one_line(
 def test_a_crawl_whose_postgresql_disappears_ends_with_one_line_and_the_rerun_completes(
     own_postgres: OwnPostgres, tmp_path: Path
 ) -> None:
-    bulk = bulk_articles(40)
     data_dir = tmp_path / "data"
     Runtime(Settings(data_dir=data_dir, database_url=own_postgres.url)).init()
-    with NewsSite(articles=bulk) as site:
-        for article in bulk:
-            site.set_mode(article.slug, Mode.SLOW, delay_s=0.1)
+    with slow_news_site(40) as site:
         sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
         env = cli_env(crawl_concurrency_per_host=1, DATABASE_URL=own_postgres.url,
                       database_outage_s=3)  # fmt: skip
         proc = popen_cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
         watch = Runtime(Settings(data_dir=data_dir, database_url=own_postgres.url))
         try:
-            deadline = time.monotonic() + 60
-            while _count(watch, Capture) < 5:
-                assert proc.poll() is None, proc.communicate()
-                assert time.monotonic() < deadline, "the crawl never got going"
-                time.sleep(0.05)  # polling the archive, not timing the crawl
+            wait_until(proc, lambda: _count(watch, Capture) >= 5)
         finally:
             watch.close()
         own_postgres.stop()
-        try:
-            out, err = proc.communicate(timeout=90)  # the bound is 3 s + in-flight work
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            out, err = proc.communicate()
-            pytest.fail(f"the crawl did not end after PostgreSQL stopped:\n{err[-3000:]}")
-        assert proc.returncode == 1, (out, err)
-        lines = [line for line in err.splitlines() if line.strip()]
-        assert len(lines) == 1, err
-        assert "PostgreSQL" in lines[0] and f"127.0.0.1:{own_postgres.port}" in lines[0]
+        line = ends_with_one_line(proc, "PostgreSQL")
+        assert f"127.0.0.1:{own_postgres.port}" in line
         assert not (data_dir / "presswatch.lock").exists(), "the lock was not released"
 
         own_postgres.start()
@@ -644,17 +596,7 @@ def test_a_crawl_whose_postgresql_disappears_ends_with_one_line_and_the_rerun_co
         again = cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
         assert again.returncode == 0, again.stderr
         assert again.stderr == ""
-    rt = Runtime(Settings(data_dir=data_dir, database_url=own_postgres.url))
-    try:
-        assert _count(rt, Article) == 40
-        with rt.sessions() as session:
-            per_article = session.execute(
-                select(Version.article_id, func.count()).group_by(Version.article_id)
-            ).all()
-            assert len(per_article) == 40 and all(n == 1 for _, n in per_article)
-            assert verify_archive(session, rt.warc).ok
-    finally:
-        rt.close()
+    _articles_captured_once(data_dir, 40, own_postgres.url)
 
 
 def test_a_postgresql_restart_within_the_budget_is_ridden_out(
@@ -663,41 +605,24 @@ def test_a_postgresql_restart_within_the_budget_is_ridden_out(
     """PostgreSQL gone for about a second (crashed and restarted) under a budget of 60 s:
     the group being recorded is held and recorded once it answers; exit 0, nothing on
     stderr, every article captured once."""
-    bulk = bulk_articles(30)
     data_dir = tmp_path / "data"
     Runtime(Settings(data_dir=data_dir, database_url=own_postgres.url)).init()
-    with NewsSite(articles=bulk) as site:
-        for article in bulk:
-            site.set_mode(article.slug, Mode.SLOW, delay_s=0.1)
+    with slow_news_site(30) as site:
         sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
         env = cli_env(crawl_concurrency_per_host=1, DATABASE_URL=own_postgres.url,
                       database_outage_s=60)  # fmt: skip
         proc = popen_cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
         watch = Runtime(Settings(data_dir=data_dir, database_url=own_postgres.url))
         try:
-            deadline = time.monotonic() + 60
-            while _count(watch, Capture) < 5:
-                assert proc.poll() is None, proc.communicate()
-                assert time.monotonic() < deadline, "the crawl never got going"
-                time.sleep(0.05)  # polling the archive, not timing the crawl
+            wait_until(proc, lambda: _count(watch, Capture) >= 5)
         finally:
             watch.close()
         own_postgres.stop()
         time.sleep(1)  # the outage itself
         own_postgres.start()
-        out, err = proc.communicate(timeout=120)
+        _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     assert err == ""
     log_text = (data_dir / "logs" / "presswatch.log").read_text()
     assert "does not answer" in log_text, log_text[-2000:]
-    rt = Runtime(Settings(data_dir=data_dir, database_url=own_postgres.url))
-    try:
-        assert _count(rt, Article) == 30
-        with rt.sessions() as session:
-            per_url = session.execute(
-                select(Capture.requested_url, func.count()).group_by(Capture.requested_url)
-            ).all()
-            assert all(n == 1 for _, n in per_url), per_url
-            assert verify_archive(session, rt.warc).ok
-    finally:
-        rt.close()
+    _articles_captured_once(data_dir, 30, own_postgres.url)
