@@ -131,9 +131,12 @@ def test_crawl_delay_is_honoured(data_dir: Path, tmp_path: Path) -> None:
     assert len(starts) >= 7  # index, 2 sitemaps, 4 articles
     gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
     # Arrival times are taken by server threads, which a loaded machine schedules late
-    # now and then; the span cannot be faked by that jitter, single gaps can.
+    # now and then; the span cannot be faked by that jitter, single gaps can: one late
+    # arrival lengthens its gap and shortens the next (CI saw 1.79 s then 0.14 s), so
+    # two gaps together are held to the delay, not each alone.
     assert starts[-1] - starts[0] >= 0.4 * len(gaps) * 0.97, gaps
-    assert sorted(gaps)[len(gaps) // 2] >= 0.38 and min(gaps) >= 0.3, gaps
+    assert sorted(gaps)[len(gaps) // 2] >= 0.38, gaps
+    assert min(a + b for a, b in zip(gaps, gaps[1:], strict=False)) >= 0.75, gaps
 
 
 # -- rechecks ----------------------------------------------------------------------------

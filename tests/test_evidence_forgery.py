@@ -13,7 +13,8 @@ import sys
 import warnings
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,8 +30,10 @@ from typer.testing import CliRunner
 from archive.timestamp import timestamp_request
 from presswatch.cli import app
 from presswatch.runtime import Runtime
+from presswatch.settings import Settings
 from presswatch.verify_package import Result, Unreadable, main, verify_package
 from tests import archive_helpers as h
+from tests.conftest import T0
 from tests.test_evidence import URL, Files, build, manifest_of, read, write
 from tests.test_timestamp import LocalTsa
 
@@ -46,40 +49,63 @@ def export(rt: Runtime, url: str, out: Path) -> Path:
     return out
 
 
-@pytest.fixture
-def archive_rt(runtime: Runtime, at: Any) -> Runtime:
-    build(runtime, at)
-    return runtime
+@dataclass(frozen=True)
+class Built:
+    """One archive and its two genuine packages, shared by the module's tests (they
+    only read them): building it for each forgery was most of this file's time."""
+
+    runtime: Runtime
+    removed: Path
+    live: Path
+    key_text: str
 
 
-@pytest.fixture
-def removed_pkg(archive_rt: Runtime, tmp_path: Path) -> Path:
-    """The removed article: discovered, revisited, timed out, edited, 404 twice."""
-    return export(archive_rt, URL, tmp_path / "removed.wacz")
-
-
-@pytest.fixture
-def live_pkg(archive_rt: Runtime, removed_pkg: Path, tmp_path: Path) -> Path:
-    """A live article of the same archive, under the same checkpoint."""
-    return export(archive_rt, OTHER_URL, tmp_path / "live.wacz")
-
-
-@pytest.fixture
-def key_text(archive_rt: Runtime, key_text_of: Callable[[Runtime], str]) -> str:
+def published_key(rt: Runtime) -> str:
     """The key file exactly as the README says to publish it."""
-    return key_text_of(archive_rt)
+    result = CliRunner().invoke(
+        app, ["--data-dir", str(rt.settings.data_dir), "checkpoint", "--public-key"]
+    )
+    assert result.exit_code == 0
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
+    base = tmp_path_factory.mktemp("forgery")
+    rt = Runtime(Settings(data_dir=base / "data"))
+    rt.init()
+    build(rt, lambda hours=0: T0 + timedelta(hours=hours))
+    # The removed article: discovered, revisited, timed out, edited, 404 twice; and a
+    # live article of the same archive, under the same checkpoint.
+    removed = export(rt, URL, base / "removed.wacz")
+    live = export(rt, OTHER_URL, base / "live.wacz")
+    yield Built(rt, removed, live, published_key(rt))
+    rt.close()
+
+
+@pytest.fixture
+def archive_rt(built: Built) -> Runtime:
+    return built.runtime
+
+
+@pytest.fixture
+def removed_pkg(built: Built) -> Path:
+    return built.removed
+
+
+@pytest.fixture
+def live_pkg(built: Built) -> Path:
+    return built.live
+
+
+@pytest.fixture
+def key_text(built: Built) -> str:
+    return built.key_text
 
 
 @pytest.fixture
 def key_text_of() -> Callable[[Runtime], str]:
-    def published(rt: Runtime) -> str:
-        result = CliRunner().invoke(
-            app, ["--data-dir", str(rt.settings.data_dir), "checkpoint", "--public-key"]
-        )
-        assert result.exit_code == 0
-        return result.stdout
-
-    return published
+    return published_key
 
 
 def verify(path: Path, key_text: str, **kwargs: Any) -> Result:

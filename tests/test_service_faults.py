@@ -406,7 +406,7 @@ def test_a_writer_killed_again_and_again_stops_the_crawl_with_one_line(
         skip_unless_ci("finding the writer process needs Linux's /proc")
     data_dir = tmp_path / "data"
     Runtime(Settings(data_dir=data_dir)).init()
-    with slow_news_site(80) as site:
+    with slow_news_site(40) as site:
         sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
         env = cli_env(crawl_concurrency_per_host=1)
         proc = popen_cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
@@ -424,7 +424,7 @@ def test_a_writer_killed_again_and_again_stops_the_crawl_with_one_line(
         assert again.stderr == ""
     # Once each, though the rerun restores the stopped crawl's saved queue while its
     # sitemap lists the same articles again.
-    _articles_captured_once(data_dir, 80)
+    _articles_captured_once(data_dir, 40)
 
 
 def test_an_extraction_worker_killed_mid_crawl_is_replaced_and_its_pages_extracted(
@@ -476,7 +476,7 @@ def test_extraction_workers_killed_again_and_again_stop_the_crawl_with_one_line(
         skip_unless_ci("finding the extraction workers needs Linux's /proc")
     data_dir = tmp_path / "data"
     Runtime(Settings(data_dir=data_dir)).init()
-    with slow_news_site(80) as site:
+    with slow_news_site(40) as site:
         sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
         env = cli_env(crawl_concurrency_per_host=1, extract_workers=1)
         proc = popen_cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
@@ -486,14 +486,14 @@ def test_extraction_workers_killed_again_and_again_stop_the_crawl_with_one_line(
         assert not (data_dir / "presswatch.lock").exists(), "the lock was not released"
         rt = Runtime(Settings(data_dir=data_dir))
         try:
-            assert 0 < _count(rt, Article) < 80  # what was committed before the stop is kept
+            assert 0 < _count(rt, Article) < 40  # what was committed before the stop is kept
         finally:
             rt.close()
 
         again = cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
         assert again.returncode == 0, again.stderr
         assert again.stderr == ""
-    _articles_captured_once(data_dir, 80)
+    _articles_captured_once(data_dir, 40)
 
 
 # -- the WARC directory --------------------------------------------------------------------
