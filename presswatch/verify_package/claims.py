@@ -29,6 +29,51 @@ from presswatch.verify_package.result import (
 )
 
 _INTRODUCING = ("discovered", "edited", "restored")
+# Manifest key -> leaf key, for each part of the manifest checked against a leaf.
+_CAPTURE_FIELDS = {k: k for k in ("requested_url", "final_url", "status", "outcome")}
+_EVENT_FIELDS = {k: k for k in ("kind", "how", "detail")}
+# The article's `key` is the normalized URL, the `url` of the state in the leaf.
+_ARTICLE_FIELDS = {"id": "id", "key": "url", "status": "status", "removal": "removal"}
+_VERSION_FIELDS = {
+    "n": "n",
+    "title": "title",
+    "byline": "byline",
+    "published": "published",
+    "modified": "modified",
+    "lang": "lang",
+    "text_sha256": "text_sha256",
+    "chars": "text_chars",
+    "words": "text_words",
+    "extractor": "extractor",
+    "normalizer": "normalizer",
+}
+
+
+def _compare(
+    result: Result,
+    reason: str,
+    where: str,
+    claimed: dict[str, Any],
+    logged: dict[str, Any],
+    fields: dict[str, str],
+    *,
+    says: str,
+    times: tuple[str, ...] = (),
+) -> None:
+    """One failure for each field the manifest claims otherwise than the leaf logged
+    (`fields`: manifest key -> leaf key); `times` are compared as instants."""
+    for key, logged_key in fields.items():
+        if claimed.get(key) != logged.get(logged_key):
+            result.fail(
+                reason,
+                where,
+                f"{key} is {short(claimed.get(key))}, {says} {short(logged.get(logged_key))}",
+            )
+    for key in times:
+        if not same_time(claimed.get(key), logged.get(key)):
+            result.fail(
+                reason, where, f"{key} is {short(claimed.get(key))}, {says} {logged.get(key)}"
+            )
 
 
 def check_captures(
@@ -91,20 +136,16 @@ def check_captures(
                 where,
                 f"leaf_index {short(capture.get('leaf_index'))}, its leaf {leaf.get('index')}",
             )
-        for key in ("requested_url", "final_url", "status", "outcome"):
-            if capture.get(key) != logged.get(key):
-                result.fail(
-                    "capture-field",
-                    where,
-                    f"{key} is {short(capture.get(key))}, its leaf says {short(logged.get(key))}",
-                )
-        if not same_time(capture.get("fetched_at"), logged.get("fetched_at")):
-            result.fail(
-                "capture-field",
-                where,
-                f"fetched_at is {short(capture.get('fetched_at'))}, its leaf says "
-                f"{logged.get('fetched_at')}",
-            )
+        _compare(
+            result,
+            "capture-field",
+            where,
+            capture,
+            logged,
+            _CAPTURE_FIELDS,
+            says="its leaf says",
+            times=("fetched_at",),
+        )
         warc = leaf.get("warc") if isinstance(leaf.get("warc"), dict) else None
         if capture.get("warc_type") != (warc or {}).get("type"):
             result.fail("capture-field", where, "warc_type differs from its leaf's")
@@ -182,19 +223,16 @@ def check_events(
                 where,
                 f"capture_id {short(event.get('capture_id'))}, the log says {cid}",
             )
-        for key in ("kind", "how", "detail"):
-            if event.get(key) != leaf_event.get(key):
-                result.fail(
-                    "event-field",
-                    where,
-                    f"{key} is {short(event.get(key))}, the log says {short(leaf_event.get(key))}",
-                )
-        if not same_time(event.get("at"), leaf_event.get("at")):
-            result.fail(
-                "event-field",
-                where,
-                f"at is {short(event.get('at'))}, the log says {leaf_event.get('at')}",
-            )
+        _compare(
+            result,
+            "event-field",
+            where,
+            event,
+            leaf_event,
+            _EVENT_FIELDS,
+            says="the log says",
+            times=("at",),
+        )
         for key in ("from_version", "to_version"):
             vid = leaf_event.get(f"{key}_id")
             if event.get(key) != (numbers.get(vid) if vid is not None else None):
@@ -211,22 +249,6 @@ def check_events(
             f"in the leaf of capture {cid} but missing from the manifest",
         )
     result.events = len(events)
-
-
-# Manifest key -> leaf key of a version.
-_VERSION_FIELDS = {
-    "n": "n",
-    "title": "title",
-    "byline": "byline",
-    "published": "published",
-    "modified": "modified",
-    "lang": "lang",
-    "text_sha256": "text_sha256",
-    "chars": "text_chars",
-    "words": "text_words",
-    "extractor": "extractor",
-    "normalizer": "normalizer",
-}
 
 
 def check_versions(
@@ -258,14 +280,9 @@ def check_versions(
         if part is None:
             result.fail("unlogged-version", where, "in the manifest but in no capture's leaf")
             continue
-        for key, logged_key in _VERSION_FIELDS.items():
-            if version.get(key) != part.get(logged_key):
-                result.fail(
-                    "version-field",
-                    where,
-                    f"{key} is {short(version.get(key))}, the log says "
-                    f"{short(part.get(logged_key))}",
-                )
+        _compare(
+            result, "version-field", where, version, part, _VERSION_FIELDS, says="the log says"
+        )
         text = version.get("text")
         if not isinstance(text, str) or sha256_hex(text.encode("utf-8")) != part.get("text_sha256"):
             result.fail(
@@ -337,24 +354,16 @@ def check_article(
             "the package cannot say what state it proves",
         )
         return None
-    # Manifest key -> key of the article state in the leaf (`key` is the normalized URL).
-    pairs = (("id", "id"), ("key", "url"), ("status", "status"), ("removal", "removal"))
-    for key, logged_key in pairs:
-        if article.get(key) != state.get(logged_key):
-            result.fail(
-                "article-state",
-                f"article {label(article.get('id'))}",
-                f"{key} is {short(article.get(key))}, the newest capture's leaf ({cid}) says "
-                f"{short(state.get(logged_key))}",
-            )
-    for key in ("removed_at", "first_seen"):
-        if not same_time(article.get(key), state.get(key)):
-            result.fail(
-                "article-state",
-                f"article {label(article.get('id'))}",
-                f"{key} is {short(article.get(key))}, the newest capture's leaf ({cid}) says "
-                f"{state.get(key)}",
-            )
+    _compare(
+        result,
+        "article-state",
+        f"article {label(article.get('id'))}",
+        article,
+        state,
+        _ARTICLE_FIELDS,
+        says=f"the newest capture's leaf ({cid}) says",
+        times=("removed_at", "first_seen"),
+    )
     return cid, leaf, state
 
 
