@@ -45,13 +45,19 @@ RESULTS = Path(__file__).resolve().parent / "results"
 Files = dict[str, bytes]
 
 
-def _rehash(files: Files) -> Files:
-    """datapackage.json and its digest recomputed, as a forger would."""
+def rehash(files: Files) -> Files:
+    """datapackage.json and its digest recomputed over `files`, as a forger would (the
+    forgery tests use it too), so only the evidence checks can catch a change."""
     package = json.loads(files["datapackage.json"])
     package["resources"] = [
-        {"path": n, "hash": "sha256:" + hashlib.sha256(d).hexdigest(), "bytes": len(d)}
-        for n, d in files.items()
-        if n not in ("datapackage.json", "datapackage-digest.json")
+        {
+            "name": name.rsplit("/", 1)[-1],
+            "path": name,
+            "hash": "sha256:" + hashlib.sha256(data).hexdigest(),
+            "bytes": len(data),
+        }
+        for name, data in files.items()
+        if name not in ("datapackage.json", "datapackage-digest.json")
     ]
     files["datapackage.json"] = json.dumps(package).encode()
     digest = hashlib.sha256(files["datapackage.json"]).hexdigest()
@@ -98,7 +104,7 @@ def stored_giant(files: Files, out: Path) -> Path:
 
 def deep_json(files: Files, out: Path) -> Path:
     files["evidence/manifest.json"] = b"[" * 200_000
-    return _write(_rehash(files), out)
+    return _write(rehash(files), out)
 
 
 def many_entries(files: Files, out: Path) -> Path:
@@ -106,12 +112,12 @@ def many_entries(files: Files, out: Path) -> Path:
     captures = manifest["captures"]
     manifest["captures"] = (captures * (20_000 // len(captures) + 1))[:20_000]
     files["evidence/manifest.json"] = json.dumps(manifest).encode()
-    return _write(_rehash(files), out)
+    return _write(rehash(files), out)
 
 
 def small_values(files: Files, out: Path) -> Path:
     files["evidence/manifest.json"] = b"[" + b"{}," * (5 << 20) + b"{}]"
-    return _write(_rehash(files), out)
+    return _write(rehash(files), out)
 
 
 def genuine(files: Files, out: Path) -> Path:

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
 
 from archive.signing import Signer
+from benchmarks.package_bench import rehash as rehash_package
 from presswatch.cli import app
 from presswatch.runtime import Runtime
 from presswatch.verify_package import Unreadable, verify_package
@@ -84,24 +85,7 @@ def read(package: Path) -> Files:
 def write(files: Files, out: Path, *, rehash: bool = True) -> Path:
     """The package with `files`; with `rehash`, datapackage.json and its digest are
     recomputed, as a forger would, so only the evidence checks can catch the change."""
-    files = dict(files)
-    if rehash:
-        package = json.loads(files["datapackage.json"])
-        package["resources"] = [
-            {
-                "name": name.rsplit("/", 1)[-1],
-                "path": name,
-                "hash": "sha256:" + hashlib.sha256(data).hexdigest(),
-                "bytes": len(data),
-            }
-            for name, data in files.items()
-            if name not in ("datapackage.json", "datapackage-digest.json")
-        ]
-        files["datapackage.json"] = json.dumps(package).encode()
-        digest = hashlib.sha256(files["datapackage.json"]).hexdigest()
-        files["datapackage-digest.json"] = json.dumps(
-            {"path": "datapackage.json", "hash": f"sha256:{digest}"}
-        ).encode()
+    files = rehash_package(dict(files)) if rehash else files
     with zipfile.ZipFile(out, "w") as zf:
         for name, data in files.items():
             zf.writestr(name, data)

@@ -476,13 +476,18 @@ def test_any_changed_bit_in_a_stored_leaf_is_caught_or_changes_no_leaf(
             )
 
 
-def test_edited_checkpoint_signature(runtime: Runtime, at: Any) -> None:
-    build(runtime, at)
-    checkpoint(runtime)
+def corrupt_stored_signature(runtime: Runtime) -> None:
+    """One character of the stored checkpoint's signature changed."""
     with runtime.sessions.begin() as s:
         cp = s.scalars(select(LogCheckpoint)).one()
         body, _, sig = cp.note.rpartition(" ")
         cp.note = body + " " + ("A" if sig[0] != "A" else "B") + sig[1:]
+
+
+def test_edited_checkpoint_signature(runtime: Runtime, at: Any) -> None:
+    build(runtime, at)
+    checkpoint(runtime)
+    corrupt_stored_signature(runtime)
     code, report = run_verify(runtime)
     assert code == 1 and named(report, None, "checkpoint.signature"), report["problems"]
 
@@ -607,10 +612,7 @@ def test_verify_without_a_usable_key_does_not_say_ok(
     signature corrupted. verify must not print ok and exit 0 as if it had checked."""
     build(runtime, at)
     checkpoint(runtime)
-    with runtime.sessions.begin() as s:
-        cp = s.scalars(select(LogCheckpoint)).one()
-        body, _, sig = cp.note.rpartition(" ")
-        cp.note = body + " " + ("A" if sig[0] != "A" else "B") + sig[1:]
+    corrupt_stored_signature(runtime)
     key_file = runtime.settings.resolved_log_key_file
     if key_state == "missing":
         key_file.unlink()
