@@ -290,21 +290,34 @@ class ResumedClaimMiddleware:
     restores it while its spiders list the same articles again: without this, a new
     article in both was fetched and captured twice. A discovery request made by an
     earlier run (its claim names another run) is fetched only if this run can claim
-    its article now (`CrawlContext.claim_resumed`); otherwise it is dropped unfetched."""
+    its article now (`CrawlContext.claim_resumed`); otherwise it is dropped unfetched.
 
-    def __init__(self, ctx: CrawlContext) -> None:
+    On a shared (Redis) frontier the claim names whichever machine listed the article
+    first, and the shared dupefilter already lets one request per article into the
+    queue: this process may have claimed the article itself and had its own request
+    filtered, so its claim must not drop the one request there is. There only an
+    article already recorded is dropped."""
+
+    def __init__(self, ctx: CrawlContext, *, shared_frontier: bool = False) -> None:
         self.ctx = ctx
+        self.shared_frontier = shared_frontier
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ResumedClaimMiddleware:
-        return cls(load_context(crawler))
+        shared = crawler.settings.getbool("PRESSWATCH_REDIS")
+        return cls(load_context(crawler), shared_frontier=shared)
 
     def process_request(self, request: Request) -> None:
         claim = request.meta.get("pw_claim")
         if not claim or claim[1] == self.ctx.run_token:
             return
         key = str(claim[0])
-        if not self.ctx.claim_resumed(key, str(request.meta.get("pw_source") or "")):
+        source = str(request.meta.get("pw_source") or "")
+        if self.shared_frontier:
+            if key in self.ctx.known_urls(source):
+                raise IgnoreRequest(f"{key}: already recorded")
+            self.ctx.claim(key)  # later listings of it in this process add hints only
+        elif not self.ctx.claim_resumed(key, source):
             raise IgnoreRequest(f"{key}: already recorded or fetched by this run")
         request.meta["pw_claim"] = [key, self.ctx.run_token]
 

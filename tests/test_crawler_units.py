@@ -244,6 +244,55 @@ def test_discovery_skips_what_the_archive_has_and_retries_failed_fetches(runtime
         ctx.close()
 
 
+def test_a_request_made_by_another_run_is_fetched_once_and_never_dropped(runtime: Any) -> None:
+    """A request restored from a stopped run's queue, or made by another machine on a
+    shared frontier, carries that run's claim. Locally (a restored JOBDIR queue) it is
+    dropped when this run listed the article itself, which would fetch it twice; on a
+    shared frontier the shared dupefilter let only one of the two requests in, so
+    dropping it lost the article (two processes: 39 of 40 captured)."""
+    from scrapy.exceptions import IgnoreRequest
+
+    from archive.queries import upsert_source
+    from crawler.context import CrawlContext, SourceSpec
+    from crawler.middlewares import ResumedClaimMiddleware
+
+    base = "https://s.example/"
+    with runtime.sessions.begin() as session:
+        upsert_source(
+            session, name="s", base_url=base, languages=[], config={}, now=datetime.now(UTC)
+        )
+    ctx = CrawlContext(
+        sessions=runtime.sessions,
+        warc=runtime.warc,
+        sources={"s": SourceSpec("s", base)},
+        record_options=lambda name: runtime.record_options(),
+        plan_next_check=lambda article, published, at: at,
+        conditional_for=lambda article, at: {},
+        user_agent="Presswatch/test",
+        max_body_bytes=1_000_000,
+        extract_workers=0,
+    )
+
+    def peer_request(path: str) -> Request:
+        meta = {"pw_claim": [base + path, "another-run"], "pw_source": "s"}
+        return Request(base + path, meta=meta)
+
+    try:
+        local = ResumedClaimMiddleware(ctx)
+        shared = ResumedClaimMiddleware(ctx, shared_frontier=True)
+        assert ctx.claim(base + "listed-here/")  # this run listed it too
+        with pytest.raises(IgnoreRequest):
+            local.process_request(peer_request("listed-here/"))
+        request = peer_request("listed-here/")
+        shared.process_request(request)  # not dropped
+        assert request.meta["pw_claim"] == [base + "listed-here/", ctx.run_token]
+        fresh = peer_request("not-listed-here/")
+        local.process_request(fresh)
+        assert fresh.meta["pw_claim"][1] == ctx.run_token
+    finally:
+        ctx.close()
+
+
 # -- the writer process's results -------------------------------------------------------
 
 
