@@ -24,6 +24,23 @@ The tree::
 
 from __future__ import annotations
 
+__all__ = [
+    "ArchiveError",
+    "BackendUnavailable",
+    "BadInput",
+    "BadQuery",
+    "ChainBroken",
+    "ConfigError",
+    "DiskFull",
+    "ExtractionError",
+    "NotFound",
+    "PresswatchError",
+    "SchemaTooNew",
+    "SearchError",
+    "StorageError",
+    "WarcUnwritable",
+]
+
 
 class PresswatchError(Exception):
     """Base of every error Presswatch raises deliberately."""

@@ -83,7 +83,7 @@ def postgres_objects(runtime: Any) -> dict[str, int]:
 def capture_counts(runtime: Any) -> dict[str, int]:
     from sqlalchemy import func, select
 
-    from archive import Capture
+    from archive.store import Capture
 
     with runtime.sessions() as session:
         rows = session.execute(select(Capture.outcome, func.count()).group_by(Capture.outcome))
@@ -94,7 +94,8 @@ def leaf_sizes(runtime: Any) -> dict[str, float]:
     """Mean bytes of a 304's leaf: as stored, and canonical (what the log hashes)."""
     from sqlalchemy import select
 
-    from archive import Capture, CaptureLeaf, read_leaf
+    from archive.log import read_leaf
+    from archive.store import Capture, CaptureLeaf
 
     stored = canonical = n = 0
     with runtime.sessions() as session:

@@ -30,17 +30,9 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy.utils.misc import load_object
 
-from archive import (
-    Article,
-    RecordOptions,
-    UrlPattern,
-    compile_url_pattern,
-    current_payloads,
-    due_articles,
-    known_urls_of,
-    source_names,
-    sources_named,
-)
+from archive.capture import RecordOptions, current_payloads
+from archive.content import UrlPattern, compile_url_pattern
+from archive.store import Article, due_articles, known_urls_of, source_names, sources_named
 from crawler.processes import HelperPool
 from crawler.recording import (
     DEFAULT_DATABASE_OUTAGE_S,
@@ -55,7 +47,7 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from sqlalchemy.orm import Session, sessionmaker
 
-    from archive import WarcStore
+    from archive.warc import WarcStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +172,7 @@ class CrawlContext:
 
     def article_regex(self, source: SourceSpec) -> UrlPattern:
         """The source's pattern, compiled by RE2 (linear time in the URL, which the
-        outlet chose; `archive.patterns`). Sources are checked when loaded, so a pattern
+        outlet chose; `archive.content.patterns`). Sources are checked when loaded, so a pattern
         RE2 refuses raises `ConfigError` here only for a context built by hand."""
         assert source.article_url_pattern is not None
         pattern = self._regexes.get(source.name)
@@ -190,7 +182,7 @@ class CrawlContext:
 
     def known_urls(self, source: str) -> set[str]:
         """Normalized URLs the archive already has for the source
-        (`archive.queries.known_urls_of`). Loaded once per process: it is what makes a
+        (`archive.store.queries.known_urls_of`). Loaded once per process: it is what makes a
         restarted crawl skip what the killed one already recorded."""
         with self._lock:
             cached = self._known.get(source)
@@ -400,7 +392,7 @@ class GroupWriter:
 
 
 def _warm() -> int:
-    import archive  # noqa: F401 - loads trafilatura (archive.extract) before the first page
+    import archive.content  # noqa: F401 - loads trafilatura before the first page
 
     return 0
 
@@ -423,7 +415,7 @@ def make_extract_pool(workers: int) -> HelperPool:
             "(the OOM killer? see the system log): crawl stopped, what was captured is "
             "kept; give the machine more memory, or lower extract_workers, and run again"
         ),
-        preload=["archive.capture", "archive.extract"],
+        preload=["archive.capture", "archive.content"],
     )
     for _ in range(workers):
         pool.submit(_warm, again=False)

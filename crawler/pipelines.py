@@ -4,7 +4,7 @@ Two kinds of work happen off the Twisted reactor thread, so the crawl keeps down
 while pages are processed:
 
 - extraction (trafilatura, CPU-bound) in the context's process pool, each worker calling
-  `archive.capture.extract_exchange`; the result is passed on as
+  `archive.capture.record.extract_exchange`; the result is passed on as
   `record_capture(..., extracted=...)`;
 - database and WARC writes in groups (`CrawlContext.group_writer`: many captures per
   transaction and per WARC fsync, each in its own savepoint with the article's next
@@ -33,16 +33,10 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 
-from archive import (
-    BadInput,
-    CaptureResult,
-    Exchange,
-    Extracted,
-    WarcUnwritable,
-    article_by_url,
-    extract_exchange,
-    normalize_url,
-)
+from archive.capture import CaptureResult, Exchange, extract_exchange
+from archive.content import Extracted, normalize_url
+from archive.errors import BadInput, WarcUnwritable
+from archive.store import article_by_url
 from crawler.context import CrawlContext, load_context
 from crawler.items import FetchItem, HintItem
 from crawler.processes import HelperGone

@@ -34,17 +34,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, PendingRollbackError
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive import (
-    Article,
-    CaptureJob,
-    CaptureResult,
-    Exchange,
-    Extracted,
-    RecordOptions,
-    WarcStore,
-    current_version_of,
-    record_captures,
-)
+from archive.capture import CaptureJob, CaptureResult, Exchange, RecordOptions, record_captures
+from archive.content import Extracted
+from archive.errors import StorageError
+from archive.store import Article, current_version_of
+from archive.warc import WarcStore
 from crawler.processes import HelperPool
 
 log = logging.getLogger(__name__)
@@ -70,7 +64,7 @@ class CaptureTask:
     hints: dict[str, Any] = field(default_factory=dict)
 
 
-class DatabaseGone(RuntimeError):
+class DatabaseGone(StorageError, RuntimeError):
     """The database did not answer for the whole outage budget: no capture can be kept
     until it is back. The message names it and what to do; the crawl stops on it."""
 

@@ -13,7 +13,7 @@ between two requests, a 429 or 503's Retry-After honoured (a longer wait than
 cut-short body or a network error; every connection goes through the egress policy
 (`allow_networks`) on the address actually connected to.
 
-Resumable: each snapshot's ledger row (`archive.backfill_store`) is written in the
+Resumable: each snapshot's ledger row (`archive.backfill.ledger`) is written in the
 transaction of its capture; a rerun skips settled snapshots, retries failed ones, and
 defers an article's later snapshots while an earlier one is still failing (time order).
 """
@@ -28,31 +28,25 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
-from archive import (
+from archive.backfill import (
     CDX_FIELDS,
-    BadInput,
-    Exchange,
     LedgerOutcome,
-    RecordOptions,
-    RedirectHop,
     Snapshot,
-    article_by_url,
-    compile_url_pattern,
-    future_date_refusal,
-    known_urls_of,
     links_in_snapshot,
     mark_snapshot,
-    normalize_url,
     original_of_replay,
     parse_cdx,
-    parse_networks,
     parse_timemap,
-    record_capture,
     settled_keys,
     snapshot_key,
-    source_by_name,
     wayback_timestamp,
 )
+from archive.capture import Exchange, RecordOptions, RedirectHop, record_capture
+from archive.clock import future_date_refusal
+from archive.content import compile_url_pattern, normalize_url
+from archive.egress import parse_networks
+from archive.errors import BadInput
+from archive.store import article_by_url, known_urls_of, source_by_name
 from presswatch.backfill_client import (
     ArchiveBusy,
     ArchiveClient,

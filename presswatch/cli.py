@@ -22,7 +22,7 @@ from typing import Annotated
 
 import typer
 
-from archive import ConfigError, PresswatchError
+from archive.errors import ConfigError, PresswatchError
 from presswatch.commands import archive as archive_commands
 from presswatch.commands import backfill as backfill_commands
 from presswatch.commands import crawl as crawl_commands

@@ -43,23 +43,15 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 from scrapy.settings import Settings as ScrapySettings
 
-from archive import (
-    Article,
-    ArticleStatus,
-    ConfigError,
-    DiskFull,
-    Extracted,
-    RecordOptions,
-    list_sources,
-    parse_iso_utc,
-    upsert_source,
-)
+from archive.capture import RecordOptions
+from archive.content import Extracted, parse_iso_utc
+from archive.errors import ConfigError, DiskFull
+from archive.store import Article, ArticleStatus, list_sources, upsert_source
 from crawler.context import CrawlContext, SourceSpec
 from crawler.recording import PlanNextCheck, Recorder
 from presswatch.jobstate import job_dir_problems, write_atomic
@@ -70,7 +62,7 @@ from presswatch.schedule import (
     conditional_headers,
     next_check,
 )
-from presswatch.settings import Settings, load_settings
+from presswatch.settings import Settings, load_settings, user_agent
 from presswatch.sources import SourceConfig, SourcesFile, load_sources, with_archive_sources
 
 log = logging.getLogger(__name__)
@@ -87,17 +79,6 @@ SPIDER_CLASSES = {
     "listing": "crawler.spiders.listing.ListingSpider",
     "recheck": "crawler.spiders.recheck.RecheckSpider",
 }
-
-
-def presswatch_version() -> str:
-    try:
-        return version("presswatch")
-    except PackageNotFoundError:
-        return "0"
-
-
-def user_agent(settings: Settings) -> str:
-    return f"Presswatch/{presswatch_version()} (+{settings.user_agent_contact})"
 
 
 def schedule_of(settings: Settings) -> RecheckSchedule:
@@ -705,7 +686,7 @@ def discovery_jobs(
 
 
 def context_from_scrapy_settings(scrapy: Any) -> CrawlContext:
-    """The context for a plain `scrapy crawl` (crawler/settings.py names this): Settings
+    """The context for a plain `scrapy crawl` (presswatch/scrapy_project.py names this): Settings
     from the environment and presswatch.toml, sources from `PRESSWATCH_SOURCES`."""
     settings = load_settings()
     runtime = Runtime(settings)

@@ -6,7 +6,7 @@ never holds a capture transaction or the crawl:
 
 1. `queue_matches` reads change events past the cursor and queues one outbox row per
    (subscription, matching event), moving the cursor in the same transaction
-   (`archive.notify` explains why nothing is queued twice or skipped).
+   (`archive.notify.subscriptions` explains why nothing is queued twice or skipped).
 2. `send_due` sends each subscription's pending rows: one message per event, or one
    digest when more than `notify_burst_limit` are waiting (a 10,000-event burst is one
    message), or, for `mode = "digest"`, one digest a day: the first send after
@@ -34,19 +34,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive import (
-    Article,
-    ChangeEvent,
-    ChangeKind,
+from archive.notify import (
     NotifierEgress,
-    NotifyOutbox,
-    NotifySubscription,
-    Source,
     SubscriptionSpec,
-    Version,
     claim_pending,
-    event_label,
-    event_via,
     events_after,
     expire_claims,
     finish_claim,
@@ -60,6 +51,16 @@ from archive import (
     scrub,
     sync_file_subscriptions,
 )
+from archive.store import (
+    Article,
+    ChangeEvent,
+    ChangeKind,
+    NotifyOutbox,
+    NotifySubscription,
+    Source,
+    Version,
+)
+from archive.views import event_label, event_via
 from presswatch.sources import SourcesFile, TopicMatcher
 
 if TYPE_CHECKING:

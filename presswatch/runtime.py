@@ -15,24 +15,14 @@ from pathlib import Path
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive import (
-    ConfigError,
-    NotifierEgress,
-    Policy,
-    RecordOptions,
-    Signer,
-    SpaceFloor,
-    WarcStore,
-    index_closed_warc,
-    is_migrated,
-    load_or_create_key,
-    make_engine,
-    make_session_factory,
-    migrate,
-    parse_networks,
-    seal_legacy_captures,
-)
-from presswatch.settings import Settings
+from archive.capture import Policy, RecordOptions
+from archive.egress import parse_networks
+from archive.errors import ConfigError
+from archive.log import Signer, load_or_create_key, seal_legacy_captures
+from archive.notify import NotifierEgress
+from archive.store import is_migrated, make_engine, make_session_factory, migrate
+from archive.warc import SpaceFloor, WarcStore, index_closed_warc
+from presswatch.settings import Settings, user_agent
 
 
 @dataclass
@@ -68,8 +58,6 @@ class Runtime:
 
     @cached_property
     def warc(self) -> WarcStore:
-        # crawling imports this module: the crawler's User-Agent is read here, on use.
-        from presswatch.crawling import user_agent
 
         return WarcStore(
             self.settings.warc_dir,

@@ -5,7 +5,7 @@ file, the line and what to fix (`presswatch sources --check`), and the topic mat
 that decides, on extracted title and body, whether an article belongs to a topic.
 
 It reads one file and nothing else: no database, no network. Turning a source into
-crawl requests is `presswatch.crawling`'s job; storing it is `archive.queries`'.
+crawl requests is `presswatch.crawling`'s job; storing it is `archive.store.queries`'.
 """
 
 from __future__ import annotations
@@ -24,24 +24,17 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from archive import (
+from archive.content import UrlPattern, compile_url_pattern, normalize_text, url_pattern_problem
+from archive.egress import Networks, parse_networks, url_refusal
+from archive.errors import BadInput, ConfigError
+from archive.notify import (
     DEFAULT_NOTIFY_KINDS,
     NOTIFY_MODES,
-    BadInput,
-    ChangeKind,
-    ConfigError,
-    Networks,
     NotifierEgress,
-    UrlPattern,
     apprise_url_problem,
-    check_source_names,
-    compile_url_pattern,
-    normalize_text,
     notifier_refusal,
-    parse_networks,
-    url_pattern_problem,
-    url_refusal,
 )
+from archive.store import ChangeKind, check_source_names
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +186,7 @@ class SourceConfig(BaseModel):
         if value is None:
             return None
         # RE2, not `re`: matched against URLs the outlet chooses, so it must run in
-        # linear time (archive.patterns); backreferences and lookaround are refused here.
+        # linear time (archive.content.patterns); backreferences and lookaround are refused here.
         problem = url_pattern_problem(value, what="")
         if problem is not None:
             raise ValueError(problem.message)
@@ -300,7 +293,7 @@ class SourcesFile(BaseModel):
 class TopicMatcher:
     """Does a title + body mention any of the keywords?
 
-    Both sides go through `archive.normalize.normalize_text` (so Khmer typed in another
+    Both sides go through `archive.content.normalize.normalize_text` (so Khmer typed in another
     code-point order, or with zero-width spaces, still matches) and `casefold`. Keywords
     in spaced scripts match whole words, with any run of spaces or hyphens between the
     words of a phrase; keywords in Khmer and other unspaced scripts match as substrings

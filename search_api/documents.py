@@ -12,7 +12,7 @@ when the current version's document no longer matches the query. The current ver
 is the one `Article.current_version_id` names, which after a takedown is the last
 version that was online.
 
-Text is normalized with `archive.normalize.normalize_text` (queries are too, so both
+Text is normalized with `archive.content.normalize.normalize_text` (queries are too, so both
 sides compare equal), and the private-use characters the engines use as match
 sentinels are removed so that every sentinel in a snippet is one of ours.
 """
@@ -25,7 +25,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive import Article, Source, Version, normalize_text, parse_iso_utc
+from archive.content import normalize_text, parse_iso_utc
+from archive.store import Article, Source, Version
 from search_api.backends.base import SearchDocument
 from search_api.highlight import remove_sentinels
 

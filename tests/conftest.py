@@ -30,7 +30,7 @@ import pytest
 from hypothesis import settings
 from sqlalchemy import create_engine, text
 
-from archive.db import make_engine, migrate
+from archive.store.db import make_engine, migrate
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
 

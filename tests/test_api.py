@@ -28,8 +28,8 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from archive.errors import BackendUnavailable
-from archive.models import Article, ChangeEvent, Source
-from archive.queries import upsert_source
+from archive.store.models import Article, ChangeEvent, Source
+from archive.store.queries import upsert_source
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
 from search_api.app import create_app

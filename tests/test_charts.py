@@ -19,9 +19,10 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
-from archive import DayCounts, captures_per_day, changes_per_day, per_week, source_by_name
-from archive.models import Article, Capture, ChangeEvent, Version
-from archive.queries import upsert_source
+from archive.store import source_by_name
+from archive.store.models import Article, Capture, ChangeEvent, Version
+from archive.store.queries import upsert_source
+from archive.views import DayCounts, captures_per_day, changes_per_day, per_week
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
 from search_api.backends.sqlite_fts import SqliteFtsBackend

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from archive.integrity import verify_archive
-from archive.models import Capture, Version
+from archive.log.integrity import verify_archive
+from archive.store.models import Capture, Version
 from presswatch.runtime import Runtime
 from tests.conftest import REPO
 

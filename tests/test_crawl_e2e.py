@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from archive.integrity import verify_archive
-from archive.models import Article, Capture, ChangeEvent, Version
+from archive.log.integrity import verify_archive
+from archive.store.models import Article, Capture, ChangeEvent, Version
 from presswatch.demo import content
 from presswatch.demo.content import DEMO_ARTICLES, bulk_articles
 from presswatch.lock import RunLock

@@ -13,7 +13,7 @@ from scrapy import Request
 from twisted.internet import error as tx
 from twisted.python.failure import Failure
 
-from archive.normalize import parse_iso_utc
+from archive.content.normalize import parse_iso_utc
 from crawler.failures import failure_kind
 from crawler.middlewares import PresswatchFingerprinter, RobotsUnavailable
 from crawler.sitemaps import parse_sitemap
@@ -134,9 +134,9 @@ def test_a_failing_capture_is_counted_and_the_next_one_recorded(runtime: Any) ->
 
     from sqlalchemy import func, select
 
-    from archive.capture import Exchange
-    from archive.models import Capture
-    from archive.queries import upsert_source
+    from archive.capture.record import Exchange
+    from archive.store.models import Capture
+    from archive.store.queries import upsert_source
     from crawler.context import CrawlContext, SourceSpec
     from crawler.items import FetchItem
     from crawler.pipelines import ArchivePipeline
@@ -193,8 +193,8 @@ def test_discovery_skips_what_the_archive_has_and_retries_failed_fetches(runtime
     """A restarted crawl must not fetch again what the killed one recorded (articles
     under every URL they are known by, pages that were not articles), yet must try again
     the fetches that failed or were blocked."""
-    from archive.capture import Exchange, RedirectHop, record_capture
-    from archive.queries import upsert_source
+    from archive.capture.record import Exchange, RedirectHop, record_capture
+    from archive.store.queries import upsert_source
     from crawler.context import CrawlContext, SourceSpec
 
     now = datetime(2026, 3, 1, 8, tzinfo=UTC)
@@ -252,7 +252,7 @@ def test_a_request_made_by_another_run_is_fetched_once_and_never_dropped(runtime
     dropping it lost the article (two processes: 39 of 40 captured)."""
     from scrapy.exceptions import IgnoreRequest
 
-    from archive.queries import upsert_source
+    from archive.store.queries import upsert_source
     from crawler.context import CrawlContext, SourceSpec
     from crawler.middlewares import ResumedClaimMiddleware
 
@@ -306,7 +306,8 @@ def test_a_failed_fetch_crosses_back_from_the_writer_process_even_unpicklable(
 ) -> None:
     import pickle
 
-    from archive import BadInput, Exchange
+    from archive.capture import Exchange
+    from archive.errors import BadInput
     from crawler.recording import CaptureTask, _portable
 
     task = CaptureTask(
@@ -321,3 +322,27 @@ def test_a_failed_fetch_crosses_back_from_the_writer_process_even_unpicklable(
     pickle.dumps(odd)
     # Each failure's traceback stays in the crawl's log, written by the writer process.
     assert [r.message for r in caplog.records].count("recording http://example.org/a failed") == 2
+
+
+def test_a_plain_scrapy_crawl_gets_the_crawlers_settings_and_presswatchs_context(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`scrapy crawl sitemap` from the project directory (docs/operations.md): scrapy.cfg
+    names presswatch's settings module, which adds the context factory the crawler
+    cannot name itself."""
+    from pathlib import Path
+
+    from scrapy.utils.misc import load_object
+    from scrapy.utils.project import get_project_settings
+
+    from presswatch.crawling import context_from_scrapy_settings
+
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    monkeypatch.delenv("SCRAPY_SETTINGS_MODULE", raising=False)
+    monkeypatch.delenv("SCRAPY_PROJECT", raising=False)
+    settings = get_project_settings()
+    assert load_object(settings["PRESSWATCH_CONTEXT_FACTORY"]) is context_from_scrapy_settings
+    assert settings.getlist("SPIDER_MODULES") == ["crawler.spiders"]
+    assert "crawler.middlewares.RobotsPolicyMiddleware" in settings.getdict(
+        "DOWNLOADER_MIDDLEWARES"
+    )

@@ -1,4 +1,4 @@
-"""Tests for archive.diff: tokens, alignment, stats, version diffs and renderings."""
+"""Tests for archive.content.diff: tokens, alignment, stats, version diffs and renderings."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ import regex
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-import archive.diff as diff_module
-from archive.align import WORK_BUDGET, Budget, align
-from archive.diff import (
+import archive.content.diff as diff_module
+from archive.content.align import WORK_BUDGET, Budget, align
+from archive.content.diff import (
     DiffOp,
     DiffStats,
     OpKind,

@@ -30,9 +30,10 @@ from queuelib.queue import FifoDiskQueue, LifoDiskQueue
 from sqlalchemy import func, select
 from warcio.archiveiterator import ArchiveIterator
 
-from archive import DiskFull, SpaceFloor, WarcStore
-from archive.integrity import verify_archive
-from archive.models import Article, Capture
+from archive.errors import DiskFull
+from archive.log.integrity import verify_archive
+from archive.store.models import Article, Capture
+from archive.warc import SpaceFloor, WarcStore
 from presswatch.crawling import _prepare_job_dir, start_crawl
 from presswatch.demo.content import DemoArticle, bulk_articles
 from presswatch.jobstate import job_dir_problems, write_atomic

@@ -19,7 +19,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
 
-from archive.signing import Signer
+from archive.log.signing import Signer
 from benchmarks.package_bench import rehash as rehash_package
 from presswatch.cli import app
 from presswatch.runtime import Runtime

@@ -1,4 +1,4 @@
-"""archive.extract: a quality gate on the shared fixture pages, Khmer correctness, bad
+"""archive.content.extract: a quality gate on the shared fixture pages, Khmer correctness, bad
 input that must never crash a crawl, and the noise property change detection relies on.
 
 The fixture pages are other people's pages; they are read from ../shared/fixtures next
@@ -19,17 +19,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import archive.extract as extract_module
-from archive.decode import decode_body
-from archive.errors import ExtractionError
-from archive.extract import (
+import archive.content.extract as extract_module
+from archive.content.decode import decode_body
+from archive.content.extract import (
     EXTRACTOR_VERSION,
     TRAFILATURA_OPTIONS,
     Extracted,
     PageKind,
     extract_page,
 )
-from archive.normalize import normalize_text, text_sha256
+from archive.content.normalize import normalize_text, text_sha256
+from archive.errors import ExtractionError
 from presswatch.demo.content import DEMO_ARTICLES
 from tests import archive_helpers as h
 from tests.conftest import REAL_PAGES, RealPages
@@ -543,7 +543,7 @@ def test_trafilatura_failure_is_contained(
         raise RuntimeError("boom")
 
     monkeypatch.setattr(extract_module.trafilatura, "bare_extraction", explode)
-    with caplog.at_level(logging.ERROR, logger="archive.extract"):
+    with caplog.at_level(logging.ERROR, logger="archive.content.extract"):
         result = extract_page(
             _english_page().encode(), url="https://example.com/a", content_type=None
         )

@@ -100,7 +100,7 @@ def test_the_feed_is_valid_atom_with_one_entry_per_edit_removal_restoration(
     with built.runtime.sessions() as s:
         from sqlalchemy import func, select
 
-        from archive.models import ChangeEvent
+        from archive.store.models import ChangeEvent
 
         expected = s.scalar(
             select(func.count())

@@ -1,5 +1,5 @@
 """`presswatch import` with provenance: imported captures say where they came from,
-digests are checked, dates follow the one import rule (archive.capture.import_hold), and
+digests are checked, dates follow the one import rule (archive.capture.record.import_hold), and
 a truncated or corrupt file exits 1 naming the file and offset, keeping what came before."""
 
 from __future__ import annotations
@@ -23,7 +23,10 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from archive import BadInput, Capture, Exchange, exchanges_from_path
+from archive.capture import Exchange
+from archive.errors import BadInput
+from archive.formats import exchanges_from_path
+from archive.store import Capture
 from presswatch.cli import app
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings

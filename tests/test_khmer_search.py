@@ -19,9 +19,9 @@ from typing import cast
 
 import pytest
 
-from archive.capture import Exchange
-from archive.models import Version
-from archive.normalize import normalize_text
+from archive.capture.record import Exchange
+from archive.content.normalize import normalize_text
+from archive.store.models import Version
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
 from search_api.backends.base import SearchBackend, SearchQuery

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from archive.integrity import verify_archive
-from archive.models import Article, Capture, ChangeEvent, Version
+from archive.log.integrity import verify_archive
+from archive.store.models import Article, Capture, ChangeEvent, Version
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
 from tests.conftest import REPO

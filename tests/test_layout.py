@@ -1,16 +1,24 @@
-"""Package boundaries from the design: `archive/` imports nothing of ours; `crawler/`
-and `search_api/` import only `archive`, and only the public names it lists in
-`__all__`; command modules never import the CLI that composes them; the migrations
-match the models."""
+"""Package boundaries from the design: `archive/` imports nothing of ours and is built
+of wings, each importing only the wings before it (archive/__init__.py lists them);
+`crawler/` and `search_api/` import only `archive`, and only a wing's public names (its
+`__all__`); dotted paths written as strings count as imports; no two files import each
+other, even inside functions; every exception we define is a `PresswatchError`;
+command modules never import the CLI that composes them; the migrations match the
+models."""
 
 from __future__ import annotations
 
 import ast
+import importlib
+import inspect
+import re
+from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import create_engine
 
-from archive.db import make_engine, migrate
+from archive.errors import PresswatchError
+from archive.store.db import make_engine, migrate
 
 REPO = Path(__file__).resolve().parents[1]
 OURS = {"archive", "crawler", "search_api", "presswatch"}
@@ -22,52 +30,173 @@ ALLOWED = {
 }
 # Everything outside archive/ that is ours, tests excepted (they may reach inside).
 OUTSIDE_ARCHIVE = ("crawler", "search_api", "presswatch", "benchmarks")
+# The archive's wings, bottom first: each imports only those before it (archive/__init__.py).
+WINGS = (
+    "errors",
+    "clock",
+    "egress",
+    "content",
+    "store",
+    "warc",
+    "log",
+    "backfill",
+    "notify",
+    "views",
+    "capture",
+    "formats",
+    "migrations",
+)
+DOTTED = re.compile(r"^(?:archive|crawler|search_api|presswatch)(?:\.[A-Za-z_]\w*)+$")
 
 
-def imported_packages(path: Path) -> set[str]:
+def product_files(*packages: str) -> Iterator[Path]:
+    for package in packages:
+        yield from sorted((REPO / package).rglob("*.py"))
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def names_our_module(dotted: str) -> bool:
+    """Whether a dotted string starts with one of our modules below a package root
+    (`archive.capture.record_capture`, not a file name like `archive.sqlite3`)."""
+    first, second = dotted.split(".")[:2]
+    return (REPO / first / f"{second}.py").is_file() or (REPO / first / second).is_dir()
+
+
+def imported_names(path: Path) -> list[tuple[int, str, list[str]]]:
+    """(line, module, names) for every import in the file, inside functions too, and for
+    every string that is a whole dotted path of ours (a Scrapy setting, a preload list):
+    those are imports made later, by name."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    found = set()
+    package = (
+        module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+    )
+    found: list[tuple[int, str, list[str]]] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            found |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module.split(".")[0])
-    return found & OURS
+            found += [(node.lineno, a.name, []) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                module = ".".join([*base, module] if module else base)
+            found.append((node.lineno, module, [a.name for a in node.names]))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if DOTTED.match(node.value) and names_our_module(node.value):
+                found.append((node.lineno, node.value, []))
+    return found
 
 
 def test_package_boundaries() -> None:
     problems = []
     for package, allowed in ALLOWED.items():
-        for path in (REPO / package).rglob("*.py"):
-            bad = imported_packages(path) - allowed
-            if bad:
-                problems.append(f"{path.relative_to(REPO)} imports {sorted(bad)}")
-    assert problems == []
+        for path in product_files(package):
+            for line, module, _names in imported_names(path):
+                top = module.split(".")[0]
+                if top in OURS and top not in allowed:
+                    problems.append(f"{path.relative_to(REPO)}:{line} imports {module}")
+    assert problems == [], "\n".join(problems)
+
+
+def test_other_packages_use_only_the_wings_public_names() -> None:
+    """Outside the archive, `from archive.<wing> import name` with `name` in the wing's
+    `__all__`; never a wing's module, never the bare `archive`."""
+    problems = []
+    for path in product_files(*OUTSIDE_ARCHIVE):
+        where = path.relative_to(REPO)
+        for line, module, names in imported_names(path):
+            parts = module.split(".")
+            if parts[0] != "archive":
+                continue
+            if len(parts) != 2 or parts[1] not in WINGS:
+                problems.append(
+                    f"{where}:{line} uses {module} (import from a wing: archive.<wing>)"
+                )
+                continue
+            public = set(importlib.import_module(module).__all__)
+            problems += [f"{where}:{line} uses {module}.{n}" for n in names if n not in public]
+    assert problems == [], "\n".join(problems)
+
+
+def test_each_wing_imports_only_the_wings_before_it() -> None:
+    problems = []
+    for path in product_files("archive"):
+        parts = path.relative_to(REPO).with_suffix("").parts
+        if len(parts) < 2 or parts[1] == "__init__":
+            continue
+        own = WINGS.index(parts[1])
+        for line, module, _names in imported_names(path):
+            target = module.split(".")
+            if target[0] != "archive" or len(target) < 2:
+                continue
+            if target[1] not in WINGS:
+                problems.append(f"{path.relative_to(REPO)}:{line} imports {module}: not a wing")
+            elif WINGS.index(target[1]) > own:
+                problems.append(f"{path.relative_to(REPO)}:{line} imports {module}, a later wing")
+    assert problems == [], "\n".join(problems)
+
+
+def test_no_two_files_import_each_other() -> None:
+    """No import circle between files, counting imports inside functions (a circle hides
+    a concept split in two, and makes start-up order matter)."""
+    files = {module_name(p): p for p in product_files(*sorted(OURS))}
+
+    def owner(module: str) -> str | None:
+        while module and module not in files:
+            module = module.rpartition(".")[0]
+        return module or None
+
+    graph: dict[str, set[str]] = {}
+    for name, path in files.items():
+        targets = set()
+        for _line, module, names in imported_names(path):
+            for target in [f"{module}.{n}" for n in names] or [module]:
+                found = owner(target) if target in files else owner(module)
+                if found and found != name:
+                    targets.add(found)
+        graph[name] = targets
+    circles = []
+    for start in graph:  # a path from a file's import back to the file itself
+        seen: set[str] = set()
+        stack = list(graph[start])
+        while stack:
+            node = stack.pop()
+            if node == start:
+                circles.append(start)
+                break
+            if node not in seen:
+                seen.add(node)
+                stack.extend(graph.get(node, ()))
+    assert circles == [], "\n".join(circles)
+
+
+def test_every_exception_we_define_is_a_presswatch_error() -> None:
+    """A caller at a boundary catches `PresswatchError` (archive/errors.py); an exception
+    class outside that tree escapes it. Private ones (a leading underscore) never leave
+    their module and may stay plain."""
+    problems = []
+    for path in product_files(*sorted(OURS)):
+        if "migrations" in path.parts or path.name == "__main__.py":
+            continue
+        module = importlib.import_module(module_name(path))
+        for name, value in vars(module).items():
+            if (
+                inspect.isclass(value)
+                and issubclass(value, BaseException)
+                and value.__module__ == module.__name__
+                and not name.startswith("_")
+                and not issubclass(value, PresswatchError)
+            ):
+                problems.append(f"{module.__name__}.{name}")
+    assert problems == [], "\n".join(problems)
 
 
 def imports_from(path: Path) -> list[ast.ImportFrom | ast.Import]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     return [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom | ast.Import)]
-
-
-def test_other_packages_use_only_archive_public_names() -> None:
-    import archive
-
-    public = set(archive.__all__)
-    problems = []
-    for package in OUTSIDE_ARCHIVE:
-        for path in (REPO / package).rglob("*.py"):
-            where = path.relative_to(REPO)
-            for node in imports_from(path):
-                if isinstance(node, ast.Import):
-                    inside = [a.name for a in node.names if a.name.startswith("archive.")]
-                    problems += [f"{where}:{node.lineno} imports {name}" for name in inside]
-                elif node.module and node.module.startswith("archive."):
-                    problems.append(f"{where}:{node.lineno} imports from {node.module}")
-                elif node.module == "archive":
-                    private = [a.name for a in node.names if a.name not in public]
-                    problems += [f"{where}:{node.lineno} uses archive.{n}" for n in private]
-    assert problems == []
 
 
 def test_the_cli_layer_is_imported_only_from_above() -> None:
@@ -88,18 +217,20 @@ def test_the_cli_layer_is_imported_only_from_above() -> None:
                     else [f"{node.module}.{a.name}" for a in node.names]
                 )
                 for name in names:
-                    if name.startswith("presswatch.cli") or name.startswith("presswatch.commands") and not (
-                        in_commands and name.startswith("presswatch.commands.common")
+                    if (
+                        name.startswith("presswatch.cli")
+                        or name.startswith("presswatch.commands")
+                        and not (in_commands and name.startswith("presswatch.commands.common"))
                     ):
                         problems.append(f"{rel}:{node.lineno} imports {name}")
-    assert problems == []
+    assert problems == [], "\n".join(problems)
 
 
 def test_migrations_match_the_models(tmp_path: Path) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from archive.models import Base
+    from archive.store.models import Base
 
     engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
     migrate(engine)

@@ -1,4 +1,4 @@
-"""The stored form of log leaves (archive.leaves): what goes in comes back byte for byte,
+"""The stored form of log leaves (archive.log.leaves): what goes in comes back byte for byte,
 a damaged blob is a LeafFormatError and never another exception, an archive's leaves
 are stored small and read back as the bytes its log hashed, and migration 0008 moves
 leaves from text to the stored form and back without changing a byte."""
@@ -18,9 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import inspect, select, text
 
-from archive.db import alembic_config
-from archive.integrity import encode_leaf, verify_archive
-from archive.leaves import (
+from archive.log.integrity import encode_leaf, verify_archive
+from archive.log.leaves import (
     DICTIONARIES,
     LeafFormatError,
     anchor_of,
@@ -28,8 +27,9 @@ from archive.leaves import (
     read_leaf,
     unpack_leaf,
 )
-from archive.models import Capture, CaptureLeaf, Version
-from archive.translog import leaf_hash
+from archive.log.merkle import leaf_hash
+from archive.store.db import alembic_config
+from archive.store.models import Capture, CaptureLeaf, Version
 from presswatch.runtime import Runtime
 from tests.test_verify import build
 
@@ -105,7 +105,7 @@ def test_an_anchor_must_be_the_leaf_the_blob_was_packed_against() -> None:
 
 def test_dictionary_1_never_changes() -> None:
     # Every blob marked 1 decompresses only with these exact bytes: a better dictionary
-    # is added as 2 (archive.leaves.DICTIONARIES), never written over 1.
+    # is added as 2 (archive.log.leaves.DICTIONARIES), never written over 1.
     digest = hashlib.sha256(DICTIONARIES[1]).hexdigest()
     assert digest == "36f1bf1024e46ca8275ed0d688b4d998a25fa0a96fafeebbd0733a6934cb2246"
 

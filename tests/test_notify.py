@@ -22,16 +22,9 @@ import pytest
 from sqlalchemy import insert, select
 
 import presswatch.notify as notify_module
-from archive import (
-    ChangeEvent,
-    NotifierEgress,
-    NotifyOutbox,
-    SubscriptionSpec,
-    Version,
-    add_subscription,
-    notify_health,
-    parse_networks,
-)
+from archive.egress import parse_networks
+from archive.notify import NotifierEgress, SubscriptionSpec, add_subscription, notify_health
+from archive.store import ChangeEvent, NotifyOutbox, Version
 from presswatch.demo.content import DEMO_ARTICLES
 from presswatch.notify import SendReport, send_due
 from presswatch.runtime import Runtime
@@ -515,7 +508,7 @@ def test_admin_api_manages_subscriptions_and_sources_shows_their_health(
     from fastapi.testclient import TestClient
     from pydantic import SecretStr
 
-    from archive import DEFAULT_NOTIFY_KINDS
+    from archive.notify import DEFAULT_NOTIFY_KINDS
     from presswatch.settings import Settings
     from search_api.app import create_app
     from search_api.schemas import NotifyIn
@@ -597,9 +590,9 @@ def test_two_runs_adding_one_new_file_subscription_at_once_both_go_on(pg_url: st
     the race to insert it makes the winner's row the file's instead of failing."""
     from sqlalchemy import func, select
 
-    from archive.db import make_engine, make_session_factory
-    from archive.models import NotifySubscription
-    from archive.notify import SubscriptionSpec, sync_file_subscriptions
+    from archive.notify.subscriptions import SubscriptionSpec, sync_file_subscriptions
+    from archive.store.db import make_engine, make_session_factory
+    from archive.store.models import NotifySubscription
     from tests.conftest import second_waits_on_first
 
     sessions = make_session_factory(make_engine(pg_url))
@@ -791,7 +784,7 @@ def test_apprise_log_lines_do_not_reach_stderr(capfd: pytest.CaptureFixture[str]
     import logging
     import sys
 
-    from archive import apprise_url_problem
+    from archive.notify import apprise_url_problem
     from presswatch.notify import deliver
 
     handler = logging.StreamHandler(sys.stderr)  # what the CLI's logging does

@@ -26,9 +26,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from archive import ConfigError, compile_url_pattern, url_pattern_problem
-from archive.detect import is_home_or_section
-from archive.models import Capture
+from archive.capture.detect import is_home_or_section
+from archive.content import compile_url_pattern, url_pattern_problem
+from archive.errors import ConfigError
+from archive.store.models import Capture
 from presswatch.demo.content import DEMO_ARTICLES
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings, load_settings

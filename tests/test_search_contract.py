@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import select
 
 from archive.errors import BackendUnavailable, BadQuery, SearchError
-from archive.models import SearchDeadLetter, SearchOutbox
+from archive.store.models import SearchDeadLetter, SearchOutbox
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
 from search_api.backends.base import (

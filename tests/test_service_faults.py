@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from archive import Article, Capture, Version, verify_archive
+from archive.log import verify_archive
+from archive.store import Article, Capture, Version
 from presswatch.demo.content import bulk_articles
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from archive import ConfigError
+from archive.errors import ConfigError
 from presswatch.cli import app
 from presswatch.sources import TopicMatcher, check_sources, load_sources
 
@@ -297,9 +297,9 @@ def test_two_machines_adding_one_new_source_at_once_both_go_on(pg_url: str) -> N
 
     from sqlalchemy import func, select
 
-    from archive.db import make_engine, make_session_factory
-    from archive.models import Source
-    from archive.queries import upsert_source
+    from archive.store.db import make_engine, make_session_factory
+    from archive.store.models import Source
+    from archive.store.queries import upsert_source
     from tests.conftest import second_waits_on_first
 
     sessions = make_session_factory(make_engine(pg_url))

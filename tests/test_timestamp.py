@@ -27,8 +27,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from archive.models import LogCheckpoint
-from archive.timestamp import TimestampError, verify_token
+from archive.log.timestamp import TimestampError, verify_token
+from archive.store.models import LogCheckpoint
 from presswatch.cli import app
 from presswatch.runtime import Runtime
 from tests import archive_helpers as h

@@ -17,15 +17,17 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from archive.errors import StorageError
-from archive.integrity import (
+from archive.log.integrity import (
     capture_leaf,
     capture_proof,
     content_sha256,
     encode_leaf,
     verify_archive,
 )
-from archive.leaves import anchor_of, pack_leaf, read_leaf, store_leaf
-from archive.models import (
+from archive.log.leaves import anchor_of, pack_leaf, read_leaf, store_leaf
+from archive.log.merkle import Frontier, leaf_hash
+from archive.log.signing import checkpoint_body, load_or_create_key, verify_note
+from archive.store.models import (
     Article,
     Capture,
     CaptureLeaf,
@@ -34,8 +36,6 @@ from archive.models import (
     LogCheckpoint,
     Version,
 )
-from archive.signing import checkpoint_body, load_or_create_key, verify_note
-from archive.translog import Frontier, leaf_hash
 from presswatch.cli import app
 from presswatch.runtime import Runtime
 from tests import archive_helpers as h
@@ -375,7 +375,7 @@ def test_deleted_capture_in_the_middle(any_runtime: Runtime, at: Any) -> None:
     assert named(report, second, "leaf"), report["problems"]
 
 
-# -- the stored leaves (archive.leaves) -------------------------------------------------------
+# -- the stored leaves (archive.log.leaves) -------------------------------------------------------
 
 
 def _damage(blob: bytes, how: str) -> bytes:

@@ -18,8 +18,8 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.cdxj import index_missing, index_path
-from archive.models import Capture
+from archive.store.models import Capture
+from archive.warc.cdxj import index_missing, index_path
 from presswatch.cli import app
 from presswatch.runtime import Runtime
 from tests import archive_helpers as h
@@ -278,7 +278,7 @@ def test_a_package_file_starts_with_the_warcinfo_of_its_source(tmp_path: Path) -
     from warcio.statusandheaders import StatusAndHeaders
     from warcio.warcwriter import WARCWriter
 
-    from archive.wacz import RecordSpan, pack_records
+    from archive.formats.wacz import RecordSpan, pack_records
 
     source = tmp_path / "src" / "one.warc.gz"
     source.parent.mkdir()

@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-import archive.capture as capture_mod
-import archive.warc as warc_mod
-from archive import CaptureJob, CaptureOutcome, record_capture, record_captures
+import archive.capture.record as capture_mod
+import archive.warc.records as warc_mod
+from archive.capture import CaptureJob, record_capture, record_captures
 from archive.errors import BadInput
-from archive.integrity import verify_archive
-from archive.models import Article, Capture, ChangeEvent
+from archive.log.integrity import verify_archive
+from archive.store import CaptureOutcome
+from archive.store.models import Article, Capture, ChangeEvent
 from presswatch.runtime import Runtime
 from tests import archive_helpers as h
 

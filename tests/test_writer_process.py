@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from archive.integrity import verify_archive
-from archive.models import Article, Capture
+from archive.log.integrity import verify_archive
+from archive.store.models import Article, Capture
 from presswatch.demo.content import bulk_articles
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.e2e
 
 
 def writer_pids(data_dir: Path) -> set[int]:
-    """The pids in the WARC file names (archive/warc.py names each file after the
+    """The pids in the WARC file names (archive/warc/records.py names each file after the
     process that wrote it)."""
     names = (p.name for p in (data_dir / "warc").glob("presswatch-*"))
     return {int(m.group(1)) for n in names if (m := re.match(r"presswatch-(\d+)-", n))}

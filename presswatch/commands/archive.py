@@ -1,8 +1,8 @@
 """`presswatch` commands over the archive itself: init, articles, history, diff,
 changes and import (verify and checkpoint: `presswatch.commands.tlog`).
 
-Commands parse, call, print: the queries live in `archive.queries`, the JSON shapes in
-`archive.export`. Exit codes (DESIGN.md): 0 ok, 1 a problem found or an operation
+Commands parse, call, print: the queries live in `archive.store.queries`, the JSON shapes in
+`archive.views.export`. Exit codes (DESIGN.md): 0 ok, 1 a problem found or an operation
 failed, 2 bad usage or config.
 """
 
@@ -15,28 +15,22 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from sqlalchemy.orm import Session
 
-from archive import (
+from archive.capture import pair_diff, record_capture
+from archive.content import render_html, render_json, render_unified
+from archive.errors import NotFound, PresswatchError
+from archive.formats import exchanges_from_path
+from archive.store import (
     Article,
     CaptureOutcome,
-    NotFound,
-    PresswatchError,
-    article_json,
     capture_by_id,
-    change_json,
     confirming_removals,
-    exchanges_from_path,
     find_article,
-    history_json,
     list_articles,
     list_changes,
-    pair_diff,
-    record_capture,
-    render_html,
-    render_json,
-    render_unified,
     source_names,
     version_by_n,
 )
+from archive.views import article_json, change_json, history_json
 from presswatch.commands.common import (
     ISO_DATE,
     JsonOpt,

@@ -13,15 +13,10 @@ from typing import Annotated, Any
 
 import typer
 
-from archive import (
-    BadInput,
-    ConfigError,
-    Extracted,
-    ledger_counts,
-    ledger_problems,
-    snapshot_coverage,
-    source_by_name,
-)
+from archive.backfill import ledger_counts, ledger_problems, snapshot_coverage
+from archive.content import Extracted
+from archive.errors import BadInput, ConfigError
+from archive.store import source_by_name
 from presswatch.backfill import Target, client_for, run_backfill
 from presswatch.backfill_save import save_changes
 from presswatch.commands.common import (
@@ -38,8 +33,9 @@ from presswatch.commands.common import (
     refuse_unknown_sources,
     shown,
 )
-from presswatch.crawling import index_outbox, load_crawl_sources, sync_sources, user_agent
+from presswatch.crawling import index_outbox, load_crawl_sources, sync_sources
 from presswatch.runtime import Runtime
+from presswatch.settings import user_agent
 
 
 def backfill(

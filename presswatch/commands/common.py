@@ -22,7 +22,7 @@ from typing import Annotated, Any
 
 import typer
 
-from archive import ConfigError
+from archive.errors import ConfigError
 from presswatch.lock import Holder, LockHeld, RunLock
 from presswatch.runtime import Runtime
 from presswatch.settings import load_settings
@@ -131,7 +131,8 @@ def refuse_unknown_sources(given: Sequence[str] | None, known: Iterable[str]) ->
     """Exit 2 when a `--source` names no source in `known`, listing the known ones
     (`archive.check_source_names` words it): every command taking `--source` calls this,
     so a typo never reads as "nothing happened"."""
-    from archive import BadInput, check_source_names
+    from archive.errors import BadInput
+    from archive.store import check_source_names
 
     try:
         check_source_names(given or (), known)
@@ -142,7 +143,7 @@ def refuse_unknown_sources(given: Sequence[str] | None, known: Iterable[str]) ->
 def archived_source_names(runtime: Runtime, session: Any) -> set[str]:
     """The sources a reading command may name: those in the archive, and those of
     sources.toml not yet crawled (their answer is rightly empty)."""
-    from archive import source_names
+    from archive.store import source_names
     from presswatch.sources import load_sources
 
     names = set(source_names(session).values())

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from archive import ConfigError
+from archive.errors import ConfigError
 from presswatch.commands.common import (
     JsonOpt,
     SourceOpt,
@@ -219,7 +219,7 @@ def sources_cmd(
         return
     counts: dict[str, dict[str, Any]] = {}
     if runtime.is_initialized():  # before `init` the file alone, and no file created
-        from archive import source_stats
+        from archive.store import source_stats
 
         with runtime.read_sessions() as session:
             counts = {row["name"]: row for row in source_stats(session)}

@@ -1,8 +1,8 @@
 """`presswatch` commands that hand the archive to other tools: `export wacz`,
 `export evidence` and `index-warcs`.
 
-Commands parse, call, print: the package layout lives in `archive.wacz`, the
-selection in `archive.packages`, the indexes in `archive.cdxj`. Exit codes
+Commands parse, call, print: the package layout lives in `archive.formats.wacz`, the
+selection in `archive.formats.packages`, the indexes in `archive.warc.cdxj`. Exit codes
 (DESIGN.md): 0 ok, 1 a problem found or an operation failed, 2 bad usage or config.
 """
 
@@ -13,15 +13,10 @@ from typing import Annotated
 
 import typer
 
-from archive import (
-    ConfigError,
-    NotFound,
-    PresswatchError,
-    export_evidence,
-    export_wacz,
-    index_missing,
-    source_names,
-)
+from archive.errors import ConfigError, NotFound, PresswatchError
+from archive.formats import export_evidence, export_wacz
+from archive.store import source_names
+from archive.warc import index_missing
 from presswatch.commands.common import (
     ISO_DATE,
     SourceOpt,

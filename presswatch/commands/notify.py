@@ -15,11 +15,9 @@ from typing import Annotated, Any
 
 import typer
 
-from archive import (
+from archive.errors import BadInput, ConfigError, NotFound
+from archive.notify import (
     DEFAULT_NOTIFY_KINDS,
-    BadInput,
-    ConfigError,
-    NotFound,
     SubscriptionSpec,
     add_subscription,
     apprise_url_problem,
@@ -27,9 +25,9 @@ from archive import (
     redact_url,
     remove_subscription,
     requeue_unconfirmed,
-    source_names,
     subscription_by_name,
 )
+from archive.store import source_names
 from presswatch.commands.common import (
     JsonOpt,
     SourceOpt,
@@ -278,7 +276,7 @@ def retry_cmd(
 ) -> None:
     """Send now: lift the backoff, and send again the events a crashed sender left
     unconfirmed (they may arrive twice)."""
-    from archive import list_subscriptions
+    from archive.notify import list_subscriptions
 
     runtime = get_runtime(ctx)
     with runtime.sessions.begin() as session:

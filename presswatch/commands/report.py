@@ -4,7 +4,7 @@ the archive's page and API for the change (its diff, for an edit).
 
 Formats: Markdown (to paste into a blog post or a newsletter), CSV (one row per story
 and change, for a spreadsheet) and JSON (the same data as the CSV, grouped per outlet).
-"Materially edited" means an edit whose significance (archive.editclass) is at least
+"Materially edited" means an edit whose significance (archive.content.editclass) is at least
 `--min-significance` (default 0.3: a typo fix scores about 0.05, a removed paragraph
 naming an official about 0.6).
 
@@ -24,15 +24,9 @@ from typing import Annotated, Any
 
 import typer
 
-from archive import (
-    VIA_WEB_ARCHIVE,
-    ChangeKind,
-    ChangeRow,
-    change_json,
-    describe_class,
-    list_changes,
-    versions_by_id,
-)
+from archive.content import describe_class
+from archive.store import ChangeKind, ChangeRow, list_changes, versions_by_id
+from archive.views import VIA_WEB_ARCHIVE, change_json
 from presswatch.commands.common import (
     ISO_DATE,
     JsonOpt,

@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from archive import BadQuery, SearchError
+from archive.errors import BadQuery, SearchError
 from presswatch.commands.common import (
     ISO_DATE,
     JsonOpt,

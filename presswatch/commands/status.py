@@ -21,7 +21,8 @@ from typing import Any
 
 import typer
 
-from archive import list_sources, notify_health
+from archive.notify import notify_health
+from archive.store import list_sources
 from presswatch.commands.common import JsonOpt, archive_lock, echo_json, fail, get_runtime
 from presswatch.lock import Holder, pid_alive
 from presswatch.runtime import Runtime

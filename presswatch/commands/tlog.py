@@ -13,8 +13,8 @@ from typing import Annotated
 
 import typer
 
-from archive import (
-    ConfigError,
+from archive.errors import ConfigError
+from archive.log import (
     NoteError,
     TimestampError,
     checkpoint_json,

@@ -23,14 +23,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from archive import (
-    find_article,
-    list_articles,
-    list_changes,
-    pair_diff,
-    render_unified,
-    versions_of,
-)
+from archive.capture import pair_diff
+from archive.content import render_unified
+from archive.store import find_article, list_articles, list_changes, versions_of
 from presswatch.crawling import (
     CrawlJob,
     Phase,
@@ -280,7 +275,7 @@ def _edited_url(runtime: Runtime) -> str:
     paragraph removed)."""
     from sqlalchemy import select
 
-    from archive import Article
+    from archive.store import Article
 
     with runtime.sessions() as session:
         urls = session.scalars(select(Article.fetch_url).where(Article.version_count > 1))
@@ -292,7 +287,7 @@ def _age_full_fetches(runtime: Runtime) -> None:
 
     from sqlalchemy import update
 
-    from archive import Article
+    from archive.store import Article
 
     with runtime.sessions.begin() as session:
         session.execute(

@@ -7,12 +7,7 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from archive import (
-    VersionSide,
-    diff_versions,
-    joined_diff_stats,
-    render_json,
-)
+from archive.content import VersionSide, diff_versions, joined_diff_stats, render_json
 from presswatch.verify_package.reading import (
     MANIFEST,
 )

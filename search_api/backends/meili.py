@@ -52,7 +52,7 @@ from meilisearch.errors import (
     MeilisearchTimeoutError,
 )
 
-from archive import BackendUnavailable, SearchError
+from archive.errors import BackendUnavailable, SearchError
 from search_api import symbols
 from search_api.backends.base import (
     FACET_FIELDS,

@@ -42,7 +42,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
-from archive import BackendUnavailable, BadQuery, SearchError
+from archive.errors import BackendUnavailable, BadQuery, SearchError
 from search_api.backends.base import (
     FACET_FIELDS,
     BackendHealth,

@@ -5,7 +5,7 @@ Every route needs the server's `PRESSWATCH_API_KEY` in the `X-API-Key` header
 (compared in constant time, `search_api.deps.require_admin`); while no key is set
 they answer 403 and change nothing.
 
-Sources written here are the archive's Source rows (`archive.queries.upsert_source`),
+Sources written here are the archive's Source rows (`archive.store.queries.upsert_source`),
 the same rows `sources.toml` is synced into: a crawl started from a sources.toml that
 names the same source writes its own values over them.
 
@@ -23,25 +23,18 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, HTTPException, Path, status
 from sqlalchemy.orm import Session
 
-from archive import (
-    BadInput,
-    Networks,
-    NotFound,
+from archive.content import normalize_url, url_pattern_problem
+from archive.egress import Networks, parse_networks, url_refusal
+from archive.errors import BadInput, NotFound
+from archive.notify import (
     NotifierEgress,
-    Source,
     SubscriptionSpec,
     add_subscription,
-    find_article,
-    normalize_url,
     notify_health,
-    parse_networks,
     remove_subscription,
-    source_by_name,
     subscription_by_name,
-    upsert_source,
-    url_pattern_problem,
-    url_refusal,
 )
+from archive.store import Source, find_article, source_by_name, upsert_source
 from search_api.deps import AdminDep, NowDep, StateDep, WriteSessionDep
 from search_api.routes import ERRORS, MAX_VALUE_CHARS, NOT_FOUND, bad_request
 from search_api.routes.sources import load_source

@@ -1,10 +1,10 @@
 """capture leaves: each capture's log leaf moves from `captures.leaf` (text) to
-`capture_leaves.leaf_z`, compressed as archive.leaves stores it (issue #14: the text
+`capture_leaves.leaf_z`, compressed as archive.log.leaves stores it (issue #14: the text
 was most of what an unchanged capture cost). The leaves' bytes, and so the log, do not
 change; `presswatch verify` passes before and after. Downgrading writes the text back.
 A SQLite file keeps its size (the freed pages are reused by new rows) until VACUUM.
 
-The conversion runs through archive.leaves' pack_leaf/unpack_leaf (the one definition
+The conversion runs through archive.log.leaves' pack_leaf/unpack_leaf (the one definition
 of the stored form) with plain SQL here, in capture order, as store_leaf would have
 written them: the leaf of a version's first capture on its own, the leaves of the later
 captures that saw it against that one.
@@ -23,7 +23,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from alembic import op
 
-from archive.leaves import LeafFormatError, pack_leaf, unpack_leaf
+from archive.log.leaves import LeafFormatError, pack_leaf, unpack_leaf
 
 revision = "0008"
 down_revision = "0007"

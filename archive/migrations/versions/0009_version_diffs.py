@@ -16,8 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-from archive.diff import DIFF_ALGORITHM, VersionSide, diff_versions
-from archive.stored_diffs import encode_diff
+from archive.capture.stored_diffs import encode_diff
+from archive.content.diff import DIFF_ALGORITHM, VersionSide, diff_versions
 
 revision = "0009"
 down_revision = "0008"
