@@ -17,9 +17,15 @@ from archive.content.diff import (
     VersionSide,
     diff_versions,
     joined_diff_stats,
+)
+from archive.content.diff_html import (
     render_html,
     render_html_inline,
+)
+from archive.content.diff_json import (
     render_json,
+)
+from archive.content.diff_unified import (
     render_unified,
 )
 from archive.content.editclass import (
