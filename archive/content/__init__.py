@@ -34,7 +34,6 @@ from archive.content.editclass import (
     judge_edit,
 )
 from archive.content.extract import (
-    TRAFILATURA_OPTIONS,
     Extracted,
     PageKind,
     extract_page,
@@ -49,6 +48,9 @@ from archive.content.patterns import (
     UrlPattern,
     compile_url_pattern,
     url_pattern_problem,
+)
+from archive.content.trafilatura_options import (
+    TRAFILATURA_OPTIONS,
 )
 
 __all__ = [
