@@ -96,7 +96,7 @@ def _trafilatura_only(job: tuple[str, bytes]) -> tuple[int, float]:
 
     url, body = job
     # With its metadata, as trafilatura extracts what we deliver (text, title, author,
-    # date); our own text pass leaves it off (see archive.content.extract.TrafilaturaOptions).
+    # date); our own text pass leaves it off (see archive.content.trafilatura_options).
     options = {**TRAFILATURA_OPTIONS.as_kwargs(), "with_metadata": True}
     cpu = time.process_time()
     document = trafilatura.bare_extraction(body, url=url, **options)

@@ -294,7 +294,7 @@ def test_a_failure_to_judge_leaves_the_edit_unclassed(
     def broken(*_args: object) -> list[str]:
         raise RuntimeError("a rule broke")
 
-    monkeypatch.setattr(archive.content.editclass, "_names_removed", broken)
+    monkeypatch.setattr(archive.content.editclass, "names_removed", broken)
     assert edit("en", text=without("en", 1)) == {}
     assert "could not judge an edit" in caplog.text
 

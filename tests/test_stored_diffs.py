@@ -21,7 +21,8 @@ from typer.testing import CliRunner
 
 from archive.capture.stored_diffs import encode_diff, pair_diff
 from archive.content.align import WORK_BUDGET
-from archive.content.diff import DiffOp, OpKind, diff_versions, render_json
+from archive.content.diff import DiffOp, OpKind, diff_versions
+from archive.content.diff_json import render_json
 from archive.store.db import alembic_config
 from archive.store.models import StoredDiff, Version
 from archive.views.export import version_side

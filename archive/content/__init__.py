@@ -17,9 +17,15 @@ from archive.content.diff import (
     VersionSide,
     diff_versions,
     joined_diff_stats,
+)
+from archive.content.diff_html import (
     render_html,
     render_html_inline,
+)
+from archive.content.diff_json import (
     render_json,
+)
+from archive.content.diff_unified import (
     render_unified,
 )
 from archive.content.editclass import (
@@ -28,7 +34,6 @@ from archive.content.editclass import (
     judge_edit,
 )
 from archive.content.extract import (
-    TRAFILATURA_OPTIONS,
     Extracted,
     PageKind,
     extract_page,
@@ -43,6 +48,9 @@ from archive.content.patterns import (
     UrlPattern,
     compile_url_pattern,
     url_pattern_problem,
+)
+from archive.content.trafilatura_options import (
+    TRAFILATURA_OPTIONS,
 )
 
 __all__ = [

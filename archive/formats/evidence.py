@@ -32,7 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.capture.stored_diffs import pair_diff
-from archive.content.diff import render_json
+from archive.content.diff_json import render_json
 from archive.errors import StorageError
 from archive.formats.packages import capture_page, capture_spans
 from archive.formats.wacz import Packed, RecordSpan, WaczSummary, iso_z, pack_records, write_wacz

@@ -4,7 +4,7 @@ Owns what each page shows and how its query string is read; the data comes from 
 same `load_*` / `run_search` functions the JSON routes call. Pages are rendered
 server-side by Jinja2 with autoescaping on (`search_api.app.make_templates`); the
 only values marked safe are HTML the archive or the search backend already escaped
-(diff fragments from `archive.content.diff`, snippets and titles from the backend), and the
+(diff fragments from `archive.content.diff_html`, snippets and titles from the backend), and the
 tests feed hostile archived text through each of them.
 
 Pages read their query strings leniently (a bad page number means page 1, a bad
