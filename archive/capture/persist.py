@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive.capture.detect import Observation, Verdict
+from archive.capture.detect import Verdict
 from archive.capture.exchange import Exchange
 from archive.capture.inflight import InFlight
 from archive.content.extract import Extracted
@@ -93,14 +93,10 @@ def _record_head(warc: WarcStore, capture: Capture) -> tuple[str, str]:
 def admit_article(flight: InFlight, verdict: Verdict) -> Article | None:
     """The article the capture belongs to: the one located, a new one when the verdict
     makes a first version, or None. Records the URLs it is now known under."""
-    session, place, exchange, extracted = (
-        flight.session,
-        flight.place,
-        flight.exchange,
-        flight.extracted,
-    )
+    session, place, exchange = flight.session, flight.place, flight.exchange
     article = place.article
     if article is None and verdict.new_version:
+        extracted = flight.extracted
         assert extracted is not None
         canonical = _canonical_for_new(session, extracted, place.final)
         article = Article(
@@ -161,11 +157,6 @@ def add_capture(
     """The Capture row, next after the log head in the transparency log; its leaf is set
     when the capture is sealed, once its version and events are known."""
     exchange = flight.exchange
-    detail = (
-        _capture_detail(exchange, flight.extracted, flight.observation)
-        | ({"evidence_only": flight.held} if flight.held is not None else {})
-        | ({"payload": "known"} if flight.known is not None else {})
-    )
     capture = Capture(
         seq=flight.head.seq + 1,
         fetch_key=flight.key,
@@ -190,7 +181,7 @@ def add_capture(
         request_length=location.request_length if location else None,
         request_sha256=location.request_sha256 if location else None,
         outcome=outcome.value,
-        detail=detail,
+        detail=_capture_detail(flight),
         prev_chain="",  # set with chain_hash when the capture is sealed into the log
         chain_hash="",
         origin=exchange.origin,
@@ -202,9 +193,10 @@ def add_capture(
     return capture
 
 
-def _capture_detail(
-    exchange: Exchange, extracted: Extracted | None, observation: Observation
-) -> dict[str, Any]:
+def _capture_detail(flight: InFlight) -> dict[str, Any]:
+    """What the capture row says of the fetch beyond its columns: what it showed, how
+    the page read, and why an import is evidence only or the payload was known."""
+    exchange, extracted, observation = flight.exchange, flight.extracted, flight.observation
     detail: dict[str, Any] = {"seen": observation.seen.value}
     if observation.note:
         detail["note"] = observation.note
@@ -216,4 +208,8 @@ def _capture_detail(
             detail["extract_note"] = extracted.note
         if extracted.charset:
             detail["charset"] = extracted.charset
+    if flight.held is not None:
+        detail["evidence_only"] = flight.held
+    if flight.known is not None:
+        detail["payload"] = "known"
     return detail
