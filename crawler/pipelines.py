@@ -4,7 +4,7 @@ Two kinds of work happen off the Twisted reactor thread, so the crawl keeps down
 while pages are processed:
 
 - extraction (trafilatura, CPU-bound) in the context's process pool, each worker calling
-  `archive.capture.record.extract_exchange`; the result is passed on as
+  `archive.capture.extract_exchange`; the result is passed on as
   `record_capture(..., extracted=...)`;
 - database and WARC writes in groups (`CrawlContext.group_writer`: many captures per
   transaction and per WARC fsync, each in its own savepoint with the article's next

@@ -18,7 +18,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from archive.capture.record import CaptureResult, Exchange, RedirectHop, record_capture
+from archive.capture import CaptureResult, Exchange, RedirectHop, record_capture
 from archive.store.models import Capture, ChangeEvent, Version
 from presswatch.demo.content import DEMO_ARTICLES, DemoArticle
 from presswatch.runtime import Runtime

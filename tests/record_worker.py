@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from archive.capture.record import CaptureJob, record_captures
+from archive.capture import CaptureJob, record_captures
 from archive.warc.records import WarcStore
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings

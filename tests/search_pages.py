@@ -2,7 +2,7 @@
 
 The pages come from the local news site's renderer (presswatch.demo.pages: navigation,
 ads, related links, footers around the article, as outlets lay them out) and are
-recorded through `archive.capture.record.record_capture` like any crawl, so the search tests index what the archive really stores: extracted,
+recorded through `archive.capture.record_capture` like any crawl, so the search tests index what the archive really stores: extracted,
 normalized text, versions, removals. Fixture pages from ../shared/fixtures are read in
 place by the tests that use them, never copied.
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from archive.capture.record import CaptureResult, Exchange, record_capture
+from archive.capture import CaptureResult, Exchange, record_capture
 from archive.store.models import Article
 from archive.store.queries import upsert_source
 from presswatch.demo import pages

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from archive.capture.record import Exchange
+from archive.capture import Exchange
 from archive.errors import BadInput
 from archive.store.models import Capture, CaptureOutcome
 from presswatch.runtime import Runtime

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from archive.capture.record import RedirectHop
+from archive.capture import RedirectHop
 from archive.store.models import Article, ArticleUrl, Capture, CaptureOutcome, Version
 from presswatch.runtime import Runtime
 from tests import archive_helpers as h

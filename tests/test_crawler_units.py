@@ -134,7 +134,7 @@ def test_a_failing_capture_is_counted_and_the_next_one_recorded(runtime: Any) ->
 
     from sqlalchemy import func, select
 
-    from archive.capture.record import Exchange
+    from archive.capture import Exchange
     from archive.store.models import Capture
     from archive.store.queries import upsert_source
     from crawler.context import CrawlContext, SourceSpec
@@ -193,7 +193,7 @@ def test_discovery_skips_what_the_archive_has_and_retries_failed_fetches(runtime
     """A restarted crawl must not fetch again what the killed one recorded (articles
     under every URL they are known by, pages that were not articles), yet must try again
     the fetches that failed or were blocked."""
-    from archive.capture.record import Exchange, RedirectHop, record_capture
+    from archive.capture import Exchange, RedirectHop, record_capture
     from archive.store.queries import upsert_source
     from crawler.context import CrawlContext, SourceSpec
 

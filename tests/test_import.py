@@ -1,5 +1,5 @@
 """`presswatch import` with provenance: imported captures say where they came from,
-digests are checked, dates follow the one import rule (archive.capture.record.import_hold), and
+digests are checked, dates follow the one import rule (archive.capture.judge.import_hold), and
 a truncated or corrupt file exits 1 naming the file and offset, keeping what came before."""
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from typing import cast
 
 import pytest
 
-from archive.capture.record import Exchange
+from archive.capture import Exchange
 from archive.content.normalize import normalize_text
 from archive.store.models import Version
 from presswatch.runtime import Runtime

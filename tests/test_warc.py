@@ -15,7 +15,7 @@ from sqlalchemy import select
 from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 
-from archive.capture.record import Exchange
+from archive.capture import Exchange
 from archive.log.integrity import verify_archive
 from archive.store.models import Capture, CaptureOutcome, Version
 from archive.warc.records import WarcStore, sha1_base32

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-import archive.capture.record as capture_mod
+import archive.capture.exchange as exchange_mod
+import archive.capture.judge as judge_mod
 import archive.warc.records as warc_mod
 from archive.capture import CaptureJob, record_capture, record_captures
 from archive.errors import BadInput
@@ -26,13 +27,15 @@ URL = "https://khmer.example/news/5001/"
 
 def _no_extraction(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
-    real = capture_mod.extract_page
+    real = exchange_mod.extract_page
 
     def spy(body: bytes, **kw: Any) -> Any:
         calls.append(kw.get("url", ""))
         return real(body, **kw)
 
-    monkeypatch.setattr(capture_mod, "extract_page", spy)
+    # Pages are extracted from an exchange, and re-extracted from a version's WARC record.
+    monkeypatch.setattr(exchange_mod, "extract_page", spy)
+    monkeypatch.setattr(judge_mod, "extract_page", spy)
     return calls
 
 

@@ -4,17 +4,17 @@ persisting, group commit, and the diffs stored when a version is recorded."""
 from archive.capture.detect import (
     Policy,
 )
-from archive.capture.record import (
+from archive.capture.exchange import (
     CaptureJob,
     CaptureResult,
     Exchange,
     RecordOptions,
     RedirectHop,
-    current_payloads,
     extract_exchange,
-    record_capture,
-    record_captures,
 )
+from archive.capture.group import record_captures
+from archive.capture.known_payloads import current_payloads
+from archive.capture.record import record_capture
 from archive.capture.stored_diffs import (
     pair_diff,
     pair_judgement,

@@ -22,12 +22,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from archive.content.patterns import UrlPattern, compile_url_pattern
 from archive.errors import ConfigError
 from archive.store.models import ArticleStatus, CaptureOutcome, ChangeKind, RemovalReason
+
+if TYPE_CHECKING:
+    from archive.store.models import Article, Version
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -104,6 +107,17 @@ class ContentKey:
     text: str
     text_sha256: str
 
+    @classmethod
+    def of(cls, version: Version) -> ContentKey:
+        """The content of a stored version, as it was recorded."""
+        return cls(
+            title=version.title,
+            byline=version.byline,
+            published=version.published,
+            text=version.text,
+            text_sha256=version.text_sha256,
+        )
+
     @property
     def chars(self) -> int:
         return len(self.text)
@@ -127,6 +141,20 @@ class ArticleState:
     pending_removal: RemovalReason | None = None
     pending_count: int = 0
     pending_degraded_sha: str | None = None
+
+    @classmethod
+    def of(cls, article: Article, last: ContentKey) -> ArticleState:
+        """An archived article's state (its row), with `last` as its last content."""
+        return cls(
+            status=ArticleStatus(article.status),
+            last=last,
+            version_count=article.version_count,
+            pending_removal=(
+                RemovalReason(article.pending_removal) if article.pending_removal else None
+            ),
+            pending_count=article.pending_count,
+            pending_degraded_sha=article.pending_degraded_sha,
+        )
 
 
 @dataclass(frozen=True, slots=True)

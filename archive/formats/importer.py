@@ -25,7 +25,7 @@ from typing import Any
 
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.capture.record import Exchange
+from archive.capture.exchange import Exchange
 from archive.clock import EARLIEST_CAPTURE
 from archive.content.bodies import decode_stream
 from archive.content.normalize import uri_of_iri

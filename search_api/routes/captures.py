@@ -13,7 +13,7 @@ render it in a unique origin without scripts. The stored content type travels in
 `X-Archived-Content-Encoding` says so.
 
 A `revisit` record holds no body (it was identical to an earlier fetch); its bytes
-are read from the response record it refers to, found the way `archive.capture.record`
+are read from the response record it refers to, found the way `archive.capture.persist`
 chose it. The payload's SHA-256 is recomputed on every read and sent as
 `X-Payload-SHA256`; a mismatch with the archive's record is refused (`verify` tells
 the rest).
