@@ -12,8 +12,10 @@ here (tests/test_layout.py checks both):
 - `warc`: the raw exchanges in WARC files, their CDXJ indexes, the disk-space floor
 - `log`: the transparency log (Merkle tree, leaves, proofs, checkpoints, signing,
   timestamps) and verifying the archive against it
-- `backfill`: web archives as a source (CDX and TimeMap answers, the ledger)
-- `notify`: notification subscriptions and their outbox
+- `backfill`: web archives as a source (CDX and TimeMap answers, which snapshots to
+  fetch and in which order, the ledger, what to ask an archive to save)
+- `notify`: notifications but their sending (notifier URLs, subscriptions, which
+  events match them, what a message says, the outbox)
 - `views`: what pages, API, feeds and reports show (JSON shapes, event words, chart
   series)
 - `capture`: how a fetch enters the archive (judging, persisting, group commit,

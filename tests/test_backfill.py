@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from archive.backfill import coverage_of, parse_cdx, parse_timemap, wayback_time
+from archive.backfill import Target, coverage_of, parse_cdx, parse_timemap, wayback_time
 from archive.store import BackfillSnapshot, Capture, ChangeEvent, list_changes, source_by_name
 from archive.views import change_json, history_json
-from presswatch.backfill import Target, run_backfill
+from presswatch.backfill import run_backfill
 from presswatch.backfill_client import ArchiveClient, retry_after
 from presswatch.crawling import sync_sources
 from presswatch.demo.webarchive import Fault, Stored, WebArchive

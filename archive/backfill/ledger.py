@@ -1,5 +1,6 @@
 """The backfill ledger (`backfill_snapshots`) and the coverage of archived snapshots:
-the reads and writes `presswatch backfill` makes beside `record_capture`.
+the reads and writes `presswatch backfill` makes beside `record_capture`. (What
+`save-changes` asks an archive to save is `archive.backfill.saves`'.)
 
 A snapshot's ledger row is written in the same transaction as its capture, so after a
 kill either both exist or neither: a rerun fetches again only the snapshot that was in
@@ -19,13 +20,9 @@ from sqlalchemy.orm import Session
 
 from archive.backfill.snapshots import Coverage, Snapshot, coverage_of, snapshot_key
 from archive.store.models import (
-    ArchiveSave,
     Article,
     BackfillSnapshot,
     Capture,
-    CaptureOutcome,
-    ChangeEvent,
-    ChangeKind,
     Source,
 )
 
@@ -35,10 +32,7 @@ __all__ = [
     "WEB_ARCHIVE",
     "ledger_counts",
     "ledger_problems",
-    "SaveCandidate",
     "mark_snapshot",
-    "record_save",
-    "unsaved_changes",
     "settled_keys",
     "snapshot_coverage",
 ]
@@ -186,66 +180,3 @@ def snapshot_coverage(
         if aid in articles
     ]
     return sorted(out, key=lambda c: (c.coverage.first or datetime.max, c.article_id))
-
-
-# -- asking an archive to save what changed --------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SaveCandidate:
-    capture_id: int
-    article_id: int
-    url: str
-    reason: str  # edited | removal_pending
-
-
-def unsaved_changes(session: Session, limit: int) -> list[SaveCandidate]:
-    """Our own captures that saw an edit or a pending removal and have not yet been
-    sent to an archive, oldest first (web-archive and imported captures are not ours
-    to send)."""
-    edited = (
-        select(Capture.id, Capture.article_id, Article.fetch_url)
-        .join(ChangeEvent, ChangeEvent.capture_id == Capture.id)
-        .join(Article, Article.id == Capture.article_id)
-        .where(ChangeEvent.kind == ChangeKind.EDITED.value, Capture.origin == "crawl")
-    )
-    pending = (
-        select(Capture.id, Capture.article_id, Article.fetch_url)
-        .join(Article, Article.id == Capture.article_id)
-        .where(Capture.outcome == CaptureOutcome.REMOVAL_PENDING.value, Capture.origin == "crawl")
-    )
-    saved = select(ArchiveSave.capture_id)
-    out: list[SaveCandidate] = []
-    for reason, stmt in (("edited", edited), ("removal_pending", pending)):
-        rows = session.execute(
-            stmt.where(Capture.id.not_in(saved)).order_by(Capture.id).limit(limit)
-        )
-        out += [SaveCandidate(cid, aid, url, reason) for cid, aid, url in rows if aid is not None]
-    return sorted(out, key=lambda c: c.capture_id)[:limit]
-
-
-def record_save(
-    session: Session,
-    candidate: SaveCandidate,
-    *,
-    archive: str,
-    at: datetime,
-    status: int | None,
-    snapshot_url: str | None,
-    problem: str | None = None,
-) -> ArchiveSave:
-    row = ArchiveSave(
-        capture_id=candidate.capture_id,
-        article_id=candidate.article_id,
-        reason=candidate.reason,
-        url=candidate.url,
-        archive=archive,
-        requested_at=at,
-        status=status,
-        outcome="saved" if snapshot_url and problem is None else "failed",
-        snapshot_url=snapshot_url,
-        detail={"problem": problem} if problem else {},
-    )
-    session.add(row)
-    session.flush()
-    return row

@@ -13,7 +13,8 @@ Two formats, both written by people we do not control and so read as hostile:
   inside quoted datetimes, so the split must respect quotes and angle brackets.
 
 A line or entry that cannot be read is reported with its number and kept out; the rest
-of the answer is used. Fetching lives in `presswatch.backfill`; recording is
+of the answer is used. The URL that asks for one CDX page is built here too
+(`cdx_query`); fetching lives in `presswatch.backfill`, recording is
 `record_capture`'s. Nothing here touches the network, the clock or the database.
 """
 
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 import lxml.html
 
@@ -39,6 +40,7 @@ __all__ = [
     "Coverage",
     "Snapshot",
     "TimeMap",
+    "cdx_query",
     "coverage_of",
     "links_in_snapshot",
     "original_of_replay",
@@ -52,6 +54,7 @@ __all__ = [
 # The CDX fields we ask for (`fl=`), in this order, as the CDX server documents them.
 CDX_FIELDS = ("urlkey", "timestamp", "original", "mimetype", "statuscode", "digest", "length")
 MAX_PROBLEMS = 50  # problems kept per answer; a wholly broken answer says so once more
+CDX_PAGE = 1000  # rows asked per CDX request (`limit`); the server may send fewer
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +110,30 @@ def snapshot_key(archive: str, snapshot: Snapshot) -> str:
     """Identity of one snapshot in one archive: what a rerun recognises as done."""
     text = "\n".join((archive, snapshot.original, snapshot.timestamp))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def cdx_query(
+    base: str, url: str, since: datetime | None, until: datetime | None, resume: str | None
+) -> str:
+    """The CDX server's URL for one page of the snapshots under `url` (prefix match,
+    2xx-4xx, adjacent duplicates collapsed on digest), continuing at `resume`."""
+    params: list[tuple[str, str]] = [
+        ("url", url),
+        ("matchType", "prefix"),
+        ("output", "json"),
+        ("fl", ",".join(CDX_FIELDS)),
+        ("filter", "statuscode:[234].."),
+        ("collapse", "digest"),
+        ("showResumeKey", "true"),
+        ("limit", str(CDX_PAGE)),
+    ]
+    if since is not None:
+        params.append(("from", wayback_timestamp(since)))
+    if until is not None:
+        params.append(("to", wayback_timestamp(until)))
+    if resume is not None:
+        params.append(("resumeKey", resume))
+    return f"{base}/cdx/search/cdx?{urlencode(params)}"
 
 
 def _snapshot(values: dict[str, Any], where: str) -> Snapshot | str:

@@ -13,11 +13,11 @@ from typing import Annotated, Any
 
 import typer
 
-from archive.backfill import ledger_counts, ledger_problems, snapshot_coverage
+from archive.backfill import Target, ledger_counts, ledger_problems, snapshot_coverage
 from archive.content import Extracted
 from archive.errors import BadInput, ConfigError
 from archive.store import source_by_name
-from presswatch.backfill import Target, client_for, run_backfill
+from presswatch.backfill import client_for, run_backfill
 from presswatch.backfill_save import save_changes
 from presswatch.commands.common import (
     ISO_DATE,

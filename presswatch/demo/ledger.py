@@ -108,7 +108,7 @@ class NewsSite(LocalSite):
 
     def replace(self, slug: str, article: DemoArticle, *, keep_etag: bool = False) -> None:
         """Edit an article (new revision, new Last-Modified; the ETag lies if asked)."""
-        with self._lock:
+        with self.lock:
             entry = self.entry(slug)
             entry.item = article
             entry.title = article.title

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from archive.backfill import snapshot_coverage
+from archive.backfill import Target, snapshot_coverage
 from archive.egress import parse_networks
 from archive.store import events_of, source_by_name
 from archive.views import event_label, event_via
-from presswatch.backfill import Target, run_backfill
+from presswatch.backfill import run_backfill
 from presswatch.backfill_client import ArchiveClient
 from presswatch.crawling import index_outbox, sync_sources
 from presswatch.demo import pages
