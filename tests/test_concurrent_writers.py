@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from archive.log.integrity import verify_archive
+from archive.log import verify_archive
 from archive.store.models import Capture, Version
 from presswatch.runtime import Runtime
 from tests.conftest import REPO

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from archive.log.integrity import verify_archive
+from archive.log import verify_archive
 from archive.store.models import Article, Capture, ChangeEvent, Version
 from presswatch.demo import content
 from presswatch.demo.content import DEMO_ARTICLES, bulk_articles

@@ -17,15 +17,10 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from archive.errors import StorageError
-from archive.log.integrity import (
-    capture_leaf,
-    capture_proof,
-    content_sha256,
-    encode_leaf,
-    verify_archive,
-)
+from archive.log import capture_proof, encode_leaf, verify_archive
 from archive.log.leaves import anchor_of, pack_leaf, read_leaf, store_leaf
 from archive.log.merkle import Frontier, leaf_hash
+from archive.log.seal import capture_leaf, content_sha256
 from archive.log.signing import checkpoint_body, load_or_create_key, verify_note
 from archive.store.models import (
     Article,

@@ -45,7 +45,7 @@ from archive.content.editclass import judge_edit
 from archive.content.extract import Extracted, PageKind, article_body, extract_page
 from archive.content.normalize import NORMALIZER_VERSION, count_words, normalize_url
 from archive.errors import BadInput, StorageError
-from archive.log.integrity import content_sha256, lock_chain_head, seal_capture
+from archive.log.seal import content_sha256, lock_chain_head, seal_capture
 from archive.store.models import (
     Article,
     ArticleStatus,

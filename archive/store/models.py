@@ -285,7 +285,7 @@ class Capture(Base):
 
 
 class CaptureLeaf(Base):
-    """The canonical leaf bytes of a capture (archive.log.integrity, docs/evidence.md) whose
+    """The canonical leaf bytes of a capture (archive.log.seal, docs/evidence.md) whose
     RFC 9162 hash is its `leaf_hash`, as archive.log.leaves stores them: verify names the
     field that rows no longer match, proofs and evidence hand the bytes out. Apart from
     `captures` so a capture row stays small enough for four to a SQLite page.
