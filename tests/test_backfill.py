@@ -459,7 +459,7 @@ def test_coverage_report_and_labels_through_the_cli(tmp_path: Path, archive: Web
     assert raid["largest_gaps"][0]["from"].startswith("2022-09-01")
     assert cov["snapshots"] == {"recorded": 9}
 
-    assert cli(data, sources, "verify", env=env).returncode == 0  # the chain holds them
+    assert cli(data, sources, "verify", env=env).returncode == 0  # the log holds them
     found = cli(data, sources, "search", "Sihanoukville", "--json", env=env)
     assert found.returncode == 0, found.stderr
     hits = json.loads(found.stdout)["hits"]

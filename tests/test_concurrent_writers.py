@@ -1,5 +1,5 @@
 """Several processes recording at once (several crawler workers, or machines sharing
-PostgreSQL) keep one unbroken hash chain and lose nothing."""
+PostgreSQL) keep one unbroken transparency log and lose nothing."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ PER_WORKER = 8
 
 
 @pytest.mark.slow
-def test_concurrent_writers_keep_one_chain(any_runtime: Runtime) -> None:
+def test_concurrent_writers_keep_one_log(any_runtime: Runtime) -> None:
     url = any_runtime.settings.database_url or "-"
     data_dir = str(any_runtime.settings.data_dir)
     procs = [

@@ -224,7 +224,7 @@ def test_every_kind_of_response_is_recorded(data_dir: Path, tmp_path: Path) -> N
         assert (refused.status, refused.error) == (None, "connection_refused")
 
         with rt.sessions() as session:
-            # Every fetch is in the hash chain and every payload in the WARC.
+            # Every fetch is in the log and every payload in the WARC.
             assert verify_archive(session, rt.warc).ok
             kinds = Counter(session.scalars(select(ChangeEvent.kind)))
         # 503, timeout, loop and oversize are outages, never removals (design rule 3);

@@ -45,7 +45,7 @@ from archive.content.editclass import judge_edit
 from archive.content.extract import Extracted, PageKind, article_body, extract_page
 from archive.content.normalize import NORMALIZER_VERSION, count_words, normalize_url
 from archive.errors import BadInput, StorageError
-from archive.log.seal import content_sha256, lock_chain_head, seal_capture
+from archive.log.seal import content_sha256, lock_log_head, seal_capture
 from archive.store.models import (
     Article,
     ArticleStatus,
@@ -53,9 +53,9 @@ from archive.store.models import (
     BoilerplateLine,
     Capture,
     CaptureOutcome,
-    ChainHead,
     ChangeEvent,
     ChangeKind,
+    LogHead,
     RemovalReason,
     SearchOutbox,
     Source,
@@ -264,7 +264,7 @@ def record_capture(
     recorded_at = recorded_at or datetime.now(UTC)
     key = fetch_key(exchange)
 
-    head = lock_chain_head(session)
+    head = lock_log_head(session)
     existing = session.scalars(select(Capture).where(Capture.fetch_key == key)).first()
     if existing is not None:
         return _result_of(session, existing, duplicate=True)
@@ -339,7 +339,7 @@ def record_capture(
         if verdict.new_version or events:
             session.add(SearchOutbox(article_id=article.id, created_at=recorded_at))
 
-    _extend_chain(head, capture, version, events, article)
+    _extend_log(head, capture, version, events, article)
     session.flush()
     return CaptureResult(
         capture_id=capture.id,
@@ -879,7 +879,7 @@ def _add_capture(
     exchange: Exchange,
     *,
     key: str,
-    head: ChainHead,
+    head: LogHead,
     source: Source,
     article: Article | None,
     recorded_at: datetime,
@@ -889,7 +889,7 @@ def _add_capture(
     detail: dict[str, Any],
 ) -> Capture:
     """The Capture row, next after `head` in the transparency log; its leaf is set by
-    `_extend_chain` once its version and events are known."""
+    `_extend_log` once its version and events are known."""
     capture = Capture(
         seq=head.seq + 1,
         fetch_key=key,
@@ -1159,8 +1159,8 @@ def _removal_evidence(
     return evidence
 
 
-def _extend_chain(
-    head: ChainHead,
+def _extend_log(
+    head: LogHead,
     capture: Capture,
     version: Version | None,
     events: list[ChangeEvent],

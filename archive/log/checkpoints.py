@@ -20,17 +20,17 @@ from archive.errors import StorageError
 from archive.log.merkle import EMPTY_ROOT
 from archive.log.seal import iso_utc
 from archive.log.signing import Signer, checkpoint_body
-from archive.store.models import ChainHead, LogCheckpoint
+from archive.store.models import LogCheckpoint, LogHead
 
 
 def current_head(session: Session) -> tuple[int, str]:
     """(tree size, root hash hex) of the log as it is now, unsigned."""
-    head = session.get(ChainHead, 1)
+    head = session.get(LogHead, 1)
     if head is None or (head.frontier is None and head.seq > 0):
         raise StorageError("the archive's log is not sealed: run `presswatch init`")
     if head.frontier is None:
         return 0, EMPTY_ROOT.hex()
-    return head.seq, head.chain_hash
+    return head.seq, head.root_hash
 
 
 def latest_checkpoint(session: Session) -> LogCheckpoint | None:

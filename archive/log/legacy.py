@@ -127,6 +127,6 @@ def seal_legacy_captures(session: Session) -> int:
             "newest captures were deleted; restore from a backup"
         )
     head.frontier = frontier.to_hex()
-    head.chain_hash = frontier.root().hex()
+    head.root_hash = frontier.root().hex()
     session.flush()
     return sealed

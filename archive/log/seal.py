@@ -6,7 +6,7 @@ A leaf commits to everything a page, API answer or export shows of a capture: th
 capture row, its stored WARC bytes (digest and location), the version it saw, the
 events it caused and the article's state after it. `seal_capture` computes it inside
 the capture's transaction and appends it to the tree in O(log N) through the frontier
-kept on the log head (`ChainHead`). The leaf format is documented in docs/evidence.md
+kept on the log head (`LogHead`). The leaf format is documented in docs/evidence.md
 so that others can write their own verifier; archive.log.verify rebuilds leaves with
 `capture_leaf` to check them.
 
@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, object_session
 from archive.errors import StorageError
 from archive.log.leaves import store_leaf
 from archive.log.merkle import Frontier, leaf_hash
-from archive.store.models import Article, Capture, ChainHead, ChangeEvent, Version
+from archive.store.models import Article, Capture, ChangeEvent, LogHead, Version
 
 LEAF_FORMAT = "presswatch-capture-leaf/1"
 
@@ -174,16 +174,16 @@ def events_by_capture(session: Session) -> dict[int, list[ChangeEvent]]:
     return by_capture
 
 
-def locked_head(session: Session) -> ChainHead:
+def locked_head(session: Session) -> LogHead:
     """The log head, locked for this transaction (row lock on PostgreSQL; SQLite's
     BEGIN IMMEDIATE already serializes writers), whether or not its captures are sealed."""
-    head = session.scalars(select(ChainHead).where(ChainHead.id == 1).with_for_update()).first()
+    head = session.scalars(select(LogHead).where(LogHead.id == 1).with_for_update()).first()
     if head is None:
         raise StorageError("the archive has no log head: run `presswatch init` to migrate it")
     return head
 
 
-def lock_chain_head(session: Session) -> ChainHead:
+def lock_log_head(session: Session) -> LogHead:
     """Take the log head for this transaction, refusing an archive whose captures are
     not yet sealed into the log (`seal_legacy_captures` does that, at `presswatch init`)."""
     head = locked_head(session)
@@ -195,13 +195,13 @@ def lock_chain_head(session: Session) -> ChainHead:
     return head
 
 
-def _frontier(head: ChainHead) -> Frontier:
+def _frontier(head: LogHead) -> Frontier:
     return Frontier.from_hex(head.seq if head.frontier is not None else 0, head.frontier or [])
 
 
 def append_leaf(
     session: Session,
-    head: ChainHead,
+    head: LogHead,
     frontier: Frontier,
     capture: Capture,
     version: Version | None,
@@ -216,12 +216,12 @@ def append_leaf(
     capture.leaf_hash = digest.hex()
     frontier.append(digest)
     head.seq = frontier.size
-    head.chain_hash = frontier.root().hex()
+    head.root_hash = frontier.root().hex()
     head.frontier = frontier.to_hex()
 
 
 def seal_capture(
-    head: ChainHead,
+    head: LogHead,
     capture: Capture,
     version: Version | None,
     events: Sequence[ChangeEvent],
@@ -245,4 +245,4 @@ def seal_capture(
         article_after=article_state(article) if article is not None else None,
     )
     append_leaf(session, head, frontier, capture, version, leaf)
-    capture.chain_hash = head.chain_hash
+    capture.chain_hash = head.root_hash

@@ -48,9 +48,9 @@ from archive.store.models import (
     Article,
     Capture,
     CaptureLeaf,
-    ChainHead,
     ChangeEvent,
     LogCheckpoint,
+    LogHead,
     Version,
 )
 from archive.warc.records import WarcStore
@@ -355,14 +355,14 @@ def verify_archive(
     problems.extend(_derived_problems(session, walk))
 
     size, root_hex = frontier.size, frontier.root().hex()
-    head = session.get(ChainHead, 1)
-    if head is not None and (head.seq != size or head.chain_hash != root_hex):
+    head = session.get(LogHead, 1)
+    if head is not None and (head.seq != size or head.root_hash != root_hex):
         problems.append(
             Problem(
                 None,
-                f"the log head says {head.seq} captures with root {head.chain_hash[:16]}… but "
+                f"the log head says {head.seq} captures with root {head.root_hash[:16]}… but "
                 f"the captures make a tree of {size} with root {root_hex[:16]}…",
-                "chain_head",
+                "chain_head",  # the head's table: verify's JSON has always named it so
             )
         )
     checked_ids: list[int] = []
