@@ -283,7 +283,7 @@ def record_capture(
             extracted = extract_exchange(exchange, options.max_body_bytes)
         observation = _observe(exchange, extracted, source, place)
         if held is not None:
-            verdict = Verdict(CaptureOutcome.EVIDENCE)
+            verdict = Verdict(CaptureOutcome.HELD)
         else:
             verdict = _judge(
                 session, place.article, observation, extracted, source.id, warc, options
@@ -1095,7 +1095,7 @@ def _add_events(
     place: _Place,
 ) -> list[ChangeEvent]:
     """One ChangeEvent row per event of the verdict, linked to the versions it
-    concerns and carrying its evidence. ``versions``: the article's version before this
+    concerns and carrying its detail. ``versions``: the article's version before this
     capture, the one it saw, and their stored diff when the capture made a new one."""
     previous, version, pair = versions
     at = exchange.fetched_at
@@ -1119,7 +1119,7 @@ def _add_events(
             to_id = version.id if version is not None else None
         elif spec.kind is ChangeKind.REMOVED:
             from_id = version.id if version is not None else None
-            detail.update(_removal_evidence(article, exchange, observation))
+            detail.update(_removal_detail(article, exchange, observation))
         row = ChangeEvent(
             article_id=article.id,
             capture_id=capture.id,
@@ -1147,16 +1147,16 @@ def _edit_size(pair: VersionDiff) -> dict[str, int]:
     }
 
 
-def _removal_evidence(
+def _removal_detail(
     article: Article, exchange: Exchange, observation: Observation
 ) -> dict[str, Any]:
-    evidence: dict[str, Any] = {
+    detail: dict[str, Any] = {
         "first_seen_missing": article.removed_at.isoformat() if article.removed_at else None,
         "status": exchange.status,
     }
     if observation.note:
-        evidence["note"] = observation.note
-    return evidence
+        detail["note"] = observation.note
+    return detail
 
 
 def _extend_log(

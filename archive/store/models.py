@@ -100,9 +100,11 @@ class CaptureOutcome(StrEnum):
     DEGRADED = "degraded"  # extraction collapsed; judged again next check
     NOT_ARTICLE = "not_article"  # no article here (non-HTML, empty, error on a new URL)
     SKIPPED = "skipped"  # not recorded as an article (e.g. outside the source's topic)
-    # Kept (capture and WARC record) but not judged: an import dated at or before the
-    # article's newest capture, or whose WARC digest did not match (capture.import_hold).
-    EVIDENCE = "evidence"
+    # Held: kept (capture and WARC record) but not judged, an import dated at or before
+    # the article's newest capture or whose WARC digest did not match (capture.import_hold).
+    # Its value is what rows, JSON and pages say ("kept as evidence only"); in code
+    # "evidence" is the evidence package alone.
+    HELD = "evidence"
 
 
 NAMING = {
