@@ -11,7 +11,7 @@ every request with the bytes really sent and received, and the ways an article f
 loop, huge body, binary body; an edit can keep a lying ETag.
 
 What the articles are and how a page looks is the `Content` plugged in: the demo's
-"Mekong Ledger" (presswatch.demo.ledger) or the benchmark's N articles
+"Mekong Ledger" (presswatch.demo.outlet) or the benchmark's N articles
 (benchmarks/site.py). Runs in a thread of this process
 (`start()`), or in a process of its own (`serve_child` / `SiteProcess`) when the process
 under test must keep its GIL, as the benchmark's crawler must.
