@@ -329,9 +329,7 @@ def test_resume_after_sigkill_without_duplicates(data_dir: Path, tmp_path: Path)
     assert "died without stopping cleanly" in log_text
 
 
-def test_redis_frontier(
-    site: NewsSite, data_dir: Path, tmp_path: Path, redis_prefix: str
-) -> None:
+def test_redis_frontier(site: NewsSite, data_dir: Path, tmp_path: Path, redis_prefix: str) -> None:
     import redis
 
     sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
