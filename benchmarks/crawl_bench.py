@@ -38,7 +38,7 @@ import trafilatura
 
 from archive.content import extract_page
 from presswatch.demo.content import bulk_articles
-from presswatch.demo.ledger import NewsSite
+from presswatch.demo.outlet import NewsSite
 
 RESULTS = Path(__file__).parent / "results"
 FAST = {"AUTOTHROTTLE_ENABLED": False, "CONCURRENT_REQUESTS_PER_DOMAIN": 16}

@@ -301,14 +301,14 @@ def demo_templates() -> list[Template]:
     """Templates from our own content, for a bare clone: the demo's English and Khmer
     articles as the demo site renders them (presswatch.demo.pages), churn left out."""
     from presswatch.demo.content import DEMO_ARTICLES
-    from presswatch.demo.ledger import LEDGER
+    from presswatch.demo.outlet import OUTLET
 
     out = []
     for a in DEMO_ARTICLES:
         published = (STARTED - timedelta(hours=a.age_hours)).isoformat()
         url = f"https://ledger.example/{a.lang}/2026/01/{a.slug}/"
         page = pages.article_page(
-            LEDGER,
+            OUTLET,
             pages.ArticlePage(
                 title=a.title,
                 paragraphs=a.paragraphs,

@@ -459,7 +459,7 @@ def test_coverage_report_and_labels_through_the_cli(tmp_path: Path, archive: Web
     assert raid["largest_gaps"][0]["from"].startswith("2022-09-01")
     assert cov["snapshots"] == {"recorded": 9}
 
-    assert cli(data, sources, "verify", env=env).returncode == 0  # the chain holds them
+    assert cli(data, sources, "verify", env=env).returncode == 0  # the log holds them
     found = cli(data, sources, "search", "Sihanoukville", "--json", env=env)
     assert found.returncode == 0, found.stderr
     hits = json.loads(found.stdout)["hits"]
@@ -760,7 +760,7 @@ def test_snapshots_dated_in_the_future_are_refused_and_reported(tmp_path: Path) 
     # A genuine later import is judged, not held as older than a capture from 9999.
     later = exchange(RAID_URL, edit_one_word(raid.html, raid.snippet), at=datetime.now(UTC))
     result = record(rt, replace(later, origin="import"))
-    assert result.outcome is not CaptureOutcome.EVIDENCE
+    assert result.outcome is not CaptureOutcome.HELD
 
 
 def test_a_web_archive_capture_dated_in_the_future_is_refused_by_record_capture(

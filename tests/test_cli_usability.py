@@ -237,7 +237,7 @@ def test_an_outlets_control_characters_reach_no_terminal_line(runtime: Runtime) 
 
 
 @pytest.fixture(scope="module")
-def ledger_archive(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def outlet_archive(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """An archive holding one outlet, `mekong-ledger`, and a sources.toml naming it."""
     from datetime import UTC, datetime
 
@@ -273,11 +273,11 @@ TYPO_COMMANDS = [
 
 @pytest.mark.parametrize("command", TYPO_COMMANDS, ids=lambda c: " ".join(c[:2]))
 def test_every_command_refuses_a_mistyped_source_the_same_way(
-    ledger_archive: Runtime, command: list[str], tmp_path: Path
+    outlet_archive: Runtime, command: list[str], tmp_path: Path
 ) -> None:
     """`--source mekong-ledgr` once answered "nothing happened" (exit 0, an empty
     list, a report saying nothing was removed); every command now refuses it alike."""
-    settings = ledger_archive.settings
+    settings = outlet_archive.settings
     (tmp_path / "saved.html").write_text(PAGE, encoding="utf-8")
     args = [a.replace("OUT", str(tmp_path / "out.wacz")) for a in command]
     args = [a.replace("SAVED", str(tmp_path / "saved.html")) for a in args]
@@ -293,8 +293,8 @@ def test_every_command_refuses_a_mistyped_source_the_same_way(
     assert result.stdout == ""
 
 
-def test_backfill_report_refuses_a_mistyped_source(ledger_archive: Runtime) -> None:
-    settings = ledger_archive.settings
+def test_backfill_report_refuses_a_mistyped_source(outlet_archive: Runtime) -> None:
+    settings = outlet_archive.settings
     result = invoke(
         "--data-dir", str(settings.data_dir), "--sources", str(settings.sources),
         "backfill", "mekong-ledgr", "--report",
@@ -303,8 +303,8 @@ def test_backfill_report_refuses_a_mistyped_source(ledger_archive: Runtime) -> N
     assert "no source named 'mekong-ledgr' (did you mean 'mekong-ledger'?)" in result.stderr
 
 
-def test_the_right_source_still_answers(ledger_archive: Runtime) -> None:
-    settings = ledger_archive.settings
+def test_the_right_source_still_answers(outlet_archive: Runtime) -> None:
+    settings = outlet_archive.settings
     result = invoke(
         "--data-dir", str(settings.data_dir), "articles", "--source", "mekong-ledger", "--json"
     )
@@ -316,13 +316,13 @@ def test_the_right_source_still_answers(ledger_archive: Runtime) -> None:
     "path", ["/api/articles", "/api/changes", "/api/search?q=raid", "/feeds/changes.atom"]
 )
 def test_the_api_refuses_a_mistyped_source_with_a_400_naming_the_known_ones(
-    ledger_archive: Runtime, path: str
+    outlet_archive: Runtime, path: str
 ) -> None:
     from fastapi.testclient import TestClient
 
     from search_api.app import create_app
 
-    app = create_app(ledger_archive.settings, sessions=ledger_archive.sessions)
+    app = create_app(outlet_archive.settings, sessions=outlet_archive.sessions)
     sep = "&" if "?" in path else "?"
     with TestClient(app) as client:
         response = client.get(f"{path}{sep}source=mekong-ledgr")

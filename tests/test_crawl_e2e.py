@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from archive.log.integrity import verify_archive
+from archive.log import verify_archive
 from archive.store.models import Article, Capture, ChangeEvent, Version
 from presswatch.demo import content
 from presswatch.demo.content import DEMO_ARTICLES, bulk_articles
@@ -224,7 +224,7 @@ def test_every_kind_of_response_is_recorded(data_dir: Path, tmp_path: Path) -> N
         assert (refused.status, refused.error) == (None, "connection_refused")
 
         with rt.sessions() as session:
-            # Every fetch is in the hash chain and every payload in the WARC.
+            # Every fetch is in the log and every payload in the WARC.
             assert verify_archive(session, rt.warc).ok
             kinds = Counter(session.scalars(select(ChangeEvent.kind)))
         # 503, timeout, loop and oversize are outages, never removals (design rule 3);
@@ -329,9 +329,7 @@ def test_resume_after_sigkill_without_duplicates(data_dir: Path, tmp_path: Path)
     assert "died without stopping cleanly" in log_text
 
 
-def test_redis_frontier(
-    site: NewsSite, data_dir: Path, tmp_path: Path, redis_prefix: str
-) -> None:
+def test_redis_frontier(site: NewsSite, data_dir: Path, tmp_path: Path, redis_prefix: str) -> None:
     import redis
 
     sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])

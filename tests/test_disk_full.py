@@ -31,7 +31,7 @@ from sqlalchemy import func, select
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.errors import DiskFull
-from archive.log.integrity import verify_archive
+from archive.log import verify_archive
 from archive.store.models import Article, Capture
 from archive.warc import SpaceFloor, WarcStore
 from presswatch.crawling import _prepare_job_dir, start_crawl

@@ -167,7 +167,7 @@ def test_a_wrong_sha256_digest_is_caught_too(runtime: Runtime, tmp_path: Path) -
     assert held.article_id is None and held.warc_file is not None
 
 
-def test_an_older_import_is_evidence_never_an_edit_out_of_order(
+def test_an_older_import_is_held_never_an_edit_out_of_order(
     runtime: Runtime, tmp_path: Path
 ) -> None:
     """The issue's case: a 2001 record over an article discovered in 2026."""

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from archive.log.integrity import verify_archive
+from archive.log import verify_archive
 from archive.store.models import Article, Capture, ChangeEvent, Version
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings

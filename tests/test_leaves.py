@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import inspect, select, text
 
-from archive.log.integrity import encode_leaf, verify_archive
+from archive.log import encode_leaf, verify_archive
 from archive.log.leaves import (
     DICTIONARIES,
     LeafFormatError,

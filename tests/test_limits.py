@@ -41,7 +41,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from archive.formats import exchanges_from_path
-from archive.log.integrity import verify_archive
+from archive.log import verify_archive
 from archive.store.models import Article, Capture, ChangeEvent
 from presswatch.demo.content import DEMO_ARTICLES, bulk_articles
 from presswatch.runtime import Runtime

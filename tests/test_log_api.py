@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from archive.log.integrity import issue_checkpoint
+from archive.log import issue_checkpoint
 from archive.log.merkle import ProofError, leaf_hash, verify_inclusion
 from archive.log.signing import parse_checkpoint, verify_note
 from archive.store.models import Capture, CaptureLeaf

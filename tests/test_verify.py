@@ -17,23 +17,18 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from archive.errors import StorageError
-from archive.log.integrity import (
-    capture_leaf,
-    capture_proof,
-    content_sha256,
-    encode_leaf,
-    verify_archive,
-)
+from archive.log import capture_proof, encode_leaf, verify_archive
 from archive.log.leaves import anchor_of, pack_leaf, read_leaf, store_leaf
 from archive.log.merkle import Frontier, leaf_hash
+from archive.log.seal import capture_leaf, content_sha256
 from archive.log.signing import checkpoint_body, load_or_create_key, verify_note
 from archive.store.models import (
     Article,
     Capture,
     CaptureLeaf,
-    ChainHead,
     ChangeEvent,
     LogCheckpoint,
+    LogHead,
     Version,
 )
 from presswatch.cli import app
@@ -143,7 +138,7 @@ def test_newest_capture_deleted_with_the_head_rolled_back(runtime: Runtime, at: 
         for (digest,) in s.execute(select(Capture.leaf_hash).where(Capture.seq < 7)):
             frontier.append(bytes.fromhex(digest))
         s.execute(delete(Capture).where(Capture.id == newest.id))
-        s.execute(update(ChainHead).values(seq=6, chain_hash=before, frontier=frontier.to_hex()))
+        s.execute(update(LogHead).values(seq=6, root_hash=before, frontier=frontier.to_hex()))
     code, report = run_verify(runtime)
     assert code == 1 and named(report, None, "tree_size")
     assert any("captures 7..7 were cut" in p["problem"] for p in report["problems"])
@@ -252,16 +247,16 @@ def _forge_history(rt: Runtime) -> None:
             cap.leaf_hash = leaf_hash(leaf).hex()
             frontier.append(leaf_hash(leaf))
             cap.chain_hash = frontier.root().hex()
-        head = s.get(ChainHead, 1)
+        head = s.get(LogHead, 1)
         assert head is not None
-        head.seq, head.chain_hash, head.frontier = (
+        head.seq, head.root_hash, head.frontier = (
             frontier.size,
             frontier.root().hex(),
             frontier.to_hex(),
         )
         signer = rt.log_signer()
         for stored_cp in s.scalars(select(LogCheckpoint)):
-            stored_cp.tree_size, stored_cp.root_hash = frontier.size, head.chain_hash
+            stored_cp.tree_size, stored_cp.root_hash = frontier.size, head.root_hash
             stored_cp.note = signer.sign(
                 checkpoint_body(signer.name, frontier.size, frontier.root())
             )

@@ -16,7 +16,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 
 from archive.capture import Exchange
-from archive.log.integrity import verify_archive
+from archive.log import verify_archive
 from archive.store.models import Capture, CaptureOutcome, Version
 from archive.warc.records import WarcStore, sha1_base32
 from presswatch.runtime import Runtime

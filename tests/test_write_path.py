@@ -15,7 +15,7 @@ import archive.capture.judge as judge_mod
 import archive.warc.records as warc_mod
 from archive.capture import CaptureJob, record_capture, record_captures
 from archive.errors import BadInput
-from archive.log.integrity import verify_archive
+from archive.log import verify_archive
 from archive.store import CaptureOutcome
 from archive.store.models import Article, Capture, ChangeEvent
 from presswatch.runtime import Runtime

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from archive.log.integrity import verify_archive
+from archive.log import verify_archive
 from archive.store.models import Article, Capture
 from presswatch.demo.content import bulk_articles
 from presswatch.runtime import Runtime

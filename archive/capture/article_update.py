@@ -14,7 +14,7 @@ from archive.capture.exchange import Exchange
 from archive.capture.inflight import InFlight
 from archive.content.extract import Extracted
 from archive.content.normalize import NORMALIZER_VERSION, count_words
-from archive.log.integrity import content_sha256
+from archive.log.seal import content_sha256
 from archive.store.models import Article, ArticleStatus, Capture, Version
 
 

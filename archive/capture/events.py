@@ -24,7 +24,7 @@ def add_events(
     versions: tuple[Version | None, Version | None, VersionDiff | None],
 ) -> list[ChangeEvent]:
     """One ChangeEvent row per event of the verdict, linked to the versions it
-    concerns and carrying its evidence. ``versions``: the article's version before this
+    concerns and carrying its detail. ``versions``: the article's version before this
     capture, the one it saw, and their stored diff when the capture made a new one."""
     session, place, exchange = flight.session, flight.place, flight.exchange
     previous, version, pair = versions
@@ -49,7 +49,7 @@ def add_events(
             to_id = version.id if version is not None else None
         elif spec.kind is ChangeKind.REMOVED:
             from_id = version.id if version is not None else None
-            detail.update(_removal_evidence(article, exchange, flight.observation))
+            detail.update(_removal_detail(article, exchange, flight.observation))
         row = ChangeEvent(
             article_id=article.id,
             capture_id=capture.id,
@@ -77,13 +77,13 @@ def _edit_size(pair: VersionDiff) -> dict[str, int]:
     }
 
 
-def _removal_evidence(
+def _removal_detail(
     article: Article, exchange: Exchange, observation: Observation
 ) -> dict[str, Any]:
-    evidence: dict[str, Any] = {
+    detail: dict[str, Any] = {
         "first_seen_missing": article.removed_at.isoformat() if article.removed_at else None,
         "status": exchange.status,
     }
     if observation.note:
-        evidence["note"] = observation.note
-    return evidence
+        detail["note"] = observation.note
+    return detail

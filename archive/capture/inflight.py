@@ -13,7 +13,7 @@ from archive.capture.detect import ContentKey, Observation
 from archive.capture.exchange import Exchange, RecordOptions
 from archive.capture.locate import Place
 from archive.content.extract import Extracted
-from archive.store.models import ChainHead, Source
+from archive.store.models import LogHead, Source
 from archive.warc.records import WarcStore
 
 
@@ -26,7 +26,7 @@ class InFlight:
     options: RecordOptions
     exchange: Exchange
     key: str  # `fetch_key(exchange)`: recording the same fetch again is a no-op
-    head: ChainHead  # the log head, locked: the capture is next after it
+    head: LogHead  # the log head, locked: the capture is next after it
     recorded_at: datetime
     place: Place
     source: Source

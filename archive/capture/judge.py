@@ -126,7 +126,7 @@ def judge_capture(flight: InFlight) -> Verdict:
     if flight.known is not None:
         return _judge_known(flight.place.article, flight.known, flight.options.policy)
     if flight.held is not None:
-        return Verdict(CaptureOutcome.EVIDENCE)
+        return Verdict(CaptureOutcome.HELD)
     return _judge_fetch(flight)
 
 

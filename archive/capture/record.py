@@ -44,13 +44,13 @@ from archive.capture.locate import locate, resolve_source
 from archive.capture.persist import add_capture, admit_article, store_raw
 from archive.capture.stored_diffs import store_pair_diff
 from archive.content.extract import Extracted
-from archive.log.integrity import lock_chain_head, seal_capture
+from archive.log.seal import lock_log_head, seal_capture
 from archive.store.models import (
     Article,
     Capture,
     CaptureOutcome,
-    ChainHead,
     ChangeEvent,
+    LogHead,
     SearchOutbox,
     Version,
 )
@@ -82,7 +82,7 @@ def record_capture(
     recorded_at = recorded_at or datetime.now(UTC)
     key = fetch_key(exchange)
 
-    head = lock_chain_head(session)
+    head = lock_log_head(session)
     existing = session.scalars(select(Capture).where(Capture.fetch_key == key)).first()
     if existing is not None:
         return _result_of(session, existing, duplicate=True)
@@ -142,7 +142,7 @@ def record_capture(
         if verdict.new_version or events:
             session.add(SearchOutbox(article_id=article.id, created_at=recorded_at))
 
-    _extend_chain(head, capture, version, events, article)
+    _extend_log(head, capture, version, events, article)
     session.flush()
     return CaptureResult(
         capture_id=capture.id,
@@ -153,8 +153,8 @@ def record_capture(
     )
 
 
-def _extend_chain(
-    head: ChainHead,
+def _extend_log(
+    head: LogHead,
     capture: Capture,
     version: Version | None,
     events: list[ChangeEvent],

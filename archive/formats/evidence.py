@@ -36,7 +36,8 @@ from archive.content.diff_json import render_json
 from archive.errors import StorageError
 from archive.formats.packages import capture_page, capture_spans
 from archive.formats.wacz import Packed, RecordSpan, WaczSummary, iso_z, pack_records, write_wacz
-from archive.log.integrity import capture_proof, issue_checkpoint, latest_checkpoint
+from archive.log.checkpoints import issue_checkpoint, latest_checkpoint
+from archive.log.proofs import capture_proof
 from archive.log.signing import Signer, key_id
 from archive.store.models import Article, Capture, LogCheckpoint
 from archive.store.queries import (

@@ -1,21 +1,19 @@
-"""The transparency log: the Merkle tree, leaves and seals, inclusion and consistency
-proofs, signed checkpoints, RFC 3161 timestamps, and verifying the archive against it."""
+"""The transparency log: the Merkle tree (merkle), a capture's leaf and sealing it
+(seal), how leaves are stored (leaves), inclusion proofs (proofs), signed checkpoints
+(checkpoints, signing), RFC 3161 timestamps (timestamp), verifying the archive against
+the log (verify), and sealing an archive made before the log into it (legacy)."""
 
-from archive.log.integrity import (
-    LEAF_FORMAT,
-    InclusionProof,
-    VerifyReport,
-    capture_proof,
+from archive.log.checkpoints import (
     checkpoint_json,
-    encode_leaf,
     issue_checkpoint,
     latest_checkpoint,
     list_checkpoints,
-    seal_legacy_captures,
-    verify_archive,
 )
 from archive.log.leaves import (
     read_leaf,
+)
+from archive.log.legacy import (
+    seal_legacy_captures,
 )
 from archive.log.merkle import (
     Frontier,
@@ -25,6 +23,14 @@ from archive.log.merkle import (
     leaf_hash,
     verify_consistency,
     verify_inclusion,
+)
+from archive.log.proofs import (
+    InclusionProof,
+    capture_proof,
+)
+from archive.log.seal import (
+    LEAF_FORMAT,
+    encode_leaf,
 )
 from archive.log.signing import (
     Checkpoint,
@@ -44,6 +50,10 @@ from archive.log.timestamp import (
     timestamp_request,
     token_from_response,
     verify_token,
+)
+from archive.log.verify import (
+    VerifyReport,
+    verify_archive,
 )
 
 __all__ = [

@@ -1,6 +1,6 @@
 """How the log's leaves are stored: compactly, and read back to their exact bytes.
 
-A leaf (archive.log.integrity, docs/evidence.md) is about 2 KB of canonical JSON that
+A leaf (archive.log.seal, docs/evidence.md) is about 2 KB of canonical JSON that
 repeats the capture row, the version the capture saw and the article's state. The log
 commits to those exact bytes (their RFC 9162 hash is `captures.leaf_hash`); `verify`
 compares them with the rows to name the field that changed, and proofs and evidence
@@ -28,7 +28,7 @@ The container is hand-written because zlib has no field for which leaf a blob wa
 compressed against; it has four.
 
 Must not: change a byte of what it is given, or interpret a leaf (what a leaf says is
-archive.log.integrity's).
+archive.log.seal's).
 """
 
 from __future__ import annotations

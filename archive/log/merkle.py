@@ -16,13 +16,13 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from archive.errors import ChainBroken
+from archive.errors import LogBroken
 
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 
 
-class ProofError(ChainBroken, ValueError):
+class ProofError(LogBroken, ValueError):
     """A proof that does not verify, or a request for one that cannot exist."""
 
 

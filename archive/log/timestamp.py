@@ -148,7 +148,7 @@ def verify_token(
     gen_time: datetime = tst["gen_time"].native
     _check_valid_at(cert, gen_time)
     if trust_roots is not None:
-        _check_chain(cert, _carried_certificates(signed), trust_roots, gen_time)
+        _check_certificate_chain(cert, _carried_certificates(signed), trust_roots, gen_time)
     return TokenInfo(
         gen_time=gen_time,
         serial=tst["serial_number"].native,
@@ -186,10 +186,10 @@ def _check_valid_at(cert: x509.Certificate, at: datetime) -> None:
         )
 
 
-_MAX_CHAIN = 8
+_MAX_CERTIFICATE_CHAIN = 8
 
 
-def _check_chain(
+def _check_certificate_chain(
     signer: x509.Certificate,
     carried: Sequence[x509.Certificate],
     roots: Sequence[x509.Certificate],
@@ -209,7 +209,7 @@ def _check_chain(
         )
     root_ders = {r.public_bytes(serialization.Encoding.DER) for r in roots}
     current = signer
-    for _ in range(_MAX_CHAIN):
+    for _ in range(_MAX_CERTIFICATE_CHAIN):
         if current.public_bytes(serialization.Encoding.DER) in root_ders:
             return
         issuer = _issuer_of(current, roots) or _issuer_of(current, carried)
@@ -221,7 +221,7 @@ def _check_chain(
             )
         _check_valid_at(issuer, at)
         current = issuer
-    raise TimestampError(f"the TSA's certificate chain is longer than {_MAX_CHAIN}")
+    raise TimestampError(f"the TSA's certificate chain is longer than {_MAX_CERTIFICATE_CHAIN}")
 
 
 def _issuer_of(

@@ -2,7 +2,7 @@
 (subscription, matching event), from queued to sent.
 
 Events reach the outbox after they commit, by a cursor over `change_events`
-(`NotifyCursor`): capture writes events while holding the chain head's lock, so event
+(`NotifyCursor`): capture writes events while holding the log head's lock, so event
 ids commit in increasing order and a cursor that only moves forward misses none. The
 cursor moves in the same transaction as the outbox rows it queues, and (subscription,
 event) is unique, so an event is queued once or not at all, whatever crashes.

@@ -100,9 +100,11 @@ class CaptureOutcome(StrEnum):
     DEGRADED = "degraded"  # extraction collapsed; judged again next check
     NOT_ARTICLE = "not_article"  # no article here (non-HTML, empty, error on a new URL)
     SKIPPED = "skipped"  # not recorded as an article (e.g. outside the source's topic)
-    # Kept (capture and WARC record) but not judged: an import dated at or before the
-    # article's newest capture, or whose WARC digest did not match (capture.import_hold).
-    EVIDENCE = "evidence"
+    # Held: kept (capture and WARC record) but not judged, an import dated at or before
+    # the article's newest capture or whose WARC digest did not match (capture.import_hold).
+    # Its value is what rows, JSON and pages say ("kept as evidence only"); in code
+    # "evidence" is the evidence package alone.
+    HELD = "evidence"
 
 
 NAMING = {
@@ -272,6 +274,9 @@ class Capture(Base):
     request_sha256: Mapped[str | None] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(20), index=True)
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The log's root before and after this capture (for one sealed from an archive made
+    # before the log: its old hash chain's). Columns named when the log was that chain;
+    # renaming them would be a migration on every archive, and the API shows them so.
     prev_chain: Mapped[str] = mapped_column(String(64))
     chain_hash: Mapped[str] = mapped_column(String(64))
     # Where the bytes came from: our own fetch (`crawl`), a WARC or saved page given to
@@ -285,7 +290,7 @@ class Capture(Base):
 
 
 class CaptureLeaf(Base):
-    """The canonical leaf bytes of a capture (archive.log.integrity, docs/evidence.md) whose
+    """The canonical leaf bytes of a capture (archive.log.seal, docs/evidence.md) whose
     RFC 9162 hash is its `leaf_hash`, as archive.log.leaves stores them: verify names the
     field that rows no longer match, proofs and evidence hand the bytes out. Apart from
     `captures` so a capture row stays small enough for four to a SQLite page.
@@ -417,17 +422,18 @@ class ArchiveSave(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
-class ChainHead(Base):
+class LogHead(Base):
     """One row: the head of the transparency log. `seq` is the number of captures (the
-    tree size), `chain_hash` the tree's root hash (hex), `frontier` its compact range
+    tree size), `root_hash` the tree's root hash (hex), `frontier` its compact range
     (archive.log.merkle.Frontier) so the next append costs O(log N). Writers lock it (FOR
     UPDATE on PostgreSQL, BEGIN IMMEDIATE on SQLite) so captures keep one total order."""
 
+    # Named when the log was a hash chain; renaming would be a migration on every archive.
     __tablename__ = "chain_head"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, default=0)
-    chain_hash: Mapped[str] = mapped_column(String(64))
+    root_hash: Mapped[str] = mapped_column("chain_hash", String(64))
     # None until `presswatch init` sealed the captures of an archive made before the log.
     frontier: Mapped[list[Any] | None] = mapped_column(JSON)
 

@@ -338,7 +338,7 @@ def _import_all(runtime: Runtime, path: Path, source: str | None) -> dict[str, A
             with runtime.sessions.begin() as session:
                 result = record_capture(session, item.exchange, warc=runtime.warc, options=options)
                 why = None
-                if result.outcome is CaptureOutcome.EVIDENCE:
+                if result.outcome is CaptureOutcome.HELD:
                     why = capture_by_id(session, result.capture_id).detail.get("evidence_only")
         except PresswatchError as exc:
             problems.append(f"{item.origin}: {exc}")

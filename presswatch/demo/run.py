@@ -36,7 +36,7 @@ from presswatch.crawling import (
     start_crawl,
 )
 from presswatch.demo import content
-from presswatch.demo.ledger import NewsSite
+from presswatch.demo.outlet import NewsSite
 from presswatch.demo.site import Mode
 from presswatch.demo.vanished import run_vanished_act
 from presswatch.runtime import Runtime

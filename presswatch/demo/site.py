@@ -10,7 +10,7 @@ must keep its GIL, as the benchmark's crawler must. The demo, the tests and the
 benchmarks import the site's names from here.
 
 What the articles are and how a page looks is the `Content` plugged in: the demo's
-"Mekong Ledger" (presswatch.demo.ledger) or the benchmark's N articles
+"Mekong Ledger" (presswatch.demo.outlet) or the benchmark's N articles
 (benchmarks/site.py).
 
 Must not: reach beyond 127.0.0.1 or import benchmarks or tests. Standard library only,

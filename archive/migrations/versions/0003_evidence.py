@@ -4,7 +4,7 @@ request record (`request_length`, `request_sha256`), its transparency-log leaf (
 (`log_checkpoints`)
 
 Captures recorded before the log have no leaf yet: `presswatch init` seals them after
-migrating (archive.log.integrity.seal_legacy_captures), once it has checked their old hash
+migrating (archive.log.legacy.seal_legacy_captures), once it has checked their old hash
 chain, because leaves are computed by the application's code, not by SQL.
 
 Revision ID: 0003

@@ -14,11 +14,11 @@ from presswatch.demo import pages
 from presswatch.demo.content import DEMO_ARTICLES, DemoArticle
 from presswatch.demo.site import Entry, LocalSite
 
-LEDGER = pages.Outlet(
+OUTLET = pages.Outlet(
     name="The Mekong Ledger",
     nav=(("/en/", "News"), ("/km/", "ព័ត៌មាន"), ("/about/", "About")),
 )
-_LEDGER_ADS = (
+_ADS = (
     "Bank with Mekong Trust: 4.5% on savings",
     "Fly Phnom Penh to Bangkok from $59",
     "New condos in BKK1: book a viewing",
@@ -26,12 +26,12 @@ _LEDGER_ADS = (
 )
 
 
-class LedgerContent:
+class OutletContent:
     """The demo's articles (presswatch.demo.content) as the Ledger's CMS serves them:
     pages full of churn that must not read as edits (rotating ads, a view counter, a
     "rendered at" clock, trending links, comments)."""
 
-    outlet = LEDGER
+    outlet = OUTLET
     article_pattern = r"^https?://127\.0\.0\.1(:\d+)?/(en|km)/\d{4}/\d{2}/[a-z0-9-]+/$"
 
     def __init__(self, articles: Sequence[DemoArticle], chrome_kb: int = 0) -> None:
@@ -47,14 +47,14 @@ class LedgerContent:
         return Entry(article.slug, path, article.lang, article.title, published, article)
 
     def entries(self, started: datetime) -> list[Entry]:
-        notice = f"© {started.year} {LEDGER.name}. Demo site of Presswatch."
-        self.outlet = replace(LEDGER, footer=(notice,))
+        notice = f"© {started.year} {OUTLET.name}. Demo site of Presswatch."
+        self.outlet = replace(OUTLET, footer=(notice,))
         return [self.entry_of(a, started) for a in self.articles]
 
     def chrome(self, site: LocalSite) -> pages.Chrome:
         n = next(site.counter)
         return pages.Chrome(
-            ad=f"{_LEDGER_ADS[n % len(_LEDGER_ADS)]} (ref {n * 7919 % 10007})",
+            ad=f"{_ADS[n % len(_ADS)]} (ref {n * 7919 % 10007})",
             trending=[e.title for e in site.live()[: 4 + n % 3]],
             rendered_note=f"Page rendered at {datetime.now(UTC):%H:%M:%S} UTC.",
             page_script=f"window.__pv={n};",
@@ -89,7 +89,7 @@ class NewsSite(LocalSite):
     """The demo outlet, "The Mekong Ledger", served from a thread of this process: what
     `presswatch demo` and the crawl tests run against."""
 
-    ARTICLE_PATTERN = LedgerContent.article_pattern
+    ARTICLE_PATTERN = OutletContent.article_pattern
 
     def __init__(
         self,
@@ -99,7 +99,7 @@ class NewsSite(LocalSite):
         **options: Any,
     ) -> None:
         super().__init__(
-            LedgerContent(articles, chrome_kb), server_name="MekongLedger/1.0", **options
+            OutletContent(articles, chrome_kb), server_name="MekongLedger/1.0", **options
         )
 
     def article(self, slug: str) -> DemoArticle:
