@@ -50,7 +50,7 @@ T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 # module never imports another): the browser and `presswatch serve`, a local TSA.
 pytest_plugins = ["tests.browser_harness", "tests.local_tsa"]
 # Helper modules that assert, rewritten like test modules so a failure shows its values.
-pytest.register_assert_rewrite("tests.search_backends")
+pytest.register_assert_rewrite("tests.kill_harness", "tests.search_backends")
 
 
 def in_ci() -> bool:
