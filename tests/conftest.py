@@ -46,6 +46,12 @@ PG_ADMIN_URL = os.environ.get(
 )
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 
+# Fixtures shared by several test modules, each in a helper module of its own (a test
+# module never imports another): the browser and `presswatch serve`, a local TSA.
+pytest_plugins = ["tests.browser_harness", "tests.local_tsa"]
+# Helper modules that assert, rewritten like test modules so a failure shows its values.
+pytest.register_assert_rewrite("tests.kill_harness", "tests.search_backends")
+
 
 def in_ci() -> bool:
     """True when the environment says this run is CI (`CI=true`, as CI services set it)."""

@@ -909,7 +909,7 @@ def test_report_and_notifications_say_what_a_web_archive_told_us(
     from archive.notify import SubscriptionSpec, add_subscription
     from presswatch.cli import app
     from presswatch.notify import send_due
-    from tests.test_notify import LOCAL, Webhook
+    from tests.webhook_receiver import LOCAL, Webhook
 
     rt = make_runtime(tmp_path)
     with Webhook() as hook:

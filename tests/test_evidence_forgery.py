@@ -34,8 +34,9 @@ from presswatch.settings import Settings
 from presswatch.verify_package import Result, Unreadable, main, verify_package
 from tests import archive_helpers as h
 from tests.conftest import T0
-from tests.test_evidence import URL, Files, build, manifest_of, read, write
-from tests.test_timestamp import LocalTsa
+from tests.local_tsa import LocalTsa
+from tests.package_checks import Files, manifest_of, read, write
+from tests.stories import URL, record_evidence_story
 
 OTHER_URL = "https://khmer.example/other/"
 REPO = Path(__file__).resolve().parents[1]
@@ -74,7 +75,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     base = tmp_path_factory.mktemp("forgery")
     rt = Runtime(Settings(data_dir=base / "data"))
     rt.init()
-    build(rt, lambda hours=0: T0 + timedelta(hours=hours))
+    record_evidence_story(rt, lambda hours=0: T0 + timedelta(hours=hours))
     # The removed article: discovered, revisited, timed out, edited, 404 twice; and a
     # live article of the same archive, under the same checkpoint.
     removed = export(rt, URL, base / "removed.wacz")

@@ -16,7 +16,7 @@ import pytest
 from search_api.app import create_app
 from search_api.routes.feeds import xml_text
 from tests import archive_helpers as h
-from tests.test_api import (
+from tests.api_archive import (
     GONE,
     HOSTILE_URL,
     NOW,

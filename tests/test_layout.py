@@ -3,8 +3,8 @@ of wings, each importing only the wings before it (archive/__init__.py lists the
 `crawler/` and `search_api/` import only `archive`, and only a wing's public names (its
 `__all__`); dotted paths written as strings count as imports; no two files import each
 other, even inside functions; every exception we define is a `PresswatchError`;
-command modules never import the CLI that composes them; the migrations match the
-models."""
+command modules never import the CLI that composes them; no test module imports
+another; the migrations match the models."""
 
 from __future__ import annotations
 
@@ -223,6 +223,22 @@ def test_the_cli_layer_is_imported_only_from_above() -> None:
                         and not (in_commands and name.startswith("presswatch.commands.common"))
                     ):
                         problems.append(f"{rel}:{node.lineno} imports {name}")
+    assert problems == [], "\n".join(problems)
+
+
+def test_no_test_module_imports_another() -> None:
+    """Shared fixtures and helpers live in tests/conftest.py or in helper modules whose
+    names do not start with `test_`: a test module imported by another hands it its
+    tests and fixtures (run twice, or shadowed) and ties the two files together."""
+    problems = []
+    for path in sorted((REPO / "tests").rglob("*.py")):
+        for line, module, names in imported_names(path):
+            targets = [module] if module != "tests" else [f"tests.{n}" for n in names]
+            problems += [
+                f"{path.relative_to(REPO)}:{line} imports {target}"
+                for target in targets
+                if target.split(".")[-1].startswith("test_")
+            ]
     assert problems == [], "\n".join(problems)
 
 

@@ -31,7 +31,7 @@ from archive.log.merkle import leaf_hash
 from archive.store.db import alembic_config
 from archive.store.models import Capture, CaptureLeaf, Version
 from presswatch.runtime import Runtime
-from tests.test_verify import build
+from tests.stories import record_verify_story
 
 # JSON values as leaves hold them: text of any script (and control characters, which
 # canonical JSON escapes), integers, booleans, nulls, nested objects and lists.
@@ -121,7 +121,7 @@ def stored(rt: Runtime) -> dict[int, tuple[bytes, bytes]]:
 
 
 def test_an_archive_reads_back_the_leaves_its_log_hashed(any_runtime: Runtime, at: Any) -> None:
-    build(any_runtime, at)
+    record_verify_story(any_runtime, at)
     leaves = stored(any_runtime)
     with any_runtime.sessions() as s:
         caps = list(s.scalars(select(Capture).order_by(Capture.seq)))
@@ -142,7 +142,7 @@ def test_an_archive_reads_back_the_leaves_its_log_hashed(any_runtime: Runtime, a
 def test_migration_0008_moves_leaves_to_the_stored_form_and_back(
     any_runtime: Runtime, at: Any
 ) -> None:
-    build(any_runtime, at)
+    record_verify_story(any_runtime, at)
     before = stored(any_runtime)
     cfg = alembic_config(any_runtime.engine)
 
@@ -168,7 +168,7 @@ def test_migration_0008_moves_leaves_to_the_stored_form_and_back(
 def test_migration_0008_on_a_sqlite_that_cannot_drop_a_column(
     runtime: Runtime, at: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    build(runtime, at)
+    record_verify_story(runtime, at)
     before = stored(runtime)
     cfg = alembic_config(runtime.engine)
     command.downgrade(cfg, "0007")

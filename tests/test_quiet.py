@@ -36,8 +36,8 @@ from presswatch.settings import Settings, load_settings
 from presswatch.sources import load_sources
 from search_api.app import create_app
 from search_api.backends.sqlite_fts import SqliteFtsBackend
+from tests.api_archive import API_KEY, NOW, Built, build_archive
 from tests.site_server import NewsSite, cli, cli_env, write_sources
-from tests.test_api import API_KEY, NOW, Built, build_archive
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # Starlette asks for httpx2; httpx works the same.

@@ -23,8 +23,8 @@ from sqlalchemy import select
 from archive.store.models import Capture
 from presswatch.runtime import Runtime
 from tests import archive_helpers as h
+from tests.package_checks import cli
 from tests.site_server import pywb_bin, wayback
-from tests.test_wacz import cli
 
 REPO = Path(__file__).resolve().parents[1]
 KM = "https://khmer.example/news/4412/"
