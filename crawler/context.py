@@ -3,7 +3,7 @@
 `crawler/` may import `archive` only (DESIGN.md), yet it needs what the composition root
 builds from Settings: the session factory, the WARC store, the record options of each
 source (topic filter), the recheck schedule and the sources themselves. The composition
-root (`presswatch.crawling`) builds a `CrawlContext` and puts it in the Scrapy settings
+root (`presswatch.crawling.context`) builds a `CrawlContext` and puts it in the Scrapy settings
 as `PRESSWATCH_CONTEXT`; a plain `scrapy crawl` loads it through the factory named by
 the `PRESSWATCH_CONTEXT_FACTORY` setting instead. Either way the crawler sees only this
 interface.
@@ -145,7 +145,7 @@ class CrawlContext:
     recorder_factory: RecorderFactory | None = None
     counters: CrawlCounters = field(default_factory=CrawlCounters)
     # Ends the whole crawl with one message (a shared service gone for good); set by
-    # whoever runs the crawl (presswatch.crawling.run_phases).
+    # whoever runs the crawl (presswatch.crawling.runner.run_phases).
     stop_crawl: Callable[[str], None] | None = None
     # True when built for one `scrapy crawl`: its pipeline then shuts the executors down.
     close_with_spider: bool = False

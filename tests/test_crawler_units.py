@@ -335,7 +335,7 @@ def test_a_plain_scrapy_crawl_gets_the_crawlers_settings_and_presswatchs_context
     from scrapy.utils.misc import load_object
     from scrapy.utils.project import get_project_settings
 
-    from presswatch.crawling import context_from_scrapy_settings
+    from presswatch.crawling.context import context_from_scrapy_settings
 
     monkeypatch.chdir(Path(__file__).resolve().parents[1])
     monkeypatch.delenv("SCRAPY_SETTINGS_MODULE", raising=False)
