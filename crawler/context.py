@@ -32,12 +32,18 @@ from scrapy.utils.misc import load_object
 
 from archive.capture import RecordOptions, current_payloads
 from archive.content import UrlPattern, compile_url_pattern
-from archive.store import Article, due_articles, known_urls_of, source_names, sources_named
+from archive.store import (
+    Article,
+    PlanNextCheck,
+    due_articles,
+    known_urls_of,
+    source_names,
+    stamp_sources_crawled,
+)
 from crawler.processes import HelperPool
 from crawler.recording import (
     DEFAULT_DATABASE_OUTAGE_S,
     CaptureTask,
-    PlanNextCheck,
     Recorder,
     RecorderFactory,
     RecorderProcess,
@@ -255,10 +261,7 @@ class CrawlContext:
 
         def write() -> None:
             with self.sessions.begin() as session:
-                for source in sources_named(session, names):
-                    source.last_crawl_at = at
-                    found = problems.get(source.name)
-                    source.last_error = "; ".join(found)[:2000] if found else None
+                stamp_sources_crawled(session, names, problems, at)
 
         try:
             self.writer().submit(write).result()

@@ -85,7 +85,7 @@ class RecordingRules:
         return self._options[name]
 
     def plan(self, article: Article, published: str | None, checked_at: datetime) -> datetime:
-        """The article's next check (`crawler.recording.PlanNextCheck`)."""
+        """The article's next check (`archive.store.PlanNextCheck`)."""
         return next_check(
             first_seen=article.first_seen,
             checked_at=checked_at,

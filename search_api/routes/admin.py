@@ -34,7 +34,7 @@ from archive.notify import (
     remove_subscription,
     subscription_by_name,
 )
-from archive.store import Source, find_article, source_by_name, upsert_source
+from archive.store import Source, bring_check_forward, find_article, source_by_name, upsert_source
 from search_api.deps import AdminDep, NowDep, StateDep, WriteSessionDep
 from search_api.routes import ERRORS, MAX_VALUE_CHARS, NOT_FOUND, bad_request
 from search_api.routes.sources import load_source
@@ -223,8 +223,7 @@ def recheck(body: RecheckIn, _admin: AdminDep, session: WriteSessionDep, now: No
                 f"no archived article at {body.url}; only archived articles can be rechecked "
                 "(`presswatch crawl` discovers new ones)"
             ) from exc
-        if article.next_check is None or article.next_check > now:
-            article.next_check = now
+        bring_check_forward(article, now)
         due = article.next_check
         article_id, url = article.id, article.url
     return RecheckOut(
