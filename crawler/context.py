@@ -24,7 +24,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +35,7 @@ from archive.content import UrlPattern, compile_url_pattern
 from archive.store import (
     Article,
     PlanNextCheck,
+    SourceOptions,
     due_articles,
     known_urls_of,
     source_names,
@@ -58,7 +59,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class SourceSpec:
-    """A source as the crawler needs it (built from sources.toml by the caller)."""
+    """A source as the crawler needs it (built by `of` from the source's options)."""
 
     name: str
     base_url: str
@@ -71,6 +72,15 @@ class SourceSpec:
     listing_depth: int = 1
     listing_max_pages: int = 20
     max_age_days: int | None = None
+
+    @classmethod
+    def of(cls, name: str, base_url: str, options: SourceOptions) -> SourceSpec:
+        """The source as the crawler needs it: its name and home page, and every other
+        field taken by name from its options (`archive.store.SourceOptions`, which
+        holds them all)."""
+        own = ("name", "base_url")
+        shared = {f.name: getattr(options, f.name) for f in fields(cls) if f.name not in own}
+        return cls(name, base_url, **shared)
 
 
 class CrawlCounters:

@@ -17,6 +17,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,13 @@ from archive.notify import (
     apprise_url_problem,
     notifier_refusal,
 )
-from archive.store import ChangeKind, check_source_names
+from archive.store import (
+    API_FIELDS,
+    ChangeKind,
+    SourceOptions,
+    SourceOwner,
+    check_source_names,
+)
 
 log = logging.getLogger(__name__)
 
@@ -195,6 +202,19 @@ class SourceConfig(BaseModel):
     @cached_property
     def article_regex(self) -> UrlPattern | None:
         return compile_url_pattern(self.article_url_pattern) if self.article_url_pattern else None
+
+    def options(self, *, owner: SourceOwner | None = None) -> SourceOptions:
+        """The entry's options as the archive keeps them (`Source.config`): every field
+        but the name, home page, languages and `enabled`, which have columns."""
+        values = {name: getattr(self, name) for name in OPTION_FIELDS}
+        return SourceOptions(
+            **{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()},
+            owner=owner,
+        )
+
+
+# The fields of an entry that the archive keeps in `Source.config` (all of SourceOptions').
+OPTION_FIELDS = tuple(f.name for f in dataclass_fields(SourceOptions) if f.name != "owner")
 
 
 class NotifyConfig(BaseModel):
@@ -658,12 +678,10 @@ def load_sources(path: Path, *, allow_networks: Sequence[str] | None = None) -> 
 
 # -- sources added through the admin API ------------------------------------------------
 
-_API_KEYS = ("sitemaps", "feeds", "listings", "article_url_pattern", "topic")
-
 
 def with_archive_sources(
     sources: SourcesFile,
-    rows: Iterable[tuple[str, str, list[str], dict[str, Any], bool]],
+    rows: Iterable[tuple[str, str, list[str], SourceOptions, bool]],
     *,
     allow_networks: Sequence[str] | None = None,
 ) -> SourcesFile:
@@ -675,9 +693,10 @@ def with_archive_sources(
     names = {s.name for s in sources.source}
     extra: list[SourceConfig] = []
     for name, base_url, languages, config, enabled in rows:
-        if name in names or (config or {}).get("managed_by") != "api":
+        if name in names or config.owner is not SourceOwner.API:
             continue
-        fields = {k: config[k] for k in _API_KEYS if config.get(k) is not None}
+        fields = {k: getattr(config, k) for k in API_FIELDS if getattr(config, k) is not None}
+        fields = {k: list(v) if isinstance(v, tuple) else v for k, v in fields.items()}
         if fields.get("topic") not in (None, *sources.topics):
             log.warning(
                 "source %s (admin API): topic %r is not in sources.toml; crawling it unfiltered",

@@ -67,6 +67,7 @@ from archive.store.queries import (
     first_response_with_payload,
     source_by_name,
 )
+from archive.store.source_options import SourceOptions
 from archive.views.export import version_side
 from archive.warc.records import WarcLocation, WarcStore, sha1_base32, warc_date
 
@@ -475,7 +476,7 @@ def _resolve_source(session: Session, exchange: Exchange, now: datetime) -> Sour
         name=re.sub(r"[^a-z0-9.-]", "-", host) or "unknown",
         base_url=f"{parts.scheme}://{parts.netloc}/",
         languages=[],
-        config={},
+        config=SourceOptions(),
         enabled=True,
         created_at=now,
     )
@@ -543,7 +544,7 @@ def _observe(
         requested_url=place.requested,
         final_url=place.observed_final,
         base_url=source.base_url,
-        article_pattern=(source.config or {}).get("article_url_pattern"),
+        article_pattern=source.config.article_url_pattern,
         is_html=content is not None,
         page_title=extracted.page_title if extracted is not None else None,
         content=content,

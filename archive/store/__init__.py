@@ -67,8 +67,10 @@ from archive.store.queries import (
     versions_by_id,
     versions_of,
 )
+from archive.store.source_options import API_FIELDS, SourceOptions, SourceOwner
 
 __all__ = [
+    "API_FIELDS",
     "ArchiveSave",
     "Article",
     "ArticleStatus",
@@ -90,6 +92,8 @@ __all__ = [
     "SearchDeadLetter",
     "SearchOutbox",
     "Source",
+    "SourceOptions",
+    "SourceOwner",
     "Version",
     "aliases_of",
     "apply_discovery_hints",
