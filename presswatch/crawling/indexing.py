@@ -9,7 +9,7 @@ import logging
 from presswatch.runtime import Runtime
 
 # The package's logger, as when this was one module: log lines name it unchanged.
-log = logging.getLogger("presswatch.crawling")
+log = logging.getLogger(__package__)
 
 
 def index_outbox(runtime: Runtime) -> tuple[int, str | None]:

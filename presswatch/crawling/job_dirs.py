@@ -27,7 +27,7 @@ from presswatch.lock import pid_alive
 from presswatch.settings import Settings
 
 # The package's logger, as when this was one module: log lines name it unchanged.
-log = logging.getLogger("presswatch.crawling")
+log = logging.getLogger(__package__)
 
 
 def job_dir(settings: Settings, spider: str, sources: tuple[str, ...]) -> Path:

@@ -25,7 +25,7 @@ from presswatch.crawling.scrapy_settings import scrapy_settings
 from presswatch.runtime import Runtime
 
 # The package's logger, as when this was one module: log lines name it unchanged.
-log = logging.getLogger("presswatch.crawling")
+log = logging.getLogger(__package__)
 
 SPACE_CHECK_INTERVAL_S = 0.5  # the crawl's own free-space check (the WARC store checks each record)
 
