@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import signal
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -175,7 +175,7 @@ class PhaseRunner:
         except DiskFull as exc:
             self.stop_crawl(str(exc))
 
-    def _run_phases(self, phases: Sequence[Phase]) -> Iterator[Any]:
+    def _run_phases(self, phases: Sequence[Phase]) -> Generator[Any, Any, None]:
         """The reactor's work (run by `inlineCallbacks`): phase after phase, until all
         ran or the crawl was stopped; then the reactor stops."""
         try:

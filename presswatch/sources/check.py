@@ -230,14 +230,14 @@ def check_sources(
     if parsed is not None and allow_networks is not None:
         problems.extend(_egress_problems(parsed, locator, label, parse_networks(allow_networks)))
     if parsed is not None and notify_egress is not None:
-        for index, entry in enumerate(parsed.notify):
-            refusal = notifier_refusal(entry.url, notify_egress)
+        for index, subscription in enumerate(parsed.notify):
+            refusal = notifier_refusal(subscription.url, notify_egress)
             if refusal is not None:
                 problems.append(
                     SourceProblem(
                         label,
                         locator.line_of(("notify", index, "url")),
-                        f"[notify {entry.name}] url",
+                        f"[notify {subscription.name}] url",
                         refusal,
                     )
                 )

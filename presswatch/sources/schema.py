@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import fields as dataclass_fields
 from functools import cached_property
+from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -169,11 +170,11 @@ class SourceConfig(BaseModel):
     def options(self, *, owner: SourceOwner | None = None) -> SourceOptions:
         """The entry's options as the archive keeps them (`Source.config`): every field
         but the name, home page, languages and `enabled`, which have columns."""
-        values = {name: getattr(self, name) for name in OPTION_FIELDS}
-        return SourceOptions(
-            **{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()},
-            owner=owner,
-        )
+        values: dict[str, Any] = {}
+        for name in OPTION_FIELDS:
+            value = getattr(self, name)
+            values[name] = tuple(value) if isinstance(value, list) else value
+        return SourceOptions(**values, owner=owner)
 
 
 # The fields of an entry that the archive keeps in `Source.config` (all of SourceOptions').

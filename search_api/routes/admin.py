@@ -77,7 +77,7 @@ def _api_options(base: SourceOptions, given: dict[str, Any]) -> SourceOptions:
     """`base` with the given options the API sets (`API_FIELDS`), owned by the API: the
     crawler crawls such sources beside those of sources.toml
     (presswatch.sources.with_archive_sources)."""
-    changes = {
+    changes: dict[str, Any] = {
         key: tuple(given[key]) if isinstance(given[key], list) else given[key]
         for key in API_FIELDS
         if key in given
@@ -239,6 +239,7 @@ def recheck(body: RecheckIn, _admin: AdminDep, session: WriteSessionDep, now: No
             ) from exc
         bring_check_forward(article, now)
         due = article.next_check
+        assert due is not None  # brought forward to now at the latest
         article_id, url = article.id, article.url
     return RecheckOut(
         article_id=article_id,
