@@ -9,7 +9,7 @@ Owns the order of the run and the measuring; the parts it drives live elsewhere:
    (`archive.content.extract.extract_page`), on the same page bytes with `--workers` processes;
 3. news-please (benchmarks/peer.py) crawls a sample of the same articles;
 4. Presswatch crawls the site through the real crawler, in this process
-   (`presswatch.crawling.run_phases`, the code `presswatch crawl` and `recheck` run):
+   (`presswatch.crawling.runner.run_phases`, the code `presswatch crawl` and `recheck` run):
    the first crawl (sitemap + feed discovery, fetch, WARC, extract, detect, store; then
    the search outbox is drained: end to end), an unchanged recheck with conditional
    requests, one with the site's validators switched off (the full-fetch path), then
@@ -412,14 +412,10 @@ def _crawl(
 ) -> tuple[dict[str, Any], Any]:
     from archive.content import normalize_url
     from benchmarks import quality
-    from presswatch.crawling import (
-        CrawlJob,
-        Phase,
-        index_outbox,
-        local_archive,
-        run_phases,
-        start_crawl,
-    )
+    from presswatch.crawling.context import start_crawl
+    from presswatch.crawling.indexing import index_outbox
+    from presswatch.crawling.local import local_archive
+    from presswatch.crawling.runner import CrawlJob, Phase, run_phases
     from presswatch.sources import load_sources
 
     sources_path = work / "sources.toml"

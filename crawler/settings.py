@@ -1,9 +1,10 @@
 """Scrapy settings of the Presswatch crawler (presswatch/scrapy_project.py adds the
 context factory for a plain `scrapy crawl`).
 
-These are the defaults for a polite news crawler; `presswatch.crawling` overrides the
-ones that come from Presswatch's own Settings (User-Agent contact, timeouts, per-host
-concurrency, Redis, JOBDIR) and anything an operator puts in `scrapy_settings`.
+These are the defaults for a polite news crawler; `presswatch.crawling.scrapy_settings`
+overrides the ones that come from Presswatch's own Settings (User-Agent contact,
+timeouts, per-host concurrency, Redis, JOBDIR) and anything an operator puts in
+`scrapy_settings`.
 
 Why each departure from Scrapy's defaults:
 - Scrapy's robots.txt middleware is replaced by ours, which also honours Crawl-delay.

@@ -5,4 +5,4 @@ presswatch)."""
 
 from crawler.settings import *  # noqa: F403 - a Scrapy settings module is its names
 
-PRESSWATCH_CONTEXT_FACTORY = "presswatch.crawling.context_from_scrapy_settings"
+PRESSWATCH_CONTEXT_FACTORY = "presswatch.crawling.context.context_from_scrapy_settings"

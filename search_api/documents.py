@@ -73,7 +73,7 @@ def build_documents(session: Session, article_ids: Iterable[int]) -> list[Search
         .join(Source, Source.id == Article.source_id)
         .where(Article.id.in_(ids))
     ).all()
-    articles = {art.id: (art, name, config or {}) for art, name, config in rows}
+    articles = {art.id: (art, name, config) for art, name, config in rows}
     versions: dict[int, list[Version]] = {}
     for version in session.scalars(
         select(Version).where(Version.article_id.in_(ids)).order_by(Version.article_id, Version.n)
@@ -89,7 +89,7 @@ def build_documents(session: Session, article_ids: Iterable[int]) -> list[Search
         current_id = article.current_version_id or rows_v[-1].id
         current = next((v for v in rows_v if v.id == current_id), rows_v[-1])
         date_ts = parse_published(current.published) or _epoch(article.first_seen)
-        topic = config.get("topic") if isinstance(config.get("topic"), str) else None
+        topic = config.topic
         for version in rows_v:
             out.append(
                 SearchDocument(

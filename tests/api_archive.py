@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import SecretStr
 
+from archive.store import SourceOptions
 from archive.store.queries import upsert_source
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
@@ -132,7 +133,7 @@ def build_archive(
             name="daily",
             base_url="https://daily.example/",
             languages=["en"],
-            config={},
+            config=SourceOptions(),
             now=T0,
         )
         khmer_source = upsert_source(
@@ -140,7 +141,7 @@ def build_archive(
             name="khmer-news",
             base_url="https://khmer.example/",
             languages=["km"],
-            config={},
+            config=SourceOptions(),
             now=T0,
         )
         khmer_source.last_crawl_at = hours(5)

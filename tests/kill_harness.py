@@ -23,9 +23,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from archive.log import verify_archive
 from sqlalchemy import func, select
 
+from archive.log import verify_archive
 from archive.store.models import Article, Capture, ChangeEvent, Version
 from presswatch.demo.content import bulk_articles
 from presswatch.runtime import Runtime

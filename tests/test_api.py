@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from archive.errors import BackendUnavailable
+from archive.store import SourceOptions, SourceOwner
 from archive.store.models import Article, ChangeEvent, Source
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
@@ -568,16 +569,16 @@ def test_admin_adds_updates_and_disables_a_source(tmp_path: Path) -> None:
         assert c.patch("/api/admin/sources/nope", json={}).status_code == 404
         with built.runtime.sessions() as s:
             row = s.scalars(select(Source).where(Source.name == "vod-english")).one()
-            assert row.enabled is False and row.config["topic"] == "trafficking"
-            assert row.config["feeds"] == ["https://vodenglish.news/feed/"]
-            assert row.config["managed_by"] == "api"  # so `presswatch crawl` picks it up
+            assert row.enabled is False and row.config.topic == "trafficking"
+            assert row.config.feeds == ("https://vodenglish.news/feed/",)
+            assert row.config.owner is SourceOwner.API  # so `presswatch crawl` picks it up
             # A source of sources.toml belongs to the file: the API says so (409).
             s.add(
                 Source(
                     name="from-toml",
                     base_url="https://t.example/",
                     languages=[],
-                    config={"from_file": True},
+                    config=SourceOptions(owner=SourceOwner.FILE),
                     enabled=True,
                     created_at=row.created_at,
                 )

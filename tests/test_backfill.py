@@ -19,7 +19,7 @@ from archive.store import BackfillSnapshot, Capture, ChangeEvent, list_changes, 
 from archive.views import change_json, history_json
 from presswatch.backfill import run_backfill
 from presswatch.backfill_client import ArchiveClient, retry_after
-from presswatch.crawling import sync_sources
+from presswatch.crawling.sources import sync_sources
 from presswatch.demo.webarchive import Fault, Stored, WebArchive
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings

@@ -20,7 +20,7 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
-from archive.store import source_by_name
+from archive.store import SourceOptions, source_by_name
 from archive.store.models import Article, Capture, ChangeEvent, Version
 from archive.store.queries import upsert_source
 from archive.views import DayCounts, captures_per_day, changes_per_day, per_week
@@ -62,7 +62,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     rt = Runtime(Settings(data_dir=data))
     rt.init()
     with rt.sessions.begin() as s:
-        upsert_source(s, name="weekly", base_url=BASE, languages=["en", "km"], config={}, now=NOW)
+        upsert_source(
+            s, name="weekly", base_url=BASE, languages=["en", "km"], config=SourceOptions(), now=NOW
+        )
     ids: dict[str, int] = {}
 
     def rec(name: str, url: str, body: str, ago: float, **kw: Any) -> None:
@@ -452,7 +454,9 @@ def test_pages_embed_the_charts_with_words(client: TestClient, built: Built) -> 
 def test_day_and_week_counts_on_sqlite_and_postgres(any_runtime: Runtime) -> None:
     rt = any_runtime
     with rt.sessions.begin() as s:
-        upsert_source(s, name="weekly", base_url=BASE, languages=["en"], config={}, now=NOW)
+        upsert_source(
+            s, name="weekly", base_url=BASE, languages=["en"], config=SourceOptions(), now=NOW
+        )
     # Just before and just after midnight UTC: two days, and (a Sunday, then a Monday) two weeks.
     sunday_late = datetime(2026, 5, 17, 23, 59, tzinfo=UTC)
     monday_early = datetime(2026, 5, 18, 0, 1, tzinfo=UTC)

@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from presswatch.cli import app
-from presswatch.crawling import CrawlReport
+from presswatch.crawling.report import CrawlReport
 from presswatch.runtime import Runtime
 from tests import archive_helpers as h
 from tests.site_server import cli_env
@@ -241,7 +241,7 @@ def outlet_archive(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """An archive holding one outlet, `mekong-ledger`, and a sources.toml naming it."""
     from datetime import UTC, datetime
 
-    from presswatch.crawling import sync_sources
+    from presswatch.crawling.sources import sync_sources
     from presswatch.settings import Settings
     from presswatch.sources import load_sources
 

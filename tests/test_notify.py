@@ -22,7 +22,7 @@ from sqlalchemy import insert, select
 import presswatch.notify as notify_module
 from archive.egress import parse_networks
 from archive.notify import NotifierEgress, SubscriptionSpec, add_subscription, notify_health
-from archive.store import ChangeEvent, NotifyOutbox, Version
+from archive.store import ChangeEvent, NotifyOutbox, SourceOptions, SourceOwner, Version
 from presswatch.demo.content import DEMO_ARTICLES
 from presswatch.notify import SendReport, send_due
 from presswatch.runtime import Runtime
@@ -360,7 +360,13 @@ def test_file_subscriptions_survive_api_sources_and_a_new_url_is_tried_at_once(
         'feeds = ["https://ledger.example/feed/"]\n\n[[notify]]\nname = "desk"\nurl = "{}"\n'
     )
     path.write_text(text.format(dead), encoding="utf-8")
-    api_row = ("extra", "https://extra.example/", ["en"], {"managed_by": "api"}, True)
+    api_row = (
+        "extra",
+        "https://extra.example/",
+        ["en"],
+        SourceOptions(owner=SourceOwner.API),
+        True,
+    )
     crawled = with_archive_sources(load_sources(path), [api_row])
     assert [s.name for s in crawled.source] == ["ledger", "extra"]
     assert [n.name for n in crawled.notify] == ["desk"]

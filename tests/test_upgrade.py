@@ -16,7 +16,7 @@ from alembic.script import ScriptDirectory
 
 import archive.store.db
 from archive.errors import SchemaTooNew
-from archive.store import migrate, upsert_source
+from archive.store import SourceOptions, migrate, upsert_source
 from presswatch.cli import main
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
@@ -43,7 +43,7 @@ def archive_dir(tmp_path: Path) -> Path:
             name="outlet",
             base_url="https://outlet.example/",
             languages=["en"],
-            config={},
+            config=SourceOptions(),
             now=datetime(2026, 3, 1, tzinfo=UTC),
         )
     runtime.close()

@@ -102,7 +102,7 @@ def observe_fetch(
         requested_url=place.requested,
         final_url=place.observed_final,
         base_url=source.base_url,
-        article_pattern=(source.config or {}).get("article_url_pattern"),
+        article_pattern=source.config.article_url_pattern,
         is_html=content is not None,
         page_title=extracted.page_title if extracted is not None else None,
         content=content,

@@ -17,6 +17,7 @@ from archive.content.normalize import normalize_url
 from archive.errors import BadInput
 from archive.store.models import Article, Source
 from archive.store.queries import article_by_url, source_by_name
+from archive.store.source_options import SourceOptions
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +87,7 @@ def resolve_source(session: Session, exchange: Exchange, now: datetime) -> Sourc
         name=re.sub(r"[^a-z0-9.-]", "-", host) or "unknown",
         base_url=f"{parts.scheme}://{parts.netloc}/",
         languages=[],
-        config={},
+        config=SourceOptions(),
         enabled=True,
         created_at=now,
     )

@@ -1,6 +1,17 @@
-"""The records (tables), the database (engines, sessions, migrations) and the queries that
-read and keep them."""
+"""The records (tables), the database (engines, sessions, migrations), the queries that
+read and keep them, and the bookkeeping around captures (hints, next checks, last
+crawls)."""
 
+from archive.store.bookkeeping import (
+    LAST_ERROR_CHARS,
+    PlanNextCheck,
+    apply_discovery_hints,
+    bring_check_forward,
+    merge_hints,
+    outlet_changed_at,
+    schedule_after_capture,
+    stamp_sources_crawled,
+)
 from archive.store.db import (
     is_migrated,
     make_engine,
@@ -56,8 +67,10 @@ from archive.store.queries import (
     versions_by_id,
     versions_of,
 )
+from archive.store.source_options import API_FIELDS, SourceOptions, SourceOwner
 
 __all__ = [
+    "API_FIELDS",
     "ArchiveSave",
     "Article",
     "ArticleStatus",
@@ -69,17 +82,23 @@ __all__ = [
     "ChangeEvent",
     "ChangeKind",
     "ChangeRow",
+    "LAST_ERROR_CHARS",
     "LogCheckpoint",
     "NotifyCursor",
     "NotifyOutbox",
     "NotifySubscription",
+    "PlanNextCheck",
     "RemovalReason",
     "SearchDeadLetter",
     "SearchOutbox",
     "Source",
+    "SourceOptions",
+    "SourceOwner",
     "Version",
     "aliases_of",
+    "apply_discovery_hints",
     "article_by_url",
+    "bring_check_forward",
     "capture_by_id",
     "captures_of",
     "check_source_names",
@@ -98,11 +117,15 @@ __all__ = [
     "make_engine",
     "make_session_factory",
     "mementos_of",
+    "merge_hints",
     "migrate",
+    "outlet_changed_at",
+    "schedule_after_capture",
     "source_by_name",
     "source_names",
     "source_stats",
     "sources_named",
+    "stamp_sources_crawled",
     "upsert_source",
     "version_by_n",
     "versions_by_id",

@@ -34,6 +34,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from archive.store.source_options import SourceOptions
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes in, aware UTC datetimes out. SQLite drops tzinfo, so we
@@ -116,6 +118,26 @@ NAMING = {
 }
 
 
+class SourceOptionsJSON(TypeDecorator[SourceOptions]):
+    """`Source.config`: `SourceOptions` in Python, the same JSON as ever in the database
+    (archive.store.source_options)."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(
+        self, value: SourceOptions | None, dialect: Dialect
+    ) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        if not isinstance(value, SourceOptions):
+            raise TypeError(f"Source.config takes SourceOptions, not {type(value).__name__}")
+        return value.to_json()
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> SourceOptions:
+        return SourceOptions.from_json(value)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
@@ -128,7 +150,7 @@ class Source(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     base_url: Mapped[str] = mapped_column(Text)
     languages: Mapped[list[Any]] = mapped_column(default=list)
-    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    config: Mapped[SourceOptions] = mapped_column(SourceOptionsJSON(), default=SourceOptions)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
     last_crawl_at: Mapped[datetime | None]

@@ -24,6 +24,7 @@ from archive.store.models import (
     Source,
     Version,
 )
+from archive.store.source_options import SourceOptions
 
 
 def find_article(session: Session, url_or_id: str | int) -> Article:
@@ -360,7 +361,7 @@ def upsert_source(
     name: str,
     base_url: str,
     languages: Sequence[str],
-    config: dict[str, Any],
+    config: SourceOptions,
     now: datetime,
     enabled: bool = True,
 ) -> Source:

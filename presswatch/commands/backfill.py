@@ -33,7 +33,8 @@ from presswatch.commands.common import (
     refuse_unknown_sources,
     shown,
 )
-from presswatch.crawling import index_outbox, load_crawl_sources, sync_sources
+from presswatch.crawling.indexing import index_outbox
+from presswatch.crawling.sources import load_crawl_sources, sync_sources
 from presswatch.runtime import Runtime
 from presswatch.settings import user_agent
 

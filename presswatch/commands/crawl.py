@@ -37,7 +37,7 @@ from presswatch.commands.common import (
 from presswatch.shell import presswatch_command
 
 if TYPE_CHECKING:
-    from presswatch.crawling import Phase
+    from presswatch.crawling.runner import Phase
     from presswatch.runtime import Runtime
     from presswatch.settings import Settings
     from presswatch.sources import SourcesFile
@@ -49,7 +49,7 @@ runs_log = logging.getLogger("presswatch.runs")  # one summary line per run, alw
 
 
 def _crawl_sources(runtime: Runtime) -> SourcesFile:
-    from presswatch.crawling import load_crawl_sources
+    from presswatch.crawling.sources import load_crawl_sources
 
     try:
         return load_crawl_sources(runtime)
@@ -109,7 +109,9 @@ def _execute(
     index: bool = False,
     extra: dict[str, Any] | None = None,
 ) -> None:
-    from presswatch.crawling import index_outbox, run_phases, start_crawl
+    from presswatch.crawling.context import start_crawl
+    from presswatch.crawling.indexing import index_outbox
+    from presswatch.crawling.runner import run_phases
     from presswatch.notify import notify_outbox
 
     context = start_crawl(runtime, sources)
@@ -278,7 +280,7 @@ def crawl_cmd(
     """Discover new articles and capture them.
 
     Discovery reads the sources' sitemaps, feeds and listing pages."""
-    from presswatch.crawling import DISCOVERY_SPIDERS, Phase, discovery_jobs
+    from presswatch.crawling.runner import DISCOVERY_SPIDERS, Phase, discovery_jobs
 
     spiders = spider or list(DISCOVERY_SPIDERS)
     bad = [s for s in spiders if s not in DISCOVERY_SPIDERS]
@@ -306,7 +308,7 @@ def recheck_cmd(
     """Recheck archived articles and record what changed.
 
     Fetches the articles that are due (or all with `--all`)."""
-    from presswatch.crawling import CrawlJob, Phase
+    from presswatch.crawling.runner import CrawlJob, Phase
 
     runtime = get_runtime(ctx)
     sources = _crawl_sources(runtime)
@@ -334,7 +336,7 @@ def run_cmd(
     lock_stale_after."""
     from datetime import UTC, datetime
 
-    from presswatch.crawling import CrawlJob, Phase, discovery_jobs
+    from presswatch.crawling.runner import CrawlJob, Phase, discovery_jobs
     from presswatch.lock import (
         LockHeld,
         RunLock,

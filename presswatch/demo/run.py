@@ -26,15 +26,10 @@ from typing import Any
 from archive.capture import pair_diff
 from archive.content import render_unified
 from archive.store import find_article, list_articles, list_changes, versions_of
-from presswatch.crawling import (
-    CrawlJob,
-    Phase,
-    discovery_jobs,
-    index_outbox,
-    local_archive,
-    run_phases,
-    start_crawl,
-)
+from presswatch.crawling.context import start_crawl
+from presswatch.crawling.indexing import index_outbox
+from presswatch.crawling.local import local_archive
+from presswatch.crawling.runner import CrawlJob, Phase, discovery_jobs, run_phases
 from presswatch.demo import content
 from presswatch.demo.outlet import NewsSite
 from presswatch.demo.site import Mode

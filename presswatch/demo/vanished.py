@@ -20,7 +20,8 @@ from archive.store import events_of, source_by_name
 from archive.views import event_label, event_via
 from presswatch.backfill import run_backfill
 from presswatch.backfill_client import ArchiveClient
-from presswatch.crawling import index_outbox, sync_sources
+from presswatch.crawling.indexing import index_outbox
+from presswatch.crawling.sources import sync_sources
 from presswatch.demo import pages
 from presswatch.demo.content import bulk_articles
 from presswatch.demo.webarchive import Stored, WebArchive
