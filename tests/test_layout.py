@@ -11,16 +11,21 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
-import re
-from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import create_engine
 
 from archive.errors import PresswatchError
 from archive.store.db import make_engine, migrate
+from tests.import_graph import (
+    REPO,
+    circles,
+    file_graph,
+    imported_names,
+    module_name,
+    product_files,
+)
 
-REPO = Path(__file__).resolve().parents[1]
 OURS = {"archive", "crawler", "search_api", "presswatch"}
 ALLOWED = {
     "archive": {"archive"},
@@ -46,48 +51,6 @@ WINGS = (
     "formats",
     "migrations",
 )
-DOTTED = re.compile(r"^(?:archive|crawler|search_api|presswatch)(?:\.[A-Za-z_]\w*)+$")
-
-
-def product_files(*packages: str) -> Iterator[Path]:
-    for package in packages:
-        yield from sorted((REPO / package).rglob("*.py"))
-
-
-def module_name(path: Path) -> str:
-    parts = list(path.relative_to(REPO).with_suffix("").parts)
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def names_our_module(dotted: str) -> bool:
-    """Whether a dotted string starts with one of our modules below a package root
-    (`archive.capture.record_capture`, not a file name like `archive.sqlite3`)."""
-    first, second = dotted.split(".")[:2]
-    return (REPO / first / f"{second}.py").is_file() or (REPO / first / second).is_dir()
-
-
-def imported_names(path: Path) -> list[tuple[int, str, list[str]]]:
-    """(line, module, names) for every import in the file, inside functions too, and for
-    every string that is a whole dotted path of ours (a Scrapy setting, a preload list):
-    those are imports made later, by name."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    package = (
-        module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
-    )
-    found: list[tuple[int, str, list[str]]] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found += [(node.lineno, a.name, []) for a in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            module = node.module or ""
-            if node.level:
-                base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
-                module = ".".join([*base, module] if module else base)
-            found.append((node.lineno, module, [a.name for a in node.names]))
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            if DOTTED.match(node.value) and names_our_module(node.value):
-                found.append((node.lineno, node.value, []))
-    return found
 
 
 def test_package_boundaries() -> None:
@@ -142,35 +105,7 @@ def test_each_wing_imports_only_the_wings_before_it() -> None:
 def test_no_two_files_import_each_other() -> None:
     """No import circle between files, counting imports inside functions (a circle hides
     a concept split in two, and makes start-up order matter)."""
-    files = {module_name(p): p for p in product_files(*sorted(OURS))}
-
-    def owner(module: str) -> str | None:
-        while module and module not in files:
-            module = module.rpartition(".")[0]
-        return module or None
-
-    graph: dict[str, set[str]] = {}
-    for name, path in files.items():
-        targets = set()
-        for _line, module, names in imported_names(path):
-            for target in [f"{module}.{n}" for n in names] or [module]:
-                found = owner(target) if target in files else owner(module)
-                if found and found != name:
-                    targets.add(found)
-        graph[name] = targets
-    circles = []
-    for start in graph:  # a path from a file's import back to the file itself
-        seen: set[str] = set()
-        stack = list(graph[start])
-        while stack:
-            node = stack.pop()
-            if node == start:
-                circles.append(start)
-                break
-            if node not in seen:
-                seen.add(node)
-                stack.extend(graph.get(node, ()))
-    assert circles == [], "\n".join(circles)
+    assert circles(file_graph(*sorted(OURS))) == []
 
 
 def test_every_exception_we_define_is_a_presswatch_error() -> None:
