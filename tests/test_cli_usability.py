@@ -172,6 +172,48 @@ def test_help_names_values_not_python_types(command: list[str]) -> None:
         assert not re.search(r"<(bool|str|int|list|path)", line), line
 
 
+# -- start-up --------------------------------------------------------------------------------
+
+# What a command imports when it runs, never when the CLI starts (docs/benchmarks.md).
+HEAVY = (
+    "alembic", "apprise", "cdxj_indexer", "fastapi", "htmldate", "lxml", "pydantic",
+    "redis", "rich", "scrapy", "sqlalchemy", "trafilatura", "twisted", "uvicorn", "warcio",
+    "archive.capture", "archive.content", "archive.formats", "archive.log", "archive.notify",
+    "archive.store", "archive.warc", "crawler", "presswatch.runtime", "presswatch.settings",
+    "search_api",
+)  # fmt: skip
+
+
+def test_help_imports_nothing_heavy() -> None:
+    """`presswatch --help` builds every command (Typer reads their options), so each
+    command module must import the archive, the ORM, Scrapy… inside its commands."""
+    probe = (
+        "import sys\n"
+        "from presswatch.cli import app\n"
+        "try:\n"
+        "    app(['--help'], prog_name='presswatch')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"heavy = {HEAVY!r}\n"
+        "print(sorted(m for m in sys.modules if any(m == h or m.startswith(h + '.') "
+        "for h in heavy)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=cli_env(), capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[]"
+
+
+def test_notify_add_help_names_the_default_kinds() -> None:
+    """The help spells out DEFAULT_NOTIFY_KINDS, so that building it imports no archive."""
+    from archive.notify import DEFAULT_NOTIFY_KINDS
+
+    assert f"default {', '.join(DEFAULT_NOTIFY_KINDS)})" in " ".join(
+        help_text("notify", "add").split()
+    )
+
+
 # -- crawl summary ----------------------------------------------------------------------------
 
 

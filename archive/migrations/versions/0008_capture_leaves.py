@@ -23,7 +23,9 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from alembic import op
 
-from archive.log.leaves import LeafFormatError, pack_leaf, unpack_leaf
+# archive.log is imported by upgrade() and downgrade(): alembic imports every migration
+# to read its revision, and `presswatch status` does that (is_migrated) without needing
+# the log wing.
 
 revision = "0008"
 down_revision = "0007"
@@ -88,6 +90,8 @@ def _as_bytes(stored: object) -> bytes:
 
 
 def upgrade() -> None:
+    from archive.log.leaves import pack_leaf
+
     op.create_table(
         "capture_leaves",
         sa.Column(
@@ -137,6 +141,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    from archive.log.leaves import LeafFormatError, unpack_leaf
+
     bind = op.get_bind()
     if "leaf" not in {c["name"] for c in sa.inspect(bind).get_columns("captures")}:
         op.add_column("captures", sa.Column("leaf", sa.Text(), nullable=True))
