@@ -3,7 +3,7 @@ snapshot time), judged against our clock. Pure: `now` is handed in.
 
 A capture dated 2099 or 9999 would be an article's newest capture for ever: it would
 head every list of changes and hold each genuine later capture as out of order. So a
-date later than now plus a small skew is refused when recorded (`archive.capture`),
+date later than now plus a small skew is refused when recorded (`archive.capture.judge`),
 reported by backfill before anything is fetched, and flagged by `verify` in an archive
 recorded before the rule.
 """

@@ -15,7 +15,7 @@ The tree::
     │   ├── StorageError         the database or WARC store failed
     │   │   ├── DiskFull         free space fell below the floor, or a write hit ENOSPC
     │   │   └── WarcUnwritable   the WARC directory refuses writes (read-only, permissions)
-    │   └── ChainBroken          a hash or the capture chain does not match
+    │   └── LogBroken            a stored hash or the transparency log does not match
     ├── ExtractionError          trafilatura or our parsing failed on a page
     └── SearchError              the search backend failed
         ├── BadQuery             the user's query cannot be run (HTTP 400)
@@ -23,6 +23,23 @@ The tree::
 """
 
 from __future__ import annotations
+
+__all__ = [
+    "ArchiveError",
+    "BackendUnavailable",
+    "BadInput",
+    "BadQuery",
+    "ConfigError",
+    "DiskFull",
+    "ExtractionError",
+    "LogBroken",
+    "NotFound",
+    "PresswatchError",
+    "SchemaTooNew",
+    "SearchError",
+    "StorageError",
+    "WarcUnwritable",
+]
 
 
 class PresswatchError(Exception):
@@ -69,7 +86,7 @@ class WarcUnwritable(StorageError):
     what to fix."""
 
 
-class ChainBroken(ArchiveError):
+class LogBroken(ArchiveError):
     """A stored hash or the transparency log does not match what was recomputed.
     Named so it does not clash with SQLAlchemy's ``IntegrityError``."""
 

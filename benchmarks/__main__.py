@@ -1,8 +1,9 @@
 """`python -m benchmarks run [--size N] [--workers W] [--skip-peer] [--out DIR]`,
 `python -m benchmarks verify [--captures N]` (how fast `presswatch verify` runs),
 `python -m benchmarks verify-package [--captures N]` (the package verifier, genuine and
-hostile packages), and `python -m benchmarks diff [--sizes-kb 10,100,1000]` (diff time
-against text size and repetition).
+hostile packages), `python -m benchmarks diff [--sizes-kb 10,100,1000]` (diff time
+against text size and repetition), and `python -m benchmarks cli [--rounds N]` (how fast
+the command line starts).
 
 The one documented benchmark command (docs/benchmarks.md); the other modules of the
 package (`archive_bench`, `search_bench`, ...) keep their own `python -m
@@ -28,13 +29,18 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks.diff_bench import main as diff_main
 
         return diff_main(args[1:])
+    if args and args[0] == "cli":
+        from benchmarks.cli_bench import main as cli_main
+
+        return cli_main(args[1:])
     if not args or args[0] != "run":
         print(
             "usage: python -m benchmarks run [--size N] [--workers W] [--skip-peer] "
             "[--out DIR]   (python -m benchmarks run --help for all options)\n"
             "       python -m benchmarks verify [--captures N] [--articles A]\n"
             "       python -m benchmarks verify-package [--captures N]\n"
-            "       python -m benchmarks diff [--sizes-kb 10,30,100,300,1000] [--rounds R]",
+            "       python -m benchmarks diff [--sizes-kb 10,30,100,300,1000] [--rounds R]\n"
+            "       python -m benchmarks cli [--rounds R]",
             file=sys.stderr,
         )
         return 2

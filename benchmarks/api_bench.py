@@ -45,7 +45,7 @@ from typing import Any
 
 import httpx
 
-from archive import Exchange, record_capture
+from archive.capture import Exchange, record_capture
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
 from search_api.backends.base import SearchDocument

@@ -19,7 +19,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from archive import Exchange, extract_exchange, record_capture
+from archive.capture import Exchange, extract_exchange, record_capture
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
 
@@ -98,7 +98,7 @@ def main() -> None:
     with runtime.sessions() as session:
         from sqlalchemy import func, select
 
-        from archive import Capture, Version
+        from archive.store import Capture, Version
 
         versions = session.scalar(select(func.count()).select_from(Version)) or 0
         captures = session.scalar(select(func.count()).select_from(Capture)) or 0

@@ -10,7 +10,7 @@ the same run:
 
 1. trafilatura alone: `trafilatura.extract()` on every page's HTML, in this process,
    one core, no I/O — the ceiling a single-core extractor allows;
-2. our extraction alone (`archive.extract.extract_page`, one core);
+2. our extraction alone (`archive.content.extract.extract_page`, one core);
 3. a first crawl through `presswatch crawl --spider sitemap` (subprocess: the real CLI,
    Scrapy engine, extraction pool, writer thread, WARC, SQLite) with `--workers`
    extraction processes (0: one per core) and again with 1 worker;
@@ -36,9 +36,9 @@ from typing import Any
 
 import trafilatura
 
-from archive import extract_page
+from archive.content import extract_page
 from presswatch.demo.content import bulk_articles
-from presswatch.demo.ledger import NewsSite
+from presswatch.demo.outlet import NewsSite
 
 RESULTS = Path(__file__).parent / "results"
 FAST = {"AUTOTHROTTLE_ENABLED": False, "CONCURRENT_REQUESTS_PER_DOMAIN": 16}

@@ -98,7 +98,7 @@ def _best(rounds: int, work: Any) -> tuple[float, Any]:
 
 def measure(kind: str, size_kb: int, rounds: int) -> dict[str, Any]:
     """One case, in this process: the figures of the module docstring."""
-    from archive import VersionSide, diff_versions, judge_edit, render_html
+    from archive.content import VersionSide, diff_versions, judge_edit, render_html
 
     old_text, new_text = texts(kind, size_kb)
     old = VersionSide("Title", None, None, None, old_text, "v1")

@@ -1,6 +1,6 @@
 """The labelled set of edits for `benchmarks.edit_classes`: pairs of versions of the
 demo outlet's articles (presswatch.demo.content, our own text), each edit written by
-hand and labelled with the classes a reader would give it (archive.editclass names,
+hand and labelled with the classes a reader would give it (archive.content.editclass names,
 plus ``headline_softened`` / ``headline_sharpened`` for the headline's tone).
 
 Labels say what the edit is, not what the classifier answers: where the two differ
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from archive import VersionSide
+from archive.content import VersionSide
 from presswatch.demo.content import DEMO_ARTICLES, DemoArticle
 
 PUBLISHED = "2026-02-20T09:00:00+07:00"

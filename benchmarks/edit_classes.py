@@ -1,5 +1,5 @@
 """`python -m benchmarks.edit_classes [--out DIR]`: precision and recall of each edit
-class (archive.editclass) on the labelled set of benchmarks.edit_cases, English and
+class (archive.content.editclass) on the labelled set of benchmarks.edit_cases, English and
 Khmer apart and together, with every miss and false alarm named.
 
 Writes `edit-classes-<UTC time>.json` under DIR (default benchmarks/results) and prints
@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from archive import CLASS_NAMES, VersionSide, judge_edit
+from archive.content import CLASS_NAMES, VersionSide, judge_edit
 from benchmarks.edit_cases import CASES, Case
 from presswatch.demo.content import bulk_articles
 

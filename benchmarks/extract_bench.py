@@ -10,7 +10,7 @@ interleaved so that the machine's other load falls on both alike:
 - `trafilatura`: `trafilatura.bare_extraction` on the raw bytes with our options and
   `with_metadata=True`, which is trafilatura's own extraction of what we deliver (the
   text, the title, the author and the date);
-- `extract_page`: our whole `archive.extract.extract_page` (decoding, trafilatura's
+- `extract_page`: our whole `archive.content.extract.extract_page` (decoding, trafilatura's
   text, our title, byline, dates, language, canonical URL, normalization).
 
 Each figure is CPU time (`time.process_time`) over all pages divided by their number;
@@ -37,7 +37,7 @@ from typing import Any
 
 import trafilatura
 
-from archive import TRAFILATURA_OPTIONS, extract_page
+from archive.content import TRAFILATURA_OPTIONS, extract_page
 from benchmarks.site import build_site
 
 RESULTS = Path(__file__).resolve().parent / "results"

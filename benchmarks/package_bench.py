@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from archive import export_evidence
+from archive.formats import export_evidence
 from benchmarks.verify_bench import build
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings

@@ -25,7 +25,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from archive import Article, ChangeEvent, normalize_url
+from archive.content import normalize_url
+from archive.store import Article, ChangeEvent
 from benchmarks.site import BenchSite, Edit, Mode
 
 BURST = "503_burst"

@@ -6,10 +6,10 @@ Owns the order of the run and the measuring; the parts it drives live elsewhere:
    process with `--size` articles made from ../shared/fixtures, or in a bare clone
    from our own demo articles (`--content`; the results say which);
 2. the extraction limit: trafilatura alone, then our full extraction
-   (`archive.extract.extract_page`), on the same page bytes with `--workers` processes;
+   (`archive.content.extract.extract_page`), on the same page bytes with `--workers` processes;
 3. news-please (benchmarks/peer.py) crawls a sample of the same articles;
 4. Presswatch crawls the site through the real crawler, in this process
-   (`presswatch.crawling.run_phases`, the code `presswatch crawl` and `recheck` run):
+   (`presswatch.crawling.runner.run_phases`, the code `presswatch crawl` and `recheck` run):
    the first crawl (sitemap + feed discovery, fetch, WARC, extract, detect, store; then
    the search outbox is drained: end to end), an unchanged recheck with conditional
    requests, one with the site's validators switched off (the full-fetch path), then
@@ -82,7 +82,7 @@ class RunOptions:
 def _warm() -> int:
     import trafilatura  # noqa: F401
 
-    import archive  # noqa: F401 - loads trafilatura (archive.extract)
+    import archive.content  # noqa: F401 - loads trafilatura
 
     # Long enough that each worker takes one: timing starts with every worker warm.
     time.sleep(0.3)
@@ -92,11 +92,11 @@ def _warm() -> int:
 def _trafilatura_only(job: tuple[str, bytes]) -> tuple[int, float]:
     import trafilatura
 
-    from archive import TRAFILATURA_OPTIONS
+    from archive.content import TRAFILATURA_OPTIONS
 
     url, body = job
     # With its metadata, as trafilatura extracts what we deliver (text, title, author,
-    # date); our own text pass leaves it off (see archive.extract.TrafilaturaOptions).
+    # date); our own text pass leaves it off (see archive.content.trafilatura_options).
     options = {**TRAFILATURA_OPTIONS.as_kwargs(), "with_metadata": True}
     cpu = time.process_time()
     document = trafilatura.bare_extraction(body, url=url, **options)
@@ -104,7 +104,7 @@ def _trafilatura_only(job: tuple[str, bytes]) -> tuple[int, float]:
 
 
 def _extract_page(job: tuple[str, bytes]) -> tuple[int, float]:
-    from archive import extract_page
+    from archive.content import extract_page
 
     url, body = job
     cpu = time.process_time()
@@ -124,7 +124,7 @@ def extraction_rate(
     context = multiprocessing.get_context("forkserver")
     # The crawler's pool (crawler.context.make_extract_pool) preloads these in the same
     # fork server; the first pool of the process decides, so both get the same.
-    context.set_forkserver_preload(["archive.capture", "archive.extract", "trafilatura"])
+    context.set_forkserver_preload(["archive.capture", "archive.content", "trafilatura"])
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         warmed = {f.result() for f in [pool.submit(_warm) for _ in range(workers * 2)]}
         if len(warmed) < workers:
@@ -410,16 +410,12 @@ def _crawl(
     sample: list[dict[str, Any]],
     results: dict[str, Any],
 ) -> tuple[dict[str, Any], Any]:
-    from archive import normalize_url
+    from archive.content import normalize_url
     from benchmarks import quality
-    from presswatch.crawling import (
-        CrawlJob,
-        Phase,
-        index_outbox,
-        local_archive,
-        run_phases,
-        start_crawl,
-    )
+    from presswatch.crawling.context import start_crawl
+    from presswatch.crawling.indexing import index_outbox
+    from presswatch.crawling.local import local_archive
+    from presswatch.crawling.runner import CrawlJob, Phase, run_phases
     from presswatch.sources import load_sources
 
     sources_path = work / "sources.toml"
@@ -540,7 +536,7 @@ def _crawl(
     with runtime.sessions() as session:
         from sqlalchemy import func, select
 
-        from archive import Capture, Version
+        from archive.store import Capture, Version
 
         out["counts"] = {
             "versions": session.scalar(select(func.count()).select_from(Version)),
@@ -643,7 +639,7 @@ def _search(
 
 
 def _same_article(hit_url: str, url: str) -> bool:
-    from archive import normalize_url
+    from archive.content import normalize_url
 
     return normalize_url(hit_url) == normalize_url(url)
 
@@ -669,7 +665,7 @@ def _latency(backend: Any, queries: list[tuple[str, Any]], repeat: int) -> dict[
 
 def _khmer_recall(backend: Any, manifest: dict[str, Any]) -> dict[str, Any]:
     """Each Khmer fixture's search words must find every article made from it."""
-    from archive import normalize_url
+    from archive.content import normalize_url
     from search_api.backends import SearchQuery
 
     expected_total = found_total = 0

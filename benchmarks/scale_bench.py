@@ -112,7 +112,7 @@ def _make_all_due(db_url: str, now: datetime) -> None:
     which the first capture moves)."""
     engine = create_engine(db_url)
     with engine.begin() as conn:
-        # Stored as naive UTC (archive.models.UTCDateTime).
+        # Stored as naive UTC (archive.store.models.UTCDateTime).
         conn.execute(text("UPDATE articles SET next_check = :t"), {"t": now.replace(tzinfo=None)})
     engine.dispose()
 

@@ -42,7 +42,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from archive import due_articles, due_articles_statements, make_engine, migrate
+from archive.store import due_articles, due_articles_statements, make_engine, migrate
 
 RESULTS = Path(__file__).resolve().parent / "results"
 NOW = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)

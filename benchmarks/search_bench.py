@@ -41,7 +41,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from archive import extract_page, normalize_text
+from archive.content import extract_page, normalize_text
 from search_api.backends.base import SearchBackend, SearchDocument, SearchQuery, SortOrder
 from search_api.documents import parse_published
 

@@ -97,7 +97,7 @@ class Template:
 
 
 def _norm(text: str) -> str:
-    from archive import normalize_text
+    from archive.content import normalize_text
 
     return normalize_text(text)
 
@@ -123,7 +123,7 @@ def _replace_with_marker(el: lxml.html.HtmlElement, marker: str) -> None:
 
 def build_template(name: str, raw: bytes, url: str, search_words: tuple[str, ...]) -> Template:
     """Find the page's article blocks with our extractor and turn them into slots."""
-    from archive import decode_body, extract_page
+    from archive.content import decode_body, extract_page
 
     extracted = extract_page(raw, url=url, content_type="text/html")
     lines = {line for line in extracted.text.split("\n") if line.strip()}
@@ -301,14 +301,14 @@ def demo_templates() -> list[Template]:
     """Templates from our own content, for a bare clone: the demo's English and Khmer
     articles as the demo site renders them (presswatch.demo.pages), churn left out."""
     from presswatch.demo.content import DEMO_ARTICLES
-    from presswatch.demo.ledger import LEDGER
+    from presswatch.demo.outlet import OUTLET
 
     out = []
     for a in DEMO_ARTICLES:
         published = (STARTED - timedelta(hours=a.age_hours)).isoformat()
         url = f"https://ledger.example/{a.lang}/2026/01/{a.slug}/"
         page = pages.article_page(
-            LEDGER,
+            OUTLET,
             pages.ArticlePage(
                 title=a.title,
                 paragraphs=a.paragraphs,

@@ -4,7 +4,7 @@
                                          [--database-url postgresql+psycopg://...]
 
 Starts the benchmark site (benchmarks/site.py) with `--size` articles, crawls it once
-with the real crawler (`presswatch.crawling.run_phases`, what `presswatch crawl` runs),
+with the real crawler (`presswatch.crawling.runner.run_phases`, what `presswatch crawl` runs),
 then rechecks every article `--rounds` times with conditional requests: the site
 answers each recheck with a 304. After each phase the SQLite WAL is folded into the
 database file; the growth of the database (file + WAL) and of the WARC directory over
@@ -83,7 +83,7 @@ def postgres_objects(runtime: Any) -> dict[str, int]:
 def capture_counts(runtime: Any) -> dict[str, int]:
     from sqlalchemy import func, select
 
-    from archive import Capture
+    from archive.store import Capture
 
     with runtime.sessions() as session:
         rows = session.execute(select(Capture.outcome, func.count()).group_by(Capture.outcome))
@@ -94,7 +94,8 @@ def leaf_sizes(runtime: Any) -> dict[str, float]:
     """Mean bytes of a 304's leaf: as stored, and canonical (what the log hashes)."""
     from sqlalchemy import select
 
-    from archive import Capture, CaptureLeaf, read_leaf
+    from archive.log import read_leaf
+    from archive.store import Capture, CaptureLeaf
 
     stored = canonical = n = 0
     with runtime.sessions() as session:
@@ -125,7 +126,9 @@ def measure(
     size: int, rounds: int, content: str, database_url: str | None, work: Path
 ) -> dict[str, Any]:
     from benchmarks.site import BenchSite
-    from presswatch.crawling import CrawlJob, Phase, local_archive, run_phases, start_crawl
+    from presswatch.crawling.context import start_crawl
+    from presswatch.crawling.local import local_archive
+    from presswatch.crawling.runner import CrawlJob, Phase, run_phases
     from presswatch.runtime import Runtime
     from presswatch.settings import Settings
     from presswatch.sources import load_sources

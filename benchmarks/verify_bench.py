@@ -30,15 +30,10 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from archive import (
-    Capture,
-    Exchange,
-    Extracted,
-    capture_proof,
-    extract_exchange,
-    issue_checkpoint,
-    record_capture,
-)
+from archive.capture import Exchange, extract_exchange, record_capture
+from archive.content import Extracted
+from archive.log import capture_proof, issue_checkpoint
+from archive.store import Capture
 from presswatch.demo.content import DemoArticle, bulk_articles
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings

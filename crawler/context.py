@@ -3,7 +3,7 @@
 `crawler/` may import `archive` only (DESIGN.md), yet it needs what the composition root
 builds from Settings: the session factory, the WARC store, the record options of each
 source (topic filter), the recheck schedule and the sources themselves. The composition
-root (`presswatch.crawling`) builds a `CrawlContext` and puts it in the Scrapy settings
+root (`presswatch.crawling.context`) builds a `CrawlContext` and puts it in the Scrapy settings
 as `PRESSWATCH_CONTEXT`; a plain `scrapy crawl` loads it through the factory named by
 the `PRESSWATCH_CONTEXT_FACTORY` setting instead. Either way the crawler sees only this
 interface.
@@ -24,28 +24,27 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from scrapy.utils.misc import load_object
 
-from archive import (
+from archive.capture import RecordOptions, current_payloads
+from archive.content import UrlPattern, compile_url_pattern
+from archive.store import (
     Article,
-    RecordOptions,
-    UrlPattern,
-    compile_url_pattern,
-    current_payloads,
+    PlanNextCheck,
+    SourceOptions,
     due_articles,
     known_urls_of,
     source_names,
-    sources_named,
+    stamp_sources_crawled,
 )
 from crawler.processes import HelperPool
 from crawler.recording import (
     DEFAULT_DATABASE_OUTAGE_S,
     CaptureTask,
-    PlanNextCheck,
     Recorder,
     RecorderFactory,
     RecorderProcess,
@@ -55,12 +54,12 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from sqlalchemy.orm import Session, sessionmaker
 
-    from archive import WarcStore
+    from archive.warc import WarcStore
 
 
 @dataclass(frozen=True, slots=True)
 class SourceSpec:
-    """A source as the crawler needs it (built from sources.toml by the caller)."""
+    """A source as the crawler needs it (built by `of` from the source's options)."""
 
     name: str
     base_url: str
@@ -73,6 +72,15 @@ class SourceSpec:
     listing_depth: int = 1
     listing_max_pages: int = 20
     max_age_days: int | None = None
+
+    @classmethod
+    def of(cls, name: str, base_url: str, options: SourceOptions) -> SourceSpec:
+        """The source as the crawler needs it: its name and home page, and every other
+        field taken by name from its options (`archive.store.SourceOptions`, which
+        holds them all)."""
+        own = ("name", "base_url")
+        shared = {f.name: getattr(options, f.name) for f in fields(cls) if f.name not in own}
+        return cls(name, base_url, **shared)
 
 
 class CrawlCounters:
@@ -153,7 +161,7 @@ class CrawlContext:
     recorder_factory: RecorderFactory | None = None
     counters: CrawlCounters = field(default_factory=CrawlCounters)
     # Ends the whole crawl with one message (a shared service gone for good); set by
-    # whoever runs the crawl (presswatch.crawling.run_phases).
+    # whoever runs the crawl (presswatch.crawling.runner.run_phases).
     stop_crawl: Callable[[str], None] | None = None
     # True when built for one `scrapy crawl`: its pipeline then shuts the executors down.
     close_with_spider: bool = False
@@ -180,7 +188,7 @@ class CrawlContext:
 
     def article_regex(self, source: SourceSpec) -> UrlPattern:
         """The source's pattern, compiled by RE2 (linear time in the URL, which the
-        outlet chose; `archive.patterns`). Sources are checked when loaded, so a pattern
+        outlet chose; `archive.content.patterns`). Sources are checked when loaded, so a pattern
         RE2 refuses raises `ConfigError` here only for a context built by hand."""
         assert source.article_url_pattern is not None
         pattern = self._regexes.get(source.name)
@@ -190,7 +198,7 @@ class CrawlContext:
 
     def known_urls(self, source: str) -> set[str]:
         """Normalized URLs the archive already has for the source
-        (`archive.queries.known_urls_of`). Loaded once per process: it is what makes a
+        (`archive.store.queries.known_urls_of`). Loaded once per process: it is what makes a
         restarted crawl skip what the killed one already recorded."""
         with self._lock:
             cached = self._known.get(source)
@@ -263,10 +271,7 @@ class CrawlContext:
 
         def write() -> None:
             with self.sessions.begin() as session:
-                for source in sources_named(session, names):
-                    source.last_crawl_at = at
-                    found = problems.get(source.name)
-                    source.last_error = "; ".join(found)[:2000] if found else None
+                stamp_sources_crawled(session, names, problems, at)
 
         try:
             self.writer().submit(write).result()
@@ -400,7 +405,7 @@ class GroupWriter:
 
 
 def _warm() -> int:
-    import archive  # noqa: F401 - loads trafilatura (archive.extract) before the first page
+    import archive.content  # noqa: F401 - loads trafilatura before the first page
 
     return 0
 
@@ -423,7 +428,7 @@ def make_extract_pool(workers: int) -> HelperPool:
             "(the OOM killer? see the system log): crawl stopped, what was captured is "
             "kept; give the machine more memory, or lower extract_workers, and run again"
         ),
-        preload=["archive.capture", "archive.extract"],
+        preload=["archive.capture", "archive.content"],
     )
     for _ in range(workers):
         pool.submit(_warm, again=False)

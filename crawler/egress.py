@@ -52,7 +52,8 @@ from twisted.internet.interfaces import (
 )
 from zope.interface import implementer, provider
 
-from archive import ALLOWED_SCHEMES, Networks, address_refusal, parse_networks, url_refusal
+from archive.egress import ALLOWED_SCHEMES, Networks, address_refusal, parse_networks, url_refusal
+from archive.errors import PresswatchError
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +69,10 @@ ALLOW_SETTING = "PRESSWATCH_ALLOW_NETWORKS"
 DEFAULT_CACHE_TTL_S = 60.0
 
 
-class AddressRefused(Exception):
+class AddressRefused(PresswatchError):
     """The egress policy refused a URL; nothing was sent. `kind` is the capture's error:
-    `scheme_refused` (not http or https) or `address_refused` (a blocked address)."""
+    `scheme_refused` (not http or https) or `address_refused` (a blocked address).
+    Not an OSError (presswatch.egress's is, for urllib): Scrapy would retry that."""
 
     def __init__(self, url: str, reason: str, kind: str = "address_refused") -> None:
         super().__init__(f"not fetched: {url[:300]}: {reason}")

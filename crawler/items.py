@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from archive import Exchange
+from archive.capture import Exchange
 
 
 @dataclass(frozen=True, slots=True)

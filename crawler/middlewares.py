@@ -38,7 +38,8 @@ from scrapy.responsetypes import responsetypes
 from scrapy.utils.request import RequestFingerprinter
 from scrapy_redis.dupefilter import RFPDupeFilter as _RedisRFPDupeFilter
 
-from archive import ACCEPT_ENCODING, DecodedBody, decode_bounded
+from archive.content import ACCEPT_ENCODING, DecodedBody, decode_bounded
+from archive.errors import PresswatchError
 from crawler.context import CrawlContext, load_context
 from crawler.failures import failure_kind
 
@@ -51,11 +52,11 @@ ROBOTS_MAX_BYTES = 512 * 1024  # Google reads the first 500 KiB
 ROBOTS_MAX_REDIRECTS = 5
 
 
-class RobotsForbidden(IgnoreRequest):
+class RobotsForbidden(PresswatchError, IgnoreRequest):
     """robots.txt disallows the URL for our User-Agent."""
 
 
-class RobotsUnavailable(IgnoreRequest):
+class RobotsUnavailable(PresswatchError, IgnoreRequest):
     """robots.txt could not be fetched (5xx or network error): RFC 9309 says assume
     complete disallow until it can be read. `kind` names the failure like an
     Exchange error (`connection_refused`, `timeout`…, or `robots_unavailable` for an
@@ -328,7 +329,7 @@ class BodySizeMiddleware:
 
     Two stops: the download stops once more than `limit` bytes were received (whatever
     Content-Length claims, and for chunked bodies without one), and decoding
-    (`archive.bodies`, in place of Scrapy's HttpCompressionMiddleware) stops one chunk
+    (`archive.content.bodies`, in place of Scrapy's HttpCompressionMiddleware) stops one chunk
     past `limit` decoded bytes. Either way the response goes on with its first `limit`
     decoded bytes and `pw_truncated` in its meta, so the spider records a `too_large`
     capture: a bomb or an endless body is never a dropped request. A body that cannot

@@ -28,21 +28,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import pickle
-from datetime import datetime
 from typing import Any
 
 from scrapy.crawler import Crawler
 
-from archive import (
-    BadInput,
-    CaptureResult,
-    Exchange,
-    Extracted,
-    WarcUnwritable,
-    article_by_url,
-    extract_exchange,
-    normalize_url,
-)
+from archive.capture import CaptureResult, Exchange, extract_exchange
+from archive.content import Extracted, normalize_url
+from archive.errors import BadInput, WarcUnwritable
+from archive.store import apply_discovery_hints
 from crawler.context import CrawlContext, load_context
 from crawler.items import FetchItem, HintItem
 from crawler.processes import HelperGone
@@ -157,19 +150,7 @@ class ArchivePipeline:
         """Keep discovery's hints on a known article; bring its check forward when the
         outlet says it changed after our last check (sitemap lastmod, feed updated)."""
         with self.ctx.sessions.begin() as session:
-            article = article_by_url(session, item.url)
-            if article is None:
-                return
-            merged = {**(article.hints or {}), **item.hints}
-            if merged != article.hints:
-                article.hints = merged
-            changed_at = _newest_change(item.hints)
-            if (
-                changed_at is not None
-                and changed_at > article.last_checked
-                and (article.next_check is None or article.next_check > changed_at)
-            ):
-                article.next_check = max(changed_at, article.last_checked)
+            if apply_discovery_hints(session, item.url, item.hints):
                 self.ctx.counters.add("nudged")
 
     # -- accounting --------------------------------------------------------------------
@@ -189,18 +170,3 @@ class ArchivePipeline:
     def _stat(self, key: str) -> None:
         if self.crawler.stats is not None:
             self.crawler.stats.inc_value(key)
-
-
-def _newest_change(hints: dict[str, Any]) -> datetime | None:
-    newest = None
-    for key in ("sitemap_lastmod", "feed_updated"):
-        raw = hints.get(key)
-        if not raw:
-            continue
-        try:
-            when = datetime.fromisoformat(str(raw))
-        except ValueError:
-            continue
-        if when.tzinfo is not None and (newest is None or when > newest):
-            newest = when
-    return newest

@@ -29,6 +29,8 @@ from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from typing import Any, TypeVar
 
+from archive.errors import PresswatchError
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -87,7 +89,7 @@ def helper_pool(
     )
 
 
-class HelperGone(RuntimeError):
+class HelperGone(PresswatchError, RuntimeError):
     """A helper process of the crawl died more often than its budget allows; the message
     names the helper and what to do. The crawl stops on it (`CrawlContext.stop_crawl`)."""
 

@@ -1,7 +1,7 @@
 """Where captures are recorded: a `Recorder` commits a group of fetches (one transaction,
 one WARC fsync: `archive.record_captures`), each with its article's hints and next
-check in the capture's own savepoint, so the schedule commits with the capture or not
-at all.
+check in the capture's own savepoint (`archive.store.schedule_after_capture`), so the
+schedule commits with the capture or not at all.
 
 The recorder runs on the crawl context's writer thread, or, when the composition root
 names a factory for it, in a writer process of its own (`RecorderProcess`): there its
@@ -25,7 +25,6 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -34,17 +33,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, PendingRollbackError
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive import (
-    Article,
-    CaptureJob,
-    CaptureResult,
-    Exchange,
-    Extracted,
-    RecordOptions,
-    WarcStore,
-    current_version_of,
-    record_captures,
-)
+from archive.capture import CaptureJob, CaptureResult, Exchange, RecordOptions, record_captures
+from archive.content import Extracted
+from archive.errors import StorageError
+from archive.store import Article, PlanNextCheck, schedule_after_capture
+from archive.warc import WarcStore
 from crawler.processes import HelperPool
 
 log = logging.getLogger(__name__)
@@ -53,9 +46,6 @@ log = logging.getLogger(__name__)
 # machine; a writer killed on every group (a memory limit too low for it) stops the
 # crawl after a few groups instead of losing each one.
 WRITER_RESTARTS = 3
-
-# (article, published of its current version, checked at) -> next check
-PlanNextCheck = Callable[[Article, "str | None", datetime], "datetime | None"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +60,7 @@ class CaptureTask:
     hints: dict[str, Any] = field(default_factory=dict)
 
 
-class DatabaseGone(RuntimeError):
+class DatabaseGone(StorageError, RuntimeError):
     """The database did not answer for the whole outage budget: no capture can be kept
     until it is back. The message names it and what to do; the crawl stops on it."""
 
@@ -198,11 +188,13 @@ class Recorder:
             return
         article = session.get(Article, result.article_id)
         assert article is not None
-        if task.hints:
-            article.hints = {**(article.hints or {}), **task.hints}
-        version = current_version_of(session, article)
-        published = version.published if version is not None else None
-        article.next_check = self.plan_next_check(article, published, task.exchange.fetched_at)
+        schedule_after_capture(
+            session,
+            article,
+            hints=task.hints,
+            plan=self.plan_next_check,
+            checked_at=task.exchange.fetched_at,
+        )
 
 
 # A Recorder factory for the writer process: a dotted path and picklable arguments.

@@ -1,8 +1,10 @@
-"""Scrapy settings of the Presswatch crawler (`scrapy.cfg` points here).
+"""Scrapy settings of the Presswatch crawler (presswatch/scrapy_project.py adds the
+context factory for a plain `scrapy crawl`).
 
-These are the defaults for a polite news crawler; `presswatch.crawling` overrides the
-ones that come from Presswatch's own Settings (User-Agent contact, timeouts, per-host
-concurrency, Redis, JOBDIR) and anything an operator puts in `scrapy_settings`.
+These are the defaults for a polite news crawler; `presswatch.crawling.scrapy_settings`
+overrides the ones that come from Presswatch's own Settings (User-Agent contact,
+timeouts, per-host concurrency, Redis, JOBDIR) and anything an operator puts in
+`scrapy_settings`.
 
 Why each departure from Scrapy's defaults:
 - Scrapy's robots.txt middleware is replaced by ours, which also honours Crawl-delay.
@@ -21,8 +23,8 @@ BOT_NAME = "presswatch"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
 
-# Built when a spider starts (see crawler.context); `presswatch` passes its own context.
-PRESSWATCH_CONTEXT_FACTORY = "presswatch.crawling.context_from_scrapy_settings"
+# `presswatch` passes its own context (PRESSWATCH_CONTEXT); a plain `scrapy crawl` gets
+# PRESSWATCH_CONTEXT_FACTORY from presswatch/scrapy_project.py, which scrapy.cfg names.
 
 ROBOTSTXT_OBEY = True
 USER_AGENT = "Presswatch (+https://github.com/presswatch/presswatch)"

@@ -22,7 +22,7 @@ from typing import Literal
 
 import lxml.etree
 
-from archive import parse_iso_utc
+from archive.content import parse_iso_utc
 
 __all__ = ["Sitemap", "SitemapEntry", "parse_sitemap"]
 

@@ -14,7 +14,9 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from archive import Networks, PresswatchError, decode_bounded, url_refusal
+from archive.content import decode_bounded
+from archive.egress import Networks, url_refusal
+from archive.errors import PresswatchError
 from presswatch.egress import AddressRefused, connect
 
 __all__ = [

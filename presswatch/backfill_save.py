@@ -17,8 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin
 
-from archive import original_of_replay, record_save, unsaved_changes
-from presswatch.backfill import WAYBACK
+from archive.backfill import WAYBACK, original_of_replay, record_save, unsaved_changes
 from presswatch.backfill_client import (
     ArchiveBusy,
     ArchiveClient,

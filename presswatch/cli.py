@@ -3,8 +3,12 @@
 Builds the app and its global options, then hands the app to each command module
 (`presswatch/commands/`: archive, backfill, crawl, export, notify, report, search, serve,
 status, tlog), as Typer's "one file per command" does. Command modules never import
-this one; what they share lives in
-`presswatch.commands.common`.
+this one; what they share lives in `presswatch.commands.common`.
+
+A command line starts at once: building the app imports Typer and the command modules,
+nothing more, since `--help` and every usage error build all of it. Each command
+imports the archive, SQLAlchemy, Scrapy, the search backends or FastAPI when it runs
+(`python -m benchmarks cli` measures the start; test_cli_usability checks the imports).
 
 `--json` prints one JSON document on stdout; logs and diagnostics go to stderr.
 Exit codes: 0 ok, 1 a problem found or an operation failed, 2 bad usage or config.
@@ -22,7 +26,7 @@ from typing import Annotated
 
 import typer
 
-from archive import ConfigError, PresswatchError
+from archive.errors import ConfigError, PresswatchError
 from presswatch.commands import archive as archive_commands
 from presswatch.commands import backfill as backfill_commands
 from presswatch.commands import crawl as crawl_commands
@@ -70,6 +74,9 @@ def main_options(
         stream=sys.stderr,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    # alembic names each of its plugins at INFO when first imported, which a command
+    # now does after this point (see above): noise under --verbose, never shown before.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     ctx.obj = {"data_dir": data_dir, "sources": sources, "database_url": database_url}
     _invocation.clear()
     _invocation.update(ctx.obj, verbose=verbose)
@@ -135,9 +142,6 @@ def main() -> None:
     traceback. Ours (`PresswatchError`) and the operator's (files, disk, database) say
     what to fix; anything else is a bug: one line naming the log file that has its
     traceback (printed here too with --verbose)."""
-    from alembic.util import CommandError
-    from sqlalchemy.exc import DBAPIError, OperationalError
-
     try:
         app()
     except ConfigError as exc:
@@ -149,13 +153,18 @@ def main() -> None:
     except OSError as exc:
         typer.echo(f"presswatch: {_os_error_line(exc)}", err=True)
         sys.exit(1)
-    except (OperationalError, DBAPIError) as exc:
-        typer.echo(f"presswatch: {_database_error_line(exc)}", err=True)
-        sys.exit(1)
-    except CommandError as exc:  # alembic: a migration could not run
-        typer.echo(f"presswatch: the database migration failed: {exc}", err=True)
-        sys.exit(1)
     except Exception as exc:  # noqa: BLE001 - the CLI boundary: one line, traceback logged
+        # The driver's and alembic's errors are imported only now, when something
+        # failed: importing them up front (SQLAlchemy, alembic) slowed every start.
+        from alembic.util import CommandError
+        from sqlalchemy.exc import DBAPIError, OperationalError
+
+        if isinstance(exc, (OperationalError, DBAPIError)):
+            typer.echo(f"presswatch: {_database_error_line(exc)}", err=True)
+            sys.exit(1)
+        if isinstance(exc, CommandError):  # alembic: a migration could not run
+            typer.echo(f"presswatch: the database migration failed: {exc}", err=True)
+            sys.exit(1)
         log_file = _log_crash(exc)
         where = f"the traceback is in {log_file}" if log_file else "run with --verbose"
         typer.echo(

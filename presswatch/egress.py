@@ -33,15 +33,16 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from archive import (
+from archive.egress import (
     Networks,
-    NotifierEgress,
     address_refusal,
     host_refusal,
     parse_networks,
     resolved_refusal,
     url_refusal,
 )
+from archive.errors import PresswatchError
+from archive.notify import NotifierEgress
 
 __all__ = [
     "AddressRefused",
@@ -58,7 +59,7 @@ __all__ = [
 _getaddrinfo = socket.getaddrinfo
 
 
-class AddressRefused(OSError):
+class AddressRefused(PresswatchError, OSError):
     """The egress policy refused every address of a host: nothing was sent. An OSError,
     so a third-party client reports it as the connection error it is."""
 

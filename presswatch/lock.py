@@ -36,6 +36,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
+from archive.errors import PresswatchError
+
 log = logging.getLogger(__name__)
 
 __all__ = [
@@ -86,7 +88,7 @@ class Holder:
         return None if started is None else max(now - started, timedelta(0))
 
 
-class LockHeld(Exception):
+class LockHeld(PresswatchError):
     """Another live process holds the lock."""
 
     def __init__(self, path: Path, holder: Holder) -> None:

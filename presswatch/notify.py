@@ -6,20 +6,18 @@ never holds a capture transaction or the crawl:
 
 1. `queue_matches` reads change events past the cursor and queues one outbox row per
    (subscription, matching event), moving the cursor in the same transaction
-   (`archive.notify` explains why nothing is queued twice or skipped).
+   (`archive.notify.outbox` explains why nothing is queued twice or skipped).
 2. `send_due` sends each subscription's pending rows: one message per event, or one
    digest when more than `notify_burst_limit` are waiting (a 10,000-event burst is one
    message), or, for `mode = "digest"`, one digest a day: the first send after
    `notify_digest_hour` (UTC) sends what waits once an event seen before that hour does.
    A failed send leaves the rows pending and backs the subscription off (1 min, doubling
-   to 6 h); the failure shows in `presswatch status`, `/sources` and `/api/sources`.
+   to 6 h: `record_attempt`); the failure shows in `presswatch status`, `/sources` and
+   `/api/sources`.
 
-A subscription matches an event when every filter it sets holds: `kinds` (default:
-edited, removed, restored), `sources` (names), `keywords` (the topic: any keyword in the
-title or text of the version the event concerns, matched like sources.toml topics:
-whole words, plurals, Khmer as substrings) and `min_significance`, which applies to
-`edited` events only (their `detail["significance"]`, 0 when absent; other kinds carry
-no score and pass).
+Which events match a subscription (`archive.notify.matching`), what a message says
+(`archive.notify.messages`), the outbox and the backoff are the archive's rules; this
+module reads the events, queues the matches and sends through Apprise.
 """
 
 from __future__ import annotations
@@ -28,38 +26,43 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive import (
-    Article,
-    ChangeEvent,
-    ChangeKind,
+from archive.notify import (
     NotifierEgress,
-    NotifyOutbox,
-    NotifySubscription,
-    Source,
+    NotifyEvent,
+    SubscriptionFilter,
     SubscriptionSpec,
-    Version,
     claim_pending,
-    event_label,
-    event_via,
     events_after,
     expire_claims,
     finish_claim,
+    is_due,
     last_event_id,
     list_subscriptions,
+    messages_for,
     notifier_refusal,
     queue_deliveries,
     quiet_apprise,
     read_cursor,
+    record_attempt,
     redact_url,
     scrub,
     sync_file_subscriptions,
 )
+from archive.store import (
+    Article,
+    ChangeEvent,
+    NotifyOutbox,
+    NotifySubscription,
+    Source,
+    Version,
+)
+from archive.views import event_label, event_via
 from presswatch.sources import SourcesFile, TopicMatcher
 
 if TYPE_CHECKING:
@@ -77,9 +80,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-BACKOFF_FIRST = timedelta(minutes=1)
-BACKOFF_MAX = timedelta(hours=6)
-DIGEST_LINES = 100  # events listed in a digest; the rest are counted and linked
 _BATCH = 1000
 
 
@@ -128,68 +128,14 @@ def sync_notify(
 # -- matching ------------------------------------------------------------------------
 
 
-@dataclass
-class _Event:
-    """What a message says about one event."""
-
-    id: int
-    kind: str
-    how: list[Any]
-    at: datetime
-    detail: dict[str, Any]
-    article_id: int
-    url: str
-    source: str
-    title: str | None
-    version_id: int | None = None
-    text: str | None = field(default=None, repr=False)
-    # The kind as people read it ("removed (per web archive)") and the snapshot behind
-    # it: a message never presents a third party's snapshot as our own observation.
-    label: str = ""
-    via: dict[str, Any] | None = None
+def _filter(sub: NotifySubscription) -> SubscriptionFilter:
+    """The subscription's filters, its keywords matched as sources.toml topics are."""
+    return SubscriptionFilter(sub, TopicMatcher(sub.keywords) if sub.keywords else None)
 
 
-def _significance(detail: dict[str, Any]) -> float:
-    value = detail.get("significance")
-    try:
-        return float(value) if value is not None else 0.0
-    except (TypeError, ValueError):
-        return 0.0
-
-
-class _Filter:
-    def __init__(self, sub: NotifySubscription) -> None:
-        self.id = sub.id
-        self.after = sub.after_event_id
-        self.kinds = set(sub.kinds or ())
-        self.sources = set(sub.sources or ())
-        self.min_significance = sub.min_significance or 0.0
-        self.topic = TopicMatcher(sub.keywords) if sub.keywords else None
-        self._on_topic: dict[int, bool] = {}  # by version: a burst on one story matches once
-
-    def wants(self, event: _Event) -> bool:
-        if event.id <= self.after:
-            return False
-        if self.kinds and event.kind not in self.kinds:
-            return False
-        if self.sources and event.source not in self.sources:
-            return False
-        if (
-            event.kind == ChangeKind.EDITED
-            and self.min_significance > 0
-            and _significance(event.detail) < self.min_significance
-        ):
-            return False
-        if self.topic is None:
-            return True
-        if event.version_id is None:
-            return self.topic.matches(event.title, event.text)
-        if event.version_id not in self._on_topic:
-            self._on_topic[event.version_id] = self.topic.matches(event.title, event.text)
-        return self._on_topic[event.version_id]
-
-
-def _load_events(session: Session, rows: Sequence[ChangeEvent], *, texts: bool) -> list[_Event]:
+def _load_events(
+    session: Session, rows: Sequence[ChangeEvent], *, texts: bool
+) -> list[NotifyEvent]:
     """Events with their article, source and the version they concern (the new one,
     else the old one, else the article's current one)."""
     article_ids = {e.article_id for e in rows}
@@ -232,7 +178,7 @@ def _load_events(session: Session, rows: Sequence[ChangeEvent], *, texts: bool) 
             if text is None:  # a burst of events on one version decompresses it once
                 text = texts_by_version[version_id] = Version(text_z=bodies[version_id]).text
         out.append(
-            _Event(
+            NotifyEvent(
                 id=e.id,
                 kind=e.kind,
                 how=list(e.how or []),
@@ -259,7 +205,7 @@ def queue_matches(sessions: sessionmaker[Session], *, now: datetime | None = Non
         with sessions.begin() as session:
             at = now or datetime.now(UTC)
             cursor = read_cursor(session, lock=True)
-            filters = [_Filter(s) for s in list_subscriptions(session) if s.enabled]
+            filters = [_filter(s) for s in list_subscriptions(session) if s.enabled]
             if not filters:
                 # Nothing to match: the cursor jumps to the newest event.
                 newest = last_event_id(session)
@@ -275,78 +221,6 @@ def queue_matches(sessions: sessionmaker[Session], *, now: datetime | None = Non
             queued += queue_deliveries(session, pairs, cursor=cursor, to_event=rows[-1].id, now=at)
         if len(rows) < _BATCH:
             return queued
-
-
-# -- messages ------------------------------------------------------------------------
-
-
-def _clean(text: str, limit: int = 200) -> str:
-    """An outlet's title as one plain line: control characters and line breaks (which
-    could forge lines of our message) become spaces; long titles are cut."""
-    line = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-def _class_name(value: Any) -> str:
-    if isinstance(value, dict):
-        value = value.get("name") or value.get("class") or value.get("kind") or "?"
-    return _clean(str(value), 60)
-
-
-def _link(public_url: str | None, path: str) -> str:
-    return f"{public_url}{path}" if public_url else path
-
-
-def _event_line(event: _Event, public_url: str | None) -> str:
-    how = f" ({_clean(', '.join(str(h) for h in event.how), 80)})" if event.how else ""
-    sig = ""
-    if event.kind == ChangeKind.EDITED and "significance" in event.detail:
-        sig = f", significance {_significance(event.detail):.2f}"
-    title = _clean(event.title or event.url)
-    return (
-        f"[{event.source}] {event.label or event.kind}{how}{sig}: {title}\n"
-        f"  {event.url}\n  {_link(public_url, f'/articles/{event.article_id}')}"
-    )
-
-
-def _single(event: _Event, public_url: str | None) -> tuple[str, str]:
-    title = f"Presswatch: {event.label or event.kind} — {_clean(event.title or event.url, 150)}"
-    lines = [_event_line(event, public_url), f"  at {event.at.isoformat()}"]
-    if event.via is not None and event.via.get("snapshot"):
-        lines.append(f"  snapshot: {_clean(str(event.via['snapshot']), 500)}")
-    classes = event.detail.get("classes")
-    if isinstance(classes, list) and classes:
-        lines.append(f"  classes: {', '.join(_class_name(c) for c in classes[:20])}")
-    if event.kind == ChangeKind.EDITED:
-        lines.append(f"  diff: {_link(public_url, f'/articles/{event.article_id}/diff')}")
-    lines.append(f"  (event {event.id})")
-    return title, "\n".join(lines)
-
-
-def _digest(events: Sequence[_Event], public_url: str | None, *, daily: bool) -> tuple[str, str]:
-    by_kind: dict[str, int] = {}
-    by_source: dict[str, int] = {}
-    for e in events:
-        by_kind[e.kind] = by_kind.get(e.kind, 0) + 1
-        by_source[e.source] = by_source.get(e.source, 0) + 1
-    what = "daily digest" if daily else "digest"
-    title = f"Presswatch {what}: {len(events)} change(s)"
-    lines = [
-        ", ".join(f"{n} {k}" for k, n in sorted(by_kind.items())),
-        "by source: " + ", ".join(f"{s} {n}" for s, n in sorted(by_source.items())),
-        "",
-    ]
-    # Most significant first, then newest: a reader of a long digest sees those first.
-    ordered = sorted(events, key=lambda e: (-_significance(e.detail), -e.id))
-    lines += [_event_line(e, public_url) for e in ordered[:DIGEST_LINES]]
-    if len(events) > DIGEST_LINES:
-        since = min(e.at for e in events).isoformat()
-        lines.append(
-            f"… and {len(events) - DIGEST_LINES} more: "
-            f"{_link(public_url, '/changes')} (since {since})"
-        )
-    lines.append(f"(events {events[0].id}–{events[-1].id})")
-    return title, "\n".join(lines)
 
 
 # -- sending -------------------------------------------------------------------------
@@ -383,30 +257,6 @@ def deliver(url: str, title: str, body: str, egress: NotifierEgress) -> str | No
     return "; ".join(reasons[-3:]) or "the notifier refused the message"
 
 
-def _digest_boundary(now: datetime, hour: int) -> datetime:
-    """The latest time of day `hour`:00 UTC at or before `now`."""
-    today = now.astimezone(UTC).replace(hour=hour, minute=0, second=0, microsecond=0)
-    return today if today <= now else today - timedelta(days=1)
-
-
-def _due(session: Session, sub: NotifySubscription, now: datetime, digest_hour: int) -> bool:
-    """Something waits for this subscription and it may be sent now: not backing off,
-    and for a daily digest, an event seen before the latest digest hour (so a digest
-    holds a day's events, whenever the run after that hour comes)."""
-    if not sub.enabled:
-        return False
-    if sub.next_attempt_at is not None and sub.next_attempt_at > now:
-        return False
-    query = select(NotifyOutbox.id).where(
-        NotifyOutbox.subscription_id == sub.id, NotifyOutbox.state == "pending"
-    )
-    if sub.mode == "digest":
-        query = query.join(ChangeEvent, ChangeEvent.id == NotifyOutbox.event_id).where(
-            ChangeEvent.at < _digest_boundary(now, digest_hour)
-        )
-    return session.scalars(query.limit(1)).first() is not None
-
-
 @dataclass
 class SendReport:
     """What one `send_due` did."""
@@ -427,29 +277,23 @@ class SendReport:
         }
 
 
-def _messages(
-    sub: NotifySubscription, events: list[_Event], public_url: str | None, burst_limit: int
-) -> list[tuple[str, str, list[int]]]:
-    """(title, body, event ids) of each message to send."""
-    if sub.mode == "digest":
-        return [(*_digest(events, public_url, daily=True), [e.id for e in events])]
-    if len(events) > burst_limit:
-        return [(*_digest(events, public_url, daily=False), [e.id for e in events])]
-    return [(*_single(e, public_url), [e.id]) for e in events]
+@dataclass(frozen=True, slots=True)
+class _Pass:
+    """One `send_due` pass: its sessions, egress policy, time, message settings and
+    report, shared by every subscription it sends to."""
+
+    sessions: sessionmaker[Session]
+    egress: NotifierEgress
+    now: datetime
+    public_url: str | None
+    burst_limit: int
+    report: SendReport
 
 
-def _send_subscription(
-    sessions: sessionmaker[Session],
-    sub_id: int,
-    *,
-    now: datetime,
-    public_url: str | None,
-    burst_limit: int,
-    egress: NotifierEgress,
-    report: SendReport,
-) -> None:
+def _send_subscription(send: _Pass, sub_id: int) -> None:
     token = uuid.uuid4().hex
-    with sessions.begin() as session:
+    now, report = send.now, send.report
+    with send.sessions.begin() as session:
         sub = session.get(NotifySubscription, sub_id)
         if sub is None:
             return
@@ -466,38 +310,29 @@ def _send_subscription(
         )
         events = _load_events(session, changes, texts=False)
         url, name = sub.url, sub.name
-        messages = _messages(sub, events, public_url, burst_limit)
+        messages = messages_for(sub, events, send.public_url, send.burst_limit)
     # The claim is committed. Each message's rows are marked sent as soon as it went;
     # a crash between the send and that commit leaves them `sending`, which
     # `expire_claims` later turns `unconfirmed` (at most once).
     error = None
     for title, body, carried in messages:
-        error = deliver(url, title, body, egress)
+        error = deliver(url, title, body, send.egress)
         if error is not None:
             break
-        with sessions.begin() as session:
+        with send.sessions.begin() as session:
             # A digest carries every claimed row: no list of ids needed.
             only = carried if len(messages) > 1 else None
             finish_claim(session, token, sent=True, now=now, event_ids=only)
         report.messages += 1
         report.events_sent += len(carried)
-    with sessions.begin() as session:
+    with send.sessions.begin() as session:
         # What is still claimed was not sent: back to pending for the next try.
         finish_claim(session, token, sent=False, now=now)
         sub = session.get(NotifySubscription, sub_id)
         if sub is None:  # removed meanwhile
             return
-        sub.last_attempt_at = now
-        if error is None:
-            sub.failures = 0
-            sub.next_attempt_at = None
-            sub.last_error = None
-            sub.last_success_at = now
-        else:
-            sub.failures += 1
-            wait = min(BACKOFF_FIRST * 2 ** (sub.failures - 1), BACKOFF_MAX)
-            sub.next_attempt_at = now + wait
-            sub.last_error = f"{now.isoformat(timespec='seconds')}: {error}"[:2000]
+        wait = record_attempt(sub, now, error)
+        if error is not None:
             report.failed[name] = error
             log.warning("notification %s failed (retry after %s): %s", name, wait, error)
 
@@ -518,17 +353,10 @@ def send_due(
     at = now or datetime.now(UTC)
     with sessions.begin() as session:
         report.unconfirmed = expire_claims(session, at)
-        due = [s.id for s in list_subscriptions(session) if _due(session, s, at, digest_hour)]
+        due = [s.id for s in list_subscriptions(session) if is_due(session, s, at, digest_hour)]
+    send = _Pass(sessions, egress, at, public_url, burst_limit, report)
     for sub_id in due:
-        _send_subscription(
-            sessions,
-            sub_id,
-            now=at,
-            public_url=public_url,
-            burst_limit=burst_limit,
-            egress=egress,
-            report=report,
-        )
+        _send_subscription(send, sub_id)
     return report
 
 

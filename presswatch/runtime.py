@@ -3,7 +3,10 @@ the archive's record options. Each command (and each test) builds its own.
 
 Nothing is created until it is used: asking whether the archive is initialized never
 creates the data dir or an empty SQLite file. Asking it of a database that a newer
-Presswatch wrote raises `SchemaTooNew` (exit 2), so no command reads or writes it."""
+Presswatch wrote raises `SchemaTooNew` (exit 2), so no command reads or writes it.
+
+The wings that only some commands use (capture, the log, WARC files, notifications) are
+imported by the methods that need them: `presswatch status` must not wait for them."""
 
 from __future__ import annotations
 
@@ -11,28 +14,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive import (
-    ConfigError,
-    NotifierEgress,
-    Policy,
-    RecordOptions,
-    Signer,
-    SpaceFloor,
-    WarcStore,
-    index_closed_warc,
-    is_migrated,
-    load_or_create_key,
-    make_engine,
-    make_session_factory,
-    migrate,
-    parse_networks,
-    seal_legacy_captures,
-)
-from presswatch.settings import Settings
+from archive.errors import ConfigError
+from archive.store import is_migrated, make_engine, make_session_factory, migrate
+from presswatch.settings import Settings, user_agent
+
+if TYPE_CHECKING:
+    from archive.capture import RecordOptions
+    from archive.log import Signer
+    from archive.notify import NotifierEgress
+    from archive.warc import SpaceFloor, WarcStore
 
 
 @dataclass
@@ -56,6 +51,8 @@ class Runtime:
     def space_floor(self) -> SpaceFloor:
         """The free-space floor (`min_free_bytes`) over every disk the archive writes:
         the data dir (crawl state, logs), the WARC dir and a SQLite archive's dir."""
+        from archive.warc import SpaceFloor
+
         paths = [self.settings.data_dir, self.settings.warc_dir]
         db_file = sqlite_file(self.settings.resolved_database_url)
         if db_file is not None:
@@ -68,8 +65,7 @@ class Runtime:
 
     @cached_property
     def warc(self) -> WarcStore:
-        # crawling imports this module: the crawler's User-Agent is read here, on use.
-        from presswatch.crawling import user_agent
+        from archive.warc import WarcStore, index_closed_warc
 
         return WarcStore(
             self.settings.warc_dir,
@@ -85,6 +81,8 @@ class Runtime:
         )
 
     def record_options(self, **overrides: object) -> RecordOptions:
+        from archive.capture import Policy, RecordOptions
+
         base = RecordOptions(
             policy=Policy(
                 confirmations=self.settings.removal_confirmations,
@@ -111,6 +109,7 @@ class Runtime:
         url = self.settings.tsa_url
         if not url:
             return None
+        from archive.egress import parse_networks
         from presswatch.tsa import request_token
 
         allow = parse_networks(self.settings.allow_networks)
@@ -122,6 +121,8 @@ class Runtime:
         SQLite database is backed up to `data_dir/backups/` before a migration changes
         it. Returns that backup's path, or None. Then: the log's signing key is made when
         absent, and captures recorded before the transparency log are sealed into it."""
+        from archive.log import seal_legacy_captures
+
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.settings.warc_dir.mkdir(parents=True, exist_ok=True)
         backup = migrate(self.engine, backup_dir=self.settings.backups_dir)
@@ -132,6 +133,8 @@ class Runtime:
 
     def log_signer(self, *, create: bool = False) -> Signer:
         """The key that signs checkpoints (setting log_key_file), named log_origin."""
+        from archive.log import load_or_create_key
+
         return load_or_create_key(
             self.settings.resolved_log_key_file, self.settings.log_origin, create=create
         )

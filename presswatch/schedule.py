@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from archive import ConfigError
+from archive.errors import ConfigError
 
 __all__ = [
     "DEFAULT_SCHEDULE",

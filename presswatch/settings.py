@@ -9,6 +9,7 @@ has a description; `tests/test_docs.py` checks the README lists each one.
 from __future__ import annotations
 
 import os
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -22,7 +23,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from archive import ConfigError, parse_networks
+from archive.egress import parse_networks
+from archive.errors import ConfigError
 from presswatch.schedule import parse_duration
 
 CONFIG_FILE_ENV = "PRESSWATCH_CONFIG"
@@ -395,7 +397,7 @@ class Settings(BaseSettings):
 
     @property
     def indexes_dir(self) -> Path:
-        """CDXJ indexes of the WARC files, one per file (archive/cdxj.py)."""
+        """CDXJ indexes of the WARC files, one per file (archive/warc/cdxj.py)."""
         return self.data_dir / "indexes"
 
     @property
@@ -447,3 +449,16 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigError("invalid settings: " + "; ".join(problems)) from exc
     except ValueError as exc:  # malformed presswatch.toml
         raise ConfigError(f"cannot read settings: {exc}") from exc
+
+
+def presswatch_version() -> str:
+    try:
+        return version("presswatch")
+    except PackageNotFoundError:
+        return "0"
+
+
+def user_agent(settings: Settings) -> str:
+    """Who we are on the wire: every request of the crawler, the web-archive client and
+    the notifiers names this version and the operator's contact."""
+    return f"Presswatch/{presswatch_version()} (+{settings.user_agent_contact})"

@@ -2,7 +2,7 @@
 through the egress policy: http(s) only (no `file:`), the address connected to checked
 (`allow_networks`), one POST and no redirect followed (a TSA answers at the address the
 operator set, or the answer is not its), the answer bounded in size. Building the
-request and checking the token is `archive.timestamp`'s.
+request and checking the token is `archive.log.timestamp`'s.
 """
 
 from __future__ import annotations
@@ -10,13 +10,8 @@ from __future__ import annotations
 import http.client
 import secrets
 
-from archive import (
-    MAX_RESPONSE_BYTES,
-    Networks,
-    TimestampError,
-    timestamp_request,
-    token_from_response,
-)
+from archive.egress import Networks
+from archive.log import MAX_RESPONSE_BYTES, TimestampError, timestamp_request, token_from_response
 from presswatch.egress import AddressRefused, post_once
 
 __all__ = ["request_token"]

@@ -44,7 +44,8 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from archive import (
+from archive.content import describe_class
+from archive.errors import (
     BackendUnavailable,
     BadInput,
     BadQuery,
@@ -52,11 +53,9 @@ from archive import (
     PresswatchError,
     SearchError,
     StorageError,
-    WarcStore,
-    describe_class,
-    make_engine,
-    make_session_factory,
 )
+from archive.store import make_engine, make_session_factory
+from archive.warc import WarcStore
 from search_api.backends.base import SearchBackend
 from search_api.deps import AppSettings, AppState
 from search_api.factory import make_backend

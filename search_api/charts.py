@@ -24,7 +24,7 @@ import pygal
 from lxml import etree
 from pygal.style import Style
 
-from archive import ArticleLife, DayCounts, WeekCounts
+from archive.views import ArticleLife, DayCounts, WeekCounts
 from search_api.words import words
 
 SVG_NS = "http://www.w3.org/2000/svg"

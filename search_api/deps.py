@@ -22,7 +22,7 @@ from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive import WarcStore
+from archive.warc import WarcStore
 from search_api.backends.base import SearchBackend
 from search_api.factory import BackendSettings
 

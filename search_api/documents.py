@@ -12,7 +12,7 @@ when the current version's document no longer matches the query. The current ver
 is the one `Article.current_version_id` names, which after a takedown is the last
 version that was online.
 
-Text is normalized with `archive.normalize.normalize_text` (queries are too, so both
+Text is normalized with `archive.content.normalize.normalize_text` (queries are too, so both
 sides compare equal), and the private-use characters the engines use as match
 sentinels are removed so that every sentinel in a snippet is one of ours.
 """
@@ -25,7 +25,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive import Article, Source, Version, normalize_text, parse_iso_utc
+from archive.content import normalize_text, parse_iso_utc
+from archive.store import Article, Source, Version
 from search_api.backends.base import SearchDocument
 from search_api.highlight import remove_sentinels
 
@@ -72,7 +73,7 @@ def build_documents(session: Session, article_ids: Iterable[int]) -> list[Search
         .join(Source, Source.id == Article.source_id)
         .where(Article.id.in_(ids))
     ).all()
-    articles = {art.id: (art, name, config or {}) for art, name, config in rows}
+    articles = {art.id: (art, name, config) for art, name, config in rows}
     versions: dict[int, list[Version]] = {}
     for version in session.scalars(
         select(Version).where(Version.article_id.in_(ids)).order_by(Version.article_id, Version.n)
@@ -88,7 +89,7 @@ def build_documents(session: Session, article_ids: Iterable[int]) -> list[Search
         current_id = article.current_version_id or rows_v[-1].id
         current = next((v for v in rows_v if v.id == current_id), rows_v[-1])
         date_ts = parse_published(current.published) or _epoch(article.first_seen)
-        topic = config.get("topic") if isinstance(config.get("topic"), str) else None
+        topic = config.topic
         for version in rows_v:
             out.append(
                 SearchDocument(

@@ -10,7 +10,7 @@ Why snippets are cut here rather than by FTS5's snippet(): that function re-toke
 the whole column and weighs every window around every match, about 2 ms for a long
 live blog with hundreds of matches, per hit. `Highlighter` does it with regular
 expressions (C speed) that match the way the SQLite index tokenizes
-(`search_api.backends.sqlite_fts.TOKENIZER`): tokens are runs of letters, digits and
+(`search_api.backends.sqlite_tables.TOKENIZER`): tokens are runs of letters, digits and
 marks; case and Latin diacritics are folded; a phrase's tokens may be separated by any
 non-token characters; Khmer matches as a substring, as the cluster-pair index does. A
 body the expressions do not find a match in is left to the backend's fallback.

@@ -40,7 +40,8 @@ from typing import Any, Protocol
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive import BackendUnavailable, SearchDeadLetter, SearchError, SearchOutbox, Version
+from archive.errors import BackendUnavailable, SearchError
+from archive.store import SearchDeadLetter, SearchOutbox, Version
 from search_api.backends.base import SearchBackend, SearchDocument
 from search_api.documents import article_batches, build_documents
 

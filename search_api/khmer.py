@@ -29,7 +29,7 @@ last pair as a prefix, so a word typed shorter than its written cluster still ma
 Meilisearch gets plain clusters (`segment`) and does its own proximity matching.
 
 ZERO WIDTH SPACE is the separator because it is invisible, it is already the
-conventional Khmer word-break hint, `archive.normalize.normalize_text` removes every
+conventional Khmer word-break hint, `archive.content.normalize.normalize_text` removes every
 one from archived text (so all of them in the index are ours and can be stripped from
 snippets losslessly), and unicode61 treats it (category Cf) as a separator.
 

@@ -18,7 +18,7 @@ to change: a query longer than `MAX_QUERY_CHARS`, more than `MAX_TERMS` words an
 phrases, only exclusions, an exclusion joined by OR, or (on Meilisearch, which has no
 OR) more than `MAX_ALTERNATIVES` combinations of OR alternatives.
 
-Queries are normalized with `archive.normalize.normalize_text`, exactly as indexed
+Queries are normalized with `archive.content.normalize.normalize_text`, exactly as indexed
 text is, so Khmer typed in any code-point order matches the archive's canonical order,
 and Khmer is segmented by `search_api.khmer` on both sides (cluster pairs for FTS5,
 clusters for Meilisearch).
@@ -30,7 +30,8 @@ import itertools
 import unicodedata
 from dataclasses import dataclass
 
-from archive import BadQuery, normalize_text
+from archive.content import normalize_text
+from archive.errors import BadQuery
 from search_api import symbols
 from search_api.khmer import SEPARATOR, ends_with_khmer, has_khmer, query_bigrams, segment
 

@@ -3,7 +3,7 @@ for request bodies.
 
 Owns what leaves and enters through HTTP, nothing else: no queries, no rendering.
 ORM rows never leave the API; they are mapped here (`from_attributes=True`), with the
-design's JSON key names (`archive.export` uses the same ones for the CLI): `versions`
+design's JSON key names (`archive.views.export` uses the same ones for the CLI): `versions`
 for an article's version count, `chars`/`words` for a version's size, `from_version`
 and `to_version` for event versions. Lists are `{data, count}` plus a `next_cursor`
 where they page; search keeps the design's `{total, hits}` shape.
@@ -22,7 +22,7 @@ from pydantic import (
     StringConstraints,
 )
 
-from archive import ArticleStatus, ChangeKind
+from archive.store import ArticleStatus, ChangeKind
 
 # -- errors and probes -------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """Where Meilisearch must cut words at symbols, as SQLite FTS5 does.
 
-FTS5's tokenizer (`sqlite_fts.TOKENIZER`) splits words at every symbol (Unicode
+FTS5's tokenizer (`sqlite_tables.TOKENIZER`) splits words at every symbol (Unicode
 category S*). Meilisearch's default separators miss many (`<`, `>`, `=`, `|`, `$`, `°`,
 `៛`...), so `<b>bold</b>` would hold no word `bold` there. Declaring every symbol as a
 Meilisearch separator token works but is slow: the 3,844 symbols of the BMP cut

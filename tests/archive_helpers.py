@@ -19,7 +19,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from archive.capture import CaptureResult, Exchange, RedirectHop, record_capture
-from archive.models import Capture, ChangeEvent, Version
+from archive.store.models import Capture, ChangeEvent, Version
 from presswatch.demo.content import DEMO_ARTICLES, DemoArticle
 from presswatch.runtime import Runtime
 from tests.search_pages import english_page, khmer_page

@@ -30,7 +30,7 @@ import pytest
 from hypothesis import settings
 from sqlalchemy import create_engine, text
 
-from archive.db import make_engine, migrate
+from archive.store.db import make_engine, migrate
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
 
@@ -45,6 +45,12 @@ PG_ADMIN_URL = os.environ.get(
     "PRESSWATCH_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+
+# Fixtures shared by several test modules, each in a helper module of its own (a test
+# module never imports another): the browser and `presswatch serve`, a local TSA.
+pytest_plugins = ["tests.browser_harness", "tests.local_tsa"]
+# Helper modules that assert, rewritten like test modules so a failure shows its values.
+pytest.register_assert_rewrite("tests.kill_harness", "tests.search_backends")
 
 
 def in_ci() -> bool:

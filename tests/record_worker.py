@@ -18,7 +18,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from archive.capture import CaptureJob, record_captures
-from archive.warc import WarcStore
+from archive.warc.records import WarcStore
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
 from tests import archive_helpers as h

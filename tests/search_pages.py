@@ -16,8 +16,9 @@ from typing import Any
 from sqlalchemy import select
 
 from archive.capture import CaptureResult, Exchange, record_capture
-from archive.models import Article
-from archive.queries import upsert_source
+from archive.store import SourceOptions
+from archive.store.models import Article
+from archive.store.queries import upsert_source
 from presswatch.demo import pages
 from presswatch.runtime import Runtime
 
@@ -25,9 +26,9 @@ T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 HTML_HEADERS = (("Content-Type", "text/html; charset=utf-8"),)
 
 SOURCES = {
-    "daily": ("https://daily.example/", ["en"], {"topic": "trafficking"}),
-    "wire": ("https://wire.example/", ["en"], {}),
-    "khnews": ("https://khnews.example/", ["km"], {}),
+    "daily": ("https://daily.example/", ["en"], SourceOptions(topic="trafficking")),
+    "wire": ("https://wire.example/", ["en"], SourceOptions()),
+    "khnews": ("https://khnews.example/", ["km"], SourceOptions()),
 }
 
 

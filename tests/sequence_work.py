@@ -1,6 +1,6 @@
 """Counting the work of difflib.SequenceMatcher, for the tests that bound it (issue 22).
 
-Counted apart from archive.align's own accounting, as the matcher spends it: each
+Counted apart from archive.content.align's own accounting, as the matcher spends it: each
 longest-match search visits, for each unit of its range in a, every position of that
 unit in b. Past ``STOP`` visits the search raises, so code without a budget fails such
 a test in seconds instead of running for minutes.

@@ -1,6 +1,6 @@
 """The local news site the crawl tests run against, and helpers to drive the real CLI.
 
-The site itself is `presswatch.demo.ledger.NewsSite` (a real HTTP server on 127.0.0.1 in
+The site itself is `presswatch.demo.outlet.NewsSite` (a real HTTP server on 127.0.0.1 in
 a thread, serving our own pages, sitemaps, feeds and robots.txt, with server-side
 request logging and switchable failure modes); the demo and the benchmark use the same
 server (`LocalSite`, with other content plugged in). Here:
@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 import pytest
 
-from presswatch.demo.ledger import NewsSite
+from presswatch.demo.outlet import NewsSite
 from presswatch.demo.site import Mode, RequestRecord
 from tests.conftest import skip_unless_ci
 

@@ -26,7 +26,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.config import SchemathesisConfig
 
-from tests.test_api import API_KEY, Built, build_archive, make_app
+from tests.api_archive import API_KEY, Built, build_archive, make_app
 
 EXAMPLES = {"real": 12, "positive": 15, "negative": 15}
 HEALTH = [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large]

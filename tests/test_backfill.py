@@ -14,22 +14,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from archive import (
-    BackfillSnapshot,
-    Capture,
-    ChangeEvent,
-    change_json,
-    coverage_of,
-    history_json,
-    list_changes,
-    parse_cdx,
-    parse_timemap,
-    source_by_name,
-    wayback_time,
-)
-from presswatch.backfill import Target, run_backfill
+from archive.backfill import Target, coverage_of, parse_cdx, parse_timemap, wayback_time
+from archive.store import BackfillSnapshot, Capture, ChangeEvent, list_changes, source_by_name
+from archive.views import change_json, history_json
+from presswatch.backfill import run_backfill
 from presswatch.backfill_client import ArchiveClient, retry_after
-from presswatch.crawling import sync_sources
+from presswatch.crawling.sources import sync_sources
 from presswatch.demo.webarchive import Fault, Stored, WebArchive
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
@@ -316,7 +306,7 @@ def test_history_before_the_outlet_went_dark_is_rebuilt(
 
 
 def _article(session, url):  # type: ignore[no-untyped-def]
-    from archive import find_article
+    from archive.store import find_article
 
     return find_article(session, url)
 
@@ -469,7 +459,7 @@ def test_coverage_report_and_labels_through_the_cli(tmp_path: Path, archive: Web
     assert raid["largest_gaps"][0]["from"].startswith("2022-09-01")
     assert cov["snapshots"] == {"recorded": 9}
 
-    assert cli(data, sources, "verify", env=env).returncode == 0  # the chain holds them
+    assert cli(data, sources, "verify", env=env).returncode == 0  # the log holds them
     found = cli(data, sources, "search", "Sihanoukville", "--json", env=env)
     assert found.returncode == 0, found.stderr
     hits = json.loads(found.stdout)["hits"]
@@ -636,7 +626,7 @@ def test_memento_finds_articles_through_archived_home_pages(
 
 
 def test_links_in_an_archived_page_are_unwrapped() -> None:
-    from archive import links_in_snapshot
+    from archive.backfill import links_in_snapshot
 
     body = (
         b'<a href="/web/2022id_/https:/site.example/a/">a</a><a href="b/">b</a>'
@@ -681,7 +671,7 @@ def test_edits_and_pending_removals_we_saw_are_sent_to_the_archive_once(
 ) -> None:
     from dataclasses import replace
 
-    from archive import ArchiveSave
+    from archive.store import ArchiveSave
     from presswatch.backfill_save import save_changes
     from tests.archive_helpers import KM_COMMITTEE, exchange, record
 
@@ -746,7 +736,7 @@ def test_snapshots_dated_in_the_future_are_refused_and_reported(tmp_path: Path) 
     would head `changes` and hold every genuine later capture as out of order."""
     from dataclasses import replace
 
-    from archive import CaptureOutcome
+    from archive.store import CaptureOutcome
     from tests.archive_helpers import exchange, record
 
     raid = own_page(EN_RAID, url=RAID_URL)
@@ -770,7 +760,7 @@ def test_snapshots_dated_in_the_future_are_refused_and_reported(tmp_path: Path) 
     # A genuine later import is judged, not held as older than a capture from 9999.
     later = exchange(RAID_URL, edit_one_word(raid.html, raid.snippet), at=datetime.now(UTC))
     result = record(rt, replace(later, origin="import"))
-    assert result.outcome is not CaptureOutcome.EVIDENCE
+    assert result.outcome is not CaptureOutcome.HELD
 
 
 def test_a_web_archive_capture_dated_in_the_future_is_refused_by_record_capture(
@@ -778,7 +768,7 @@ def test_a_web_archive_capture_dated_in_the_future_is_refused_by_record_capture(
 ) -> None:
     from dataclasses import replace
 
-    from archive import BadInput
+    from archive.errors import BadInput
     from tests.archive_helpers import exchange, record
 
     future = exchange(RAID_URL, "<html></html>", at=datetime(9999, 12, 31, tzinfo=UTC))
@@ -788,7 +778,7 @@ def test_a_web_archive_capture_dated_in_the_future_is_refused_by_record_capture(
 
 def test_verify_flags_a_capture_recorded_with_a_date_from_the_future(runtime: Runtime) -> None:
     """An archive recorded before the rule: `verify` no longer says ok."""
-    from archive import verify_archive
+    from archive.log import verify_archive
     from tests.archive_helpers import exchange, record
 
     raid = own_page(EN_RAID, url=RAID_URL)
@@ -916,10 +906,10 @@ def test_report_and_notifications_say_what_a_web_archive_told_us(
 
     from typer.testing import CliRunner
 
-    from archive import SubscriptionSpec, add_subscription
+    from archive.notify import SubscriptionSpec, add_subscription
     from presswatch.cli import app
     from presswatch.notify import send_due
-    from tests.test_notify import LOCAL, Webhook
+    from tests.webhook_receiver import LOCAL, Webhook
 
     rt = make_runtime(tmp_path)
     with Webhook() as hook:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from archive.models import CaptureOutcome
+from archive.store.models import CaptureOutcome
 from presswatch.runtime import Runtime
 from tests import archive_helpers as h
 

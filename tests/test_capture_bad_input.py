@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from archive import BadInput
 from archive.capture import Exchange
-from archive.models import Capture, CaptureOutcome
+from archive.errors import BadInput
+from archive.store.models import Capture, CaptureOutcome
 from presswatch.runtime import Runtime
 from tests import archive_helpers as h
 
@@ -99,7 +99,7 @@ def test_wrong_or_missing_charset_still_makes_an_article(
         h.exchange(URL, html.encode(encoding), at=at(0), headers=(("Content-Type", ctype),)),
     )
     assert r.outcome is CaptureOutcome.NEW
-    from archive.models import Version
+    from archive.store.models import Version
 
     with runtime.sessions() as s:
         text = s.scalars(select(Version)).one().text

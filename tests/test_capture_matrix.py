@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from archive.capture import RedirectHop
-from archive.models import Article, ArticleUrl, Capture, CaptureOutcome, Version
+from archive.store.models import Article, ArticleUrl, Capture, CaptureOutcome, Version
 from presswatch.runtime import Runtime
 from tests import archive_helpers as h
 from tests.conftest import REAL_PAGES
@@ -141,7 +141,7 @@ def test_body_edits_make_a_version_and_an_edited_event(
     assert h.events(any_runtime, aid) == [("discovered", []), ("edited", ["body"])]
     assert article(any_runtime, aid).status == "edited"
     with any_runtime.sessions() as s:
-        from archive.models import ChangeEvent
+        from archive.store.models import ChangeEvent
 
         event = s.scalars(select(ChangeEvent).where(ChangeEvent.kind == "edited")).one()
         detail = event.detail

@@ -10,6 +10,7 @@ hostile title and a Khmer title go through the same charts.
 from __future__ import annotations
 
 import re
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -19,16 +20,21 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
-from archive import DayCounts, captures_per_day, changes_per_day, per_week, source_by_name
-from archive.models import Article, Capture, ChangeEvent, Version
-from archive.queries import upsert_source
+from archive.store import SourceOptions, source_by_name
+from archive.store.models import Article, Capture, ChangeEvent, Version
+from archive.store.queries import upsert_source
+from archive.views import DayCounts, captures_per_day, changes_per_day, per_week
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
 from search_api.backends.sqlite_fts import SqliteFtsBackend
 from search_api.charts import captures_chart, clean, count_ticks, edit_radius, time_ticks
 from search_api.words import words
 from tests import archive_helpers as h
-from tests.test_api import RAID, Built, TestClient, article_html, make_app
+from tests.api_archive import RAID, Built, article_html, make_app
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # Starlette asks for httpx2; httpx works the same.
+    from fastapi.testclient import TestClient
 
 NOW = datetime(2026, 5, 20, 12, 0, tzinfo=UTC)
 SVG = "{http://www.w3.org/2000/svg}"
@@ -56,7 +62,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     rt = Runtime(Settings(data_dir=data))
     rt.init()
     with rt.sessions.begin() as s:
-        upsert_source(s, name="weekly", base_url=BASE, languages=["en", "km"], config={}, now=NOW)
+        upsert_source(
+            s, name="weekly", base_url=BASE, languages=["en", "km"], config=SourceOptions(), now=NOW
+        )
     ids: dict[str, int] = {}
 
     def rec(name: str, url: str, body: str, ago: float, **kw: Any) -> None:
@@ -446,7 +454,9 @@ def test_pages_embed_the_charts_with_words(client: TestClient, built: Built) -> 
 def test_day_and_week_counts_on_sqlite_and_postgres(any_runtime: Runtime) -> None:
     rt = any_runtime
     with rt.sessions.begin() as s:
-        upsert_source(s, name="weekly", base_url=BASE, languages=["en"], config={}, now=NOW)
+        upsert_source(
+            s, name="weekly", base_url=BASE, languages=["en"], config=SourceOptions(), now=NOW
+        )
     # Just before and just after midnight UTC: two days, and (a Sunday, then a Monday) two weeks.
     sunday_late = datetime(2026, 5, 17, 23, 59, tzinfo=UTC)
     monday_early = datetime(2026, 5, 18, 0, 1, tzinfo=UTC)

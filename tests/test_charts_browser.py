@@ -1,7 +1,7 @@
 """The charts in a real browser (Debian's chromium, headless, through Selenium, against
-`presswatch serve`; the fixtures are tests/test_browser.py's): each chart on the article,
-sources and front pages loads as an image and draws something, Khmer titles are drawn
-with a Khmer font, and an SVG opened on its own runs nothing.
+`presswatch serve`; the fixtures are tests/browser_harness.py's): each chart on the
+article, sources and front pages loads as an image and draws something, Khmer titles
+are drawn with a Khmer font, and an SVG opened on its own runs nothing.
 
 Screenshots of each chart go to the test's tmp dir; a screenshot counts as drawn when
 its pixels vary (a blank or broken image is one flat colour).
@@ -14,23 +14,16 @@ from typing import Any
 
 import pytest
 
-# The browser and server fixtures are test_browser's, imported so pytest finds them
-# here; tests name them as parameters, which pyflakes reads as redefinitions.
-# ruff: noqa: F811
-from tests.test_browser import (  # noqa: F401 - fixtures, used by name
+from tests.browser_harness import (
     WAIT_S,
     Server,
-    browser,
-    downloads,
-    need_chromium,
     not_pwned,
     platform_fonts,
-    server,
     set_viewport,
     wait_for,
 )
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("need_chromium")]
 
 
 def loaded_images(driver: Any, css: str) -> list[Any]:

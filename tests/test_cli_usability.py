@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from presswatch.cli import app
-from presswatch.crawling import CrawlReport
+from presswatch.crawling.report import CrawlReport
 from presswatch.runtime import Runtime
 from tests import archive_helpers as h
 from tests.site_server import cli_env
@@ -172,6 +172,48 @@ def test_help_names_values_not_python_types(command: list[str]) -> None:
         assert not re.search(r"<(bool|str|int|list|path)", line), line
 
 
+# -- start-up --------------------------------------------------------------------------------
+
+# What a command imports when it runs, never when the CLI starts (docs/benchmarks.md).
+HEAVY = (
+    "alembic", "apprise", "cdxj_indexer", "fastapi", "htmldate", "lxml", "pydantic",
+    "redis", "rich", "scrapy", "sqlalchemy", "trafilatura", "twisted", "uvicorn", "warcio",
+    "archive.capture", "archive.content", "archive.formats", "archive.log", "archive.notify",
+    "archive.store", "archive.warc", "crawler", "presswatch.runtime", "presswatch.settings",
+    "search_api",
+)  # fmt: skip
+
+
+def test_help_imports_nothing_heavy() -> None:
+    """`presswatch --help` builds every command (Typer reads their options), so each
+    command module must import the archive, the ORM, Scrapy… inside its commands."""
+    probe = (
+        "import sys\n"
+        "from presswatch.cli import app\n"
+        "try:\n"
+        "    app(['--help'], prog_name='presswatch')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"heavy = {HEAVY!r}\n"
+        "print(sorted(m for m in sys.modules if any(m == h or m.startswith(h + '.') "
+        "for h in heavy)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=cli_env(), capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[]"
+
+
+def test_notify_add_help_names_the_default_kinds() -> None:
+    """The help spells out DEFAULT_NOTIFY_KINDS, so that building it imports no archive."""
+    from archive.notify import DEFAULT_NOTIFY_KINDS
+
+    assert f"default {', '.join(DEFAULT_NOTIFY_KINDS)})" in " ".join(
+        help_text("notify", "add").split()
+    )
+
+
 # -- crawl summary ----------------------------------------------------------------------------
 
 
@@ -237,11 +279,11 @@ def test_an_outlets_control_characters_reach_no_terminal_line(runtime: Runtime) 
 
 
 @pytest.fixture(scope="module")
-def ledger_archive(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def outlet_archive(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """An archive holding one outlet, `mekong-ledger`, and a sources.toml naming it."""
     from datetime import UTC, datetime
 
-    from presswatch.crawling import sync_sources
+    from presswatch.crawling.sources import sync_sources
     from presswatch.settings import Settings
     from presswatch.sources import load_sources
 
@@ -273,11 +315,11 @@ TYPO_COMMANDS = [
 
 @pytest.mark.parametrize("command", TYPO_COMMANDS, ids=lambda c: " ".join(c[:2]))
 def test_every_command_refuses_a_mistyped_source_the_same_way(
-    ledger_archive: Runtime, command: list[str], tmp_path: Path
+    outlet_archive: Runtime, command: list[str], tmp_path: Path
 ) -> None:
     """`--source mekong-ledgr` once answered "nothing happened" (exit 0, an empty
     list, a report saying nothing was removed); every command now refuses it alike."""
-    settings = ledger_archive.settings
+    settings = outlet_archive.settings
     (tmp_path / "saved.html").write_text(PAGE, encoding="utf-8")
     args = [a.replace("OUT", str(tmp_path / "out.wacz")) for a in command]
     args = [a.replace("SAVED", str(tmp_path / "saved.html")) for a in args]
@@ -293,8 +335,8 @@ def test_every_command_refuses_a_mistyped_source_the_same_way(
     assert result.stdout == ""
 
 
-def test_backfill_report_refuses_a_mistyped_source(ledger_archive: Runtime) -> None:
-    settings = ledger_archive.settings
+def test_backfill_report_refuses_a_mistyped_source(outlet_archive: Runtime) -> None:
+    settings = outlet_archive.settings
     result = invoke(
         "--data-dir", str(settings.data_dir), "--sources", str(settings.sources),
         "backfill", "mekong-ledgr", "--report",
@@ -303,8 +345,8 @@ def test_backfill_report_refuses_a_mistyped_source(ledger_archive: Runtime) -> N
     assert "no source named 'mekong-ledgr' (did you mean 'mekong-ledger'?)" in result.stderr
 
 
-def test_the_right_source_still_answers(ledger_archive: Runtime) -> None:
-    settings = ledger_archive.settings
+def test_the_right_source_still_answers(outlet_archive: Runtime) -> None:
+    settings = outlet_archive.settings
     result = invoke(
         "--data-dir", str(settings.data_dir), "articles", "--source", "mekong-ledger", "--json"
     )
@@ -316,13 +358,13 @@ def test_the_right_source_still_answers(ledger_archive: Runtime) -> None:
     "path", ["/api/articles", "/api/changes", "/api/search?q=raid", "/feeds/changes.atom"]
 )
 def test_the_api_refuses_a_mistyped_source_with_a_400_naming_the_known_ones(
-    ledger_archive: Runtime, path: str
+    outlet_archive: Runtime, path: str
 ) -> None:
     from fastapi.testclient import TestClient
 
     from search_api.app import create_app
 
-    app = create_app(ledger_archive.settings, sessions=ledger_archive.sessions)
+    app = create_app(outlet_archive.settings, sessions=outlet_archive.sessions)
     sep = "&" if "?" in path else "?"
     with TestClient(app) as client:
         response = client.get(f"{path}{sep}source=mekong-ledgr")

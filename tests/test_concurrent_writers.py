@@ -1,5 +1,5 @@
 """Several processes recording at once (several crawler workers, or machines sharing
-PostgreSQL) keep one unbroken hash chain and lose nothing."""
+PostgreSQL) keep one unbroken transparency log and lose nothing."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from archive.integrity import verify_archive
-from archive.models import Capture, Version
+from archive.log import verify_archive
+from archive.store.models import Capture, Version
 from presswatch.runtime import Runtime
 from tests.conftest import REPO
 
@@ -20,7 +20,7 @@ PER_WORKER = 8
 
 
 @pytest.mark.slow
-def test_concurrent_writers_keep_one_chain(any_runtime: Runtime) -> None:
+def test_concurrent_writers_keep_one_log(any_runtime: Runtime) -> None:
     url = any_runtime.settings.database_url or "-"
     data_dir = str(any_runtime.settings.data_dir)
     procs = [

@@ -12,7 +12,6 @@ import json
 import os
 import signal
 import socket
-import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -22,14 +21,21 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from archive.integrity import verify_archive
-from archive.models import Article, Capture, ChangeEvent, Version
+from archive.log import verify_archive
+from archive.store.models import Article, Capture, ChangeEvent, Version
 from presswatch.demo import content
 from presswatch.demo.content import DEMO_ARTICLES, bulk_articles
 from presswatch.lock import RunLock
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
 from tests.conftest import REDIS_URL
+from tests.kill_harness import (
+    article_requests,
+    articles_captured_once,
+    reaped,
+    slow_news_site,
+    wait_until,
+)
 from tests.site_server import Mode, NewsSite, cli, cli_env, popen_cli, write_sources
 
 pytestmark = pytest.mark.e2e
@@ -59,10 +65,6 @@ def run_json(data_dir: Path, sources: Path, *args: str, **env: Any) -> dict[str,
     assert result.returncode == 0, result.stderr + result.stdout
     doc: dict[str, Any] = json.loads(result.stdout)
     return doc
-
-
-def article_requests(site: NewsSite) -> list[Any]:
-    return [r for r in site.log if r.path.startswith(("/en/20", "/km/20"))]
 
 
 def latest_capture(rt: Runtime, url: str) -> Capture:
@@ -224,7 +226,7 @@ def test_every_kind_of_response_is_recorded(data_dir: Path, tmp_path: Path) -> N
         assert (refused.status, refused.error) == (None, "connection_refused")
 
         with rt.sessions() as session:
-            # Every fetch is in the hash chain and every payload in the WARC.
+            # Every fetch is in the log and every payload in the WARC.
             assert verify_archive(session, rt.warc).ok
             kinds = Counter(session.scalars(select(ChangeEvent.kind)))
         # 503, timeout, loop and oversize are outages, never removals (design rule 3);
@@ -289,23 +291,13 @@ def test_recheck_fetches_only_due_articles(site: NewsSite, data_dir: Path, tmp_p
 
 
 def test_resume_after_sigkill_without_duplicates(data_dir: Path, tmp_path: Path) -> None:
-    bulk = bulk_articles(40)
-    with NewsSite(articles=bulk) as site:
-        for article in bulk:
-            site.set_mode(article.slug, Mode.SLOW, delay_s=0.08)
+    with slow_news_site(40, delay_s=0.08) as site:
         sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
         env = cli_env(crawl_concurrency_per_host=1)
         proc = popen_cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
-        try:
-            deadline = time.monotonic() + 60
-            while len(article_requests(site)) < 12:
-                assert proc.poll() is None, proc.communicate()
-                assert time.monotonic() < deadline, "the crawl never got going"
-                time.sleep(0.05)  # polling the server, not timing the crawl
+        with reaped(proc):
+            wait_until(proc, lambda: len(article_requests(site)) >= 12)
             os.killpg(proc.pid, signal.SIGKILL)
-        finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate(timeout=30)
         rt = runtime_of(data_dir)
         with rt.sessions() as session:
@@ -316,22 +308,17 @@ def test_resume_after_sigkill_without_duplicates(data_dir: Path, tmp_path: Path)
         assert result.returncode == 0, result.stderr
         fetched = Counter(r.path for r in article_requests(site))
 
+    articles_captured_once(data_dir, 40)
     with rt.sessions() as session:
-        assert session.scalar(select(func.count()).select_from(Article)) == 40
-        per_url = Counter(session.scalars(select(Capture.requested_url)))
-        assert set(per_url.values()) == {1}, per_url.most_common(3)
         per_article = Counter(session.scalars(select(Version.article_id)))
         assert set(per_article.values()) == {1}
-        assert verify_archive(session, rt.warc).ok
     # What the killed run recorded was not fetched again (at most the in-flight ones).
     assert sum(n > 1 for n in fetched.values()) <= 2
     log_text = (data_dir / "logs" / "presswatch.log").read_text()
     assert "died without stopping cleanly" in log_text
 
 
-def test_redis_frontier(
-    site: NewsSite, data_dir: Path, tmp_path: Path, redis_prefix: str
-) -> None:
+def test_redis_frontier(site: NewsSite, data_dir: Path, tmp_path: Path, redis_prefix: str) -> None:
     import redis
 
     sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])

@@ -13,7 +13,7 @@ from scrapy import Request
 from twisted.internet import error as tx
 from twisted.python.failure import Failure
 
-from archive.normalize import parse_iso_utc
+from archive.content.normalize import parse_iso_utc
 from crawler.failures import failure_kind
 from crawler.middlewares import PresswatchFingerprinter, RobotsUnavailable
 from crawler.sitemaps import parse_sitemap
@@ -135,8 +135,9 @@ def test_a_failing_capture_is_counted_and_the_next_one_recorded(runtime: Any) ->
     from sqlalchemy import func, select
 
     from archive.capture import Exchange
-    from archive.models import Capture
-    from archive.queries import upsert_source
+    from archive.store import SourceOptions
+    from archive.store.models import Capture
+    from archive.store.queries import upsert_source
     from crawler.context import CrawlContext, SourceSpec
     from crawler.items import FetchItem
     from crawler.pipelines import ArchivePipeline
@@ -144,7 +145,12 @@ def test_a_failing_capture_is_counted_and_the_next_one_recorded(runtime: Any) ->
     now = datetime(2026, 3, 1, 8, tzinfo=UTC)
     with runtime.sessions.begin() as session:
         upsert_source(
-            session, name="s", base_url="https://s.example/", languages=[], config={}, now=now
+            session,
+            name="s",
+            base_url="https://s.example/",
+            languages=[],
+            config=SourceOptions(),
+            now=now,
         )
 
     def options(name: str | None) -> Any:
@@ -194,13 +200,16 @@ def test_discovery_skips_what_the_archive_has_and_retries_failed_fetches(runtime
     under every URL they are known by, pages that were not articles), yet must try again
     the fetches that failed or were blocked."""
     from archive.capture import Exchange, RedirectHop, record_capture
-    from archive.queries import upsert_source
+    from archive.store import SourceOptions
+    from archive.store.queries import upsert_source
     from crawler.context import CrawlContext, SourceSpec
 
     now = datetime(2026, 3, 1, 8, tzinfo=UTC)
     base = "https://s.example/"
     with runtime.sessions.begin() as session:
-        upsert_source(session, name="s", base_url=base, languages=[], config={}, now=now)
+        upsert_source(
+            session, name="s", base_url=base, languages=[], config=SourceOptions(), now=now
+        )
     paragraphs = "".join(
         f"<p>Paragraph {i} of a story written for this test about a labour inspection "
         f"that found {i} workers held in a compound against their will.</p>"
@@ -252,14 +261,20 @@ def test_a_request_made_by_another_run_is_fetched_once_and_never_dropped(runtime
     dropping it lost the article (two processes: 39 of 40 captured)."""
     from scrapy.exceptions import IgnoreRequest
 
-    from archive.queries import upsert_source
+    from archive.store import SourceOptions
+    from archive.store.queries import upsert_source
     from crawler.context import CrawlContext, SourceSpec
     from crawler.middlewares import ResumedClaimMiddleware
 
     base = "https://s.example/"
     with runtime.sessions.begin() as session:
         upsert_source(
-            session, name="s", base_url=base, languages=[], config={}, now=datetime.now(UTC)
+            session,
+            name="s",
+            base_url=base,
+            languages=[],
+            config=SourceOptions(),
+            now=datetime.now(UTC),
         )
     ctx = CrawlContext(
         sessions=runtime.sessions,
@@ -306,7 +321,8 @@ def test_a_failed_fetch_crosses_back_from_the_writer_process_even_unpicklable(
 ) -> None:
     import pickle
 
-    from archive import BadInput, Exchange
+    from archive.capture import Exchange
+    from archive.errors import BadInput
     from crawler.recording import CaptureTask, _portable
 
     task = CaptureTask(
@@ -321,3 +337,27 @@ def test_a_failed_fetch_crosses_back_from_the_writer_process_even_unpicklable(
     pickle.dumps(odd)
     # Each failure's traceback stays in the crawl's log, written by the writer process.
     assert [r.message for r in caplog.records].count("recording http://example.org/a failed") == 2
+
+
+def test_a_plain_scrapy_crawl_gets_the_crawlers_settings_and_presswatchs_context(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`scrapy crawl sitemap` from the project directory (docs/operations.md): scrapy.cfg
+    names presswatch's settings module, which adds the context factory the crawler
+    cannot name itself."""
+    from pathlib import Path
+
+    from scrapy.utils.misc import load_object
+    from scrapy.utils.project import get_project_settings
+
+    from presswatch.crawling.context import context_from_scrapy_settings
+
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    monkeypatch.delenv("SCRAPY_SETTINGS_MODULE", raising=False)
+    monkeypatch.delenv("SCRAPY_PROJECT", raising=False)
+    settings = get_project_settings()
+    assert load_object(settings["PRESSWATCH_CONTEXT_FACTORY"]) is context_from_scrapy_settings
+    assert settings.getlist("SPIDER_MODULES") == ["crawler.spiders"]
+    assert "crawler.middlewares.RobotsPolicyMiddleware" in settings.getdict(
+        "DOWNLOADER_MIDDLEWARES"
+    )

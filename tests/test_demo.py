@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from archive.models import Article, Capture, ChangeEvent, Source, Version
+from archive.store.models import Article, Capture, ChangeEvent, Source, Version
 from presswatch.demo import content
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings

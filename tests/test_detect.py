@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from archive.detect import (
+from archive.capture.detect import (
     ArticleState,
     ContentKey,
     Observation,
@@ -19,7 +19,7 @@ from archive.detect import (
     looks_not_found,
     observe,
 )
-from archive.models import ArticleStatus, CaptureOutcome, ChangeKind, RemovalReason
+from archive.store.models import ArticleStatus, CaptureOutcome, ChangeKind, RemovalReason
 
 BODY = "The ministry said 412 workers were freed from the compound. " * 20
 URL = "https://news.example/2026/03/scam-compound-raid/"

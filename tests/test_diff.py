@@ -1,4 +1,5 @@
-"""Tests for archive.diff: tokens, alignment, stats, version diffs and renderings."""
+"""Tests for archive.content.diff and its neighbours: tokens (archive.content.tokens),
+alignment, stats, version diffs, and the renderings (diff_unified, diff_json, diff_html)."""
 
 from __future__ import annotations
 
@@ -16,9 +17,9 @@ import regex
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-import archive.diff as diff_module
-from archive.align import WORK_BUDGET, Budget, align
-from archive.diff import (
+import archive.content.diff as diff_module
+from archive.content.align import WORK_BUDGET, Budget, align
+from archive.content.diff import (
     DiffOp,
     DiffStats,
     OpKind,
@@ -26,12 +27,11 @@ from archive.diff import (
     diff_stats,
     diff_text,
     diff_versions,
-    render_html,
-    render_html_inline,
-    render_json,
-    render_unified,
-    tokenize,
 )
+from archive.content.diff_html import render_html, render_html_inline
+from archive.content.diff_json import render_json
+from archive.content.diff_unified import render_unified
+from archive.content.tokens import _tokenize_clusters, tokenize
 from archive.errors import BadInput
 from tests.sequence_work import count_visits, repeated_sentences
 
@@ -224,7 +224,7 @@ def aligned(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
             sizes.append((len(a), len(b)))
             super().__init__(isjunk, a, b, autojunk)
 
-    monkeypatch.setattr(diff_module.difflib, "SequenceMatcher", Counting)
+    monkeypatch.setattr(difflib, "SequenceMatcher", Counting)
     return sizes
 
 
@@ -542,7 +542,7 @@ MIXED = st.text(
 @example("9\u17d2.9")  # a coeng takes the "." into the cluster of a word
 @example("a\u0301.b")
 def test_ascii_fast_path_cuts_as_clusters_do(text: str) -> None:
-    assert tokenize(text) == diff_module._tokenize_clusters(text)
+    assert tokenize(text) == _tokenize_clusters(text)
 
 
 @given(DOCS, DOCS)

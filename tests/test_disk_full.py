@@ -30,10 +30,12 @@ from queuelib.queue import FifoDiskQueue, LifoDiskQueue
 from sqlalchemy import func, select
 from warcio.archiveiterator import ArchiveIterator
 
-from archive import DiskFull, SpaceFloor, WarcStore
-from archive.integrity import verify_archive
-from archive.models import Article, Capture
-from presswatch.crawling import _prepare_job_dir, start_crawl
+from archive.errors import DiskFull
+from archive.log import verify_archive
+from archive.store.models import Article, Capture
+from archive.warc import SpaceFloor, WarcStore
+from presswatch.crawling.context import start_crawl
+from presswatch.crawling.job_dirs import prepare_job_dir
 from presswatch.demo.content import DemoArticle, bulk_articles
 from presswatch.jobstate import job_dir_problems, write_atomic
 from presswatch.runtime import Runtime
@@ -292,7 +294,7 @@ def test_a_good_job_dir_is_kept(tmp_path: Path) -> None:
     job = good_job_dir(tmp_path / "sitemap-x")
     before = sorted(str(p.relative_to(job)) for p in job.rglob("*"))
     assert job_dir_problems(job) == []
-    _prepare_job_dir(job)
+    prepare_job_dir(job)
     after = sorted(str(p.relative_to(job)) for p in job.rglob("*"))
     assert after == sorted([*before, "presswatch.pid"])
     assert (job / "presswatch.pid").read_text() == str(os.getpid())
@@ -307,7 +309,7 @@ def test_unreadable_job_state_is_discarded_with_a_warning(
     BREAKAGES[breakage](job)
     assert job_dir_problems(job)
     with caplog.at_level(logging.WARNING, logger="presswatch.crawling"):
-        _prepare_job_dir(job)
+        prepare_job_dir(job)
     assert [p.name for p in job.iterdir()] == ["presswatch.pid"]
     [warning] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert str(job) in warning and "discarding it" in warning

@@ -1,4 +1,4 @@
-"""What kind of edit: each class of archive.editclass, in English and Khmer, with the
+"""What kind of edit: each class of archive.content.editclass, in English and Khmer, with the
 evidence a watchdog reads, and the significance score's order (a typo below a softened
 headline below a removed paragraph that named an official)."""
 
@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from archive import CLASS_NAMES, VersionSide, judge_edit
-from archive.align import WORK_BUDGET
+from archive.content import CLASS_NAMES, VersionSide, judge_edit
+from archive.content.align import WORK_BUDGET
 from tests.sequence_work import count_visits, repeated_sentences
 
 EN_TEXT = (
@@ -289,12 +289,12 @@ def test_a_failure_to_judge_leaves_the_edit_unclassed(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Capture stores what judge_edit returns: a bug in a rule must not cost a capture."""
-    import archive.editclass
+    import archive.content.editclass
 
     def broken(*_args: object) -> list[str]:
         raise RuntimeError("a rule broke")
 
-    monkeypatch.setattr(archive.editclass, "_names_removed", broken)
+    monkeypatch.setattr(archive.content.editclass, "names_removed", broken)
     assert edit("en", text=without("en", 1)) == {}
     assert "could not judge an edit" in caplog.text
 

@@ -19,9 +19,9 @@ from alembic import command
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from archive import list_changes
-from archive.db import alembic_config
-from archive.models import ChangeEvent
+from archive.store import list_changes
+from archive.store.db import alembic_config
+from archive.store.models import ChangeEvent
 from presswatch.cli import app as cli
 from presswatch.demo.content import DEMO_ARTICLES
 from presswatch.runtime import Runtime

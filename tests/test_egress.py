@@ -23,8 +23,8 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 from twisted.internet.address import IPv4Address, IPv6Address
 
-from archive import address_refusal, parse_networks, url_refusal
-from archive.models import Article, Capture, Source
+from archive.egress import address_refusal, parse_networks, url_refusal
+from archive.store.models import Article, Capture, Source
 from crawler.egress import PolicyResolver
 from presswatch.demo.content import DEMO_ARTICLES
 from presswatch.runtime import Runtime

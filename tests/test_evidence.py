@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,38 +18,23 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
 
-from archive.signing import Signer
-from benchmarks.package_bench import rehash as rehash_package
+from archive.log.signing import Signer
 from presswatch.cli import app
 from presswatch.runtime import Runtime
 from presswatch.verify_package import Unreadable, verify_package
-from tests import archive_helpers as h
-from tests.test_timestamp import LocalTsa
-from tests.test_timestamp import tsa as tsa_server  # noqa: F401 - a fixture: a local TSA
-from tests.test_wacz import records_in, wacz_validate
+from tests.local_tsa import LocalTsa
+from tests.package_checks import (
+    Files,
+    cli,
+    manifest_of,
+    read,
+    records_in,
+    wacz_validate,
+    write,
+)
+from tests.stories import URL, record_evidence_story
 
-URL = "https://khmer.example/news/4412/"
 REPO = Path(__file__).resolve().parents[1]
-
-Files = dict[str, bytes]
-
-
-def build(rt: Runtime, at: Any) -> None:
-    """Discovered, an identical revisit, a timeout, an edit, then a confirmed removal
-    (two 404s); another article besides."""
-    html = h.km_story(URL).html
-    h.record(rt, h.exchange(URL, html, at=at(0)))
-    h.record(rt, h.exchange(URL, html, at=at(1)))
-    h.record(rt, h.exchange(URL, "", at=at(1.5), status=None, error="timeout"))  # no record
-    h.record(rt, h.exchange(URL, h.khmer_byline_changed(html), at=at(2)))
-    h.record(rt, h.exchange(URL, h.NOT_FOUND_KM, at=at(3), status=404))
-    h.record(rt, h.exchange(URL, h.NOT_FOUND_KM, at=at(4), status=404))
-    h.record(rt, h.exchange("https://khmer.example/other/", h.km_other().html, at=at(5)))
-    rt.warc.close()
-
-
-def cli(rt: Runtime, *args: str) -> Any:
-    return CliRunner().invoke(app, ["--data-dir", str(rt.settings.data_dir), *args])
 
 
 def cli_with(rt: Runtime, *args: str) -> Any:
@@ -63,7 +47,7 @@ def cli_with(rt: Runtime, *args: str) -> Any:
 
 @pytest.fixture
 def package(runtime: Runtime, at: Any, tmp_path: Path) -> Path:
-    build(runtime, at)
+    record_evidence_story(runtime, at)
     out = tmp_path / "story.wacz"
     result = cli(runtime, "export", "evidence", URL, "-o", str(out))
     assert result.exit_code == 0, result.output
@@ -75,25 +59,6 @@ def key_file(runtime: Runtime, tmp_path: Path) -> Path:
     path = tmp_path / "published-key.txt"
     path.write_text(runtime.log_signer().verifier_key + "\n", encoding="utf-8")
     return path
-
-
-def read(package: Path) -> Files:
-    with zipfile.ZipFile(package) as zf:
-        return {name: zf.read(name) for name in zf.namelist()}
-
-
-def write(files: Files, out: Path, *, rehash: bool = True) -> Path:
-    """The package with `files`; with `rehash`, datapackage.json and its digest are
-    recomputed, as a forger would, so only the evidence checks can catch the change."""
-    files = rehash_package(dict(files)) if rehash else files
-    with zipfile.ZipFile(out, "w") as zf:
-        for name, data in files.items():
-            zf.writestr(name, data)
-    return out
-
-
-def manifest_of(files: Files) -> dict[str, Any]:
-    return json.loads(files["evidence/manifest.json"])
 
 
 def failures(package: Path, key_file: Path) -> list[str]:
@@ -160,7 +125,7 @@ def test_without_a_key_the_package_key_is_used_with_a_warning(package: Path) -> 
 def test_a_checkpoint_is_signed_only_when_none_covers_the_article(
     runtime: Runtime, at: Any, tmp_path: Path
 ) -> None:
-    build(runtime, at)
+    record_evidence_story(runtime, at)
     first = cli(runtime, "export", "evidence", URL, "-o", str(tmp_path / "a.wacz"))
     assert first.exit_code == 0 and "signed a new checkpoint" in first.stderr
     again = cli(runtime, "export", "evidence", URL, "-o", str(tmp_path / "b.wacz"))
@@ -383,7 +348,7 @@ def test_package_from_postgres_verifies(pg_url: str, tmp_path: Path, at: Any) ->
     rt = Runtime(Settings(data_dir=tmp_path / "data", database_url=pg_url))
     rt.init()
     try:
-        build(rt, at)
+        record_evidence_story(rt, at)
         out = tmp_path / "story.wacz"
         assert cli_with(rt, "export", "evidence", URL, "-o", str(out)).exit_code == 0
         assert wacz_validate(out).returncode == 0
@@ -447,21 +412,21 @@ def test_cli_exit_codes(package: Path, key_file: Path, tmp_path: Path) -> None:
 def test_a_timestamped_checkpoint_travels_with_the_package(
     runtime: Runtime,
     at: Any,
-    tsa_server: LocalTsa,  # noqa: F811 - the fixture imported above
+    tsa: LocalTsa,
     key_file: Path,
     tmp_path: Path,
 ) -> None:
     """With tsa_url set, the checkpoint the export signs is timestamped by the TSA (one
     run on 127.0.0.1); the verifier checks the token and names the TSA and its time."""
-    build(runtime, at)
+    record_evidence_story(runtime, at)
     out = tmp_path / "story.wacz"
     result = CliRunner().invoke(
         app,
         ["--data-dir", str(runtime.settings.data_dir), "export", "evidence", URL, "-o", str(out)],
-        env={"PRESSWATCH_TSA_URL": tsa_server.url, "PRESSWATCH_ALLOW_NETWORKS": "127.0.0.1/32"},
+        env={"PRESSWATCH_TSA_URL": tsa.url, "PRESSWATCH_ALLOW_NETWORKS": "127.0.0.1/32"},
     )
     assert result.exit_code == 0, result.output
-    assert len(tsa_server.requests) == 1
+    assert len(tsa.requests) == 1
     files = read(out)
     assert manifest_of(files)["log"]["timestamp"] == "evidence/checkpoint.tsr"
     assert wacz_validate(out).returncode == 0

@@ -27,15 +27,16 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from typer.testing import CliRunner
 
-from archive.timestamp import timestamp_request
+from archive.log.timestamp import timestamp_request
 from presswatch.cli import app
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
 from presswatch.verify_package import Result, Unreadable, main, verify_package
 from tests import archive_helpers as h
 from tests.conftest import T0
-from tests.test_evidence import URL, Files, build, manifest_of, read, write
-from tests.test_timestamp import LocalTsa
+from tests.local_tsa import LocalTsa
+from tests.package_checks import Files, manifest_of, read, write
+from tests.stories import URL, record_evidence_story
 
 OTHER_URL = "https://khmer.example/other/"
 REPO = Path(__file__).resolve().parents[1]
@@ -74,7 +75,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     base = tmp_path_factory.mktemp("forgery")
     rt = Runtime(Settings(data_dir=base / "data"))
     rt.init()
-    build(rt, lambda hours=0: T0 + timedelta(hours=hours))
+    record_evidence_story(rt, lambda hours=0: T0 + timedelta(hours=hours))
     # The removed article: discovered, revisited, timed out, edited, 404 twice; and a
     # live article of the same archive, under the same checkpoint.
     removed = export(rt, URL, base / "removed.wacz")
@@ -518,7 +519,7 @@ def packaged_key_swapped(files: Files, live: Files) -> Files:
     """The package's own key file replaced (the checkpoint still the log's)."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from archive.signing import Signer
+    from archive.log.signing import Signer
 
     other = Signer("presswatch-log", Ed25519PrivateKey.generate())
     files["evidence/log-key.txt"] = (other.verifier_key + "\n").encode()
@@ -694,7 +695,7 @@ def test_control_characters_cannot_spoof_the_verdict(
 def test_a_different_key_is_its_own_verdict(removed_pkg: Path, tmp_path: Path, capsys: Any) -> None:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from archive.signing import Signer
+    from archive.log.signing import Signer
 
     other = tmp_path / "other.pub"
     other.write_text(Signer("presswatch-log", Ed25519PrivateKey.generate()).verifier_key)
@@ -902,7 +903,7 @@ def test_diffs_of_packages_made_before_the_word_count_fix_still_verify() -> None
     a package made then carries those counts and still verifies; any other count fails."""
     from dataclasses import asdict
 
-    from archive import VersionSide, diff_versions, joined_diff_stats, render_json
+    from archive.content import VersionSide, diff_versions, joined_diff_stats, render_json
     from presswatch.verify_package.claims import check_diffs
 
     texts = [

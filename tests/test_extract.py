@@ -1,4 +1,4 @@
-"""archive.extract: a quality gate on the shared fixture pages, Khmer correctness, bad
+"""archive.content.extract: a quality gate on the shared fixture pages, Khmer correctness, bad
 input that must never crash a crawl, and the noise property change detection relies on.
 
 The fixture pages are other people's pages; they are read from ../shared/fixtures next
@@ -19,17 +19,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import archive.extract as extract_module
-from archive.decode import decode_body
+import archive.content.byline as byline_module
+import archive.content.extract as extract_module
+import archive.content.trafilatura_metadata as trafilatura_metadata_module
+from archive.content.decode import PageKind, decode_body
+from archive.content.extract import EXTRACTOR_VERSION, Extracted, extract_page
+from archive.content.markup import line_start, one_line, parse_html, text_of
+from archive.content.normalize import normalize_text, text_sha256
+from archive.content.trafilatura_options import TRAFILATURA_OPTIONS
 from archive.errors import ExtractionError
-from archive.extract import (
-    EXTRACTOR_VERSION,
-    TRAFILATURA_OPTIONS,
-    Extracted,
-    PageKind,
-    extract_page,
-)
-from archive.normalize import normalize_text, text_sha256
 from presswatch.demo.content import DEMO_ARTICLES
 from tests import archive_helpers as h
 from tests.conftest import REAL_PAGES, RealPages
@@ -543,7 +541,7 @@ def test_trafilatura_failure_is_contained(
         raise RuntimeError("boom")
 
     monkeypatch.setattr(extract_module.trafilatura, "bare_extraction", explode)
-    with caplog.at_level(logging.ERROR, logger="archive.extract"):
+    with caplog.at_level(logging.ERROR, logger="archive.content.extract"):
         result = extract_page(
             _english_page().encode(), url="https://example.com/a", content_type=None
         )
@@ -722,9 +720,7 @@ def _roots(real_pages: RealPages) -> list[tuple[str, Any]]:
         (own.url, own.html.encode(), "text/html; charset=utf-8")
         for own in map(h.own_page, OWN_PAGES)
     ]
-    return [
-        (url, extract_module._parse_html(decode_body(body, ctype)[0])) for url, body, ctype in found
-    ]
+    return [(url, parse_html(decode_body(body, ctype)[0])) for url, body, ctype in found]
 
 
 def test_trafilatura_fallbacks_match_its_metadata(real_pages: RealPages) -> None:
@@ -740,13 +736,13 @@ def test_trafilatura_fallbacks_match_its_metadata(real_pages: RealPages) -> None
         whole = trafilatura.metadata.extract_metadata(
             copy.deepcopy(root), url, TRAFILATURA_OPTIONS.date_params(), TRAFILATURA_OPTIONS.fast
         )
-        ours = extract_module._TrafilaturaMetadata(root, url)
+        ours = trafilatura_metadata_module.TrafilaturaMetadata(root, url)
         assert (ours.author, ours.date, ours.title) == (
             whole.author or None,
             whole.date or None,
             whole.title or None,
         ), url
-        if extract_module._may_name_author(root):
+        if trafilatura_metadata_module._may_name_author(root):
             searched += 1
         else:
             skipped += 1
@@ -755,14 +751,14 @@ def test_trafilatura_fallbacks_match_its_metadata(real_pages: RealPages) -> None
 
 
 def test_byline_prefix_read_from_the_start_of_long_text(real_pages: RealPages) -> None:
-    """`_line_start` reads a long element only up to its first words; whatever the
-    byline prefix decides on those it decides on the whole text."""
-    prefix = extract_module._BYLINE_PREFIX
+    """`line_start` (archive.content.markup) reads a long element only up to its first
+    words; whatever the byline prefix decides on those it decides on the whole text."""
+    prefix = byline_module._BYLINE_PREFIX
     cut = 0
     for _, root in _roots(real_pages):
         for el in root.iter("p", "div", "span", "li", "address"):
-            start, complete = extract_module._line_start(el)
-            whole = extract_module._one_line(extract_module._text_of(el))
+            start, complete = line_start(el)
+            whole = one_line(text_of(el))
             if complete:
                 assert start == whole
                 continue

@@ -16,7 +16,7 @@ import pytest
 from search_api.app import create_app
 from search_api.routes.feeds import xml_text
 from tests import archive_helpers as h
-from tests.test_api import (
+from tests.api_archive import (
     GONE,
     HOSTILE_URL,
     NOW,
@@ -100,7 +100,7 @@ def test_the_feed_is_valid_atom_with_one_entry_per_edit_removal_restoration(
     with built.runtime.sessions() as s:
         from sqlalchemy import func, select
 
-        from archive.models import ChangeEvent
+        from archive.store.models import ChangeEvent
 
         expected = s.scalar(
             select(func.count())

@@ -1,5 +1,5 @@
 """`presswatch import` with provenance: imported captures say where they came from,
-digests are checked, dates follow the one import rule (archive.capture.import_hold), and
+digests are checked, dates follow the one import rule (archive.capture.judge.import_hold), and
 a truncated or corrupt file exits 1 naming the file and offset, keeping what came before."""
 
 from __future__ import annotations
@@ -23,7 +23,10 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from archive import BadInput, Capture, Exchange, exchanges_from_path
+from archive.capture import Exchange
+from archive.errors import BadInput
+from archive.formats import exchanges_from_path
+from archive.store import Capture
 from presswatch.cli import app
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
@@ -164,7 +167,7 @@ def test_a_wrong_sha256_digest_is_caught_too(runtime: Runtime, tmp_path: Path) -
     assert held.article_id is None and held.warc_file is not None
 
 
-def test_an_older_import_is_evidence_never_an_edit_out_of_order(
+def test_an_older_import_is_held_never_an_edit_out_of_order(
     runtime: Runtime, tmp_path: Path
 ) -> None:
     """The issue's case: a 2001 record over an article discovered in 2026."""

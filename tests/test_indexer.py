@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from archive.errors import BackendUnavailable, SearchError
-from archive.models import SearchOutbox
+from archive.store.models import SearchOutbox
 from presswatch.runtime import Runtime
 from search_api.backends.base import SearchDocument, SearchQuery
 from search_api.backends.sqlite_fts import SqliteFtsBackend

@@ -20,15 +20,15 @@ from typing import cast
 import pytest
 
 from archive.capture import Exchange
-from archive.models import Version
-from archive.normalize import normalize_text
+from archive.content.normalize import normalize_text
+from archive.store.models import Version
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
 from search_api.backends.base import SearchBackend, SearchQuery
 from search_api.documents import iter_documents
 from tests.conftest import T0, RealPages
+from tests.search_backends import BACKENDS, drop_test_backend, make_test_backend
 from tests.search_pages import HTML_HEADERS, record
-from tests.test_search_contract import BACKENDS, drop_test_backend, make_test_backend
 
 RECALL_TARGET = 0.95
 

@@ -1,4 +1,4 @@
-"""The stored form of log leaves (archive.leaves): what goes in comes back byte for byte,
+"""The stored form of log leaves (archive.log.leaves): what goes in comes back byte for byte,
 a damaged blob is a LeafFormatError and never another exception, an archive's leaves
 are stored small and read back as the bytes its log hashed, and migration 0008 moves
 leaves from text to the stored form and back without changing a byte."""
@@ -18,9 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import inspect, select, text
 
-from archive.db import alembic_config
-from archive.integrity import encode_leaf, verify_archive
-from archive.leaves import (
+from archive.log import encode_leaf, verify_archive
+from archive.log.leaves import (
     DICTIONARIES,
     LeafFormatError,
     anchor_of,
@@ -28,10 +27,11 @@ from archive.leaves import (
     read_leaf,
     unpack_leaf,
 )
-from archive.models import Capture, CaptureLeaf, Version
-from archive.translog import leaf_hash
+from archive.log.merkle import leaf_hash
+from archive.store.db import alembic_config
+from archive.store.models import Capture, CaptureLeaf, Version
 from presswatch.runtime import Runtime
-from tests.test_verify import build
+from tests.stories import record_verify_story
 
 # JSON values as leaves hold them: text of any script (and control characters, which
 # canonical JSON escapes), integers, booleans, nulls, nested objects and lists.
@@ -105,7 +105,7 @@ def test_an_anchor_must_be_the_leaf_the_blob_was_packed_against() -> None:
 
 def test_dictionary_1_never_changes() -> None:
     # Every blob marked 1 decompresses only with these exact bytes: a better dictionary
-    # is added as 2 (archive.leaves.DICTIONARIES), never written over 1.
+    # is added as 2 (archive.log.leaves.DICTIONARIES), never written over 1.
     digest = hashlib.sha256(DICTIONARIES[1]).hexdigest()
     assert digest == "36f1bf1024e46ca8275ed0d688b4d998a25fa0a96fafeebbd0733a6934cb2246"
 
@@ -121,7 +121,7 @@ def stored(rt: Runtime) -> dict[int, tuple[bytes, bytes]]:
 
 
 def test_an_archive_reads_back_the_leaves_its_log_hashed(any_runtime: Runtime, at: Any) -> None:
-    build(any_runtime, at)
+    record_verify_story(any_runtime, at)
     leaves = stored(any_runtime)
     with any_runtime.sessions() as s:
         caps = list(s.scalars(select(Capture).order_by(Capture.seq)))
@@ -142,7 +142,7 @@ def test_an_archive_reads_back_the_leaves_its_log_hashed(any_runtime: Runtime, a
 def test_migration_0008_moves_leaves_to_the_stored_form_and_back(
     any_runtime: Runtime, at: Any
 ) -> None:
-    build(any_runtime, at)
+    record_verify_story(any_runtime, at)
     before = stored(any_runtime)
     cfg = alembic_config(any_runtime.engine)
 
@@ -168,7 +168,7 @@ def test_migration_0008_moves_leaves_to_the_stored_form_and_back(
 def test_migration_0008_on_a_sqlite_that_cannot_drop_a_column(
     runtime: Runtime, at: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    build(runtime, at)
+    record_verify_story(runtime, at)
     before = stored(runtime)
     cfg = alembic_config(runtime.engine)
     command.downgrade(cfg, "0007")

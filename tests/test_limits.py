@@ -40,9 +40,9 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from archive import exchanges_from_path
-from archive.integrity import verify_archive
-from archive.models import Article, Capture, ChangeEvent
+from archive.formats import exchanges_from_path
+from archive.log import verify_archive
+from archive.store.models import Article, Capture, ChangeEvent
 from presswatch.demo.content import DEMO_ARTICLES, bulk_articles
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings

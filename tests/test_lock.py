@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from archive import Capture
+from archive.store import Capture
 from presswatch.demo.content import DEMO_ARTICLES
 from presswatch.lock import (
     Holder,

@@ -12,10 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from archive.integrity import issue_checkpoint
-from archive.models import Capture, CaptureLeaf
-from archive.signing import parse_checkpoint, verify_note
-from archive.translog import ProofError, leaf_hash, verify_inclusion
+from archive.log import issue_checkpoint
+from archive.log.merkle import ProofError, leaf_hash, verify_inclusion
+from archive.log.signing import parse_checkpoint, verify_note
+from archive.store.models import Capture, CaptureLeaf
 from presswatch.runtime import Runtime
 from search_api.app import create_app
 from search_api.backends.sqlite_fts import SqliteFtsBackend

@@ -19,9 +19,9 @@ from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from archive.errors import StorageError
-from archive.leaves import read_leaf
-from archive.models import Capture, ChainHead
-from archive.translog import leaf_hash
+from archive.log.leaves import read_leaf
+from archive.log.merkle import leaf_hash
+from archive.store.models import Capture, LogHead
 from presswatch.cli import app
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
@@ -112,7 +112,7 @@ def test_init_seals_an_old_archive_and_verify_keeps_working(legacy_data: Path) -
             tuple(r) for r in old_chain
         ]  # kept, committed
         assert all(json.loads(leaf)["legacy_chain"] for leaf in leaves)
-        head = s.get(ChainHead, 1)
+        head = s.get(LogHead, 1)
         assert head is not None and head.seq == len(caps) == 6 and head.frontier is not None
     code, report = verify_json(legacy_data)
     assert code == 0, report
@@ -140,7 +140,7 @@ def test_init_seals_an_old_archive_and_verify_keeps_working(legacy_data: Path) -
 def test_an_old_archive_with_a_broken_chain_is_refused(legacy_data: Path) -> None:
     rt = Runtime(Settings(data_dir=legacy_data))
     # Migrate the schema first (as a failed init would have), then tamper, then init.
-    from archive import migrate
+    from archive.store import migrate
 
     migrate(rt.engine)
     with rt.sessions.begin() as s:

@@ -35,17 +35,19 @@ from search_api.backends.base import (
     SortOrder,
     mark_snippet,
 )
-from search_api.backends.meili import (
+from search_api.backends.meili import MeilisearchBackend
+from search_api.backends.meili_query import (
+    build_filter,
+    filter_condition,
+    filter_in,
+    quote_filter_value,
+)
+from search_api.backends.meili_schema import (
     CHUNK_CHARS,
     FILTERABLE_ATTRIBUTES,
     MAX_CHUNKS,
     TEXT_CHUNKS,
-    MeilisearchBackend,
-    build_filter,
-    filter_condition,
-    filter_in,
     index_settings,
-    quote_filter_value,
     settings_changes,
     text_chunks,
     to_meili_document,

@@ -1,4 +1,4 @@
-"""Tables of hostile input and Hypothesis properties for archive.normalize."""
+"""Tables of hostile input and Hypothesis properties for archive.content.normalize."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from archive.errors import BadInput
-from archive.normalize import (
+from archive.content.normalize import (
     NORMALIZER_VERSION,
     count_words,
     line_hashes,
@@ -20,6 +19,7 @@ from archive.normalize import (
     script_of,
     text_sha256,
 )
+from archive.errors import BadInput
 
 # ---------------------------------------------------------------- normalize_url
 

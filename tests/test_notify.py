@@ -10,11 +10,9 @@ digest), and a sender that dies between sending and recording (not sent twice).
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -22,25 +20,17 @@ import pytest
 from sqlalchemy import insert, select
 
 import presswatch.notify as notify_module
-from archive import (
-    ChangeEvent,
-    NotifierEgress,
-    NotifyOutbox,
-    SubscriptionSpec,
-    Version,
-    add_subscription,
-    notify_health,
-    parse_networks,
-)
+from archive.egress import parse_networks
+from archive.notify import NotifierEgress, SubscriptionSpec, add_subscription, notify_health
+from archive.store import ChangeEvent, NotifyOutbox, SourceOptions, SourceOwner, Version
 from presswatch.demo.content import DEMO_ARTICLES
 from presswatch.notify import SendReport, send_due
 from presswatch.runtime import Runtime
 from tests.archive_helpers import add_sentence, en_story, exchange, km_story, record
 from tests.site_server import NewsSite, cli, cli_env, free_port, write_sources
+from tests.webhook_receiver import LOCAL, Webhook
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-# The receivers listen on 127.0.0.1, which the egress policy refuses unless allowed.
-LOCAL = NotifierEgress(allow=parse_networks("127.0.0.1/32"))
 
 
 def send(sessions: Any, **options: Any) -> SendReport:
@@ -48,44 +38,6 @@ def send(sessions: Any, **options: Any) -> SendReport:
 
 
 # -- local receivers -----------------------------------------------------------------
-
-
-class Webhook:
-    """A local HTTP server that keeps every JSON body POSTed to it."""
-
-    def __init__(
-        self, port: int | None = None, *, host: str = "127.0.0.1", redirect: str | None = None
-    ) -> None:
-        self.received: list[dict[str, Any]] = []
-        received = self.received
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                length = int(self.headers.get("Content-Length", "0"))
-                received.append(json.loads(self.rfile.read(length)))
-                if redirect is not None:  # a hostile webhook sends us on elsewhere
-                    self.send_response(307)
-                    self.send_header("Location", redirect)
-                    self.end_headers()
-                    return
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer((host, port or 0), Handler)
-        self.port = int(self.server.server_address[1])
-        self.url = f"json://{host}:{self.port}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> Webhook:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
@@ -408,7 +360,13 @@ def test_file_subscriptions_survive_api_sources_and_a_new_url_is_tried_at_once(
         'feeds = ["https://ledger.example/feed/"]\n\n[[notify]]\nname = "desk"\nurl = "{}"\n'
     )
     path.write_text(text.format(dead), encoding="utf-8")
-    api_row = ("extra", "https://extra.example/", ["en"], {"managed_by": "api"}, True)
+    api_row = (
+        "extra",
+        "https://extra.example/",
+        ["en"],
+        SourceOptions(owner=SourceOwner.API),
+        True,
+    )
     crawled = with_archive_sources(load_sources(path), [api_row])
     assert [s.name for s in crawled.source] == ["ledger", "extra"]
     assert [n.name for n in crawled.notify] == ["desk"]
@@ -515,7 +473,7 @@ def test_admin_api_manages_subscriptions_and_sources_shows_their_health(
     from fastapi.testclient import TestClient
     from pydantic import SecretStr
 
-    from archive import DEFAULT_NOTIFY_KINDS
+    from archive.notify import DEFAULT_NOTIFY_KINDS
     from presswatch.settings import Settings
     from search_api.app import create_app
     from search_api.schemas import NotifyIn
@@ -597,9 +555,9 @@ def test_two_runs_adding_one_new_file_subscription_at_once_both_go_on(pg_url: st
     the race to insert it makes the winner's row the file's instead of failing."""
     from sqlalchemy import func, select
 
-    from archive.db import make_engine, make_session_factory
-    from archive.models import NotifySubscription
-    from archive.notify import SubscriptionSpec, sync_file_subscriptions
+    from archive.notify.subscriptions import SubscriptionSpec, sync_file_subscriptions
+    from archive.store.db import make_engine, make_session_factory
+    from archive.store.models import NotifySubscription
     from tests.conftest import second_waits_on_first
 
     sessions = make_session_factory(make_engine(pg_url))
@@ -791,7 +749,7 @@ def test_apprise_log_lines_do_not_reach_stderr(capfd: pytest.CaptureFixture[str]
     import logging
     import sys
 
-    from archive import apprise_url_problem
+    from archive.notify import apprise_url_problem
     from presswatch.notify import deliver
 
     handler = logging.StreamHandler(sys.stderr)  # what the CLI's logging does

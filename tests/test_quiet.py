@@ -26,17 +26,18 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from archive import ConfigError, compile_url_pattern, url_pattern_problem
-from archive.detect import is_home_or_section
-from archive.models import Capture
+from archive.capture.detect import is_home_or_section
+from archive.content import compile_url_pattern, url_pattern_problem
+from archive.errors import ConfigError
+from archive.store.models import Capture
 from presswatch.demo.content import DEMO_ARTICLES
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings, load_settings
 from presswatch.sources import load_sources
 from search_api.app import create_app
 from search_api.backends.sqlite_fts import SqliteFtsBackend
+from tests.api_archive import API_KEY, NOW, Built, build_archive
 from tests.site_server import NewsSite, cli, cli_env, write_sources
-from tests.test_api import API_KEY, NOW, Built, build_archive
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # Starlette asks for httpx2; httpx works the same.

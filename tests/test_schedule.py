@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import inspect
 
-from archive import Article, ConfigError, Source, due_articles
-from archive.normalize import parse_iso_utc
+from archive.content.normalize import parse_iso_utc
+from archive.errors import ConfigError
+from archive.store import Article, Source, due_articles
 from presswatch.runtime import Runtime
 from presswatch.schedule import (
     DEFAULT_SCHEDULE,

@@ -1,7 +1,8 @@
 """The SearchBackend contract: one suite, run against every backend.
 
 SQLite FTS5 always; Meilisearch when MEILI_URL (and MEILI_MASTER_KEY if the server
-needs one) points at a server, otherwise those cases are skipped with the reason. The
+needs one) points at a server, otherwise those cases are skipped with the reason (the
+backends under test are made by tests/search_backends.py). The
 archive is recorded through `record_capture` (tests/search_pages.py) and indexed by
 draining the outbox, as a crawl would.
 """
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import queue
 import threading
-import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import timedelta
@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import select
 
 from archive.errors import BackendUnavailable, BadQuery, SearchError
-from archive.models import SearchDeadLetter, SearchOutbox
+from archive.store.models import SearchDeadLetter, SearchOutbox
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
 from search_api.backends.base import (
@@ -33,7 +33,14 @@ from search_api.backends.base import (
 )
 from search_api.documents import build_documents
 from search_api.indexer import drain_outbox, index_isolating, reindex, retry_dead_letters
-from tests.conftest import MEILI_SERVER, MEILI_SERVER_KEY
+from tests.search_backends import (
+    BACKENDS,
+    INVALID_ID,
+    RefusingArticle,
+    drop_test_backend,
+    make_test_backend,
+    twin,
+)
 from tests.search_pages import (
     KHMER_PARAGRAPHS,
     RAID_V1,
@@ -45,79 +52,6 @@ from tests.search_pages import (
     exchange,
     record,
 )
-
-MEILI_URL = MEILI_SERVER
-BACKENDS = [
-    "sqlite",
-    pytest.param(
-        "meilisearch",
-        marks=pytest.mark.skipif(
-            not MEILI_URL, reason="MEILI_URL is not set: no Meilisearch server to test against"
-        ),
-    ),
-]
-
-
-def make_test_backend(kind: str, tmp: Path) -> SearchBackend:
-    if kind == "sqlite":
-        from search_api.backends.sqlite_fts import SqliteFtsBackend
-
-        return SqliteFtsBackend(tmp / f"search-{uuid.uuid4().hex[:8]}.sqlite")
-    from search_api.backends.meili import MeilisearchBackend
-
-    assert MEILI_URL
-    return MeilisearchBackend(
-        MEILI_URL, MEILI_SERVER_KEY, f"pw_test_{uuid.uuid4().hex[:10]}"
-    )
-
-
-def twin(backend: SearchBackend) -> SearchBackend:
-    """A second client of the same index, as another process (the API server) has."""
-    if backend.name == "meilisearch":
-        from search_api.backends.meili import MeilisearchBackend
-
-        assert isinstance(backend, MeilisearchBackend)
-        return MeilisearchBackend(
-            backend.url, MEILI_SERVER_KEY, backend.index_uid
-        )
-    from search_api.backends.sqlite_fts import SqliteFtsBackend
-
-    assert isinstance(backend, SqliteFtsBackend)
-    return SqliteFtsBackend(backend.path)
-
-
-# Not a valid document id for any engine (Meilisearch allows A-Z a-z 0-9 - _ only).
-INVALID_ID = "refused id!"
-
-
-class RefusingArticle:
-    """The real backend, handed an invalid document: the documents of one article get an
-    id no engine accepts, so the engine itself refuses them (the archive never builds
-    such an id; this stands for any document an engine will never take)."""
-
-    def __init__(self, backend: Any, article_id: int) -> None:
-        self.backend = backend
-        self.article_id = article_id
-
-    def upsert(self, documents: Sequence[SearchDocument]) -> None:
-        self.backend.upsert(
-            [
-                replace(d, id=f"{INVALID_ID}{d.version}") if d.article_id == self.article_id else d
-                for d in documents
-            ]
-        )
-
-    def delete_articles(self, article_ids: Sequence[int]) -> None:
-        self.backend.delete_articles(article_ids)
-
-
-def drop_test_backend(backend: SearchBackend) -> None:
-    if backend.name == "meilisearch":
-        from search_api.backends.meili import MeilisearchBackend
-
-        assert isinstance(backend, MeilisearchBackend)
-        backend._client.delete_index(backend.index_uid)
-    backend.close()
 
 
 def new_runtime(tmp: Path) -> Runtime:

@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 
 from archive.errors import BadQuery
 from search_api.backends.base import SearchQuery
-from search_api.backends.meili import build_filter
-from search_api.backends.sqlite_fts import TOKENIZER
+from search_api.backends.meili_query import build_filter
+from search_api.backends.sqlite_tables import TOKENIZER
 from search_api.khmer import SEPARATOR as ZW
 from search_api.khmer import bigrams, khmer_clusters, query_bigrams, segment, strip_separators
 from search_api.query import (

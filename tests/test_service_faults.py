@@ -16,19 +16,28 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from archive import Article, Capture, Version, verify_archive
+from archive.log import verify_archive
+from archive.store import Article, Capture, Version
 from presswatch.demo.content import bulk_articles
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
 from tests.conftest import skip_unless_ci
-from tests.site_server import Mode, NewsSite, cli, cli_env, free_port, popen_cli, write_sources
+from tests.kill_harness import (
+    article_requests,
+    articles_captured_once,
+    count,
+    kill_each_one_found,
+    reaped,
+    slow_news_site,
+    wait_until,
+)
+from tests.site_server import NewsSite, cli, cli_env, free_port, popen_cli, write_sources
 
 
 @dataclass
@@ -144,54 +153,6 @@ def own_postgres() -> Iterator[OwnPostgres]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _count(rt: Runtime, what: type) -> int:
-    with rt.sessions() as session:
-        return session.scalar(select(func.count()).select_from(what)) or 0
-
-
-@contextmanager
-def slow_news_site(articles: int) -> Iterator[NewsSite]:
-    """The local site with `articles` articles, each answering after 0.1 s, so a
-    crawl at one request at a time is still going when a test fails a service."""
-    bulk = bulk_articles(articles)
-    with NewsSite(articles=bulk) as site:
-        for article in bulk:
-            site.set_mode(article.slug, Mode.SLOW, delay_s=0.1)
-        yield site
-
-
-def article_fetches(site: NewsSite) -> int:
-    return len([r for r in site.log if r.path.startswith(("/en/20", "/km/20"))])
-
-
-def wait_until(proc: subprocess.Popen[str], done: Callable[[], bool]) -> None:
-    """Poll until `done()`, failing if the crawl ends or never gets going first."""
-    deadline = time.monotonic() + 60
-    while not done():
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "the crawl never got going"
-        time.sleep(0.05)  # polling, not timing the crawl
-
-
-def kill_each_one_found(proc: subprocess.Popen[str], find: Callable[[], list[int]]) -> int:
-    """Kill every process `find()` names, each once, until the crawl ends (a memory
-    limit too low for them); returns how many were killed."""
-    killed: set[int] = set()
-    deadline = time.monotonic() + 120
-    try:
-        while proc.poll() is None:
-            assert time.monotonic() < deadline, f"still running after {len(killed)} kills"
-            for pid in find():
-                if pid not in killed:
-                    os.kill(pid, signal.SIGKILL)
-                    killed.add(pid)
-            time.sleep(0.05)  # polling the processes, not timing the crawl
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-    return len(killed)
-
-
 def ends_with_one_line(proc: subprocess.Popen[str], service: str) -> str:
     """The crawl's one stderr line once `service` is gone: exit 1 within a bound (its
     outage budget plus in-flight work; 90 s here is a hang guard)."""
@@ -217,14 +178,14 @@ def test_a_crawl_whose_redis_disappears_ends_with_one_line_and_the_rerun_complet
         sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
         env = cli_env(crawl_concurrency_per_host=1, REDIS_URL=own_redis.url, redis_outage_s=3)
         proc = popen_cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
-        wait_until(proc, lambda: article_fetches(site) >= 8)
+        wait_until(proc, lambda: len(article_requests(site)) >= 8)
         own_redis.stop()
         line = ends_with_one_line(proc, "Redis")
         assert own_redis.url in line
         assert not (data_dir / "presswatch.lock").exists(), "the lock was not released"
         rt = Runtime(Settings(data_dir=data_dir))
         try:
-            assert 0 < _count(rt, Capture) < 40  # what was committed before is kept
+            assert 0 < count(rt, Capture) < 40  # what was committed before is kept
         finally:
             rt.close()
 
@@ -232,7 +193,7 @@ def test_a_crawl_whose_redis_disappears_ends_with_one_line_and_the_rerun_complet
         again = cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
         assert again.returncode == 0, again.stderr
         assert again.stderr == ""
-    _articles_captured_once(data_dir, 40)
+    articles_captured_once(data_dir, 40)
 
 
 def test_run_in_redis_mode_is_quiet(own_redis: OwnRedis, tmp_path: Path) -> None:
@@ -281,7 +242,7 @@ def test_a_redis_restart_within_the_budget_is_ridden_out(
         sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
         env = cli_env(crawl_concurrency_per_host=1, REDIS_URL=own_redis.url, redis_outage_s=60)
         proc = popen_cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
-        wait_until(proc, lambda: article_fetches(site) >= 5)
+        wait_until(proc, lambda: len(article_requests(site)) >= 5)
         own_redis.stop()
         time.sleep(1)  # the outage itself
         own_redis.start()
@@ -292,7 +253,7 @@ def test_a_redis_restart_within_the_budget_is_ridden_out(
         assert "unreachable" in log_text and "is back after" in log_text, log_text[-2000:]
         again = cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
         assert again.returncode == 0, again.stderr
-    _articles_captured_once(data_dir, 30)
+    articles_captured_once(data_dir, 30)
 
 
 # -- the writer and extraction processes -----------------------------------------------
@@ -346,21 +307,6 @@ def _extraction_workers_of(crawl_pid: int, warc_dir: Path) -> list[int]:
     return [pid for pid in helpers if pid != writer]
 
 
-def _articles_captured_once(data_dir: Path, expected: int, database_url: str | None = None) -> None:
-    """`expected` articles, each URL captured once, and `verify` clean."""
-    rt = Runtime(Settings(data_dir=data_dir, database_url=database_url))
-    try:
-        assert _count(rt, Article) == expected
-        with rt.sessions() as session:
-            per_url = session.execute(
-                select(Capture.requested_url, func.count()).group_by(Capture.requested_url)
-            ).all()
-            assert all(n == 1 for _, n in per_url), per_url
-            assert verify_archive(session, rt.warc).ok
-    finally:
-        rt.close()
-
-
 def test_a_writer_process_killed_mid_crawl_is_replaced_and_nothing_is_lost(
     tmp_path: Path,
 ) -> None:
@@ -375,23 +321,20 @@ def test_a_writer_process_killed_mid_crawl_is_replaced_and_nothing_is_lost(
         sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
         env = cli_env(crawl_concurrency_per_host=1)
         proc = popen_cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
-        try:
-            deadline = time.monotonic() + 60
-            writer = None
-            while writer is None or article_fetches(site) < 8:
-                assert proc.poll() is None, proc.communicate()
-                assert time.monotonic() < deadline, "the crawl never got going"
-                time.sleep(0.05)  # polling the server, not timing the crawl
-                writer = _writer_of(proc.pid, data_dir / "warc")
-            os.kill(writer, signal.SIGKILL)
+        with reaped(proc):
+            writers: list[int] = []
+
+            def writer_found() -> bool:
+                found = _writer_of(proc.pid, data_dir / "warc")
+                writers[:] = [found] if found is not None else []
+                return bool(writers) and len(article_requests(site)) >= 8
+
+            wait_until(proc, writer_found)
+            os.kill(writers[0], signal.SIGKILL)
             out, err = proc.communicate(timeout=120)
-        finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.communicate()
     assert proc.returncode == 0, err
     assert err == ""
-    _articles_captured_once(data_dir, 40)
+    articles_captured_once(data_dir, 40)
     log_text = (data_dir / "logs" / "presswatch.log").read_text()
     assert "a writer process died; started a new one (1 of 3" in log_text, log_text[-3000:]
 
@@ -424,7 +367,7 @@ def test_a_writer_killed_again_and_again_stops_the_crawl_with_one_line(
         assert again.stderr == ""
     # Once each, though the rerun restores the stopped crawl's saved queue while its
     # sitemap lists the same articles again.
-    _articles_captured_once(data_dir, 40)
+    articles_captured_once(data_dir, 40)
 
 
 def test_an_extraction_worker_killed_mid_crawl_is_replaced_and_its_pages_extracted(
@@ -440,23 +383,19 @@ def test_an_extraction_worker_killed_mid_crawl_is_replaced_and_its_pages_extract
         sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
         env = cli_env(crawl_concurrency_per_host=1, extract_workers=2)
         proc = popen_cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
-        try:
-            deadline = time.monotonic() + 60
+        with reaped(proc):
             workers: list[int] = []
-            while not workers or article_fetches(site) < 8:
-                assert proc.poll() is None, proc.communicate()
-                assert time.monotonic() < deadline, "the crawl never got going"
-                time.sleep(0.05)  # polling the server, not timing the crawl
-                workers = _extraction_workers_of(proc.pid, data_dir / "warc")
+
+            def workers_found() -> bool:
+                workers[:] = _extraction_workers_of(proc.pid, data_dir / "warc")
+                return bool(workers) and len(article_requests(site)) >= 8
+
+            wait_until(proc, workers_found)
             os.kill(workers[0], signal.SIGKILL)
             out, err = proc.communicate(timeout=120)
-        finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.communicate()
     assert proc.returncode == 0, err
     assert err == ""
-    _articles_captured_once(data_dir, 40)
+    articles_captured_once(data_dir, 40)
     rt = Runtime(Settings(data_dir=data_dir))
     try:
         with rt.sessions() as session:
@@ -486,14 +425,14 @@ def test_extraction_workers_killed_again_and_again_stop_the_crawl_with_one_line(
         assert not (data_dir / "presswatch.lock").exists(), "the lock was not released"
         rt = Runtime(Settings(data_dir=data_dir))
         try:
-            assert 0 < _count(rt, Article) < 40  # what was committed before the stop is kept
+            assert 0 < count(rt, Article) < 40  # what was committed before the stop is kept
         finally:
             rt.close()
 
         again = cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
         assert again.returncode == 0, again.stderr
         assert again.stderr == ""
-    _articles_captured_once(data_dir, 40)
+    articles_captured_once(data_dir, 40)
 
 
 # -- the WARC directory --------------------------------------------------------------------
@@ -550,7 +489,7 @@ def test_a_read_only_warc_directory_stops_the_crawl_with_one_line(
         assert not (data_dir / "presswatch.lock").exists(), "the lock was not released"
         rt = Runtime(Settings(data_dir=data_dir))
         try:
-            assert _count(rt, Article) == 5
+            assert count(rt, Article) == 5
             with rt.sessions() as session:
                 assert verify_archive(session, rt.warc).ok
         finally:
@@ -561,7 +500,7 @@ def test_a_read_only_warc_directory_stops_the_crawl_with_one_line(
         again = cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
         assert again.returncode == 0, again.stderr
         assert again.stderr == ""
-    _articles_captured_once(data_dir, 20)
+    articles_captured_once(data_dir, 20)
 
 
 # -- PostgreSQL ----------------------------------------------------------------------------
@@ -579,7 +518,7 @@ def test_a_crawl_whose_postgresql_disappears_ends_with_one_line_and_the_rerun_co
         proc = popen_cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
         watch = Runtime(Settings(data_dir=data_dir, database_url=own_postgres.url))
         try:
-            wait_until(proc, lambda: _count(watch, Capture) >= 5)
+            wait_until(proc, lambda: count(watch, Capture) >= 5)
         finally:
             watch.close()
         own_postgres.stop()
@@ -590,13 +529,13 @@ def test_a_crawl_whose_postgresql_disappears_ends_with_one_line_and_the_rerun_co
         own_postgres.start()
         rt = Runtime(Settings(data_dir=data_dir, database_url=own_postgres.url))
         try:
-            assert 0 < _count(rt, Article) < 40  # what was committed before is kept
+            assert 0 < count(rt, Article) < 40  # what was committed before is kept
         finally:
             rt.close()
         again = cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
         assert again.returncode == 0, again.stderr
         assert again.stderr == ""
-    _articles_captured_once(data_dir, 40, own_postgres.url)
+    articles_captured_once(data_dir, 40, own_postgres.url)
 
 
 def test_a_postgresql_restart_within_the_budget_is_ridden_out(
@@ -614,7 +553,7 @@ def test_a_postgresql_restart_within_the_budget_is_ridden_out(
         proc = popen_cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
         watch = Runtime(Settings(data_dir=data_dir, database_url=own_postgres.url))
         try:
-            wait_until(proc, lambda: _count(watch, Capture) >= 5)
+            wait_until(proc, lambda: count(watch, Capture) >= 5)
         finally:
             watch.close()
         own_postgres.stop()
@@ -625,4 +564,4 @@ def test_a_postgresql_restart_within_the_budget_is_ridden_out(
     assert err == ""
     log_text = (data_dir / "logs" / "presswatch.log").read_text()
     assert "does not answer" in log_text, log_text[-2000:]
-    _articles_captured_once(data_dir, 30, own_postgres.url)
+    articles_captured_once(data_dir, 30, own_postgres.url)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from archive import ConfigError
+from archive.errors import ConfigError
 from presswatch.settings import Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[1]

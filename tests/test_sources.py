@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from archive import ConfigError
+from archive.errors import ConfigError
 from presswatch.cli import app
 from presswatch.sources import TopicMatcher, check_sources, load_sources
 
@@ -259,7 +259,10 @@ def test_cron_escapes_a_percent_sign_in_a_path(tmp_path: Path) -> None:
 
 
 def test_sources_added_through_the_api_are_crawled_beside_the_file() -> None:
+    from archive.store import SourceOptions, SourceOwner
     from presswatch.sources import SourcesFile, with_archive_sources
+
+    api = SourceOwner.API
 
     file = SourcesFile.model_validate(
         {
@@ -268,17 +271,17 @@ def test_sources_added_through_the_api_are_crawled_beside_the_file() -> None:
         }
     )
     rows = [
-        ("vod", "https://other.example/", [], {"managed_by": "api"}, True),  # file wins
+        ("vod", "https://other.example/", [], SourceOptions(owner=api), True),  # file wins
         (
             "kd",
             "https://kd.example/",
             ["km"],
-            {"managed_by": "api", "feeds": ["https://kd.example/feed/"], "topic": "t"},
+            SourceOptions(feeds=("https://kd.example/feed/",), topic="t", owner=api),
             True,
         ),
-        ("nope", "https://n.example/", [], {"managed_by": "api", "topic": "missing"}, True),
-        ("bad", "not a url", [], {"managed_by": "api"}, True),
-        ("imported", "https://i.example/", [], {}, True),  # auto-created by an import
+        ("nope", "https://n.example/", [], SourceOptions(topic="missing", owner=api), True),
+        ("bad", "not a url", [], SourceOptions(owner=api), True),
+        ("imported", "https://i.example/", [], SourceOptions(), True),  # auto-created by an import
     ]
     merged = with_archive_sources(file, rows)
     by_name = {s.name: s for s in merged.source}
@@ -297,19 +300,21 @@ def test_two_machines_adding_one_new_source_at_once_both_go_on(pg_url: str) -> N
 
     from sqlalchemy import func, select
 
-    from archive.db import make_engine, make_session_factory
-    from archive.models import Source
-    from archive.queries import upsert_source
+    from archive.store import SourceOptions
+    from archive.store.db import make_engine, make_session_factory
+    from archive.store.models import Source
+    from archive.store.queries import upsert_source
     from tests.conftest import second_waits_on_first
 
     sessions = make_session_factory(make_engine(pg_url))
     entry = {"base_url": "https://ledger.example/", "languages": ["en"], "now": datetime.now(UTC)}
+    first, second = SourceOptions(topic="first"), SourceOptions(topic="second")
     failures = second_waits_on_first(
         sessions,
-        lambda session: upsert_source(session, name="ledger", config={"by": "first"}, **entry),
-        lambda session: upsert_source(session, name="ledger", config={"by": "second"}, **entry),
+        lambda session: upsert_source(session, name="ledger", config=first, **entry),
+        lambda session: upsert_source(session, name="ledger", config=second, **entry),
     )
     assert failures == []
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Source)) == 1
-        assert session.scalars(select(Source)).one().config == {"by": "second"}
+        assert session.scalars(select(Source)).one().config == second

@@ -19,8 +19,8 @@ from search_api.app import create_app
 from search_api.backends.base import SearchQuery
 from search_api.backends.sqlite_fts import SqliteFtsBackend
 from search_api.indexer import drain_outbox
+from tests.search_backends import RefusingArticle
 from tests.search_pages import build_contract_archive
-from tests.test_search_contract import RefusingArticle
 
 
 def cli(data_dir: Path, *args: str) -> tuple[int, str, str]:

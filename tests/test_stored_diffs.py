@@ -19,12 +19,13 @@ from alembic import command
 from sqlalchemy import delete, func, select
 from typer.testing import CliRunner
 
-from archive.align import WORK_BUDGET
-from archive.db import alembic_config
-from archive.diff import DiffOp, OpKind, diff_versions, render_json
-from archive.export import version_side
-from archive.models import StoredDiff, Version
-from archive.stored_diffs import encode_diff, pair_diff
+from archive.capture.stored_diffs import encode_diff, pair_diff
+from archive.content.align import WORK_BUDGET
+from archive.content.diff import DiffOp, OpKind, diff_versions
+from archive.content.diff_json import render_json
+from archive.store.db import alembic_config
+from archive.store.models import StoredDiff, Version
+from archive.views.export import version_side
 from presswatch.cli import app as cli
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings

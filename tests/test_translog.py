@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from archive.translog import (
+from archive.log.merkle import (
     EMPTY_ROOT,
     Frontier,
     ProofError,

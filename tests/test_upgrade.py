@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from alembic.script import ScriptDirectory
 
-import archive.db
-from archive import SchemaTooNew, migrate, upsert_source
+import archive.store.db
+from archive.errors import SchemaTooNew
+from archive.store import SourceOptions, migrate, upsert_source
 from presswatch.cli import main
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
@@ -23,7 +24,7 @@ from tests.site_server import cli, cli_env
 
 NEWER = "0999_from_the_future"
 # The newest revision this Presswatch ships.
-HEAD = ScriptDirectory(str(archive.db.MIGRATIONS_DIR)).get_current_head() or "none"
+HEAD = ScriptDirectory(str(archive.store.db.MIGRATIONS_DIR)).get_current_head() or "none"
 MESSAGE = f"this archive was written by a newer Presswatch (revision {NEWER}); upgrade Presswatch"
 
 
@@ -42,7 +43,7 @@ def archive_dir(tmp_path: Path) -> Path:
             name="outlet",
             base_url="https://outlet.example/",
             languages=["en"],
-            config={},
+            config=SourceOptions(),
             now=datetime(2026, 3, 1, tzinfo=UTC),
         )
     runtime.close()
@@ -104,7 +105,7 @@ def test_every_command_refuses_a_newer_schema_and_writes_nothing(
 
 def test_migrate_refuses_a_newer_schema(archive_dir: Path) -> None:
     _stamp(archive_dir / "presswatch.db", NEWER)
-    engine = archive.db.make_engine(f"sqlite:///{archive_dir / 'presswatch.db'}")
+    engine = archive.store.db.make_engine(f"sqlite:///{archive_dir / 'presswatch.db'}")
     try:
         with pytest.raises(SchemaTooNew, match=re.escape(MESSAGE)):
             migrate(engine, backup_dir=archive_dir / "backups")
@@ -137,10 +138,10 @@ def newer_migrations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The shipped migrations plus a pending one, as the next release would ship them."""
     migrations = tmp_path / "migrations"
     shutil.copytree(
-        archive.db.MIGRATIONS_DIR, migrations, ignore=shutil.ignore_patterns("__pycache__")
+        archive.store.db.MIGRATIONS_DIR, migrations, ignore=shutil.ignore_patterns("__pycache__")
     )
     (migrations / "versions" / "9001_probe.py").write_text(FAKE_MIGRATION.replace("{head}", HEAD))
-    monkeypatch.setattr(archive.db, "MIGRATIONS_DIR", migrations)
+    monkeypatch.setattr(archive.store.db, "MIGRATIONS_DIR", migrations)
     return migrations
 
 
@@ -173,7 +174,7 @@ def test_a_failed_backup_migrates_nothing(archive_dir: Path, newer_migrations: P
     (archive_dir / "backups").write_text("a file where the backup dir should be")
     runtime = Runtime(Settings(data_dir=archive_dir))
     try:
-        with pytest.raises(archive.db.StorageError, match="nothing was migrated"):
+        with pytest.raises(archive.store.db.StorageError, match="nothing was migrated"):
             runtime.init()
     finally:
         runtime.close()

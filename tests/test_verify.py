@@ -17,43 +17,24 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from archive.errors import StorageError
-from archive.integrity import (
-    capture_leaf,
-    capture_proof,
-    content_sha256,
-    encode_leaf,
-    verify_archive,
-)
-from archive.leaves import anchor_of, pack_leaf, read_leaf, store_leaf
-from archive.models import (
+from archive.log import capture_proof, encode_leaf, verify_archive
+from archive.log.leaves import anchor_of, pack_leaf, read_leaf, store_leaf
+from archive.log.merkle import Frontier, leaf_hash
+from archive.log.seal import capture_leaf, content_sha256
+from archive.log.signing import checkpoint_body, load_or_create_key, verify_note
+from archive.store.models import (
     Article,
     Capture,
     CaptureLeaf,
-    ChainHead,
     ChangeEvent,
     LogCheckpoint,
+    LogHead,
     Version,
 )
-from archive.signing import checkpoint_body, load_or_create_key, verify_note
-from archive.translog import Frontier, leaf_hash
 from presswatch.cli import app
 from presswatch.runtime import Runtime
 from tests import archive_helpers as h
-
-URL = "https://khmer.example/news/4412/"
-
-
-def build(rt: Runtime, at: Any) -> None:
-    """Discovered, seen again, edited, unreachable, removed (404 confirmed twice), and a
-    404 of an unknown page."""
-    html = h.km_story(URL).html
-    h.record(rt, h.exchange(URL, html, at=at(0)))
-    h.record(rt, h.exchange(URL, html, at=at(1)))  # revisit
-    h.record(rt, h.exchange(URL, h.khmer_byline_changed(html), at=at(2)))
-    h.record(rt, h.exchange(URL, "", at=at(3), status=None, error="timeout"))
-    h.record(rt, h.exchange(URL, "gone", at=at(4), status=404))
-    h.record(rt, h.exchange(URL, "gone", at=at(5), status=404))
-    h.record(rt, h.exchange("https://khmer.example/news/9/", "not found", at=at(6), status=404))
+from tests.stories import URL, record_verify_story
 
 
 def cli_args(rt: Runtime, *args: str) -> list[str]:
@@ -94,7 +75,7 @@ def capture_at(s: Session, seq: int) -> Capture:
 def test_untouched_archive_verifies_against_its_checkpoint(
     any_runtime: Runtime, at: Any, tmp_path: Path
 ) -> None:
-    build(any_runtime, at)
+    record_verify_story(any_runtime, at)
     published = checkpoint(any_runtime, tmp_path)
     h.record(any_runtime, h.exchange(URL, "gone", at=at(7), status=404))  # the log grows
     code, report = run_verify(any_runtime, "--against", str(published))
@@ -107,7 +88,7 @@ def test_untouched_archive_verifies_against_its_checkpoint(
 
 
 def test_byte_flipped_in_a_stored_warc_record(runtime: Runtime, at: Any) -> None:
-    build(runtime, at)
+    record_verify_story(runtime, at)
     with runtime.sessions() as s:
         cap = s.scalars(select(Capture).where(Capture.warc_type == "response")).first()
         assert cap is not None and cap.warc_file and cap.warc_offset is not None
@@ -120,7 +101,7 @@ def test_byte_flipped_in_a_stored_warc_record(runtime: Runtime, at: Any) -> None
 
 
 def test_byte_flipped_in_a_stored_warc_request_record(runtime: Runtime, at: Any) -> None:
-    build(runtime, at)
+    record_verify_story(runtime, at)
     with runtime.sessions() as s:
         cap = s.scalars(select(Capture).where(Capture.request_length.is_not(None))).first()
         assert cap is not None and cap.warc_file and cap.warc_offset is not None
@@ -134,7 +115,7 @@ def test_byte_flipped_in_a_stored_warc_request_record(runtime: Runtime, at: Any)
 
 
 def test_newest_capture_deleted_with_the_head_rolled_back(runtime: Runtime, at: Any) -> None:
-    build(runtime, at)
+    record_verify_story(runtime, at)
     checkpoint(runtime)
     with runtime.sessions.begin() as s:
         newest = capture_at(s, 7)
@@ -143,7 +124,7 @@ def test_newest_capture_deleted_with_the_head_rolled_back(runtime: Runtime, at: 
         for (digest,) in s.execute(select(Capture.leaf_hash).where(Capture.seq < 7)):
             frontier.append(bytes.fromhex(digest))
         s.execute(delete(Capture).where(Capture.id == newest.id))
-        s.execute(update(ChainHead).values(seq=6, chain_hash=before, frontier=frontier.to_hex()))
+        s.execute(update(LogHead).values(seq=6, root_hash=before, frontier=frontier.to_hex()))
     code, report = run_verify(runtime)
     assert code == 1 and named(report, None, "tree_size")
     assert any("captures 7..7 were cut" in p["problem"] for p in report["problems"])
@@ -154,7 +135,7 @@ def test_newest_capture_deleted_with_the_head_rolled_back(runtime: Runtime, at: 
     [("event_at", "events[0].at"), ("recorded_at", "capture.recorded_at")],
 )
 def test_edited_dates(runtime: Runtime, at: Any, table: str, field: str) -> None:
-    build(runtime, at)
+    record_verify_story(runtime, at)
     with runtime.sessions.begin() as s:
         cap = capture_at(s, 3)  # the edit
         if table == "event_at":
@@ -171,7 +152,7 @@ def test_edited_dates(runtime: Runtime, at: Any, table: str, field: str) -> None
 
 @pytest.mark.parametrize("column", ["first_seen", "last_seen"])
 def test_edited_version_sighting_dates(runtime: Runtime, at: Any, column: str) -> None:
-    build(runtime, at)
+    record_verify_story(runtime, at)
     with runtime.sessions.begin() as s:
         v1 = s.scalars(select(Version).where(Version.n == 1)).one()
         setattr(v1, column, at(0) - timedelta(days=365))
@@ -181,7 +162,7 @@ def test_edited_version_sighting_dates(runtime: Runtime, at: Any, column: str) -
 
 
 def test_article_un_removed(runtime: Runtime, at: Any) -> None:
-    build(runtime, at)
+    record_verify_story(runtime, at)
     with runtime.sessions.begin() as s:
         article = s.scalars(select(Article)).one()
         assert article.status == "removed"
@@ -206,7 +187,7 @@ def test_article_un_removed(runtime: Runtime, at: Any) -> None:
     ],
 )
 def test_edited_capture_row(runtime: Runtime, at: Any, column: str, value: Any, field: str) -> None:
-    build(runtime, at)
+    record_verify_story(runtime, at)
     with runtime.sessions.begin() as s:
         cap = capture_at(s, 5)
         s.execute(update(Capture).where(Capture.id == cap.id).values({column: value}))
@@ -252,16 +233,16 @@ def _forge_history(rt: Runtime) -> None:
             cap.leaf_hash = leaf_hash(leaf).hex()
             frontier.append(leaf_hash(leaf))
             cap.chain_hash = frontier.root().hex()
-        head = s.get(ChainHead, 1)
+        head = s.get(LogHead, 1)
         assert head is not None
-        head.seq, head.chain_hash, head.frontier = (
+        head.seq, head.root_hash, head.frontier = (
             frontier.size,
             frontier.root().hex(),
             frontier.to_hex(),
         )
         signer = rt.log_signer()
         for stored_cp in s.scalars(select(LogCheckpoint)):
-            stored_cp.tree_size, stored_cp.root_hash = frontier.size, head.chain_hash
+            stored_cp.tree_size, stored_cp.root_hash = frontier.size, head.root_hash
             stored_cp.note = signer.sign(
                 checkpoint_body(signer.name, frontier.size, frontier.root())
             )
@@ -270,7 +251,7 @@ def _forge_history(rt: Runtime) -> None:
 def test_forged_text_and_deleted_capture_recomputed_is_caught_by_a_published_checkpoint(
     runtime: Runtime, at: Any, tmp_path: Path
 ) -> None:
-    build(runtime, at)
+    record_verify_story(runtime, at)
     published = checkpoint(runtime, tmp_path)
     _forge_history(runtime)
     # Inside the database alone the forgery is consistent: that is why heads are published.
@@ -284,7 +265,7 @@ def test_forged_text_and_deleted_capture_recomputed_is_caught_by_a_published_che
 
 
 def test_reordered_captures(runtime: Runtime, at: Any) -> None:
-    build(runtime, at)
+    record_verify_story(runtime, at)
     with runtime.sessions.begin() as s:
         a, b = capture_at(s, 2), capture_at(s, 3)
         a.seq, b.seq = 1000, 1001
@@ -296,7 +277,7 @@ def test_reordered_captures(runtime: Runtime, at: Any) -> None:
 
 
 def test_edited_leaf_hash(runtime: Runtime, at: Any) -> None:
-    build(runtime, at)
+    record_verify_story(runtime, at)
     with runtime.sessions.begin() as s:
         cap = capture_at(s, 2)
         cap.leaf_hash = hashlib.sha256(b"forged").hexdigest()
@@ -305,7 +286,7 @@ def test_edited_leaf_hash(runtime: Runtime, at: Any) -> None:
 
 
 def test_edited_leaf_with_its_hash_recomputed(runtime: Runtime, at: Any) -> None:
-    build(runtime, at)
+    record_verify_story(runtime, at)
     checkpoint(runtime)
     with runtime.sessions.begin() as s:
         cap = capture_at(s, 2)
@@ -322,7 +303,7 @@ def test_edited_leaf_with_its_hash_recomputed(runtime: Runtime, at: Any) -> None
 
 @pytest.mark.parametrize("what", ["row", "version_text", "version_title"])
 def test_edited_version(runtime: Runtime, at: Any, what: str) -> None:
-    build(runtime, at)
+    record_verify_story(runtime, at)
     with runtime.sessions.begin() as s:
         v1 = s.scalars(select(Version).where(Version.n == 1)).one()
         first = v1.first_capture_id
@@ -342,7 +323,7 @@ def test_edited_version(runtime: Runtime, at: Any, what: str) -> None:
 
 
 def test_deleted_and_added_events(runtime: Runtime, at: Any) -> None:
-    build(runtime, at)
+    record_verify_story(runtime, at)
     with runtime.sessions.begin() as s:
         edited = capture_at(s, 3)
         s.execute(delete(ChangeEvent).where(ChangeEvent.capture_id == edited.id))
@@ -364,7 +345,7 @@ def test_deleted_and_added_events(runtime: Runtime, at: Any) -> None:
 
 
 def test_deleted_capture_in_the_middle(any_runtime: Runtime, at: Any) -> None:
-    build(any_runtime, at)
+    record_verify_story(any_runtime, at)
     with any_runtime.sessions.begin() as s:
         second = capture_at(s, 2).id
         s.execute(delete(Capture).where(Capture.seq == 2))
@@ -375,7 +356,7 @@ def test_deleted_capture_in_the_middle(any_runtime: Runtime, at: Any) -> None:
     assert named(report, second, "leaf"), report["problems"]
 
 
-# -- the stored leaves (archive.leaves) -------------------------------------------------------
+# -- the stored leaves (archive.log.leaves) -------------------------------------------------------
 
 
 def _damage(blob: bytes, how: str) -> bytes:
@@ -394,7 +375,7 @@ def _damage(blob: bytes, how: str) -> bytes:
 def test_a_damaged_stored_leaf_is_named_not_a_crash(
     any_runtime: Runtime, at: Any, how: str
 ) -> None:
-    build(any_runtime, at)
+    record_verify_story(any_runtime, at)
     with any_runtime.sessions.begin() as s:
         cap = capture_at(s, 2)  # a revisit: stored against the article's first leaf
         stored = s.get(CaptureLeaf, cap.id)
@@ -418,7 +399,7 @@ def test_a_damaged_stored_leaf_is_named_not_a_crash(
 def test_an_altered_anchor_is_named_and_so_are_the_leaves_packed_against_it(
     runtime: Runtime, at: Any
 ) -> None:
-    build(runtime, at)
+    record_verify_story(runtime, at)
     with runtime.sessions.begin() as s:
         first = capture_at(s, 1)
         leaf = json.loads(read_leaf(s, first.id))
@@ -451,7 +432,7 @@ def test_any_changed_bit_in_a_stored_leaf_is_caught_or_changes_no_leaf(
     with runtime.sessions() as s:
         empty = s.scalar(select(CaptureLeaf.capture_id)) is None
     if empty:
-        build(runtime, at)
+        record_verify_story(runtime, at)
     with runtime.sessions() as s:
         rows = s.execute(select(CaptureLeaf.capture_id, CaptureLeaf.leaf_z))
         blobs = {capture_id: blob for capture_id, blob in rows}
@@ -485,7 +466,7 @@ def corrupt_stored_signature(runtime: Runtime) -> None:
 
 
 def test_edited_checkpoint_signature(runtime: Runtime, at: Any) -> None:
-    build(runtime, at)
+    record_verify_story(runtime, at)
     checkpoint(runtime)
     corrupt_stored_signature(runtime)
     code, report = run_verify(runtime)
@@ -495,7 +476,7 @@ def test_edited_checkpoint_signature(runtime: Runtime, at: Any) -> None:
 def test_swapped_key_is_caught_by_the_published_key_and_checkpoint(
     runtime: Runtime, at: Any, tmp_path: Path
 ) -> None:
-    build(runtime, at)
+    record_verify_story(runtime, at)
     published_key = runtime.log_signer().verifier_key
     published = checkpoint(runtime, tmp_path)
     key_file = runtime.settings.resolved_log_key_file
@@ -513,7 +494,7 @@ def test_swapped_key_is_caught_by_the_published_key_and_checkpoint(
 
 
 def test_inserted_version_row(runtime: Runtime, at: Any) -> None:
-    build(runtime, at)
+    record_verify_story(runtime, at)
     with runtime.sessions.begin() as s:
         v1 = s.scalars(select(Version).where(Version.n == 1)).one()
         s.add(
@@ -541,7 +522,7 @@ def test_any_changed_byte_in_the_warc_store_is_detected(
     runtime: Runtime, at: Any, offset: int, bit: int
 ) -> None:
     if not any(runtime.settings.warc_dir.glob("*.warc.gz")):
-        build(runtime, at)
+        record_verify_story(runtime, at)
     with runtime.sessions() as s:
         caps = list(s.scalars(select(Capture).where(Capture.warc_file.is_not(None))))
     # Each capture's record and the request record stored after it.
@@ -567,7 +548,7 @@ def test_any_changed_byte_in_the_warc_store_is_detected(
 def test_verify_reads_a_bad_published_checkpoint_as_a_problem(
     runtime: Runtime, at: Any, tmp_path: Path
 ) -> None:
-    build(runtime, at)
+    record_verify_story(runtime, at)
     bad = tmp_path / "bad.checkpoint"
     bad.write_text("presswatch-log\nnot a number\n\n", encoding="utf-8")
     code, report = run_verify(runtime, "--against", str(bad))
@@ -575,7 +556,7 @@ def test_verify_reads_a_bad_published_checkpoint_as_a_problem(
 
 
 def test_verify_text_output_names_capture_and_field(runtime: Runtime, at: Any) -> None:
-    build(runtime, at)
+    record_verify_story(runtime, at)
     with runtime.sessions.begin() as s:
         cap = capture_at(s, 1)
         cap.error = "forged"
@@ -588,7 +569,7 @@ def test_verify_text_output_names_capture_and_field(runtime: Runtime, at: Any) -
 def test_public_key_checks_the_printed_checkpoint_and_the_key_file_is_private(
     runtime: Runtime, at: Any
 ) -> None:
-    build(runtime, at)
+    record_verify_story(runtime, at)
     key = CliRunner().invoke(app, cli_args(runtime, "checkpoint", "--public-key", "--json"))
     assert key.exit_code == 0, key.output
     shown = json.loads(key.stdout)
@@ -610,7 +591,7 @@ def test_verify_without_a_usable_key_does_not_say_ok(
 ) -> None:
     """The review's case: the key file gone (or too open) and the stored checkpoint's
     signature corrupted. verify must not print ok and exit 0 as if it had checked."""
-    build(runtime, at)
+    record_verify_story(runtime, at)
     checkpoint(runtime)
     corrupt_stored_signature(runtime)
     key_file = runtime.settings.resolved_log_key_file
@@ -635,7 +616,7 @@ def test_verify_without_a_usable_key_does_not_say_ok(
 
 def test_verify_takes_the_published_key_file(runtime: Runtime, at: Any, tmp_path: Path) -> None:
     """`--key` takes the file `checkpoint --public-key` wrote, as verify_package does."""
-    build(runtime, at)
+    record_verify_story(runtime, at)
     checkpoint(runtime)
     published = CliRunner().invoke(app, cli_args(runtime, "checkpoint", "--public-key"))
     key_file = tmp_path / "presswatch-log.pub"

@@ -7,23 +7,19 @@ import gzip
 import hashlib
 import io
 import json
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
-from typer.testing import CliRunner
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.cdxj import index_missing, index_path
-from archive.models import Capture
-from presswatch.cli import app
+from archive.store.models import Capture
+from archive.warc.cdxj import index_missing, index_path
 from presswatch.runtime import Runtime
 from tests import archive_helpers as h
-from tests.conftest import skip_unless_ci
+from tests.package_checks import cli, records_in, wacz_validate
 
 KM = "https://khmer.example/news/4412/"
 EN = "https://daily.example/news/raid/"
@@ -38,53 +34,6 @@ def build(rt: Runtime, at: Any) -> None:
     h.record(rt, h.exchange(EN, h.en_story(EN).html, at=at(1)))
     h.record(rt, h.exchange(EN, h.en_story(EN).html + "<!-- ad 2 -->", at=at(49)))
     rt.warc.close()
-
-
-def wacz_cli() -> Path:
-    exe = Path(sys.executable).parent / "wacz"
-    if not exe.exists():
-        skip_unless_ci("the `wacz` CLI (py-wacz, test extra) is not installed")
-    return exe
-
-
-def wacz_validate(package: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(wacz_cli()), "validate", "-f", str(package)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def cli(rt: Runtime, *args: str) -> Any:
-    return CliRunner().invoke(app, ["--data-dir", str(rt.settings.data_dir), *args])
-
-
-def records_in(package: Path) -> dict[str, list[tuple[str, str, bytes]]]:
-    """Per WARC file of the package: (type, target URI, gzip member bytes) of each record,
-    read with warcio (which raises on any damaged record)."""
-    out: dict[str, list[tuple[str, str, bytes]]] = {}
-    with zipfile.ZipFile(package) as zf:
-        for name in zf.namelist():
-            if not name.startswith("archive/"):
-                continue
-            data = zf.read(name)
-            it = ArchiveIterator(io.BytesIO(data))
-            rows = []
-            for record in it:
-                record.content_stream().read()
-                it.read_to_end(record)
-                offset, length = it.get_record_offset(), it.get_record_length()
-                rows.append(
-                    (
-                        record.rec_type,
-                        record.rec_headers.get_header("WARC-Target-URI") or "",
-                        data[offset : offset + length],
-                    )
-                )
-            out[name] = rows
-    return out
 
 
 def captures(rt: Runtime) -> list[Capture]:
@@ -278,7 +227,7 @@ def test_a_package_file_starts_with_the_warcinfo_of_its_source(tmp_path: Path) -
     from warcio.statusandheaders import StatusAndHeaders
     from warcio.warcwriter import WARCWriter
 
-    from archive.wacz import RecordSpan, pack_records
+    from archive.formats.wacz import RecordSpan, pack_records
 
     source = tmp_path / "src" / "one.warc.gz"
     source.parent.mkdir()

@@ -20,11 +20,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from archive.models import Capture
+from archive.store.models import Capture
 from presswatch.runtime import Runtime
 from tests import archive_helpers as h
+from tests.package_checks import cli
 from tests.site_server import pywb_bin, wayback
-from tests.test_wacz import cli
 
 REPO = Path(__file__).resolve().parents[1]
 KM = "https://khmer.example/news/4412/"
@@ -51,7 +51,7 @@ def test_pywb_replays_an_exported_wacz_and_the_cdxj_indexes_byte_for_byte(
         h.record(runtime, h.exchange(url, html, at=at(hours)))
         served[(url, at(hours).strftime("%Y%m%d%H%M%S"))] = html.encode("utf-8")
     runtime.warc.close()
-    package = tmp_path / "archive.wacz"
+    package = tmp_path / "archive.formats.wacz"
     assert cli(runtime, "export", "wacz", "-o", str(package)).exit_code == 0
 
     root = tmp_path / "pywb"

@@ -16,9 +16,9 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 
 from archive.capture import Exchange
-from archive.integrity import verify_archive
-from archive.models import Capture, CaptureOutcome, Version
-from archive.warc import WarcStore, sha1_base32
+from archive.log import verify_archive
+from archive.store.models import Capture, CaptureOutcome, Version
+from archive.warc.records import WarcStore, sha1_base32
 from presswatch.runtime import Runtime
 from tests import archive_helpers as h
 

@@ -10,7 +10,7 @@ unchanged pages writes `revisit` records; pywb must replay those too, from the r
 they refer to.
 
 pywb cannot share the project's environment (it pins redis 2.10.6 and installs
-`brotlipy`, whose `brotli` module would replace the one archive/bodies.py needs), so it
+`brotlipy`, whose `brotli` module would replace the one archive/content/bodies.py needs), so it
 runs from its own: `PRESSWATCH_PYWB_BIN` (the directory holding `wb-manager` and
 `wayback`), else those on PATH, else `.pywb/bin` in the checkout (README, "Development").
 """
@@ -33,7 +33,7 @@ import pytest
 from sqlalchemy import select
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.models import Capture
+from archive.store.models import Capture
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
 from tests.site_server import NewsSite, cli, cli_env, pywb_bin, wayback, write_sources

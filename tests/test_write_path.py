@@ -10,12 +10,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-import archive.capture as capture_mod
-import archive.warc as warc_mod
-from archive import CaptureJob, CaptureOutcome, record_capture, record_captures
+import archive.capture.exchange as exchange_mod
+import archive.capture.judge as judge_mod
+import archive.warc.records as warc_mod
+from archive.capture import CaptureJob, record_capture, record_captures
 from archive.errors import BadInput
-from archive.integrity import verify_archive
-from archive.models import Article, Capture, ChangeEvent
+from archive.log import verify_archive
+from archive.store import CaptureOutcome
+from archive.store.models import Article, Capture, ChangeEvent
 from presswatch.runtime import Runtime
 from tests import archive_helpers as h
 
@@ -25,13 +27,15 @@ URL = "https://khmer.example/news/5001/"
 
 def _no_extraction(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
-    real = capture_mod.extract_page
+    real = exchange_mod.extract_page
 
     def spy(body: bytes, **kw: Any) -> Any:
         calls.append(kw.get("url", ""))
         return real(body, **kw)
 
-    monkeypatch.setattr(capture_mod, "extract_page", spy)
+    # Pages are extracted from an exchange, and re-extracted from a version's WARC record.
+    monkeypatch.setattr(exchange_mod, "extract_page", spy)
+    monkeypatch.setattr(judge_mod, "extract_page", spy)
     return calls
 
 

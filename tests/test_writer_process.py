@@ -8,24 +8,24 @@ import os
 import re
 import signal
 import time
-from collections import Counter
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from archive.integrity import verify_archive
-from archive.models import Article, Capture
+from archive.log import verify_archive
+from archive.store.models import Article
 from presswatch.demo.content import bulk_articles
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
-from tests.site_server import Mode, NewsSite, cli, cli_env, popen_cli, write_sources
+from tests.kill_harness import articles_captured_once, reaped, slow_news_site, wait_until
+from tests.site_server import NewsSite, cli, cli_env, popen_cli, write_sources
 
 pytestmark = pytest.mark.e2e
 
 
 def writer_pids(data_dir: Path) -> set[int]:
-    """The pids in the WARC file names (archive/warc.py names each file after the
+    """The pids in the WARC file names (archive/warc/records.py names each file after the
     process that wrote it)."""
     names = (p.name for p in (data_dir / "warc").glob("presswatch-*"))
     return {int(m.group(1)) for n in names if (m := re.match(r"presswatch-(\d+)-", n))}
@@ -65,19 +65,17 @@ def test_captures_are_recorded_by_one_writer(tmp_path: Path, writer_process: boo
 def test_a_crawl_killed_alone_takes_its_writer_with_it(tmp_path: Path) -> None:
     data = tmp_path / "data"
     Runtime(Settings(data_dir=data)).init()
-    bulk = bulk_articles(30)
-    with NewsSite(articles=bulk) as site:
-        for article in bulk:
-            site.set_mode(article.slug, Mode.SLOW, delay_s=0.08)
+    with slow_news_site(30, delay_s=0.08) as site:
         sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
         env = cli_env(crawl_concurrency_per_host=1)
         proc = popen_cli(data, sources, "crawl", "--spider", "sitemap", env=env)
-        try:
-            deadline = time.monotonic() + 90
-            while not writer_pids(data) - {proc.pid}:
-                assert proc.poll() is None, proc.communicate()
-                assert time.monotonic() < deadline, "no capture was ever written"
-                time.sleep(0.05)  # polling the data dir, not timing the crawl
+        with reaped(proc):
+            wait_until(
+                proc,
+                lambda: bool(writer_pids(data) - {proc.pid}),
+                timeout_s=90,
+                never="no capture was ever written",
+            )
             (writer,) = writer_pids(data) - {proc.pid}
             assert running(writer)
             os.kill(proc.pid, signal.SIGKILL)  # the crawl only, not its process group
@@ -86,17 +84,7 @@ def test_a_crawl_killed_alone_takes_its_writer_with_it(tmp_path: Path) -> None:
             while running(writer):
                 assert time.monotonic() < deadline, f"writer {writer} outlived its crawl"
                 time.sleep(0.05)
-        finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.communicate(timeout=30)
 
         again = cli(data, sources, "crawl", "--spider", "sitemap", env=env)
         assert again.returncode == 0, again.stderr
-    rt = Runtime(Settings(data_dir=data))
-    with rt.sessions() as session:
-        assert session.scalar(select(func.count()).select_from(Article)) == 30
-        per_url = Counter(session.scalars(select(Capture.requested_url)))
-        assert set(per_url.values()) == {1}, per_url.most_common(3)
-        assert verify_archive(session, rt.warc).ok
-    rt.close()
+    articles_captured_once(data, 30)

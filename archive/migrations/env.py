@@ -1,10 +1,10 @@
-"""Alembic environment: runs on the engine handed over by `archive.db.migrate`."""
+"""Alembic environment: runs on the engine handed over by `archive.store.db.migrate`."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from archive.models import Base
+from archive.store.models import Base
 
 config = context.config
 engine = config.attributes["engine"]

@@ -27,7 +27,10 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from archive import ALLOWED_SCHEMES, BadInput, Exchange, RedirectHop, normalize_url
+from archive.capture import Exchange, RedirectHop
+from archive.content import normalize_url
+from archive.egress import ALLOWED_SCHEMES
+from archive.errors import BadInput
 from crawler.context import CrawlContext, SourceSpec, load_context
 from crawler.egress import require_egress_policy
 from crawler.failures import failure_kind

@@ -15,7 +15,7 @@ from urllib.parse import urljoin, urlsplit
 from scrapy import Request
 from scrapy.http import Response
 
-from archive import ALLOWED_SCHEMES
+from archive.egress import ALLOWED_SCHEMES
 from crawler.context import SourceSpec
 from crawler.items import HintItem
 from crawler.spiders.base import PresswatchSpider, host_of

@@ -1,8 +1,8 @@
 """`presswatch` commands over the archive itself: init, articles, history, diff,
 changes and import (verify and checkpoint: `presswatch.commands.tlog`).
 
-Commands parse, call, print: the queries live in `archive.queries`, the JSON shapes in
-`archive.export`. Exit codes (DESIGN.md): 0 ok, 1 a problem found or an operation
+Commands parse, call, print: the queries live in `archive.store.queries`, the JSON shapes in
+`archive.views.export`. Exit codes (DESIGN.md): 0 ok, 1 a problem found or an operation
 failed, 2 bad usage or config.
 """
 
@@ -13,30 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlalchemy.orm import Session
 
-from archive import (
-    Article,
-    CaptureOutcome,
-    NotFound,
-    PresswatchError,
-    article_json,
-    capture_by_id,
-    change_json,
-    confirming_removals,
-    exchanges_from_path,
-    find_article,
-    history_json,
-    list_articles,
-    list_changes,
-    pair_diff,
-    record_capture,
-    render_html,
-    render_json,
-    render_unified,
-    source_names,
-    version_by_n,
-)
+from archive.errors import NotFound, PresswatchError
 from presswatch.commands.common import (
     ISO_DATE,
     JsonOpt,
@@ -53,6 +31,9 @@ from presswatch.commands.common import (
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from archive.store import Article
     from presswatch.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -87,6 +68,9 @@ def articles(
     as_json: JsonOpt = False,
 ) -> None:
     """List archived articles."""
+    from archive.store import confirming_removals, list_articles, source_names
+    from archive.views import article_json
+
     if status and status not in STATUSES:
         raise fail(f"--status {status!r}: use live, edited, removed or unreachable", 2)
     runtime = get_runtime(ctx)
@@ -114,6 +98,8 @@ UrlOrId = Annotated[
 
 def _article(session: Session, url_or_id: str) -> Article:
     """The article a URL (any of its addresses) or id names, or exit 1 saying so."""
+    from archive.store import find_article
+
     try:
         return find_article(session, url_or_id)
     except NotFound as exc:
@@ -122,6 +108,8 @@ def _article(session: Session, url_or_id: str) -> Article:
 
 def history(ctx: typer.Context, url_or_id: UrlOrId, as_json: JsonOpt = False) -> None:
     """Versions and events of one article."""
+    from archive.views import history_json
+
     runtime = get_runtime(ctx)
     with runtime.read_sessions() as session:
         article = _article(session, url_or_id)
@@ -173,6 +161,10 @@ def diff(
     ] = "unified",
 ) -> None:
     """Diff two versions of an article (default: the last two)."""
+    from archive.capture import pair_diff
+    from archive.content import render_html, render_json, render_unified
+    from archive.store import version_by_n
+
     if fmt not in ("unified", "json", "html"):
         raise fail(f"--format {fmt!r}: use unified, json or html", 2)
     runtime = get_runtime(ctx)
@@ -227,6 +219,9 @@ def changes(
     as_json: JsonOpt = False,
 ) -> None:
     """Edits, removals, restorations… newest first (or most significant first)."""
+    from archive.store import list_changes
+    from archive.views import change_json
+
     if sort not in SORTS:
         raise fail(f"--sort {sort!r}: use one of {', '.join(SORTS)}", 2)
     kinds = kind or []
@@ -295,6 +290,8 @@ def import_(
     capture, is kept as evidence only (no version, no event); a record dated in the
     future is refused. Exit 1 on any problem (a digest mismatch, a refused record, a
     truncated or corrupt file), after importing everything that could be read."""
+    from archive.store import source_names
+
     if not path.exists():
         raise fail(f"{path}: no such file or directory", 2)
     runtime = get_runtime(ctx)
@@ -330,6 +327,10 @@ def _import_all(runtime: Runtime, path: Path, source: str | None) -> dict[str, A
     """Record every item under `path`: `{recorded, held, problems}` — counts by outcome,
     the captures kept as evidence only and why, and the problems (a digest mismatch is
     one, though its record is kept)."""
+    from archive.capture import record_capture
+    from archive.formats import exchanges_from_path
+    from archive.store import CaptureOutcome, capture_by_id
+
     options = runtime.record_options()
     counts: dict[str, int] = {}
     held: list[dict[str, Any]] = []
@@ -344,7 +345,7 @@ def _import_all(runtime: Runtime, path: Path, source: str | None) -> dict[str, A
             with runtime.sessions.begin() as session:
                 result = record_capture(session, item.exchange, warc=runtime.warc, options=options)
                 why = None
-                if result.outcome is CaptureOutcome.EVIDENCE:
+                if result.outcome is CaptureOutcome.HELD:
                     why = capture_by_id(session, result.capture_id).detail.get("evidence_only")
         except PresswatchError as exc:
             problems.append(f"{item.origin}: {exc}")

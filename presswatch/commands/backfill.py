@@ -9,21 +9,11 @@ The work is `presswatch.backfill`'s; this module parses, calls and prints. Exit 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from archive import (
-    BadInput,
-    ConfigError,
-    Extracted,
-    ledger_counts,
-    ledger_problems,
-    snapshot_coverage,
-    source_by_name,
-)
-from presswatch.backfill import Target, client_for, run_backfill
-from presswatch.backfill_save import save_changes
+from archive.errors import BadInput, ConfigError
 from presswatch.commands.common import (
     ISO_DATE,
     JsonOpt,
@@ -38,8 +28,10 @@ from presswatch.commands.common import (
     refuse_unknown_sources,
     shown,
 )
-from presswatch.crawling import index_outbox, load_crawl_sources, sync_sources, user_agent
-from presswatch.runtime import Runtime
+
+if TYPE_CHECKING:
+    from archive.content import Extracted
+    from presswatch.runtime import Runtime
 
 
 def backfill(
@@ -77,6 +69,12 @@ def backfill(
     Snapshots become captures marked `web_archive`, dated by the archive, and their
     versions and events are judged as our own crawls are. Polite (one request at a
     time, backfill_delay_s apart) and resumable: run it again to continue."""
+    from archive.backfill import Target
+    from presswatch.backfill import client_for, run_backfill
+    from presswatch.crawling.indexing import index_outbox
+    from presswatch.crawling.sources import load_crawl_sources, sync_sources
+    from presswatch.settings import user_agent
+
     runtime = get_runtime(ctx)
     if report:
         _report(runtime, source, as_json)
@@ -132,6 +130,9 @@ def backfill(
 
 
 def _report(runtime: Runtime, name: str, as_json: bool) -> None:
+    from archive.backfill import ledger_counts, ledger_problems, snapshot_coverage
+    from archive.store import source_by_name
+
     with runtime.read_sessions() as session:
         refuse_unknown_sources([name], archived_source_names(runtime, session))
         source = source_by_name(session, name)
@@ -185,6 +186,10 @@ def save_changes_cmd(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
     Off unless save_to_archive is set; at most save_max_per_run pages, paced by
     backfill_delay_s. Each request and the archive's answer are recorded."""
+    from presswatch.backfill import client_for
+    from presswatch.backfill_save import save_changes
+    from presswatch.settings import user_agent
+
     runtime = get_runtime(ctx)
     if not runtime.settings.save_to_archive:
         raise fail(

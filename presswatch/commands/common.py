@@ -18,14 +18,15 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from archive import ConfigError
+from archive.errors import ConfigError
 from presswatch.lock import Holder, LockHeld, RunLock
-from presswatch.runtime import Runtime
-from presswatch.settings import load_settings
+
+if TYPE_CHECKING:
+    from presswatch.runtime import Runtime
 
 # Metavars name what a value looks like; flags show none (Typer would print `<bool>`).
 JsonOpt = Annotated[
@@ -82,6 +83,11 @@ def get_runtime(ctx: typer.Context, *, initialized: bool = True) -> Runtime:
     With `initialized` the archive must exist: otherwise exit 2 with "run `presswatch
     init` first", creating no file (a command that only reads never creates the data
     dir or the database). The Runtime closes when the command ends."""
+    # Here, not at the top: the Runtime brings SQLAlchemy and the archive, which `--help`
+    # and a usage error must not wait for.
+    from presswatch.runtime import Runtime
+    from presswatch.settings import load_settings
+
     overrides = dict(ctx.find_root().obj or {})
     try:
         runtime = Runtime(load_settings(**overrides))
@@ -131,7 +137,8 @@ def refuse_unknown_sources(given: Sequence[str] | None, known: Iterable[str]) ->
     """Exit 2 when a `--source` names no source in `known`, listing the known ones
     (`archive.check_source_names` words it): every command taking `--source` calls this,
     so a typo never reads as "nothing happened"."""
-    from archive import BadInput, check_source_names
+    from archive.errors import BadInput
+    from archive.store import check_source_names
 
     try:
         check_source_names(given or (), known)
@@ -142,7 +149,7 @@ def refuse_unknown_sources(given: Sequence[str] | None, known: Iterable[str]) ->
 def archived_source_names(runtime: Runtime, session: Any) -> set[str]:
     """The sources a reading command may name: those in the archive, and those of
     sources.toml not yet crawled (their answer is rightly empty)."""
-    from archive import source_names
+    from archive.store import source_names
     from presswatch.sources import load_sources
 
     names = set(source_names(session).values())

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from archive import ConfigError
+from archive.errors import ConfigError
 from presswatch.commands.common import (
     JsonOpt,
     SourceOpt,
@@ -37,7 +37,8 @@ from presswatch.commands.common import (
 from presswatch.shell import presswatch_command
 
 if TYPE_CHECKING:
-    from presswatch.crawling import Phase
+    from presswatch.crawling.report import CrawlReport
+    from presswatch.crawling.runner import Phase
     from presswatch.runtime import Runtime
     from presswatch.settings import Settings
     from presswatch.sources import SourcesFile
@@ -49,7 +50,7 @@ runs_log = logging.getLogger("presswatch.runs")  # one summary line per run, alw
 
 
 def _crawl_sources(runtime: Runtime) -> SourcesFile:
-    from presswatch.crawling import load_crawl_sources
+    from presswatch.crawling.sources import load_crawl_sources
 
     try:
         return load_crawl_sources(runtime)
@@ -99,35 +100,48 @@ class _Live:
         self.live.update(self._render(counts))
 
 
-def _execute(
-    runtime: Runtime,
-    sources: SourcesFile,
-    phases: list[Phase],
-    *,
-    label: str,
-    as_json: bool,
-    index: bool = False,
-    extra: dict[str, Any] | None = None,
-) -> None:
-    from presswatch.crawling import index_outbox, run_phases, start_crawl
-    from presswatch.notify import notify_outbox
+def _crawl(
+    runtime: Runtime, sources: SourcesFile, phases: list[Phase], *, label: str, as_json: bool
+) -> CrawlReport:
+    """Run the phases, under a live display when a person watches (not with --json)."""
+    from presswatch.crawling.context import start_crawl
+    from presswatch.crawling.runner import run_phases
 
     context = start_crawl(runtime, sources)
-    show = sys.stderr.isatty() and not as_json
-    if show:
+    if sys.stderr.isatty() and not as_json:
         with _Live(f"presswatch {label}") as live:
-            report = run_phases(runtime, context, phases, on_tick=live.update)
-    else:
-        report = run_phases(runtime, context, phases)
-    indexed = None
-    notified = None
-    if index and not report.interrupted:
-        indexed, problem = index_outbox(runtime)
-        if problem:
-            report.problems.append(problem)
-        # After the crawl's writes commit; a notifier's failure is retried later and
-        # shown by `status`, never a failed run (presswatch.notify).
-        notified, _problem = notify_outbox(runtime, sources)
+            return run_phases(runtime, context, phases, on_tick=live.update)
+    return run_phases(runtime, context, phases)
+
+
+def _index_and_notify(
+    runtime: Runtime, sources: SourcesFile, report: CrawlReport
+) -> dict[str, Any]:
+    """What `run` does after its crawl, unless interrupted: index the search outbox (a
+    failure becomes one of the report's problems), then notify. The fields it adds to
+    the JSON document."""
+    from presswatch.crawling.indexing import index_outbox
+    from presswatch.notify import notify_outbox
+
+    if report.interrupted:
+        return {}
+    indexed, problem = index_outbox(runtime)
+    if problem:
+        report.problems.append(problem)
+    # After the crawl's writes commit; a notifier's failure is retried later and
+    # shown by `status`, never a failed run (presswatch.notify).
+    notified, _problem = notify_outbox(runtime, sources)
+    done: dict[str, Any] = {"indexed": indexed}
+    if notified is not None:
+        done["notified"] = notified.as_json()
+    return done
+
+
+def _finish(
+    report: CrawlReport, *, label: str, as_json: bool, extra: dict[str, Any] | None = None
+) -> None:
+    """Log the summary line, print the JSON document (with `extra`'s fields), and exit
+    1 naming the problems when the crawl failed or was stopped."""
     line = report.summary(label)
     if report.ok:
         runs_log.info("%s", line)
@@ -137,10 +151,6 @@ def _execute(
             runs_log.warning("  %s", problem)
     if as_json:
         doc = report.as_json()
-        if indexed is not None:
-            doc["indexed"] = indexed
-        if notified is not None:
-            doc["notified"] = notified.as_json()
         doc.update(extra or {})
         echo_json(doc)
     if report.stopped_by is not None:
@@ -153,7 +163,7 @@ def _execute(
         if report.interrupted:
             typer.echo("  interrupted: run again to continue", err=True)
         raise typer.Exit(1)
-    if show:
+    if sys.stderr.isatty() and not as_json:
         typer.echo(line, err=True)
 
 
@@ -219,7 +229,7 @@ def sources_cmd(
         return
     counts: dict[str, dict[str, Any]] = {}
     if runtime.is_initialized():  # before `init` the file alone, and no file created
-        from archive import source_stats
+        from archive.store import source_stats
 
         with runtime.read_sessions() as session:
             counts = {row["name"]: row for row in source_stats(session)}
@@ -278,7 +288,7 @@ def crawl_cmd(
     """Discover new articles and capture them.
 
     Discovery reads the sources' sitemaps, feeds and listing pages."""
-    from presswatch.crawling import DISCOVERY_SPIDERS, Phase, discovery_jobs
+    from presswatch.crawling.runner import DISCOVERY_SPIDERS, Phase, discovery_jobs
 
     spiders = spider or list(DISCOVERY_SPIDERS)
     bad = [s for s in spiders if s not in DISCOVERY_SPIDERS]
@@ -289,7 +299,8 @@ def crawl_cmd(
     names = _check_names(sources, source or [])
     phases = [Phase(discovery_jobs(names, limit, spiders), name="crawl")]
     with archive_lock(runtime, "crawl"):
-        _execute(runtime, sources, phases, label="crawl", as_json=as_json)
+        report = _crawl(runtime, sources, phases, label="crawl", as_json=as_json)
+        _finish(report, label="crawl", as_json=as_json)
 
 
 def recheck_cmd(
@@ -306,14 +317,15 @@ def recheck_cmd(
     """Recheck archived articles and record what changed.
 
     Fetches the articles that are due (or all with `--all`)."""
-    from presswatch.crawling import CrawlJob, Phase
+    from presswatch.crawling.runner import CrawlJob, Phase
 
     runtime = get_runtime(ctx)
     sources = _crawl_sources(runtime)
     names = _check_names(sources, source or [])
     phases = [Phase([CrawlJob("recheck", tuple(names), limit, all_)], name="recheck")]
     with archive_lock(runtime, "recheck"):
-        _execute(runtime, sources, phases, label="recheck", as_json=as_json)
+        report = _crawl(runtime, sources, phases, label="recheck", as_json=as_json)
+        _finish(report, label="recheck", as_json=as_json)
 
 
 def run_cmd(
@@ -334,7 +346,7 @@ def run_cmd(
     lock_stale_after."""
     from datetime import UTC, datetime
 
-    from presswatch.crawling import CrawlJob, Phase, discovery_jobs
+    from presswatch.crawling.runner import CrawlJob, Phase, discovery_jobs
     from presswatch.lock import (
         LockHeld,
         RunLock,
@@ -376,10 +388,11 @@ def run_cmd(
             Phase(discovery_jobs(names, None), name="crawl"),
             Phase([CrawlJob("recheck", tuple(names))], name="recheck"),
         ]
-        extra = {}
+        report = _crawl(runtime, sources, phases, label="run", as_json=as_json)
+        extra = _index_and_notify(runtime, sources, report)
         if lock.took_over is not None:
             extra["took_over_stale_lock"] = lock.took_over.describe()
-        _execute(runtime, sources, phases, label="run", as_json=as_json, index=True, extra=extra)
+        _finish(report, label="run", as_json=as_json, extra=extra)
     finally:
         lock.release()
 

@@ -1,8 +1,8 @@
 """`presswatch` commands that hand the archive to other tools: `export wacz`,
 `export evidence` and `index-warcs`.
 
-Commands parse, call, print: the package layout lives in `archive.wacz`, the
-selection in `archive.packages`, the indexes in `archive.cdxj`. Exit codes
+Commands parse, call, print: the package layout lives in `archive.formats.wacz`, the
+selection in `archive.formats.packages`, the indexes in `archive.warc.cdxj`. Exit codes
 (DESIGN.md): 0 ok, 1 a problem found or an operation failed, 2 bad usage or config.
 """
 
@@ -13,15 +13,7 @@ from typing import Annotated
 
 import typer
 
-from archive import (
-    ConfigError,
-    NotFound,
-    PresswatchError,
-    export_evidence,
-    export_wacz,
-    index_missing,
-    source_names,
-)
+from archive.errors import ConfigError, NotFound, PresswatchError
 from presswatch.commands.common import (
     ISO_DATE,
     SourceOpt,
@@ -65,6 +57,9 @@ def wacz(
 ) -> None:
     """The archive (or the captures of some sources, in a date window) as a WACZ 1.1.1
     package: WARC records copied byte for byte, a CDXJ index, one page per capture."""
+    from archive.formats import export_wacz
+    from archive.store import source_names
+
     _check_output(output)
     start = parse_iso_option("--since", since)
     end = parse_iso_option("--until", until)
@@ -103,6 +98,8 @@ def evidence(
     (signed now if the newest one does not cover the article). Check it with
     `python -m presswatch.verify_package FILE.wacz --public-key presswatch-log.pub`, the
     file `presswatch checkpoint --public-key` wrote."""
+    from archive.formats import export_evidence
+
     _check_output(output)
     runtime = get_runtime(ctx)
     try:
@@ -142,6 +139,8 @@ def index_warcs(
 ) -> None:
     """Write the CDXJ index of every WARC file that lacks one or whose index is stale
     (data_dir/indexes/<file>.cdxj). Exit 1 if a file could not be indexed."""
+    from archive.warc import index_missing
+
     runtime = get_runtime(ctx)
     settings = runtime.settings
     report = index_missing(settings.warc_dir, settings.indexes_dir, rebuild=rebuild)

@@ -4,7 +4,7 @@ the archive's page and API for the change (its diff, for an edit).
 
 Formats: Markdown (to paste into a blog post or a newsletter), CSV (one row per story
 and change, for a spreadsheet) and JSON (the same data as the CSV, grouped per outlet).
-"Materially edited" means an edit whose significance (archive.editclass) is at least
+"Materially edited" means an edit whose significance (archive.content.editclass) is at least
 `--min-significance` (default 0.3: a typo fix scores about 0.05, a removed paragraph
 naming an official about 0.6).
 
@@ -20,19 +20,10 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from archive import (
-    VIA_WEB_ARCHIVE,
-    ChangeKind,
-    ChangeRow,
-    change_json,
-    describe_class,
-    list_changes,
-    versions_by_id,
-)
 from presswatch.commands.common import (
     ISO_DATE,
     JsonOpt,
@@ -44,6 +35,9 @@ from presswatch.commands.common import (
     refuse_unknown_sources,
     shown,
 )
+
+if TYPE_CHECKING:
+    from archive.store import ChangeRow
 
 FORMATS = ("md", "csv", "json")
 MATERIAL = 0.3
@@ -109,6 +103,8 @@ def report(
 ) -> None:
     """Stories removed and stories materially edited in a period, per outlet, with
     links to the diffs: Markdown, CSV or JSON (`--json` is `--format json`)."""
+    from archive.store import ChangeKind, list_changes
+
     fmt = "json" if as_json else fmt
     if fmt not in FORMATS:
         raise fail(f"--format {fmt!r}: use one of {', '.join(FORMATS)}", 2)
@@ -161,6 +157,8 @@ def _base(value: str | None) -> str | None:
 
 
 def _titles(session: Any, rows: Sequence[ChangeRow]) -> dict[int, str | None]:
+    from archive.store import versions_by_id
+
     versions = versions_by_id(session, (v for r in rows for v in r.version_ids), with_text=False)
     out: dict[int, str | None] = {}
     for r in rows:
@@ -180,6 +178,9 @@ def build_report(
 ) -> dict[str, Any]:
     """The report's data: per outlet, removals (newest first) and material edits (most
     significant first)."""
+    from archive.store import ChangeKind
+    from archive.views import change_json
+
     outlets: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for row in rows:
         change = change_json(row)
@@ -204,6 +205,9 @@ def build_report(
 
 
 def _item(change: dict[str, Any], title: str | None, base: str) -> dict[str, Any]:
+    from archive.content import describe_class
+    from archive.store import ChangeKind
+
     article = f"{base}/articles/{change['article_id']}"
     detail = change["detail"]
     item: dict[str, Any] = {
@@ -290,6 +294,8 @@ def _minute(iso: str) -> str:
 def _per(item: dict[str, Any]) -> str:
     """A change learned from a web archive, as the reader must see it: " (per web
     archive), snapshot <…>"; nothing for what we fetched ourselves."""
+    from archive.views import VIA_WEB_ARCHIVE
+
     if item["via"] is None:
         return ""
     snapshot = item["via"].get("snapshot")

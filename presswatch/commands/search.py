@@ -13,11 +13,11 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from archive import BadQuery, SearchError
+from archive.errors import BadQuery, SearchError
 from presswatch.commands.common import (
     ISO_DATE,
     JsonOpt,
@@ -31,14 +31,16 @@ from presswatch.commands.common import (
     refuse_unknown_sources,
     shown,
 )
-from presswatch.runtime import Runtime
-from search_api.backends.base import SearchBackend, SearchQuery, SearchResult, SortOrder
-from search_api.factory import make_backend
-from search_api.indexer import reindex
+
+if TYPE_CHECKING:
+    from presswatch.runtime import Runtime
+    from search_api.backends.base import SearchBackend, SearchQuery, SearchResult
 
 
 @contextmanager
 def _backend(runtime: Runtime) -> Iterator[SearchBackend]:
+    from search_api.factory import make_backend
+
     backend = make_backend(runtime.settings)
     try:
         yield backend
@@ -55,6 +57,8 @@ def run_search(runtime: Runtime, query: SearchQuery) -> SearchResult:
 
 def run_reindex(runtime: Runtime, progress: Callable[[int, int], None] | None = None) -> int:
     """Rebuild the configured backend's index from the archive; versions indexed."""
+    from search_api.indexer import reindex
+
     with _backend(runtime) as backend:
         return reindex(runtime.sessions, backend, progress=progress)
 
@@ -146,6 +150,8 @@ def search(
     as_json: JsonOpt = False,
 ) -> None:
     """Full-text search over every archived version."""
+    from search_api.backends.base import SearchQuery, SortOrder
+
     if sort not in {s.value for s in SortOrder}:
         raise fail(f"--sort {sort!r}: use relevance or date", 2)
     if versions not in ("best", "all"):

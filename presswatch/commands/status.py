@@ -17,16 +17,15 @@ from __future__ import annotations
 
 import json
 import socket
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from archive import list_sources, notify_health
 from presswatch.commands.common import JsonOpt, archive_lock, echo_json, fail, get_runtime
 from presswatch.lock import Holder, pid_alive
-from presswatch.runtime import Runtime
-from search_api.factory import make_backend
-from search_api.indexer import drain_outbox, outbox_state, retry_dead_letters
+
+if TYPE_CHECKING:
+    from presswatch.runtime import Runtime
 
 __all__ = ["lock_state", "register", "status_report"]
 
@@ -62,6 +61,8 @@ def lock_state(runtime: Runtime) -> dict[str, Any]:
 
 
 def _search_state(runtime: Runtime) -> dict[str, Any]:
+    from search_api.factory import make_backend
+
     backend = make_backend(runtime.settings)
     try:
         health = backend.health()
@@ -95,6 +96,10 @@ def _frontier_state(runtime: Runtime) -> dict[str, Any]:
 
 def status_report(runtime: Runtime) -> tuple[dict[str, Any], list[str]]:
     """The status document and the problems that need the operator (empty: all well)."""
+    from archive.notify import notify_health
+    from archive.store import list_sources
+    from search_api.indexer import outbox_state
+
     with runtime.read_sessions() as session:
         outbox = outbox_state(session)
         sources = [
@@ -226,6 +231,9 @@ outbox_app = typer.Typer(
 @outbox_app.command("retry")
 def retry(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Put the dead letters back in the outbox and index them now."""
+    from search_api.factory import make_backend
+    from search_api.indexer import drain_outbox, outbox_state, retry_dead_letters
+
     runtime = get_runtime(ctx)
     settings = runtime.settings
     with archive_lock(runtime, "outbox retry"):

@@ -13,15 +13,7 @@ from typing import Annotated
 
 import typer
 
-from archive import (
-    ConfigError,
-    NoteError,
-    TimestampError,
-    checkpoint_json,
-    issue_checkpoint,
-    read_key_file,
-    verify_archive,
-)
+from archive.errors import ConfigError
 from presswatch.commands.common import JsonOpt, config_exit, echo_json, fail, get_runtime
 
 AgainstOpt = Annotated[
@@ -65,6 +57,8 @@ def verify(
     Prints "ok: N captures, M versions checked" on success; exit 1 naming
     each capture and field that fails, or when no key was usable to check the
     checkpoints' signatures (unless --no-signature)."""
+    from archive.log import NoteError, read_key_file, verify_archive
+
     runtime = get_runtime(ctx)
     texts = []
     for path in against or []:
@@ -129,6 +123,8 @@ def checkpoint(
     """Sign the log's current head, store it and print it (a C2SP tlog-checkpoint
     signed note), with an RFC 3161 timestamp when tsa_url is set. Publish it: `verify
     --against` it later proves nothing was cut or rewritten since."""
+    from archive.log import TimestampError, checkpoint_json, issue_checkpoint
+
     runtime = get_runtime(ctx)
     try:
         signer = runtime.log_signer()

@@ -23,25 +23,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from archive import (
-    find_article,
-    list_articles,
-    list_changes,
-    pair_diff,
-    render_unified,
-    versions_of,
-)
-from presswatch.crawling import (
-    CrawlJob,
-    Phase,
-    discovery_jobs,
-    index_outbox,
-    local_archive,
-    run_phases,
-    start_crawl,
-)
+from archive.capture import pair_diff
+from archive.content import render_unified
+from archive.store import find_article, list_articles, list_changes, versions_of
+from presswatch.crawling.context import start_crawl
+from presswatch.crawling.indexing import index_outbox
+from presswatch.crawling.local import local_archive
+from presswatch.crawling.runner import CrawlJob, Phase, discovery_jobs, run_phases
 from presswatch.demo import content
-from presswatch.demo.ledger import NewsSite
+from presswatch.demo.outlet import NewsSite
 from presswatch.demo.site import Mode
 from presswatch.demo.vanished import run_vanished_act
 from presswatch.runtime import Runtime
@@ -280,7 +270,7 @@ def _edited_url(runtime: Runtime) -> str:
     paragraph removed)."""
     from sqlalchemy import select
 
-    from archive import Article
+    from archive.store import Article
 
     with runtime.sessions() as session:
         urls = session.scalars(select(Article.fetch_url).where(Article.version_count > 1))
@@ -292,7 +282,7 @@ def _age_full_fetches(runtime: Runtime) -> None:
 
     from sqlalchemy import update
 
-    from archive import Article
+    from archive.store import Article
 
     with runtime.sessions.begin() as session:
         session.execute(

@@ -14,21 +14,19 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from archive import (
-    event_label,
-    event_via,
-    events_of,
-    parse_networks,
-    snapshot_coverage,
-    source_by_name,
-)
-from presswatch.backfill import Target, run_backfill
+from archive.backfill import Target, snapshot_coverage
+from archive.egress import parse_networks
+from archive.store import events_of, source_by_name
+from archive.views import event_label, event_via
+from presswatch.backfill import run_backfill
 from presswatch.backfill_client import ArchiveClient
-from presswatch.crawling import index_outbox, sync_sources, user_agent
+from presswatch.crawling.indexing import index_outbox
+from presswatch.crawling.sources import sync_sources
 from presswatch.demo import pages
 from presswatch.demo.content import bulk_articles
 from presswatch.demo.webarchive import Stored, WebArchive
 from presswatch.runtime import Runtime
+from presswatch.settings import user_agent
 from presswatch.sources import SourceConfig, SourcesFile
 
 VOICE = "phnom-penh-voice"

@@ -4,15 +4,10 @@ events, versions and state, and the diffs between its versions."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from archive import (
-    VersionSide,
-    diff_versions,
-    joined_diff_stats,
-    render_json,
-)
+from archive.content import VersionSide, diff_versions, joined_diff_stats, render_json
 from presswatch.verify_package.reading import (
     MANIFEST,
 )
@@ -29,50 +24,71 @@ from presswatch.verify_package.result import (
 )
 
 _INTRODUCING = ("discovered", "edited", "restored")
-# Manifest key -> leaf key, for each part of the manifest checked against a leaf.
-_CAPTURE_FIELDS = {k: k for k in ("requested_url", "final_url", "status", "outcome")}
-_EVENT_FIELDS = {k: k for k in ("kind", "how", "detail")}
+
+
+@dataclass(frozen=True, slots=True)
+class _Fields:
+    """How one part of the manifest is checked against a leaf: the reason its failures
+    carry, its fields (manifest key -> leaf key), and the keys compared as instants."""
+
+    reason: str
+    names: dict[str, str]
+    times: tuple[str, ...] = ()
+
+
+_CAPTURE_FIELDS = _Fields(
+    "capture-field",
+    {k: k for k in ("requested_url", "final_url", "status", "outcome")},
+    times=("fetched_at",),
+)
+_EVENT_FIELDS = _Fields("event-field", {k: k for k in ("kind", "how", "detail")}, times=("at",))
 # The article's `key` is the normalized URL, the `url` of the state in the leaf.
-_ARTICLE_FIELDS = {"id": "id", "key": "url", "status": "status", "removal": "removal"}
-_VERSION_FIELDS = {
-    "n": "n",
-    "title": "title",
-    "byline": "byline",
-    "published": "published",
-    "modified": "modified",
-    "lang": "lang",
-    "text_sha256": "text_sha256",
-    "chars": "text_chars",
-    "words": "text_words",
-    "extractor": "extractor",
-    "normalizer": "normalizer",
-}
+_ARTICLE_FIELDS = _Fields(
+    "article-state",
+    {"id": "id", "key": "url", "status": "status", "removal": "removal"},
+    times=("removed_at", "first_seen"),
+)
+_VERSION_FIELDS = _Fields(
+    "version-field",
+    {
+        "n": "n",
+        "title": "title",
+        "byline": "byline",
+        "published": "published",
+        "modified": "modified",
+        "lang": "lang",
+        "text_sha256": "text_sha256",
+        "chars": "text_chars",
+        "words": "text_words",
+        "extractor": "extractor",
+        "normalizer": "normalizer",
+    },
+)
 
 
 def _compare(
     result: Result,
-    reason: str,
     where: str,
     claimed: dict[str, Any],
     logged: dict[str, Any],
-    fields: dict[str, str],
+    fields: _Fields,
     *,
     says: str,
-    times: tuple[str, ...] = (),
 ) -> None:
-    """One failure for each field the manifest claims otherwise than the leaf logged
-    (`fields`: manifest key -> leaf key); `times` are compared as instants."""
-    for key, logged_key in fields.items():
+    """One failure for each field the manifest claims otherwise than the leaf logged."""
+    for key, logged_key in fields.names.items():
         if claimed.get(key) != logged.get(logged_key):
             result.fail(
-                reason,
+                fields.reason,
                 where,
                 f"{key} is {short(claimed.get(key))}, {says} {short(logged.get(logged_key))}",
             )
-    for key in times:
+    for key in fields.times:
         if not same_time(claimed.get(key), logged.get(key)):
             result.fail(
-                reason, where, f"{key} is {short(claimed.get(key))}, {says} {logged.get(key)}"
+                fields.reason,
+                where,
+                f"{key} is {short(claimed.get(key))}, {says} {logged.get(key)}",
             )
 
 
@@ -136,16 +152,7 @@ def check_captures(
                 where,
                 f"leaf_index {short(capture.get('leaf_index'))}, its leaf {leaf.get('index')}",
             )
-        _compare(
-            result,
-            "capture-field",
-            where,
-            capture,
-            logged,
-            _CAPTURE_FIELDS,
-            says="its leaf says",
-            times=("fetched_at",),
-        )
+        _compare(result, where, capture, logged, _CAPTURE_FIELDS, says="its leaf says")
         warc = leaf.get("warc") if isinstance(leaf.get("warc"), dict) else None
         if capture.get("warc_type") != (warc or {}).get("type"):
             result.fail("capture-field", where, "warc_type differs from its leaf's")
@@ -223,16 +230,7 @@ def check_events(
                 where,
                 f"capture_id {short(event.get('capture_id'))}, the log says {cid}",
             )
-        _compare(
-            result,
-            "event-field",
-            where,
-            event,
-            leaf_event,
-            _EVENT_FIELDS,
-            says="the log says",
-            times=("at",),
-        )
+        _compare(result, where, event, leaf_event, _EVENT_FIELDS, says="the log says")
         for key in ("from_version", "to_version"):
             vid = leaf_event.get(f"{key}_id")
             if event.get(key) != (numbers.get(vid) if vid is not None else None):
@@ -280,9 +278,7 @@ def check_versions(
         if part is None:
             result.fail("unlogged-version", where, "in the manifest but in no capture's leaf")
             continue
-        _compare(
-            result, "version-field", where, version, part, _VERSION_FIELDS, says="the log says"
-        )
+        _compare(result, where, version, part, _VERSION_FIELDS, says="the log says")
         text = version.get("text")
         if not isinstance(text, str) or sha256_hex(text.encode("utf-8")) != part.get("text_sha256"):
             result.fail(
@@ -356,13 +352,11 @@ def check_article(
         return None
     _compare(
         result,
-        "article-state",
         f"article {label(article.get('id'))}",
         article,
         state,
         _ARTICLE_FIELDS,
         says=f"the newest capture's leaf ({cid}) says",
-        times=("removed_at", "first_seen"),
     )
     return cid, leaf, state
 

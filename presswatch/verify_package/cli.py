@@ -11,10 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from archive import (
-    TimestampError,
-    load_trust_roots,
-)
+from archive.log import TimestampError, load_trust_roots
 from presswatch.verify_package.reading import (
     MAX_SMALL_BYTES,
     Unreadable,

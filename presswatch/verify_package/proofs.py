@@ -8,7 +8,7 @@ import zipfile
 from collections.abc import Sequence
 from typing import Any
 
-from archive import (
+from archive.log import (
     NoteError,
     NotSignedBy,
     ProofError,

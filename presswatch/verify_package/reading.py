@@ -26,6 +26,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from archive.errors import BadInput
+
 MAX_MEMBERS = 10_000
 MAX_MEMBER_BYTES = 4 << 30
 MAX_DOCUMENT_BYTES = 16 << 20
@@ -53,7 +55,7 @@ _WARC_NAME = re.compile(r"archive/[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.warc(\.gz)?"
 _SAFE_PART = re.compile(r"[A-Za-z0-9._-]+")
 
 
-class Unreadable(Exception):
+class Unreadable(BadInput):
     """The file is not an evidence package that can be read at all (exit 2)."""
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from warcio.statusandheaders import StatusAndHeadersParser
 
-from archive import not_the_article_title
+from archive.formats import not_the_article_title
 from presswatch.verify_package.reading import (
     INDEX,
     MAX_DOCUMENT_BYTES,

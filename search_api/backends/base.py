@@ -41,7 +41,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from archive import ArticleStatus, BadQuery, SearchError
+from archive.errors import BadQuery, SearchError
+from archive.store import ArticleStatus
 from search_api.highlight import MARK_CLOSE, MARK_OPEN, mark_snippet
 
 # MARK_*, mark_snippet: owned by `search_api.highlight`, re-exported for callers that

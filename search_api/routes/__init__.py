@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Query
 from pydantic import BeforeValidator, StringConstraints
 
-from archive import check_source_names, source_names
+from archive.store import check_source_names, source_names
 from search_api.deps import SessionDep
 from search_api.schemas import ErrorOut
 

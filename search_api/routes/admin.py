@@ -5,7 +5,7 @@ Every route needs the server's `PRESSWATCH_API_KEY` in the `X-API-Key` header
 (compared in constant time, `search_api.deps.require_admin`); while no key is set
 they answer 403 and change nothing.
 
-Sources written here are the archive's Source rows (`archive.queries.upsert_source`),
+Sources written here are the archive's Source rows (`archive.store.queries.upsert_source`),
 the same rows `sources.toml` is synced into: a crawl started from a sources.toml that
 names the same source writes its own values over them.
 
@@ -17,30 +17,33 @@ crawler.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, HTTPException, Path, status
 from sqlalchemy.orm import Session
 
-from archive import (
-    BadInput,
-    Networks,
-    NotFound,
+from archive.content import normalize_url, url_pattern_problem
+from archive.egress import Networks, parse_networks, url_refusal
+from archive.errors import BadInput, NotFound
+from archive.notify import (
     NotifierEgress,
-    Source,
     SubscriptionSpec,
     add_subscription,
-    find_article,
-    normalize_url,
     notify_health,
-    parse_networks,
     remove_subscription,
-    source_by_name,
     subscription_by_name,
+)
+from archive.store import (
+    API_FIELDS,
+    Source,
+    SourceOptions,
+    SourceOwner,
+    bring_check_forward,
+    find_article,
+    source_by_name,
     upsert_source,
-    url_pattern_problem,
-    url_refusal,
 )
 from search_api.deps import AdminDep, NowDep, StateDep, WriteSessionDep
 from search_api.routes import ERRORS, MAX_VALUE_CHARS, NOT_FOUND, bad_request
@@ -68,11 +71,18 @@ router = APIRouter(
 )
 
 SourceName = Annotated[str, Path(min_length=1, max_length=MAX_VALUE_CHARS, examples=["daily"])]
-_CONFIG_KEYS = ("sitemaps", "feeds", "listings", "article_url_pattern", "topic")
-# Markers in Source.config: who owns a source. The crawler crawls API-managed sources
-# beside those of sources.toml (presswatch.sources.with_archive_sources).
-MANAGED_BY = "managed_by"
-FROM_FILE = "from_file"
+
+
+def _api_options(base: SourceOptions, given: dict[str, Any]) -> SourceOptions:
+    """`base` with the given options the API sets (`API_FIELDS`), owned by the API: the
+    crawler crawls such sources beside those of sources.toml
+    (presswatch.sources.with_archive_sources)."""
+    changes: dict[str, Any] = {
+        key: tuple(given[key]) if isinstance(given[key], list) else given[key]
+        for key in API_FIELDS
+        if key in given
+    }
+    return replace(base, **changes, owner=SourceOwner.API)
 
 
 def _check_url(what: str, value: str) -> None:
@@ -123,7 +133,7 @@ def _source(session: Session, name: str) -> Source:
 def _editable(source: Source) -> Source:
     """Sources defined in sources.toml are the file's: every crawl re-reads it, so an
     API change would be silently undone. Say so instead (409)."""
-    if (source.config or {}).get(FROM_FILE):
+    if source.config.owner is SourceOwner.FILE:
         raise HTTPException(
             409,
             f"source {source.name!r} is defined in sources.toml; change it there "
@@ -159,7 +169,7 @@ def add_source(
             name=body.name,
             base_url=body.base_url,
             languages=body.languages,
-            config={key: getattr(body, key) for key in _CONFIG_KEYS} | {MANAGED_BY: "api"},
+            config=_api_options(SourceOptions(), body.model_dump(include=set(API_FIELDS))),
             now=now,
             enabled=body.enabled,
         )
@@ -185,17 +195,14 @@ def update_source(
     with session.begin():
         source = _editable(_source(session, name))
         given = {k: getattr(body, k) for k in body.model_fields_set if getattr(body, k) is not None}
-        config: dict[str, Any] = dict(source.config or {}) | {MANAGED_BY: "api"}
-        for key in _CONFIG_KEYS:
-            if key in given:
-                # An empty string clears a pattern or a topic.
-                config[key] = given[key] if given[key] != "" else None
+        # An empty string clears a pattern or a topic.
+        cleared = {key: value if value != "" else None for key, value in given.items()}
         upsert_source(
             session,
             name=name,
             base_url=given.get("base_url", source.base_url),
             languages=given.get("languages", list(source.languages or [])),
-            config=config,
+            config=_api_options(source.config, cleared),
             now=now,
             enabled=given.get("enabled", source.enabled),
         )
@@ -230,9 +237,9 @@ def recheck(body: RecheckIn, _admin: AdminDep, session: WriteSessionDep, now: No
                 f"no archived article at {body.url}; only archived articles can be rechecked "
                 "(`presswatch crawl` discovers new ones)"
             ) from exc
-        if article.next_check is None or article.next_check > now:
-            article.next_check = now
+        bring_check_forward(article, now)
         due = article.next_check
+        assert due is not None  # brought forward to now at the latest
         article_id, url = article.id, article.url
     return RecheckOut(
         article_id=article_id,

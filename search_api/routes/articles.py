@@ -2,7 +2,7 @@
 diffs, and finding an article by any URL it was seen under.
 
 Owns the mapping of Article, Version, Capture and ChangeEvent rows to `*Out` models
-(through `archive.queries`) and the choice of the two versions a diff compares. The
+(through `archive.store.queries`) and the choice of the two versions a diff compares. The
 `load_*` functions are what the article, version and diff pages render too.
 """
 
@@ -15,36 +15,27 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy.orm import Session
 
-from archive import (
+from archive.capture import pair_diff
+from archive.content import VersionDiff, normalize_url, render_html, render_json, render_unified
+from archive.errors import BadInput, NotFound
+from archive.store import (
     Article,
     ArticleStatus,
-    BadInput,
     Capture,
     ChangeKind,
-    NotFound,
     Version,
-    VersionDiff,
     aliases_of,
     article_by_url,
     captures_of,
     confirming_removals,
-    event_detail,
-    event_label,
-    event_origin,
-    event_via,
     events_of,
     list_articles,
-    normalize_url,
-    pair_diff,
-    render_html,
-    render_json,
-    render_unified,
     source_names,
     version_by_n,
     versions_by_id,
     versions_of,
-    web_archive_coverage,
 )
+from archive.views import event_detail, event_label, event_origin, event_via, web_archive_coverage
 from search_api.deps import SessionDep
 from search_api.routes import (
     DEFAULT_LIMIT,

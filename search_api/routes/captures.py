@@ -13,7 +13,7 @@ render it in a unique origin without scripts. The stored content type travels in
 `X-Archived-Content-Encoding` says so.
 
 A `revisit` record holds no body (it was identical to an earlier fetch); its bytes
-are read from the response record it refers to, found the way `archive.capture`
+are read from the response record it refers to, found the way `archive.capture.persist`
 chose it. The payload's SHA-256 is recomputed on every read and sent as
 `X-Payload-SHA256`; a mismatch with the archive's record is refused (`verify` tells
 the rest).
@@ -30,15 +30,9 @@ from fastapi import APIRouter, Path
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from archive import (
-    Capture,
-    NotFound,
-    StorageError,
-    WarcStore,
-    capture_by_id,
-    first_response_with_payload,
-    versions_by_id,
-)
+from archive.errors import NotFound, StorageError
+from archive.store import Capture, capture_by_id, first_response_with_payload, versions_by_id
+from archive.warc import WarcStore
 from search_api.deps import SessionDep, WarcDep
 from search_api.routes import ERRORS, MAX_CAPTURE_ID, NOT_FOUND, UNAVAILABLE
 from search_api.schemas import CaptureOut

@@ -2,7 +2,7 @@
 
 Owns the change list's paging. The cursor is the keyset `(at, id)` of the last event
 shown, and the next page holds only events strictly older in that order
-(`archive.queries.list_changes(before=…)`). An offset would shift when the crawler
+(`archive.store.queries.list_changes(before=…)`). An offset would shift when the crawler
 records new events between two page fetches, skipping or repeating rows; the keyset
 does not move, so pages never skip or repeat. `load_changes` is what the changes page
 and the Atom feed show too.
@@ -17,13 +17,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query
 from sqlalchemy.orm import Session
 
-from archive import (
-    ChangeKind,
-    ChangeRow,
-    change_json,
-    list_changes,
-    versions_by_id,
-)
+from archive.store import ChangeKind, ChangeRow, list_changes, versions_by_id
+from archive.views import change_json
 from search_api.deps import SessionDep
 from search_api.routes import (
     DEFAULT_LIMIT,

@@ -19,19 +19,17 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from archive import (
+from archive.errors import NotFound
+from archive.store import Source, find_article, source_by_name
+from archive.views import (
     ArticleLife,
     DayCounts,
-    NotFound,
-    Source,
     WeekCounts,
     article_life,
     captures_per_day,
     changes_per_day,
-    find_article,
     last_capture_at,
     per_week,
-    source_by_name,
 )
 from search_api import charts
 from search_api.deps import NowDep, SessionDep

@@ -11,7 +11,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from archive import capture_by_id, capture_proof, checkpoint_json, list_checkpoints
+from archive.log import capture_proof, checkpoint_json, list_checkpoints
+from archive.store import capture_by_id
 from search_api.deps import SessionDep
 from search_api.routes import DEFAULT_LIMIT, ERRORS, MAX_LIMIT, NOT_FOUND
 from search_api.routes.captures import CaptureId

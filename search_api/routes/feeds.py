@@ -36,16 +36,9 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from archive import (
-    ChangeKind,
-    ChangeRow,
-    OpKind,
-    Version,
-    VersionDiff,
-    describe_class,
-    pair_diff,
-    versions_by_id,
-)
+from archive.capture import pair_diff
+from archive.content import OpKind, VersionDiff, describe_class
+from archive.store import ChangeKind, ChangeRow, Version, versions_by_id
 from search_api.deps import NowDep, SessionDep, StateDep
 from search_api.routes import ERRORS, SourceFilter, filter_param
 from search_api.routes.changes import MinSignificanceParam, load_changes

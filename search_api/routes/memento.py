@@ -28,7 +28,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import Response
 
-from archive import NotFound, find_article, mementos_of
+from archive.errors import NotFound
+from archive.store import find_article, mementos_of
 from search_api.deps import SessionDep, StateDep, WarcDep
 from search_api.routes import (
     ERRORS,

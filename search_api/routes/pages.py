@@ -4,7 +4,7 @@ Owns what each page shows and how its query string is read; the data comes from 
 same `load_*` / `run_search` functions the JSON routes call. Pages are rendered
 server-side by Jinja2 with autoescaping on (`search_api.app.make_templates`); the
 only values marked safe are HTML the archive or the search backend already escaped
-(diff fragments from `archive.diff`, snippets and titles from the backend), and the
+(diff fragments from `archive.content.diff_html`, snippets and titles from the backend), and the
 tests feed hostile archived text through each of them.
 
 Pages read their query strings leniently (a bad page number means page 1, a bad
@@ -23,17 +23,14 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from archive import (
+from archive.capture import pair_judgement
+from archive.content import render_html, render_html_inline
+from archive.errors import BadInput, BadQuery, NotFound
+from archive.store import (
     ArticleStatus,
-    BadInput,
-    BadQuery,
     ChangeKind,
-    NotFound,
     check_source_names,
     list_sources,
-    pair_judgement,
-    render_html,
-    render_html_inline,
     source_names,
     version_by_n,
 )

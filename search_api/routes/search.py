@@ -16,7 +16,7 @@ from typing import Annotated, Literal, cast
 
 from fastapi import APIRouter, Depends, Query
 
-from archive import ArticleStatus
+from archive.store import ArticleStatus
 from search_api.backends.base import (
     MAX_PER_PAGE,
     MAX_RESULT_WINDOW,

@@ -7,7 +7,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
-from archive import notify_health, source_stats
+from archive.notify import notify_health
+from archive.store import source_stats
 from search_api.deps import SessionDep
 from search_api.routes import ERRORS
 from search_api.schemas import NotifyHealthList, NotifyHealthOut, SourceList, SourceOut

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import archive.models
+import archive.store.models
 
 revision = "0001"
 down_revision = None
@@ -32,7 +32,7 @@ def upgrade() -> None:
         "search_outbox",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("article_id", sa.Integer(), nullable=False),
-        sa.Column("created_at", archive.models.UTCDateTime(), nullable=False),
+        sa.Column("created_at", archive.store.models.UTCDateTime(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_search_outbox")),
     )
@@ -49,8 +49,8 @@ def upgrade() -> None:
         sa.Column("languages", sa.JSON(), nullable=False),
         sa.Column("config", sa.JSON(), nullable=False),
         sa.Column("enabled", sa.Boolean(), nullable=False),
-        sa.Column("created_at", archive.models.UTCDateTime(), nullable=False),
-        sa.Column("last_crawl_at", archive.models.UTCDateTime(), nullable=True),
+        sa.Column("created_at", archive.store.models.UTCDateTime(), nullable=False),
+        sa.Column("last_crawl_at", archive.store.models.UTCDateTime(), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sources")),
         sa.UniqueConstraint("name", name=op.f("uq_sources_name")),
@@ -62,21 +62,21 @@ def upgrade() -> None:
         sa.Column("url", sa.Text(), nullable=False),
         sa.Column("fetch_url", sa.Text(), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
-        sa.Column("first_seen", archive.models.UTCDateTime(), nullable=False),
-        sa.Column("last_checked", archive.models.UTCDateTime(), nullable=False),
-        sa.Column("removed_at", archive.models.UTCDateTime(), nullable=True),
+        sa.Column("first_seen", archive.store.models.UTCDateTime(), nullable=False),
+        sa.Column("last_checked", archive.store.models.UTCDateTime(), nullable=False),
+        sa.Column("removed_at", archive.store.models.UTCDateTime(), nullable=True),
         sa.Column("removal", sa.String(length=30), nullable=True),
         sa.Column("version_count", sa.Integer(), nullable=False),
         sa.Column("current_version_id", sa.Integer(), nullable=True),
         sa.Column("pending_removal", sa.String(length=30), nullable=True),
         sa.Column("pending_count", sa.Integer(), nullable=False),
-        sa.Column("pending_since", archive.models.UTCDateTime(), nullable=True),
+        sa.Column("pending_since", archive.store.models.UTCDateTime(), nullable=True),
         sa.Column("pending_degraded_sha", sa.String(length=64), nullable=True),
-        sa.Column("unreachable_since", archive.models.UTCDateTime(), nullable=True),
+        sa.Column("unreachable_since", archive.store.models.UTCDateTime(), nullable=True),
         sa.Column("etag", sa.Text(), nullable=True),
         sa.Column("last_modified_header", sa.Text(), nullable=True),
-        sa.Column("last_full_fetch", archive.models.UTCDateTime(), nullable=True),
-        sa.Column("next_check", archive.models.UTCDateTime(), nullable=True),
+        sa.Column("last_full_fetch", archive.store.models.UTCDateTime(), nullable=True),
+        sa.Column("next_check", archive.store.models.UTCDateTime(), nullable=True),
         sa.Column("hints", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(
             ["source_id"], ["sources.id"], name=op.f("fk_articles_source_id_sources")
@@ -105,7 +105,7 @@ def upgrade() -> None:
         sa.Column("article_id", sa.Integer(), nullable=False),
         sa.Column("url", sa.Text(), nullable=False),
         sa.Column("kind", sa.String(length=20), nullable=False),
-        sa.Column("first_seen", archive.models.UTCDateTime(), nullable=False),
+        sa.Column("first_seen", archive.store.models.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["article_id"], ["articles.id"], name=op.f("fk_article_urls_article_id_articles")
         ),
@@ -136,8 +136,8 @@ def upgrade() -> None:
         sa.Column("normalizer", sa.String(length=20), nullable=False),
         sa.Column("first_capture_id", sa.BigInteger(), nullable=False),
         sa.Column("last_capture_id", sa.BigInteger(), nullable=False),
-        sa.Column("first_seen", archive.models.UTCDateTime(), nullable=False),
-        sa.Column("last_seen", archive.models.UTCDateTime(), nullable=False),
+        sa.Column("first_seen", archive.store.models.UTCDateTime(), nullable=False),
+        sa.Column("last_seen", archive.store.models.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["article_id"], ["articles.id"], name=op.f("fk_versions_article_id_articles")
         ),
@@ -162,8 +162,8 @@ def upgrade() -> None:
         sa.Column("status", sa.Integer(), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("headers", sa.JSON(), nullable=False),
-        sa.Column("fetched_at", archive.models.UTCDateTime(), nullable=False),
-        sa.Column("recorded_at", archive.models.UTCDateTime(), nullable=False),
+        sa.Column("fetched_at", archive.store.models.UTCDateTime(), nullable=False),
+        sa.Column("recorded_at", archive.store.models.UTCDateTime(), nullable=False),
         sa.Column("payload_sha256", sa.String(length=64), nullable=True),
         sa.Column("payload_length", sa.BigInteger(), nullable=True),
         sa.Column("warc_file", sa.Text(), nullable=True),
@@ -206,7 +206,7 @@ def upgrade() -> None:
         ),
         sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column("how", sa.JSON(), nullable=False),
-        sa.Column("at", archive.models.UTCDateTime(), nullable=False),
+        sa.Column("at", archive.store.models.UTCDateTime(), nullable=False),
         sa.Column("from_version_id", sa.Integer(), nullable=True),
         sa.Column("to_version_id", sa.Integer(), nullable=True),
         sa.Column("detail", sa.JSON(), nullable=False),

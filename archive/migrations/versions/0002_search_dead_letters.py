@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import archive.models
+import archive.store.models
 
 revision = "0002"
 down_revision = "0001"
@@ -28,8 +28,8 @@ def upgrade() -> None:
         "search_dead_letters",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("article_id", sa.Integer(), nullable=False),
-        sa.Column("queued_at", archive.models.UTCDateTime(), nullable=False),
-        sa.Column("failed_at", archive.models.UTCDateTime(), nullable=False),
+        sa.Column("queued_at", archive.store.models.UTCDateTime(), nullable=False),
+        sa.Column("failed_at", archive.store.models.UTCDateTime(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("error", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_search_dead_letters")),

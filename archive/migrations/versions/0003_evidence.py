@@ -4,7 +4,7 @@ request record (`request_length`, `request_sha256`), its transparency-log leaf (
 (`log_checkpoints`)
 
 Captures recorded before the log have no leaf yet: `presswatch init` seals them after
-migrating (archive.integrity.seal_legacy_captures), once it has checked their old hash
+migrating (archive.log.legacy.seal_legacy_captures), once it has checked their old hash
 chain, because leaves are computed by the application's code, not by SQL.
 
 Revision ID: 0003
@@ -17,7 +17,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import archive.models
+import archive.store.models
 
 revision = "0003"
 down_revision = "0002"
@@ -42,7 +42,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("tree_size", sa.BigInteger(), nullable=False),
         sa.Column("root_hash", sa.String(length=64), nullable=False),
-        sa.Column("issued_at", archive.models.UTCDateTime(), nullable=False),
+        sa.Column("issued_at", archive.store.models.UTCDateTime(), nullable=False),
         sa.Column("note", sa.Text(), nullable=False),
         sa.Column("tsa_token", sa.LargeBinary(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_log_checkpoints")),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import archive.models
+import archive.store.models
 
 revision = "0004"
 down_revision = "0003"
@@ -33,12 +33,12 @@ def upgrade() -> None:
         sa.Column("mode", sa.String(length=20), nullable=False),
         sa.Column("origin", sa.String(length=20), nullable=False),
         sa.Column("enabled", sa.Boolean(), nullable=False),
-        sa.Column("created_at", archive.models.UTCDateTime(), nullable=False),
+        sa.Column("created_at", archive.store.models.UTCDateTime(), nullable=False),
         sa.Column("after_event_id", sa.Integer(), nullable=False),
         sa.Column("failures", sa.Integer(), nullable=False),
-        sa.Column("next_attempt_at", archive.models.UTCDateTime(), nullable=True),
-        sa.Column("last_attempt_at", archive.models.UTCDateTime(), nullable=True),
-        sa.Column("last_success_at", archive.models.UTCDateTime(), nullable=True),
+        sa.Column("next_attempt_at", archive.store.models.UTCDateTime(), nullable=True),
+        sa.Column("last_attempt_at", archive.store.models.UTCDateTime(), nullable=True),
+        sa.Column("last_success_at", archive.store.models.UTCDateTime(), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notify_subscriptions")),
         sa.UniqueConstraint("name", name=op.f("uq_notify_subscriptions_name")),
@@ -48,11 +48,11 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("subscription_id", sa.Integer(), nullable=False),
         sa.Column("event_id", sa.Integer(), nullable=False),
-        sa.Column("queued_at", archive.models.UTCDateTime(), nullable=False),
+        sa.Column("queued_at", archive.store.models.UTCDateTime(), nullable=False),
         sa.Column("state", sa.String(length=20), nullable=False),
         sa.Column("claim", sa.String(length=32), nullable=True),
-        sa.Column("claimed_at", archive.models.UTCDateTime(), nullable=True),
-        sa.Column("sent_at", archive.models.UTCDateTime(), nullable=True),
+        sa.Column("claimed_at", archive.store.models.UTCDateTime(), nullable=True),
+        sa.Column("sent_at", archive.store.models.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["subscription_id"],
             ["notify_subscriptions.id"],

@@ -14,8 +14,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-from archive.diff import VersionSide
-from archive.editclass import judge_edit
+from archive.content.diff import VersionSide
+from archive.content.editclass import judge_edit
 
 revision = "0005"
 down_revision = "0004"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import archive.models
+import archive.store.models
 
 revision = "0006"
 down_revision = "0005"
@@ -36,7 +36,7 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("capture_id", sa.Integer(), nullable=True),
         sa.Column("detail", sa.JSON(), nullable=False),
-        sa.Column("updated_at", archive.models.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", archive.store.models.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["capture_id"],
             ["captures.id"],
@@ -66,7 +66,7 @@ def upgrade() -> None:
         sa.Column("reason", sa.String(length=20), nullable=False),
         sa.Column("url", sa.Text(), nullable=False),
         sa.Column("archive", sa.Text(), nullable=False),
-        sa.Column("requested_at", archive.models.UTCDateTime(), nullable=False),
+        sa.Column("requested_at", archive.store.models.UTCDateTime(), nullable=False),
         sa.Column("status", sa.Integer(), nullable=True),
         sa.Column("outcome", sa.String(length=20), nullable=False),
         sa.Column("snapshot_url", sa.Text(), nullable=True),

@@ -1,10 +1,10 @@
 """capture leaves: each capture's log leaf moves from `captures.leaf` (text) to
-`capture_leaves.leaf_z`, compressed as archive.leaves stores it (issue #14: the text
+`capture_leaves.leaf_z`, compressed as archive.log.leaves stores it (issue #14: the text
 was most of what an unchanged capture cost). The leaves' bytes, and so the log, do not
 change; `presswatch verify` passes before and after. Downgrading writes the text back.
 A SQLite file keeps its size (the freed pages are reused by new rows) until VACUUM.
 
-The conversion runs through archive.leaves' pack_leaf/unpack_leaf (the one definition
+The conversion runs through archive.log.leaves' pack_leaf/unpack_leaf (the one definition
 of the stored form) with plain SQL here, in capture order, as store_leaf would have
 written them: the leaf of a version's first capture on its own, the leaves of the later
 captures that saw it against that one.
@@ -23,7 +23,9 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from alembic import op
 
-from archive.leaves import LeafFormatError, pack_leaf, unpack_leaf
+# archive.log is imported by upgrade() and downgrade(): alembic imports every migration
+# to read its revision, and `presswatch status` does that (is_migrated) without needing
+# the log wing.
 
 revision = "0008"
 down_revision = "0007"
@@ -88,6 +90,8 @@ def _as_bytes(stored: object) -> bytes:
 
 
 def upgrade() -> None:
+    from archive.log.leaves import pack_leaf
+
     op.create_table(
         "capture_leaves",
         sa.Column(
@@ -137,6 +141,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    from archive.log.leaves import LeafFormatError, unpack_leaf
+
     bind = op.get_bind()
     if "leaf" not in {c["name"] for c in sa.inspect(bind).get_columns("captures")}:
         op.add_column("captures", sa.Column("leaf", sa.Text(), nullable=True))

@@ -16,8 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-from archive.diff import DIFF_ALGORITHM, VersionSide, diff_versions
-from archive.stored_diffs import encode_diff
+from archive.content.diff import DIFF_ALGORITHM, VersionSide, diff_versions
 
 revision = "0009"
 down_revision = "0008"
@@ -79,6 +78,10 @@ def _side(row: sa.Row[Any]) -> VersionSide:
 
 def _backfill() -> None:
     """Each version with a version before it (n > 1) gets its diff against that one."""
+    # Imported here: alembic imports every migration to read its revision, and
+    # `presswatch status` does that (is_migrated) without needing the capture wing.
+    from archive.capture.stored_diffs import encode_diff
+
     bind = op.get_bind()
     columns = "id, article_id, n, title, byline, published, modified, text_z"
     previous = sa.text(f"SELECT {columns} FROM versions WHERE article_id = :a AND n = :n")

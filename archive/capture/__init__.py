@@ -1,0 +1,36 @@
+"""How a fetch enters the archive: the exchange types, judging (edits and takedowns),
+persisting, group commit, and the diffs stored when a version is recorded."""
+
+from archive.capture.detect import (
+    Policy,
+)
+from archive.capture.exchange import (
+    CaptureJob,
+    CaptureResult,
+    Exchange,
+    RecordOptions,
+    RedirectHop,
+    extract_exchange,
+)
+from archive.capture.group import record_captures
+from archive.capture.known_payloads import current_payloads
+from archive.capture.record import record_capture
+from archive.capture.stored_diffs import (
+    pair_diff,
+    pair_judgement,
+)
+
+__all__ = [
+    "CaptureJob",
+    "CaptureResult",
+    "Exchange",
+    "Policy",
+    "RecordOptions",
+    "RedirectHop",
+    "current_payloads",
+    "extract_exchange",
+    "pair_diff",
+    "pair_judgement",
+    "record_capture",
+    "record_captures",
+]

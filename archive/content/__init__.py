@@ -1,0 +1,85 @@
+"""Pure steps on an article's text: decode bytes, bound bodies, parse dates, extract the
+article, normalize, diff, align, classify edits, URL patterns (no database, clock or
+network)."""
+
+from archive.content.bodies import (
+    ACCEPT_ENCODING,
+    DecodedBody,
+    decode_bounded,
+    decode_stream,
+)
+from archive.content.decode import (
+    decode_body,
+)
+from archive.content.diff import (
+    OpKind,
+    VersionDiff,
+    VersionSide,
+    diff_versions,
+    joined_diff_stats,
+)
+from archive.content.diff_html import (
+    render_html,
+    render_html_inline,
+)
+from archive.content.diff_json import (
+    render_json,
+)
+from archive.content.diff_unified import (
+    render_unified,
+)
+from archive.content.editclass import (
+    CLASS_NAMES,
+    describe_class,
+    judge_edit,
+)
+from archive.content.extract import (
+    Extracted,
+    PageKind,
+    extract_page,
+)
+from archive.content.normalize import (
+    normalize_text,
+    normalize_url,
+    parse_iso_utc,
+)
+from archive.content.patterns import (
+    PatternProblem,
+    UrlPattern,
+    compile_url_pattern,
+    url_pattern_problem,
+)
+from archive.content.trafilatura_options import (
+    TRAFILATURA_OPTIONS,
+)
+
+__all__ = [
+    "ACCEPT_ENCODING",
+    "CLASS_NAMES",
+    "DecodedBody",
+    "Extracted",
+    "OpKind",
+    "PageKind",
+    "PatternProblem",
+    "TRAFILATURA_OPTIONS",
+    "UrlPattern",
+    "VersionDiff",
+    "VersionSide",
+    "compile_url_pattern",
+    "decode_body",
+    "decode_bounded",
+    "decode_stream",
+    "describe_class",
+    "diff_versions",
+    "extract_page",
+    "joined_diff_stats",
+    "judge_edit",
+    "normalize_text",
+    "normalize_url",
+    "parse_iso_utc",
+    "render_html",
+    "render_html_inline",
+    "render_json",
+    "render_unified",
+    "url_pattern_problem",
+]

@@ -1,0 +1,91 @@
+"""Inclusion proofs of captures (RFC 9162): which leaf a capture is and the path from it
+to a signed checkpoint's root, as the API and evidence packages hand them out.
+
+Must not: write anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive.errors import StorageError
+from archive.log.checkpoints import current_head, latest_checkpoint
+from archive.log.leaves import read_leaf
+from archive.log.merkle import inclusion_proof, leaf_hash
+from archive.store.models import Capture
+
+
+def log_leaves(session: Session, size: int | None = None) -> list[bytes]:
+    """The leaf hashes of the log in order (the first `size` of them)."""
+    stmt = select(Capture.leaf_hash).order_by(Capture.seq)
+    if size is not None:
+        stmt = stmt.limit(size)
+    leaves = []
+    for (digest,) in session.execute(stmt):
+        if digest is None:
+            raise StorageError("a capture is not sealed into the log: run `presswatch init`")
+        leaves.append(bytes.fromhex(digest))
+    return leaves
+
+
+@dataclass(frozen=True, slots=True)
+class InclusionProof:
+    """A capture's leaf and its audit path to the root of a tree of `tree_size` leaves."""
+
+    capture_id: int
+    leaf_index: int
+    leaf_hash: str
+    tree_size: int
+    root_hash: str
+    hashes: tuple[str, ...]
+    checkpoint_id: int | None
+    leaf: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "capture_id": self.capture_id,
+            "leaf_index": self.leaf_index,
+            "leaf_hash": self.leaf_hash,
+            "tree_size": self.tree_size,
+            "root_hash": self.root_hash,
+            "hashes": list(self.hashes),
+            "checkpoint_id": self.checkpoint_id,
+            "leaf": self.leaf,
+        }
+
+
+def capture_proof(session: Session, capture: Capture) -> InclusionProof:
+    """Inclusion proof of the capture against the newest signed checkpoint that covers
+    it, else against the current head (unsigned: `checkpoint_id` is null)."""
+    if capture.leaf_hash is None:
+        raise StorageError(
+            f"capture {capture.id} is not sealed into the log: run `presswatch init`"
+        )
+    checkpoint = latest_checkpoint(session)
+    if checkpoint is not None and checkpoint.tree_size >= capture.seq:
+        size, root_hex, checkpoint_id = checkpoint.tree_size, checkpoint.root_hash, checkpoint.id
+    else:
+        size, root_hex = current_head(session)
+        checkpoint_id = None
+    data = read_leaf(session, capture.id)
+    if leaf_hash(data).hex() != capture.leaf_hash:
+        raise StorageError(
+            f"capture {capture.id}: its stored log leaf does not match its leaf hash "
+            "(run `presswatch verify`)"
+        )
+    leaves = log_leaves(session, size)
+    path = inclusion_proof(leaves, capture.seq - 1)
+    return InclusionProof(
+        capture_id=capture.id,
+        leaf_index=capture.seq - 1,
+        leaf_hash=capture.leaf_hash,
+        tree_size=size,
+        root_hash=root_hex,
+        hashes=tuple(h.hex() for h in path),
+        checkpoint_id=checkpoint_id,
+        leaf=data.decode("utf-8"),
+    )

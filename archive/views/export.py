@@ -1,0 +1,226 @@
+"""The archive's records as plain JSON-ready dicts, in the shapes the design fixes for
+the command line (`articles`, `history`, `changes`). Keys may be added, never renamed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, object_session
+
+from archive.backfill.ledger import WEB_ARCHIVE, snapshot_coverage
+from archive.content.diff import VersionSide
+from archive.content.editclass import judge_edit
+from archive.store.models import Article, Capture, ChangeEvent, ChangeKind, Version
+from archive.store.queries import (
+    ChangeRow,
+    captures_of,
+    confirming_removals,
+    events_of,
+    source_names,
+    versions_of,
+)
+
+# Appended to the kind of an event learned from a third-party archive's snapshot, in
+# every place an event is shown (CLI, API, pages, feed): never the same as one we saw.
+VIA_WEB_ARCHIVE = "(per web archive)"
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None
+
+
+def article_json(
+    article: Article, source: str, *, confirming: Mapping[int, ChangeEvent] | None = None
+) -> dict[str, Any]:
+    """An article as the `articles` shape. `confirming` (from `confirming_removals`)
+    saves a listing one query per removed article."""
+    if confirming is None:
+        session = object_session(article)
+        confirming = confirming_removals(session, [article]) if session is not None else {}
+    confirmed = confirming.get(article.id)
+    return {
+        "id": article.id,
+        # The address as last fetched (a working link); `key` is the normalized URL the
+        # archive identifies the article by (scheme-, www- and tracking-insensitive).
+        "url": article.fetch_url,
+        "key": article.url,
+        "source": source,
+        "status": article.status,
+        "versions": article.version_count,
+        "first_seen": _iso(article.first_seen),
+        "last_checked": _iso(article.last_checked),
+        # Two dates of one removal, each named for what it is: `removed_at` is the first
+        # check that found the article gone (the log's leaves commit to it), and
+        # `removal_confirmed_at` the later check that confirmed it: the `removed`
+        # event's `at`, the date `changes`, the feed and the report give.
+        "removed_at": _iso(article.removed_at),
+        "removal_confirmed_at": _iso(confirmed.at) if confirmed is not None else None,
+        "removal_via": event_via(confirmed) if confirmed is not None else None,
+        "removal": article.removal,
+        "pending_removal": article.pending_removal,
+    }
+
+
+def version_json(version: Version, *, with_text: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "n": version.n,
+        "title": version.title,
+        "byline": version.byline,
+        "published": version.published,
+        "modified": version.modified,
+        "lang": version.lang,
+        "text_sha256": version.text_sha256,
+        "chars": version.text_chars,
+        "words": version.text_words,
+        "first_seen": _iso(version.first_seen),
+        "last_seen": _iso(version.last_seen),
+        "first_capture_id": version.first_capture_id,
+        "last_capture_id": version.last_capture_id,
+        "extractor": version.extractor,
+        "normalizer": version.normalizer,
+    }
+    if with_text:
+        out["text"] = version.text
+    return out
+
+
+def event_via(event: ChangeEvent) -> dict[str, Any] | None:
+    """The archive and snapshot an event was learned from, or None when it comes from
+    our own fetch (or an import): the capture that caused it says so by its origin."""
+    session = object_session(event)
+    capture = session.get(Capture, event.capture_id) if session is not None else None
+    if capture is None or capture.origin != WEB_ARCHIVE:
+        return None
+    provenance = capture.provenance or {}
+    return {
+        "archive": provenance.get("archive"),
+        "snapshot": provenance.get("snapshot_url"),
+        "timestamp": provenance.get("timestamp"),
+    }
+
+
+def event_origin(event: ChangeEvent) -> str | None:
+    """Where the fetch that caused an event came from: `crawl` (ours), `import` (a file
+    someone handed us) or `web_archive` (a third party's snapshot)."""
+    session = object_session(event)
+    capture = session.get(Capture, event.capture_id) if session is not None else None
+    return capture.origin if capture is not None else None
+
+
+def event_label(kind: str, via: dict[str, Any] | None) -> str:
+    """How an event is named to people: its kind, marked when a web archive told us."""
+    return f"{kind} {VIA_WEB_ARCHIVE}" if via is not None else kind
+
+
+def event_json(event: ChangeEvent, numbers: dict[int, int]) -> dict[str, Any]:
+    via = event_via(event)
+    return {
+        "kind": event.kind,
+        "how": list(event.how),
+        "at": _iso(event.at),
+        "from_version": numbers.get(event.from_version_id) if event.from_version_id else None,
+        "to_version": numbers.get(event.to_version_id) if event.to_version_id else None,
+        "capture_id": event.capture_id,
+        "detail": event_detail(event),
+        "via": via,
+        "label": event_label(event.kind, via),
+        "origin": event_origin(event),
+    }
+
+
+def capture_json(capture: Capture, numbers: dict[int, int]) -> dict[str, Any]:
+    """One fetch on an article's timeline, with where it came from: `origin` is `crawl`,
+    `import` or `web_archive`, `provenance` the file and record or the snapshot."""
+    return {
+        "id": capture.id,
+        "fetched_at": _iso(capture.fetched_at),
+        "url": capture.final_url,
+        "status": capture.status,
+        "outcome": capture.outcome,
+        "version": numbers.get(capture.version_id) if capture.version_id else None,
+        "origin": capture.origin,
+        "provenance": capture.provenance,
+    }
+
+
+def web_archive_coverage(session: Session, article: Article) -> dict[str, Any] | None:
+    """How web-archive snapshots cover the article: {snapshots, first, last,
+    largest_gaps}; None when none were backfilled."""
+    coverage = snapshot_coverage(session, article.source, [article.id])
+    return coverage[0].coverage.as_json() if coverage else None
+
+
+def history_json(session: Session, article: Article) -> dict[str, Any]:
+    versions = versions_of(session, article.id)
+    numbers = {v.id: v.n for v in versions}
+    source = source_names(session).get(article.source_id, "?")
+    return {
+        "article": article_json(article, source),
+        "versions": [version_json(v) for v in versions],
+        "events": [event_json(e, numbers) for e in events_of(session, article.id)],
+        "captures": [capture_json(c, numbers) for c in captures_of(session, article.id)],
+        # Snapshots of this article recorded from web archives (`presswatch backfill`):
+        # how many, first, last, largest gaps; null when there are none.
+        "web_archive_coverage": web_archive_coverage(session, article),
+    }
+
+
+def change_json(row: ChangeRow) -> dict[str, Any]:
+    event = row.event
+    how = list(event.how)
+    via = event_via(event)
+    return {
+        "id": event.id,
+        "article_id": row.article.id,
+        "url": row.article.fetch_url,
+        "source": row.source,
+        "kind": event.kind,
+        "how": how[0] if event.kind == "removed" and len(how) == 1 else how,
+        "at": _iso(event.at),
+        "from_version": row.from_n,
+        "to_version": row.to_n,
+        "detail": event_detail(event),
+        "via": via,
+        "label": event_label(event.kind, via),
+        "origin": event_origin(event),
+    }
+
+
+def event_detail(event: ChangeEvent) -> dict[str, Any]:
+    """An event's detail as every reader shows it. An edit recorded before edit classes
+    existed gets its `classes` and `significance` computed here from its two versions
+    (the stored row is left as it is: a crawl's record is never rewritten)."""
+    detail = dict(event.detail or {})
+    if (
+        event.kind != ChangeKind.EDITED
+        or "classes" in detail
+        or not (event.from_version_id and event.to_version_id)
+    ):
+        return detail
+    session = object_session(event)
+    if session is None:
+        return detail
+    old = session.get(Version, event.from_version_id)
+    new = session.get(Version, event.to_version_id)
+    if old is not None and new is not None:
+        detail.update(judge_edit(version_side(old), version_side(new)))
+    return detail
+
+
+def version_label(version: Version) -> str:
+    # To the second: versions fetched within a minute must not read as simultaneous.
+    return f"v{version.n} ({version.first_seen:%Y-%m-%d %H:%M:%S} UTC)"
+
+
+def version_side(version: Version, *, label: str | None = None) -> VersionSide:
+    """One side of a diff, from a stored version."""
+    return VersionSide(
+        title=version.title,
+        byline=version.byline,
+        published=version.published,
+        modified=version.modified,
+        text=version.text,
+        label=label if label is not None else version_label(version),
+    )

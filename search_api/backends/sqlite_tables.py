@@ -1,0 +1,200 @@
+"""The SQLite FTS5 index's tables, and how a document becomes their rows.
+
+Two tables: `docs` holds each version's metadata (one row per version, filterable
+columns indexed) and `docs_fts` the searchable title, byline and body, sharing `docs`'
+rowid. A `meta` table records the schema and tokenizer the file was built with.
+
+Tokenizing: unicode61 with marks (M*) counted as token characters -- by default
+unicode61 splits words at combining vowel signs, which breaks Khmer and the Indic
+scripts -- and diacritics folded for Latin. Khmer is indexed and queried as pairs of
+orthographic clusters (`search_api.khmer.bigrams`; why: see that module), so the
+stored body of a document with Khmer is not its text: the original is kept beside it
+in an unindexed column for snippets.
+
+Documents are written with named parameters (`_DOC_COLUMNS`), so a column is added or
+moved in one place. This module runs statements inside transactions its caller
+(`search_api.backends.sqlite_fts`) opens; it never begins or commits one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from archive.errors import SearchError
+from search_api.backends.base import SearchDocument, check_document_id
+from search_api.khmer import bigrams
+
+SCHEMA_VERSION = "2"
+TOKENIZER = "unicode61 remove_diacritics 2 categories 'L* N* Co M*'"
+
+META_TABLE = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+_DOCS_TABLE = """CREATE TABLE IF NOT EXISTS {table} (
+    rowid INTEGER PRIMARY KEY,
+    doc_id TEXT NOT NULL UNIQUE,
+    article_id INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    url TEXT NOT NULL,
+    source TEXT NOT NULL,
+    title TEXT NOT NULL,
+    lang TEXT,
+    published TEXT,
+    published_ts INTEGER,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    first_seen_ts INTEGER NOT NULL,
+    last_seen_ts INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    removed_at TEXT,
+    topic TEXT,
+    is_current INTEGER NOT NULL,
+    date_ts INTEGER NOT NULL,
+    content_hash TEXT NOT NULL
+)"""
+# Created on the live table only: a rebuilt table gets them when it is swapped in.
+INDEXES = (
+    "CREATE INDEX IF NOT EXISTS ix_docs_article ON docs (article_id, is_current)",
+    "CREATE INDEX IF NOT EXISTS ix_docs_date ON docs (date_ts, article_id, version)",
+    "CREATE INDEX IF NOT EXISTS ix_docs_current_date "
+    "ON docs (is_current, date_ts, article_id, version)",
+    "CREATE INDEX IF NOT EXISTS ix_docs_current_facets ON docs (is_current, source, status, lang)",
+)
+# `raw` keeps the original body of documents whose indexed body differs from it (Khmer,
+# indexed as cluster pairs); it is stored for snippets, never indexed.
+FTS_TABLE = (
+    "{table} USING fts5 (title, byline, body, raw UNINDEXED, "
+    f'tokenize = "{TOKENIZER.replace("{", "{{").replace("}", "}}")}")'
+)
+# A rebuild fills these beside the live tables, then renames them in one transaction.
+NEXT_DOCS, NEXT_FTS = "docs_next", "docs_fts_next"
+
+
+def create_tables(conn: sqlite3.Connection, docs: str, fts: str) -> None:
+    conn.execute(_DOCS_TABLE.format(table=docs))
+    conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE.format(table=fts)}")
+
+
+def create_schema(conn: sqlite3.Connection, path: Path) -> None:
+    """The live tables, their indexes and `meta`, inside the caller's write transaction;
+    refuses (`SearchError`) a file built with another schema or tokenizer."""
+    conn.execute(META_TABLE)
+    create_tables(conn, "docs", "docs_fts")
+    for statement in INDEXES:
+        conn.execute(statement)
+    built = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    if built and (built.get("tokenizer"), built.get("schema")) != (
+        TOKENIZER,
+        SCHEMA_VERSION,
+    ):
+        raise SearchError(
+            f"the search index {path} was built by another version of "
+            "Presswatch; delete the file and run `presswatch reindex`"
+        )
+    conn.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?), ('tokenizer', ?)",
+        (SCHEMA_VERSION, TOKENIZER),
+    )
+
+
+def marks(n: int) -> str:
+    """`n` question marks for an `IN (...)` list."""
+    return ",".join("?" * n)
+
+
+# The columns of `docs` that `upsert` writes (all but rowid), bound by name: the values
+# come from `_doc_values`, a dict with these keys.
+_DOC_COLUMNS = (
+    "doc_id",
+    "article_id",
+    "version",
+    "url",
+    "source",
+    "title",
+    "lang",
+    "published",
+    "published_ts",
+    "first_seen",
+    "last_seen",
+    "first_seen_ts",
+    "last_seen_ts",
+    "status",
+    "removed_at",
+    "topic",
+    "is_current",
+    "date_ts",
+    "content_hash",
+)
+_INSERT_DOC = (
+    f"INSERT INTO {{docs}} ({', '.join(_DOC_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c for c in _DOC_COLUMNS)})"
+)
+_UPDATE_DOC = (
+    f"UPDATE {{docs}} SET ({', '.join(_DOC_COLUMNS)}) = "
+    f"({', '.join(':' + c for c in _DOC_COLUMNS)}) WHERE rowid = :rowid"
+)
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.astimezone(UTC).isoformat() if when is not None else None
+
+
+def write_documents(
+    conn: sqlite3.Connection, documents: Sequence[SearchDocument], docs: str, fts: str
+) -> None:
+    """Insert or replace documents in the tables `docs`/`fts`, inside the caller's
+    write transaction. An id no engine accepts refuses the whole batch (`SearchError`),
+    as Meilisearch fails the whole task."""
+    for doc in documents:
+        check_document_id(doc.id)
+    insert, update = _INSERT_DOC.format(docs=docs), _UPDATE_DOC.format(docs=docs)
+    for doc in documents:
+        title, byline, body = bigrams(doc.title), bigrams(doc.byline), bigrams(doc.text)
+        raw = doc.text if body != doc.text else ""
+        digest = hashlib.sha256("\x00".join((title, byline, body)).encode("utf-8")).hexdigest()
+        values = _doc_values(doc, digest)
+        found = conn.execute(
+            f"SELECT rowid, content_hash FROM {docs} WHERE doc_id = ?", (doc.id,)
+        ).fetchone()
+        if found is None:
+            rowid = conn.execute(insert, values).lastrowid
+        else:
+            rowid, old_digest = found
+            conn.execute(update, {**values, "rowid": rowid})
+            # Metadata moves on every new version of the article; the text of an old
+            # version does not, so its FTS row is rewritten only on change.
+            if old_digest == digest:
+                continue
+            conn.execute(f"DELETE FROM {fts} WHERE rowid = ?", (rowid,))
+        conn.execute(
+            f"INSERT INTO {fts} (rowid, title, byline, body, raw) VALUES (?, ?, ?, ?, ?)",
+            (rowid, title, byline, body, raw),
+        )
+
+
+def _doc_values(doc: SearchDocument, content_hash: str) -> dict[str, Any]:
+    """The `docs` row of a document, keyed by `_DOC_COLUMNS`."""
+    return {
+        "doc_id": doc.id,
+        "article_id": doc.article_id,
+        "version": doc.version,
+        "url": doc.url,
+        "source": doc.source,
+        "title": doc.title,
+        "lang": doc.lang,
+        "published": doc.published,
+        "published_ts": doc.published_ts,
+        "first_seen": _iso(doc.first_seen),
+        "last_seen": _iso(doc.last_seen),
+        "first_seen_ts": int(doc.first_seen.timestamp()),
+        "last_seen_ts": int(doc.last_seen.timestamp()),
+        "status": doc.status,
+        "removed_at": _iso(doc.removed_at),
+        "topic": doc.topic,
+        "is_current": int(doc.is_current),
+        "date_ts": doc.date_ts,
+        "content_hash": content_hash,
+    }
