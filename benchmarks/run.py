@@ -82,7 +82,7 @@ class RunOptions:
 def _warm() -> int:
     import trafilatura  # noqa: F401
 
-    import archive.content  # noqa: F401 - loads trafilatura
+    from archive.content import extract_page  # noqa: F401 - loads trafilatura
 
     # Long enough that each worker takes one: timing starts with every worker warm.
     time.sleep(0.3)
@@ -124,7 +124,7 @@ def extraction_rate(
     context = multiprocessing.get_context("forkserver")
     # The crawler's pool (crawler.context.make_extract_pool) preloads these in the same
     # fork server; the first pool of the process decides, so both get the same.
-    context.set_forkserver_preload(["archive.capture", "archive.content", "trafilatura"])
+    context.set_forkserver_preload(["archive.capture", "trafilatura"])
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         warmed = {f.result() for f in [pool.submit(_warm) for _ in range(workers * 2)]}
         if len(warmed) < workers:

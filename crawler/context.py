@@ -405,7 +405,7 @@ class GroupWriter:
 
 
 def _warm() -> int:
-    import archive.content  # noqa: F401 - loads trafilatura before the first page
+    from archive.content import extract_page  # noqa: F401 - loads trafilatura now
 
     return 0
 
@@ -428,7 +428,7 @@ def make_extract_pool(workers: int) -> HelperPool:
             "(the OOM killer? see the system log): crawl stopped, what was captured is "
             "kept; give the machine more memory, or lower extract_workers, and run again"
         ),
-        preload=["archive.capture", "archive.content"],
+        preload=["archive.capture", "trafilatura"],
     )
     for _ in range(workers):
         pool.submit(_warm, again=False)

@@ -205,6 +205,29 @@ def test_help_imports_nothing_heavy() -> None:
     assert done.stdout.splitlines()[-1] == "[]"
 
 
+def test_status_does_not_load_the_extractor(tmp_path: Path) -> None:
+    """`status` reads the archive; the content wing gives the extractor (and
+    trafilatura, a fifth of a second) only to a caller that asks for it."""
+    data_dir = tmp_path / "data"
+    init = [sys.executable, "-m", "presswatch.cli", "--data-dir", str(data_dir), "init"]
+    made = subprocess.run(init, env=cli_env(), capture_output=True, text=True, timeout=120)
+    assert made.returncode == 0, made.stderr
+    probe = (
+        "import sys\n"
+        "from presswatch.cli import app\n"
+        "try:\n"
+        f"    app(['--data-dir', {str(data_dir)!r}, 'status'], prog_name='presswatch')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('archive.store' in sys.modules, 'trafilatura' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=cli_env(), capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "True False"
+
+
 def test_notify_add_help_names_the_default_kinds() -> None:
     """The help spells out DEFAULT_NOTIFY_KINDS, so that building it imports no archive."""
     from archive.notify import DEFAULT_NOTIFY_KINDS

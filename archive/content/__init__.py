@@ -1,6 +1,15 @@
 """Pure steps on an article's text: decode bytes, bound bodies, parse dates, extract the
 article, normalize, diff, align, classify edits, URL patterns (no database, clock or
-network)."""
+network).
+
+The extractor's names are loaded on first use: `extract` imports trafilatura (a fifth
+of a second), which a command that only reads, normalizes or diffs should not pay for
+when it imports this wing."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from archive.content.bodies import (
     ACCEPT_ENCODING,
@@ -9,6 +18,7 @@ from archive.content.bodies import (
     decode_stream,
 )
 from archive.content.decode import (
+    PageKind,
     decode_body,
 )
 from archive.content.diff import (
@@ -33,11 +43,6 @@ from archive.content.editclass import (
     describe_class,
     judge_edit,
 )
-from archive.content.extract import (
-    Extracted,
-    PageKind,
-    extract_page,
-)
 from archive.content.normalize import (
     normalize_text,
     normalize_url,
@@ -49,9 +54,23 @@ from archive.content.patterns import (
     compile_url_pattern,
     url_pattern_problem,
 )
-from archive.content.trafilatura_options import (
-    TRAFILATURA_OPTIONS,
-)
+
+if TYPE_CHECKING:
+    from archive.content.extract import Extracted, extract_page
+    from archive.content.trafilatura_options import TRAFILATURA_OPTIONS
+
+_ON_FIRST_USE = {
+    "Extracted": "archive.content.extract",
+    "extract_page": "archive.content.extract",
+    "TRAFILATURA_OPTIONS": "archive.content.trafilatura_options",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _ON_FIRST_USE:
+        return getattr(importlib.import_module(_ON_FIRST_USE[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ACCEPT_ENCODING",
