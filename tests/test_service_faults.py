@@ -230,6 +230,20 @@ def test_status_names_a_redis_frontier_that_is_gone(own_redis: OwnRedis, tmp_pat
     assert f"presswatch: crawl frontier: Redis {own_redis.url} unreachable" in down.stderr
 
 
+def test_status_names_a_postgresql_that_does_not_answer(tmp_path: Path) -> None:
+    """`status` with the database unreachable: exit 1, one line on stderr naming the
+    database, where it was looked for and what to check; nothing half-printed on stdout."""
+    port = free_port()  # nothing listens there
+    env = cli_env(DATABASE_URL=f"postgresql+psycopg://postgres@127.0.0.1:{port}/presswatch")
+    sources = tmp_path / "sources.toml"
+    sources.write_text("", encoding="utf-8")
+    done = cli(tmp_path / "data", sources, "status", env=env)
+    assert (done.returncode, done.stdout) == (1, "")
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("presswatch: the archive database failed: ")
+    assert f'"127.0.0.1", port {port} failed' in line and "check DATABASE_URL" in line
+
+
 def test_a_redis_restart_within_the_budget_is_ridden_out(
     own_redis: OwnRedis, tmp_path: Path
 ) -> None:
