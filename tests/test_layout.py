@@ -18,6 +18,7 @@ from sqlalchemy import create_engine
 from archive.errors import PresswatchError
 from archive.store.db import make_engine, migrate
 from tests.import_graph import (
+    PACKAGES,
     REPO,
     circles,
     file_graph,
@@ -26,7 +27,7 @@ from tests.import_graph import (
     product_files,
 )
 
-OURS = {"archive", "crawler", "search_api", "presswatch"}
+OURS = set(PACKAGES)
 ALLOWED = {
     "archive": {"archive"},
     "crawler": {"archive", "crawler"},
