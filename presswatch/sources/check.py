@@ -104,20 +104,13 @@ def _bracket_delta(line: str) -> int:
 def _where(data: dict[str, Any], loc: Sequence[str | int]) -> str:
     if not loc:
         return "file"
-    if loc[0] == "source" and len(loc) >= 2 and isinstance(loc[1], int):
-        entries = data.get("source") or []
+    if loc[0] in ("source", "notify") and len(loc) >= 2 and isinstance(loc[1], int):
+        table = str(loc[0])  # an array of tables whose entries have a name
+        entries = data.get(table) or []
         name = None
         if loc[1] < len(entries) and isinstance(entries[loc[1]], dict):
             name = entries[loc[1]].get("name")
-        label = f"[source {name}]" if isinstance(name, str) else f"[[source]] #{loc[1] + 1}"
-        rest = ".".join(str(p) for p in loc[2:])
-        return f"{label} {rest}".strip()
-    if loc[0] == "notify" and len(loc) >= 2 and isinstance(loc[1], int):
-        entries = data.get("notify") or []
-        name = None
-        if loc[1] < len(entries) and isinstance(entries[loc[1]], dict):
-            name = entries[loc[1]].get("name")
-        label = f"[notify {name}]" if isinstance(name, str) else f"[[notify]] #{loc[1] + 1}"
+        label = f"[{table} {name}]" if isinstance(name, str) else f"[[{table}]] #{loc[1] + 1}"
         rest = ".".join(str(p) for p in loc[2:])
         return f"{label} {rest}".strip()
     if loc[0] == "topics" and len(loc) >= 2:
