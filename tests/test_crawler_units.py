@@ -127,6 +127,24 @@ def test_fingerprint_names_a_due_check() -> None:
     assert fp.fingerprint(plain) == fp.fingerprint(Request("https://n.example/a"))
 
 
+def _context(runtime: Any, record_options: Any = None) -> Any:
+    """A crawl context over the one source `s` (https://s.example/), extracting in
+    process; `record_options` defaults to the archive's."""
+    from crawler.context import CrawlContext, SourceSpec
+
+    return CrawlContext(
+        sessions=runtime.sessions,
+        warc=runtime.warc,
+        sources={"s": SourceSpec("s", "https://s.example/")},
+        record_options=record_options or (lambda name: runtime.record_options()),
+        plan_next_check=lambda article, published, at: at,
+        conditional_for=lambda article, at: {},
+        user_agent="Presswatch/test",
+        max_body_bytes=1_000_000,
+        extract_workers=0,
+    )
+
+
 def test_a_failing_capture_is_counted_and_the_next_one_recorded(runtime: Any) -> None:
     """The pipeline without a reactor: asyncio drives its coroutine directly."""
     import asyncio
@@ -138,7 +156,6 @@ def test_a_failing_capture_is_counted_and_the_next_one_recorded(runtime: Any) ->
     from archive.store import SourceOptions
     from archive.store.models import Capture
     from archive.store.queries import upsert_source
-    from crawler.context import CrawlContext, SourceSpec
     from crawler.items import FetchItem
     from crawler.pipelines import ArchivePipeline
 
@@ -158,17 +175,7 @@ def test_a_failing_capture_is_counted_and_the_next_one_recorded(runtime: Any) ->
             raise RuntimeError("boom")
         return runtime.record_options()
 
-    ctx = CrawlContext(
-        sessions=runtime.sessions,
-        warc=runtime.warc,
-        sources={"s": SourceSpec("s", "https://s.example/")},
-        record_options=options,
-        plan_next_check=lambda article, published, at: at,
-        conditional_for=lambda article, at: {},
-        user_agent="Presswatch/test",
-        max_body_bytes=1_000_000,
-        extract_workers=0,
-    )
+    ctx = _context(runtime, options)
     pipeline = ArchivePipeline(SimpleNamespace(stats=None), ctx)  # type: ignore[arg-type]
 
     def item(source: str, path: str) -> FetchItem:
@@ -202,7 +209,6 @@ def test_discovery_skips_what_the_archive_has_and_retries_failed_fetches(runtime
     from archive.capture import Exchange, RedirectHop, record_capture
     from archive.store import SourceOptions
     from archive.store.queries import upsert_source
-    from crawler.context import CrawlContext, SourceSpec
 
     now = datetime(2026, 3, 1, 8, tzinfo=UTC)
     base = "https://s.example/"
@@ -235,17 +241,7 @@ def test_discovery_skips_what_the_archive_has_and_retries_failed_fetches(runtime
         with runtime.sessions.begin() as session:
             record_capture(session, exchange, warc=runtime.warc, options=runtime.record_options())
 
-    ctx = CrawlContext(
-        sessions=runtime.sessions,
-        warc=runtime.warc,
-        sources={"s": SourceSpec("s", base)},
-        record_options=lambda name: runtime.record_options(),
-        plan_next_check=lambda article, published, at: at,
-        conditional_for=lambda article, at: {},
-        user_agent="Presswatch/test",
-        max_body_bytes=1_000_000,
-        extract_workers=0,
-    )
+    ctx = _context(runtime)
     try:
         assert ctx.known_urls("s") == {base + "old-story/", base + "story/", base + "gone/"}
         assert ctx.known_urls("not-a-source") == set()
@@ -263,7 +259,6 @@ def test_a_request_made_by_another_run_is_fetched_once_and_never_dropped(runtime
 
     from archive.store import SourceOptions
     from archive.store.queries import upsert_source
-    from crawler.context import CrawlContext, SourceSpec
     from crawler.middlewares import ResumedClaimMiddleware
 
     base = "https://s.example/"
@@ -276,17 +271,7 @@ def test_a_request_made_by_another_run_is_fetched_once_and_never_dropped(runtime
             config=SourceOptions(),
             now=datetime.now(UTC),
         )
-    ctx = CrawlContext(
-        sessions=runtime.sessions,
-        warc=runtime.warc,
-        sources={"s": SourceSpec("s", base)},
-        record_options=lambda name: runtime.record_options(),
-        plan_next_check=lambda article, published, at: at,
-        conditional_for=lambda article, at: {},
-        user_agent="Presswatch/test",
-        max_body_bytes=1_000_000,
-        extract_workers=0,
-    )
+    ctx = _context(runtime)
 
     def peer_request(path: str) -> Request:
         meta = {"pw_claim": [base + path, "another-run"], "pw_source": "s"}
