@@ -520,6 +520,17 @@ def test_a_read_only_warc_directory_stops_the_crawl_with_one_line(
 # -- PostgreSQL ----------------------------------------------------------------------------
 
 
+def _wait_for_captures(
+    proc: subprocess.Popen[str], data_dir: Path, database_url: str, captures: int
+) -> None:
+    """Until the crawl has committed `captures` captures (read from its database)."""
+    watch = Runtime(Settings(data_dir=data_dir, database_url=database_url))
+    try:
+        wait_until(proc, lambda: count(watch, Capture) >= captures)
+    finally:
+        watch.close()
+
+
 def test_a_crawl_whose_postgresql_disappears_ends_with_one_line_and_the_rerun_completes(
     own_postgres: OwnPostgres, tmp_path: Path
 ) -> None:
@@ -530,11 +541,7 @@ def test_a_crawl_whose_postgresql_disappears_ends_with_one_line_and_the_rerun_co
         env = cli_env(crawl_concurrency_per_host=1, DATABASE_URL=own_postgres.url,
                       database_outage_s=3)  # fmt: skip
         proc = popen_cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
-        watch = Runtime(Settings(data_dir=data_dir, database_url=own_postgres.url))
-        try:
-            wait_until(proc, lambda: count(watch, Capture) >= 5)
-        finally:
-            watch.close()
+        _wait_for_captures(proc, data_dir, own_postgres.url, 5)
         own_postgres.stop()
         line = ends_with_one_line(proc, "PostgreSQL")
         assert f"127.0.0.1:{own_postgres.port}" in line
@@ -565,11 +572,7 @@ def test_a_postgresql_restart_within_the_budget_is_ridden_out(
         env = cli_env(crawl_concurrency_per_host=1, DATABASE_URL=own_postgres.url,
                       database_outage_s=60)  # fmt: skip
         proc = popen_cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
-        watch = Runtime(Settings(data_dir=data_dir, database_url=own_postgres.url))
-        try:
-            wait_until(proc, lambda: count(watch, Capture) >= 5)
-        finally:
-            watch.close()
+        _wait_for_captures(proc, data_dir, own_postgres.url, 5)
         own_postgres.stop()
         time.sleep(1)  # the outage itself
         own_postgres.start()
