@@ -46,6 +46,7 @@ from typing import Any
 import httpx
 
 from archive.capture import Exchange, record_capture
+from benchmarks.report import write_figures
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
 from search_api.backends.base import SearchDocument
@@ -354,10 +355,7 @@ def main() -> None:
         }
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    RESULTS.mkdir(exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = RESULTS / f"api-{stamp}.json"
-    out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    out = write_figures(RESULTS, "api", report)
     print(json.dumps(report, indent=2, ensure_ascii=False))
     print(f"wrote {out}", file=sys.stderr)
 

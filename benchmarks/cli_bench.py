@@ -31,7 +31,6 @@ table. Nothing here asserts a time.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import resource
@@ -44,6 +43,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from benchmarks.report import write_figures
 
 RESULTS = Path(__file__).resolve().parent / "results"
 GOALS_S = {"help": 0.3, "status": 0.5, "import": 0.4}
@@ -182,10 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="presswatch-cli-bench-") as work:
         results = measure(max(1, args.rounds), Path(work))
-    args.out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = args.out / f"cli-{stamp}.json"
-    path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    path = write_figures(args.out, "cli", results)
     print(table(results))
     print(f"\nwritten: {path}")
     return 0

@@ -42,6 +42,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from benchmarks.report import write_figures
+
 RESULTS = Path(__file__).resolve().parent / "results"
 KINDS = ("prose", "repeated", "repeated_lines", "repeated_km")
 SEED = 20261207
@@ -216,9 +218,7 @@ def main(argv: list[str] | None = None) -> int:
             for kind in kinds
         },
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"diff-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
-    path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    path = write_figures(args.out, "diff", results)
     print(table(results))
     print(f"\nwritten: {path}")
     return 0

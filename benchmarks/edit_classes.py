@@ -10,7 +10,6 @@ a Markdown table. The headline's tone counts as two more classes,
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Iterable
@@ -20,6 +19,7 @@ from typing import Any
 
 from archive.content import CLASS_NAMES, VersionSide, judge_edit
 from benchmarks.edit_cases import CASES, Case
+from benchmarks.report import write_figures
 from presswatch.demo.content import bulk_articles
 
 TONES = ("headline_softened", "headline_sharpened")
@@ -145,10 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
     args = parser.parse_args(argv)
     result = run()
-    args.out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = args.out / f"edit-classes-{stamp}.json"
-    path.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    path = write_figures(args.out, "edit-classes", result)
     sys.stdout.write(markdown(result))
     sys.stdout.write(f"\nwritten: {path}\n")
     return 0

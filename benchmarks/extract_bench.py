@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
-import json
 import pstats
 import statistics
 import sys
@@ -38,6 +37,7 @@ from typing import Any
 import trafilatura
 
 from archive.content import TRAFILATURA_OPTIONS, extract_page
+from benchmarks.report import write_figures
 from benchmarks.site import build_site
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -148,9 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.size < 1 or args.rounds < 1:
         parser.error("--size and --rounds must be at least 1")
     result = run(args.size, args.rounds, args.seed, args.content, args.profile)
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"extract-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
-    path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    path = write_figures(args.out, "extract", result)
     ms = result["cpu_ms_per_page"]
     print(
         f"{result['pages']} pages ({result['content']}): trafilatura "

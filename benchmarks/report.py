@@ -367,6 +367,15 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def write_figures(out: Path, name: str, figures: Any) -> Path:
+    """One benchmark's figures as `out/<name>-<UTC time>.json` (the other benchmarks'
+    results; `write` below is the main run's, named by date and size)."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{name}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    path.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
 def write(results: dict[str, Any], out: Path) -> tuple[Path, Path, str]:
     out.mkdir(parents=True, exist_ok=True)
     stem = f"{datetime.now(UTC):%Y-%m-%d}-{results['size']}"

@@ -32,6 +32,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
+from benchmarks.report import write_figures
 from benchmarks.run import BENCH_SCRAPY
 
 REPO = Path(__file__).resolve().parent.parent
@@ -264,9 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rounds = [int(k) for k in args.processes.split(",") if k.strip()]
     results = run(args.size, rounds, args.work / uuid.uuid4().hex[:8])
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"scale-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
-    path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    path = write_figures(args.out, "scale", results)
     print(json.dumps(results, indent=2))
     print(f"written: {path}", file=sys.stderr)
     return 0

@@ -25,7 +25,6 @@ Records each statement's plan (SQLite `EXPLAIN QUERY PLAN`, PostgreSQL `EXPLAIN
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sqlite3
 import statistics
@@ -43,6 +42,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from archive.store import due_articles, due_articles_statements, make_engine, migrate
+from benchmarks.report import write_figures
 
 RESULTS = Path(__file__).resolve().parent / "results"
 NOW = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
@@ -274,9 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         "sources": SOURCES,
         "runs": runs,
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"schedule-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    path = write_figures(args.out, "schedule", result)
     for run in runs:
         p = run["pass"]
         print(

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from archive.content import extract_page, normalize_text
+from benchmarks.report import write_figures
 from search_api.backends.base import SearchBackend, SearchDocument, SearchQuery, SortOrder
 from search_api.documents import parse_published
 
@@ -353,10 +354,7 @@ def main() -> None:
     reports = []
     for kind in kinds:
         report = run(argparse.Namespace(**{**vars(args), "backend": kind}))
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        out = RESULTS / f"search_{kind}_{report['versions']}_{stamp}.json"
-        out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        out = write_figures(RESULTS, f"search_{kind}_{report['versions']}", report)
         _print_report(report, out)
         reports.append(report)
     if len(reports) > 1:

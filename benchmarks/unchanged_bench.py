@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from benchmarks.report import write_figures
 from benchmarks.run import (
     BENCH_SCRAPY,
     RESULTS,
@@ -249,10 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     figures["wall_s"] = round(time.perf_counter() - started, 1)
     if args.work is None:
         shutil.rmtree(work, ignore_errors=True)
-    args.out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = args.out / f"unchanged-{figures['database']}-{stamp}.json"
-    out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    out = write_figures(args.out, f"unchanged-{figures['database']}", figures)
     print(json.dumps(figures, indent=2))
     print(f"written to {out}")
     return 0
