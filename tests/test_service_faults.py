@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from archive.log import verify_archive
 from archive.store import Article, Capture, Version
+from archive.warc import index_missing
 from presswatch.demo.content import bulk_articles
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
@@ -351,6 +352,16 @@ def test_a_writer_process_killed_mid_crawl_is_replaced_and_nothing_is_lost(
     articles_captured_once(data_dir, 40)
     log_text = (data_dir / "logs" / "presswatch.log").read_text()
     assert "a writer process died; started a new one (1 of 3" in log_text, log_text[-3000:]
+    every_warc_file_indexed(data_dir)
+
+
+def every_warc_file_indexed(data_dir: Path) -> None:
+    """Each WARC file has its CDXJ index, the dead writers' last files included (they
+    never closed them): nothing is left for `presswatch index-warcs`."""
+    settings = Settings(data_dir=data_dir)
+    report = index_missing(settings.warc_dir, settings.indexes_dir)
+    assert report.fresh, "no WARC file written"
+    assert (report.built, report.failed) == ([], {})
 
 
 def test_a_writer_killed_again_and_again_stops_the_crawl_with_one_line(
@@ -375,6 +386,7 @@ def test_a_writer_killed_again_and_again_stops_the_crawl_with_one_line(
         assert line.startswith("presswatch crawl: the writer process was killed 4 times")
         assert killed == 4
         assert not (data_dir / "presswatch.lock").exists(), "the lock was not released"
+        every_warc_file_indexed(data_dir)
 
         again = cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
         assert again.returncode == 0, again.stderr
