@@ -13,10 +13,8 @@ import os
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -25,6 +23,7 @@ from sqlalchemy import select
 from archive.log import verify_archive
 from archive.store import Article, Capture, Version
 from archive.warc import index_missing
+from benchmarks.fault_harness import OwnPostgres, OwnRedis, extraction_workers_of, writer_of
 from presswatch.demo.content import bulk_articles
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
@@ -41,44 +40,6 @@ from tests.kill_harness import (
 from tests.site_server import NewsSite, cli, cli_env, free_port, popen_cli, write_sources
 
 
-@dataclass
-class OwnRedis:
-    """A redis-server of the test's own, on its own port, in its own directory."""
-
-    port: int
-    workdir: Path
-    proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.workdir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        import redis
-
-        client = redis.Redis(port=self.port, socket_connect_timeout=1)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.exceptions.ConnectionError:
-                assert time.monotonic() < deadline, "redis-server did not start"
-                time.sleep(0.1)
-        client.close()
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=30)
-        self.proc = None
-
-
 @pytest.fixture
 def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
     if shutil.which("redis-server") is None:
@@ -91,67 +52,18 @@ def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
         server.stop()
 
 
-@dataclass
-class OwnPostgres:
-    """A PostgreSQL cluster of the test's own (initdb into a temporary directory, its own
-    port, run as the `postgres` user since PostgreSQL refuses to run as root)."""
-
-    port: int
-    workdir: Path
-    bin_dir: Path
-
-    @property
-    def url(self) -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
-
-    def _as_postgres(self, *command: str) -> None:
-        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        done = subprocess.run(
-            [*prefix, *command], capture_output=True, text=True, check=False, timeout=120
-        )
-        assert done.returncode == 0, f"{command[0]} failed: {done.stdout}{done.stderr}"
-
-    def init(self) -> None:
-        self._as_postgres(
-            str(self.bin_dir / "initdb"), "-D", str(self.workdir / "db"), "-A", "trust",
-            "-U", "postgres", "--no-sync", "--no-instructions",
-        )  # fmt: skip
-
-    def start(self) -> None:
-        options = f"-p {self.port} -k {self.workdir} -h 127.0.0.1 -c fsync=off"
-        self._as_postgres(
-            str(self.bin_dir / "pg_ctl"), "-D", str(self.workdir / "db"), "-o", options,
-            "-l", str(self.workdir / "server.log"), "-w", "-t", "60", "start",
-        )  # fmt: skip
-
-    def stop(self) -> None:
-        # Immediate: the server goes as in a crash, its connections cut.
-        self._as_postgres(
-            str(self.bin_dir / "pg_ctl"), "-D", str(self.workdir / "db"), "-m", "immediate",
-            "-w", "stop",
-        )  # fmt: skip
-
-
 @pytest.fixture
 def own_postgres() -> Iterator[OwnPostgres]:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    if not found:
+    bin_dir = OwnPostgres.find_binaries()
+    if bin_dir is None:
         skip_unless_ci("no PostgreSQL server binaries under /usr/lib/postgresql")
     if os.geteuid() == 0 and shutil.which("runuser") is None:
         skip_unless_ci("running as root without runuser: PostgreSQL refuses to run as root")
-    # Not under tmp_path: the postgres user must be able to reach it.
-    workdir = Path(tempfile.mkdtemp(prefix="pw-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(workdir, "postgres", "postgres")
-    server = OwnPostgres(free_port(), workdir, found[-1].parent)
-    server.init()
-    server.start()
+    server = OwnPostgres.make(free_port(), bin_dir)
     try:
         yield server
     finally:
-        if (workdir / "db" / "postmaster.pid").exists():
-            server.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        server.remove()
 
 
 def ends_with_one_line(proc: subprocess.Popen[str], service: str) -> str:
@@ -274,54 +186,6 @@ def test_a_redis_restart_within_the_budget_is_ridden_out(
 # -- the writer and extraction processes -----------------------------------------------
 
 
-def _descendants(pid: int) -> list[int]:
-    """Every process below `pid` (the crawl's helpers hang under its fork server)."""
-    found: list[int] = []
-    todo = [pid]
-    while todo:
-        kids = _children(todo.pop())
-        found.extend(kids)
-        todo.extend(kids)
-    return found
-
-
-def _writer_of(crawl_pid: int, warc_dir: Path) -> int | None:
-    """The crawl's writer process: its one helper that holds a WARC file open."""
-    for pid in _descendants(crawl_pid):
-        try:
-            fds = list(Path(f"/proc/{pid}/fd").iterdir())
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                target = Path(os.readlink(fd))
-            except OSError:
-                continue
-            if target.parent == warc_dir:
-                return pid
-    return None
-
-
-def _children(pid: int) -> list[int]:
-    kids: list[int] = []
-    for children in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
-            kids.extend(int(k) for k in children.read_text().split())
-        except OSError:
-            continue  # the task ended meanwhile
-    return kids
-
-
-def _extraction_workers_of(crawl_pid: int, warc_dir: Path) -> list[int]:
-    """The crawl's helpers (children of its fork server, itself a child of the crawl)
-    other than the writer; [] until the writer is known by its open WARC file."""
-    writer = _writer_of(crawl_pid, warc_dir)
-    if writer is None:
-        return []
-    helpers = [pid for server in _children(crawl_pid) for pid in _children(server)]
-    return [pid for pid in helpers if pid != writer]
-
-
 def test_a_writer_process_killed_mid_crawl_is_replaced_and_nothing_is_lost(
     tmp_path: Path,
 ) -> None:
@@ -340,7 +204,7 @@ def test_a_writer_process_killed_mid_crawl_is_replaced_and_nothing_is_lost(
             writers: list[int] = []
 
             def writer_found() -> bool:
-                found = _writer_of(proc.pid, data_dir / "warc")
+                found = writer_of(proc.pid, data_dir / "warc")
                 writers[:] = [found] if found is not None else []
                 return bool(writers) and len(article_requests(site)) >= 8
 
@@ -380,7 +244,7 @@ def test_a_writer_killed_again_and_again_stops_the_crawl_with_one_line(
         proc = popen_cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
         warc = data_dir / "warc"
         killed = kill_each_one_found(
-            proc, lambda: [w] if (w := _writer_of(proc.pid, warc)) is not None else []
+            proc, lambda: [w] if (w := writer_of(proc.pid, warc)) is not None else []
         )
         line = ends_with_one_line(proc, "writer process")
         assert line.startswith("presswatch crawl: the writer process was killed 4 times")
@@ -413,7 +277,7 @@ def test_an_extraction_worker_killed_mid_crawl_is_replaced_and_its_pages_extract
             workers: list[int] = []
 
             def workers_found() -> bool:
-                workers[:] = _extraction_workers_of(proc.pid, data_dir / "warc")
+                workers[:] = extraction_workers_of(proc.pid, data_dir / "warc")
                 return bool(workers) and len(article_requests(site)) >= 8
 
             wait_until(proc, workers_found)
@@ -445,7 +309,7 @@ def test_extraction_workers_killed_again_and_again_stop_the_crawl_with_one_line(
         sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
         env = cli_env(crawl_concurrency_per_host=1, extract_workers=1)
         proc = popen_cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
-        kill_each_one_found(proc, lambda: _extraction_workers_of(proc.pid, data_dir / "warc"))
+        kill_each_one_found(proc, lambda: extraction_workers_of(proc.pid, data_dir / "warc"))
         line = ends_with_one_line(proc, "extraction workers")
         assert line.startswith("presswatch crawl: extraction workers were killed 4 times")
         assert not (data_dir / "presswatch.lock").exists(), "the lock was not released"
