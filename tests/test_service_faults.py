@@ -183,6 +183,35 @@ def test_a_redis_restart_within_the_budget_is_ridden_out(
     articles_captured_once(data_dir, 30)
 
 
+def test_a_flushed_redis_loses_no_article_and_fetches_none_twice(
+    own_redis: OwnRedis, tmp_path: Path
+) -> None:
+    """Someone runs FLUSHALL on the shared Redis mid-crawl (the queue and the duplicate
+    filter gone, the connection fine): the crawl ends quietly with what it had, the
+    rerun archives the rest, and no article is fetched twice, though the filter that
+    kept the first crawl's requests apart is gone (the archive itself knows them)."""
+    import redis
+
+    data_dir = tmp_path / "data"
+    Runtime(Settings(data_dir=data_dir)).init()
+    with slow_news_site(30) as site:
+        sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
+        env = cli_env(crawl_concurrency_per_host=1, REDIS_URL=own_redis.url)
+        proc = popen_cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
+        with reaped(proc):
+            wait_until(proc, lambda: len(article_requests(site)) >= 5)
+            client = redis.Redis.from_url(own_redis.url)
+            client.flushall()
+            client.close()
+            _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        assert err == ""
+        again = cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
+        assert again.returncode == 0, again.stderr
+        assert again.stderr == ""
+    articles_captured_once(data_dir, 30)
+
+
 # -- the writer and extraction processes -----------------------------------------------
 
 
