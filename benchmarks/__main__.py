@@ -3,7 +3,8 @@
 `python -m benchmarks verify-package [--captures N]` (the package verifier, genuine and
 hostile packages), `python -m benchmarks diff [--sizes-kb 10,100,1000]` (diff time
 against text size and repetition), and `python -m benchmarks cli [--rounds N]` (how fast
-the command line starts).
+the command line starts), `python -m benchmarks faults [--size N] [--processes K]`
+(services and helper processes failing under K crawls at once).
 
 The one documented benchmark command (docs/benchmarks.md); the other modules of the
 package (`archive_bench`, `search_bench`, ...) keep their own `python -m
@@ -29,6 +30,10 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks.diff_bench import main as diff_main
 
         return diff_main(args[1:])
+    if args and args[0] == "faults":
+        from benchmarks.faults_bench import main as faults_main
+
+        return faults_main(args[1:])
     if args and args[0] == "cli":
         from benchmarks.cli_bench import main as cli_main
 
@@ -40,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
             "       python -m benchmarks verify [--captures N] [--articles A]\n"
             "       python -m benchmarks verify-package [--captures N]\n"
             "       python -m benchmarks diff [--sizes-kb 10,30,100,300,1000] [--rounds R]\n"
-            "       python -m benchmarks cli [--rounds R]",
+            "       python -m benchmarks cli [--rounds R]\n"
+            "       python -m benchmarks faults [--size N] [--processes K] [--only F,...]",
             file=sys.stderr,
         )
         return 2

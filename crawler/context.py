@@ -311,7 +311,7 @@ class CrawlContext:
         with self._lock:
             if self._recorder is None:
                 if self.recorder_factory is not None:
-                    self._recorder = RecorderProcess(self.recorder_factory)
+                    self._recorder = RecorderProcess(self.recorder_factory, self.warc)
                 else:
                     self._recorder = Recorder(
                         self.sessions,

@@ -198,6 +198,12 @@ class HelperPool:
                 self.restarts,
             )
 
+    @property
+    def generation(self) -> int:
+        """How many times the pool was replaced (its helpers died) in this crawl."""
+        with self._lock:
+            return self._generation
+
     def shutdown(self) -> None:
         with self._lock:
             pool = self._pool

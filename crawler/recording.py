@@ -38,7 +38,7 @@ from archive.content import Extracted
 from archive.errors import StorageError
 from archive.store import Article, PlanNextCheck, schedule_after_capture
 from archive.warc import WarcStore
-from crawler.processes import HelperPool
+from crawler.processes import HelperGone, HelperPool
 
 log = logging.getLogger(__name__)
 
@@ -197,16 +197,17 @@ class Recorder:
         )
 
 
-# A Recorder factory for the writer process: a dotted path and picklable arguments.
+# A Recorder factory for the writer process: a dotted path and picklable arguments; it
+# is also given `warc_run=`, the name every writer of one crawl gives its WARC files.
 RecorderFactory = tuple[str, tuple[Any, ...]]
 
 _PROCESS_RECORDER: Recorder | None = None
 
 
-def _start(factory: RecorderFactory) -> None:
+def _start(factory: RecorderFactory, warc_run: str) -> None:
     global _PROCESS_RECORDER
     path, args = factory
-    _PROCESS_RECORDER = load_object(path)(*args)
+    _PROCESS_RECORDER = load_object(path)(*args, warc_run=warc_run)
 
 
 def _record_here(tasks: Sequence[CaptureTask]) -> list[CaptureResult | Exception]:
@@ -236,14 +237,21 @@ def _close_here() -> None:
         _PROCESS_RECORDER.warc.close()
 
 
-def _ready() -> int:
-    return os.getpid()
+def _ready() -> tuple[int, str]:
+    """The writer's pid, and the prefix of the WARC files it writes."""
+    assert _PROCESS_RECORDER is not None
+    return os.getpid(), _PROCESS_RECORDER.warc.prefix
 
 
 class RecorderProcess:
-    """A `Recorder` in a process of its own, built there by `factory`."""
+    """A `Recorder` in a process of its own, built there by `factory`. `warc` is the
+    crawl's own WARC store (same directory, same indexer): through it the crawl finishes
+    the last file of a writer that died, which that writer could not close."""
 
-    def __init__(self, factory: RecorderFactory, *, restarts: int = WRITER_RESTARTS) -> None:
+    def __init__(
+        self, factory: RecorderFactory, warc: WarcStore, *, restarts: int = WRITER_RESTARTS
+    ) -> None:
+        self._warc = warc
         self._pool = HelperPool(
             "a writer process",
             1,
@@ -255,24 +263,40 @@ class RecorderProcess:
                 "again"
             ),
             initializer=_start,
-            initargs=(factory,),
+            initargs=(factory, warc.run),
         )
         # Started now, from the caller's thread, and built before the first group: a
         # factory that fails (a bad setting) fails here, once, never retried.
-        self.pid = self._pool.submit(_ready, again=False).result()
+        self.pid, self._writing = self._pool.submit(_ready, again=False).result()
+        self._generation = self._pool.generation
 
     def record(self, tasks: Sequence[CaptureTask]) -> list[CaptureResult | Exception]:
         """Commit the group (`Recorder.record`); a writer that dies on it is replaced
         and the group recorded again: what the dead one committed comes back as
         duplicates (`CaptureResult.duplicate`), the rest is recorded now."""
-        return self._pool.submit(_record_here, list(tasks)).result()
+        try:
+            return self._pool.submit(_record_here, list(tasks)).result()
+        finally:
+            if self._pool.generation != self._generation:
+                self._after_deaths()
+
+    def _after_deaths(self) -> None:
+        """A writer died (one or more, since the last group): learn the new one's files,
+        then index the dead ones' last files, which they never closed."""
+        self._generation = self._pool.generation
+        try:
+            self.pid, self._writing = self._pool.submit(_ready, again=False).result()
+        except (BrokenProcessPool, HelperGone):
+            self._writing = None  # none alive: every file of the run is left to finish
+        self._warc.finish_files_of(self._warc.run, writing=self._writing)
 
     def close(self) -> None:
         try:
             self._pool.submit(_close_here, again=False).result()
-        except BrokenProcessPool:
-            # Nothing to close: every group it committed is in the archive; its last
-            # WARC file is complete but not indexed (`presswatch index-warcs`).
+        except (BrokenProcessPool, HelperGone):
+            # Nothing to close: every group it committed is in the archive, and its last
+            # WARC file is finished (indexed) from here.
             log.warning("the writer process had died when the crawl ended")
+            self._warc.finish_files_of(self._warc.run)
         finally:
             self._pool.shutdown()

@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 @dataclass
 class Runtime:
     settings: Settings
+    # Names this process's WARC files (`WarcStore(run=…)`): a crawl's writer processes
+    # share their crawl's; None, a name of its own.
+    warc_run: str | None = None
 
     @cached_property
     def engine(self) -> Engine:
@@ -78,6 +81,7 @@ class Runtime:
                 "robots": "classic",
             },
             on_closed=index_closed_warc(self.settings.indexes_dir),
+            run=self.warc_run,
         )
 
     def record_options(self, **overrides: object) -> RecordOptions:

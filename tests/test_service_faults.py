@@ -13,10 +13,8 @@ import os
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -24,6 +22,8 @@ from sqlalchemy import select
 
 from archive.log import verify_archive
 from archive.store import Article, Capture, Version
+from archive.warc import index_missing
+from benchmarks.fault_harness import OwnPostgres, OwnRedis, extraction_workers_of, writer_of
 from presswatch.demo.content import bulk_articles
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
@@ -40,44 +40,6 @@ from tests.kill_harness import (
 from tests.site_server import NewsSite, cli, cli_env, free_port, popen_cli, write_sources
 
 
-@dataclass
-class OwnRedis:
-    """A redis-server of the test's own, on its own port, in its own directory."""
-
-    port: int
-    workdir: Path
-    proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.workdir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        import redis
-
-        client = redis.Redis(port=self.port, socket_connect_timeout=1)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.exceptions.ConnectionError:
-                assert time.monotonic() < deadline, "redis-server did not start"
-                time.sleep(0.1)
-        client.close()
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=30)
-        self.proc = None
-
-
 @pytest.fixture
 def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
     if shutil.which("redis-server") is None:
@@ -90,67 +52,18 @@ def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
         server.stop()
 
 
-@dataclass
-class OwnPostgres:
-    """A PostgreSQL cluster of the test's own (initdb into a temporary directory, its own
-    port, run as the `postgres` user since PostgreSQL refuses to run as root)."""
-
-    port: int
-    workdir: Path
-    bin_dir: Path
-
-    @property
-    def url(self) -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
-
-    def _as_postgres(self, *command: str) -> None:
-        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        done = subprocess.run(
-            [*prefix, *command], capture_output=True, text=True, check=False, timeout=120
-        )
-        assert done.returncode == 0, f"{command[0]} failed: {done.stdout}{done.stderr}"
-
-    def init(self) -> None:
-        self._as_postgres(
-            str(self.bin_dir / "initdb"), "-D", str(self.workdir / "db"), "-A", "trust",
-            "-U", "postgres", "--no-sync", "--no-instructions",
-        )  # fmt: skip
-
-    def start(self) -> None:
-        options = f"-p {self.port} -k {self.workdir} -h 127.0.0.1 -c fsync=off"
-        self._as_postgres(
-            str(self.bin_dir / "pg_ctl"), "-D", str(self.workdir / "db"), "-o", options,
-            "-l", str(self.workdir / "server.log"), "-w", "-t", "60", "start",
-        )  # fmt: skip
-
-    def stop(self) -> None:
-        # Immediate: the server goes as in a crash, its connections cut.
-        self._as_postgres(
-            str(self.bin_dir / "pg_ctl"), "-D", str(self.workdir / "db"), "-m", "immediate",
-            "-w", "stop",
-        )  # fmt: skip
-
-
 @pytest.fixture
 def own_postgres() -> Iterator[OwnPostgres]:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    if not found:
+    bin_dir = OwnPostgres.find_binaries()
+    if bin_dir is None:
         skip_unless_ci("no PostgreSQL server binaries under /usr/lib/postgresql")
     if os.geteuid() == 0 and shutil.which("runuser") is None:
         skip_unless_ci("running as root without runuser: PostgreSQL refuses to run as root")
-    # Not under tmp_path: the postgres user must be able to reach it.
-    workdir = Path(tempfile.mkdtemp(prefix="pw-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(workdir, "postgres", "postgres")
-    server = OwnPostgres(free_port(), workdir, found[-1].parent)
-    server.init()
-    server.start()
+    server = OwnPostgres.make(free_port(), bin_dir)
     try:
         yield server
     finally:
-        if (workdir / "db" / "postmaster.pid").exists():
-            server.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        server.remove()
 
 
 def ends_with_one_line(proc: subprocess.Popen[str], service: str) -> str:
@@ -270,55 +183,36 @@ def test_a_redis_restart_within_the_budget_is_ridden_out(
     articles_captured_once(data_dir, 30)
 
 
+def test_a_flushed_redis_loses_no_article_and_fetches_none_twice(
+    own_redis: OwnRedis, tmp_path: Path
+) -> None:
+    """Someone runs FLUSHALL on the shared Redis mid-crawl (the queue and the duplicate
+    filter gone, the connection fine): the crawl ends quietly with what it had, the
+    rerun archives the rest, and no article is fetched twice, though the filter that
+    kept the first crawl's requests apart is gone (the archive itself knows them)."""
+    import redis
+
+    data_dir = tmp_path / "data"
+    Runtime(Settings(data_dir=data_dir)).init()
+    with slow_news_site(30) as site:
+        sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
+        env = cli_env(crawl_concurrency_per_host=1, REDIS_URL=own_redis.url)
+        proc = popen_cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
+        with reaped(proc):
+            wait_until(proc, lambda: len(article_requests(site)) >= 5)
+            client = redis.Redis.from_url(own_redis.url)
+            client.flushall()
+            client.close()
+            _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        assert err == ""
+        again = cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
+        assert again.returncode == 0, again.stderr
+        assert again.stderr == ""
+    articles_captured_once(data_dir, 30)
+
+
 # -- the writer and extraction processes -----------------------------------------------
-
-
-def _descendants(pid: int) -> list[int]:
-    """Every process below `pid` (the crawl's helpers hang under its fork server)."""
-    found: list[int] = []
-    todo = [pid]
-    while todo:
-        kids = _children(todo.pop())
-        found.extend(kids)
-        todo.extend(kids)
-    return found
-
-
-def _writer_of(crawl_pid: int, warc_dir: Path) -> int | None:
-    """The crawl's writer process: its one helper that holds a WARC file open."""
-    for pid in _descendants(crawl_pid):
-        try:
-            fds = list(Path(f"/proc/{pid}/fd").iterdir())
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                target = Path(os.readlink(fd))
-            except OSError:
-                continue
-            if target.parent == warc_dir:
-                return pid
-    return None
-
-
-def _children(pid: int) -> list[int]:
-    kids: list[int] = []
-    for children in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
-            kids.extend(int(k) for k in children.read_text().split())
-        except OSError:
-            continue  # the task ended meanwhile
-    return kids
-
-
-def _extraction_workers_of(crawl_pid: int, warc_dir: Path) -> list[int]:
-    """The crawl's helpers (children of its fork server, itself a child of the crawl)
-    other than the writer; [] until the writer is known by its open WARC file."""
-    writer = _writer_of(crawl_pid, warc_dir)
-    if writer is None:
-        return []
-    helpers = [pid for server in _children(crawl_pid) for pid in _children(server)]
-    return [pid for pid in helpers if pid != writer]
 
 
 def test_a_writer_process_killed_mid_crawl_is_replaced_and_nothing_is_lost(
@@ -339,7 +233,7 @@ def test_a_writer_process_killed_mid_crawl_is_replaced_and_nothing_is_lost(
             writers: list[int] = []
 
             def writer_found() -> bool:
-                found = _writer_of(proc.pid, data_dir / "warc")
+                found = writer_of(proc.pid, data_dir / "warc")
                 writers[:] = [found] if found is not None else []
                 return bool(writers) and len(article_requests(site)) >= 8
 
@@ -351,6 +245,16 @@ def test_a_writer_process_killed_mid_crawl_is_replaced_and_nothing_is_lost(
     articles_captured_once(data_dir, 40)
     log_text = (data_dir / "logs" / "presswatch.log").read_text()
     assert "a writer process died; started a new one (1 of 3" in log_text, log_text[-3000:]
+    every_warc_file_indexed(data_dir)
+
+
+def every_warc_file_indexed(data_dir: Path) -> None:
+    """Each WARC file has its CDXJ index, the dead writers' last files included (they
+    never closed them): nothing is left for `presswatch index-warcs`."""
+    settings = Settings(data_dir=data_dir)
+    report = index_missing(settings.warc_dir, settings.indexes_dir)
+    assert report.fresh, "no WARC file written"
+    assert (report.built, report.failed) == ([], {})
 
 
 def test_a_writer_killed_again_and_again_stops_the_crawl_with_one_line(
@@ -369,12 +273,13 @@ def test_a_writer_killed_again_and_again_stops_the_crawl_with_one_line(
         proc = popen_cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
         warc = data_dir / "warc"
         killed = kill_each_one_found(
-            proc, lambda: [w] if (w := _writer_of(proc.pid, warc)) is not None else []
+            proc, lambda: [w] if (w := writer_of(proc.pid, warc)) is not None else []
         )
         line = ends_with_one_line(proc, "writer process")
         assert line.startswith("presswatch crawl: the writer process was killed 4 times")
         assert killed == 4
         assert not (data_dir / "presswatch.lock").exists(), "the lock was not released"
+        every_warc_file_indexed(data_dir)
 
         again = cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
         assert again.returncode == 0, again.stderr
@@ -401,7 +306,7 @@ def test_an_extraction_worker_killed_mid_crawl_is_replaced_and_its_pages_extract
             workers: list[int] = []
 
             def workers_found() -> bool:
-                workers[:] = _extraction_workers_of(proc.pid, data_dir / "warc")
+                workers[:] = extraction_workers_of(proc.pid, data_dir / "warc")
                 return bool(workers) and len(article_requests(site)) >= 8
 
             wait_until(proc, workers_found)
@@ -433,7 +338,7 @@ def test_extraction_workers_killed_again_and_again_stop_the_crawl_with_one_line(
         sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
         env = cli_env(crawl_concurrency_per_host=1, extract_workers=1)
         proc = popen_cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
-        kill_each_one_found(proc, lambda: _extraction_workers_of(proc.pid, data_dir / "warc"))
+        kill_each_one_found(proc, lambda: extraction_workers_of(proc.pid, data_dir / "warc"))
         line = ends_with_one_line(proc, "extraction workers")
         assert line.startswith("presswatch crawl: extraction workers were killed 4 times")
         assert not (data_dir / "presswatch.lock").exists(), "the lock was not released"

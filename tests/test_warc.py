@@ -98,6 +98,41 @@ def test_two_stores_never_share_a_file(tmp_path: Path) -> None:
     assert la.file != lb.file
 
 
+def _write_one(store: WarcStore, url: str) -> str:
+    return store.write_response(
+        url=url,
+        fetched_at=AT,
+        status=200,
+        reason="OK",
+        headers=[],
+        body=url.encode(),
+        request_headers=[],
+    ).file
+
+
+def test_a_crawl_finishes_the_files_its_dead_writers_left_open_once_each(
+    tmp_path: Path,
+) -> None:
+    """A writer process killed mid-crawl never closes its last file, so never indexes
+    it: the crawl, sharing the writers' run name, hands those files to its indexer, but
+    not the live writer's, nor another crawl's, nor any file twice."""
+    dead = WarcStore(tmp_path, run="crawl1")  # killed: never closed
+    dead_file = _write_one(dead, "https://x.example/dead/")
+    live = WarcStore(tmp_path, run="crawl1")
+    live.prefix = "presswatch-999999-crawl1"  # a second process of the run, still writing
+    live_file = _write_one(live, "https://x.example/live/")
+    other_crawl = _write_one(WarcStore(tmp_path, run="crawl2"), "https://x.example/other/")
+    finished: list[str] = []
+    crawl = WarcStore(tmp_path, run="crawl1", on_closed=lambda p: finished.append(p.name))
+
+    assert [p.name for p in crawl.finish_files_of("crawl1", writing=live.prefix)] == [dead_file]
+    assert crawl.finish_files_of("crawl1", writing=live.prefix) == []  # once each
+    # The crawl ended with no writer alive: the last one's files too, still once each.
+    assert [p.name for p in crawl.finish_files_of("crawl1")] == [live_file]
+    assert finished == [dead_file, live_file]
+    assert other_crawl not in finished
+
+
 # -- the response as received ------------------------------------------------------------
 
 

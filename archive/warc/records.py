@@ -140,7 +140,10 @@ class WarcStore:
     given) is checked before every record. `info` adds warcinfo fields (operator,
     robots, http-header-user-agent…) to the defaults of `default_warcinfo()`;
     `on_closed` (if given) is called, outside the store's lock, with each file that
-    holds records once it is closed or rotated (the CDXJ indexer, archive/warc/cdxj.py)."""
+    holds records once it is closed or rotated (the CDXJ indexer, archive/warc/cdxj.py).
+    `run` names the files (`presswatch-<pid>-<run>-NNNNN.warc.gz`, a random name by
+    default): the processes of one crawl share it, so the crawl finds, and finishes, the
+    files of one that died (`finish_files_of`)."""
 
     def __init__(
         self,
@@ -150,6 +153,7 @@ class WarcStore:
         floor: SpaceFloor | None = None,
         info: Mapping[str, str] | None = None,
         on_closed: Callable[[Path], None] | None = None,
+        run: str | None = None,
     ) -> None:
         self.directory = directory
         self.max_bytes = max_bytes
@@ -162,7 +166,9 @@ class WarcStore:
         self._fh: BinaryIO | None = None
         self._size = 0
         self._serial = 0
-        self._prefix = f"presswatch-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.run = run or uuid.uuid4().hex[:8]
+        self.prefix = f"presswatch-{os.getpid()}-{self.run}"
+        self._finished_for_others: set[str] = set()
         # Inside `group()`: appends skip their fsync; the group syncs once at its end.
         self._grouped = 0
         self._unsynced = False
@@ -178,7 +184,7 @@ class WarcStore:
             self._close_file()
         self._serial += 1
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._current = self.directory / f"{self._prefix}-{self._serial:05d}.warc.gz"
+        self._current = self.directory / f"{self.prefix}-{self._serial:05d}.warc.gz"
         # Unbuffered: a failed write leaves nothing queued in a buffer for a later flush.
         self._fh = open(self._current, "ab", buffering=0)  # noqa: SIM115 - see _close_file
         self._size = self._fh.tell()
@@ -216,6 +222,25 @@ class WarcStore:
         with self._lock:
             self._close_file()
         self._announce_finished()
+
+    def finish_files_of(self, run: str, *, writing: str | None = None) -> list[Path]:
+        """Hand to `on_closed` the files that the processes of `run` left open when they
+        died (a writer process killed mid-crawl never closes, so never indexes, its last
+        file), once each; `writing` is the prefix of the one still alive, whose files
+        are its own to finish. Call it only once the others are known dead: a file
+        still growing would be indexed short."""
+        if self.on_closed is None:
+            return []
+        names = sorted(
+            path
+            for path in self.directory.glob(f"presswatch-*-{run}-*.warc.gz")
+            if path.name not in self._finished_for_others
+            and not (writing and path.name.startswith(writing + "-"))
+        )
+        for path in names:
+            self._finished_for_others.add(path.name)
+            self.on_closed(path)
+        return names
 
     def _write_all(self, fh: BinaryIO, data: bytes) -> None:
         view = memoryview(data)

@@ -128,11 +128,12 @@ def build_context(
     )
 
 
-def writer_recorder(settings: Settings, sources: SourcesFile) -> Recorder:
+def writer_recorder(settings: Settings, sources: SourcesFile, *, warc_run: str) -> Recorder:
     """The crawl's recorder, built in its writer process (`crawler.recording`): the
-    archive opened anew there, with the crawl's own settings and sources."""
+    archive opened anew there, with the crawl's own settings and sources, its WARC files
+    named for the crawl's run (`warc_run`)."""
     setup_crawl_logging(settings)  # its warnings go to the crawl's log file, not stderr
-    runtime = Runtime(settings)
+    runtime = Runtime(settings, warc_run=warc_run)
     rules = RecordingRules(runtime, sources)
     return Recorder(
         runtime.sessions,
