@@ -20,10 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from archive.log import verify_archive
-from archive.store import Article, Capture, Version
+from archive.store import Article, Capture, Version, make_engine
 from presswatch.demo.content import bulk_articles
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
@@ -647,3 +649,40 @@ def test_status_through_a_silent_postgresql_ends_within_the_bound_naming_it(
     assert line.startswith("presswatch: the archive database failed: "), line
     assert f"check DATABASE_URL (PostgreSQL at {url})" in line
     assert took_s < 20, took_s  # 2 s stall, 2 s asking the server, the command's start
+
+
+def test_a_long_statement_the_server_is_running_is_never_cut(pg_url: str) -> None:
+    """A statement that runs for longer than `database_stall_s` (a migration's index
+    build, `verify`): the server says it is running it, so it is left to finish."""
+    engine = make_engine(pg_url, stall_s=1)
+    try:
+        started = time.monotonic()
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT pg_sleep(3), 7")).one()[1] == 7
+        assert time.monotonic() - started >= 3
+    finally:
+        engine.dispose()
+
+
+def test_a_streamed_read_whose_server_goes_silent_fails_within_the_bound(pg_url: str) -> None:
+    """A read in batches (`verify` streams captures through a server-side cursor) whose
+    server goes silent between two batches: the fetch fails as a lost connection within
+    `database_stall_s` plus the question asked of the server, not never."""
+    port = make_url(pg_url).port or 5432
+    with silent_proxy(port) as proxy:
+        engine = make_engine(pg_url.replace(f":{port}/", f":{proxy.port}/"), stall_s=1)
+        try:
+            with engine.connect() as conn:
+                rows = conn.execution_options(yield_per=10).execute(
+                    text("SELECT generate_series(1, 1000)")
+                )
+                assert len(rows.fetchmany(10)) == 10
+                proxy.go_silent()
+                started = time.monotonic()
+                with pytest.raises(OperationalError) as failed:
+                    rows.fetchall()
+                took_s = time.monotonic() - started
+            assert failed.value.connection_invalidated
+            assert took_s < 10, took_s  # 1 s stall, 2 s asking the server
+        finally:
+            engine.dispose()
