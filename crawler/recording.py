@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from archive.capture import CaptureJob, CaptureResult, Exchange, RecordOptions, record_captures
 from archive.content import Extracted
 from archive.errors import StorageError
-from archive.store import Article, PlanNextCheck, schedule_after_capture
+from archive.store import Article, PlanNextCheck, describe_database, schedule_after_capture
 from archive.warc import WarcStore
 from crawler.processes import HelperGone, HelperPool
 
@@ -164,10 +164,7 @@ class Recorder:
     def _where(self) -> str:
         """The database, named for the operator, without its password."""
         url = getattr(self.sessions.kw.get("bind"), "url", None)
-        if url is None:
-            return "the database"
-        name = {"postgresql": "PostgreSQL", "sqlite": "SQLite"}.get(url.get_backend_name())
-        return f"{name or 'the database'} at {url.render_as_string(hide_password=True)}"
+        return "the database" if url is None else describe_database(url)
 
     def _record_once(self, tasks: Sequence[CaptureTask]) -> list[CaptureResult | Exception]:
         jobs = [

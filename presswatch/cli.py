@@ -116,9 +116,21 @@ def _database_error_line(exc: Exception) -> str:
     orig = getattr(exc, "orig", None) or exc
     first = (str(orig).strip().splitlines() or [exc.__class__.__name__])[0]
     return (
-        f"the archive database failed: {first}; check DATABASE_URL (or the SQLite file in "
-        "the data dir), that the server is up, and that the disk is not full"
+        f"the archive database failed: {first}; check DATABASE_URL ({_database_named()}), "
+        "that the server is up and answers, and that the disk is not full"
     )
+
+
+def _database_named() -> str:
+    """The archive database of this invocation, without its password."""
+    try:
+        from archive.store import describe_database
+        from presswatch.settings import load_settings
+
+        overrides = {k: v for k, v in _invocation.items() if k != "verbose"}
+        return describe_database(load_settings(**overrides).resolved_database_url)
+    except Exception:  # noqa: BLE001 - naming it must not hide the failure being reported
+        return "or the SQLite file in the data dir"
 
 
 def _log_crash(exc: BaseException) -> Path | None:

@@ -39,7 +39,9 @@ class Runtime:
 
     @cached_property
     def engine(self) -> Engine:
-        return make_engine(self.settings.resolved_database_url)
+        return make_engine(
+            self.settings.resolved_database_url, stall_s=self.settings.database_stall_s
+        )
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:

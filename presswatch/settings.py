@@ -115,6 +115,16 @@ class Settings(BaseSettings):
         description="Seconds a crawl waits for its database (PostgreSQL) to answer again "
         "before it stops with exit 1 (what was committed is kept; run again once it is back).",
     )
+    database_stall_s: float = Field(
+        default=30,
+        gt=0,
+        le=3600,
+        description="Seconds a statement or commit on PostgreSQL may go without an answer "
+        "before Presswatch asks the server whether it is still running it; if the server "
+        "is not running it or does not answer either (a half-open connection: the server, "
+        "or a NAT, firewall or proxy between, went silent), the connection is cut and "
+        "handled as lost. Long statements the server is running are never cut.",
+    )
     api_key: SecretStr | None = Field(
         default=None, description="Key for admin API endpoints; unset disables them."
     )

@@ -377,7 +377,7 @@ def create_app(
     `resolve_host` is the egress policy's resolver, for judging notifier hosts."""
     closers: list[Callable[[], None]] = []
     if sessions is None:
-        engine = make_engine(settings.resolved_database_url)
+        engine = make_engine(settings.resolved_database_url, stall_s=settings.database_stall_s)
         sessions = make_session_factory(engine)
         closers.append(engine.dispose)
     else:

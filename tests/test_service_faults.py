@@ -18,10 +18,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from archive.log import verify_archive
-from archive.store import Article, Capture, Version
+from archive.store import Article, Capture, Version, make_engine
 from archive.warc import index_missing
 from benchmarks.fault_harness import OwnPostgres, OwnRedis, extraction_workers_of, writer_of
 from presswatch.demo.content import bulk_articles
@@ -37,6 +39,7 @@ from tests.kill_harness import (
     slow_news_site,
     wait_until,
 )
+from tests.silent_proxy import silent_proxy
 from tests.site_server import NewsSite, cli, cli_env, free_port, popen_cli, write_sources
 
 
@@ -487,3 +490,104 @@ def test_a_postgresql_restart_within_the_budget_is_ridden_out(
     log_text = (data_dir / "logs" / "presswatch.log").read_text()
     assert "does not answer" in log_text, log_text[-2000:]
     articles_captured_once(data_dir, 30, own_postgres.url)
+
+
+def test_a_crawl_whose_postgresql_goes_silent_ends_with_one_line_and_the_rerun_completes(
+    own_postgres: OwnPostgres, tmp_path: Path
+) -> None:
+    """The crawl's PostgreSQL goes silent mid-crawl behind a proxy that keeps every
+    connection open and forwards nothing (a half-open connection: no reset, and the
+    kernel still ACKs, so keepalives cannot tell): the statement in flight is cut after
+    `database_stall_s` plus the server's failed answer, the group is held for
+    `database_outage_s`, then exit 1 and one line naming PostgreSQL, lock released.
+    Once it answers again, the rerun completes and each article is captured once."""
+    data_dir = tmp_path / "data"
+    Runtime(Settings(data_dir=data_dir, database_url=own_postgres.url)).init()
+    with slow_news_site(40) as site, silent_proxy(own_postgres.port) as proxy:
+        url = own_postgres.url.replace(f":{own_postgres.port}/", f":{proxy.port}/")
+        sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
+        env = cli_env(crawl_concurrency_per_host=1, DATABASE_URL=url, database_stall_s=2,
+                      database_outage_s=3)  # fmt: skip
+        proc = popen_cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
+        _wait_for_captures(proc, data_dir, own_postgres.url, 5)
+        proxy.go_silent()
+        silent_at = time.monotonic()
+        line = ends_with_one_line(proc, "PostgreSQL")
+        took_s = time.monotonic() - silent_at
+        assert line.startswith(f"presswatch crawl: PostgreSQL at {url} did not answer"), line
+        # The writer: stall 2 s + the question 2 s, the pool's reconnect 10 s, the outage
+        # budget's rounds of 10 s connects (21 s); the crawl's end: its own stalled
+        # connection and a connect, 14 s. About 60 s (docs/operations.md).
+        assert took_s < 80, took_s
+        assert not (data_dir / "presswatch.lock").exists(), "the lock was not released"
+        rt = Runtime(Settings(data_dir=data_dir, database_url=own_postgres.url))
+        try:
+            assert 0 < count(rt, Article) < 40  # what was committed before is kept
+        finally:
+            rt.close()
+
+        proxy.answer()
+        again = cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
+        assert again.returncode == 0, again.stderr
+        assert again.stderr == ""
+    articles_captured_once(data_dir, 40, own_postgres.url)
+
+
+def test_status_through_a_silent_postgresql_ends_within_the_bound_naming_it(
+    own_postgres: OwnPostgres, tmp_path: Path
+) -> None:
+    """`status` whose connection is made and whose first statement never reaches the
+    server (it went silent after the handshake): exit 1 within `database_stall_s` plus
+    the server's failed answer, one line naming the database; nothing on stdout."""
+    data_dir = tmp_path / "data"
+    Runtime(Settings(data_dir=data_dir, database_url=own_postgres.url)).init()
+    sources = tmp_path / "sources.toml"
+    sources.write_text("", encoding="utf-8")
+    with silent_proxy(own_postgres.port) as proxy:
+        url = own_postgres.url.replace(f":{own_postgres.port}/", f":{proxy.port}/")
+        proxy.go_silent(after_startup=True)
+        started = time.monotonic()
+        done = cli(data_dir, sources, "status", env=cli_env(DATABASE_URL=url, database_stall_s=2))
+        took_s = time.monotonic() - started
+    assert (done.returncode, done.stdout) == (1, ""), done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("presswatch: the archive database failed: "), line
+    assert f"check DATABASE_URL (PostgreSQL at {url})" in line
+    assert took_s < 20, took_s  # 2 s stall, 2 s asking the server, the command's start
+
+
+def test_a_long_statement_the_server_is_running_is_never_cut(pg_url: str) -> None:
+    """A statement that runs for longer than `database_stall_s` (a migration's index
+    build, `verify`): the server says it is running it, so it is left to finish."""
+    engine = make_engine(pg_url, stall_s=1)
+    try:
+        started = time.monotonic()
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT pg_sleep(3), 7")).one()[1] == 7
+        assert time.monotonic() - started >= 3
+    finally:
+        engine.dispose()
+
+
+def test_a_streamed_read_whose_server_goes_silent_fails_within_the_bound(pg_url: str) -> None:
+    """A read in batches (`verify` streams captures through a server-side cursor) whose
+    server goes silent between two batches: the fetch fails as a lost connection within
+    `database_stall_s` plus the question asked of the server, not never."""
+    port = make_url(pg_url).port or 5432
+    with silent_proxy(port) as proxy:
+        engine = make_engine(pg_url.replace(f":{port}/", f":{proxy.port}/"), stall_s=1)
+        try:
+            with engine.connect() as conn:
+                rows = conn.execution_options(yield_per=10).execute(
+                    text("SELECT generate_series(1, 1000)")
+                )
+                assert len(rows.fetchmany(10)) == 10
+                proxy.go_silent()
+                started = time.monotonic()
+                with pytest.raises(OperationalError) as failed:
+                    rows.fetchall()
+                took_s = time.monotonic() - started
+            assert failed.value.connection_invalidated
+            assert took_s < 10, took_s  # 1 s stall, 2 s asking the server
+        finally:
+            engine.dispose()

@@ -13,6 +13,7 @@ from archive.store.bookkeeping import (
     stamp_sources_crawled,
 )
 from archive.store.db import (
+    describe_database,
     is_migrated,
     make_engine,
     make_session_factory,
@@ -104,6 +105,7 @@ __all__ = [
     "check_source_names",
     "confirming_removals",
     "current_version_of",
+    "describe_database",
     "due_articles",
     "due_articles_statements",
     "events_of",

@@ -3,8 +3,10 @@
 SQLite (default) runs in WAL mode with a busy timeout, and every write transaction
 starts with `BEGIN IMMEDIATE` so a second writer waits for the lock instead of failing
 half way (as datasette does); read-only sessions begin deferred and never block one.
-PostgreSQL is used as is. Migrations are Alembic's, run programmatically so
-`presswatch init` needs no alembic.ini.
+PostgreSQL connections are bounded in time at the client when the server goes silent:
+TCP keepalives and `tcp_user_timeout` in the connect arguments, and a guard on every
+round trip that has no answer for `stall_s` (archive/store/stall.py). Migrations are
+Alembic's, run programmatically so `presswatch init` needs no alembic.ini.
 
 Upgrades are safe to run unattended: a database stamped with a revision this code does
 not know (written by a newer Presswatch) is refused with `SchemaTooNew` before anything
@@ -27,20 +29,39 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event, inspect
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.errors import SchemaTooNew, StorageError
+from archive.store.stall import StallGuard, pg_probe
 
 MIGRATIONS_DIR = Path(__file__).parent.parent / "migrations"
 SQLITE_BUSY_TIMEOUT_S = 30
 CONNECT_TIMEOUT_S = 10  # PostgreSQL: seconds to open a connection
+# A round trip with no answer for this long is looked into (stall.py); the setting
+# database_stall_s overrides it.
+DEFAULT_STALL_S = 30.0
+# libpq's TCP settings for every PostgreSQL connection, unless the URL names them. An
+# idle connection whose peer vanished (no RST: a crashed machine, a NAT that dropped
+# its mapping) is probed after 30 s of silence, every 10 s, and dropped once a probe
+# is not ACKed (tcp_user_timeout then decides, about 40 s in all); data sent and not
+# ACKed for 30 s ends the connection too. Neither helps when something between still
+# ACKs (a proxy): the stall guard covers that.
+TCP_CONNECT_ARGS: dict[str, int] = {
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,  # milliseconds
+}
 READONLY_OPTION = "presswatch_readonly"
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """Create an engine for `url`, configured for safe concurrent writes."""
+def make_engine(url: str, *, echo: bool = False, stall_s: float = DEFAULT_STALL_S) -> Engine:
+    """Create an engine for `url`, configured for safe concurrent writes. On PostgreSQL a
+    round trip with no answer for `stall_s` seconds is looked into and, unless the
+    server is running it, cut (module docstring)."""
     if url.startswith("sqlite"):
         db_path = url.split("///", 1)[-1]
         if db_path and db_path != ":memory:":
@@ -54,8 +75,45 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         return engine
     # A server that drops packets would hold a connect forever: bounded, unless the URL
     # says otherwise (a crawl waits out an outage itself, crawler.recording).
-    connect_args = {} if "connect_timeout=" in url else {"connect_timeout": CONNECT_TIMEOUT_S}
-    return create_engine(url, echo=echo, pool_pre_ping=True, connect_args=connect_args)
+    defaults = {"connect_timeout": CONNECT_TIMEOUT_S, **TCP_CONNECT_ARGS}
+    connect_args = {k: v for k, v in defaults.items() if f"{k}=" not in url}
+    # No hstore lookup on the first connect: the archive has no hstore column, and the
+    # lookup is a round trip the stall guard cannot see.
+    engine = create_engine(
+        url, echo=echo, pool_pre_ping=True, connect_args=connect_args, use_native_hstore=False
+    )
+    if engine.dialect.name == "postgresql":
+        guard = StallGuard(
+            stall_s, pg_probe(_probe_connect(engine, connect_args)), describe_database(engine.url)
+        )
+        guard.install(engine.dialect)
+        event.listen(
+            engine, "connect", lambda dbapi_conn, _record: guard.watch_server_cursors(dbapi_conn)
+        )
+    return engine
+
+
+def _probe_connect(engine: Engine, connect_args: dict[str, int]) -> Callable[[float], Any]:
+    """Opens the stall guard's own connection: the engine's address and credentials, a
+    connect bounded to `timeout_s`, autocommit."""
+    cargs, cparams = engine.dialect.create_connect_args(engine.url)
+    cparams.pop("context", None)
+    params = {**cparams, **connect_args}
+    dbapi = engine.dialect.loaded_dbapi
+
+    def connect(timeout_s: float) -> Any:
+        return dbapi.connect(
+            *cargs, **{**params, "connect_timeout": max(2, round(timeout_s))}, autocommit=True
+        )
+
+    return connect
+
+
+def describe_database(url: URL | str) -> str:
+    """The database, named for the operator, without its password."""
+    url = make_url(url)
+    name = {"postgresql": "PostgreSQL", "sqlite": "SQLite"}.get(url.get_backend_name())
+    return f"{name or 'the database'} at {url.render_as_string(hide_password=True)}"
 
 
 def _configure_sqlite(engine: Engine) -> None:
