@@ -124,7 +124,7 @@ def extraction_rate(
     context = multiprocessing.get_context("forkserver")
     # The crawler's pool (crawler.context.make_extract_pool) preloads these in the same
     # fork server; the first pool of the process decides, so both get the same.
-    context.set_forkserver_preload(["archive.capture", "trafilatura"])
+    context.set_forkserver_preload(["archive.capture", "trafilatura", "crawler.context"])
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         warmed = {f.result() for f in [pool.submit(_warm) for _ in range(workers * 2)]}
         if len(warmed) < workers:

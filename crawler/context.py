@@ -41,7 +41,7 @@ from archive.store import (
     source_names,
     stamp_sources_crawled,
 )
-from crawler.processes import HelperPool
+from crawler.processes import HelperPool, limit_memory
 from crawler.recording import (
     DEFAULT_DATABASE_OUTAGE_S,
     CaptureTask,
@@ -136,6 +136,12 @@ class RecheckTarget:
     due: datetime | None
 
 
+# Data memory of one extraction worker (`extract_memory_mb`). Measured: an 18 MB page of
+# prose (near max_body_bytes) peaks at 256 MiB; a 19 MB page of 560,000 tiny elements at
+# 2 GiB, which this limit turns into a failed extraction of that page alone.
+DEFAULT_EXTRACT_MEMORY_BYTES = 1024 * 1024 * 1024
+
+
 @dataclass
 class CrawlContext:
     sessions: sessionmaker[Session]
@@ -147,6 +153,12 @@ class CrawlContext:
     user_agent: str
     max_body_bytes: int
     extract_workers: int = 2
+    # Data memory of each extraction worker, 0 for no limit (`crawler.processes.limit_memory`).
+    extract_memory_bytes: int = DEFAULT_EXTRACT_MEMORY_BYTES
+    # Called by name in each extraction worker as it starts, with these arguments: the
+    # composition root's logging, so a worker's warnings reach the crawl's log file and
+    # never stderr (cron mails it).
+    worker_setup: RecorderFactory | None = None
     # Group commit: at most this many captures per transaction, and a group waits at
     # most this long for more once its first capture is there.
     group_max: int = 100
@@ -294,7 +306,9 @@ class CrawlContext:
             return None
         with self._lock:
             if self._extract_pool is None:
-                self._extract_pool = make_extract_pool(self.extract_workers)
+                self._extract_pool = make_extract_pool(
+                    self.extract_workers, self.extract_memory_bytes, self.worker_setup
+                )
             return self._extract_pool
 
     def group_writer(self) -> GroupWriter:
@@ -410,15 +424,33 @@ def _warm() -> int:
     return 0
 
 
-# Times one crawl replaces its extraction workers after one died: enough for an OOM
-# kill or two; workers killed again and again (a page that exhausts memory whichever
-# worker takes it, a limit too low) stop the crawl instead.
+# Times one crawl replaces its extraction workers after one died from outside: enough
+# for an OOM kill or two; workers killed again and again (a limit too low, the OOM
+# killer at work) stop the crawl instead.
 EXTRACT_RESTARTS = 3
+# Pages one crawl may prove to kill the worker that extracts them (each costs two worker
+# deaths and a few seconds): enough for the odd page that crashes the parser; more in one
+# crawl is likelier the OOM killer at work, or an outlet spending our machine on purpose.
+EXTRACT_CULPRITS = 5
 
 
-def make_extract_pool(workers: int) -> HelperPool:
-    """Extraction workers (crawler.processes: from the fork server, dying with the crawl,
-    replaced when one is killed; extraction is pure, so a page is simply extracted again)."""
+def _start_extract_worker(memory_bytes: int, setup: RecorderFactory | None) -> None:
+    limit_memory(memory_bytes)
+    if setup is not None:
+        path, args = setup
+        load_object(path)(*args)
+
+
+def make_extract_pool(
+    workers: int,
+    memory_bytes: int = DEFAULT_EXTRACT_MEMORY_BYTES,
+    setup: RecorderFactory | None = None,
+) -> HelperPool:
+    """Extraction workers (crawler.processes: from the fork server, dying with the crawl),
+    each with at most `memory_bytes` of data (0: no limit) and `setup` (a function's name
+    and arguments) called in it as it starts. A worker killed is replaced and the pages
+    it held extracted again (extraction is pure), each alone first, so that a page that
+    kills whichever worker extracts it is found (`KilledItsHelper`)."""
     pool = HelperPool(
         "an extraction worker",
         workers,
@@ -428,7 +460,18 @@ def make_extract_pool(workers: int) -> HelperPool:
             "(the OOM killer? see the system log): crawl stopped, what was captured is "
             "kept; give the machine more memory, or lower extract_workers, and run again"
         ),
-        preload=["archive.capture", "trafilatura"],
+        culprits=EXTRACT_CULPRITS,
+        culprits_gone=(
+            f"more than {EXTRACT_CULPRITS} pages in this crawl each killed the extraction "
+            "worker that extracted it alone (pages built to crash the extractor, or the OOM "
+            "killer? see the system log): crawl stopped, what was captured is kept, those "
+            "pages as captures whose extraction failed, named in the log; give the machine "
+            "more memory if it ran short, and run again: each such page is tried at most twice"
+        ),
+        # crawler.context too: its initializer, so a lone worker for a suspect starts fast.
+        preload=["archive.capture", "trafilatura", "crawler.context"],
+        initializer=_start_extract_worker,
+        initargs=(memory_bytes, setup),
     )
     for _ in range(workers):
         pool.submit(_warm, again=False)

@@ -12,6 +12,10 @@ while pages are processed:
   own, or on the context's writer thread. A capture is counted only once its group
   committed.
 
+A page that kills the extraction worker extracting it alone (`KilledItsHelper`), or
+whose worker failed on it otherwise, is recorded with an extraction of kind `failed`
+(never handed to the recorder to extract, which would die on it too).
+
 A recheck whose body is byte for byte one already archived for the article's current
 version is not extracted: the archive records it as unchanged from the digest alone.
 
@@ -28,17 +32,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import pickle
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from scrapy.crawler import Crawler
 
 from archive.capture import CaptureResult, Exchange, extract_exchange
-from archive.content import Extracted, normalize_url
+from archive.content import Extracted, failed_extraction, normalize_url
 from archive.errors import BadInput, WarcUnwritable
 from archive.store import apply_discovery_hints
 from crawler.context import CrawlContext, load_context
 from crawler.items import FetchItem, HintItem
-from crawler.processes import HelperGone
+from crawler.processes import HelperGone, KilledItsHelper
 from crawler.recording import CaptureTask, DatabaseGone
 
 log = logging.getLogger(__name__)
@@ -120,7 +125,7 @@ class ArchivePipeline:
             return None  # record_capture extracts where the recorder runs
         try:
             # A worker killed on it (the OOM killer) is replaced and the page extracted
-            # again (crawler.processes.HelperPool); past the budget, HelperGone.
+            # again, alone (crawler.processes.HelperPool); past the budget, HelperGone.
             future = pool.submit(extract_exchange, exchange, self.ctx.max_body_bytes)
             return await asyncio.wrap_future(future)
         except (pickle.PicklingError, OSError) as exc:
@@ -128,6 +133,22 @@ class ArchivePipeline:
             log.warning("extraction pool failed on %s: %s", exchange.requested_url, exc)
             self._stat("presswatch/extract_pool_failed")
             return None
+        except KilledItsHelper as exc:
+            # The page kills whichever worker extracts it: recorded as failed (its
+            # capture, WARC record and leaf kept), never extracted by the recorder.
+            log.warning(
+                "extraction of %s killed the worker that extracted it alone; recorded as "
+                "a capture whose extraction failed (page `failed`)",
+                exchange.requested_url,
+            )
+            self._stat("presswatch/extract_killed_worker")
+            return failed_extraction(f"extraction killed its worker ({exc}); not read")
+        except (MemoryError, BrokenProcessPool) as exc:
+            # Failed beyond extract_page's own boundary: the result too large to send
+            # back within the worker's memory limit, or no lone worker could be started.
+            log.warning("extraction of %s failed in its worker: %r", exchange.requested_url, exc)
+            self._stat("presswatch/extract_failed")
+            return failed_extraction(f"extraction failed ({type(exc).__name__}: {exc}); not read")
 
     def _give_up(self, exc: Exception) -> None:
         """End the crawl with the one line saying why (every fetch still in flight

@@ -226,6 +226,14 @@ class Settings(BaseSettings):
         le=64,
         description="Extraction worker processes during a crawl; 0 means one per CPU core.",
     )
+    extract_memory_mb: int = Field(
+        default=1024,
+        ge=0,
+        le=1_048_576,
+        description="Data memory of each extraction worker, in MiB (RLIMIT_DATA); a page "
+        "whose extraction needs more fails alone and is recorded as failed, instead of "
+        "growing the worker until the OOM killer strikes; 0 means no limit.",
+    )
     writer_process: bool = Field(
         default=True,
         description="Record captures in a writer process of the crawl's own (off the "

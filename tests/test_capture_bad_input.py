@@ -6,6 +6,7 @@ import zlib
 from typing import Any
 
 import pytest
+import trafilatura
 from sqlalchemy import select
 
 from archive.capture import Exchange
@@ -128,6 +129,31 @@ def test_a_known_article_that_turns_binary_is_not_removed(runtime: Runtime, at: 
             runtime, h.exchange(URL, PNG, at=at(t), headers=(("Content-Type", "image/png"),))
         )
         assert r.outcome is CaptureOutcome.NOT_ARTICLE and r.events == ()
+    assert h.events(runtime, first.article_id or 0) == [("discovered", [])]
+
+
+def test_a_known_article_whose_extraction_runs_out_of_memory_is_not_removed(
+    runtime: Runtime, at: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page that exhausts the extraction worker's memory (MemoryError under its
+    limit) is a failure of ours, kept as `page: failed`, never an emptied article: no
+    removal however often it is seen, and the article reads as unchanged once it can be
+    extracted again (design rule 7)."""
+    first = h.record(runtime, h.exchange(URL, ARTICLE, at=at(0)))
+
+    def out_of_memory(*args: Any, **kwargs: Any) -> None:
+        raise MemoryError
+
+    with monkeypatch.context() as patched:
+        patched.setattr(trafilatura, "bare_extraction", out_of_memory)
+        for t in (1, 2, 3):
+            r = h.record(runtime, h.exchange(URL, ARTICLE + f"<!-- {t} -->", at=at(t)))
+            assert r.outcome is CaptureOutcome.NOT_ARTICLE and r.events == ()
+            cap = capture_row(runtime, r.capture_id)
+            assert cap.detail["page"] == "failed" and "MemoryError" in cap.detail["extract_note"]
+            assert cap.warc_file and cap.article_id == first.article_id
+    again = h.record(runtime, h.exchange(URL, ARTICLE + "<!-- 4 -->", at=at(4)))
+    assert again.outcome is CaptureOutcome.UNCHANGED
     assert h.events(runtime, first.article_id or 0) == [("discovered", [])]
 
 

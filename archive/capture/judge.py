@@ -108,6 +108,16 @@ def observe_fetch(
         content=content,
         html_head=exchange.body[:20000].decode("utf-8", "replace") if content else "",
     )
+    if (
+        extracted is not None
+        and extracted.kind is PageKind.FAILED
+        and observation.seen in (Seen.NOT_ARTICLE, Seen.REMOVAL_SIGN)
+        and observation.removal is not RemovalReason.REDIRECT_HOME
+    ):
+        # Our extraction failed (design rule 7): the page was not read, so it shows
+        # neither an article nor its absence; the article keeps its state and the
+        # next check judges it again. A redirect home is a sign without reading it.
+        return Observation(Seen.NOT_ARTICLE, note="extraction failed: page kept, not read")
     if place.into_other is not None and observation.seen in (Seen.CONTENT, Seen.MOVED):
         # Sent on to a story we archive separately: this article's own text is gone
         # from its address (a takedown dressed as a redirect, or a merge). Weigh it

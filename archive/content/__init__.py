@@ -56,12 +56,13 @@ from archive.content.patterns import (
 )
 
 if TYPE_CHECKING:
-    from archive.content.extract import Extracted, extract_page
+    from archive.content.extract import Extracted, extract_page, failed_extraction
     from archive.content.trafilatura_options import TRAFILATURA_OPTIONS
 
 _ON_FIRST_USE = {
     "Extracted": "archive.content.extract",
     "extract_page": "archive.content.extract",
+    "failed_extraction": "archive.content.extract",
     "TRAFILATURA_OPTIONS": "archive.content.trafilatura_options",
 }
 
@@ -91,6 +92,7 @@ __all__ = [
     "describe_class",
     "diff_versions",
     "extract_page",
+    "failed_extraction",
     "joined_diff_stats",
     "judge_edit",
     "normalize_text",

@@ -33,6 +33,10 @@ class PageKind(StrEnum):
     TOO_LARGE = "too_large"
     BINARY = "binary"
     UNDECODABLE = "undecodable"
+    # Extraction itself failed on the body (it ran out of memory, or killed the worker
+    # that ran it alone: crawler.processes): the page is kept, not read, and never
+    # judged as an emptied page (design rule 7).
+    FAILED = "failed"
 
 
 # --------------------------------------------------------------------- decoding

@@ -15,10 +15,11 @@ back on `archive.content.trafilatura_metadata`), with the options of
 is a page (`archive.content.decode` does), nor parse date strings
 (`archive.content.dates` does). It is pure apart from CPU: no database, files, network,
 clock or environment. It never raises for bad input; a body that cannot be extracted
-comes back as an `Extracted` whose `kind` and `note` say why, and an unexpected failure
-of trafilatura or lxml is logged with its traceback and returned as an empty extraction
-(one page must never stop a crawl). It imports nothing of ours outside this wing except
-`archive.errors`.
+comes back as an `Extracted` whose `kind` and `note` say why; trafilatura failing on
+the text alone leaves the fields we read ourselves, and any other failure (lxml, running
+out of memory) is logged with its traceback and returned as kind `failed`
+(`failed_extraction`: one page must never stop a crawl, nor read as a takedown). It
+imports nothing of ours outside this wing except `archive.errors`.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ __all__ = [
     "PageKind",
     "article_body",
     "extract_page",
+    "failed_extraction",
 ]
 
 LOGGER = logging.getLogger(__name__)
@@ -96,26 +98,32 @@ def _empty(kind: PageKind, note: str, charset: str | None = None) -> Extracted:
     )
 
 
+def failed_extraction(note: str) -> Extracted:
+    """What a page whose extraction failed is recorded as: kind `failed`, no text, and
+    `note` saying why (the capture's `detail.extract_note`). Judged like a body that is
+    not a page (outcome `not_article`, the article's state kept), never as an emptied
+    article: a failure of ours is not a takedown (design rule 7)."""
+    return _empty(PageKind.FAILED, note)
+
+
 def extract_page(
     body: bytes, *, url: str, content_type: str | None, max_bytes: int = 20_000_000
 ) -> Extracted:
     """Extract the article from one response body. Never raises for bad input."""
-    rejected = screen_body(body, content_type, max_bytes=max_bytes)
-    if rejected is not None:
-        return _empty(*rejected)
     try:
-        html, charset = decode_body(body, content_type)
-    except ExtractionError as exc:
-        return _empty(PageKind.UNDECODABLE, f"{exc}; not extracted")
-    try:
+        rejected = screen_body(body, content_type, max_bytes=max_bytes)
+        if rejected is not None:
+            return _empty(*rejected)
+        try:
+            html, charset = decode_body(body, content_type)
+        except ExtractionError as exc:
+            return _empty(PageKind.UNDECODABLE, f"{exc}; not extracted")
         return _extract_html(html, charset, url)
     except Exception as exc:  # the boundary: one page must never stop a crawl
+        # MemoryError lands here too (a page that exhausts the worker's memory limit,
+        # crawler.processes.limit_memory): a failure, not an emptied page.
         LOGGER.exception("extraction of %s failed", url)
-        return _empty(
-            PageKind.HTML,
-            f"extraction failed ({type(exc).__name__}: {exc}); text left empty",
-            charset,
-        )
+        return failed_extraction(f"extraction failed ({type(exc).__name__}: {exc}); not read")
 
 
 def _extract_html(html: str, charset: str, url: str) -> Extracted:
@@ -138,6 +146,8 @@ def _extract_html(html: str, charset: str, url: str) -> Extracted:
     document = None
     try:
         document = trafilatura.bare_extraction(root, url=url, **TRAFILATURA_OPTIONS.as_kwargs())
+    except MemoryError:
+        raise  # out of memory: the whole extraction failed (extract_page), not just the text
     except Exception as exc:  # trafilatura's failure is this page's, not the crawl's
         LOGGER.exception("trafilatura failed on %s", url)
         note = f"trafilatura failed ({type(exc).__name__}: {exc}); text left empty"

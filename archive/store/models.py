@@ -100,7 +100,9 @@ class CaptureOutcome(StrEnum):
     UNREACHABLE = "unreachable"  # 5xx, timeout, DNS or connection error
     BLOCKED = "blocked"  # bot-block, challenge, consent or paywall page
     DEGRADED = "degraded"  # extraction collapsed; judged again next check
-    NOT_ARTICLE = "not_article"  # no article here (non-HTML, empty, error on a new URL)
+    # No article here (non-HTML, empty, error on a new URL), or none read: the page's
+    # extraction failed (capture detail `page` = "failed"); the article keeps its state.
+    NOT_ARTICLE = "not_article"
     SKIPPED = "skipped"  # not recorded as an article (e.g. outside the source's topic)
     # Held: kept (capture and WARC record) but not judged, an import dated at or before
     # the article's newest capture or whose WARC digest did not match (capture.import_hold).

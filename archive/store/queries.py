@@ -3,6 +3,7 @@ open, commit or roll it back: the caller owns the transaction."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -459,10 +460,18 @@ def due_articles_statements(
     return statements
 
 
+# A new URL whose extraction failed (`PageKind.FAILED`: it killed the worker that ran it
+# alone, or ran out of memory) is fetched again by the next crawl once, in case the
+# failure was the machine's (an OOM kill); failed this often, it is left alone, so an
+# outlet cannot spend every crawl's budget of such pages on the same ones.
+FAILED_EXTRACTION_TRIES = 2
+
+
 def known_urls_of(session: Session, source_name: str) -> set[str]:
     """Normalized URLs the archive already has for a source: every URL an article is
     known under, and every URL captured without becoming an article (outside the topic,
-    not an article), except failed or blocked fetches, which discovery may try again."""
+    not an article), except failed or blocked fetches, which discovery may try again,
+    and pages whose extraction failed fewer than `FAILED_EXTRACTION_TRIES` times."""
     source = source_by_name(session, source_name)
     if source is None:
         return set()
@@ -473,22 +482,27 @@ def known_urls_of(session: Session, source_name: str) -> set[str]:
             .where(Article.source_id == source.id)
         )
     )
-    not_articles = session.scalars(
-        select(Capture.requested_url)
-        .where(
+    not_articles = session.execute(
+        select(Capture.requested_url, Capture.detail).where(
             Capture.source_id == source.id,
             Capture.article_id.is_(None),
             Capture.outcome.not_in(
                 [CaptureOutcome.UNREACHABLE.value, CaptureOutcome.BLOCKED.value]
             ),
         )
-        .distinct()
     )
-    for raw in not_articles:
+    failed: Counter[str] = Counter()
+    for raw, detail in not_articles:
         try:
-            urls.add(normalize_url(raw))
+            url = normalize_url(raw)
         except BadInput:
             continue
+        # "failed": archive.content.PageKind.FAILED (not imported: it loads the decoders)
+        if isinstance(detail, dict) and detail.get("page") == "failed":
+            failed[url] += 1
+        else:
+            urls.add(url)
+    urls.update(url for url, n in failed.items() if n >= FAILED_EXTRACTION_TRIES)
     return urls
 
 

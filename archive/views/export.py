@@ -139,6 +139,8 @@ def capture_json(capture: Capture, numbers: dict[int, int]) -> dict[str, Any]:
         "url": capture.final_url,
         "status": capture.status,
         "outcome": capture.outcome,
+        # How extraction read the body (`failed`: it could not), or None if not extracted.
+        "page": (capture.detail or {}).get("page"),
         "version": numbers.get(capture.version_id) if capture.version_id else None,
         "origin": capture.origin,
         "provenance": capture.provenance,

@@ -123,6 +123,8 @@ def build_context(
         max_body_bytes=settings.max_body_bytes,
         database_outage_s=settings.database_outage_s,
         extract_workers=workers,
+        extract_memory_bytes=settings.extract_memory_mb * 1024 * 1024,
+        worker_setup=("presswatch.crawling.logfile.setup_crawl_logging", (settings,)),
         now=now,
         recorder_factory=recorder_factory,
     )
