@@ -43,6 +43,7 @@ from archive.content.editclass import (
     describe_class,
     judge_edit,
 )
+from archive.content.khmer import KHMER_RUN, has_khmer, khmer_clusters
 from archive.content.normalize import (
     normalize_text,
     normalize_url,
@@ -74,6 +75,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "ACCEPT_ENCODING",
+    "KHMER_RUN",
     "CLASS_NAMES",
     "DecodedBody",
     "Extracted",
@@ -91,8 +93,10 @@ __all__ = [
     "describe_class",
     "diff_versions",
     "extract_page",
+    "has_khmer",
     "joined_diff_stats",
     "judge_edit",
+    "khmer_clusters",
     "normalize_text",
     "normalize_url",
     "parse_iso_utc",

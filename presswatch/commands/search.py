@@ -56,9 +56,15 @@ def run_search(runtime: Runtime, query: SearchQuery) -> SearchResult:
 
 
 def run_reindex(runtime: Runtime, progress: Callable[[int, int], None] | None = None) -> int:
-    """Rebuild the configured backend's index from the archive; versions indexed."""
+    """Sketch the versions waiting for their story sketch (all of them, in an archive
+    made before stories), then rebuild the configured backend's index from the archive;
+    versions indexed."""
+    from presswatch.crawling.stories import sketch_stories
     from search_api.indexer import reindex
 
+    _sketched, problem = sketch_stories(runtime)
+    if problem:
+        typer.echo(problem, err=True)
     with _backend(runtime) as backend:
         return reindex(runtime.sessions, backend, progress=progress)
 

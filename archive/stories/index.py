@@ -1,0 +1,268 @@
+"""Sketching versions into the story index and joining them to stories: the rows side
+of story clustering. Takes a Session and never commits it (the caller owns the
+transaction); reads no clock (`now` is handed in).
+
+Adding a version costs a bounded number of indexed lookups, never a scan: one query for
+its `BANDS` band keys and one for its passage keys (both by primary key, capped), one for
+the candidates' signatures (by article, capped), one for their sources, and the
+membership rows of the articles involved.
+
+A candidate is the same story when either
+- its best signature agrees with the new one in at least `NEAR_DUPLICATE` of the
+  buckets (estimated Jaccard similarity of 5-word shingles), or
+- it is at another source and shares passages covering at least `SHARED_TOKENS`
+  words: syndicated copy with its own headline and intro. One stock background
+  paragraph (shorter than that) is not enough, so two different raids that reuse a
+  wire's paragraph on the scam industry stay apart; a passage key that more than
+  `COMMON_KEY` articles carry is treated as boilerplate and ignored.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from archive.store import (
+    Article,
+    Story,
+    StoryBand,
+    StoryMember,
+    StoryOutbox,
+    StoryPassage,
+    StorySketch,
+    Version,
+)
+from archive.stories.sketch import (
+    NEAR_DUPLICATE,
+    PASSAGE_TOKENS,
+    Sketch,
+    estimate_jaccard,
+    pack_signature,
+    sketch_text,
+    unpack_signature,
+)
+
+__all__ = [
+    "COMMON_KEY",
+    "SHARED_TOKENS",
+    "Match",
+    "find_matches",
+    "sketch_pending",
+    "sketch_version",
+]
+
+SHARED_TOKENS = 2 * PASSAGE_TOKENS + 10  # words of shared passages that make one story
+COMMON_KEY = 40  # a passage key carried by more articles than this is boilerplate
+MAX_CANDIDATES = 200  # rows read per lookup
+MAX_SKETCHES = 400  # candidate signatures read per version
+MAX_SHARED_ENTRIES = 50  # `StoryMember.shared` entries kept per article
+_EXCERPT_CHARS = 300
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """Why a new version joins another article's story."""
+
+    article_id: int
+    how: str  # "near_duplicate" | "passage"
+    similarity: float  # estimated Jaccard similarity of the best pair of versions
+    passages: tuple[str, ...]  # shared passages (excerpts), longest first
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "article_id": self.article_id,
+            "how": self.how,
+            "similarity": round(self.similarity, 3),
+            "passages": list(self.passages),
+        }
+
+
+def _insert_ignoring(session: Session, table: Any, rows: list[dict[str, int]]) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING on SQLite and PostgreSQL alike."""
+    if not rows:
+        return
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(table).on_conflict_do_nothing(), rows)
+
+
+def _passage_matches(session: Session, sketch: Sketch, article_id: int) -> dict[int, list[int]]:
+    """Other articles carrying this version's passages: article -> indexes of the
+    passages (in `sketch.passages`) it shares; boilerplate keys dropped."""
+    if not sketch.passages:
+        return {}
+    index = {p.key: i for i, p in enumerate(sketch.passages)}
+    rows = session.execute(
+        select(StoryPassage.passage_key, StoryPassage.article_id)
+        .where(StoryPassage.passage_key.in_(list(index)), StoryPassage.article_id != article_id)
+        .limit(len(index) * (COMMON_KEY + 1))
+    ).all()
+    by_key: dict[int, list[int]] = defaultdict(list)
+    for key, other in rows:
+        by_key[key].append(other)
+    found: dict[int, list[int]] = defaultdict(list)
+    for key, others in by_key.items():
+        if len(others) > COMMON_KEY:
+            continue
+        for other in others:
+            found[other].append(index[key])
+    return found
+
+
+def _shared_tokens(sketch: Sketch, indexes: list[int]) -> int:
+    """Words covered by the shared passages (they overlap: each starts a sentence on)."""
+    covered: set[int] = set()
+    for i in indexes:
+        covered.update(range(sketch.passages[i].start, sketch.passages[i].end))
+    return len(covered)
+
+
+def find_matches(session: Session, article_id: int, sketch: Sketch) -> list[Match]:
+    """The other articles this sketch belongs with (see the module docstring)."""
+    band_rows = session.scalars(
+        select(StoryBand.article_id)
+        .where(StoryBand.band_key.in_(list(sketch.bands)), StoryBand.article_id != article_id)
+        .distinct()
+        .limit(MAX_CANDIDATES)
+    ).all()
+    passages = _passage_matches(session, sketch, article_id)
+    candidates = sorted(set(band_rows) | set(passages))
+    if not candidates:
+        return []
+    best: dict[int, float] = defaultdict(float)
+    for other, data in session.execute(
+        select(StorySketch.article_id, StorySketch.signature)
+        .where(StorySketch.article_id.in_(candidates), StorySketch.shingles > 0)
+        .limit(MAX_SKETCHES)
+    ):
+        best[other] = max(best[other], estimate_jaccard(sketch.signature, unpack_signature(data)))
+    sources = dict(
+        session.execute(
+            select(Article.id, Article.source_id).where(Article.id.in_(candidates + [article_id]))
+        ).all()
+    )
+    matches = []
+    for other in candidates:
+        shared = sorted(set(passages.get(other, [])))
+        excerpts = tuple(sketch.passages[i].text[:_EXCERPT_CHARS] for i in shared[:5])
+        if best[other] >= NEAR_DUPLICATE:
+            matches.append(Match(other, "near_duplicate", best[other], excerpts))
+        elif (
+            shared
+            and sources.get(other) != sources.get(article_id)
+            and _shared_tokens(sketch, shared) >= SHARED_TOKENS
+        ):
+            matches.append(Match(other, "passage", best[other], excerpts))
+    return matches
+
+
+def _join(session: Session, article_id: int, matches: list[Match], now: datetime) -> None:
+    """Put the article and its matches in one story, merging the stories they were in
+    into the oldest (union)."""
+    involved = [article_id] + [m.article_id for m in matches]
+    members = {
+        m.article_id: m
+        for m in session.scalars(select(StoryMember).where(StoryMember.article_id.in_(involved)))
+    }
+    story_ids = sorted({m.story_id for m in members.values()})
+    if story_ids:
+        target = story_ids[0]
+    else:
+        story = Story(created_at=now)
+        session.add(story)
+        session.flush()
+        target = story.id
+    others = story_ids[1:]
+    if others:
+        session.execute(
+            update(StoryMember).where(StoryMember.story_id.in_(others)).values(story_id=target)
+        )
+        session.execute(
+            update(Story)
+            .where((Story.id.in_(others)) | (Story.merged_into.in_(others)))
+            .values(merged_into=target)
+        )
+        for member in members.values():
+            member.story_id = target
+    for aid in involved:
+        if aid not in members:
+            members[aid] = StoryMember(article_id=aid, story_id=target, joined_at=now, shared=[])
+            session.add(members[aid])
+    for match in matches:
+        _note(members[article_id], match.as_json())
+        _note(members[match.article_id], {**match.as_json(), "article_id": article_id})
+
+
+def _note(member: StoryMember, entry: dict[str, Any]) -> None:
+    kept = [e for e in member.shared if e.get("article_id") != entry["article_id"]]
+    member.shared = ([*kept, entry])[-MAX_SHARED_ENTRIES:]
+
+
+def sketch_version(session: Session, version: Version, *, now: datetime) -> list[Match]:
+    """Sketch one version, index it, and join its article to the story it belongs to.
+    Idempotent: a version already sketched is left as it is (returns []). Returns the
+    matches that put it in a story."""
+    if session.get(StorySketch, version.id) is not None:
+        return []
+    sketch = sketch_text(version.text)
+    if sketch is None:
+        session.add(
+            StorySketch(
+                version_id=version.id,
+                article_id=version.article_id,
+                signature=b"",
+                shingles=0,
+                sketched_at=now,
+            )
+        )
+        return []
+    matches = find_matches(session, version.article_id, sketch)
+    session.add(
+        StorySketch(
+            version_id=version.id,
+            article_id=version.article_id,
+            signature=pack_signature(sketch.signature),
+            shingles=sketch.shingles,
+            sketched_at=now,
+        )
+    )
+    _insert_ignoring(
+        session,
+        StoryBand,
+        [{"band_key": k, "article_id": version.article_id} for k in sorted(set(sketch.bands))],
+    )
+    _insert_ignoring(
+        session,
+        StoryPassage,
+        [
+            {"passage_key": k, "article_id": version.article_id}
+            for k in sorted({p.key for p in sketch.passages})
+        ],
+    )
+    if matches:
+        _join(session, version.article_id, matches, now)
+    session.flush()
+    return matches
+
+
+def sketch_pending(session: Session, *, now: datetime, limit: int = 200) -> int:
+    """Sketch up to `limit` versions waiting in the story outbox, oldest first, and
+    remove their rows. Returns how many rows were taken (0: the outbox is empty)."""
+    rows = session.execute(
+        select(StoryOutbox.id, StoryOutbox.version_id).order_by(StoryOutbox.id).limit(limit)
+    ).all()
+    if not rows:
+        return 0
+    for _row_id, version_id in rows:
+        version = session.get(Version, version_id)
+        if version is not None:
+            sketch_version(session, version, now=now)
+    session.execute(delete(StoryOutbox).where(StoryOutbox.id.in_([r[0] for r in rows])))
+    session.flush()
+    return len(rows)

@@ -1,0 +1,197 @@
+"""What a version's text looks like to story clustering: tokens, word shingles, a
+MinHash signature, its LSH bands, and the long passages it carries. Pure: text in,
+numbers out; no database, clock or I/O.
+
+Tokens are the casefolded words of the normalized text; a run of Khmer (written without
+spaces) gives one token per orthographic cluster, the segmentation search uses
+(`archive.content.khmer_clusters`), Khmer punctuation dropped. So for Khmer a "word"
+below is a cluster, about half a word.
+
+The signature is one-permutation MinHash with rotation densification (Li, Owen and
+Zhang 2012; Shrivastava and Li 2014): each shingle is hashed once (BLAKE2b, 64 bits),
+its low bits pick one of `SIGNATURE_SIZE` buckets and the high 32 bits compete for the
+bucket's minimum; an empty bucket borrows from the next non-empty one. Two signatures
+agree in a bucket with probability about the Jaccard similarity of the shingle sets, at
+one hash per shingle instead of one per shingle and permutation. (datasketch, the
+well-kept library, was not used: it needs numpy and scipy, tens of megabytes of
+compiled wheels this project has not got, for what is forty lines here, and its LSH
+indexes live in memory, Redis or Cassandra, not in our database.)
+
+Passages: the text is cut into sentences; from each sentence start, the shortest run
+of whole sentences holding at least `PASSAGE_TOKENS` tokens is one passage, keyed by
+the hash of its tokens. Syndicated wire copy under another headline and intro keeps
+most of these keys; a shared key is a passage carried word for word.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import struct
+from dataclasses import dataclass
+
+from archive.content import KHMER_RUN, khmer_clusters
+
+__all__ = [
+    "BANDS",
+    "MIN_SHINGLES",
+    "NEAR_DUPLICATE",
+    "PASSAGE_TOKENS",
+    "ROWS",
+    "SHINGLE_TOKENS",
+    "SIGNATURE_SIZE",
+    "Passage",
+    "Sketch",
+    "estimate_jaccard",
+    "pack_signature",
+    "passages_of",
+    "sketch_text",
+    "tokens_of",
+    "unpack_signature",
+]
+
+SHINGLE_TOKENS = 5  # words per shingle
+SIGNATURE_SIZE = 64  # MinHash buckets
+BANDS = 16  # LSH bands of ROWS buckets each: BANDS * ROWS == SIGNATURE_SIZE
+ROWS = 4
+# Estimated Jaccard similarity of two versions' shingle sets at or above which they are
+# the same story. With 16 bands of 4 a pair at 0.5 is looked at with probability 0.66,
+# at 0.6 0.90, at 0.7 0.99; syndicated copies below that are found by their passages.
+NEAR_DUPLICATE = 0.5
+PASSAGE_TOKENS = 25  # N: a passage is at least this many words (Khmer: clusters)
+MAX_PASSAGES = 120  # passages indexed per version (a bound on index rows and lookups)
+MIN_SHINGLES = 8  # a text shorter than this is not sketched (stubs, notices)
+
+_MASK32 = 0xFFFFFFFF
+_EMPTY = _MASK32 + 1
+_KHMER_PUNCT = re.compile("[\u17d4-\u17da]")
+_TOKEN = re.compile(r"[\u1780-\u17ff\u19e0-\u19ff]+|[^\W\u1780-\u17ff\u19e0-\u19ff]+")
+_SENTENCE_END = re.compile(r"(?<=[.!?\u17d4\u17d5])[\"'\u201d\u2019)]*\s+|\n")
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    key: int  # signed 64-bit, as the database stores it
+    start: int  # its first word's position among the text's words
+    end: int  # one past its last word's
+    text: str  # the passage as written (normalized), for "which passages are shared"
+
+
+@dataclass(frozen=True, slots=True)
+class Sketch:
+    signature: tuple[int, ...]  # SIGNATURE_SIZE uint32 minimums
+    shingles: int
+    bands: tuple[int, ...]  # BANDS signed 64-bit keys
+    passages: tuple[Passage, ...]
+
+
+def tokens_of(text: str) -> list[str]:
+    """The casefolded words of `text`; Khmer runs as their clusters, punctuation dropped."""
+    out: list[str] = []
+    for match in _TOKEN.finditer(text.casefold()):
+        piece = match.group(0)
+        if KHMER_RUN.match(piece):
+            out.extend(c for c in khmer_clusters(piece) if not _KHMER_PUNCT.fullmatch(c))
+        else:
+            out.append(piece)
+    return out
+
+
+def _hash64(data: bytes) -> int:
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
+
+
+def _signed(value: int) -> int:
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def _signature(shingles: set[str]) -> tuple[int, ...]:
+    mins = [_EMPTY] * SIGNATURE_SIZE
+    for shingle in shingles:
+        h = _hash64(shingle.encode("utf-8"))
+        bucket = h % SIGNATURE_SIZE
+        value = h >> 32
+        if value < mins[bucket]:
+            mins[bucket] = value
+    if all(m == _EMPTY for m in mins):
+        return tuple([_MASK32] * SIGNATURE_SIZE)
+    out = list(mins)
+    for i in range(SIGNATURE_SIZE):
+        if mins[i] != _EMPTY:
+            continue
+        step = 1
+        while mins[(i + step) % SIGNATURE_SIZE] == _EMPTY:
+            step += 1
+        # Borrowed values are shifted by the distance, so two texts agree here only
+        # if they agree in the bucket lent from at the same distance.
+        out[i] = (mins[(i + step) % SIGNATURE_SIZE] + step * 0x9E3779B1) & _MASK32
+    return tuple(out)
+
+
+def _bands(signature: tuple[int, ...]) -> tuple[int, ...]:
+    keys = []
+    for band in range(BANDS):
+        rows = signature[band * ROWS : (band + 1) * ROWS]
+        keys.append(_signed(_hash64(struct.pack(f"<B{ROWS}I", band, *rows))))
+    return tuple(keys)
+
+
+def _sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+
+
+def passages_of(text: str, *, limit: int = MAX_PASSAGES) -> list[Passage]:
+    """The passages of `text` (see the module docstring), at most `limit`, in order;
+    a text shorter than `PASSAGE_TOKENS` words has none."""
+    sentences = [(s, tokens_of(s)) for s in _sentences(text)]
+    offsets = [0]
+    for _s, sentence_words in sentences:
+        offsets.append(offsets[-1] + len(sentence_words))
+    out: list[Passage] = []
+    seen: set[int] = set()
+    for start in range(len(sentences)):
+        words: list[str] = []
+        end = start
+        while end < len(sentences) and len(words) < PASSAGE_TOKENS:
+            words.extend(sentences[end][1])
+            end += 1
+        if len(words) < PASSAGE_TOKENS:
+            break
+        key = _signed(_hash64(" ".join(words).encode("utf-8")))
+        if key in seen:
+            continue
+        seen.add(key)
+        text_run = " ".join(s for s, _t in sentences[start:end])
+        out.append(Passage(key, offsets[start], offsets[end], text_run))
+        if len(out) >= limit:
+            break
+    return out
+
+
+def sketch_text(text: str) -> Sketch | None:
+    """The sketch of one version's normalized text, or None when it is too short to
+    tell stories apart (fewer than `MIN_SHINGLES` shingles)."""
+    tokens = tokens_of(text)
+    shingles = {
+        " ".join(tokens[i : i + SHINGLE_TOKENS])
+        for i in range(max(0, len(tokens) - SHINGLE_TOKENS + 1))
+    }
+    if len(shingles) < MIN_SHINGLES:
+        return None
+    signature = _signature(shingles)
+    return Sketch(signature, len(shingles), _bands(signature), tuple(passages_of(text)))
+
+
+def estimate_jaccard(a: tuple[int, ...], b: tuple[int, ...]) -> float:
+    """The share of buckets in which two signatures agree."""
+    if len(a) != len(b) or not a:
+        return 0.0
+    return sum(1 for x, y in zip(a, b, strict=True) if x == y) / len(a)
+
+
+def pack_signature(signature: tuple[int, ...]) -> bytes:
+    return struct.pack(f"<{len(signature)}I", *signature)
+
+
+def unpack_signature(data: bytes) -> tuple[int, ...]:
+    return struct.unpack(f"<{len(data) // 4}I", data)
