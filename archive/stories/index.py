@@ -45,6 +45,7 @@ from archive.stories.sketch import (
     Sketch,
     estimate_jaccard,
     pack_signature,
+    shared_runs,
     sketch_text,
     unpack_signature,
 )
@@ -63,7 +64,12 @@ COMMON_KEY = 40  # a passage key carried by more articles than this is boilerpla
 MAX_CANDIDATES = 200  # rows read per lookup
 MAX_SKETCHES = 400  # candidate signatures read per version
 MAX_SHARED_ENTRIES = 50  # `StoryMember.shared` entries kept per article
-_EXCERPT_CHARS = 300
+MAX_RUNS = 5  # shared passages named per match
+_EXCERPT_CHARS = 400
+
+
+def _excerpt(text: str) -> str:
+    return text if len(text) <= _EXCERPT_CHARS else text[: _EXCERPT_CHARS - 1].rstrip() + "…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +156,7 @@ def find_matches(session: Session, article_id: int, sketch: Sketch) -> list[Matc
     matches = []
     for other in candidates:
         shared = sorted(set(passages.get(other, [])))
-        excerpts = tuple(sketch.passages[i].text[:_EXCERPT_CHARS] for i in shared[:5])
+        excerpts = tuple(_excerpt(t) for t in shared_runs(sketch, shared)[:MAX_RUNS])
         if best[other] >= NEAR_DUPLICATE:
             matches.append(Match(other, "near_duplicate", best[other], excerpts))
         elif (

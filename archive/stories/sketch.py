@@ -45,6 +45,7 @@ __all__ = [
     "estimate_jaccard",
     "pack_signature",
     "passages_of",
+    "shared_runs",
     "sketch_text",
     "tokens_of",
     "unpack_signature",
@@ -74,7 +75,8 @@ class Passage:
     key: int  # signed 64-bit, as the database stores it
     start: int  # its first word's position among the text's words
     end: int  # one past its last word's
-    text: str  # the passage as written (normalized), for "which passages are shared"
+    first: int  # its first sentence's index in `Sketch.sentences`
+    last: int  # one past its last sentence's
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +85,7 @@ class Sketch:
     shingles: int
     bands: tuple[int, ...]  # BANDS signed 64-bit keys
     passages: tuple[Passage, ...]
+    sentences: tuple[str, ...]  # as written, for "which passages are shared"
 
 
 def tokens_of(text: str) -> list[str]:
@@ -143,7 +146,11 @@ def _sentences(text: str) -> list[str]:
 def passages_of(text: str, *, limit: int = MAX_PASSAGES) -> list[Passage]:
     """The passages of `text` (see the module docstring), at most `limit`, in order;
     a text shorter than `PASSAGE_TOKENS` words has none."""
-    sentences = [(s, tokens_of(s)) for s in _sentences(text)]
+    return _passages(_sentences(text), limit)
+
+
+def _passages(texts: list[str], limit: int) -> list[Passage]:
+    sentences = [(s, tokens_of(s)) for s in texts]
     offsets = [0]
     for _s, sentence_words in sentences:
         offsets.append(offsets[-1] + len(sentence_words))
@@ -161,8 +168,7 @@ def passages_of(text: str, *, limit: int = MAX_PASSAGES) -> list[Passage]:
         if key in seen:
             continue
         seen.add(key)
-        text_run = " ".join(s for s, _t in sentences[start:end])
-        out.append(Passage(key, offsets[start], offsets[end], text_run))
+        out.append(Passage(key, offsets[start], offsets[end], start, end))
         if len(out) >= limit:
             break
     return out
@@ -179,7 +185,28 @@ def sketch_text(text: str) -> Sketch | None:
     if len(shingles) < MIN_SHINGLES:
         return None
     signature = _signature(shingles)
-    return Sketch(signature, len(shingles), _bands(signature), tuple(passages_of(text)))
+    sentences = _sentences(text)
+    return Sketch(
+        signature,
+        len(shingles),
+        _bands(signature),
+        tuple(_passages(sentences, MAX_PASSAGES)),
+        tuple(sentences),
+    )
+
+
+def shared_runs(sketch: Sketch, indexes: list[int]) -> list[str]:
+    """The text of the shared passages `indexes` (into `sketch.passages`), overlapping
+    and adjacent ones joined into one run of sentences each, longest first."""
+    spans = sorted((sketch.passages[i].first, sketch.passages[i].last) for i in set(indexes))
+    runs: list[tuple[int, int]] = []
+    for first, last in spans:
+        if runs and first <= runs[-1][1]:
+            runs[-1] = (runs[-1][0], max(runs[-1][1], last))
+        else:
+            runs.append((first, last))
+    texts = [" ".join(sketch.sentences[a:b]) for a, b in runs]
+    return sorted(texts, key=len, reverse=True)
 
 
 def estimate_jaccard(a: tuple[int, ...], b: tuple[int, ...]) -> float:
