@@ -5,13 +5,14 @@ network, no clock it is not handed; sessions are the caller's.
 
 How (constants in `sketch` and `index`, each explained there):
 - each version's normalized text is cut into words (Khmer into the orthographic
-  clusters search uses), shingled 5 words at a time, and sketched as a 64-bucket
+  clusters search uses, two clusters counted as one word), shingled 5 words at a time,
+  and sketched as a 64-bucket
   one-permutation MinHash signature;
 - the signature's 16 LSH bands (4 buckets each) and the hashes of its long passages
   (runs of whole sentences of at least 25 words) are stored as rows (`story_bands`,
   `story_passages`) keyed for lookup, so adding a version costs a bounded number of
   indexed lookups on SQLite and PostgreSQL alike, never a scan;
-- a candidate joins the story when its estimated Jaccard similarity is at least 0.5, or
+- a candidate joins the story when its estimated Jaccard similarity is at least 0.6, or
   when it is at another source and shares passages covering at least 60 words; two
   stories an article bridges are merged (the older keeps its id, the younger records
   `merged_into`); each member's `shared` says whom it was matched with, how, and the
@@ -29,11 +30,11 @@ Public names:
 - `copies_with_passage(session, text, exclude_article_id) -> list[Copy]`: live copies
   (live or edited) whose current version still carries `text` word for word.
 - `sketch_text`, `tokens_of`, `passages_of`, `estimate_jaccard`: the pure steps, and
-  the thresholds `NEAR_DUPLICATE`, `PASSAGE_TOKENS`, `SHARED_TOKENS`.
+  the thresholds `NEAR_DUPLICATE`, `PASSAGE_WORDS`, `SHARED_WORDS`.
 """
 
 from archive.stories.index import (
-    SHARED_TOKENS,
+    SHARED_WORDS,
     Match,
     find_matches,
     sketch_pending,
@@ -42,7 +43,7 @@ from archive.stories.index import (
 from archive.stories.lookup import Copy, StoryView, copies_with_passage, stories_of, story_of
 from archive.stories.sketch import (
     NEAR_DUPLICATE,
-    PASSAGE_TOKENS,
+    PASSAGE_WORDS,
     Passage,
     Sketch,
     estimate_jaccard,
@@ -53,8 +54,8 @@ from archive.stories.sketch import (
 
 __all__ = [
     "NEAR_DUPLICATE",
-    "PASSAGE_TOKENS",
-    "SHARED_TOKENS",
+    "PASSAGE_WORDS",
+    "SHARED_WORDS",
     "Copy",
     "Match",
     "Passage",

@@ -10,7 +10,7 @@ membership rows of the articles involved.
 A candidate is the same story when either
 - its best signature agrees with the new one in at least `NEAR_DUPLICATE` of the
   buckets (estimated Jaccard similarity of 5-word shingles), or
-- it is at another source and shares passages covering at least `SHARED_TOKENS`
+- it is at another source and shares passages covering at least `SHARED_WORDS`
   words: syndicated copy with its own headline and intro. One stock background
   paragraph (shorter than that) is not enough, so two different raids that reuse a
   wire's paragraph on the scam industry stay apart; a passage key that more than
@@ -41,7 +41,7 @@ from archive.store import (
 )
 from archive.stories.sketch import (
     NEAR_DUPLICATE,
-    PASSAGE_TOKENS,
+    PASSAGE_WORDS,
     Sketch,
     estimate_jaccard,
     pack_signature,
@@ -52,14 +52,14 @@ from archive.stories.sketch import (
 
 __all__ = [
     "COMMON_KEY",
-    "SHARED_TOKENS",
+    "SHARED_WORDS",
     "Match",
     "find_matches",
     "sketch_pending",
     "sketch_version",
 ]
 
-SHARED_TOKENS = 2 * PASSAGE_TOKENS + 10  # words of shared passages that make one story
+SHARED_WORDS = 2 * PASSAGE_WORDS + 10  # words of shared passages that make one story
 COMMON_KEY = 40  # a passage key carried by more articles than this is boilerplate
 MAX_CANDIDATES = 200  # rows read per lookup
 MAX_SKETCHES = 400  # candidate signatures read per version
@@ -121,12 +121,13 @@ def _passage_matches(session: Session, sketch: Sketch, article_id: int) -> dict[
     return found
 
 
-def _shared_tokens(sketch: Sketch, indexes: list[int]) -> int:
-    """Words covered by the shared passages (they overlap: each starts a sentence on)."""
+def _shared_words(sketch: Sketch, indexes: list[int]) -> float:
+    """Words covered by the shared passages (they overlap: each starts a sentence on);
+    two Khmer clusters count as one word."""
     covered: set[int] = set()
     for i in indexes:
         covered.update(range(sketch.passages[i].start, sketch.passages[i].end))
-    return len(covered)
+    return len(covered) / 2
 
 
 def find_matches(session: Session, article_id: int, sketch: Sketch) -> list[Match]:
@@ -162,7 +163,7 @@ def find_matches(session: Session, article_id: int, sketch: Sketch) -> list[Matc
         elif (
             shared
             and sources.get(other) != sources.get(article_id)
-            and _shared_tokens(sketch, shared) >= SHARED_TOKENS
+            and _shared_words(sketch, shared) >= SHARED_WORDS
         ):
             matches.append(Match(other, "passage", best[other], excerpts))
     return matches

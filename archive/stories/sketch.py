@@ -4,8 +4,8 @@ numbers out; no database, clock or I/O.
 
 Tokens are the casefolded words of the normalized text; a run of Khmer (written without
 spaces) gives one token per orthographic cluster, the segmentation search uses
-(`archive.content.khmer_clusters`), Khmer punctuation dropped. So for Khmer a "word"
-below is a cluster, about half a word.
+(`archive.content.khmer_clusters`), Khmer punctuation dropped. A cluster is about half
+a word, so wherever a length is counted in words below, two Khmer clusters make one.
 
 The signature is one-permutation MinHash with rotation densification (Li, Owen and
 Zhang 2012; Shrivastava and Li 2014): each shingle is hashed once (BLAKE2b, 64 bits),
@@ -18,7 +18,8 @@ compiled wheels this project has not got, for what is forty lines here, and its 
 indexes live in memory, Redis or Cassandra, not in our database.)
 
 Passages: the text is cut into sentences; from each sentence start, the shortest run
-of whole sentences holding at least `PASSAGE_TOKENS` tokens is one passage, keyed by
+of whole sentences holding at least `PASSAGE_WORDS` words (twice as many Khmer
+clusters) is one passage, keyed by
 the hash of its tokens. Syndicated wire copy under another headline and intro keeps
 most of these keys; a shared key is a passage carried word for word.
 """
@@ -36,7 +37,7 @@ __all__ = [
     "BANDS",
     "MIN_SHINGLES",
     "NEAR_DUPLICATE",
-    "PASSAGE_TOKENS",
+    "PASSAGE_WORDS",
     "ROWS",
     "SHINGLE_TOKENS",
     "SIGNATURE_SIZE",
@@ -46,20 +47,24 @@ __all__ = [
     "pack_signature",
     "passages_of",
     "shared_runs",
+    "shingles_of",
     "sketch_text",
     "tokens_of",
     "unpack_signature",
 ]
 
-SHINGLE_TOKENS = 5  # words per shingle
+SHINGLE_TOKENS = 5  # words per shingle (Khmer: twice as many clusters)
 SIGNATURE_SIZE = 64  # MinHash buckets
 BANDS = 16  # LSH bands of ROWS buckets each: BANDS * ROWS == SIGNATURE_SIZE
 ROWS = 4
 # Estimated Jaccard similarity of two versions' shingle sets at or above which they are
-# the same story. With 16 bands of 4 a pair at 0.5 is looked at with probability 0.66,
-# at 0.6 0.90, at 0.7 0.99; syndicated copies below that are found by their passages.
-NEAR_DUPLICATE = 0.5
-PASSAGE_TOKENS = 25  # N: a passage is at least this many words (Khmer: clusters)
+# the same story. With 16 bands of 4 a pair at 0.6 is looked at with probability 0.90,
+# at 0.7 0.99. Why 0.6 and not lower: on the labelled corpus (benchmarks/story_corpus.py)
+# different raids told in the same stock phrases reach 0.55 (64 buckets estimate J
+# within about 0.06), while copies of one wire story under their own intros and cuts
+# go down to 0.375; those are found by their shared passages instead.
+NEAR_DUPLICATE = 0.6
+PASSAGE_WORDS = 25  # N: a passage is at least this many words (Khmer: twice as many clusters)
 MAX_PASSAGES = 120  # passages indexed per version (a bound on index rows and lookups)
 MIN_SHINGLES = 8  # a text shorter than this is not sketched (stubs, notices)
 
@@ -73,8 +78,8 @@ _SENTENCE_END = re.compile(r"(?<=[.!?\u17d4\u17d5])[\"'\u201d\u2019)]*\s+|\n")
 @dataclass(frozen=True, slots=True)
 class Passage:
     key: int  # signed 64-bit, as the database stores it
-    start: int  # its first word's position among the text's words
-    end: int  # one past its last word's
+    start: int  # where it starts in the text, in half words (a Khmer cluster is one)
+    end: int  # where it ends, in half words
     first: int  # its first sentence's index in `Sketch.sentences`
     last: int  # one past its last sentence's
 
@@ -97,6 +102,29 @@ def tokens_of(text: str) -> list[str]:
             out.extend(c for c in khmer_clusters(piece) if not _KHMER_PUNCT.fullmatch(c))
         else:
             out.append(piece)
+    return out
+
+
+def _weight(token: str) -> int:
+    """A token's length in half words: a Khmer cluster is about half a word."""
+    return 1 if KHMER_RUN.match(token) else 2
+
+
+def shingles_of(tokens: list[str]) -> set[str]:
+    """Runs of `SHINGLE_TOKENS` words from each token on: five words, or ten Khmer
+    clusters (so a Khmer shingle spans about as much text as an English one, and two
+    Khmer stories told in the same stock phrases do not look alike cluster by cluster)."""
+    need = 2 * SHINGLE_TOKENS
+    out: set[str] = set()
+    for start in range(len(tokens)):
+        weight = 0
+        end = start
+        while end < len(tokens) and weight < need:
+            weight += _weight(tokens[end])
+            end += 1
+        if weight < need:
+            break
+        out.add(" ".join(tokens[start:end]))
     return out
 
 
@@ -145,25 +173,27 @@ def _sentences(text: str) -> list[str]:
 
 def passages_of(text: str, *, limit: int = MAX_PASSAGES) -> list[Passage]:
     """The passages of `text` (see the module docstring), at most `limit`, in order;
-    a text shorter than `PASSAGE_TOKENS` words has none."""
+    a text shorter than `PASSAGE_WORDS` words has none."""
     return _passages(_sentences(text), limit)
 
 
 def _passages(texts: list[str], limit: int) -> list[Passage]:
+    # Lengths in half words (a Khmer cluster is one, an English word two), so a Khmer
+    # passage is as long a run of text as an English one.
     sentences = [(s, tokens_of(s)) for s in texts]
     offsets = [0]
     for _s, sentence_words in sentences:
-        offsets.append(offsets[-1] + len(sentence_words))
+        offsets.append(offsets[-1] + sum(map(_weight, sentence_words)))
+    need = 2 * PASSAGE_WORDS
     out: list[Passage] = []
     seen: set[int] = set()
     for start in range(len(sentences)):
-        words: list[str] = []
         end = start
-        while end < len(sentences) and len(words) < PASSAGE_TOKENS:
-            words.extend(sentences[end][1])
+        while end < len(sentences) and offsets[end] - offsets[start] < need:
             end += 1
-        if len(words) < PASSAGE_TOKENS:
+        if offsets[end] - offsets[start] < need:
             break
+        words = [w for _s, ws in sentences[start:end] for w in ws]
         key = _signed(_hash64(" ".join(words).encode("utf-8")))
         if key in seen:
             continue
@@ -177,11 +207,7 @@ def _passages(texts: list[str], limit: int) -> list[Passage]:
 def sketch_text(text: str) -> Sketch | None:
     """The sketch of one version's normalized text, or None when it is too short to
     tell stories apart (fewer than `MIN_SHINGLES` shingles)."""
-    tokens = tokens_of(text)
-    shingles = {
-        " ".join(tokens[i : i + SHINGLE_TOKENS])
-        for i in range(max(0, len(tokens) - SHINGLE_TOKENS + 1))
-    }
+    shingles = shingles_of(tokens_of(text))
     if len(shingles) < MIN_SHINGLES:
         return None
     signature = _signature(shingles)
