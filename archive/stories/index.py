@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -64,8 +64,8 @@ COMMON_KEY = 40  # a passage key carried by more articles than this is boilerpla
 MAX_CANDIDATES = 200  # rows read per lookup
 MAX_SKETCHES = 400  # candidate signatures read per version
 MAX_SHARED_ENTRIES = 50  # `StoryMember.shared` entries kept per article
-MAX_RUNS = 5  # shared passages named per match
-_EXCERPT_CHARS = 400
+MAX_RUNS = 3  # shared passages named per match
+_EXCERPT_CHARS = 240
 
 
 def _excerpt(text: str) -> str:
@@ -94,8 +94,8 @@ def _insert_ignoring(session: Session, table: Any, rows: list[dict[str, int]]) -
     """INSERT ... ON CONFLICT DO NOTHING on SQLite and PostgreSQL alike."""
     if not rows:
         return
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(table).on_conflict_do_nothing(), rows)
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(dialect_insert(table).on_conflict_do_nothing(), rows)
 
 
 def _passage_matches(session: Session, sketch: Sketch, article_id: int) -> dict[int, list[int]]:
@@ -215,30 +215,23 @@ def sketch_version(session: Session, version: Version, *, now: datetime) -> list
     """Sketch one version, index it, and join its article to the story it belongs to.
     Idempotent: a version already sketched is left as it is (returns []). Returns the
     matches that put it in a story."""
-    if session.get(StorySketch, version.id) is not None:
+    # Core statements, not ORM objects: this runs once per version, in bulk.
+    done = select(StorySketch.version_id).where(StorySketch.version_id == version.id)
+    if session.execute(done).first() is not None:
         return []
     sketch = sketch_text(version.text)
+    row = {
+        "version_id": version.id,
+        "article_id": version.article_id,
+        "signature": b"" if sketch is None else pack_signature(sketch.signature),
+        "shingles": 0 if sketch is None else sketch.shingles,
+        "sketched_at": now,
+    }
     if sketch is None:
-        session.add(
-            StorySketch(
-                version_id=version.id,
-                article_id=version.article_id,
-                signature=b"",
-                shingles=0,
-                sketched_at=now,
-            )
-        )
+        session.execute(insert(StorySketch), [row])
         return []
     matches = find_matches(session, version.article_id, sketch)
-    session.add(
-        StorySketch(
-            version_id=version.id,
-            article_id=version.article_id,
-            signature=pack_signature(sketch.signature),
-            shingles=sketch.shingles,
-            sketched_at=now,
-        )
-    )
+    session.execute(insert(StorySketch), [row])
     _insert_ignoring(
         session,
         StoryBand,
@@ -254,7 +247,7 @@ def sketch_version(session: Session, version: Version, *, now: datetime) -> list
     )
     if matches:
         _join(session, version.article_id, matches, now)
-    session.flush()
+        session.flush()
     return matches
 
 
