@@ -206,7 +206,8 @@ def cost(sizes: list[int]) -> dict[str, Any]:
 
 def _markdown(figures: dict[str, Any]) -> str:
     lines = [
-        "| scale | articles | story pairs | found | precision | recall | different stories joined |",
+        "| scale | articles | story pairs | found | precision | recall "
+        "| different stories joined |",
         "|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for q in figures["quality"]:
