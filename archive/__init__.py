@@ -9,6 +9,8 @@ here (tests/test_layout.py checks both):
 - `content`: pure steps on an article's text (decode, bodies, dates, extract,
   normalize, diff, align, edit classes, URL patterns)
 - `store`: the records (tables), engines and sessions, the queries
+- `stories`: the same story at several outlets (sketches, the lookup index as rows,
+  clusters, which live copies still carry a passage)
 - `warc`: the raw exchanges in WARC files, their CDXJ indexes, the disk-space floor
 - `log`: the transparency log (Merkle tree, leaves, proofs, checkpoints, signing,
   timestamps) and verifying the archive against it

@@ -33,12 +33,17 @@ conventional Khmer word-break hint, `archive.content.normalize.normalize_text` r
 one from archived text (so all of them in the index are ours and can be stripped from
 snippets losslessly), and unicode61 treats it (category Cf) as a separator.
 
+The clusters themselves are `archive.content.khmer_clusters`, which story sketches
+shingle over too (one segmentation of Khmer in the project).
+
 Pure functions only: no database, engine or I/O.
 """
 
 from __future__ import annotations
 
 import re
+
+from archive.content import KHMER_RUN, has_khmer, khmer_clusters
 
 __all__ = [
     "SEPARATOR",
@@ -53,31 +58,10 @@ __all__ = [
 
 SEPARATOR = "\u200b"
 
-# Khmer (U+1780-U+17FF) and Khmer Symbols (U+19E0-U+19FF).
-_KHMER_RUN = re.compile("[\u1780-\u17ff\u19e0-\u19ff]+")
-# One orthographic cluster: a base (consonant or independent vowel, U+1780-U+17B3),
-# then any coeng+base subscripts and dependent signs (U+17B4-U+17D1, U+17D3, U+17DD).
-# A run of Khmer digits is one token; any other Khmer character (punctuation, LEK TOO,
-# a stray sign with no base) is its own piece.
-_CLUSTER = re.compile(
-    "[\u1780-\u17b3](?:\u17d2[\u1780-\u17b3]|[\u17b4-\u17d1\u17d3\u17dd])*"
-    "|[\u17e0-\u17e9]+"
-    "|[\u1780-\u17ff\u19e0-\u19ff]"
-)
-
-
-def has_khmer(text: str) -> bool:
-    return _KHMER_RUN.search(text) is not None
-
 
 def ends_with_khmer(text: str) -> bool:
     stripped = text.rstrip()
-    return bool(stripped) and _KHMER_RUN.fullmatch(stripped[-1]) is not None
-
-
-def khmer_clusters(run: str) -> list[str]:
-    """The orthographic clusters of a run of Khmer characters, in order."""
-    return _CLUSTER.findall(run)
+    return bool(stripped) and KHMER_RUN.fullmatch(stripped[-1]) is not None
 
 
 def _separate(match: re.Match[str]) -> str:
@@ -91,7 +75,7 @@ def segment(text: str) -> str:
     text without Khmer is returned unchanged."""
     if not has_khmer(text):
         return text
-    return _KHMER_RUN.sub(_separate, text)
+    return KHMER_RUN.sub(_separate, text)
 
 
 def strip_separators(text: str) -> str:
@@ -114,7 +98,7 @@ def _pair_runs(text: str, *, query: bool) -> str:
     more of the term follows does."""
     if not has_khmer(text):
         return text
-    runs = list(_KHMER_RUN.finditer(text))
+    runs = list(KHMER_RUN.finditer(text))
     out: list[str] = []
     pos = 0
     for i, match in enumerate(runs):

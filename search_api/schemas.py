@@ -226,6 +226,29 @@ class AliasOut(_FromRows):
     first_seen: datetime
 
 
+class StoryCopyOut(BaseModel):
+    """Another article carrying the same story, and whether it is still up."""
+
+    article_id: int
+    url: str
+    source: str
+    status: ArticleStatus
+
+
+class StoryOut(BaseModel):
+    """The same story at other outlets (`archive.stories`)."""
+
+    id: int = Field(description="The story's id (stable: a merged story's id leads here).")
+    copies: list[StoryCopyOut] = Field(
+        description="The other articles, the article itself left out."
+    )
+    shared: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Why this article is in the story: the articles it was matched with, "
+        "{article_id, how: near_duplicate | passage, similarity, passages: [text]}.",
+    )
+
+
 class ArticleDetailOut(BaseModel):
     """`presswatch history --json`, plus the URLs and the fetches (oldest first)."""
 
@@ -241,6 +264,11 @@ class ArticleDetailOut(BaseModel):
         default=None,
         description="Snapshots recorded from web archives (`presswatch backfill`): {snapshots, "
         "first, last, largest_gaps: [{from, to, days}]}; null when there are none.",
+    )
+    story: StoryOut | None = Field(
+        default=None,
+        description="The same story at other outlets with each copy's status; null when "
+        "the article stands alone.",
     )
 
 
@@ -340,6 +368,9 @@ class HitOut(BaseModel):
     topic: str | None
     title_html: str
     score: float | None
+    story_id: int | None = Field(
+        default=None, description="The article's story, with group=story (null: none)."
+    )
 
 
 class FacetsOut(BaseModel):
@@ -348,12 +379,24 @@ class FacetsOut(BaseModel):
     status: dict[str, int]
 
 
+class SearchGroupOut(BaseModel):
+    """Hits of one story on this page (`group=story`), best-ranked first."""
+
+    story_id: int | None = Field(description="The story; null for an article standing alone.")
+    hits: list[HitOut]
+
+
 class SearchOut(BaseModel):
     total: int = Field(description="Matching articles (or versions, with versions=all).")
     hits: list[HitOut]
     facets: FacetsOut | None
     page: int
     per_page: int
+    groups: list[SearchGroupOut] | None = Field(
+        default=None,
+        description="With group=story: this page's hits gathered by story, in the order of "
+        "each group's best hit; null otherwise.",
+    )
 
 
 # -- diffs -------------------------------------------------------------------------------

@@ -43,6 +43,7 @@ WINGS = (
     "egress",
     "content",
     "store",
+    "stories",
     "warc",
     "log",
     "backfill",

@@ -55,6 +55,7 @@ from archive.store.models import (
     Version,
 )
 from archive.store.queries import current_version_of
+from archive.store.story_tables import StoryOutbox
 from archive.warc.records import WarcStore
 
 
@@ -141,6 +142,9 @@ def record_capture(
         events = add_events(flight, article, verdict, capture, (previous, version, pair))
         if verdict.new_version or events:
             session.add(SearchOutbox(article_id=article.id, created_at=recorded_at))
+        if verdict.new_version and version is not None:
+            # One row: the sketch itself is made after the crawl (archive.stories).
+            session.add(StoryOutbox(version_id=version.id, created_at=recorded_at))
 
     _extend_log(head, capture, version, events, article)
     session.flush()

@@ -43,6 +43,7 @@ from archive.content.editclass import (
     describe_class,
     judge_edit,
 )
+from archive.content.khmer import KHMER_RUN, has_khmer, khmer_clusters
 from archive.content.normalize import (
     normalize_text,
     normalize_url,
@@ -75,6 +76,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "ACCEPT_ENCODING",
+    "KHMER_RUN",
     "CLASS_NAMES",
     "DecodedBody",
     "Extracted",
@@ -93,8 +95,10 @@ __all__ = [
     "diff_versions",
     "extract_page",
     "failed_extraction",
+    "has_khmer",
     "joined_diff_stats",
     "judge_edit",
+    "khmer_clusters",
     "normalize_text",
     "normalize_url",
     "parse_iso_utc",

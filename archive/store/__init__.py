@@ -69,6 +69,14 @@ from archive.store.queries import (
     versions_of,
 )
 from archive.store.source_options import API_FIELDS, SourceOptions, SourceOwner
+from archive.store.story_tables import (
+    Story,
+    StoryBand,
+    StoryMember,
+    StoryOutbox,
+    StoryPassage,
+    StorySketch,
+)
 
 __all__ = [
     "API_FIELDS",
@@ -95,6 +103,12 @@ __all__ = [
     "Source",
     "SourceOptions",
     "SourceOwner",
+    "Story",
+    "StoryBand",
+    "StoryMember",
+    "StoryOutbox",
+    "StoryPassage",
+    "StorySketch",
     "Version",
     "aliases_of",
     "apply_discovery_hints",

@@ -10,6 +10,7 @@ from archive.views.export import (
     event_origin,
     event_via,
     history_json,
+    story_json,
     version_side,
     web_archive_coverage,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "event_origin",
     "event_via",
     "history_json",
+    "story_json",
     "last_capture_at",
     "per_week",
     "version_side",

@@ -21,6 +21,7 @@ from archive.store.queries import (
     source_names,
     versions_of,
 )
+from archive.stories import story_of
 
 # Appended to the kind of an event learned from a third-party archive's snapshot, in
 # every place an event is shown (CLI, API, pages, feed): never the same as one we saw.
@@ -166,7 +167,17 @@ def history_json(session: Session, article: Article) -> dict[str, Any]:
         # Snapshots of this article recorded from web archives (`presswatch backfill`):
         # how many, first, last, largest gaps; null when there are none.
         "web_archive_coverage": web_archive_coverage(session, article),
+        # The same story at other outlets (archive.stories): {id, copies, shared}, or
+        # null when the article stands alone.
+        "story": story_json(session, article.id),
     }
+
+
+def story_json(session: Session, article_id: int) -> dict[str, Any] | None:
+    """`{id, copies: [{article_id, url, source, status}], shared}` of the article's
+    story, the article itself left out; None when it stands alone."""
+    story = story_of(session, article_id)
+    return story.as_json() if story is not None else None
 
 
 def change_json(row: ChangeRow) -> dict[str, Any]:

@@ -145,6 +145,13 @@ def history(ctx: typer.Context, url_or_id: UrlOrId, as_json: JsonOpt = False) ->
             f"  web archive snapshots: {coverage['snapshots']}, {coverage['first'][:10]} .. "
             f"{coverage['last'][:10]}" + (f"; largest gaps: {gaps}" if gaps else "")
         )
+    story = doc["story"]
+    if story:
+        typer.echo(f"  story {story['id']}, also at:")
+        for c in story["copies"]:
+            typer.echo(
+                f"    {c['source']}  [{c['status']}]  {shown(c['url'])}  (id {c['article_id']})"
+            )
 
 
 def diff(

@@ -13,7 +13,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -56,9 +56,15 @@ def run_search(runtime: Runtime, query: SearchQuery) -> SearchResult:
 
 
 def run_reindex(runtime: Runtime, progress: Callable[[int, int], None] | None = None) -> int:
-    """Rebuild the configured backend's index from the archive; versions indexed."""
+    """Sketch the versions waiting for their story sketch (all of them, in an archive
+    made before stories), then rebuild the configured backend's index from the archive;
+    versions indexed."""
+    from presswatch.crawling.stories import sketch_stories
     from search_api.indexer import reindex
 
+    _sketched, problem = sketch_stories(runtime)
+    if problem:
+        typer.echo(problem, err=True)
     with _backend(runtime) as backend:
         return reindex(runtime.sessions, backend, progress=progress)
 
@@ -71,10 +77,21 @@ def _plain(snippet: str) -> str:
     return html.unescape(_MARK.sub(lambda m: "]" if m.group(0) == "</mark>" else "[", snippet))
 
 
-def _print_result(result: SearchResult) -> None:
+def _print_result(result: SearchResult, groups: list[dict[str, Any]] | None = None) -> None:
     pages = max(1, -(-result.total // result.per_page))
     typer.echo(f"{result.total} result(s), page {result.page} of {pages}")
-    for hit in result.hits:
+    heads: dict[int, str] = {}
+    order = list(range(len(result.hits)))
+    if groups is not None:
+        order = [i for g in groups for i in g["hits"]]
+        for g in groups:
+            if g["story_id"] is not None:
+                heads[g["hits"][0]] = f"story {g['story_id']}: {len(g['hits'])} hit(s) on this page"
+    for i in order:
+        hit = result.hits[i]
+        if i in heads:
+            typer.echo("")
+            typer.echo(f"== {heads[i]}")
         flags = [hit.status]
         if hit.removed_text:
             flags.append("removed text")
@@ -147,11 +164,21 @@ def search(
     ] = None,
     page: Annotated[int, typer.Option(min=1, metavar="N", help="Page of results, from 1.")] = 1,
     per_page: Annotated[int, typer.Option(min=1, max=100, metavar="N", help="Hits per page.")] = 20,
+    group_by: Annotated[
+        str | None,
+        typer.Option(
+            "--group-by",
+            metavar="story",
+            help="story: gather this page's hits by story (the same text at other outlets).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Full-text search over every archived version."""
     from search_api.backends.base import SearchQuery, SortOrder
 
+    if group_by not in (None, "story"):
+        raise fail(f"--group-by {group_by!r}: use story", 2)
     if sort not in {s.value for s in SortOrder}:
         raise fail(f"--sort {sort!r}: use relevance or date", 2)
     if versions not in ("best", "all"):
@@ -184,10 +211,22 @@ def search(
         raise fail(str(exc), 2) from exc
     except SearchError as exc:
         raise fail(str(exc), 1) from exc
+    groups = None
+    doc = result.as_dict()
+    if group_by == "story":
+        from search_api.story_groups import group_hits
+
+        with runtime.read_sessions() as session:
+            story, groups = group_hits(session, result.hits)
+        for hit in doc["hits"]:
+            hit["story_id"] = story.get(hit["article_id"])
+        doc["groups"] = [
+            {"story_id": g["story_id"], "hits": [doc["hits"][i] for i in g["hits"]]} for g in groups
+        ]
     if as_json:
-        echo_json(result.as_dict())
+        echo_json(doc)
     else:
-        _print_result(result)
+        _print_result(result, groups)
 
 
 def reindex_command(ctx: typer.Context, as_json: JsonOpt = False) -> None:

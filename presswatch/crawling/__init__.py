@@ -15,6 +15,7 @@ naming one never loads Scrapy or the ORM for the others):
 - `job_dirs`: Scrapy's JOBDIR per job, and what a crash leaves in it
 - `runner`: the phases of spiders, run one after another in one reactor run
 - `report`: what a crawl counted, as one summary line or JSON
-- `indexing`: the search index after a crawl (`index_outbox`)
+- `indexing`: the search index after a crawl (`index_outbox`), stories first
+- `stories`: story sketches after a crawl (`sketch_stories`, the story outbox drained)
 - `local`: a fresh archive for crawling a local site (the demo, the benchmarks)
 """

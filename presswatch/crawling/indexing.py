@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 
+from presswatch.crawling.stories import sketch_stories
 from presswatch.runtime import Runtime
 
 # The package's logger, as when this was one module: log lines name it unchanged.
@@ -13,8 +14,16 @@ log = logging.getLogger(__package__)
 
 
 def index_outbox(runtime: Runtime) -> tuple[int, str | None]:
-    """Drain the archive's search outbox into the configured backend: (outbox rows
-    drained, the problem or None). A failure is reported, never raised."""
+    """Sketch new versions into stories (presswatch.crawling.stories), then drain the
+    archive's search outbox into the configured backend: (outbox rows drained, the
+    problem or None). A failure is reported, never raised. Stories first, so a search
+    right after the run can group hits by story."""
+    _sketched, story_problem = sketch_stories(runtime)
+    drained, problem = _drain_search(runtime)
+    return drained, problem or story_problem
+
+
+def _drain_search(runtime: Runtime) -> tuple[int, str | None]:
     try:
         from search_api.factory import make_backend
         from search_api.indexer import drain_outbox

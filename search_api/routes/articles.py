@@ -35,7 +35,14 @@ from archive.store import (
     versions_by_id,
     versions_of,
 )
-from archive.views import event_detail, event_label, event_origin, event_via, web_archive_coverage
+from archive.views import (
+    event_detail,
+    event_label,
+    event_origin,
+    event_via,
+    story_json,
+    web_archive_coverage,
+)
 from search_api.deps import SessionDep
 from search_api.routes import (
     DEFAULT_LIMIT,
@@ -60,6 +67,7 @@ from search_api.schemas import (
     DiffOut,
     EventOut,
     LookupOut,
+    StoryOut,
     VersionOut,
     VersionSummaryOut,
 )
@@ -153,6 +161,11 @@ def load_versions(session: Session, article_id: int) -> tuple[ArticleOut, list[V
     return article_outs(session, [article])[0], versions
 
 
+def _story_out(session: Session, article_id: int) -> StoryOut | None:
+    story = story_json(session, article_id)
+    return StoryOut.model_validate(story) if story is not None else None
+
+
 def load_article(session: Session, article_id: int) -> ArticleDetailOut:
     article = get_article(session, article_id)
     versions = versions_of(session, article.id)
@@ -181,6 +194,9 @@ def load_article(session: Session, article_id: int) -> ArticleDetailOut:
         captures=[capture_summary(c, numbers) for c in captures[:MAX_TIMELINE_CAPTURES]],
         captures_truncated=len(captures) > MAX_TIMELINE_CAPTURES,
         web_archive_coverage=web_archive_coverage(session, article),
+        story=StoryOut.model_validate(story)
+        if (story := story_json(session, article.id))
+        else None,
     )
 
 

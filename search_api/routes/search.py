@@ -15,6 +15,7 @@ from datetime import date
 from typing import Annotated, Literal, cast
 
 from fastapi import APIRouter, Depends, Query
+from sqlalchemy.orm import Session
 
 from archive.store import ArticleStatus
 from search_api.backends.base import (
@@ -25,7 +26,7 @@ from search_api.backends.base import (
     SearchResult,
     SortOrder,
 )
-from search_api.deps import BackendDep
+from search_api.deps import BackendDep, SessionDep
 from search_api.query import MAX_QUERY_CHARS
 from search_api.routes import (
     ERRORS,
@@ -37,7 +38,8 @@ from search_api.routes import (
     day_start,
     filter_param,
 )
-from search_api.schemas import FacetsOut, HitOut, SearchOut
+from search_api.schemas import FacetsOut, HitOut, SearchGroupOut, SearchOut
+from search_api.story_groups import group_hits
 
 router = APIRouter(prefix="/api", tags=["search"], responses={**ERRORS, **UNAVAILABLE})
 
@@ -83,13 +85,25 @@ def build_query(
     )
 
 
-def search_out(result: SearchResult) -> SearchOut:
+def search_out(result: SearchResult, session: Session | None = None) -> SearchOut:
+    """The result as `SearchOut`; given a session, its hits grouped by story too."""
+    hits = [HitOut.model_validate({**h.as_dict(), "score": h.score}) for h in result.hits]
+    groups = None
+    if session is not None:
+        story, grouped = group_hits(session, result.hits)
+        for hit in hits:
+            hit.story_id = story.get(hit.article_id)
+        groups = [
+            SearchGroupOut(story_id=g["story_id"], hits=[hits[i] for i in g["hits"]])
+            for g in grouped
+        ]
     return SearchOut(
         total=result.total,
-        hits=[HitOut.model_validate({**h.as_dict(), "score": h.score}) for h in result.hits],
+        hits=hits,
         facets=FacetsOut(**result.facets.as_dict()) if result.facets is not None else None,
         page=result.page,
         per_page=result.per_page,
+        groups=groups,
     )
 
 
@@ -149,7 +163,16 @@ QueryDep = Annotated[SearchQuery, Depends(query_params)]
 
 
 @router.get("/search", response_model=SearchOut)
-def search_route(query: QueryDep, backend: BackendDep) -> SearchOut:
+def search_route(
+    query: QueryDep,
+    backend: BackendDep,
+    session: SessionDep,
+    group: Annotated[
+        Literal["story"] | None,
+        Query(description="story: gather this page's hits by story (same text elsewhere)."),
+    ] = None,
+) -> SearchOut:
     """Search every archived version, including text later edits removed and articles
     taken down. Each hit says whether the match is only in removed text."""
-    return run_search(backend, query)
+    result = backend.search(query)
+    return search_out(result, session if group == "story" else None)

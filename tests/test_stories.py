@@ -1,0 +1,229 @@
+"""Story clusters (archive.stories): the same text at several outlets found by sketch
+and passage, on SQLite and PostgreSQL; different stories on one topic kept apart;
+stories an article bridges merged; live copies that still carry a passage."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from alembic import command
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from archive.store import (
+    Article,
+    ArticleStatus,
+    Source,
+    Story,
+    StoryBand,
+    StoryOutbox,
+    StorySketch,
+    Version,
+)
+from archive.store.db import alembic_config
+from archive.stories import (
+    copies_with_passage,
+    sketch_pending,
+    sketch_text,
+    sketch_version,
+    stories_of,
+    story_of,
+    tokens_of,
+)
+from presswatch.crawling.stories import sketch_stories
+from presswatch.runtime import Runtime
+
+NOW = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+
+WIRE = [
+    "Police in Pursat province raided a casino complex late on Tuesday and detained 214 "
+    "foreign workers, officials said.",
+    "The workers, mostly from Indonesia and Vietnam, told investigators they had been "
+    "promised jobs in customer service and were instead forced to run romance scams.",
+    "Provincial police chief Sok Dara said the raid followed a tip from a worker who "
+    "escaped through a bathroom window and reached a village two kilometres away.",
+    "Officers found hundreds of mobile phones, scripts written in four languages and "
+    "ledgers recording payments to the compound's managers.",
+    "A spokesman for the Interior Ministry said the foreigners would be screened to tell "
+    "victims of trafficking from willing participants before any deportation.",
+    "Rights groups have long accused the authorities of tipping off compound owners "
+    "before raids, allowing managers to move workers across provincial lines.",
+]
+RAID_ELSEWHERE = [
+    "Police in Kampot province raided a hotel on Friday and rescued 61 Thai nationals "
+    "who said they had been held against their will for months.",
+    "The rescued workers said their passports were taken on arrival and that they were "
+    "beaten when they failed to meet daily quotas set by Chinese-speaking bosses.",
+    "Kampot deputy governor Chea Sokha said three managers were arrested and charged "
+    "with human trafficking under the 2008 law.",
+    "The Thai embassy in Phnom Penh said it was arranging travel documents so that the "
+    "victims could return home through the Cham Yeam border crossing next week.",
+]
+
+
+def _article(session: Session, source: str, path: str, text: str) -> Version:
+    src = session.scalar(select(Source).where(Source.name == source))
+    if src is None:
+        src = Source(name=source, base_url=f"http://{source}.test/", created_at=NOW)
+        session.add(src)
+        session.flush()
+    url = f"http://{source}.test/{path}"
+    article = Article(source_id=src.id, url=url, fetch_url=url, first_seen=NOW, last_checked=NOW)
+    session.add(article)
+    session.flush()
+    version = Version(
+        article_id=article.id,
+        n=1,
+        text_z=Version.compress(text),
+        text_sha256="0" * 64,
+        content_sha256="0" * 64,
+        text_chars=len(text),
+        text_words=len(text.split()),
+        extractor="test",
+        normalizer="test",
+        first_capture_id=0,
+        last_capture_id=0,
+        first_seen=NOW,
+        last_seen=NOW,
+    )
+    session.add(version)
+    session.flush()
+    article.current_version_id = version.id
+    return version
+
+
+def test_a_wire_story_under_other_headlines_and_intros_is_one_story(
+    any_runtime: Runtime,
+) -> None:
+    with any_runtime.sessions.begin() as s:
+        a = _article(s, "daily", "raid", "\n".join(WIRE))
+        b = _article(
+            s,
+            "times",
+            "pursat-raid",
+            "Another crackdown in the west this week.\n" + "\n".join(WIRE[1:]),
+        )
+        other = _article(s, "post", "kampot", "\n".join(RAID_ELSEWHERE))
+        for v in (a, b, other):
+            sketch_version(s, v, now=NOW)
+            sketch_version(s, v, now=NOW)  # idempotent
+        assert s.scalar(select(func.count()).select_from(StorySketch)) == 3
+    with any_runtime.sessions() as s:
+        story = story_of(s, a.article_id)
+        assert story is not None
+        assert [(c.article_id, c.source, c.status) for c in story.copies] == [
+            (b.article_id, "times", "live")
+        ]
+        assert story.shared and story.shared[0]["passages"]
+        assert story_of(s, other.article_id) is None
+        assert stories_of(s, [a.article_id, b.article_id, other.article_id]) == {
+            a.article_id: story.id,
+            b.article_id: story.id,
+        }
+
+
+def test_syndicated_copy_with_a_long_own_intro_joins_by_shared_passage(
+    any_runtime: Runtime,
+) -> None:
+    """Half of the copy is the outlet's own: too far for the sketch alone, yet the
+    wire's paragraphs are there word for word."""
+    own = [s.replace("Pursat", "Koh Kong") for s in RAID_ELSEWHERE]
+    with any_runtime.sessions.begin() as s:
+        a = _article(s, "daily", "raid", "\n".join(WIRE))
+        b = _article(s, "times", "raid", "\n".join(own + WIRE[2:5]))
+        sketch_version(s, a, now=NOW)
+        matches = sketch_version(s, b, now=NOW)
+        assert [m.how for m in matches] == ["passage"]
+        assert any("bathroom window" in p for p in matches[0].passages)
+
+
+def test_one_shared_background_paragraph_does_not_make_one_story(runtime: Runtime) -> None:
+    background = (
+        "Cambodia has faced mounting pressure from foreign governments over compounds "
+        "where tens of thousands of people are believed to be held and forced to defraud "
+        "strangers online, according to United Nations estimates."
+    )
+    with runtime.sessions.begin() as s:
+        a = _article(s, "daily", "pursat", "\n".join([*WIRE[:4], background]))
+        b = _article(s, "times", "kampot", "\n".join([*RAID_ELSEWHERE, background]))
+        sketch_version(s, a, now=NOW)
+        assert sketch_version(s, b, now=NOW) == []
+
+
+def test_an_article_that_bridges_two_stories_merges_them(runtime: Runtime) -> None:
+    with runtime.sessions.begin() as s:
+        first = _article(s, "daily", "a", "\n".join(WIRE[:3] + RAID_ELSEWHERE[:1]))
+        first_copy = _article(s, "times", "a", "\n".join(WIRE[:3] + RAID_ELSEWHERE[:1]))
+        second = _article(s, "post", "b", "\n".join(RAID_ELSEWHERE[1:] + WIRE[5:]))
+        second_copy = _article(s, "voice", "b", "\n".join(RAID_ELSEWHERE[1:] + WIRE[5:]))
+        for v in (first, first_copy, second, second_copy):
+            sketch_version(s, v, now=NOW)
+        assert len(set(stories_of(s, [v.article_id for v in (first, second)]).values())) == 2
+        bridge = _article(s, "digest", "both", "\n".join(WIRE[:3] + RAID_ELSEWHERE + WIRE[5:]))
+        sketch_version(s, bridge, now=NOW)
+        story = story_of(s, bridge.article_id)
+        assert story is not None
+        assert {c.source for c in story.copies} == {"daily", "times", "post", "voice"}
+        merged = s.scalars(select(Story).where(Story.merged_into.is_not(None))).all()
+        assert [m.merged_into for m in merged] == [story.id]
+
+
+def test_copies_with_passage_names_live_copies_that_still_carry_it(
+    any_runtime: Runtime,
+) -> None:
+    with any_runtime.sessions.begin() as s:
+        a = _article(s, "daily", "raid", "\n".join(WIRE))
+        b = _article(s, "times", "raid", "Our own intro.\n" + "\n".join(WIRE))
+        c = _article(s, "post", "raid", "Their intro.\n" + "\n".join(WIRE))
+        for v in (a, b, c):
+            sketch_version(s, v, now=NOW)
+        s.get(Article, c.article_id).status = ArticleStatus.REMOVED  # type: ignore[union-attr]
+        found = copies_with_passage(s, WIRE[2], a.article_id)
+        assert [(x.article_id, x.source) for x in found] == [(b.article_id, "times")]
+        # A short passage is found among the story's copies, case and spacing aside.
+        found = copies_with_passage(s, "OFFICERS found  hundreds of mobile phones", a.article_id)
+        assert [x.article_id for x in found] == [b.article_id]
+        assert copies_with_passage(s, "not in any copy at all", a.article_id) == []
+
+
+def test_khmer_is_shingled_by_the_clusters_search_uses() -> None:
+    assert tokens_of("ប៉ូលិសបានបង្ក្រាប។ Police") == [
+        "ប៉ូ", "លិ", "ស", "បា", "ន", "ប", "ង្ក្រា", "ប", "police"
+    ]  # fmt: skip
+    khmer = "ប៉ូលិសខេត្តពោធិ៍សាត់បានបង្ក្រាបកាស៊ីណូមួយ ហើយឃាត់ខ្លួនពលករបរទេស ២១៤ នាក់។ " * 3
+    sketch = sketch_text(khmer)
+    assert sketch is not None and sketch.shingles > 8
+
+
+def test_the_story_outbox_drain_sketches_each_queued_version_once(
+    runtime: Runtime,
+) -> None:
+    with runtime.sessions.begin() as s:
+        v = _article(s, "daily", "raid", "\n".join(WIRE))
+        s.add(StoryOutbox(version_id=v.id, created_at=NOW))
+    with runtime.sessions.begin() as s:
+        assert sketch_pending(s, now=NOW) == 1
+        assert sketch_pending(s, now=NOW) == 0
+        assert s.scalar(select(func.count()).select_from(StoryBand)) == 16
+
+
+def test_an_archive_made_before_stories_is_sketched_by_the_next_drain(
+    any_runtime: Runtime,
+) -> None:
+    """Migration 0010 queues every version already archived; the drain that `run` and
+    `reindex` start with sketches them into stories."""
+    with any_runtime.sessions.begin() as s:
+        a = _article(s, "daily", "raid", "\n".join(WIRE))
+        b = _article(s, "times", "raid", "Our own intro.\n" + "\n".join(WIRE))
+    cfg = alembic_config(any_runtime.sessions.kw["bind"])
+    command.downgrade(cfg, "0009")
+    command.upgrade(cfg, "head")
+    with any_runtime.sessions() as s:
+        assert s.scalars(select(StoryOutbox.version_id).order_by(StoryOutbox.id)).all() == [
+            a.id,
+            b.id,
+        ]
+    assert sketch_stories(any_runtime, now=lambda: NOW) == (2, None)
+    with any_runtime.sessions() as s:
+        story = story_of(s, a.article_id)
+        assert story is not None and [c.article_id for c in story.copies] == [b.article_id]
