@@ -25,6 +25,7 @@ from archive.store.models import (
     Version,
 )
 from archive.store.source_options import SourceOptions
+from archive.store.story_queries import as_change_event, story_events_page, wants_story_events
 
 
 def find_article(session: Session, url_or_id: str | int) -> Article:
@@ -267,7 +268,27 @@ def list_changes(
         )
     if limit is not None:
         stmt = stmt.limit(limit)
-    rows = list(session.execute(stmt))
+    rows: list[Any] = list(session.execute(stmt))
+    if wants_story_events(kinds, min_significance):
+        # Story events (`removed_together`) are listed among the change events in the
+        # same order: they carry no significance (-1 when sorting by it), so a cursor
+        # with a score above -1 has not reached any of them yet.
+        story_before = before
+        if before_significance is not None and before_significance[0] <= -1:
+            story_before = (before_significance[1], before_significance[2])
+        stories = story_events_page(
+            session, since=since, sources=sources, before=story_before, limit=limit
+        )
+        merged = rows + [(as_change_event(e), a, name) for e, a, name in stories]
+        merged.sort(
+            key=lambda r: (
+                r[0].significance if by_significance and r[0].significance is not None else -1,
+                r[0].at,
+                r[0].id,
+            ),
+            reverse=True,
+        )
+        rows = merged[:limit] if limit is not None else merged
     version_ids = {
         vid for ev, _a, _s in rows for vid in (ev.from_version_id, ev.to_version_id) if vid
     }

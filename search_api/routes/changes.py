@@ -37,7 +37,7 @@ from search_api.schemas import ChangeList, ChangeOut
 
 router = APIRouter(prefix="/api", tags=["changes"], responses=ERRORS)
 
-KindFilter = Annotated[list[ChangeKind], filter_param("Only these kinds (repeatable).", 7)]
+KindFilter = Annotated[list[ChangeKind], filter_param("Only these kinds (repeatable).", 8)]
 SinceParam = Annotated[
     Moment | None,
     Query(description="Only events at or after this time (ISO 8601; no zone means UTC)."),
