@@ -316,12 +316,13 @@ def find_removed_together(
 
 def story_events_of(session: Session, article_id: int) -> list[StoryEvent]:
     """The `removed_together` events that name one of the article's removals."""
+    naming = select(StoryEventRemoval.story_event_id).where(
+        StoryEventRemoval.article_id == article_id
+    )
     return list(
         session.scalars(
             select(StoryEvent)
-            .join(StoryEventRemoval, StoryEventRemoval.story_event_id == StoryEvent.id)
-            .where(StoryEventRemoval.article_id == article_id, StoryEvent.merged_into.is_(None))
-            .distinct()
+            .where(StoryEvent.id.in_(naming), StoryEvent.merged_into.is_(None))
             .order_by(StoryEvent.at, StoryEvent.id)
         )
     )
