@@ -1,5 +1,7 @@
 """`python -m benchmarks run [--size N] [--workers W] [--skip-peer] [--out DIR]`,
 `python -m benchmarks verify [--captures N]` (how fast `presswatch verify` runs),
+`python -m benchmarks stories [--scales 1,5,20] [--versions 2000,5000,20000]` (story
+clustering: precision and recall on the labelled corpus, cost per version, bytes),
 `python -m benchmarks verify-package [--captures N]` (the package verifier, genuine and
 hostile packages), `python -m benchmarks diff [--sizes-kb 10,100,1000]` (diff time
 against text size and repetition), and `python -m benchmarks cli [--rounds N]` (how fast
@@ -29,6 +31,10 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks.diff_bench import main as diff_main
 
         return diff_main(args[1:])
+    if args and args[0] == "stories":
+        from benchmarks.stories_bench import main as stories_main
+
+        return stories_main(args[1:])
     if args and args[0] == "cli":
         from benchmarks.cli_bench import main as cli_main
 
@@ -40,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
             "       python -m benchmarks verify [--captures N] [--articles A]\n"
             "       python -m benchmarks verify-package [--captures N]\n"
             "       python -m benchmarks diff [--sizes-kb 10,30,100,300,1000] [--rounds R]\n"
-            "       python -m benchmarks cli [--rounds R]",
+            "       python -m benchmarks cli [--rounds R]\n"
+            "       python -m benchmarks stories [--scales 1,5,20] [--versions 2000,5000,20000]",
             file=sys.stderr,
         )
         return 2

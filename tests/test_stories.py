@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from alembic import command
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -19,6 +20,7 @@ from archive.store import (
     StorySketch,
     Version,
 )
+from archive.store.db import alembic_config
 from archive.stories import (
     copies_with_passage,
     sketch_pending,
@@ -28,6 +30,7 @@ from archive.stories import (
     story_of,
     tokens_of,
 )
+from presswatch.crawling.stories import sketch_stories
 from presswatch.runtime import Runtime
 
 NOW = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
@@ -202,3 +205,25 @@ def test_the_story_outbox_drain_sketches_each_queued_version_once(
         assert sketch_pending(s, now=NOW) == 1
         assert sketch_pending(s, now=NOW) == 0
         assert s.scalar(select(func.count()).select_from(StoryBand)) == 16
+
+
+def test_an_archive_made_before_stories_is_sketched_by_the_next_drain(
+    any_runtime: Runtime,
+) -> None:
+    """Migration 0010 queues every version already archived; the drain that `run` and
+    `reindex` start with sketches them into stories."""
+    with any_runtime.sessions.begin() as s:
+        a = _article(s, "daily", "raid", "\n".join(WIRE))
+        b = _article(s, "times", "raid", "Our own intro.\n" + "\n".join(WIRE))
+    cfg = alembic_config(any_runtime.sessions.kw["bind"])
+    command.downgrade(cfg, "0009")
+    command.upgrade(cfg, "head")
+    with any_runtime.sessions() as s:
+        assert s.scalars(select(StoryOutbox.version_id).order_by(StoryOutbox.id)).all() == [
+            a.id,
+            b.id,
+        ]
+    assert sketch_stories(any_runtime, now=lambda: NOW) == (2, None)
+    with any_runtime.sessions() as s:
+        story = story_of(s, a.article_id)
+        assert story is not None and [c.article_id for c in story.copies] == [b.article_id]

@@ -54,12 +54,17 @@ class StoryBand(Base):
     band_key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     article_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
 
+    # On SQLite the key is the row: no rowid beside it (half the bytes).
+    __table_args__ = {"sqlite_with_rowid": False}
+
 
 class StoryPassage(Base):
     __tablename__ = "story_passages"
 
     passage_key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     article_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+
+    __table_args__ = {"sqlite_with_rowid": False}
 
 
 class Story(Base):

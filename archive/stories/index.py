@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, literal, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -65,8 +65,8 @@ COMMON_KEY = 40  # a passage key carried by more articles than this is boilerpla
 MAX_CANDIDATES = 200  # rows read per lookup
 MAX_SKETCHES = 400  # candidate signatures read per version
 MAX_SHARED_ENTRIES = 50  # `StoryMember.shared` entries kept per article
-MAX_RUNS = 5  # shared passages named per match
-_EXCERPT_CHARS = 400
+MAX_RUNS = 3  # shared passages named per match
+_EXCERPT_CHARS = 240
 
 
 def _excerpt(text: str) -> str:
@@ -91,35 +91,59 @@ class Match:
         }
 
 
-def _insert_ignoring(session: Session, table: Any, rows: list[dict[str, int]]) -> None:
-    """INSERT ... ON CONFLICT DO NOTHING on SQLite and PostgreSQL alike."""
+def _insert_ignoring(session: Session, table: Any, rows: list[dict[str, Any]]) -> int:
+    """INSERT ... ON CONFLICT DO NOTHING on SQLite and PostgreSQL alike; for one row,
+    whether it was inserted (1) or there already (0)."""
     if not rows:
-        return
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(table).on_conflict_do_nothing(), rows)
+        return 0
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    if len(rows) == 1:
+        result = session.execute(dialect_insert(table).values(**rows[0]).on_conflict_do_nothing())
+        return int(result.rowcount)  # type: ignore[attr-defined]
+    session.execute(dialect_insert(table).on_conflict_do_nothing(), rows)
+    return len(rows)
 
 
-def _passage_matches(session: Session, sketch: Sketch, article_id: int) -> dict[int, list[int]]:
-    """Other articles carrying this version's passages: article -> indexes of the
-    passages (in `sketch.passages`) it shares; boilerplate keys dropped."""
-    if not sketch.passages:
-        return {}
+def _lookup(
+    session: Session, sketch: Sketch, article_id: int
+) -> tuple[set[int], dict[int, list[int]]]:
+    """One statement for both keys: (articles sharing a band, articles sharing passages:
+    article -> indexes into `sketch.passages`), boilerplate passage keys dropped. Each
+    half is capped, so a key that thousands of articles carry costs a bounded read."""
     index = {p.key: i for i, p in enumerate(sketch.passages)}
-    rows = session.execute(
-        select(StoryPassage.passage_key, StoryPassage.article_id)
-        .where(StoryPassage.passage_key.in_(list(index)), StoryPassage.article_id != article_id)
-        .limit(len(index) * (COMMON_KEY + 1))
-    ).all()
+    bands = (
+        select(literal(0).label("kind"), StoryBand.band_key.label("key"), StoryBand.article_id)
+        .where(StoryBand.band_key.in_(list(sketch.bands)), StoryBand.article_id != article_id)
+        .limit(MAX_CANDIDATES)
+        .subquery()
+    )
+    parts = [select(bands.c.kind, bands.c.key, bands.c.article_id)]
+    if index:
+        passages = (
+            select(
+                literal(1).label("kind"),
+                StoryPassage.passage_key.label("key"),
+                StoryPassage.article_id,
+            )
+            .where(StoryPassage.passage_key.in_(list(index)), StoryPassage.article_id != article_id)
+            .limit(len(index) * (COMMON_KEY + 1))
+            .subquery()
+        )
+        parts.append(select(passages.c.kind, passages.c.key, passages.c.article_id))
+    banded: set[int] = set()
     by_key: dict[int, list[int]] = defaultdict(list)
-    for key, other in rows:
-        by_key[key].append(other)
+    for kind, key, other in session.execute(union_all(*parts)):
+        if kind == 0:
+            banded.add(other)
+        else:
+            by_key[key].append(other)
     found: dict[int, list[int]] = defaultdict(list)
     for key, others in by_key.items():
         if len(others) > COMMON_KEY:
             continue
         for other in others:
             found[other].append(index[key])
-    return found
+    return banded, found
 
 
 def _shared_words(sketch: Sketch, indexes: list[int]) -> float:
@@ -133,28 +157,23 @@ def _shared_words(sketch: Sketch, indexes: list[int]) -> float:
 
 def find_matches(session: Session, article_id: int, sketch: Sketch) -> list[Match]:
     """The other articles this sketch belongs with (see the module docstring)."""
-    band_rows = session.scalars(
-        select(StoryBand.article_id)
-        .where(StoryBand.band_key.in_(list(sketch.bands)), StoryBand.article_id != article_id)
-        .distinct()
-        .limit(MAX_CANDIDATES)
-    ).all()
-    passages = _passage_matches(session, sketch, article_id)
-    candidates = sorted(set(band_rows) | set(passages))
+    banded, passages = _lookup(session, sketch, article_id)
+    candidates = sorted(banded | set(passages))
     if not candidates:
         return []
     best: dict[int, float] = defaultdict(float)
-    for other, data in session.execute(
-        select(StorySketch.article_id, StorySketch.signature)
-        .where(StorySketch.article_id.in_(candidates), StorySketch.shingles > 0)
+    sources: dict[int, int] = {}
+    # The candidates' signatures and sources in one read, and this article's source.
+    for other, data, source_id in session.execute(
+        select(StorySketch.article_id, StorySketch.signature, Article.source_id)
+        .join(Article, Article.id == StorySketch.article_id)
+        .where(StorySketch.article_id.in_([*candidates, article_id]))
         .limit(MAX_SKETCHES)
     ):
-        best[other] = max(best[other], estimate_jaccard(sketch.signature, unpack_signature(data)))
-    sources = dict(
-        session.execute(
-            select(Article.id, Article.source_id).where(Article.id.in_(candidates + [article_id]))
-        ).all()
-    )
+        sources[other] = source_id
+        if data and other != article_id:
+            similarity = estimate_jaccard(sketch.signature, unpack_signature(data))
+            best[other] = max(best[other], similarity)
     matches = []
     for other in candidates:
         shared = sorted(set(passages.get(other, [])))
@@ -218,30 +237,19 @@ def sketch_version(session: Session, version: Version, *, now: datetime) -> list
     """Sketch one version, index it, and join its article to the story it belongs to.
     Idempotent: a version already sketched is left as it is (returns []). Returns the
     matches that put it in a story."""
-    if session.get(StorySketch, version.id) is not None:
-        return []
+    # Core statements, not ORM objects: this runs once per version, in bulk. The sketch
+    # row goes first: if it was there already, the version is done.
     sketch = sketch_text(version.text)
-    if sketch is None:
-        session.add(
-            StorySketch(
-                version_id=version.id,
-                article_id=version.article_id,
-                signature=b"",
-                shingles=0,
-                sketched_at=now,
-            )
-        )
+    row = {
+        "version_id": version.id,
+        "article_id": version.article_id,
+        "signature": b"" if sketch is None else pack_signature(sketch.signature),
+        "shingles": 0 if sketch is None else sketch.shingles,
+        "sketched_at": now,
+    }
+    if not _insert_ignoring(session, StorySketch, [row]) or sketch is None:
         return []
     matches = find_matches(session, version.article_id, sketch)
-    session.add(
-        StorySketch(
-            version_id=version.id,
-            article_id=version.article_id,
-            signature=pack_signature(sketch.signature),
-            shingles=sketch.shingles,
-            sketched_at=now,
-        )
-    )
     _insert_ignoring(
         session,
         StoryBand,
@@ -257,7 +265,7 @@ def sketch_version(session: Session, version: Version, *, now: datetime) -> list
     )
     if matches:
         _join(session, version.article_id, matches, now)
-    session.flush()
+        session.flush()
     return matches
 
 

@@ -106,25 +106,32 @@ def tokens_of(text: str) -> list[str]:
 
 
 def _weight(token: str) -> int:
-    """A token's length in half words: a Khmer cluster is about half a word."""
-    return 1 if KHMER_RUN.match(token) else 2
+    """A token's length in half words: a Khmer cluster is about half a word. (A token
+    is all Khmer or none, so its first character tells.)"""
+    first = token[0]
+    return 1 if "\u1780" <= first <= "\u17ff" or "\u19e0" <= first <= "\u19ff" else 2
 
 
 def shingles_of(tokens: list[str]) -> set[str]:
     """Runs of `SHINGLE_TOKENS` words from each token on: five words, or ten Khmer
     clusters (so a Khmer shingle spans about as much text as an English one, and two
     Khmer stories told in the same stock phrases do not look alike cluster by cluster)."""
+    weights = [_weight(t) for t in tokens]
+    if all(w == 2 for w in weights):  # no Khmer: plain five-word windows
+        k = SHINGLE_TOKENS
+        return {" ".join(tokens[i : i + k]) for i in range(len(tokens) - k + 1)}
     need = 2 * SHINGLE_TOKENS
     out: set[str] = set()
+    end = 0
+    weight = 0
     for start in range(len(tokens)):
-        weight = 0
-        end = start
         while end < len(tokens) and weight < need:
-            weight += _weight(tokens[end])
+            weight += weights[end]
             end += 1
         if weight < need:
             break
         out.add(" ".join(tokens[start:end]))
+        weight -= weights[start]
     return out
 
 
@@ -178,9 +185,12 @@ def passages_of(text: str, *, limit: int = MAX_PASSAGES) -> list[Passage]:
 
 
 def _passages(texts: list[str], limit: int) -> list[Passage]:
+    return _passages_of_tokens([(s, tokens_of(s)) for s in texts], limit)
+
+
+def _passages_of_tokens(sentences: list[tuple[str, list[str]]], limit: int) -> list[Passage]:
     # Lengths in half words (a Khmer cluster is one, an English word two), so a Khmer
     # passage is as long a run of text as an English one.
-    sentences = [(s, tokens_of(s)) for s in texts]
     offsets = [0]
     for _s, sentence_words in sentences:
         offsets.append(offsets[-1] + sum(map(_weight, sentence_words)))
@@ -207,17 +217,18 @@ def _passages(texts: list[str], limit: int) -> list[Passage]:
 def sketch_text(text: str) -> Sketch | None:
     """The sketch of one version's normalized text, or None when it is too short to
     tell stories apart (fewer than `MIN_SHINGLES` shingles)."""
-    shingles = shingles_of(tokens_of(text))
+    sentences = [(s, tokens_of(s)) for s in _sentences(text)]
+    # Sentences split at spaces and line ends only, so their tokens are the text's.
+    shingles = shingles_of([t for _s, words in sentences for t in words])
     if len(shingles) < MIN_SHINGLES:
         return None
     signature = _signature(shingles)
-    sentences = _sentences(text)
     return Sketch(
         signature,
         len(shingles),
         _bands(signature),
-        tuple(_passages(sentences, MAX_PASSAGES)),
-        tuple(sentences),
+        tuple(_passages_of_tokens(sentences, MAX_PASSAGES)),
+        tuple(s for s, _words in sentences),
     )
 
 

@@ -52,12 +52,14 @@ def upgrade() -> None:
         sa.Column("band_key", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("article_id", sa.Integer(), autoincrement=False, nullable=False),
         sa.PrimaryKeyConstraint("band_key", "article_id", name=op.f("pk_story_bands")),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "story_passages",
         sa.Column("passage_key", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("article_id", sa.Integer(), autoincrement=False, nullable=False),
         sa.PrimaryKeyConstraint("passage_key", "article_id", name=op.f("pk_story_passages")),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "stories",
