@@ -12,8 +12,10 @@ import html as html_lib
 import io
 import json
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,6 +35,7 @@ from presswatch.crawling.together import find_together
 from presswatch.demo.content import DemoArticle
 from presswatch.notify import send_due
 from presswatch.runtime import Runtime
+from presswatch.settings import Settings
 from search_api.app import create_app
 from tests import archive_helpers as h
 from tests.search_pages import english_page
@@ -406,3 +409,67 @@ def test_migration_0011_runs_both_ways_and_queues_existing_removals(any_runtime:
     assert index_outbox(rt)[1] is None
     with rt.sessions() as s:
         assert s.scalar(select(func.count()).select_from(StoryEvent)) == 1
+
+
+# -- end to end: crawled for real ------------------------------------------------------
+
+
+@pytest.mark.e2e
+def test_takedowns_at_crawled_outlets_are_reported_together(tmp_path: Path) -> None:
+    """Three local outlets serve one wire story under their own headlines; `presswatch
+    run` archives them, two then answer 404 (confirmed by two rechecks) and the next
+    `run` reports one `removed_together`; a third outlet's takedown grows it."""
+    from presswatch.demo.outlet import NewsSite
+    from presswatch.demo.site_state import Mode
+    from tests.site_server import cli as run_cli
+    from tests.site_server import cli_env
+
+    wire = h.demo_article(h.EN_RAID)
+    names = ("phnom-daily", "delta-post", "river-times")
+    data_dir = tmp_path / "data"
+    Runtime(Settings(data_dir=data_dir)).init()
+
+    def presswatch(sources: Path, *args: str) -> Any:
+        done = run_cli(data_dir, sources, *args, "--json", env=cli_env(), timeout=600)
+        assert done.returncode == 0, done.stderr + done.stdout
+        return json.loads(done.stdout)
+
+    with ExitStack() as stack:
+        sites = {
+            name: stack.enter_context(
+                NewsSite(
+                    articles=[
+                        wire.edited(
+                            title=f"{name.split('-')[0].title()}: {wire.title}",
+                            paragraphs=(f"From our desk at {name}.", *wire.paragraphs),
+                        )
+                    ]
+                )
+            )
+            for name in names
+        }
+        sources = tmp_path / "sources.toml"
+        sources.write_text(
+            "\n".join(
+                f'[[source]]\nname = "{name}"\nbase_url = "{site.base_url}"\n'
+                f'languages = ["en"]\nsitemaps = ["{site.base_url}sitemap_index.xml"]\n'
+                f"article_url_pattern = '{NewsSite.ARTICLE_PATTERN}'\n"
+                for name, site in sites.items()
+            ),
+            encoding="utf-8",
+        )
+        presswatch(sources, "run")
+        for name in names[:2]:
+            sites[name].set_mode(wire.slug, Mode.NOT_FOUND)
+        presswatch(sources, "recheck", "--all")
+        presswatch(sources, "recheck", "--all")
+        presswatch(sources, "run")
+        (event,) = presswatch(sources, "changes", "--kind", "removed_together")
+        assert sorted(r["source"] for r in event["detail"]["removals"]) == sorted(names[:2])
+        assert {r["origin"] for r in event["detail"]["removals"]} == {"crawl"}
+        sites[names[2]].set_mode(wire.slug, Mode.GONE)
+        presswatch(sources, "recheck", "--all")
+        presswatch(sources, "recheck", "--all")
+        presswatch(sources, "run")
+        (grown,) = presswatch(sources, "changes", "--kind", "removed_together")
+        assert grown["id"] == event["id"] and grown["detail"]["outlets"] == 3
