@@ -185,6 +185,43 @@ def test_removed_together_fires_once_per_story_and_episode(any_runtime: Runtime)
     assert [(e.id, e.outlets) for e in _together(rt)] == [(families.id, 2), (raid.id, 3)]
 
 
+def test_two_stories_merged_later_keep_one_event_per_episode(runtime: Runtime) -> None:
+    """Raid copies at two outlets and bondage copies at two others, each pair removed
+    within days: two stories, two events. An article carrying both texts then bridges
+    them into one story, whose overlapping episodes become one event (the older keeps
+    its id; the younger is marked merged into it and leaves the change list)."""
+    rt = runtime
+    raid, bondage = (
+        h.demo_article(h.EN_RAID),
+        h.demo_article("survivors-describe-debt-bondage-inside-bavet-casino-complex"),
+    )
+    urls = {}
+    for outlet, article in (
+        ("a-news.example", raid),
+        ("b-news.example", raid),
+        ("c-news.example", bondage),
+        ("d-news.example", bondage),
+    ):
+        url, page = _page(outlet, article, article.slug)
+        h.record(rt, h.exchange(url, page, at=day(0)))
+        urls[outlet] = url
+    sketch_stories(rt, now=lambda: day(0.5))
+    for outlet, when in (("a", 1), ("b", 2), ("c", 2.5), ("d", 3)):
+        _gone(rt, urls[f"{outlet}-news.example"], day(when))
+    find_together(rt, now=lambda: day(3.5))
+    first, second = _together(rt)
+    assert first.story_id != second.story_id
+    both = replace(raid, paragraphs=(*raid.paragraphs, *bondage.paragraphs))
+    url, page = _page("e-news.example", both, "digest")
+    h.record(rt, h.exchange(url, page, at=day(4)))
+    assert index_outbox(rt)[1] is None
+    kept, merged = _together(rt)
+    assert kept.id == first.id and merged.merged_into == first.id
+    assert kept.outlets == 4 and len(kept.detail["removals"]) == 4
+    changes = cli_json(rt, "changes", "--kind", "removed_together", "--json")
+    assert [c["id"] for c in changes] == [first.id]
+
+
 def _removal(n: int, source: str, days: float) -> Removal:
     at = day(days)
     return Removal(n, n, f"https://{source}/{n}", source, at, at, "http_404", "crawl", None)
