@@ -351,6 +351,39 @@ def test_changes_api_feed_pages_and_report_show_it(built: Built) -> None:
     assert all(r["removed_at"] and r["confirmed_at"] for r in together)
 
 
+@pytest.mark.parametrize("sort", ["newest", "significance"])
+def test_pages_of_changes_never_skip_a_story_event_that_ties_a_change(
+    built: Built, sort: str
+) -> None:
+    """Story events count their ids apart: one may share `(at, id)` with a change event.
+    Paging one row at a time across that tie shows each exactly once."""
+    from archive.store import ChangeEvent
+
+    rt = built.rt
+    assert index_outbox(rt)[1] is None
+    with rt.sessions.begin() as s:
+        story_event = s.scalars(select(StoryEvent)).one()
+        twin = s.get(ChangeEvent, story_event.id)
+        assert twin is not None
+        story_event.at = twin.at
+    app = create_app(rt.settings, sessions=rt.sessions, warc=rt.warc)
+    with TestClient(app) as client:
+        whole = client.get("/api/changes", params={"sort": sort, "limit": 100}).json()["data"]
+        expected = [(c["kind"] == "removed_together", c["id"]) for c in whole]
+        assert (True, story_event.id) in expected and (False, story_event.id) in expected
+        seen, cursor = [], None
+        while True:
+            params: dict[str, Any] = {"limit": 1, "sort": sort}
+            if cursor:
+                params["cursor"] = cursor
+            page = client.get("/api/changes", params=params).json()
+            seen += [(c["kind"] == "removed_together", c["id"]) for c in page["data"]]
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        assert seen == expected
+
+
 def test_a_subscription_to_the_kind_is_told_each_copys_removal(built: Built) -> None:
     rt = built.rt
     with Webhook() as hook:

@@ -27,9 +27,12 @@ def story_events_page(
     sources: Sequence[str],
     before: tuple[datetime, int] | None,
     limit: int | None,
+    inclusive: bool = False,
 ) -> list[tuple[StoryEvent, Article, str]]:
     """Story events newest first, with the article each is listed under and its
-    source. `sources` keeps events that name a removal at one of them."""
+    source. `sources` keeps events that name a removal at one of them. `before` is a
+    keyset cursor; `inclusive` keeps an event with exactly its `(at, id)` (the cursor's
+    row was a change event, which comes first on a tie)."""
     stmt = (
         select(StoryEvent, Article, Source.name)
         .join(Article, Article.id == StoryEvent.article_id)
@@ -41,9 +44,8 @@ def story_events_page(
         stmt = stmt.where(StoryEvent.at >= since)
     if before is not None:
         at, event_id = before
-        stmt = stmt.where(
-            or_(StoryEvent.at < at, (StoryEvent.at == at) & (StoryEvent.id < event_id))
-        )
+        same = StoryEvent.id <= event_id if inclusive else StoryEvent.id < event_id
+        stmt = stmt.where(or_(StoryEvent.at < at, (StoryEvent.at == at) & same))
     if sources:
         named = (
             select(StoryEventRemoval.change_event_id)
