@@ -12,7 +12,8 @@ joined. `tests/test_stories_e2e.py` checks the same at scale 1 through a real cr
 Cost: the corpus generator at a large scale, its articles added one version at a time
 into a fresh SQLite archive (a commit every 500, as the drain does), up to each size
 of `--versions`; per version the time of the pure sketch (`sketch_text`) and of
-lookup + indexing + joining (`sketch_version` minus the sketch), p50 and p95, and the
+lookup + indexing + joining (`sketch_version` minus the sketch), p50 and p95 (wall
+clock), the mean CPU time of `sketch_version` (this process's, SQLite included), and the
 bytes of the story tables and their indexes (SQLite's dbstat), per version. The
 extrapolation to 1,000,000 versions is linear in bytes (one row per band and passage
 per article, at most) and takes the lookup time of the largest size measured, since
@@ -26,6 +27,7 @@ Markdown tables. Nothing here asserts a figure.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sqlite3
 import statistics
@@ -155,6 +157,7 @@ def cost(sizes: list[int]) -> dict[str, Any]:
         for size in sorted(sizes):
             window_sketch: list[float] = []
             window_total: list[float] = []
+            window_cpu: list[float] = []
             while done < size:
                 with runtime.sessions.begin() as session:
                     for n in range(done, min(size, done + COMMIT_EVERY)):
@@ -163,8 +166,10 @@ def cost(sizes: list[int]) -> dict[str, Any]:
                         t0 = time.perf_counter()
                         sketch_text(text)
                         t1 = time.perf_counter()
+                        c1 = time.process_time()
                         sketch_version(session, version, now=NOW)  # sketches again, then looks up
                         t2 = time.perf_counter()
+                        window_cpu.append(time.process_time() - c1)
                         window_sketch.append(t1 - t0)
                         window_total.append(t2 - t1)
                         done += 1
@@ -183,6 +188,9 @@ def cost(sizes: list[int]) -> dict[str, Any]:
                     "lookup_ms_p95": round(1000 * _percentile(lookup, 0.95), 3),
                     "version_ms_p50": round(1000 * statistics.median(window_total), 3),
                     "version_ms_p95": round(1000 * _percentile(window_total, 0.95), 3),
+                    # CPU time of this process (SQLite runs in it): less swayed by other
+                    # work on the machine than the wall-clock figures above.
+                    "version_cpu_ms_mean": round(1000 * statistics.fmean(window_cpu), 3),
                     "story_bytes": index_bytes,
                     "story_bytes_by_table": tables,
                     "bytes_per_version": round(index_bytes / size),
@@ -194,6 +202,7 @@ def cost(sizes: list[int]) -> dict[str, Any]:
     return {
         "points": points,
         "elapsed_s": round(elapsed, 1),
+        "load_average": os.getloadavg(),
         "at_1m": {
             "story_bytes": last["bytes_per_version"] * 1_000_000,
             "version_ms_p50": last["version_ms_p50"],
@@ -219,14 +228,14 @@ def _markdown(figures: dict[str, Any]) -> str:
         lines += [
             "",
             "| versions | sketch p50 / p95 ms | lookup+index p50 / p95 ms | total p50 / p95 ms "
-            "| story tables | bytes / version |",
-            "|---:|---:|---:|---:|---:|---:|",
+            "| CPU ms mean | story tables | bytes / version |",
+            "|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for p in figures["cost"]["points"]:
             lines.append(
                 f"| {p['versions']:,} | {p['sketch_ms_p50']} / {p['sketch_ms_p95']} | "
                 f"{p['lookup_ms_p50']} / {p['lookup_ms_p95']} | "
-                f"{p['version_ms_p50']} / {p['version_ms_p95']} | "
+                f"{p['version_ms_p50']} / {p['version_ms_p95']} | {p['version_cpu_ms_mean']} | "
                 f"{p['story_bytes'] / 1e6:.1f} MB | {p['bytes_per_version']:,} |"
             )
         at = figures["cost"]["at_1m"]
