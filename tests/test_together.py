@@ -543,3 +543,59 @@ def test_takedowns_at_crawled_outlets_are_reported_together(tmp_path: Path) -> N
         presswatch(sources, "run")
         (grown,) = presswatch(sources, "changes", "--kind", "removed_together")
         assert grown["id"] == event["id"] and grown["detail"]["outlets"] == 3
+
+
+@pytest.mark.e2e
+@pytest.mark.usefixtures("need_chromium")
+def test_the_article_and_changes_pages_show_the_story_in_a_real_browser(
+    built: Built, browser: Any, tmp_path: Path
+) -> None:
+    """What a reader sees, drawn by Debian's chromium from `presswatch serve`: the copy
+    removed at mekong-post lists its story's other copies, delta-times removed and
+    river-wire still up, and the removals at two outlets within the window, each with
+    its date and where it was learned (a web archive for delta-times); the changes page
+    shows the event. The sections are checked as drawn, not only present."""
+    import os
+
+    from selenium.webdriver.common.by import By
+
+    from tests.browser_harness import screenshot, set_viewport, wait_for
+    from tests.site_server import served_presswatch
+
+    rt = built.rt
+    _drained, problem = index_outbox(rt)
+    assert problem is None
+    rt.close()  # the server opens the archive itself
+    gone = built.ids["raid"]["mekong-post.example"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PRESSWATCH_", "MEILI_"))}
+    env.pop("DATABASE_URL", None)
+    with served_presswatch(rt.settings.data_dir, tmp_path / "serve.log", env) as base:
+        set_viewport(browser, 1280, 900)
+        browser.get(f"{base}/articles/{gone}")
+        story = wait_for(browser, "section.pw-story")
+        copies = story.find_elements(By.CSS_SELECTOR, "li.pw-story-copy")
+        status = {
+            c.find_element(By.TAG_NAME, "strong").text: c.get_attribute("data-status")
+            for c in copies
+        }
+        assert status == {"delta-times.example": "removed", "river-wire.example": "live"}
+        # Each copy's status is its badge; the links stay readable on the page's own
+        # background (a removed copy's row was once drawn white-on-red, links unreadable).
+        for copy in copies:
+            background = copy.value_of_css_property("background-color")
+            assert background in ("rgba(0, 0, 0, 0)", "transparent"), background
+        together = browser.find_element(By.CSS_SELECTOR, "section.pw-together")
+        assert together.is_displayed() and story.is_displayed()
+        assert "removed at 2 outlets" in together.text
+        assert "web archive" in together.text.lower()
+        # Drawn, not just in the DOM: both sections have a size on the page.
+        for section in (story, together):
+            assert section.size["height"] > 40 and section.size["width"] > 300
+        shot = screenshot(browser, "story-article.png")
+        assert shot.stat().st_size > 10_000
+
+        browser.get(f"{base}/changes?kind=removed_together")
+        event = wait_for(browser, "div.pw-together")
+        assert event.is_displayed()
+        assert "The same story removed at 2 outlets within 7 days" in event.text
+        screenshot(browser, "story-changes.png")
