@@ -60,6 +60,7 @@ from archive.store import (
     NotifyOutbox,
     NotifySubscription,
     Source,
+    StoryEvent,
     Version,
 )
 from archive.views import event_label, event_via
@@ -197,6 +198,56 @@ def _load_events(
     return out
 
 
+def _story_notify_events(session: Session, rows: Sequence[StoryEvent]) -> list[NotifyEvent]:
+    """Story events as messages tell them: under the copy whose removal reached the
+    threshold, with an id of -(story event id), the notification outbox's mark for a
+    story event (change events have positive ids)."""
+    out = []
+    for e in rows:
+        found = session.execute(
+            select(Article, Source.name)
+            .join(Source, Source.id == Article.source_id)
+            .where(Article.id == e.article_id)
+        ).first()
+        if found is None:
+            continue
+        article, source = found
+        version_id = article.current_version_id
+        title = session.scalar(select(Version.title).where(Version.id == version_id))
+        out.append(
+            NotifyEvent(
+                id=-e.id,
+                kind=e.kind,
+                how=[],
+                at=e.at,
+                detail=dict(e.detail or {}),
+                article_id=article.id,
+                url=article.fetch_url,
+                source=source,
+                title=title,
+                version_id=version_id,
+                label=e.kind,
+            )
+        )
+    return out
+
+
+def queue_story_events(session: Session, events: Sequence[StoryEvent], *, now: datetime) -> int:
+    """Queue new story events (`removed_together`) for the subscriptions that want them,
+    in the transaction that created them, so each is queued once or not at all. They
+    are not in `change_events`, so the cursor never sees them: they are matched here,
+    against the subscriptions that exist when the event is found."""
+    if not events:
+        return 0
+    filters = [_filter(s) for s in list_subscriptions(session) if s.enabled]
+    if not filters:
+        return 0
+    notify_events = _story_notify_events(session, events)
+    pairs = [(f.id, e.id) for e in notify_events for f in filters if f.wants(e)]
+    cursor = read_cursor(session)
+    return queue_deliveries(session, pairs, cursor=cursor, to_event=0, now=now)
+
+
 def queue_matches(sessions: sessionmaker[Session], *, now: datetime | None = None) -> int:
     """Queue every committed event past the cursor for the subscriptions it matches;
     returns how many outbox rows were queued. Each batch is one transaction."""
@@ -309,6 +360,12 @@ def _send_subscription(send: _Pass, sub_id: int) -> None:
             )
         )
         events = _load_events(session, changes, texts=False)
+        story_ids = [-i for i in event_ids if i < 0]
+        if story_ids:
+            stories = session.scalars(
+                select(StoryEvent).where(StoryEvent.id.in_(story_ids)).order_by(StoryEvent.id)
+            )
+            events = _story_notify_events(session, list(stories)) + events
         url, name = sub.url, sub.name
         messages = messages_for(sub, events, send.public_url, send.burst_limit)
     # The claim is committed. Each message's rows are marked sent as soon as it went;

@@ -104,6 +104,20 @@ class Settings(BaseSettings):
         description="Hour of the day (UTC) after which daily digests are sent by the next "
         "`presswatch run` or `presswatch notify send`.",
     )
+    together_outlets: int = Field(
+        default=2,
+        ge=2,
+        le=1000,
+        description="A story's copies removed at this many outlets or more within "
+        "`together_days` days make one `removed_together` event.",
+    )
+    together_days: int = Field(
+        default=7,
+        ge=1,
+        le=365,
+        description="The window, in days from an episode's first removal, within which "
+        "removals at `together_outlets` outlets count as removed together.",
+    )
     redis_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices("PRESSWATCH_REDIS_URL", "REDIS_URL", "redis_url"),

@@ -249,6 +249,36 @@ class StoryOut(BaseModel):
     )
 
 
+class RemovalOut(BaseModel):
+    """One copy's removal, as a `removed_together` event names it."""
+
+    event_id: int = Field(description="The `removed` change event.")
+    article_id: int
+    url: str
+    source: str
+    removed_at: datetime = Field(description="The first check that found the copy gone.")
+    confirmed_at: datetime = Field(description="The check that confirmed it (the event's at).")
+    how: str | None
+    origin: str | None = Field(description="crawl, import or web_archive.")
+    via: dict[str, Any] | None = Field(
+        default=None, description="For a web archive's snapshot: {archive, snapshot, timestamp}."
+    )
+
+
+class RemovedTogetherOut(BaseModel):
+    """Copies of one story removed at several outlets within days (one per episode)."""
+
+    id: int
+    kind: ChangeKind
+    at: datetime = Field(description="When the episode reached the threshold.")
+    story_id: int
+    outlets: int
+    first_removed_at: datetime
+    window_ends_at: datetime
+    updated_at: datetime
+    removals: list[RemovalOut]
+
+
 class ArticleDetailOut(BaseModel):
     """`presswatch history --json`, plus the URLs and the fetches (oldest first)."""
 
@@ -269,6 +299,11 @@ class ArticleDetailOut(BaseModel):
         default=None,
         description="The same story at other outlets with each copy's status; null when "
         "the article stands alone.",
+    )
+    removed_together: list[RemovedTogetherOut] = Field(
+        default_factory=list,
+        description="`removed_together` events naming this article's removal: its story's "
+        "copies removed at several outlets within days.",
     )
 
 
@@ -507,12 +542,24 @@ class RecheckOut(BaseModel):
 # -- notifications ---------------------------------------------------------------------
 
 NotifyKind = Literal[
-    "discovered", "edited", "removed", "restored", "moved", "unreachable", "reachable"
+    "discovered",
+    "edited",
+    "removed",
+    "restored",
+    "moved",
+    "unreachable",
+    "reachable",
+    "removed_together",
 ]
 
 
 # As archive.DEFAULT_NOTIFY_KINDS (test_notify_api checks they agree).
-_DEFAULT_NOTIFY_KINDS: tuple[NotifyKind, ...] = ("edited", "removed", "restored")
+_DEFAULT_NOTIFY_KINDS: tuple[NotifyKind, ...] = (
+    "edited",
+    "removed",
+    "restored",
+    "removed_together",
+)
 
 
 class NotifyIn(BaseModel):

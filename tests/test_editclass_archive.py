@@ -170,7 +170,8 @@ def test_events_recorded_before_classes_existed_get_them_on_the_fly(
     assert changes(archive, "--min-significance", "0.1") == []
     cfg = alembic_config(engine)
     command.downgrade(cfg, "0003")
-    command.upgrade(cfg, "0005")
+    # To the head (0005 among them): readers of changes look at later tables too.
+    command.upgrade(cfg, "head")
     assert [r["url"] for r in changes(archive, "--min-significance", "0.1")] == [page.url]
     with rt.sessions() as s:
         event = s.scalars(select(ChangeEvent).where(ChangeEvent.kind == "edited")).one()

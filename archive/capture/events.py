@@ -13,6 +13,7 @@ from archive.capture.persist import add_alias
 from archive.content.diff import VersionDiff
 from archive.content.editclass import judge_edit
 from archive.store.models import Article, Capture, ChangeEvent, ChangeKind, Version
+from archive.store.story_events import StoryEventOutbox
 from archive.views.export import version_side
 
 
@@ -50,6 +51,8 @@ def add_events(
         elif spec.kind is ChangeKind.REMOVED:
             from_id = version.id if version is not None else None
             detail.update(_removal_detail(article, exchange, flight.observation))
+            # Its story is looked at after the crawl: removed at several outlets?
+            session.add(StoryEventOutbox(article_id=article.id, created_at=at))
         row = ChangeEvent(
             article_id=article.id,
             capture_id=capture.id,

@@ -2,7 +2,8 @@
 tells it (`NotifyEvent`) and a subscription's filters (`SubscriptionFilter`).
 
 A subscription matches an event when every filter it sets holds: `kinds` (default:
-edited, removed, restored), `sources` (names), `keywords` (the topic: any keyword in the
+edited, removed, restored, removed_together), `sources` (names; a `removed_together`
+event matches any outlet that removed a copy), `keywords` (the topic: any keyword in the
 title or text of the version the event concerns, matched like sources.toml topics:
 whole words, plurals, Khmer as substrings) and `min_significance`, which applies to
 `edited` events only (their `detail["significance"]`, 0 when absent; other kinds carry
@@ -53,6 +54,13 @@ def significance(detail: dict[str, Any]) -> float:
         return 0.0
 
 
+def _sources_of(event: NotifyEvent) -> set[str]:
+    """The outlets an event concerns: its own, and for `removed_together` every outlet
+    that removed a copy."""
+    named = event.detail.get("sources") if event.kind == ChangeKind.REMOVED_TOGETHER else None
+    return {event.source, *(str(s) for s in named)} if isinstance(named, list) else {event.source}
+
+
 class TopicMatch(Protocol):
     """A subscription's keywords as a matcher (sources.toml topics' `TopicMatcher`)."""
 
@@ -73,11 +81,13 @@ class SubscriptionFilter:
         self._on_topic: dict[int, bool] = {}  # by version: a burst on one story matches once
 
     def wants(self, event: NotifyEvent) -> bool:
-        if event.id <= self.after:
+        # A story event (negative id) is matched once, when it is found, against the
+        # subscriptions of that moment: `after` counts change events only.
+        if 0 <= event.id <= self.after:
             return False
         if self.kinds and event.kind not in self.kinds:
             return False
-        if self.sources and event.source not in self.sources:
+        if self.sources and not self.sources & _sources_of(event):
             return False
         if (
             event.kind == ChangeKind.EDITED

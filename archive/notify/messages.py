@@ -50,13 +50,42 @@ def _single(event: NotifyEvent, public_url: str | None) -> tuple[str, str]:
     lines = [_event_line(event, public_url), f"  at {event.at.isoformat()}"]
     if event.via is not None and event.via.get("snapshot"):
         lines.append(f"  snapshot: {_clean(str(event.via['snapshot']), 500)}")
+    if event.kind == ChangeKind.REMOVED_TOGETHER:
+        lines += _removal_lines(event.detail)
     classes = event.detail.get("classes")
     if isinstance(classes, list) and classes:
         lines.append(f"  classes: {', '.join(_class_name(c) for c in classes[:20])}")
     if event.kind == ChangeKind.EDITED:
         lines.append(f"  diff: {_link(public_url, f'/articles/{event.article_id}/diff')}")
-    lines.append(f"  (event {event.id})")
+    if event.id < 0:
+        lines.append(f"  (story event {-event.id})")
+    else:
+        lines.append(f"  (event {event.id})")
     return title, "\n".join(lines)
+
+
+def _removal_lines(detail: dict[str, Any]) -> list[str]:
+    """Each copy's removal named by a `removed_together` event: outlet, date, where the
+    archive learned it (our crawl, an import, a web archive's snapshot) and address."""
+    removals = detail.get("removals")
+    if not isinstance(removals, list):
+        return []
+    lines = [
+        f"  removed at {detail.get('outlets', len(removals))} outlets "
+        f"within {detail.get('window_days', '?')} days:"
+    ]
+    for r in removals[:20]:
+        if not isinstance(r, dict):
+            continue
+        origin = str(r.get("origin") or "crawl")
+        via = r.get("via")
+        if isinstance(via, dict) and via.get("snapshot"):
+            origin = f"{origin} {_clean(str(via['snapshot']), 300)}"
+        lines.append(
+            f"  - [{_clean(str(r.get('source')), 60)}] removed {r.get('removed_at')} "
+            f"(confirmed {r.get('confirmed_at')}; {origin}): {_clean(str(r.get('url')), 300)}"
+        )
+    return lines
 
 
 def _digest(

@@ -1,5 +1,7 @@
 """The notification outbox: a cursor over `change_events` and one row per
-(subscription, matching event), from queued to sent.
+(subscription, matching event), from queued to sent. A story event (`removed_together`,
+not a change event) is queued by `presswatch.notify.queue_story_events` when it is
+found, under the negative of its id.
 
 Events reach the outbox after they commit, by a cursor over `change_events`
 (`NotifyCursor`): capture writes events while holding the log head's lock, so event
@@ -21,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from archive.errors import NotFound
@@ -185,7 +187,13 @@ def is_due(session: Session, sub: NotifySubscription, now: datetime, digest_hour
         NotifyOutbox.subscription_id == sub.id, NotifyOutbox.state == "pending"
     )
     if sub.mode == "digest":
-        query = query.join(ChangeEvent, ChangeEvent.id == NotifyOutbox.event_id).where(
-            ChangeEvent.at < _digest_boundary(now, digest_hour)
+        boundary = _digest_boundary(now, digest_hour)
+        # A story event (negative id, presswatch.notify.queue_story_events) is in no
+        # `change_events` row: it counts from when it was queued.
+        query = query.outerjoin(ChangeEvent, ChangeEvent.id == NotifyOutbox.event_id).where(
+            or_(
+                ChangeEvent.at < boundary,
+                (NotifyOutbox.event_id < 0) & (NotifyOutbox.queued_at < boundary),
+            )
         )
     return session.scalars(query.limit(1)).first() is not None

@@ -46,6 +46,7 @@ DEFAULT_NOTIFY_KINDS = (
     ChangeKind.EDITED.value,
     ChangeKind.REMOVED.value,
     ChangeKind.RESTORED.value,
+    ChangeKind.REMOVED_TOGETHER.value,
 )
 # A failed send backs its subscription off: 1 min, doubling to 6 h.
 BACKOFF_FIRST = timedelta(minutes=1)

@@ -69,6 +69,7 @@ from archive.store.queries import (
     versions_of,
 )
 from archive.store.source_options import API_FIELDS, SourceOptions, SourceOwner
+from archive.store.story_events import StoryEvent, StoryEventOutbox, StoryEventRemoval
 from archive.store.story_tables import (
     Story,
     StoryBand,
@@ -105,6 +106,9 @@ __all__ = [
     "SourceOwner",
     "Story",
     "StoryBand",
+    "StoryEvent",
+    "StoryEventOutbox",
+    "StoryEventRemoval",
     "StoryMember",
     "StoryOutbox",
     "StoryPassage",

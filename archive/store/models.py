@@ -74,6 +74,9 @@ class ChangeKind(StrEnum):
     MOVED = "moved"
     UNREACHABLE = "unreachable"
     REACHABLE = "reachable"
+    # Copies of one story removed at several outlets within days: a story event
+    # (archive.store.story_events), never a row of `change_events`.
+    REMOVED_TOGETHER = "removed_together"
 
 
 class RemovalReason(StrEnum):

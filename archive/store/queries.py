@@ -26,6 +26,7 @@ from archive.store.models import (
     Version,
 )
 from archive.store.source_options import SourceOptions
+from archive.store.story_queries import as_change_event, story_events_page, wants_story_events
 
 
 def find_article(session: Session, url_or_id: str | int) -> Article:
@@ -202,6 +203,9 @@ class ChangeRow:
     source: str
     from_n: int | None
     to_n: int | None
+    # A story event (`removed_together`, archive.store.story_events) shown as a change:
+    # `event` is then a transient ChangeEvent carrying the story event's id.
+    story: bool = False
 
     @property
     def version_ids(self) -> tuple[int | None, int | None, int | None]:
@@ -225,6 +229,7 @@ def list_changes(
     min_significance: float | None = None,
     by_significance: bool = False,
     before_significance: tuple[float, datetime, int] | None = None,
+    after_story: bool = False,
 ) -> list[ChangeRow]:
     """Change events newest first. `before=(at, id)` is a keyset cursor: rows strictly
     older than it, so pages never skip or repeat while new events arrive.
@@ -232,7 +237,11 @@ def list_changes(
     `min_significance` keeps edits scoring at least that (archive.content.editclass; events
     that are not edits have none and are left out). `by_significance` orders by score,
     highest first (events without one last), then newest first; its keyset cursor is
-    `before_significance=(score, at, id)`, with -1 standing for "no score"."""
+    `before_significance=(score, at, id)`, with -1 standing for "no score".
+
+    Story events (`removed_together`, counted apart) are merged in; where a change
+    event and a story event share `(at, id)` the change event comes first, so a
+    cursor says which kind its row was (`after_story`) and neither is skipped."""
     score = func.coalesce(ChangeEvent.significance, -1.0)
     order = (ChangeEvent.at.desc(), ChangeEvent.id.desc())
     stmt = (
@@ -268,9 +277,39 @@ def list_changes(
         )
     if limit is not None:
         stmt = stmt.limit(limit)
-    rows = list(session.execute(stmt))
+    rows: list[Any] = list(session.execute(stmt))
+    if wants_story_events(kinds, min_significance):
+        # Story events (`removed_together`) are listed among the change events in the
+        # same order: they carry no significance (-1 when sorting by it), so a cursor
+        # with a score above -1 has not reached any of them yet.
+        story_before = before
+        if before_significance is not None and before_significance[0] <= -1:
+            story_before = (before_significance[1], before_significance[2])
+        stories = story_events_page(
+            session,
+            since=since,
+            sources=sources,
+            before=story_before,
+            inclusive=not after_story,
+            limit=limit,
+        )
+        merged = [(*r, False) for r in rows] + [
+            (as_change_event(e), a, name, True) for e, a, name in stories
+        ]
+        merged.sort(
+            key=lambda r: (
+                r[0].significance if by_significance and r[0].significance is not None else -1,
+                r[0].at,
+                r[0].id,
+                not r[3],
+            ),
+            reverse=True,
+        )
+        rows = merged[:limit] if limit is not None else merged
+    else:
+        rows = [(*r, False) for r in rows]
     version_ids = {
-        vid for ev, _a, _s in rows for vid in (ev.from_version_id, ev.to_version_id) if vid
+        vid for ev, *_rest in rows for vid in (ev.from_version_id, ev.to_version_id) if vid
     }
     numbers: dict[int, int] = {}
     if version_ids:
@@ -283,8 +322,9 @@ def list_changes(
             source=name,
             from_n=numbers.get(ev.from_version_id) if ev.from_version_id else None,
             to_n=numbers.get(ev.to_version_id) if ev.to_version_id else None,
+            story=is_story,
         )
-        for ev, art, name in rows
+        for ev, art, name, is_story in rows
     ]
 
 

@@ -29,6 +29,11 @@ Public names:
 - `stories_of(session, article_ids) -> {article_id: story_id}`: for grouping hits.
 - `copies_with_passage(session, text, exclude_article_id) -> list[Copy]`: live copies
   (live or edited) whose current version still carries `text` word for word.
+- `find_removed_together(session, *, outlets, days, now, limit=200)`: drain the
+  story-event outbox (removals recorded, articles that joined a story) and create or
+  extend the `removed_together` events of the stories touched (archive.stories.together);
+  `story_events_of(session, article_id)`: those naming the article's removals;
+  `episodes_of`: the pure grouping of removals into episodes.
 - `sketch_text`, `tokens_of`, `passages_of`, `estimate_jaccard`: the pure steps, and
   the thresholds `NEAR_DUPLICATE`, `PASSAGE_WORDS`, `SHARED_WORDS`.
 """
@@ -51,8 +56,22 @@ from archive.stories.sketch import (
     sketch_text,
     tokens_of,
 )
+from archive.stories.together import (
+    DEFAULT_TOGETHER_DAYS,
+    DEFAULT_TOGETHER_OUTLETS,
+    Removal,
+    episodes_of,
+    find_removed_together,
+    story_events_of,
+)
 
 __all__ = [
+    "DEFAULT_TOGETHER_DAYS",
+    "DEFAULT_TOGETHER_OUTLETS",
+    "Removal",
+    "episodes_of",
+    "find_removed_together",
+    "story_events_of",
     "NEAR_DUPLICATE",
     "PASSAGE_WORDS",
     "SHARED_WORDS",

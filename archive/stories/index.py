@@ -33,6 +33,7 @@ from archive.store import (
     Article,
     Story,
     StoryBand,
+    StoryEventOutbox,
     StoryMember,
     StoryOutbox,
     StoryPassage,
@@ -223,6 +224,8 @@ def _join(session: Session, article_id: int, matches: list[Match], now: datetime
     for match in matches:
         _note(members[article_id], match.as_json())
         _note(members[match.article_id], {**match.as_json(), "article_id": article_id})
+    # The story changed: removals seen before it formed may now be removals together.
+    session.add(StoryEventOutbox(article_id=article_id, created_at=now))
 
 
 def _note(member: StoryMember, entry: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, object_session
 from archive.backfill.ledger import WEB_ARCHIVE, snapshot_coverage
 from archive.content.diff import VersionSide
 from archive.content.editclass import judge_edit
-from archive.store.models import Article, Capture, ChangeEvent, ChangeKind, Version
+from archive.store.models import Article, Capture, ChangeEvent, ChangeKind, Source, Version
 from archive.store.queries import (
     ChangeRow,
     captures_of,
@@ -21,7 +21,9 @@ from archive.store.queries import (
     source_names,
     versions_of,
 )
-from archive.stories import story_of
+from archive.store.story_events import StoryEvent
+from archive.store.story_tables import StoryMember
+from archive.stories import copies_with_passage, story_events_of, story_of, tokens_of
 
 # Appended to the kind of an event learned from a third-party archive's snapshot, in
 # every place an event is shown (CLI, API, pages, feed): never the same as one we saw.
@@ -170,6 +172,25 @@ def history_json(session: Session, article: Article) -> dict[str, Any]:
         # The same story at other outlets (archive.stories): {id, copies, shared}, or
         # null when the article stands alone.
         "story": story_json(session, article.id),
+        # `removed_together` events naming this article's removal (archive.stories).
+        "removed_together": [story_event_json(e) for e in story_events_of(session, article.id)],
+    }
+
+
+def story_event_json(event: StoryEvent) -> dict[str, Any]:
+    """A `removed_together` event on its own: the story, the episode's window and each
+    copy's removal (article, url, source, removed_at, confirmed_at, how, origin, via)."""
+    detail = dict(event.detail or {})
+    return {
+        "id": event.id,
+        "kind": event.kind,
+        "at": _iso(event.at),
+        "story_id": event.story_id,
+        "outlets": event.outlets,
+        "first_removed_at": _iso(event.first_removed_at),
+        "window_ends_at": _iso(event.window_ends_at),
+        "updated_at": _iso(event.updated_at),
+        "removals": list(detail.get("removals") or []),
     }
 
 
@@ -206,20 +227,61 @@ def event_detail(event: ChangeEvent) -> dict[str, Any]:
     existed gets its `classes` and `significance` computed here from its two versions
     (the stored row is left as it is: a crawl's record is never rewritten)."""
     detail = dict(event.detail or {})
-    if (
-        event.kind != ChangeKind.EDITED
-        or "classes" in detail
-        or not (event.from_version_id and event.to_version_id)
-    ):
+    if event.kind != ChangeKind.EDITED or not (event.from_version_id and event.to_version_id):
         return detail
     session = object_session(event)
     if session is None:
         return detail
     old = session.get(Version, event.from_version_id)
     new = session.get(Version, event.to_version_id)
-    if old is not None and new is not None:
+    if old is None or new is None:
+        return detail
+    if "classes" not in detail:
         detail.update(judge_edit(version_side(old), version_side(new)))
+    lives_on = removed_passages_live_elsewhere(session, event.article_id, old, new)
+    if lives_on:
+        detail["lives_on"] = lives_on
     return detail
+
+
+# A removed paragraph is looked for elsewhere only when it is this long (a one-line
+# dateline or "Read more" is no passage), and at most this many per edit: the look-up
+# runs when the edit is read, so it is bounded (each paragraph: the story's live copies,
+# archive.stories.copies_with_passage), and at most twice as many are looked for.
+LIVES_ON_MIN_WORDS = 12
+LIVES_ON_MAX_PASSAGES = 3
+
+
+def removed_passages_live_elsewhere(
+    session: Session, article_id: int, old: Version, new: Version
+) -> list[dict[str, Any]]:
+    """The paragraphs an edit removed that another outlet's copy still carries, as
+    `[{passage, copies: [{article_id, url, source, status}]}]`. Read time, not capture
+    time: the capture's leaf commits to the edit's stored detail (so it is never
+    rewritten), and whether a copy is still live is a fact of now, not of the edit.
+    Only articles in a story are looked at (a copy that shares a paragraph is in the
+    article's story, archive.stories)."""
+    if session.get(StoryMember, article_id) is None:
+        return []
+    own = session.get(Article, article_id)
+    source = session.get(Source, own.source_id) if own is not None else None
+    own_source = source.name if source is not None else None
+    kept = {tuple(tokens_of(p)) for p in new.text.split("\n") if p.strip()}
+    out: list[dict[str, Any]] = []
+    tried = 0
+    for paragraph in old.text.split("\n"):
+        words = tokens_of(paragraph)
+        if len(words) < LIVES_ON_MIN_WORDS or tuple(words) in kept:
+            continue
+        tried += 1
+        copies = [
+            c for c in copies_with_passage(session, paragraph, article_id) if c.source != own_source
+        ]
+        if copies:
+            out.append({"passage": paragraph.strip(), "copies": [c.as_json() for c in copies]})
+        if len(out) >= LIVES_ON_MAX_PASSAGES or tried >= 2 * LIVES_ON_MAX_PASSAGES:
+            break
+    return out
 
 
 def version_label(version: Version) -> str:

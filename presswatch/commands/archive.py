@@ -40,7 +40,16 @@ log = logging.getLogger(__name__)
 
 STATUSES = ("live", "edited", "removed", "unreachable")
 SORTS = ("newest", "significance")
-KINDS = ("discovered", "edited", "removed", "restored", "moved", "unreachable", "reachable")
+KINDS = (
+    "discovered",
+    "edited",
+    "removed",
+    "restored",
+    "moved",
+    "unreachable",
+    "reachable",
+    "removed_together",
+)
 
 
 def init(ctx: typer.Context) -> None:
@@ -271,6 +280,15 @@ def changes(
         if "significance" in row["detail"]:
             classes = ", ".join(c["class"] for c in row["detail"].get("classes", []))
             typer.echo(f"    significance {row['detail']['significance']:.2f}: {classes}")
+        for item in row["detail"].get("lives_on") or []:
+            where = ", ".join(c["source"] for c in item.get("copies", []))
+            typer.echo(f"    still up at {where}: {shown(item['passage'][:120])}")
+        for removal in row["detail"].get("removals") or []:
+            seen = "web archive" if removal.get("via") else removal.get("origin") or "crawl"
+            typer.echo(
+                f"    {removal['source']}: removed {removal['removed_at']} "
+                f"(confirmed {removal['confirmed_at']}; {seen}) {shown(removal['url'])}"
+            )
 
 
 def _label_width(events: list[dict[str, Any]]) -> int:

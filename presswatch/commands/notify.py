@@ -83,7 +83,7 @@ def add_cmd(
             metavar="KIND",
             # archive.notify.DEFAULT_NOTIFY_KINDS, spelled out so that building the
             # CLI imports no archive (test_cli_usability checks that they agree).
-            help="Change kinds (repeatable; default edited, removed, restored).",
+            help="Change kinds (repeatable; default edited, removed, restored, removed_together).",
         ),
     ] = None,
     min_significance: Annotated[

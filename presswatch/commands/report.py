@@ -62,6 +62,10 @@ CSV_COLUMNS = (
     "via_archive",
     "via_snapshot",
     "removed_at",
+    # A story removed at several outlets (`removed_together`): one row per copy's
+    # removal, under that copy's outlet, with the story and its event.
+    "story_id",
+    "confirmed_at",
 )
 
 
@@ -123,7 +127,11 @@ def report(
             for r in list_changes(
                 session,
                 since=start,
-                kinds=[ChangeKind.REMOVED.value, ChangeKind.EDITED.value],
+                kinds=[
+                    ChangeKind.REMOVED.value,
+                    ChangeKind.EDITED.value,
+                    ChangeKind.REMOVED_TOGETHER.value,
+                ],
                 sources=source or (),
             )
             if r.event.at <= end
@@ -182,8 +190,12 @@ def build_report(
     from archive.views import change_json
 
     outlets: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    together: list[dict[str, Any]] = []
     for row in rows:
         change = change_json(row)
+        if change["kind"] == ChangeKind.REMOVED_TOGETHER:
+            together.append(_together_item(change, titles.get(row.event.id), base))
+            continue
         item = _item(change, titles.get(row.event.id), base)
         group = outlets.setdefault(row.source, {"removed": [], "edited": []})
         if change["kind"] == ChangeKind.REMOVED:
@@ -200,6 +212,38 @@ def build_report(
             {"source": name, **group}
             for name, group in sorted(outlets.items())
             if group["removed"] or group["edited"]
+        ],
+        # Stories whose copies were removed at several outlets within days (newest first).
+        "together": together,
+    }
+
+
+def _together_item(change: dict[str, Any], title: str | None, base: str) -> dict[str, Any]:
+    """A `removed_together` event: the story, when it reached the threshold, and each
+    copy's removal with its dates and provenance (our crawl, an import, a web archive)."""
+    detail = change["detail"]
+    return {
+        "change": change["kind"],
+        "id": change["id"],
+        "at": change["at"],
+        "story_id": detail.get("story_id"),
+        "outlets": detail.get("outlets"),
+        "window_days": detail.get("window_days"),
+        "title": title,
+        "removals": [
+            {
+                "source": r.get("source"),
+                "article_id": r.get("article_id"),
+                "url": r.get("url"),
+                "removed_at": r.get("removed_at"),
+                "confirmed_at": r.get("confirmed_at"),
+                "how": r.get("how"),
+                "origin": r.get("origin"),
+                "via": r.get("via"),
+                "page": f"{base}/articles/{r.get('article_id')}",
+                "api": f"{base}/api/articles/{r.get('article_id')}",
+            }
+            for r in detail.get("removals") or []
         ],
     }
 
@@ -262,6 +306,29 @@ def _csv(data: dict[str, Any]) -> str:
                     "via_snapshot": (item["via"] or {}).get("snapshot"),
                 }
             )
+    for story in data["together"]:
+        for r in story["removals"]:
+            via = r["via"] or {}
+            writer.writerow(
+                {
+                    "source": r["source"],
+                    "change": story["change"],
+                    "at": story["at"],
+                    "article_id": r["article_id"],
+                    "title": _cell(story["title"]),
+                    "url": r["url"],
+                    "how": r["how"],
+                    "page": r["page"],
+                    "api": r["api"],
+                    "label": story["change"],
+                    "origin": r["origin"],
+                    "via_archive": via.get("archive"),
+                    "via_snapshot": via.get("snapshot"),
+                    "removed_at": r["removed_at"],
+                    "story_id": story["story_id"],
+                    "confirmed_at": r["confirmed_at"],
+                }
+            )
     return out.getvalue()
 
 
@@ -302,6 +369,13 @@ def _per(item: dict[str, Any]) -> str:
     return f" {VIA_WEB_ARCHIVE}" + (f", snapshot {_link(snapshot)}" if snapshot else "")
 
 
+def _provenance(removal: dict[str, Any]) -> str:
+    """Where a copy's removal was learned, as the reader must see it."""
+    if removal["via"] is not None:
+        return _per(removal)
+    return " (from an import)" if removal["origin"] == "import" else " (our crawl)"
+
+
 def _markdown(data: dict[str, Any]) -> str:
     lines = [
         f"# Presswatch report: {data['since'][:10]} to {data['until'][:10]}",
@@ -309,8 +383,22 @@ def _markdown(data: dict[str, Any]) -> str:
         f"Stories removed, and stories materially edited (significance of at least "
         f"{data['min_significance']:g} of 1), per outlet.",
     ]
-    if not data["outlets"]:
+    if not data["outlets"] and not data["together"]:
         lines += ["", "Nothing was removed or materially edited in this period."]
+    if data["together"]:
+        lines += ["", f"## Stories removed at several outlets ({len(data['together'])})"]
+    for story in data["together"]:
+        lines += [
+            "",
+            f"- {_minute(story['at'])} UTC: {_md(story['title'])} (story {story['story_id']}), "
+            f"removed at {story['outlets']} outlets within {story['window_days']} days:",
+        ]
+        for r in story["removals"]:
+            lines.append(
+                f"  - {_md(r['source'])}: first found gone {_minute(r['removed_at'])} UTC, "
+                f"confirmed {_minute(r['confirmed_at'])} UTC{_provenance(r)}: "
+                f"{_link(r['page'])}; was at {_link(r['url'])}"
+            )
     for outlet in data["outlets"]:
         lines += ["", f"## {_md(outlet['source'])}"]
         if outlet["removed"]:

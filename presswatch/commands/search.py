@@ -63,6 +63,10 @@ def run_reindex(runtime: Runtime, progress: Callable[[int, int], None] | None = 
     from search_api.indexer import reindex
 
     _sketched, problem = sketch_stories(runtime)
+    if problem is None:
+        from presswatch.crawling.together import find_together
+
+        _found, problem = find_together(runtime)
     if problem:
         typer.echo(problem, err=True)
     with _backend(runtime) as backend:

@@ -17,5 +17,6 @@ naming one never loads Scrapy or the ORM for the others):
 - `report`: what a crawl counted, as one summary line or JSON
 - `indexing`: the search index after a crawl (`index_outbox`), stories first
 - `stories`: story sketches after a crawl (`sketch_stories`, the story outbox drained)
+- `together`: removals at several outlets after the sketches (`find_together`)
 - `local`: a fresh archive for crawling a local site (the demo, the benchmarks)
 """

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 
 from presswatch.crawling.stories import sketch_stories
+from presswatch.crawling.together import find_together
 from presswatch.runtime import Runtime
 
 # The package's logger, as when this was one module: log lines name it unchanged.
@@ -14,11 +15,14 @@ log = logging.getLogger(__package__)
 
 
 def index_outbox(runtime: Runtime) -> tuple[int, str | None]:
-    """Sketch new versions into stories (presswatch.crawling.stories), then drain the
+    """Sketch new versions into stories (presswatch.crawling.stories), judge removals
+    that happened together (presswatch.crawling.together), then drain the
     archive's search outbox into the configured backend: (outbox rows drained, the
     problem or None). A failure is reported, never raised. Stories first, so a search
     right after the run can group hits by story."""
     _sketched, story_problem = sketch_stories(runtime)
+    if story_problem is None:  # removals together are judged on up-to-date stories
+        _found, story_problem = find_together(runtime)
     drained, problem = _drain_search(runtime)
     return drained, problem or story_problem
 

@@ -35,11 +35,13 @@ from archive.store import (
     versions_by_id,
     versions_of,
 )
+from archive.stories import story_events_of
 from archive.views import (
     event_detail,
     event_label,
     event_origin,
     event_via,
+    story_event_json,
     story_json,
     web_archive_coverage,
 )
@@ -67,6 +69,7 @@ from search_api.schemas import (
     DiffOut,
     EventOut,
     LookupOut,
+    RemovedTogetherOut,
     StoryOut,
     VersionOut,
     VersionSummaryOut,
@@ -197,6 +200,10 @@ def load_article(session: Session, article_id: int) -> ArticleDetailOut:
         story=StoryOut.model_validate(story)
         if (story := story_json(session, article.id))
         else None,
+        removed_together=[
+            RemovedTogetherOut.model_validate(story_event_json(e))
+            for e in story_events_of(session, article.id)
+        ],
     )
 
 

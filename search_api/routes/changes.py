@@ -37,7 +37,7 @@ from search_api.schemas import ChangeList, ChangeOut
 
 router = APIRouter(prefix="/api", tags=["changes"], responses=ERRORS)
 
-KindFilter = Annotated[list[ChangeKind], filter_param("Only these kinds (repeatable).", 7)]
+KindFilter = Annotated[list[ChangeKind], filter_param("Only these kinds (repeatable).", 8)]
 SinceParam = Annotated[
     Moment | None,
     Query(description="Only events at or after this time (ISO 8601; no zone means UTC)."),
@@ -58,18 +58,32 @@ SortParam = Annotated[
 ]
 
 
-def _decode(cursor: str) -> tuple[datetime, int]:
-    at_text, id_text = decode_cursor(cursor, "c", 2)
-    return _moment(at_text), _int(id_text)
+# A cursor names the kind of row it stopped at: a change event (`c`, `s` when sorted by
+# significance) or a story event (`r`, `q`), whose ids are counted apart; on a tie of
+# `(at, id)` the change event comes first (archive.store.list_changes).
+_STORY_KIND = {"c": "r", "s": "q"}
 
 
-def _decode_by_score(cursor: str) -> tuple[float, datetime, int]:
-    score_text, at_text, id_text = decode_cursor(cursor, "s", 3)
+def _decode_either(cursor: str, kind: str, arity: int) -> tuple[list[str], bool]:
+    """The cursor's parts and whether its row was a story event."""
+    try:
+        return decode_cursor(cursor, kind, arity), False
+    except HTTPException:
+        return decode_cursor(cursor, _STORY_KIND[kind], arity), True
+
+
+def _decode(cursor: str) -> tuple[tuple[datetime, int], bool]:
+    (at_text, id_text), story = _decode_either(cursor, "c", 2)
+    return (_moment(at_text), _int(id_text)), story
+
+
+def _decode_by_score(cursor: str) -> tuple[tuple[float, datetime, int], bool]:
+    (score_text, at_text, id_text), story = _decode_either(cursor, "s", 3)
     try:
         score = float(score_text)
     except ValueError as exc:
         raise _damaged() from exc
-    return score, _moment(at_text), _int(id_text)
+    return (score, _moment(at_text), _int(id_text)), story
 
 
 def _moment(text: str) -> datetime:
@@ -125,26 +139,34 @@ def load_changes(
     """One page of events, newest (or most significant) first, and the rows behind it
     (the feed needs the versions they point at)."""
     by_score = sort == "significance"
+    before, before_score, after_story = None, None, False
+    if cursor and by_score:
+        before_score, after_story = _decode_by_score(cursor)
+    elif cursor:
+        before, after_story = _decode(cursor)
     rows = list_changes(
         session,
         since=since,
         kinds=kinds,
         sources=sources,
-        before=_decode(cursor) if cursor and not by_score else None,
-        before_significance=_decode_by_score(cursor) if cursor and by_score else None,
+        before=before,
+        before_significance=before_score,
         by_significance=by_score,
         min_significance=min_significance,
         limit=limit + 1,
+        after_story=after_story,
     )
     page = rows[:limit]
-    last = page[-1].event if page else None
     next_cursor = None
-    if last is not None and len(rows) > limit:
+    if page and len(rows) > limit:
+        last = page[-1].event
         score = last.significance if last.significance is not None else -1.0
+        kind = "s" if by_score else "c"
+        kind = _STORY_KIND[kind] if page[-1].story else kind
         next_cursor = (
-            encode_cursor("s", repr(score), last.at.isoformat(), last.id)
+            encode_cursor(kind, repr(score), last.at.isoformat(), last.id)
             if by_score
-            else encode_cursor("c", last.at.isoformat(), last.id)
+            else encode_cursor(kind, last.at.isoformat(), last.id)
         )
     return ChangeList(
         data=change_outs(session, page), count=len(page), next_cursor=next_cursor

@@ -48,7 +48,12 @@ router = APIRouter(tags=["feeds"])
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-FEED_KINDS = (ChangeKind.EDITED, ChangeKind.REMOVED, ChangeKind.RESTORED)
+FEED_KINDS = (
+    ChangeKind.EDITED,
+    ChangeKind.REMOVED,
+    ChangeKind.RESTORED,
+    ChangeKind.REMOVED_TOGETHER,
+)
 MAX_ENTRIES = 50
 EDIT_CLASS_SCHEME = "urn:presswatch:edit-class"
 EXCERPT_CHARS = 200
@@ -141,6 +146,31 @@ def class_summary(detail: dict[str, Any]) -> list[str]:
     return [f"Significance {detail['significance']:.2f} of 1: {kinds or 'no class'}."]
 
 
+def lives_on_summary(detail: dict[str, Any]) -> list[str]:
+    """A line per removed paragraph that another outlet's copy still carries."""
+    lines = []
+    for item in detail.get("lives_on") or []:
+        where = ", ".join(f"{c['source']} ({c['url']})" for c in item.get("copies", []))
+        lines.append(f"Removed here, still up at {where}: “{_excerpt(item['passage'])}”")
+    return lines
+
+
+def together_summary(detail: dict[str, Any]) -> list[str]:
+    """A `removed_together` event: how many outlets, then each copy's removal with its
+    date and where we learned it."""
+    lines = [
+        f"The same story was removed at {detail.get('outlets')} outlets within "
+        f"{detail.get('window_days')} days."
+    ]
+    for r in detail.get("removals") or []:
+        seen = "per web archive" if r.get("via") else f"seen by {r.get('origin') or 'crawl'}"
+        lines.append(
+            f"{r.get('source')}: removed {str(r.get('removed_at'))[:10]} "
+            f"(confirmed {str(r.get('confirmed_at'))[:10]}; {seen}): {r.get('url')}"
+        )
+    return lines
+
+
 def entry_summary(
     row: ChangeRow,
     change: ChangeOut,
@@ -157,7 +187,10 @@ def entry_summary(
             f"Edited: v{old.n} → v{new.n}.",
             *class_summary(change.detail),
             *edit_summary(diff),
+            *lives_on_summary(change.detail),
         ], diff
+    if event.kind == ChangeKind.REMOVED_TOGETHER:
+        return together_summary(change.detail), None
     if event.kind == ChangeKind.REMOVED:
         how = [str(h) for h in event.how]
         said = "; ".join(REMOVAL_WORDS.get(h, h) for h in how) or "the article is gone"
@@ -235,7 +268,9 @@ def build_feed(
         # `label` says "removed (per web archive)" when a third party's snapshot told us.
         label = (change.label or change.kind.value).capitalize()
         _sub(entry, "title", f"{label}: {change.title or change.url} ({change.source})")
-        _sub(entry, "id", f"urn:presswatch:change:{change.id}")
+        # Story events count their own ids: their entries are named apart.
+        kind_urn = "story-event" if change.kind == ChangeKind.REMOVED_TOGETHER else "change"
+        _sub(entry, "id", f"urn:presswatch:{kind_urn}:{change.id}")
         _sub(entry, "updated", _stamp(change.at))
         _sub(entry, "published", _stamp(change.at))
         _sub(entry, "link", rel="alternate", type="text/html", href=link)
@@ -252,7 +287,8 @@ def build_feed(
 
 
 KindFilter = Annotated[
-    list[ChangeKind], filter_param("Default: edited, removed, restored (repeatable).", 7)
+    list[ChangeKind],
+    filter_param("Default: edited, removed, restored, removed_together (repeatable).", 8),
 ]
 
 
