@@ -74,6 +74,14 @@ class Settings(BaseSettings):
         description="Meilisearch key allowed only to search the index, used by `presswatch "
         "serve` (the API and pages) instead of the master key; unset means the master key.",
     )
+    meili_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="Seconds each request to Meilisearch may take (connect and answer) "
+        "before it counts as unanswered: `run` then reports Meilisearch and exits 1, a search "
+        "answers 503.",
+    )
     outbox_max_attempts: int = Field(
         default=5,
         ge=1,

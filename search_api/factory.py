@@ -43,15 +43,19 @@ def make_backend(settings: BackendSettings, *, search_only: bool = False) -> Sea
         from search_api.backends.meili import MeilisearchBackend
 
         search_key: SecretStr | None = getattr(settings, "meili_search_key", None)
+        timeout_s: float = getattr(settings, "meili_timeout_s", 10.0)
         if search_only and search_key is not None and search_key.get_secret_value():
             return MeilisearchBackend(
                 settings.meili_url,
                 search_key.get_secret_value(),
                 settings.meili_index,
                 search_only=True,
+                timeout_s=timeout_s,
             )
         key = settings.meili_master_key.get_secret_value() if settings.meili_master_key else None
-        return MeilisearchBackend(settings.meili_url, key, settings.meili_index)
+        return MeilisearchBackend(
+            settings.meili_url, key, settings.meili_index, timeout_s=timeout_s
+        )
     from search_api.backends.sqlite_fts import SqliteFtsBackend
 
     return SqliteFtsBackend(settings.search_index_path)

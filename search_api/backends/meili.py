@@ -81,7 +81,7 @@ class MeilisearchBackend(SearchBackend):
         index_uid: str = "presswatch",
         *,
         client: Any = None,
-        timeout_s: int = 10,
+        timeout_s: float = 10.0,
         task_timeout_ms: int = 300_000,
         batch_size: int = 1000,
         max_total_hits: int = DEFAULT_MAX_TOTAL_HITS,
@@ -125,9 +125,16 @@ class MeilisearchBackend(SearchBackend):
                     "or to a key allowed to search, add documents and manage settings"
                 ) from exc
             if exc.status_code >= 500:
+                # Without an error code the body was not Meilisearch's JSON: a reverse
+                # proxy's error page, which is no use on one line.
+                said = (
+                    f": {exc.message[:300]}"
+                    if exc.code
+                    else ", not an answer of Meilisearch's own: a proxy before it?"
+                )
                 raise BackendUnavailable(
                     f"Meilisearch at {self.url} failed while {action} "
-                    f"(HTTP {exc.status_code}: {exc.message}); try again later"
+                    f"(HTTP {exc.status_code}{said}); try again later"
                 ) from exc
             raise SearchError(f"Meilisearch rejected {action}: {exc.code}: {exc.message}") from exc
         except requests.RequestException as exc:
