@@ -56,19 +56,20 @@ def _archive(path: Path) -> Any:
     return runtime
 
 
-def _add(session: Any, sources: dict[str, int], c: CorpusArticle, n: int) -> Any:
+def bare_version(session: Any, source: str, url: str, text: str, *, tool: str) -> Any:
+    """A version of a new article at `source` (made if missing) written as rows alone,
+    without a capture: what sketching reads, at a cost that measures sketching only
+    (tests/test_stories.py builds its cases the same way)."""
+    from sqlalchemy import select
+
     from archive.store import Article, Source, Version
 
-    if c.outlet not in sources:
-        src = Source(name=c.outlet, base_url=f"http://{c.outlet}.test/", created_at=NOW)
+    src = session.scalar(select(Source).where(Source.name == source))
+    if src is None:
+        src = Source(name=source, base_url=f"http://{source}.test/", created_at=NOW)
         session.add(src)
         session.flush()
-        sources[c.outlet] = src.id
-    text = "\n".join(c.article.paragraphs)
-    url = f"http://{c.outlet}.test/{c.article.lang}/{n}/{c.article.slug}/"
-    article = Article(
-        source_id=sources[c.outlet], url=url, fetch_url=url, first_seen=NOW, last_checked=NOW
-    )
+    article = Article(source_id=src.id, url=url, fetch_url=url, first_seen=NOW, last_checked=NOW)
     session.add(article)
     session.flush()
     version = Version(
@@ -79,8 +80,8 @@ def _add(session: Any, sources: dict[str, int], c: CorpusArticle, n: int) -> Any
         content_sha256="0" * 64,
         text_chars=len(text),
         text_words=len(text.split()),
-        extractor="bench",
-        normalizer="bench",
+        extractor=tool,
+        normalizer=tool,
         first_capture_id=0,
         last_capture_id=0,
         first_seen=NOW,
@@ -92,6 +93,11 @@ def _add(session: Any, sources: dict[str, int], c: CorpusArticle, n: int) -> Any
     return version
 
 
+def _add(session: Any, c: CorpusArticle, n: int) -> Any:
+    url = f"http://{c.outlet}.test/{c.article.lang}/{n}/{c.article.slug}/"
+    return bare_version(session, c.outlet, url, "\n".join(c.article.paragraphs), tool="bench")
+
+
 def quality(scale: int) -> dict[str, Any]:
     from archive.stories import sketch_version, stories_of
 
@@ -99,10 +105,9 @@ def quality(scale: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         runtime = _archive(Path(tmp) / "data")
         keys: dict[int, tuple[str, str]] = {}
-        sources: dict[str, int] = {}
         with runtime.sessions.begin() as session:
             for n, c in enumerate(corpus):
-                version = _add(session, sources, c, n)
+                version = _add(session, c, n)
                 keys[version.article_id] = (f"{c.outlet}/{c.article.slug}/{n}", c.story)
                 sketch_version(session, version, now=NOW)
             story = stories_of(session, list(keys))
@@ -151,7 +156,6 @@ def cost(sizes: list[int]) -> dict[str, Any]:
         db = Path(runtime.settings.data_dir) / "presswatch.db"
         sketch_s: list[float] = []
         total_s: list[float] = []
-        sources: dict[str, int] = {}
         done = 0
         started = time.perf_counter()
         for size in sorted(sizes):
@@ -161,7 +165,7 @@ def cost(sizes: list[int]) -> dict[str, Any]:
             while done < size:
                 with runtime.sessions.begin() as session:
                     for n in range(done, min(size, done + COMMIT_EVERY)):
-                        version = _add(session, sources, corpus[n], n)
+                        version = _add(session, corpus[n], n)
                         text = version.text
                         t0 = time.perf_counter()
                         sketch_text(text)

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from archive.store import (
     Article,
     ArticleStatus,
-    Source,
     Story,
     StoryBand,
     StoryOutbox,
@@ -30,6 +29,7 @@ from archive.stories import (
     story_of,
     tokens_of,
 )
+from benchmarks.stories_bench import bare_version
 from presswatch.crawling.stories import sketch_stories
 from presswatch.runtime import Runtime
 
@@ -62,33 +62,9 @@ RAID_ELSEWHERE = [
 
 
 def _article(session: Session, source: str, path: str, text: str) -> Version:
-    src = session.scalar(select(Source).where(Source.name == source))
-    if src is None:
-        src = Source(name=source, base_url=f"http://{source}.test/", created_at=NOW)
-        session.add(src)
-        session.flush()
-    url = f"http://{source}.test/{path}"
-    article = Article(source_id=src.id, url=url, fetch_url=url, first_seen=NOW, last_checked=NOW)
-    session.add(article)
-    session.flush()
-    version = Version(
-        article_id=article.id,
-        n=1,
-        text_z=Version.compress(text),
-        text_sha256="0" * 64,
-        content_sha256="0" * 64,
-        text_chars=len(text),
-        text_words=len(text.split()),
-        extractor="test",
-        normalizer="test",
-        first_capture_id=0,
-        last_capture_id=0,
-        first_seen=NOW,
-        last_seen=NOW,
+    version: Version = bare_version(
+        session, source, f"http://{source}.test/{path}", text, tool="test"
     )
-    session.add(version)
-    session.flush()
-    article.current_version_id = version.id
     return version
 
 
