@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from scrapy.utils.misc import load_object
 
@@ -45,9 +45,11 @@ from crawler.processes import HelperPool, limit_memory
 from crawler.recording import (
     DEFAULT_DATABASE_OUTAGE_S,
     CaptureTask,
+    DatabaseGone,
     Recorder,
     RecorderFactory,
     RecorderProcess,
+    read_through_outage,
 )
 
 if TYPE_CHECKING:
@@ -55,6 +57,8 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from archive.warc import WarcStore
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,10 +220,20 @@ class CrawlContext:
             cached = self._known.get(source)
         if cached is not None:
             return cached
-        with self.sessions() as session:
-            urls = known_urls_of(session, source)
+        urls = self._read(lambda session: known_urls_of(session, source))
         with self._lock:
             return self._known.setdefault(source, urls)
+
+    def _read(self, read: Callable[[Session], T]) -> T:
+        """The spiders' reads of the archive, ridden through a database outage for
+        `database_outage_s` as the recorder's groups are; past it the crawl stops with
+        the recorder's one line naming the database."""
+        try:
+            return read_through_outage(self.sessions, self.database_outage_s, read)
+        except DatabaseGone as gone:
+            if self.stop_crawl is not None:
+                self.stop_crawl(str(gone))
+            raise
 
     def claim(self, key: str) -> bool:
         """First caller in this process wins: spiders running side by side (sitemap,
@@ -248,7 +262,7 @@ class CrawlContext:
     def due_targets(
         self, names: Sequence[str], *, all_articles: bool, limit: int | None, now: datetime
     ) -> list[RecheckTarget]:
-        with self.sessions() as session:
+        def read(session: Session) -> list[RecheckTarget]:
             articles = due_articles(
                 session, now=now, sources=names, all_articles=all_articles, limit=limit
             )
@@ -267,6 +281,8 @@ class CrawlContext:
                 for a in articles
                 if names_by_id.get(a.source_id) in self.sources
             ]
+
+        return self._read(read)
 
     def payload_known(self, article_id: int | None, payload: bytes) -> bool:
         """True when a recheck brought back bytes the article's current version was

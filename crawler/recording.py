@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from scrapy.utils.misc import load_object
 from sqlalchemy import text
@@ -74,6 +74,61 @@ def _connection_lost(exc: Exception) -> bool:
     return isinstance(exc, PendingRollbackError) or (
         isinstance(exc, DBAPIError) and exc.connection_invalidated
     )
+
+
+T = TypeVar("T")
+
+
+def database_answers(sessions: sessionmaker[Session]) -> bool:
+    try:
+        with sessions() as session:
+            session.execute(text("SELECT 1"))
+    except DBAPIError:
+        return False
+    return True
+
+
+def database_named(sessions: sessionmaker[Session]) -> str:
+    """The database, named for the operator, without its password."""
+    url = getattr(sessions.kw.get("bind"), "url", None)
+    return "the database" if url is None else describe_database(url)
+
+
+def database_gone(sessions: sessionmaker[Session], outage_s: float, exc: Exception) -> DatabaseGone:
+    return DatabaseGone(
+        f"{database_named(sessions)} did not answer for {outage_s:.0f} s "
+        f"({type(exc).__name__}): crawl stopped; what was captured is "
+        "kept, run again once it is back (setting database_outage_s)"
+    )
+
+
+def read_through_outage(
+    sessions: sessionmaker[Session], outage_s: float, read: Callable[[Session], T]
+) -> T:
+    """`read(session)`, made again while the database does not answer, for up to
+    `outage_s` (as `Recorder` holds a group); past that, `DatabaseGone`. For the crawl's
+    own reads of the archive (what discovery already knows, what is due): without it, a
+    database gone during discovery ended the crawl as merely "interrupted", unnamed."""
+    down_since: float | None = None
+    while True:
+        try:
+            with sessions() as session:
+                return read(session)
+        except _DATABASE_ERRORS as exc:
+            if not _connection_lost(exc) and database_answers(sessions):
+                raise  # the database is there: this read failed, not the connection
+            now = time.monotonic()
+            if down_since is None:
+                down_since = now
+                log.warning(
+                    "%s does not answer (%s): reading the archive again, for up to %.0f s",
+                    database_named(sessions),
+                    type(exc).__name__,
+                    outage_s,
+                )
+            elif now - down_since >= outage_s:
+                raise database_gone(sessions, outage_s, exc) from exc
+            time.sleep(OUTAGE_PROBE_S)
 
 
 # While the database does not answer, it is asked again this often.
@@ -144,27 +199,16 @@ class Recorder:
                     self.outage_s,
                 )
             elif now - down_since >= self.outage_s:
-                self._gone = DatabaseGone(
-                    f"{self._where()} did not answer for {self.outage_s:.0f} s "
-                    f"({type(failures[0]).__name__}): crawl stopped; what was captured is "
-                    "kept, run again once it is back (setting database_outage_s)"
-                )
+                self._gone = database_gone(self.sessions, self.outage_s, failures[0])
                 raise self._gone
             if not answers:
                 time.sleep(OUTAGE_PROBE_S)
 
     def _answers(self) -> bool:
-        try:
-            with self.sessions() as session:
-                session.execute(text("SELECT 1"))
-        except DBAPIError:
-            return False
-        return True
+        return database_answers(self.sessions)
 
     def _where(self) -> str:
-        """The database, named for the operator, without its password."""
-        url = getattr(self.sessions.kw.get("bind"), "url", None)
-        return "the database" if url is None else describe_database(url)
+        return database_named(self.sessions)
 
     def _record_once(self, tasks: Sequence[CaptureTask]) -> list[CaptureResult | Exception]:
         jobs = [

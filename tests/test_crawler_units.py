@@ -346,3 +346,38 @@ def test_a_plain_scrapy_crawl_gets_the_crawlers_settings_and_presswatchs_context
     assert "crawler.middlewares.RobotsPolicyMiddleware" in settings.getdict(
         "DOWNLOADER_MIDDLEWARES"
     )
+
+
+def test_a_crawl_read_of_an_archive_that_is_gone_rides_out_then_names_it(
+    runtime: Any,
+) -> None:
+    """What discovery knows and what is due are read from the archive by the crawl
+    itself: a database that does not answer is asked again for `database_outage_s`,
+    then the crawl is stopped with the recorder's one line naming the database (it
+    used to end as "interrupted", naming nothing, exit 1)."""
+    import time
+    from dataclasses import replace
+
+    from sqlalchemy.orm import sessionmaker
+
+    from archive.store import make_engine
+    from crawler.recording import DatabaseGone
+    from tests.site_server import free_port
+
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/gone"  # nothing listens
+    engine = make_engine(url)
+    stopped: list[str] = []
+    ctx = replace(
+        _context(runtime),
+        sessions=sessionmaker(bind=engine),
+        database_outage_s=1.5,
+        stop_crawl=stopped.append,
+    )
+    started = time.monotonic()
+    with pytest.raises(DatabaseGone):
+        ctx.known_urls("s")
+    assert time.monotonic() - started >= 1.5  # asked again through the budget
+    (line,) = stopped
+    assert line.startswith("PostgreSQL at postgresql+psycopg://postgres@127.0.0.1:")
+    assert "did not answer for 2 s" in line and "database_outage_s" in line
+    engine.dispose()
