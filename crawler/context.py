@@ -36,6 +36,7 @@ from archive.store import (
     Article,
     PlanNextCheck,
     SourceOptions,
+    article_by_url,
     due_articles,
     known_urls_of,
     source_names,
@@ -234,6 +235,12 @@ class CrawlContext:
             if self.stop_crawl is not None:
                 self.stop_crawl(str(gone))
             raise
+
+    def recorded_now(self, key: str) -> bool:
+        """Whether the archive has an article under `key` now: read afresh, since on a
+        shared frontier another machine may have recorded it after this process read
+        what it knows (`known_urls`). One indexed lookup per new article fetched."""
+        return self._read(lambda session: article_by_url(session, key) is not None)
 
     def claim(self, key: str) -> bool:
         """First caller in this process wins: spiders running side by side (sitemap,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -120,6 +121,17 @@ class RedisFrontier(Scheduler):  # type: ignore[misc]
             self.enqueue_request(request)
 
     # -- scrapy-redis's scheduler interface -----------------------------------------------
+
+    def open(self, spider: Any) -> None:
+        # scrapy-redis 0.9 says "Resuming crawl (N requests scheduled)" through
+        # `spider.log`, which Scrapy deprecated: a warning on stderr whenever a crawl
+        # starts on a queue another machine or an earlier run left, which on several
+        # machines is every run, and cron mails it. Filtered here, where it is raised.
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", message=r"Spider\.log\(\) is deprecated", category=Warning
+            )
+            super().open(spider)
 
     def enqueue_request(self, request: Request) -> bool:
         def push() -> bool:

@@ -297,7 +297,7 @@ class ResumedClaimMiddleware:
     first, and the shared dupefilter already lets one request per article into the
     queue: this process may have claimed the article itself and had its own request
     filtered, so its claim must not drop the one request there is. There only an
-    article already recorded is dropped."""
+    article the archive has recorded by now is dropped (`CrawlContext.recorded_now`)."""
 
     def __init__(self, ctx: CrawlContext, *, shared_frontier: bool = False) -> None:
         self.ctx = ctx
@@ -310,15 +310,23 @@ class ResumedClaimMiddleware:
 
     def process_request(self, request: Request) -> None:
         claim = request.meta.get("pw_claim")
-        if not claim or claim[1] == self.ctx.run_token:
+        if not claim:
             return
         key = str(claim[0])
-        source = str(request.meta.get("pw_source") or "")
         if self.shared_frontier:
-            if key in self.ctx.known_urls(source):
+            # Asked of the archive now, for this run's own requests too: another machine
+            # may have recorded the article since this one queued it, or Redis came back
+            # empty and both machines queued it again (found by `python -m benchmarks
+            # faults`: 17 of 100 articles fetched twice after a Redis restart).
+            if self.ctx.recorded_now(key):
                 raise IgnoreRequest(f"{key}: already recorded")
-            self.ctx.claim(key)  # later listings of it in this process add hints only
-        elif not self.ctx.claim_resumed(key, source):
+            if claim[1] != self.ctx.run_token:
+                self.ctx.claim(key)  # later listings of it in this process add hints only
+                request.meta["pw_claim"] = [key, self.ctx.run_token]
+            return
+        if claim[1] == self.ctx.run_token:
+            return
+        if not self.ctx.claim_resumed(key, str(request.meta.get("pw_source") or "")):
             raise IgnoreRequest(f"{key}: already recorded or fetched by this run")
         request.meta["pw_claim"] = [key, self.ctx.run_token]
 
@@ -454,9 +462,46 @@ class PresswatchFingerprinter:
         return self._default.fingerprint(request)
 
 
+# A request's claim in the shared filter, in one step on the server (its clock, so the
+# machines' clocks do not matter): seen while the claim is younger than the lease, else
+# claimed (again) now. 1 = seen, 0 = claimed.
+_CLAIM = """
+local now = redis.call('TIME')
+local t = tonumber(now[1]) + tonumber(now[2]) / 1000000
+local held = redis.call('HGET', KEYS[1], ARGV[1])
+if held and t - tonumber(held) < tonumber(ARGV[2]) then return 1 end
+redis.call('HSET', KEYS[1], ARGV[1], string.format('%.6f', t))
+return 0
+"""
+DEFAULT_CLAIM_LEASE_S = 3600.0
+
+
 class RedisDupeFilter(_RedisRFPDupeFilter):  # type: ignore[misc]
     """scrapy-redis's shared dupefilter, honouring `pw_fingerprint` like
-    `PresswatchFingerprinter` (scrapy-redis computes its own fingerprints)."""
+    `PresswatchFingerprinter` (scrapy-redis computes its own fingerprints), whose
+    fingerprints are claims that lapse after `PRESSWATCH_REDIS_CLAIM_LEASE_S`.
+
+    scrapy-redis keeps a fingerprint forever. A request popped from the shared queue by
+    a crawl that then died (killed, or stopped with requests in its downloader) never
+    reached the archive, yet its fingerprint filtered every later request for the
+    article: on a persistent Redis the article was never archived. Here a claim older
+    than the lease lets the next request through (discovery only asks for articles the
+    archive has not recorded, so a lapsed claim is a lost fetch); a request still queued
+    past the lease and fetched twice is caught at fetch time, by the archive."""
+
+    lease_s: float = DEFAULT_CLAIM_LEASE_S
+
+    @classmethod
+    def from_spider(cls, spider: Any) -> RedisDupeFilter:
+        instance: RedisDupeFilter = super().from_spider(spider)
+        instance.lease_s = spider.settings.getfloat(
+            "PRESSWATCH_REDIS_CLAIM_LEASE_S", DEFAULT_CLAIM_LEASE_S
+        )
+        return instance
+
+    def request_seen(self, request: Request) -> bool:
+        claim = self.server.register_script(_CLAIM)
+        return bool(claim(keys=[self.key], args=[self.request_fingerprint(request), self.lease_s]))
 
     def request_fingerprint(self, request: Request) -> str:
         own = request.meta.get("pw_fingerprint")

@@ -130,6 +130,14 @@ class Settings(BaseSettings):
         description="Seconds a crawl waits for its Redis frontier to come back before it "
         "stops with exit 1 (what was captured is kept; run again once Redis is back).",
     )
+    redis_claim_lease_s: float = Field(
+        default=3600,
+        gt=0,
+        le=7 * 24 * 3600,
+        description="Seconds a fetch claimed in the shared Redis frontier stays claimed: a "
+        "crawl that died after taking a request from the shared queue leaves its article "
+        "unfetched, and another crawl may fetch it once the claim lapses.",
+    )
     database_outage_s: float = Field(
         default=60,
         gt=0,

@@ -327,13 +327,13 @@ def test_redis_frontier(site: NewsSite, data_dir: Path, tmp_path: Path, redis_pr
     try:
         doc = run_json(data_dir, sources, "crawl", **env)
         assert doc["discovered"] == 8
-        seen = client.smembers(f"{redis_prefix}:dupefilter")
-        assert len(seen) == 9  # the shared dupefilter knows every article URL
+        seen = client.hkeys(f"{redis_prefix}:fetch-claims")
+        assert len(seen) == 9  # the shared filter has claimed every article URL
         assert not (data_dir / "jobs").exists() or not any((data_dir / "jobs").iterdir())
 
         again = run_json(data_dir, sources, "recheck", "--all", **env)
         assert again["fetched"] == 8
-        assert client.scard(f"{redis_prefix}:dupefilter") == 9 + 8  # and each due check
+        assert client.hlen(f"{redis_prefix}:fetch-claims") == 9 + 8  # and each due check
     finally:
         client.close()
 

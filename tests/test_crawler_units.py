@@ -293,6 +293,35 @@ def test_a_request_made_by_another_run_is_fetched_once_and_never_dropped(runtime
         ctx.close()
 
 
+def test_on_a_shared_frontier_an_article_recorded_meanwhile_is_not_fetched_again(
+    runtime: Any,
+) -> None:
+    """Another machine records the article after this process read what it knows, or
+    Redis came back empty and both machines queued it: the request, even this run's
+    own, is dropped because the archive has the article now (read afresh)."""
+    from scrapy.exceptions import IgnoreRequest
+
+    from crawler.middlewares import ResumedClaimMiddleware
+    from tests import archive_helpers as h
+
+    ctx = _context(runtime)
+    try:
+        shared = ResumedClaimMiddleware(ctx, shared_frontier=True)
+        page = h.own_page(h.EN_RAID, url="https://s.example/news/recorded-meanwhile/")
+        url = page.url
+        assert ctx.known_urls("s") == set()  # read before the other machine recorded it
+        at = datetime.now(UTC)
+        assert h.record(runtime, h.exchange(url, page.html, at=at)).article_id is not None
+        own = Request(url, meta={"pw_claim": [url, ctx.run_token], "pw_source": "s"})
+        with pytest.raises(IgnoreRequest):
+            shared.process_request(own)
+        other = "https://s.example/news/not-yet/"
+        fresh = Request(other, meta={"pw_claim": [other, ctx.run_token], "pw_source": "s"})
+        shared.process_request(fresh)  # not recorded: fetched
+    finally:
+        ctx.close()
+
+
 # -- the writer process's results -------------------------------------------------------
 
 

@@ -127,6 +127,39 @@ def test_run_in_redis_mode_is_quiet(own_redis: OwnRedis, tmp_path: Path) -> None
         assert again.returncode == 0 and again.stdout == "" and again.stderr == ""
 
 
+def test_a_run_resuming_a_shared_queue_is_quiet(own_redis: OwnRedis, tmp_path: Path) -> None:
+    """A crawl that starts on a queue another machine or a killed run left in Redis
+    (every run, on several machines) writes nothing on stderr (scrapy-redis announces
+    the resumed queue through Scrapy's deprecated `Spider.log`, a warning cron mailed),
+    and the killed run's articles are all archived, once each."""
+    data_dir = tmp_path / "data"
+    Runtime(Settings(data_dir=data_dir)).init()
+    with slow_news_site(30) as site:
+        sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
+        env = cli_env(crawl_concurrency_per_host=1, REDIS_URL=own_redis.url, redis_claim_lease_s=2)
+        proc = popen_cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
+        with reaped(proc):
+            wait_until(proc, lambda: len(article_requests(site)) >= 5)
+            os.killpg(proc.pid, signal.SIGKILL)  # its queue stays in Redis
+            proc.communicate(timeout=30)
+        # The requests it had taken from the queue died with it, their claims held: once
+        # the claims lapse, the next run fetches those articles (before, never).
+        time.sleep(2.5)
+        import redis
+
+        client = redis.Redis.from_url(own_redis.url)
+        assert any(client.type(k) == b"zset" for k in client.keys("*requests*")), client.keys()
+        client.close()
+        again = cli(data_dir, sources, "run", env=env)
+        assert again.returncode == 0, again.stderr
+        # Ours alone: the killed run's lock, named once; nothing of a library's.
+        assert again.stdout == ""
+        assert [line.split(" from pid")[0] for line in again.stderr.splitlines()] == [
+            f"WARNING presswatch.lock: took over a stale lock {data_dir / 'presswatch.lock'}"
+        ], again.stderr
+    articles_captured_once(data_dir, 30)
+
+
 def test_status_names_a_redis_frontier_that_is_gone(own_redis: OwnRedis, tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     Runtime(Settings(data_dir=data_dir)).init()

@@ -68,7 +68,10 @@ def scrapy_settings(
                 "SCHEDULER_QUEUE_KEY": f"{prefix}:%(spider)s:requests",
                 # One dupefilter for every spider: a new article listed by one
                 # machine's sitemap and another's feed is fetched once.
-                "SCHEDULER_DUPEFILTER_KEY": f"{prefix}:dupefilter",
+                # A hash of claims that lapse (crawler.middlewares.RedisDupeFilter); a
+                # key of its own, for the old key was a set of fingerprints kept forever.
+                "SCHEDULER_DUPEFILTER_KEY": f"{prefix}:fetch-claims",
+                "PRESSWATCH_REDIS_CLAIM_LEASE_S": settings.redis_claim_lease_s,
             }
         )
     elif job_dir is not None:
