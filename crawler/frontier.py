@@ -60,6 +60,9 @@ class RedisFrontier(Scheduler):  # type: ignore[misc]
         self._down_since: float | None = None
         self._held: list[Request] = []
         self._gave_up = False
+        # Fingerprints of the requests this crawl took from the shared queue: their
+        # claims are released if the crawl is stopped before it finished (`close`).
+        self._taken: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> RedisFrontier:
@@ -157,11 +160,25 @@ class RedisFrontier(Scheduler):  # type: ignore[misc]
     def next_request(self) -> Request | None:
         def pop() -> Request | None:
             request = self.queue.pop(self.idle_before_close)
-            if request is not None and self.stats:
-                self.stats.inc_value("scheduler/dequeued/redis")
+            if request is not None:
+                self._taken.add(self.df.request_fingerprint(request))
+                if self.stats:
+                    self.stats.inc_value("scheduler/dequeued/redis")
             return request
 
         return self._guard(pop, None)
+
+    def close(self, reason: str) -> None:
+        """A crawl stopped before it finished (a service gone, a signal) drops the
+        requests it had taken from the shared queue and not yet fetched or recorded:
+        their claims are released, so the next crawl fetches those articles at once
+        rather than after `redis_claim_lease_s` (a fetched article the archive recorded
+        is not asked for again: discovery skips it, and its next check moved). Redis
+        gone too: the claims lapse with the lease."""
+        if reason != "finished" and self._taken:
+            taken = sorted(self._taken)
+            self._guard(lambda: self.server.hdel(self.df.key, *taken), None)
+        super().close(reason)
 
     def has_pending_requests(self) -> bool:
         # During an outage the spider stays open (it would otherwise close as finished,
