@@ -303,10 +303,20 @@ def _counts(database_url: str) -> dict[str, Any]:
                     "GROUP BY requested_url HAVING count(*) > 1) AS d"
                 )
             ).scalar_one()
+            # Each fetch recorded twice, as evidence of what happened: when, by which
+            # process (its WARC file names the writer's pid), with what outcome.
+            twice_rows = conn.execute(
+                text(
+                    "SELECT requested_url, fetched_at, outcome, warc_file FROM captures "
+                    "WHERE requested_url IN (SELECT requested_url FROM captures "
+                    "GROUP BY requested_url HAVING count(*) > 1) ORDER BY requested_url, id"
+                )
+            ).all()
     finally:
         engine.dispose()
     return {"articles": int(articles), "versions": int(versions),
-            "captured": int(captured), "duplicates": int(twice)}  # fmt: skip
+            "captured": int(captured), "duplicates": int(twice),
+            "twice": [[str(v) for v in row] for row in twice_rows[:40]]}  # fmt: skip
 
 
 def _meili_documents(meili: OwnMeilisearch) -> int | None:
@@ -379,6 +389,7 @@ def measure(name: str, size: int, k: int, at_s: float, meili_bin: Path | None) -
             "expected": size,
             "lost": size - counts["captured"],
             "duplicates": counts["duplicates"],
+            "recorded_twice": counts["twice"],
             "versions": counts["versions"],
             "verify_ok": verify.returncode == 0,
         }

@@ -322,6 +322,46 @@ def test_on_a_shared_frontier_an_article_recorded_meanwhile_is_not_fetched_again
         ctx.close()
 
 
+def test_on_a_shared_frontier_two_crawls_never_fetch_one_article_at_once(
+    runtime: Any, redis_prefix: str
+) -> None:
+    """Redis came back empty and two machines queued one article again: the first to
+    reach its fetch locks the article in Redis, the other drops its request; the lock
+    holder's own retry passes."""
+    import redis
+    from scrapy.exceptions import IgnoreRequest
+
+    from crawler.middlewares import ResumedClaimMiddleware
+    from tests.conftest import REDIS_URL
+
+    server = redis.Redis.from_url(REDIS_URL)
+    ours, theirs = _context(runtime), _context(runtime)
+    try:
+        url = "https://s.example/news/queued-twice/"
+
+        def middleware(ctx: Any) -> Any:
+            return ResumedClaimMiddleware(
+                ctx, shared_frontier=True, server=server, prefix=redis_prefix, lease_s=60
+            )
+
+        def fetch(ctx: Any, through: Any) -> None:
+            request = Request(url, meta={"pw_claim": [url, ctx.run_token], "pw_source": "s"})
+            through.process_request(request)
+
+        mine, other = middleware(ours), middleware(theirs)
+        fetch(ours, mine)
+        with pytest.raises(IgnoreRequest, match="being fetched by another crawl"):
+            fetch(theirs, other)
+        fetch(ours, mine)  # a retry of its own request
+        assert 0 < server.ttl(f"{redis_prefix}:fetching:{url}") <= 60
+        mine.release()  # its crawl ended (stopped: the article was not recorded)
+        fetch(theirs, other)  # the next crawl fetches it at once
+    finally:
+        ours.close()
+        theirs.close()
+        server.close()
+
+
 # -- the writer process's results -------------------------------------------------------
 
 

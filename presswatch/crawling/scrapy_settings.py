@@ -53,6 +53,7 @@ def scrapy_settings(
         ours.update(
             {
                 "PRESSWATCH_REDIS": True,
+                "PRESSWATCH_REDIS_PREFIX": prefix,
                 "REDIS_URL": settings.redis_url,
                 "SCHEDULER": "crawler.frontier.RedisFrontier",
                 "PRESSWATCH_REDIS_OUTAGE_S": settings.redis_outage_s,
