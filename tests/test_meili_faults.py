@@ -195,3 +195,23 @@ def test_search_with_meilisearch_gone_answers_503_saying_what_to_do(
         assert page.status_code == 503
         assert "unavailable" in page.text and "No results" not in page.text
         assert proxy.url not in page.text
+
+
+def test_machines_creating_the_index_at_once_all_go_on(index_uid: str) -> None:
+    """Several machines' first `run` at once: each finds no index and asks for it; the
+    later tasks fail with index_already_exists, which is the state they wanted (it failed
+    the run of one of two processes in `python -m benchmarks faults`)."""
+    from archive.errors import SearchError
+    from search_api.backends.meili import MeilisearchBackend
+
+    assert MEILI_SERVER
+    first = MeilisearchBackend(MEILI_SERVER, MEILI_SERVER_KEY, index_uid)
+    second = MeilisearchBackend(MEILI_SERVER, MEILI_SERVER_KEY, index_uid)
+    first.configure()
+    again = second._client.create_index(
+        index_uid, {"primaryKey": "id"}
+    )  # as if it had lost the race
+    second._wait(again, "creating the index", fine="index_already_exists")
+    with pytest.raises(SearchError, match="index_already_exists"):
+        second._wait(second._client.create_index(index_uid, {"primaryKey": "id"}), "creating")
+    second.configure()  # and the whole step goes on
