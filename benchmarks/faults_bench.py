@@ -37,6 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from benchmarks.api_bench import free_port
 from benchmarks.fault_harness import (
     OwnMeilisearch,
     OwnPostgres,
@@ -46,6 +47,7 @@ from benchmarks.fault_harness import (
     writer_of,
 )
 from benchmarks.report import write_figures
+from benchmarks.scale_bench import meili_documents
 
 REPO = Path(__file__).resolve().parent.parent
 OUTAGE_S = 5.0
@@ -55,14 +57,6 @@ COMMAND_TIMEOUT_S = 300
 
 def _say(message: str) -> None:
     print(f"[faults {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -270,16 +264,16 @@ def _services(work: Path, meili_bin: Path | None) -> Iterator[Services]:
     if bin_dir is None:
         raise SystemExit("no PostgreSQL server binaries under /usr/lib/postgresql")
     with ExitStack() as stack:
-        postgres = OwnPostgres.make(_free_port(), bin_dir)
+        postgres = OwnPostgres.make(free_port(), bin_dir)
         stack.callback(postgres.remove)
         redis_dir = work / "redis"
         redis_dir.mkdir(parents=True, exist_ok=True)
-        redis = OwnRedis(_free_port(), redis_dir)
+        redis = OwnRedis(free_port(), redis_dir)
         redis.start()
         stack.callback(redis.stop)
         meili = None
         if meili_bin is not None:
-            meili = OwnMeilisearch(meili_bin, _free_port(), work / "meili")
+            meili = OwnMeilisearch(meili_bin, free_port(), work / "meili")
             meili.workdir.mkdir(parents=True, exist_ok=True)
             meili.start()
             stack.callback(meili.stop)
@@ -317,19 +311,6 @@ def _counts(database_url: str) -> dict[str, Any]:
     return {"articles": int(articles), "versions": int(versions),
             "captured": int(captured), "duplicates": int(twice),
             "twice": [[str(v) for v in row] for row in twice_rows[:40]]}  # fmt: skip
-
-
-def _meili_documents(meili: OwnMeilisearch) -> int | None:
-    import meilisearch
-
-    client = meilisearch.Client(meili.url, meili.key)
-    indexes = client.get_indexes()["results"]
-    if not indexes:
-        return 0
-    index = indexes[0]
-    for task in client.get_tasks({"statuses": ["enqueued", "processing"]}).results:
-        client.wait_for_task(task.uid, timeout_in_ms=120_000)
-    return int(index.get_stats().number_of_documents)
 
 
 def _lines(err: str) -> list[str]:
@@ -396,7 +377,10 @@ def measure(name: str, size: int, k: int, at_s: float, meili_bin: Path | None) -
         if not out["verify_ok"]:
             out["verify"] = (verify.stdout + verify.stderr).strip()[-500:]
         if services.meili is not None:
-            out["meili_documents"] = _meili_documents(services.meili)
+            # `run` indexes into the default index of Settings.meili_index.
+            out["meili_documents"] = meili_documents(
+                services.meili.url, services.meili.key, "presswatch", wait_ms=120_000
+            )
     shutil.rmtree(work, ignore_errors=True)
     _say(f"{name}: {json.dumps({k: v for k, v in out.items() if k not in ('first', 'rerun')})}")
     return out

@@ -135,18 +135,24 @@ def _captures_since(db_url: str, since: datetime) -> tuple[int, int, Counter[int
     return int(total), int(versions), per
 
 
-def _meili_documents(index: str) -> int | None:
-    """Documents in the Meilisearch index (after its queued tasks), or None without one."""
-    if not MEILI:
-        return None
+def meili_documents(url: str, key: str | None, index: str, *, wait_ms: int = 600_000) -> int:
+    """Documents in a Meilisearch index once the tasks queued on it are done (each
+    awaited up to `wait_ms`); 0 when the index was never made. Used by the scale and
+    fault benchmarks and the Meilisearch fault tests."""
     import meilisearch
+    from meilisearch.errors import MeilisearchApiError
 
-    client = meilisearch.Client(MEILI, MEILI_KEY or None)
+    client = meilisearch.Client(url, key)
     for task in client.get_tasks(
         {"indexUids": [index], "statuses": ["enqueued", "processing"]}
     ).results:
-        client.wait_for_task(task.uid, timeout_in_ms=600_000)
-    return int(client.index(index).get_stats().number_of_documents)
+        client.wait_for_task(task.uid, timeout_in_ms=wait_ms)
+    try:
+        return int(client.index(index).get_stats().number_of_documents)
+    except MeilisearchApiError as exc:
+        if exc.code == "index_not_found":
+            return 0
+        raise
 
 
 def _meili_drop(index: str) -> None:
@@ -199,7 +205,9 @@ def _phase(
         "verify_ok": verify.returncode == 0,
         "verify": (verify.stdout or verify.stderr).strip()[-300:],
     }
-    documents = _meili_documents(meili_index) if meili_index else None
+    documents = (
+        meili_documents(MEILI, MEILI_KEY or None, meili_index) if MEILI and meili_index else None
+    )
     if documents is not None:
         out["meili_documents"] = documents
         out["versions"] = versions

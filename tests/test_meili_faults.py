@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from archive.log import verify_archive
 from archive.store import SearchOutbox, Version
+from benchmarks.scale_bench import meili_documents
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
 from tests.conftest import MEILI_SERVER, MEILI_SERVER_KEY
@@ -62,15 +63,8 @@ def _env(proxy: FaultProxy, index_uid: str, **settings: object) -> dict[str, str
 
 
 def _documents(index_uid: str) -> int:
-    import meilisearch
-
     assert MEILI_SERVER
-    client = meilisearch.Client(MEILI_SERVER, MEILI_SERVER_KEY)
-    for task in client.get_tasks(
-        {"indexUids": [index_uid], "statuses": ["enqueued", "processing"]}
-    ).results:
-        client.wait_for_task(task.uid, timeout_in_ms=60_000)
-    return int(client.index(index_uid).get_stats().number_of_documents)
+    return meili_documents(MEILI_SERVER, MEILI_SERVER_KEY, index_uid, wait_ms=60_000)
 
 
 def _one_problem(stderr: str) -> str:
