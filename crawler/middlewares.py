@@ -24,12 +24,12 @@ import hashlib
 import logging
 import re
 import time
+import uuid
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from protego import Protego
-from redis.exceptions import RedisError
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
@@ -38,11 +38,13 @@ from scrapy.http import Response, TextResponse
 from scrapy.responsetypes import responsetypes
 from scrapy.utils.request import RequestFingerprinter
 from scrapy_redis.dupefilter import RFPDupeFilter as _RedisRFPDupeFilter
+from twisted.internet.task import LoopingCall
 
 from archive.content import ACCEPT_ENCODING, DecodedBody, decode_bounded
 from archive.errors import PresswatchError
 from crawler.context import CrawlContext, load_context
 from crawler.failures import failure_kind
+from crawler.fetch_locks import THEIRS, FetchLocks
 
 log = logging.getLogger(__name__)
 
@@ -300,24 +302,21 @@ class ResumedClaimMiddleware:
     On a shared (Redis) frontier the claim names whichever machine listed the article
     first, and the shared dupefilter already lets one request per article into the
     queue: this process may have claimed the article itself and had its own request
-    filtered, so its claim must not drop the one request there is. There only an
-    article the archive has recorded by now is dropped (`CrawlContext.recorded_now`)."""
+    filtered, so its claim must not drop the one request there is. There an article the
+    archive has recorded by now is dropped (`CrawlContext.recorded_now`), and so is one
+    that another fetch is under way for (`crawler.fetch_locks`)."""
 
     def __init__(
         self,
         ctx: CrawlContext,
         *,
         shared_frontier: bool = False,
-        server: Any = None,
-        prefix: str = "presswatch",
-        lease_s: float = DEFAULT_CLAIM_LEASE_S,
+        locks: FetchLocks | None = None,
     ) -> None:
         self.ctx = ctx
         self.shared_frontier = shared_frontier
-        self.server = server  # the shared frontier's Redis
-        self.prefix = prefix
-        self.lease_s = lease_s
-        self._locked: set[str] = set()
+        self.locks = locks  # the shared frontier's fetch locks (None: Redis not asked)
+        self._checking: LoopingCall | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ResumedClaimMiddleware:
@@ -326,69 +325,71 @@ class ResumedClaimMiddleware:
             return cls(load_context(crawler))
         from scrapy_redis.connection import get_redis_from_settings
 
-        middleware = cls(
-            load_context(crawler),
-            shared_frontier=True,
-            server=get_redis_from_settings(settings),
+        ctx = load_context(crawler)
+        locks = FetchLocks(
+            get_redis_from_settings(settings),
             prefix=settings.get("PRESSWATCH_REDIS_PREFIX") or "presswatch",
+            run_token=ctx.run_token,
             lease_s=settings.getfloat("PRESSWATCH_REDIS_CLAIM_LEASE_S", DEFAULT_CLAIM_LEASE_S),
         )
+        middleware = cls(ctx, shared_frontier=True, locks=locks)
+        crawler.signals.connect(middleware.opened, signal=signals.spider_opened)
         crawler.signals.connect(middleware.release, signal=signals.spider_closed)
         return middleware
 
+    def opened(self) -> None:
+        if self.locks is not None:
+            self._checking = LoopingCall(self.locks.check)
+            self._checking.start(self.locks.grace_s / 8, now=False)
+
     def release(self) -> None:
-        """The crawl ends: its fetch locks go (what it recorded the archive now knows;
-        what it did not, a stopped crawl's rerun fetches at once). A killed crawl's
-        locks lapse with the lease."""
-        locked, self._locked = sorted(self._locked), set()
-        if self.server is not None and locked:
-            try:
-                self.server.delete(*locked)
-            except (RedisError, OSError):
-                log.warning("could not release %d fetch lock(s) in Redis", len(locked))
+        """The crawl ends: its fetch locks go. A killed crawl's lapse with the lease."""
+        if self._checking is not None and self._checking.running:
+            self._checking.stop()
+        if self.locks is not None:
+            self.locks.release()
 
-    def _fetching_elsewhere(self, key: str) -> bool:
-        """Whether another crawl is fetching the article now: a lock per article in the
-        shared Redis, this run's for the lease (a retry of its own request passes).
-        Closes the gap the archive lookup leaves, two machines fetching one article at
-        once: Redis restarted empty, both queued it again (9 of 100 fetched twice in
-        `python -m benchmarks faults` with the lookup alone). Redis gone: no lock, the
-        frontier rides the outage out."""
-        if self.server is None:
-            return False
-        lock = f"{self.prefix}:fetching:{key}"
-        try:
-            if self.server.set(lock, self.ctx.run_token, nx=True, ex=max(1, int(self.lease_s))):
-                self._locked.add(lock)
-                return False
-            holder = self.server.get(lock)
-        except (RedisError, OSError):
-            return False
-        return holder is not None and holder.decode() != self.ctx.run_token
-
-    def process_request(self, request: Request) -> None:
+    def process_request(self, request: Request) -> Any:
         claim = request.meta.get("pw_claim")
         if not claim:
-            return
+            return None
         key = str(claim[0])
         if self.shared_frontier:
-            # Asked of the archive now, for this run's own requests too: another machine
-            # may have recorded the article since this one queued it, or Redis came back
-            # empty and both machines queued it again (found by `python -m benchmarks
-            # faults`: 17 of 100 articles fetched twice after a Redis restart).
-            if self.ctx.recorded_now(key):
-                raise IgnoreRequest(f"{key}: already recorded")
-            if self._fetching_elsewhere(key):
-                raise IgnoreRequest(f"{key}: being fetched by another crawl")
-            if claim[1] != self.ctx.run_token:
-                self.ctx.claim(key)  # later listings of it in this process add hints only
-                request.meta["pw_claim"] = [key, self.ctx.run_token]
-            return
+            wait = self._shared(request, key)
+            return self._after(wait, request, key) if wait else None
         if claim[1] == self.ctx.run_token:
-            return
+            return None
         if not self.ctx.claim_resumed(key, str(request.meta.get("pw_source") or "")):
             raise IgnoreRequest(f"{key}: already recorded or fetched by this run")
         request.meta["pw_claim"] = [key, self.ctx.run_token]
+        return None
+
+    def _shared(self, request: Request, key: str) -> float:
+        """Seconds to wait before asking again, or 0: the request goes on. Raises
+        IgnoreRequest for an article recorded meanwhile or fetched by another request."""
+        # Asked of the archive now, for this run's own requests too: another machine
+        # may have recorded the article since this one queued it, or Redis came back
+        # empty and both machines queued it again (found by `python -m benchmarks
+        # faults`: 17 of 100 articles fetched twice after a Redis restart).
+        if self.ctx.recorded_now(key):
+            raise IgnoreRequest(f"{key}: already recorded")
+        if self.locks is not None:
+            # One id per fetch, kept by its retries and redirects (they copy the meta).
+            fetch_id = request.meta.setdefault("pw_fetch", uuid.uuid4().hex)
+            taken = self.locks.take(key, fetch_id)
+            if isinstance(taken, float):
+                return taken
+            if taken == THEIRS:
+                raise IgnoreRequest(f"{key}: being fetched by another request")
+        if request.meta["pw_claim"][1] != self.ctx.run_token:
+            self.ctx.claim(key)  # later listings of it in this process add hints only
+            request.meta["pw_claim"] = [key, self.ctx.run_token]
+        return 0.0
+
+    async def _after(self, wait: float, request: Request, key: str) -> None:
+        while wait:
+            await asyncio.sleep(wait)
+            wait = self._shared(request, key)
 
 
 class BodySizeMiddleware:

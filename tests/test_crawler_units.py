@@ -4,6 +4,7 @@ block."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 from datetime import UTC, datetime
 from typing import Any
@@ -322,40 +323,87 @@ def test_on_a_shared_frontier_an_article_recorded_meanwhile_is_not_fetched_again
         ctx.close()
 
 
+def _locking(ctx: Any, server: Any, prefix: str, *, grace_s: float = 0.2) -> Any:
+    from crawler.fetch_locks import FetchLocks
+    from crawler.middlewares import ResumedClaimMiddleware
+
+    locks = FetchLocks(server, prefix=prefix, run_token=ctx.run_token, lease_s=60, grace_s=grace_s)
+    return ResumedClaimMiddleware(ctx, shared_frontier=True, locks=locks)
+
+
+def _article_request(ctx: Any, url: str) -> Request:
+    return Request(url, meta={"pw_claim": [url, ctx.run_token], "pw_source": "s"})
+
+
+def _settle(result: Any) -> None:
+    """Run what a middleware handed back to wait on (a coroutine), as the engine would."""
+    if result is not None:
+        asyncio.run(result)
+
+
 def test_on_a_shared_frontier_two_crawls_never_fetch_one_article_at_once(
     runtime: Any, redis_prefix: str
 ) -> None:
     """Redis came back empty and two machines queued one article again: the first to
     reach its fetch locks the article in Redis, the other drops its request; the lock
-    holder's own retry passes."""
+    holder's own retry passes, a second request of its own does not."""
     import redis
     from scrapy.exceptions import IgnoreRequest
 
-    from crawler.middlewares import ResumedClaimMiddleware
     from tests.conftest import REDIS_URL
 
     server = redis.Redis.from_url(REDIS_URL)
     ours, theirs = _context(runtime), _context(runtime)
     try:
         url = "https://s.example/news/queued-twice/"
-
-        def middleware(ctx: Any) -> Any:
-            return ResumedClaimMiddleware(
-                ctx, shared_frontier=True, server=server, prefix=redis_prefix, lease_s=60
-            )
-
-        def fetch(ctx: Any, through: Any) -> None:
-            request = Request(url, meta={"pw_claim": [url, ctx.run_token], "pw_source": "s"})
-            through.process_request(request)
-
-        mine, other = middleware(ours), middleware(theirs)
-        fetch(ours, mine)
-        with pytest.raises(IgnoreRequest, match="being fetched by another crawl"):
-            fetch(theirs, other)
-        fetch(ours, mine)  # a retry of its own request
+        mine, other = _locking(ours, server, redis_prefix), _locking(theirs, server, redis_prefix)
+        first = _article_request(ours, url)
+        assert mine.process_request(first) is None
+        with pytest.raises(IgnoreRequest, match="being fetched by another request"):
+            other.process_request(_article_request(theirs, url))
+        assert mine.process_request(first.copy()) is None  # its retry (the meta is copied)
+        with pytest.raises(IgnoreRequest, match="being fetched by another request"):
+            mine.process_request(_article_request(ours, url))  # listed by both machines
         assert 0 < server.ttl(f"{redis_prefix}:fetching:{url}") <= 60
         mine.release()  # its crawl ended (stopped: the article was not recorded)
-        fetch(theirs, other)  # the next crawl fetches it at once
+        assert other.process_request(_article_request(theirs, url)) is None  # at once
+    finally:
+        ours.close()
+        theirs.close()
+        server.close()
+
+
+def test_on_a_flushed_frontier_the_fetches_under_way_keep_their_articles(
+    runtime: Any, redis_prefix: str
+) -> None:
+    """FLUSHALL mid-crawl takes every fetch lock with it while the fetches go on, and
+    the archive does not know those articles until their captures commit: the other
+    crawl waits, the holder notices (its periodic check) and publishes its locks again,
+    and the other crawl's request for the same article is then dropped; an article
+    nobody holds is fetched after the wait."""
+    import redis
+    from scrapy.exceptions import IgnoreRequest
+
+    from tests.conftest import REDIS_URL
+
+    server = redis.Redis.from_url(REDIS_URL)
+    ours, theirs = _context(runtime), _context(runtime)
+    try:
+        url, free = "https://s.example/news/under-way/", "https://s.example/news/free/"
+        mine, other = _locking(ours, server, redis_prefix), _locking(theirs, server, redis_prefix)
+        assert mine.process_request(_article_request(ours, url)) is None
+        assert other.process_request(_article_request(theirs, "https://s.example/x/")) is None
+        lost = list(server.scan_iter(f"{redis_prefix}:*"))
+        assert len(lost) == 3  # the epoch and two locks: what FLUSHALL takes
+        server.delete(*lost)
+
+        waiting = other.process_request(_article_request(theirs, url))
+        assert waiting is not None  # it noticed: it waits for the other crawls' locks
+        mine.locks.check()  # the holder's periodic check, within the wait
+        with pytest.raises(IgnoreRequest, match="being fetched by another request"):
+            _settle(waiting)
+        assert server.get(f"{redis_prefix}:fetching:https://s.example/x/") is not None
+        _settle(other.process_request(_article_request(theirs, free)))  # nobody's: fetched
     finally:
         ours.close()
         theirs.close()
