@@ -102,6 +102,32 @@ def database_gone(sessions: sessionmaker[Session], outage_s: float, exc: Excepti
     )
 
 
+class OutageSpell:
+    """One spell of the database not answering, for the recorder's groups and the
+    crawl's reads alike: its first failure is logged once (what is being done about
+    it), and a failure `outage_s` after that ends it with `DatabaseGone`."""
+
+    def __init__(self, sessions: sessionmaker[Session], outage_s: float) -> None:
+        self.sessions = sessions
+        self.outage_s = outage_s
+        self.began: float | None = None
+
+    def failed(self, exc: Exception, doing: str) -> None:
+        """`doing` ends where the budget's seconds follow ("…, for up to")."""
+        now = time.monotonic()
+        if self.began is None:
+            self.began = now
+            log.warning(
+                "%s does not answer (%s): %s %.0f s",
+                database_named(self.sessions),
+                type(exc).__name__,
+                doing,
+                self.outage_s,
+            )
+        elif now - self.began >= self.outage_s:
+            raise database_gone(self.sessions, self.outage_s, exc) from exc
+
+
 def read_through_outage(
     sessions: sessionmaker[Session], outage_s: float, read: Callable[[Session], T]
 ) -> T:
@@ -109,7 +135,7 @@ def read_through_outage(
     `outage_s` (as `Recorder` holds a group); past that, `DatabaseGone`. For the crawl's
     own reads of the archive (what discovery already knows, what is due): without it, a
     database gone during discovery ended the crawl as merely "interrupted", unnamed."""
-    down_since: float | None = None
+    spell = OutageSpell(sessions, outage_s)
     while True:
         try:
             with sessions() as session:
@@ -117,17 +143,7 @@ def read_through_outage(
         except _DATABASE_ERRORS as exc:
             if not _connection_lost(exc) and database_answers(sessions):
                 raise  # the database is there: this read failed, not the connection
-            now = time.monotonic()
-            if down_since is None:
-                down_since = now
-                log.warning(
-                    "%s does not answer (%s): reading the archive again, for up to %.0f s",
-                    database_named(sessions),
-                    type(exc).__name__,
-                    outage_s,
-                )
-            elif now - down_since >= outage_s:
-                raise database_gone(sessions, outage_s, exc) from exc
+            spell.failed(exc, "reading the archive again, for up to")
             time.sleep(OUTAGE_PROBE_S)
 
 
@@ -165,7 +181,7 @@ class Recorder:
         """Commit the group; a fetch that failed has its exception in its place. Raises
         only when the group's transaction itself failed (then none was recorded), or
         `DatabaseGone`."""
-        down_since: float | None = None
+        spell = OutageSpell(self.sessions, self.outage_s)
         while True:
             if self._gone is not None:
                 raise self._gone
@@ -188,27 +204,16 @@ class Recorder:
                 return results
             # Its connection was cut, or it does not answer: the group is recorded again
             # (at once if it answers already), within the budget.
-            now = time.monotonic()
-            if down_since is None:
-                down_since = now
-                log.warning(
-                    "%s does not answer (%s): holding %d capture(s), waiting up to %.0f s",
-                    self._where(),
-                    type(failures[0]).__name__,
-                    len(tasks),
-                    self.outage_s,
-                )
-            elif now - down_since >= self.outage_s:
-                self._gone = database_gone(self.sessions, self.outage_s, failures[0])
-                raise self._gone
+            try:
+                spell.failed(failures[0], f"holding {len(tasks)} capture(s), waiting up to")
+            except DatabaseGone as gone:
+                self._gone = gone
+                raise
             if not answers:
                 time.sleep(OUTAGE_PROBE_S)
 
     def _answers(self) -> bool:
         return database_answers(self.sessions)
-
-    def _where(self) -> str:
-        return database_named(self.sessions)
 
     def _record_once(self, tasks: Sequence[CaptureTask]) -> list[CaptureResult | Exception]:
         jobs = [
