@@ -4,8 +4,11 @@ stories an article bridges merged; live copies that still carry a passage."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
+from pathlib import Path
 
+import pytest
 from alembic import command
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -203,3 +206,39 @@ def test_an_archive_made_before_stories_is_sketched_by_the_next_drain(
     with any_runtime.sessions() as s:
         story = story_of(s, a.article_id)
         assert story is not None and [c.article_id for c in story.copies] == [b.article_id]
+
+
+@pytest.mark.postgres
+def test_two_machines_draining_the_story_outbox_take_turns(pg_url: str, tmp_path: Path) -> None:
+    """Two `run` processes on one PostgreSQL drain the story outbox at once: the second
+    waits for the first's batch and then finds it gone, rather than sketching the same
+    versions again and joining stories in the opposite order (a deadlock the fault
+    benchmark met)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from presswatch.settings import Settings
+
+    rt = Runtime(Settings(data_dir=tmp_path / "data", database_url=pg_url))
+    rt.init()
+    try:
+        with rt.sessions.begin() as s:
+            for i, text in enumerate((WIRE, RAID_ELSEWHERE)):
+                v = _article(s, f"outlet{i}", "raid", "\n".join(text))
+                s.add(StoryOutbox(version_id=v.id, created_at=NOW))
+        first = rt.sessions()
+        first.begin()
+        assert sketch_pending(first, now=NOW) == 2  # its transaction still open
+        with ThreadPoolExecutor(1) as pool:
+
+            def second_drain() -> int:
+                with rt.sessions.begin() as s:
+                    return sketch_pending(s, now=NOW)
+
+            second = pool.submit(second_drain)
+            time.sleep(0.5)
+            assert not second.done(), "the second drain did not wait for the first"
+            first.commit()
+            first.close()
+            assert second.result(timeout=30) == 0
+    finally:
+        rt.close()

@@ -271,9 +271,17 @@ def sketch_version(session: Session, version: Version, *, now: datetime) -> list
 
 def sketch_pending(session: Session, *, now: datetime, limit: int = 200) -> int:
     """Sketch up to `limit` versions waiting in the story outbox, oldest first, and
-    remove their rows. Returns how many rows were taken (0: the outbox is empty)."""
+    remove their rows. Returns how many rows were taken (0: the outbox is empty).
+
+    The rows are taken FOR UPDATE: two machines draining at once on PostgreSQL take
+    turns (the second waits, then finds the rows gone), where they would otherwise both
+    sketch the same versions and join stories in opposite orders, a deadlock (`python
+    -m benchmarks faults`, two `run` processes). SQLite serializes writers anyway."""
     rows = session.execute(
-        select(StoryOutbox.id, StoryOutbox.version_id).order_by(StoryOutbox.id).limit(limit)
+        select(StoryOutbox.id, StoryOutbox.version_id)
+        .order_by(StoryOutbox.id)
+        .limit(limit)
+        .with_for_update()
     ).all()
     if not rows:
         return 0

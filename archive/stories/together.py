@@ -293,9 +293,13 @@ def find_removed_together(
     session: Session, *, outlets: int, days: int, now: datetime, limit: int = 200
 ) -> tuple[int, list[StoryEvent]]:
     """Drain up to `limit` rows of the story-event outbox: the stories of those articles
-    judged again (each once). Returns (rows taken, events created); (0, []) when empty."""
+    judged again (each once). Returns (rows taken, events created); (0, []) when empty.
+    Taken FOR UPDATE, so machines draining at once take turns and never judge a story
+    twice into two events (as `sketch_pending`)."""
     rows = list(
-        session.scalars(select(StoryEventOutbox).order_by(StoryEventOutbox.id).limit(limit))
+        session.scalars(
+            select(StoryEventOutbox).order_by(StoryEventOutbox.id).limit(limit).with_for_update()
+        )
     )
     if not rows:
         return 0, []
