@@ -180,6 +180,8 @@ class CrawlContext:
     # Ends the whole crawl with one message (a shared service gone for good); set by
     # whoever runs the crawl (presswatch.crawling.runner.run_phases).
     stop_crawl: Callable[[str], None] | None = None
+    # Set when Redis did not answer as a spider opened: the other spiders give up at once.
+    frontier_gone: str | None = None
     # True when built for one `scrapy crawl`: its pipeline then shuts the executors down.
     close_with_spider: bool = False
     # Filled in by the first component that needs them; shut down by `close()`.

@@ -30,13 +30,30 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from scrapy import Request
 from scrapy_redis.scheduler import Scheduler
 
-from crawler.context import load_context
+from archive.errors import PresswatchError
+from crawler.context import CrawlContext, load_context
 
 log = logging.getLogger(__name__)
 
 OUTAGE_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
 DEFAULT_OUTAGE_S = 30.0
 T = TypeVar("T")
+
+
+_WAITING = "Redis frontier at %s unreachable (%s): waiting up to %.0f s for it"
+OUTAGE_PROBE_S = 1.0  # while Redis is away at a spider's start, it is asked again this often
+
+
+class FrontierGone(PresswatchError, RuntimeError):
+    """Redis did not answer for the outage budget when a spider opened."""
+
+
+def _gone(url: str, outage_s: float, exc: BaseException) -> str:
+    return (
+        f"Redis frontier at {url} unreachable for {outage_s:.0f} s "
+        f"({type(exc).__name__}): crawl stopped; what was captured is kept, run again "
+        "once Redis is back (setting redis_outage_s)"
+    )
 
 
 def redact(url: str) -> str:
@@ -66,13 +83,46 @@ class RedisFrontier(Scheduler):  # type: ignore[misc]
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> RedisFrontier:
-        instance: RedisFrontier = super().from_crawler(crawler)
         settings = crawler.settings
-        instance.outage_s = settings.getfloat("PRESSWATCH_REDIS_OUTAGE_S", DEFAULT_OUTAGE_S)
-        instance.url = redact(str(settings.get("REDIS_URL") or ""))
+        outage_s = settings.getfloat("PRESSWATCH_REDIS_OUTAGE_S", DEFAULT_OUTAGE_S)
+        url = redact(str(settings.get("REDIS_URL") or ""))
         context = load_context(crawler)
+        instance = cls._connected(crawler, context, outage_s, url)
+        instance.outage_s = outage_s
+        instance.url = url
         instance.stop_crawl = context.stop_crawl
         return instance
+
+    @classmethod
+    def _connected(
+        cls, crawler: Any, context: CrawlContext, outage_s: float, url: str
+    ) -> RedisFrontier:
+        """scrapy-redis's constructor pings Redis: away when a spider opens (a loaded
+        machine starts slowly), it failed the spider ("Engine slot not assigned", Redis
+        unnamed; found by `python -m benchmarks faults`). The same budget as any later
+        call instead, waited here before the spider runs (nothing can be fetched
+        meanwhile anyway); past it, the crawl stops with the one line naming Redis, and
+        the other spiders do not wait again."""
+        began = time.monotonic()
+        warned = False
+        while True:
+            if context.frontier_gone is not None:
+                raise FrontierGone(context.frontier_gone)
+            try:
+                instance: RedisFrontier = super().from_crawler(crawler)
+                return instance
+            except OUTAGE_ERRORS as exc:
+                if time.monotonic() - began >= outage_s:
+                    message = _gone(url, outage_s, exc)
+                    context.frontier_gone = message
+                    log.error("%s", message)
+                    if context.stop_crawl is not None:
+                        context.stop_crawl(message)
+                    raise FrontierGone(message) from exc
+                if not warned:
+                    warned = True
+                    log.warning(_WAITING, url, exc, outage_s)
+                time.sleep(OUTAGE_PROBE_S)
 
     # -- the guarded calls ---------------------------------------------------------------
 
@@ -92,21 +142,12 @@ class RedisFrontier(Scheduler):  # type: ignore[misc]
         now = self.clock()
         if self._down_since is None:
             self._down_since = now
-            log.warning(
-                "Redis frontier at %s unreachable (%s): waiting up to %.0f s for it",
-                self.url,
-                exc,
-                self.outage_s,
-            )
+            log.warning(_WAITING, self.url, exc, self.outage_s)
             return
         if now - self._down_since < self.outage_s:
             return
         self._gave_up = True
-        message = (
-            f"Redis frontier at {self.url} unreachable for {self.outage_s:.0f} s "
-            f"({type(exc).__name__}): crawl stopped; what was captured is kept, run again "
-            "once Redis is back (setting redis_outage_s)"
-        )
+        message = _gone(self.url, self.outage_s, exc)
         log.error("%s", message)
         if self.stop_crawl is not None:
             self.stop_crawl(message)
@@ -134,7 +175,9 @@ class RedisFrontier(Scheduler):  # type: ignore[misc]
             warnings.filterwarnings(
                 "ignore", message=r"Spider\.log\(\) is deprecated", category=Warning
             )
-            super().open(spider)
+            # Redis gone since the spider's frontier was made: only the resume count
+            # asks it here; the outage starts as it would on any later call.
+            self._guard(lambda: super(RedisFrontier, self).open(spider), None)
 
     def enqueue_request(self, request: Request) -> bool:
         def push() -> bool:

@@ -112,6 +112,24 @@ def test_a_crawl_whose_redis_disappears_ends_with_one_line_and_the_rerun_complet
     articles_captured_once(data_dir, 40)
 
 
+def test_a_run_whose_redis_is_away_from_the_start_ends_with_one_line(
+    own_redis: OwnRedis, tmp_path: Path
+) -> None:
+    """Redis gone before the spiders open (a loaded machine starts slowly): the same
+    bounded outage and one line naming Redis, not four spiders that "failed: Engine
+    slot not assigned" (what `python -m benchmarks faults` met)."""
+    data_dir = tmp_path / "data"
+    Runtime(Settings(data_dir=data_dir)).init()
+    with slow_news_site(5) as site:
+        sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
+        own_redis.stop()
+        env = cli_env(REDIS_URL=own_redis.url, redis_outage_s=2)
+        proc = popen_cli(data_dir, sources, "run", env=env)
+        line = ends_with_one_line(proc, "Redis")
+        assert f"Redis frontier at {own_redis.url} unreachable for 2 s" in line
+        assert not (data_dir / "presswatch.lock").exists(), "the lock was not released"
+
+
 def test_run_in_redis_mode_is_quiet(own_redis: OwnRedis, tmp_path: Path) -> None:
     """cron mails whatever `run` writes: a successful run on a Redis frontier writes
     nothing (scrapy-redis's deprecation warnings were on stderr at every run)."""
