@@ -15,6 +15,13 @@ from archive.capture.exchange import (
 from archive.capture.group import record_captures
 from archive.capture.known_payloads import current_payloads
 from archive.capture.record import record_capture
+from archive.capture.rendering import (
+    Refusal,
+    RefusalKind,
+    Rendering,
+    RenderOutcome,
+    SubResource,
+)
 from archive.capture.stored_diffs import (
     pair_diff,
     pair_judgement,
@@ -27,6 +34,11 @@ __all__ = [
     "Policy",
     "RecordOptions",
     "RedirectHop",
+    "Refusal",
+    "RefusalKind",
+    "RenderOutcome",
+    "Rendering",
+    "SubResource",
     "current_payloads",
     "extract_exchange",
     "pair_diff",
