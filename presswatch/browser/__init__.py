@@ -8,14 +8,24 @@ request it makes fetched by us through the egress policy (presswatch.browser.ren
 """
 
 from presswatch.browser.cdp import find_chromium
+from presswatch.browser.recording import (
+    CrawlRenderer,
+    RenderedCapture,
+    RenderPool,
+    render_capture,
+)
 from presswatch.browser.render import BrowserConfig, Document, render_page
 from presswatch.browser.setup import browser_status, config_from_settings
 
 __all__ = [
     "BrowserConfig",
+    "CrawlRenderer",
     "Document",
+    "RenderPool",
+    "RenderedCapture",
     "browser_status",
     "config_from_settings",
     "find_chromium",
+    "render_capture",
     "render_page",
 ]
