@@ -155,11 +155,12 @@ def test_dialog_loops_popups_and_a_huge_page_end_as_a_rendering() -> None:
 
 
 def test_request_cap_refuses_the_rest() -> None:
-    frames = "".join(f'<img src="/i{n}.png">' for n in range(30))
+    frames = "".join(f'<iframe src="/f{n}.html"></iframe><img src="/i{n}.png">' for n in range(15))
     with serving("127.0.0.1", {}) as site:
         rendering = render_page(config(max_requests=10), page(site.url("/p"), frames))
     limited = [r for r in rendering.refused if r.kind is RefusalKind.LIMIT]
     assert len(limited) >= 20
+    assert {r.resource_type for r in limited} == {"Document", "Image"}  # frames and images
     assert len(site.hits) <= 11  # robots.txt and ten requests
 
 
