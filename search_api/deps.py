@@ -59,6 +59,14 @@ class AppSettings(BackendSettings, Protocol):
     @property
     def public_url(self) -> str | None: ...
 
+    @property
+    def max_body_bytes(self) -> int:
+        """Largest body kept; also the most a memento is decoded to for display."""
+        ...
+
+    @property
+    def data_dir(self) -> Path: ...
+
 
 @dataclass
 class AppState:
