@@ -3,18 +3,23 @@ regions marked when both versions have one, nothing when either has none, and th
 comparison made once and kept on disk, never redone per page view (design rule 11).
 
 Screenshots are PNGs drawn here with Pillow, handed to the app through the one way the
-pages find a version's screenshot (`search_api.deps.get_screenshot_finder`)."""
+pages find a version's screenshot (`search_api.deps.get_screenshot_finder`); the last
+test opens the page in Debian's chromium (tests/browser_harness.py) against the app
+served by uvicorn on 127.0.0.1."""
 
 from __future__ import annotations
 
 import hashlib
 import io
+import socket
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
 
@@ -25,6 +30,7 @@ from search_api.app import create_app
 from search_api.deps import get_screenshot_finder
 from search_api.screenshots import VersionScreenshot
 from tests import archive_helpers as h
+from tests.browser_harness import screenshot, set_viewport, wait_for
 
 EN = h.en_story()
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
@@ -188,3 +194,47 @@ def test_a_refused_screenshot_is_named_once_and_not_retried(
         assert "<img" not in page.text.split("Screenshots", 1)[1]
     assert client.get(f"/articles/{aid}/diff/screenshots/1/2/old.png").status_code == 404
     assert len(diffs_made) == 1
+
+
+@pytest.mark.e2e
+def test_a_browser_shows_the_two_screenshots_side_by_side(
+    archive: tuple[Runtime, int], tmp_path: Path, browser: Any
+) -> None:
+    runtime, aid = archive
+    app = create_app(
+        Settings(data_dir=tmp_path / "data"), sessions=runtime.sessions, warc=runtime.warc
+    )
+    pngs = {1: shot(1400, (200, 0, 0)), 2: shot(1100, (0, 0, 200))}
+    app.dependency_overrides[get_screenshot_finder] = lambda: finder_of(pngs)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    try:
+        for width, name in ((1280, "diff-screenshots.png"), (390, "diff-screenshots-phone.png")):
+            set_viewport(browser, width, 900, mobile=width < 500)
+            browser.get(f"{base}/articles/{aid}/diff?from=1&to=2")
+            wait_for(browser, ".pw-shots-pair img")
+            shown = browser.execute_script(
+                """const imgs = [...document.querySelectorAll('.pw-shots-pair img')];
+                   return Promise.all(imgs.map(i => i.decode().then(() => {
+                     const r = i.getBoundingClientRect();
+                     return [i.naturalWidth, i.naturalHeight, r.left, r.top, r.right];
+                   })));"""
+            )
+            (old_w, old_h, old_left, old_top, old_right), new = shown
+            assert (old_w, old_h) == (320, 1400) and tuple(new[:2]) == (320, 1100)
+            assert old_top == new[3] and old_right <= new[2]  # side by side, old first
+            overflow = browser.execute_script(
+                "return document.documentElement.scrollWidth - window.innerWidth"
+            )
+            assert overflow <= 1 and new[4] <= width
+            screenshot(browser, name)
+    finally:
+        set_viewport(browser, 1280, 900)
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
