@@ -117,7 +117,7 @@ def marked_png(
     path = entry / f"{side}.png"
     try:
         return path.read_bytes()
-    except FileNotFoundError:
+    except OSError:
         # Cleared, or the cache is unwritable: compute again (serialised as above).
         with _ONE_AT_A_TIME:
             diff = diff_screenshots(old.read_png(), new.read_png())
@@ -127,8 +127,8 @@ def marked_png(
 def _read(entry: Path) -> ShownDiff | None:
     try:
         data = json.loads((entry / "regions.json").read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
+    except (FileNotFoundError, NotADirectoryError):
+        return None  # not made yet (or no cache directory: `_compute` says so)
     except (OSError, ValueError) as exc:
         log.warning("screenshot diff cache %s unreadable (%s); computing it again", entry, exc)
         return None

@@ -196,6 +196,23 @@ def test_a_refused_screenshot_is_named_once_and_not_retried(
     assert len(diffs_made) == 1
 
 
+def test_an_unwritable_cache_still_shows_the_diff(
+    archive: tuple[Runtime, int],
+    app_with: Callable[[dict[int, bytes]], TestClient],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    _rt, aid = archive
+    (tmp_path / "data").mkdir(exist_ok=True)
+    (tmp_path / "data" / "cache").write_text("a file where the cache directory goes")
+    client = app_with({1: shot(400, (200, 0, 0)), 2: shot(400, (0, 0, 200))})
+    page = client.get(f"/articles/{aid}/diff?from=1&to=2")
+    assert "1 changed region marked" in page.text
+    image = client.get(f"/articles/{aid}/diff/screenshots/1/2/new.png")
+    assert image.status_code == 200 and image.content.startswith(b"\x89PNG")
+    assert "screenshot diff not cached" in caplog.text
+
+
 @pytest.mark.e2e
 def test_a_browser_shows_the_two_screenshots_side_by_side(
     archive: tuple[Runtime, int], tmp_path: Path, browser: Any
