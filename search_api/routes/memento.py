@@ -41,7 +41,7 @@ from search_api.routes import (
     as_utc,
     bad_request,
 )
-from search_api.routes.captures import display_response, read_payload
+from search_api.routes.captures import DISPLAYABLE_TYPES, display_response, read_payload
 
 router = APIRouter(tags=["memento"], responses=ERRORS)
 
@@ -245,8 +245,8 @@ def timegate_head(
             "the archived bytes as a sandboxed download; with `Memento-Datetime` and "
             "`Link` headers.",
             "content": {
-                "text/html": {"schema": {"type": "string"}},
-                "application/octet-stream": {"schema": {"type": "string"}},
+                media: {"schema": {"type": "string"}}
+                for media in sorted(DISPLAYABLE_TYPES | {"application/octet-stream"})
             },
         },
     },
