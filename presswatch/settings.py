@@ -264,6 +264,56 @@ class Settings(BaseSettings):
         "whose extraction needs more fails alone and is recorded as failed, instead of "
         "growing the worker until the OOM killer strikes; 0 means no limit.",
     )
+    browser: bool = Field(
+        default=True,
+        description="Render every capture that makes a new version in headless Chromium "
+        "(screenshot, rendered DOM, page requisites in the WARC); false turns screenshots "
+        "off.",
+    )
+    browser_executable: str | None = Field(
+        default=None,
+        description="The Chromium to run; unset: chromium (Debian's /usr/bin/chromium) found "
+        "on PATH. Nothing is ever downloaded.",
+    )
+    browser_workers: int = Field(
+        default=1,
+        ge=1,
+        le=16,
+        description="Pages rendered at once during a crawl (one browser each); the crawl "
+        "goes on while they render.",
+    )
+    browser_timeout_s: float = Field(
+        default=30,
+        gt=1,
+        le=600,
+        description="Seconds one rendering may take, the browser's start included; a page "
+        "still loading a quarter of it before the end is cut off and pictured as it stands "
+        "(outcome timed_out).",
+    )
+    browser_memory_mb: int = Field(
+        default=2048,
+        ge=256,
+        le=1_048_576,
+        description="Resident memory (MiB) the browser's processes may use together "
+        "rendering one page; past it the browser is killed (outcome memory_exceeded).",
+    )
+    browser_max_requests: int = Field(
+        default=500,
+        ge=1,
+        le=100_000,
+        description="Requests one page may make while rendered; later ones are refused.",
+    )
+    browser_max_page_bytes: int = Field(
+        default=100_000_000,
+        ge=100_000,
+        description="Bytes of sub-resources one page may fetch in all; later ones are refused.",
+    )
+    browser_max_screenshot_height_px: int = Field(
+        default=16_384,
+        ge=500,
+        le=100_000,
+        description="The full-page screenshot is cut at this height (a page may claim any).",
+    )
     writer_process: bool = Field(
         default=True,
         description="Record captures in a writer process of the crawl's own (off the "

@@ -15,6 +15,23 @@ from archive.capture.exchange import (
 from archive.capture.group import record_captures
 from archive.capture.known_payloads import current_payloads
 from archive.capture.record import record_capture
+from archive.capture.render_record import (
+    PageToRender,
+    captures_to_render,
+    log_size,
+    page_to_render,
+    record_rendering,
+    screenshot_png,
+    version_rendering,
+    version_screenshot,
+)
+from archive.capture.rendering import (
+    Refusal,
+    RefusalKind,
+    Rendering,
+    RenderOutcome,
+    SubResource,
+)
 from archive.capture.stored_diffs import (
     pair_diff,
     pair_judgement,
@@ -24,13 +41,26 @@ __all__ = [
     "CaptureJob",
     "CaptureResult",
     "Exchange",
+    "PageToRender",
     "Policy",
     "RecordOptions",
     "RedirectHop",
+    "Refusal",
+    "RefusalKind",
+    "RenderOutcome",
+    "Rendering",
+    "SubResource",
+    "captures_to_render",
     "current_payloads",
     "extract_exchange",
+    "log_size",
     "pair_diff",
     "pair_judgement",
     "record_capture",
+    "page_to_render",
     "record_captures",
+    "record_rendering",
+    "screenshot_png",
+    "version_rendering",
+    "version_screenshot",
 ]

@@ -39,10 +39,14 @@ def capture_span(capture: Capture) -> RecordSpan | None:
 
 
 def capture_spans(warc_dir: Path, capture: Capture) -> list[RecordSpan]:
-    """The capture's record and the request record written with it."""
+    """The capture's record and the request record written with it (for a rendering,
+    the records after its screenshot, which its leaf commits to as one)."""
     span = capture_span(capture)
     if span is None:
         return []
+    if capture.request_sha256 is not None and capture.request_length:
+        # The length the leaf commits to: what was written after the record, as a whole.
+        return [span, RecordSpan(span.file, span.offset + span.length, capture.request_length)]
     request = request_span(warc_dir, span)
     return [span] if request is None else [span, request]
 

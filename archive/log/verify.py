@@ -53,6 +53,7 @@ from archive.store.models import (
     LogHead,
     Version,
 )
+from archive.store.rendering_tables import Rendering, rendering_problems
 from archive.warc.records import WarcStore
 
 
@@ -353,6 +354,10 @@ def verify_archive(
             Problem(capture_id, f"a leaf of capture {capture_id} is stored but it does not", "leaf")
         )
     problems.extend(_derived_problems(session, walk))
+    for rendering in session.scalars(select(Rendering).order_by(Rendering.id)):
+        logged = session.get(Capture, rendering.log_capture_id)
+        for problem in rendering_problems(rendering, logged):
+            problems.append(Problem(rendering.log_capture_id, problem, "rendering"))
 
     size, root_hex = frontier.size, frontier.root().hex()
     head = session.get(LogHead, 1)

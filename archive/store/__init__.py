@@ -68,6 +68,7 @@ from archive.store.queries import (
     versions_by_id,
     versions_of,
 )
+from archive.store.rendering_tables import Rendering
 from archive.store.source_options import API_FIELDS, SourceOptions, SourceOwner
 from archive.store.story_events import StoryEvent, StoryEventOutbox, StoryEventRemoval
 from archive.store.story_tables import (
@@ -106,6 +107,7 @@ __all__ = [
     "SourceOwner",
     "Story",
     "StoryBand",
+    "Rendering",
     "StoryEvent",
     "StoryEventOutbox",
     "StoryEventRemoval",

@@ -112,6 +112,9 @@ class CaptureOutcome(StrEnum):
     # Its value is what rows, JSON and pages say ("kept as evidence only"); in code
     # "evidence" is the evidence package alone.
     HELD = "evidence"
+    # Not a fetch of the article: the browser rendering of one of its captures (its
+    # screenshot, DOM and page requisites), a capture of its own so the log commits to it.
+    RENDERED = "rendered"
 
 
 NAMING = {
