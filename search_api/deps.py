@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from archive.warc import WarcStore
 from search_api.backends.base import SearchBackend
 from search_api.factory import BackendSettings
-from search_api.screenshots import ScreenshotFinder, version_screenshot
+from search_api.screenshots import ScreenshotFinder, stored_screenshot
 
 API_KEY_HEADER = "X-API-Key"
 
@@ -132,7 +132,7 @@ def get_templates(state: StateDep) -> Jinja2Templates:
 # to a model or render the page before returning, so nothing reads it later.
 def get_screenshot_finder() -> ScreenshotFinder:
     """How the pages find a version's screenshot (search_api.screenshots)."""
-    return version_screenshot
+    return stored_screenshot
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

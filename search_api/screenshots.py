@@ -1,14 +1,14 @@
 """A version's screenshot as the pages read it, and the pixel diff of two of them, made
 once and kept on disk.
 
-`version_screenshot` is the one place the pages ask for a version's screenshot; it
-answers None for a version that has none. `screenshot_diff` compares two with
-`archive.views.diff_screenshots` the first time a page needs them and keeps the result
-(both marked PNGs and the regions, or the refusal) in
-`DATA_DIR/cache/screenshot-diffs/<method>/<old sha256>-<new sha256>/`, keyed by the
-two screenshots' digests and the method's version: a page view after the first reads
-files (design rule 11), and the same two screenshots under any article or version
-number share one entry. Deleting the directory only costs recomputation.
+`stored_screenshot` is the one place the pages ask for a version's screenshot (the
+browser rendering's, archive.capture); it answers None for a version that has none.
+`screenshot_diff` compares two with `archive.views.diff_screenshots` the first time a
+page needs them and keeps the result (both marked PNGs and the regions, or the
+refusal) in `DATA_DIR/cache/screenshot-diffs/<method>/<old sha256>-<new sha256>/`,
+keyed by the two screenshots' digests and the method's version: a page view after the
+first reads files (design rule 11), and the same two screenshots under any article or
+version number share one entry. Deleting the directory only costs recomputation.
 
 At most one diff is computed at a time in a process (one costs up to about half a GB
 at the size limits), and a cache that cannot be written is reported in the log and the
@@ -29,7 +29,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from archive.errors import ScreenshotRefused
+from archive.capture import screenshot_png, version_rendering
+from archive.errors import NotFound, ScreenshotRefused, StorageError
+from archive.store import version_by_n
 from archive.views import DIFF_METHOD, Region, diff_screenshots
 from archive.warc import WarcStore
 
@@ -48,14 +50,29 @@ class VersionScreenshot:
     read_png: Callable[[], bytes]
 
 
-def version_screenshot(
+def stored_screenshot(
     session: Session, warc: WarcStore, article_id: int, n: int
 ) -> VersionScreenshot | None:
-    """The screenshot taken when version `n` of the article was first rendered, or None.
+    """The screenshot of version `n` of the article (the first browser rendering of a
+    fetch that made it, `archive.capture.version_rendering`), or None: no such version,
+    no rendering, or a rendering cut off before its screenshot. Its bytes are read, and
+    checked against the digest the log commits to, only when a diff is computed."""
+    try:
+        version = version_by_n(session, article_id, n)
+    except NotFound:
+        return None
+    row = version_rendering(session, version.id)
+    if row is None or row.screenshot_sha256 is None:
+        return None
+    digest = row.screenshot_sha256
 
-    This archive records no screenshots yet (no browser capture), so every version has
-    none and the diff page shows no screenshots."""
-    return None
+    def read_png() -> bytes:
+        png = screenshot_png(warc, row)
+        if png is None:
+            raise StorageError(f"rendering {row.id} names a screenshot its WARC place lacks")
+        return png
+
+    return VersionScreenshot(digest, read_png)
 
 
 ScreenshotFinder = Callable[[Session, WarcStore, int, int], "VersionScreenshot | None"]

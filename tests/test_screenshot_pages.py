@@ -30,7 +30,7 @@ from search_api.app import create_app
 from search_api.deps import get_screenshot_finder
 from search_api.screenshots import VersionScreenshot
 from tests import archive_helpers as h
-from tests.browser_harness import screenshot, set_viewport, wait_for
+from tests.browser_harness import ARTIFACTS, screenshot, set_viewport, wait_for
 
 EN = h.en_story()
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
@@ -255,3 +255,78 @@ def test_a_browser_shows_the_two_screenshots_side_by_side(
         server.should_exit = True
         thread.join(timeout=30)
         sock.close()
+
+
+def _article(headline: str, banner: str, paragraphs: int) -> str:
+    para = "<p>" + "Relief convoys waited three days at the provincial border. " * 6 + "</p>"
+    return (
+        f"<!doctype html><html><head><title>{headline}</title></head>"
+        "<body style='margin:0;font-family:sans-serif'>"
+        f"<div style='height:120px;background:{banner}'></div>"
+        f"<article><h1>{headline}</h1>{para * paragraphs}</article></body></html>"
+    )
+
+
+@pytest.mark.e2e
+def test_two_real_renderings_are_compared_on_the_diff_page(
+    tmp_path: Path, diffs_made: list[int]
+) -> None:
+    """Two versions rendered by the browser capture (presswatch.browser, Chromium): the
+    diff page finds their screenshots in the archive, marks the banner and headline that
+    changed and the part only the longer page has, and compares them once."""
+    from presswatch.browser import BrowserConfig, render_capture
+    from tests.conftest import skip_unless_ci
+    from tests.render_site import ALLOW, CHROMIUM, chromium_missing
+
+    reason = chromium_missing()
+    if reason:
+        skip_unless_ci(f"browser rendering: {reason}")
+    runtime = Runtime(Settings(data_dir=tmp_path / "data"))
+    runtime.init()
+    url = "https://ledger.example/news/relief-convoys/"
+    pages = (
+        _article("Relief convoys stall at the border", "rgb(0, 90, 160)", 20),
+        _article("Relief convoys turned back at the border", "rgb(160, 30, 0)", 40),
+        _article("Relief convoys reach the north", "rgb(160, 30, 0)", 40),
+    )
+    config = BrowserConfig(
+        executable=CHROMIUM,
+        allow=ALLOW,
+        user_agent="Presswatch/test",
+        max_body_bytes=runtime.settings.max_body_bytes,
+        timeout_s=30.0,
+    )
+    try:
+        for i, html in enumerate(pages):
+            result = h.record(runtime, h.exchange(url, html, at=T0 + timedelta(days=i)))
+            if i < 2:  # the third version is never rendered
+                done = render_capture(config, runtime.sessions, runtime.warc, result.capture_id)
+                assert done is not None and done.outcome == "rendered", done
+        aid = result.article_id
+        app = create_app(runtime.settings, sessions=runtime.sessions, warc=runtime.warc)
+        with TestClient(app) as client:
+            html = client.get(f"/articles/{aid}/diff?from=1&to=2").text
+            assert "Screenshots" in html and "changed region" in html, html[-3000:]
+            old = client.get(f"/articles/{aid}/diff/screenshots/1/2/old.png")
+            new = client.get(f"/articles/{aid}/diff/screenshots/1/2/new.png")
+            old_image = Image.open(io.BytesIO(old.content)).convert("RGB")
+            new_image = Image.open(io.BytesIO(new.content)).convert("RGB")
+            ARTIFACTS.mkdir(exist_ok=True)
+            (ARTIFACTS / "diff-rendered-old.png").write_bytes(old.content)
+            (ARTIFACTS / "diff-rendered-new.png").write_bytes(new.content)
+            assert old_image.width == new_image.width == 1280
+            assert new_image.height > old_image.height  # twenty more paragraphs
+            assert f'height="{new_image.height}"' in html
+            # The banner changed colour: marked (tinted) on both sides.
+            assert old_image.getpixel((640, 60)) != (0, 90, 160)
+            assert new_image.getpixel((640, 60)) != (160, 30, 0)
+            # Below the old page's end, the new one is marked as its own.
+            below = new_image.getpixel((5, old_image.height + 10))
+            assert below != (255, 255, 255)
+            client.get(f"/articles/{aid}/diff?from=1&to=2")
+            assert len(diffs_made) == 1
+            # Version 3 has no screenshot: no section, no image.
+            assert "Screenshots" not in client.get(f"/articles/{aid}/diff?from=2&to=3").text
+            assert client.get(f"/articles/{aid}/diff/screenshots/2/3/new.png").status_code == 404
+    finally:
+        runtime.close()
