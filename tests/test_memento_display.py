@@ -22,6 +22,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from archive.capture import Rendering, RenderOutcome, record_rendering
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
 from search_api.app import create_app
@@ -118,6 +119,27 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Archive]:
         )
         built.ids[name] = result.capture_id
         built.bodies[name] = body
+    # A browser rendering of the hostile page: a capture of the article (in the log),
+    # holding our screenshot, not what the address answered.
+    rendering = Rendering(
+        url=HOSTILE,
+        outcome=RenderOutcome.RENDERED,
+        reason="",
+        started_at=T0 + timedelta(days=1),
+        ended_at=T0 + timedelta(days=1, seconds=2),
+        browser="Chromium/test",
+        screenshot_png=_png(),
+        dom_html="<html><body>rendered</body></html>",
+    )
+    with runtime.sessions.begin() as session, runtime.warc.group():
+        row = record_rendering(
+            session,
+            runtime.warc,
+            built.ids["hostile"],
+            rendering,
+            recorded_at=T0 + timedelta(days=1),
+        )
+        built.ids["rendering"] = row.log_capture_id
     yield built
     runtime.close()
 
@@ -158,6 +180,21 @@ def test_an_html_memento_is_shown_sandboxed_not_downloaded(
     raw = client.get(f"/api/captures/{archive.ids['hostile']}/raw")
     assert raw.headers["Content-Type"] == "application/octet-stream"
     assert raw.headers["Content-Disposition"].startswith("attachment")
+
+
+def test_a_browser_rendering_is_not_a_memento(archive: Archive, client: TestClient) -> None:
+    timemap = client.get(f"/timemap/link/{HOSTILE}").text
+    assert f"/memento/{archive.ids['hostile']}>" in timemap
+    assert f"/memento/{archive.ids['rendering']}>" not in timemap
+    assert timemap.count('rel="') == 4  # original, self, timegate, the one memento
+    later = client.get(
+        f"/timegate/{HOSTILE}",
+        headers={"Accept-Datetime": "Mon, 02 Mar 2026 08:00:00 GMT"},
+        follow_redirects=False,
+    )
+    assert later.headers["Location"] == f"/memento/{archive.ids['hostile']}"
+    r = client.get(f"/memento/{archive.ids['rendering']}")
+    assert r.status_code == 404 and "browser rendering" in r.json()["detail"]
 
 
 @pytest.mark.parametrize(

@@ -31,7 +31,7 @@ from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import Response
 
 from archive.errors import NotFound
-from archive.store import find_article, mementos_of
+from archive.store import CaptureOutcome, capture_by_id, find_article, mementos_of
 from search_api.deps import SessionDep, StateDep, WarcDep
 from search_api.routes import (
     ERRORS,
@@ -256,6 +256,9 @@ def memento_route(
 ) -> Response:
     """A memento: one capture's archived page, shown sandboxed, or its bytes as a
     download when its type is not safe to show (see the module docstring)."""
+    if capture_by_id(session, capture_id).outcome == CaptureOutcome.RENDERED:
+        # Our screenshot of an earlier fetch (its TimeMap does not list it either).
+        raise NotFound(f"capture {capture_id} is a browser rendering, not a memento")
     capture, payload = read_payload(session, warc, capture_id)
     response = display_response(capture, payload, max_bytes=state.settings.max_body_bytes)
     links = _Links(_base(state), capture.requested_url)
