@@ -77,8 +77,11 @@ DISPLAYABLE_TYPES = frozenset(
 # API), submit no form and be framed by nobody; its inline styles and `data:` images
 # still draw. `sandbox` with no `allow-*` token: no script, plugin, popup, modal, top
 # navigation or automatic feature, and an opaque origin, so neither our cookies nor our
-# storage are within its reach. As pywb's and ArchiveBox's advice for replay on a shared
-# origin, and stricter: this is the original bytes, not a rewritten replay.
+# storage are within its reach. ArchiveBox learnt why (advisory GHSA-cr45-98w9-gwqx:
+# archived scripts served on the archive's own origin acted as its logged-in admin);
+# replay tools serve archives from an origin of their own and block live-web loads.
+# The sandbox's opaque origin gives us the first on our one origin; `default-src
+# 'none'` the second, as we show the original bytes, not a rewritten replay.
 DISPLAY_CSP = (
     "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
     "font-src data:; media-src data:; form-action 'none'; base-uri 'none'; "
