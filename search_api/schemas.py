@@ -130,6 +130,11 @@ class VersionSummaryOut(_FromRows):
     last_capture_id: int
     extractor: str
     normalizer: str
+    screenshot: str | None = Field(
+        default=None,
+        description="API path of the version's full-page screenshot (PNG), as the browser "
+        "rendered the fetch that made it; null when it was not rendered.",
+    )
 
 
 class CaptureSummaryOut(_FromRows):

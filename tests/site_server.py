@@ -97,6 +97,8 @@ def cli_env(**settings: Any) -> dict[str, str]:
     env["PRESSWATCH_SCRAPY_SETTINGS"] = json.dumps(scrapy)
     # The local site, and no other private address (tests/test_egress.py uses 127.0.0.2).
     env["PRESSWATCH_ALLOW_NETWORKS"] = "127.0.0.1/32"
+    # Rendering costs seconds a page: only the tests that ask (`browser=true`) render.
+    env["PRESSWATCH_BROWSER"] = "false"
     for key, value in settings.items():
         env[key if key.isupper() else f"PRESSWATCH_{key.upper()}"] = str(value)
     return env

@@ -5,7 +5,7 @@ standalone verifier cover every byte, so one altered screenshot byte fails both.
 
 from __future__ import annotations
 
-import gzip
+import json
 from pathlib import Path
 from typing import Any
 
@@ -115,18 +115,16 @@ def test_rendering_is_in_the_warc_the_table_and_the_log(
 
 
 def _flip_screenshot_byte(rt: Runtime) -> None:
-    """Alter one byte of the PNG inside the screenshot record, re-gzipping the member so
-    the file still reads: the alteration of someone who knows the format."""
+    """Alter one byte in the middle of the screenshot's stored record (its compressed
+    PNG), leaving every offset of the file as it was."""
     with rt.sessions() as session:
         row = session.scalars(select(Rendering)).one()
         assert row.warc_file and row.screenshot_offset is not None and row.screenshot_length
         path = rt.settings.warc_dir / row.warc_file
-        start, length = row.screenshot_offset, row.screenshot_length
-    data = path.read_bytes()
-    member = bytearray(gzip.decompress(data[start : start + length]))
-    at = member.index(b"IDAT") + 8
-    member[at] ^= 0x01
-    path.write_bytes(data[:start] + gzip.compress(bytes(member)) + data[start + length :])
+        at = row.screenshot_offset + row.screenshot_length // 2
+    data = bytearray(path.read_bytes())
+    data[at] ^= 0x01
+    path.write_bytes(bytes(data))
 
 
 def test_an_altered_screenshot_byte_fails_verify_and_the_package_verifier(
@@ -151,3 +149,43 @@ def test_an_altered_screenshot_byte_fails_verify_and_the_package_verifier(
     checked = verify_package(bad, key)
     assert not checked.ok
     assert any("altered" in str(f) for f in checked.failures), checked.failures
+
+
+def test_the_screenshot_is_served_listed_and_shown(
+    runtime: Runtime, rendered: tuple[int, int]
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from archive.capture import version_screenshot
+    from search_api.app import create_app
+
+    path = "/api/articles/1/versions/1/screenshot.png"
+    with runtime.sessions() as session:
+        expected = version_screenshot(session, runtime.warc, 1)
+    assert expected is not None and expected.startswith(b"\x89PNG")
+    with TestClient(create_app(runtime.settings)) as client:
+        assert client.get("/api/articles/1").json()["versions"][0]["screenshot"] == path
+        assert client.get("/api/articles/1/versions/1").json()["screenshot"] == path
+        answer = client.get(path)
+        assert answer.status_code == 200
+        assert answer.headers["content-type"] == "image/png"
+        assert answer.content == expected
+        assert client.get("/api/articles/1/versions/2/screenshot.png").status_code == 404
+        assert f'<img src="{path}"' in client.get("/articles/1/versions/1").text
+    history = cli(runtime, "history", "1", "--json")
+    assert history.exit_code == 0, history.output
+    assert json.loads(history.stdout)["versions"][0]["screenshot"] == path
+
+
+def test_a_version_without_rendering_has_no_screenshot(runtime: Runtime, at: Any) -> None:
+    from fastapi.testclient import TestClient
+
+    from search_api.app import create_app
+
+    record(runtime, exchange("http://127.0.0.1:9/news/plain", ARTICLE, at=at(0)))
+    with TestClient(create_app(runtime.settings)) as client:
+        assert client.get("/api/articles/1").json()["versions"][0]["screenshot"] is None
+        assert client.get("/api/articles/1/versions/1/screenshot.png").status_code == 404
+        assert "pw-screenshot" not in client.get("/articles/1/versions/1").text
+    history = cli(runtime, "history", "1", "--json")
+    assert json.loads(history.stdout)["versions"][0]["screenshot"] is None

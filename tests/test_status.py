@@ -123,3 +123,20 @@ def test_status_names_the_lock_holder_and_a_stale_lock(runtime: Runtime) -> None
     code, out, err = cli(data_dir, "status")
     assert code == 1
     assert "lock: stale, holder gone" in out and "not running" in err
+
+
+def test_status_says_whether_screenshots_are_on_and_why_not(runtime: Runtime) -> None:
+    code, out, _err = cli(runtime.settings.data_dir, "status")
+    assert code == 0
+    assert "browser: screenshots on: " in out or "browser: screenshots are off: " in out
+    env_off = {"PRESSWATCH_BROWSER_EXECUTABLE": "/nonexistent/chromium"}
+    os.environ.update(env_off)
+    try:
+        code, out, _err = cli(runtime.settings.data_dir, "status", "--json")
+    finally:
+        for name in env_off:
+            os.environ.pop(name, None)
+    assert code == 0
+    browser = json.loads(out)["browser"]
+    assert browser["screenshots"] is False
+    assert "/nonexistent/chromium" in browser["detail"] and "not found" in browser["detail"]

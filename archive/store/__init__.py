@@ -68,7 +68,11 @@ from archive.store.queries import (
     versions_by_id,
     versions_of,
 )
-from archive.store.rendering_tables import Rendering
+from archive.store.rendering_tables import (
+    Rendering,
+    screenshot_path,
+    versions_with_screenshot,
+)
 from archive.store.source_options import API_FIELDS, SourceOptions, SourceOwner
 from archive.store.story_events import StoryEvent, StoryEventOutbox, StoryEventRemoval
 from archive.store.story_tables import (
@@ -152,4 +156,6 @@ __all__ = [
     "version_by_n",
     "versions_by_id",
     "versions_of",
+    "screenshot_path",
+    "versions_with_screenshot",
 ]

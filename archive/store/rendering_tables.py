@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from archive.store.models import Base, Capture
 
@@ -64,3 +64,16 @@ def rendering_problems(row: Rendering, capture: Capture | None) -> list[str]:
         for name, value in expected.items()
         if getattr(row, name) != value
     ]
+
+
+def screenshot_path(article_id: int, n: int) -> str:
+    """The API path of version `n`'s screenshot (search_api serves it)."""
+    return f"/api/articles/{article_id}/versions/{n}/screenshot.png"
+
+
+def versions_with_screenshot(session: Session, article_id: int) -> set[int]:
+    """Ids of the article's versions that have a screenshot."""
+    stmt = select(Rendering.version_id).where(
+        Rendering.article_id == article_id, Rendering.screenshot_sha256.is_not(None)
+    )
+    return {v for v in session.scalars(stmt) if v is not None}

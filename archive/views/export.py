@@ -21,6 +21,7 @@ from archive.store.queries import (
     source_names,
     versions_of,
 )
+from archive.store.rendering_tables import screenshot_path, versions_with_screenshot
 from archive.store.story_events import StoryEvent
 from archive.store.story_tables import StoryMember
 from archive.stories import copies_with_passage, story_events_of, story_of, tokens_of
@@ -161,9 +162,18 @@ def history_json(session: Session, article: Article) -> dict[str, Any]:
     versions = versions_of(session, article.id)
     numbers = {v.id: v.n for v in versions}
     source = source_names(session).get(article.source_id, "?")
+    shots = versions_with_screenshot(session, article.id)
     return {
         "article": article_json(article, source),
-        "versions": [version_json(v) for v in versions],
+        # Each version's screenshot (the browser rendering of the fetch that made it):
+        # an API path to the PNG, or null.
+        "versions": [
+            {
+                **version_json(v),
+                "screenshot": screenshot_path(article.id, v.n) if v.id in shots else None,
+            }
+            for v in versions
+        ],
         "events": [event_json(e, numbers) for e in events_of(session, article.id)],
         "captures": [capture_json(c, numbers) for c in captures_of(session, article.id)],
         # Snapshots of this article recorded from web archives (`presswatch backfill`):

@@ -94,6 +94,15 @@ def _frontier_state(runtime: Runtime) -> dict[str, Any]:
     return {"backend": "redis", "ok": True, "detail": f"{redact(url)} answers"}
 
 
+def _browser_state(runtime: Runtime) -> dict[str, Any]:
+    """Whether new versions are rendered (screenshots), and with which browser or why
+    not. Off is a choice or a missing package, not a failure: crawls go on without."""
+    from presswatch.browser import browser_status
+
+    on, detail = browser_status(runtime.settings)
+    return {"screenshots": on, "detail": detail}
+
+
 def status_report(runtime: Runtime) -> tuple[dict[str, Any], list[str]]:
     """The status document and the problems that need the operator (empty: all well)."""
     from archive.notify import notify_health
@@ -119,6 +128,7 @@ def status_report(runtime: Runtime) -> tuple[dict[str, Any], list[str]]:
         "frontier": _frontier_state(runtime),
         "sources": sources,
         "notify": notify,
+        "browser": _browser_state(runtime),
     }
     problems = []
     for sub in notify:
@@ -188,6 +198,7 @@ def _print_report(report: dict[str, Any], problems: list[str]) -> None:
         f"frontier: {frontier['backend']} {'ok' if frontier['ok'] else 'FAILING'}: "
         f"{frontier['detail']}"
     )
+    typer.echo(f"browser: {report['browser']['detail']}")
     typer.echo("sources:")
     if not report["sources"]:
         typer.echo("  none yet")

@@ -14,9 +14,12 @@ def local_archive(root: Path, sources_path: Path, **overrides: Any) -> Runtime:
     """A fresh archive in `root/data` for crawling a local site (the demo, the
     benchmarks). Explicit values beat the environment, so it never touches a real
     archive, Meilisearch or Redis that the shell happens to point at. The crawler may
-    reach the local site on 127.0.0.1 and no other private address."""
+    reach the local site on 127.0.0.1 and no other private address; pages are not
+    rendered in the browser unless `browser=True` is given."""
     data = root / "data"
     overrides.setdefault("allow_networks", ["127.0.0.1/32"])
+    # A screenshot costs seconds a page: the demo and benchmarks render only when asked.
+    overrides.setdefault("browser", False)
     settings = Settings(
         data_dir=data,
         sources=sources_path,

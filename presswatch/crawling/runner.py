@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from archive.errors import DiskFull
 from crawler.context import CrawlContext
@@ -23,6 +23,9 @@ from presswatch.crawling.job_dirs import finish_job_dir, job_dir, prepare_job_di
 from presswatch.crawling.report import CrawlReport
 from presswatch.crawling.scrapy_settings import scrapy_settings
 from presswatch.runtime import Runtime
+
+if TYPE_CHECKING:
+    from presswatch.browser import CrawlRenderer
 
 # The package's logger, as when this was one module: log lines name it unchanged.
 log = logging.getLogger(__package__)
@@ -136,6 +139,7 @@ class PhaseRunner:
             space_watch = task.LoopingCall(self._watch_space)
             space_watch.start(SPACE_CHECK_INTERVAL_S, now=False)
         reactor.callWhenRunning(defer.inlineCallbacks(self._run_phases), phases)
+        renderer = self._start_renderer()
         try:
             reactor.run(installSignalHandlers=False)
         finally:
@@ -148,6 +152,8 @@ class PhaseRunner:
             context.close()
             for path in self.job_dirs:
                 finish_job_dir(path)
+            if renderer is not None:
+                self._finish_renderer(renderer)
         report = self.report
         report.duration_s = time.monotonic() - started
         report.counts = context.counters.snapshot()
@@ -157,6 +163,31 @@ class PhaseRunner:
         if on_tick is not None:
             on_tick(report.counts)
         return report
+
+    def _start_renderer(self) -> CrawlRenderer | None:
+        """Screenshots of this crawl's new versions, rendered while it runs (none when
+        the browser is off or missing: `presswatch status` says why)."""
+        from presswatch.browser import CrawlRenderer, config_from_settings
+
+        config = config_from_settings(self.runtime.settings)
+        if config is None:
+            return None
+        return CrawlRenderer(
+            config,
+            self.runtime.sessions,
+            self.runtime.warc,
+            workers=self.runtime.settings.browser_workers,
+        ).start()
+
+    def _finish_renderer(self, renderer: CrawlRenderer) -> None:
+        interrupted = bool(self.signals) or self.report.stopped_by is not None
+        pool = renderer.finish(take_rest=not interrupted)
+        outcomes: dict[str, int] = {}
+        for done in pool.done:
+            outcomes[done.outcome] = outcomes.get(done.outcome, 0) + 1
+        self.report.stats["browser"] = {"rendered": len(pool.done), **outcomes}
+        for capture_id, problem in pool.failed:
+            self.report.problems.append(f"rendering capture {capture_id} failed: {problem}")
 
     def stop_crawl(self, message: str) -> None:
         """End the whole crawl with this one line (the first such failure only)."""

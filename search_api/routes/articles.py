@@ -15,7 +15,7 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy.orm import Session
 
-from archive.capture import pair_diff
+from archive.capture import pair_diff, version_screenshot
 from archive.content import VersionDiff, normalize_url, render_html, render_json, render_unified
 from archive.errors import BadInput, NotFound
 from archive.store import (
@@ -30,10 +30,12 @@ from archive.store import (
     confirming_removals,
     events_of,
     list_articles,
+    screenshot_path,
     source_names,
     version_by_n,
     versions_by_id,
     versions_of,
+    versions_with_screenshot,
 )
 from archive.stories import story_events_of
 from archive.views import (
@@ -45,7 +47,7 @@ from archive.views import (
     story_json,
     web_archive_coverage,
 )
-from search_api.deps import SessionDep
+from search_api.deps import SessionDep, WarcDep
 from search_api.routes import (
     DEFAULT_LIMIT,
     ERRORS,
@@ -161,7 +163,7 @@ def load_versions(session: Session, article_id: int) -> tuple[ArticleOut, list[V
     and diff pages)."""
     article = get_article(session, article_id)
     versions = [VersionSummaryOut.model_validate(v) for v in versions_of(session, article.id)]
-    return article_outs(session, [article])[0], versions
+    return article_outs(session, [article])[0], with_screenshots(session, article.id, versions)
 
 
 def _story_out(session: Session, article_id: int) -> StoryOut | None:
@@ -176,7 +178,9 @@ def load_article(session: Session, article_id: int) -> ArticleDetailOut:
     captures = captures_of(session, article.id, limit=MAX_TIMELINE_CAPTURES + 1)
     return ArticleDetailOut(
         article=article_outs(session, [article])[0],
-        versions=[VersionSummaryOut.model_validate(v) for v in versions],
+        versions=with_screenshots(
+            session, article.id, [VersionSummaryOut.model_validate(v) for v in versions]
+        ),
         events=[
             EventOut(
                 id=e.id,
@@ -215,7 +219,7 @@ def get_version(session: Session, article_id: int, n: int) -> Version:
 def load_version(session: Session, article_id: int, n: int) -> VersionOut:
     version = get_version(session, article_id, n)
     numbers = {version.id: version.n}
-    summary = VersionSummaryOut.model_validate(version)
+    (summary,) = with_screenshots(session, article_id, [VersionSummaryOut.model_validate(version)])
     first = session.get(Capture, version.first_capture_id)
     last = session.get(Capture, version.last_capture_id)
     return VersionOut(
@@ -318,6 +322,41 @@ def get_article_route(article_id: ArticleId, session: SessionDep) -> ArticleDeta
 def get_version_route(article_id: ArticleId, n: VersionN, session: SessionDep) -> VersionOut:
     """One version: text, metadata, and the fetches that first and last saw it."""
     return load_version(session, article_id, n)
+
+
+@router.get(
+    "/articles/{article_id}/versions/{n}/screenshot.png",
+    response_class=Response,
+    responses={**NOT_FOUND, 200: {"content": {"image/png": {}}, "description": "The PNG."}},
+)
+def get_screenshot_route(
+    article_id: ArticleId, n: VersionN, session: SessionDep, warc: WarcDep
+) -> Response:
+    """The full-page screenshot of version n, as the browser rendered the fetch that
+    made it (its bytes checked against the digest the log commits to)."""
+    version = get_version(session, article_id, n)
+    png = version_screenshot(session, warc, version.id)
+    if png is None:
+        raise NotFound(f"version {n} of article {article_id} has no screenshot")
+    return Response(
+        png,
+        media_type="image/png",
+        headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+def with_screenshots(
+    session: Session, article_id: int, versions: list[VersionSummaryOut]
+) -> list[VersionSummaryOut]:
+    """`versions` with each one's `screenshot` path (null without one)."""
+    shots = versions_with_screenshot(session, article_id)
+    ids = {v.n for v in versions_of(session, article_id) if v.id in shots} if shots else set()
+    return [
+        v.model_copy(
+            update={"screenshot": screenshot_path(article_id, v.n) if v.n in ids else None}
+        )
+        for v in versions
+    ]
 
 
 @router.get(
