@@ -196,6 +196,33 @@ def test_a_refused_screenshot_is_named_once_and_not_retried(
     assert len(diffs_made) == 1
 
 
+def test_a_screenshot_damaged_in_storage_leaves_the_text_diff_shown(
+    archive: tuple[Runtime, int], app_with: Callable[[dict[int, bytes]], TestClient]
+) -> None:
+    from archive.errors import StorageError
+
+    _rt, aid = archive
+    good = shot(400, (0, 0, 0))
+
+    def damaged() -> bytes:
+        raise StorageError("the screenshot of rendering 7 does not match its SHA-256")
+
+    client = app_with({1: good, 2: good})
+    # Its recorded digest is the good one's: a cached refusal would outlive the repair.
+    broken = VersionScreenshot(hashlib.sha256(good).hexdigest(), damaged)
+    client.app.dependency_overrides[get_screenshot_finder] = lambda: (  # type: ignore[attr-defined]
+        lambda _s, _w, _a, n: broken if n == 2 else finder_of({1: good})(_s, _w, _a, n)
+    )
+    page = client.get(f"/articles/{aid}/diff?from=1&to=2")
+    assert page.status_code == 200 and "pw-diff-body" in page.text
+    assert "could not be compared: the screenshot of rendering 7 does not match" in page.text
+    # Not cached: once repaired, the pair is compared.
+    client.app.dependency_overrides[get_screenshot_finder] = lambda: finder_of(  # type: ignore[attr-defined]
+        {1: good, 2: good}
+    )
+    assert "are identical" in client.get(f"/articles/{aid}/diff?from=1&to=2").text
+
+
 def test_an_unwritable_cache_still_shows_the_diff(
     archive: tuple[Runtime, int],
     app_with: Callable[[dict[int, bytes]], TestClient],

@@ -26,7 +26,7 @@ from fastapi.templating import Jinja2Templates
 
 from archive.capture import pair_judgement
 from archive.content import render_html, render_html_inline
-from archive.errors import BadInput, BadQuery, NotFound
+from archive.errors import BadInput, BadQuery, NotFound, StorageError
 from archive.store import (
     ArticleStatus,
     ChangeKind,
@@ -330,7 +330,12 @@ def load_screenshot_pair(
     new = finder(session, warc, article_id, new_n)
     if old is None or new is None:
         return None
-    shown = screenshot_diff(cache_dir(state.settings.data_dir), old, new)
+    try:
+        shown = screenshot_diff(cache_dir(state.settings.data_dir), old, new)
+    except StorageError as exc:
+        # A screenshot unreadable or altered in storage: the text diff still shows, and
+        # nothing is cached (`verify` names the damage; a repaired file compares again).
+        shown = ShownDiff((0, 0), (0, 0), (), (), (), 0.0, refused=str(exc))
     return ScreenshotPair(
         shown,
         _screenshot_src(article_id, old_n, new_n, "old"),
