@@ -70,6 +70,11 @@ class Runtime:
 
     @cached_property
     def warc(self) -> WarcStore:
+        return self.new_warc_store()
+
+    def new_warc_store(self) -> WarcStore:
+        """A WARC store of its own (its own files): for a thread that writes beside
+        another's groups, whose deferred fsync must not hold back its commits."""
         from archive.warc import WarcStore, index_closed_warc
 
         return WarcStore(

@@ -22,7 +22,7 @@ from presswatch.runtime import Runtime
 from presswatch.verify_package import verify_package
 from tests.archive_helpers import exchange, record
 from tests.conftest import skip_unless_ci
-from tests.package_checks import cli
+from tests.package_checks import cli, wacz_validate
 from tests.render_site import ALLOW, CHROMIUM, chromium_missing, png, serving
 
 pytestmark = pytest.mark.e2e
@@ -136,6 +136,8 @@ def test_an_altered_screenshot_byte_fails_verify_and_the_package_verifier(
     assert result.exit_code == 0, result.output
     checked = verify_package(good, key)
     assert checked.ok, [str(f) for f in checked.failures]
+    validated = wacz_validate(good)
+    assert validated.returncode == 0, validated.stdout + validated.stderr
 
     _flip_screenshot_byte(runtime)
     with runtime.sessions() as session:

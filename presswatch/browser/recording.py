@@ -46,7 +46,9 @@ def render_capture(
     if page is None:
         return None
     result = render_page(config, Document(page.url, page.status, page.headers, page.body))
-    with sessions.begin() as session, warc.group():
+    # One append, synced before the transaction commits (no group: a group's fsync
+    # waits for every thread in it, and another worker may hold one open).
+    with sessions.begin() as session:
         row = record_rendering(session, warc, capture_id, result, recorded_at=datetime.now(UTC))
         return RenderedCapture(capture_id, row.id, row.outcome, row.reason)
 

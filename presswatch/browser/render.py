@@ -136,7 +136,12 @@ def render_page(
         session.run()
     except BrowserGone as exc:
         session.end(RenderOutcome.CRASHED, f"the browser died: {exc}")
-    except (ProtocolError, TimeoutError, KeyError, TypeError, ValueError) as exc:
+    except TimeoutError as exc:
+        session.end(
+            RenderOutcome.TIMED_OUT,
+            f"the browser did not answer within browser_timeout_s ({config.timeout_s:g} s): {exc}",
+        )
+    except (ProtocolError, KeyError, TypeError, ValueError) as exc:
         session.end(RenderOutcome.FAILED, f"the browser could not be driven: {exc}")
     finally:
         session.fetch_pool.shutdown(wait=False, cancel_futures=True)

@@ -172,16 +172,19 @@ class PhaseRunner:
         config = config_from_settings(self.runtime.settings)
         if config is None:
             return None
+        # Its own WARC store: the crawl's recorder groups its appends, and a rendering
+        # must be synced before its row commits whatever that group is doing.
         return CrawlRenderer(
             config,
             self.runtime.sessions,
-            self.runtime.warc,
+            self.runtime.new_warc_store(),
             workers=self.runtime.settings.browser_workers,
         ).start()
 
     def _finish_renderer(self, renderer: CrawlRenderer) -> None:
         interrupted = bool(self.signals) or self.report.stopped_by is not None
         pool = renderer.finish(take_rest=not interrupted)
+        pool.warc.close()
         outcomes: dict[str, int] = {}
         for done in pool.done:
             outcomes[done.outcome] = outcomes.get(done.outcome, 0) + 1
