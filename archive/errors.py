@@ -12,6 +12,7 @@ The tree::
     ├── ArchiveError             the archive could not do what was asked
     │   ├── NotFound             no such article, version or capture
     │   ├── BadInput             a value handed to the archive is unusable
+    │   │   └── ScreenshotRefused a screenshot is unreadable or past the size limits
     │   ├── StorageError         the database or WARC store failed
     │   │   ├── DiskFull         free space fell below the floor, or a write hit ENOSPC
     │   │   └── WarcUnwritable   the WARC directory refuses writes (read-only, permissions)
@@ -36,6 +37,7 @@ __all__ = [
     "NotFound",
     "PresswatchError",
     "SchemaTooNew",
+    "ScreenshotRefused",
     "SearchError",
     "StorageError",
     "WarcUnwritable",
@@ -67,6 +69,12 @@ class NotFound(ArchiveError):
 class BadInput(ArchiveError):
     """A value handed to the archive cannot be used (e.g. a naive datetime, a relative
     URL). Raised before anything is written."""
+
+
+class ScreenshotRefused(BadInput):
+    """A screenshot handed to the pixel diff is not a PNG it will read: unreadable, or
+    over its byte, width, height or pixel limits (a hostile page can make a huge one).
+    The message names which screenshot and which limit."""
 
 
 class StorageError(ArchiveError):

@@ -1,5 +1,6 @@
 """What routes receive from the application: the state `create_app` built, a
-Session, the search backend, the clock, the templates, and the admin check.
+Session, the search backend, the clock, the templates, how a version's screenshot is
+found, and the admin check.
 
 Owns the `Annotated` dependency aliases (`SessionDep`, `BackendDep`, …) and the admin
 key check; tests swap any of them through `app.dependency_overrides`. Builds nothing
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from archive.warc import WarcStore
 from search_api.backends.base import SearchBackend
 from search_api.factory import BackendSettings
+from search_api.screenshots import ScreenshotFinder, stored_screenshot
 
 API_KEY_HEADER = "X-API-Key"
 
@@ -58,6 +60,14 @@ class AppSettings(BackendSettings, Protocol):
 
     @property
     def public_url(self) -> str | None: ...
+
+    @property
+    def max_body_bytes(self) -> int:
+        """Largest body kept; also the most a memento is decoded to for display."""
+        ...
+
+    @property
+    def data_dir(self) -> Path: ...
 
 
 @dataclass
@@ -120,12 +130,18 @@ def get_templates(state: StateDep) -> Jinja2Templates:
 # scope="function": the Session (and, on SQLite, the transaction lock it holds) ends
 # when the route returns, not after the response has been sent. Routes map every row
 # to a model or render the page before returning, so nothing reads it later.
+def get_screenshot_finder() -> ScreenshotFinder:
+    """How the pages find a version's screenshot (search_api.screenshots)."""
+    return stored_screenshot
+
+
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 WriteSessionDep = Annotated[Session, Depends(get_write_session, scope="function")]
 BackendDep = Annotated[SearchBackend, Depends(get_backend)]
 WarcDep = Annotated[WarcStore, Depends(get_warc)]
 NowDep = Annotated[datetime, Depends(get_now)]
 TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
+ScreenshotFinderDep = Annotated[ScreenshotFinder, Depends(get_screenshot_finder)]
 
 _api_key = APIKeyHeader(
     name=API_KEY_HEADER,

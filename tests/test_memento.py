@@ -104,12 +104,13 @@ def test_a_memento_client_finds_the_nearest_memento(archive: Archive, server: st
     late = _client_info(server, datetime(2030, 1, 1))
     assert late["mementos"]["closest"]["uri"] == [f"{server}/memento/{ids[2]}"]
 
-    # The memento itself is the archived page, as the sandboxed raw download.
+    # The memento itself is the archived page, shown sandboxed (test_memento_display.py).
     memento = requests.get(f"{server}/memento/{ids[0]}", timeout=10)
     assert memento.status_code == 200 and memento.content == EN.html.encode()
     assert MementoClient.is_memento(f"{server}/memento/{ids[0]}", response=memento)
-    assert memento.headers["Content-Security-Policy"] == "sandbox"
-    assert memento.headers["Content-Disposition"].startswith("attachment")
+    assert memento.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert memento.headers["Content-Security-Policy"].startswith("sandbox;")
+    assert memento.headers["Content-Disposition"].startswith("inline")
     assert memento.headers["Memento-Datetime"] == TIMES[0].strftime(HTTP_DATE)
 
 

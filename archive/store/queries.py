@@ -115,10 +115,16 @@ def captures_of(session: Session, article_id: int, limit: int = 1000) -> list[Ca
 
 def mementos_of(session: Session, article_id: int) -> list[tuple[int, datetime]]:
     """(capture id, fetched_at) of every capture of the article whose bytes are kept,
-    oldest first: the mementos of its Memento TimeMap. Two columns, no ORM objects."""
+    oldest first: the mementos of its Memento TimeMap. Two columns, no ORM objects.
+    A browser rendering is not one: its bytes are our screenshot and DOM of an earlier
+    fetch, not what the address answered."""
     stmt = (
         select(Capture.id, Capture.fetched_at)
-        .where(Capture.article_id == article_id, Capture.warc_file.is_not(None))
+        .where(
+            Capture.article_id == article_id,
+            Capture.warc_file.is_not(None),
+            Capture.outcome != CaptureOutcome.RENDERED.value,
+        )
         .order_by(Capture.fetched_at, Capture.id)
     )
     return [(row.id, row.fetched_at) for row in session.execute(stmt)]

@@ -1,5 +1,5 @@
 """What pages, API, feeds and reports show of the records: the JSON shapes, event words,
-and the counts and spans charts draw."""
+the counts and spans charts draw, and where two screenshots differ."""
 
 from archive.views.export import (
     VIA_WEB_ARCHIVE,
@@ -14,6 +14,12 @@ from archive.views.export import (
     story_json,
     version_side,
     web_archive_coverage,
+)
+from archive.views.screenshot_diff import (
+    DIFF_METHOD,
+    Region,
+    ScreenshotDiff,
+    diff_screenshots,
 )
 from archive.views.stats import (
     ArticleLife,
@@ -31,9 +37,12 @@ from archive.views.stats import (
 )
 
 __all__ = [
+    "DIFF_METHOD",
     "ArticleLife",
     "DayCounts",
     "EditMark",
+    "Region",
+    "ScreenshotDiff",
     "Spell",
     "StatusMark",
     "VIA_WEB_ARCHIVE",
@@ -44,6 +53,7 @@ __all__ = [
     "captures_per_day",
     "change_json",
     "changes_per_day",
+    "diff_screenshots",
     "event_detail",
     "event_label",
     "event_origin",

@@ -12,6 +12,12 @@ render it in a unique origin without scripts. The stored content type travels in
 `payload_sha256` covers): a page sent gzip-encoded downloads gzip-encoded, and
 `X-Archived-Content-Encoding` says so.
 
+A memento (`/memento/{id}`, routes/memento.py) is meant for a person's browser, so
+`display_response` shows the page instead, when its archived type is one a browser
+can draw without running anything of the page's (`DISPLAYABLE_TYPES`): as that type,
+decoded, under `DISPLAY_CSP` (a sandbox with no `allow-*` token, loading nothing) and
+`nosniff`. Any other body stays the download above.
+
 A `revisit` record holds no body (it was identical to an earlier fetch); its bytes
 are read from the response record it refers to, found the way `archive.capture.persist`
 chose it. The payload's SHA-256 is recomputed on every read and sent as
@@ -30,6 +36,7 @@ from fastapi import APIRouter, Path
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from archive.content import decode_bounded
 from archive.errors import NotFound, StorageError
 from archive.store import Capture, capture_by_id, first_response_with_payload, versions_by_id
 from archive.warc import WarcStore
@@ -43,6 +50,43 @@ router = APIRouter(prefix="/api/captures", tags=["captures"], responses=ERRORS)
 
 CaptureId = Annotated[int, Path(ge=1, le=MAX_CAPTURE_ID, examples=[1])]
 _SAFE_HEADER_VALUE = re.compile(r"[^\x20-\x7e]")
+_CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9._:-]{1,40})""", re.IGNORECASE)
+
+# What a memento may be shown as, in the browser, rather than downloaded: the media
+# types whose renderers `Content-Security-Policy: sandbox` fully covers, or that have no
+# active content. HTML and XHTML run no script and get an opaque origin under the
+# sandbox; plain text and raster images are drawn, never run. Everything else stays a
+# download: SVG and XML (a scriptable document parsed by another engine, with XSLT and
+# foreign namespaces), PDF (Chromium's viewer is an extension a sandbox refuses anyway),
+# JavaScript, CSS and JSON (code or data, not what the page showed), and anything
+# without a declared type (nosniff forbids a guess, and so do we).
+DISPLAYABLE_TYPES = frozenset(
+    {
+        "text/html",
+        "application/xhtml+xml",
+        "text/plain",
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "image/avif",
+    }
+)
+# The archived page may load nothing (no image, font, stylesheet or frame from its
+# outlet or from us, so showing it neither tells the outlet who looked nor reaches our
+# API), submit no form and be framed by nobody; its inline styles and `data:` images
+# still draw. `sandbox` with no `allow-*` token: no script, plugin, popup, modal, top
+# navigation or automatic feature, and an opaque origin, so neither our cookies nor our
+# storage are within its reach. ArchiveBox learnt why (advisory GHSA-cr45-98w9-gwqx:
+# archived scripts served on the archive's own origin acted as its logged-in admin);
+# replay tools serve archives from an origin of their own and block live-web loads.
+# The sandbox's opaque origin gives us the first on our one origin; `default-src
+# 'none'` the second, as we show the original bytes, not a rewritten replay.
+DISPLAY_CSP = (
+    "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    "font-src data:; media-src data:; form-action 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'"
+)
 
 
 def raw_url(capture_id: int) -> str:
@@ -103,6 +147,58 @@ def _archived_header(capture: Capture, name: str) -> str:
     text = value if isinstance(value, str) else ""
     # Stored headers come from the outlet: keep them printable and short on the way out.
     return _SAFE_HEADER_VALUE.sub("?", text)[:200]
+
+
+def displayable_type(archived_type: str) -> str | None:
+    """The Content-Type to display an archived body with (its media type, and its
+    charset when it names one plainly), or None when it must stay a download."""
+    media = archived_type.split(";", 1)[0].strip().lower()
+    if media not in DISPLAYABLE_TYPES:
+        return None
+    charset = _CHARSET.search(archived_type)
+    return f"{media}; charset={charset.group(1)}" if charset else media
+
+
+def display_response(capture: Capture, payload: bytes, *, max_bytes: int) -> Response:
+    """The archived body shown in the browser as its own media type (see
+    `DISPLAYABLE_TYPES`), sandboxed by `DISPLAY_CSP`; any other body is the download of
+    `raw_response`. A body sent with a Content-Encoding is decoded here, within
+    `max_bytes` (a bomb or an encoding we cannot undo stays a download), since
+    browsers undo only some encodings, and brotli only over HTTPS.
+    `X-Payload-SHA256` stays the digest of the payload as archived."""
+    archived_type = _archived_header(capture, "content-type")
+    media = displayable_type(archived_type)
+    if media is None:
+        return raw_response(capture, payload)
+    encoding = _archived_header(capture, "content-encoding")
+    body = payload
+    if encoding:
+        decoded = decode_bounded(payload, [encoding.encode("ascii")], max_bytes)
+        if decoded.over or decoded.error or decoded.kept_encodings:
+            return raw_response(capture, payload)
+        body = decoded.body
+    extra = {"X-Archived-Content-Encoding": encoding} if encoding else {}
+    return Response(
+        body,
+        # Set as a header, not as media_type: Starlette would add `charset=utf-8` to a
+        # text type that names none, overriding the page's own `<meta charset>`.
+        headers={
+            **extra,
+            "Content-Type": media,
+            "Content-Disposition": f'inline; filename="capture-{capture.id}.{_extension(media)}"',
+            "Content-Security-Policy": DISPLAY_CSP,
+            "X-Content-Type-Options": "nosniff",
+            "Cross-Origin-Resource-Policy": "same-origin",
+            "Referrer-Policy": "no-referrer",
+            "X-Archived-Content-Type": archived_type,
+            "X-Payload-SHA256": hashlib.sha256(payload).hexdigest(),
+        },
+    )
+
+
+def _extension(media: str) -> str:
+    sub = media.split(";", 1)[0].split("/", 1)[1]
+    return {"xhtml+xml": "xhtml", "plain": "txt", "jpeg": "jpg"}.get(sub, sub)
 
 
 def raw_response(capture: Capture, payload: bytes) -> Response:

@@ -8,8 +8,10 @@ at a given time.
   answers 302 to the nearest memento (pattern 2.2 of the RFC), with `Vary:
   accept-datetime` and a `Link` header naming the original, the TimeMap and the first,
   last, previous and next mementos.
-- Memento `/memento/{capture_id}`: the capture's archived bytes, served exactly as the
-  sandboxed raw download of `/api/captures/{id}/raw` (routes/captures.py says why), plus
+- Memento `/memento/{capture_id}`: the capture's archived page shown in the browser as
+  its own media type, sandboxed (no script runs, nothing loads, an opaque origin), or,
+  when its type is not one a browser may safely draw, the sandboxed raw download of
+  `/api/captures/{id}/raw` (routes/captures.py says which and why); either with
   `Memento-Datetime` and `Link`.
 
 A memento is a capture of the article whose bytes were kept (a WARC record), whatever
@@ -29,7 +31,7 @@ from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import Response
 
 from archive.errors import NotFound
-from archive.store import find_article, mementos_of
+from archive.store import CaptureOutcome, capture_by_id, find_article, mementos_of
 from search_api.deps import SessionDep, StateDep, WarcDep
 from search_api.routes import (
     ERRORS,
@@ -39,7 +41,7 @@ from search_api.routes import (
     as_utc,
     bad_request,
 )
-from search_api.routes.captures import raw_response, read_payload
+from search_api.routes.captures import DISPLAYABLE_TYPES, display_response, read_payload
 
 router = APIRouter(tags=["memento"], responses=ERRORS)
 
@@ -238,18 +240,27 @@ def timegate_head(
     responses={
         **NOT_FOUND,
         200: {
-            "description": "The archived bytes as a sandboxed download, with "
-            "`Memento-Datetime` and `Link` headers.",
-            "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+            "description": "The archived page as its own media type under "
+            "`Content-Security-Policy: sandbox` (HTML, plain text, raster images), else "
+            "the archived bytes as a sandboxed download; with `Memento-Datetime` and "
+            "`Link` headers.",
+            "content": {
+                media: {"schema": {"type": "string"}}
+                for media in sorted(DISPLAYABLE_TYPES | {"application/octet-stream"})
+            },
         },
     },
 )
 def memento_route(
     capture_id: CaptureId, session: SessionDep, warc: WarcDep, state: StateDep
 ) -> Response:
-    """A memento: one capture's archived bytes (as `/api/captures/{id}/raw`)."""
+    """A memento: one capture's archived page, shown sandboxed, or its bytes as a
+    download when its type is not safe to show (see the module docstring)."""
+    if capture_by_id(session, capture_id).outcome == CaptureOutcome.RENDERED:
+        # Our screenshot of an earlier fetch (its TimeMap does not list it either).
+        raise NotFound(f"capture {capture_id} is a browser rendering, not a memento")
     capture, payload = read_payload(session, warc, capture_id)
-    response = raw_response(capture, payload)
+    response = display_response(capture, payload, max_bytes=state.settings.max_body_bytes)
     links = _Links(_base(state), capture.requested_url)
     response.headers["Memento-Datetime"] = http_date(capture.fetched_at)
     response.headers["Link"] = ", ".join(

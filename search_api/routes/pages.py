@@ -1,4 +1,5 @@
-"""The web pages: search, article timeline, version, diff, changes, sources.
+"""The web pages: search, article timeline, version, diff (with the two versions'
+screenshots and what changed between them, when both have one), changes, sources.
 
 Owns what each page shows and how its query string is read; the data comes from the
 same `load_*` / `run_search` functions the JSON routes call. Pages are rendered
@@ -25,7 +26,7 @@ from fastapi.templating import Jinja2Templates
 
 from archive.capture import pair_judgement
 from archive.content import render_html, render_html_inline
-from archive.errors import BadInput, BadQuery, NotFound
+from archive.errors import BadInput, BadQuery, NotFound, StorageError
 from archive.store import (
     ArticleStatus,
     ChangeKind,
@@ -36,7 +37,15 @@ from archive.store import (
 )
 from search_api.backends.base import MAX_PER_PAGE, MAX_RESULT_WINDOW, SortOrder
 from search_api.charts import article_height
-from search_api.deps import BackendDep, NowDep, SessionDep, StateDep, TemplatesDep
+from search_api.deps import (
+    BackendDep,
+    NowDep,
+    ScreenshotFinderDep,
+    SessionDep,
+    StateDep,
+    TemplatesDep,
+    WarcDep,
+)
 from search_api.query import MAX_QUERY_CHARS
 from search_api.routes import (
     MAX_ID,
@@ -66,6 +75,7 @@ from search_api.schemas import (
     SearchOut,
     VersionSummaryOut,
 )
+from search_api.screenshots import ShownDiff, cache_dir, marked_png, screenshot_diff
 
 router = APIRouter(include_in_schema=False)
 
@@ -292,11 +302,82 @@ def version_page(
     )
 
 
+@dataclass(frozen=True)
+class ScreenshotPair:
+    """The two versions' screenshots on the diff page, with the changed regions."""
+
+    shown: ShownDiff
+    old_src: str
+    new_src: str
+
+
+def _screenshot_src(article_id: int, old_n: int, new_n: int, side: str) -> str:
+    return f"/articles/{article_id}/diff/screenshots/{old_n}/{new_n}/{side}.png"
+
+
+def load_screenshot_pair(
+    session: SessionDep,
+    warc: WarcDep,
+    finder: ScreenshotFinderDep,
+    state: StateDep,
+    article_id: int,
+    old_n: int,
+    new_n: int,
+) -> ScreenshotPair | None:
+    """Both versions' screenshots compared (once: search_api.screenshots keeps it), or
+    None when either version has none."""
+    old = finder(session, warc, article_id, old_n)
+    new = finder(session, warc, article_id, new_n)
+    if old is None or new is None:
+        return None
+    try:
+        shown = screenshot_diff(cache_dir(state.settings.data_dir), old, new)
+    except StorageError as exc:
+        # A screenshot unreadable or altered in storage: the text diff still shows, and
+        # nothing is cached (`verify` names the damage; a repaired file compares again).
+        shown = ShownDiff((0, 0), (0, 0), (), (), (), 0.0, refused=str(exc))
+    return ScreenshotPair(
+        shown,
+        _screenshot_src(article_id, old_n, new_n, "old"),
+        _screenshot_src(article_id, old_n, new_n, "new"),
+    )
+
+
+@router.get("/articles/{article_id}/diff/screenshots/{old_n}/{new_n}/{side}.png")
+def diff_screenshot_image(
+    session: SessionDep,
+    warc: WarcDep,
+    finder: ScreenshotFinderDep,
+    state: StateDep,
+    article_id: PAGE_ARTICLE_ID,
+    old_n: Annotated[int, Path(ge=1, le=MAX_ID)],
+    new_n: Annotated[int, Path(ge=1, le=MAX_ID)],
+    side: Annotated[str, Path(pattern="^(old|new)$")],
+) -> Response:
+    """One version's screenshot with what changed against the other marked (PNG)."""
+    old = finder(session, warc, article_id, old_n)
+    new = finder(session, warc, article_id, new_n)
+    if old is None or new is None:
+        missing = old_n if old is None else new_n
+        raise NotFound(f"version {missing} of article {article_id} has no screenshot")
+    png = marked_png(cache_dir(state.settings.data_dir), old, new, side)
+    if png is None:
+        raise NotFound(f"the screenshots of versions {old_n} and {new_n} could not be compared")
+    return Response(
+        png,
+        media_type="image/png",
+        headers={"Content-Security-Policy": "default-src 'none'; sandbox"},
+    )
+
+
 @router.get("/articles/{article_id}/diff", response_class=HTMLResponse)
 def diff_page(
     request: Request,
     templates: TemplatesDep,
     session: SessionDep,
+    warc: WarcDep,
+    finder: ScreenshotFinderDep,
+    state: StateDep,
     article_id: PAGE_ARTICLE_ID,
     from_: Annotated[str | None, Query(alias="from", max_length=12)] = None,
     to: Annotated[str | None, Query(max_length=12)] = None,
@@ -333,6 +414,9 @@ def diff_page(
             "fragment": fragment,
             "summary": diff_out(article_id, old_n, new_n, diff),
             "judged": judged,
+            "screenshots": load_screenshot_pair(
+                session, warc, finder, state, article_id, old_n, new_n
+            ),
             "nav": "",
         },
     )
