@@ -1,0 +1,103 @@
+"""People and what they do: accounts with roles (roles), argon2 passwords and random
+secrets (credentials), creating, inviting and disabling accounts (people), per-person
+API tokens (tokens), signing in with throttling and server-side sessions (signin), the
+audit log sealed into the transparency log (audit), and case files (cases)."""
+
+from archive.accounts.audit import audit_json, list_audit, record_audit
+from archive.accounts.cases import (
+    add_note,
+    add_to_case,
+    case_articles,
+    case_by_name,
+    case_json,
+    case_notes,
+    create_case,
+    list_cases,
+    note_json,
+    note_sha256,
+    record_export,
+)
+from archive.accounts.credentials import MIN_PASSWORD_CHARS, TOKEN_PREFIX
+from archive.accounts.people import (
+    Invitation,
+    accept_invitation,
+    account_by_name,
+    account_json,
+    actor_of,
+    create_account,
+    disable_account,
+    invite_account,
+    list_accounts,
+    set_password,
+    set_role,
+)
+from archive.accounts.roles import API_KEY, API_KEY_ACTOR, Actor, Role, parse_role
+from archive.accounts.signin import (
+    ACCOUNT_FAILURES,
+    CLIENT_FAILURES,
+    SESSION_LIFETIME,
+    SessionInfo,
+    SignedIn,
+    prune_sessions,
+    session_actor,
+    sign_in,
+    sign_out,
+)
+from archive.accounts.tokens import (
+    NewToken,
+    actor_for_token,
+    create_token,
+    list_tokens,
+    revoke_token,
+    token_json,
+)
+
+__all__ = [
+    "ACCOUNT_FAILURES",
+    "API_KEY",
+    "API_KEY_ACTOR",
+    "CLIENT_FAILURES",
+    "MIN_PASSWORD_CHARS",
+    "SESSION_LIFETIME",
+    "TOKEN_PREFIX",
+    "Actor",
+    "Invitation",
+    "NewToken",
+    "Role",
+    "SessionInfo",
+    "SignedIn",
+    "accept_invitation",
+    "account_by_name",
+    "account_json",
+    "actor_for_token",
+    "actor_of",
+    "add_note",
+    "add_to_case",
+    "audit_json",
+    "case_articles",
+    "case_by_name",
+    "case_json",
+    "case_notes",
+    "create_account",
+    "create_case",
+    "create_token",
+    "disable_account",
+    "invite_account",
+    "list_accounts",
+    "list_audit",
+    "list_cases",
+    "list_tokens",
+    "note_json",
+    "note_sha256",
+    "parse_role",
+    "prune_sessions",
+    "record_audit",
+    "record_export",
+    "revoke_token",
+    "session_actor",
+    "set_password",
+    "set_role",
+    "sign_in",
+    "sign_out",
+    "token_json",
+]
