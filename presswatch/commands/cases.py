@@ -169,6 +169,7 @@ def export_case(
             actor=actor,
             signer=signer,
             now=datetime.now(UTC),
+            timestamp=runtime.timestamper(),
         )
     except NotFound as exc:
         raise fail(str(exc)) from exc
