@@ -5,7 +5,7 @@ for cron and scripts; it acts as an admin named `api-key`); and what each may do
 - `identify` runs for every request (an app-wide dependency): it finds the actor, puts
   it on the request's scope for the pages (`pw_who`), and, with `private` on, refuses
   every read of a page or the API to nobody (pages send them to /signin; the sign-in
-  and invitation pages, /healthz, /readyz and /static stay open).
+  and invitation pages, /healthz, /readyz and /static/ stay open).
 - `require_role(role)`: a route's dependency; 401 for nobody, 403 for a role too low.
 - Writes through the API take only headers (a token or the key), never the session
   cookie: a browser never sends those headers on its own, so no cross-site request can
@@ -25,7 +25,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from archive.accounts import API_KEY, Actor, Role, actor_for_token, session_actor
+from archive.accounts import API_KEY, Actor, Role, actor_for_token, session_actor, touch_token
 from archive.errors import NotAllowed
 from search_api.deps import API_KEY_HEADER, StateDep
 
@@ -33,7 +33,7 @@ SESSION_COOKIE = "pw_session"
 # Before signing in there is no session to hold a CSRF token: the sign-in and invitation
 # forms repeat this cookie's random value instead (double submit).
 FORM_COOKIE = "pw_form"
-OPEN_PATHS = ("/signin", "/invite/", "/healthz", "/readyz", "/static/")
+OPEN_PATHS = ("/signin", "/invite", "/healthz", "/readyz", "/static/")
 
 _api_key = APIKeyHeader(
     name=API_KEY_HEADER,
@@ -71,10 +71,14 @@ def find_who(request: Request, state: Any, key: str | None, bearer: str | None) 
     now = state.clock()
     if bearer:
         try:
-            with state.sessions.begin() as session:  # it records the token's last use
-                return Who(actor_for_token(session, bearer, now=now), "token")
+            with state.read_sessions() as session:
+                use = actor_for_token(session, bearer, now=now)
         except NotAllowed as exc:
             raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
+        if use.stale:  # a write at most once a minute a token, not on every read
+            with state.sessions.begin() as session:
+                touch_token(session, use.token_id, now=now)
+        return Who(use.actor, "token")
     if key is not None:
         if _key_matches(state, key):
             return Who(API_KEY, "api-key")
@@ -93,16 +97,19 @@ def _is_private(state: Any) -> bool:
 
 
 def _is_open(path: str) -> bool:
-    return path == "/signin" or path.startswith(OPEN_PATHS)
+    return path in OPEN_PATHS or path.startswith("/static/")
 
 
-def identify(
-    request: Request,
-    state: StateDep,
-    key: Annotated[str | None, Depends(_api_key)] = None,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
-) -> Who:
-    who = find_who(request, state, key, bearer.credentials if bearer else None)
+def _bearer_token(request: Request) -> str | None:
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    return credentials.strip() or None if scheme.lower() == "bearer" else None
+
+
+def identify(request: Request, state: StateDep) -> Who:
+    # Headers read here, not through FastAPI's security classes: those would mark every
+    # route as needing credentials in the OpenAPI schema; routes that do need them
+    # declare the schemes themselves (`_Credentials`).
+    who = find_who(request, state, request.headers.get(API_KEY_HEADER), _bearer_token(request))
     request.scope["pw_who"] = who
     if who.actor is None and _is_private(state) and not _is_open(request.url.path):
         if request.url.path.startswith(
@@ -120,8 +127,19 @@ def identify(
 WhoDep = Annotated[Who, Depends(identify)]
 
 
+def _credentials(
+    key: Annotated[str | None, Depends(_api_key)] = None,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
+) -> None:
+    """Declares the API key and bearer schemes in the OpenAPI schema of the routes that
+    need credentials (`identify` has read them already)."""
+
+
+_Credentials = Annotated[None, Depends(_credentials)]
+
+
 def require_role(role: Role) -> Any:
-    def check(who: WhoDep) -> Who:
+    def check(who: WhoDep, _declared: _Credentials) -> Who:
         if who.actor is None:
             raise HTTPException(
                 401,
@@ -142,7 +160,7 @@ def require_header_role(role: Role) -> Any:
     """`require_role` for API writes: a token or the key, never the session cookie."""
     inner = require_role(role)
 
-    def check(who: WhoDep) -> Who:
+    def check(who: WhoDep, _declared: _Credentials) -> Who:
         if who.via == "session":
             raise HTTPException(
                 401,
@@ -150,13 +168,13 @@ def require_header_role(role: Role) -> Any:
                 "browser's session: use the page's form",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        result: Who = inner(who)
+        result: Who = inner(who, None)
         return result
 
     return check
 
 
-def require_admin(who: WhoDep, state: StateDep) -> Who:
+def require_admin(who: WhoDep, state: StateDep, _declared: _Credentials) -> Who:
     """The admin API: an admin's token, or the server's key (cron and scripts)."""
     if who.actor is None:
         configured = state.settings.api_key
@@ -174,7 +192,7 @@ def require_admin(who: WhoDep, state: StateDep) -> Who:
             f"or the server's PRESSWATCH_API_KEY in the {API_KEY_HEADER} header",
             headers={"WWW-Authenticate": "ApiKey"},
         )
-    result: Who = require_header_role(Role.ADMIN)(who)
+    result: Who = require_header_role(Role.ADMIN)(who, None)
     return result
 
 

@@ -122,7 +122,7 @@ def test_tokens_act_as_their_account_until_revoked(runtime: Runtime, at: Any) ->
         made = create_token(s, API_KEY, "dara", "laptop", now=at(0))
     token = made.token
     with runtime.sessions.begin() as s:
-        assert actor_for_token(s, token, now=at(1)).name == "dara"
+        assert actor_for_token(s, token, now=at(1)).actor.name == "dara"
         row = revoke_token(s, API_KEY, made.row.id, now=at(2))
         assert row.revoked_at is not None
     with runtime.sessions.begin() as s, pytest.raises(NotAllowed):

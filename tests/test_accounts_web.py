@@ -242,6 +242,7 @@ def test_a_revoked_token_is_refused(team: Team) -> None:
             from archive.store import ApiToken
 
             row = s.scalars(select(ApiToken).where(ApiToken.prefix == team.tokens["ed"][:10])).one()
+            assert row.last_used_at == NOW  # its use is recorded
             revoke_token(s, API_KEY, row.id, now=NOW)
         assert c.get("/api/cases", headers=bearer(team.tokens["ed"])).status_code == 401
 
@@ -311,18 +312,13 @@ def test_cli_create_reads_the_password_from_a_prompt_or_a_file(team: Team, tmp_p
     )
     assert made.exit_code == 0, made.output
     invited = runner.invoke(cli_app, [*data, "accounts", "invite", "mealea", "--role", "viewer"])
-    assert invited.exit_code == 0 and "/invite/" in invited.stdout
-    link = invited.stdout.strip().splitlines()[-1]
-    path = link[link.index("/invite/") :]
+    assert invited.exit_code == 0 and "/invite" in invited.stderr
+    code = invited.stdout.strip()
     with team.client() as c:
-        token = csrf_of(c.get(path).text)
-        set_pw = c.post(
-            path,
-            data={"password": "mealea's own password", "csrf_token": token},
-            follow_redirects=False,
-        )
-        assert set_pw.status_code == 303
-        again = c.post(path, data={"password": "mealea's other password", "csrf_token": token})
+        token = csrf_of(c.get("/invite").text)
+        form = {"code": code, "password": "mealea's own password", "csrf_token": token}
+        assert c.post("/invite", data=form, follow_redirects=False).status_code == 303
+        again = c.post("/invite", data={**form, "password": "mealea's other password"})
         assert again.status_code == 400  # an invitation works once
     listed = runner.invoke(cli_app, [*data, "accounts", "list"]).stdout
     assert "sok\teditor\tactive" in listed and "mealea\tviewer\tactive" in listed

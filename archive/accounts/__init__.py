@@ -45,11 +45,13 @@ from archive.accounts.signin import (
 )
 from archive.accounts.tokens import (
     NewToken,
+    TokenUse,
     actor_for_token,
     create_token,
     list_tokens,
     revoke_token,
     token_json,
+    touch_token,
 )
 
 __all__ = [
@@ -66,6 +68,7 @@ __all__ = [
     "Role",
     "SessionInfo",
     "SignedIn",
+    "TokenUse",
     "accept_invitation",
     "account_by_name",
     "account_json",
@@ -100,4 +103,5 @@ __all__ = [
     "sign_in",
     "sign_out",
     "token_json",
+    "touch_token",
 ]

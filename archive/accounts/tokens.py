@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from archive.accounts.audit import record_audit
@@ -91,9 +91,19 @@ def revoke_token(session: Session, actor: Actor, token_id: int, *, now: datetime
     return row
 
 
-def actor_for_token(session: Session, token: str, *, now: datetime) -> Actor:
+@dataclass(frozen=True, slots=True)
+class TokenUse:
+    """Who a token acts as, and whether its `last_used_at` is due to be written."""
+
+    actor: Actor
+    token_id: int
+    stale: bool
+
+
+def actor_for_token(session: Session, token: str, *, now: datetime) -> TokenUse:
     """Who a request's token acts as; NotAllowed for an unknown, revoked or disabled
-    one (the same words for each: the answer must not tell them apart)."""
+    one (the same words for each: the answer must not tell them apart). Reads only, so
+    a read-only session will do; `touch_token` records the use when `stale`."""
     refused = NotAllowed("unknown, revoked or disabled token")
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         raise refused
@@ -105,9 +115,14 @@ def actor_for_token(session: Session, token: str, *, now: datetime) -> Actor:
     account = session.get(Account, row.account_id)
     if account is None or account.disabled:
         raise refused
-    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_EVERY:
-        row.last_used_at = now
-    return actor_of(account)
+    stale = row.last_used_at is None or now - row.last_used_at >= LAST_USED_EVERY
+    return TokenUse(actor_of(account), row.id, stale)
+
+
+def touch_token(session: Session, token_id: int, *, now: datetime) -> None:
+    """Record a token's use (at most once a `LAST_USED_EVERY`: a script polling the API
+    must not turn every read into a write)."""
+    session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
 
 
 def list_tokens(session: Session, account_name: str | None = None) -> list[tuple[ApiToken, str]]:

@@ -2,8 +2,9 @@
 
 `create` asks for the password at a prompt (twice, not echoed) or reads it from the
 first line of `--password-file`; never from an argument, which `ps` and shell history
-would show. `invite` prints a one-time link (valid seven days) where the person sets
-their own password. A token is printed once, when it is made; only its SHA-256 is kept.
+would show. `invite` prints a one-time code (valid seven days) that the person enters
+on the `/invite` page with their own password. A token is printed once, when it is
+made; only its SHA-256 is kept.
 
 Commands run on the server act as `cli:USER` (the operating-system user) in the audit
 log: whoever can run them can read the database anyway.
@@ -76,7 +77,7 @@ def create(
 
 @accounts_app.command("invite")
 def invite(ctx: typer.Context, name: NameArg, role: RoleOpt = "viewer") -> None:
-    """An account whose person sets their own password by a one-time link (7 days)."""
+    """An account whose person sets their own password with a one-time code (7 days)."""
     from archive.accounts import invite_account
 
     runtime = get_runtime(ctx)
@@ -87,9 +88,13 @@ def invite(ctx: typer.Context, name: NameArg, role: RoleOpt = "viewer") -> None:
     except PresswatchError as exc:
         raise fail(str(exc), 2) from exc
     base = (runtime.settings.public_url or "").rstrip("/")
-    typer.echo(f"account {name} invited ({role}); send them this link, shown only now:")
-    typer.echo(f"{base}/invite/{secret}")
-    typer.echo(f"it works once, until {expires.isoformat(timespec='seconds')}", err=True)
+    typer.echo(
+        f"account {name} invited ({role}): send them the page {base}/invite and this "
+        "one-time code (shown only now; never part of a URL, so no server log keeps it):",
+        err=True,
+    )
+    typer.echo(secret)
+    typer.echo(f"the code works once, until {expires.isoformat(timespec='seconds')}", err=True)
 
 
 @accounts_app.command("list")

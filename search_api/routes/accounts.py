@@ -1,8 +1,9 @@
 """Signing in and out, accepting an invitation, and case files (pages and API).
 
-Pages: `/signin` (GET the form, POST name and password), `/signout` (POST), `/invite/…`
-(set the password of an invited account), `/cases` and `/cases/{name}` (viewers read;
-editors add notes), and the article page's "add to case" form (`POST /cases/add`).
+Pages: `/signin` (GET the form, POST name and password), `/signout` (POST), `/invite`
+(set the password of an invited account with its one-time code: a form field, never
+part of a URL, so no access log or proxy log records it), `/cases` and `/cases/{name}`
+(viewers read; editors add notes), and the article page's "add to case" form (`POST /cases/add`).
 Every form carries a CSRF token (`search_api.auth.check_csrf`).
 
 API: `GET /api/cases`, `GET /api/cases/{name}` (viewer), `POST /api/cases/{name}/articles`,
@@ -47,12 +48,24 @@ from search_api.auth import (
     cookie_secure,
 )
 from search_api.deps import NowDep, SessionDep, StateDep, TemplatesDep, WriteSessionDep
-from search_api.routes import ERRORS
+from search_api.routes import ERRORS, NOT_FOUND
 from search_api.routes.pages import render
-from search_api.schemas import CaseArticleIn, CaseList, CaseNoteIn, CaseOut
+from search_api.schemas import CaseArticleIn, CaseList, CaseNoteIn, CaseOut, ErrorOut
 
 router = APIRouter(include_in_schema=False)
-api = APIRouter(prefix="/api/cases", tags=["cases"], responses=ERRORS)
+api = APIRouter(
+    prefix="/api/cases",
+    tags=["cases"],
+    responses={
+        **ERRORS,
+        **NOT_FOUND,
+        401: {"model": ErrorOut, "description": "No signed-in person, token or API key."},
+        403: {
+            "model": ErrorOut,
+            "description": "The role is too low (viewer reads, editor changes).",
+        },
+    },
+)
 
 FormText = Annotated[str, Form(max_length=1024)]
 FormCsrf = Annotated[str, Form(max_length=100)]
@@ -157,8 +170,8 @@ def signout(request: Request, state: StateDep, who: WhoDep, csrf_token: FormCsrf
     return response
 
 
-@router.get("/invite/{secret}", response_class=HTMLResponse)
-def invite_page(request: Request, templates: TemplatesDep, secret: str) -> Response:
+@router.get("/invite", response_class=HTMLResponse)
+def invite_page(request: Request, templates: TemplatesDep) -> Response:
     token, fresh = _form_token(request)
     page = render(
         templates,
@@ -170,20 +183,20 @@ def invite_page(request: Request, templates: TemplatesDep, secret: str) -> Respo
     return _with_form_cookie(page, request, token, fresh)
 
 
-@router.post("/invite/{secret}")
+@router.post("/invite")
 def invite_accept(
     request: Request,
     templates: TemplatesDep,
     session: WriteSessionDep,
     now: NowDep,
-    secret: str,
+    code: Annotated[str, Form(max_length=200)],
     password: FormText,
     csrf_token: FormCsrf,
 ) -> Response:
     check_csrf(request, Who(None, ""), csrf_token)
     try:
         with session.begin():
-            accept_invitation(session, secret[:200], password, now=now)
+            accept_invitation(session, code.strip(), password, now=now)
     except (NotFound, BadInput) as exc:
         token, fresh = _form_token(request)
         page = render(
