@@ -37,7 +37,10 @@ PASSWORD = "correct horse battery"
 
 
 def cli(rt: Runtime, *args: str, input: str | None = None) -> Any:
-    return CliRunner().invoke(app, ["--data-dir", str(rt.settings.data_dir), *args], input=input)
+    db = ["--database-url", rt.settings.database_url] if rt.settings.database_url else []
+    return CliRunner().invoke(
+        app, ["--data-dir", str(rt.settings.data_dir), *db, *args], input=input
+    )
 
 
 def verify_json(rt: Runtime) -> tuple[int, dict[str, Any]]:
@@ -46,7 +49,10 @@ def verify_json(rt: Runtime) -> tuple[int, dict[str, Any]]:
     return result.exit_code, json.loads(result.stdout)
 
 
-def test_audit_entries_share_the_log_with_captures_and_verify(runtime: Runtime, at: Any) -> None:
+def test_audit_entries_share_the_log_with_captures_and_verify(
+    any_runtime: Runtime, at: Any
+) -> None:
+    runtime = any_runtime
     h.record(runtime, h.exchange(URL, h.en_story(URL).html, at=at(0)))
     with runtime.sessions.begin() as s:
         create_account(s, API_KEY, "dara", "editor", PASSWORD, now=at(1))
