@@ -14,6 +14,8 @@ here (tests/test_layout.py checks both):
 - `warc`: the raw exchanges in WARC files, their CDXJ indexes, the disk-space floor
 - `log`: the transparency log (Merkle tree, leaves, proofs, checkpoints, signing,
   timestamps) and verifying the archive against it
+- `accounts`: people and what they do (roles, argon2 passwords, API tokens, signing
+  in with throttling, the audit log sealed into the transparency log, case files)
 - `backfill`: web archives as a source (CDX and TimeMap answers, which snapshots to
   fetch and in which order, the ledger, what to ask an archive to save)
 - `notify`: notifications but their sending (notifier URLs, subscriptions, which

@@ -16,7 +16,9 @@ The tree::
     │   ├── StorageError         the database or WARC store failed
     │   │   ├── DiskFull         free space fell below the floor, or a write hit ENOSPC
     │   │   └── WarcUnwritable   the WARC directory refuses writes (read-only, permissions)
-    │   └── LogBroken            a stored hash or the transparency log does not match
+    │   ├── LogBroken            a stored hash or the transparency log does not match
+    │   └── NotAllowed           the person (role, disabled, revoked token) may not do it
+    │       └── Throttled        too many failed sign-ins: wait before trying again
     ├── ExtractionError          trafilatura or our parsing failed on a page
     └── SearchError              the search backend failed
         ├── BadQuery             the user's query cannot be run (HTTP 400)
@@ -34,12 +36,14 @@ __all__ = [
     "DiskFull",
     "ExtractionError",
     "LogBroken",
+    "NotAllowed",
     "NotFound",
     "PresswatchError",
     "SchemaTooNew",
     "ScreenshotRefused",
     "SearchError",
     "StorageError",
+    "Throttled",
     "WarcUnwritable",
 ]
 
@@ -113,3 +117,13 @@ class BadQuery(SearchError):
 
 class BackendUnavailable(SearchError):
     """The search backend is unreachable, missing, or refused the key."""
+
+
+class NotAllowed(ArchiveError):
+    """Who asked may not do this: a role below the one needed, a disabled account, a
+    revoked or unknown token, a wrong password (HTTP 403 or 401)."""
+
+
+class Throttled(NotAllowed):
+    """Too many failed sign-ins for this account or from this address recently; the
+    message says how long to wait (HTTP 429)."""

@@ -1,9 +1,9 @@
 """The `presswatch` command line (Typer): the composition root of the commands.
 
 Builds the app and its global options, then hands the app to each command module
-(`presswatch/commands/`: archive, backfill, crawl, export, notify, report, search, serve,
-status, tlog), as Typer's "one file per command" does. Command modules never import
-this one; what they share lives in `presswatch.commands.common`.
+(`presswatch/commands/`: accounts, archive, backfill, cases, crawl, export, notify,
+report, search, serve, status, tlog), as Typer's "one file per command" does. Command
+modules never import this one; what they share lives in `presswatch.commands.common`.
 
 A command line starts at once: building the app imports Typer and the command modules,
 nothing more, since `--help` and every usage error build all of it. Each command
@@ -27,8 +27,10 @@ from typing import Annotated
 import typer
 
 from archive.errors import ConfigError, PresswatchError
+from presswatch.commands import accounts as accounts_commands
 from presswatch.commands import archive as archive_commands
 from presswatch.commands import backfill as backfill_commands
+from presswatch.commands import cases as case_commands
 from presswatch.commands import crawl as crawl_commands
 from presswatch.commands import export as export_commands
 from presswatch.commands import notify as notify_commands
@@ -82,8 +84,10 @@ def main_options(
     _invocation.update(ctx.obj, verbose=verbose)
 
 
+accounts_commands.register(app)
 archive_commands.register(app)
 backfill_commands.register(app)
+case_commands.register(app, export_commands.export_app)
 crawl_commands.register(app)
 export_commands.register(app)
 notify_commands.register(app)

@@ -156,7 +156,15 @@ class Settings(BaseSettings):
         "handled as lost. Long statements the server is running are never cut.",
     )
     api_key: SecretStr | None = Field(
-        default=None, description="Key for admin API endpoints; unset disables them."
+        default=None,
+        description="Key for the admin API, for cron and scripts (acts as an admin named "
+        "`api-key` in the audit log); people use their own tokens instead. Unset: only "
+        "admins' tokens open the admin API.",
+    )
+    private: bool = Field(
+        default=False,
+        description="Every page and API read needs a signed-in person or a token (a team "
+        "that must not expose what it watches); off: reading is public.",
     )
     public_url: str | None = Field(
         default=None,

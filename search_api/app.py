@@ -31,7 +31,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import jinja2
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -56,10 +56,12 @@ from archive.errors import (
 )
 from archive.store import make_engine, make_session_factory
 from archive.warc import WarcStore
+from search_api.auth import identify
 from search_api.backends.base import SearchBackend
 from search_api.deps import AppSettings, AppState
 from search_api.factory import make_backend
 from search_api.routes import (
+    accounts,
     admin,
     articles,
     captures,
@@ -421,6 +423,8 @@ def create_app(
         docs_url=None,  # our own page at /api/docs works offline (routes/pages.py)
         redoc_url=None,
         lifespan=lifespan,
+        # Who is asking, for every route; with `private` on, nobody is refused (auth.py).
+        dependencies=[Depends(identify)],
     )
     app.state.presswatch = state
     install_error_handlers(app)
@@ -430,6 +434,7 @@ def create_app(
     app.add_middleware(DefaultHeaders)
     app.add_middleware(RelativeRedirects, public_url=getattr(settings, "public_url", None))
     for module in (
+        accounts,
         search,
         articles,
         changes,
@@ -443,6 +448,7 @@ def create_app(
         pages,
     ):
         app.include_router(module.router)
+    app.include_router(accounts.api)  # /api/cases
     app.include_router(memento.router)  # Memento (RFC 7089): /timemap, /timegate, /memento
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

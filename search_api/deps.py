@@ -2,22 +2,21 @@
 Session, the search backend, the clock, the templates, how a version's screenshot is
 found, and the admin check.
 
-Owns the `Annotated` dependency aliases (`SessionDep`, `BackendDep`, …) and the admin
-key check; tests swap any of them through `app.dependency_overrides`. Builds nothing
-itself: `search_api.app.create_app` puts an `AppState` on `app.state.presswatch`.
+Owns the `Annotated` dependency aliases (`SessionDep`, `BackendDep`, …; who is asking
+and what they may do is `search_api.auth`'s); tests swap any of them through
+`app.dependency_overrides`. Builds nothing itself: `search_api.app.create_app` puts an
+`AppState` on `app.state.presswatch`.
 """
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Protocol
 
-from fastapi import Depends, HTTPException, Request, Security
-from fastapi.security import APIKeyHeader
+from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
@@ -142,32 +141,3 @@ WarcDep = Annotated[WarcStore, Depends(get_warc)]
 NowDep = Annotated[datetime, Depends(get_now)]
 TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
 ScreenshotFinderDep = Annotated[ScreenshotFinder, Depends(get_screenshot_finder)]
-
-_api_key = APIKeyHeader(
-    name=API_KEY_HEADER,
-    auto_error=False,
-    description="The server's PRESSWATCH_API_KEY. Admin routes answer 403 while it is unset.",
-)
-
-
-def require_admin(state: StateDep, given: Annotated[str | None, Security(_api_key)] = None) -> None:
-    """Admin routes need the configured key; without one configured they are off."""
-    configured = state.settings.api_key
-    if configured is None or not configured.get_secret_value():
-        raise HTTPException(
-            403,
-            "the admin API is disabled on this server: set PRESSWATCH_API_KEY and restart "
-            "`presswatch serve` to enable it",
-        )
-    # compare_digest on bytes: on str it refuses non-ASCII, and a header may carry any.
-    expected = configured.get_secret_value().encode("utf-8")
-    if given is None or not hmac.compare_digest(given.encode("utf-8"), expected):
-        raise HTTPException(
-            401,
-            f"missing or wrong API key: send the server's PRESSWATCH_API_KEY in the "
-            f"{API_KEY_HEADER} header",
-            headers={"WWW-Authenticate": "ApiKey"},
-        )
-
-
-AdminDep = Annotated[None, Depends(require_admin)]

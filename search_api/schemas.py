@@ -640,3 +640,57 @@ class NotifyHealthOut(BaseModel):
 class NotifyHealthList(BaseModel):
     data: list[NotifyHealthOut]
     count: int
+
+
+# -- case files ---------------------------------------------------------------------------
+
+
+class CaseArticleOut(BaseModel):
+    article_id: int
+    url: str
+    status: str
+    tags: list[str]
+    added_at: datetime
+    added_by: str
+
+
+class CaseNoteOut(BaseModel):
+    id: int
+    article_id: int | None
+    text: str
+    author: str
+    at: datetime
+    audit_id: int = Field(description="The audit entry whose log leaf commits to the text.")
+
+
+class CaseOut(BaseModel):
+    name: str
+    created_at: datetime
+    created_by: str
+    articles: list[CaseArticleOut]
+    notes: list[CaseNoteOut]
+
+
+class CaseSummaryOut(BaseModel):
+    name: str
+    created_at: datetime
+    created_by: str
+    articles: int
+    notes: int
+
+
+class CaseList(BaseModel):
+    data: list[CaseSummaryOut]
+    count: int
+
+
+class CaseArticleIn(BaseModel):
+    article: str = Field(max_length=2000, description="The article's id or any of its URLs.")
+    tags: list[str] = Field(default_factory=list, max_length=20)
+
+
+class CaseNoteIn(BaseModel):
+    text: str = Field(min_length=1, max_length=20_000)
+    article: str | None = Field(
+        default=None, max_length=2000, description="The article the note is about, if one."
+    )

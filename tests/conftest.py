@@ -206,6 +206,22 @@ def pg_url(pg_template: str) -> Iterator[str]:
     admin.dispose()
 
 
+# -- accounts --------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashes() -> Iterator[None]:
+    """argon2id with the smallest cost: the default's 64 MiB and three passes take up
+    to a second on a busy two-core machine, for each sign-in a test makes."""
+    from argon2 import PasswordHasher
+
+    from archive.accounts.credentials import use_hash_parameters
+
+    before = use_hash_parameters(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    yield
+    use_hash_parameters(before)
+
+
 # -- archives --------------------------------------------------------------------
 
 

@@ -46,6 +46,7 @@ WINGS = (
     "stories",
     "warc",
     "log",
+    "accounts",
     "backfill",
     "notify",
     "views",

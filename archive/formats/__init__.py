@@ -1,6 +1,12 @@
 """Packages the archive hands to others and files it takes in: WACZ packages, what an
-export holds, an article's evidence package, imports of WARC and saved pages."""
+export holds, an article's evidence package, a case file's package, imports of WARC and
+saved pages."""
 
+from archive.formats.cases import (
+    CASE_FORMAT,
+    CaseSummary,
+    export_case_package,
+)
 from archive.formats.evidence import (
     EvidenceSummary,
     export_evidence,
@@ -14,8 +20,11 @@ from archive.formats.packages import (
 )
 
 __all__ = [
+    "CASE_FORMAT",
+    "CaseSummary",
     "EvidenceSummary",
     "exchanges_from_path",
+    "export_case_package",
     "export_evidence",
     "export_wacz",
     "not_the_article_title",

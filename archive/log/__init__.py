@@ -1,8 +1,14 @@
 """The transparency log: the Merkle tree (merkle), a capture's leaf and sealing it
-(seal), how leaves are stored (leaves), inclusion proofs (proofs), signed checkpoints
-(checkpoints, signing), RFC 3161 timestamps (timestamp), verifying the archive against
-the log (verify), and sealing an archive made before the log into it (legacy)."""
+(seal), audit entries as leaves beside the captures' (audit), how leaves are stored
+(leaves), inclusion proofs (proofs), signed checkpoints (checkpoints, signing), RFC 3161
+timestamps (timestamp), verifying the archive against the log (verify), and sealing an
+archive made before the log into it (legacy)."""
 
+from archive.log.audit import (
+    AUDIT_LEAF_FORMAT,
+    audit_leaf,
+    seal_audit_entry,
+)
 from archive.log.checkpoints import (
     checkpoint_json,
     issue_checkpoint,
@@ -26,6 +32,7 @@ from archive.log.merkle import (
 )
 from archive.log.proofs import (
     InclusionProof,
+    audit_proof,
     capture_proof,
 )
 from archive.log.seal import (
@@ -57,6 +64,7 @@ from archive.log.verify import (
 )
 
 __all__ = [
+    "AUDIT_LEAF_FORMAT",
     "Checkpoint",
     "Frontier",
     "InclusionProof",
@@ -69,6 +77,8 @@ __all__ = [
     "TimestampError",
     "TokenInfo",
     "VerifyReport",
+    "audit_leaf",
+    "audit_proof",
     "capture_proof",
     "checkpoint_json",
     "consistency_proof",
@@ -82,6 +92,7 @@ __all__ = [
     "load_trust_roots",
     "parse_checkpoint",
     "read_key_file",
+    "seal_audit_entry",
     "read_leaf",
     "seal_legacy_captures",
     "timestamp_request",

@@ -9,19 +9,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, union_all
 from sqlalchemy.orm import Session
 
 from archive.errors import StorageError
 from archive.log.checkpoints import current_head, latest_checkpoint
 from archive.log.leaves import read_leaf
 from archive.log.merkle import inclusion_proof, leaf_hash
+from archive.store.account_tables import AuditEntry
 from archive.store.models import Capture
 
 
 def log_leaves(session: Session, size: int | None = None) -> list[bytes]:
     """The leaf hashes of the log in order (the first `size` of them)."""
-    stmt = select(Capture.leaf_hash).order_by(Capture.seq)
+    # Audit entries share the log with the captures (archive.log.audit).
+    both = union_all(
+        select(Capture.seq.label("seq"), Capture.leaf_hash.label("leaf_hash")),
+        select(AuditEntry.seq.label("seq"), AuditEntry.leaf_hash.label("leaf_hash")),
+    ).subquery()
+    stmt = select(both.c.leaf_hash).order_by(both.c.seq)
     if size is not None:
         stmt = stmt.limit(size)
     leaves = []
@@ -89,3 +95,20 @@ def capture_proof(session: Session, capture: Capture) -> InclusionProof:
         checkpoint_id=checkpoint_id,
         leaf=data.decode("utf-8"),
     )
+
+
+def audit_proof(session: Session, entry: AuditEntry, size: int, root_hex: str) -> dict[str, Any]:
+    """Inclusion proof of an audit entry's leaf in the tree of `size` leaves whose root
+    is `root_hex` (a signed checkpoint's), in the shape evidence packages hand out."""
+    if entry.seq > size:
+        raise StorageError(f"audit entry {entry.id} is not covered by a tree of {size} leaves")
+    path = inclusion_proof(log_leaves(session, size), entry.seq - 1)
+    return {
+        "audit_id": entry.id,
+        "leaf_index": entry.seq - 1,
+        "leaf_hash": entry.leaf_hash,
+        "tree_size": size,
+        "root_hash": root_hex,
+        "hashes": [h.hex() for h in path],
+        "leaf": entry.leaf,
+    }

@@ -195,7 +195,7 @@ def lock_log_head(session: Session) -> LogHead:
     return head
 
 
-def _frontier(head: LogHead) -> Frontier:
+def frontier_of(head: LogHead) -> Frontier:
     return Frontier.from_hex(head.seq if head.frontier is not None else 0, head.frontier or [])
 
 
@@ -232,7 +232,7 @@ def seal_capture(
     session = object_session(capture)
     if session is None:
         raise StorageError(f"capture {capture.id} is in no session: it cannot be sealed")
-    frontier = _frontier(head)
+    frontier = frontier_of(head)
     if capture.seq != frontier.size + 1:
         raise StorageError(f"capture seq {capture.seq} does not follow a log of {frontier.size}")
     capture.prev_chain = frontier.root().hex()

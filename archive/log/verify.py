@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, defer
 
 from archive.clock import future_date_refusal
 from archive.errors import StorageError
+from archive.log.audit import audit_entries_in_order, audit_entry_problems
 from archive.log.leaves import LeafReader
 from archive.log.merkle import (
     EMPTY_ROOT,
@@ -44,6 +45,7 @@ from archive.log.seal import (
 )
 from archive.log.signing import Checkpoint, NoteError, parse_checkpoint, verify_note
 from archive.log.timestamp import TimestampError, verify_token
+from archive.store.account_tables import AuditEntry, CaseNote
 from archive.store.models import (
     Article,
     Capture,
@@ -304,7 +306,23 @@ def verify_archive(
         .order_by(Capture.seq)
         .execution_options(yield_per=batch)
     )
+    # Audit entries share the log with the captures (archive.log.audit): merged in by seq.
+    audits = audit_entries_in_order(session)
+    pending = 0
+
+    def take_audits(before: int | None) -> None:
+        nonlocal pending
+        while pending < len(audits) and (before is None or audits[pending].seq < before):
+            entry = audits[pending]
+            pending += 1
+            _audit_into(entry, frontier, problems)
+            if published:
+                leaves.append(leaf_hash(entry.leaf.encode("utf-8")))
+            if frontier.size in wanted:
+                roots_at[frontier.size] = frontier.root().hex()
+
     for capture, blob in session.execute(stmt):
+        take_audits(capture.seq)
         checked += 1
         seen_captures.add(capture.id)
         index = frontier.size
@@ -342,6 +360,8 @@ def verify_archive(
         if frontier.size in wanted:
             roots_at[frontier.size] = frontier.root().hex()
 
+    take_audits(None)
+    problems.extend(_note_problems(session))
     for capture_id in sorted(set(walk.events) - seen_captures):
         problems.append(
             Problem(capture_id, f"events of capture {capture_id} exist but it does not", "events")
@@ -380,6 +400,38 @@ def verify_archive(
     return VerifyReport(
         not problems, checked, len(versions), tuple(problems), size, root_hex, tuple(checked_ids)
     )
+
+
+def _note_problems(session: Session) -> Iterator[Problem]:
+    """Each case note against the audit entry whose leaf commits to its text."""
+    stmt = select(CaseNote, AuditEntry).outerjoin(
+        AuditEntry, AuditEntry.id == CaseNote.audit_entry_id
+    )
+    for note, entry in session.execute(stmt.order_by(CaseNote.id)):
+        digest = hashlib.sha256(note.text.encode("utf-8")).hexdigest()
+        if entry is None or entry.detail.get("text_sha256") != digest:
+            yield Problem(
+                None,
+                f"case note {note.id}: its text no longer matches the audit entry that "
+                "logged it (changed after it was written?)",
+                "case_note.text",
+            )
+
+
+def _audit_into(entry: AuditEntry, frontier: Frontier, problems: list[Problem]) -> None:
+    """Check one audit entry against its leaf and append the leaf hash to the tree."""
+    if entry.seq != frontier.size + 1:
+        problems.append(
+            Problem(
+                None,
+                f"log gap before audit entry {entry.id}: leaves {frontier.size + 1}.."
+                f"{entry.seq - 1} of the log are missing (rows deleted?)",
+                "audit.seq",
+            )
+        )
+    for fld, text in audit_entry_problems(entry):
+        problems.append(Problem(None, text, fld))
+    frontier.append(leaf_hash(entry.leaf.encode("utf-8")))
 
 
 def _stored_bytes(

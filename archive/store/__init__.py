@@ -2,6 +2,16 @@
 read and keep them, and the bookkeeping around captures (hints, next checks, last
 crawls)."""
 
+from archive.store.account_tables import (
+    Account,
+    ApiToken,
+    AuditEntry,
+    CaseArticle,
+    CaseFile,
+    CaseNote,
+    LoginAttempt,
+    WebSession,
+)
 from archive.store.bookkeeping import (
     LAST_ERROR_CHARS,
     PlanNextCheck,
@@ -86,6 +96,14 @@ from archive.store.story_tables import (
 
 __all__ = [
     "API_FIELDS",
+    "Account",
+    "ApiToken",
+    "AuditEntry",
+    "CaseArticle",
+    "CaseFile",
+    "CaseNote",
+    "LoginAttempt",
+    "WebSession",
     "ArchiveSave",
     "Article",
     "ArticleStatus",

@@ -10,6 +10,7 @@ config.
 from __future__ import annotations
 
 import errno
+import getpass
 import json
 import logging
 import socket
@@ -26,6 +27,7 @@ from archive.errors import ConfigError
 from presswatch.lock import Holder, LockHeld, RunLock
 
 if TYPE_CHECKING:
+    from archive.accounts import Actor
     from presswatch.runtime import Runtime
 
 # Metavars name what a value looks like; flags show none (Typer would print `<bool>`).
@@ -192,3 +194,15 @@ def parse_iso_option(option: str, value: str | None) -> datetime | None:
         return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
     except (ValueError, OverflowError) as exc:
         raise fail(f"{option} {value!r}: {ISO_HINT}", 2) from exc
+
+
+def cli_actor() -> Actor:
+    """Who a command run on the server is in the audit log: `cli:USER`, the operating-
+    system user, with the admin role (whoever runs it can read the database anyway)."""
+    from archive.accounts import Actor, Role
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return Actor(f"cli:{user}"[:80], Role.ADMIN)

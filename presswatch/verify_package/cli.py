@@ -66,7 +66,19 @@ def _print_human(result: Result) -> None:
                 f"certificate sha256 {stamp['fingerprint_sha256']}), {trust}"
             )
         )
-    if result.ok and result.statement is not None:
+    if result.ok and result.statement is not None and "case" in result.statement:
+        case, checkpoint = result.statement["case"], result.statement["checkpoint"]
+        print(
+            plain(
+                f"ok: case {case.get('name')} with articles {result.statement['articles']}, "
+                f"{result.statement['notes']} note(s) and {result.statement['audit_entries']} "
+                f"audit entries, each article's package proven, under the checkpoint of "
+                f"{checkpoint['tree_size']} leaves (root {checkpoint['root_hash']}) of log "
+                f"{checkpoint['origin']}"
+                + ("" if result.statement["key_given"] else ", signed by the package's own key")
+            )
+        )
+    elif result.ok and result.statement is not None:
         print(plain("ok: " + statement_text(result.statement)))
         print(
             plain(

@@ -49,6 +49,9 @@ DIGEST = "datapackage-digest.json"
 INDEX = "indexes/index.cdx"
 PAGES = "pages/pages.jsonl"
 WARC_PREFIX = "archive/"
+CASE_MANIFEST = "case/manifest.json"
+CASE_PROOFS = "case/proofs.json"
+_CASE_ARTICLE = re.compile(r"case/article-[0-9]{1,18}\.wacz")
 
 _KNOWN = {MANIFEST, PROOFS, CHECKPOINT, KEY, TIMESTAMP, DATAPACKAGE, DIGEST, INDEX, PAGES}
 _WARC_NAME = re.compile(r"archive/[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.warc(\.gz)?")
@@ -85,7 +88,12 @@ def name_problem(name: str) -> str | None:
 
 
 def is_known_member(name: str) -> bool:
-    return name in _KNOWN or _WARC_NAME.fullmatch(name) is not None
+    return (
+        name in _KNOWN
+        or name in (CASE_MANIFEST, CASE_PROOFS)
+        or _WARC_NAME.fullmatch(name) is not None
+        or _CASE_ARTICLE.fullmatch(name) is not None
+    )
 
 
 def _check_shape(data: bytes, where: str) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from presswatch.verify_package.case import verify_case_package
 from presswatch.verify_package.claims import (
     check_article,
     check_captures,
@@ -16,6 +17,7 @@ from presswatch.verify_package.claims import (
 )
 from presswatch.verify_package.proofs import check_checkpoint, check_proofs, check_wacz, key_name
 from presswatch.verify_package.reading import (
+    CASE_MANIFEST,
     MANIFEST,
     PROOFS,
     PackageFiles,
@@ -54,7 +56,10 @@ def verify_package(
             for refusal in files.refusals:
                 result.fail(refusal.reason, refusal.name, refusal.problem)
             return result
-        _verify(files, public_key, tsa_roots, result)
+        if CASE_MANIFEST in files.names:
+            verify_case_package(files, public_key, tsa_roots, result, verify_package)
+        else:
+            _verify(files, public_key, tsa_roots, result)
     return result
 
 

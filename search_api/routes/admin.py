@@ -1,9 +1,11 @@
 """`/api/admin/…`: add, update and disable a source; ask for a recheck of one URL;
 list, add and remove notification subscriptions.
 
-Every route needs the server's `PRESSWATCH_API_KEY` in the `X-API-Key` header
-(compared in constant time, `search_api.deps.require_admin`); while no key is set
-they answer 403 and change nothing.
+Every route needs an admin's token (`Authorization: Bearer`) or the server's
+`PRESSWATCH_API_KEY` in the `X-API-Key` header (compared in constant time,
+`search_api.auth.require_admin`); without either they change nothing. Each change of a
+source and each recheck asked for is an audit entry (a leaf of the transparency log)
+naming who asked.
 
 Sources written here are the archive's Source rows (`archive.store.queries.upsert_source`),
 the same rows `sources.toml` is synced into: a crawl started from a sources.toml that
@@ -18,12 +20,14 @@ crawler.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, HTTPException, Path, status
 from sqlalchemy.orm import Session
 
+from archive.accounts import record_audit
 from archive.content import normalize_url, url_pattern_problem
 from archive.egress import Networks, parse_networks, url_refusal
 from archive.errors import BadInput, NotFound
@@ -45,7 +49,8 @@ from archive.store import (
     source_by_name,
     upsert_source,
 )
-from search_api.deps import AdminDep, NowDep, StateDep, WriteSessionDep
+from search_api.auth import AdminDep, Who
+from search_api.deps import NowDep, StateDep, WriteSessionDep
 from search_api.routes import ERRORS, MAX_VALUE_CHARS, NOT_FOUND, bad_request
 from search_api.routes.sources import load_source
 from search_api.schemas import (
@@ -123,6 +128,13 @@ def check_source(body: SourceIn | SourcePatch, allow: Networks = ()) -> None:
             raise HTTPException(400, problem.message)
 
 
+def _audit(
+    session: Session, admin: Who, action: str, name: str, now: datetime, detail: dict[str, Any]
+) -> None:
+    assert admin.actor is not None  # require_admin let it through
+    record_audit(session, admin.actor, action, "source", name, now=now, detail=detail)
+
+
 def _source(session: Session, name: str) -> Source:
     source = source_by_name(session, name)
     if source is None:
@@ -155,7 +167,7 @@ def _out(session: Session, name: str) -> SourceOut:
     responses={409: {"model": ErrorOut, "description": "A source by that name exists."}},
 )
 def add_source(
-    body: SourceIn, _admin: AdminDep, session: WriteSessionDep, now: NowDep, state: StateDep
+    body: SourceIn, admin: AdminDep, session: WriteSessionDep, now: NowDep, state: StateDep
 ) -> SourceOut:
     """Add an outlet to watch."""
     check_source(body, parse_networks(state.settings.allow_networks))
@@ -173,6 +185,7 @@ def add_source(
             now=now,
             enabled=body.enabled,
         )
+        _audit(session, admin, "source.add", body.name, now, body.model_dump(mode="json"))
     return _out(session, body.name)
 
 
@@ -185,7 +198,7 @@ _FILE_OWNED: dict[int | str, dict[str, Any]] = {
 def update_source(
     name: SourceName,
     body: SourcePatch,
-    _admin: AdminDep,
+    admin: AdminDep,
     session: WriteSessionDep,
     now: NowDep,
     state: StateDep,
@@ -206,14 +219,25 @@ def update_source(
             now=now,
             enabled=given.get("enabled", source.enabled),
         )
+        _audit(
+            session,
+            admin,
+            "source.update",
+            name,
+            now,
+            body.model_dump(mode="json", exclude_unset=True),
+        )
     return _out(session, name)
 
 
 @router.post("/sources/{name}/disable", response_model=SourceOut, responses=NOT_FOUND | _FILE_OWNED)
-def disable_source(name: SourceName, _admin: AdminDep, session: WriteSessionDep) -> SourceOut:
+def disable_source(
+    name: SourceName, admin: AdminDep, session: WriteSessionDep, now: NowDep
+) -> SourceOut:
     """Stop crawling an outlet; everything archived from it stays."""
     with session.begin():
         _editable(_source(session, name)).enabled = False
+        _audit(session, admin, "source.disable", name, now, {})
     return _out(session, name)
 
 
@@ -223,7 +247,7 @@ def disable_source(name: SourceName, _admin: AdminDep, session: WriteSessionDep)
     status_code=status.HTTP_202_ACCEPTED,
     responses=NOT_FOUND,
 )
-def recheck(body: RecheckIn, _admin: AdminDep, session: WriteSessionDep, now: NowDep) -> RecheckOut:
+def recheck(body: RecheckIn, admin: AdminDep, session: WriteSessionDep, now: NowDep) -> RecheckOut:
     """Put one archived article first in line for the next `presswatch recheck`."""
     try:
         normalize_url(body.url)
@@ -238,6 +262,16 @@ def recheck(body: RecheckIn, _admin: AdminDep, session: WriteSessionDep, now: No
                 "(`presswatch crawl` discovers new ones)"
             ) from exc
         bring_check_forward(article, now)
+        assert admin.actor is not None
+        record_audit(
+            session,
+            admin.actor,
+            "recheck.request",
+            "article",
+            article.id,
+            now=now,
+            detail={"url": body.url},
+        )
         due = article.next_check
         assert due is not None  # brought forward to now at the latest
         article_id, url = article.id, article.url
