@@ -8,12 +8,13 @@ from archive.capture.exchange import (
     CaptureJob,
     CaptureResult,
     Exchange,
+    ImageFetch,
     RecordOptions,
     RedirectHop,
     extract_exchange,
 )
 from archive.capture.group import record_captures
-from archive.capture.known_payloads import current_payloads
+from archive.capture.known_payloads import current_images, current_payloads
 from archive.capture.record import record_capture
 from archive.capture.stored_diffs import (
     pair_diff,
@@ -24,9 +25,11 @@ __all__ = [
     "CaptureJob",
     "CaptureResult",
     "Exchange",
+    "ImageFetch",
     "Policy",
     "RecordOptions",
     "RedirectHop",
+    "current_images",
     "current_payloads",
     "extract_exchange",
     "pair_diff",
