@@ -6,7 +6,9 @@ unknown, and the diff page and the API show them."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -15,8 +17,11 @@ from archive.capture import CaptureResult, Exchange, ImageFetch, record_capture
 from archive.log import verify_archive
 from archive.store.models import Capture, ChangeEvent, Version
 from presswatch.runtime import Runtime
+from presswatch.verify_package import verify_package
 from search_api.app import create_app
 from tests.archive_helpers import exchange, own_page
+from tests.package_checks import cli as package_cli
+from tests.package_checks import manifest_of, read, write
 
 URL = "https://ledger.example/en/2026/02/police-free-212-workers/"
 PHOTO = "https://ledger.example/img/raid.jpg"
@@ -67,7 +72,7 @@ def versions(rt: Runtime) -> list[Version]:
 
 
 def test_a_photo_swap_is_an_edit_on_every_path_and_a_recompression_is_not(
-    runtime: Runtime,
+    runtime: Runtime, tmp_path: Path
 ) -> None:
     at = [T0 + timedelta(hours=h) for h in range(6)]
     first = record(runtime, page(at[0]), (photo(at[0], 200, HASH_1),))
@@ -130,6 +135,22 @@ def test_a_photo_swap_is_an_edit_on_every_path_and_a_recompression_is_not(
         assert f"<img src='{PHOTO}'" not in diff.text  # never loaded from the outlet
         api = client.get(f"/api/articles/{article_id}").json()
         assert api["versions"][1]["images"][0]["phash"] == HASH_2
+
+    # The evidence package shows each version's images, proven against the leaf: a
+    # forged hash in its manifest fails the standalone verifier.
+    out = tmp_path / "story.wacz"
+    result = package_cli(runtime, "export", "evidence", URL, "-o", str(out))
+    assert result.exit_code == 0, result.output
+    key = runtime.log_signer().verifier_key
+    assert verify_package(out, key).ok
+    files = read(out)
+    manifest = manifest_of(files)
+    assert manifest["versions"][1]["images"][0]["phash"] == HASH_2
+    manifest["versions"][1]["images"][0]["phash"] = HASH_1
+    files["evidence/manifest.json"] = json.dumps(manifest).encode()
+    forged = verify_package(write(files, tmp_path / "forged.wacz"), key)
+    assert not forged.ok
+    assert any("images" in str(f) for f in forged.failures), forged.failures
 
 
 def test_a_version_with_unknown_images_is_never_compared(runtime: Runtime) -> None:

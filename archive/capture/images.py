@@ -93,7 +93,11 @@ def store_images(
                 # It stands for the bytes of the previous fetch, and for its record.
                 before = previous.get(fetch.src) or {}
                 entry["sha256"], entry["ref"] = before.get("sha256"), before.get("ref")
-        entries.append(entry)
+        # Every unchanged recheck stores these (row and log leaf): what is empty, or
+        # the address again, is left out.
+        if entry.get("url") == entry["src"]:
+            del entry["url"]
+        entries.append({k: v for k, v in entry.items() if v not in (None, False)})
     return entries
 
 
