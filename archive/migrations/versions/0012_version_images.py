@@ -2,12 +2,18 @@
 Versions recorded before keep NULL, read as "unknown": no edit is ever judged against
 them on images (design rule 8), so an upgrade does not read as a wave of photo edits.
 
+Plain ALTER TABLE both ways: a batch (copy-and-move) of `versions` on SQLite would drop
+a table other tables' foreign keys point at. SQLite before 3.35 cannot drop a column:
+the downgrade leaves it there, unused (as migration 0008 does).
+
 Revision ID: 0012
 Revises: 0011
 Create Date: 2026-12-07 18:00:00.000000
 """
 
 from __future__ import annotations
+
+import sqlite3
 
 import sqlalchemy as sa
 from alembic import op
@@ -19,10 +25,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("versions", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("images", sa.JSON(), nullable=True))
+    op.add_column("versions", sa.Column("images", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("versions", schema=None) as batch_op:
-        batch_op.drop_column("images")
+    if op.get_bind().dialect.name != "sqlite" or sqlite3.sqlite_version_info >= (3, 35):
+        op.drop_column("versions", "images")
