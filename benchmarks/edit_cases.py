@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from archive.content import VersionSide
+from archive.content import ArticleImage, VersionSide
 from presswatch.demo.content import DEMO_ARTICLES, DemoArticle
 
 PUBLISHED = "2026-02-20T09:00:00+07:00"
@@ -40,6 +40,7 @@ def _side(
     byline: str | None | bool = True,
     published: str = PUBLISHED,
     paragraphs: tuple[str, ...] | None = None,
+    images: tuple[ArticleImage, ...] | None = None,
 ) -> VersionSide:
     return VersionSide(
         title=title if title is not None else a.title,
@@ -48,6 +49,7 @@ def _side(
         modified=None,
         text="\n".join(paragraphs if paragraphs is not None else a.paragraphs),
         label="",
+        images=images,
     )
 
 
@@ -69,6 +71,17 @@ def _case(name: str, lang: str, old: VersionSide, new: VersionSide, *labels: str
 def _held_out(name: str, lang: str, old: VersionSide, new: VersionSide, *labels: str) -> Case:
     return Case(name, lang, old, new, frozenset(labels), held_out=True)
 
+
+# Pictures by their perceptual hashes (archive.content.image_hash): the same photo
+# recompressed lies 2 bits away, another photo all 64.
+PHOTO = ArticleImage(
+    "https://ledger.example/img/raid.jpg", "Police at the compound", "", "c3a5e1f00f1e5a3c"
+)
+RECOMPRESSED = ArticleImage(PHOTO.src, PHOTO.alt, "", "c3a5e1f00f1e5a3f")
+SWAPPED = ArticleImage(PHOTO.src, PHOTO.alt, "", "3c5a1e0ff0e1a5c3")
+PORTRAIT = ArticleImage(
+    "https://ledger.example/img/minister.jpg", "The minister", "", "0f0f0f0f0f0f0f0f"
+)
 
 RAID = _article("police-free-212")
 BAVET = _article("survivors-describe-debt")
@@ -157,6 +170,20 @@ CASES: tuple[Case, ...] = (
         "headline_changed",
         "headline_softened",
         "silent_edit",
+    ),
+    _case(
+        "en-photo-replaced",
+        "en",
+        _side(BAVET, images=(PHOTO,)),
+        _side(BAVET, images=(SWAPPED,)),
+        "images_changed",
+    ),
+    # The same photo recompressed by the outlet's CDN (2 bits apart): no edit at all.
+    _case(
+        "en-photo-recompressed",
+        "en",
+        _side(TASK, images=(PHOTO,)),
+        _side(TASK, images=(RECOMPRESSED,)),
     ),
     _case("en-byline-removed", "en", _side(BAVET), _side(BAVET, byline=None), "byline_removed"),
     _case(
@@ -396,6 +423,13 @@ CASES: tuple[Case, ...] = (
         _side(KM_TORTURE),
         _side(KM_TORTURE, byline="ដោយ អ្នកយកព័ត៌មាន"),
         "byline_changed",
+    ),
+    _case(
+        "km-photo-removed",
+        "km",
+        _side(KM_RESCUE, images=(PHOTO, PORTRAIT)),
+        _side(KM_RESCUE, images=(PHOTO,)),
+        "images_changed",
     ),
     _case(
         "km-date-moved",

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from scrapy.utils.misc import load_object
 
-from archive.capture import RecordOptions, current_payloads
+from archive.capture import RecordOptions, current_images, current_payloads
 from archive.content import UrlPattern, compile_url_pattern
 from archive.store import (
     Article,
@@ -195,6 +195,7 @@ class CrawlContext:
     _claim_hints: dict[str, dict[str, Any]] = field(default_factory=dict)
     _regexes: dict[str, UrlPattern] = field(default_factory=dict)
     _payloads: dict[int, set[str]] = field(default_factory=dict)
+    _images: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     _group: GroupWriter | None = None
     _recorder: Recorder | RecorderProcess | None = None
 
@@ -277,8 +278,10 @@ class CrawlContext:
             )
             names_by_id = source_names(session)
             payloads = current_payloads(session, [a.id for a in articles])
+            images = current_images(session, [a.id for a in articles])
             with self._lock:
                 self._payloads.update(payloads)
+                self._images.update(images)
             return [
                 RecheckTarget(
                     article_id=a.id,
@@ -292,6 +295,14 @@ class CrawlContext:
             ]
 
         return self._read(read)
+
+    def take_images(self, article_id: int | None) -> list[dict[str, Any]] | None:
+        """The current version's images of a due article with their last validators
+        (`archive.capture.current_images`), once; None when unknown."""
+        if article_id is None:
+            return None
+        with self._lock:
+            return self._images.pop(article_id, None)
 
     def payload_known(self, article_id: int | None, payload: bytes) -> bool:
         """True when a recheck brought back bytes the article's current version was

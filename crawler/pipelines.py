@@ -33,15 +33,17 @@ import asyncio
 import logging
 import pickle
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict
 from typing import Any
 
 from scrapy.crawler import Crawler
 
-from archive.capture import CaptureResult, Exchange, extract_exchange
-from archive.content import Extracted, failed_extraction, normalize_url
+from archive.capture import CaptureResult, Exchange, ImageFetch, extract_exchange
+from archive.content import Extracted, PageKind, failed_extraction, normalize_url
 from archive.errors import BadInput, WarcUnwritable
 from archive.store import apply_discovery_hints
 from crawler.context import CrawlContext, load_context
+from crawler.images import ImageFetcher
 from crawler.items import FetchItem, HintItem
 from crawler.processes import HelperGone, KilledItsHelper
 from crawler.recording import CaptureTask, DatabaseGone
@@ -67,6 +69,7 @@ class ArchivePipeline:
     def __init__(self, crawler: Crawler, ctx: CrawlContext) -> None:
         self.crawler = crawler
         self.ctx = ctx
+        self.images = ImageFetcher(crawler, ctx)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
@@ -99,6 +102,7 @@ class ArchivePipeline:
                 extracted=extracted,
                 payload_known=known,
                 hints={**item.hints, **self._late_hints(item)},
+                images=await self._images(item, extracted, known),
             )
             result: CaptureResult = await asyncio.wrap_future(self.ctx.group_writer().submit(task))
         except _ENDS_THE_CRAWL as exc:  # no later capture could be kept either
@@ -113,6 +117,35 @@ class ArchivePipeline:
             return item
         self._count(item, result)
         return item
+
+    async def _images(
+        self, item: FetchItem, extracted: Extracted | None, known: bool
+    ) -> tuple[ImageFetch, ...] | None:
+        """The article's images, fetched (crawler.images): those the page names when it
+        was extracted, else, when its bytes are the current version's or the page
+        answered 304, that version's; None (not looked at) otherwise."""
+        exchange = item.exchange
+        last = self.ctx.take_images(item.article_id)
+        if exchange.error or exchange.status not in (200, 304):
+            return None
+        refs: list[dict[str, Any]]
+        if exchange.status == 200 and extracted is not None:
+            if extracted.kind is not PageKind.HTML:
+                return None
+            validators = {ref["src"]: ref for ref in last or ()}
+            refs = [
+                {**validators.get(image.src, {}), **asdict(image)} for image in extracted.images
+            ]
+        elif last is not None and (known or exchange.status == 304):
+            refs = last
+        else:
+            return None
+        source = self.ctx.sources.get(item.source)
+        return await self.images.fetch_all(
+            refs,
+            source=item.source,
+            min_delay_s=source.crawl_delay_s if source is not None else None,
+        )
 
     async def _in_writer(self, fn: Any, *args: Any) -> Any:
         return await asyncio.wrap_future(self.ctx.writer().submit(fn, *args))

@@ -33,7 +33,14 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, PendingRollbackError
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive.capture import CaptureJob, CaptureResult, Exchange, RecordOptions, record_captures
+from archive.capture import (
+    CaptureJob,
+    CaptureResult,
+    Exchange,
+    ImageFetch,
+    RecordOptions,
+    record_captures,
+)
 from archive.content import Extracted
 from archive.errors import StorageError
 from archive.store import Article, PlanNextCheck, describe_database, schedule_after_capture
@@ -58,6 +65,8 @@ class CaptureTask:
     extracted: Extracted | None = None
     payload_known: bool = False
     hints: dict[str, Any] = field(default_factory=dict)
+    # The article's images fetched with it (crawler.images); None: not looked at.
+    images: tuple[ImageFetch, ...] | None = None
 
 
 class DatabaseGone(StorageError, RuntimeError):
@@ -223,6 +232,7 @@ class Recorder:
                 extracted=task.extracted,
                 payload_known=task.payload_known,
                 then=partial(self._schedule, task),
+                images=task.images,
             )
             for task in tasks
         ]

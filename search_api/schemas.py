@@ -114,6 +114,19 @@ class ArticleList(BaseModel):
     )
 
 
+class ImageOut(BaseModel):
+    """One of the article's images as a version showed it."""
+
+    src: str = Field(description="The image's absolute address, as the page named it.")
+    alt: str
+    caption: str = Field(description="The text of its <figcaption>, or empty.")
+    phash: str | None = Field(
+        description="64-bit perceptual hash (16 hex digits) of the bytes fetched; null "
+        "when the image could not be fetched or decoded (`reason` says why)."
+    )
+    reason: str | None = None
+
+
 class VersionSummaryOut(_FromRows):
     n: int
     title: str | None
@@ -134,6 +147,11 @@ class VersionSummaryOut(_FromRows):
         default=None,
         description="API path of the version's full-page screenshot (PNG), as the browser "
         "rendered the fetch that made it; null when it was not rendered.",
+    )
+    images: list[ImageOut] | None = Field(
+        default=None,
+        description="The article's images in this version; null when unknown (a version "
+        "recorded before images were kept, or from an import).",
     )
 
 

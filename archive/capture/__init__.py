@@ -8,12 +8,13 @@ from archive.capture.exchange import (
     CaptureJob,
     CaptureResult,
     Exchange,
+    ImageFetch,
     RecordOptions,
     RedirectHop,
     extract_exchange,
 )
 from archive.capture.group import record_captures
-from archive.capture.known_payloads import current_payloads
+from archive.capture.known_payloads import current_images, current_payloads
 from archive.capture.record import record_capture
 from archive.capture.render_record import (
     PageToRender,
@@ -41,6 +42,7 @@ __all__ = [
     "CaptureJob",
     "CaptureResult",
     "Exchange",
+    "ImageFetch",
     "PageToRender",
     "Policy",
     "RecordOptions",
@@ -51,6 +53,7 @@ __all__ = [
     "Rendering",
     "SubResource",
     "captures_to_render",
+    "current_images",
     "current_payloads",
     "extract_exchange",
     "log_size",

@@ -13,6 +13,7 @@ from archive.capture.detect import ContentKey, Observation, Seen, Verdict
 from archive.capture.exchange import Exchange
 from archive.capture.inflight import InFlight
 from archive.content.extract import Extracted
+from archive.content.image_entries import images_to_json
 from archive.content.normalize import NORMALIZER_VERSION, count_words
 from archive.log.seal import content_sha256
 from archive.store.models import Article, ArticleStatus, Capture, Version
@@ -29,8 +30,9 @@ def settle_version(
     article's current one, marked as seen again when the page showed it."""
     if verdict.new_version:
         content, extracted = flight.observation.content, flight.extracted
-        assert extracted is not None and content is not None
-        version = _new_version(flight.session, article, extracted, content, capture)
+        assert content is not None
+        assert extracted is not None or previous is not None, "a first version is extracted"
+        version = _new_version(flight.session, article, extracted, previous, content, capture)
         count_boilerplate(flight.session, flight.source.id, previous, version, content.text)
         return version
     if previous is not None and flight.observation.seen in (
@@ -44,16 +46,31 @@ def settle_version(
 
 
 def _new_version(
-    session: Session, article: Article, extracted: Extracted, content: ContentKey, capture: Capture
+    session: Session,
+    article: Article,
+    extracted: Extracted | None,
+    previous: Version | None,
+    content: ContentKey,
+    capture: Capture,
 ) -> Version:
+    """A new version from the capture's content. Without an extraction (the page's
+    bytes or a 304 were those of `previous`, only its pictures changed) the fields the
+    content does not hold are `previous`'s, which the same bytes gave."""
+    if extracted is not None:
+        modified, lang, extractor = extracted.modified, extracted.lang, extracted.extractor
+        normalizer = NORMALIZER_VERSION
+    else:
+        assert previous is not None
+        modified, lang = previous.modified, previous.lang
+        extractor, normalizer = previous.extractor, previous.normalizer
     version = Version(
         article_id=article.id,
         n=article.version_count + 1,
         title=content.title,
         byline=content.byline,
         published=content.published,
-        modified=extracted.modified,
-        lang=extracted.lang,
+        modified=modified,
+        lang=lang,
         text_z=Version.compress(content.text),
         text_sha256=content.text_sha256,
         content_sha256=content_sha256(
@@ -64,12 +81,13 @@ def _new_version(
         ),
         text_chars=len(content.text),
         text_words=count_words(content.text),
-        extractor=extracted.extractor,
-        normalizer=NORMALIZER_VERSION,
+        extractor=extractor,
+        normalizer=normalizer,
         first_capture_id=capture.id,
         last_capture_id=capture.id,
         first_seen=capture.fetched_at,
         last_seen=capture.fetched_at,
+        images=images_to_json(content.images),
     )
     session.add(version)
     session.flush()

@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from archive.content.edit_images import images_differ
+from archive.content.image_entries import ArticleImage, images_from_json
 from archive.content.patterns import UrlPattern, compile_url_pattern
 from archive.errors import ConfigError
 from archive.store.models import ArticleStatus, CaptureOutcome, ChangeKind, RemovalReason
@@ -106,6 +108,8 @@ class ContentKey:
     published: str | None
     text: str
     text_sha256: str
+    # The article's pictures (None: unknown, never compared; archive.content.edit_images).
+    images: tuple[ArticleImage, ...] | None = None
 
     @classmethod
     def of(cls, version: Version) -> ContentKey:
@@ -116,6 +120,7 @@ class ContentKey:
             published=version.published,
             text=version.text,
             text_sha256=version.text_sha256,
+            images=images_from_json(version.images),
         )
 
     @property
@@ -337,6 +342,8 @@ def changed_parts(old: ContentKey, new: ContentKey, *, same_body: bool) -> tuple
         parts.append("byline")
     if (old.published or "") != (new.published or ""):
         parts.append("dates")
+    if images_differ(old.images, new.images):
+        parts.append("images")
     return tuple(parts)
 
 

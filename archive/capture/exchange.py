@@ -83,6 +83,23 @@ class Exchange:
 
 
 @dataclass(frozen=True, slots=True)
+class ImageFetch:
+    """One of the article's images (`archive.content.images`) as the crawler fetched it
+    for this capture: `exchange` is the image's own fetch (a network failure or a
+    refusal by the egress policy or robots.txt has `status` None and `error`), `phash`
+    the perceptual hash of a 200's body, computed by the crawler off its reactor thread,
+    or None with `reason`. A 304 carries no hash: the archive takes the one of the
+    image's previous fetch."""
+
+    src: str
+    alt: str
+    caption: str
+    exchange: Exchange
+    phash: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class RecordOptions:
     """What the archive needs to know beyond the exchange; built by the caller from
     Settings (the archive never reads the environment)."""
@@ -114,6 +131,8 @@ class CaptureJob:
     extracted: Extracted | None = None
     payload_known: bool = False
     then: Callable[[Session, CaptureResult], None] | None = None
+    # The article's images fetched with it; None: not looked at (images unknown).
+    images: tuple[ImageFetch, ...] | None = None
 
 
 def check_exchange(exchange: Exchange) -> None:

@@ -54,6 +54,7 @@ def _record_each(
                         options=job.options,
                         extracted=job.extracted,
                         payload_known=job.payload_known,
+                        images=job.images,
                     )
                     if job.then is not None:
                         job.then(session, result)

@@ -35,7 +35,9 @@ class InFlight:
     # Why an imported record is kept as evidence only (`import_hold`), else None.
     held: str | None
     # The current version's content when this payload is one it was captured with
-    # (the unchanged path: no extraction, no full judging), else None.
+    # (the unchanged path: no extraction, no full judging), or when a 304's pictures
+    # differ from that version's, else None. `observation.content` is the same with
+    # the pictures this capture fetched.
     known: ContentKey | None
     extracted: Extracted | None
     observation: Observation

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -134,19 +135,23 @@ def judge_capture(flight: InFlight) -> Verdict:
     """The verdict on one fetch: on the current version's own bytes seen again, as
     unchanged content; on a held import, evidence only; else in full."""
     if flight.known is not None:
-        return _judge_known(flight.place.article, flight.known, flight.options.policy)
+        seen = flight.observation.content or flight.known
+        return _judge_known(flight.place.article, flight.known, seen, flight.options.policy)
     if flight.held is not None:
         return Verdict(CaptureOutcome.HELD)
     return _judge_fetch(flight)
 
 
-def _judge_known(article: Article | None, content: ContentKey, policy: Policy) -> Verdict:
-    """The verdict on the current version's own bytes seen again: unchanged, or the
-    status moves (reachable again, restored, pending removal cleared) as for any fetch
-    showing that content."""
+def _judge_known(
+    article: Article | None, content: ContentKey, seen: ContentKey, policy: Policy
+) -> Verdict:
+    """The verdict on the current version's own text seen again (`content`; `seen` is
+    the same with the pictures this capture fetched): unchanged, edited when only the
+    pictures changed, or the status moves (reachable again, restored, pending removal
+    cleared) as for any fetch showing that content."""
     assert article is not None
     state = ArticleState.of(article, content)
-    return judge(state, Observation(Seen.CONTENT, content=content), policy, same_body=True)
+    return judge(state, Observation(Seen.CONTENT, content=seen), policy, same_body=True)
 
 
 def _judge_fetch(flight: InFlight) -> Verdict:
@@ -182,7 +187,8 @@ def _state_of(flight: InFlight, article: Article) -> ArticleState:
     ):
         # Rule 8: a newer extractor or normalizer must not read as an edit. Compare
         # against what today's code makes of the capture that produced the version.
-        last = _reextracted(flight, current) or last
+        again = _reextracted(flight, current)
+        last = replace(again, images=last.images) if again is not None else last
     return ArticleState.of(article, last)
 
 

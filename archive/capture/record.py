@@ -21,6 +21,7 @@ of `known_payloads`), `persist` (WARC record, article, capture row), `article_up
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -32,14 +33,20 @@ from archive.capture.events import add_events
 from archive.capture.exchange import (
     CaptureResult,
     Exchange,
+    ImageFetch,
     RecordOptions,
     check_exchange,
     extract_exchange,
     fetch_key,
 )
+from archive.capture.images import observed_images, previous_images, store_images
 from archive.capture.inflight import InFlight
 from archive.capture.judge import import_hold, judge_capture, observe_fetch
-from archive.capture.known_payloads import known_payload
+from archive.capture.known_payloads import (
+    known_payload,
+    not_modified_with_other_images,
+    with_images,
+)
 from archive.capture.locate import locate, resolve_source
 from archive.capture.persist import add_capture, admit_article, store_raw
 from archive.capture.stored_diffs import store_pair_diff
@@ -68,6 +75,7 @@ def record_capture(
     extracted: Extracted | None = None,
     recorded_at: datetime | None = None,
     payload_known: bool = False,
+    images: tuple[ImageFetch, ...] | None = None,
 ) -> CaptureResult:
     """Record one fetch. The caller owns the transaction (commit or roll back).
 
@@ -75,7 +83,13 @@ def record_capture(
     captured with is unchanged without extraction or detection (the unchanged path):
     one capture row and a revisit record. `payload_known=True` says the caller expects
     that (the crawler's due list knows the digests) and did not extract; if the archive
-    finds otherwise, it extracts here."""
+    finds otherwise, it extracts here.
+
+    `images`: the article's images the crawler fetched with the page (None: not looked
+    at). They are compared with the current version's, on the unchanged path and on a
+    304 too, so a photo swapped under its address is an edit even when the page's bytes
+    are the same; their exchanges are written to the WARC and listed in the capture's
+    detail (`archive.capture.images`)."""
     options = options or RecordOptions()
     check_exchange(exchange)
     if extracted is None and not payload_known:
@@ -93,13 +107,22 @@ def record_capture(
     held = import_hold(session, exchange, place.article, recorded_at)
     source = resolve_source(session, exchange, recorded_at)
     payload_sha = hashlib.sha256(exchange.payload).hexdigest() if exchange.status else None
+    looked = images is not None and held is None
+    before = previous_images(session, place.article) if looked else {}
+    seen_images = observed_images(images, before) if images is not None and looked else None
     known = None if held is not None else known_payload(session, exchange, place, payload_sha)
+    if known is None and held is None and seen_images is not None:
+        # A 304 whose pictures changed shows the current text with other pictures.
+        known = not_modified_with_other_images(session, exchange, place, seen_images)
     if known is not None:
-        observation = Observation(Seen.CONTENT, content=known)
+        observation = Observation(Seen.CONTENT, content=with_images(known, seen_images))
     else:
         if extracted is None and payload_known:
             extracted = extract_exchange(exchange, options.max_body_bytes)
         observation = observe_fetch(exchange, extracted, source, place)
+        if observation.content is not None:
+            content = with_images(observation.content, seen_images)
+            observation = replace(observation, content=content)
     flight = InFlight(
         session=session,
         warc=warc,
@@ -122,6 +145,9 @@ def record_capture(
     location = store_raw(flight, verdict)
     article = admit_article(flight, verdict)
     capture = add_capture(flight, article, location, verdict.outcome)
+    if images is not None and seen_images is not None and article is not None and location:
+        entries = store_images(warc, images, seen_images, before)
+        capture.detail = {**capture.detail, "images": entries}
 
     # Update the article: its version, its status, the events that tell what changed.
     version: Version | None = None

@@ -38,11 +38,14 @@ from archive.content.diff_json import (
 from archive.content.diff_unified import (
     render_unified,
 )
+from archive.content.edit_images import images_changed
 from archive.content.editclass import (
     CLASS_NAMES,
     describe_class,
     judge_edit,
 )
+from archive.content.image_entries import ArticleImage, images_from_json, images_to_json
+from archive.content.image_hash import PHASH_MAX_DISTANCE, ImageHash, hash_image, phash_distance
 from archive.content.khmer import KHMER_RUN, has_khmer, khmer_clusters
 from archive.content.normalize import (
     normalize_text,
@@ -76,9 +79,12 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "ACCEPT_ENCODING",
+    "ArticleImage",
     "KHMER_RUN",
     "CLASS_NAMES",
     "DecodedBody",
+    "ImageHash",
+    "PHASH_MAX_DISTANCE",
     "Extracted",
     "OpKind",
     "PageKind",
@@ -96,10 +102,15 @@ __all__ = [
     "extract_page",
     "failed_extraction",
     "has_khmer",
+    "images_changed",
+    "images_from_json",
+    "images_to_json",
+    "hash_image",
     "joined_diff_stats",
     "judge_edit",
     "khmer_clusters",
     "normalize_text",
+    "phash_distance",
     "normalize_url",
     "parse_iso_utc",
     "render_html",

@@ -16,9 +16,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
 from archive.content.align import Budget, align
 from archive.content.tokens import is_space, tokenize
+
+if TYPE_CHECKING:
+    from archive.content.image_entries import ArticleImage
 
 __all__ = [
     "DIFF_ALGORITHM",
@@ -81,6 +85,9 @@ class VersionSide:
     modified: str | None
     text: str
     label: str
+    # The version's images (archive.content.images); None when unknown. Only the edit
+    # classes read them (`images_changed`); the text diff never does.
+    images: tuple[ArticleImage, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,12 @@ Classes (each ``{"class": name, ...evidence}``):
   and a rule that can be read explains its own mistakes.
 - ``byline_removed`` / ``byline_changed``: ``old``, ``new``.
 - ``date_moved``: the publication date changed: ``old``, ``new``, ``days``.
+- ``images_changed``: ``removed``, ``added`` (``[{src, alt, phash}]``) and ``replaced``
+  (``[{src, alt, old_alt, old_phash, new_phash, distance}]``): the article's pictures
+  changed; a photo replaced under the same address counts, the same photo recompressed
+  or resized does not (`archive.content.edit_images`, threshold
+  `archive.content.image_hash.PHASH_MAX_DISTANCE`). Never judged against a version
+  whose images are unknown (recorded before images were kept).
 - ``correction_added``: ``notes``: paragraphs of the new text with a correction or
   editor's note (``NOTE_PATTERNS``) that the old text did not have.
 - ``silent_edit``: the title or text changed and no correction note was added.
@@ -50,6 +56,7 @@ import regex
 
 from archive.content.align import Budget, align
 from archive.content.diff import DiffOp, VersionSide
+from archive.content.edit_images import images_changed
 from archive.content.edit_names import names_removed
 from archive.content.edit_quotes import quotes_removed
 from archive.content.edit_significance import edit_significance
@@ -76,6 +83,7 @@ CLASS_NAMES = (
     "byline_removed",
     "byline_changed",
     "date_moved",
+    "images_changed",
     "correction_added",
     "silent_edit",
 )
@@ -176,6 +184,9 @@ def classify_edit(
                 "days": _days_between(old.published, new.published),
             }
         )
+    pictures = images_changed(old.images, new.images)
+    if pictures is not None:
+        found.append(pictures)
     notes = _notes_added(old_paras, new_paras)
     if notes:
         found.append({"class": "correction_added", "notes": notes})
@@ -197,6 +208,13 @@ def describe_class(item: dict[str, Any]) -> str:
     if name == "numbers_changed":
         pairs = [f"{c.get('old')} → {c.get('new')}" for c in item.get("changes", [])[:3]]
         return f"{words} ({', '.join(pairs)})"
+    if name == "images_changed":
+        counts = [
+            f"{len(item.get(key) or [])} {key}"
+            for key in ("replaced", "removed", "added")
+            if item.get(key)
+        ]
+        return f"{words} ({', '.join(counts)})"
     if name == "names_removed":
         return f"{words} ({', '.join(str(n) for n in item.get('names', [])[:3])})"
     return words

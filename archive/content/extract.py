@@ -41,6 +41,7 @@ from archive.content.article_fields import (
 from archive.content.byline import byline_of
 from archive.content.dates import iso_date
 from archive.content.decode import PageKind, decode_body, screen_body
+from archive.content.images import ImageRef, find_images
 from archive.content.markup import one_line, parse_html
 from archive.content.normalize import normalize_text
 from archive.content.structured_data import json_ld_nodes, meta_index
@@ -79,6 +80,9 @@ class Extracted:
     canonical_url: str | None  # <link rel=canonical> or og:url, made absolute, not normalized
     extractor: str
     note: str = ""  # why a non-HTML kind has no text, or what went wrong
+    # The article's images in page order (archive.content.images), for the crawler to
+    # fetch and hash; not part of the text, so not part of EXTRACTOR_VERSION.
+    images: tuple[ImageRef, ...] = ()
 
 
 def _empty(kind: PageKind, note: str, charset: str | None = None) -> Extracted:
@@ -174,6 +178,7 @@ def _extract_html(html: str, charset: str, url: str) -> Extracted:
         canonical_url=canonical,
         extractor=EXTRACTOR_VERSION,
         note=note,
+        images=find_images(root, url),
     )
 
 

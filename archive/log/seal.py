@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
+from archive.content.image_entries import images_sha256
 from archive.errors import StorageError
 from archive.log.leaves import store_leaf
 from archive.log.merkle import Frontier, leaf_hash
@@ -60,7 +61,7 @@ def encode_leaf(leaf: dict[str, Any]) -> bytes:
 def _version_part(version: Version | None, seen: bool) -> dict[str, Any] | None:
     if version is None:
         return None
-    return {
+    part = {
         "id": version.id,
         "article_id": version.article_id,
         "n": version.n,
@@ -77,6 +78,10 @@ def _version_part(version: Version | None, seen: bool) -> dict[str, Any] | None:
         "normalizer": version.normalizer,
         "seen": seen,
     }
+    if version.images is not None:
+        # Only for versions that know their images: older leaves keep their exact bytes.
+        part["images_sha256"] = images_sha256(version.images)
+    return part
 
 
 def _event_part(event: ChangeEvent) -> dict[str, Any]:

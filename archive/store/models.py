@@ -241,6 +241,10 @@ class Version(Base):
     last_capture_id: Mapped[int] = mapped_column(BigInteger)
     first_seen: Mapped[datetime]
     last_seen: Mapped[datetime]
+    # The article's images as this version showed them, [{src, alt, caption, phash,
+    # reason}] (archive.content.image_entries); NULL: unknown (recorded before images
+    # were kept, or from a capture whose images were not looked at, such as an import).
+    images: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True, default=None)
 
     __table_args__ = (UniqueConstraint("article_id", "n"),)
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, object_session
 from archive.backfill.ledger import WEB_ARCHIVE, snapshot_coverage
 from archive.content.diff import VersionSide
 from archive.content.editclass import judge_edit
+from archive.content.image_entries import images_from_json
 from archive.store.models import Article, Capture, ChangeEvent, ChangeKind, Source, Version
 from archive.store.queries import (
     ChangeRow,
@@ -84,6 +85,9 @@ def version_json(version: Version, *, with_text: bool = False) -> dict[str, Any]
         "last_capture_id": version.last_capture_id,
         "extractor": version.extractor,
         "normalizer": version.normalizer,
+        # [{src, alt, caption, phash, reason}] as stored (the log leaf commits to their
+        # digest); null: unknown (recorded before images were kept)
+        "images": version.images if isinstance(version.images, list) else None,
     }
     if with_text:
         out["text"] = version.text
@@ -308,4 +312,5 @@ def version_side(version: Version, *, label: str | None = None) -> VersionSide:
         modified=version.modified,
         text=version.text,
         label=label if label is not None else version_label(version),
+        images=images_from_json(version.images),
     )

@@ -69,7 +69,7 @@ class RequestRecord:
     user_agent: str | None
     if_none_match: str | None
     if_modified_since: str | None
-    kind: str = "other"  # article | discovery | other
+    kind: str = "other"  # article | discovery | media (a page's images) | other
     received_bytes: int = 0  # request line and headers
 
     @property

@@ -66,6 +66,18 @@ _VERSION_FIELDS = _Fields(
 )
 
 
+def _images_logged(images: Any, logged: Any) -> bool:
+    """A version's images as the manifest shows them, against the leaf's digest of them
+    (archive.content.image_entries.images_sha256: canonical JSON); a version logged
+    without images (recorded before they were kept) must show none."""
+    if logged is None:
+        return images is None
+    if not isinstance(images, list):
+        return False
+    blob = json.dumps(images, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return sha256_hex(blob.encode("utf-8")) == logged
+
+
 def _compare(
     result: Result,
     where: str,
@@ -288,6 +300,12 @@ def check_versions(
             )
         else:
             texts_ok.add(vid)
+        if not _images_logged(version.get("images"), part.get("images_sha256")):
+            result.fail(
+                "version-field",
+                where,
+                "its images do not hash to the images_sha256 the log commits to",
+            )
         if vid not in introduced:
             result.fail(
                 "version-without-event",

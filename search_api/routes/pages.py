@@ -25,7 +25,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from archive.capture import pair_judgement
-from archive.content import render_html, render_html_inline
+from archive.content import images_changed, images_from_json, render_html, render_html_inline
 from archive.errors import BadInput, BadQuery, NotFound, StorageError
 from archive.store import (
     ArticleStatus,
@@ -389,16 +389,14 @@ def diff_page(
     diff, old_n, new_n = load_diff(session, article_id, from_n, to_n)
     inline = view == "inline"
     fragment = render_html_inline(diff) if inline else render_html(diff)
+    old, new = version_by_n(session, article_id, old_n), version_by_n(session, article_id, new_n)
+    # The pictures added, removed or replaced between the two (at most 20 a side: cheap).
+    pictures = images_changed(images_from_json(old.images), images_from_json(new.images))
     # What kind of edit these two versions make, as the changes page shows an edit: the
     # judgement stored with the edit when there is one, else judged within its budget.
     judged = (
-        pair_judgement(
-            session,
-            version_by_n(session, article_id, old_n),
-            version_by_n(session, article_id, new_n),
-            diff.body,
-        )
-        if diff.changed_parts
+        pair_judgement(session, old, new, diff.body)
+        if diff.changed_parts or pictures is not None
         else None
     )
     return render(
@@ -417,6 +415,7 @@ def diff_page(
             "screenshots": load_screenshot_pair(
                 session, warc, finder, state, article_id, old_n, new_n
             ),
+            "pictures": pictures,
             "nav": "",
         },
     )
