@@ -137,6 +137,15 @@ class RealPages:
 REAL_PAGES = RealPages(FIXTURES)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Tests marked `slow` run first (in file order among themselves): under pytest-xdist
+    # they are then dealt out to the workers at the start, and the quick tests fill in
+    # around them, instead of a worker ending the run alone on the last minutes of
+    # service-fault crawls (their files sort late) while the other core idles. Every
+    # worker sorts the same collection the same way, as xdist requires.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def _needs_real_pages(item: pytest.Item) -> bool:
     return item.get_closest_marker("real_pages") is not None or "real_pages" in getattr(
         item, "fixturenames", ()

@@ -42,6 +42,10 @@ from tests.kill_harness import (
 from tests.silent_proxy import silent_proxy
 from tests.site_server import NewsSite, cli, cli_env, free_port, popen_cli, write_sources
 
+# Real crawls, each waiting out a fault: among the longest tests, so they start first
+# (tests/conftest.py).
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
 
 @pytest.fixture
 def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
