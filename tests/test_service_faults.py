@@ -1,6 +1,7 @@
 """Shared services and the crawl's own helper processes failing under a crawl: each
-test starts its own `redis-server` on a port of its own (so stopping it never disturbs
-the rest of the suite), or kills one of the crawl's own processes, in the middle of the
+test starts its own `redis-server` on a port of its own, or stops its worker's own
+PostgreSQL cluster (a fresh database on it per test), so stopping it never disturbs the
+rest of the suite; or it kills one of the crawl's own processes, in the middle of the
 work, and checks the one documented outcome (docs/operations.md, "When a service
 fails"): the crawl rides it out within a bounded budget, or ends within a bounded time
 with one line naming what failed and exit 1; the lock is released, nothing committed is
@@ -59,8 +60,11 @@ def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
         server.stop()
 
 
-@pytest.fixture
-def own_postgres() -> Iterator[OwnPostgres]:
+@pytest.fixture(scope="session")
+def own_postgres_cluster() -> Iterator[OwnPostgres]:
+    """One cluster of this process's own (an xdist worker's), made once: `initdb` takes
+    seconds. Its tests may stop it, restart it or leave it stopped: no other process
+    uses it, and this one runs one test at a time."""
     bin_dir = OwnPostgres.find_binaries()
     if bin_dir is None:
         skip_unless_ci("no PostgreSQL server binaries under /usr/lib/postgresql")
@@ -71,6 +75,21 @@ def own_postgres() -> Iterator[OwnPostgres]:
         yield server
     finally:
         server.remove()
+
+
+@pytest.fixture
+def own_postgres(own_postgres_cluster: OwnPostgres) -> Iterator[OwnPostgres]:
+    """The test's own PostgreSQL: a fresh database on the worker's own cluster, running
+    when the test starts; stopping it stops the cluster, which nothing else is using."""
+    if not own_postgres_cluster.running:
+        own_postgres_cluster.start()
+    server = own_postgres_cluster.fresh_database()
+    try:
+        yield server
+    finally:
+        if not own_postgres_cluster.running:
+            own_postgres_cluster.start()
+        server.drop_database()
 
 
 def ends_with_one_line(proc: subprocess.Popen[str], service: str, *, guard_s: float = 90) -> str:
