@@ -17,6 +17,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
@@ -167,11 +168,11 @@ def test_a_run_resuming_a_shared_queue_is_quiet(own_redis: OwnRedis, tmp_path: P
             proc.communicate(timeout=30)
         # The requests it had taken from the queue died with it, their claims held: once
         # the claims lapse, the next run fetches those articles (before, never).
-        time.sleep(2.5)
         import redis
 
         client = redis.Redis.from_url(own_redis.url)
         assert any(client.type(k) == b"zset" for k in client.keys("*requests*")), client.keys()
+        _until_claims_lapse(client, lease_s=2)
         client.close()
         again = cli(data_dir, sources, "run", env=env)
         assert again.returncode == 0, again.stderr
@@ -181,6 +182,28 @@ def test_a_run_resuming_a_shared_queue_is_quiet(own_redis: OwnRedis, tmp_path: P
             f"WARNING presswatch.lock: took over a stale lock {data_dir / 'presswatch.lock'}"
         ], again.stderr
     articles_captured_once(data_dir, 30)
+
+
+def _until_claims_lapse(client: Any, *, lease_s: float) -> None:
+    """Until a killed crawl's hold on its articles in the shared Redis has lapsed (the
+    lease, by Redis's clock; crawler/middlewares.py): every claim in its dupefilter (a
+    hash of fingerprints, each the time it was claimed at) older than `lease_s`, and
+    no fetch lock left (each a key expiring after the lease)."""
+    deadline = time.monotonic() + lease_s + 30
+    while True:
+        seconds, micros = client.time()
+        held = [
+            float(at)
+            for key in client.keys("*:fetch-claims")
+            if client.type(key) == b"hash"
+            for at in client.hvals(key)
+        ]
+        assert held, "no claims in the shared frontier"
+        lapsed = seconds + micros / 1e6 - max(held) >= lease_s
+        if lapsed and not client.keys("*:fetching:*"):
+            return
+        assert time.monotonic() < deadline, "the killed crawl's claims never lapsed"
+        time.sleep(0.05)  # polling Redis, not timing the crawl
 
 
 def test_status_names_a_redis_frontier_that_is_gone(own_redis: OwnRedis, tmp_path: Path) -> None:
