@@ -633,7 +633,7 @@ def test_a_read_only_warc_directory_stops_the_crawl_with_one_line(
     a share exported read-only): the crawl stops with exit 1 and one line naming the
     directory and what to fix, not one failed capture per page; what was captured
     before stays and verifies; once writable, the rerun completes."""
-    bulk = bulk_articles(20)
+    bulk = bulk_articles(10)  # five before the directory turns read-only, five after
     data_dir = tmp_path / "data"
     Runtime(Settings(data_dir=data_dir)).init()
     with NewsSite(articles=bulk) as site:
@@ -664,7 +664,7 @@ def test_a_read_only_warc_directory_stops_the_crawl_with_one_line(
         again = cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
         assert again.returncode == 0, again.stderr
         assert again.stderr == ""
-    articles_captured_once(data_dir, 20)
+    articles_captured_once(data_dir, 10)
 
 
 # -- PostgreSQL ----------------------------------------------------------------------------
