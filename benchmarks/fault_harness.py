@@ -201,7 +201,11 @@ def meilisearch_binary() -> Path | None:
 
 def children(pid: int) -> list[int]:
     kids: list[int] = []
-    for listed in Path(f"/proc/{pid}/task").glob("*/children"):
+    try:
+        listings = list(Path(f"/proc/{pid}/task").glob("*/children"))
+    except OSError:
+        return []  # the process ended meanwhile (a helper killed, or replaced)
+    for listed in listings:
         try:
             kids.extend(int(k) for k in listed.read_text().split())
         except OSError:
