@@ -138,9 +138,10 @@ REAL_PAGES = RealPages(FIXTURES)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # Tests marked `slow` run first (in file order among themselves): under pytest-xdist
-    # they are then dealt out to the workers at the start, and the quick tests fill in
-    # around them, instead of a worker ending the run alone on the last minutes of
+    # Tests marked `slow` run first (in file order among themselves). pytest-xdist's
+    # `load` hands each worker a first run of consecutive tests: the first worker starts
+    # on the slow ones while the others take the quick ones, and work is handed out as
+    # workers come free, so the run no longer ends with one worker alone on the last
     # service-fault crawls (their files sort late) while the other core idles. Every
     # worker sorts the same collection the same way, as xdist requires.
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
