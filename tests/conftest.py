@@ -137,16 +137,6 @@ class RealPages:
 REAL_PAGES = RealPages(FIXTURES)
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # Tests marked `slow` run first (in file order among themselves). pytest-xdist's
-    # `load` hands each worker a first run of consecutive tests: the first worker starts
-    # on the slow ones while the others take the quick ones, and work is handed out as
-    # workers come free, so the run no longer ends with one worker alone on the last
-    # service-fault crawls (their files sort late) while the other core idles. Every
-    # worker sorts the same collection the same way, as xdist requires.
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
-
-
 def _needs_real_pages(item: pytest.Item) -> bool:
     return item.get_closest_marker("real_pages") is not None or "real_pages" in getattr(
         item, "fixturenames", ()

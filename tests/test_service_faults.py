@@ -44,8 +44,7 @@ from tests.kill_harness import (
 from tests.silent_proxy import silent_proxy
 from tests.site_server import NewsSite, cli, cli_env, free_port, popen_cli, write_sources
 
-# Real crawls, each waiting out a fault: among the longest tests, so they start first
-# (tests/conftest.py).
+# Real crawls, each waiting out a fault: among the longest tests of the suite.
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
