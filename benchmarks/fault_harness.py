@@ -16,7 +16,8 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 
@@ -61,11 +62,14 @@ class OwnRedis:
 @dataclass
 class OwnPostgres:
     """A PostgreSQL cluster of one's own (initdb into a temporary directory, its own
-    port, run as the `postgres` user since PostgreSQL refuses to run as root)."""
+    port, run as the `postgres` user since PostgreSQL refuses to run as root). `url`
+    names `database` on it: `fresh_database()` gives a copy naming a new, empty one on
+    the same cluster (stopping either stops the cluster)."""
 
     port: int
     workdir: Path
     bin_dir: Path
+    database: str = "postgres"
 
     @classmethod
     def find_binaries(cls) -> Path | None:
@@ -87,7 +91,26 @@ class OwnPostgres:
 
     @property
     def url(self) -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{self.database}"
+
+    def fresh_database(self) -> OwnPostgres:
+        """A new empty database on this (running) cluster, as an `OwnPostgres` naming it."""
+        name = f"pw_{uuid.uuid4().hex[:12]}"
+        self._admin(f'CREATE DATABASE "{name}"')
+        return replace(self, database=name)
+
+    def drop_database(self) -> None:
+        """Drop the database `url` names (its connections cut); the cluster stays."""
+        self._admin(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+
+    def _admin(self, statement: str) -> None:
+        import psycopg
+
+        with psycopg.connect(
+            host="127.0.0.1", port=self.port, user="postgres", dbname="postgres",
+            autocommit=True, connect_timeout=30,
+        ) as conn:  # fmt: skip
+            conn.execute(statement.encode())
 
     @property
     def running(self) -> bool:
@@ -178,7 +201,11 @@ def meilisearch_binary() -> Path | None:
 
 def children(pid: int) -> list[int]:
     kids: list[int] = []
-    for listed in Path(f"/proc/{pid}/task").glob("*/children"):
+    try:
+        listings = list(Path(f"/proc/{pid}/task").glob("*/children"))
+    except OSError:
+        return []  # the process ended meanwhile (a helper killed, or replaced)
+    for listed in listings:
         try:
             kids.extend(int(k) for k in listed.read_text().split())
         except OSError:

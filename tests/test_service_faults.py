@@ -1,6 +1,7 @@
 """Shared services and the crawl's own helper processes failing under a crawl: each
-test starts its own `redis-server` on a port of its own (so stopping it never disturbs
-the rest of the suite), or kills one of the crawl's own processes, in the middle of the
+test starts its own `redis-server` on a port of its own, or stops its worker's own
+PostgreSQL cluster (a fresh database on it per test), so stopping it never disturbs the
+rest of the suite; or it kills one of the crawl's own processes, in the middle of the
 work, and checks the one documented outcome (docs/operations.md, "When a service
 fails"): the crawl rides it out within a bounded budget, or ends within a bounded time
 with one line naming what failed and exit 1; the lock is released, nothing committed is
@@ -16,6 +17,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
@@ -42,6 +44,9 @@ from tests.kill_harness import (
 from tests.silent_proxy import silent_proxy
 from tests.site_server import NewsSite, cli, cli_env, free_port, popen_cli, write_sources
 
+# Real crawls, each waiting out a fault: among the longest tests of the suite.
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
 
 @pytest.fixture
 def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
@@ -55,8 +60,11 @@ def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
         server.stop()
 
 
-@pytest.fixture
-def own_postgres() -> Iterator[OwnPostgres]:
+@pytest.fixture(scope="session")
+def own_postgres_cluster() -> Iterator[OwnPostgres]:
+    """One cluster of this process's own (an xdist worker's), made once: `initdb` takes
+    seconds. Its tests may stop it, restart it or leave it stopped: no other process
+    uses it, and this one runs one test at a time."""
     bin_dir = OwnPostgres.find_binaries()
     if bin_dir is None:
         skip_unless_ci("no PostgreSQL server binaries under /usr/lib/postgresql")
@@ -67,6 +75,21 @@ def own_postgres() -> Iterator[OwnPostgres]:
         yield server
     finally:
         server.remove()
+
+
+@pytest.fixture
+def own_postgres(own_postgres_cluster: OwnPostgres) -> Iterator[OwnPostgres]:
+    """The test's own PostgreSQL: a fresh database on the worker's own cluster, running
+    when the test starts; stopping it stops the cluster, which nothing else is using."""
+    if not own_postgres_cluster.running:
+        own_postgres_cluster.start()
+    server = own_postgres_cluster.fresh_database()
+    try:
+        yield server
+    finally:
+        if not own_postgres_cluster.running:
+            own_postgres_cluster.start()
+        server.drop_database()
 
 
 def ends_with_one_line(proc: subprocess.Popen[str], service: str, *, guard_s: float = 90) -> str:
@@ -162,11 +185,11 @@ def test_a_run_resuming_a_shared_queue_is_quiet(own_redis: OwnRedis, tmp_path: P
             proc.communicate(timeout=30)
         # The requests it had taken from the queue died with it, their claims held: once
         # the claims lapse, the next run fetches those articles (before, never).
-        time.sleep(2.5)
         import redis
 
         client = redis.Redis.from_url(own_redis.url)
         assert any(client.type(k) == b"zset" for k in client.keys("*requests*")), client.keys()
+        _until_claims_lapse(client, lease_s=2)
         client.close()
         again = cli(data_dir, sources, "run", env=env)
         assert again.returncode == 0, again.stderr
@@ -176,6 +199,28 @@ def test_a_run_resuming_a_shared_queue_is_quiet(own_redis: OwnRedis, tmp_path: P
             f"WARNING presswatch.lock: took over a stale lock {data_dir / 'presswatch.lock'}"
         ], again.stderr
     articles_captured_once(data_dir, 30)
+
+
+def _until_claims_lapse(client: Any, *, lease_s: float) -> None:
+    """Until a killed crawl's hold on its articles in the shared Redis has lapsed (the
+    lease, by Redis's clock; crawler/middlewares.py): every claim in its dupefilter (a
+    hash of fingerprints, each the time it was claimed at) older than `lease_s`, and
+    no fetch lock left (each a key expiring after the lease)."""
+    deadline = time.monotonic() + lease_s + 30
+    while True:
+        seconds, micros = client.time()
+        held = [
+            float(at)
+            for key in client.keys("*:fetch-claims")
+            if client.type(key) == b"hash"
+            for at in client.hvals(key)
+        ]
+        assert held, "no claims in the shared frontier"
+        lapsed = seconds + micros / 1e6 - max(held) >= lease_s
+        if lapsed and not client.keys("*:fetching:*"):
+            return
+        assert time.monotonic() < deadline, "the killed crawl's claims never lapsed"
+        time.sleep(0.05)  # polling Redis, not timing the crawl
 
 
 def test_status_names_a_redis_frontier_that_is_gone(own_redis: OwnRedis, tmp_path: Path) -> None:
@@ -605,7 +650,7 @@ def test_a_read_only_warc_directory_stops_the_crawl_with_one_line(
     a share exported read-only): the crawl stops with exit 1 and one line naming the
     directory and what to fix, not one failed capture per page; what was captured
     before stays and verifies; once writable, the rerun completes."""
-    bulk = bulk_articles(20)
+    bulk = bulk_articles(10)  # five before the directory turns read-only, five after
     data_dir = tmp_path / "data"
     Runtime(Settings(data_dir=data_dir)).init()
     with NewsSite(articles=bulk) as site:
@@ -636,7 +681,7 @@ def test_a_read_only_warc_directory_stops_the_crawl_with_one_line(
         again = cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
         assert again.returncode == 0, again.stderr
         assert again.stderr == ""
-    articles_captured_once(data_dir, 20)
+    articles_captured_once(data_dir, 10)
 
 
 # -- PostgreSQL ----------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from presswatch.settings import Settings
 from tests.kill_harness import articles_captured_once, reaped, slow_news_site, wait_until
 from tests.site_server import NewsSite, cli, cli_env, popen_cli, write_sources
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # real crawls, tens of seconds each
 
 
 def writer_pids(data_dir: Path) -> set[int]:
