@@ -15,6 +15,7 @@ import json
 import logging
 import socket
 import sys
+import time
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -79,12 +80,16 @@ def config_exit(exc: ConfigError) -> typer.Exit:
     return fail(str(exc), 2)
 
 
-def get_runtime(ctx: typer.Context, *, initialized: bool = True) -> Runtime:
+def get_runtime(
+    ctx: typer.Context, *, initialized: bool = True, ride_out_outage: bool = False
+) -> Runtime:
     """Settings (flags > env > presswatch.toml > defaults) and the parts built on them.
 
     With `initialized` the archive must exist: otherwise exit 2 with "run `presswatch
     init` first", creating no file (a command that only reads never creates the data
-    dir or the database). The Runtime closes when the command ends."""
+    dir or the database). With `ride_out_outage` (the crawls cron starts), a database
+    server that does not answer is waited for, as during a crawl (`wait_for_database`).
+    The Runtime closes when the command ends."""
     # Here, not at the top: the Runtime brings SQLAlchemy and the archive, which `--help`
     # and a usage error must not wait for.
     from presswatch.runtime import Runtime
@@ -98,10 +103,39 @@ def get_runtime(ctx: typer.Context, *, initialized: bool = True) -> Runtime:
     ctx.call_on_close(runtime.close)
     if initialized:
         try:
+            if ride_out_outage:
+                wait_for_database(runtime)
             runtime.require_initialized()
         except ConfigError as exc:
             raise config_exit(exc) from exc
     return runtime
+
+
+def wait_for_database(runtime: Runtime) -> None:
+    """A database server restarting just as cron starts a crawl is the outage a crawl
+    rides out (`database_outage_s`, asked every second), not a failed run: `python -m
+    benchmarks faults` on a loaded machine saw a `run` exit 1 at its first query while
+    PostgreSQL came back. Past the budget, the crawl's one line naming the database.
+    An SQLite file answers or fails at once: nothing to wait for."""
+    from sqlalchemy.exc import OperationalError
+
+    from crawler.recording import OUTAGE_PROBE_S, OutageSpell
+    from presswatch.runtime import sqlite_file
+
+    if sqlite_file(runtime.settings.resolved_database_url) is not None:
+        return
+    if runtime.settings.data_dir.is_dir():
+        from presswatch.crawling.logfile import setup_crawl_logging
+
+        setup_crawl_logging(runtime.settings)  # the wait is the crawl's: logged, not mailed
+    spell = OutageSpell(runtime.sessions, runtime.settings.database_outage_s)
+    while True:
+        try:
+            with runtime.engine.connect():
+                return
+        except OperationalError as exc:
+            spell.failed(exc, "starting once it does, waiting up to")
+            time.sleep(OUTAGE_PROBE_S)
 
 
 @contextmanager

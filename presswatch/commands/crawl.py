@@ -294,7 +294,7 @@ def crawl_cmd(
     bad = [s for s in spiders if s not in DISCOVERY_SPIDERS]
     if bad:
         raise fail(f"--spider {bad[0]!r}: use sitemap, feed or listing", 2)
-    runtime = get_runtime(ctx)
+    runtime = get_runtime(ctx, ride_out_outage=True)
     sources = _crawl_sources(runtime)
     names = _check_names(sources, source or [])
     phases = [Phase(discovery_jobs(names, limit, spiders), name="crawl")]
@@ -319,7 +319,7 @@ def recheck_cmd(
     Fetches the articles that are due (or all with `--all`)."""
     from presswatch.crawling.runner import CrawlJob, Phase
 
-    runtime = get_runtime(ctx)
+    runtime = get_runtime(ctx, ride_out_outage=True)
     sources = _crawl_sources(runtime)
     names = _check_names(sources, source or [])
     phases = [Phase([CrawlJob("recheck", tuple(names), limit, all_)], name="recheck")]
@@ -356,7 +356,7 @@ def run_cmd(
     )
     from presswatch.schedule import parse_duration
 
-    runtime = get_runtime(ctx)
+    runtime = get_runtime(ctx, ride_out_outage=True)
     settings = runtime.settings
     max_text = max_duration or settings.max_run_duration
     try:

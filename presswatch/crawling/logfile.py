@@ -26,23 +26,30 @@ class _RunsOrLevel(logging.Filter):
 
 
 def setup_crawl_logging(settings: Settings) -> None:
-    """Rotating log file in the data dir; stderr stays quiet unless `--verbose`."""
+    """Rotating log file in the data dir; stderr stays quiet unless `--verbose`. May be
+    called again in one process (a crawl waiting for its database sets it up early):
+    `--verbose` is read from the root level before the first call changes it."""
     root = logging.getLogger()
-    verbose = root.level and root.level <= logging.INFO
-    settings.log_dir.mkdir(parents=True, exist_ok=True)
     level = logging.getLevelName(settings.log_level)
-    if not any(isinstance(h, logging.handlers.RotatingFileHandler) for h in root.handlers):
-        file_handler = logging.handlers.RotatingFileHandler(
+    ours = next(
+        (h for h in root.handlers if isinstance(h, logging.handlers.RotatingFileHandler)), None
+    )
+    if ours is None:
+        verbose = bool(root.level and root.level <= logging.INFO)
+        settings.log_dir.mkdir(parents=True, exist_ok=True)
+        ours = logging.handlers.RotatingFileHandler(
             settings.log_dir / "presswatch.log",
             maxBytes=LOG_FILE_BYTES,
             backupCount=LOG_FILE_COUNT,
             encoding="utf-8",
         )
-        file_handler.setFormatter(
+        ours.setFormatter(
             logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
         )
-        file_handler.addFilter(_RunsOrLevel(level))
-        root.addHandler(file_handler)
+        ours.addFilter(_RunsOrLevel(level))
+        ours.pw_verbose = verbose  # type: ignore[attr-defined]
+        root.addHandler(ours)
+    verbose = getattr(ours, "pw_verbose", False)
     for handler in root.handlers:
         if isinstance(handler, logging.StreamHandler) and not isinstance(
             handler, logging.FileHandler
