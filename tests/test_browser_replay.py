@@ -13,6 +13,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ import pytest
 from presswatch.browser import BrowserConfig, render_capture
 from presswatch.runtime import Runtime
 from tests.archive_helpers import exchange, record
-from tests.browser_harness import browser, need_chromium  # noqa: F401 - fixtures
+from tests.browser_harness import CHROMEDRIVER, FLAGS, need_chromium  # noqa: F401 - fixture
 from tests.conftest import skip_unless_ci
 from tests.package_checks import cli
 from tests.render_site import ALLOW, CHROMIUM, chromium_missing, png, serving
@@ -110,6 +111,29 @@ def test_pywb_replays_the_page_with_its_photo_and_stylesheet(
         assert get(base + done.css_url) == (200, CSS)
 
 
+@pytest.fixture
+def offline_browser(tmp_path: Path, need_chromium: None) -> Iterator[Any]:  # noqa: F811
+    """Chromium through chromedriver that resolves no name but 127.0.0.1: whatever
+    ReplayWeb.page would load from elsewhere (a CDN, an update check) cannot leave the
+    machine, and the replay must work without it."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.add_argument("--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1")
+    options.add_argument(f"--user-data-dir={tmp_path / 'chromium-profile'}")
+    options.add_argument("--window-size=1280,900")
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
 def replayweb_dir() -> Path:
     """ReplayWeb.page's files: $PRESSWATCH_REPLAYWEB_DIR, else .cache/replaywebpage in
     the checkout (`bash .ci/run` fills it with `npm pack replaywebpage`)."""
@@ -156,7 +180,7 @@ def test_replaywebpage_replays_the_page_with_its_photo_drawn(
     runtime: Runtime,
     at: Any,
     tmp_path: Path,
-    browser: Any,  # noqa: F811 - fixture
+    offline_browser: Any,
 ) -> None:
     app = replayweb_dir()
     done = rendered_package(runtime, at, tmp_path)
@@ -170,11 +194,11 @@ def test_replaywebpage_replays_the_page_with_its_photo_drawn(
         # 127.0.0.1 is a secure context, so the service worker may register over http.
         fragment = urllib.parse.urlencode({"view": "replay", "url": done.page_url, "ts": stamp})
         source = urllib.parse.quote(base + "/fire.wacz", safe="")
-        browser.get(f"{base}/?source={source}#{fragment}")
+        offline_browser.get(f"{base}/?source={source}#{fragment}")
         deadline = time.monotonic() + REPLAY_WAIT_S
         state: dict[str, Any] = {}
         while time.monotonic() < deadline:
-            state = json.loads(browser.execute_script(REPLAY_STATE))
+            state = json.loads(offline_browser.execute_script(REPLAY_STATE))
             image = state.get("image") or {}
             if image.get("complete") and "central market" in state.get("text", ""):
                 break
