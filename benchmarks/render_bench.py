@@ -5,13 +5,14 @@ One benchmark site (benchmarks/site.py, `--size` articles) is started once; then
 same first crawl (sitemap and feed discovery, fetch, WARC, extract, detect, store)
 runs twice on it, each into a fresh archive and in a fresh process (Twisted's reactor
 cannot be restarted): `plain` with `browser = false`, then `browser` with
-`browser = true` and `browser_workers = W`, where every new version is rendered in
-headless Chromium (screenshot, rendered DOM and requisites into the WARC) before the
-crawl returns. For each: the wall time, pages (captures) per second, the renderings'
-outcomes, and the peak memory of the crawl's process and everything it started
-(Chromium included), sampled every 0.2 s from /proc as the sum of each process's PSS
-(proportional set size: a page shared by Chromium's processes counts once, split
-among them), with the sum of RSS beside it. The site runs outside the measured tree.
+`browser = true` and `browser_workers = W` (default 1, the setting's), where every
+new version is rendered in headless Chromium (screenshot, rendered DOM and requisites
+into the WARC) before the crawl returns. For each: the wall time, pages (captures of
+origin `crawl`) per second, the renderings' outcomes, and the peak memory of the
+crawl's process and everything it started (Chromium included), sampled every 0.2 s
+from /proc as the sum of each process's PSS (proportional set size: a page shared by
+Chromium's processes counts once, split among them), with the sum of RSS beside it.
+The site runs outside the measured tree.
 
 Writes ``render-<UTC time>.json`` under DIR (default benchmarks/results) and prints a
 Markdown table. Nothing here asserts a time or a size.
@@ -177,7 +178,9 @@ def table(results: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks render", description=__doc__)
     parser.add_argument("--size", type=int, default=30, help="articles on the site")
-    parser.add_argument("--workers", type=int, default=2, help="browser_workers")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="browser_workers (the setting's default)"
+    )
     parser.add_argument("--content", default="auto", help="the site's templates (site.py)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     # The child's side: one crawl, its figures as one JSON line on stdout.
