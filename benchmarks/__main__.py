@@ -5,10 +5,12 @@ clustering: precision and recall on the labelled corpus, cost per version, bytes
 `python -m benchmarks verify-package [--captures N]` (the package verifier, genuine and
 hostile packages), `python -m benchmarks diff [--sizes-kb 10,100,1000]` (diff time
 against text size and repetition), `python -m benchmarks cli [--rounds N]` (how fast
-the command line starts), and `python -m benchmarks faults [--size N] [--processes K]`
-(services and helper processes failing under K crawls at once), and `python -m
-benchmarks images [--pictures N]` (perceptual-hash distances of re-encoded and of
-different pictures: the images_changed threshold).
+the command line starts), `python -m benchmarks render [--size N] [--workers W]` (a
+crawl with and without rendering in the browser: pages/s and peak memory), `python
+-m benchmarks faults [--size N] [--processes K]` (services and helper processes failing
+under K crawls at once), and `python -m benchmarks images [--pictures N]`
+(perceptual-hash distances of re-encoded and of different pictures: the
+images_changed threshold).
 
 The one documented benchmark command (docs/benchmarks.md); the other modules of the
 package (`archive_bench`, `search_bench`, ...) keep their own `python -m
@@ -46,6 +48,11 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks.image_distances import main as images_main
 
         return images_main(args[1:])
+
+    if args and args[0] == "render":
+        from benchmarks.render_bench import main as render_main
+
+        return render_main(args[1:])
     if args and args[0] == "cli":
         from benchmarks.cli_bench import main as cli_main
 
@@ -58,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
             "       python -m benchmarks verify-package [--captures N]\n"
             "       python -m benchmarks diff [--sizes-kb 10,30,100,300,1000] [--rounds R]\n"
             "       python -m benchmarks cli [--rounds R]\n"
+            "       python -m benchmarks render [--size N] [--workers W]\n"
             "       python -m benchmarks images [--pictures N]\n"
             "       python -m benchmarks faults [--size N] [--processes K] [--only F,...]\n"
             "       python -m benchmarks stories [--scales 1,5,20] [--versions 2000,5000,20000]",

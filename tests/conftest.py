@@ -80,9 +80,12 @@ def pytest_configure(config: pytest.Config) -> None:
         "real_pages: needs the real-page fixtures in ../shared/fixtures "
         "(skips without them, fails under CI)",
     )
-    # Settings must come from the test, never from the developer's environment.
+    # Settings must come from the test, never from the developer's environment; the
+    # variables that say where the tests' own tools are (PostgreSQL, pywb,
+    # ReplayWeb.page) stay.
+    keep = ("PRESSWATCH_TEST_PG", "PRESSWATCH_PYWB_BIN", "PRESSWATCH_REPLAYWEB_DIR")
     for name in list(os.environ):
-        if name.startswith("PRESSWATCH_") and name not in ("PRESSWATCH_TEST_PG",):
+        if name.startswith("PRESSWATCH_") and name not in keep:
             del os.environ[name]
     # A Meilisearch server named here is for the search contract suite only (it reads
     # MEILI_SERVER): every other test keeps the embedded default.
