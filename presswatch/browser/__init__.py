@@ -7,15 +7,31 @@ request it makes fetched by us through the egress policy (presswatch.browser.ren
   one line saying why screenshots are off (`browser_status`).
 """
 
+import importlib
+from typing import Any
+
 from presswatch.browser.cdp import find_chromium
-from presswatch.browser.recording import (
-    CrawlRenderer,
-    RenderedCapture,
-    RenderPool,
-    render_capture,
-)
-from presswatch.browser.render import BrowserConfig, Document, render_page
 from presswatch.browser.setup import browser_status, config_from_settings
+
+# The renderer and the recording bring the capture wing (and trafilatura with it): loaded
+# when one of their names is asked for, so that `presswatch status` stays light.
+_LAZY = {
+    "BrowserConfig": "render",
+    "Document": "render",
+    "render_page": "render",
+    "CrawlRenderer": "recording",
+    "RenderedCapture": "recording",
+    "RenderPool": "recording",
+    "render_capture": "recording",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module = importlib.import_module(f"presswatch.browser.{_LAZY[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "BrowserConfig",

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 
 from archive.egress import parse_networks
 from presswatch.browser.cdp import find_chromium
-from presswatch.browser.render import BrowserConfig
 
 if TYPE_CHECKING:
+    from presswatch.browser.render import BrowserConfig
     from presswatch.settings import Settings
 
 __all__ = ["browser_status", "config_from_settings"]
@@ -30,6 +30,9 @@ def browser_status(settings: Settings) -> tuple[bool, str]:
 
 def config_from_settings(settings: Settings) -> BrowserConfig | None:
     """The rendering configuration, or None when screenshots are off."""
+    # Here, not at the top: the renderer brings the capture wing, which `browser_status`
+    # (presswatch status) must not wait for.
+    from presswatch.browser.render import BrowserConfig
     from presswatch.settings import user_agent
 
     if not settings.browser:
