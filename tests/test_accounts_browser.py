@@ -44,6 +44,16 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
         yield base, article_id
 
 
+def shows(browser: Any, css: str, text: str) -> None:
+    """Wait until the element shows `text`: after a click, the page it left may still
+    be there, its elements going stale under a plain lookup."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, 30).until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, css), text))
+
+
 def test_an_editor_signs_in_builds_a_case_and_signs_out(
     browser: Any, site: tuple[str, int]
 ) -> None:
@@ -61,12 +71,12 @@ def test_an_editor_signs_in_builds_a_case_and_signs_out(
     wait_for(browser, ".pw-add-to-case #case").send_keys("compound")
     browser.find_element(By.CSS_SELECTOR, ".pw-add-to-case #tags").send_keys("scam")
     browser.find_element(By.CSS_SELECTOR, ".pw-add-to-case button").click()
-    assert "Case compound" in wait_for(browser, "h1").text
+    shows(browser, "h1", "Case compound")
     wait_for(browser, "#text").send_keys("Headline softened after the raid")
     browser.find_element(By.CSS_SELECTOR, "form.pw-form button").click()
     assert "Headline softened after the raid" in wait_for(browser, ".pw-case-note").text
     screenshot(browser, "case-page")
     browser.find_element(By.CSS_SELECTOR, ".pw-signout button").click()
-    assert "Sign in" in wait_for(browser, ".pw-top nav").text
+    shows(browser, ".pw-top nav", "Sign in")
     browser.get(base + "/cases")
     assert "sign in" in wait_for(browser, "main").text.lower()
