@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from archive.log import ProofError, leaf_hash, verify_inclusion
-from presswatch.verify_package.proofs import check_checkpoint, check_wacz
+from presswatch.verify_package.proofs import check_manifest_log, check_wacz
 from presswatch.verify_package.reading import (
     CASE_MANIFEST,
     CASE_PROOFS,
@@ -127,16 +127,8 @@ def verify_case_package(
         raise Unreadable(
             f"{CASE_MANIFEST}: format {short(manifest.get('format'))} is not presswatch-case/1"
         )
-    head = check_checkpoint(files, public_key, tsa_roots, result)
     log = obj(manifest.get("log"))
-    if head is not None and (
-        log.get("tree_size") != head[0] or log.get("root_hash") != head[1].hex()
-    ):
-        result.fail(
-            "checkpoint-mismatch",
-            CASE_MANIFEST,
-            "its log tree size or root hash is not the checkpoint's",
-        )
+    head = check_manifest_log(files, CASE_MANIFEST, log, public_key, tsa_roots, result)
     leaves = _audit_leaves(files.read_json(CASE_PROOFS), head, result)
     _check_manifest(manifest, leaves, result)
     articles = objects(manifest.get("articles"), "articles", result)[:MAX_ARTICLES]

@@ -185,6 +185,28 @@ def check_checkpoint(
     return checkpoint.tree_size, checkpoint.root_hash
 
 
+def check_manifest_log(
+    files: PackageFiles,
+    manifest_name: str,
+    log: dict[str, Any],
+    key_text: str | None,
+    tsa_roots: Sequence[Any] | None,
+    result: Result,
+) -> tuple[int, bytes] | None:
+    """The signed checkpoint, and whether the manifest's `log` names its tree size and
+    root hash: one check for evidence and case packages alike."""
+    head = check_checkpoint(files, key_text, tsa_roots, result)
+    if head is not None and (
+        log.get("tree_size") != head[0] or log.get("root_hash") != head[1].hex()
+    ):
+        result.fail(
+            "checkpoint-mismatch",
+            manifest_name,
+            "its log tree size or root hash is not the checkpoint's",
+        )
+    return head
+
+
 def _signs(note: str, key: str) -> bool:
     try:
         verify_note(note, key)

@@ -15,7 +15,7 @@ from presswatch.verify_package.claims import (
     check_events,
     check_versions,
 )
-from presswatch.verify_package.proofs import check_checkpoint, check_proofs, check_wacz, key_name
+from presswatch.verify_package.proofs import check_manifest_log, check_proofs, check_wacz, key_name
 from presswatch.verify_package.reading import (
     CASE_MANIFEST,
     MANIFEST,
@@ -80,16 +80,8 @@ def _verify(
             MANIFEST,
             f"format {short(manifest.get('format'))} is not presswatch-evidence/1",
         )
-    head = check_checkpoint(files, public_key, tsa_roots, result)
     log = obj(manifest.get("log"))
-    if head is not None and (
-        log.get("tree_size") != head[0] or log.get("root_hash") != head[1].hex()
-    ):
-        result.fail(
-            "checkpoint-mismatch",
-            MANIFEST,
-            "its log tree size or root hash is not the checkpoint's",
-        )
+    head = check_manifest_log(files, MANIFEST, log, public_key, tsa_roots, result)
     if result.key and log.get("key_id") != result.key.split("+", 2)[1]:
         result.fail(
             "checkpoint-mismatch",
