@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from archive.log import verify_archive
 from archive.store.models import Article, Capture, ChangeEvent, Version
