@@ -191,3 +191,10 @@ def test_without_a_browser_a_render_source_fails_with_one_line(
         outcomes = list(session.scalars(select(Capture.outcome)))
     assert outcomes.count("new") == 1  # the other source was crawled
     rt.close()
+
+    # Said before a crawl too: `sources --check` warns, `status` names the source.
+    checked = cli(data, sources, "sources", "--check", env=cli_env(browser="false"))
+    assert checked.returncode == 0, checked.stderr
+    assert "warning: [source daily-js] render: render = true needs the browser" in checked.stderr
+    status = cli(data, sources, "status", env=cli_env(browser="false"))
+    assert "render = true sources not crawled: daily-js" in status.stdout, status.stdout
