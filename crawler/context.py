@@ -362,8 +362,8 @@ class CrawlContext:
 
     def _refuse_unrendered(self, source: SourceSpec) -> None:
         message = (
-            f"[{source.name}] not crawled: render = true needs the browser, and "
-            f"{self.render_unavailable}; install chromium (or set browser_executable) and "
+            f"[{source.name}] not crawled: render = true needs the browser "
+            f"({self.render_unavailable}); install chromium (or set browser_executable) and "
             "browser = true, or set render = false for this source"
         )
         if self.counters.problem_once(f"render {source.name}", message):

@@ -202,7 +202,7 @@ def sources_cmd(
         path,
         allow_networks=runtime.settings.allow_networks,
         notify_egress=runtime.notifier_egress(),
-        browser_off=None if browser_on else browser_why,
+        browser_off=None if browser_on else browser_why.removeprefix("screenshots are off: "),
     )
     errors = [p for p in problems if not p.warning]
     if not as_json or errors:

@@ -145,7 +145,7 @@ def page_renderer(settings: Settings, sources: SourcesFile) -> tuple[PageRendere
         return None, "no source asks for it"
     config = config_from_settings(settings)
     if config is None:
-        return None, browser_status(settings)[1]
+        return None, browser_status(settings)[1].removeprefix("screenshots are off: ")
     from presswatch.browser import PageRenderer
 
     return PageRenderer(config, settings.browser_workers), ""

@@ -247,7 +247,7 @@ def check_sources(
                 label,
                 locator.line_of(("source", index, "render")),
                 f"[source {src.name}] render",
-                f"render = true needs the browser, and {browser_off}: a crawl leaves this "
+                f"render = true needs the browser ({browser_off}): a crawl leaves this "
                 "source out; install chromium (or set browser_executable) and browser = true",
                 warning=True,
             )
