@@ -34,6 +34,7 @@ import logging
 import pickle
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from scrapy.crawler import Crawler
@@ -43,6 +44,7 @@ from archive.capture import (
     Exchange,
     ImageFetch,
     Rendering,
+    RenderOutcome,
     extract_exchange,
     extract_rendered,
 )
@@ -167,14 +169,26 @@ class ArchivePipeline:
         """The page rendered in the browser, for a `render = true` source's HTML page
         (None otherwise). Never raises: a failed rendering is one with its outcome."""
         source = self.ctx.sources.get(item.source)
-        renderer = self.ctx.page_renderer
-        if source is None or not source.render or renderer is None:
+        if source is None or not source.render:
             return None
         if (
             not _wants_extraction(item.exchange)
             or "xml" in (item.exchange.header("content-type") or "").lower()
         ):
             return None
+        renderer = self.ctx.page_renderer
+        if renderer is None:
+            # A request saved by a run that had the browser (JOBDIR), fetched by one that
+            # has none: its shell is kept, never read as the article's text.
+            now = datetime.now(UTC)
+            return Rendering(
+                url=item.exchange.final_url,
+                outcome=RenderOutcome.UNAVAILABLE,
+                reason=f"render = true, but no browser: {self.ctx.render_unavailable}",
+                started_at=now,
+                ended_at=now,
+                browser="",
+            )
         rendering = await asyncio.wrap_future(renderer.submit(item.exchange))
         self._stat(f"presswatch/render_source/{rendering.outcome.value}")
         return rendering

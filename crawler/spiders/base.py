@@ -343,7 +343,11 @@ class PresswatchSpider(scrapy.Spider):
         (a JavaScript-built outlet builds them in the browser). Sitemaps and feeds are
         data and are read as sent."""
         renderer = self.ctx.page_renderer
-        assert renderer is not None  # `select` leaves a render source out without one
+        if renderer is None:  # a request saved by a run that had the browser (JOBDIR)
+            self.document_problem(
+                source, f"{response.url}: not read, render = true needs the browser"
+            )
+            return []
         sent = response.meta.get("pw_sent_headers")
         exchange = Exchange(
             requested_url=response.url,
