@@ -6,6 +6,7 @@ unchanged on their own, and a rendering that did not finish is never read."""
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
@@ -16,7 +17,9 @@ from archive.log import verify_archive
 from archive.store import Rendering as RenderingRow
 from archive.store.models import Article, Capture, Version
 from presswatch.runtime import Runtime
+from presswatch.verify_package import verify_package
 from tests.archive_helpers import EN_RAID, exchange, own_page
+from tests.package_checks import cli, records_in
 
 SHELL = b'<html><body><div id="app"></div><script src="/app.js"></script></body></html>'
 
@@ -101,3 +104,17 @@ def test_a_rendering_that_did_not_finish_is_not_read(runtime: Runtime, at: Any) 
         article = session.scalars(select(Article)).one()
         assert article.status == "live"
         assert len(list(session.scalars(select(Version)))) == 1
+
+
+def test_the_evidence_package_carries_the_dom_the_text_was_read_from(
+    runtime: Runtime, at: Any, tmp_path: Path
+) -> None:
+    record_rendered(runtime, at(0), own_page(EN_RAID).html)
+    key = runtime.log_signer(create=True).verifier_key
+    package = tmp_path / "evidence.wacz"
+    result = cli(runtime, "export", "evidence", "1", "-o", str(package))
+    assert result.exit_code == 0, result.output
+    checked = verify_package(package, key)
+    assert checked.ok, [str(f) for f in checked.failures]
+    uris = [uri for rows in records_in(package).values() for _kind, uri, _ in rows]
+    assert any(uri.startswith("urn:presswatch:rendered-dom:") for uri in uris), uris
