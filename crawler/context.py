@@ -26,11 +26,11 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from scrapy.utils.misc import load_object
 
-from archive.capture import RecordOptions, current_images, current_payloads
+from archive.capture import Exchange, RecordOptions, Rendering, current_images, current_payloads
 from archive.content import UrlPattern, compile_url_pattern
 from archive.store import (
     Article,
@@ -77,6 +77,7 @@ class SourceSpec:
     listing_depth: int = 1
     listing_max_pages: int = 20
     max_age_days: int | None = None
+    render: bool = False  # read through the browser (CrawlContext.render_page)
 
     @classmethod
     def of(cls, name: str, base_url: str, options: SourceOptions) -> SourceSpec:
@@ -124,6 +125,16 @@ class CrawlCounters:
     def get(self, key: str) -> int:
         with self._lock:
             return self._counts.get(key, 0)
+
+
+class PageRenderer(Protocol):
+    """Renders fetched pages of `render = true` sources in the browser (the composition
+    root's `presswatch.browser.PageRenderer`): `submit` answers with the rendering,
+    never an exception for what the page or the browser did."""
+
+    def submit(self, exchange: Exchange) -> Future[Rendering]: ...
+
+    def close(self) -> None: ...
 
 
 # (article, now) -> conditional request headers ({} for a full fetch)
@@ -180,6 +191,10 @@ class CrawlContext:
     # Ends the whole crawl with one message (a shared service gone for good); set by
     # whoever runs the crawl (presswatch.crawling.runner.run_phases).
     stop_crawl: Callable[[str], None] | None = None
+    # Renders the pages of `render = true` sources; None: no browser, and
+    # `render_unavailable` says why (those sources are then not crawled: `select`).
+    page_renderer: PageRenderer | None = None
+    render_unavailable: str = "no browser was given to the crawl"
     # Set when Redis did not answer as a spider opened: the other spiders give up at once.
     frontier_gone: str | None = None
     # True when built for one `scrapy crawl`: its pipeline then shuts the executors down.
@@ -327,13 +342,32 @@ class CrawlContext:
             logging.getLogger(__name__).exception("could not stamp sources %s", names)
 
     def select(self, names: Sequence[str]) -> list[SourceSpec]:
+        """The named sources (all when none are named) that can be crawled: a `render =
+        true` source without a browser fails with one problem line and is left out, and
+        the others are crawled."""
         if not names:
-            return list(self.sources.values())
-        missing = [n for n in names if n not in self.sources]
-        if missing:
-            known = ", ".join(self.sources) or "none"
-            raise ValueError(f"unknown source {missing[0]!r} (known: {known})")
-        return [self.sources[n] for n in names]
+            chosen = list(self.sources.values())
+        else:
+            missing = [n for n in names if n not in self.sources]
+            if missing:
+                known = ", ".join(self.sources) or "none"
+                raise ValueError(f"unknown source {missing[0]!r} (known: {known})")
+            chosen = [self.sources[n] for n in names]
+        if self.page_renderer is not None:
+            return chosen
+        for source in chosen:
+            if source.render:
+                self._refuse_unrendered(source)
+        return [s for s in chosen if not s.render]
+
+    def _refuse_unrendered(self, source: SourceSpec) -> None:
+        message = (
+            f"[{source.name}] not crawled: render = true needs the browser "
+            f"({self.render_unavailable}); install chromium (or set browser_executable) and "
+            "browser = true, or set render = false for this source"
+        )
+        if self.counters.problem_once(f"render {source.name}", message):
+            logging.getLogger(__name__).error("%s", message)
 
     def extract_pool(self) -> HelperPool | None:
         """The shared extraction pool (a worker killed is replaced: `HelperPool`), or
@@ -392,6 +426,8 @@ class CrawlContext:
             if self._extract_pool is not None:
                 self._extract_pool.shutdown()
                 self._extract_pool = None
+        if self.page_renderer is not None:
+            self.page_renderer.close()  # the browsers still open are waited for
 
 
 class GroupWriter:

@@ -33,12 +33,21 @@ import asyncio
 import logging
 import pickle
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict
+from dataclasses import asdict, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from scrapy.crawler import Crawler
 
-from archive.capture import CaptureResult, Exchange, ImageFetch, extract_exchange
+from archive.capture import (
+    CaptureResult,
+    Exchange,
+    ImageFetch,
+    Rendering,
+    RenderOutcome,
+    extract_exchange,
+    extract_rendered,
+)
 from archive.content import Extracted, PageKind, failed_extraction, normalize_url
 from archive.errors import BadInput, WarcUnwritable
 from archive.store import apply_discovery_hints
@@ -85,13 +94,18 @@ class ArchivePipeline:
             return item
         if not isinstance(item, FetchItem):
             return item
+        # A `render = true` source's page is rendered before it is judged: its text is
+        # the rendered DOM's, and the same server bytes say nothing about it.
+        rendering = await self._render(item)
         # A recheck that brought back bytes already archived for the article's current
         # version skips extraction (the archive confirms it inside the transaction).
-        known = item.kind == "recheck" and self.ctx.payload_known(
-            item.article_id, item.exchange.payload
+        known = (
+            rendering is None
+            and item.kind == "recheck"
+            and self.ctx.payload_known(item.article_id, item.exchange.payload)
         )
         try:
-            extracted = None if known else await self._extract(item.exchange)
+            extracted = None if known else await self._extract(item.exchange, rendering)
         except HelperGone as exc:  # no extraction worker left: the rerun fetches it again
             self._give_up(exc)
             return item
@@ -103,6 +117,7 @@ class ArchivePipeline:
                 payload_known=known,
                 hints={**item.hints, **self._late_hints(item)},
                 images=await self._images(item, extracted, known),
+                rendering=rendering,
             )
             result: CaptureResult = await asyncio.wrap_future(self.ctx.group_writer().submit(task))
         except _ENDS_THE_CRAWL as exc:  # no later capture could be kept either
@@ -150,7 +165,37 @@ class ArchivePipeline:
     async def _in_writer(self, fn: Any, *args: Any) -> Any:
         return await asyncio.wrap_future(self.ctx.writer().submit(fn, *args))
 
-    async def _extract(self, exchange: Exchange) -> Extracted | None:
+    async def _render(self, item: FetchItem) -> Rendering | None:
+        """The page rendered in the browser, for a `render = true` source's HTML page
+        (None otherwise). Never raises: a failed rendering is one with its outcome."""
+        source = self.ctx.sources.get(item.source)
+        if source is None or not source.render:
+            return None
+        if (
+            not _wants_extraction(item.exchange)
+            or "xml" in (item.exchange.header("content-type") or "").lower()
+        ):
+            return None
+        renderer = self.ctx.page_renderer
+        if renderer is None:
+            # A request saved by a run that had the browser (JOBDIR), fetched by one that
+            # has none: its shell is kept, never read as the article's text.
+            now = datetime.now(UTC)
+            return Rendering(
+                url=item.exchange.final_url,
+                outcome=RenderOutcome.UNAVAILABLE,
+                reason=f"render = true, but no browser: {self.ctx.render_unavailable}",
+                started_at=now,
+                ended_at=now,
+                browser="",
+            )
+        rendering = await asyncio.wrap_future(renderer.submit(item.exchange))
+        self._stat(f"presswatch/render_source/{rendering.outcome.value}")
+        return rendering
+
+    async def _extract(
+        self, exchange: Exchange, rendering: Rendering | None = None
+    ) -> Extracted | None:
         if not _wants_extraction(exchange):
             return None
         pool = self.ctx.extract_pool()
@@ -159,7 +204,12 @@ class ArchivePipeline:
         try:
             # A worker killed on it (the OOM killer) is replaced and the page extracted
             # again, alone (crawler.processes.HelperPool); past the budget, HelperGone.
-            future = pool.submit(extract_exchange, exchange, self.ctx.max_body_bytes)
+            if rendering is not None:
+                # Only what extraction reads crosses to the worker (no screenshot).
+                dom_only = replace(rendering, screenshot_png=None, resources=(), refused=())
+                future = pool.submit(extract_rendered, exchange, dom_only, self.ctx.max_body_bytes)
+            else:
+                future = pool.submit(extract_exchange, exchange, self.ctx.max_body_bytes)
             return await asyncio.wrap_future(future)
         except (pickle.PicklingError, OSError) as exc:
             # The page could not reach a worker: extract where the recorder runs.

@@ -39,6 +39,7 @@ from archive.capture import (
     Exchange,
     ImageFetch,
     RecordOptions,
+    Rendering,
     record_captures,
 )
 from archive.content import Extracted
@@ -67,6 +68,8 @@ class CaptureTask:
     hints: dict[str, Any] = field(default_factory=dict)
     # The article's images fetched with it (crawler.images); None: not looked at.
     images: tuple[ImageFetch, ...] | None = None
+    # The page rendered before it is judged (a `render = true` source); recorded with it.
+    rendering: Rendering | None = None
 
 
 class DatabaseGone(StorageError, RuntimeError):
@@ -233,6 +236,7 @@ class Recorder:
                 payload_known=task.payload_known,
                 then=partial(self._schedule, task),
                 images=task.images,
+                rendering=task.rendering,
             )
             for task in tasks
         ]

@@ -26,6 +26,7 @@ from archive.capture.render_record import (
     version_rendering,
     version_screenshot,
 )
+from archive.capture.rendered_text import extract_rendered
 from archive.capture.rendering import (
     Refusal,
     RefusalKind,
@@ -56,6 +57,7 @@ __all__ = [
     "current_images",
     "current_payloads",
     "extract_exchange",
+    "extract_rendered",
     "log_size",
     "pair_diff",
     "pair_judgement",

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.orm import Session
 
 from archive.capture.detect import Policy
+from archive.capture.rendering import Rendering
 from archive.content.extract import Extracted, extract_page
 from archive.errors import BadInput
 from archive.store.models import CaptureOutcome
@@ -133,6 +134,8 @@ class CaptureJob:
     then: Callable[[Session, CaptureResult], None] | None = None
     # The article's images fetched with it; None: not looked at (images unknown).
     images: tuple[ImageFetch, ...] | None = None
+    # The page rendered in the browser before it is judged (a `render = true` source).
+    rendering: Rendering | None = None
 
 
 def check_exchange(exchange: Exchange) -> None:

@@ -55,6 +55,7 @@ def _record_each(
                         extracted=job.extracted,
                         payload_known=job.payload_known,
                         images=job.images,
+                        rendering=job.rendering,
                     )
                     if job.then is not None:
                         job.then(session, result)

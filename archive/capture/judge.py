@@ -30,6 +30,7 @@ from archive.capture.detect import (
 from archive.capture.exchange import Exchange
 from archive.capture.inflight import InFlight
 from archive.capture.locate import Place
+from archive.capture.rendered_text import RENDERED_CONTENT_TYPE, rendered_dom_of
 from archive.clock import future_date_refusal
 from archive.content.extract import Extracted, PageKind, article_body, extract_page
 from archive.content.normalize import NORMALIZER_VERSION
@@ -204,15 +205,20 @@ def _reextracted(flight: InFlight, version: Version) -> ContentKey | None:
     if source.warc_file is None or source.warc_offset is None or source.warc_length is None:
         return None
     try:
-        record = warc.read_record(source.warc_file, source.warc_offset, source.warc_length)
+        # A `render = true` capture's text is its rendered DOM's (archive.capture.rendered_text).
+        dom = rendered_dom_of(session, warc, capture)
+        content_type: str | None
+        if dom is not None:
+            body, content_type = dom, RENDERED_CONTENT_TYPE
+        else:
+            record = warc.read_record(source.warc_file, source.warc_offset, source.warc_length)
+            body = record.decoded(options.max_body_bytes).body
+            content_type = record.header("content-type")
     except StorageError:
         log.warning("cannot re-extract version %s: its WARC record is unreadable", version.id)
         return None
     again = extract_page(
-        record.decoded(options.max_body_bytes).body,
-        url=capture.final_url,
-        content_type=record.header("content-type"),
-        max_bytes=options.max_body_bytes,
+        body, url=capture.final_url, content_type=content_type, max_bytes=options.max_body_bytes
     )
     return _page_key(again) if again.kind is PageKind.HTML else None
 

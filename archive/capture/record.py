@@ -49,6 +49,9 @@ from archive.capture.known_payloads import (
 )
 from archive.capture.locate import locate, resolve_source
 from archive.capture.persist import add_capture, admit_article, store_raw
+from archive.capture.render_record import record_rendering
+from archive.capture.rendered_text import extract_rendered, text_from_detail
+from archive.capture.rendering import Rendering
 from archive.capture.stored_diffs import store_pair_diff
 from archive.content.extract import Extracted
 from archive.log.seal import lock_log_head, seal_capture
@@ -76,6 +79,7 @@ def record_capture(
     recorded_at: datetime | None = None,
     payload_known: bool = False,
     images: tuple[ImageFetch, ...] | None = None,
+    rendering: Rendering | None = None,
 ) -> CaptureResult:
     """Record one fetch. The caller owns the transaction (commit or roll back).
 
@@ -89,9 +93,19 @@ def record_capture(
     at). They are compared with the current version's, on the unchanged path and on a
     304 too, so a photo swapped under its address is an edit even when the page's bytes
     are the same; their exchanges are written to the WARC and listed in the capture's
-    detail (`archive.capture.images`)."""
+    detail (`archive.capture.images`).
+
+    `rendering`: the page rendered in the browser before it was judged (a `render =
+    true` source): its text is the rendered DOM's (`extracted` is that extraction, or
+    is made here from it), the same server bytes never count as unchanged by digest
+    (the text depends on more than them), and the rendering is recorded right after
+    the fetch, in the same transaction (archive.capture.rendered_text)."""
     options = options or RecordOptions()
     check_exchange(exchange)
+    if rendering is not None:
+        payload_known = False
+        if extracted is None:
+            extracted = extract_rendered(exchange, rendering, options.max_body_bytes)
     if extracted is None and not payload_known:
         extracted = extract_exchange(exchange, options.max_body_bytes)
     recorded_at = recorded_at or datetime.now(UTC)
@@ -110,8 +124,10 @@ def record_capture(
     looked = images is not None and held is None
     before = previous_images(session, place.article) if looked else {}
     seen_images = observed_images(images, before) if images is not None and looked else None
-    known = None if held is not None else known_payload(session, exchange, place, payload_sha)
-    if known is None and held is None and seen_images is not None:
+    known = None
+    if held is None and rendering is None:
+        known = known_payload(session, exchange, place, payload_sha)
+    if known is None and held is None and rendering is None and seen_images is not None:
         # A 304 whose pictures changed shows the current text with other pictures.
         known = not_modified_with_other_images(session, exchange, place, seen_images)
     if known is not None:
@@ -145,6 +161,8 @@ def record_capture(
     location = store_raw(flight, verdict)
     article = admit_article(flight, verdict)
     capture = add_capture(flight, article, location, verdict.outcome)
+    if rendering is not None and location is not None:
+        capture.detail = {**capture.detail, "text_from": text_from_detail(rendering)}
     if images is not None and seen_images is not None and article is not None and location:
         entries = store_images(warc, images, seen_images, before)
         capture.detail = {**capture.detail, "images": entries}
@@ -173,6 +191,10 @@ def record_capture(
             session.add(StoryOutbox(version_id=version.id, created_at=recorded_at))
 
     _extend_log(head, capture, version, events, article)
+    if rendering is not None and location is not None:
+        # Next in the log, in this transaction: the DOM the text was read from is
+        # recorded with the fetch or not at all.
+        record_rendering(session, warc, capture.id, rendering, recorded_at=recorded_at)
     session.flush()
     return CaptureResult(
         capture_id=capture.id,

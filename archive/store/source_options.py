@@ -44,6 +44,9 @@ class SourceOptions:
     listing_depth: int = 1
     listing_max_pages: int = 20
     max_age_days: int | None = None
+    # Fetch through the browser: text and links are read from the rendered DOM
+    # (JavaScript-built outlets; presswatch.browser.pages).
+    render: bool = False
     owner: SourceOwner | None = None
 
     @classmethod

@@ -14,6 +14,7 @@ capture would become an "article". Their failures are counted and reported per s
 
 from __future__ import annotations
 
+import asyncio
 import http
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
@@ -24,10 +25,10 @@ import scrapy
 from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
-from scrapy.http import Response
+from scrapy.http import HtmlResponse, Response
 from twisted.python.failure import Failure
 
-from archive.capture import Exchange, RedirectHop
+from archive.capture import Exchange, RedirectHop, RenderOutcome
 from archive.content import normalize_url
 from archive.egress import ALLOWED_SCHEMES
 from archive.errors import BadInput
@@ -332,7 +333,44 @@ class PresswatchSpider(scrapy.Spider):
             self.document_problem(source, f"{response.url}: {meta['pw_decode_error']}")
             return []
         self.ctx.counters.add("documents")
+        if source.render and meta["pw_doc_callback"] == "parse_listing":
+            # Scrapy awaits a coroutine a callback returns (the browser runs off the reactor).
+            return self._rendered_listing(response, source)
         return getattr(self, meta["pw_doc_callback"])(response, source)
+
+    async def _rendered_listing(self, response: Response, source: SourceSpec) -> list[Any]:
+        """A `render = true` source's listing page, its links read from the rendered DOM
+        (a JavaScript-built outlet builds them in the browser). Sitemaps and feeds are
+        data and are read as sent."""
+        renderer = self.ctx.page_renderer
+        if renderer is None:  # a request saved by a run that had the browser (JOBDIR)
+            self.document_problem(
+                source, f"{response.url}: not read, render = true needs the browser"
+            )
+            return []
+        sent = response.meta.get("pw_sent_headers")
+        exchange = Exchange(
+            requested_url=response.url,
+            final_url=response.url,
+            fetched_at=self._now(),
+            status=response.status,
+            headers=_headers(response.headers) if sent is None else _header_pairs(sent),
+            body=response.body,
+        )
+        rendering = await asyncio.wrap_future(renderer.submit(exchange))
+        if rendering.outcome is not RenderOutcome.RENDERED or rendering.dom_html is None:
+            self.document_problem(
+                source,
+                f"{response.url}: render_{rendering.outcome.value} ({rendering.reason})",
+            )
+            return []
+        rendered = HtmlResponse(
+            url=response.url,
+            body=rendering.dom_html.encode(),
+            encoding="utf-8",
+            request=response.request,
+        )
+        return list(getattr(self, response.meta["pw_doc_callback"])(rendered, source))
 
     def on_document_error(self, failure: Failure) -> list[Any]:
         request: Request = failure.request  # type: ignore[attr-defined]

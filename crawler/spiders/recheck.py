@@ -1,7 +1,9 @@
 """`recheck`: fetch archived articles whose next check is due (`-a all=1`: every one).
 
 Each request carries the article's validators (If-None-Match / If-Modified-Since) unless
-a full fetch is due (presswatch.schedule decides; at least daily, because ETags lie).
+its source is `render = true` (its text is the rendered page's, which a 304 for the
+server's bytes says nothing of) or a full fetch is due (presswatch.schedule decides; at
+least daily, because ETags lie).
 Rechecks are never dropped by the dupefilter: they are `dont_filter`, except with the
 shared Redis dupefilter, where a fingerprint naming the article, its due time and the
 hour lets several machines share the queue without checking one article twice.
@@ -54,6 +56,8 @@ class RecheckSpider(PresswatchSpider):
                 source,
                 kind="recheck",
                 article_id=target.article_id,
-                headers=target.headers,
+                # A rendered page's text depends on more than the server's bytes: a
+                # 304 for them would say nothing of it, so it is fetched whole.
+                headers=None if source.render else target.headers,
                 fingerprint=fingerprint,
             )

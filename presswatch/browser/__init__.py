@@ -3,6 +3,8 @@ request it makes fetched by us through the egress policy (presswatch.browser.ren
 
 - `render_page(config, document)` → `archive.capture.Rendering` (never raises for what
   the page or the browser does);
+- `PageRenderer(config, workers)` renders the pages of `render = true` sources as they
+  are fetched (their text and links are read from the rendered DOM);
 - `config_from_settings(settings)` → the `BrowserConfig` the settings describe, or the
   one line saying why screenshots are off (`browser_status`).
 """
@@ -22,6 +24,7 @@ _LAZY = {
     "CrawlRenderer": "recording",
     "RenderedCapture": "recording",
     "RenderPool": "recording",
+    "PageRenderer": "pages",
     "render_capture": "recording",
 }
 
@@ -37,6 +40,7 @@ __all__ = [
     "BrowserConfig",
     "CrawlRenderer",
     "Document",
+    "PageRenderer",
     "RenderPool",
     "RenderedCapture",
     "browser_status",

@@ -192,14 +192,17 @@ def sources_cmd(
     """List sources with article counts; validate sources.toml.
 
     Exit 2 when the file has errors; `--check` only validates it."""
+    from presswatch.browser import browser_status
     from presswatch.sources import check_sources
 
     runtime = get_runtime(ctx, initialized=False)
     path = runtime.settings.sources
+    browser_on, browser_why = browser_status(runtime.settings)
     parsed, problems = check_sources(
         path,
         allow_networks=runtime.settings.allow_networks,
         notify_egress=runtime.notifier_egress(),
+        browser_off=None if browser_on else browser_why.removeprefix("screenshots are off: "),
     )
     errors = [p for p in problems if not p.warning]
     if not as_json or errors:
@@ -243,6 +246,7 @@ def sources_cmd(
                 "enabled": src.enabled,
                 "languages": src.languages,
                 "topic": src.topic,
+                "render": src.render,
                 "sitemaps": len(src.sitemaps),
                 "feeds": len(src.feeds),
                 "listings": len(src.listings),
@@ -261,9 +265,10 @@ def sources_cmd(
     for row in rows:
         flag = "" if row["enabled"] else " (disabled)"
         topic = f" topic={row['topic']}" if row["topic"] else ""
+        render = " render" if row["render"] else ""
         typer.echo(
             f"{row['name']:<20} {row['articles']:>6} articles ({row['edited']} edited, "
-            f"{row['removed']} removed)  {row['base_url']}{topic}{flag}"
+            f"{row['removed']} removed)  {row['base_url']}{topic}{render}{flag}"
         )
         if row["last_error"]:
             typer.echo(f"{'':<20} last error: {row['last_error']}")

@@ -94,13 +94,22 @@ def _frontier_state(runtime: Runtime) -> dict[str, Any]:
     return {"backend": "redis", "ok": True, "detail": f"{redact(url)} answers"}
 
 
-def _browser_state(runtime: Runtime) -> dict[str, Any]:
+def _browser_state(runtime: Runtime, render_sources: list[str]) -> dict[str, Any]:
     """Whether new versions are rendered (screenshots), and with which browser or why
-    not. Off is a choice or a missing package, not a failure: crawls go on without."""
+    not. Off is a choice or a missing package, not a failure: crawls go on without,
+    except for the `render = true` sources, which are named then (a crawl leaves them
+    out with a problem line)."""
     from presswatch.browser import browser_status
 
     on, detail = browser_status(runtime.settings)
-    return {"screenshots": on, "detail": detail}
+    if render_sources:
+        names = ", ".join(render_sources)
+        detail += (
+            f"; render = true sources: {names}"
+            if on
+            else f"; render = true sources not crawled: {names}"
+        )
+    return {"screenshots": on, "detail": detail, "render_sources": render_sources}
 
 
 def status_report(runtime: Runtime) -> tuple[dict[str, Any], list[str]]:
@@ -111,6 +120,7 @@ def status_report(runtime: Runtime) -> tuple[dict[str, Any], list[str]]:
 
     with runtime.read_sessions() as session:
         outbox = outbox_state(session)
+        rows = list_sources(session)
         sources = [
             {
                 "name": s.name,
@@ -118,8 +128,9 @@ def status_report(runtime: Runtime) -> tuple[dict[str, Any], list[str]]:
                 "last_crawl": s.last_crawl_at.isoformat() if s.last_crawl_at else None,
                 "last_error": s.last_error,
             }
-            for s in list_sources(session)
+            for s in rows
         ]
+        render_sources = [s.name for s in rows if s.enabled and s.config.render]
         notify = notify_health(session)
     report: dict[str, Any] = {
         "lock": lock_state(runtime),
@@ -128,7 +139,7 @@ def status_report(runtime: Runtime) -> tuple[dict[str, Any], list[str]]:
         "frontier": _frontier_state(runtime),
         "sources": sources,
         "notify": notify,
-        "browser": _browser_state(runtime),
+        "browser": _browser_state(runtime, render_sources),
     }
     problems = []
     for sub in notify:

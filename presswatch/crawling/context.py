@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from archive.capture import RecordOptions
 from archive.content import Extracted, parse_iso_utc
@@ -24,6 +24,9 @@ from presswatch.runtime import Runtime
 from presswatch.schedule import RecheckSchedule, conditional_headers, next_check
 from presswatch.settings import Settings, load_settings, user_agent
 from presswatch.sources import SourcesFile, load_sources
+
+if TYPE_CHECKING:
+    from presswatch.browser import PageRenderer
 
 
 def schedule_of(settings: Settings) -> RecheckSchedule:
@@ -112,6 +115,7 @@ def build_context(
     recorder_factory: RecorderFactory | None = None
     if settings.writer_process:
         recorder_factory = ("presswatch.crawling.context.writer_recorder", (settings, sources))
+    renderer, unavailable = page_renderer(settings, sources)
     return CrawlContext(
         sessions=runtime.sessions,
         warc=runtime.warc,
@@ -127,7 +131,24 @@ def build_context(
         worker_setup=("presswatch.crawling.logfile.setup_crawl_logging", (settings,)),
         now=now,
         recorder_factory=recorder_factory,
+        page_renderer=renderer,
+        render_unavailable=unavailable,
     )
+
+
+def page_renderer(settings: Settings, sources: SourcesFile) -> tuple[PageRenderer | None, str]:
+    """The renderer of `render = true` sources' pages (None when no source asks for it,
+    or there is no browser), and why there is none (`browser_status`'s line)."""
+    from presswatch.browser import browser_status, config_from_settings
+
+    if not any(cfg.render for cfg in sources.source):
+        return None, "no source asks for it"
+    config = config_from_settings(settings)
+    if config is None:
+        return None, browser_status(settings)[1].removeprefix("screenshots are off: ")
+    from presswatch.browser import PageRenderer
+
+    return PageRenderer(config, settings.browser_workers), ""
 
 
 def writer_recorder(settings: Settings, sources: SourcesFile, *, warc_run: str) -> Recorder:

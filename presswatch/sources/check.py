@@ -148,12 +148,15 @@ def check_sources(
     *,
     allow_networks: Sequence[str] | None = None,
     notify_egress: NotifierEgress | None = None,
+    browser_off: str | None = None,
 ) -> tuple[SourcesFile | None, list[SourceProblem]]:
     """Parse and validate; return the file (None when it has errors) and all problems,
     warnings included. With `allow_networks` (the setting), a URL the crawler would
     refuse on its face (an IP literal or `localhost` outside those networks) is an
     error too; None skips that check (the crawler enforces it at connect time anyway).
-    With `notify_egress`, so is a `[[notify]]` URL the notifiers' policy refuses."""
+    With `notify_egress`, so is a `[[notify]]` URL the notifiers' policy refuses.
+    `browser_off` (why there is no browser, `presswatch.browser.browser_status`) makes
+    each `render = true` source a warning: a crawl leaves it out."""
     label = str(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -238,6 +241,19 @@ def check_sources(
         return None, problems
     assert parsed is not None
     problems.extend(_warnings(parsed, locator, label))
+    if browser_off is not None:
+        problems.extend(
+            SourceProblem(
+                label,
+                locator.line_of(("source", index, "render")),
+                f"[source {src.name}] render",
+                f"render = true needs the browser ({browser_off}): a crawl leaves this "
+                "source out; install chromium (or set browser_executable) and browser = true",
+                warning=True,
+            )
+            for index, src in enumerate(parsed.source)
+            if src.render
+        )
     return parsed, problems
 
 

@@ -115,6 +115,11 @@ class SourceConfig(BaseModel):
         ge=1,
         description="Skip sitemap and feed entries older than this (by lastmod or date).",
     )
+    render: bool = Field(
+        default=False,
+        description="true: render every page in the browser and read its text and links "
+        "from the rendered DOM (JavaScript-built outlets); needs Chromium.",
+    )
 
     @field_validator("name")
     @classmethod
