@@ -48,9 +48,11 @@ class SaveOutcome:
     audit_leaf_index: int
     rendered: bool
 
+    problem: str | None = None  # why no article came of it (the capture is kept)
+
     def as_json(self) -> dict[str, Any]:
-        return {
-            "ok": True,
+        doc: dict[str, Any] = {
+            "ok": self.problem is None,
             "url": self.url,
             "source": self.source,
             "capture_id": self.capture_id,
@@ -63,6 +65,10 @@ class SaveOutcome:
             "audit_leaf_index": self.audit_leaf_index,
             "rendered": self.rendered,
         }
+        if self.problem is not None:
+            doc["kind"] = "failed"
+            doc["error"] = self.problem
+        return doc
 
 
 def _host(url: str) -> str:
@@ -154,7 +160,9 @@ def save_page(
 ) -> SaveOutcome:
     """Save `url` now in `actor`'s name. Raises BadInput (a refused address, no
     source), NotAllowed / Throttled (the role, the hourly quota) before fetching, and
-    SaveFailed when the fetch left nothing to record."""
+    SaveFailed when the fetch left nothing to record. A fetch that gave no article (an
+    outlet's 404, a timeout) is recorded like any fetch, and the outcome says why
+    (`problem`)."""
     from sqlalchemy import func, select
 
     from archive.accounts import record_save, require_save_quota
@@ -206,6 +214,13 @@ def save_page(
             now=now,
         )
         browser = report.stats.get("browser") or {}
+        problem = None
+        if article is None:
+            got = f"HTTP {capture.status}" if capture.status else (capture.error or "no answer")
+            problem = (
+                f"{url[:300]} gave no article ({capture.outcome}: {got}); the fetch is kept "
+                f"as capture {capture.id} and the save in the audit log"
+            )
         return SaveOutcome(
             url=url,
             source=chosen.name,
@@ -218,4 +233,5 @@ def save_page(
             next_check=article.next_check if article is not None else None,
             audit_leaf_index=entry.seq - 1,
             rendered=bool(browser.get("rendered")),
+            problem=problem,
         )

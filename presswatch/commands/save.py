@@ -5,7 +5,7 @@ ACCOUNT` (an editor or admin), or of `cli:USER` when none is given; each person 
 save `save_per_hour` pages an hour. The web pages' save form and `POST /api/save` run
 this command (`presswatch.save_runner`) with `--as` and `--json`.
 
-Exit codes: 0 saved; 1 not saved (robots.txt forbids it, the fetch recorded nothing,
+Exit codes: 0 saved; 1 not saved (robots.txt forbids it, the fetch gave no article,
 the hourly quota is spent, the role is too low); 2 bad usage (an address the egress
 policy refuses, no source for it, an unknown account or source).
 """
@@ -110,7 +110,11 @@ def save_cmd(
     doc: dict[str, Any] = outcome.as_json()
     if as_json:
         echo_json(doc)
+        if outcome.problem is not None:
+            raise typer.Exit(1)
         return
+    if outcome.problem is not None:
+        raise _refuse(outcome.problem, "failed", 1, as_json)
     article = f"article {doc['article_id']} ({doc['status']}, {doc['versions']} version(s))"
     if doc["article_id"] is None:
         article = "no article (the page was recorded as a capture only)"
