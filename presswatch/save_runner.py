@@ -18,13 +18,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shlex
 import subprocess
-import sys
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from presswatch.settings import Settings
+from presswatch.shell import presswatch_command
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +55,14 @@ def command_saver(settings: Settings, *, env: Mapping[str, str] | None = None) -
     timeout_s = settings.save_timeout_s
 
     def save(url: str, source: str | None, note: str, actor: str) -> dict[str, Any]:
-        command = [sys.executable, "-m", "presswatch.cli", "save", url, "--as", actor, "--json"]
+        # Values joined to their options and the address after `--`: text a person
+        # typed can never be read as an option (`--as=admin` as the "address").
+        command = [*shlex.split(presswatch_command()), "save", f"--as={actor}", "--json"]
         if source:
-            command += ["--source", source]
+            command.append(f"--source={source}")
         if note:
-            command += ["--note", note]
+            command.append(f"--note={note}")
+        command += ["--", url]
         proc = subprocess.Popen(
             command,
             env=base_env,

@@ -56,8 +56,6 @@ def audit_json(entry: AuditEntry) -> dict[str, Any]:
         "object_id": entry.object_id,
         "detail": entry.detail,
         "leaf_hash": entry.leaf_hash,
-        # Its place in the transparency log, shared with captures (`presswatch verify`).
-        "leaf_index": entry.seq - 1,
     }
 
 

@@ -38,7 +38,8 @@ Limit = Annotated[int, Query(ge=1, le=200, description="Entries per page.")]
 
 def load_audit(session: SessionDep, offset: int, limit: int) -> AuditList:
     rows, total = audit_page(session, offset=offset, limit=limit)
-    data = [AuditOut.model_validate(audit_json(r)) for r in rows]
+    # The leaf index is the API's addition: a case package's manifest keeps audit_json's keys.
+    data = [AuditOut.model_validate({**audit_json(r), "leaf_index": r.seq - 1}) for r in rows]
     return AuditList(data=data, count=len(data), total=total, offset=offset, limit=limit)
 
 
