@@ -22,11 +22,15 @@ import pytest
 from sqlalchemy import func, select
 
 from archive.accounts import API_KEY, create_account, create_token, record_save
+from archive.errors import BadInput
+from archive.log import verify_archive
 from archive.store import Article, AuditEntry, Capture, CaseArticle
 from presswatch.demo.content import DEMO_ARTICLES
 from presswatch.runtime import Runtime
 from presswatch.save_runner import command_saver
+from presswatch.saving import check_address, choose_source
 from presswatch.settings import Settings
+from presswatch.sources import load_sources
 from search_api.app import create_app
 from search_api.backends.sqlite_fts import SqliteFtsBackend
 from search_api.indexer import drain_outbox
@@ -101,7 +105,6 @@ def test_save_records_the_page_watches_it_and_seals_the_save(
 ) -> None:
     _accounts(archive)
     sources = write_sources(tmp_path / "sources.toml", site)
-    # The second demo story is off the source's topic: a page a person saves is kept.
     url = site.url_of(DEMO_ARTICLES[0].slug)
     data = archive.settings.data_dir
     result = cli(data, sources, "save", url, "--note", "for the Bavet case", "--as", "ed", "--json")
@@ -109,26 +112,50 @@ def test_save_records_the_page_watches_it_and_seals_the_save(
     doc = json.loads(result.stdout)
     assert doc["ok"] and doc["source"] == "ledger" and doc["outcome"] == "new"
     assert doc["status"] == "live" and doc["versions"] == 1 and doc["next_check"]
-
     with archive.sessions() as s:
         article = s.get(Article, doc["article_id"])
         assert article is not None and article.next_check is not None  # watched from now on
     (entry,) = _audit(archive)
     assert entry.actor == "ed" and entry.seq - 1 == doc["audit_leaf_index"]
-    assert entry.detail["url"] == url and entry.detail["note"] == "for the Bavet case"
-    assert entry.detail["capture_id"] == doc["capture_id"]
+    assert entry.detail == {
+        "url": url,
+        "note": "for the Bavet case",
+        "capture_id": doc["capture_id"],
+    }
 
-    # A human line without --json; the log still verifies with both saves in it.
-    again = cli(data, sources, "save", url)
-    assert again.returncode == 0, again.stderr
-    assert again.stdout.startswith(f"saved {url} under ledger: capture ")
-    assert len(_audit(archive)) == 2 and _audit(archive)[1].actor.startswith("cli:")
-    verified = cli(data, sources, "verify", "--json")
-    assert verified.returncode == 0, verified.stdout + verified.stderr
-    assert json.loads(verified.stdout)["ok"]
+    # An address of the source that gives no article (a 404): the fetch is kept like
+    # any fetch, and the save says so and exits 1; without --as it is the server's user.
+    gone = f"{site.base_url}en/2026/01/no-such-story/"
+    failed = cli(data, sources, "save", gone)
+    assert failed.returncode == 1
+    assert f"presswatch save: {gone} gave no article (" in failed.stderr
+    assert "HTTP 404" in failed.stderr
+    assert [e.actor.startswith("cli:") for e in _audit(archive)] == [False, True]
+
+    # The log, audit leaves included, checks out (what `presswatch verify` runs).
+    with archive.sessions() as s:
+        report = verify_archive(s, archive.warc)
+    assert report.ok, report.problems
 
 
-def test_an_address_the_egress_policy_refuses_is_never_fetched_nor_recorded(
+@pytest.mark.parametrize(
+    "internal",
+    [
+        "http://127.0.0.2:9/latest/meta-data/",
+        "http://2130706434/latest/meta-data/",  # 127.0.0.2 as one number
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]:9/",
+        "http://10.0.0.1/",
+        "file:///etc/passwd",
+        "gopher://127.0.0.1:6379/_FLUSHALL",
+    ],
+)
+def test_addresses_the_egress_policy_refuses(internal: str) -> None:
+    with pytest.raises(BadInput, match=r"^not saved: "):
+        check_address(internal, ["127.0.0.1/32"])
+
+
+def test_an_internal_address_is_never_fetched_nor_recorded(
     site: NewsSite, archive: Runtime, tmp_path: Path
 ) -> None:
     """The attack: an editor (or a stolen token) asks the server to fetch an internal
@@ -136,46 +163,32 @@ def test_an_address_the_egress_policy_refuses_is_never_fetched_nor_recorded(
     allow only 127.0.0.1/32, the local site."""
     sources = write_sources(tmp_path / "sources.toml", site)
     data = archive.settings.data_dir
-    for internal in (
-        "http://127.0.0.2:9/latest/meta-data/",
-        "http://2130706434/latest/meta-data/",  # 127.0.0.2 as one number
-        "http://[::1]:9/",
-        "file:///etc/passwd",
-    ):
-        result = cli(data, sources, "save", internal, "--source", "ledger", "--json")
-        assert result.returncode == 2, result.stdout + result.stderr
-        doc = json.loads(result.stdout)
-        assert doc == {"ok": False, "kind": "refused", "error": doc["error"]}
-        assert doc["error"].startswith("not saved: ")
-    assert "127.0.0.2 is a loopback address" in doc_error(data, sources)
+    internal = "http://127.0.0.2:9/latest/meta-data/"
+    result = cli(data, sources, "save", internal, "--source", "ledger", "--json")
+    assert result.returncode == 2, result.stdout + result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["ok"] is False and doc["kind"] == "refused"
+    assert doc["error"] == (
+        f"not saved: {internal}: 127.0.0.2 is a loopback address; add its network to "
+        "allow_networks (env PRESSWATCH_ALLOW_NETWORKS) to allow it"
+    )
     assert _count(archive, Capture) == 0 and _audit(archive) == []
     assert not site.log  # nothing was sent anywhere, not even robots.txt
 
 
-def doc_error(data: Path, sources: Path) -> str:
-    result = cli(data, sources, "save", "http://127.0.0.2:9/x", "--source", "ledger")
-    assert result.returncode == 2
-    return result.stderr
-
-
-def test_an_address_on_no_source_says_to_pass_source(
-    site: NewsSite, archive: Runtime, tmp_path: Path
+def test_the_source_is_the_one_named_or_the_one_on_the_address(
+    site: NewsSite, tmp_path: Path
 ) -> None:
-    sources = write_sources(tmp_path / "sources.toml", site)
-    data = archive.settings.data_dir
-    result = cli(data, sources, "save", "http://no-such-outlet.invalid/story/")
-    assert result.returncode == 2
-    assert "pass --source NAME, or add the outlet to sources.toml" in result.stderr
-    unknown = cli(data, sources, "save", site.url_of(DEMO_ARTICLES[0].slug), "--source", "nope")
-    assert unknown.returncode == 2 and "--source 'nope': no such source" in unknown.stderr
-    assert _count(archive, Capture) == 0
-    # An address of the source that gives no article: the fetch is kept, the save
-    # says so and exits 1.
-    gone = cli(data, sources, "save", f"{site.base_url}en/2026/01/no-such-story/", "--json")
-    assert gone.returncode == 1
-    doc = json.loads(gone.stdout)
-    assert doc["ok"] is False and doc["kind"] == "failed" and doc["article_id"] is None
-    assert "gave no article (" in doc["error"] and "HTTP 404" in doc["error"]
+    sources = load_sources(
+        write_sources(tmp_path / "sources.toml", site), allow_networks=["127.0.0.1/32"]
+    )
+    url = site.url_of(DEMO_ARTICLES[0].slug)
+    assert choose_source(sources, url, None).name == "ledger"
+    assert choose_source(sources, "https://elsewhere.example/x", "ledger").name == "ledger"
+    with pytest.raises(BadInput, match="pass --source NAME, or add the outlet to sources.toml"):
+        choose_source(sources, "https://no-such-outlet.example/story/", None)
+    with pytest.raises(BadInput, match=r"--source 'nope': no such source \(known: ledger\)"):
+        choose_source(sources, url, "nope")
 
 
 def test_the_form_saves_through_the_real_command_and_the_audit_page_shows_it(
@@ -370,3 +383,19 @@ def test_each_search_result_can_be_added_to_a_case_by_an_editor(desk: Desk) -> N
         assert response.status_code == 303 and response.headers["location"] == "/cases/bavet"
     with desk.runtime.sessions() as s:
         assert s.scalar(select(func.count()).select_from(CaseArticle)) == 1
+
+
+def test_the_web_saver_never_reads_typed_text_as_an_option(
+    archive: Runtime, tmp_path: Path
+) -> None:
+    """An editor types `--as=ana` as the address to save in an admin's name: the
+    command gets it after `--`, as the address, and refuses it as one."""
+    _accounts(archive)
+    sources = tmp_path / "sources.toml"
+    sources.write_text('[[source]]\nname = "news"\nbase_url = "https://news.example/"\n')
+    settings = archive.settings.model_copy(update={"sources": sources})
+    save = command_saver(settings, env=cli_env())
+    doc = save("--as=ana", None, "--json", "ed")
+    assert doc["ok"] is False and doc["kind"] == "refused", doc
+    assert "'--as=ana' uses no scheme" in doc["error"]
+    assert _audit(archive) == []
