@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from archive.accounts import API_KEY, create_account, create_token, record_save
+from archive.accounts import API_KEY, Actor, Role, create_account, create_token, record_save
 from archive.errors import BadInput
 from archive.log import verify_archive
 from archive.store import Article, AuditEntry, Capture, CaseArticle
@@ -176,6 +176,25 @@ def test_an_internal_address_is_never_fetched_nor_recorded(
     assert not site.log  # nothing was sent anywhere, not even robots.txt
 
 
+def test_the_command_keeps_the_hourly_quota_too(
+    site: NewsSite, archive: Runtime, tmp_path: Path
+) -> None:
+    _accounts(archive)
+    with archive.sessions.begin() as s:
+        ed = Actor("ed", Role.EDITOR)
+        record_save(s, ed, STORY, article_id=None, capture_id=None, note="", now=datetime.now(UTC))
+    sources = write_sources(tmp_path / "sources.toml", site)
+    url = site.url_of(DEMO_ARTICLES[0].slug)
+    result = cli(
+        archive.settings.data_dir, sources, "save", url, "--as", "ed", env=cli_env(save_per_hour=1)
+    )
+    assert result.returncode == 1
+    assert (
+        "ed saved 1 pages in the last hour, the most allowed (save_per_hour = 1)" in result.stderr
+    )
+    assert not site.log and _count(archive, Capture) == 0
+
+
 def test_the_source_is_the_one_named_or_the_one_on_the_address(
     site: NewsSite, tmp_path: Path
 ) -> None:
@@ -319,7 +338,7 @@ def test_editors_save_by_form_and_api_and_failures_are_answered(desk: Desk) -> N
 
 def test_the_hourly_quota_answers_429(desk: Desk) -> None:
     with desk.runtime.sessions.begin() as s:
-        ed = API_KEY.__class__("ed", API_KEY.role.__class__("editor"), None)
+        ed = Actor("ed", Role.EDITOR)
         for minutes in (90, 50, 10):  # the first is outside the hour
             record_save(
                 s, ed, STORY, article_id=None, capture_id=None, note="",
@@ -343,7 +362,7 @@ def test_the_hourly_quota_answers_429(desk: Desk) -> None:
 
 def test_audit_page_and_api_list_entries_newest_first_with_their_leaf(desk: Desk) -> None:
     with desk.runtime.sessions.begin() as s:
-        ed = API_KEY.__class__("ed", API_KEY.role.__class__("editor"), None)
+        ed = Actor("ed", Role.EDITOR)
         record_save(s, ed, STORY, article_id=desk.article_id, capture_id=1, note="n", now=NOW)
     with desk.client() as c:
         assert c.get("/api/audit", headers=bearer(desk.tokens["vi"])).status_code == 403
