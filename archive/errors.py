@@ -18,7 +18,7 @@ The tree::
     │   │   └── WarcUnwritable   the WARC directory refuses writes (read-only, permissions)
     │   ├── LogBroken            a stored hash or the transparency log does not match
     │   └── NotAllowed           the person (role, disabled, revoked token) may not do it
-    │       └── Throttled        too many failed sign-ins: wait before trying again
+    │       └── Throttled        too many failed sign-ins or saves: wait before trying again
     ├── ExtractionError          trafilatura or our parsing failed on a page
     └── SearchError              the search backend failed
         ├── BadQuery             the user's query cannot be run (HTTP 400)
@@ -125,5 +125,6 @@ class NotAllowed(ArchiveError):
 
 
 class Throttled(NotAllowed):
-    """Too many failed sign-ins for this account or from this address recently; the
-    message says how long to wait (HTTP 429)."""
+    """Too many failed sign-ins for this account or from this address recently, or
+    too many pages saved by one person in the last hour; the message says what to wait
+    for (HTTP 429)."""

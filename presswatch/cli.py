@@ -35,6 +35,7 @@ from presswatch.commands import crawl as crawl_commands
 from presswatch.commands import export as export_commands
 from presswatch.commands import notify as notify_commands
 from presswatch.commands import report as report_commands
+from presswatch.commands import save as save_commands
 from presswatch.commands import search as search_commands
 from presswatch.commands import serve as serve_commands
 from presswatch.commands import status as status_commands
@@ -92,6 +93,7 @@ crawl_commands.register(app)
 export_commands.register(app)
 notify_commands.register(app)
 report_commands.register(app)
+save_commands.register(app)
 search_commands.register(app)
 serve_commands.register(app)
 status_commands.register(app)

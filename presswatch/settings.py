@@ -166,6 +166,21 @@ class Settings(BaseSettings):
         description="Every page and API read needs a signed-in person or a token (a team "
         "that must not expose what it watches); off: reading is public.",
     )
+    save_per_hour: int = Field(
+        default=30,
+        ge=0,
+        le=10_000,
+        description="Pages one person may save now (`presswatch save`, the save form, "
+        "`POST /api/save`) in an hour, counted from the audit log; 0: no limit.",
+    )
+    save_timeout_s: float = Field(
+        default=120,
+        gt=0,
+        le=3600,
+        description="Seconds the save form and `POST /api/save` wait for a save (the "
+        "fetch, the browser's rendering, the archive's lock) before answering that it "
+        "did not finish.",
+    )
     public_url: str | None = Field(
         default=None,
         description="The address the API and pages are reached at, e.g. "

@@ -58,12 +58,13 @@ from archive.store import make_engine, make_session_factory
 from archive.warc import WarcStore
 from search_api.auth import identify
 from search_api.backends.base import SearchBackend
-from search_api.deps import AppSettings, AppState
+from search_api.deps import AppSettings, AppState, Saver
 from search_api.factory import make_backend
 from search_api.routes import (
     accounts,
     admin,
     articles,
+    audit,
     captures,
     changes,
     charts,
@@ -72,6 +73,7 @@ from search_api.routes import (
     health,
     memento,
     pages,
+    saves,
     search,
     sources,
 )
@@ -141,6 +143,11 @@ def iso(at: datetime | None) -> str:
     return at.astimezone(UTC).isoformat() if at is not None else ""
 
 
+def _untranslated(text: str, **values: object) -> str:
+    # placeholder until the message catalogs land
+    return text % values if values else text
+
+
 def make_templates() -> Jinja2Templates:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
@@ -152,6 +159,7 @@ def make_templates() -> Jinja2Templates:
     )
     env.filters.update(langtag=lang_tag, safe_href=safe_href, when=fmt_when, iso=iso, words=words)
     env.filters["edit_class"] = describe_class
+    env.globals.setdefault("_", _untranslated)
     return Jinja2Templates(env=env)
 
 
@@ -374,9 +382,11 @@ def create_app(
     backend: SearchBackend | None = None,
     clock: Callable[[], datetime] | None = None,
     resolve_host: Callable[[str], list[str]] | None = None,
+    saver: Saver | None = None,
 ) -> FastAPI:
     """Build the app (see the module docstring for what is built and what is owned);
-    `resolve_host` is the egress policy's resolver, for judging notifier hosts."""
+    `resolve_host` is the egress policy's resolver, for judging notifier hosts; `saver`
+    saves a page now (`presswatch.save_runner`; None: the save form says it cannot)."""
     closers: list[Callable[[], None]] = []
     if sessions is None:
         engine = make_engine(settings.resolved_database_url, stall_s=settings.database_stall_s)
@@ -402,6 +412,7 @@ def create_app(
         templates=make_templates(),
         closers=closers,
         resolve_host=resolve_host,
+        saver=saver,
     )
 
     @asynccontextmanager
@@ -449,6 +460,9 @@ def create_app(
     ):
         app.include_router(module.router)
     app.include_router(accounts.api)  # /api/cases
+    for module in (saves, audit):  # /save, /api/save; /audit, /api/audit
+        app.include_router(module.router)
+        app.include_router(module.api)
     app.include_router(memento.router)  # Memento (RFC 7089): /timemap, /timegate, /memento
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

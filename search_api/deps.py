@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Protocol
+from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
@@ -69,6 +69,9 @@ class AppSettings(BackendSettings, Protocol):
     def data_dir(self) -> Path: ...
 
 
+Saver = Callable[[str, str | None, str, str], dict[str, Any]]
+
+
 @dataclass
 class AppState:
     """The long-lived parts one app serves from. `closers` release what `create_app`
@@ -87,6 +90,10 @@ class AppState:
     # Host name → addresses, for judging a notifier's host when one is added; None:
     # only what is refused on its face (the send itself is filtered either way).
     resolve_host: Callable[[str], list[str]] | None = None
+    # Saves a page now (`presswatch save … --json` run as a command: this package may
+    # not start the crawler): (url, source or None, note, actor name) → that command's
+    # JSON document. None: this server cannot save (the pages say so).
+    saver: Saver | None = None
 
 
 def get_state(request: Request) -> AppState:

@@ -712,3 +712,52 @@ class CaseNoteIn(BaseModel):
     article: str | None = Field(
         default=None, max_length=2000, description="The article the note is about, if one."
     )
+
+
+# -- saving a page now and the audit log ------------------------------------------------------
+
+
+class SaveIn(BaseModel):
+    url: str = Field(min_length=1, max_length=2000, description="The address to capture now.")
+    source: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The source to record it under (default: the one on the address's host).",
+    )
+    note: str = Field(default="", max_length=1000, description="Why (kept in the audit log).")
+
+
+class SaveOut(BaseModel):
+    ok: bool
+    url: str
+    source: str
+    capture_id: int
+    outcome: str = Field(description="The capture's outcome: new, edited, unchanged, unreachable…")
+    http_status: int | None
+    article_id: int | None
+    status: str | None = Field(description="The article's status, or null when none was made.")
+    versions: int
+    next_check: datetime | None
+    audit_leaf_index: int = Field(description="The save's audit entry in the transparency log.")
+    rendered: bool = Field(description="Whether the browser rendered the new version.")
+
+
+class AuditOut(BaseModel):
+    id: int
+    seq: int
+    leaf_index: int = Field(description="The entry's leaf in the transparency log (seq - 1).")
+    at: datetime
+    actor: str
+    action: str
+    object_kind: str
+    object_id: str
+    detail: dict[str, Any]
+    leaf_hash: str
+
+
+class AuditList(BaseModel):
+    data: list[AuditOut]
+    count: int = Field(description="Entries on this page.")
+    total: int = Field(description="Entries in the whole audit log.")
+    offset: int
+    limit: int

@@ -3,7 +3,7 @@ secrets (credentials), creating, inviting and disabling accounts (people), per-p
 API tokens (tokens), signing in with throttling and server-side sessions (signin), the
 audit log sealed into the transparency log (audit), and case files (cases)."""
 
-from archive.accounts.audit import audit_json, list_audit, record_audit
+from archive.accounts.audit import audit_json, audit_page, list_audit, record_audit
 from archive.accounts.cases import (
     add_note,
     add_to_case,
@@ -32,6 +32,12 @@ from archive.accounts.people import (
     set_role,
 )
 from archive.accounts.roles import API_KEY, API_KEY_ACTOR, Actor, Role, parse_role
+from archive.accounts.saves import (
+    SAVE_ACTION,
+    record_save,
+    require_save_quota,
+    saves_in_window,
+)
 from archive.accounts.signin import (
     ACCOUNT_FAILURES,
     CLIENT_FAILURES,
@@ -60,6 +66,7 @@ __all__ = [
     "API_KEY_ACTOR",
     "CLIENT_FAILURES",
     "MIN_PASSWORD_CHARS",
+    "SAVE_ACTION",
     "SESSION_LIFETIME",
     "TOKEN_PREFIX",
     "Actor",
@@ -77,6 +84,7 @@ __all__ = [
     "add_note",
     "add_to_case",
     "audit_json",
+    "audit_page",
     "case_articles",
     "case_by_name",
     "case_json",
@@ -96,7 +104,10 @@ __all__ = [
     "prune_sessions",
     "record_audit",
     "record_export",
+    "record_save",
+    "require_save_quota",
     "revoke_token",
+    "saves_in_window",
     "session_actor",
     "set_password",
     "set_role",

@@ -5,7 +5,7 @@ its entry commit together or not at all.
 Actions (`action`): `account.create`, `account.invite`, `account.accept_invite`,
 `account.disable`, `account.role`, `account.password`, `token.create`, `token.revoke`,
 `source.add`, `source.update`, `source.disable`, `recheck.request`, `case.create`,
-`case.add`, `case.tag`, `case.note`, `case.export`. `detail` holds names, ids and
+`case.add`, `case.tag`, `case.note`, `case.export`, `page.save`. `detail` holds names, ids and
 digests only: never a password, a token or a session secret.
 
 Must not: commit.
@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from archive.accounts.roles import Actor
@@ -68,3 +68,10 @@ def list_audit(
     if object_id is not None:
         stmt = stmt.where(AuditEntry.object_id == object_id)
     return list(session.scalars(stmt))
+
+
+def audit_page(session: Session, *, offset: int, limit: int) -> tuple[list[AuditEntry], int]:
+    """One page of the audit log, newest first, and how many entries it holds."""
+    total = int(session.scalar(select(func.count()).select_from(AuditEntry)) or 0)
+    stmt = select(AuditEntry).order_by(AuditEntry.seq.desc()).offset(offset).limit(limit)
+    return list(session.scalars(stmt)), total

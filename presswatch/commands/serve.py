@@ -32,6 +32,7 @@ def web_app() -> FastAPI:
     """The app for one uvicorn worker process, from the environment's settings."""
     from presswatch.egress import resolve_addresses
     from presswatch.runtime import Runtime
+    from presswatch.save_runner import command_saver
     from presswatch.settings import load_settings
     from search_api.app import create_app
 
@@ -42,6 +43,7 @@ def web_app() -> FastAPI:
         sessions=runtime.sessions,
         warc=runtime.warc,
         resolve_host=resolve_addresses,
+        saver=command_saver(runtime.settings),
     )
 
 
@@ -104,6 +106,7 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         from presswatch.egress import resolve_addresses
+        from presswatch.save_runner import command_saver
         from search_api.app import create_app
 
         runtime = get_runtime(ctx)
@@ -133,6 +136,7 @@ def register(app: typer.Typer) -> None:
                 sessions=runtime.sessions,
                 warc=runtime.warc,
                 resolve_host=resolve_addresses,
+                saver=command_saver(runtime.settings),
             )
             uvicorn.run(web, **options)  # type: ignore[arg-type]
             return

@@ -38,15 +38,17 @@ SPIDER_CLASSES = {
     "feed": "crawler.spiders.feed.FeedSpider",
     "listing": "crawler.spiders.listing.ListingSpider",
     "recheck": "crawler.spiders.recheck.RecheckSpider",
+    "save": "crawler.spiders.save.SaveSpider",
 }
 
 
 @dataclass(frozen=True, slots=True)
 class CrawlJob:
-    spider: str  # sitemap | feed | listing | recheck
+    spider: str  # sitemap | feed | listing | recheck | save
     sources: tuple[str, ...] = ()
     limit: int | None = None
     all_articles: bool = False
+    url: str | None = None  # the address of a `save`
 
     def kwargs(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -56,6 +58,8 @@ class CrawlJob:
             out["limit"] = self.limit
         if self.all_articles:
             out["all"] = "1"
+        if self.url is not None:
+            out["url"] = self.url
         return out
 
 
