@@ -13,7 +13,14 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from archive.capture import CaptureResult, Exchange, ImageFetch, record_capture
+from archive.capture import (
+    CaptureResult,
+    Exchange,
+    ImageFetch,
+    current_images,
+    images_due,
+    record_capture,
+)
 from archive.log import verify_archive
 from archive.store.models import Capture, ChangeEvent, Version
 from presswatch.runtime import Runtime
@@ -117,6 +124,9 @@ def test_a_photo_swap_is_an_edit_on_every_path_and_a_recompression_is_not(
         caps = list(session.scalars(select(Capture).order_by(Capture.id)))
         kinds = [c.detail["images"][0]["warc"]["type"] for c in caps]
         assert kinds == ["response", "response", "response", "response", "response", "revisit"]
+        # A 304 writes no record: its entry names the record of the bytes it stands for.
+        assert caps[1].detail["images"][0]["warc"] == caps[0].detail["images"][0]["warc"]
+        assert caps[1].detail["images"][0]["sha256"] == caps[0].detail["images"][0]["sha256"]
         record_bytes = runtime.warc.read_record(
             caps[0].detail["images"][0]["warc"]["file"],
             caps[0].detail["images"][0]["warc"]["offset"],
@@ -165,3 +175,39 @@ def test_a_version_with_unknown_images_is_never_compared(runtime: Runtime) -> No
     photo_304 = photo(later + timedelta(hours=1), 200, HASH_1)
     assert record(runtime, not_modified, (photo_304,)).events == ()
     assert len(versions(runtime)) == 1
+
+
+def test_an_unchanged_check_that_leaves_the_images_alone_names_the_capture_that_fetched_them(
+    runtime: Runtime,
+) -> None:
+    """The crawler fetches an unchanged page's images only when they are due again
+    (`image_recheck_interval`); the captures in between name the capture whose entries
+    still stand, so the next fetch asks with its validators and compares with its hash,
+    and a photo swapped meanwhile is an edit when it is fetched."""
+    at = [T0 + timedelta(days=d) for d in range(4)]
+    first = record(runtime, page(at[0]), (photo(at[0], 200, HASH_1),))
+    not_modified = exchange(URL, b"", at=at[1], status=304, headers=())
+    quiet = record(runtime, not_modified, None)
+    again = record(runtime, page(at[2]), None, known=True)
+    assert quiet.events == again.events == ()
+    with runtime.sessions() as session:
+        for cid in (quiet.capture_id, again.capture_id):
+            detail = session.get(Capture, cid).detail
+            assert "images" not in detail and detail["images_from"] == first.capture_id
+        refs = current_images(session, [first.article_id])[first.article_id]
+        assert [(r["src"], r["etag"], r["fetched_at"]) for r in refs] == [
+            (PHOTO, f'"{HASH_1}"', at[0])
+        ]
+        assert not images_due(refs, at[2], timedelta(days=7))
+        assert images_due(refs, at[0] + timedelta(days=7), timedelta(days=7))
+        assert images_due([{**refs[0], "fetched_at": None}], at[2], timedelta(days=7))
+    # Due again: a 304 for the photo keeps its hash (no edit); the swap is an edit.
+    later = record(runtime, page(at[3]), (photo(at[3], 304, None),), known=True)
+    assert later.events == ()
+    swapped_at = at[3] + timedelta(hours=1)
+    swapped = record(runtime, page(swapped_at), (photo(swapped_at, 200, HASH_2, b"J2"),))
+    assert swapped.events == ("edited",)
+    with runtime.sessions() as session:
+        entry = session.get(Capture, later.capture_id).detail["images"][0]
+        assert entry["status"] == 304 and entry["ref"]
+        assert verify_archive(session, runtime.warc).ok
