@@ -211,3 +211,28 @@ def test_an_unchanged_check_that_leaves_the_images_alone_names_the_capture_that_
         entry = session.get(Capture, later.capture_id).detail["images"][0]
         assert entry["status"] == 304 and entry["ref"]
         assert verify_archive(session, runtime.warc).ok
+
+
+def test_verify_names_an_image_record_whose_bytes_were_altered(runtime: Runtime) -> None:
+    """Forgery: a photo's record rewritten in the WARC file (its leaf untouched) is named
+    by `presswatch verify`, as an altered page is; so is one a later 304 stands on."""
+    body = bytes(range(256)) * 40
+    first = record(runtime, page(T0), (photo(T0, 200, HASH_1, body),))
+    later = T0 + timedelta(days=8)
+    record(runtime, page(later), (photo(later, 304, None),), known=True)
+    clean = package_cli(runtime, "verify", "--json")
+    assert clean.exit_code == 0, clean.output
+    with runtime.sessions() as session:
+        where = session.get(Capture, first.capture_id).detail["images"][0]["warc"]
+    path = runtime.warc.directory / where["file"]
+    data = bytearray(path.read_bytes())
+    middle = where["offset"] + where["length"] // 2
+    data[middle] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+    result = package_cli(runtime, "verify", "--json")
+    assert result.exit_code == 1, result.output
+    problems = json.loads(result.stdout)["problems"]
+    named = [p for p in problems if p["field"] == "detail.images[0].warc"]
+    assert {p["capture_id"] for p in named} == {first.capture_id, first.capture_id + 1}
+    assert all(PHOTO in p["problem"] and "SHA-256" in p["problem"] for p in named), named
