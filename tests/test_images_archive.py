@@ -236,3 +236,45 @@ def test_verify_names_an_image_record_whose_bytes_were_altered(runtime: Runtime)
     named = [p for p in problems if p["field"] == "detail.images[0].warc"]
     assert {p["capture_id"] for p in named} == {first.capture_id, first.capture_id + 1}
     assert all(PHOTO in p["problem"] and "SHA-256" in p["problem"] for p in named), named
+
+
+def test_an_evidence_package_carries_the_image_records_and_its_verifier_checks_them(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    """The package holds each capture's image records (a 304's entry naming the earlier
+    record, packed once); the standalone verifier hashes them against the leaf, so a
+    photo record altered in the package (its digests in datapackage.json redone, as a
+    forger would) fails it, and so does one left out."""
+    body = bytes(range(256)) * 40
+    record(runtime, page(T0), (photo(T0, 200, HASH_1, body),))
+    later = T0 + timedelta(days=8)
+    record(runtime, page(later), (photo(later, 304, None),), known=True)
+    out = tmp_path / "story.wacz"
+    result = package_cli(runtime, "export", "evidence", URL, "-o", str(out))
+    assert result.exit_code == 0, result.output
+    key = runtime.log_signer().verifier_key
+    checked = verify_package(out, key)
+    assert checked.ok, checked.failures
+    files = read(out)
+    manifest = manifest_of(files)
+    first, second = manifest["captures"][:2]
+    assert first["images"][0]["index"] == 0
+    assert {k: v for k, v in second["images"][0].items() if k != "index"} == {
+        k: v for k, v in first["images"][0].items() if k != "index"
+    }
+    where = first["images"][0]
+    member = bytearray(files[where["path"]])
+    member[where["offset"] + where["length"] // 2] ^= 0xFF
+    forged = verify_package(
+        write({**files, where["path"]: bytes(member)}, tmp_path / "f.wacz"), key
+    )
+    assert not forged.ok
+    assert any("image record" in str(f) and "altered" in str(f) for f in forged.failures), (
+        forged.failures
+    )
+
+    del manifest["captures"][0]["images"][0]
+    files["evidence/manifest.json"] = json.dumps(manifest).encode()
+    stripped = verify_package(write(files, tmp_path / "s.wacz"), key)
+    assert not stripped.ok
+    assert any("image entry 0" in str(f) for f in stripped.failures), stripped.failures
