@@ -6,12 +6,14 @@ unknown, and the diff page and the API show them."""
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from warcio.archiveiterator import ArchiveIterator
 
 from archive.capture import (
     CaptureResult,
@@ -278,3 +280,25 @@ def test_an_evidence_package_carries_the_image_records_and_its_verifier_checks_t
     stripped = verify_package(write(files, tmp_path / "s.wacz"), key)
     assert not stripped.ok
     assert any("image entry 0" in str(f) for f in stripped.failures), stripped.failures
+
+
+def test_an_image_record_is_concurrent_to_the_page_record(runtime: Runtime) -> None:
+    """Each image record names the page's record of the same capture in
+    `WARC-Concurrent-To` (a replay tool or a reader of the WARC ties them together),
+    a revisit of the photo too."""
+    first = record(runtime, page(T0), (photo(T0, 200, HASH_1),))
+    later = T0 + timedelta(days=8)
+    again = record(runtime, page(later), (photo(later, 200, HASH_1),), known=True)
+    with runtime.sessions() as session:
+        for result, kind in ((first, "response"), (again, "revisit")):
+            capture = session.get(Capture, result.capture_id)
+            assert capture.warc_file and capture.warc_offset is not None and capture.warc_length
+            page_id, _ = runtime.warc.read_head(
+                capture.warc_file, capture.warc_offset, capture.warc_length
+            )
+            where = capture.detail["images"][0]["warc"]
+            raw = runtime.warc.read_raw(where["file"], where["offset"], where["length"])
+            (image,) = list(ArchiveIterator(io.BytesIO(raw)))
+            assert image.rec_type == kind
+            assert image.rec_headers.get_header("WARC-Target-URI") == PHOTO
+            assert page_id and image.rec_headers.get_header("WARC-Concurrent-To") == page_id

@@ -110,9 +110,12 @@ def store_images(
     fetches: tuple[ImageFetch, ...],
     seen: tuple[ArticleImage, ...],
     previous: dict[str, dict[str, Any]],
+    *,
+    page_record_id: str = "",
 ) -> list[dict[str, Any]]:
-    """Write each image exchange that got a response to the WARC; the entries the
-    capture keeps (`Capture.detail["images"]`)."""
+    """Write each image exchange that got a response to the WARC, each record
+    `WARC-Concurrent-To` the page's record (`page_record_id`, its WARC-Record-ID); the
+    entries the capture keeps (`Capture.detail["images"]`)."""
     entries = []
     for fetch, image in zip(fetches, seen, strict=True):
         ex = fetch.exchange
@@ -139,7 +142,9 @@ def store_images(
             entry["sha256"] = sha
             entry["length"] = len(payload)
             entry["cut"] = bool(ex.transmitted_cut or ex.error == "too_large")
-            entry["warc"], entry["ref"] = _write(warc, fetch, sha, previous.get(fetch.src) or {})
+            entry["warc"], entry["ref"] = _write(
+                warc, fetch, sha, previous.get(fetch.src) or {}, page_record_id
+            )
         # Every unchanged recheck stores these (row and log leaf): what is empty, or
         # the address again, is left out.
         if entry.get("url") == entry["src"]:
@@ -149,12 +154,13 @@ def store_images(
 
 
 def _write(
-    warc: WarcStore, fetch: ImageFetch, sha: str | None, before: dict[str, Any]
+    warc: WarcStore, fetch: ImageFetch, sha: str | None, before: dict[str, Any], page: str
 ) -> tuple[dict[str, Any], list[str]]:
     """The record's location, and the URI and date a later revisit refers to."""
     ex = fetch.exchange
     assert ex.status is not None
     common: dict[str, Any] = {
+        "concurrent_to": page or None,
         "url": ex.final_url,
         "fetched_at": ex.fetched_at,
         "status": ex.status,

@@ -154,7 +154,7 @@ def record_capture(
     article = admit_article(flight, verdict)
     capture = add_capture(flight, article, location, verdict.outcome)
     if images is not None and seen_images is not None and article is not None and location:
-        entries = store_images(warc, images, seen_images, before)
+        entries = store_images(warc, images, seen_images, before, page_record_id=location.record_id)
         capture.detail = {**capture.detail, "images": entries}
 
     # Update the article: its version, its status, the events that tell what changed.
