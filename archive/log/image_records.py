@@ -3,8 +3,9 @@ the capture's leaf commits to): each entry names its record's file, offset, leng
 SHA-256, and a 200's payload SHA-256. `verify` checks the bytes against both, so an
 altered photo in a WARC file is named like an altered page.
 
-A 304's entry names the earlier record that holds the bytes it stands for: the same
-record is read once per run (`ImageRecordCheck` remembers what it read).
+A 304's entry names the earlier record that holds the bytes it stands for: that record
+is read again for it (a 304 comes at most once an image interval, and remembering every
+record read would grow with the archive).
 
 Must not: write anything, or trust an entry's length beyond what an image record can be.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from archive.errors import StorageError
@@ -23,12 +24,11 @@ from archive.warc.records import WarcStore
 MAX_IMAGE_RECORD_BYTES = 64 * 1024 * 1024
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class ImageRecordCheck:
-    """Checks image records for one `verify` run; each record is read once."""
+    """Checks the image records of captures for one `verify` run."""
 
     store: WarcStore
-    _done: dict[tuple[str, int], str | None] = field(default_factory=dict)
 
     def problems(self, detail: Any) -> Iterator[tuple[str, str]]:
         """(field, problem) for each image record of a capture's `detail` that is not
@@ -54,10 +54,7 @@ class ImageRecordCheck:
             or not 0 < length <= MAX_IMAGE_RECORD_BYTES
         ):
             return "its WARC record's file, offset or length is not one a record can have"
-        key = (file, offset)
-        if key not in self._done:
-            self._done[key] = self._read(file, offset, length, where, entry)
-        return self._done[key]
+        return self._read(file, offset, length, where, entry)
 
     def _read(
         self, file: str, offset: int, length: int, where: dict[str, Any], entry: dict[str, Any]
