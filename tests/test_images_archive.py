@@ -30,7 +30,7 @@ from presswatch.verify_package import verify_package
 from search_api.app import create_app
 from tests.archive_helpers import exchange, own_page
 from tests.package_checks import cli as package_cli
-from tests.package_checks import manifest_of, read, write
+from tests.package_checks import manifest_of, read, wacz_validate, write
 
 URL = "https://ledger.example/en/2026/02/police-free-212-workers/"
 PHOTO = "https://ledger.example/img/raid.jpg"
@@ -257,6 +257,8 @@ def test_an_evidence_package_carries_the_image_records_and_its_verifier_checks_t
     key = runtime.log_signer().verifier_key
     checked = verify_package(out, key)
     assert checked.ok, checked.failures
+    validated = wacz_validate(out)
+    assert validated.returncode == 0, validated.stdout + validated.stderr
     files = read(out)
     manifest = manifest_of(files)
     first, second = manifest["captures"][:2]
