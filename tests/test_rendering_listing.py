@@ -72,6 +72,9 @@ def test_a_rendering_is_listed_under_the_capture_it_rendered(runtime: Runtime, a
         assert api["captures"][1]["rendering"] is None
         # The rendering is still a capture of its own in the log and the API.
         assert client.get(f"/api/captures/{rendering_id}").json()["outcome"] == "rendered"
+        single = client.get(f"/api/captures/{page_id}").json()["rendering"]
+        assert single["capture_id"] == rendering_id
+        assert single["screenshot"] == shown["screenshot"]
         page = client.get(f"/articles/{article_id}")
         assert page.status_code == 200
         assert f'href="/api/captures/{rendering_id}"' in page.text
