@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from scrapy.utils.misc import load_object
@@ -183,6 +183,9 @@ class CrawlContext:
     # How long a group of captures waits for a database that does not answer
     # (crawler.recording.Recorder) before the crawl stops.
     database_outage_s: float = DEFAULT_DATABASE_OUTAGE_S
+    # How often the images of a page that did not change are fetched again
+    # (`archive.capture.images.images_due`); a page that changed fetches them at once.
+    image_recheck_every: timedelta = timedelta(days=7)
     now: Callable[[], datetime] | None = None
     # Record in a writer process built by this factory (crawler.recording); None records
     # on the writer thread with the fields above.
@@ -312,8 +315,8 @@ class CrawlContext:
         return self._read(read)
 
     def take_images(self, article_id: int | None) -> list[dict[str, Any]] | None:
-        """The current version's images of a due article with their last validators
-        (`archive.capture.current_images`), once; None when unknown."""
+        """The current version's images of a due article with their last validators and
+        fetch time (`archive.capture.current_images`), once; None when unknown."""
         if article_id is None:
             return None
         with self._lock:

@@ -47,6 +47,7 @@ from archive.capture import (
     RenderOutcome,
     extract_exchange,
     extract_rendered,
+    images_due,
 )
 from archive.content import Extracted, PageKind, failed_extraction, normalize_url
 from archive.errors import BadInput, WarcUnwritable
@@ -138,7 +139,9 @@ class ArchivePipeline:
     ) -> tuple[ImageFetch, ...] | None:
         """The article's images, fetched (crawler.images): those the page names when it
         was extracted, else, when its bytes are the current version's or the page
-        answered 304, that version's; None (not looked at) otherwise."""
+        answered 304 and the version's images are due again (`images_due`: their last
+        fetch is `image_recheck_every` old), that version's; None (not looked at)
+        otherwise. An unchanged page so costs no image request between those fetches."""
         exchange = item.exchange
         last = self.ctx.take_images(item.article_id)
         if exchange.error or exchange.status not in (200, 304):
@@ -152,6 +155,8 @@ class ArchivePipeline:
                 {**validators.get(image.src, {}), **asdict(image)} for image in extracted.images
             ]
         elif last is not None and (known or exchange.status == 304):
+            if not images_due(last, exchange.fetched_at, self.ctx.image_recheck_every):
+                return None
             refs = last
         else:
             return None

@@ -43,15 +43,15 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 
 
-def parse_duration(text: str) -> timedelta:
-    """`90s`, `30m`, `2h`, `1d`, `1w` → timedelta."""
+def parse_duration(text: str, *, allow_zero: bool = False) -> timedelta:
+    """`90s`, `30m`, `2h`, `1d`, `1w` → timedelta (`0s` too when `allow_zero`)."""
     match = _DURATION.match(text)
     if not match:
         raise ConfigError(
             f"duration {text!r}: write a number and a unit s, m, h, d or w (e.g. 30m, 2h, 1d)"
         )
     value = float(match.group(1)) * _UNITS[match.group(2)]
-    if value <= 0:
+    if value < 0 or (value == 0 and not allow_zero):
         raise ConfigError(f"duration {text!r} must be more than zero")
     return timedelta(seconds=value)
 

@@ -267,6 +267,13 @@ class Settings(BaseSettings):
         description="Re-fetch an article in full at least this often, even when conditional "
         "requests keep answering 304 (ETags lie).",
     )
+    image_recheck_interval: str = Field(
+        default="7d",
+        description="Fetch an unchanged article's images again at most this often: a page "
+        "that answers 304 or sends the bytes of its version leaves its pictures alone in "
+        "between, so a photo swapped under the same address is found within this interval "
+        "(a page that changed fetches them at once); `0s` fetches them with every check.",
+    )
     crawl_concurrency_per_host: int = Field(
         default=2, ge=1, le=16, description="Parallel requests to one host."
     )
@@ -480,6 +487,15 @@ class Settings(BaseSettings):
     def _check_duration(cls, value: str) -> str:
         try:
             parse_duration(value)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from exc
+        return value.strip()
+
+    @field_validator("image_recheck_interval")
+    @classmethod
+    def _check_interval(cls, value: str) -> str:
+        try:
+            parse_duration(value, allow_zero=True)  # 0s: with every check
         except ConfigError as exc:
             raise ValueError(str(exc)) from exc
         return value.strip()

@@ -155,6 +155,21 @@ class VersionSummaryOut(_FromRows):
     )
 
 
+class RenderingOut(BaseModel):
+    """The browser rendering of a fetch (a capture of its own in the log, outcome
+    `rendered`, shown under the fetch it rendered rather than as another fetch)."""
+
+    capture_id: int = Field(description="The rendering's own capture in the log.")
+    outcome: str = Field(description="What became of the rendering (`ok`, `timeout`, …).")
+    reason: str
+    rendered_at: datetime
+    screenshot: str | None = Field(
+        default=None, description="API path of the screenshot PNG, or null."
+    )
+    resources: int = Field(default=0, description="Page requisites recorded.")
+    refused: int = Field(default=0, description="Requests refused (egress, robots, caps).")
+
+
 class CaptureSummaryOut(_FromRows):
     """One fetch on an article's timeline."""
 
@@ -177,6 +192,11 @@ class CaptureSummaryOut(_FromRows):
         default="crawl",
         description="Where the fetch came from: `crawl` (our own), `import` "
         "(`presswatch import`) or `web_archive` (a public archive's snapshot).",
+    )
+    rendering: RenderingOut | None = Field(
+        default=None,
+        description="This fetch's rendering in the browser, or null (on an article's "
+        "timeline; renderings are not listed as fetches).",
     )
 
 

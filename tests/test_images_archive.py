@@ -6,14 +6,23 @@ unknown, and the diff page and the API show them."""
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from warcio.archiveiterator import ArchiveIterator
 
-from archive.capture import CaptureResult, Exchange, ImageFetch, record_capture
+from archive.capture import (
+    CaptureResult,
+    Exchange,
+    ImageFetch,
+    current_images,
+    images_due,
+    record_capture,
+)
 from archive.log import verify_archive
 from archive.store.models import Capture, ChangeEvent, Version
 from presswatch.runtime import Runtime
@@ -21,7 +30,7 @@ from presswatch.verify_package import verify_package
 from search_api.app import create_app
 from tests.archive_helpers import exchange, own_page
 from tests.package_checks import cli as package_cli
-from tests.package_checks import manifest_of, read, write
+from tests.package_checks import manifest_of, read, wacz_validate, write
 
 URL = "https://ledger.example/en/2026/02/police-free-212-workers/"
 PHOTO = "https://ledger.example/img/raid.jpg"
@@ -117,6 +126,9 @@ def test_a_photo_swap_is_an_edit_on_every_path_and_a_recompression_is_not(
         caps = list(session.scalars(select(Capture).order_by(Capture.id)))
         kinds = [c.detail["images"][0]["warc"]["type"] for c in caps]
         assert kinds == ["response", "response", "response", "response", "response", "revisit"]
+        # A 304 writes no record: its entry names the record of the bytes it stands for.
+        assert caps[1].detail["images"][0]["warc"] == caps[0].detail["images"][0]["warc"]
+        assert caps[1].detail["images"][0]["sha256"] == caps[0].detail["images"][0]["sha256"]
         record_bytes = runtime.warc.read_record(
             caps[0].detail["images"][0]["warc"]["file"],
             caps[0].detail["images"][0]["warc"]["offset"],
@@ -165,3 +177,130 @@ def test_a_version_with_unknown_images_is_never_compared(runtime: Runtime) -> No
     photo_304 = photo(later + timedelta(hours=1), 200, HASH_1)
     assert record(runtime, not_modified, (photo_304,)).events == ()
     assert len(versions(runtime)) == 1
+
+
+def test_an_unchanged_check_that_leaves_the_images_alone_names_the_capture_that_fetched_them(
+    runtime: Runtime,
+) -> None:
+    """The crawler fetches an unchanged page's images only when they are due again
+    (`image_recheck_interval`); the captures in between name the capture whose entries
+    still stand, so the next fetch asks with its validators and compares with its hash,
+    and a photo swapped meanwhile is an edit when it is fetched."""
+    at = [T0 + timedelta(days=d) for d in range(4)]
+    first = record(runtime, page(at[0]), (photo(at[0], 200, HASH_1),))
+    not_modified = exchange(URL, b"", at=at[1], status=304, headers=())
+    quiet = record(runtime, not_modified, None)
+    again = record(runtime, page(at[2]), None, known=True)
+    assert quiet.events == again.events == ()
+    with runtime.sessions() as session:
+        for cid in (quiet.capture_id, again.capture_id):
+            detail = session.get(Capture, cid).detail
+            assert "images" not in detail and detail["images_from"] == first.capture_id
+        refs = current_images(session, [first.article_id])[first.article_id]
+        assert [(r["src"], r["etag"], r["fetched_at"]) for r in refs] == [
+            (PHOTO, f'"{HASH_1}"', at[0])
+        ]
+        assert not images_due(refs, at[2], timedelta(days=7))
+        assert images_due(refs, at[0] + timedelta(days=7), timedelta(days=7))
+        assert images_due([{**refs[0], "fetched_at": None}], at[2], timedelta(days=7))
+    # Due again: a 304 for the photo keeps its hash (no edit); the swap is an edit.
+    later = record(runtime, page(at[3]), (photo(at[3], 304, None),), known=True)
+    assert later.events == ()
+    swapped_at = at[3] + timedelta(hours=1)
+    swapped = record(runtime, page(swapped_at), (photo(swapped_at, 200, HASH_2, b"J2"),))
+    assert swapped.events == ("edited",)
+    with runtime.sessions() as session:
+        entry = session.get(Capture, later.capture_id).detail["images"][0]
+        assert entry["status"] == 304 and entry["ref"]
+        assert verify_archive(session, runtime.warc).ok
+
+
+def test_verify_names_an_image_record_whose_bytes_were_altered(runtime: Runtime) -> None:
+    """Forgery: a photo's record rewritten in the WARC file (its leaf untouched) is named
+    by `presswatch verify`, as an altered page is; so is one a later 304 stands on."""
+    body = bytes(range(256)) * 40
+    first = record(runtime, page(T0), (photo(T0, 200, HASH_1, body),))
+    later = T0 + timedelta(days=8)
+    record(runtime, page(later), (photo(later, 304, None),), known=True)
+    clean = package_cli(runtime, "verify", "--json")
+    assert clean.exit_code == 0, clean.output
+    with runtime.sessions() as session:
+        where = session.get(Capture, first.capture_id).detail["images"][0]["warc"]
+    path = runtime.warc.directory / where["file"]
+    data = bytearray(path.read_bytes())
+    middle = where["offset"] + where["length"] // 2
+    data[middle] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+    result = package_cli(runtime, "verify", "--json")
+    assert result.exit_code == 1, result.output
+    problems = json.loads(result.stdout)["problems"]
+    named = [p for p in problems if p["field"] == "detail.images[0].warc"]
+    assert {p["capture_id"] for p in named} == {first.capture_id, first.capture_id + 1}
+    assert all(PHOTO in p["problem"] and "SHA-256" in p["problem"] for p in named), named
+
+
+def test_an_evidence_package_carries_the_image_records_and_its_verifier_checks_them(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    """The package holds each capture's image records (a 304's entry naming the earlier
+    record, packed once); the standalone verifier hashes them against the leaf, so a
+    photo record altered in the package (its digests in datapackage.json redone, as a
+    forger would) fails it, and so does one left out."""
+    body = bytes(range(256)) * 40
+    record(runtime, page(T0), (photo(T0, 200, HASH_1, body),))
+    later = T0 + timedelta(days=8)
+    record(runtime, page(later), (photo(later, 304, None),), known=True)
+    out = tmp_path / "story.wacz"
+    result = package_cli(runtime, "export", "evidence", URL, "-o", str(out))
+    assert result.exit_code == 0, result.output
+    key = runtime.log_signer().verifier_key
+    checked = verify_package(out, key)
+    assert checked.ok, checked.failures
+    validated = wacz_validate(out)
+    assert validated.returncode == 0, validated.stdout + validated.stderr
+    files = read(out)
+    manifest = manifest_of(files)
+    first, second = manifest["captures"][:2]
+    assert first["images"][0]["index"] == 0
+    assert {k: v for k, v in second["images"][0].items() if k != "index"} == {
+        k: v for k, v in first["images"][0].items() if k != "index"
+    }
+    where = first["images"][0]
+    member = bytearray(files[where["path"]])
+    member[where["offset"] + where["length"] // 2] ^= 0xFF
+    forged = verify_package(
+        write({**files, where["path"]: bytes(member)}, tmp_path / "f.wacz"), key
+    )
+    assert not forged.ok
+    assert any("image record" in str(f) and "altered" in str(f) for f in forged.failures), (
+        forged.failures
+    )
+
+    del manifest["captures"][0]["images"][0]
+    files["evidence/manifest.json"] = json.dumps(manifest).encode()
+    stripped = verify_package(write(files, tmp_path / "s.wacz"), key)
+    assert not stripped.ok
+    assert any("image entry 0" in str(f) for f in stripped.failures), stripped.failures
+
+
+def test_an_image_record_is_concurrent_to_the_page_record(runtime: Runtime) -> None:
+    """Each image record names the page's record of the same capture in
+    `WARC-Concurrent-To` (a replay tool or a reader of the WARC ties them together),
+    a revisit of the photo too."""
+    first = record(runtime, page(T0), (photo(T0, 200, HASH_1),))
+    later = T0 + timedelta(days=8)
+    again = record(runtime, page(later), (photo(later, 200, HASH_1),), known=True)
+    with runtime.sessions() as session:
+        for result, kind in ((first, "response"), (again, "revisit")):
+            capture = session.get(Capture, result.capture_id)
+            assert capture.warc_file and capture.warc_offset is not None and capture.warc_length
+            page_id, _ = runtime.warc.read_head(
+                capture.warc_file, capture.warc_offset, capture.warc_length
+            )
+            where = capture.detail["images"][0]["warc"]
+            raw = runtime.warc.read_raw(where["file"], where["offset"], where["length"])
+            (image,) = list(ArchiveIterator(io.BytesIO(raw)))
+            assert image.rec_type == kind
+            assert image.rec_headers.get_header("WARC-Target-URI") == PHOTO
+            assert page_id and image.rec_headers.get_header("WARC-Concurrent-To") == page_id

@@ -4,10 +4,12 @@ captioned photo served with an ETag, and an <img> pointing at an "internal" serv
 127.0.0.2 that the egress policy must refuse.
 
 One story, in order (each step a crawl of a few seconds): the photo is captured and
-hashed with the first version; a recheck with nothing changed costs a 304 for it; the
-same photo recompressed (JPEG quality 95 → 40) makes no edit; another photo under the
-same address is an `images_changed` edit while the page's HTML stays byte-identical,
-both when the page answers 304 and when it answers 200 with the same bytes.
+hashed with the first version; a recheck with nothing changed asks nothing of it (its
+last fetch is younger than `image_recheck_interval`); once its interval is up (set to
+0s) it costs a 304; the same photo recompressed (JPEG quality 95 → 40) makes no edit;
+another photo under the same address is an `images_changed` edit while the page's HTML
+stays byte-identical, both when the page answers 304 and when it answers 200 with the
+same bytes.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from benchmarks.image_distances import jpeg, photo_like
 from presswatch.demo.content import DEMO_ARTICLES
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
-from tests.site_server import NewsSite, cli, write_sources
+from tests.site_server import NewsSite, cli, cli_env, write_sources
 
 pytestmark = pytest.mark.e2e
 
@@ -138,8 +140,8 @@ def outlet_and_internal() -> Iterator[tuple[NewsSite, Outlet, Internal]]:
         internal.close()
 
 
-def crawl(data: Path, sources: Path, *args: str) -> None:
-    result = cli(data, sources, *args, "--json")
+def crawl(data: Path, sources: Path, *args: str, **settings: Any) -> None:
+    result = cli(data, sources, *args, "--json", env=cli_env(**settings))
     assert result.returncode == 0, result.stderr + result.stdout
 
 
@@ -191,8 +193,14 @@ def test_a_photo_swapped_under_its_address_is_an_edit_a_recompressed_one_is_not(
     assert internal.paths == []
     assert outlet.photo_statuses == [200]
 
-    # Nothing changed: the page answers 304, the photo too (asked conditionally).
+    # Nothing changed: the page answers 304 and the photo, fetched within its
+    # interval, is not asked for; the capture names the one that fetched it.
     crawl(data, sources, "recheck", "--all")
+    assert outlet.photo_statuses == [200]
+    assert len(versions_and_edits(rt)[0]) == 1
+    # Its interval up, the photo is asked again, conditionally: a 304.
+    due = {"image_recheck_interval": "0s"}
+    crawl(data, sources, "recheck", "--all", **due)
     assert outlet.photo_statuses == [200, 304]
     assert internal.paths == []
     assert len(versions_and_edits(rt)[0]) == 1
@@ -201,14 +209,20 @@ def test_a_photo_swapped_under_its_address_is_an_edit_a_recompressed_one_is_not(
     # sent whole (its server ignores validators: the unchanged-by-digest path).
     outlet.photo = jpeg(outlet.photo, 40)
     outlet.page_validators = False
-    crawl(data, sources, "recheck", "--all")
+    crawl(data, sources, "recheck", "--all", **due)
     assert outlet.photo_statuses[-1] == 200
     versions, edits = versions_and_edits(rt)
     assert len(versions) == 1 and edits == []
 
     # Another photo under the same address, the page still byte-identical: an edit.
+    # Within the photo's interval the swap is not seen yet (nothing asked of it)…
     outlet.photo = jpeg(photo_like(7), 95)
+    statuses = len(outlet.photo_statuses)
     crawl(data, sources, "recheck", "--all")
+    assert len(outlet.photo_statuses) == statuses
+    assert len(versions_and_edits(rt)[0]) == 1
+    # …and is once the interval is up.
+    crawl(data, sources, "recheck", "--all", **due)
     versions, edits = versions_and_edits(rt)
     assert len(versions) == 2 and len(edits) == 1
     assert versions[1].text == versions[0].text
@@ -223,7 +237,7 @@ def test_a_photo_swapped_under_its_address_is_an_edit_a_recompressed_one_is_not(
     # And again while the page answers 304 (its HTML untouched): an edit too.
     outlet.page_validators = True
     outlet.photo = jpeg(photo_like(3), 95)
-    crawl(data, sources, "recheck", "--all")
+    crawl(data, sources, "recheck", "--all", **due)
     versions, edits = versions_and_edits(rt)
     assert len(versions) == 3 and edits[-1].how == ["images"]
     assert internal.paths == []

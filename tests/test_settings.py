@@ -88,6 +88,8 @@ def test_secrets_are_not_printed(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) 
         ("log_level = 'LOUD'\n", "log_level"),
         ("no_such_setting = 1\n", "no_such_setting"),
         ("database_url = 'just-a-path.db'\n", "database_url"),
+        ("image_recheck_interval = 'weekly'\n", "image_recheck_interval"),
+        ("image_recheck_interval = '-1d'\n", "image_recheck_interval"),
         ("this is not toml\n", "settings"),
     ],
 )
@@ -105,3 +107,10 @@ def test_readme_lists_every_setting() -> None:
 
 def test_every_setting_has_a_description() -> None:
     assert [n for n, f in Settings.model_fields.items() if not f.description] == []
+
+
+def test_the_image_interval_may_be_zero(in_tmp: Path) -> None:
+    """`0s` fetches an unchanged page's images with every check (the behaviour before
+    the interval); a duration elsewhere must be more than zero."""
+    (in_tmp / "presswatch.toml").write_text("image_recheck_interval = '0s'\n")
+    assert load_settings().image_recheck_interval == "0s"

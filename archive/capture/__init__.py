@@ -14,6 +14,7 @@ from archive.capture.exchange import (
     extract_exchange,
 )
 from archive.capture.group import record_captures
+from archive.capture.images import images_due
 from archive.capture.known_payloads import current_images, current_payloads
 from archive.capture.record import record_capture
 from archive.capture.render_record import (
@@ -58,6 +59,7 @@ __all__ = [
     "current_payloads",
     "extract_exchange",
     "extract_rendered",
+    "images_due",
     "log_size",
     "pair_diff",
     "pair_judgement",

@@ -2,9 +2,10 @@
 A 200 that brings one of them back at the article's own address shows that version
 again, byte for byte: it is recorded without extraction or full judging.
 
-Byte for byte is the page, not its pictures: the article's images are fetched with
-every check (conditionally, so an unchanged photo costs a 304) and compared with the
-version's even on this path, and on a 304 of the page (`not_modified_with_other_images`).
+Byte for byte is the page, not its pictures: when the article's images are due again
+(`archive.capture.images.images_due`) they are fetched (conditionally, so an unchanged
+photo costs a 304) and compared with the version's even on this path, and on a 304 of
+the page (`not_modified_with_other_images`).
 A version whose own text is unchanged but whose pictures differ becomes a new version
 with the same text; nothing is extracted for it (identical bytes, identical text)."""
 
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from archive.capture.detect import ContentKey
 from archive.capture.exchange import Exchange
+from archive.capture.images import images_capture_of
 from archive.capture.locate import Place
 from archive.content.edit_images import images_differ
 from archive.content.image_entries import ArticleImage
@@ -131,21 +133,40 @@ def current_payloads(session: Session, article_ids: Sequence[int]) -> dict[int, 
 def current_images(session: Session, article_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
     """For each article whose current version knows its images, those images (`src`,
     `alt`, `caption`) with the validators of their last fetch (`etag`,
-    `last_modified`): a recheck that takes the unchanged path, or gets a 304 for the
-    page, still fetches them, conditionally. Articles whose images are unknown are
-    left out (nothing to compare with)."""
+    `last_modified`) and its time (`fetched_at`, None when never fetched): a recheck
+    fetches them, conditionally, when the page changed or `images_due` says so.
+    Articles whose images are unknown are left out (nothing to compare with)."""
     out: dict[int, list[dict[str, Any]]] = {}
     ids = sorted(set(article_ids))
     for start in range(0, len(ids), 500):
-        rows = session.execute(
-            select(Article.id, Version.images, Capture.detail)
-            .join(Version, Version.id == Article.current_version_id)
-            .join(Capture, Capture.id == Version.last_capture_id)
-            .where(Article.id.in_(ids[start : start + 500]))
+        rows = list(
+            session.execute(
+                select(Article.id, Version.images, Capture.detail, Capture.fetched_at)
+                .join(Version, Version.id == Article.current_version_id)
+                .join(Capture, Capture.id == Version.last_capture_id)
+                .where(Article.id.in_(ids[start : start + 500]))
+            )
         )
-        for article_id, images, detail in rows:
+        # An unchanged check that left the images alone names the capture that fetched them.
+        pointers = {p for p in (images_capture_of(r[2]) for r in rows) if p is not None}
+        fetched_by = (
+            {
+                cid: (detail, at)
+                for cid, detail, at in session.execute(
+                    select(Capture.id, Capture.detail, Capture.fetched_at).where(
+                        Capture.id.in_(sorted(pointers))
+                    )
+                )
+            }
+            if pointers
+            else {}
+        )
+        for article_id, images, detail, at in rows:
             if not isinstance(images, list):
                 continue  # unknown (NULL, or JSON null)
+            pointer = images_capture_of(detail)
+            if pointer is not None:
+                detail, at = fetched_by.get(pointer, (None, None))
             fetched = (detail or {}).get("images") if isinstance(detail, dict) else None
             last = {e.get("src"): e for e in fetched or [] if isinstance(e, dict)}
             out[article_id] = [
@@ -155,6 +176,7 @@ def current_images(session: Session, article_ids: Sequence[int]) -> dict[int, li
                     "caption": image.get("caption") or "",
                     "etag": (last.get(image.get("src")) or {}).get("etag"),
                     "last_modified": (last.get(image.get("src")) or {}).get("last_modified"),
+                    "fetched_at": at if image.get("src") in last else None,
                 }
                 for image in images
                 if isinstance(image, dict) and isinstance(image.get("src"), str)

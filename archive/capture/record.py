@@ -39,7 +39,12 @@ from archive.capture.exchange import (
     extract_exchange,
     fetch_key,
 )
-from archive.capture.images import observed_images, previous_images, store_images
+from archive.capture.images import (
+    images_capture,
+    observed_images,
+    previous_images,
+    store_images,
+)
 from archive.capture.inflight import InFlight
 from archive.capture.judge import import_hold, judge_capture, observe_fetch
 from archive.capture.known_payloads import (
@@ -93,7 +98,8 @@ def record_capture(
     at). They are compared with the current version's, on the unchanged path and on a
     304 too, so a photo swapped under its address is an edit even when the page's bytes
     are the same; their exchanges are written to the WARC and listed in the capture's
-    detail (`archive.capture.images`).
+    detail (`archive.capture.images`). A capture that saw the current version without
+    fetching its images names the capture that last did (`detail["images_from"]`).
 
     `rendering`: the page rendered in the browser before it was judged (a `render =
     true` source): its text is the rendered DOM's (`extracted` is that extraction, or
@@ -123,6 +129,8 @@ def record_capture(
     payload_sha = hashlib.sha256(exchange.payload).hexdigest() if exchange.status else None
     looked = images is not None and held is None
     before = previous_images(session, place.article) if looked else {}
+    # Taken before this capture becomes the version's last one.
+    images_held_by = None if looked else images_capture(session, place.article)
     seen_images = observed_images(images, before) if images is not None and looked else None
     known = None
     if held is None and rendering is None:
@@ -164,7 +172,7 @@ def record_capture(
     if rendering is not None and location is not None:
         capture.detail = {**capture.detail, "text_from": text_from_detail(rendering)}
     if images is not None and seen_images is not None and article is not None and location:
-        entries = store_images(warc, images, seen_images, before)
+        entries = store_images(warc, images, seen_images, before, page_record_id=location.record_id)
         capture.detail = {**capture.detail, "images": entries}
 
     # Update the article: its version, its status, the events that tell what changed.
@@ -181,6 +189,14 @@ def record_capture(
             if verdict.new_version and previous is not None and version is not None
             else None
         )
+        if (
+            images_held_by is not None
+            and version is not None
+            and version.last_capture_id == capture.id
+            and version.id == images_held_by.version_id
+            and "images" not in capture.detail
+        ):
+            capture.detail = {**capture.detail, "images_from": images_held_by.id}
         carry_verdict(article, verdict, exchange.fetched_at)
         note_full_fetch(article, observation, exchange)
         events = add_events(flight, article, verdict, capture, (previous, version, pair))

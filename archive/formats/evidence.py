@@ -98,6 +98,20 @@ def _covering_checkpoint(
     return issued, True
 
 
+def image_record_spans(capture: Capture) -> list[tuple[int, RecordSpan]]:
+    """(entry index, record) of each image entry of the capture that names a WARC
+    record (`Capture.detail["images"]`, which its leaf commits to)."""
+    entries = (capture.detail or {}).get("images")
+    out = []
+    for n, entry in enumerate(entries if isinstance(entries, list) else []):
+        where = entry.get("warc") if isinstance(entry, dict) else None
+        if isinstance(where, dict):
+            out.append(
+                (n, RecordSpan(str(where["file"]), int(where["offset"]), int(where["length"])))
+            )
+    return out
+
+
 def _record_json(packed: Packed, span: RecordSpan | None) -> dict[str, Any] | None:
     if span is None:
         return None
@@ -140,6 +154,9 @@ def export_evidence(
         spans: dict[int, list[RecordSpan]] = {
             c.id: capture_spans(warc_dir, c) for c in [*captures, *referenced]
         }
+        # The records of each capture's images, by their entry (packed once each: a
+        # 304's entry names the earlier record of its bytes).
+        image_spans = {c.id: image_record_spans(c) for c in captures}
         proofs = []
         leaf_proofs = []
         for capture in [*captures, *referenced]:
@@ -162,7 +179,12 @@ def export_evidence(
 
         with tempfile.TemporaryDirectory(prefix="presswatch-evidence-", dir=out.parent) as work:
             packed = pack_records(
-                warc_dir, [s for group in spans.values() for s in group], Path(work)
+                warc_dir,
+                [
+                    *(s for group in spans.values() for s in group),
+                    *(s for group in image_spans.values() for _, s in group),
+                ],
+                Path(work),
             )
 
             def capture_json(capture: Capture, role: str) -> dict[str, Any]:
@@ -180,6 +202,15 @@ def export_evidence(
                     "record": _record_json(packed, group[0] if group else None),
                     "request": _record_json(packed, group[1] if len(group) > 1 else None),
                 }
+
+            def article_capture_json(capture: Capture) -> dict[str, Any]:
+                out = capture_json(capture, "article")
+                if image_spans[capture.id]:
+                    out["images"] = [
+                        {"index": n, **(_record_json(packed, span) or {})}
+                        for n, span in image_spans[capture.id]
+                    ]
+                return out
 
             diffs = [
                 {
@@ -206,7 +237,7 @@ def export_evidence(
                 "events": [{"id": e.id, **event_json(e, numbers)} for e in events],
                 "diffs": diffs,
                 "captures": [
-                    *(capture_json(c, "article") for c in captures),
+                    *(article_capture_json(c) for c in captures),
                     *(capture_json(c, "revisit_original") for c in referenced),
                 ],
                 "log": {

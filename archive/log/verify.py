@@ -1,6 +1,7 @@
 """Verifying the archive against its transparency log (`presswatch verify`).
 
-`verify_archive` re-reads every WARC record, rebuilds every leaf from the rows
+`verify_archive` re-reads every WARC record (a capture's images' too,
+archive.log.image_records), rebuilds every leaf from the rows
 (archive.log.seal) and names the field that no longer matches, recomputes the tree, and
 checks it against the log head, the newest stored signed checkpoint and, given one, an
 earlier published checkpoint (with an RFC 9162 consistency proof). Fields derived from
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session, defer
 from archive.clock import future_date_refusal
 from archive.errors import StorageError
 from archive.log.audit import audit_entries_in_order, audit_entry_problems
+from archive.log.image_records import ImageRecordCheck
 from archive.log.leaves import LeafReader
 from archive.log.merkle import (
     EMPTY_ROOT,
@@ -300,6 +302,7 @@ def verify_archive(
     checked = 0
     seen_captures: set[int] = set()
     reader = LeafReader(session)
+    images = ImageRecordCheck(store)
     stmt = (
         select(Capture, CaptureLeaf.leaf_z)
         .outerjoin(CaptureLeaf, CaptureLeaf.capture_id == Capture.id)
@@ -341,6 +344,8 @@ def verify_archive(
             problems.append(Problem(capture.id, f"{future} (recorded then)", "fetched_at"))
         for text in _warc_problems(capture, store):
             problems.append(Problem(capture.id, text, "warc"))
+        for fld, text in images.problems(capture.detail):
+            problems.append(Problem(capture.id, text, fld))
         digest, roots_kept = _leaf_problems(
             walk, capture, _stored_bytes(reader, capture, blob, problems)
         )

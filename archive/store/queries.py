@@ -25,6 +25,7 @@ from archive.store.models import (
     Source,
     Version,
 )
+from archive.store.rendering_tables import Rendering
 from archive.store.source_options import SourceOptions
 from archive.store.story_queries import as_change_event, story_events_page, wants_story_events
 
@@ -104,13 +105,25 @@ def events_of(session: Session, article_id: int) -> list[ChangeEvent]:
 
 
 def captures_of(session: Session, article_id: int, limit: int = 1000) -> list[Capture]:
+    """The article's fetches, oldest first. A browser rendering (outcome `rendered`)
+    is not one: it is shown as the rendering of the capture it rendered
+    (`renderings_of`)."""
     stmt = (
         select(Capture)
-        .where(Capture.article_id == article_id)
+        .where(
+            Capture.article_id == article_id,
+            Capture.outcome != CaptureOutcome.RENDERED.value,
+        )
         .order_by(Capture.fetched_at, Capture.id)
         .limit(limit)
     )
     return list(session.scalars(stmt))
+
+
+def renderings_of(session: Session, article_id: int) -> dict[int, Rendering]:
+    """The article's browser renderings, by the id of the capture each rendered."""
+    stmt = select(Rendering).where(Rendering.article_id == article_id)
+    return {r.capture_id: r for r in session.scalars(stmt)}
 
 
 def mementos_of(session: Session, article_id: int) -> list[tuple[int, datetime]]:

@@ -19,10 +19,11 @@ from archive.store.queries import (
     captures_of,
     confirming_removals,
     events_of,
+    renderings_of,
     source_names,
     versions_of,
 )
-from archive.store.rendering_tables import screenshot_path, versions_with_screenshot
+from archive.store.rendering_tables import Rendering, screenshot_path, versions_with_screenshot
 from archive.store.story_events import StoryEvent
 from archive.store.story_tables import StoryMember
 from archive.stories import copies_with_passage, story_events_of, story_of, tokens_of
@@ -155,6 +156,27 @@ def capture_json(capture: Capture, numbers: dict[int, int]) -> dict[str, Any]:
     }
 
 
+def rendering_json(rendering: Rendering | None, numbers: dict[int, int]) -> dict[str, Any] | None:
+    """The browser rendering of a fetch: `capture_id` its own capture in the log
+    (outcome `rendered`), what became of it, and the screenshot's API path (null when
+    it has none); None when the fetch was not rendered."""
+    if rendering is None:
+        return None
+    n = numbers.get(rendering.version_id) if rendering.version_id else None
+    shot = None
+    if rendering.screenshot_sha256 is not None and n is not None and rendering.article_id:
+        shot = screenshot_path(rendering.article_id, n)
+    return {
+        "capture_id": rendering.log_capture_id,
+        "outcome": rendering.outcome,
+        "reason": rendering.reason,
+        "rendered_at": _iso(rendering.rendered_at),
+        "screenshot": shot,
+        "resources": rendering.resources,
+        "refused": rendering.refused,
+    }
+
+
 def web_archive_coverage(session: Session, article: Article) -> dict[str, Any] | None:
     """How web-archive snapshots cover the article: {snapshots, first, last,
     largest_gaps}; None when none were backfilled."""
@@ -167,6 +189,7 @@ def history_json(session: Session, article: Article) -> dict[str, Any]:
     numbers = {v.id: v.n for v in versions}
     source = source_names(session).get(article.source_id, "?")
     shots = versions_with_screenshot(session, article.id)
+    renderings = renderings_of(session, article.id)
     return {
         "article": article_json(article, source),
         # Each version's screenshot (the browser rendering of the fetch that made it):
@@ -179,7 +202,12 @@ def history_json(session: Session, article: Article) -> dict[str, Any]:
             for v in versions
         ],
         "events": [event_json(e, numbers) for e in events_of(session, article.id)],
-        "captures": [capture_json(c, numbers) for c in captures_of(session, article.id)],
+        # Each fetch, with its browser rendering (`rendering`, or null): a rendering is
+        # not a fetch of its own and is not listed as one.
+        "captures": [
+            {**capture_json(c, numbers), "rendering": rendering_json(renderings.get(c.id), numbers)}
+            for c in captures_of(session, article.id)
+        ],
         # Snapshots of this article recorded from web archives (`presswatch backfill`):
         # how many, first, last, largest gaps; null when there are none.
         "web_archive_coverage": web_archive_coverage(session, article),

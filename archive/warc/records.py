@@ -33,7 +33,7 @@ import os
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -76,6 +76,9 @@ class WarcLocation:
     # so tampering with what we say we asked for is caught too.
     request_length: int | None = None
     request_sha256: str | None = None
+    # Its WARC-Record-ID, for records written with it (`WARC-Concurrent-To`); "" when
+    # not known (a location read back from a row).
+    record_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,15 +367,19 @@ class WarcStore:
         body: bytes,
         request_headers: list[tuple[str, str]],
         truncated: str | None = None,
+        concurrent_to: str | None = None,
     ) -> WarcLocation:
         """Write a `response` record (and its `request`); return the response's place.
         `headers` are the response headers as sent and `body` the body as transmitted
         (still content-encoded, transfer coding removed). `truncated` is the
         WARC-Truncated reason (`length`: the body was cut at the size limit) so a replay
-        tool knows the payload is not the whole response."""
+        tool knows the payload is not the whole response. `concurrent_to`: the
+        WARC-Record-ID of the record this one was fetched with (an image's, the page's)."""
         warc_headers = {"WARC-Date": warc_date(fetched_at)}
         if truncated:
             warc_headers["WARC-Truncated"] = truncated
+        if concurrent_to:
+            warc_headers["WARC-Concurrent-To"] = concurrent_to
         response = _BUILDER.create_warc_record(
             url,
             "response",
@@ -396,14 +403,17 @@ class WarcStore:
         payload_digest: str,
         request_headers: list[tuple[str, str]],
         refers_to_record: str | None = None,
+        concurrent_to: str | None = None,
     ) -> WarcLocation:
         """Write an identical-payload `revisit` record (WARC 1.1 profile): headers
         only, body by reference to the record at `refers_to_uri` / `refers_to_date`
         (its WARC-Date, as written there), and `refers_to_record` (its WARC-Record-ID)
-        when known."""
+        when known; `concurrent_to` as for `write_response`."""
         warc_headers = {"WARC-Date": warc_date(fetched_at)}
         if refers_to_record:
             warc_headers["WARC-Refers-To"] = refers_to_record
+        if concurrent_to:
+            warc_headers["WARC-Concurrent-To"] = concurrent_to
         revisit = _BUILDER.create_revisit_record(
             url,
             digest=payload_digest,
@@ -421,7 +431,8 @@ class WarcStore:
     ) -> WarcLocation:
         date = record.rec_headers.get_header("WARC-Date")
         request = self._request_record(url, date, request_headers, record.rec_headers)
-        return self._append(self._render([record]), warc_type, self._render([request]))
+        location = self._append(self._render([record]), warc_type, self._render([request]))
+        return replace(location, record_id=record.rec_headers.get_header("WARC-Record-ID") or "")
 
     def _request_record(
         self, url: str, date: str, request_headers: list[tuple[str, str]], concurrent: Any

@@ -21,7 +21,12 @@ from crawler.recording import Recorder, RecorderFactory
 from presswatch.crawling.logfile import setup_crawl_logging
 from presswatch.crawling.sources import source_spec, sync_sources
 from presswatch.runtime import Runtime
-from presswatch.schedule import RecheckSchedule, conditional_headers, next_check
+from presswatch.schedule import (
+    RecheckSchedule,
+    conditional_headers,
+    next_check,
+    parse_duration,
+)
 from presswatch.settings import Settings, load_settings, user_agent
 from presswatch.sources import SourcesFile, load_sources
 
@@ -126,6 +131,7 @@ def build_context(
         user_agent=user_agent(settings),
         max_body_bytes=settings.max_body_bytes,
         database_outage_s=settings.database_outage_s,
+        image_recheck_every=parse_duration(settings.image_recheck_interval, allow_zero=True),
         extract_workers=workers,
         extract_memory_bytes=settings.extract_memory_mb * 1024 * 1024,
         worker_setup=("presswatch.crawling.logfile.setup_crawl_logging", (settings,)),

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from archive.content import VersionSide, diff_versions, joined_diff_stats, render_json
+from presswatch.verify_package.images import image_refs
 from presswatch.verify_package.reading import (
     MANIFEST,
 )
@@ -118,6 +119,7 @@ def check_captures(
     ours: list[tuple[int, dict[str, Any]]] = []
     originals: list[tuple[int, dict[str, Any]]] = []
     refs: list[Ref] = []
+    image_records: dict[tuple[str, int], Ref] = {}
     by_id: dict[int, dict[str, Any]] = {}
     for capture in captures:
         cid = capture.get("id")
@@ -169,6 +171,7 @@ def check_captures(
         if capture.get("warc_type") != (warc or {}).get("type"):
             result.fail("capture-field", where, "warc_type differs from its leaf's")
         refs.extend(capture_refs(capture, cid, warc, result))
+        refs.extend(image_refs(capture, cid, logged, image_records, result))
     if not ours:
         result.fail(
             "no-article-capture",

@@ -46,10 +46,10 @@ class Ref:
     length: int
     sha256: str | None  # committed by the leaf (None: an old request, not committed)
     capture_id: int
-    kind: str  # "record" or "request"
+    kind: str  # "record", "request" or "image" (one of its images' records: images.py)
 
 
-_RECORD_NAMES = {"record": "WARC record", "request": "request record"}
+_RECORD_NAMES = {"record": "WARC record", "request": "request record", "image": "image record"}
 
 
 @dataclass(slots=True)
@@ -331,7 +331,7 @@ def check_index(
     wanted = {
         (ref.path, ref.offset): (ref, read)
         for ref, read in verified.values()
-        if ref.kind == "record"
+        if ref.kind in ("record", "image")
     }
     seen: set[tuple[str, int]] = set()
     inner: list[tuple[str, str, dict[str, Any], tuple[str, int], Ref]] = []

@@ -23,6 +23,7 @@ from archive.store import (
     ArticleStatus,
     Capture,
     ChangeKind,
+    Rendering,
     Version,
     aliases_of,
     article_by_url,
@@ -30,6 +31,7 @@ from archive.store import (
     confirming_removals,
     events_of,
     list_articles,
+    renderings_of,
     screenshot_path,
     source_names,
     version_by_n,
@@ -43,6 +45,7 @@ from archive.views import (
     event_label,
     event_origin,
     event_via,
+    rendering_json,
     story_event_json,
     story_json,
     web_archive_coverage,
@@ -72,6 +75,7 @@ from search_api.schemas import (
     EventOut,
     LookupOut,
     RemovedTogetherOut,
+    RenderingOut,
     StoryOut,
     VersionOut,
     VersionSummaryOut,
@@ -128,9 +132,13 @@ def article_outs(session: Session, articles: Sequence[Article]) -> list[ArticleO
     return out
 
 
-def capture_summary(capture: Capture, numbers: dict[int, int]) -> CaptureSummaryOut:
+def capture_summary(
+    capture: Capture, numbers: dict[int, int], rendering: Rendering | None = None
+) -> CaptureSummaryOut:
     out = CaptureSummaryOut.model_validate(capture)
     out.version_n = numbers.get(capture.version_id) if capture.version_id else None
+    shown = rendering_json(rendering, numbers)
+    out.rendering = RenderingOut.model_validate(shown) if shown is not None else None
     return out
 
 
@@ -176,6 +184,7 @@ def load_article(session: Session, article_id: int) -> ArticleDetailOut:
     versions = versions_of(session, article.id)
     numbers = {v.id: v.n for v in versions}
     captures = captures_of(session, article.id, limit=MAX_TIMELINE_CAPTURES + 1)
+    renderings = renderings_of(session, article.id)
     return ArticleDetailOut(
         article=article_outs(session, [article])[0],
         versions=with_screenshots(
@@ -198,7 +207,10 @@ def load_article(session: Session, article_id: int) -> ArticleDetailOut:
             for e in events_of(session, article.id)
         ],
         aliases=[AliasOut.model_validate(a) for a in aliases_of(session, article.id)],
-        captures=[capture_summary(c, numbers) for c in captures[:MAX_TIMELINE_CAPTURES]],
+        captures=[
+            capture_summary(c, numbers, renderings.get(c.id))
+            for c in captures[:MAX_TIMELINE_CAPTURES]
+        ],
         captures_truncated=len(captures) > MAX_TIMELINE_CAPTURES,
         web_archive_coverage=web_archive_coverage(session, article),
         story=StoryOut.model_validate(story)

@@ -34,11 +34,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 from fastapi.responses import Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive.content import decode_bounded
 from archive.errors import NotFound, StorageError
-from archive.store import Capture, capture_by_id, first_response_with_payload, versions_by_id
+from archive.store import (
+    Capture,
+    Rendering,
+    capture_by_id,
+    first_response_with_payload,
+    versions_by_id,
+)
+from archive.views import rendering_json
 from archive.warc import WarcStore
 from search_api.deps import SessionDep, WarcDep
 from search_api.routes import ERRORS, MAX_CAPTURE_ID, NOT_FOUND, UNAVAILABLE
@@ -99,11 +107,14 @@ def load_capture(session: Session, capture_id: int) -> CaptureOut:
         capture.version_id or 0
     )
     version_n = version.n if version is not None else None
+    rendering = session.scalars(select(Rendering).where(Rendering.capture_id == capture.id)).first()
+    numbers = {version.id: version.n} if version is not None else {}
     out = CaptureOut.model_validate(
         {
             **{c.key: getattr(capture, c.key) for c in Capture.__table__.columns},
             "version_n": version_n,
             "raw_url": raw_url(capture.id) if capture.warc_file else None,
+            "rendering": rendering_json(rendering, numbers),
         }
     )
     return out
