@@ -81,6 +81,31 @@ def test_the_text_is_the_rendered_doms_and_the_rendering_is_recorded_with_it(
     assert report.ok, report.problems
 
 
+def test_verify_matches_the_dom_a_text_was_read_from_with_its_rendering(
+    runtime: Runtime, at: Any
+) -> None:
+    """Each half is in a leaf (the fetch names the DOM's SHA-256, the rendering holds its
+    bytes); verify checks they meet, so a rendering row pointing elsewhere is named."""
+    rt = runtime
+    page = own_page(EN_RAID)
+    first = record_rendered(rt, at(0), page.html)
+    record_rendered(rt, at(1), page.html.replace(page.snippet, "Another text."))
+    with rt.sessions() as session:
+        assert verify_archive(session, rt.warc).ok
+    with rt.sessions.begin() as session:
+        rows = list(session.scalars(select(RenderingRow).order_by(RenderingRow.id)))
+        # The first fetch's rendering row now names the second fetch's rendering.
+        first_log, second_log = rows[0].log_capture_id, rows[1].log_capture_id
+        session.delete(rows[1])
+        session.flush()
+        rows[0].log_capture_id = second_log
+    with rt.sessions() as session:
+        report = verify_archive(session, rt.warc)
+    found = {(p.capture_id, p.field): p.problem for p in report.problems}
+    assert "another" in found[(first.capture_id, "text_from")]
+    assert first_log != second_log
+
+
 def test_an_extractor_upgrade_reextracts_the_recorded_dom_not_the_shell(
     runtime: Runtime, at: Any
 ) -> None:

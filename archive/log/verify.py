@@ -303,6 +303,9 @@ def verify_archive(
     seen_captures: set[int] = set()
     reader = LeafReader(session)
     images = ImageRecordCheck(store)
+    # Captures whose text was read from their rendering's DOM (a `render = true` source):
+    # the DOM's SHA-256 each one's leaf commits to, matched with its rendering below.
+    read_from_dom: dict[int, str] = {}
     stmt = (
         select(Capture, CaptureLeaf.leaf_z)
         .outerjoin(CaptureLeaf, CaptureLeaf.capture_id == Capture.id)
@@ -346,6 +349,9 @@ def verify_archive(
             problems.append(Problem(capture.id, text, "warc"))
         for fld, text in images.problems(capture.detail):
             problems.append(Problem(capture.id, text, fld))
+        dom_sha = _text_from_dom(capture)
+        if dom_sha is not None:
+            read_from_dom[capture.id] = dom_sha
         digest, roots_kept = _leaf_problems(
             walk, capture, _stored_bytes(reader, capture, blob, problems)
         )
@@ -383,6 +389,19 @@ def verify_archive(
         logged = session.get(Capture, rendering.log_capture_id)
         for problem in rendering_problems(rendering, logged):
             problems.append(Problem(rendering.log_capture_id, problem, "rendering"))
+        dom_sha = read_from_dom.pop(rendering.capture_id, None)
+        if dom_sha is not None:
+            for problem in _dom_problems(rendering.capture_id, dom_sha, logged, store):
+                problems.append(Problem(rendering.capture_id, problem, "text_from"))
+    for capture_id in sorted(read_from_dom):
+        problems.append(
+            Problem(
+                capture_id,
+                f"capture {capture_id} says its text was read from a rendered DOM, but no "
+                "rendering of it is recorded",
+                "text_from",
+            )
+        )
 
     size, root_hex = frontier.size, frontier.root().hex()
     head = session.get(LogHead, 1)
@@ -405,6 +424,35 @@ def verify_archive(
     return VerifyReport(
         not problems, checked, len(versions), tuple(problems), size, root_hex, tuple(checked_ids)
     )
+
+
+def _text_from_dom(capture: Capture) -> str | None:
+    """The rendered DOM's SHA-256 a capture says its text was read from, if it does."""
+    text_from = (capture.detail or {}).get("text_from")
+    if isinstance(text_from, dict) and isinstance(text_from.get("dom_sha256"), str):
+        return str(text_from["dom_sha256"])
+    return None
+
+
+def _dom_problems(
+    capture_id: int, dom_sha: str, logged: Capture | None, store: WarcStore
+) -> Iterator[str]:
+    """Where the DOM a capture's text was read from is not the one its rendering
+    recorded: both leaves commit to their half, this checks that the halves meet."""
+    dom = ((logged.detail or {}).get("rendering") or {}).get("dom") if logged else None
+    if logged is None or logged.warc_file is None or not dom:
+        yield f"capture {capture_id} was read from a rendered DOM its rendering did not record"
+        return
+    try:
+        record = store.read_record(logged.warc_file, dom["offset"], dom["length"])
+    except StorageError as exc:
+        yield str(exc)
+        return
+    if hashlib.sha256(record.payload).hexdigest() != dom_sha:
+        yield (
+            f"capture {capture_id} was read from a rendered DOM with SHA-256 {dom_sha[:16]}…, "
+            f"but its rendering recorded another ({logged.warc_file}@{dom['offset']})"
+        )
 
 
 def _note_problems(session: Session) -> Iterator[Problem]:
