@@ -44,7 +44,6 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from archive.content import describe_class
 from archive.errors import (
     BackendUnavailable,
     BadInput,
@@ -60,6 +59,7 @@ from search_api.auth import identify
 from search_api.backends.base import SearchBackend
 from search_api.deps import AppSettings, AppState
 from search_api.factory import make_backend
+from search_api.language import install as install_language
 from search_api.routes import (
     accounts,
     admin,
@@ -70,12 +70,12 @@ from search_api.routes import (
     checkpoints,
     feeds,
     health,
+    language,
     memento,
     pages,
     search,
     sources,
 )
-from search_api.words import words
 
 log = logging.getLogger(__name__)
 
@@ -130,13 +130,6 @@ def safe_href(url: object) -> str:
     return text if scheme in ("http", "https") else "#"
 
 
-def fmt_when(at: datetime | None) -> str:
-    """To the second: two versions fetched a minute apart must not read as one moment."""
-    if at is None:
-        return "—"
-    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
 def iso(at: datetime | None) -> str:
     return at.astimezone(UTC).isoformat() if at is not None else ""
 
@@ -150,8 +143,9 @@ def make_templates() -> Jinja2Templates:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(langtag=lang_tag, safe_href=safe_href, when=fmt_when, iso=iso, words=words)
-    env.filters["edit_class"] = describe_class
+    env.filters.update(langtag=lang_tag, safe_href=safe_href, iso=iso)
+    # `_`, `ngettext`, `ui_lang()` and the filters that speak the reader's language.
+    install_language(env)
     return Jinja2Templates(env=env)
 
 
@@ -445,6 +439,7 @@ def create_app(
         feeds,
         health,
         charts,
+        language,
         pages,
     ):
         app.include_router(module.router)
