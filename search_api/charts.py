@@ -24,6 +24,7 @@ import pygal
 from lxml import etree
 from pygal.style import Style
 
+from archive.i18n import N_, format_number, format_when, label, translations
 from archive.views import ArticleLife, DayCounts, WeekCounts
 from search_api.words import words
 
@@ -175,22 +176,51 @@ def time_ticks(start: datetime, end: datetime, most: int = 7) -> tuple[list[date
     return ticks, fmt
 
 
-def describe_article(life: ArticleLife) -> str:
+def describe_article(life: ArticleLife, lang: str = "en") -> str:
+    """The timeline in words, in `lang`, for the page under the chart and its `<desc>`."""
+    tr = translations(lang)
+
+    def when(at: datetime) -> str:
+        return format_when(at, lang)
+
+    n = len(life.versions)
     parts = [
-        f"{len(life.versions)} version{'s' if len(life.versions) != 1 else ''} "
-        f"from {_when(life.first_seen)} to {_when(life.last_checked)}"
+        tr.ngettext(
+            "%(num)s version from %(start)s to %(end)s",
+            "%(num)s versions from %(start)s to %(end)s",
+            n,
+        )
+        % {"num": n, "start": when(life.first_seen), "end": when(life.last_checked)}
     ]
     if life.edits:
         scored = [e.significance for e in life.edits if e.significance is not None]
-        most = f", the most significant {max(scored):.2f}" if scored else ""
-        parts.append(f"{len(life.edits)} edit{'s' if len(life.edits) != 1 else ''}{most}")
+        edits = len(life.edits)
+        if scored:
+            parts.append(
+                tr.ngettext(
+                    "%(num)s edit, the most significant %(most)s",
+                    "%(num)s edits, the most significant %(most)s",
+                    edits,
+                )
+                % {"num": edits, "most": f"{max(scored):.2f}"}
+            )
+        else:
+            parts.append(tr.ngettext("%(num)s edit", "%(num)s edits", edits) % {"num": edits})
     for mark in life.statuses:
         if mark.kind not in ("discovered", "unreachable", "reachable"):  # spells say these
-            parts.append(f"{mark.kind} {_when(mark.at)}")
+            parts.append(
+                tr.gettext("%(kind)s %(when)s")
+                % {"kind": label(mark.kind, tr.gettext), "when": when(mark.at)}
+            )
     for spell in life.unreachable:
-        tail = "still unreachable" if spell.ongoing else f"until {_when(spell.end)}"
-        parts.append(f"unreachable from {_when(spell.start)}, {tail}")
-    return "; ".join(parts) + f". Status now: {life.status}."
+        if spell.ongoing:
+            said = tr.gettext("unreachable from %(start)s, still unreachable")
+            parts.append(said % {"start": when(spell.start)})
+        else:
+            said = tr.gettext("unreachable from %(start)s until %(end)s")
+            parts.append(said % {"start": when(spell.start), "end": when(spell.end)})
+    status = tr.gettext("Status now: %(status)s.") % {"status": label(life.status, tr.gettext)}
+    return "; ".join(parts) + ". " + status
 
 
 def edit_radius(significance: float | None) -> float:
@@ -273,12 +303,60 @@ def _ordered(counts: dict[str, list[int]], palette: dict[str, str]) -> list[str]
 
 
 def describe_counts(what: str, counts: dict[str, list[int]], span: str) -> str:
+    """The `<desc>` of a bar chart (English, as the SVG's own text)."""
     totals = {k: sum(v) for k, v in counts.items() if sum(v)}
     if not totals:
         return f"No {what} {span}."
     ordered = sorted(totals.items(), key=lambda kv: -kv[1])
     listed = ", ".join(f"{n} {words(k)}" for k, n in ordered)
     return f"{sum(totals.values())} {what} {span}: {listed}."
+
+
+# Whole sentences for the counts the pages print under each bar chart: (none, some).
+COUNT_SENTENCES = {
+    "summary": (
+        N_("No changes in the last %(n)s days."),
+        N_("%(total)s changes in the last %(n)s days: %(listed)s."),
+    ),
+    "captures": (
+        N_("No captures in the last %(n)s UTC days."),
+        N_("%(total)s captures in the last %(n)s UTC days: %(listed)s."),
+    ),
+    "captures_until": (
+        N_("No captures in the %(n)s UTC days to its newest capture, %(day)s (none since)."),
+        N_(
+            "%(total)s captures in the %(n)s UTC days to its newest capture, %(day)s "
+            "(none since): %(listed)s."
+        ),
+    ),
+    "changes": (
+        N_("No changes in the last %(n)s weeks."),
+        N_("%(total)s changes in the last %(n)s weeks: %(listed)s."),
+    ),
+    "changes_until": (
+        N_("No changes in the %(n)s weeks to its newest capture, %(day)s (none since)."),
+        N_(
+            "%(total)s changes in the %(n)s weeks to its newest capture, %(day)s "
+            "(none since): %(listed)s."
+        ),
+    ),
+}
+
+
+def say_counts(sentence: str, counts: dict[str, list[int]], lang: str, **values: object) -> str:
+    """Counts by kind or outcome as one of `COUNT_SENTENCES`, in `lang`."""
+    tr = translations(lang)
+    none, some = COUNT_SENTENCES[sentence]
+    totals = {k: sum(v) for k, v in counts.items() if sum(v)}
+    if not totals:
+        return tr.gettext(none) % values
+    ordered = sorted(totals.items(), key=lambda kv: -kv[1])
+    count = tr.gettext("%(count)s %(label)s")
+    listed = ", ".join(
+        count % {"count": format_number(n, lang), "label": label(k, tr.gettext)} for k, n in ordered
+    )
+    total = format_number(sum(totals.values()), lang)
+    return tr.gettext(some) % {**values, "total": total, "listed": listed}
 
 
 def _bars(

@@ -78,10 +78,12 @@ def _source_end(session: Session, source: Source, now: datetime, days: int) -> d
     return last
 
 
-def _span_words(end: datetime, now: datetime, count: int, unit: str) -> str:
+def _say_span(
+    sentence: str, counts: dict[str, list[int]], end: datetime, now: datetime, n: int, lang: str
+) -> str:
     if end is now:
-        return f"in the last {count} {unit}"
-    return f"in the {count} {unit} to its newest capture, {end:%Y-%m-%d} (none since)"
+        return charts.say_counts(sentence, counts, lang, n=n)
+    return charts.say_counts(f"{sentence}_until", counts, lang, n=n, day=f"{end:%Y-%m-%d}")
 
 
 # -- what the pages show beside each chart --------------------------------------------
@@ -104,13 +106,20 @@ class SourceCharts:
         return f"/charts/sources/{quote(self.name, safe='')}/changes.svg"
 
 
-def load_article_life(session: Session, article_id: int) -> tuple[ArticleLife, str]:
+def load_article_life(
+    session: Session, article_id: int, lang: str = "en"
+) -> tuple[ArticleLife, str]:
     life = article_life(session, find_article(session, article_id))
-    return life, charts.describe_article(life)
+    return life, charts.describe_article(life, lang)
 
 
 def load_source_charts(
-    session: Session, source: Source, now: datetime, days: int = SUMMARY_DAYS, weeks: int = 12
+    session: Session,
+    source: Source,
+    now: datetime,
+    days: int = SUMMARY_DAYS,
+    weeks: int = 12,
+    lang: str = "en",
 ) -> SourceCharts:
     days_end = _source_end(session, source, now, days)
     weeks_end = _source_end(session, source, now, weeks * 7)
@@ -120,12 +129,8 @@ def load_source_charts(
         source.name,
         captures,
         changes,
-        charts.describe_counts(
-            "captures", captures.counts, _span_words(days_end, now, days, "UTC days")
-        ),
-        charts.describe_counts(
-            "changes", changes.counts, _span_words(weeks_end, now, weeks, "weeks")
-        ),
+        _say_span("captures", captures.counts, days_end, now, days, lang),
+        _say_span("changes", changes.counts, weeks_end, now, weeks, lang),
     )
 
 
@@ -150,11 +155,9 @@ class Summary:
         return out
 
 
-def load_summary(session: Session, now: datetime) -> Summary:
+def load_summary(session: Session, now: datetime, lang: str = "en") -> Summary:
     days = changes_per_day(session, *_window(now, SUMMARY_DAYS))
-    return Summary(
-        days, charts.describe_counts("changes", days.counts, f"in the last {SUMMARY_DAYS} days")
-    )
+    return Summary(days, charts.say_counts("summary", days.counts, lang, n=SUMMARY_DAYS))
 
 
 # -- the images ----------------------------------------------------------------------
