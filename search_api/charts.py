@@ -179,13 +179,14 @@ def time_ticks(start: datetime, end: datetime, most: int = 7) -> tuple[list[date
 def describe_article(life: ArticleLife, lang: str = "en") -> str:
     """The timeline in words, in `lang`, for the page under the chart and its `<desc>`."""
     tr = translations(lang)
+    _, ngettext = tr.gettext, tr.ngettext  # the names `pybabel extract` looks for
 
     def when(at: datetime) -> str:
         return format_when(at, lang)
 
     n = len(life.versions)
     parts = [
-        tr.ngettext(
+        ngettext(
             "%(num)s version from %(start)s to %(end)s",
             "%(num)s versions from %(start)s to %(end)s",
             n,
@@ -197,7 +198,7 @@ def describe_article(life: ArticleLife, lang: str = "en") -> str:
         edits = len(life.edits)
         if scored:
             parts.append(
-                tr.ngettext(
+                ngettext(
                     "%(num)s edit, the most significant %(most)s",
                     "%(num)s edits, the most significant %(most)s",
                     edits,
@@ -205,21 +206,20 @@ def describe_article(life: ArticleLife, lang: str = "en") -> str:
                 % {"num": edits, "most": f"{max(scored):.2f}"}
             )
         else:
-            parts.append(tr.ngettext("%(num)s edit", "%(num)s edits", edits) % {"num": edits})
+            parts.append(ngettext("%(num)s edit", "%(num)s edits", edits) % {"num": edits})
     for mark in life.statuses:
         if mark.kind not in ("discovered", "unreachable", "reachable"):  # spells say these
             parts.append(
-                tr.gettext("%(kind)s %(when)s")
-                % {"kind": label(mark.kind, tr.gettext), "when": when(mark.at)}
+                _("%(kind)s %(when)s") % {"kind": label(mark.kind, _), "when": when(mark.at)}
             )
     for spell in life.unreachable:
         if spell.ongoing:
-            said = tr.gettext("unreachable from %(start)s, still unreachable")
+            said = _("unreachable from %(start)s, still unreachable")
             parts.append(said % {"start": when(spell.start)})
         else:
-            said = tr.gettext("unreachable from %(start)s until %(end)s")
+            said = _("unreachable from %(start)s until %(end)s")
             parts.append(said % {"start": when(spell.start), "end": when(spell.end)})
-    status = tr.gettext("Status now: %(status)s.") % {"status": label(life.status, tr.gettext)}
+    status = _("Status now: %(status)s.") % {"status": label(life.status, _)}
     return "; ".join(parts) + ". " + status
 
 
@@ -345,18 +345,18 @@ COUNT_SENTENCES = {
 
 def say_counts(sentence: str, counts: dict[str, list[int]], lang: str, **values: object) -> str:
     """Counts by kind or outcome as one of `COUNT_SENTENCES`, in `lang`."""
-    tr = translations(lang)
+    _ = translations(lang).gettext
     none, some = COUNT_SENTENCES[sentence]
     totals = {k: sum(v) for k, v in counts.items() if sum(v)}
     if not totals:
-        return tr.gettext(none) % values
+        return _(none) % values
     ordered = sorted(totals.items(), key=lambda kv: -kv[1])
-    count = tr.gettext("%(count)s %(label)s")
+    count = _("%(count)s %(label)s")
     listed = ", ".join(
-        count % {"count": format_number(n, lang), "label": label(k, tr.gettext)} for k, n in ordered
+        count % {"count": format_number(n, lang), "label": label(k, _)} for k, n in ordered
     )
     total = format_number(sum(totals.values()), lang)
-    return tr.gettext(some) % {**values, "total": total, "listed": listed}
+    return _(some) % {**values, "total": total, "listed": listed}
 
 
 def _bars(

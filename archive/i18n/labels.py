@@ -30,7 +30,7 @@ LABELS: dict[str, str] = {
     "discovered": N_("discovered"),
     "restored": N_("restored"),
     "moved": N_("moved"),
-    "reachable": N_("reachable again"),
+    "reachable": N_("reachable"),
     "removed_together": N_("removed at several outlets"),
     # RemovalReason
     "http_404": N_("404 not found"),
@@ -41,7 +41,7 @@ LABELS: dict[str, str] = {
     "soft_404": N_("“page not found” notice"),
     "emptied": N_("page emptied"),
     # CaptureOutcome
-    "new": N_("new article"),
+    "new": N_("new"),
     "unchanged": N_("unchanged"),
     "not_modified": N_("not modified (304)"),
     "removal_pending": N_("removal pending"),

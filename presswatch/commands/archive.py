@@ -263,6 +263,25 @@ def changes(
     if as_json:
         echo_json(rows)
         return
+    _print_changes(rows, runtime.settings.lang)
+
+
+def _print_changes(rows: list[dict[str, Any]], lang: str) -> None:
+    """The listing for a person. In English its columns keep the codes `--kind` takes
+    (scripts read them); in another language they are that language's words. The
+    lines under an event are sentences from the catalogs."""
+    from archive.i18n import label, translations
+
+    _ = translations(lang).gettext  # the name `pybabel extract` looks for
+
+    def word(code: str) -> str:
+        return code if lang == "en" else label(code, _)
+
+    if lang != "en":
+        for row in rows:
+            kind = word(row["kind"])
+            via = row.get("via") is not None
+            row["label"] = _("%(kind)s (per web archive)") % {"kind": kind} if via else kind
     width = _label_width(rows)
     spans = [
         f"v{row['from_version'] or '-'}→v{row['to_version'] or '-'}"
@@ -272,22 +291,42 @@ def changes(
     ]
     span_width = max((len(s) for s in spans), default=0)
     for row, versions in zip(rows, spans, strict=True):
-        how = row["how"] if isinstance(row["how"], str) else ",".join(row["how"])
+        hows = [row["how"]] if isinstance(row["how"], str) else list(row["how"])
+        how = ",".join(word(h) for h in hows)
         typer.echo(
             f"{row['at']}  {row['label']:<{width}} {how:<20} {versions:<{span_width}}  "
             f"{shown(row['url'])}"
         )
         if "significance" in row["detail"]:
-            classes = ", ".join(c["class"] for c in row["detail"].get("classes", []))
-            typer.echo(f"    significance {row['detail']['significance']:.2f}: {classes}")
+            classes = ", ".join(word(c["class"]) for c in row["detail"].get("classes", []))
+            said = _("significance %(value)s: %(classes)s") % {
+                "value": f"{row['detail']['significance']:.2f}",
+                "classes": classes,
+            }
+            typer.echo(f"    {said}")
         for item in row["detail"].get("lives_on") or []:
             where = ", ".join(c["source"] for c in item.get("copies", []))
-            typer.echo(f"    still up at {where}: {shown(item['passage'][:120])}")
+            said = _("still up at %(where)s: %(passage)s") % {
+                "where": where,
+                "passage": shown(item["passage"][:120]),
+            }
+            typer.echo(f"    {said}")
         for removal in row["detail"].get("removals") or []:
-            seen = "web archive" if removal.get("via") else removal.get("origin") or "crawl"
+            if removal.get("via"):
+                seen = _("web archive")
+            else:
+                seen = word(removal.get("origin") or "crawl")
+            said = _("%(source)s: removed %(removed)s (confirmed %(confirmed)s; %(seen)s) %(url)s")
             typer.echo(
-                f"    {removal['source']}: removed {removal['removed_at']} "
-                f"(confirmed {removal['confirmed_at']}; {seen}) {shown(removal['url'])}"
+                "    "
+                + said
+                % {
+                    "source": removal["source"],
+                    "removed": removal["removed_at"],
+                    "confirmed": removal["confirmed_at"],
+                    "seen": seen,
+                    "url": shown(removal["url"]),
+                }
             )
 
 
