@@ -394,3 +394,16 @@ def test_status_and_changes_speak_the_lang_setting(built: Built) -> None:
     english = cli(built, "changes", lang="en")
     assert re.search(r"  removed +http_410 ", english)  # English keeps its codes for scripts
     assert "lock: free" in cli(built, "status", lang="en")
+
+
+def test_a_private_archive_still_lets_a_visitor_choose_the_sign_in_pages_language(
+    built: Built,
+) -> None:
+    with client(built, private=True) as c:
+        response = c.get("/lang/km", params={"next": "/signin"}, follow_redirects=False)
+        assert response.status_code == 303 and response.headers["location"] == "/signin"
+        page = c.get("/signin")
+        assert '<html lang="km">' in page.text and "ចូលគណនី" in page.text
+        assert page.headers["content-language"] == "km"
+        assert "Accept-Language" in page.headers["vary"]
+        assert c.get("/changes", follow_redirects=False).status_code == 303  # still private

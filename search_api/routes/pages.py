@@ -103,6 +103,10 @@ def render(
         request, name, context, status_code=status_code
     )
     response.headers["Content-Security-Policy"] = PAGE_CSP
+    # The page's words follow the reader's language (search_api/language.py): a shared
+    # cache must not hand one reader's Khmer page to another's English request.
+    response.headers["Content-Language"] = request_lang(request)
+    response.headers["Vary"] = "Accept-Language, Cookie"
     return response
 
 
