@@ -407,3 +407,30 @@ def test_a_private_archive_still_lets_a_visitor_choose_the_sign_in_pages_languag
         assert page.headers["content-language"] == "km"
         assert "Accept-Language" in page.headers["vary"]
         assert c.get("/changes", follow_redirects=False).status_code == 303  # still private
+
+
+def test_charts_follow_the_readers_language(built: Built) -> None:
+    from lxml import etree
+
+    fragments = english_fragments()
+    with client(built) as c:
+        c.get("/lang/km")
+        for path in (
+            "/charts/summary.svg",
+            "/charts/sources/daily/captures.svg",
+            "/charts/sources/khmer-news/changes.svg",
+            f"/charts/articles/{built.ids['gone']}.svg",
+        ):
+            response = c.get(path)
+            assert response.status_code == 200, path
+            assert "Accept-Language" in response.headers["vary"]
+            root = etree.fromstring(response.content)
+            for style in root.iter("{http://www.w3.org/2000/svg}style"):
+                style.text = ""
+            texts = [t for t in root.itertext() if t.strip()]
+            said = " ".join(texts)
+            assert KHMER.search(said), path
+            # Archived titles (the timeline's heading and its version bands) are data.
+            said = said.replace("Minister denies report on compound payments", "")
+            said = re.sub(r"\d\S*|daily|khmer-news", "", said)
+            assert english_left(said, fragments) == [], f"{path}: {said}"

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -33,6 +33,7 @@ from archive.views import (
 )
 from search_api import charts
 from search_api.deps import NowDep, SessionDep
+from search_api.language import request_lang
 from search_api.routes import MAX_ID, MAX_VALUE_CHARS
 
 router = APIRouter(include_in_schema=False)
@@ -52,6 +53,8 @@ def svg(body: bytes) -> Response:
             "Content-Security-Policy": SVG_CSP,
             "X-Content-Type-Options": "nosniff",
             "Cache-Control": "no-cache",
+            # A chart's words follow the reader's language, as the pages' do.
+            "Vary": "Accept-Language, Cookie",
         },
     )
 
@@ -164,9 +167,12 @@ def load_summary(session: Session, now: datetime, lang: str = "en") -> Summary:
 
 
 @router.get("/charts/articles/{article_id}.svg")
-def article_svg(session: SessionDep, article_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> Response:
-    life, _ = load_article_life(session, article_id)
-    return svg(charts.article_chart(life))
+def article_svg(
+    request: Request, session: SessionDep, article_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+) -> Response:
+    lang = request_lang(request)
+    life, _ = load_article_life(session, article_id, lang)
+    return svg(charts.article_chart(life, lang))
 
 
 SourceName = Annotated[str, Path(min_length=1, max_length=MAX_VALUE_CHARS)]
@@ -174,6 +180,7 @@ SourceName = Annotated[str, Path(min_length=1, max_length=MAX_VALUE_CHARS)]
 
 @router.get("/charts/sources/{name}/captures.svg")
 def source_captures_svg(
+    request: Request,
     session: SessionDep,
     now: NowDep,
     name: SourceName,
@@ -182,12 +189,17 @@ def source_captures_svg(
     source = _source(session, name)
     end = _source_end(session, source, now, days)
     return svg(
-        charts.captures_chart(source.name, captures_per_day(session, source, *_window(end, days)))
+        charts.captures_chart(
+            source.name,
+            captures_per_day(session, source, *_window(end, days)),
+            request_lang(request),
+        )
     )
 
 
 @router.get("/charts/sources/{name}/changes.svg")
 def source_changes_svg(
+    request: Request,
     session: SessionDep,
     now: NowDep,
     name: SourceName,
@@ -196,9 +208,10 @@ def source_changes_svg(
     source = _source(session, name)
     end = _source_end(session, source, now, weeks * 7)
     days = changes_per_day(session, *_window(end, weeks * 7), source=source)
-    return svg(charts.changes_chart(source.name, per_week(days)))
+    return svg(charts.changes_chart(source.name, per_week(days), request_lang(request)))
 
 
 @router.get("/charts/summary.svg")
-def summary_svg(session: SessionDep, now: NowDep) -> Response:
-    return svg(charts.summary_chart(load_summary(session, now).days))
+def summary_svg(request: Request, session: SessionDep, now: NowDep) -> Response:
+    lang = request_lang(request)
+    return svg(charts.summary_chart(load_summary(session, now, lang).days, lang))
