@@ -434,3 +434,14 @@ def test_charts_follow_the_readers_language(built: Built) -> None:
             said = said.replace("Minister denies report on compound payments", "")
             said = re.sub(r"\d\S*|daily|khmer-news", "", said)
             assert english_left(said, fragments) == [], f"{path}: {said}"
+
+
+def test_a_refused_sign_in_says_so_in_khmer(built: Built) -> None:
+    with client(built, lang="km") as c:
+        token = csrf_of(c.get("/signin").text)
+        response = c.post(
+            "/signin", data={"name": "sokha", "password": "not it", "csrf_token": token}
+        )
+        assert response.status_code == 401
+        assert_khmer(response.text, english_fragments(), "refused sign-in")
+        assert "ការចូលគណនីបរាជ័យ។" in response.text
