@@ -375,7 +375,7 @@ def cli(built: Built, *args: str, lang: str) -> str:
     return result.stdout
 
 
-def test_status_and_changes_speak_the_lang_setting(built: Built) -> None:
+def test_status_changes_and_history_speak_the_lang_setting(built: Built) -> None:
     fragments = english_fragments()
     status = cli(built, "status", lang="km")
     assert "សោ៖ ទំនេរ" in status and "ប្រភព៖" in status
@@ -391,6 +391,11 @@ def test_status_and_changes_speak_the_lang_setting(built: Built) -> None:
         ]
         data = re.sub(r"https?://\S+|\S+\.example\S*|\d\S*", "", "\n".join(lines))
         assert english_left(data, fragments) == [], text
+    history = cli(built, "history", str(built.ids["gone"]), lang="km")
+    assert "បានដកចេញ៖ 404 រកមិនឃើញ ឃើញបាត់ដំបូង" in history
+    titles = "Minister denies report on compound payments"
+    data = re.sub(r"https?://\S+|\d\S*|daily", "", history.replace(titles, ""))
+    assert english_left(data, fragments) == [], history
     english = cli(built, "changes", lang="en")
     assert re.search(r"  removed +http_410 ", english)  # English keeps its codes for scripts
     assert "lock: free" in cli(built, "status", lang="en")

@@ -126,40 +126,92 @@ def history(ctx: typer.Context, url_or_id: UrlOrId, as_json: JsonOpt = False) ->
     if as_json:
         echo_json(doc)
         return
+    _print_history(doc, runtime.settings.lang)
+
+
+def _print_history(doc: dict[str, Any], lang: str) -> None:
+    """The history for a person: in English with the codes as `--json` has them, in
+    another language with that language's words (as `_print_changes`)."""
+    from archive.i18n import label, translations
+
+    _ = translations(lang).gettext  # the name `pybabel extract` looks for
+
+    def word(code: str) -> str:
+        return code if lang == "en" else label(code, _)
+
     art = doc["article"]
-    typer.echo(f"{shown(art['url'])}  [{art['status']}]  source {art['source']}, id {art['id']}")
+    said = _("%(url)s  [%(status)s]  source %(source)s, id %(id)s") % {
+        "url": shown(art["url"]),
+        "status": word(art["status"]),
+        "source": art["source"],
+        "id": art["id"],
+    }
+    typer.echo(said)
     if art["removed_at"]:
         # The two dates of the removal, named as in docs/json.md and on the page.
-        per = " (per web archive)" if art["removal_via"] else ""
-        confirmed = art["removal_confirmed_at"]
-        typer.echo(
-            f"  removed{per}: {art['removal']}, first found gone {art['removed_at']}"
-            + (f", confirmed {confirmed}" if confirmed else "")
-        )
+        values = {
+            "how": word(art["removal"]),
+            "removed": art["removed_at"],
+            "confirmed": art["removal_confirmed_at"],
+        }
+        lines = {
+            (True, True): _(
+                "removed (per web archive): %(how)s, first found gone %(removed)s, "
+                "confirmed %(confirmed)s"
+            ),
+            (True, False): _("removed (per web archive): %(how)s, first found gone %(removed)s"),
+            (False, True): _(
+                "removed: %(how)s, first found gone %(removed)s, confirmed %(confirmed)s"
+            ),
+            (False, False): _("removed: %(how)s, first found gone %(removed)s"),
+        }
+        line = lines[bool(art["removal_via"]), bool(art["removal_confirmed_at"])]
+        typer.echo("  " + line % values)
     for v in doc["versions"]:
         typer.echo(f"  v{v['n']}  {v['first_seen']} .. {v['last_seen']}  {v['title']!r}")
+    if lang != "en":
+        for e in doc["events"]:
+            kind = word(e["kind"])
+            per_archive = _("%(kind)s (per web archive)") % {"kind": kind}
+            e["label"] = per_archive if e.get("via") is not None else kind
     width = _label_width(doc["events"])
     for e in doc["events"]:
-        how = ",".join(e["how"])
+        how = ",".join(word(h) for h in e["how"])
         typer.echo(f"  {e['at']}  {e['label']:<{width}} {how}")
     captures = doc["captures"]
     imported = sum(1 for c in captures if c["origin"] == "import")
     held = sum(1 for c in captures if c["outcome"] == "evidence")
-    extra = f" ({imported} imported, {held} kept as evidence only)" if imported else ""
-    typer.echo(f"  {len(captures)} capture(s){extra}")
+    counts = {"n": len(captures), "imported": imported, "held": held}
+    if imported:
+        line = _("%(n)s capture(s) (%(imported)s imported, %(held)s kept as evidence only)")
+    else:
+        line = _("%(n)s capture(s)")
+    typer.echo("  " + line % counts)
     coverage = doc["web_archive_coverage"]
     if coverage:
-        gaps = ", ".join(f"{g['days']:g} d from {g['from'][:10]}" for g in coverage["largest_gaps"])
-        typer.echo(
-            f"  web archive snapshots: {coverage['snapshots']}, {coverage['first'][:10]} .. "
-            f"{coverage['last'][:10]}" + (f"; largest gaps: {gaps}" if gaps else "")
+        gap = _("%(days)s d from %(day)s")
+        gaps = ", ".join(
+            gap % {"days": f"{g['days']:g}", "day": g["from"][:10]}
+            for g in coverage["largest_gaps"]
         )
+        values = {
+            "n": coverage["snapshots"],
+            "first": coverage["first"][:10],
+            "last": coverage["last"][:10],
+            "gaps": gaps,
+        }
+        if gaps:
+            line = _("web archive snapshots: %(n)s, %(first)s .. %(last)s; largest gaps: %(gaps)s")
+        else:
+            line = _("web archive snapshots: %(n)s, %(first)s .. %(last)s")
+        typer.echo("  " + line % values)
     story = doc["story"]
     if story:
-        typer.echo(f"  story {story['id']}, also at:")
+        typer.echo("  " + _("story %(id)s, also at:") % {"id": story["id"]})
         for c in story["copies"]:
             typer.echo(
-                f"    {c['source']}  [{c['status']}]  {shown(c['url'])}  (id {c['article_id']})"
+                f"    {c['source']}  [{word(c['status'])}]  {shown(c['url'])}  "
+                f"(id {c['article_id']})"
             )
 
 
