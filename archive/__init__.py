@@ -6,6 +6,8 @@ here (tests/test_layout.py checks both):
 
 - `errors` (the `PresswatchError` tree), `clock` (which dates are in the future),
   `egress` (which addresses may be reached): one module each
+- `i18n`: the message catalogs (English, Khmer), the words for every code, the
+  interface language, dates and numbers per language
 - `content`: pure steps on an article's text (decode, bodies, dates, extract,
   normalize, diff, align, edit classes, URL patterns)
 - `store`: the records (tables), engines and sessions, the queries

@@ -339,6 +339,7 @@ class _Pass:
     public_url: str | None
     burst_limit: int
     report: SendReport
+    lang: str = "en"
 
 
 def _send_subscription(send: _Pass, sub_id: int) -> None:
@@ -367,7 +368,7 @@ def _send_subscription(send: _Pass, sub_id: int) -> None:
             )
             events = _story_notify_events(session, list(stories)) + events
         url, name = sub.url, sub.name
-        messages = messages_for(sub, events, send.public_url, send.burst_limit)
+        messages = messages_for(sub, events, send.public_url, send.burst_limit, send.lang)
     # The claim is committed. Each message's rows are marked sent as soon as it went;
     # a crash between the send and that commit leaves them `sending`, which
     # `expire_claims` later turns `unconfirmed` (at most once).
@@ -402,6 +403,7 @@ def send_due(
     burst_limit: int = 5,
     digest_hour: int = 7,
     now: datetime | None = None,
+    lang: str = "en",
 ) -> SendReport:
     """Queue new matches, then send what is due to each subscription. Never raises for
     a notifier's failure: it is recorded on the subscription and in the report."""
@@ -411,7 +413,7 @@ def send_due(
     with sessions.begin() as session:
         report.unconfirmed = expire_claims(session, at)
         due = [s.id for s in list_subscriptions(session) if is_due(session, s, at, digest_hour)]
-    send = _Pass(sessions, egress, at, public_url, burst_limit, report)
+    send = _Pass(sessions, egress, at, public_url, burst_limit, report, lang)
     for sub_id in due:
         _send_subscription(send, sub_id)
     return report
@@ -434,6 +436,7 @@ def notify_outbox(
             public_url=settings.public_url,
             burst_limit=settings.notify_burst_limit,
             digest_hour=settings.notify_digest_hour,
+            lang=settings.lang,
         )
     except Exception as exc:  # boundary: notifications must not fail the crawl
         log.exception("notifications failed")

@@ -25,6 +25,7 @@ from pydantic_settings import (
 
 from archive.egress import parse_networks
 from archive.errors import ConfigError
+from archive.i18n import LANGS, known_lang
 from presswatch.schedule import parse_duration
 
 CONFIG_FILE_ENV = "PRESSWATCH_CONFIG"
@@ -188,6 +189,12 @@ class Settings(BaseSettings):
         "reports and notifications start with it. Unset: `serve` uses the address it "
         "listens on, reports and notifications relative links with a warning (never "
         "taken from the request's Host header).",
+    )
+    lang: str = Field(
+        default="en",
+        description="Interface language of pages (when neither the switcher's cookie nor "
+        "the browser's Accept-Language names one we have), notifications and human CLI "
+        "output: `en` or `km`.",
     )
     log_key_file: Path | None = Field(
         default=None,
@@ -466,6 +473,16 @@ class Settings(BaseSettings):
                 f"{value!r} must be an absolute http(s) URL such as https://web.archive.org"
             )
         return value.strip().rstrip("/")
+
+    @field_validator("lang")
+    @classmethod
+    def _check_lang(cls, value: str) -> str:
+        lang = known_lang(value)
+        if lang is None:
+            raise ValueError(
+                f"lang: {value!r} is not an interface language; use one of {', '.join(LANGS)}"
+            )
+        return lang
 
     @field_validator("public_url")
     @classmethod

@@ -44,7 +44,6 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from archive.content import describe_class
 from archive.errors import (
     BackendUnavailable,
     BadInput,
@@ -60,6 +59,7 @@ from search_api.auth import identify
 from search_api.backends.base import SearchBackend
 from search_api.deps import AppSettings, AppState, Saver
 from search_api.factory import make_backend
+from search_api.language import install as install_language
 from search_api.routes import (
     accounts,
     admin,
@@ -71,13 +71,13 @@ from search_api.routes import (
     checkpoints,
     feeds,
     health,
+    language,
     memento,
     pages,
     saves,
     search,
     sources,
 )
-from search_api.words import words
 
 log = logging.getLogger(__name__)
 
@@ -132,20 +132,8 @@ def safe_href(url: object) -> str:
     return text if scheme in ("http", "https") else "#"
 
 
-def fmt_when(at: datetime | None) -> str:
-    """To the second: two versions fetched a minute apart must not read as one moment."""
-    if at is None:
-        return "—"
-    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
 def iso(at: datetime | None) -> str:
     return at.astimezone(UTC).isoformat() if at is not None else ""
-
-
-def _untranslated(text: str, **values: object) -> str:
-    # placeholder until the message catalogs land
-    return text % values if values else text
 
 
 def make_templates() -> Jinja2Templates:
@@ -157,9 +145,9 @@ def make_templates() -> Jinja2Templates:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(langtag=lang_tag, safe_href=safe_href, when=fmt_when, iso=iso, words=words)
-    env.filters["edit_class"] = describe_class
-    env.globals.setdefault("_", _untranslated)
+    env.filters.update(langtag=lang_tag, safe_href=safe_href, iso=iso)
+    # `_`, `ngettext`, `ui_lang()` and the filters that speak the reader's language.
+    install_language(env)
     return Jinja2Templates(env=env)
 
 
@@ -456,6 +444,7 @@ def create_app(
         feeds,
         health,
         charts,
+        language,
         pages,
     ):
         app.include_router(module.router)

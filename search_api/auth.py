@@ -97,7 +97,8 @@ def _is_private(state: Any) -> bool:
 
 
 def _is_open(path: str) -> bool:
-    return path in OPEN_PATHS or path.startswith("/static/")
+    # The language switcher too: a sign-in page must be readable in one's own language.
+    return path in OPEN_PATHS or path.startswith(("/static/", "/lang/"))
 
 
 def _bearer_token(request: Request) -> str | None:

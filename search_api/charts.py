@@ -24,8 +24,8 @@ import pygal
 from lxml import etree
 from pygal.style import Style
 
+from archive.i18n import N_, format_number, format_when, label, translations
 from archive.views import ArticleLife, DayCounts, WeekCounts
-from search_api.words import words
 
 SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"
@@ -175,22 +175,51 @@ def time_ticks(start: datetime, end: datetime, most: int = 7) -> tuple[list[date
     return ticks, fmt
 
 
-def describe_article(life: ArticleLife) -> str:
+def describe_article(life: ArticleLife, lang: str = "en") -> str:
+    """The timeline in words, in `lang`, for the page under the chart and its `<desc>`."""
+    tr = translations(lang)
+    _, ngettext = tr.gettext, tr.ngettext  # the names `pybabel extract` looks for
+
+    def when(at: datetime) -> str:
+        return format_when(at, lang)
+
+    n = len(life.versions)
     parts = [
-        f"{len(life.versions)} version{'s' if len(life.versions) != 1 else ''} "
-        f"from {_when(life.first_seen)} to {_when(life.last_checked)}"
+        ngettext(
+            "%(num)s version from %(start)s to %(end)s",
+            "%(num)s versions from %(start)s to %(end)s",
+            n,
+        )
+        % {"num": n, "start": when(life.first_seen), "end": when(life.last_checked)}
     ]
     if life.edits:
         scored = [e.significance for e in life.edits if e.significance is not None]
-        most = f", the most significant {max(scored):.2f}" if scored else ""
-        parts.append(f"{len(life.edits)} edit{'s' if len(life.edits) != 1 else ''}{most}")
+        edits = len(life.edits)
+        if scored:
+            parts.append(
+                ngettext(
+                    "%(num)s edit, the most significant %(most)s",
+                    "%(num)s edits, the most significant %(most)s",
+                    edits,
+                )
+                % {"num": edits, "most": f"{max(scored):.2f}"}
+            )
+        else:
+            parts.append(ngettext("%(num)s edit", "%(num)s edits", edits) % {"num": edits})
     for mark in life.statuses:
         if mark.kind not in ("discovered", "unreachable", "reachable"):  # spells say these
-            parts.append(f"{mark.kind} {_when(mark.at)}")
+            parts.append(
+                _("%(kind)s %(when)s") % {"kind": label(mark.kind, _), "when": when(mark.at)}
+            )
     for spell in life.unreachable:
-        tail = "still unreachable" if spell.ongoing else f"until {_when(spell.end)}"
-        parts.append(f"unreachable from {_when(spell.start)}, {tail}")
-    return "; ".join(parts) + f". Status now: {life.status}."
+        if spell.ongoing:
+            said = _("unreachable from %(start)s, still unreachable")
+            parts.append(said % {"start": when(spell.start)})
+        else:
+            said = _("unreachable from %(start)s until %(end)s")
+            parts.append(said % {"start": when(spell.start), "end": when(spell.end)})
+    status = _("Status now: %(status)s.") % {"status": label(life.status, _)}
+    return "; ".join(parts) + ". " + status
 
 
 def edit_radius(significance: float | None) -> float:
@@ -203,8 +232,15 @@ def article_height(life: ArticleLife) -> int:
     return min(230 + 28 * max((v.n for v in life.versions), default=1), 700)
 
 
-def article_chart(life: ArticleLife) -> bytes:
-    title = clean(life.title) or f"Article {life.article_id}"
+def article_chart(life: ArticleLife, lang: str = "en") -> bytes:
+    """The timeline drawn, its words in `lang` (the request's, search_api/language.py).
+    Edit classes stay codes in English, as the JSON names them; words elsewhere."""
+    _, ngettext = translations(lang).gettext, translations(lang).ngettext
+
+    def klass(code: str) -> str:
+        return code if lang == "en" else label(code, _)
+
+    title = clean(life.title) or _("Article %(id)s") % {"id": life.article_id}
     top = max((v.n for v in life.versions), default=1)
     ticks, tick_format = time_ticks(life.first_seen, life.last_checked)
     chart = pygal.DateTimeLine(
@@ -215,7 +251,8 @@ def article_chart(life: ArticleLife) -> bytes:
             allow_interruptions=True,
             show_y_guides=True,
             range=(-0.5, top + 0.5),
-            y_labels=[{"label": "status", "value": 0}]
+            no_data_text=_("Nothing yet"),
+            y_labels=[{"label": _("status"), "value": 0}]
             + [{"label": f"v{n}", "value": n} for n in range(1, top + 1)],
             x_labels=[{"label": f"{t:{tick_format}}", "value": t} for t in ticks],
             x_label_rotation=20,
@@ -230,37 +267,48 @@ def article_chart(life: ArticleLife) -> bytes:
     )
     bands: list[object] = []
     for v in life.versions:
-        label = f"v{v.n}: {clean(v.title, 80) or '(no title)'}"
+        said = f"v{v.n}: {clean(v.title, 80) or _('(no title)')}"
         bands += [
-            {"value": (v.first_seen, v.n), "label": label},
-            {"value": (v.until, v.n), "label": label},
+            {"value": (v.first_seen, v.n), "label": said},
+            {"value": (v.until, v.n), "label": said},
             None,
         ]
-    chart.add("versions", bands, stroke_style={"width": 12})
+    chart.add(_("versions"), bands, stroke_style={"width": 12})
     edits = [
         {
             "value": (e.at, e.to_n or 0),
-            "label": f"edit v{e.from_n}→v{e.to_n}, significance "
-            + ("unscored" if e.significance is None else f"{e.significance:.2f}")
-            + (f": {', '.join(clean(c, 40) for c in e.classes)}" if e.classes else ""),
+            "label": _("edit v%(old)s→v%(new)s, significance %(value)s")
+            % {
+                "old": e.from_n,
+                "new": e.to_n,
+                "value": _("unscored") if e.significance is None else f"{e.significance:.2f}",
+            }
+            + (f": {', '.join(clean(klass(c), 40) for c in e.classes)}" if e.classes else ""),
             "node": {"r": edit_radius(e.significance)},
         }
         for e in life.edits
     ]
-    chart.add("edits (size: significance)", edits, stroke=False)
+    chart.add(_("edits (size: significance)"), edits, stroke=False)
     spells: list[object] = []
     for s in life.unreachable:
-        label = f"unreachable, {s.captures} failed fetch{'es' if s.captures != 1 else ''}"
-        spells += [{"value": (s.start, 0), "label": label}, {"value": (s.end, 0), "label": label}]
+        failed = ngettext(
+            "unreachable, %(num)s failed fetch", "unreachable, %(num)s failed fetches", s.captures
+        )
+        said = failed % {"num": s.captures}
+        spells += [{"value": (s.start, 0), "label": said}, {"value": (s.end, 0), "label": said}]
         spells.append(None)
-    chart.add("unreachable", spells, stroke_style={"width": 12})
+    chart.add(label("unreachable", _), spells, stroke_style={"width": 12})
     marks = [
-        {"value": (m.at, 0), "label": m.kind + (f" ({', '.join(m.how)})" if m.how else "")}
+        {
+            "value": (m.at, 0),
+            "label": klass(m.kind) + (f" ({', '.join(klass(h) for h in m.how)})" if m.how else ""),
+        }
         for m in life.statuses
         if m.kind != "unreachable"
     ]
-    chart.add("status changes", marks, stroke=False, dots_size=7)
-    return finish(chart.render(), f"Timeline: {title}", describe_article(life), life.lang)
+    chart.add(_("status changes"), marks, stroke=False, dots_size=7)
+    timeline = _("Timeline: %(title)s") % {"title": title}
+    return finish(chart.render(), timeline, describe_article(life, lang), life.lang)
 
 
 # -- counts per day and per week -----------------------------------------------------------
@@ -272,13 +320,63 @@ def _ordered(counts: dict[str, list[int]], palette: dict[str, str]) -> list[str]
     return known + sorted(k for k in counts if k not in palette and sum(counts[k]) > 0)
 
 
-def describe_counts(what: str, counts: dict[str, list[int]], span: str) -> str:
+# Whole sentences for the counts the pages print under each bar chart: (none, some).
+COUNT_SENTENCES = {
+    "summary": (
+        N_("No changes in the last %(n)s days."),
+        N_("%(total)s changes in the last %(n)s days: %(listed)s."),
+    ),
+    "captures": (
+        N_("No captures in the last %(n)s UTC days."),
+        N_("%(total)s captures in the last %(n)s UTC days: %(listed)s."),
+    ),
+    "captures_until": (
+        N_("No captures in the %(n)s UTC days to its newest capture, %(day)s (none since)."),
+        N_(
+            "%(total)s captures in the %(n)s UTC days to its newest capture, %(day)s "
+            "(none since): %(listed)s."
+        ),
+    ),
+    "changes": (
+        N_("No changes in the last %(n)s weeks."),
+        N_("%(total)s changes in the last %(n)s weeks: %(listed)s."),
+    ),
+    "captures_span": (
+        N_("No captures from %(first)s to %(last)s."),
+        N_("%(total)s captures from %(first)s to %(last)s: %(listed)s."),
+    ),
+    "changes_span": (
+        N_("No changes from %(first)s to %(last)s."),
+        N_("%(total)s changes from %(first)s to %(last)s: %(listed)s."),
+    ),
+    "weeks_span": (
+        N_("No changes in the weeks starting from %(first)s to %(last)s."),
+        N_("%(total)s changes in the weeks starting from %(first)s to %(last)s: %(listed)s."),
+    ),
+    "changes_until": (
+        N_("No changes in the %(n)s weeks to its newest capture, %(day)s (none since)."),
+        N_(
+            "%(total)s changes in the %(n)s weeks to its newest capture, %(day)s "
+            "(none since): %(listed)s."
+        ),
+    ),
+}
+
+
+def say_counts(sentence: str, counts: dict[str, list[int]], lang: str, **values: object) -> str:
+    """Counts by kind or outcome as one of `COUNT_SENTENCES`, in `lang`."""
+    _ = translations(lang).gettext
+    none, some = COUNT_SENTENCES[sentence]
     totals = {k: sum(v) for k, v in counts.items() if sum(v)}
     if not totals:
-        return f"No {what} {span}."
+        return _(none) % values
     ordered = sorted(totals.items(), key=lambda kv: -kv[1])
-    listed = ", ".join(f"{n} {words(k)}" for k, n in ordered)
-    return f"{sum(totals.values())} {what} {span}: {listed}."
+    count = _("%(count)s %(label)s")
+    listed = ", ".join(
+        count % {"count": format_number(n, lang), "label": label(k, _)} for k, n in ordered
+    )
+    total = format_number(sum(totals.values()), lang)
+    return _(some) % {**values, "total": total, "listed": listed}
 
 
 def _bars(
@@ -287,7 +385,9 @@ def _bars(
     counts: dict[str, list[int]],
     palette: dict[str, str],
     desc: str,
+    lang: str = "en",
 ) -> bytes:
+    _ = translations(lang).gettext
     keys = _ordered(counts, palette)
     chart = pygal.StackedBar(
         **_config(
@@ -296,6 +396,7 @@ def _bars(
             height=320,
             x_labels=labels,
             # pygal fails on fixed ticks without a series; then it says "Nothing yet".
+            no_data_text=_("Nothing yet"),
             y_labels=count_ticks(counts) if keys else None,
             x_label_rotation=30,
             show_minor_x_labels=len(labels) <= 14,
@@ -308,7 +409,7 @@ def _bars(
         )
     )
     for key in keys:
-        chart.add(clean(words(key), 40), counts[key])
+        chart.add(clean(label(key, _), 40), counts[key])
     return finish(chart.render(), title, desc)
 
 
@@ -326,41 +427,44 @@ def _day_labels(days: Sequence[date]) -> list[str]:
     return [d.strftime(fmt) for d in days]
 
 
-def _span(first: date, last: date) -> str:
-    return f"from {first.isoformat()} to {last.isoformat()}"
+def _span(first: date, last: date) -> dict[str, object]:
+    return {"first": first.isoformat(), "last": last.isoformat()}
 
 
-def captures_chart(source: str, days: DayCounts) -> bytes:
+def captures_chart(source: str, days: DayCounts, lang: str = "en") -> bytes:
     name = clean(source, 60)
+    _ = translations(lang).gettext
     return _bars(
-        f"{name}: captures per day by outcome",
+        _("%(name)s: captures per day by outcome") % {"name": name},
         _day_labels(days.days),
         days.counts,
         OUTCOME_COLORS,
-        describe_counts("captures", days.counts, _span(days.days[0], days.days[-1])),
+        say_counts("captures_span", days.counts, lang, **_span(days.days[0], days.days[-1])),
+        lang,
     )
 
 
-def changes_chart(source: str, weeks: WeekCounts) -> bytes:
+def changes_chart(source: str, weeks: WeekCounts, lang: str = "en") -> bytes:
     name = clean(source, 60)
+    _ = translations(lang).gettext
+    week = _("wk %(day)s")
     return _bars(
-        f"{name}: changes per week by kind",
-        [f"wk {label}" for label in _day_labels(weeks.weeks)],
+        _("%(name)s: changes per week by kind") % {"name": name},
+        [week % {"day": day} for day in _day_labels(weeks.weeks)],
         weeks.counts,
         KIND_COLORS,
-        describe_counts(
-            "changes",
-            weeks.counts,
-            f"in the weeks starting {_span(weeks.weeks[0], weeks.weeks[-1])}",
-        ),
+        say_counts("weeks_span", weeks.counts, lang, **_span(weeks.weeks[0], weeks.weeks[-1])),
+        lang,
     )
 
 
-def summary_chart(days: DayCounts) -> bytes:
+def summary_chart(days: DayCounts, lang: str = "en") -> bytes:
+    _ = translations(lang).gettext
     return _bars(
-        "The last 30 days: changes per day by kind",
+        _("The last 30 days: changes per day by kind"),
         _day_labels(days.days),
         days.counts,
         KIND_COLORS,
-        describe_counts("changes", days.counts, _span(days.days[0], days.days[-1])),
+        say_counts("changes_span", days.counts, lang, **_span(days.days[0], days.days[-1])),
+        lang,
     )

@@ -20,6 +20,7 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
+from archive.i18n import label
 from archive.store import SourceOptions, source_by_name
 from archive.store.models import Article, Capture, ChangeEvent, Version
 from archive.store.queries import upsert_source
@@ -28,7 +29,6 @@ from presswatch.runtime import Runtime
 from presswatch.settings import Settings
 from search_api.backends.sqlite_fts import SqliteFtsBackend
 from search_api.charts import captures_chart, clean, count_ticks, edit_radius, time_ticks
-from search_api.words import words
 from tests import archive_helpers as h
 from tests.api_archive import RAID, Built, article_html, make_app
 
@@ -50,6 +50,11 @@ HOSTILE_TITLE = (
     "&lt;/text&gt;&lt;script&gt;alert(1)&lt;/script&gt;"
     "&lt;a href='https://evil.example/x'&gt;\u202eevil\u202c ]]&gt; &amp;amp; \x01end"
 )
+
+
+def words(value: object) -> str:
+    """A code in the English words the charts use (archive/i18n/labels.py)."""
+    return label(value, str)
 
 
 def days_ago(n: float) -> datetime:
@@ -339,7 +344,7 @@ def test_captures_per_day_match_the_archive(client: TestClient, built: Built) ->
         for fetched, outcome in rows:
             if first <= fetched.date() <= last:
                 # The legend says each outcome in words: `removal_pending` as
-                # "removal pending" (search_api.words).
+                # "removal pending" (archive/i18n/labels.py).
                 expected.setdefault(words(outcome), Counter())[f"{fetched:%m-%d}"] += 1
     drawn = bars(root)
     assert nonzero(drawn) == {k: dict(v) for k, v in expected.items()}

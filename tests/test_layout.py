@@ -41,6 +41,7 @@ WINGS = (
     "errors",
     "clock",
     "egress",
+    "i18n",
     "content",
     "store",
     "stories",

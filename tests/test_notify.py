@@ -179,7 +179,7 @@ def test_filters_by_source_topic_kind_and_significance(runtime: Runtime, webhook
     send(runtime.sessions, now=T0 + timedelta(hours=2))
     assert health(runtime, "big-edits")["sent"] == 1
     message = webhook.received[-1]["message"]
-    assert "significance 0.80" in message and "classes: numbers_changed" in message
+    assert "significance 0.80" in message and "classes: numbers changed" in message
     assert "\n[ledger] removed" not in message and "\x07" not in message
     assert "Police free 212 workers [ledger] removed: forged" in message
 

@@ -395,11 +395,11 @@ def test_a_subscription_to_the_kind_is_told_each_copys_removal(built: Built) -> 
         report = send_due(rt.sessions, egress=LOCAL, now=day(5))
         assert report.failed == {}
         (message,) = hook.received
-        assert "removed_together" in message["title"]
+        assert "removed at several outlets" in message["title"]  # the kind in words
         body = message["message"]
         assert "removed at 2 outlets within 7 days" in body
         assert "[mekong-post.example] removed 2026-04-02T06:00:00+00:00" in body
-        assert SNAPSHOT in body and "web_archive" in body
+        assert SNAPSHOT in body and "a web archive" in body
         # Sent once: nothing is queued again.
         assert index_outbox(rt)[1] is None
         send_due(rt.sessions, egress=LOCAL, now=day(6))

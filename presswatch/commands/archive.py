@@ -126,40 +126,92 @@ def history(ctx: typer.Context, url_or_id: UrlOrId, as_json: JsonOpt = False) ->
     if as_json:
         echo_json(doc)
         return
+    _print_history(doc, runtime.settings.lang)
+
+
+def _print_history(doc: dict[str, Any], lang: str) -> None:
+    """The history for a person: in English with the codes as `--json` has them, in
+    another language with that language's words (as `_print_changes`)."""
+    from archive.i18n import label, translations
+
+    _ = translations(lang).gettext  # the name `pybabel extract` looks for
+
+    def word(code: str) -> str:
+        return code if lang == "en" else label(code, _)
+
     art = doc["article"]
-    typer.echo(f"{shown(art['url'])}  [{art['status']}]  source {art['source']}, id {art['id']}")
+    said = _("%(url)s  [%(status)s]  source %(source)s, id %(id)s") % {
+        "url": shown(art["url"]),
+        "status": word(art["status"]),
+        "source": art["source"],
+        "id": art["id"],
+    }
+    typer.echo(said)
     if art["removed_at"]:
         # The two dates of the removal, named as in docs/json.md and on the page.
-        per = " (per web archive)" if art["removal_via"] else ""
-        confirmed = art["removal_confirmed_at"]
-        typer.echo(
-            f"  removed{per}: {art['removal']}, first found gone {art['removed_at']}"
-            + (f", confirmed {confirmed}" if confirmed else "")
-        )
+        values = {
+            "how": word(art["removal"]),
+            "removed": art["removed_at"],
+            "confirmed": art["removal_confirmed_at"],
+        }
+        lines = {
+            (True, True): _(
+                "removed (per web archive): %(how)s, first found gone %(removed)s, "
+                "confirmed %(confirmed)s"
+            ),
+            (True, False): _("removed (per web archive): %(how)s, first found gone %(removed)s"),
+            (False, True): _(
+                "removed: %(how)s, first found gone %(removed)s, confirmed %(confirmed)s"
+            ),
+            (False, False): _("removed: %(how)s, first found gone %(removed)s"),
+        }
+        line = lines[bool(art["removal_via"]), bool(art["removal_confirmed_at"])]
+        typer.echo("  " + line % values)
     for v in doc["versions"]:
         typer.echo(f"  v{v['n']}  {v['first_seen']} .. {v['last_seen']}  {v['title']!r}")
+    if lang != "en":
+        for e in doc["events"]:
+            kind = word(e["kind"])
+            per_archive = _("%(kind)s (per web archive)") % {"kind": kind}
+            e["label"] = per_archive if e.get("via") is not None else kind
     width = _label_width(doc["events"])
     for e in doc["events"]:
-        how = ",".join(e["how"])
+        how = ",".join(word(h) for h in e["how"])
         typer.echo(f"  {e['at']}  {e['label']:<{width}} {how}")
     captures = doc["captures"]
     imported = sum(1 for c in captures if c["origin"] == "import")
     held = sum(1 for c in captures if c["outcome"] == "evidence")
-    extra = f" ({imported} imported, {held} kept as evidence only)" if imported else ""
-    typer.echo(f"  {len(captures)} capture(s){extra}")
+    counts = {"n": len(captures), "imported": imported, "held": held}
+    if imported:
+        line = _("%(n)s capture(s) (%(imported)s imported, %(held)s kept as evidence only)")
+    else:
+        line = _("%(n)s capture(s)")
+    typer.echo("  " + line % counts)
     coverage = doc["web_archive_coverage"]
     if coverage:
-        gaps = ", ".join(f"{g['days']:g} d from {g['from'][:10]}" for g in coverage["largest_gaps"])
-        typer.echo(
-            f"  web archive snapshots: {coverage['snapshots']}, {coverage['first'][:10]} .. "
-            f"{coverage['last'][:10]}" + (f"; largest gaps: {gaps}" if gaps else "")
+        gap = _("%(days)s d from %(day)s")
+        gaps = ", ".join(
+            gap % {"days": f"{g['days']:g}", "day": g["from"][:10]}
+            for g in coverage["largest_gaps"]
         )
+        values = {
+            "n": coverage["snapshots"],
+            "first": coverage["first"][:10],
+            "last": coverage["last"][:10],
+            "gaps": gaps,
+        }
+        if gaps:
+            line = _("web archive snapshots: %(n)s, %(first)s .. %(last)s; largest gaps: %(gaps)s")
+        else:
+            line = _("web archive snapshots: %(n)s, %(first)s .. %(last)s")
+        typer.echo("  " + line % values)
     story = doc["story"]
     if story:
-        typer.echo(f"  story {story['id']}, also at:")
+        typer.echo("  " + _("story %(id)s, also at:") % {"id": story["id"]})
         for c in story["copies"]:
             typer.echo(
-                f"    {c['source']}  [{c['status']}]  {shown(c['url'])}  (id {c['article_id']})"
+                f"    {c['source']}  [{word(c['status'])}]  {shown(c['url'])}  "
+                f"(id {c['article_id']})"
             )
 
 
@@ -263,6 +315,25 @@ def changes(
     if as_json:
         echo_json(rows)
         return
+    _print_changes(rows, runtime.settings.lang)
+
+
+def _print_changes(rows: list[dict[str, Any]], lang: str) -> None:
+    """The listing for a person. In English its columns keep the codes `--kind` takes
+    (scripts read them); in another language they are that language's words. The
+    lines under an event are sentences from the catalogs."""
+    from archive.i18n import label, translations
+
+    _ = translations(lang).gettext  # the name `pybabel extract` looks for
+
+    def word(code: str) -> str:
+        return code if lang == "en" else label(code, _)
+
+    if lang != "en":
+        for row in rows:
+            kind = word(row["kind"])
+            via = row.get("via") is not None
+            row["label"] = _("%(kind)s (per web archive)") % {"kind": kind} if via else kind
     width = _label_width(rows)
     spans = [
         f"v{row['from_version'] or '-'}→v{row['to_version'] or '-'}"
@@ -272,22 +343,42 @@ def changes(
     ]
     span_width = max((len(s) for s in spans), default=0)
     for row, versions in zip(rows, spans, strict=True):
-        how = row["how"] if isinstance(row["how"], str) else ",".join(row["how"])
+        hows = [row["how"]] if isinstance(row["how"], str) else list(row["how"])
+        how = ",".join(word(h) for h in hows)
         typer.echo(
             f"{row['at']}  {row['label']:<{width}} {how:<20} {versions:<{span_width}}  "
             f"{shown(row['url'])}"
         )
         if "significance" in row["detail"]:
-            classes = ", ".join(c["class"] for c in row["detail"].get("classes", []))
-            typer.echo(f"    significance {row['detail']['significance']:.2f}: {classes}")
+            classes = ", ".join(word(c["class"]) for c in row["detail"].get("classes", []))
+            said = _("significance %(value)s: %(classes)s") % {
+                "value": f"{row['detail']['significance']:.2f}",
+                "classes": classes,
+            }
+            typer.echo(f"    {said}")
         for item in row["detail"].get("lives_on") or []:
             where = ", ".join(c["source"] for c in item.get("copies", []))
-            typer.echo(f"    still up at {where}: {shown(item['passage'][:120])}")
+            said = _("still up at %(where)s: %(passage)s") % {
+                "where": where,
+                "passage": shown(item["passage"][:120]),
+            }
+            typer.echo(f"    {said}")
         for removal in row["detail"].get("removals") or []:
-            seen = "web archive" if removal.get("via") else removal.get("origin") or "crawl"
+            if removal.get("via"):
+                seen = _("web archive")
+            else:
+                seen = word(removal.get("origin") or "crawl")
+            said = _("%(source)s: removed %(removed)s (confirmed %(confirmed)s; %(seen)s) %(url)s")
             typer.echo(
-                f"    {removal['source']}: removed {removal['removed_at']} "
-                f"(confirmed {removal['confirmed_at']}; {seen}) {shown(removal['url'])}"
+                "    "
+                + said
+                % {
+                    "source": removal["source"],
+                    "removed": removal["removed_at"],
+                    "confirmed": removal["confirmed_at"],
+                    "seen": seen,
+                    "url": shown(removal["url"]),
+                }
             )
 
 

@@ -248,6 +248,7 @@ def _send(runtime: Runtime, as_json: bool) -> None:
         public_url=settings.public_url,
         burst_limit=settings.notify_burst_limit,
         digest_hour=settings.notify_digest_hour,
+        lang=settings.lang,
     )
     if as_json:
         echo_json(report.as_json())

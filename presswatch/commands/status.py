@@ -175,58 +175,82 @@ def status_report(runtime: Runtime) -> tuple[dict[str, Any], list[str]]:
     return report, problems
 
 
-def _print_report(report: dict[str, Any], problems: list[str]) -> None:
+def _print_report(report: dict[str, Any], problems: list[str], lang: str) -> None:
+    """The report for a person, in `lang` (the `lang` setting); `--json` stays as is.
+    Names, hosts and the backends' own details are data and stay as they are."""
+    from archive.i18n import translations
+
+    _ = translations(lang).gettext  # the name `pybabel extract` looks for
+    never = _("never")
     lock = report["lock"]
     if lock["holder"] is None:
-        typer.echo("lock: free")
+        typer.echo(_("lock: free"))
+    elif lock["stale"]:
+        typer.echo(_("lock: stale, holder gone: %(holder)s") % {"holder": lock["holder"]})
     else:
-        state = "stale, holder gone" if lock["stale"] else "held"
-        typer.echo(f"lock: {state}: {lock['holder']}")
+        typer.echo(_("lock: held: %(holder)s") % {"holder": lock["holder"]})
     outbox = report["outbox"]
-    oldest = f", oldest {outbox['oldest_pending']}" if outbox["oldest_pending"] else ""
-    typer.echo(
-        f"outbox: {outbox['pending']} row(s) for {outbox['pending_articles']} article(s)"
-        f"{oldest}; most refusals {outbox['most_rejections']}"
-    )
-    typer.echo(f"dead letters: {outbox['dead_letters']}")
+    values = {
+        "rows": outbox["pending"],
+        "articles": outbox["pending_articles"],
+        "oldest": outbox["oldest_pending"],
+        "refusals": outbox["most_rejections"],
+    }
+    if outbox["oldest_pending"]:
+        said = _(
+            "outbox: %(rows)s row(s) for %(articles)s article(s), oldest %(oldest)s; "
+            "most refusals %(refusals)s"
+        )
+    else:
+        said = _("outbox: %(rows)s row(s) for %(articles)s article(s); most refusals %(refusals)s")
+    typer.echo(said % values)
+    typer.echo(_("dead letters: %(n)s") % {"n": outbox["dead_letters"]})
     for letter in outbox["dead_letter_articles"]:
         typer.echo(
-            f"  article {letter['article_id']}: refused {letter['attempts']} time(s), last "
-            f"{letter['failed_at']}: {letter['error'][:200]}"
+            "  "
+            + _("article %(id)s: refused %(n)s time(s), last %(when)s: %(error)s")
+            % {
+                "id": letter["article_id"],
+                "n": letter["attempts"],
+                "when": letter["failed_at"],
+                "error": letter["error"][:200],
+            }
         )
-    search = report["search"]
-    size = (
-        f"; {search['documents']} versions of {search['articles']} articles"
-        if "documents" in search
-        else ""
-    )
-    typer.echo(
-        f"search: {search['backend']} {'ok' if search['ok'] else 'FAILING'}: {search['detail']}"
-        f"{size}"
-    )
-    frontier = report["frontier"]
-    typer.echo(
-        f"frontier: {frontier['backend']} {'ok' if frontier['ok'] else 'FAILING'}: "
-        f"{frontier['detail']}"
-    )
+    for name in ("search", "frontier"):
+        part = report[name]
+        state = _("ok") if part["ok"] else _("FAILING")
+        line = f"{name}: {part['backend']} {state}: {part['detail']}"
+        if name == "search" and "documents" in part:
+            size = _("%(documents)s versions of %(articles)s articles") % {
+                "documents": part["documents"],
+                "articles": part["articles"],
+            }
+            line += f"; {size}"
+        typer.echo(line)
     typer.echo(f"browser: {report['browser']['detail']}")
-    typer.echo("sources:")
+    typer.echo(_("sources:"))
     if not report["sources"]:
-        typer.echo("  none yet")
+        typer.echo("  " + _("none yet"))
     for source in report["sources"]:
-        off = "" if source["enabled"] else " (disabled)"
-        error = f"; last error: {source['last_error']}" if source["last_error"] else ""
-        typer.echo(f"  {source['name']}{off}: last crawl {source['last_crawl'] or 'never'}{error}")
-    typer.echo("notifications:")
+        name = source["name"] if source["enabled"] else _("%(name)s (disabled)") % source
+        said = _("%(name)s: last crawl %(when)s") % {
+            "name": name,
+            "when": source["last_crawl"] or never,
+        }
+        if source["last_error"]:
+            said += "; " + _("last error: %(error)s") % {"error": source["last_error"]}
+        typer.echo(f"  {said}")
+    typer.echo(_("notifications:"))
     if not report["notify"]:
-        typer.echo("  none")
+        typer.echo("  " + _("none"))
     for sub in report["notify"]:
-        state = f"FAILING ({sub['failures']}x)" if sub["failures"] else "ok"
-        last = sub["last_success_at"] or "never"
-        typer.echo(
-            f"  {sub['name']}: {state}; {sub['matched']} matched, {sub['sent']} sent, "
-            f"{sub['pending']} waiting, {sub['unconfirmed']} unconfirmed; last sent {last}"
-        )
+        failing = _("FAILING (%(n)sx)") % {"n": sub["failures"]}
+        state = failing if sub["failures"] else _("ok")
+        said = _(
+            "%(name)s: %(state)s; %(matched)s matched, %(sent)s sent, %(pending)s waiting, "
+            "%(unconfirmed)s unconfirmed; last sent %(last)s"
+        ) % {**sub, "state": state, "last": sub["last_success_at"] or never}
+        typer.echo(f"  {said}")
     for problem in problems:
         typer.echo(f"presswatch: {problem}", err=True)
 
@@ -238,7 +262,7 @@ def status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     if as_json:
         echo_json({**report, "problems": problems})
     else:
-        _print_report(report, problems)
+        _print_report(report, problems, runtime.settings.lang)
     if problems:
         raise typer.Exit(1)
 

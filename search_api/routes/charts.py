@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -33,6 +33,7 @@ from archive.views import (
 )
 from search_api import charts
 from search_api.deps import NowDep, SessionDep
+from search_api.language import request_lang
 from search_api.routes import MAX_ID, MAX_VALUE_CHARS
 
 router = APIRouter(include_in_schema=False)
@@ -52,6 +53,8 @@ def svg(body: bytes) -> Response:
             "Content-Security-Policy": SVG_CSP,
             "X-Content-Type-Options": "nosniff",
             "Cache-Control": "no-cache",
+            # A chart's words follow the reader's language, as the pages' do.
+            "Vary": "Accept-Language, Cookie",
         },
     )
 
@@ -78,10 +81,12 @@ def _source_end(session: Session, source: Source, now: datetime, days: int) -> d
     return last
 
 
-def _span_words(end: datetime, now: datetime, count: int, unit: str) -> str:
+def _say_span(
+    sentence: str, counts: dict[str, list[int]], end: datetime, now: datetime, n: int, lang: str
+) -> str:
     if end is now:
-        return f"in the last {count} {unit}"
-    return f"in the {count} {unit} to its newest capture, {end:%Y-%m-%d} (none since)"
+        return charts.say_counts(sentence, counts, lang, n=n)
+    return charts.say_counts(f"{sentence}_until", counts, lang, n=n, day=f"{end:%Y-%m-%d}")
 
 
 # -- what the pages show beside each chart --------------------------------------------
@@ -104,13 +109,20 @@ class SourceCharts:
         return f"/charts/sources/{quote(self.name, safe='')}/changes.svg"
 
 
-def load_article_life(session: Session, article_id: int) -> tuple[ArticleLife, str]:
+def load_article_life(
+    session: Session, article_id: int, lang: str = "en"
+) -> tuple[ArticleLife, str]:
     life = article_life(session, find_article(session, article_id))
-    return life, charts.describe_article(life)
+    return life, charts.describe_article(life, lang)
 
 
 def load_source_charts(
-    session: Session, source: Source, now: datetime, days: int = SUMMARY_DAYS, weeks: int = 12
+    session: Session,
+    source: Source,
+    now: datetime,
+    days: int = SUMMARY_DAYS,
+    weeks: int = 12,
+    lang: str = "en",
 ) -> SourceCharts:
     days_end = _source_end(session, source, now, days)
     weeks_end = _source_end(session, source, now, weeks * 7)
@@ -120,12 +132,8 @@ def load_source_charts(
         source.name,
         captures,
         changes,
-        charts.describe_counts(
-            "captures", captures.counts, _span_words(days_end, now, days, "UTC days")
-        ),
-        charts.describe_counts(
-            "changes", changes.counts, _span_words(weeks_end, now, weeks, "weeks")
-        ),
+        _say_span("captures", captures.counts, days_end, now, days, lang),
+        _say_span("changes", changes.counts, weeks_end, now, weeks, lang),
     )
 
 
@@ -150,20 +158,21 @@ class Summary:
         return out
 
 
-def load_summary(session: Session, now: datetime) -> Summary:
+def load_summary(session: Session, now: datetime, lang: str = "en") -> Summary:
     days = changes_per_day(session, *_window(now, SUMMARY_DAYS))
-    return Summary(
-        days, charts.describe_counts("changes", days.counts, f"in the last {SUMMARY_DAYS} days")
-    )
+    return Summary(days, charts.say_counts("summary", days.counts, lang, n=SUMMARY_DAYS))
 
 
 # -- the images ----------------------------------------------------------------------
 
 
 @router.get("/charts/articles/{article_id}.svg")
-def article_svg(session: SessionDep, article_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> Response:
-    life, _ = load_article_life(session, article_id)
-    return svg(charts.article_chart(life))
+def article_svg(
+    request: Request, session: SessionDep, article_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+) -> Response:
+    lang = request_lang(request)
+    life, _ = load_article_life(session, article_id, lang)
+    return svg(charts.article_chart(life, lang))
 
 
 SourceName = Annotated[str, Path(min_length=1, max_length=MAX_VALUE_CHARS)]
@@ -171,6 +180,7 @@ SourceName = Annotated[str, Path(min_length=1, max_length=MAX_VALUE_CHARS)]
 
 @router.get("/charts/sources/{name}/captures.svg")
 def source_captures_svg(
+    request: Request,
     session: SessionDep,
     now: NowDep,
     name: SourceName,
@@ -179,12 +189,17 @@ def source_captures_svg(
     source = _source(session, name)
     end = _source_end(session, source, now, days)
     return svg(
-        charts.captures_chart(source.name, captures_per_day(session, source, *_window(end, days)))
+        charts.captures_chart(
+            source.name,
+            captures_per_day(session, source, *_window(end, days)),
+            request_lang(request),
+        )
     )
 
 
 @router.get("/charts/sources/{name}/changes.svg")
 def source_changes_svg(
+    request: Request,
     session: SessionDep,
     now: NowDep,
     name: SourceName,
@@ -193,9 +208,10 @@ def source_changes_svg(
     source = _source(session, name)
     end = _source_end(session, source, now, weeks * 7)
     days = changes_per_day(session, *_window(end, weeks * 7), source=source)
-    return svg(charts.changes_chart(source.name, per_week(days)))
+    return svg(charts.changes_chart(source.name, per_week(days), request_lang(request)))
 
 
 @router.get("/charts/summary.svg")
-def summary_svg(session: SessionDep, now: NowDep) -> Response:
-    return svg(charts.summary_chart(load_summary(session, now).days))
+def summary_svg(request: Request, session: SessionDep, now: NowDep) -> Response:
+    lang = request_lang(request)
+    return svg(charts.summary_chart(load_summary(session, now, lang).days, lang))

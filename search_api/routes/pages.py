@@ -46,6 +46,7 @@ from search_api.deps import (
     TemplatesDep,
     WarcDep,
 )
+from search_api.language import request_lang
 from search_api.query import MAX_QUERY_CHARS
 from search_api.routes import (
     MAX_ID,
@@ -102,6 +103,10 @@ def render(
         request, name, context, status_code=status_code
     )
     response.headers["Content-Security-Policy"] = PAGE_CSP
+    # The page's words follow the reader's language (search_api/language.py): a shared
+    # cache must not hand one reader's Khmer page to another's English request.
+    response.headers["Content-Language"] = request_lang(request)
+    response.headers["Vary"] = "Accept-Language, Cookie"
     return response
 
 
@@ -223,7 +228,9 @@ def search_page(
             "statuses": [s.value for s in ArticleStatus],
             "page_n": page_n,
             # The front page (no words, no filter) opens with the last 30 days.
-            "summary": load_summary(session, now) if len(view.params) == 0 else None,
+            "summary": load_summary(session, now, request_lang(request))
+            if len(view.params) == 0
+            else None,
             "nav": "search",
         },
         status_code=400 if view.error else 200,
@@ -268,7 +275,7 @@ def article_page(
     request: Request, templates: TemplatesDep, session: SessionDep, article_id: PAGE_ARTICLE_ID
 ) -> HTMLResponse:
     detail = load_article(session, article_id)
-    life, chart_text = load_article_life(session, article_id)
+    life, chart_text = load_article_life(session, article_id, request_lang(request))
     return render(
         templates,
         request,
@@ -559,7 +566,10 @@ def sources_page(
         "sources.html",
         {
             "sources": load_sources(session),
-            "charts": [load_source_charts(session, s, now) for s in list_sources(session)],
+            "charts": [
+                load_source_charts(session, s, now, lang=request_lang(request))
+                for s in list_sources(session)
+            ],
             "notify": load_notify_health(session),
             "nav": "sources",
         },
