@@ -552,6 +552,11 @@ class SourceIn(_SourceFields):
     listings: list[Url] = Field(default_factory=list, max_length=50)
     article_url_pattern: str | None = Field(default=None, max_length=500)
     topic: str | None = Field(default=None, pattern=_SLUG)
+    render: bool = Field(
+        default=False,
+        description="Fetch through the browser and read the text and links from the "
+        "rendered DOM (JavaScript-built outlets; needs the browser).",
+    )
     enabled: bool = True
 
 
@@ -566,6 +571,7 @@ class SourcePatch(_SourceFields):
     listings: list[Url] | None = Field(default=None, max_length=50)
     article_url_pattern: str | None = Field(default=None, max_length=500)
     topic: str | None = Field(default=None, pattern=_SLUG_OR_EMPTY)
+    render: bool | None = None
     enabled: bool | None = None
 
 

@@ -562,14 +562,16 @@ def test_admin_adds_updates_and_disables_a_source(tmp_path: Path) -> None:
 
         patched = c.patch(
             "/api/admin/sources/vod-english",
-            json={"languages": ["en", "km"], "topic": "trafficking"},
+            json={"languages": ["en", "km"], "topic": "trafficking", "render": True},
         )
         assert patched.status_code == 200 and patched.json()["languages"] == ["en", "km"]
+        assert c.patch("/api/admin/sources/vod-english", json={"render": "yes"}).status_code == 422
         assert c.post("/api/admin/sources/vod-english/disable").json()["enabled"] is False
         assert c.patch("/api/admin/sources/nope", json={}).status_code == 404
         with built.runtime.sessions() as s:
             row = s.scalars(select(Source).where(Source.name == "vod-english")).one()
             assert row.enabled is False and row.config.topic == "trafficking"
+            assert row.config.render is True  # fetched through the browser from now on
             assert row.config.feeds == ("https://vodenglish.news/feed/",)
             assert row.config.owner is SourceOwner.API  # so `presswatch crawl` picks it up
             # A source of sources.toml belongs to the file: the API says so (409).

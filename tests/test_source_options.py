@@ -40,6 +40,7 @@ API_JSON = {
     "listings": [],
     "article_url_pattern": None,
     "topic": None,
+    "render": False,  # since the admin API sets it; a row stored without it reads as false
     "managed_by": "api",
 }
 

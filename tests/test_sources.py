@@ -276,7 +276,7 @@ def test_sources_added_through_the_api_are_crawled_beside_the_file() -> None:
             "kd",
             "https://kd.example/",
             ["km"],
-            SourceOptions(feeds=("https://kd.example/feed/",), topic="t", owner=api),
+            SourceOptions(feeds=("https://kd.example/feed/",), topic="t", render=True, owner=api),
             True,
         ),
         ("nope", "https://n.example/", [], SourceOptions(topic="missing", owner=api), True),
@@ -288,6 +288,7 @@ def test_sources_added_through_the_api_are_crawled_beside_the_file() -> None:
     assert sorted(by_name) == ["kd", "nope", "vod"]
     assert by_name["vod"].base_url == "https://vod.example/"
     assert by_name["kd"].feeds == ["https://kd.example/feed/"] and by_name["kd"].topic == "t"
+    assert by_name["kd"].render is True and by_name["vod"].render is False
     assert by_name["nope"].topic is None
 
 

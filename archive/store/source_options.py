@@ -26,7 +26,7 @@ class SourceOwner(StrEnum):
 
 
 # The fields the admin API sets, in the order it stores them.
-API_FIELDS = ("sitemaps", "feeds", "listings", "article_url_pattern", "topic")
+API_FIELDS = ("sitemaps", "feeds", "listings", "article_url_pattern", "topic", "render")
 
 
 @dataclass(frozen=True, slots=True)
