@@ -135,6 +135,20 @@ def test_a_checkpoint_is_signed_only_when_none_covers_the_article(
     assert again.exit_code == 0 and "signed a new checkpoint" not in again.stderr
 
 
+def test_an_export_is_an_audit_entry_naming_the_package(runtime: Runtime, package: Path) -> None:
+    from archive.accounts import list_audit
+    from archive.log import verify_archive
+
+    with runtime.sessions() as session:
+        entries = list_audit(session, object_kind="article")
+        assert [e.action for e in entries] == ["article.export"]
+        assert entries[0].actor.startswith("cli:")
+        assert entries[0].detail == {
+            "package_sha256": hashlib.sha256(package.read_bytes()).hexdigest()
+        }
+        assert verify_archive(session, runtime.warc).ok  # a leaf of the log like the others
+
+
 def test_unknown_article_exits_1_and_writes_nothing(runtime: Runtime, tmp_path: Path) -> None:
     out = tmp_path / "x.wacz"
     result = cli(runtime, "export", "evidence", "https://nowhere.example/a/", "-o", str(out))

@@ -5,7 +5,8 @@ its entry commit together or not at all.
 Actions (`action`): `account.create`, `account.invite`, `account.accept_invite`,
 `account.disable`, `account.role`, `account.password`, `token.create`, `token.revoke`,
 `source.add`, `source.update`, `source.disable`, `recheck.request`, `case.create`,
-`case.add`, `case.tag`, `case.note`, `case.export`, `page.save`. `detail` holds names, ids and
+`case.add`, `case.tag`, `case.note`, `case.export`, `page.save`, `article.export` (an
+article's evidence package). `detail` holds names, ids and
 digests only: never a password, a token or a session secret.
 
 Must not: commit.

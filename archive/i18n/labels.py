@@ -97,6 +97,7 @@ LABELS: dict[str, str] = {
     "case.note": N_("note written"),
     "case.export": N_("case exported"),
     "page.save": N_("page saved"),
+    "article.export": N_("evidence exported"),
     "recheck.request": N_("recheck asked for"),
     "source.add": N_("source added"),
     "source.update": N_("source changed"),

@@ -9,7 +9,7 @@ selection in `archive.formats.packages`, the indexes in `archive.warc.cdxj`. Exi
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,11 +17,15 @@ from archive.errors import ConfigError, NotFound, PresswatchError
 from presswatch.commands.common import (
     ISO_DATE,
     SourceOpt,
+    cli_actor,
     fail,
     get_runtime,
     parse_iso_option,
     refuse_unknown_sources,
 )
+
+if TYPE_CHECKING:
+    from presswatch.runtime import Runtime
 
 
 def _check_output(output: Path) -> None:
@@ -119,6 +123,7 @@ def evidence(
         raise fail(str(exc)) from exc
     except PresswatchError as exc:
         raise fail(f"export evidence: {exc}") from exc
+    _audit_export(runtime, summary.article_id, summary.wacz.path)
     if summary.checkpoint_issued:
         typer.echo(
             f"signed a new checkpoint of {summary.tree_size} leaves to cover the article",
@@ -129,6 +134,30 @@ def evidence(
         f"captures, {summary.versions} versions, {summary.events} events, proven against the "
         f"checkpoint of {summary.tree_size} leaves ({summary.wacz.bytes:,} bytes)"
     )
+
+
+def _audit_export(runtime: Runtime, article_id: int, path: Path) -> None:
+    """Who exported which article's evidence, with the package's SHA-256, as an audit
+    entry (a log leaf after the checkpoint the package was proven against)."""
+    import hashlib
+    from datetime import UTC, datetime
+
+    from archive.accounts import record_audit
+
+    digest = hashlib.sha256()
+    with path.open("rb") as package:
+        for block in iter(lambda: package.read(1 << 20), b""):
+            digest.update(block)
+    with runtime.sessions.begin() as session:
+        record_audit(
+            session,
+            cli_actor(),
+            "article.export",
+            "article",
+            article_id,
+            now=datetime.now(UTC),
+            detail={"package_sha256": digest.hexdigest()},
+        )
 
 
 def index_warcs(
