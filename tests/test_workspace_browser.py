@@ -84,9 +84,18 @@ def desk(tmp_path_factory: pytest.TempPathFactory, need_chromium: None) -> Itera
 
 
 def until(browser: Any, check: Any, timeout: float = PAGE_WAIT_S) -> Any:
+    """Wait for `check(browser)`; an element of the page being left is retried."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(browser, timeout).until(lambda d: check(d))
+    ignored = (NoSuchElementException, StaleElementReferenceException)
+    return WebDriverWait(browser, timeout, ignored_exceptions=ignored).until(lambda d: check(d))
+
+
+def lang_is(lang: str) -> Any:
+    from selenium.webdriver.common.by import By
+
+    return lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == lang
 
 
 def shows(browser: Any, css: str, text: str, timeout: float = PAGE_WAIT_S) -> None:
@@ -113,7 +122,7 @@ def in_khmer(browser: Any, desk: Desk, name: str, fragments: list[str]) -> str:
     """Screenshot the page the browser shows and check its rendered text: Khmer, and no
     English message of ours. Returns the visible text."""
     until(browser, lambda d: d.execute_script("return document.readyState") == "complete")
-    assert wait_for(browser, "html").get_attribute("lang") == "km", name
+    until(browser, lang_is("km"))
     not_blank(screenshot(browser, f"{name}.png", desk.work))
     text = visible_text(browser.execute_script("return document.documentElement.outerHTML"))
     assert KHMER.search(text), f"{name}: no Khmer\n{text}"
@@ -159,7 +168,7 @@ def test_an_editor_works_in_khmer_saves_a_page_builds_a_case_and_exports_it(
     shows(browser, ".pw-who", EDITOR)
     assert wait_for(browser, "html").get_attribute("lang") == "en"
     browser.find_element(By.LINK_TEXT, "ខ្មែរ").click()
-    until(browser, lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "km")
+    until(browser, lang_is("km"))
     shows(browser, ".pw-who", "អ្នកកែសម្រួល")  # the editor's role, in Khmer
 
     # Save a page of the local news site through the form.
@@ -218,6 +227,13 @@ def test_an_editor_works_in_khmer_saves_a_page_builds_a_case_and_exports_it(
     # The audit log lists the save, the case and the note, by the editor.
     audit = browser.find_element(By.CSS_SELECTOR, ".pw-audit").text
     assert audit.count(EDITOR) >= 4 and url in audit, audit
+
+    # The check sees English when there is some: back to English with the switcher.
+    browser.find_element(By.LINK_TEXT, "English").click()
+    until(browser, lang_is("en"))
+    wait_for(browser, ".pw-audit")
+    english = visible_text(browser.execute_script("return document.documentElement.outerHTML"))
+    assert "Audit log" in english_left(english, fragments), english
 
     # Export the case (the command: the pages have no export) and verify it offline.
     package = desk.work / f"{CASE}.wacz"
