@@ -86,7 +86,10 @@ def edit_class(context: Any, item: dict[str, Any]) -> str:
 
 
 @jinja2.pass_context
-def when(context: Any, at: datetime | None) -> str:
+def when(context: Any, at: datetime | str | None) -> str:
+    # The case pages render the API's JSON shapes, whose times are ISO text.
+    if isinstance(at, str):
+        at = datetime.fromisoformat(at)
     return format_when(at, _lang(context))
 
 

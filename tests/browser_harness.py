@@ -126,12 +126,12 @@ def browser(
         driver.quit()
 
 
-def screenshot(driver: Any, name: str) -> Path:
-    """A full-page PNG in tests/artifacts/."""
+def screenshot(driver: Any, name: str, folder: Path = ARTIFACTS) -> Path:
+    """A full-page PNG in tests/artifacts/ (or `folder`)."""
     shot = driver.execute_cdp_cmd(
         "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}
     )
-    path = ARTIFACTS / name
+    path = folder / name
     path.write_bytes(base64.b64decode(shot["data"]))
     return path
 

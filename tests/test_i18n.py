@@ -13,33 +13,28 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
-from babel.messages.pofile import read_po
-from lxml import html as lxml_html
 
 from archive.accounts import API_KEY, create_account
-from archive.i18n import LOCALE_DIR, choose_lang, label, translations
+from archive.i18n import choose_lang, label, translations
 from search_api.app import create_app
 from tests.api_archive import Built, build_archive, make_app
+from tests.khmer_pages import (
+    KHMER,
+    PLACEHOLDER,
+    catalog,
+    english_fragments,
+    english_left,
+    msgid,
+    visible_text,
+)
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
 REPO = Path(__file__).resolve().parents[1]
-KHMER = re.compile(r"[\u1780-\u17ff]")
-PLACEHOLDER = re.compile(r"%\(\w+\)s|%%")
-
-
-def catalog(lang: str) -> Catalog:
-    with (LOCALE_DIR / lang / "LC_MESSAGES" / "presswatch.po").open("rb") as po:
-        return read_po(po, locale=lang)
-
-
-def msgid(message: Any) -> str:
-    return message.id if isinstance(message.id, str) else message.id[0]
 
 
 def extracted() -> set[str]:
@@ -203,54 +198,6 @@ def paths(built: Built) -> list[str]:
     ]
 
 
-# Archived values (marked with their own lang by `m.lang`) and values that are data
-# (URLs, hashes, code) are not our words.
-DATA = (
-    "//*[@dir='auto'] | //script | //style | //code | //*[contains(@class, 'pw-url')]"
-    " | //*[contains(@class, 'pw-hash')] | //*[contains(@class, 'pw-snippet')]"
-    # An error's detail is the API's English message, marked lang="en" (error.html).
-    " | //*[contains(@class, 'pw-error-detail')]"
-    " | //select[@name='source'] | //*[@class='pw-facets']//li"
-)
-
-
-def visible_text(page: str) -> str:
-    tree = lxml_html.fromstring(page)
-    # The tab's title names the archived article it shows (as its h1 does): data too.
-    title = " ".join(tree.xpath("//head/title//text()"))
-    for node in tree.xpath(DATA):
-        archived = node.text_content().strip()
-        if archived:
-            title = title.replace(archived, " ")
-        node.drop_tree()
-    said = [" ".join(tree.xpath("//body//text()")), title]
-    said += tree.xpath("//@alt | //@placeholder | //@aria-label")
-    return " ".join(" ".join(said).split())
-
-
-# Names that every language writes the same way.
-NAMES = {"Presswatch"}
-
-
-def english_fragments() -> list[str]:
-    """Each msgid's words (split at its placeholders) that a Khmer page must not show."""
-    fragments = set()
-    for message in catalog("en"):
-        if not message.id:
-            continue
-        ids = [message.id] if isinstance(message.id, str) else list(message.id)
-        for text in ids:
-            for part in PLACEHOLDER.split(text):
-                part = part.strip(" .,:;()“”\"'·—–-→←%")
-                if re.search(r"[A-Za-z]{2,}", part) and part not in NAMES:
-                    fragments.add(part)
-    return sorted(fragments, key=len, reverse=True)
-
-
-def english_left(text: str, fragments: list[str]) -> list[str]:
-    return [f for f in fragments if re.search(rf"(?<![\w-]){re.escape(f)}(?![\w-])", text)]
-
-
 def assert_khmer(page: str, fragments: list[str], where: str) -> None:
     assert '<html lang="km">' in page, where
     text = visible_text(page)
@@ -269,7 +216,7 @@ def test_main_pages_in_khmer_by_the_switcher_show_no_english_message(built: Buil
         assert switched.headers["location"] == "/changes?kind=edited"
         assert "lang=km" in switched.headers["set-cookie"]
         sign_in_and_open_a_case(c, built.ids["raid"])
-        for path in [*paths(built), "/cases", "/cases/compound-7"]:
+        for path in [*paths(built), "/cases", "/cases/compound-7", "/save", "/audit"]:
             response = c.get(path)
             assert_khmer(response.text, fragments, path)
         # Back to English with the same switcher.
