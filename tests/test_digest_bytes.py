@@ -1,0 +1,81 @@
+"""Digests kept as bytes (migration 0015, archive.store.models.HexDigest): an archive made
+at 0014 upgrades on SQLite and PostgreSQL with every digest the same hex to Python and
+`verify` passing, the stored values are 32 bytes, and the way back writes hex again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from alembic import command
+from sqlalchemy import select, text
+
+from archive.log import verify_archive
+from archive.store.db import alembic_config
+from archive.store.models import Capture
+from presswatch.runtime import Runtime
+from tests.stories import record_verify_story
+
+COLUMNS = (
+    "fetch_key",
+    "payload_sha256",
+    "record_sha256",
+    "request_sha256",
+    "prev_chain",
+    "chain_hash",
+    "leaf_hash",
+)
+
+
+def _digests(rt: Runtime) -> dict[int, tuple[Any, ...]]:
+    with rt.sessions() as s:
+        return {
+            c.id: tuple(getattr(c, name) for name in COLUMNS)
+            for c in s.scalars(select(Capture).order_by(Capture.id))
+        }
+
+
+def _raw(rt: Runtime) -> list[Any]:
+    with rt.engine.connect() as conn:
+        rows = conn.execute(text(f"select {', '.join(COLUMNS)} from captures")).all()
+    return [value for row in rows for value in row if value is not None]
+
+
+def test_an_archive_made_at_0014_upgrades_and_verifies(any_runtime: Runtime, at: Any) -> None:
+    record_verify_story(any_runtime, at)
+    before = _digests(any_runtime)
+    assert all(len(v) == 64 for row in before.values() for v in row if v is not None)
+    stored = _raw(any_runtime)
+    assert stored and all(isinstance(v, bytes | memoryview) and len(v) == 32 for v in stored)
+
+    cfg = alembic_config(any_runtime.engine)
+    command.downgrade(cfg, "0014")
+    assert all(isinstance(v, str) and len(v) == 64 for v in _raw(any_runtime))
+
+    command.upgrade(cfg, "head")
+    assert all(len(v) == 32 for v in _raw(any_runtime))
+    assert _digests(any_runtime) == before
+    with any_runtime.sessions() as s:
+        report = verify_archive(s, any_runtime.warc)
+    assert report.ok, report.problems
+
+
+def test_a_row_altered_by_hand_stops_the_upgrade(runtime: Runtime, at: Any) -> None:
+    record_verify_story(runtime, at)
+    cfg = alembic_config(runtime.engine)
+    command.downgrade(cfg, "0014")
+    with runtime.engine.begin() as conn:
+        conn.execute(text("update captures set record_sha256 = 'forged' where id = 2"))
+    with pytest.raises(RuntimeError, match="capture 2: record_sha256 is not a hex digest"):
+        command.upgrade(cfg, "head")
+    assert all(isinstance(v, str) for v in _raw(runtime))  # nothing half-converted
+
+
+def test_a_digest_that_is_not_hex_is_refused(runtime: Runtime, at: Any) -> None:
+    record_verify_story(runtime, at)
+    with runtime.sessions() as s:
+        capture = s.scalars(select(Capture)).first()
+        assert capture is not None
+        capture.leaf_hash = "NOT-HEX"
+        with pytest.raises(Exception, match="not a lowercase hex digest"):
+            s.flush()
