@@ -31,6 +31,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -328,7 +329,7 @@ class Capture(Base):
     headers: Mapped[dict[str, Any]] = mapped_column(default=dict)
     fetched_at: Mapped[datetime] = mapped_column(index=True)
     recorded_at: Mapped[datetime]
-    payload_sha256: Mapped[str | None] = mapped_column(HexDigest, index=True)
+    payload_sha256: Mapped[str | None] = mapped_column(HexDigest)
     payload_length: Mapped[int | None] = mapped_column(BigInteger)
     warc_file: Mapped[str | None] = mapped_column(Text)
     warc_offset: Mapped[int | None] = mapped_column(BigInteger)
@@ -354,6 +355,18 @@ class Capture(Base):
     # RFC 9162 leaf hash of this capture in the transparency log (leaf index = seq - 1).
     # The leaf's bytes are in `capture_leaves` (CaptureLeaf, archive.log.leaves).
     leaf_hash: Mapped[str | None] = mapped_column(HexDigest)
+
+    # Looked up by payload only to find the record a revisit refers to, which has a
+    # payload: a 304 (every one carries the digest of the empty payload) or a failed
+    # fetch has no entry. A query must say `payload_length > 0` to use it.
+    __table_args__ = (
+        Index(
+            "ix_captures_payload_sha256",
+            "payload_sha256",
+            sqlite_where=sql_text("payload_length > 0"),
+            postgresql_where=sql_text("payload_length > 0"),
+        ),
+    )
 
 
 class CaptureLeaf(Base):

@@ -1,9 +1,11 @@
-"""digest bytes: the seven digests of a capture row (`fetch_key`, `payload_sha256`,
+"""compact captures: the seven digests of a capture row (`fetch_key`, `payload_sha256`,
 `record_sha256`, `request_sha256`, `prev_chain`, `chain_hash`, `leaf_hash`) are kept as
 their raw bytes instead of 64 hex characters (issue #27: they were 448 B of a row, and
 `fetch_key` and `payload_sha256` are indexed). Python still sees hex
 (archive.store.models.HexDigest), so the log's leaves, and `presswatch verify`, do not
-change. PostgreSQL turns the columns into `bytea`; SQLite keeps their declared type and
+change. The index on `payload_sha256` keeps only captures with a payload (a 304's
+digest is the empty payload's, and only a revisit's target is looked up by it).
+PostgreSQL turns the columns into `bytea`; SQLite keeps their declared type and
 stores each value as a BLOB (rebuilding `captures` is refused by the foreign keys on it
 inside a migration). Downgrading writes hex back. A SQLite file keeps its size (the
 freed space is reused by new rows) until VACUUM.
@@ -71,10 +73,23 @@ def _rewrite_sqlite(convert: object) -> None:
         after = rows[-1].id
 
 
+def _payload_index(partial: bool) -> None:
+    op.drop_index("ix_captures_payload_sha256", table_name="captures")
+    where = sa.text("payload_length > 0") if partial else None
+    op.create_index(
+        "ix_captures_payload_sha256",
+        "captures",
+        ["payload_sha256"],
+        sqlite_where=where,
+        postgresql_where=where,
+    )
+
+
 def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "sqlite":
         _rewrite_sqlite(_to_bytes)
+        _payload_index(partial=True)
         return
     bad = bind.execute(
         sa.text(
@@ -92,10 +107,12 @@ def upgrade() -> None:
         "ALTER TABLE captures "
         + ", ".join(f"ALTER COLUMN {c} TYPE bytea USING decode({c}, 'hex')" for c in COLUMNS)
     )
+    _payload_index(partial=True)
 
 
 def downgrade() -> None:
     bind = op.get_bind()
+    _payload_index(partial=False)
     if bind.dialect.name == "sqlite":
         _rewrite_sqlite(_to_hex)
         return

@@ -1,4 +1,4 @@
-"""Digests kept as bytes (migration 0015, archive.store.models.HexDigest): an archive made
+"""Compact capture rows (migration 0015, archive.store.models.HexDigest): an archive made
 at 0014 upgrades on SQLite and PostgreSQL with every digest the same hex to Python and
 `verify` passing, the stored values are 32 bytes, and the way back writes hex again."""
 
@@ -79,3 +79,35 @@ def test_a_digest_that_is_not_hex_is_refused(runtime: Runtime, at: Any) -> None:
         capture.leaf_hash = "NOT-HEX"
         with pytest.raises(Exception, match="not a lowercase hex digest"):
             s.flush()
+
+
+def test_finding_a_revisits_record_uses_the_payload_index(runtime: Runtime, at: Any) -> None:
+    """The index on payload_sha256 keeps only captures with a payload; the one lookup by
+    payload (a revisit's target) still uses it rather than scanning every capture."""
+    from sqlalchemy.dialects import sqlite
+
+    from archive.store.queries import first_response_with_payload
+
+    record_verify_story(runtime, at)
+    with runtime.sessions() as s:
+        first = s.scalars(select(Capture).order_by(Capture.id)).first()
+        assert first is not None and first.payload_sha256 is not None
+        assert first_response_with_payload(s, first.payload_sha256) == first
+    with runtime.engine.connect() as conn:
+        stmt = (
+            select(Capture.id)
+            .where(Capture.payload_sha256 == "00" * 32, Capture.payload_length > 0)
+            .compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": False})
+        )
+        plan = conn.exec_driver_sql(
+            f"EXPLAIN QUERY PLAN {stmt}", tuple(stmt.construct_params().values())
+        ).all()
+        assert "ix_captures_payload_sha256" in str(plan)
+        indexed = conn.exec_driver_sql(
+            "select count(*) from captures indexed by ix_captures_payload_sha256 "
+            "where payload_length > 0"
+        ).scalar()
+        with_payload = conn.exec_driver_sql(
+            "select count(*) from captures where payload_length > 0"
+        ).scalar()
+    assert indexed == with_payload
