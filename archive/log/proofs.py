@@ -35,7 +35,7 @@ def log_leaves(session: Session, size: int | None = None) -> list[bytes]:
         stmt = select(seq, digest).order_by(seq)
         if size is not None:
             stmt = stmt.limit(size)
-        parts.append(session.execute(stmt).tuples())
+        parts.append((row_seq, leaf) for row_seq, leaf in session.execute(stmt))
     leaves = []
     for _seq, leaf in islice(heapq.merge(*parts), size):
         if leaf is None:
