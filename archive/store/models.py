@@ -61,15 +61,34 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 _HEX = frozenset("0123456789abcdef")
+# Marks a value that is not a SHA-256 in hex (a rendering's `fetch_key`, the empty
+# `prev_chain` of a capture not yet sealed): 0xFF never occurs in UTF-8.
+TEXT_TAG = b"\xff"
+
+
+def digest_to_db(value: str) -> bytes:
+    """A SHA-256 in lowercase hex as its 32 bytes; any other text as UTF-8 after one
+    TEXT_TAG (two when one would make it 32 bytes long), so it reads back unchanged."""
+    if len(value) == 64 and _HEX.issuperset(value):
+        return bytes.fromhex(value)
+    data = value.encode("utf-8")
+    return TEXT_TAG * (2 if len(data) == 31 else 1) + data
+
+
+def digest_from_db(value: bytes) -> str:
+    if len(value) == 32:
+        return value.hex()
+    return value.lstrip(TEXT_TAG).decode("utf-8")
 
 
 class HexDigest(TypeDecorator[str]):
     """A digest (SHA-256, a log root) that Python sees as lowercase hex and the database
-    keeps as its raw bytes: half the size in the row and in every index on it, which is
-    most of what an unchanged capture costs (issue #27). PostgreSQL declares the column
-    `bytea`; SQLite keeps the `VARCHAR(64)` declared before and stores the bytes in it as
-    a BLOB (its columns hold any storage class; a rebuild of `captures`, which the foreign
-    keys on it refuse inside a migration, is not needed). A text value read back (a row
+    keeps as its 32 raw bytes: half the size in the row and in every index on it, which
+    is most of what an unchanged capture costs (issue #27); a value that is not one is
+    kept as tagged text (`digest_to_db`). PostgreSQL declares the column `bytea`; SQLite
+    keeps the `VARCHAR(64)` declared before and stores the bytes in it as a BLOB (its
+    columns hold any storage class; a rebuild of `captures`, which the foreign keys on it
+    refuse inside a migration, is not needed). A text value read back (a SQLite row
     written by hand) is returned as it is."""
 
     impl = LargeBinary
@@ -81,16 +100,12 @@ class HexDigest(TypeDecorator[str]):
         return dialect.type_descriptor(LargeBinary())
 
     def process_bind_param(self, value: str | None, dialect: Dialect) -> bytes | None:
-        if value is None:
-            return None
-        if not isinstance(value, str) or len(value) % 2 or not _HEX.issuperset(value):
-            raise ValueError(f"not a lowercase hex digest: {str(value)[:80]!r}")
-        return bytes.fromhex(value)
+        return None if value is None else digest_to_db(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
         if value is None or isinstance(value, str):
             return value
-        return bytes(value).hex()
+        return digest_from_db(bytes(value))
 
 
 class ArticleStatus(StrEnum):

@@ -2,7 +2,9 @@
 `record_sha256`, `request_sha256`, `prev_chain`, `chain_hash`, `leaf_hash`) are kept as
 their raw bytes instead of 64 hex characters (issue #27: they were 448 B of a row, and
 `fetch_key` and `payload_sha256` are indexed). Python still sees hex
-(archive.store.models.HexDigest), so the log's leaves, and `presswatch verify`, do not
+(archive.store.models.HexDigest; a value that is not a digest, such as a rendering's
+`fetch_key` or the empty `prev_chain` of a capture not yet sealed, is kept as tagged
+text), so the log's leaves, and `presswatch verify`, do not
 change. The index on `payload_sha256` keeps only captures with a payload (a 304's
 digest is the empty payload's, and only a revisit's target is looked up by it).
 PostgreSQL turns the columns into `bytea`; SQLite keeps their declared type and
@@ -16,6 +18,8 @@ Create Date: 2026-12-07 22:00:00.000000
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import sqlalchemy as sa
 from alembic import op
@@ -38,26 +42,19 @@ COLUMNS = (
 captures = sa.table("captures", sa.column("id", sa.BigInteger()), *(sa.column(c) for c in COLUMNS))
 
 
-def _to_bytes(capture_id: int, column: str, value: object) -> object:
-    if not isinstance(value, str):
-        return value  # NULL, or bytes already
-    try:
-        if value != value.lower():
-            raise ValueError("upper case")
-        return bytes.fromhex(value)
-    except ValueError as exc:
-        raise RuntimeError(
-            f"capture {capture_id}: {column} is not a hex digest ({value[:80]!r}); "
-            "the upgrade stopped and changed nothing. Run `presswatch verify` on the "
-            "archive made before the upgrade: the row was altered"
-        ) from exc
+def _to_bytes(value: object) -> object:
+    from archive.store.models import digest_to_db
+
+    return digest_to_db(value) if isinstance(value, str) else value  # NULL, or done
 
 
-def _to_hex(_capture_id: int, _column: str, value: object) -> object:
-    return bytes(value).hex() if isinstance(value, bytes | memoryview) else value
+def _to_text(value: object) -> object:
+    from archive.store.models import digest_from_db
+
+    return digest_from_db(bytes(value)) if isinstance(value, bytes | memoryview) else value
 
 
-def _rewrite_sqlite(convert: object) -> None:
+def _rewrite_sqlite(convert: Callable[[object], object]) -> None:
     bind = op.get_bind()
     after = -1
     while True:
@@ -67,7 +64,7 @@ def _rewrite_sqlite(convert: object) -> None:
         if not rows:
             break
         for row in rows:
-            values = {c: convert(row.id, c, getattr(row, c)) for c in COLUMNS}  # type: ignore[operator]
+            values = {c: convert(getattr(row, c)) for c in COLUMNS}
             if any(values[c] is not getattr(row, c) for c in COLUMNS):
                 bind.execute(captures.update().where(captures.c.id == row.id).values(**values))
         after = rows[-1].id
@@ -91,21 +88,17 @@ def upgrade() -> None:
         _rewrite_sqlite(_to_bytes)
         _payload_index(partial=True)
         return
-    bad = bind.execute(
-        sa.text(
-            "SELECT id FROM captures WHERE "
-            + " OR ".join(f"{c} !~ '^([0-9a-f]{{2}})*$'" for c in COLUMNS)
-            + " LIMIT 1"
-        )
-    ).scalar()
-    if bad is not None:
-        raise RuntimeError(
-            f"capture {bad}: a digest column is not lowercase hex; the upgrade stopped "
-            "and changed nothing. Run `presswatch verify` on the archive: the row was altered"
-        )
+    # As archive.store.models.digest_to_db: a SHA-256 in hex as its bytes, anything
+    # else as UTF-8 after one 0xFF byte (two when one would make 32 bytes).
     op.execute(
         "ALTER TABLE captures "
-        + ", ".join(f"ALTER COLUMN {c} TYPE bytea USING decode({c}, 'hex')" for c in COLUMNS)
+        + ", ".join(
+            f"ALTER COLUMN {c} TYPE bytea USING CASE "
+            f"WHEN {c} ~ '^[0-9a-f]{{64}}$' THEN decode({c}, 'hex') "
+            f"WHEN octet_length({c}) = 31 THEN '\\xffff'::bytea || convert_to({c}, 'UTF8') "
+            f"ELSE '\\xff'::bytea || convert_to({c}, 'UTF8') END"
+            for c in COLUMNS
+        )
     )
     _payload_index(partial=True)
 
@@ -114,9 +107,16 @@ def downgrade() -> None:
     bind = op.get_bind()
     _payload_index(partial=False)
     if bind.dialect.name == "sqlite":
-        _rewrite_sqlite(_to_hex)
+        _rewrite_sqlite(_to_text)
         return
     op.execute(
         "ALTER TABLE captures "
-        + ", ".join(f"ALTER COLUMN {c} TYPE VARCHAR(64) USING encode({c}, 'hex')" for c in COLUMNS)
+        + ", ".join(
+            f"ALTER COLUMN {c} TYPE VARCHAR(64) USING CASE "
+            f"WHEN octet_length({c}) = 32 THEN encode({c}, 'hex') "
+            f"WHEN octet_length({c}) = 1 THEN '' "
+            f"WHEN get_byte({c}, 1) = 255 THEN convert_from(substring({c} from 3), 'UTF8') "
+            f"ELSE convert_from(substring({c} from 2), 'UTF8') END"
+            for c in COLUMNS
+        )
     )
