@@ -327,3 +327,25 @@ def test_the_raw_download_is_the_payload_as_transmitted(runtime: Runtime) -> Non
     assert response.headers["content-disposition"].endswith('.bin"')
     assert shown["headers"]["content-encoding"] == "gzip"
     assert shown["payload_sha256"] == hashlib.sha256(wire).hexdigest()
+
+
+def test_a_request_record_has_a_block_digest_and_no_empty_payload_digest(
+    runtime: Runtime,
+) -> None:
+    """A GET's payload is empty: its request record carries no WARC-Payload-Digest (the
+    empty string's, on every capture), and warcio's digest check of the block passes."""
+    page = h.km_story()
+    result = h.record(runtime, h.exchange(page.url, page.html, at=AT))
+    capture = _capture(runtime, result.capture_id)
+    start = (capture.warc_offset or 0) + (capture.warc_length or 0)
+    raw = runtime.warc.read_raw(capture.warc_file or "", start, capture.request_length or 0)
+    assert hashlib.sha256(raw).hexdigest() == capture.request_sha256
+    iterator = ArchiveIterator(io.BytesIO(raw), check_digests=True)
+    record = next(iter(iterator))
+    assert record.rec_type == "request"
+    assert record.rec_headers.get_header("WARC-Payload-Digest") is None
+    assert record.rec_headers.get_header("WARC-Block-Digest")
+    record.content_stream().read()
+    assert record.digest_checker.passed is True, record.digest_checker.problems
+    response = _warc_headers(runtime, capture)
+    assert response.get_header("WARC-Payload-Digest")  # the response keeps its own

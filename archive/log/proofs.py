@@ -6,10 +6,12 @@ Must not: write anything.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
-from sqlalchemy import select, union_all
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive.errors import StorageError
@@ -22,19 +24,23 @@ from archive.store.models import Capture
 
 def log_leaves(session: Session, size: int | None = None) -> list[bytes]:
     """The leaf hashes of the log in order (the first `size` of them)."""
-    # Audit entries share the log with the captures (archive.log.audit).
-    both = union_all(
-        select(Capture.seq.label("seq"), Capture.leaf_hash.label("leaf_hash")),
-        select(AuditEntry.seq.label("seq"), AuditEntry.leaf_hash.label("leaf_hash")),
-    ).subquery()
-    stmt = select(both.c.leaf_hash).order_by(both.c.seq)
-    if size is not None:
-        stmt = stmt.limit(size)
+    # Audit entries share the log with the captures (archive.log.audit). Read apart and
+    # merged by seq: a capture's digest is stored as bytes, an audit entry's as hex, and
+    # PostgreSQL refuses a UNION of `bytea` and `varchar`.
+    parts = []
+    for seq, digest in (
+        (Capture.seq, Capture.leaf_hash),
+        (AuditEntry.seq, AuditEntry.leaf_hash),
+    ):
+        stmt = select(seq, digest).order_by(seq)
+        if size is not None:
+            stmt = stmt.limit(size)
+        parts.append((row_seq, leaf) for row_seq, leaf in session.execute(stmt))
     leaves = []
-    for (digest,) in session.execute(stmt):
-        if digest is None:
+    for _seq, leaf in islice(heapq.merge(*parts), size):
+        if leaf is None:
             raise StorageError("a capture is not sealed into the log: run `presswatch init`")
-        leaves.append(bytes.fromhex(digest))
+        leaves.append(bytes.fromhex(leaf))
     return leaves
 
 

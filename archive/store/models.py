@@ -31,6 +31,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -57,6 +58,54 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+_HEX = frozenset("0123456789abcdef")
+# Marks a value that is not a SHA-256 in hex (a rendering's `fetch_key`, the empty
+# `prev_chain` of a capture not yet sealed): 0xFF never occurs in UTF-8.
+TEXT_TAG = b"\xff"
+
+
+def digest_to_db(value: str) -> bytes:
+    """A SHA-256 in lowercase hex as its 32 bytes; any other text as UTF-8 after one
+    TEXT_TAG (two when one would make it 32 bytes long), so it reads back unchanged."""
+    if len(value) == 64 and _HEX.issuperset(value):
+        return bytes.fromhex(value)
+    data = value.encode("utf-8")
+    return TEXT_TAG * (2 if len(data) == 31 else 1) + data
+
+
+def digest_from_db(value: bytes) -> str:
+    if len(value) == 32:
+        return value.hex()
+    return value.lstrip(TEXT_TAG).decode("utf-8")
+
+
+class HexDigest(TypeDecorator[str]):
+    """A digest (SHA-256, a log root) that Python sees as lowercase hex and the database
+    keeps as its 32 raw bytes: half the size in the row and in every index on it, which
+    is most of what an unchanged capture costs (issue #27); a value that is not one is
+    kept as tagged text (`digest_to_db`). PostgreSQL declares the column `bytea`; SQLite
+    keeps the `VARCHAR(64)` declared before and stores the bytes in it as a BLOB (its
+    columns hold any storage class; a rebuild of `captures`, which the foreign keys on it
+    refuse inside a migration, is not needed). A text value read back (a SQLite row
+    written by hand) is returned as it is."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(64))
+        return dialect.type_descriptor(LargeBinary())
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> bytes | None:
+        return None if value is None else digest_to_db(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None or isinstance(value, str):
+            return value
+        return digest_from_db(bytes(value))
 
 
 class ArticleStatus(StrEnum):
@@ -283,7 +332,7 @@ class Capture(Base):
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, unique=True)
-    fetch_key: Mapped[str] = mapped_column(String(64), unique=True)
+    fetch_key: Mapped[str] = mapped_column(HexDigest, unique=True)
     source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"), index=True)
     article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"), index=True)
     version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"))
@@ -295,24 +344,24 @@ class Capture(Base):
     headers: Mapped[dict[str, Any]] = mapped_column(default=dict)
     fetched_at: Mapped[datetime] = mapped_column(index=True)
     recorded_at: Mapped[datetime]
-    payload_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    payload_sha256: Mapped[str | None] = mapped_column(HexDigest)
     payload_length: Mapped[int | None] = mapped_column(BigInteger)
     warc_file: Mapped[str | None] = mapped_column(Text)
     warc_offset: Mapped[int | None] = mapped_column(BigInteger)
     warc_length: Mapped[int | None] = mapped_column(BigInteger)
     warc_type: Mapped[str | None] = mapped_column(String(20))  # response | revisit
-    record_sha256: Mapped[str | None] = mapped_column(String(64))
+    record_sha256: Mapped[str | None] = mapped_column(HexDigest)
     # The request record stored right after the response/revisit (at warc_offset +
     # warc_length): its length and SHA-256.
     request_length: Mapped[int | None] = mapped_column(BigInteger)
-    request_sha256: Mapped[str | None] = mapped_column(String(64))
+    request_sha256: Mapped[str | None] = mapped_column(HexDigest)
     outcome: Mapped[str] = mapped_column(String(20), index=True)
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # The log's root before and after this capture (for one sealed from an archive made
     # before the log: its old hash chain's). Columns named when the log was that chain;
     # renaming them would be a migration on every archive, and the API shows them so.
-    prev_chain: Mapped[str] = mapped_column(String(64))
-    chain_hash: Mapped[str] = mapped_column(String(64))
+    prev_chain: Mapped[str] = mapped_column(HexDigest)
+    chain_hash: Mapped[str] = mapped_column(HexDigest)
     # Where the bytes came from: our own fetch (`crawl`), a WARC or saved page given to
     # `presswatch import` (`import`), or a public web archive's snapshot (`web_archive`);
     # `provenance` says which file/record or which archive and snapshot.
@@ -320,7 +369,19 @@ class Capture(Base):
     provenance: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # RFC 9162 leaf hash of this capture in the transparency log (leaf index = seq - 1).
     # The leaf's bytes are in `capture_leaves` (CaptureLeaf, archive.log.leaves).
-    leaf_hash: Mapped[str | None] = mapped_column(String(64))
+    leaf_hash: Mapped[str | None] = mapped_column(HexDigest)
+
+    # Looked up by payload only to find the record a revisit refers to, which has a
+    # payload: a 304 (every one carries the digest of the empty payload) or a failed
+    # fetch has no entry. A query must say `payload_length > 0` to use it.
+    __table_args__ = (
+        Index(
+            "ix_captures_payload_sha256",
+            "payload_sha256",
+            sqlite_where=sql_text("payload_length > 0"),
+            postgresql_where=sql_text("payload_length > 0"),
+        ),
+    )
 
 
 class CaptureLeaf(Base):

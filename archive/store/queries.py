@@ -577,7 +577,11 @@ def first_response_with_payload(session: Session, payload_sha256: str) -> Captur
     revisit of the same bytes refers to."""
     stmt = (
         select(Capture)
-        .where(Capture.payload_sha256 == payload_sha256, Capture.warc_type == "response")
+        .where(
+            Capture.payload_sha256 == payload_sha256,
+            Capture.payload_length > 0,  # the index holds captures with a payload only
+            Capture.warc_type == "response",
+        )
         .order_by(Capture.id)
         .limit(1)
     )

@@ -55,8 +55,19 @@ WARC_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 # the transfer coding removed, so the header is kept under a name replay ignores.
 _TRANSFER_HEADERS = frozenset({"transfer-encoding"})
 RENAMED_HEADER_PREFIX = "X-Archive-Orig-"
+
+
+class _Writer(WARCWriter):  # type: ignore[misc]
+    """warcio's writer, except that a `request` record gets no WARC-Payload-Digest: our
+    requests are GETs, whose payload is empty, so the digest (optional in WARC 1.1,
+    5.9) would be the empty string's on every one; the WARC-Block-Digest, which covers
+    the request line and headers, stays (issue #27: the bytes of an unchanged capture)."""
+
+    NO_PAYLOAD_DIGEST_TYPES = (*WARCWriter.NO_PAYLOAD_DIGEST_TYPES, "request")
+
+
 # Builds records only (never writes through its stream): `_render` serializes them.
-_BUILDER = WARCWriter(io.BytesIO(), gzip=True, warc_version=WARC_VERSION)
+_BUILDER = _Writer(io.BytesIO(), gzip=True, warc_version=WARC_VERSION)
 # Write failures that mean "no room": the disk, a quota, RLIMIT_FSIZE.
 _NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 # Write failures that mean "not allowed": a read-only mount, the directory's owner or mode.
@@ -351,7 +362,7 @@ class WarcStore:
     @staticmethod
     def _render(records: list[object]) -> bytes:
         buf = io.BytesIO()
-        writer = WARCWriter(buf, gzip=True, warc_version=WARC_VERSION)
+        writer = _Writer(buf, gzip=True, warc_version=WARC_VERSION)
         for record in records:
             writer.write_record(record)
         return buf.getvalue()
