@@ -820,14 +820,14 @@ def test_a_crawl_whose_postgresql_goes_silent_ends_with_one_line_and_the_rerun_c
         url = own_postgres.url.replace(f":{own_postgres.port}/", f":{proxy.port}/")
         sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
         env = cli_env(crawl_concurrency_per_host=1, DATABASE_URL=url, database_stall_s=2,
-                      database_outage_s=3)  # fmt: skip
+                      database_outage_s=3, database_connect_timeout_s=2)  # fmt: skip
         proc = popen_cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
         _wait_for_captures(proc, data_dir, own_postgres.url, 5)
         proxy.go_silent()
-        # The writer: stall 2 s + the question 2 s, the pool's reconnect 10 s, the outage
-        # budget's rounds of 10 s connects (21 s); the crawl's end: its own stalled
-        # connection and a connect, 14 s. About 60 s (docs/operations.md), mostly waits
-        # on the clock; the guard leaves room for a loaded machine (91 s seen at load 7).
+        # The writer: stall 2 s + the question 2 s, the pool's reconnect 2 s, the outage
+        # budget's rounds of 2 s connects (5 s); the crawl's end: its own stalled
+        # connection and a connect, 6 s. Mostly waits on the clock (docs/operations.md);
+        # the guard leaves room for a loaded machine.
         line = ends_with_one_line(proc, "PostgreSQL", guard_s=180)
         assert line.startswith(f"presswatch crawl: PostgreSQL at {url} did not answer"), line
         assert not (data_dir / "presswatch.lock").exists(), "the lock was not released"
