@@ -588,11 +588,14 @@ def test_an_article_whose_recheck_kills_the_extraction_worker_keeps_its_state(
     Runtime(Settings(data_dir=data_dir)).init()
     with NewsSite(articles=bulk) as site:
         sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
-        env = cli_env(extract_workers=2)
+        # Named rather than left to the default: the rechecks below are as many as
+        # would confirm a takedown, and each one is a process.
+        confirmations = 2
+        env = cli_env(extract_workers=2, removal_confirmations=confirmations)
         env["PYTHONPATH"] = _hostile_lxml(tmp_path / "hostile")
         runs = [cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)]
         site.replace(hostile.slug, hostile.edited(paragraphs=(*hostile.paragraphs, _KILLER)))
-        for _ in range(3):  # as many checks as would confirm a takedown
+        for _ in range(confirmations):  # as many checks as would confirm a takedown
             runs.append(cli(data_dir, sources, "recheck", "--all", env=env))
         site.replace(hostile.slug, hostile)
         runs.append(cli(data_dir, sources, "recheck", "--all", env=env))
@@ -600,7 +603,7 @@ def test_an_article_whose_recheck_kills_the_extraction_worker_keeps_its_state(
         assert done.returncode == 0, done.stderr
         assert done.stderr == ""
     outcomes = [c.outcome for c in _failed_captures(data_dir, hostile.slug)]
-    assert outcomes == ["new", "not_article", "not_article", "not_article", "unchanged"]
+    assert outcomes == ["new", *["not_article"] * confirmations, "unchanged"]
     rt = Runtime(Settings(data_dir=data_dir))
     try:
         with rt.sessions() as session:
