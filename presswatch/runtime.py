@@ -40,7 +40,9 @@ class Runtime:
     @cached_property
     def engine(self) -> Engine:
         return make_engine(
-            self.settings.resolved_database_url, stall_s=self.settings.database_stall_s
+            self.settings.resolved_database_url,
+            stall_s=self.settings.database_stall_s,
+            connect_timeout_s=self.settings.database_connect_timeout_s,
         )
 
     @cached_property

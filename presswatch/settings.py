@@ -146,6 +146,14 @@ class Settings(BaseSettings):
         description="Seconds a crawl waits for its database (PostgreSQL) to answer again "
         "before it stops with exit 1 (what was committed is kept; run again once it is back).",
     )
+    database_connect_timeout_s: int = Field(
+        default=10,
+        ge=2,
+        le=600,
+        description="Seconds to open a connection to PostgreSQL before it counts as failed; "
+        "a crawl then tries again until `database_outage_s` is up. A `connect_timeout` in "
+        "DATABASE_URL wins.",
+    )
     database_stall_s: float = Field(
         default=30,
         gt=0,

@@ -377,7 +377,11 @@ def create_app(
     saves a page now (`presswatch.save_runner`; None: the save form says it cannot)."""
     closers: list[Callable[[], None]] = []
     if sessions is None:
-        engine = make_engine(settings.resolved_database_url, stall_s=settings.database_stall_s)
+        engine = make_engine(
+            settings.resolved_database_url,
+            stall_s=settings.database_stall_s,
+            connect_timeout_s=settings.database_connect_timeout_s,
+        )
         sessions = make_session_factory(engine)
         closers.append(engine.dispose)
     else:

@@ -438,13 +438,18 @@ def test_cli_add_list_test_remove(tmp_path: Path, webhook: Webhook) -> None:
 def test_dead_notifier_never_fails_or_slows_a_run(tmp_path: Path) -> None:
     """`run` with a subscription to a closed port: the crawl records everything, exits 0
     quietly; `status` then shows the failing notifier (exit 1)."""
+    from presswatch.settings import Settings
+
     data = tmp_path / "data"
     env = cli_env()
     with NewsSite(articles=DEMO_ARTICLES[:2]) as site:
         sources = write_sources(
             tmp_path / "sources.toml", site, topic=False, listings=[site.base_url]
         )
-        assert cli(data, sources, "init", env=env).returncode == 0
+        # Made here rather than by `presswatch init`: a process start saved.
+        made = Runtime(Settings(data_dir=data))
+        made.init()
+        made.close()
         dead = f"json://127.0.0.1:{free_port()}/hook"
         added = cli(data, sources, "notify", "add", "dead", dead, "--kind", "discovered", env=env)
         assert added.returncode == 0, added.stderr

@@ -588,11 +588,14 @@ def test_an_article_whose_recheck_kills_the_extraction_worker_keeps_its_state(
     Runtime(Settings(data_dir=data_dir)).init()
     with NewsSite(articles=bulk) as site:
         sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
-        env = cli_env(extract_workers=2)
+        # Named rather than left to the default: the rechecks below are as many as
+        # would confirm a takedown, and each one is a process.
+        confirmations = 2
+        env = cli_env(extract_workers=2, removal_confirmations=confirmations)
         env["PYTHONPATH"] = _hostile_lxml(tmp_path / "hostile")
         runs = [cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)]
         site.replace(hostile.slug, hostile.edited(paragraphs=(*hostile.paragraphs, _KILLER)))
-        for _ in range(3):  # as many checks as would confirm a takedown
+        for _ in range(confirmations):  # as many checks as would confirm a takedown
             runs.append(cli(data_dir, sources, "recheck", "--all", env=env))
         site.replace(hostile.slug, hostile)
         runs.append(cli(data_dir, sources, "recheck", "--all", env=env))
@@ -600,7 +603,7 @@ def test_an_article_whose_recheck_kills_the_extraction_worker_keeps_its_state(
         assert done.returncode == 0, done.stderr
         assert done.stderr == ""
     outcomes = [c.outcome for c in _failed_captures(data_dir, hostile.slug)]
-    assert outcomes == ["new", "not_article", "not_article", "not_article", "unchanged"]
+    assert outcomes == ["new", *["not_article"] * confirmations, "unchanged"]
     rt = Runtime(Settings(data_dir=data_dir))
     try:
         with rt.sessions() as session:
@@ -820,14 +823,14 @@ def test_a_crawl_whose_postgresql_goes_silent_ends_with_one_line_and_the_rerun_c
         url = own_postgres.url.replace(f":{own_postgres.port}/", f":{proxy.port}/")
         sources = write_sources(tmp_path / "sources.toml", site, listings=[], feeds=[])
         env = cli_env(crawl_concurrency_per_host=1, DATABASE_URL=url, database_stall_s=2,
-                      database_outage_s=3)  # fmt: skip
+                      database_outage_s=3, database_connect_timeout_s=2)  # fmt: skip
         proc = popen_cli(data_dir, sources, "crawl", "--spider", "sitemap", env=env)
         _wait_for_captures(proc, data_dir, own_postgres.url, 5)
         proxy.go_silent()
-        # The writer: stall 2 s + the question 2 s, the pool's reconnect 10 s, the outage
-        # budget's rounds of 10 s connects (21 s); the crawl's end: its own stalled
-        # connection and a connect, 14 s. About 60 s (docs/operations.md), mostly waits
-        # on the clock; the guard leaves room for a loaded machine (91 s seen at load 7).
+        # The writer: stall 2 s + the question 2 s, the pool's reconnect 2 s, the outage
+        # budget's rounds of 2 s connects (5 s); the crawl's end: its own stalled
+        # connection and a connect, 6 s. Mostly waits on the clock (docs/operations.md);
+        # the guard leaves room for a loaded machine.
         line = ends_with_one_line(proc, "PostgreSQL", guard_s=180)
         assert line.startswith(f"presswatch crawl: PostgreSQL at {url} did not answer"), line
         assert not (data_dir / "presswatch.lock").exists(), "the lock was not released"

@@ -38,7 +38,9 @@ from archive.store.stall import StallGuard, pg_probe
 
 MIGRATIONS_DIR = Path(__file__).parent.parent / "migrations"
 SQLITE_BUSY_TIMEOUT_S = 30
-CONNECT_TIMEOUT_S = 10  # PostgreSQL: seconds to open a connection
+# PostgreSQL: seconds to open a connection; the setting database_connect_timeout_s
+# overrides it.
+CONNECT_TIMEOUT_S = 10
 # A round trip with no answer for this long is looked into (stall.py); the setting
 # database_stall_s overrides it.
 DEFAULT_STALL_S = 30.0
@@ -58,10 +60,17 @@ TCP_CONNECT_ARGS: dict[str, int] = {
 READONLY_OPTION = "presswatch_readonly"
 
 
-def make_engine(url: str, *, echo: bool = False, stall_s: float = DEFAULT_STALL_S) -> Engine:
+def make_engine(
+    url: str,
+    *,
+    echo: bool = False,
+    stall_s: float = DEFAULT_STALL_S,
+    connect_timeout_s: int = CONNECT_TIMEOUT_S,
+) -> Engine:
     """Create an engine for `url`, configured for safe concurrent writes. On PostgreSQL a
-    round trip with no answer for `stall_s` seconds is looked into and, unless the
-    server is running it, cut (module docstring)."""
+    connect is bounded to `connect_timeout_s` (unless the URL names `connect_timeout`),
+    and a round trip with no answer for `stall_s` seconds is looked into and, unless
+    the server is running it, cut (module docstring)."""
     if url.startswith("sqlite"):
         db_path = url.split("///", 1)[-1]
         if db_path and db_path != ":memory:":
@@ -75,7 +84,7 @@ def make_engine(url: str, *, echo: bool = False, stall_s: float = DEFAULT_STALL_
         return engine
     # A server that drops packets would hold a connect forever: bounded, unless the URL
     # says otherwise (a crawl waits out an outage itself, crawler.recording).
-    defaults = {"connect_timeout": CONNECT_TIMEOUT_S, **TCP_CONNECT_ARGS}
+    defaults = {"connect_timeout": connect_timeout_s, **TCP_CONNECT_ARGS}
     connect_args = {k: v for k, v in defaults.items() if f"{k}=" not in url}
     # No hstore lookup on the first connect: the archive has no hstore column, and the
     # lookup is a round trip the stall guard cannot see.
