@@ -1,0 +1,54 @@
+"""The command line in Khmer (#26): with `PRESSWATCH_LANG=km` the human output of each
+command says our words in Khmer and none of the catalog's English messages; the
+archive's own data (titles, outlets, addresses, dates, hashes) is shown as it is.
+English output stays as scripts and the other tests know it; `--json` never changes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from tests.api_archive import Built, build_archive
+from tests.test_i18n import KHMER, cli, english_fragments, english_left
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
+    b = build_archive(tmp_path_factory.mktemp("i18n-cli") / "data")
+    yield b
+    b.close()
+
+
+@pytest.fixture(scope="module")
+def fragments() -> list[str]:
+    return english_fragments()
+
+
+def ours(text: str, *data: str) -> str:
+    """`text` without the archive's data: the given strings (titles, names), addresses,
+    and anything starting with a digit (dates, ids, hashes, scores)."""
+    for value in data:
+        text = text.replace(value, " ")
+    return re.sub(r"<[^>]*>|https?://\S+|\S+\.example\S*|\d\S*", " ", text)
+
+
+TITLES = ("Minister denies report on compound payments",)
+
+
+def test_the_markdown_report_speaks_the_lang_setting(built: Built, fragments: list[str]) -> None:
+    period = ("report", "--since", "2000-01-01", "--base-url", "https://watch.example")
+    km = cli(built, *period, lang="km")
+    assert km.startswith("# របាយការណ៍ Presswatch៖ ពី 2000-01-01 ដល់ ")
+    assert "### បានដកចេញ (" in km and KHMER.search(km)
+    # Outlet names are headings, titles are links: data, as in `changes`.
+    titles = re.findall(r"\[([^\]]*)\]\(", km)
+    assert titles
+    outlets = re.findall(r"^## (.*)$", km, flags=re.M)
+    assert english_left(ours(km, *titles, *outlets, *TITLES), fragments) == [], km
+    en = cli(built, *period, lang="en")
+    assert en.startswith("# Presswatch report: 2000-01-01 to ")
+    assert "### Removed (" in en and not KHMER.search(ours(en, *titles))
+    csv_km = cli(built, *period, "--format", "csv", lang="km")
+    assert csv_km == cli(built, *period, "--format", "csv", lang="en")  # for programs
