@@ -52,3 +52,25 @@ def test_the_markdown_report_speaks_the_lang_setting(built: Built, fragments: li
     assert "### Removed (" in en and not KHMER.search(ours(en, *titles))
     csv_km = cli(built, *period, "--format", "csv", lang="km")
     assert csv_km == cli(built, *period, "--format", "csv", lang="en")  # for programs
+
+
+def test_articles_and_the_words_around_a_diff_speak_the_lang_setting(
+    built: Built, fragments: list[str]
+) -> None:
+    km = cli(built, "articles", lang="km")
+    assert "បានដកចេញ" in km and "(410 លែងមាន)" in km
+    assert english_left(ours(km, "daily", "khmer-news"), fragments) == [], km
+    en = cli(built, "articles", lang="en")
+    assert re.search(r"  removed +\(http_410\)", en)  # English keeps its codes for scripts
+    raid = str(built.ids["raid"])
+    diff = cli(built, "diff", raid, lang="km")
+    assert "\nចំណងជើង:\n" in diff
+    # The diff's own lines (---, +++, @@, -, +, context) are the archive's text, and
+    # "\ No newline at end of file" is the unified format's, which `patch` reads.
+    diff_lines = ("-", "+", " ", "@", "\\")
+    words = [line for line in diff.splitlines() if not line.startswith(diff_lines)]
+    assert words and english_left("\n".join(words), fragments) == [], diff
+    assert "\ntitle:\n" in cli(built, "diff", raid, lang="en")
+    assert cli(built, "diff", raid, "--format", "json", lang="km") == cli(
+        built, "diff", raid, "--format", "json", lang="en"
+    )

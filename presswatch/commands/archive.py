@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from archive.errors import NotFound, PresswatchError
+from archive.i18n import N_
 from presswatch.commands.common import (
     ISO_DATE,
     JsonOpt,
@@ -92,8 +93,22 @@ def articles(
     if as_json:
         echo_json(rows)
         return
+    _print_articles(rows, runtime.settings.lang)
+
+
+def _print_articles(rows: list[dict[str, Any]], lang: str) -> None:
+    """The listing for a person: in English with the codes `--status` takes (scripts
+    read them), in another language with its words for them (as `_print_changes`)."""
+    from archive.i18n import label, translations
+
+    _ = translations(lang).gettext
+
+    def word(code: str) -> str:
+        return code if lang == "en" else label(code, _)
+
     for row in rows:
-        extra = f" ({row['removal']})" if row["removal"] else ""
+        row = {**row, "status": word(row["status"])}
+        extra = f" ({word(row['removal'])})" if row["removal"] else ""
         typer.echo(
             f"{row['id']:>6}  {row['status']:<11}{extra:<16} v{row['versions']:<3} "
             f"{row['source']:<14} {row['url']}"
@@ -231,6 +246,7 @@ def diff(
     """Diff two versions of an article (default: the last two)."""
     from archive.capture import pair_diff
     from archive.content import render_html, render_json, render_unified
+    from archive.i18n import translations
     from archive.store import version_by_n
 
     if fmt not in ("unified", "json", "html"):
@@ -257,7 +273,20 @@ def diff(
     elif fmt == "html":
         typer.echo(render_html(result))
     else:
-        typer.echo(render_unified(result), nl=False)
+        words = translations(runtime.settings.lang).gettext
+        typer.echo(render_unified(result, words=lambda w: words(DIFF_WORDS.get(w, w))), nl=False)
+
+
+# The words around a unified diff (its field names and notes), in the `lang` setting;
+# the lines of the diff are the archive's text.
+DIFF_WORDS = {
+    "title": N_("title"),
+    "byline": N_("byline"),
+    "published": N_("published"),
+    "modified": N_("modified"),
+    "(none)": N_("(none)"),
+    "no changes": N_("no changes"),
+}
 
 
 def changes(
