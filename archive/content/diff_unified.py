@@ -72,8 +72,8 @@ def render_unified(
     say = words or str
     out = [f"--- {d.old_label}\n", f"+++ {d.new_label}\n"]
     for f in d.fields:
-        old, new = _or_none(f.old, say), _or_none(f.new, say)
-        out.append(f"{say(f.field)}:\n  - {old}\n  + {new}\n")
+        was, now = _or_none(f.old, say), _or_none(f.new, say)
+        out.append(f"{say(f.field)}:\n  - {was}\n  + {now}\n")
     old = "".join(op.old for op in d.body).splitlines(keepends=True)
     new = "".join(op.new for op in d.body).splitlines(keepends=True)
     body: list[str] = []
