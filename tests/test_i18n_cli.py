@@ -74,3 +74,16 @@ def test_articles_and_the_words_around_a_diff_speak_the_lang_setting(
     assert cli(built, "diff", raid, "--format", "json", lang="km") == cli(
         built, "diff", raid, "--format", "json", lang="en"
     )
+
+
+def test_search_results_speak_the_lang_setting(built: Built, fragments: list[str]) -> None:
+    km = cli(built, "search", "compound", "--versions", "all", "--group-by", "story", lang="km")
+    assert re.match(r"លទ្ធផល \d+ ទំព័រ 1 នៃ 1\n", km), km
+    assert "កំណែចាស់" in km and "ស្ថានភាព៖ " in km
+    # Each hit's title, address and snippet are the archive's text; so are outlets.
+    hits = [line for line in km.splitlines() if not line.startswith("  ")]
+    data = ours("\n".join(hits), "daily", "khmer-news")
+    assert english_left(data, fragments) == [], km
+    en = cli(built, "search", "compound", "--versions", "all", lang="en")
+    assert re.match(r"\d+ result\(s\), page 1 of 1\n", en) and "older version" in en
+    assert "\nstatus: " in en
