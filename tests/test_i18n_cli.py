@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from archive.i18n import translations
 from tests.api_archive import Built, build_archive
 from tests.test_i18n import KHMER, cli, english_fragments, english_left
 
@@ -87,3 +89,57 @@ def test_search_results_speak_the_lang_setting(built: Built, fragments: list[str
     en = cli(built, "search", "compound", "--versions", "all", lang="en")
     assert re.match(r"\d+ result\(s\), page 1 of 1\n", en) and "older version" in en
     assert "\nstatus: " in en
+
+
+def run_cli(built: Built, *args: str, lang: str, **env: str) -> tuple[str, str]:
+    from typer.testing import CliRunner
+
+    from presswatch.cli import app
+
+    data_dir = str(built.runtime.settings.data_dir)
+    result = CliRunner().invoke(
+        app, ["--data-dir", data_dir, *args], env={"PRESSWATCH_LANG": lang, **env}
+    )
+    assert result.exit_code == 0, result.output
+    return result.stdout, result.stderr
+
+
+SOURCES = """
+[[source]]
+name = "daily"
+base_url = "https://daily.example/"
+feeds = ["https://daily.example/feed/"]
+
+[[source]]
+name = "khmer-news"
+base_url = "https://khmer.example/"
+languages = ["km"]
+feeds = ["https://khmer.example/feed/"]
+enabled = false
+"""
+
+
+def test_sources_and_the_crawl_summary_speak_the_lang_setting(
+    built: Built, fragments: list[str], tmp_path: Path
+) -> None:
+    from presswatch.crawling.report import CrawlReport
+
+    path = tmp_path / "sources.toml"
+    path.write_text(SOURCES, encoding="utf-8")
+    env = {"PRESSWATCH_SOURCES": str(path)}
+    km, _ = run_cli(built, "sources", lang="km", **env)
+    assert "អត្ថបទ (បានកែប្រែ" in km and "(បានបិទ)" in km
+    # A source's last error is what the fetch said: data, as names and addresses are.
+    said = [line.split("កំហុសចុងក្រោយ៖")[0] for line in km.splitlines()]
+    assert english_left(ours("\n".join(said), "daily", "khmer-news"), fragments) == [], km
+    en, _ = run_cli(built, "sources", lang="en", **env)
+    assert re.search(r"^khmer-news +\d+ articles \(\d+ edited, \d+ removed\)  ", en, re.M)
+    assert " (disabled)" in en
+    checked, _ = run_cli(built, "sources", "--check", lang="km", **env)
+    assert checked == f"{path}៖ ប្រភព 2 ប្រធានបទ 0 គ្មានកំហុស\n"
+
+    report = CrawlReport(counts={"fetched": 5, "fetch_errors": 2}, problems=["[s] x: HTTP 404"])
+    line = report.summary("crawl", translations("km").gettext)
+    assert line.startswith("crawl៖ បានទាញយក 5 ថ្មី 0 ")
+    assert english_left(ours(line, "crawl", "article_pages", "http_404"), fragments) == []
+    assert report.summary("crawl").startswith("crawl: 5 fetched, 0 new, ")  # the log's
