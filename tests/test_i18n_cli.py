@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,18 @@ from tests.test_i18n import KHMER, cli, english_fragments, english_left
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
+    from argon2 import PasswordHasher
+
+    from archive.accounts import API_KEY, create_account
+    from archive.accounts.credentials import use_hash_parameters
+
     b = build_archive(tmp_path_factory.mktemp("i18n-cli") / "data")
+    before = use_hash_parameters(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    try:
+        with b.runtime.sessions.begin() as s:
+            create_account(s, API_KEY, "sokha", "editor", "a long password", now=datetime.now(UTC))
+    finally:
+        use_hash_parameters(before)
     yield b
     b.close()
 
@@ -143,3 +155,56 @@ def test_sources_and_the_crawl_summary_speak_the_lang_setting(
     assert line.startswith("crawl៖ បានទាញយក 5 ថ្មី 0 ")
     assert english_left(ours(line, "crawl", "article_pages", "http_404"), fragments) == []
     assert report.summary("crawl").startswith("crawl: 5 fetched, 0 new, ")  # the log's
+
+
+def test_cases_accounts_and_subscriptions_speak_the_lang_setting(
+    built: Built, fragments: list[str]
+) -> None:
+    from presswatch.commands.notify import _describe
+
+    raid = str(built.ids["raid"])
+    added, _ = run_cli(built, "case", "add", "compound-7", raid, "--tag", "raid", lang="km")
+    assert added == "សំណុំរឿង compound-7៖ បានបន្ថែមអត្ថបទ 1\n"
+    noted, _ = run_cli(built, "case", "note", "compound-7", "ask the ministry", lang="km")
+    assert noted.startswith("សំណុំរឿង compound-7៖ បានបន្ថែមកំណត់ចំណាំ ")
+    listed, _ = run_cli(built, "case", "list", lang="km")
+    assert listed == "compound-7\tអត្ថបទ 1\tកំណត់ចំណាំ 1\n"
+    shown, _ = run_cli(built, "case", "show", "compound-7", lang="km")
+    assert "សំណុំរឿង compound-7 (បង្កើតនៅ " in shown and "ចូលមិនបាន" in shown
+    # The case's name, its tags, notes and authors are what people wrote.
+    data = ours(shown, "compound-7", "raid", "ask the ministry", "cli")
+    assert english_left(data, fragments) == [], shown
+    en, _ = run_cli(built, "case", "show", "compound-7", lang="en")
+    assert re.search(r"^  article \d+ unreachable https://", en, re.M), en
+    assert run_cli(built, "case", "list", lang="en")[0] == "compound-7\t1 articles\t1 notes\n"
+
+    accounts, _ = run_cli(built, "accounts", "list", lang="km")
+    assert "sokha\tអ្នកកែសម្រួល\tសកម្ម\n" in accounts
+    assert "sokha\teditor\tactive\n" in run_cli(built, "accounts", "list", lang="en")[0]
+
+    empty, _ = run_cli(built, "notify", "list", lang="km")
+    assert empty.startswith("គ្មានការជាវទេ៖ `presswatch notify add NAME URL`")
+    row = {
+        "name": "desk",
+        "origin": "cli",
+        "url": "https://hooks.example/x",
+        "mode": "digest",
+        "kinds": ["removed"],
+        "sources": [],
+        "topic": None,
+        "keywords": [],
+        "min_significance": None,
+        "enabled": False,
+        "matched": 3,
+        "sent": 2,
+        "pending": 1,
+        "unconfirmed": 0,
+        "failures": 2,
+        "next_attempt_at": "2026-03-02T10:00:00+00:00",
+    }
+    km = _describe(row, translations("km").gettext)
+    assert "បានបិទ; ត្រូវគ្នា 3 បានផ្ញើ 2 កំពុងរង់ចាំ 1; បរាជ័យ (2 ដង" in km
+    assert english_left(ours(km, "desk", "cli", "digest", "kinds=removed"), fragments) == [], km
+    assert _describe(row).endswith(
+        "disabled; 3 matched, 2 sent, 1 waiting; FAILING (2x, next try 2026-03-02T10:00:00+00:00)"
+    )

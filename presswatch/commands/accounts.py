@@ -19,6 +19,7 @@ from typing import Annotated
 import typer
 
 from archive.errors import PresswatchError
+from archive.i18n import label, translations
 from presswatch.commands.common import JsonOpt, cli_actor, echo_json, fail, get_runtime
 
 accounts_app = typer.Typer(
@@ -108,9 +109,15 @@ def list_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     if as_json:
         echo_json({"data": rows, "count": len(rows)})
         return
+    _ = translations(runtime.settings.lang).gettext
     for row in rows:
-        state = "disabled" if row["disabled"] else ("invited" if row["invited"] else "active")
-        typer.echo(f"{row['name']}\t{row['role']}\t{state}")
+        if row["disabled"]:
+            state = _("disabled")
+        else:
+            state = _("invited") if row["invited"] else _("active")
+        # The role in words; in English the code `accounts role` takes.
+        role = row["role"] if runtime.settings.lang == "en" else label(row["role"], _)
+        typer.echo(f"{row['name']}\t{role}\t{state}")
 
 
 @accounts_app.command("disable")
@@ -197,9 +204,11 @@ def token_list(
     if as_json:
         echo_json({"data": rows, "count": len(rows)})
         return
+    _ = translations(runtime.settings.lang).gettext
     for row in rows:
-        state = f"revoked {row['revoked_at']}" if row["revoked_at"] else "active"
-        used = row["last_used_at"] or "never used"
+        revoked = _("revoked %(when)s") % {"when": row["revoked_at"]}
+        state = revoked if row["revoked_at"] else _("active")
+        used = row["last_used_at"] or _("never used")
         typer.echo(
             f"{row['id']}\t{row['account']}\t{row['name']}\t{row['prefix']}…\t{used}\t{state}"
         )
