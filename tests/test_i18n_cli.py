@@ -208,3 +208,52 @@ def test_cases_accounts_and_subscriptions_speak_the_lang_setting(
     assert _describe(row).endswith(
         "disabled; 3 matched, 2 sent, 1 waiting; FAILING (2x, next try 2026-03-02T10:00:00+00:00)"
     )
+
+
+def test_verify_and_exports_speak_the_lang_setting(
+    built: Built, fragments: list[str], tmp_path: Path
+) -> None:
+    verified, _ = run_cli(built, "verify", lang="km")
+    assert re.fullmatch(r"ល្អ៖ បានពិនិត្យការថតទុក [\d,]+ និងកំណែ [\d,]+\n", verified)
+    assert run_cli(built, "verify", lang="en")[0].startswith("ok: ")  # as cron mails know it
+    raid = str(built.ids["raid"])
+    said = [
+        *run_cli(built, "export", "wacz", "-o", str(tmp_path / "all.wacz"), lang="km"),
+        *run_cli(built, "export", "evidence", raid, "-o", str(tmp_path / "e.wacz"), lang="km"),
+        *run_cli(built, "index-warcs", lang="km"),
+    ]
+    text = "\n".join(said)
+    assert "បានសរសេរ " in text and "លិបិក្រមក្នុង " in text
+    # File names, counts and `WARC` (a format's name) are not our words.
+    assert english_left(ours(text.replace(str(tmp_path), " "), "WARC"), fragments) == [], text
+    en, _ = run_cli(built, "export", "wacz", "-o", str(tmp_path / "en.wacz"), lang="en")
+    assert re.fullmatch(rf"wrote {tmp_path}/en.wacz: \d+ WARC records in 1 file\(s\), .*\n", en)
+
+
+def test_a_saved_page_is_said_in_the_lang_setting(
+    fragments: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from presswatch.commands.save import _print_saved
+
+    doc = {
+        "url": "https://daily.example/news/raid/",
+        "source": "daily",
+        "capture_id": 7,
+        "outcome": "new",
+        "article_id": 3,
+        "status": "live",
+        "versions": 1,
+        "next_check": "2026-03-02T10:00:00+00:00",
+        "audit_leaf_index": 12,
+    }
+    _print_saved(doc, "km")
+    km = capsys.readouterr().out
+    assert km.startswith("បានរក្សាទុក https://daily.example/news/raid/ ក្រោម daily៖ ការថតទុក 7 (")
+    assert english_left(ours(km, "daily"), fragments) == [], km
+    _print_saved({**doc, "article_id": None, "next_check": None}, "km")
+    assert "គ្មានអត្ថបទ" in capsys.readouterr().out
+    _print_saved(doc, "en")
+    assert capsys.readouterr().out == (
+        "saved https://daily.example/news/raid/ under daily: capture 7 (new), article 3 "
+        "(live, 1 version(s)), next check 2026-03-02T10:00:00+00:00; audit leaf 12\n"
+    )
