@@ -5,6 +5,7 @@ English output stays as scripts and the other tests know it; `--json` never chan
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -257,3 +258,19 @@ def test_a_saved_page_is_said_in_the_lang_setting(
         "saved https://daily.example/news/raid/ under daily: capture 7 (new), article 3 "
         "(live, 1 version(s)), next check 2026-03-02T10:00:00+00:00; audit leaf 12\n"
     )
+
+
+def test_the_live_crawl_table_speaks_the_lang_setting(fragments: list[str]) -> None:
+    from rich.console import Console
+
+    from presswatch.commands.crawl import _Live
+
+    def drawn(lang: str) -> str:
+        console = Console(width=160, record=True, file=io.StringIO())
+        console.print(_Live("presswatch crawl", lang)._render({"fetched": 3}))
+        return console.export_text()
+
+    km = drawn("km")
+    assert "បានទាញយក" in km and "ទំព័រ/វិនាទី" in km
+    assert english_left(ours(km, "presswatch crawl"), fragments) == [], km
+    assert "pages/s" in drawn("en")

@@ -62,11 +62,12 @@ def _crawl_sources(runtime: Runtime) -> SourcesFile:
 class _Live:
     """A rich live table on stderr: fetched, new, edited, removed, errors, rate."""
 
-    def __init__(self, title: str) -> None:
+    def __init__(self, title: str, lang: str = "en") -> None:
         from rich.console import Console
         from rich.live import Live
 
         self.title = title
+        self._ = translations(lang).gettext
         self.started = time.monotonic()
         self.console = Console(stderr=True)
         self.live = Live(self._render({}), console=self.console, refresh_per_second=4)
@@ -76,7 +77,17 @@ class _Live:
 
         elapsed = max(time.monotonic() - self.started, 0.001)
         table = Table(title=self.title, show_header=True, header_style="bold")
-        for name in ("fetched", "new", "edited", "removed", "unreachable", "errors", "pages/s"):
+        _ = self._
+        names = (
+            _("fetched"),
+            _("new"),
+            _("edited"),
+            _("removed"),
+            _("unreachable"),
+            _("errors"),
+            _("pages/s"),
+        )
+        for name in names:
             table.add_column(name, justify="right")
         errors = counts.get("fetch_errors", 0) + counts.get("problems", 0)
         table.add_row(
@@ -110,7 +121,7 @@ def _crawl(
 
     context = start_crawl(runtime, sources)
     if sys.stderr.isatty() and not as_json:
-        with _Live(f"presswatch {label}") as live:
+        with _Live(f"presswatch {label}", runtime.settings.lang) as live:
             return run_phases(runtime, context, phases, on_tick=live.update)
     return run_phases(runtime, context, phases)
 
