@@ -274,3 +274,42 @@ def test_the_live_crawl_table_speaks_the_lang_setting(fragments: list[str]) -> N
     assert "បានទាញយក" in km and "ទំព័រ/វិនាទី" in km
     assert english_left(ours(km, "presswatch crawl"), fragments) == [], km
     assert "pages/s" in drawn("en")
+
+
+def test_accounts_and_subscriptions_are_confirmed_in_the_lang_setting(
+    built: Built, fragments: list[str], tmp_path: Path
+) -> None:
+    from argon2 import PasswordHasher
+
+    from archive.accounts.credentials import use_hash_parameters
+
+    secret = tmp_path / "password"
+    secret.write_text("a long password for dara\n", encoding="utf-8")
+    before = use_hash_parameters(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    try:
+        made = run_cli(
+            built, "accounts", "create", "dara", "--password-file", str(secret), lang="km"
+        )
+    finally:
+        use_hash_parameters(before)
+    said = [
+        made,
+        run_cli(built, "accounts", "role", "dara", "--role", "editor", lang="km"),
+        run_cli(built, "accounts", "token", "create", "dara", "--name", "desk", lang="km"),
+        run_cli(built, "accounts", "disable", "dara", lang="km"),
+        run_cli(built, "notify", "add", "desk", "json://hooks.example/x", lang="km"),
+        run_cli(built, "notify", "remove", "desk", lang="km"),
+    ]
+    assert said[0][0] == "បានបង្កើតគណនី dara (អ្នកមើល)\n"
+    assert said[1][0] == "គណនី dara ឥឡូវជា អ្នកកែសម្រួល\n"
+    assert said[3][0] == "បានបិទគណនី dara\n"
+    assert said[5][0] == "បានលុប desk\n"
+    token = said[2][0].strip()
+    # The names, the token, the mode and the address are data; a warning on stderr
+    # ("presswatch: warning: …") stays English, as errors do (README).
+    text = "\n".join(out + err for out, err in said).replace(token, " ")
+    lines = [line for line in text.splitlines() if not line.startswith("presswatch: ")]
+    data = ours("\n".join(lines), "dara", "desk", "immediate", "digest")
+    assert english_left(data, fragments) == [], text
+    en, _ = run_cli(built, "notify", "add", "desk2", "json://hooks.example/y", lang="en")
+    assert en == "added desk2: immediate to json://hooks.example/…\n"  # the path redacted

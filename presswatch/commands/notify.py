@@ -137,10 +137,10 @@ def add_cmd(
             "to the address the pages are served at",
             err=True,
         )
-    _print_one(runtime, name, as_json, "added")
+    _print_added(runtime, name, as_json)
 
 
-def _print_one(runtime: Runtime, name: str, as_json: bool, verb: str) -> None:
+def _print_added(runtime: Runtime, name: str, as_json: bool) -> None:
     from archive.notify import notify_health
 
     with runtime.read_sessions() as session:
@@ -148,7 +148,9 @@ def _print_one(runtime: Runtime, name: str, as_json: bool, verb: str) -> None:
     if as_json:
         echo_json(row)
     else:
-        typer.echo(f"{verb} {name}: {row['mode']} to {row['url']}")
+        _ = translations(runtime.settings.lang).gettext
+        said = _("added %(name)s: %(mode)s to %(url)s")
+        typer.echo(said % {"name": name, "mode": row["mode"], "url": row["url"]})
 
 
 def _describe(row: dict[str, Any], _: Callable[[str], str] = str) -> str:
@@ -213,7 +215,8 @@ def remove_cmd(
             remove_subscription(session, name)
         except NotFound as exc:
             raise fail(str(exc), 2) from exc
-    typer.echo(f"removed {name}")
+    _ = translations(runtime.settings.lang).gettext
+    typer.echo(_("removed %(name)s") % {"name": name})
 
 
 @notify_app.command("test")
@@ -241,7 +244,8 @@ def test_cmd(
     )
     if error is not None:
         raise fail(f"test message to {redact_url(url)} failed: {error}")
-    typer.echo(f"test message sent to {redact_url(url)}")
+    _ = translations(runtime.settings.lang).gettext
+    typer.echo(_("test message sent to %(url)s") % {"url": redact_url(url)})
 
 
 def _send(runtime: Runtime, as_json: bool) -> None:
@@ -259,10 +263,10 @@ def _send(runtime: Runtime, as_json: bool) -> None:
     if as_json:
         echo_json(report.as_json())
     else:
-        typer.echo(
-            f"queued {report.queued} event(s); sent {report.messages} message(s) for "
-            f"{report.events_sent} event(s)"
-        )
+        _ = translations(settings.lang).gettext
+        said = _("queued %(queued)s event(s); sent %(messages)s message(s) for %(sent)s event(s)")
+        counts = {"queued": report.queued, "messages": report.messages, "sent": report.events_sent}
+        typer.echo(said % counts)
     for name, error in report.failed.items():
         typer.echo(f"presswatch: notification {name} failed (will retry): {error}", err=True)
     if report.failed:
