@@ -313,3 +313,18 @@ def test_accounts_and_subscriptions_are_confirmed_in_the_lang_setting(
     assert english_left(data, fragments) == [], text
     en, _ = run_cli(built, "notify", "add", "desk2", "json://hooks.example/y", lang="en")
     assert en == "added desk2: immediate to json://hooks.example/…\n"  # the path redacted
+
+
+def test_init_and_import_speak_the_lang_setting(built: Built, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from presswatch.cli import app
+
+    made = CliRunner().invoke(
+        app, ["--data-dir", str(tmp_path / "d"), "init"], env={"PRESSWATCH_LANG": "km"}
+    )
+    assert made.stdout == f"បណ្ណសាររួចរាល់នៅក្នុង {tmp_path / 'd'}\n", made.output
+    warc = sorted(built.runtime.settings.warc_dir.rglob("*.warc.gz"))[0]
+    # Every record of the archive's own WARC file is already in it.
+    again, _ = run_cli(built, "import", str(warc), "--source", "daily", lang="km")
+    assert re.fullmatch(r"បាននាំចូល៖ \d+ មានក្នុងបណ្ណសាររួចហើយ\n", again), again

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from archive.errors import NotFound, PresswatchError
-from archive.i18n import N_
+from archive.i18n import N_, translations
 from presswatch.commands.common import (
     ISO_DATE,
     JsonOpt,
@@ -64,7 +64,8 @@ def init(ctx: typer.Context) -> None:
         typer.echo(f"presswatch init: database backed up to {backup} before upgrading", err=True)
     # Said whether or not a terminal is watching: a silent init (piped, scripted) once
     # left a newcomer to guess whether it did anything.
-    typer.echo(f"archive ready in {runtime.settings.data_dir}")
+    _ = translations(runtime.settings.lang).gettext
+    typer.echo(_("archive ready in %(dir)s") % {"dir": runtime.settings.data_dir})
 
 
 def articles(
@@ -246,7 +247,6 @@ def diff(
     """Diff two versions of an article (default: the last two)."""
     from archive.capture import pair_diff
     from archive.content import render_html, render_json, render_unified
-    from archive.i18n import translations
     from archive.store import version_by_n
 
     if fmt not in ("unified", "json", "html"):
@@ -275,6 +275,10 @@ def diff(
     else:
         words = translations(runtime.settings.lang).gettext
         typer.echo(render_unified(result, words=lambda w: words(DIFF_WORDS.get(w, w))), nl=False)
+
+
+# What `import` counts besides capture outcomes (archive.i18n.labels has those).
+IMPORTED = {"duplicate": N_("already in the archive")}
 
 
 # The words around a unified diff (its field names and notes), in the `lang` setting;
@@ -461,9 +465,18 @@ def import_(
             typer.echo(f"presswatch import: {shown(problem)}", err=True)
         # What was recorded, always (it once said nothing on success): on stdout, as
         # `export` says what it wrote; the problems above are on stderr.
+        # In English the outcomes are the codes `--json` has; in another language its
+        # words for them.
+        from archive.i18n import label
+
+        lang = runtime.settings.lang
+        _ = translations(lang).gettext
         counts = report["recorded"]
-        summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "nothing"
-        typer.echo(f"imported: {summary}")
+        summary = ", ".join(
+            f"{n} {k if lang == 'en' else _(IMPORTED.get(k) or label(k, _))}"
+            for k, n in sorted(counts.items())
+        )
+        typer.echo(_("imported: %(summary)s") % {"summary": summary or _("nothing")})
     if problems:
         raise typer.Exit(1)
 
