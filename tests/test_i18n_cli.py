@@ -15,7 +15,7 @@ import pytest
 
 from archive.i18n import translations
 from tests.api_archive import Built, build_archive
-from tests.test_i18n import KHMER, cli, english_fragments, english_left
+from tests.khmer_pages import KHMER, english_fragments, english_left
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +39,24 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
 @pytest.fixture(scope="module")
 def fragments() -> list[str]:
     return english_fragments()
+
+
+def run_cli(built: Built, *args: str, lang: str, **env: str) -> tuple[str, str]:
+    """`presswatch --data-dir … ARGS` with `PRESSWATCH_LANG=lang`: (stdout, stderr)."""
+    from typer.testing import CliRunner
+
+    from presswatch.cli import app
+
+    data_dir = str(built.runtime.settings.data_dir)
+    result = CliRunner().invoke(
+        app, ["--data-dir", data_dir, *args], env={"PRESSWATCH_LANG": lang, **env}
+    )
+    assert result.exit_code == 0, result.output
+    return result.stdout, result.stderr
+
+
+def cli(built: Built, *args: str, lang: str) -> str:
+    return run_cli(built, *args, lang=lang)[0]
 
 
 def ours(text: str, *data: str) -> str:
@@ -102,19 +120,6 @@ def test_search_results_speak_the_lang_setting(built: Built, fragments: list[str
     en = cli(built, "search", "compound", "--versions", "all", lang="en")
     assert re.match(r"\d+ result\(s\), page 1 of 1\n", en) and "older version" in en
     assert "\nstatus: " in en
-
-
-def run_cli(built: Built, *args: str, lang: str, **env: str) -> tuple[str, str]:
-    from typer.testing import CliRunner
-
-    from presswatch.cli import app
-
-    data_dir = str(built.runtime.settings.data_dir)
-    result = CliRunner().invoke(
-        app, ["--data-dir", data_dir, *args], env={"PRESSWATCH_LANG": lang, **env}
-    )
-    assert result.exit_code == 0, result.output
-    return result.stdout, result.stderr
 
 
 SOURCES = """
