@@ -8,7 +8,7 @@ Pure, and linear in the diff: the body's line alignment is read off the diff's o
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import accumulate
 
 from archive.content.align import Opcode, from_matches
@@ -61,13 +61,19 @@ def _line_opcodes(ops: Sequence[DiffOp], old: list[str], new: list[str]) -> list
     return from_matches(matches, len(old), len(new))
 
 
-def render_unified(d: VersionDiff, context_lines: int = 3) -> str:
-    """Like ``diff -u`` on the body's lines, after the metadata changes."""
+def render_unified(
+    d: VersionDiff, context_lines: int = 3, words: Callable[[str], str] | None = None
+) -> str:
+    """Like ``diff -u`` on the body's lines, after the metadata changes. `words` says
+    the field names, "(none)" and "no changes" in the reader's language (default as
+    they are, in English); the diff's lines are the archive's text."""
     if context_lines < 0:
         raise BadInput(f"context_lines={context_lines}: must be 0 or more")
+    say = words or str
     out = [f"--- {d.old_label}\n", f"+++ {d.new_label}\n"]
     for f in d.fields:
-        out.append(f"{f.field}:\n  - {_or_none(f.old)}\n  + {_or_none(f.new)}\n")
+        was, now = _or_none(f.old, say), _or_none(f.new, say)
+        out.append(f"{say(f.field)}:\n  - {was}\n  + {now}\n")
     old = "".join(op.old for op in d.body).splitlines(keepends=True)
     new = "".join(op.new for op in d.body).splitlines(keepends=True)
     body: list[str] = []
@@ -86,9 +92,9 @@ def render_unified(d: VersionDiff, context_lines: int = 3) -> str:
         line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in body
     )
     if not d.changed_parts:
-        out.append("no changes\n")
+        out.append(say("no changes") + "\n")
     return "".join(out)
 
 
-def _or_none(value: str | None) -> str:
-    return "(none)" if value is None else value
+def _or_none(value: str | None, say: Callable[[str], str]) -> str:
+    return say("(none)") if value is None else value

@@ -19,6 +19,8 @@ from typing import Annotated
 import typer
 
 from archive.errors import PresswatchError
+from archive.i18n import label as words_for
+from archive.i18n import translations
 from presswatch.commands.common import JsonOpt, cli_actor, echo_json, fail, get_runtime
 
 accounts_app = typer.Typer(
@@ -72,7 +74,14 @@ def create(
             create_account(session, cli_actor(), name, role, password, now=_now())
     except PresswatchError as exc:
         raise fail(str(exc), 2) from exc
-    typer.echo(f"account {name} created ({role})")
+    _ = translations(runtime.settings.lang).gettext
+    said = _("account %(name)s created (%(role)s)")
+    typer.echo(said % {"name": name, "role": _role(role, runtime.settings.lang)})
+
+
+def _role(role: str, lang: str) -> str:
+    """A role in words; in English the code `--role` takes."""
+    return role if lang == "en" else words_for(role, translations(lang).gettext)
 
 
 @accounts_app.command("invite")
@@ -88,13 +97,16 @@ def invite(ctx: typer.Context, name: NameArg, role: RoleOpt = "viewer") -> None:
     except PresswatchError as exc:
         raise fail(str(exc), 2) from exc
     base = (runtime.settings.public_url or "").rstrip("/")
-    typer.echo(
-        f"account {name} invited ({role}): send them the page {base}/invite and this "
-        "one-time code (shown only now; never part of a URL, so no server log keeps it):",
-        err=True,
+    _ = translations(runtime.settings.lang).gettext
+    said = _(
+        "account %(name)s invited (%(role)s): send them the page %(page)s and this "
+        "one-time code (shown only now; never part of a URL, so no server log keeps it):"
     )
+    values = {"name": name, "role": _role(role, runtime.settings.lang), "page": f"{base}/invite"}
+    typer.echo(said % values, err=True)
     typer.echo(secret)
-    typer.echo(f"the code works once, until {expires.isoformat(timespec='seconds')}", err=True)
+    until = expires.isoformat(timespec="seconds")
+    typer.echo(_("the code works once, until %(when)s") % {"when": until}, err=True)
 
 
 @accounts_app.command("list")
@@ -108,9 +120,15 @@ def list_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     if as_json:
         echo_json({"data": rows, "count": len(rows)})
         return
+    _ = translations(runtime.settings.lang).gettext
     for row in rows:
-        state = "disabled" if row["disabled"] else ("invited" if row["invited"] else "active")
-        typer.echo(f"{row['name']}\t{row['role']}\t{state}")
+        if row["disabled"]:
+            state = _("disabled")
+        else:
+            state = _("invited") if row["invited"] else _("active")
+        # The role in words; in English the code `accounts role` takes.
+        role = _role(row["role"], runtime.settings.lang)
+        typer.echo(f"{row['name']}\t{role}\t{state}")
 
 
 @accounts_app.command("disable")
@@ -124,7 +142,8 @@ def disable(ctx: typer.Context, name: NameArg) -> None:
             disable_account(session, cli_actor(), name, now=_now())
     except PresswatchError as exc:
         raise fail(str(exc)) from exc
-    typer.echo(f"account {name} disabled")
+    _ = translations(runtime.settings.lang).gettext
+    typer.echo(_("account %(name)s disabled") % {"name": name})
 
 
 @accounts_app.command("role")
@@ -138,7 +157,9 @@ def role(ctx: typer.Context, name: NameArg, role: RoleOpt) -> None:
             set_role(session, cli_actor(), name, role, now=_now())
     except PresswatchError as exc:
         raise fail(str(exc), 2) from exc
-    typer.echo(f"account {name} is now {role}")
+    _ = translations(runtime.settings.lang).gettext
+    said = _("account %(name)s is now %(role)s")
+    typer.echo(said % {"name": name, "role": _role(role, runtime.settings.lang)})
 
 
 @token_app.command("create")
@@ -159,7 +180,9 @@ def token_create(
             token, token_id = made.token, made.row.id
     except PresswatchError as exc:
         raise fail(str(exc), 2) from exc
-    typer.echo(f"token {token_id} for {name} ({label}); shown only now, keep it secret:", err=True)
+    _ = translations(runtime.settings.lang).gettext
+    said = _("token %(id)s for %(name)s (%(label)s); shown only now, keep it secret:")
+    typer.echo(said % {"id": token_id, "name": name, "label": label}, err=True)
     typer.echo(token)
 
 
@@ -177,7 +200,8 @@ def token_revoke(
             revoke_token(session, cli_actor(), token_id, now=_now())
     except PresswatchError as exc:
         raise fail(str(exc)) from exc
-    typer.echo(f"token {token_id} revoked")
+    _ = translations(runtime.settings.lang).gettext
+    typer.echo(_("token %(id)s revoked") % {"id": token_id})
 
 
 @token_app.command("list")
@@ -197,9 +221,11 @@ def token_list(
     if as_json:
         echo_json({"data": rows, "count": len(rows)})
         return
+    _ = translations(runtime.settings.lang).gettext
     for row in rows:
-        state = f"revoked {row['revoked_at']}" if row["revoked_at"] else "active"
-        used = row["last_used_at"] or "never used"
+        revoked = _("revoked %(when)s") % {"when": row["revoked_at"]}
+        state = revoked if row["revoked_at"] else _("active")
+        used = row["last_used_at"] or _("never used")
         typer.echo(
             f"{row['id']}\t{row['account']}\t{row['name']}\t{row['prefix']}…\t{used}\t{state}"
         )

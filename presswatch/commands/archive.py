@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from archive.errors import NotFound, PresswatchError
+from archive.i18n import N_, translations
 from presswatch.commands.common import (
     ISO_DATE,
     JsonOpt,
@@ -63,7 +64,8 @@ def init(ctx: typer.Context) -> None:
         typer.echo(f"presswatch init: database backed up to {backup} before upgrading", err=True)
     # Said whether or not a terminal is watching: a silent init (piped, scripted) once
     # left a newcomer to guess whether it did anything.
-    typer.echo(f"archive ready in {runtime.settings.data_dir}")
+    _ = translations(runtime.settings.lang).gettext
+    typer.echo(_("archive ready in %(dir)s") % {"dir": runtime.settings.data_dir})
 
 
 def articles(
@@ -92,8 +94,22 @@ def articles(
     if as_json:
         echo_json(rows)
         return
+    _print_articles(rows, runtime.settings.lang)
+
+
+def _print_articles(rows: list[dict[str, Any]], lang: str) -> None:
+    """The listing for a person: in English with the codes `--status` takes (scripts
+    read them), in another language with its words for them (as `_print_changes`)."""
+    from archive.i18n import label, translations
+
+    _ = translations(lang).gettext
+
+    def word(code: str) -> str:
+        return code if lang == "en" else label(code, _)
+
     for row in rows:
-        extra = f" ({row['removal']})" if row["removal"] else ""
+        row = {**row, "status": word(row["status"])}
+        extra = f" ({word(row['removal'])})" if row["removal"] else ""
         typer.echo(
             f"{row['id']:>6}  {row['status']:<11}{extra:<16} v{row['versions']:<3} "
             f"{row['source']:<14} {row['url']}"
@@ -257,7 +273,24 @@ def diff(
     elif fmt == "html":
         typer.echo(render_html(result))
     else:
-        typer.echo(render_unified(result), nl=False)
+        words = translations(runtime.settings.lang).gettext
+        typer.echo(render_unified(result, words=lambda w: words(DIFF_WORDS.get(w, w))), nl=False)
+
+
+# What `import` counts besides capture outcomes (archive.i18n.labels has those).
+IMPORTED = {"duplicate": N_("already in the archive")}
+
+
+# The words around a unified diff (its field names and notes), in the `lang` setting;
+# the lines of the diff are the archive's text.
+DIFF_WORDS = {
+    "title": N_("title"),
+    "byline": N_("byline"),
+    "published": N_("published"),
+    "modified": N_("modified"),
+    "(none)": N_("(none)"),
+    "no changes": N_("no changes"),
+}
 
 
 def changes(
@@ -432,9 +465,18 @@ def import_(
             typer.echo(f"presswatch import: {shown(problem)}", err=True)
         # What was recorded, always (it once said nothing on success): on stdout, as
         # `export` says what it wrote; the problems above are on stderr.
+        # In English the outcomes are the codes `--json` has; in another language its
+        # words for them.
+        from archive.i18n import label
+
+        lang = runtime.settings.lang
+        _ = translations(lang).gettext
         counts = report["recorded"]
-        summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "nothing"
-        typer.echo(f"imported: {summary}")
+        summary = ", ".join(
+            f"{n} {k if lang == 'en' else _(IMPORTED.get(k) or label(k, _))}"
+            for k, n in sorted(counts.items())
+        )
+        typer.echo(_("imported: %(summary)s") % {"summary": summary or _("nothing")})
     if problems:
         raise typer.Exit(1)
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from archive.errors import ConfigError, NotFound, PresswatchError
+from archive.i18n import translations
 from presswatch.commands.common import JsonOpt, cli_actor, echo_json, fail, get_runtime, shown
 
 if TYPE_CHECKING:
@@ -64,7 +65,8 @@ def add(
         raise fail(str(exc)) from exc
     except PresswatchError as exc:
         raise fail(str(exc), 2) from exc
-    typer.echo(f"case {name}: {len(articles)} article(s) added")
+    _ = translations(runtime.settings.lang).gettext
+    typer.echo(_("case %(name)s: %(n)s article(s) added") % {"name": name, "n": len(articles)})
 
 
 @case_app.command("note")
@@ -96,7 +98,8 @@ def note(
         raise fail(str(exc)) from exc
     except PresswatchError as exc:
         raise fail(str(exc), 2) from exc
-    typer.echo(f"case {name}: note {note_id} added")
+    _ = translations(runtime.settings.lang).gettext
+    typer.echo(_("case %(name)s: note %(id)s added") % {"name": name, "id": note_id})
 
 
 @case_app.command("list")
@@ -110,8 +113,11 @@ def list_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     if as_json:
         echo_json({"data": rows, "count": len(rows)})
         return
+    _ = translations(runtime.settings.lang).gettext
     for row in rows:
-        typer.echo(f"{row['name']}\t{row['articles']} articles\t{row['notes']} notes")
+        articles = _("%(n)s articles") % {"n": row["articles"]}
+        notes = _("%(n)s notes") % {"n": row["notes"]}
+        typer.echo(f"{row['name']}\t{articles}\t{notes}")
 
 
 @case_app.command("show")
@@ -128,13 +134,39 @@ def show(ctx: typer.Context, name: CaseArg, as_json: JsonOpt = False) -> None:
     if as_json:
         echo_json(data)
         return
-    typer.echo(f"case {data['name']} (made {data['created_at']} by {data['created_by']})")
+    _print_case(data, runtime.settings.lang)
+
+
+def _print_case(data: dict[str, Any], lang: str) -> None:
+    """A case for a person, in `lang`: in English the statuses stay codes (as in
+    `articles`); tags, notes, names and addresses are what people wrote or we archived."""
+    from archive.i18n import label
+
+    _ = translations(lang).gettext
+    said = _("case %(name)s (made %(when)s by %(who)s)")
+    typer.echo(said % {"name": data["name"], "when": data["created_at"], "who": data["created_by"]})
     for item in data["articles"]:
         tags = ", ".join(item["tags"])
-        typer.echo(f"  article {item['article_id']} {item['status']} {shown(item['url'])} [{tags}]")
+        status = item["status"] if lang == "en" else label(item["status"], _)
+        said = _("article %(id)s %(status)s %(url)s [%(tags)s]") % {
+            "id": item["article_id"],
+            "status": status,
+            "url": shown(item["url"]),
+            "tags": tags,
+        }
+        typer.echo(f"  {said}")
     for item in data["notes"]:
-        about = f" on article {item['article_id']}" if item["article_id"] else ""
-        typer.echo(f"  note {item['id']} by {item['author']}{about}: {shown(item['text'])}")
+        values = {
+            "id": item["id"],
+            "who": item["author"],
+            "article": item["article_id"],
+            "text": shown(item["text"]),
+        }
+        if item["article_id"]:
+            said = _("note %(id)s by %(who)s on article %(article)s: %(text)s") % values
+        else:
+            said = _("note %(id)s by %(who)s: %(text)s") % values
+        typer.echo(f"  {said}")
 
 
 def export_case(
@@ -175,10 +207,21 @@ def export_case(
         raise fail(str(exc)) from exc
     except PresswatchError as exc:
         raise fail(f"export case: {exc}") from exc
+    _ = translations(runtime.settings.lang).gettext
+    said = _(
+        "wrote %(file)s: case %(name)s, %(articles)s articles, %(notes)s notes, "
+        "%(entries)s audit entries, proven against the checkpoint of %(leaves)s leaves"
+    )
     typer.echo(
-        f"wrote {output}: case {name}, {summary.articles} articles, {summary.notes} notes, "
-        f"{summary.audit_entries} audit entries, proven against the checkpoint of "
-        f"{summary.tree_size} leaves"
+        said
+        % {
+            "file": output,
+            "name": name,
+            "articles": summary.articles,
+            "notes": summary.notes,
+            "entries": summary.audit_entries,
+            "leaves": summary.tree_size,
+        }
     )
 
 

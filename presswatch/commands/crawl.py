@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from archive.errors import ConfigError
+from archive.i18n import translations
 from presswatch.commands.common import (
     JsonOpt,
     SourceOpt,
@@ -61,11 +62,12 @@ def _crawl_sources(runtime: Runtime) -> SourcesFile:
 class _Live:
     """A rich live table on stderr: fetched, new, edited, removed, errors, rate."""
 
-    def __init__(self, title: str) -> None:
+    def __init__(self, title: str, lang: str = "en") -> None:
         from rich.console import Console
         from rich.live import Live
 
         self.title = title
+        self._ = translations(lang).gettext
         self.started = time.monotonic()
         self.console = Console(stderr=True)
         self.live = Live(self._render({}), console=self.console, refresh_per_second=4)
@@ -75,7 +77,17 @@ class _Live:
 
         elapsed = max(time.monotonic() - self.started, 0.001)
         table = Table(title=self.title, show_header=True, header_style="bold")
-        for name in ("fetched", "new", "edited", "removed", "unreachable", "errors", "pages/s"):
+        _ = self._
+        names = (
+            _("fetched"),
+            _("new"),
+            _("edited"),
+            _("removed"),
+            _("unreachable"),
+            _("errors"),
+            _("pages/s"),
+        )
+        for name in names:
             table.add_column(name, justify="right")
         errors = counts.get("fetch_errors", 0) + counts.get("problems", 0)
         table.add_row(
@@ -109,7 +121,7 @@ def _crawl(
 
     context = start_crawl(runtime, sources)
     if sys.stderr.isatty() and not as_json:
-        with _Live(f"presswatch {label}") as live:
+        with _Live(f"presswatch {label}", runtime.settings.lang) as live:
             return run_phases(runtime, context, phases, on_tick=live.update)
     return run_phases(runtime, context, phases)
 
@@ -138,11 +150,18 @@ def _index_and_notify(
 
 
 def _finish(
-    report: CrawlReport, *, label: str, as_json: bool, extra: dict[str, Any] | None = None
+    report: CrawlReport,
+    *,
+    label: str,
+    as_json: bool,
+    extra: dict[str, Any] | None = None,
+    lang: str = "en",
 ) -> None:
-    """Log the summary line, print the JSON document (with `extra`'s fields), and exit
-    1 naming the problems when the crawl failed or was stopped."""
+    """Log the summary line (in English), print the JSON document (with `extra`'s
+    fields), and exit 1 naming the problems when the crawl failed or was stopped. The
+    terminal's summary is in `lang`; the problems are the fetches' own words."""
     line = report.summary(label)
+    said = report.summary(label, translations(lang).gettext)
     if report.ok:
         runs_log.info("%s", line)
     else:
@@ -157,14 +176,14 @@ def _finish(
         typer.echo(f"presswatch {label}: {report.stopped_by}", err=True)
         raise typer.Exit(1)
     if not report.ok:
-        typer.echo(f"presswatch {line}", err=True)
+        typer.echo(f"presswatch {said}", err=True)
         for problem in report.problems[:50]:
             typer.echo(f"  {problem}", err=True)
         if report.interrupted:
             typer.echo("  interrupted: run again to continue", err=True)
         raise typer.Exit(1)
     if sys.stderr.isatty() and not as_json:
-        typer.echo(line, err=True)
+        typer.echo(said, err=True)
 
 
 def _check_names(sources: SourcesFile, names: list[str]) -> list[str]:
@@ -224,11 +243,21 @@ def sources_cmd(
                 }
             )
         else:
-            warn = f", {len(problems)} warning(s)" if problems else ""
-            typer.echo(
-                f"{path}: {len(parsed.source)} source(s), {len(parsed.topics)} topic(s), "
-                f"no errors{warn}"
-            )
+            _ = translations(runtime.settings.lang).gettext
+            numbers = {
+                "path": path,
+                "sources": len(parsed.source),
+                "topics": len(parsed.topics),
+                "warnings": len(problems),
+            }
+            if problems:
+                said = _(
+                    "%(path)s: %(sources)s source(s), %(topics)s topic(s), no errors, "
+                    "%(warnings)s warning(s)"
+                )
+            else:
+                said = _("%(path)s: %(sources)s source(s), %(topics)s topic(s), no errors")
+            typer.echo(said % numbers)
         return
     counts: dict[str, dict[str, Any]] = {}
     if runtime.is_initialized():  # before `init` the file alone, and no file created
@@ -262,16 +291,26 @@ def sources_cmd(
     if as_json:
         echo_json(rows)
         return
+    _print_sources(rows, runtime.settings.lang)
+
+
+def _print_sources(rows: list[dict[str, Any]], lang: str) -> None:
+    """The outlets for a person, in `lang`. `topic=` and `render` are the keys of
+    sources.toml, as written there; a last error is what the fetch said."""
+    _ = translations(lang).gettext
     for row in rows:
-        flag = "" if row["enabled"] else " (disabled)"
+        flag = "" if row["enabled"] else " " + _("(disabled)")
         topic = f" topic={row['topic']}" if row["topic"] else ""
         render = " render" if row["render"] else ""
-        typer.echo(
-            f"{row['name']:<20} {row['articles']:>6} articles ({row['edited']} edited, "
-            f"{row['removed']} removed)  {row['base_url']}{topic}{render}{flag}"
-        )
+        counted = _("%(articles)s articles (%(edited)s edited, %(removed)s removed)") % {
+            "articles": f"{row['articles']:>6}",
+            "edited": row["edited"],
+            "removed": row["removed"],
+        }
+        typer.echo(f"{row['name']:<20} {counted}  {row['base_url']}{topic}{render}{flag}")
         if row["last_error"]:
-            typer.echo(f"{'':<20} last error: {row['last_error']}")
+            said = _("last error: %(error)s") % {"error": row["last_error"]}
+            typer.echo(f"{'':<20} {said}")
 
 
 def crawl_cmd(
@@ -305,7 +344,7 @@ def crawl_cmd(
     phases = [Phase(discovery_jobs(names, limit, spiders), name="crawl")]
     with archive_lock(runtime, "crawl"):
         report = _crawl(runtime, sources, phases, label="crawl", as_json=as_json)
-        _finish(report, label="crawl", as_json=as_json)
+        _finish(report, label="crawl", as_json=as_json, lang=runtime.settings.lang)
 
 
 def recheck_cmd(
@@ -330,7 +369,7 @@ def recheck_cmd(
     phases = [Phase([CrawlJob("recheck", tuple(names), limit, all_)], name="recheck")]
     with archive_lock(runtime, "recheck"):
         report = _crawl(runtime, sources, phases, label="recheck", as_json=as_json)
-        _finish(report, label="recheck", as_json=as_json)
+        _finish(report, label="recheck", as_json=as_json, lang=runtime.settings.lang)
 
 
 def run_cmd(
@@ -397,7 +436,7 @@ def run_cmd(
         extra = _index_and_notify(runtime, sources, report)
         if lock.took_over is not None:
             extra["took_over_stale_lock"] = lock.took_over.describe()
-        _finish(report, label="run", as_json=as_json, extra=extra)
+        _finish(report, label="run", as_json=as_json, extra=extra, lang=runtime.settings.lang)
     finally:
         lock.release()
 

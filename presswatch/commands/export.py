@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from archive.errors import ConfigError, NotFound, PresswatchError
+from archive.i18n import translations
 from presswatch.commands.common import (
     ISO_DATE,
     SourceOpt,
@@ -83,10 +84,19 @@ def wacz(
             )
         except PresswatchError as exc:
             raise fail(f"export wacz: {exc}") from exc
-    typer.echo(
-        f"wrote {summary.path}: {summary.records} WARC records in {summary.warc_files} "
-        f"file(s), {summary.pages} pages, {summary.bytes:,} bytes"
+    _ = translations(runtime.settings.lang).gettext
+    said = _(
+        "wrote %(file)s: %(records)s WARC records in %(files)s file(s), %(pages)s pages, "
+        "%(bytes)s bytes"
     )
+    counts = {
+        "file": summary.path,
+        "records": summary.records,
+        "files": summary.warc_files,
+        "pages": summary.pages,
+        "bytes": f"{summary.bytes:,}",
+    }
+    typer.echo(said % counts)
 
 
 @export_app.command("evidence")
@@ -124,16 +134,25 @@ def evidence(
     except PresswatchError as exc:
         raise fail(f"export evidence: {exc}") from exc
     _audit_export(runtime, summary.article_id, summary.wacz.path)
+    _ = translations(runtime.settings.lang).gettext
     if summary.checkpoint_issued:
-        typer.echo(
-            f"signed a new checkpoint of {summary.tree_size} leaves to cover the article",
-            err=True,
-        )
-    typer.echo(
-        f"wrote {summary.wacz.path}: article {summary.article_id}, {summary.captures} "
-        f"captures, {summary.versions} versions, {summary.events} events, proven against the "
-        f"checkpoint of {summary.tree_size} leaves ({summary.wacz.bytes:,} bytes)"
+        said = _("signed a new checkpoint of %(leaves)s leaves to cover the article")
+        typer.echo(said % {"leaves": summary.tree_size}, err=True)
+    said = _(
+        "wrote %(file)s: article %(id)s, %(captures)s captures, %(versions)s versions, "
+        "%(events)s events, proven against the checkpoint of %(leaves)s leaves "
+        "(%(bytes)s bytes)"
     )
+    counts = {
+        "file": summary.wacz.path,
+        "id": summary.article_id,
+        "captures": summary.captures,
+        "versions": summary.versions,
+        "events": summary.events,
+        "leaves": summary.tree_size,
+        "bytes": f"{summary.wacz.bytes:,}",
+    }
+    typer.echo(said % counts)
 
 
 def _audit_export(runtime: Runtime, article_id: int, path: Path) -> None:
@@ -175,10 +194,15 @@ def index_warcs(
     report = index_missing(settings.warc_dir, settings.indexes_dir, rebuild=rebuild)
     for name, why in report.failed.items():
         typer.echo(f"{name}: {why}", err=True)
-    typer.echo(
-        f"indexes in {settings.indexes_dir}: {len(report.built)} built, "
-        f"{len(report.fresh)} already fresh, {len(report.failed)} failed"
-    )
+    _ = translations(settings.lang).gettext
+    said = _("indexes in %(dir)s: %(built)s built, %(fresh)s already fresh, %(failed)s failed")
+    counts = {
+        "dir": settings.indexes_dir,
+        "built": len(report.built),
+        "fresh": len(report.fresh),
+        "failed": len(report.failed),
+    }
+    typer.echo(said % counts)
     if report.failed:
         raise typer.Exit(1)
 

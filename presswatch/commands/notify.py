@@ -10,12 +10,14 @@ input (a malformed Apprise URL names what to fix).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from archive.errors import BadInput, ConfigError, NotFound
+from archive.i18n import translations
 from presswatch.commands.common import (
     JsonOpt,
     SourceOpt,
@@ -135,10 +137,10 @@ def add_cmd(
             "to the address the pages are served at",
             err=True,
         )
-    _print_one(runtime, name, as_json, "added")
+    _print_added(runtime, name, as_json)
 
 
-def _print_one(runtime: Runtime, name: str, as_json: bool, verb: str) -> None:
+def _print_added(runtime: Runtime, name: str, as_json: bool) -> None:
     from archive.notify import notify_health
 
     with runtime.read_sessions() as session:
@@ -146,10 +148,15 @@ def _print_one(runtime: Runtime, name: str, as_json: bool, verb: str) -> None:
     if as_json:
         echo_json(row)
     else:
-        typer.echo(f"{verb} {name}: {row['mode']} to {row['url']}")
+        _ = translations(runtime.settings.lang).gettext
+        said = _("added %(name)s: %(mode)s to %(url)s")
+        typer.echo(said % {"name": name, "mode": row["mode"], "url": row["url"]})
 
 
-def _describe(row: dict[str, Any]) -> str:
+def _describe(row: dict[str, Any], _: Callable[[str], str] = str) -> str:
+    """A subscription in two lines, its health in the words of `_` (a catalog's
+    gettext). `kinds=`, `sources=`, `topic=` are the keys `notify add` and
+    sources.toml take, and the mode and kinds are codes: they stay as written."""
     parts = [row["mode"], "kinds=" + ",".join(row["kinds"] or ["all"])]
     if row["sources"]:
         parts.append("sources=" + ",".join(row["sources"]))
@@ -158,14 +165,14 @@ def _describe(row: dict[str, Any]) -> str:
     if row["min_significance"]:
         parts.append(f"min_significance={row['min_significance']}")
     if not row["enabled"]:
-        parts.append("disabled")
-    health = f"{row['matched']} matched, {row['sent']} sent, {row['pending']} waiting"
+        parts.append(_("disabled"))
+    health = _("%(matched)s matched, %(sent)s sent, %(pending)s waiting") % row
     if not row["matched"]:
-        health = "nothing matched yet"
+        health = _("nothing matched yet")
     if row["unconfirmed"]:
-        health += f", {row['unconfirmed']} unconfirmed"
+        health += ", " + _("%(unconfirmed)s unconfirmed") % row
     if row["failures"]:
-        health += f"; FAILING ({row['failures']}x, next try {row['next_attempt_at']})"
+        health += "; " + _("FAILING (%(failures)sx, next try %(next_attempt_at)s)") % row
     return f"{row['name']} [{row['origin']}] {row['url']}\n  {' '.join(parts)}; {health}"
 
 
@@ -181,14 +188,15 @@ def list_cmd(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     if as_json:
         echo_json(rows)
         return
+    _ = translations(runtime.settings.lang).gettext
     if not rows:
         typer.echo(
-            "no subscriptions: `presswatch notify add NAME URL` or [[notify]] in sources.toml"
+            _("no subscriptions: `presswatch notify add NAME URL` or [[notify]] in sources.toml")
         )
     for row in rows:
-        typer.echo(_describe(row))
+        typer.echo(_describe(row, _))
         if row["last_error"]:
-            typer.echo(f"  last error: {row['last_error']}")
+            typer.echo("  " + _("last error: %(error)s") % {"error": row["last_error"]})
 
 
 @notify_app.command("remove")
@@ -207,7 +215,8 @@ def remove_cmd(
             remove_subscription(session, name)
         except NotFound as exc:
             raise fail(str(exc), 2) from exc
-    typer.echo(f"removed {name}")
+    _ = translations(runtime.settings.lang).gettext
+    typer.echo(_("removed %(name)s") % {"name": name})
 
 
 @notify_app.command("test")
@@ -235,7 +244,8 @@ def test_cmd(
     )
     if error is not None:
         raise fail(f"test message to {redact_url(url)} failed: {error}")
-    typer.echo(f"test message sent to {redact_url(url)}")
+    _ = translations(runtime.settings.lang).gettext
+    typer.echo(_("test message sent to %(url)s") % {"url": redact_url(url)})
 
 
 def _send(runtime: Runtime, as_json: bool) -> None:
@@ -253,10 +263,10 @@ def _send(runtime: Runtime, as_json: bool) -> None:
     if as_json:
         echo_json(report.as_json())
     else:
-        typer.echo(
-            f"queued {report.queued} event(s); sent {report.messages} message(s) for "
-            f"{report.events_sent} event(s)"
-        )
+        _ = translations(settings.lang).gettext
+        said = _("queued %(queued)s event(s); sent %(messages)s message(s) for %(sent)s event(s)")
+        counts = {"queued": report.queued, "messages": report.messages, "sent": report.events_sent}
+        typer.echo(said % counts)
     for name, error in report.failed.items():
         typer.echo(f"presswatch: notification {name} failed (will retry): {error}", err=True)
     if report.failed:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -38,6 +38,9 @@ from presswatch.commands.common import (
 
 if TYPE_CHECKING:
     from archive.store import ChangeRow
+
+# A catalog's `gettext`: the words of the `lang` setting.
+Gettext = Callable[[str], str]
 
 FORMATS = ("md", "csv", "json")
 MATERIAL = 0.3
@@ -137,7 +140,9 @@ def report(
             if r.event.at <= end
         ]
         titles = _titles(session, rows)
-        data = build_report(rows, titles, base, start, end, min_significance)
+        lang = runtime.settings.lang
+        describe = _describer(lang) if fmt == "md" else None
+        data = build_report(rows, titles, base, start, end, min_significance, describe)
     if not base:
         # A report is read away from the archive (a blog post, a spreadsheet, a mail):
         # a relative link there leads nowhere, so say so rather than print it silently.
@@ -146,7 +151,7 @@ def report(
             "next to the archive's pages; pass --base-url or set PRESSWATCH_PUBLIC_URL",
             err=True,
         )
-    text = render(data, fmt)
+    text = render(data, fmt, lang)
     if output is None:
         typer.echo(text, nl=False)
         return
@@ -183,9 +188,11 @@ def build_report(
     start: datetime,
     end: datetime,
     min_significance: float,
+    describe: Callable[[dict[str, Any]], str] | None = None,
 ) -> dict[str, Any]:
     """The report's data: per outlet, removals (newest first) and material edits (most
-    significant first)."""
+    significant first). `describe` words an edit class (default: English, as the CSV
+    and JSON have it)."""
     from archive.store import ChangeKind
     from archive.views import change_json
 
@@ -196,7 +203,7 @@ def build_report(
         if change["kind"] == ChangeKind.REMOVED_TOGETHER:
             together.append(_together_item(change, titles.get(row.event.id), base))
             continue
-        item = _item(change, titles.get(row.event.id), base)
+        item = _item(change, titles.get(row.event.id), base, describe)
         group = outlets.setdefault(row.source, {"removed": [], "edited": []})
         if change["kind"] == ChangeKind.REMOVED:
             group["removed"].append(item)
@@ -248,9 +255,27 @@ def _together_item(change: dict[str, Any], title: str | None, base: str) -> dict
     }
 
 
-def _item(change: dict[str, Any], title: str | None, base: str) -> dict[str, Any]:
+def _describer(lang: str) -> Callable[[dict[str, Any]], str] | None:
+    """How the Markdown report words an edit class: None (English, as in the CSV) for
+    English, else the language's words."""
+    if lang == "en":
+        return None
+    from archive.i18n import describe_edit_class, translations
+
+    t = translations(lang).gettext
+    return lambda item: describe_edit_class(item, t)
+
+
+def _item(
+    change: dict[str, Any],
+    title: str | None,
+    base: str,
+    describe: Callable[[dict[str, Any]], str] | None = None,
+) -> dict[str, Any]:
     from archive.content import describe_class
     from archive.store import ChangeKind
+
+    describe = describe or describe_class
 
     article = f"{base}/articles/{change['article_id']}"
     detail = change["detail"]
@@ -261,7 +286,7 @@ def _item(change: dict[str, Any], title: str | None, base: str) -> dict[str, Any
         "title": title,
         "url": change["url"],
         "significance": detail.get("significance"),
-        "classes": [describe_class(c) for c in detail.get("classes", [])],
+        "classes": [describe(c) for c in detail.get("classes", [])],
         "how": change["how"] if isinstance(change["how"], str) else ",".join(change["how"]),
         "from_version": change["from_version"],
         "to_version": change["to_version"],
@@ -282,12 +307,15 @@ def _item(change: dict[str, Any], title: str | None, base: str) -> dict[str, Any
     return item
 
 
-def render(data: dict[str, Any], fmt: str) -> str:
+def render(data: dict[str, Any], fmt: str, lang: str = "en") -> str:
+    """The report as text. Markdown is for people, in `lang`; CSV and JSON are for
+    programs and spreadsheets, so their column names and values stay codes, in English,
+    whatever the language (docs/json.md)."""
     if fmt == "json":
         return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
     if fmt == "csv":
         return _csv(data)
-    return _markdown(data)
+    return _markdown(data, lang)
 
 
 def _csv(data: dict[str, Any]) -> str:
@@ -358,69 +386,117 @@ def _minute(iso: str) -> str:
     return iso[:16].replace("T", " ")
 
 
-def _per(item: dict[str, Any]) -> str:
+def _per(item: dict[str, Any], _: Gettext) -> str:
     """A change learned from a web archive, as the reader must see it: " (per web
     archive), snapshot <…>"; nothing for what we fetched ourselves."""
-    from archive.views import VIA_WEB_ARCHIVE
-
     if item["via"] is None:
         return ""
     snapshot = item["via"].get("snapshot")
-    return f" {VIA_WEB_ARCHIVE}" + (f", snapshot {_link(snapshot)}" if snapshot else "")
+    if snapshot:
+        return " " + _("(per web archive), snapshot %(url)s") % {"url": _link(snapshot)}
+    return " " + _("(per web archive)")
 
 
-def _provenance(removal: dict[str, Any]) -> str:
+def _provenance(removal: dict[str, Any], _: Gettext) -> str:
     """Where a copy's removal was learned, as the reader must see it."""
     if removal["via"] is not None:
-        return _per(removal)
-    return " (from an import)" if removal["origin"] == "import" else " (our crawl)"
+        return _per(removal, _)
+    return " " + (_("(from an import)") if removal["origin"] == "import" else _("(our crawl)"))
 
 
-def _markdown(data: dict[str, Any]) -> str:
+def _markdown(data: dict[str, Any], lang: str = "en") -> str:
+    """The report in `lang` (the `lang` setting). In English the removal signs stay
+    codes (`http_404`), as the CSV and JSON have them; another language has its words.
+    Titles, outlets and addresses are the archive's data, never translated."""
+    from archive.i18n import label, translations
+
+    _ = translations(lang).gettext  # the name `pybabel extract` looks for
+
+    def how(codes: str) -> str:
+        return codes if lang == "en" else ",".join(label(c, _) for c in codes.split(","))
+
+    def title(text: str | None) -> str:
+        return _("(no title)") if text is None else _md(text)
+
+    def utc(iso: str | None) -> str:
+        return f"{_minute(iso or '')} UTC"  # a name every language writes so
+
+    period = {"since": data["since"][:10], "until": data["until"][:10]}
     lines = [
-        f"# Presswatch report: {data['since'][:10]} to {data['until'][:10]}",
+        "# " + _("Presswatch report: %(since)s to %(until)s") % period,
         "",
-        f"Stories removed, and stories materially edited (significance of at least "
-        f"{data['min_significance']:g} of 1), per outlet.",
+        _(
+            "Stories removed, and stories materially edited (significance of at least "
+            "%(min)s of 1), per outlet."
+        )
+        % {"min": f"{data['min_significance']:g}"},
     ]
     if not data["outlets"] and not data["together"]:
-        lines += ["", "Nothing was removed or materially edited in this period."]
+        lines += ["", _("Nothing was removed or materially edited in this period.")]
     if data["together"]:
-        lines += ["", f"## Stories removed at several outlets ({len(data['together'])})"]
+        n = {"n": len(data["together"])}
+        lines += ["", "## " + _("Stories removed at several outlets (%(n)s)") % n]
     for story in data["together"]:
-        lines += [
-            "",
-            f"- {_minute(story['at'])} UTC: {_md(story['title'])} (story {story['story_id']}), "
-            f"removed at {story['outlets']} outlets within {story['window_days']} days:",
-        ]
+        said = _(
+            "%(when)s: %(title)s (story %(story)s), removed at %(outlets)s outlets within "
+            "%(days)s days:"
+        ) % {
+            "when": utc(story["at"]),
+            "title": title(story["title"]),
+            "story": story["story_id"],
+            "outlets": story["outlets"],
+            "days": story["window_days"],
+        }
+        lines += ["", f"- {said}"]
         for r in story["removals"]:
-            lines.append(
-                f"  - {_md(r['source'])}: first found gone {_minute(r['removed_at'])} UTC, "
-                f"confirmed {_minute(r['confirmed_at'])} UTC{_provenance(r)}: "
-                f"{_link(r['page'])}; was at {_link(r['url'])}"
-            )
+            said = _(
+                "%(source)s: first found gone %(removed)s, confirmed %(confirmed)s"
+                "%(provenance)s: %(page)s; was at %(url)s"
+            ) % {
+                "source": _md(r["source"]),
+                "removed": utc(r["removed_at"]),
+                "confirmed": utc(r["confirmed_at"]),
+                "provenance": _provenance(r, _),
+                "page": _link(r["page"]),
+                "url": _link(r["url"]),
+            }
+            lines.append(f"  - {said}")
     for outlet in data["outlets"]:
         lines += ["", f"## {_md(outlet['source'])}"]
         if outlet["removed"]:
-            lines += ["", f"### Removed ({len(outlet['removed'])})", ""]
+            n = {"n": len(outlet["removed"])}
+            lines += ["", "### " + _("Removed (%(n)s)") % n, ""]
             for item in outlet["removed"]:
-                when = f"{_minute(item['at'])} UTC"
+                when = utc(item["at"])
                 if item["removed_at"]:
-                    when = f"confirmed {when}, first found gone {_minute(item['removed_at'])} UTC"
-                lines.append(
-                    f"- {when}{_per(item)}: "
-                    f"[{_md(item['title'])}]({_link(item['page'])}) ({_md(item['how'])}); "
-                    f"was at {_link(item['url'])}"
-                )
+                    when = _("confirmed %(confirmed)s, first found gone %(removed)s") % {
+                        "confirmed": when,
+                        "removed": utc(item["removed_at"]),
+                    }
+                said = _("%(when)s%(per)s: [%(title)s](%(page)s) (%(how)s); was at %(url)s") % {
+                    "when": when,
+                    "per": _per(item, _),
+                    "title": title(item["title"]),
+                    "page": _link(item["page"]),
+                    "how": _md(how(item["how"])),
+                    "url": _link(item["url"]),
+                }
+                lines.append(f"- {said}")
         if outlet["edited"]:
-            lines += ["", f"### Materially edited ({len(outlet['edited'])})", ""]
+            n = {"n": len(outlet["edited"])}
+            lines += ["", "### " + _("Materially edited (%(n)s)") % n, ""]
             for item in outlet["edited"]:
-                lines.append(
-                    f"- **{item['significance']:.2f}** {_minute(item['at'])} "
-                    f"UTC{_per(item)}: [{_md(item['title'])}]({_link(item['page'])}), "
-                    f"v{item['from_version']} → v{item['to_version']}: "
-                    f"{_md('; '.join(item['classes']))}"
-                )
+                said = _("%(when)s%(per)s: [%(title)s](%(page)s), v%(old)s → v%(new)s: %(classes)s")
+                said %= {
+                    "when": utc(item["at"]),
+                    "per": _per(item, _),
+                    "title": title(item["title"]),
+                    "page": _link(item["page"]),
+                    "old": item["from_version"],
+                    "new": item["to_version"],
+                    "classes": _md("; ".join(item["classes"])),
+                }
+                lines.append(f"- **{item['significance']:.2f}** {said}")
     return "\n".join(lines) + "\n"
 
 

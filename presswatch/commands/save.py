@@ -115,14 +115,37 @@ def save_cmd(
         return
     if outcome.problem is not None:
         raise _refuse(outcome.problem, "failed", 1, as_json)
-    article = f"article {doc['article_id']} ({doc['status']}, {doc['versions']} version(s))"
+    _print_saved(doc, runtime.settings.lang)
+
+
+def _print_saved(doc: dict[str, Any], lang: str) -> None:
+    """What was saved, in `lang`: in English the status and outcome stay codes (as in
+    `--json`), in another language they are its words."""
+    from archive.i18n import label, translations
+
+    _ = translations(lang).gettext
+
+    def word(code: str) -> str:
+        return code if lang == "en" else label(code, _)
+
+    values = {**doc, "url": shown(doc["url"]), "status": word(doc["status"])}
+    values["outcome"] = word(doc["outcome"])
     if doc["article_id"] is None:
-        article = "no article (the page was recorded as a capture only)"
-    checked = f", next check {doc['next_check']}" if doc["next_check"] else ""
-    typer.echo(
-        f"saved {shown(doc['url'])} under {doc['source']}: capture {doc['capture_id']} "
-        f"({doc['outcome']}), {article}{checked}; audit leaf {doc['audit_leaf_index']}"
-    )
+        article = _("no article (the page was recorded as a capture only)")
+    else:
+        article = _("article %(article_id)s (%(status)s, %(versions)s version(s))") % values
+    values["article"] = article
+    if doc["next_check"]:
+        said = _(
+            "saved %(url)s under %(source)s: capture %(capture_id)s (%(outcome)s), "
+            "%(article)s, next check %(next_check)s; audit leaf %(audit_leaf_index)s"
+        )
+    else:
+        said = _(
+            "saved %(url)s under %(source)s: capture %(capture_id)s (%(outcome)s), "
+            "%(article)s; audit leaf %(audit_leaf_index)s"
+        )
+    typer.echo(said % values)
 
 
 def register(app: typer.Typer) -> None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from archive.errors import BadQuery, SearchError
+from archive.i18n import N_
 from presswatch.commands.common import (
     ISO_DATE,
     JsonOpt,
@@ -81,42 +82,62 @@ def _plain(snippet: str) -> str:
     return html.unescape(_MARK.sub(lambda m: "]" if m.group(0) == "</mark>" else "[", snippet))
 
 
-def _print_result(result: SearchResult, groups: list[dict[str, Any]] | None = None) -> None:
+# The facets' names in words (their codes are the JSON's keys and `--json`'s).
+FACET_WORDS = {"source": N_("source"), "lang": N_("language"), "status": N_("status")}
+
+
+def _print_result(
+    result: SearchResult, groups: list[dict[str, Any]] | None = None, lang: str = "en"
+) -> None:
+    """The results for a person, in `lang` (the `lang` setting). In English statuses and
+    facet names stay the codes `--status` and `--json` use; titles, snippets, outlets
+    and addresses are the archive's text."""
+    from archive.i18n import label, translations
+
+    _ = translations(lang).gettext
+
+    def word(code: object) -> str:
+        return str(getattr(code, "value", code)) if lang == "en" else label(code, _)
+
     pages = max(1, -(-result.total // result.per_page))
-    typer.echo(f"{result.total} result(s), page {result.page} of {pages}")
+    counts = {"total": result.total, "page": result.page, "pages": pages}
+    typer.echo(_("%(total)s result(s), page %(page)s of %(pages)s") % counts)
     heads: dict[int, str] = {}
     order = list(range(len(result.hits)))
     if groups is not None:
         order = [i for g in groups for i in g["hits"]]
         for g in groups:
             if g["story_id"] is not None:
-                heads[g["hits"][0]] = f"story {g['story_id']}: {len(g['hits'])} hit(s) on this page"
+                said = _("story %(id)s: %(n)s hit(s) on this page")
+                heads[g["hits"][0]] = said % {"id": g["story_id"], "n": len(g["hits"])}
     for i in order:
         hit = result.hits[i]
         if i in heads:
             typer.echo("")
             typer.echo(f"== {heads[i]}")
-        flags = [hit.status]
+        flags = [word(hit.status)]
         if hit.removed_text:
-            flags.append("removed text")
+            flags.append(_("removed text"))
         if not hit.is_current:
-            flags.append("older version")
+            flags.append(_("older version"))
         published = f"  {hit.published}" if hit.published else ""
         typer.echo("")
         typer.echo(
             f"#{hit.article_id} v{hit.version}  [{', '.join(flags)}]  {hit.source}{published}"
         )
-        typer.echo(f"  {shown(hit.title or '(no title)')}")
+        typer.echo(f"  {shown(hit.title or _('(no title)'))}")
         typer.echo(f"  {shown(hit.url)}")
         if hit.snippet:
             typer.echo(f"  {shown(_plain(hit.snippet))}")
     if result.facets is not None and result.total:
         typer.echo("")
-        for name, counts in result.facets.as_dict().items():
+        for name, values in result.facets.as_dict().items():
             listed = ", ".join(
-                f"{k} ({n})" for k, n in sorted(counts.items(), key=lambda kv: -kv[1])
+                f"{word(k) if name == 'status' else k} ({n})"
+                for k, n in sorted(values.items(), key=lambda kv: -kv[1])
             )
-            typer.echo(f"{name}: {listed}")
+            said = name if lang == "en" else _(FACET_WORDS.get(name, name))
+            typer.echo(_("%(name)s: %(values)s") % {"name": said, "values": listed})
 
 
 def search(
@@ -230,7 +251,7 @@ def search(
     if as_json:
         echo_json(doc)
     else:
-        _print_result(result, groups)
+        _print_result(result, groups, runtime.settings.lang)
 
 
 def reindex_command(ctx: typer.Context, as_json: JsonOpt = False) -> None:

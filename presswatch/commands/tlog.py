@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from archive.errors import ConfigError
+from archive.i18n import translations
 from presswatch.commands.common import JsonOpt, config_exit, echo_json, fail, get_runtime
 
 AgainstOpt = Annotated[
@@ -91,20 +92,35 @@ def verify(
     if as_json:
         echo_json(report.as_json())
     elif report.ok:
-        typer.echo(
-            f"ok: {report.captures_checked:,} captures, "
-            f"{report.versions_checked:,} versions checked"
-            + ("" if report.signatures_checked else "; signatures NOT checked (--no-signature)")
-        )
+        # The summary in the `lang` setting; in English "ok: …" as cron mails and
+        # scripts know it.
+        _ = translations(runtime.settings.lang).gettext
+        counts = {
+            "captures": f"{report.captures_checked:,}",
+            "versions": f"{report.versions_checked:,}",
+        }
+        if report.signatures_checked:
+            said = _("ok: %(captures)s captures, %(versions)s versions checked")
+        else:
+            said = _(
+                "ok: %(captures)s captures, %(versions)s versions checked; "
+                "signatures NOT checked (--no-signature)"
+            )
+        typer.echo(said % counts)
     else:
+        # Each problem names a field and what is wrong with it: for whoever repairs
+        # the archive, in English (as every error); the count in the `lang` setting.
+        _ = translations(runtime.settings.lang).gettext
         for p in report.problems:
             where = f"capture {p.capture_id}" if p.capture_id is not None else "log"
             typer.echo(f"{where}: {p.field}: {p.problem}", err=True)
-        typer.echo(
-            f"verify: {len(report.problems)} problem(s); {report.captures_checked} captures, "
-            f"{report.versions_checked} versions checked",
-            err=True,
-        )
+        said = _("verify: %(n)s problem(s); %(captures)s captures, %(versions)s versions checked")
+        counts = {
+            "n": len(report.problems),
+            "captures": report.captures_checked,
+            "versions": report.versions_checked,
+        }
+        typer.echo(said % counts, err=True)
     if not report.ok:
         raise typer.Exit(1)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,19 +42,31 @@ class CrawlReport:
                 kinds[match["kind"] or f"http_{match['status']}"] += 1
         return dict(kinds.most_common())
 
-    def summary(self, label: str) -> str:
+    def summary(self, label: str, _: Callable[[str], str] = str) -> str:
         """One line for the log and the terminal. `unreachable` counts articles that
-        became unreachable; failed fetches (of articles, sitemaps, feeds…) are apart."""
+        became unreachable; failed fetches (of articles, sitemaps, feeds…) are apart.
+        `_` is a catalog's gettext for the terminal (the log stays in English); the
+        kinds of failed fetches are codes, as in the JSON."""
         c = self.counts
         failed = self.failed_fetches()
         by_kind = ", ".join(f"{kind}: {n}" for kind, n in failed.items())
-        return (
-            f"{label}: {c.get('fetched', 0)} fetched, {c.get('discovered', 0)} new, "
-            f"{c.get('edited', 0)} edited, {c.get('removed', 0)} removed, "
-            f"{c.get('unreachable', 0)} articles became unreachable; "
-            f"{sum(failed.values())} fetches failed{f' ({by_kind})' if by_kind else ''}; "
-            f"{len(self.problems)} problem(s) in {self.duration_s:.1f}s"
+        said = _(
+            "%(label)s: %(fetched)s fetched, %(new)s new, %(edited)s edited, "
+            "%(removed)s removed, %(unreachable)s articles became unreachable; "
+            "%(failed)s fetches failed%(kinds)s; %(problems)s problem(s) in %(seconds)ss"
         )
+        return said % {
+            "label": label,
+            "fetched": c.get("fetched", 0),
+            "new": c.get("discovered", 0),
+            "edited": c.get("edited", 0),
+            "removed": c.get("removed", 0),
+            "unreachable": c.get("unreachable", 0),
+            "failed": sum(failed.values()),
+            "kinds": f" ({by_kind})" if by_kind else "",
+            "problems": len(self.problems),
+            "seconds": f"{self.duration_s:.1f}",
+        }
 
     def as_json(self) -> dict[str, Any]:
         keys = (
