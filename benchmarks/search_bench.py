@@ -203,7 +203,9 @@ def index_breakdown(path: Path) -> dict[str, int]:
 
 def text_bytes(document: SearchDocument) -> int:
     """The extracted text a document indexes, as UTF-8 bytes: title, byline and body."""
-    return len(document.title.encode()) + len(document.byline.encode()) + len(document.text.encode())
+    return (
+        len(document.title.encode()) + len(document.byline.encode()) + len(document.text.encode())
+    )
 
 
 def make(kind: str, workdir: Path) -> SearchBackend:

@@ -44,6 +44,7 @@ from search_api.backends.sqlite_tables import (
     create_schema,
     create_tables,
     marks,
+    unindex_rows,
     write_documents,
 )
 from search_api.query import parse_query, to_fts5
@@ -185,17 +186,15 @@ class SqliteFtsBackend(SearchBackend):
             return
         with self._write() as conn:
             for chunk in _chunks(list(values)):
-                rowids = [
-                    r[0]
-                    for r in conn.execute(
-                        f"SELECT rowid FROM docs WHERE {column} IN ({marks(len(chunk))})",
-                        tuple(chunk),
-                    )
-                ]
+                rows = conn.execute(
+                    f"SELECT rowid, title, byline, body FROM docs "
+                    f"WHERE {column} IN ({marks(len(chunk))})",
+                    tuple(chunk),
+                ).fetchall()
+                unindex_rows(conn, "docs_fts", rows)
+                rowids = [row[0] for row in rows]
                 for ids in _chunks(rowids):
-                    in_list = marks(len(ids))
-                    conn.execute(f"DELETE FROM docs_fts WHERE rowid IN ({in_list})", tuple(ids))
-                    conn.execute(f"DELETE FROM docs WHERE rowid IN ({in_list})", tuple(ids))
+                    conn.execute(f"DELETE FROM docs WHERE rowid IN ({marks(len(ids))})", tuple(ids))
 
     def delete(self, doc_ids: Sequence[str]) -> None:
         self._delete_where("doc_id", doc_ids)

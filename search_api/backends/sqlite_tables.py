@@ -1,15 +1,26 @@
 """The SQLite FTS5 index's tables, and how a document becomes their rows.
 
-Two tables: `docs` holds each version's metadata (one row per version, filterable
-columns indexed) and `docs_fts` the searchable title, byline and body, sharing `docs`'
-rowid. A `meta` table records the schema and tokenizer the file was built with.
+Two tables: `docs` holds each version's metadata and its text as archived (one row per
+version, filterable columns indexed; the body zlib-compressed) and `docs_fts` the
+inverted index of title, byline and body, sharing `docs`' rowid. A `meta` table records
+the schema and tokenizer the file was built with.
+
+`docs_fts` is contentless (`content=''`): FTS5 keeps only the index and each row's
+token counts (bm25 needs them), not a second copy of the text. Measured at 10,000
+synthetic versions (`python -m benchmarks.search_bench --versions 10000 --backend
+sqlite`), the copy FTS5 kept (`docs_fts_content`: Khmer twice, as indexed pairs and as
+written) was 11.3 KB of the 15.3 KB each version cost, twice the 5.6 KB of text
+indexed. Snippets are cut from `docs.body` instead. The price: FTS5 can no longer read
+a row's text, so a row is deleted by handing it the values it indexed ('delete'
+command), recomputed from `docs` -- which is why the Khmer segmentation and the
+tokenizer are part of the file's schema (a change of either must bump
+`SCHEMA_VERSION`, or deletes would remove the wrong tokens) -- and FTS5's own
+snippet() is not available.
 
 Tokenizing: unicode61 with marks (M*) counted as token characters -- by default
 unicode61 splits words at combining vowel signs, which breaks Khmer and the Indic
 scripts -- and diacritics folded for Latin. Khmer is indexed and queried as pairs of
-orthographic clusters (`search_api.khmer.bigrams`; why: see that module), so the
-stored body of a document with Khmer is not its text: the original is kept beside it
-in an unindexed column for snippets.
+orthographic clusters (`search_api.khmer.bigrams`; why: see that module).
 
 Documents are written with named parameters (`_DOC_COLUMNS`), so a column is added or
 moved in one place. This module runs statements inside transactions its caller
@@ -18,8 +29,8 @@ moved in one place. This module runs statements inside transactions its caller
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
+import zlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +40,7 @@ from archive.errors import SearchError
 from search_api.backends.base import SearchDocument, check_document_id
 from search_api.khmer import bigrams
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 TOKENIZER = "unicode61 remove_diacritics 2 categories 'L* N* Co M*'"
 
 META_TABLE = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
@@ -53,7 +64,8 @@ _DOCS_TABLE = """CREATE TABLE IF NOT EXISTS {table} (
     topic TEXT,
     is_current INTEGER NOT NULL,
     date_ts INTEGER NOT NULL,
-    content_hash TEXT NOT NULL
+    byline TEXT NOT NULL,
+    body BLOB NOT NULL
 )"""
 # Created on the live table only: a rebuilt table gets them when it is swapped in.
 INDEXES = (
@@ -63,10 +75,9 @@ INDEXES = (
     "ON docs (is_current, date_ts, article_id, version)",
     "CREATE INDEX IF NOT EXISTS ix_docs_current_facets ON docs (is_current, source, status, lang)",
 )
-# `raw` keeps the original body of documents whose indexed body differs from it (Khmer,
-# indexed as cluster pairs); it is stored for snippets, never indexed.
+# Contentless: the text is in `docs` (see the module docstring).
 FTS_TABLE = (
-    "{table} USING fts5 (title, byline, body, raw UNINDEXED, "
+    "{table} USING fts5 (title, byline, body, content = '', "
     f'tokenize = "{TOKENIZER.replace("{", "{{").replace("}", "}}")}")'
 )
 # A rebuild fills these beside the live tables, then renames them in one transaction.
@@ -126,7 +137,8 @@ _DOC_COLUMNS = (
     "topic",
     "is_current",
     "date_ts",
-    "content_hash",
+    "byline",
+    "body",
 )
 _INSERT_DOC = (
     f"INSERT INTO {{docs}} ({', '.join(_DOC_COLUMNS)}) "
@@ -142,6 +154,30 @@ def _iso(when: datetime | None) -> str | None:
     return when.astimezone(UTC).isoformat() if when is not None else None
 
 
+def compress_text(text: str) -> bytes:
+    """A body as `docs.body` stores it. Deterministic for one zlib build, so equal
+    bytes mean an unchanged text (a different build only costs a rewrite)."""
+    return zlib.compress(text.encode("utf-8"), 9)
+
+
+def decompress_text(body: bytes) -> str:
+    return zlib.decompress(body).decode("utf-8")
+
+
+def indexed_values(title: str, byline: str, body: bytes) -> tuple[str, str, str]:
+    """What `docs_fts` indexes for a `docs` row: Khmer as cluster pairs."""
+    return bigrams(title), bigrams(byline), bigrams(decompress_text(body))
+
+
+def unindex_rows(conn: sqlite3.Connection, fts: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Remove `(rowid, title, byline, body)` rows of `docs` from the contentless `fts`:
+    FTS5 must be told the values it indexed, which it no longer has."""
+    conn.executemany(
+        f"INSERT INTO {fts} ({fts}, rowid, title, byline, body) VALUES ('delete', ?, ?, ?, ?)",
+        [(rowid, *indexed_values(title, byline, body)) for rowid, title, byline, body in rows],
+    )
+
+
 def write_documents(
     conn: sqlite3.Connection, documents: Sequence[SearchDocument], docs: str, fts: str
 ) -> None:
@@ -152,30 +188,27 @@ def write_documents(
         check_document_id(doc.id)
     insert, update = _INSERT_DOC.format(docs=docs), _UPDATE_DOC.format(docs=docs)
     for doc in documents:
-        title, byline, body = bigrams(doc.title), bigrams(doc.byline), bigrams(doc.text)
-        raw = doc.text if body != doc.text else ""
-        digest = hashlib.sha256("\x00".join((title, byline, body)).encode("utf-8")).hexdigest()
-        values = _doc_values(doc, digest)
+        values = _doc_values(doc)
         found = conn.execute(
-            f"SELECT rowid, content_hash FROM {docs} WHERE doc_id = ?", (doc.id,)
+            f"SELECT rowid, title, byline, body FROM {docs} WHERE doc_id = ?", (doc.id,)
         ).fetchone()
         if found is None:
             rowid = conn.execute(insert, values).lastrowid
         else:
-            rowid, old_digest = found
+            rowid, *old = found
             conn.execute(update, {**values, "rowid": rowid})
             # Metadata moves on every new version of the article; the text of an old
             # version does not, so its FTS row is rewritten only on change.
-            if old_digest == digest:
+            if tuple(old) == (values["title"], values["byline"], values["body"]):
                 continue
-            conn.execute(f"DELETE FROM {fts} WHERE rowid = ?", (rowid,))
+            unindex_rows(conn, fts, [found])
         conn.execute(
-            f"INSERT INTO {fts} (rowid, title, byline, body, raw) VALUES (?, ?, ?, ?, ?)",
-            (rowid, title, byline, body, raw),
+            f"INSERT INTO {fts} (rowid, title, byline, body) VALUES (?, ?, ?, ?)",
+            (rowid, bigrams(doc.title), bigrams(doc.byline), bigrams(doc.text)),
         )
 
 
-def _doc_values(doc: SearchDocument, content_hash: str) -> dict[str, Any]:
+def _doc_values(doc: SearchDocument) -> dict[str, Any]:
     """The `docs` row of a document, keyed by `_DOC_COLUMNS`."""
     return {
         "doc_id": doc.id,
@@ -196,5 +229,6 @@ def _doc_values(doc: SearchDocument, content_hash: str) -> dict[str, Any]:
         "topic": doc.topic,
         "is_current": int(doc.is_current),
         "date_ts": doc.date_ts,
-        "content_hash": content_hash,
+        "byline": doc.byline,
+        "body": compress_text(doc.text),
     }
