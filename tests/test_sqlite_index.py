@@ -84,6 +84,33 @@ def test_edits_and_deletes_leave_no_stale_tokens(tmp_path: Path) -> None:
     assert _terms(tmp_path / "search.sqlite") == 0
 
 
+def _snippet(backend: SqliteFtsBackend, text: str, doc_id: str) -> str:
+    hits = backend.search(SearchQuery(text=text, versions="all")).hits
+    return next(hit.snippet for hit in hits if hit.doc_id == doc_id)
+
+
+def test_versions_stored_against_a_sibling_stay_readable_when_it_changes_or_goes(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "search.sqlite"
+    backend = SqliteFtsBackend(path)
+    body = " ".join(f"Paragraph {i} on the compound raid {KHMER}." for i in range(40))
+    backend.upsert([_doc(1, n, f"{body} Version {n} adds word{n}.") for n in (1, 2, 3)])
+    conn = sqlite3.connect(path)
+    # Versions 2 and 3 are stored against version 1 (the point: far fewer bytes).
+    assert conn.execute("SELECT COUNT(*) FROM docs WHERE base IS NOT NULL").fetchone()[0] == 2
+    conn.close()
+    # Version 1 (their base) is edited, then deleted alone: 2 and 3 keep their text.
+    backend.upsert([_doc(1, 1, "A rewritten first version.")])
+    assert "word2" in _snippet(backend, "word2", "1-2")
+    backend.delete(["1-1"])
+    assert "<mark>word3</mark>" in _snippet(backend, "word3", "1-3")
+    assert _total(backend, "ភ្នំពេញ") == 2
+    backend.delete_articles([1])
+    backend.close()
+    assert _terms(path) == 0
+
+
 def test_a_rebuild_replaces_the_index(tmp_path: Path) -> None:
     backend = SqliteFtsBackend(tmp_path / "search.sqlite")
     backend.upsert([_doc(1, 1, "Old text about a raid.")])

@@ -43,8 +43,7 @@ from search_api.backends.sqlite_tables import (
     NEXT_FTS,
     create_schema,
     create_tables,
-    marks,
-    unindex_rows,
+    delete_rows,
     write_documents,
 )
 from search_api.query import parse_query, to_fts5
@@ -186,15 +185,7 @@ class SqliteFtsBackend(SearchBackend):
             return
         with self._write() as conn:
             for chunk in _chunks(list(values)):
-                rows = conn.execute(
-                    f"SELECT rowid, title, byline, body FROM docs "
-                    f"WHERE {column} IN ({marks(len(chunk))})",
-                    tuple(chunk),
-                ).fetchall()
-                unindex_rows(conn, "docs_fts", rows)
-                rowids = [row[0] for row in rows]
-                for ids in _chunks(rowids):
-                    conn.execute(f"DELETE FROM docs WHERE rowid IN ({marks(len(ids))})", tuple(ids))
+                delete_rows(conn, column, chunk)
 
     def delete(self, doc_ids: Sequence[str]) -> None:
         self._delete_where("doc_id", doc_ids)

@@ -23,7 +23,8 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple, TypeVar
 
 from search_api.backends.base import FACET_FIELDS, SearchHit, SearchQuery, SortOrder
-from search_api.backends.sqlite_tables import decompress_text, marks
+from search_api.backends.sqlite_tables import marks
+from search_api.backends.sqlite_texts import read_texts
 from search_api.highlight import Highlighter, lead, mark_snippet
 from search_api.query import ParsedQuery
 
@@ -65,12 +66,6 @@ class _StoredHit(NamedTuple):
     removed_at: str | None
     topic: str | None
     is_current: int
-    body: bytes  # the body as archived, compressed (`sqlite_tables.compress_text`)
-
-    @property
-    def text(self) -> str:
-        """The body as archived."""
-        return decompress_text(self.body)
 
 
 _HIT_SELECT = ", ".join(f"d.{name} AS {name}" for name in _StoredHit._fields)
@@ -257,11 +252,12 @@ def read_hits(
         rowids,
     )
     by_rowid = {row.rowid: row for row in rows}
+    texts = read_texts(conn, "docs", by_rowid)
     highlighter = Highlighter(parsed) if match is not None else None
     snippets: dict[int, str] = {}
     titles: dict[int, str] = {}
     for rowid, row in by_rowid.items():
-        text = row.text
+        text = texts[rowid]
         if highlighter is None:
             snippets[rowid] = lead(text)
             titles[rowid] = row.title

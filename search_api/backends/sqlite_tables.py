@@ -10,7 +10,8 @@ token counts (bm25 needs them), not a second copy of the text. Measured at 10,00
 synthetic versions (`python -m benchmarks.search_bench --versions 10000 --backend
 sqlite`), the copy FTS5 kept (`docs_fts_content`: Khmer twice, as indexed pairs and as
 written) was 11.3 KB of the 15.3 KB each version cost, twice the 5.6 KB of text
-indexed. Snippets are cut from `docs.body` instead. The price: FTS5 can no longer read
+indexed. Snippets are cut from `docs.body` instead (compressed against a sibling
+version: `search_api.backends.sqlite_texts`). The price: FTS5 can no longer read
 a row's text, so a row is deleted by handing it the values it indexed ('delete'
 command), recomputed from `docs` -- which is why the Khmer segmentation and the
 tokenizer are part of the file's schema (a change of either must bump
@@ -30,7 +31,6 @@ moved in one place. This module runs statements inside transactions its caller
 from __future__ import annotations
 
 import sqlite3
-import zlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,6 +38,12 @@ from typing import Any
 
 from archive.errors import SearchError
 from search_api.backends.base import SearchDocument, check_document_id
+from search_api.backends.sqlite_texts import (
+    choose_base,
+    compress_text,
+    read_texts,
+    release_dependents,
+)
 from search_api.khmer import bigrams
 
 SCHEMA_VERSION = "3"
@@ -65,11 +71,14 @@ _DOCS_TABLE = """CREATE TABLE IF NOT EXISTS {table} (
     is_current INTEGER NOT NULL,
     date_ts INTEGER NOT NULL,
     byline TEXT NOT NULL,
-    body BLOB NOT NULL
+    body BLOB NOT NULL,
+    base INTEGER,
+    UNIQUE (article_id, version)
 )"""
-# Created on the live table only: a rebuilt table gets them when it is swapped in.
+# Created on the live table only: a rebuilt table gets them when it is swapped in. The
+# article's versions are found by the table's own UNIQUE (article_id, version) index,
+# which a rebuild's table has from the start (`sqlite_texts` looks siblings up).
 INDEXES = (
-    "CREATE INDEX IF NOT EXISTS ix_docs_article ON docs (article_id, is_current)",
     "CREATE INDEX IF NOT EXISTS ix_docs_date ON docs (date_ts, article_id, version)",
     "CREATE INDEX IF NOT EXISTS ix_docs_current_date "
     "ON docs (is_current, date_ts, article_id, version)",
@@ -138,11 +147,12 @@ _DOC_COLUMNS = (
     "is_current",
     "date_ts",
     "byline",
-    "body",
 )
+# The body and its base are written apart, once the row's rowid is known
+# (`search_api.backends.sqlite_texts`).
 _INSERT_DOC = (
-    f"INSERT INTO {{docs}} ({', '.join(_DOC_COLUMNS)}) "
-    f"VALUES ({', '.join(':' + c for c in _DOC_COLUMNS)})"
+    f"INSERT INTO {{docs}} ({', '.join(_DOC_COLUMNS)}, body, base) "
+    f"VALUES ({', '.join(':' + c for c in _DOC_COLUMNS)}, :body, :base)"
 )
 _UPDATE_DOC = (
     f"UPDATE {{docs}} SET ({', '.join(_DOC_COLUMNS)}) = "
@@ -154,28 +164,36 @@ def _iso(when: datetime | None) -> str | None:
     return when.astimezone(UTC).isoformat() if when is not None else None
 
 
-def compress_text(text: str) -> bytes:
-    """A body as `docs.body` stores it. Deterministic for one zlib build, so equal
-    bytes mean an unchanged text (a different build only costs a rewrite)."""
-    return zlib.compress(text.encode("utf-8"), 9)
-
-
-def decompress_text(body: bytes) -> str:
-    return zlib.decompress(body).decode("utf-8")
-
-
-def indexed_values(title: str, byline: str, body: bytes) -> tuple[str, str, str]:
-    """What `docs_fts` indexes for a `docs` row: Khmer as cluster pairs."""
-    return bigrams(title), bigrams(byline), bigrams(decompress_text(body))
-
-
-def unindex_rows(conn: sqlite3.Connection, fts: str, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Remove `(rowid, title, byline, body)` rows of `docs` from the contentless `fts`:
-    FTS5 must be told the values it indexed, which it no longer has."""
+def unindex_rows(
+    conn: sqlite3.Connection, fts: str, rows: Sequence[tuple[int, str, str, str]]
+) -> None:
+    """Remove `(rowid, title, byline, text)` rows of `docs` from the contentless `fts`:
+    FTS5 must be told the values it indexed (Khmer as cluster pairs), which it does not
+    keep."""
     conn.executemany(
         f"INSERT INTO {fts} ({fts}, rowid, title, byline, body) VALUES ('delete', ?, ?, ?, ?)",
-        [(rowid, *indexed_values(title, byline, body)) for rowid, title, byline, body in rows],
+        [
+            (rowid, bigrams(title), bigrams(byline), bigrams(text))
+            for rowid, title, byline, text in rows
+        ],
     )
+
+
+def delete_rows(conn: sqlite3.Connection, column: str, values: Sequence[Any]) -> None:
+    """Delete the documents whose `column` (of `docs`) is one of `values` from `docs`
+    and `docs_fts`, `values` at most a few hundred."""
+    rows = conn.execute(
+        f"SELECT rowid, article_id, title, byline FROM docs "
+        f"WHERE {column} IN ({marks(len(values))})",
+        tuple(values),
+    ).fetchall()
+    if not rows:
+        return
+    texts = read_texts(conn, "docs", [row[0] for row in rows])
+    release_dependents(conn, "docs", [(row[0], row[1]) for row in rows])
+    unindex_rows(conn, "docs_fts", [(r, title, byline, texts[r]) for r, _, title, byline in rows])
+    rowids = [row[0] for row in rows]
+    conn.execute(f"DELETE FROM docs WHERE rowid IN ({marks(len(rowids))})", rowids)
 
 
 def write_documents(
@@ -190,18 +208,32 @@ def write_documents(
     for doc in documents:
         values = _doc_values(doc)
         found = conn.execute(
-            f"SELECT rowid, title, byline, body FROM {docs} WHERE doc_id = ?", (doc.id,)
+            f"SELECT rowid, title, byline FROM {docs} WHERE doc_id = ?", (doc.id,)
         ).fetchone()
         if found is None:
+            base = choose_base(conn, docs, doc.article_id, None)
+            values["body"] = compress_text(doc.text, base[1] if base else None)
+            values["base"] = base[0] if base else None
             rowid = conn.execute(insert, values).lastrowid
         else:
-            rowid, *old = found
+            rowid, old_title, old_byline = found
+            old_text = read_texts(conn, docs, [rowid])[rowid]
             conn.execute(update, {**values, "rowid": rowid})
             # Metadata moves on every new version of the article; the text of an old
-            # version does not, so its FTS row is rewritten only on change.
-            if tuple(old) == (values["title"], values["byline"], values["body"]):
+            # version does not, so its text and FTS row are rewritten only on change.
+            if (old_title, old_byline, old_text) == (doc.title, doc.byline, doc.text):
                 continue
-            unindex_rows(conn, fts, [found])
+            unindex_rows(conn, fts, [(rowid, old_title, old_byline, old_text)])
+            release_dependents(conn, docs, [(rowid, doc.article_id)])
+            base = choose_base(conn, docs, doc.article_id, rowid)
+            conn.execute(
+                f"UPDATE {docs} SET body = ?, base = ? WHERE rowid = ?",
+                (
+                    compress_text(doc.text, base[1] if base else None),
+                    base[0] if base else None,
+                    rowid,
+                ),
+            )
         conn.execute(
             f"INSERT INTO {fts} (rowid, title, byline, body) VALUES (?, ?, ?, ?)",
             (rowid, bigrams(doc.title), bigrams(doc.byline), bigrams(doc.text)),
@@ -230,5 +262,4 @@ def _doc_values(doc: SearchDocument) -> dict[str, Any]:
         "is_current": int(doc.is_current),
         "date_ts": doc.date_ts,
         "byline": doc.byline,
-        "body": compress_text(doc.text),
     }
