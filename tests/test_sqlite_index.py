@@ -117,6 +117,10 @@ def test_a_rebuild_replaces_the_index(tmp_path: Path) -> None:
     build = backend.rebuild()
     build.upsert([_doc(1, 1, f"New text. {KHMER}")])
     build.publish()
+    conn = sqlite3.connect(tmp_path / "search.sqlite")
+    # The old tables' pages went back to the file system.
+    assert conn.execute("PRAGMA freelist_count").fetchone()[0] == 0
+    conn.close()
     assert _total(backend, "raid") == 0
     assert _total(backend, "ភ្នំពេញ") == 1
     backend.delete_articles([1])

@@ -87,6 +87,10 @@ class SqliteFtsBackend(SearchBackend):
                 isolation_level=None,  # we issue BEGIN ourselves
                 check_same_thread=False,
             )
+            # Merged FTS segments and a rebuild's old tables leave free pages; with
+            # incremental auto-vacuum, `optimize` and a rebuild's `publish` give them
+            # back to the file system. Takes effect only on a new, empty file.
+            conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA busy_timeout={int(self.timeout_s * 1000)}")
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -169,6 +173,17 @@ class SqliteFtsBackend(SearchBackend):
             raise
         conn.execute("COMMIT")
 
+    def _release_free_pages(self) -> None:
+        """Give the file's free pages back to the file system (incremental auto-vacuum).
+        Run by executescript, in a transaction of its own: the pragma frees one page per
+        step, and `execute` would step it once."""
+        conn = self._connect()
+        with self._write_lock:
+            try:
+                conn.executescript("PRAGMA incremental_vacuum")
+            except sqlite3.Error as exc:  # housekeeping: the next optimize tries again
+                log.warning("could not release the free pages of %s: %s", self.path, exc)
+
     # -- contract: writing -------------------------------------------------------------
 
     def configure(self) -> None:
@@ -207,6 +222,7 @@ class SqliteFtsBackend(SearchBackend):
         with self._write() as conn:
             conn.execute("INSERT INTO docs_fts (docs_fts) VALUES ('optimize')")
             conn.execute("PRAGMA optimize")
+        self._release_free_pages()
 
     # -- contract: reading ---------------------------------------------------------------
 
@@ -287,6 +303,9 @@ class _SqliteBuild(IndexBuild):
                 conn.execute(statement)
         with self.backend._write() as conn:
             conn.execute("PRAGMA optimize")
+        # The old tables' pages go back to the file system: the file keeps the size of
+        # one index, not two.
+        self.backend._release_free_pages()
 
     def discard(self) -> None:
         try:
