@@ -148,8 +148,8 @@ _DOC_COLUMNS = (
     "date_ts",
     "byline",
 )
-# The body and its base are written apart, once the row's rowid is known
-# (`search_api.backends.sqlite_texts`).
+# `body` and `base` (`search_api.backends.sqlite_texts`) are not among them: they are
+# written on insert and when the text changes, never by a metadata update.
 _INSERT_DOC = (
     f"INSERT INTO {{docs}} ({', '.join(_DOC_COLUMNS)}, body, base) "
     f"VALUES ({', '.join(':' + c for c in _DOC_COLUMNS)}, :body, :base)"
