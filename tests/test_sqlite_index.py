@@ -98,7 +98,7 @@ def test_versions_stored_against_a_sibling_stay_readable_when_it_changes_or_goes
     backend.upsert([_doc(1, n, f"{body} Version {n} adds word{n}.") for n in (1, 2, 3)])
     conn = sqlite3.connect(path)
     # Versions 2 and 3 are stored against version 1 (the point: far fewer bytes).
-    assert conn.execute("SELECT COUNT(*) FROM docs WHERE base IS NOT NULL").fetchone()[0] == 2
+    assert conn.execute("SELECT COUNT(*) FROM docs_text WHERE base IS NOT NULL").fetchone()[0] == 2
     conn.close()
     # Version 1 (their base) is edited, then deleted alone: 2 and 3 keep their text.
     backend.upsert([_doc(1, 1, "A rewritten first version.")])

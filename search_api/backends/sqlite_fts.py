@@ -211,6 +211,7 @@ class SqliteFtsBackend(SearchBackend):
     def clear(self) -> None:
         with self._write() as conn:
             conn.execute("DELETE FROM docs")
+            conn.execute("DELETE FROM docs_text")
             # Dropping is far faster than deleting every FTS row.
             conn.execute("DROP TABLE IF EXISTS docs_fts")
             conn.execute(f"CREATE VIRTUAL TABLE {FTS_TABLE.format(table='docs_fts')}")
@@ -282,6 +283,7 @@ class _SqliteBuild(IndexBuild):
         self.backend = backend
         with backend._write() as conn:
             conn.execute(f"DROP TABLE IF EXISTS {NEXT_DOCS}")  # left by a killed rebuild
+            conn.execute(f"DROP TABLE IF EXISTS {NEXT_DOCS}_text")
             conn.execute(f"DROP TABLE IF EXISTS {NEXT_FTS}")
             create_tables(conn, NEXT_DOCS, NEXT_FTS)
 
@@ -296,8 +298,10 @@ class _SqliteBuild(IndexBuild):
             conn.execute(f"INSERT INTO {NEXT_FTS} ({NEXT_FTS}) VALUES ('optimize')")
         with self.backend._write() as conn:
             conn.execute("DROP TABLE docs")
+            conn.execute("DROP TABLE docs_text")
             conn.execute("DROP TABLE docs_fts")
             conn.execute(f"ALTER TABLE {NEXT_DOCS} RENAME TO docs")
+            conn.execute(f"ALTER TABLE {NEXT_DOCS}_text RENAME TO docs_text")
             conn.execute(f"ALTER TABLE {NEXT_FTS} RENAME TO docs_fts")
             for statement in INDEXES:
                 conn.execute(statement)
@@ -311,6 +315,7 @@ class _SqliteBuild(IndexBuild):
         try:
             with self.backend._write() as conn:
                 conn.execute(f"DROP TABLE IF EXISTS {NEXT_DOCS}")
+                conn.execute(f"DROP TABLE IF EXISTS {NEXT_DOCS}_text")
                 conn.execute(f"DROP TABLE IF EXISTS {NEXT_FTS}")
         except SearchError as exc:  # the next rebuild drops them anyway
             log.warning("could not drop the unfinished rebuild's tables: %s", exc)

@@ -1,8 +1,9 @@
 """The SQLite FTS5 index's tables, and how a document becomes their rows.
 
-Two tables: `docs` holds each version's metadata and its text as archived (one row per
-version, filterable columns indexed; the body zlib-compressed) and `docs_fts` the
-inverted index of title, byline and body, sharing `docs`' rowid. A `meta` table records
+Three tables sharing one rowid: `docs` holds each version's metadata (one row per
+version, filterable columns indexed), `docs_text` its body as archived (compressed:
+`search_api.backends.sqlite_texts`) and `docs_fts` the inverted index of title, byline
+and body. A `meta` table records
 the schema and tokenizer the file was built with.
 
 `docs_fts` is contentless (`content=''`): FTS5 keeps only the index and each row's
@@ -10,8 +11,7 @@ token counts (bm25 needs them), not a second copy of the text. Measured at 10,00
 synthetic versions (`python -m benchmarks.search_bench --versions 10000 --backend
 sqlite`), the copy FTS5 kept (`docs_fts_content`: Khmer twice, as indexed pairs and as
 written) was 11.3 KB of the 15.3 KB each version cost, twice the 5.6 KB of text
-indexed. Snippets are cut from `docs.body` instead (compressed against a sibling
-version: `search_api.backends.sqlite_texts`). The price: FTS5 can no longer read
+indexed. Snippets are cut from `docs_text` instead. The price: FTS5 can no longer read
 a row's text, so a row is deleted by handing it the values it indexed ('delete'
 command), recomputed from `docs` -- which is why the Khmer segmentation and the
 tokenizer are part of the file's schema (a change of either must bump
@@ -39,10 +39,12 @@ from typing import Any
 from archive.errors import SearchError
 from search_api.backends.base import SearchDocument, check_document_id
 from search_api.backends.sqlite_texts import (
+    TEXT_TABLE,
     choose_base,
     compress_text,
     read_texts,
     release_dependents,
+    text_table,
 )
 from search_api.khmer import bigrams
 
@@ -71,8 +73,6 @@ _DOCS_TABLE = """CREATE TABLE IF NOT EXISTS {table} (
     is_current INTEGER NOT NULL,
     date_ts INTEGER NOT NULL,
     byline TEXT NOT NULL,
-    body BLOB NOT NULL,
-    base INTEGER,
     UNIQUE (article_id, version)
 )"""
 # Created on the live table only: a rebuilt table gets them when it is swapped in. The
@@ -95,6 +95,7 @@ NEXT_DOCS, NEXT_FTS = "docs_next", "docs_fts_next"
 
 def create_tables(conn: sqlite3.Connection, docs: str, fts: str) -> None:
     conn.execute(_DOCS_TABLE.format(table=docs))
+    conn.execute(TEXT_TABLE.format(table=text_table(docs)))
     conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE.format(table=fts)}")
 
 
@@ -148,12 +149,13 @@ _DOC_COLUMNS = (
     "date_ts",
     "byline",
 )
-# `body` and `base` (`search_api.backends.sqlite_texts`) are not among them: they are
-# written on insert and when the text changes, never by a metadata update.
 _INSERT_DOC = (
-    f"INSERT INTO {{docs}} ({', '.join(_DOC_COLUMNS)}, body, base) "
-    f"VALUES ({', '.join(':' + c for c in _DOC_COLUMNS)}, :body, :base)"
+    f"INSERT INTO {{docs}} ({', '.join(_DOC_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c for c in _DOC_COLUMNS)})"
 )
+# The body (`search_api.backends.sqlite_texts`) is written on insert and when the text
+# changes, never by a metadata update.
+_WRITE_TEXT = "INSERT OR REPLACE INTO {texts} (rowid, body, base) VALUES (?, ?, ?)"
 _UPDATE_DOC = (
     f"UPDATE {{docs}} SET ({', '.join(_DOC_COLUMNS)}) = "
     f"({', '.join(':' + c for c in _DOC_COLUMNS)}) WHERE rowid = :rowid"
@@ -194,6 +196,7 @@ def delete_rows(conn: sqlite3.Connection, column: str, values: Sequence[Any]) ->
     unindex_rows(conn, "docs_fts", [(r, title, byline, texts[r]) for r, _, title, byline in rows])
     rowids = [row[0] for row in rows]
     conn.execute(f"DELETE FROM docs WHERE rowid IN ({marks(len(rowids))})", rowids)
+    conn.execute(f"DELETE FROM docs_text WHERE rowid IN ({marks(len(rowids))})", rowids)
 
 
 def write_documents(
@@ -205,15 +208,13 @@ def write_documents(
     for doc in documents:
         check_document_id(doc.id)
     insert, update = _INSERT_DOC.format(docs=docs), _UPDATE_DOC.format(docs=docs)
+    write_text = _WRITE_TEXT.format(texts=text_table(docs))
     for doc in documents:
         values = _doc_values(doc)
         found = conn.execute(
             f"SELECT rowid, title, byline FROM {docs} WHERE doc_id = ?", (doc.id,)
         ).fetchone()
         if found is None:
-            base = choose_base(conn, docs, doc.article_id, None)
-            values["body"] = compress_text(doc.text, base[1] if base else None)
-            values["base"] = base[0] if base else None
             rowid = conn.execute(insert, values).lastrowid
         else:
             rowid, old_title, old_byline = found
@@ -225,15 +226,15 @@ def write_documents(
                 continue
             unindex_rows(conn, fts, [(rowid, old_title, old_byline, old_text)])
             release_dependents(conn, docs, [(rowid, doc.article_id)])
-            base = choose_base(conn, docs, doc.article_id, rowid)
-            conn.execute(
-                f"UPDATE {docs} SET body = ?, base = ? WHERE rowid = ?",
-                (
-                    compress_text(doc.text, base[1] if base else None),
-                    base[0] if base else None,
-                    rowid,
-                ),
-            )
+        base = choose_base(conn, docs, doc.article_id, rowid)
+        conn.execute(
+            write_text,
+            (
+                rowid,
+                compress_text(doc.text, base[1] if base else None),
+                base[0] if base else None,
+            ),
+        )
         conn.execute(
             f"INSERT INTO {fts} (rowid, title, byline, body) VALUES (?, ?, ?, ?)",
             (rowid, bigrams(doc.title), bigrams(doc.byline), bigrams(doc.text)),
