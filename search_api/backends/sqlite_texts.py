@@ -1,8 +1,10 @@
 """The archived text of each version in the SQLite index: `docs_text.body`, compressed.
 
 A table of its own beside `docs` (same rowid), so that the metadata rows that filters,
-facets and ranking scan stay small and dense: with the body inline, a `docs` row took
-about a page and filtered searches read up to 4x slower (measured at 100,000 versions).
+facets and ranking read stay small (375 B a version at 100,000 synthetic versions,
+about 2.3 KB with the body inline). Reading a page of hits decompresses each hit's text
+and, for a later version, its base's: the cost of this format in latency
+(docs/benchmarks.md, "Search index size").
 
 The index keeps each version's body once, for snippets and for deleting its row from
 the contentless FTS table (`search_api.backends.sqlite_tables`). Versions of one
