@@ -249,6 +249,15 @@ def table(results: dict[str, Any]) -> str:
             f"  at {syn['versions']:,} versions: latency p50 / p95 / p99",
             f"{sl['p50']} / {sl['p95']} / {sl['p99']} ms",
         )
+        if syn.get("text_bytes_per_version"):  # runs before 2026-12-07 lack it
+            per, text = syn["index_bytes_per_version"], syn["text_bytes_per_version"]
+            row(
+                f"  at {syn['versions']:,} versions: index bytes per version",
+                f"{_fmt(per, 0, ' B')} = {per / text:.2f}× the text it indexes "
+                f"({_fmt(text, 0, ' B')})",
+                "≤ 1.0×",
+                _verdict(per <= text),
+            )
 
     st = f["storage"]
     pv, pc, pf = st["per_version"], st["per_unchanged_conditional"], st["per_unchanged_full"]

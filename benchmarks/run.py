@@ -633,6 +633,9 @@ def _search(
             "index": big["index"],
             "latency_ms": big["latency_ms"],
             "index_bytes": big["index_bytes"],
+            "index_bytes_per_version": big["index_bytes_per_version"],
+            "text_bytes_per_version": big["text_bytes_per_version"],
+            "index_breakdown_bytes": big["index_breakdown_bytes"],
         }
         shutil.rmtree(work / "search-synthetic", ignore_errors=True)
     return doc

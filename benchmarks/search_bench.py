@@ -183,6 +183,31 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
+def index_breakdown(path: Path) -> dict[str, int]:
+    """Bytes of each table and index of an SQLite index file (its pages, `dbstat`), and
+    `free` for the pages no table uses."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        out = {
+            str(name): int(size)
+            for name, size in conn.execute(
+                "SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC"
+            )
+        }
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        out["free"] = int(conn.execute("PRAGMA freelist_count").fetchone()[0]) * page_size
+    finally:
+        conn.close()
+    return out
+
+
+def text_bytes(document: SearchDocument) -> int:
+    """The extracted text a document indexes, as UTF-8 bytes: title, byline and body."""
+    return (
+        len(document.title.encode()) + len(document.byline.encode()) + len(document.text.encode())
+    )
+
+
 def make(kind: str, workdir: Path) -> SearchBackend:
     if kind == "sqlite":
         from search_api.backends.sqlite_fts import SqliteFtsBackend
@@ -213,9 +238,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     batch: list[SearchDocument] = []
     indexed = 0
     chars = 0
+    utf8_bytes = 0
     for document in synthetic_documents(bases, args.versions, args.seed):
         batch.append(document)
         chars += len(document.text)
+        utf8_bytes += text_bytes(document)
         if len(batch) == BATCH:
             t = time.perf_counter()
             backend.upsert(batch)
@@ -255,6 +282,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             }
         )
     backend.close()
+    index_bytes = stats.detail.get("bytes", 0)
+    breakdown = None
+    if args.backend == "sqlite":
+        # Measured after close: the last connection's close checkpoints the WAL.
+        index_bytes = (workdir / "search.sqlite").stat().st_size
+        breakdown = index_breakdown(workdir / "search.sqlite")
     if not args.workdir:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -266,7 +299,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "versions": indexed,
         "articles": stats.articles,
         "text_mb": round(chars / 1e6, 1),
-        "index_bytes": stats.detail.get("bytes"),
+        "index_bytes": index_bytes,
+        # What the index costs against the text it indexes (the figure of issue #27).
+        "text_bytes": utf8_bytes,
+        "index_bytes_per_version": round(index_bytes / max(1, indexed)),
+        "text_bytes_per_version": round(utf8_bytes / max(1, indexed)),
+        "index_breakdown_bytes": breakdown,
         "index": {
             "upsert_seconds": round(upsert_s, 2),
             "optimize_seconds": round(optimize_s, 2),
@@ -308,6 +346,14 @@ def _print_report(report: dict[str, Any], out: Path) -> None:
     )
     for row in report["per_query"]:
         print(f"  {row['median_ms']:>8.2f} ms  {row['total']:>7}  {row['name']}")
+    if report.get("index_breakdown_bytes"):
+        versions = max(1, report["versions"])
+        print(
+            f"index {report['index_bytes_per_version']} B per version against "
+            f"{report['text_bytes_per_version']} B of text; by table (B per version):"
+        )
+        for name, size in report["index_breakdown_bytes"].items():
+            print(f"  {size / versions:>10.1f}  {name}")
     print(f"written to {out.relative_to(REPO)}")
 
 

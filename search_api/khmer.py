@@ -113,7 +113,9 @@ def _pair_runs(text: str, *, query: bool) -> str:
 
 def bigrams(text: str) -> str:
     """`text` for the FTS5 index: each Khmer run replaced by its cluster pairs and its
-    final cluster, separated by ZERO WIDTH SPACE; other text unchanged."""
+    final cluster, separated by ZERO WIDTH SPACE; other text unchanged. The index
+    deletes a row by recomputing these tokens: a change of the output is a change of
+    `search_api.backends.sqlite_tables.SCHEMA_VERSION`."""
     return _pair_runs(text, query=False)
 
 

@@ -43,7 +43,7 @@ from search_api.backends.sqlite_tables import (
     NEXT_FTS,
     create_schema,
     create_tables,
-    marks,
+    delete_rows,
     write_documents,
 )
 from search_api.query import parse_query, to_fts5
@@ -87,6 +87,10 @@ class SqliteFtsBackend(SearchBackend):
                 isolation_level=None,  # we issue BEGIN ourselves
                 check_same_thread=False,
             )
+            # Merged FTS segments and a rebuild's old tables leave free pages; with
+            # incremental auto-vacuum, `optimize` and a rebuild's `publish` give them
+            # back to the file system. Takes effect only on a new, empty file.
+            conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA busy_timeout={int(self.timeout_s * 1000)}")
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -169,6 +173,17 @@ class SqliteFtsBackend(SearchBackend):
             raise
         conn.execute("COMMIT")
 
+    def _release_free_pages(self) -> None:
+        """Give the file's free pages back to the file system (incremental auto-vacuum).
+        Run by executescript, in a transaction of its own: the pragma frees one page per
+        step, and `execute` would step it once."""
+        conn = self._connect()
+        with self._write_lock:
+            try:
+                conn.executescript("PRAGMA incremental_vacuum")
+            except sqlite3.Error as exc:  # housekeeping: the next optimize tries again
+                log.warning("could not release the free pages of %s: %s", self.path, exc)
+
     # -- contract: writing -------------------------------------------------------------
 
     def configure(self) -> None:
@@ -185,17 +200,7 @@ class SqliteFtsBackend(SearchBackend):
             return
         with self._write() as conn:
             for chunk in _chunks(list(values)):
-                rowids = [
-                    r[0]
-                    for r in conn.execute(
-                        f"SELECT rowid FROM docs WHERE {column} IN ({marks(len(chunk))})",
-                        tuple(chunk),
-                    )
-                ]
-                for ids in _chunks(rowids):
-                    in_list = marks(len(ids))
-                    conn.execute(f"DELETE FROM docs_fts WHERE rowid IN ({in_list})", tuple(ids))
-                    conn.execute(f"DELETE FROM docs WHERE rowid IN ({in_list})", tuple(ids))
+                delete_rows(conn, column, chunk)
 
     def delete(self, doc_ids: Sequence[str]) -> None:
         self._delete_where("doc_id", doc_ids)
@@ -206,6 +211,7 @@ class SqliteFtsBackend(SearchBackend):
     def clear(self) -> None:
         with self._write() as conn:
             conn.execute("DELETE FROM docs")
+            conn.execute("DELETE FROM docs_text")
             # Dropping is far faster than deleting every FTS row.
             conn.execute("DROP TABLE IF EXISTS docs_fts")
             conn.execute(f"CREATE VIRTUAL TABLE {FTS_TABLE.format(table='docs_fts')}")
@@ -217,6 +223,7 @@ class SqliteFtsBackend(SearchBackend):
         with self._write() as conn:
             conn.execute("INSERT INTO docs_fts (docs_fts) VALUES ('optimize')")
             conn.execute("PRAGMA optimize")
+        self._release_free_pages()
 
     # -- contract: reading ---------------------------------------------------------------
 
@@ -276,6 +283,7 @@ class _SqliteBuild(IndexBuild):
         self.backend = backend
         with backend._write() as conn:
             conn.execute(f"DROP TABLE IF EXISTS {NEXT_DOCS}")  # left by a killed rebuild
+            conn.execute(f"DROP TABLE IF EXISTS {NEXT_DOCS}_text")
             conn.execute(f"DROP TABLE IF EXISTS {NEXT_FTS}")
             create_tables(conn, NEXT_DOCS, NEXT_FTS)
 
@@ -290,18 +298,24 @@ class _SqliteBuild(IndexBuild):
             conn.execute(f"INSERT INTO {NEXT_FTS} ({NEXT_FTS}) VALUES ('optimize')")
         with self.backend._write() as conn:
             conn.execute("DROP TABLE docs")
+            conn.execute("DROP TABLE docs_text")
             conn.execute("DROP TABLE docs_fts")
             conn.execute(f"ALTER TABLE {NEXT_DOCS} RENAME TO docs")
+            conn.execute(f"ALTER TABLE {NEXT_DOCS}_text RENAME TO docs_text")
             conn.execute(f"ALTER TABLE {NEXT_FTS} RENAME TO docs_fts")
             for statement in INDEXES:
                 conn.execute(statement)
         with self.backend._write() as conn:
             conn.execute("PRAGMA optimize")
+        # The old tables' pages go back to the file system: the file keeps the size of
+        # one index, not two.
+        self.backend._release_free_pages()
 
     def discard(self) -> None:
         try:
             with self.backend._write() as conn:
                 conn.execute(f"DROP TABLE IF EXISTS {NEXT_DOCS}")
+                conn.execute(f"DROP TABLE IF EXISTS {NEXT_DOCS}_text")
                 conn.execute(f"DROP TABLE IF EXISTS {NEXT_FTS}")
         except SearchError as exc:  # the next rebuild drops them anyway
             log.warning("could not drop the unfinished rebuild's tables: %s", exc)

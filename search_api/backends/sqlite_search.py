@@ -5,9 +5,10 @@ Ranking is bm25 with the title weighted above the byline and the body; a grouped
 search represents each article by its best-ranked version. Listing without a query
 uses plain indexed scans.
 
-Snippets are cut in Python around the window with the most query terms (FTS5's
-snippet() re-tokenizes whole documents and costs milliseconds per long article); see
-`search_api.highlight`.
+Snippets are cut in Python around the window with the most query terms, from the text
+as archived (`docs.body`; the FTS table is contentless, so FTS5's snippet() has no text
+to cut); see `search_api.highlight`. A hit whose text the expressions cannot place
+shows its opening.
 
 Rows are read by name: the columns a query selects are generated from the fields of
 the NamedTuple that receives them (`_StoredHit`, `PageRow`). Every function here reads
@@ -23,12 +24,12 @@ from typing import Any, NamedTuple, TypeVar
 
 from search_api.backends.base import FACET_FIELDS, SearchHit, SearchQuery, SortOrder
 from search_api.backends.sqlite_tables import marks
-from search_api.highlight import MARK_CLOSE, MARK_OPEN, Highlighter, lead, mark_snippet
+from search_api.backends.sqlite_texts import read_texts
+from search_api.highlight import Highlighter, lead, mark_snippet
 from search_api.query import ParsedQuery
 
-# bm25 column weights: title, byline, body (and the unindexed original text).
-BM25_WEIGHTS = (10.0, 3.0, 1.0, 0.0)
-SNIPPET_TOKENS = 32  # for FTS5's snippet(), the fallback
+# bm25 column weights: title, byline, body.
+BM25_WEIGHTS = (10.0, 3.0, 1.0)
 # CTEs used twice are materialized by default; saying so needs SQLite 3.35+.
 _MATERIALIZED = "MATERIALIZED " if sqlite3.sqlite_version_info >= (3, 35, 0) else ""
 
@@ -48,7 +49,7 @@ Page = tuple[list[PageRow], int, dict[str, dict[str, int]]]
 
 
 class _StoredHit(NamedTuple):
-    """What a hit shows, as stored: `docs` joined with `docs_fts` (`_HIT_SELECT`)."""
+    """What a hit shows, as stored in `docs` (`_HIT_SELECT`)."""
 
     rowid: int
     doc_id: str
@@ -65,20 +66,9 @@ class _StoredHit(NamedTuple):
     removed_at: str | None
     topic: str | None
     is_current: int
-    body: str  # as indexed: Khmer as cluster pairs
-    raw: str  # the body as archived when it differs from `body`, else ""
-
-    @property
-    def text(self) -> str:
-        """The body as archived."""
-        return self.raw or self.body
 
 
-# The text columns come from the FTS table (alias f), every other from docs (alias d).
-_FTS_FIELDS = frozenset({"body", "raw"})
-_HIT_SELECT = ", ".join(
-    f"{'f' if name in _FTS_FIELDS else 'd'}.{name} AS {name}" for name in _StoredHit._fields
-)
+_HIT_SELECT = ", ".join(f"d.{name} AS {name}" for name in _StoredHit._fields)
 
 _Row = TypeVar("_Row", PageRow, _StoredHit)
 
@@ -258,31 +248,24 @@ def read_hits(
     rows = _fetch(
         conn,
         _StoredHit,
-        f"SELECT {_HIT_SELECT} FROM docs d JOIN docs_fts f ON f.rowid = d.rowid "
-        f"WHERE d.rowid IN ({marks(len(rowids))})",
+        f"SELECT {_HIT_SELECT} FROM docs d WHERE d.rowid IN ({marks(len(rowids))})",
         rowids,
     )
     by_rowid = {row.rowid: row for row in rows}
+    texts = read_texts(conn, "docs", by_rowid)
     highlighter = Highlighter(parsed) if match is not None else None
     snippets: dict[int, str] = {}
     titles: dict[int, str] = {}
     for rowid, row in by_rowid.items():
+        text = texts[rowid]
         if highlighter is None:
-            snippets[rowid] = lead(row.text)
+            snippets[rowid] = lead(text)
             titles[rowid] = row.title
             continue
         titles[rowid] = highlighter.title(row.title)
-        found = highlighter.snippet(row.text)
-        if found is not None:
-            snippets[rowid] = found
-    missing = [r for r in rowids if r in by_rowid and r not in snippets]
-    if missing and match is not None:
-        # FTS5 can cut a snippet only from text it indexed as written; a body with
-        # Khmer (indexed as cluster pairs) gets its opening instead.
-        plain = [r for r in missing if not by_rowid[r].raw]
-        snippets.update(_fts_snippets(conn, match, plain))
-        for rowid in missing:
-            snippets.setdefault(rowid, lead(by_rowid[rowid].raw))
+        # FTS5 matched where our expressions found nothing (rare: a fold they do not
+        # know): the opening of the text, unmarked.
+        snippets[rowid] = highlighter.snippet(text) or lead(text)
     stale = {row.article_id for row in by_rowid.values() if not row.is_current}
     still_matching = _current_matching(conn, stale, match) if match else set()
     scores = {r.rowid: r.score for r in page}
@@ -318,18 +301,6 @@ def read_hits(
             )
         )
     return hits
-
-
-def _fts_snippets(conn: sqlite3.Connection, match: str, rowids: list[int]) -> dict[int, str]:
-    """FTS5's own snippets, for hits our expressions could not place."""
-    if not rowids:
-        return {}
-    rows = conn.execute(
-        f"SELECT rowid, snippet(docs_fts, 2, ?, ?, '…', {SNIPPET_TOKENS}) FROM docs_fts "
-        f"WHERE docs_fts MATCH ? AND rowid IN ({marks(len(rowids))})",
-        (MARK_OPEN, MARK_CLOSE, match, *rowids),
-    ).fetchall()
-    return {rowid: snippet.replace("\n", " ") for rowid, snippet in rows}
 
 
 def _current_matching(conn: sqlite3.Connection, article_ids: set[int], match: str) -> set[int]:

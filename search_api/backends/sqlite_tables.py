@@ -1,15 +1,27 @@
 """The SQLite FTS5 index's tables, and how a document becomes their rows.
 
-Two tables: `docs` holds each version's metadata (one row per version, filterable
-columns indexed) and `docs_fts` the searchable title, byline and body, sharing `docs`'
-rowid. A `meta` table records the schema and tokenizer the file was built with.
+Three tables sharing one rowid: `docs` holds each version's metadata (one row per
+version, filterable columns indexed), `docs_text` its body as archived (compressed:
+`search_api.backends.sqlite_texts`) and `docs_fts` the inverted index of title, byline
+and body. A `meta` table records
+the schema and tokenizer the file was built with.
+
+`docs_fts` is contentless (`content=''`): FTS5 keeps only the index and each row's
+token counts (bm25 needs them), not a second copy of the text. Measured at 10,000
+synthetic versions (`python -m benchmarks.search_bench --versions 10000 --backend
+sqlite`), the copy FTS5 kept (`docs_fts_content`: Khmer twice, as indexed pairs and as
+written) was 11.3 KB of the 15.3 KB each version cost, twice the 5.6 KB of text
+indexed. Snippets are cut from `docs_text` instead. The price: FTS5 can no longer read
+a row's text, so a row is deleted by handing it the values it indexed ('delete'
+command), recomputed from `docs` -- which is why the Khmer segmentation and the
+tokenizer are part of the file's schema (a change of either must bump
+`SCHEMA_VERSION`, or deletes would remove the wrong tokens) -- and FTS5's own
+snippet() is not available.
 
 Tokenizing: unicode61 with marks (M*) counted as token characters -- by default
 unicode61 splits words at combining vowel signs, which breaks Khmer and the Indic
 scripts -- and diacritics folded for Latin. Khmer is indexed and queried as pairs of
-orthographic clusters (`search_api.khmer.bigrams`; why: see that module), so the
-stored body of a document with Khmer is not its text: the original is kept beside it
-in an unindexed column for snippets.
+orthographic clusters (`search_api.khmer.bigrams`; why: see that module).
 
 Documents are written with named parameters (`_DOC_COLUMNS`), so a column is added or
 moved in one place. This module runs statements inside transactions its caller
@@ -18,7 +30,6 @@ moved in one place. This module runs statements inside transactions its caller
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -27,9 +38,17 @@ from typing import Any
 
 from archive.errors import SearchError
 from search_api.backends.base import SearchDocument, check_document_id
+from search_api.backends.sqlite_texts import (
+    TEXT_TABLE,
+    choose_base,
+    compress_text,
+    read_texts,
+    release_dependents,
+    text_table,
+)
 from search_api.khmer import bigrams
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 TOKENIZER = "unicode61 remove_diacritics 2 categories 'L* N* Co M*'"
 
 META_TABLE = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
@@ -53,20 +72,21 @@ _DOCS_TABLE = """CREATE TABLE IF NOT EXISTS {table} (
     topic TEXT,
     is_current INTEGER NOT NULL,
     date_ts INTEGER NOT NULL,
-    content_hash TEXT NOT NULL
+    byline TEXT NOT NULL,
+    UNIQUE (article_id, version)
 )"""
-# Created on the live table only: a rebuilt table gets them when it is swapped in.
+# Created on the live table only: a rebuilt table gets them when it is swapped in. The
+# article's versions are found by the table's own UNIQUE (article_id, version) index,
+# which a rebuild's table has from the start (`sqlite_texts` looks siblings up).
 INDEXES = (
-    "CREATE INDEX IF NOT EXISTS ix_docs_article ON docs (article_id, is_current)",
     "CREATE INDEX IF NOT EXISTS ix_docs_date ON docs (date_ts, article_id, version)",
     "CREATE INDEX IF NOT EXISTS ix_docs_current_date "
     "ON docs (is_current, date_ts, article_id, version)",
     "CREATE INDEX IF NOT EXISTS ix_docs_current_facets ON docs (is_current, source, status, lang)",
 )
-# `raw` keeps the original body of documents whose indexed body differs from it (Khmer,
-# indexed as cluster pairs); it is stored for snippets, never indexed.
+# Contentless: the text is in `docs` (see the module docstring).
 FTS_TABLE = (
-    "{table} USING fts5 (title, byline, body, raw UNINDEXED, "
+    "{table} USING fts5 (title, byline, body, content = '', "
     f'tokenize = "{TOKENIZER.replace("{", "{{").replace("}", "}}")}")'
 )
 # A rebuild fills these beside the live tables, then renames them in one transaction.
@@ -75,6 +95,7 @@ NEXT_DOCS, NEXT_FTS = "docs_next", "docs_fts_next"
 
 def create_tables(conn: sqlite3.Connection, docs: str, fts: str) -> None:
     conn.execute(_DOCS_TABLE.format(table=docs))
+    conn.execute(TEXT_TABLE.format(table=text_table(docs)))
     conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE.format(table=fts)}")
 
 
@@ -126,12 +147,15 @@ _DOC_COLUMNS = (
     "topic",
     "is_current",
     "date_ts",
-    "content_hash",
+    "byline",
 )
 _INSERT_DOC = (
     f"INSERT INTO {{docs}} ({', '.join(_DOC_COLUMNS)}) "
     f"VALUES ({', '.join(':' + c for c in _DOC_COLUMNS)})"
 )
+# The body (`search_api.backends.sqlite_texts`) is written on insert and when the text
+# changes, never by a metadata update.
+_WRITE_TEXT = "INSERT OR REPLACE INTO {texts} (rowid, body, base) VALUES (?, ?, ?)"
 _UPDATE_DOC = (
     f"UPDATE {{docs}} SET ({', '.join(_DOC_COLUMNS)}) = "
     f"({', '.join(':' + c for c in _DOC_COLUMNS)}) WHERE rowid = :rowid"
@@ -140,6 +164,39 @@ _UPDATE_DOC = (
 
 def _iso(when: datetime | None) -> str | None:
     return when.astimezone(UTC).isoformat() if when is not None else None
+
+
+def unindex_rows(
+    conn: sqlite3.Connection, fts: str, rows: Sequence[tuple[int, str, str, str]]
+) -> None:
+    """Remove `(rowid, title, byline, text)` rows of `docs` from the contentless `fts`:
+    FTS5 must be told the values it indexed (Khmer as cluster pairs), which it does not
+    keep."""
+    conn.executemany(
+        f"INSERT INTO {fts} ({fts}, rowid, title, byline, body) VALUES ('delete', ?, ?, ?, ?)",
+        [
+            (rowid, bigrams(title), bigrams(byline), bigrams(text))
+            for rowid, title, byline, text in rows
+        ],
+    )
+
+
+def delete_rows(conn: sqlite3.Connection, column: str, values: Sequence[Any]) -> None:
+    """Delete the documents whose `column` (of `docs`) is one of `values` from `docs`
+    and `docs_fts`, `values` at most a few hundred."""
+    rows = conn.execute(
+        f"SELECT rowid, article_id, title, byline FROM docs "
+        f"WHERE {column} IN ({marks(len(values))})",
+        tuple(values),
+    ).fetchall()
+    if not rows:
+        return
+    texts = read_texts(conn, "docs", [row[0] for row in rows])
+    release_dependents(conn, "docs", [(row[0], row[1]) for row in rows])
+    unindex_rows(conn, "docs_fts", [(r, title, byline, texts[r]) for r, _, title, byline in rows])
+    rowids = [row[0] for row in rows]
+    conn.execute(f"DELETE FROM docs WHERE rowid IN ({marks(len(rowids))})", rowids)
+    conn.execute(f"DELETE FROM docs_text WHERE rowid IN ({marks(len(rowids))})", rowids)
 
 
 def write_documents(
@@ -151,31 +208,40 @@ def write_documents(
     for doc in documents:
         check_document_id(doc.id)
     insert, update = _INSERT_DOC.format(docs=docs), _UPDATE_DOC.format(docs=docs)
+    write_text = _WRITE_TEXT.format(texts=text_table(docs))
     for doc in documents:
-        title, byline, body = bigrams(doc.title), bigrams(doc.byline), bigrams(doc.text)
-        raw = doc.text if body != doc.text else ""
-        digest = hashlib.sha256("\x00".join((title, byline, body)).encode("utf-8")).hexdigest()
-        values = _doc_values(doc, digest)
+        values = _doc_values(doc)
         found = conn.execute(
-            f"SELECT rowid, content_hash FROM {docs} WHERE doc_id = ?", (doc.id,)
+            f"SELECT rowid, title, byline FROM {docs} WHERE doc_id = ?", (doc.id,)
         ).fetchone()
         if found is None:
             rowid = conn.execute(insert, values).lastrowid
         else:
-            rowid, old_digest = found
+            rowid, old_title, old_byline = found
+            old_text = read_texts(conn, docs, [rowid])[rowid]
             conn.execute(update, {**values, "rowid": rowid})
             # Metadata moves on every new version of the article; the text of an old
-            # version does not, so its FTS row is rewritten only on change.
-            if old_digest == digest:
+            # version does not, so its text and FTS row are rewritten only on change.
+            if (old_title, old_byline, old_text) == (doc.title, doc.byline, doc.text):
                 continue
-            conn.execute(f"DELETE FROM {fts} WHERE rowid = ?", (rowid,))
+            unindex_rows(conn, fts, [(rowid, old_title, old_byline, old_text)])
+            release_dependents(conn, docs, [(rowid, doc.article_id)])
+        base = choose_base(conn, docs, doc.article_id, rowid)
         conn.execute(
-            f"INSERT INTO {fts} (rowid, title, byline, body, raw) VALUES (?, ?, ?, ?, ?)",
-            (rowid, title, byline, body, raw),
+            write_text,
+            (
+                rowid,
+                compress_text(doc.text, base[1] if base else None),
+                base[0] if base else None,
+            ),
+        )
+        conn.execute(
+            f"INSERT INTO {fts} (rowid, title, byline, body) VALUES (?, ?, ?, ?)",
+            (rowid, bigrams(doc.title), bigrams(doc.byline), bigrams(doc.text)),
         )
 
 
-def _doc_values(doc: SearchDocument, content_hash: str) -> dict[str, Any]:
+def _doc_values(doc: SearchDocument) -> dict[str, Any]:
     """The `docs` row of a document, keyed by `_DOC_COLUMNS`."""
     return {
         "doc_id": doc.id,
@@ -196,5 +262,5 @@ def _doc_values(doc: SearchDocument, content_hash: str) -> dict[str, Any]:
         "topic": doc.topic,
         "is_current": int(doc.is_current),
         "date_ts": doc.date_ts,
-        "content_hash": content_hash,
+        "byline": doc.byline,
     }

@@ -1,0 +1,143 @@
+"""The archived text of each version in the SQLite index: `docs_text.body`, compressed.
+
+A table of its own beside `docs` (same rowid), so that the metadata rows that filters,
+facets and ranking read stay small (375 B a version at 100,000 synthetic versions,
+about 2.3 KB with the body inline). Reading a page of hits decompresses each hit's text
+and, for a later version, its base's: the cost of this format in latency
+(docs/benchmarks.md, "Search index size").
+
+The index keeps each version's body once, for snippets and for deleting its row from
+the contentless FTS table (`search_api.backends.sqlite_tables`). Versions of one
+article are mostly the same text, so a version is compressed (zlib) with a sibling's
+text as the preset dictionary: its `base` is the rowid of the article's
+lowest-numbered version stored on its own (`base IS NULL`). Measured at 10,000
+synthetic versions (two per article on average), this halved the bytes of the bodies.
+zlib looks back at most 32 KB, so a text longer than that gains less.
+
+The rule that keeps every body readable: a base is always stored on its own, and a row
+whose text changes or which is deleted first releases its dependents (re-stores them
+on their own, `release_dependents`). Every function here runs inside the caller's
+transaction and takes the table's name, so a rebuild's `docs_next` works the same.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import zlib
+from collections.abc import Iterable
+
+__all__ = [
+    "TEXT_TABLE",
+    "choose_base",
+    "compress_text",
+    "read_texts",
+    "release_dependents",
+    "text_table",
+]
+
+# The text table of a metadata table (`docs` -> `docs_text`, `docs_next` -> `docs_next_text`).
+TEXT_TABLE = (
+    "CREATE TABLE IF NOT EXISTS {table} (rowid INTEGER PRIMARY KEY, body BLOB NOT NULL, "
+    "base INTEGER)"
+)
+
+
+def text_table(docs: str) -> str:
+    return f"{docs}_text"
+
+
+_CHUNK = 500  # rowids per IN (...) list
+
+
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+def compress_text(text: str, base: str | None) -> bytes:
+    """`text` as `docs.body` stores it, with `base` (a sibling's text) as the dictionary."""
+    packer = zlib.compressobj(9, zdict=base.encode("utf-8")) if base else zlib.compressobj(9)
+    return packer.compress(text.encode("utf-8")) + packer.flush()
+
+
+def _decompress(body: bytes, base: str | None) -> str:
+    unpacker = zlib.decompressobj(zdict=base.encode("utf-8")) if base else zlib.decompressobj()
+    return (unpacker.decompress(body) + unpacker.flush()).decode("utf-8")
+
+
+def read_texts(conn: sqlite3.Connection, docs: str, rowids: Iterable[int]) -> dict[int, str]:
+    """The archived text of these rows of `docs`, by rowid (absent rows are left out)."""
+    wanted = sorted(set(rowids))
+    stored: dict[int, tuple[bytes, int | None]] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        for rowid, body, base in conn.execute(
+            f"SELECT rowid, body, base FROM {text_table(docs)} "
+            f"WHERE rowid IN ({_marks(len(chunk))})",
+            chunk,
+        ):
+            stored[rowid] = (body, base)
+    bases = sorted({base for _, base in stored.values() if base is not None} - set(stored))
+    base_texts: dict[int, str] = {}
+    for start in range(0, len(bases), _CHUNK):
+        chunk = bases[start : start + _CHUNK]
+        for rowid, body in conn.execute(
+            f"SELECT rowid, body FROM {text_table(docs)} WHERE rowid IN ({_marks(len(chunk))})",
+            chunk,
+        ):
+            base_texts[rowid] = _decompress(body, None)  # a base is stored on its own
+    out: dict[int, str] = {}
+    for rowid, (body, base) in stored.items():
+        if base is None:
+            out[rowid] = _decompress(body, None)
+    for rowid, (body, base) in stored.items():
+        if base is not None:
+            base_text = out[base] if base in out else base_texts[base]
+            out[rowid] = _decompress(body, base_text)
+    return out
+
+
+def release_dependents(
+    conn: sqlite3.Connection, docs: str, rows: Iterable[tuple[int, int]]
+) -> None:
+    """Store on their own the rows compressed against one of `rows` (rowid, article id;
+    dependents are always of the same article), other than those rows themselves,
+    before those change or go."""
+    going = sorted(set(rows))
+    for start in range(0, len(going), _CHUNK):
+        chunk = going[start : start + _CHUNK]
+        rowids = [rowid for rowid, _ in chunk]
+        articles = sorted({article_id for _, article_id in chunk})
+        dependents = [
+            r[0]
+            for r in conn.execute(
+                f"SELECT t.rowid FROM {docs} d JOIN {text_table(docs)} t ON t.rowid = d.rowid "
+                f"WHERE d.article_id IN ({_marks(len(articles))}) "
+                f"AND t.base IN ({_marks(len(rowids))}) "
+                f"AND t.rowid NOT IN ({_marks(len(rowids))})",
+                (*articles, *rowids, *rowids),
+            )
+        ]
+        if not dependents:
+            continue
+        texts = read_texts(conn, docs, dependents)
+        conn.executemany(
+            f"UPDATE {text_table(docs)} SET body = ?, base = NULL WHERE rowid = ?",
+            [(compress_text(texts[r], None), r) for r in dependents],
+        )
+
+
+def choose_base(
+    conn: sqlite3.Connection, docs: str, article_id: int, rowid: int | None
+) -> tuple[int, str] | None:
+    """The row a version of `article_id` is compressed against, and its text: the
+    article's lowest-numbered version stored on its own, other than `rowid`; None when
+    there is none. The caller has released `rowid`'s dependents, if it had any."""
+    found = conn.execute(
+        f"SELECT t.rowid, t.body FROM {docs} d JOIN {text_table(docs)} t ON t.rowid = d.rowid "
+        "WHERE d.article_id = ? AND t.base IS NULL AND d.rowid IS NOT ? "
+        "ORDER BY d.version LIMIT 1",
+        (article_id, rowid),
+    ).fetchone()
+    if found is None:
+        return None
+    return int(found[0]), _decompress(found[1], None)
