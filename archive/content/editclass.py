@@ -62,6 +62,7 @@ from archive.content.edit_quotes import quotes_removed
 from archive.content.edit_significance import edit_significance
 from archive.content.edit_text import align_paragraphs, folded, paragraphs
 from archive.content.edit_tone import headline_tone
+from archive.i18n import describe_edit_class
 
 __all__ = [
     "CLASS_NAMES",
@@ -197,27 +198,11 @@ def classify_edit(
 
 
 def describe_class(item: dict[str, Any]) -> str:
-    """An edit class in a few words, for pages, feeds and reports: its name, and the
-    gist of its evidence (the headline's tone, how many paragraphs, which numbers)."""
-    name = str(item.get("class", "?"))
-    words = name.replace("_", " ")
-    if name == "headline_changed" and item.get("tone"):
-        return f"headline {item['tone']}"
-    if name in ("paragraphs_removed", "paragraphs_added"):
-        return f"{words} ({len(item.get('paragraphs', []))})"
-    if name == "numbers_changed":
-        pairs = [f"{c.get('old')} → {c.get('new')}" for c in item.get("changes", [])[:3]]
-        return f"{words} ({', '.join(pairs)})"
-    if name == "images_changed":
-        counts = [
-            f"{len(item.get(key) or [])} {key}"
-            for key in ("replaced", "removed", "added")
-            if item.get(key)
-        ]
-        return f"{words} ({', '.join(counts)})"
-    if name == "names_removed":
-        return f"{words} ({', '.join(str(n) for n in item.get('names', [])[:3])})"
-    return words
+    """An edit class in a few words, in English, for feeds and reports: its name, and
+    the gist of its evidence (the headline's tone, how many paragraphs, which numbers).
+    The words are the message catalogs' own (`archive.i18n.describe_edit_class` says
+    them in the reader's language)."""
+    return describe_edit_class(item, str)
 
 
 # -- numbers, notes and dates -------------------------------------------------------------
