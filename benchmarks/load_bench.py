@@ -3,7 +3,8 @@ errors of `presswatch serve` on 127.0.0.1 (issue #27: 20 clients, 100,000 versio
 p95 < 100 ms, no error).
 
     python -m benchmarks load [--versions 100000] [--clients 20] [--seconds 30]
-                              [--max-requests 100000] [--copies 2] [--cache DIR]
+                              [--max-requests 100000] [--baseline-seconds 5]
+                              [--copies 2] [--cache DIR]
                               [--workers 1] [--out DIR]
 
 The archive is api_bench's: the shared fixture pages (English and Khmer) recorded
@@ -23,7 +24,9 @@ count. The client is our own: httpx is already a test dependency and one asyncio
 per client is all a closed-loop load of 20 needs; locust would add gevent and its own
 process model for the same figure. Each client cycles through a mix: an article page
 of a random article (`/articles/{id}`), the search page (`/?q=...`) with a set of
-queries, and `/api/changes` (plain, by kind, a bigger page). Writes
+queries, and `/api/changes` (plain, by kind, a bigger page). Before that, one client
+alone for `--baseline-seconds` measures what each route costs without queueing
+(`single_client` in the results). Writes
 benchmarks/results/load-<UTC time>.json with the load average at start and end.
 """
 
@@ -239,6 +242,8 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         base = f"http://127.0.0.1:{port}"
         # A short warm-up fills the page cache and the server's connections.
         asyncio.run(run_load(base, ids, args.clients, min(2.0, args.seconds), 500))
+        # One client alone: what a request costs without queueing behind the others.
+        alone = asyncio.run(run_load(base, ids, 1, args.baseline_seconds, args.max_requests))
         _say(f"{args.clients} clients for {args.seconds:g} s on {base} …")
         result = asyncio.run(run_load(base, ids, args.clients, args.seconds, args.max_requests))
     finally:
@@ -246,6 +251,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         server.wait(timeout=20)
         log.unlink(missing_ok=True)
     report["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    report["single_client"] = summarize(alone)
     report.update(summarize(result))
     return report
 
@@ -259,6 +265,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--max-requests", type=int, default=100_000)
+    parser.add_argument(
+        "--baseline-seconds", type=float, default=5.0, help="one client alone first"
+    )
     parser.add_argument("--copies", type=int, default=2, help="URLs per fixture page")
     parser.add_argument("--workers", type=int, default=1, help="presswatch serve --workers")
     parser.add_argument(
@@ -268,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not 1 <= args.clients <= 200 or not 0 < args.seconds <= 600:
         raise SystemExit("use 1-200 clients and 0-600 seconds")
+    if not 0 < args.baseline_seconds <= 600:
+        raise SystemExit("use 0-600 baseline seconds")
     if not 1 <= args.copies <= 50 or not 0 <= args.versions <= 1_000_000:
         raise SystemExit("use 1-50 copies and 0-1,000,000 versions")
     args.argv = argv

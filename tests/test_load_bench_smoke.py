@@ -11,7 +11,19 @@ from benchmarks.__main__ import main
 
 def test_load_bench_reports_every_route_without_error(tmp_path: Path) -> None:
     out = tmp_path / "results"
-    argv = ["load", "--versions", "300", "--copies", "1", "--clients", "4", "--seconds", "2"]
+    argv = [
+        "load",
+        "--versions",
+        "300",
+        "--copies",
+        "1",
+        "--clients",
+        "4",
+        "--seconds",
+        "2",
+        "--baseline-seconds",
+        "1",
+    ]
     argv += ["--cache", str(tmp_path / "cache"), "--out", str(out)]
 
     assert main(argv) == 0
