@@ -53,6 +53,10 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks.render_bench import main as render_main
 
         return render_main(args[1:])
+    if args and args[0] == "load":
+        from benchmarks.load_bench import main as load_main
+
+        return load_main(args[1:])
     if args and args[0] == "cli":
         from benchmarks.cli_bench import main as cli_main
 
@@ -67,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             "       python -m benchmarks cli [--rounds R]\n"
             "       python -m benchmarks render [--size N] [--workers W]\n"
             "       python -m benchmarks images [--pictures N]\n"
+            "       python -m benchmarks load [--versions N] [--clients C] [--seconds S]\n"
             "       python -m benchmarks faults [--size N] [--processes K] [--only F,...]\n"
             "       python -m benchmarks stories [--scales 1,5,20] [--versions 2000,5000,20000]",
             file=sys.stderr,
