@@ -111,6 +111,29 @@ def test_versions_stored_against_a_sibling_stay_readable_when_it_changes_or_goes
     assert _terms(path) == 0
 
 
+def test_a_text_past_zlibs_window_is_no_base_and_leads_read_the_same(tmp_path: Path) -> None:
+    path = tmp_path / "search.sqlite"
+    backend = SqliteFtsBackend(path)
+    long_body = " ".join(f"Paragraph {i} on the raid {KHMER}." for i in range(800))
+    short_body = f"Raid on the compound {KHMER}. " * 20
+    backend.upsert(
+        [_doc(1, n, f"{long_body} Version {n}.") for n in (1, 2)]
+        + [_doc(2, n, f"Version {n}. {short_body}") for n in (1, 2)]
+    )
+    conn = sqlite3.connect(path)
+    # The long text is out of zlib's reach as a dictionary: article 1's second version
+    # is stored on its own, article 2's against its first.
+    assert conn.execute("SELECT rowid FROM docs_text WHERE base IS NOT NULL").fetchall() == [(4,)]
+    conn.close()
+    # A listing reads only the opening of each text: the same lead as the whole text gives.
+    hits = backend.search(SearchQuery(versions="all")).hits
+    leads = {hit.doc_id: hit.snippet for hit in hits}
+    assert leads["2-2"].startswith("Version 2. Raid on the compound")
+    assert leads["2-2"].endswith("…")
+    assert leads["1-1"].startswith("Paragraph 0 on the raid")
+    backend.close()
+
+
 def test_a_rebuild_replaces_the_index(tmp_path: Path) -> None:
     backend = SqliteFtsBackend(tmp_path / "search.sqlite")
     backend.upsert([_doc(1, 1, "Old text about a raid.")])

@@ -25,7 +25,7 @@ from typing import Any, NamedTuple, TypeVar
 from search_api.backends.base import FACET_FIELDS, SearchHit, SearchQuery, SortOrder
 from search_api.backends.sqlite_tables import marks
 from search_api.backends.sqlite_texts import read_texts
-from search_api.highlight import Highlighter, lead, mark_snippet
+from search_api.highlight import SNIPPET_CHARS, Highlighter, lead, mark_snippet
 from search_api.query import ParsedQuery
 
 # bm25 column weights: title, byline, body.
@@ -252,7 +252,8 @@ def read_hits(
         rowids,
     )
     by_rowid = {row.rowid: row for row in rows}
-    texts = read_texts(conn, "docs", by_rowid)
+    # Without a query a hit shows its lead: one character past it says whether it is cut.
+    texts = read_texts(conn, "docs", by_rowid, None if match is not None else SNIPPET_CHARS + 1)
     highlighter = Highlighter(parsed) if match is not None else None
     snippets: dict[int, str] = {}
     titles: dict[int, str] = {}

@@ -12,7 +12,8 @@ article are mostly the same text, so a version is compressed (zlib) with a sibli
 text as the preset dictionary: its `base` is the rowid of the article's
 lowest-numbered version stored on its own (`base IS NULL`). Measured at 10,000
 synthetic versions (two per article on average), this halved the bytes of the bodies.
-zlib looks back at most 32 KB, so a text longer than that gains less.
+zlib looks back at most 32 KB, so a base longer than that (`DICTIONARY_BYTES`) is
+not used: its dependents would gain little and cost a second decompression each read.
 
 The rule that keeps every body readable: a base is always stored on its own, and a row
 whose text changes or which is deleted first releases its dependents (re-stores them
@@ -27,6 +28,7 @@ import zlib
 from collections.abc import Iterable
 
 __all__ = [
+    "DICTIONARY_BYTES",
     "TEXT_TABLE",
     "choose_base",
     "compress_text",
@@ -40,6 +42,11 @@ TEXT_TABLE = (
     "CREATE TABLE IF NOT EXISTS {table} (rowid INTEGER PRIMARY KEY, body BLOB NOT NULL, "
     "base INTEGER)"
 )
+
+
+# The longest text worth a dictionary: zlib matches at most 32 KB back, less its
+# 262-byte lookahead, and a version's opening sits a whole base's length behind.
+DICTIONARY_BYTES = 32_768 - 262
 
 
 def text_table(docs: str) -> str:
@@ -59,13 +66,24 @@ def compress_text(text: str, base: str | None) -> bytes:
     return packer.compress(text.encode("utf-8")) + packer.flush()
 
 
-def _decompress(body: bytes, base: str | None) -> str:
+def _decompress(body: bytes, base: str | None, chars: int | None = None) -> str:
+    """The text of `body`; with `chars`, at least its first `chars` characters (all of
+    it when shorter), decompressing no more than those can take in UTF-8."""
     unpacker = zlib.decompressobj(zdict=base.encode("utf-8")) if base else zlib.decompressobj()
-    return (unpacker.decompress(body) + unpacker.flush()).decode("utf-8")
+    if chars is None:
+        return (unpacker.decompress(body) + unpacker.flush()).decode("utf-8")
+    # A character is at most 4 bytes: a cut in the middle of one drops it, and every
+    # character before the cut is whole.
+    return unpacker.decompress(body, 4 * chars).decode("utf-8", errors="ignore")
 
 
-def read_texts(conn: sqlite3.Connection, docs: str, rowids: Iterable[int]) -> dict[int, str]:
-    """The archived text of these rows of `docs`, by rowid (absent rows are left out)."""
+def read_texts(
+    conn: sqlite3.Connection, docs: str, rowids: Iterable[int], chars: int | None = None
+) -> dict[int, str]:
+    """The archived text of these rows of `docs`, by rowid (absent rows are left out).
+    With `chars`, only an opening of each text, at least `chars` characters long unless
+    the text is shorter (a page without a query shows only the lead): a base is still
+    read whole, since a later version's dictionary is all of it."""
     wanted = sorted(set(rowids))
     stored: dict[int, tuple[bytes, int | None]] = {}
     for start in range(0, len(wanted), _CHUNK):
@@ -76,7 +94,8 @@ def read_texts(conn: sqlite3.Connection, docs: str, rowids: Iterable[int]) -> di
             chunk,
         ):
             stored[rowid] = (body, base)
-    bases = sorted({base for _, base in stored.values() if base is not None} - set(stored))
+    bases_wanted = {base for _, base in stored.values() if base is not None}
+    bases = sorted(bases_wanted - set(stored))
     base_texts: dict[int, str] = {}
     for start in range(0, len(bases), _CHUNK):
         chunk = bases[start : start + _CHUNK]
@@ -87,12 +106,13 @@ def read_texts(conn: sqlite3.Connection, docs: str, rowids: Iterable[int]) -> di
             base_texts[rowid] = _decompress(body, None)  # a base is stored on its own
     out: dict[int, str] = {}
     for rowid, (body, base) in stored.items():
-        if base is None:
-            out[rowid] = _decompress(body, None)
+        if base is None and rowid not in bases_wanted:
+            out[rowid] = _decompress(body, None, chars)
+        elif base is None:
+            base_texts[rowid] = out[rowid] = _decompress(body, None)
     for rowid, (body, base) in stored.items():
         if base is not None:
-            base_text = out[base] if base in out else base_texts[base]
-            out[rowid] = _decompress(body, base_text)
+            out[rowid] = _decompress(body, base_texts[base], chars)
     return out
 
 
@@ -140,4 +160,11 @@ def choose_base(
     ).fetchone()
     if found is None:
         return None
-    return int(found[0]), _decompress(found[1], None)
+    text = _decompress(found[1], None)
+    if len(text.encode("utf-8")) > DICTIONARY_BYTES:
+        # Out of zlib's reach: the new text's opening would be further back than its
+        # window, so the dictionary gains little (6% on such texts at 20,000
+        # synthetic versions) and every read of this version would decompress the
+        # base too.
+        return None
+    return int(found[0]), text
