@@ -15,7 +15,6 @@ from archive.accounts.cases import (
     list_cases,
     note_json,
     note_sha256,
-    record_export,
 )
 from archive.accounts.credentials import MIN_PASSWORD_CHARS, TOKEN_PREFIX
 from archive.accounts.people import (
@@ -103,7 +102,6 @@ __all__ = [
     "parse_role",
     "prune_sessions",
     "record_audit",
-    "record_export",
     "record_save",
     "require_save_quota",
     "revoke_token",

@@ -145,15 +145,6 @@ def add_note(
     return note
 
 
-def record_export(session: Session, actor: Actor, name: str, sha256: str, *, now: datetime) -> None:
-    """The export of a case, with the package's digest, as an audit entry."""
-    actor.require(Role.EDITOR)
-    case_by_name(session, name)
-    record_audit(
-        session, actor, "case.export", "case", name, now=now, detail={"package_sha256": sha256}
-    )
-
-
 def list_cases(session: Session) -> list[CaseFile]:
     return list(session.scalars(select(CaseFile).order_by(CaseFile.name)))
 
