@@ -15,7 +15,15 @@ import typer
 
 from archive.errors import ConfigError, NotFound, PresswatchError
 from archive.i18n import translations
-from presswatch.commands.common import JsonOpt, cli_actor, echo_json, fail, get_runtime, shown
+from presswatch.commands.common import (
+    JsonOpt,
+    check_output_file,
+    cli_actor,
+    echo_json,
+    fail,
+    get_runtime,
+    shown,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -183,8 +191,7 @@ def export_case(
     --public-key presswatch-log.pub`."""
     from archive.formats import export_case_package
 
-    if not output.parent.is_dir():
-        raise fail(f"-o {output}: no directory {output.parent}; create it first", 2)
+    check_output_file(output)
     runtime = get_runtime(ctx)
     try:
         signer = runtime.log_signer()

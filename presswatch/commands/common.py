@@ -28,6 +28,8 @@ from archive.errors import ConfigError
 from presswatch.lock import Holder, LockHeld, RunLock
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from archive.accounts import Actor
     from presswatch.runtime import Runtime
 
@@ -228,6 +230,15 @@ def parse_iso_option(option: str, value: str | None) -> datetime | None:
         return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
     except (ValueError, OverflowError) as exc:
         raise fail(f"{option} {value!r}: {ISO_HINT}", 2) from exc
+
+
+def check_output_file(output: Path) -> None:
+    """Refuse an `-o` package path whose directory is missing, or that is a directory,
+    before any work (exit 2)."""
+    if not output.parent.is_dir():
+        raise fail(f"-o {output}: no directory {output.parent}; create it first", 2)
+    if output.is_dir():
+        raise fail(f"-o {output} is a directory; name the .wacz file to write", 2)
 
 
 def cli_actor() -> Actor:

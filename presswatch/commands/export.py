@@ -18,6 +18,7 @@ from archive.i18n import translations
 from presswatch.commands.common import (
     ISO_DATE,
     SourceOpt,
+    check_output_file,
     cli_actor,
     fail,
     get_runtime,
@@ -27,14 +28,6 @@ from presswatch.commands.common import (
 
 if TYPE_CHECKING:
     from presswatch.runtime import Runtime
-
-
-def _check_output(output: Path) -> None:
-    """Refuse an -o whose directory is missing before any work (exit 2)."""
-    if not output.parent.is_dir():
-        raise fail(f"-o {output}: no directory {output.parent}; create it first", 2)
-    if output.is_dir():
-        raise fail(f"-o {output} is a directory; name the .wacz file to write", 2)
 
 
 OutOpt = Annotated[
@@ -65,7 +58,7 @@ def wacz(
     from archive.formats import export_wacz
     from archive.store import source_names
 
-    _check_output(output)
+    check_output_file(output)
     start = parse_iso_option("--since", since)
     end = parse_iso_option("--until", until)
     if start and end and end <= start:
@@ -114,7 +107,7 @@ def evidence(
     file `presswatch checkpoint --public-key` wrote."""
     from archive.formats import export_evidence
 
-    _check_output(output)
+    check_output_file(output)
     runtime = get_runtime(ctx)
     try:
         signer = runtime.log_signer()
