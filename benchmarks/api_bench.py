@@ -38,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -209,42 +210,70 @@ def start_server(data_dir: Path, port: int, log: Path, workers: int) -> subproce
     raise SystemExit("presswatch serve did not become ready:\n" + log.read_text())
 
 
+# One request of a client: what it is counted under, the path, the query parameters.
+Request = tuple[Any, str, dict[str, Any]]
+# For client number `index`, its requests: the `i`-th request it sends (benchmarks.load
+# uses it too, with its own mix of routes).
+RequestsOf = Callable[[int], Callable[[int], Request]]
+
+
+def search_requests(index: int) -> Callable[[int], Request]:
+    """`/api/search` with the queries in turn (each client starts at its own)."""
+
+    def request(i: int) -> Request:
+        which = i % len(QUERIES)
+        return which, "/api/search", {k: v for k, v in QUERIES[which].items() if v != ""}
+
+    return request
+
+
 async def client(
     base: str,
     index: int,
+    requests: Callable[[int], Request],
     stop_at: float,
     budget: list[int],
-    latencies: list[tuple[int, float]],
-    errors: list[str],
+    latencies: list[tuple[Any, float]],
+    errors: list[tuple[Any, str]],
 ) -> None:
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as http:
-        i = index  # clients start at different queries
+        i = index  # clients start at different requests
         while time.monotonic() < stop_at and budget[0] > 0:
             budget[0] -= 1
-            which = i % len(QUERIES)
-            params = {k: v for k, v in QUERIES[which].items() if v != ""}
+            key, path, params = requests(i)
             i += 1
             started = time.perf_counter()
             try:
-                response = await http.get("/api/search", params=params)
+                response = await http.get(path, params=params)
                 elapsed = time.perf_counter() - started
                 if response.status_code != 200:
-                    errors.append(f"{response.status_code} {params}")
+                    errors.append((key, f"{response.status_code} {path} {params}"))
                 else:
-                    latencies.append((which, elapsed))
+                    latencies.append((key, elapsed))
             except httpx.HTTPError as exc:
-                errors.append(f"{exc.__class__.__name__} {params}")
+                errors.append((key, f"{exc.__class__.__name__} {path} {params}"))
 
 
-async def load(base: str, clients: int, seconds: float, max_requests: int) -> dict[str, Any]:
-    latencies: list[tuple[int, float]] = []
-    errors: list[str] = []
+async def load(
+    base: str,
+    clients: int,
+    seconds: float,
+    max_requests: int,
+    requests_of: RequestsOf = search_requests,
+) -> dict[str, Any]:
+    """`clients` closed-loop clients for `seconds`, at most `max_requests` in all:
+    latencies (seconds) and errors, each with what the request is counted under."""
+    latencies: list[tuple[Any, float]] = []
+    errors: list[tuple[Any, str]] = []
     budget = [max_requests]
     started = time.monotonic()
     stop_at = started + seconds
     await asyncio.gather(
-        *(client(base, i, stop_at, budget, latencies, errors) for i in range(clients))
+        *(
+            client(base, i, requests_of(i), stop_at, budget, latencies, errors)
+            for i in range(clients)
+        )
     )
     wall = time.monotonic() - started
     return {"latencies": latencies, "errors": errors, "wall_seconds": wall}
@@ -344,7 +373,7 @@ def main() -> None:
         report["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
         report["requests"] = len(lat_ms) + len(result["errors"])
         report["errors"] = len(result["errors"])
-        report["error_samples"] = result["errors"][:10]
+        report["error_samples"] = [text for _key, text in result["errors"][:10]]
         report["requests_per_second"] = round(report["requests"] / result["wall_seconds"], 1)
         report["latency_ms"] = {
             "p50": round(percentile(lat_ms, 50), 2),

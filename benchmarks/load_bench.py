@@ -20,9 +20,9 @@ reused by the next run.
 Then `presswatch serve` starts in a subprocess on a free port of 127.0.0.1 and
 `--clients` clients (one asyncio task and one connection each) send requests back to
 back for `--seconds`, stopping early at `--max-requests` in all: bounded in time and
-count. The client is our own: httpx is already a test dependency and one asyncio task
-per client is all a closed-loop load of 20 needs; locust would add gevent and its own
-process model for the same figure. Each client cycles through a mix: an article page
+count. The client is api_bench's (our own: httpx is already a test dependency and one
+asyncio task per client is all a closed-loop load of 20 needs; locust would add gevent
+and its own process model for the same figure), with a mix of its own: an article page
 of a random article (`/articles/{id}`), the search page (`/?q=...`) with a set of
 queries, and `/api/changes` (plain, by kind, a bigger page). Before that, one client
 alone for `--baseline-seconds` measures what each route costs without queueing
@@ -42,14 +42,22 @@ import shutil
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 from sqlalchemy import text
 
-from benchmarks.api_bench import add_extra_versions, build_archive, free_port, start_server
+from benchmarks.api_bench import (
+    Request,
+    add_extra_versions,
+    build_archive,
+    free_port,
+    load,
+    percentile,
+    start_server,
+)
 from benchmarks.report import write_figures
 from presswatch.runtime import Runtime
 from presswatch.settings import Settings
@@ -121,67 +129,40 @@ def archive_counts(data_dir: Path) -> dict[str, int]:
     return counts
 
 
-def _request(rng: random.Random, i: int, ids: list[int]) -> tuple[str, str, dict[str, str]]:
-    route = ROUTES[i % len(ROUTES)]
-    if route == "article_page":
-        return route, f"/articles/{rng.choice(ids)}", {}
-    if route == "search_page":
-        params = SEARCH_QUERIES[(i // len(ROUTES)) % len(SEARCH_QUERIES)]
-        return route, "/", {k: v for k, v in params.items() if v}
-    return route, "/api/changes", CHANGES_QUERIES[(i // len(ROUTES)) % len(CHANGES_QUERIES)]
-
-
-async def _client(
-    base: str,
-    index: int,
-    ids: list[int],
-    stop_at: float,
-    budget: list[int],
-    latencies: dict[str, list[float]],
-    errors: dict[str, list[str]],
-) -> None:
+def _requests(index: int, ids: list[int]) -> Callable[[int], Request]:
+    """Client `index`'s requests: the routes in turn, a random article (its own seed)."""
     rng = random.Random(index)
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as http:
-        i = index  # clients start at different routes
-        while time.monotonic() < stop_at and budget[0] > 0:
-            budget[0] -= 1
-            route, path, params = _request(rng, i, ids)
-            i += 1
-            started = time.perf_counter()
-            try:
-                response = await http.get(path, params=params)
-                elapsed = time.perf_counter() - started
-                if response.status_code != 200:
-                    errors[route].append(f"{response.status_code} {path} {params}")
-                else:
-                    latencies[route].append(elapsed * 1000)
-            except httpx.HTTPError as exc:
-                errors[route].append(f"{exc.__class__.__name__} {path} {params}")
+
+    def request(i: int) -> Request:
+        route = ROUTES[i % len(ROUTES)]
+        if route == "article_page":
+            return route, f"/articles/{rng.choice(ids)}", {}
+        if route == "search_page":
+            params = SEARCH_QUERIES[(i // len(ROUTES)) % len(SEARCH_QUERIES)]
+            return route, "/", {k: v for k, v in params.items() if v}
+        return route, "/api/changes", CHANGES_QUERIES[(i // len(ROUTES)) % len(CHANGES_QUERIES)]
+
+    return request
 
 
 async def run_load(
     base: str, ids: list[int], clients: int, seconds: float, max_requests: int
 ) -> dict[str, Any]:
+    """api_bench's closed-loop clients on this mix, latencies (ms) and errors by route."""
+    done = await load(
+        base, clients, seconds, max_requests, requests_of=lambda index: _requests(index, ids)
+    )
     latencies: dict[str, list[float]] = {r: [] for r in ROUTES}
     errors: dict[str, list[str]] = {r: [] for r in ROUTES}
-    budget = [max_requests]
-    started = time.monotonic()
-    await asyncio.gather(
-        *(
-            _client(base, i, ids, started + seconds, budget, latencies, errors)
-            for i in range(clients)
-        )
-    )
-    return {"latencies": latencies, "errors": errors, "wall_seconds": time.monotonic() - started}
+    for route, elapsed in done["latencies"]:
+        latencies[route].append(elapsed * 1000)
+    for route, said in done["errors"]:
+        errors[route].append(said)
+    return {"latencies": latencies, "errors": errors, "wall_seconds": done["wall_seconds"]}
 
 
-def percentile(values: list[float], q: float) -> float | None:
-    ordered = sorted(values)
-    if not ordered:
-        return None
-    k = max(0, min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1))))
-    return round(ordered[k], 2)
+def _ms(values: list[float], q: float) -> float | None:
+    return round(percentile(values, q), 2) if values else None
 
 
 def summarize(result: dict[str, Any]) -> dict[str, Any]:
@@ -195,9 +176,9 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
             "errors": len(errs),
             "error_samples": errs[:5],
             "requests_per_second": round((len(ms) + len(errs)) / wall, 1),
-            "p50_ms": percentile(ms, 50),
-            "p95_ms": percentile(ms, 95),
-            "p99_ms": percentile(ms, 99),
+            "p50_ms": _ms(ms, 50),
+            "p95_ms": _ms(ms, 95),
+            "p99_ms": _ms(ms, 99),
             "mean_ms": round(statistics.fmean(ms), 2) if ms else None,
             "max_ms": round(max(ms), 2) if ms else None,
         }
