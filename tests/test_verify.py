@@ -100,6 +100,27 @@ def test_byte_flipped_in_a_stored_warc_record(runtime: Runtime, at: Any) -> None
     assert code == 1 and named(report, cap.id, "warc")
 
 
+def test_a_missing_warc_file_is_named_for_each_capture_in_it(runtime: Runtime, at: Any) -> None:
+    """verify keeps one WARC file open while it reads its records: a file that is gone
+    is named for every capture whose record it held, not only the first."""
+    record_verify_story(runtime, at)
+    with runtime.sessions() as s:
+        caps = list(s.scalars(select(Capture).where(Capture.warc_file.is_not(None))))
+    gone = caps[0].warc_file
+    assert gone is not None
+    (runtime.settings.warc_dir / gone).unlink()
+    in_it = [c.id for c in caps if c.warc_file == gone]
+    code, report = run_verify(runtime)
+    assert code == 1 and len(in_it) > 1
+    for capture_id in in_it:
+        assert any(
+            p["capture_id"] == capture_id
+            and p["field"] == "warc"
+            and p["problem"].startswith("cannot read WARC file")
+            for p in report["problems"]
+        ), capture_id
+
+
 def test_byte_flipped_in_a_stored_warc_request_record(runtime: Runtime, at: Any) -> None:
     record_verify_story(runtime, at)
     with runtime.sessions() as s:

@@ -465,14 +465,44 @@ class WarcStore:
         return request
 
     # -- reading -------------------------------------------------------------------
+    def path_of(self, file: str) -> Path:
+        """Where a record's file is (a row names the file, never a directory)."""
+        return self.directory / Path(file).name
+
     def read_raw(self, file: str, offset: int, length: int) -> bytes:
-        path = self.directory / Path(file).name
+        path = self.path_of(file)
         try:
             with open(path, "rb") as fh:
                 fh.seek(offset)
                 return fh.read(length)
         except OSError as exc:
             raise StorageError(f"cannot read WARC file {path}: {exc}") from exc
+
+    @contextlib.contextmanager
+    def reader(self) -> Iterator[Callable[[str, int, int], bytes]]:
+        """`read_raw` for reading many records in file order (verify): the last file
+        stays open between reads, since opening one per record cost as much as
+        hashing it."""
+        open_file: list[tuple[str, BinaryIO]] = []
+
+        def read(file: str, offset: int, length: int) -> bytes:
+            try:
+                if not open_file or open_file[0][0] != file:
+                    while open_file:
+                        open_file.pop()[1].close()
+                    opened = open(self.path_of(file), "rb")  # noqa: SIM115 - closed below
+                    open_file.append((file, opened))
+                fh = open_file[0][1]
+                fh.seek(offset)
+                return fh.read(length)
+            except OSError as exc:
+                raise StorageError(f"cannot read WARC file {self.path_of(file)}: {exc}") from exc
+
+        try:
+            yield read
+        finally:
+            while open_file:
+                open_file.pop()[1].close()
 
     def read_head(self, file: str, offset: int, length: int) -> tuple[str, str]:
         """(WARC-Record-ID, WARC-Date) of one record, without reading its payload."""
