@@ -326,10 +326,21 @@ def _current_matching(conn: sqlite3.Connection, article_ids: set[int], match: st
     )
     if not current:
         return set()
-    # One evaluation over the range that holds these rows: FTS5 evaluates a MATCH
-    # once per rowid of an IN list, paying each time for expanding prefix terms.
-    matched = conn.execute(
-        "SELECT rowid FROM docs_fts WHERE docs_fts MATCH ? AND rowid BETWEEN ? AND ?",
-        (match, min(current), max(current)),
-    ).fetchall()
+    if "*" in match:
+        # One evaluation over the range that holds these rows: FTS5 evaluates a MATCH
+        # once per rowid of an IN list, paying each time for expanding prefix terms.
+        matched = conn.execute(
+            "SELECT rowid FROM docs_fts WHERE docs_fts MATCH ? AND rowid BETWEEN ? AND ?",
+            (match, min(current), max(current)),
+        ).fetchall()
+    else:
+        # Without a prefix term a lookup per rowid is a seek in each term's doclist; the
+        # range would read the doclists across it (for `the` at 100,000 versions, about
+        # 200 times as long).
+        rowids = sorted(current)
+        matched = conn.execute(
+            "SELECT rowid FROM docs_fts WHERE docs_fts MATCH ? "
+            f"AND rowid IN ({marks(len(rowids))})",
+            (match, *rowids),
+        ).fetchall()
     return {current[r[0]] for r in matched if r[0] in current}
