@@ -118,7 +118,8 @@ def load_event_rows(session: Session, events: Sequence[ChangeEvent]) -> None:
     if not edits:
         return
     held += session.scalars(select(Version).where(Version.id.in_(sorted(versions))))
-    members = session.scalars(select(StoryMember).where(StoryMember.article_id.in_(articles)))
+    stmt = select(StoryMember).where(StoryMember.article_id.in_(articles))
+    members = session.scalars(stmt).all()
     held += members
     # Whether each is in a story, read by `removed_passages_live_elsewhere`: a
     # `Session.get` of a row that does not exist is not remembered, so it would query.
