@@ -3,10 +3,11 @@ the command line (`articles`, `history`, `changes`). Keys may be added, never re
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
 from archive.backfill.ledger import WEB_ARCHIVE, snapshot_coverage
@@ -93,6 +94,42 @@ def version_json(version: Version, *, with_text: bool = False) -> dict[str, Any]
     if with_text:
         out["text"] = version.text
     return out
+
+
+# The session.info key of {article id: in a story?} that `load_event_rows` fills.
+IN_STORY = "article_in_story"
+
+
+def load_event_rows(session: Session, events: Sequence[ChangeEvent]) -> None:
+    """Load into `session`, in one query per table, the rows `event_via`,
+    `event_origin` and `event_detail` read of each event: its capture and, for an edit,
+    its two versions, its article, the article's source and story membership. They read
+    them by primary key (`Session.get`), which then finds them in the session's
+    identity map: a page of n events costs a handful of queries instead of up to seven
+    each. The identity map holds its rows weakly, so the session's `info` keeps them
+    until the session ends (one request); nothing outlives it."""
+    captures = {e.capture_id for e in events if e.capture_id}
+    edits = [e for e in events if e.kind == ChangeKind.EDITED]
+    versions = {vid for e in edits for vid in (e.from_version_id, e.to_version_id) if vid}
+    articles = sorted({e.article_id for e in edits})
+    held: list[Any] = session.info.setdefault("loaded_for_events", [])
+    if captures:
+        held += session.scalars(select(Capture).where(Capture.id.in_(sorted(captures))))
+    if not edits:
+        return
+    held += session.scalars(select(Version).where(Version.id.in_(sorted(versions))))
+    stmt = select(StoryMember).where(StoryMember.article_id.in_(articles))
+    members = session.scalars(stmt).all()
+    held += members
+    # Whether each is in a story, read by `removed_passages_live_elsewhere`: a
+    # `Session.get` of a row that does not exist is not remembered, so it would query.
+    in_story = session.info.setdefault(IN_STORY, {})
+    in_story.update(dict.fromkeys(articles, False))
+    in_story.update((m.article_id, True) for m in members)
+    loaded = session.scalars(select(Article).where(Article.id.in_(articles))).all()
+    held += loaded
+    sources = sorted({a.source_id for a in loaded})
+    held += session.scalars(select(Source).where(Source.id.in_(sources)))
 
 
 def event_via(event: ChangeEvent) -> dict[str, Any] | None:
@@ -303,7 +340,10 @@ def removed_passages_live_elsewhere(
     rewritten), and whether a copy is still live is a fact of now, not of the edit.
     Only articles in a story are looked at (a copy that shares a paragraph is in the
     article's story, archive.stories)."""
-    if session.get(StoryMember, article_id) is None:
+    in_story = session.info.get(IN_STORY, {}).get(article_id)
+    if in_story is None:
+        in_story = session.get(StoryMember, article_id) is not None
+    if not in_story:
         return []
     own = session.get(Article, article_id)
     source = session.get(Source, own.source_id) if own is not None else None

@@ -45,6 +45,7 @@ from archive.views import (
     event_label,
     event_origin,
     event_via,
+    load_event_rows,
     rendering_json,
     story_event_json,
     story_json,
@@ -185,6 +186,8 @@ def load_article(session: Session, article_id: int) -> ArticleDetailOut:
     numbers = {v.id: v.n for v in versions}
     captures = captures_of(session, article.id, limit=MAX_TIMELINE_CAPTURES + 1)
     renderings = renderings_of(session, article.id)
+    events = events_of(session, article.id)
+    load_event_rows(session, events)
     return ArticleDetailOut(
         article=article_outs(session, [article])[0],
         versions=with_screenshots(
@@ -204,7 +207,7 @@ def load_article(session: Session, article_id: int) -> ArticleDetailOut:
                 label=event_label(e.kind, via),
                 origin=event_origin(e),
             )
-            for e in events_of(session, article.id)
+            for e in events
         ],
         aliases=[AliasOut.model_validate(a) for a in aliases_of(session, article.id)],
         captures=[

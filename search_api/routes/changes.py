@@ -18,7 +18,7 @@ from fastapi import APIRouter, HTTPException, Query
 from sqlalchemy.orm import Session
 
 from archive.store import ChangeKind, ChangeRow, list_changes, versions_by_id
-from archive.views import change_json
+from archive.views import change_json, load_event_rows
 from search_api.deps import SessionDep
 from search_api.routes import (
     DEFAULT_LIMIT,
@@ -116,6 +116,8 @@ def _titles(
 
 
 def change_outs(session: Session, rows: Sequence[ChangeRow]) -> list[ChangeOut]:
+    # First: `_titles` loads versions without their text, which an edit's detail reads.
+    load_event_rows(session, [row.event for row in rows if not row.story])
     titles = _titles(session, rows)
     out = []
     for row in rows:
