@@ -8,7 +8,10 @@ site (benchmarks.schedule_bench's bulk fill, with each article's canonical URL r
 `--due` of them due now, the rest later), and serves that site from a process of its
 own on 127.0.0.1: a sitemap index, sitemaps of 50,000 URLs (the protocol's limit)
 listing every known URL and `--new` new ones, and an article page for any of them.
-Then runs the real command line as subprocesses, one after the other:
+The articles the fill makes due are taken out of it again and crawled for real first
+(`seed_crawl`, a recheck needs their versions and captures), then made due. Then runs
+the real command line as subprocesses, one after the other, Chromium off (the browser's
+memory is bounded apart and measured by `python -m benchmarks render`):
 
 1. `presswatch crawl --spider sitemap`: reads every sitemap, recognises the known
    URLs, fetches the new ones;
@@ -119,7 +122,10 @@ def _serve(listed: Any, ready: Any) -> None:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        request_queue_size = 128  # the crawler opens 16 at once; the default backlog is 5
+
+    server = Server(("127.0.0.1", 0), Handler)
     ready.send(server.server_address[1])
     server.serve_forever()
 
@@ -202,12 +208,17 @@ def _run(command: list[str], env: dict[str, str]) -> dict[str, Any]:
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(), err.read().decode()
-    if process.returncode != 0:
-        raise SystemExit(f"{' '.join(command[3:])} failed ({process.returncode}):\n{stderr}")
-    report = json.loads(stdout)
+    try:
+        report = json.loads(stdout)
+    except ValueError:
+        raise SystemExit(
+            f"{' '.join(command[3:])} failed ({process.returncode}):\n{stderr}"
+        ) from None
     main_mb = usage.ru_maxrss / 1024  # kilobytes on Linux
     helper_list = sorted(helpers.peaks.values(), key=lambda h: -h["peak_rss_mb"])
     return {
+        # 1 when some fetches failed (timeouts on a busy machine): in `problems`.
+        "exit_code": process.returncode,
         "wall_s": round(wall, 1),
         "peak_rss_mb": round(main_mb, 1),
         "helpers": helper_list,
