@@ -42,11 +42,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, delete, select, text, update
+from sqlalchemy import delete, select, update
 
 from archive.store import Article, ArticleUrl, Capture, make_engine, migrate
 from benchmarks.report import write_figures
-from benchmarks.schedule_bench import fill_postgres, fill_sqlite
+from benchmarks.schedule_bench import fill_postgres, fill_sqlite, postgres_database
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PER_SITEMAP = 50_000  # sitemaps.org: at most 50,000 URLs in one sitemap
@@ -247,16 +247,8 @@ def _database(work: Path, server: str | None) -> Iterator[str]:
     if server is None:
         yield f"sqlite:///{work / 'archive.sqlite3'}"
         return
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{BENCH_DB}"'))
-    try:
-        yield server.rsplit("/", 1)[0] + "/" + BENCH_DB
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)'))
-        admin.dispose()
+    with postgres_database(server, BENCH_DB) as url:
+        yield url
 
 
 def _env(data: Path, url: str) -> dict[str, str]:

@@ -268,16 +268,17 @@ def measure(engine: Engine) -> dict[str, Any]:
 
 
 @contextmanager
-def _postgres(server_url: str) -> Iterator[str]:
+def postgres_database(server_url: str, name: str = BENCH_DB) -> Iterator[str]:
+    """A fresh database `name` on the server, dropped afterwards: its URL."""
     admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{BENCH_DB}"'))
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        yield server_url.rsplit("/", 1)[0] + "/" + BENCH_DB
+        yield server_url.rsplit("/", 1)[0] + "/" + name
     finally:
         with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)'))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 
@@ -328,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
                 bench_one(f"sqlite:///{path}", "sqlite", args.articles, args.due, args.seed, path)
             )
     for server in args.database_url:
-        with _postgres(server) as url:
+        with postgres_database(server) as url:
             runs.append(bench_one(url, "postgresql", args.articles, args.due, args.seed, None))
     result = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
