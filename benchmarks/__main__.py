@@ -57,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks.load_bench import main as load_main
 
         return load_main(args[1:])
+    if args and args[0] == "crawl-memory":
+        from benchmarks.crawl_memory_bench import main as crawl_memory_main
+
+        return crawl_memory_main(args[1:])
     if args and args[0] == "cli":
         from benchmarks.cli_bench import main as cli_main
 
@@ -69,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             "       python -m benchmarks verify-package [--captures N]\n"
             "       python -m benchmarks diff [--sizes-kb 10,30,100,300,1000] [--rounds R]\n"
             "       python -m benchmarks cli [--rounds R]\n"
+            "       python -m benchmarks crawl-memory [--known N] [--new M] [--due D]\n"
             "       python -m benchmarks render [--size N] [--workers W]\n"
             "       python -m benchmarks images [--pictures N]\n"
             "       python -m benchmarks load [--versions N] [--clients C] [--seconds S]\n"

@@ -41,6 +41,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from archive.content import normalize_url
 from archive.store import due_articles, due_articles_statements, make_engine, migrate
 from benchmarks.report import write_figures
 
@@ -52,16 +53,30 @@ COLUMNS = (
     "id, source_id, url, fetch_url, status, first_seen, last_checked, version_count,"
     " pending_count, next_check, hints, etag, last_full_fetch"
 )
+URL_COLUMNS = "id, article_id, url, kind, first_seen"
 
 
-def _rows(articles: int, due: int, seed: int) -> Iterator[tuple[Any, ...]]:
-    """Synthetic articles: every `articles // due`-th one is due at NOW (the first 1%
+def example_base(source: int) -> str:
+    """The base URL of synthetic source number `source` (0-based) of this benchmark."""
+    return f"https://outlet{source}.example/"
+
+
+def _rows(
+    articles: int,
+    due: int,
+    seed: int,
+    sources: int = SOURCES,
+    base_url: Callable[[int], str] = example_base,
+    now: datetime = NOW,
+) -> Iterator[tuple[Any, ...]]:
+    """Synthetic articles: every `articles // due`-th one is due at `now` (the first 1%
     of those never scheduled), the rest due over the next 30 days; ids are not in the
-    order of due times, as a real archive's are not."""
+    order of due times, as a real archive's are not. Article `i` is
+    `<base_url(i % sources)>news/<i>/` in source `1 + i % sources`."""
     rng = random.Random(seed)
     step = articles // due
     never = max(1, due // 100)
-    naive_now = NOW.replace(tzinfo=None)
+    naive_now = now.replace(tzinfo=None)
     for i in range(1, articles + 1):
         slot = i // step if i % step == 0 else 0
         next_check: datetime | None
@@ -72,10 +87,10 @@ def _rows(articles: int, due: int, seed: int) -> Iterator[tuple[Any, ...]]:
         else:
             next_check = naive_now + timedelta(seconds=rng.randrange(1, 30 * 86400))
         seen = naive_now - timedelta(days=rng.randrange(1, 700))
-        url = f"https://outlet{i % SOURCES}.example/news/{i}/"
+        url = f"{base_url(i % sources)}news/{i}/"
         yield (
             i,
-            1 + i % SOURCES,
+            1 + i % sources,
             url,
             url,
             "live",
@@ -96,7 +111,25 @@ def _sqlite_value(value: Any) -> Any:
     return value.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(value, datetime) else value
 
 
-def _fill_sqlite(path: Path, articles: int, due: int, seed: int) -> None:
+def _url_rows(rows: Iterator[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    """Each article's canonical URL as discovery looks it up (`known_urls_of`)."""
+    for row in rows:
+        yield (row[0], row[0], normalize_url(row[2]), "canonical", row[5])
+
+
+def fill_sqlite(
+    path: Path,
+    articles: int,
+    due: int,
+    seed: int,
+    sources: int = SOURCES,
+    base_url: Callable[[int], str] = example_base,
+    with_urls: bool = False,
+    now: datetime = NOW,
+) -> None:
+    """Bulk-insert `sources` sources named `outlet<n>` and `articles` synthetic articles
+    (`_rows`) into the migrated SQLite archive at `path`; `with_urls` also gives each
+    its canonical `article_urls` row, which discovery reads to know an article."""
     conn = sqlite3.connect(path)
     try:
         conn.execute("PRAGMA synchronous=OFF")
@@ -105,33 +138,63 @@ def _fill_sqlite(path: Path, articles: int, due: int, seed: int) -> None:
                 "INSERT INTO sources (id, name, base_url, languages, config, enabled,"
                 " created_at) VALUES (?, ?, ?, '[]', '{}', 1, ?)",
                 [
-                    (s, f"outlet{s - 1}", f"https://outlet{s - 1}.example/", _sqlite_value(NOW))
-                    for s in range(1, SOURCES + 1)
+                    (s, f"outlet{s - 1}", base_url(s - 1), _sqlite_value(now))
+                    for s in range(1, sources + 1)
                 ],
             )
             conn.executemany(
                 f"INSERT INTO articles ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (tuple(map(_sqlite_value, row)) for row in _rows(articles, due, seed)),
+                (
+                    tuple(map(_sqlite_value, row))
+                    for row in _rows(articles, due, seed, sources, base_url, now)
+                ),
             )
+            if with_urls:
+                conn.executemany(
+                    f"INSERT INTO article_urls ({URL_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
+                    (
+                        tuple(map(_sqlite_value, row))
+                        for row in _url_rows(_rows(articles, due, seed, sources, base_url, now))
+                    ),
+                )
         conn.execute("ANALYZE")
     finally:
         conn.close()
 
 
-def _fill_postgres(engine: Engine, articles: int, due: int, seed: int) -> None:
+def fill_postgres(
+    engine: Engine,
+    articles: int,
+    due: int,
+    seed: int,
+    sources: int = SOURCES,
+    base_url: Callable[[int], str] = example_base,
+    with_urls: bool = False,
+    now: datetime = NOW,
+) -> None:
+    """`fill_sqlite` for a migrated PostgreSQL archive, by COPY."""
     raw = engine.raw_connection()
     try:
         cur = raw.cursor()
         with cur.copy(  # type: ignore[attr-defined]
             "COPY sources (id, name, base_url, languages, config, enabled, created_at) FROM STDIN"
         ) as copy:
-            for s in range(1, SOURCES + 1):
-                copy.write_row(
-                    (s, f"outlet{s - 1}", f"https://outlet{s - 1}.example/", "[]", "{}", True, NOW)
-                )
+            for s in range(1, sources + 1):
+                copy.write_row((s, f"outlet{s - 1}", base_url(s - 1), "[]", "{}", True, now))
         with cur.copy(f"COPY articles ({COLUMNS}) FROM STDIN") as copy:  # type: ignore[attr-defined]
-            for row in _rows(articles, due, seed):
+            for row in _rows(articles, due, seed, sources, base_url, now):
                 copy.write_row(row)
+        if with_urls:
+            with cur.copy(f"COPY article_urls ({URL_COLUMNS}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+                for row in _url_rows(_rows(articles, due, seed, sources, base_url, now)):
+                    copy.write_row(row)
+            # Ids were given, not drawn: a crawl's own inserts must not collide with them.
+            for table, last in (
+                ("articles", articles),
+                ("article_urls", articles),
+                ("sources", sources),
+            ):
+                cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {last})")
         raw.commit()
         driver = raw.driver_connection
         assert driver is not None
@@ -205,16 +268,17 @@ def measure(engine: Engine) -> dict[str, Any]:
 
 
 @contextmanager
-def _postgres(server_url: str) -> Iterator[str]:
+def postgres_database(server_url: str, name: str = BENCH_DB) -> Iterator[str]:
+    """A fresh database `name` on the server, dropped afterwards: its URL."""
     admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{BENCH_DB}"'))
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        yield server_url.rsplit("/", 1)[0] + "/" + BENCH_DB
+        yield server_url.rsplit("/", 1)[0] + "/" + name
     finally:
         with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)'))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 
@@ -228,9 +292,9 @@ def bench_one(
         if kind == "sqlite":
             assert path is not None
             engine.dispose()
-            _fill_sqlite(path, articles, due, seed)
+            fill_sqlite(path, articles, due, seed)
         else:
-            _fill_postgres(engine, articles, due, seed)
+            fill_postgres(engine, articles, due, seed)
         filled = time.perf_counter() - started
         result = {"database": kind, "fill_s": round(filled, 1), **measure(engine)}
         return result
@@ -265,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
                 bench_one(f"sqlite:///{path}", "sqlite", args.articles, args.due, args.seed, path)
             )
     for server in args.database_url:
-        with _postgres(server) as url:
+        with postgres_database(server) as url:
             runs.append(bench_one(url, "postgresql", args.articles, args.due, args.seed, None))
     result = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),

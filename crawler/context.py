@@ -38,10 +38,11 @@ from archive.store import (
     SourceOptions,
     article_by_url,
     due_articles,
-    known_urls_of,
+    iter_known_urls,
     source_names,
     stamp_sources_crawled,
 )
+from crawler.known import KnownUrls
 from crawler.processes import HelperPool, limit_memory
 from crawler.recording import (
     DEFAULT_DATABASE_OUTAGE_S,
@@ -208,7 +209,7 @@ class CrawlContext:
     # Names this run's claims on the requests it makes (`claim_resumed`).
     run_token: str = field(default_factory=lambda: uuid.uuid4().hex)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _known: dict[str, set[str]] = field(default_factory=dict)
+    _known: dict[str, KnownUrls] = field(default_factory=dict)
     _claimed: set[str] = field(default_factory=set)
     _claim_hints: dict[str, dict[str, Any]] = field(default_factory=dict)
     _regexes: dict[str, UrlPattern] = field(default_factory=dict)
@@ -234,15 +235,16 @@ class CrawlContext:
             pattern = self._regexes[source.name] = compile_url_pattern(source.article_url_pattern)
         return pattern
 
-    def known_urls(self, source: str) -> set[str]:
+    def known_urls(self, source: str) -> KnownUrls:
         """Normalized URLs the archive already has for the source
-        (`archive.store.queries.known_urls_of`). Loaded once per process: it is what makes a
-        restarted crawl skip what the killed one already recorded."""
+        (`archive.store.queries.iter_known_urls`), held as digests (crawler.known: a
+        million of them in 8 MB). Loaded once per process: it is what makes a restarted
+        crawl skip what the killed one already recorded."""
         with self._lock:
             cached = self._known.get(source)
         if cached is not None:
             return cached
-        urls = self._read(lambda session: known_urls_of(session, source))
+        urls = self._read(lambda session: KnownUrls(iter_known_urls(session, source)))
         with self._lock:
             return self._known.setdefault(source, urls)
 

@@ -4,7 +4,7 @@ open, commit or roll it back: the caller owns the transaction."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -527,19 +527,25 @@ FAILED_EXTRACTION_TRIES = 2
 
 
 def known_urls_of(session: Session, source_name: str) -> set[str]:
-    """Normalized URLs the archive already has for a source: every URL an article is
-    known under, and every URL captured without becoming an article (outside the topic,
-    not an article), except failed or blocked fetches, which discovery may try again,
-    and pages whose extraction failed fewer than `FAILED_EXTRACTION_TRIES` times."""
+    """Normalized URLs the archive already has for a source (`iter_known_urls`)."""
+    return set(iter_known_urls(session, source_name))
+
+
+def iter_known_urls(session: Session, source_name: str) -> Iterator[str]:
+    """Normalized URLs the archive already has for a source, read in batches and none
+    kept (a source may have a million; the same URL may come twice): every URL an
+    article is known under, and every URL captured without becoming an article
+    (outside the topic, not an article), except failed or blocked fetches, which
+    discovery may try again, and pages whose extraction failed fewer than
+    `FAILED_EXTRACTION_TRIES` times."""
     source = source_by_name(session, source_name)
     if source is None:
-        return set()
-    urls = set(
-        session.scalars(
-            select(ArticleUrl.url)
-            .join(Article, Article.id == ArticleUrl.article_id)
-            .where(Article.source_id == source.id)
-        )
+        return
+    yield from session.scalars(
+        select(ArticleUrl.url)
+        .join(Article, Article.id == ArticleUrl.article_id)
+        .where(Article.source_id == source.id),
+        execution_options={"yield_per": 10_000},
     )
     not_articles = session.execute(
         select(Capture.requested_url, Capture.detail).where(
@@ -560,9 +566,8 @@ def known_urls_of(session: Session, source_name: str) -> set[str]:
         if isinstance(detail, dict) and detail.get("page") == "failed":
             failed[url] += 1
         else:
-            urls.add(url)
-    urls.update(url for url, n in failed.items() if n >= FAILED_EXTRACTION_TRIES)
-    return urls
+            yield url
+    yield from (url for url, n in failed.items() if n >= FAILED_EXTRACTION_TRIES)
 
 
 def capture_by_id(session: Session, capture_id: int) -> Capture:
