@@ -321,7 +321,7 @@ def changes(
 ) -> None:
     """Edits, removals, restorations… newest first (or most significant first)."""
     from archive.store import list_changes
-    from archive.views import change_json
+    from archive.views import change_json, load_event_rows
 
     if sort not in SORTS:
         raise fail(f"--sort {sort!r}: use one of {', '.join(SORTS)}", 2)
@@ -333,18 +333,17 @@ def changes(
     runtime = get_runtime(ctx)
     with runtime.read_sessions() as session:
         refuse_unknown_sources(source, archived_source_names(runtime, session))
-        rows = [
-            change_json(r)
-            for r in list_changes(
-                session,
-                since=since_at,
-                kinds=kinds,
-                sources=source or (),
-                limit=limit,
-                min_significance=min_significance,
-                by_significance=sort == "significance",
-            )
-        ]
+        changes = list_changes(
+            session,
+            since=since_at,
+            kinds=kinds,
+            sources=source or (),
+            limit=limit,
+            min_significance=min_significance,
+            by_significance=sort == "significance",
+        )
+        load_event_rows(session, [row.event for row in changes if not row.story])
+        rows = [change_json(r) for r in changes]
     if as_json:
         echo_json(rows)
         return

@@ -111,6 +111,7 @@ def report(
     """Stories removed and stories materially edited in a period, per outlet, with
     links to the diffs: Markdown, CSV or JSON (`--json` is `--format json`)."""
     from archive.store import ChangeKind, list_changes
+    from archive.views import load_event_rows
 
     fmt = "json" if as_json else fmt
     if fmt not in FORMATS:
@@ -139,6 +140,8 @@ def report(
             )
             if r.event.at <= end
         ]
+        # Before `_titles`, which loads versions without the text an edit's detail reads.
+        load_event_rows(session, [row.event for row in rows if not row.story])
         titles = _titles(session, rows)
         lang = runtime.settings.lang
         describe = _describer(lang) if fmt == "md" else None
