@@ -261,7 +261,7 @@ class Timeline:
         # this process cannot account with getrusage; read their CPU from /proc. Workers
         # that have exited keep the last figure read.
         pool = getattr(self.context, "_extract_pool", None)
-        for pid in list(getattr(pool, "_processes", None) or {}):
+        for pid in pool.pids() if pool is not None else ():
             self.worker_cpu[pid] = max(self.worker_cpu.get(pid, 0.0), _proc_cpu_s(pid))
         return sum(self.worker_cpu.values())
 

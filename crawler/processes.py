@@ -201,6 +201,14 @@ class HelperPool:
         with self._lock:
             return self._restarted
 
+    def pids(self) -> list[int]:
+        """Process ids of the helpers alive now, the lone suspect's included (what a
+        benchmark reads their CPU time from)."""
+        with self._lock:
+            pools = [self._pool, self._alone]
+        # ProcessPoolExecutor names its processes only in `_processes` (pid -> process).
+        return [pid for pool in pools if pool is not None for pid in (pool._processes or {})]
+
     def submit(self, fn: Callable[..., T], *args: Any, again: bool = True) -> Future[T]:
         """`fn(*args)` in a helper; with `again`, a call whose helper died is made again
         (within the budget), so the future fails with `HelperGone` only once the budget

@@ -62,6 +62,14 @@ def test_a_call_that_kills_its_worker_is_proven_alone_and_the_others_come_back(
     assert pool.submit(work, "after", 0).result(timeout=30) == "AFTER"
 
 
+def test_the_pool_names_its_live_helpers(pool: HelperPool) -> None:
+    # What `python -m benchmarks run` reads the extraction workers' CPU time from.
+    ran_in = {pool.submit(pid).result(timeout=30) for _ in range(4)}
+    live = pool.pids()
+    assert ran_in and ran_in <= set(live)
+    assert os.getpid() not in live
+
+
 def test_a_worker_killed_from_outside_is_replaced_and_its_calls_made_again(
     pool: HelperPool,
 ) -> None:
