@@ -287,7 +287,8 @@ class StoryOut(BaseModel):
     )
     shared: list[dict[str, Any]] = Field(
         default_factory=list,
-        description="Why this article is in the story: the articles it was matched with, "
+        description="Why this article is in the story: the articles it was matched with "
+        "(its strongest matches, at most 6, strongest first), "
         "{article_id, how: near_duplicate | passage, similarity, passages: [text]}.",
     )
 

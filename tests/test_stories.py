@@ -25,6 +25,7 @@ from archive.store import (
 from archive.store.db import alembic_config
 from archive.stories import (
     copies_with_passage,
+    estimate_jaccard,
     sketch_pending,
     sketch_text,
     sketch_version,
@@ -32,6 +33,7 @@ from archive.stories import (
     story_of,
     tokens_of,
 )
+from archive.stories.index import MAX_SHARED_ENTRIES
 from benchmarks.stories_bench import bare_version
 from presswatch.crawling.stories import sketch_stories
 from presswatch.runtime import Runtime
@@ -145,6 +147,39 @@ def test_an_article_that_bridges_two_stories_merges_them(runtime: Runtime) -> No
         assert {c.source for c in story.copies} == {"daily", "times", "post", "voice"}
         merged = s.scalars(select(Story).where(Story.merged_into.is_not(None))).all()
         assert [m.merged_into for m in merged] == [story.id]
+
+
+def test_a_wire_story_at_many_outlets_keeps_each_copys_strongest_matches(
+    runtime: Runtime,
+) -> None:
+    """Sixteen outlets carry the wire, each adding a line of its own (longer and longer):
+    every copy is in the story and lists the others, yet names only its
+    `MAX_SHARED_ENTRIES` strongest matches, strongest first."""
+    texts = ["\n".join([*WIRE, " ".join(f"own{i}w{k}" for k in range(i))]) for i in range(16)]
+    with runtime.sessions.begin() as s:
+        versions = [_article(s, f"outlet{i}", "raid", t) for i, t in enumerate(texts)]
+        for v in versions:
+            sketch_version(s, v, now=NOW)
+    signatures = [sketch_text(t).signature for t in texts]  # type: ignore[union-attr]
+    ids = [v.article_id for v in versions]
+    with runtime.sessions() as s:
+        assert len(set(stories_of(s, ids).values())) == 1
+        for i, aid in enumerate(ids):
+            story = story_of(s, aid)
+            assert story is not None
+            assert [c.article_id for c in story.copies] == [o for o in ids if o != aid]
+            similarities = [e["similarity"] for e in story.shared]
+            every = sorted(
+                (
+                    round(estimate_jaccard(signatures[i], signatures[j]), 3)
+                    for j in range(16)
+                    if j != i
+                ),
+                reverse=True,
+            )
+            assert len(story.shared) == MAX_SHARED_ENTRIES
+            assert similarities == every[:MAX_SHARED_ENTRIES]
+            assert all(e["passages"] for e in story.shared)
 
 
 def test_copies_with_passage_names_live_copies_that_still_carry_it(

@@ -83,6 +83,7 @@ class StoryMember(Base):
     )
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), index=True)
     joined_at: Mapped[datetime]
-    # Why this article is in the story: one entry per article it was matched with,
+    # Why this article is in the story: one entry per article it was matched with, the
+    # strongest few only (archive.stories.index.MAX_SHARED_ENTRIES), strongest first,
     # {article_id, how: "near_duplicate" | "passage", similarity, passages: [excerpt…]}.
     shared: Mapped[list[Any]] = mapped_column(default=list)

@@ -16,7 +16,7 @@ How (constants in `sketch` and `index`, each explained there):
   when it is at another source and shares passages covering at least 60 words; two
   stories an article bridges are merged (the older keeps its id, the younger records
   `merged_into`); each member's `shared` says whom it was matched with, how, and the
-  passages they share.
+  passages they share (its strongest matches only, at most `MAX_SHARED_ENTRIES`).
 
 Public names:
 - `sketch_version(session, version, *, now) -> list[Match]`: sketch, index and join

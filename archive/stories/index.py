@@ -64,7 +64,10 @@ SHARED_WORDS = 2 * PASSAGE_WORDS + 10  # words of shared passages that make one 
 COMMON_KEY = 40  # a passage key carried by more articles than this is boilerplate
 MAX_CANDIDATES = 200  # rows read per lookup
 MAX_SKETCHES = 400  # candidate signatures read per version
-MAX_SHARED_ENTRIES = 50  # `StoryMember.shared` entries kept per article
+# `StoryMember.shared` entries kept per article, its strongest matches: a wire story
+# carried by 40 outlets would otherwise keep ~40 entries (50 KB) on each copy and
+# rewrite every copy's row each time one more joins.
+MAX_SHARED_ENTRIES = 6
 MAX_RUNS = 3  # shared passages named per match
 _EXCERPT_CHARS = 240
 
@@ -221,16 +224,37 @@ def _join(session: Session, article_id: int, matches: list[Match], now: datetime
         if aid not in members:
             members[aid] = StoryMember(article_id=aid, story_id=target, joined_at=now, shared=[])
             session.add(members[aid])
+    own = members[article_id]
+    own_shared = list(own.shared)
     for match in matches:
-        _note(members[article_id], match.as_json())
-        _note(members[match.article_id], {**match.as_json(), "article_id": article_id})
+        entry = match.as_json()
+        own_shared = _strongest(own_shared, entry)
+        # The other side's row is written only when the new match is among its strongest.
+        other = members[match.article_id]
+        kept = _strongest(other.shared, {**entry, "article_id": article_id})
+        if kept != other.shared:
+            other.shared = kept
+    if own_shared != own.shared:
+        own.shared = own_shared
     # The story changed: removals seen before it formed may now be removals together.
     session.add(StoryEventOutbox(article_id=article_id, created_at=now))
 
 
-def _note(member: StoryMember, entry: dict[str, Any]) -> None:
-    kept = [e for e in member.shared if e.get("article_id") != entry["article_id"]]
-    member.shared = ([*kept, entry])[-MAX_SHARED_ENTRIES:]
+def _strength(entry: dict[str, Any]) -> tuple[float, int]:
+    """How strongly a match ties two articles: similarity (a near-duplicate is above
+    every passage match), then the length of the passages named."""
+    return entry.get("similarity", 0.0), sum(len(p) for p in entry.get("passages", ()))
+
+
+def _strongest(shared: list[dict[str, Any]], entry: dict[str, Any]) -> list[dict[str, Any]]:
+    """`shared` with `entry` in place of any older entry for the same article, cut to
+    the `MAX_SHARED_ENTRIES` strongest, strongest first. On a tie the entry kept longest
+    stays (a stable sort), so a new equal match leaves the list as it was. Never empty
+    once an entry was noted: a member always names a match that put it in its story."""
+    kept = [e for e in shared if e.get("article_id") != entry["article_id"]]
+    kept.append(entry)
+    kept.sort(key=_strength, reverse=True)
+    return kept[:MAX_SHARED_ENTRIES]
 
 
 def sketch_version(session: Session, version: Version, *, now: datetime) -> list[Match]:
