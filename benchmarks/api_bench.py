@@ -279,6 +279,26 @@ async def load(
     return {"latencies": latencies, "errors": errors, "wall_seconds": wall}
 
 
+def report_head(benchmark: str, command: str, args: argparse.Namespace) -> dict[str, Any]:
+    """What a load report starts with: the run, the machine and the load's bounds
+    (`args.clients`, `seconds`, `max_requests`, `workers`)."""
+    return {
+        "benchmark": benchmark,
+        "command": command,
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            # Other work on the machine skews every figure; say how busy it was.
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        },
+        "clients": args.clients,
+        "seconds": args.seconds,
+        "max_requests": args.max_requests,
+        "server_workers": args.workers,
+    }
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     if not ordered:
@@ -304,21 +324,7 @@ def main() -> None:
         raise SystemExit("use 1-200 clients and 0-600 seconds")
 
     work = Path(tempfile.mkdtemp(prefix="pw-api-bench-"))
-    report: dict[str, Any] = {
-        "benchmark": "api",
-        "command": "python -m benchmarks.api_bench " + " ".join(sys.argv[1:]),
-        "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            # Other work on the machine skews every figure; say how busy it was.
-            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
-        },
-        "clients": args.clients,
-        "seconds": args.seconds,
-        "max_requests": args.max_requests,
-        "server_workers": args.workers,
-    }
+    report = report_head("api", "python -m benchmarks.api_bench " + " ".join(sys.argv[1:]), args)
     try:
         if args.data_dir is None:
             data_dir = work / "data"

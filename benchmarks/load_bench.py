@@ -36,14 +36,12 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import random
 import shutil
 import statistics
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +54,7 @@ from benchmarks.api_bench import (
     free_port,
     load,
     percentile,
+    report_head,
     start_server,
 )
 from benchmarks.report import write_figures
@@ -193,21 +192,7 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def bench(args: argparse.Namespace) -> dict[str, Any]:
-    report: dict[str, Any] = {
-        "benchmark": "load",
-        "command": "python -m benchmarks load " + " ".join(args.argv),
-        "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            # The machine is shared: say how busy it was.
-            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
-        },
-        "clients": args.clients,
-        "seconds": args.seconds,
-        "max_requests": args.max_requests,
-        "server_workers": args.workers,
-    }
+    report = report_head("load", "python -m benchmarks load " + " ".join(args.argv), args)
     data_dir, built = prepare(args.cache, args.versions, args.copies)
     report["archive"] = {**built, **archive_counts(data_dir)}
     backend = make_backend(Settings(data_dir=data_dir))
