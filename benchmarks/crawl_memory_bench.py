@@ -46,7 +46,7 @@ from sqlalchemy import delete, select, update
 
 from archive.store import Article, ArticleUrl, Capture, make_engine, migrate
 from benchmarks.report import write_figures
-from benchmarks.schedule_bench import fill_postgres, fill_sqlite, postgres_database
+from benchmarks.schedule_bench import Fill, fill_postgres, fill_sqlite, postgres_database
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PER_SITEMAP = 50_000  # sitemaps.org: at most 50,000 URLs in one sitemap
@@ -266,7 +266,7 @@ def _env(data: Path, url: str) -> dict[str, str]:
 
 
 def _due_ids(known: int, due: int) -> list[int]:
-    # The articles schedule_bench's fill makes due now (`_rows`).
+    # The articles schedule_bench's fill makes due now (`Fill.rows`).
     step = known // due
     return [step * k for k in range(1, due + 1)]
 
@@ -280,11 +280,12 @@ def _fill(url: str, path: Path, base: str, known: int, due: int, seed: int) -> l
     engine = make_engine(url)
     try:
         migrate(engine)
+        fill = Fill(known, due, seed, 1, lambda _: base, with_urls=True, now=now)
         if engine.dialect.name == "sqlite":
             engine.dispose()
-            fill_sqlite(path, known, due, seed, 1, lambda _: base, with_urls=True, now=now)
+            fill_sqlite(path, fill)
         else:
-            fill_postgres(engine, known, due, seed, 1, lambda _: base, with_urls=True, now=now)
+            fill_postgres(engine, fill)
         ids = _due_ids(known, due)
         with engine.begin() as conn:
             for start in range(0, len(ids), 500):

@@ -33,6 +33,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -61,48 +62,65 @@ def example_base(source: int) -> str:
     return f"https://outlet{source}.example/"
 
 
-def _rows(
-    articles: int,
-    due: int,
-    seed: int,
-    sources: int = SOURCES,
-    base_url: Callable[[int], str] = example_base,
-    now: datetime = NOW,
-) -> Iterator[tuple[Any, ...]]:
-    """Synthetic articles: every `articles // due`-th one is due at `now` (the first 1%
-    of those never scheduled), the rest due over the next 30 days; ids are not in the
-    order of due times, as a real archive's are not. Article `i` is
-    `<base_url(i % sources)>news/<i>/` in source `1 + i % sources`."""
-    rng = random.Random(seed)
-    step = articles // due
-    never = max(1, due // 100)
-    naive_now = now.replace(tzinfo=None)
-    for i in range(1, articles + 1):
-        slot = i // step if i % step == 0 else 0
-        next_check: datetime | None
-        if 0 < slot <= never:
-            next_check = None
-        elif 0 < slot <= due:
-            next_check = naive_now - timedelta(seconds=rng.randrange(0, 14 * 86400))
-        else:
-            next_check = naive_now + timedelta(seconds=rng.randrange(1, 30 * 86400))
-        seen = naive_now - timedelta(days=rng.randrange(1, 700))
-        url = f"{base_url(i % sources)}news/{i}/"
-        yield (
-            i,
-            1 + i % sources,
-            url,
-            url,
-            "live",
-            seen,
-            seen,
-            1,
-            0,
-            next_check,
-            "{}",
-            f'"{i:x}"',
-            seen,
-        )
+@dataclass(frozen=True)
+class Fill:
+    """What a bulk fill writes: `sources` sources named `outlet<n>` at `base_url(n)` and
+    `articles` synthetic articles, `due` of them due at `now`; `with_urls` also gives
+    each article its canonical `article_urls` row, which discovery reads to know it."""
+
+    articles: int
+    due: int
+    seed: int
+    sources: int = SOURCES
+    base_url: Callable[[int], str] = example_base
+    with_urls: bool = False
+    now: datetime = NOW
+
+    def source_rows(self) -> Iterator[tuple[Any, ...]]:
+        """(id, name, base_url) of each source."""
+        for s in range(1, self.sources + 1):
+            yield s, f"outlet{s - 1}", self.base_url(s - 1)
+
+    def rows(self) -> Iterator[tuple[Any, ...]]:
+        """Synthetic articles: every `articles // due`-th one is due at `now` (the first
+        1% of those never scheduled), the rest due over the next 30 days; ids are not in
+        the order of due times, as a real archive's are not. Article `i` is
+        `<base_url(i % sources)>news/<i>/` in source `1 + i % sources`."""
+        rng = random.Random(self.seed)
+        step = self.articles // self.due
+        never = max(1, self.due // 100)
+        naive_now = self.now.replace(tzinfo=None)
+        for i in range(1, self.articles + 1):
+            slot = i // step if i % step == 0 else 0
+            next_check: datetime | None
+            if 0 < slot <= never:
+                next_check = None
+            elif 0 < slot <= self.due:
+                next_check = naive_now - timedelta(seconds=rng.randrange(0, 14 * 86400))
+            else:
+                next_check = naive_now + timedelta(seconds=rng.randrange(1, 30 * 86400))
+            seen = naive_now - timedelta(days=rng.randrange(1, 700))
+            url = f"{self.base_url(i % self.sources)}news/{i}/"
+            yield (
+                i,
+                1 + i % self.sources,
+                url,
+                url,
+                "live",
+                seen,
+                seen,
+                1,
+                0,
+                next_check,
+                "{}",
+                f'"{i:x}"',
+                seen,
+            )
+
+    def url_rows(self) -> Iterator[tuple[Any, ...]]:
+        """Each article's canonical URL as discovery looks it up (`known_urls_of`)."""
+        for row in self.rows():
+            yield (row[0], row[0], normalize_url(row[2]), "canonical", row[5])
 
 
 def _sqlite_value(value: Any) -> Any:
@@ -111,25 +129,8 @@ def _sqlite_value(value: Any) -> Any:
     return value.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(value, datetime) else value
 
 
-def _url_rows(rows: Iterator[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
-    """Each article's canonical URL as discovery looks it up (`known_urls_of`)."""
-    for row in rows:
-        yield (row[0], row[0], normalize_url(row[2]), "canonical", row[5])
-
-
-def fill_sqlite(
-    path: Path,
-    articles: int,
-    due: int,
-    seed: int,
-    sources: int = SOURCES,
-    base_url: Callable[[int], str] = example_base,
-    with_urls: bool = False,
-    now: datetime = NOW,
-) -> None:
-    """Bulk-insert `sources` sources named `outlet<n>` and `articles` synthetic articles
-    (`_rows`) into the migrated SQLite archive at `path`; `with_urls` also gives each
-    its canonical `article_urls` row, which discovery reads to know an article."""
+def fill_sqlite(path: Path, fill: Fill) -> None:
+    """Bulk-insert `fill` into the migrated SQLite archive at `path`."""
     conn = sqlite3.connect(path)
     try:
         conn.execute("PRAGMA synchronous=OFF")
@@ -137,41 +138,23 @@ def fill_sqlite(
             conn.executemany(
                 "INSERT INTO sources (id, name, base_url, languages, config, enabled,"
                 " created_at) VALUES (?, ?, ?, '[]', '{}', 1, ?)",
-                [
-                    (s, f"outlet{s - 1}", base_url(s - 1), _sqlite_value(now))
-                    for s in range(1, sources + 1)
-                ],
+                [(*row, _sqlite_value(fill.now)) for row in fill.source_rows()],
             )
             conn.executemany(
                 f"INSERT INTO articles ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    tuple(map(_sqlite_value, row))
-                    for row in _rows(articles, due, seed, sources, base_url, now)
-                ),
+                (tuple(map(_sqlite_value, row)) for row in fill.rows()),
             )
-            if with_urls:
+            if fill.with_urls:
                 conn.executemany(
                     f"INSERT INTO article_urls ({URL_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
-                    (
-                        tuple(map(_sqlite_value, row))
-                        for row in _url_rows(_rows(articles, due, seed, sources, base_url, now))
-                    ),
+                    (tuple(map(_sqlite_value, row)) for row in fill.url_rows()),
                 )
         conn.execute("ANALYZE")
     finally:
         conn.close()
 
 
-def fill_postgres(
-    engine: Engine,
-    articles: int,
-    due: int,
-    seed: int,
-    sources: int = SOURCES,
-    base_url: Callable[[int], str] = example_base,
-    with_urls: bool = False,
-    now: datetime = NOW,
-) -> None:
+def fill_postgres(engine: Engine, fill: Fill) -> None:
     """`fill_sqlite` for a migrated PostgreSQL archive, by COPY."""
     raw = engine.raw_connection()
     try:
@@ -179,20 +162,20 @@ def fill_postgres(
         with cur.copy(  # type: ignore[attr-defined]
             "COPY sources (id, name, base_url, languages, config, enabled, created_at) FROM STDIN"
         ) as copy:
-            for s in range(1, sources + 1):
-                copy.write_row((s, f"outlet{s - 1}", base_url(s - 1), "[]", "{}", True, now))
+            for row in fill.source_rows():
+                copy.write_row((*row, "[]", "{}", True, fill.now))
         with cur.copy(f"COPY articles ({COLUMNS}) FROM STDIN") as copy:  # type: ignore[attr-defined]
-            for row in _rows(articles, due, seed, sources, base_url, now):
+            for row in fill.rows():
                 copy.write_row(row)
-        if with_urls:
+        if fill.with_urls:
             with cur.copy(f"COPY article_urls ({URL_COLUMNS}) FROM STDIN") as copy:  # type: ignore[attr-defined]
-                for row in _url_rows(_rows(articles, due, seed, sources, base_url, now)):
+                for row in fill.url_rows():
                     copy.write_row(row)
             # Ids were given, not drawn: a crawl's own inserts must not collide with them.
             for table, last in (
-                ("articles", articles),
-                ("article_urls", articles),
-                ("sources", sources),
+                ("articles", fill.articles),
+                ("article_urls", fill.articles),
+                ("sources", fill.sources),
             ):
                 cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {last})")
         raw.commit()
@@ -292,9 +275,9 @@ def bench_one(
         if kind == "sqlite":
             assert path is not None
             engine.dispose()
-            fill_sqlite(path, articles, due, seed)
+            fill_sqlite(path, Fill(articles, due, seed))
         else:
-            fill_postgres(engine, articles, due, seed)
+            fill_postgres(engine, Fill(articles, due, seed))
         filled = time.perf_counter() - started
         result = {"database": kind, "fill_s": round(filled, 1), **measure(engine)}
         return result
